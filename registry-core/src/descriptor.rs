@@ -1,0 +1,278 @@
+//! Table entries: what `#[plugin]` and `#[plugin_factory]` put into the link-time table.
+//!
+//! A descriptor is a `const` value made of `'static` strings and function pointers, so the
+//! table costs no allocation and runs no code until the registry first reads it.
+
+use std::fmt;
+
+use crate::{Plugin, PluginError, PluginSettings, PluginType};
+
+/// Creates a plugin instance from its settings (an empty table when none are configured).
+pub type Constructor = fn(&PluginSettings) -> Result<Box<dyn Plugin>, PluginError>;
+
+/// Creates a plugin instance of the given variant.
+pub type FactoryFn = fn(&str) -> Result<Box<dyn Plugin>, PluginError>;
+
+/// Where a plugin or factory was defined, so that a conflict can name both sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceLocation {
+    /// The defining crate (`CARGO_PKG_NAME`).
+    pub crate_name: &'static str,
+    /// The defining module (`module_path!()`).
+    pub module_path: &'static str,
+    /// The file (`file!()`).
+    pub file: &'static str,
+    /// The line (`line!()`).
+    pub line: u32,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` in crate `{}` at {}:{}",
+            self.module_path, self.crate_name, self.file, self.line
+        )
+    }
+}
+
+/// One compiled-in plugin: its metadata and how to construct it.
+///
+/// `#[plugin]` writes these; the const builder below is what it calls, so tests and benches
+/// can build tables of their own the same way.
+///
+/// ```
+/// use module_registry_core::{Plugin, PluginDescriptor, PluginError, PluginSettings, PluginType, SourceLocation};
+///
+/// fn make(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
+///     Err(PluginError::NoImplementation { name: "demo".into() })
+/// }
+/// const HERE: SourceLocation = SourceLocation { crate_name: "demo", module_path: "demo", file: "demo.rs", line: 1 };
+/// static DEMO: PluginDescriptor = PluginDescriptor::new("demo", "1.0.0", PluginType::Storage, make, HERE)
+///     .with_capabilities(&["storage", "kv"]);
+/// assert_eq!(DEMO.capabilities(), ["storage", "kv"]);
+/// ```
+#[derive(Clone, Copy)]
+pub struct PluginDescriptor {
+    name: &'static str,
+    version: &'static str,
+    plugin_type: PluginType,
+    capabilities: &'static [&'static str],
+    description: &'static str,
+    depends_on: &'static [&'static str],
+    permissions: &'static [&'static str],
+    mock_of: Option<&'static str>,
+    constructor: Constructor,
+    location: SourceLocation,
+}
+
+impl PluginDescriptor {
+    /// A descriptor with no capabilities, description, dependencies or permissions.
+    pub const fn new(
+        name: &'static str,
+        version: &'static str,
+        plugin_type: PluginType,
+        constructor: Constructor,
+        location: SourceLocation,
+    ) -> Self {
+        PluginDescriptor {
+            name,
+            version,
+            plugin_type,
+            capabilities: &[],
+            description: "",
+            depends_on: &[],
+            permissions: &[],
+            mock_of: None,
+            constructor,
+            location,
+        }
+    }
+
+    /// Sets the capabilities.
+    pub const fn with_capabilities(mut self, capabilities: &'static [&'static str]) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Sets the description.
+    pub const fn with_description(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    /// Sets the dependencies, each `name` or `name <semver requirement>`.
+    pub const fn with_dependencies(mut self, depends_on: &'static [&'static str]) -> Self {
+        self.depends_on = depends_on;
+        self
+    }
+
+    /// Sets the permissions the plugin needs.
+    pub const fn with_permissions(mut self, permissions: &'static [&'static str]) -> Self {
+        self.permissions = permissions;
+        self
+    }
+
+    /// Marks this plugin as the mock that stands in for `real` where mocks are enabled.
+    pub const fn with_mock_of(mut self, real: &'static str) -> Self {
+        self.mock_of = Some(real);
+        self
+    }
+
+    /// The unique name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The semantic version.
+    pub const fn version(&self) -> &'static str {
+        self.version
+    }
+
+    /// The type.
+    pub const fn plugin_type(&self) -> PluginType {
+        self.plugin_type
+    }
+
+    /// The capabilities, in declaration order.
+    pub const fn capabilities(&self) -> &'static [&'static str] {
+        self.capabilities
+    }
+
+    /// The description (empty when none was given).
+    pub const fn description(&self) -> &'static str {
+        self.description
+    }
+
+    /// The dependencies as written.
+    pub const fn depends_on(&self) -> &'static [&'static str] {
+        self.depends_on
+    }
+
+    /// The permissions the plugin needs.
+    pub const fn permissions(&self) -> &'static [&'static str] {
+        self.permissions
+    }
+
+    /// The real plugin this one is a mock of, if it is one.
+    pub const fn mock_of(&self) -> Option<&'static str> {
+        self.mock_of
+    }
+
+    /// Where it was defined.
+    pub const fn location(&self) -> SourceLocation {
+        self.location
+    }
+
+    /// The constructor.
+    pub const fn constructor(&self) -> Constructor {
+        self.constructor
+    }
+
+    /// Creates an instance with the given settings.
+    #[inline]
+    pub fn instantiate(&self, settings: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
+        (self.constructor)(settings)
+    }
+}
+
+impl fmt::Debug for PluginDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginDescriptor")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("plugin_type", &self.plugin_type)
+            .field("capabilities", &self.capabilities)
+            .field("depends_on", &self.depends_on)
+            .field("permissions", &self.permissions)
+            .field("mock_of", &self.mock_of)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One compiled-in factory: a function that creates plugins by variant name.
+#[derive(Clone, Copy)]
+pub struct FactoryDescriptor {
+    name: &'static str,
+    method: &'static str,
+    plugin_type: PluginType,
+    variants: &'static [&'static str],
+    function: FactoryFn,
+    location: SourceLocation,
+}
+
+impl FactoryDescriptor {
+    /// A factory called `name`, implemented by the function `method`.
+    pub const fn new(
+        name: &'static str,
+        method: &'static str,
+        plugin_type: PluginType,
+        function: FactoryFn,
+        location: SourceLocation,
+    ) -> Self {
+        FactoryDescriptor {
+            name,
+            method,
+            plugin_type,
+            variants: &[],
+            function,
+            location,
+        }
+    }
+
+    /// Declares the variants the factory accepts; others are refused before it is called.
+    pub const fn with_variants(mut self, variants: &'static [&'static str]) -> Self {
+        self.variants = variants;
+        self
+    }
+
+    /// The factory's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The name of the function behind it.
+    pub const fn method(&self) -> &'static str {
+        self.method
+    }
+
+    /// The type of the plugins it makes.
+    pub const fn plugin_type(&self) -> PluginType {
+        self.plugin_type
+    }
+
+    /// The declared variants (empty: the function decides).
+    pub const fn variants(&self) -> &'static [&'static str] {
+        self.variants
+    }
+
+    /// Where it was defined.
+    pub const fn location(&self) -> SourceLocation {
+        self.location
+    }
+
+    /// Creates the plugin `variant`, refusing undeclared variants with the list of known ones.
+    pub fn create(&self, variant: &str) -> Result<Box<dyn Plugin>, PluginError> {
+        if !self.variants.is_empty() && !self.variants.contains(&variant) {
+            return Err(PluginError::UnknownVariant {
+                factory: self.name.to_owned(),
+                variant: variant.to_owned(),
+                known: self.variants.iter().map(|v| (*v).to_owned()).collect(),
+            });
+        }
+        (self.function)(variant)
+    }
+}
+
+impl fmt::Debug for FactoryDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FactoryDescriptor")
+            .field("name", &self.name)
+            .field("method", &self.method)
+            .field("plugin_type", &self.plugin_type)
+            .field("variants", &self.variants)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}

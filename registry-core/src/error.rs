@@ -1,0 +1,265 @@
+//! The one error type of the registry.
+
+use std::fmt;
+
+use crate::descriptor::SourceLocation;
+
+/// Everything that can go wrong when registering, discovering, creating or running a plugin.
+///
+/// Every variant names what was at fault: the plugin, the query field, the factory or the
+/// configuration key, so that a message read in a log is enough to find the cause.
+///
+/// ```
+/// use module_registry_core::{ModuleRegistry, PluginError};
+///
+/// let registry = ModuleRegistry::new();
+/// match registry.create_plugin("no-such-plugin") {
+///     Err(PluginError::NotFound { name, .. }) => assert_eq!(name, "no-such-plugin"),
+///     other => panic!("unexpected: {:?}", other.map(|p| p.name().to_owned())),
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// No plugin of that name is registered.
+    #[error("plugin `{name}` is not registered{}", did_you_mean(.suggestions))]
+    NotFound {
+        /// The name that was asked for.
+        name: String,
+        /// Registered names close to it.
+        suggestions: Vec<String>,
+    },
+
+    /// Two compiled-in plugins carry the same name; neither is used.
+    #[error("plugin `{name}` is defined twice: {first} and {second}")]
+    DuplicatePlugin {
+        /// The name both definitions use.
+        name: String,
+        /// Where the first definition is.
+        first: SourceLocation,
+        /// Where the second definition is.
+        second: SourceLocation,
+    },
+
+    /// A runtime registration used a name that is already taken.
+    #[error("plugin `{name}` is already registered ({existing}); use `replace_plugin` to replace it")]
+    AlreadyRegistered {
+        /// The name in conflict.
+        name: String,
+        /// Where the existing entry came from.
+        existing: String,
+    },
+
+    /// The entry exists but has no implementation to instantiate.
+    #[error(
+        "plugin `{name}` is registered without an implementation: no compiled-in plugin or factory of that name, and no constructor was given"
+    )]
+    NoImplementation {
+        /// The plugin that cannot be created.
+        name: String,
+    },
+
+    /// A field of a registration, query or configuration is not valid.
+    #[error("invalid {field} `{value}`: {reason}")]
+    Invalid {
+        /// Which field was wrong, for example `plugin name` or `capability`.
+        field: &'static str,
+        /// The offending value.
+        value: String,
+        /// What the rule is.
+        reason: String,
+    },
+
+    /// A version is not a semantic version.
+    #[error("plugin `{plugin}` has version `{version}`, which is not semver: {source}")]
+    InvalidVersion {
+        /// The plugin carrying the version.
+        plugin: String,
+        /// The version text.
+        version: String,
+        /// Why it does not parse.
+        source: semver::Error,
+    },
+
+    /// A dependency requirement does not parse.
+    #[error("plugin `{plugin}` has dependency `{requirement}`, which is not `name` or `name <semver requirement>`: {reason}")]
+    InvalidDependency {
+        /// The plugin declaring the dependency.
+        plugin: String,
+        /// The requirement text.
+        requirement: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+
+    /// A dependency is not registered.
+    #[error("plugin `{plugin}` depends on `{dependency}`, which is not registered")]
+    MissingDependency {
+        /// The plugin declaring the dependency.
+        plugin: String,
+        /// The dependency that is absent.
+        dependency: String,
+    },
+
+    /// A dependency is registered at a version the requirement does not accept.
+    #[error("plugin `{plugin}` requires `{requirement}`, but `{dependency}` is version {found}")]
+    IncompatibleDependency {
+        /// The plugin declaring the dependency.
+        plugin: String,
+        /// The dependency's name.
+        dependency: String,
+        /// The requirement text.
+        requirement: String,
+        /// The version that is registered.
+        found: String,
+    },
+
+    /// Plugins depend on each other in a circle.
+    #[error("dependency cycle: {}", .cycle.join(" -> "))]
+    DependencyCycle {
+        /// The plugins on the cycle, the first repeated at the end.
+        cycle: Vec<String>,
+    },
+
+    /// Plugins the program expects were not linked into the binary.
+    #[error(
+        "expected plugins missing from this binary: {}; make sure the crates defining them are dependencies and are named in the binary (`use the_plugin_crate as _;`)",
+        .missing.join(", ")
+    )]
+    MissingPlugins {
+        /// The names that are absent.
+        missing: Vec<String>,
+    },
+
+    /// No factory of that name is registered.
+    #[error("factory `{name}` is not registered; known factories: {}", list(.known))]
+    FactoryNotFound {
+        /// The factory asked for.
+        name: String,
+        /// The factories that exist.
+        known: Vec<String>,
+    },
+
+    /// A factory has no implementation behind its method name.
+    #[error("factory `{factory}` names method `{method}`, but no `#[plugin_factory]` function of that name is compiled in; known methods: {}", list(.known))]
+    FactoryMethodNotFound {
+        /// The factory.
+        factory: String,
+        /// The method it names.
+        method: String,
+        /// The compiled-in factory functions.
+        known: Vec<String>,
+    },
+
+    /// A factory does not know the variant asked for.
+    #[error("factory `{factory}` has no variant `{variant}`; known variants: {}", list(.known))]
+    UnknownVariant {
+        /// The factory.
+        factory: String,
+        /// The variant asked for.
+        variant: String,
+        /// The variants it declares.
+        known: Vec<String>,
+    },
+
+    /// A plugin's configuration could not be read into its `config` type.
+    #[error("configuration of plugin `{plugin}` is invalid: {reason}")]
+    Configuration {
+        /// The plugin being configured.
+        plugin: String,
+        /// What was wrong, with the key where known.
+        reason: String,
+    },
+
+    /// A configuration file could not be used.
+    #[error("configuration file `{path}`: {reason}")]
+    ConfigurationFile {
+        /// The file.
+        path: String,
+        /// What was wrong, with line and key where known.
+        reason: String,
+    },
+
+    /// A query cannot be answered as asked.
+    #[error("invalid query: {reason}")]
+    InvalidQuery {
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// A plugin reported a failure while processing.
+    #[error("plugin `{plugin}` failed: {reason}")]
+    Processing {
+        /// The plugin that failed.
+        plugin: String,
+        /// Its description of the failure.
+        reason: String,
+    },
+
+    /// A lifecycle transition that the plugin's state does not allow.
+    #[error("plugin `{plugin}` cannot go from {from} to {to}")]
+    InvalidTransition {
+        /// The plugin.
+        plugin: String,
+        /// Its current state.
+        from: String,
+        /// The state asked for.
+        to: String,
+    },
+
+    /// A plugin panicked; the panic was caught and the plugin marked failed.
+    #[error("plugin `{plugin}` panicked in {during}: {message}")]
+    Panicked {
+        /// The plugin.
+        plugin: String,
+        /// The call that panicked (`initialize`, `process`, `cleanup`).
+        during: &'static str,
+        /// The panic message.
+        message: String,
+    },
+}
+
+impl PluginError {
+    /// A processing failure of `plugin`, described by `reason`.
+    ///
+    /// ```
+    /// use module_registry_core::PluginError;
+    /// let err = PluginError::processing("gzip-decompress", "input is not gzip");
+    /// assert_eq!(err.to_string(), "plugin `gzip-decompress` failed: input is not gzip");
+    /// ```
+    pub fn processing(plugin: impl Into<String>, reason: impl fmt::Display) -> Self {
+        PluginError::Processing {
+            plugin: plugin.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// An invalid `field` holding `value`, with the rule it broke.
+    pub fn invalid(field: &'static str, value: impl Into<String>, reason: impl fmt::Display) -> Self {
+        PluginError::Invalid {
+            field,
+            value: value.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        many => format!("; did you mean one of {}?", list(many)),
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

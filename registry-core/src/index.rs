@@ -1,0 +1,385 @@
+//! The index over a table of descriptors, built once on first use.
+//!
+//! # How it is laid out
+//!
+//! - `entries`: the descriptors sorted by name, so that a prefix is a contiguous range;
+//! - `by_name`: name → position, hashed with a fast non-cryptographic hasher (the names are
+//!   the program's own, not an attacker's);
+//! - `by_type`: positions sorted by type then name, with one range per type;
+//! - capabilities are interned to small ids, each with a bitset over positions, so a query
+//!   for several required capabilities is a word-wise AND.
+//!
+//! Two descriptors with the same name are both left out of the index and remembered as a
+//! conflict; asking for that name returns [`PluginError::DuplicatePlugin`] naming both
+//! definitions.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use foldhash::fast::FixedState;
+
+use crate::{FactoryDescriptor, PluginDescriptor, PluginError, PluginType, SourceLocation};
+
+type FastMap<K, V> = HashMap<K, V, FixedState>;
+
+/// Two compiled-in definitions of one name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The name both use.
+    pub name: &'static str,
+    /// The first definition found.
+    pub first: SourceLocation,
+    /// The second definition found.
+    pub second: SourceLocation,
+}
+
+impl Conflict {
+    /// The error that asking for this name returns.
+    pub fn to_error(&self) -> PluginError {
+        PluginError::DuplicatePlugin {
+            name: self.name.to_owned(),
+            first: self.first,
+            second: self.second,
+        }
+    }
+}
+
+/// A set of positions in the index, one bit each.
+#[derive(Clone, Debug, Default)]
+struct BitSet {
+    words: Vec<u64>,
+}
+
+impl BitSet {
+    fn with_len(len: usize) -> Self {
+        BitSet {
+            words: vec![0; len.div_ceil(64)],
+        }
+    }
+
+    fn insert(&mut self, position: usize) {
+        self.words[position / 64] |= 1 << (position % 64);
+    }
+
+    fn contains(&self, position: usize) -> bool {
+        self.words[position / 64] & (1 << (position % 64)) != 0
+    }
+}
+
+/// Iterates the set bits of the AND of several bitsets.
+fn intersect<'a>(sets: &'a [&'a BitSet]) -> impl Iterator<Item = usize> + 'a {
+    let words = sets.first().map_or(0, |s| s.words.len());
+    (0..words).flat_map(move |w| {
+        let mut word = sets.iter().fold(u64::MAX, |acc, s| acc & s.words[w]);
+        std::iter::from_fn(move || {
+            if word == 0 {
+                return None;
+            }
+            let bit = word.trailing_zeros() as usize;
+            word &= word - 1;
+            Some(w * 64 + bit)
+        })
+    })
+}
+
+/// The sorted, hashed and interned view of a descriptor table.
+#[derive(Debug)]
+pub struct PluginIndex {
+    entries: Vec<&'static PluginDescriptor>,
+    by_name: FastMap<&'static str, u32>,
+    by_type: Vec<u32>,
+    type_ranges: Vec<(PluginType, Range<usize>)>,
+    capability_ids: FastMap<&'static str, u32>,
+    capability_sets: Vec<BitSet>,
+    conflicts: Vec<Conflict>,
+    factories: Vec<&'static FactoryDescriptor>,
+    factory_conflicts: Vec<Conflict>,
+}
+
+impl PluginIndex {
+    /// Builds the index over `plugins` and `factories`.
+    ///
+    /// ```
+    /// use module_registry_core::PluginIndex;
+    /// let empty = PluginIndex::build([], []);
+    /// assert!(empty.is_empty());
+    /// ```
+    pub fn build(
+        plugins: impl IntoIterator<Item = &'static PluginDescriptor>,
+        factories: impl IntoIterator<Item = &'static FactoryDescriptor>,
+    ) -> Self {
+        let (entries, conflicts) = dedup_by_name(plugins.into_iter().collect(), |d| {
+            (d.name(), d.location())
+        });
+        let (factories, factory_conflicts) =
+            dedup_by_name(factories.into_iter().collect(), |f| (f.name(), f.location()));
+
+        let mut by_name = FastMap::with_capacity_and_hasher(entries.len(), FixedState::default());
+        for (position, d) in entries.iter().enumerate() {
+            by_name.insert(d.name(), to_u32(position));
+        }
+
+        let mut by_type: Vec<u32> = (0..to_u32(entries.len())).collect();
+        by_type.sort_by_key(|&p| entries[p as usize].plugin_type());
+        let mut type_ranges: Vec<(PluginType, Range<usize>)> = Vec::new();
+        for (i, &p) in by_type.iter().enumerate() {
+            let ty = entries[p as usize].plugin_type();
+            match type_ranges.last_mut() {
+                Some((last, range)) if *last == ty => range.end = i + 1,
+                _ => type_ranges.push((ty, i..i + 1)),
+            }
+        }
+
+        let mut capability_ids = FastMap::default();
+        let mut capability_sets: Vec<BitSet> = Vec::new();
+        for (position, d) in entries.iter().enumerate() {
+            for &cap in d.capabilities() {
+                let next = to_u32(capability_sets.len());
+                let id = *capability_ids.entry(cap).or_insert(next);
+                if id == next {
+                    capability_sets.push(BitSet::with_len(entries.len()));
+                }
+                capability_sets[id as usize].insert(position);
+            }
+        }
+
+        PluginIndex {
+            entries,
+            by_name,
+            by_type,
+            type_ranges,
+            capability_ids,
+            capability_sets,
+            conflicts,
+            factories,
+            factory_conflicts,
+        }
+    }
+
+    /// How many plugins are indexed (conflicting names excluded).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no plugin is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every indexed plugin, sorted by name.
+    pub fn entries(&self) -> &[&'static PluginDescriptor] {
+        &self.entries
+    }
+
+    /// The plugin called `name`.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<&'static PluginDescriptor> {
+        self.by_name
+            .get(name)
+            .map(|&position| self.entries[position as usize])
+    }
+
+    /// The conflict on `name`, if two definitions claimed it.
+    pub fn conflict(&self, name: &str) -> Option<&Conflict> {
+        self.conflicts.iter().find(|c| c.name == name)
+    }
+
+    /// Every name claimed twice.
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
+    }
+
+    /// The plugins of type `ty`, sorted by name.
+    pub fn of_type(&self, ty: PluginType) -> impl ExactSizeIterator<Item = &'static PluginDescriptor> + '_ {
+        let range = self
+            .type_ranges
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map_or(0..0, |(_, r)| r.clone());
+        self.by_type[range]
+            .iter()
+            .map(|&p| self.entries[p as usize])
+    }
+
+    /// The plugins whose name starts with `prefix`, sorted by name.
+    pub fn with_prefix(&self, prefix: &str) -> &[&'static PluginDescriptor] {
+        let start = self.entries.partition_point(|d| d.name() < prefix);
+        let len = self.entries[start..].partition_point(|d| d.name().starts_with(prefix));
+        &self.entries[start..start + len]
+    }
+
+    /// The plugins that have every capability in `required`, sorted by name.
+    ///
+    /// An empty `required` matches every plugin. A capability no plugin has matches none.
+    pub fn with_capabilities<'a>(
+        &'a self,
+        required: &[&str],
+    ) -> impl Iterator<Item = &'static PluginDescriptor> + 'a {
+        let mut sets: Vec<&BitSet> = Vec::with_capacity(required.len());
+        let mut unknown = false;
+        for cap in required {
+            match self.capability_ids.get(cap) {
+                Some(&id) => sets.push(&self.capability_sets[id as usize]),
+                None => unknown = true,
+            }
+        }
+        let all = if sets.is_empty() && !unknown {
+            Some(self.entries.iter().copied())
+        } else {
+            None
+        };
+        let matched = if unknown || sets.is_empty() {
+            Vec::new()
+        } else {
+            intersect(&sets).collect()
+        };
+        all.into_iter()
+            .flatten()
+            .chain(matched.into_iter().map(|p| self.entries[p]))
+    }
+
+    /// Whether the plugin at `name` has capability `cap`: one hash and one bit test.
+    pub fn has_capability(&self, name: &str, cap: &str) -> bool {
+        match (self.by_name.get(name), self.capability_ids.get(cap)) {
+            (Some(&p), Some(&c)) => self.capability_sets[c as usize].contains(p as usize),
+            _ => false,
+        }
+    }
+
+    /// Every distinct capability, in no particular order.
+    pub fn capabilities(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.capability_ids.keys().copied()
+    }
+
+    /// The factory called `name`.
+    pub fn factory(&self, name: &str) -> Option<&'static FactoryDescriptor> {
+        self.factories
+            .binary_search_by(|f| f.name().cmp(name))
+            .ok()
+            .map(|i| self.factories[i])
+    }
+
+    /// Every compiled-in factory, sorted by name.
+    pub fn factories(&self) -> &[&'static FactoryDescriptor] {
+        &self.factories
+    }
+
+    /// Every factory name claimed twice.
+    pub fn factory_conflicts(&self) -> &[Conflict] {
+        &self.factory_conflicts
+    }
+}
+
+/// Sorts by name, removing every name that occurs more than once and reporting it.
+fn dedup_by_name<T>(
+    mut items: Vec<&'static T>,
+    key: impl Fn(&T) -> (&'static str, SourceLocation),
+) -> (Vec<&'static T>, Vec<Conflict>) {
+    items.sort_by(|a, b| key(a).0.cmp(key(b).0));
+    let mut kept = Vec::with_capacity(items.len());
+    let mut conflicts = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let (name, first) = key(items[i]);
+        let mut j = i + 1;
+        while j < items.len() && key(items[j]).0 == name {
+            conflicts.push(Conflict {
+                name,
+                first,
+                second: key(items[j]).1,
+            });
+            j += 1;
+        }
+        if j == i + 1 {
+            kept.push(items[i]);
+        }
+        i = j;
+    }
+    (kept, conflicts)
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).expect("more than u32::MAX plugins")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Plugin, PluginSettings};
+
+    fn never(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
+        Err(PluginError::NoImplementation { name: String::new() })
+    }
+
+    const fn at(line: u32) -> SourceLocation {
+        SourceLocation {
+            crate_name: "t",
+            module_path: "t",
+            file: "t.rs",
+            line,
+        }
+    }
+
+    static TABLE: [PluginDescriptor; 5] = [
+        PluginDescriptor::new("b", "1.0.0", PluginType::Storage, never, at(1))
+            .with_capabilities(&["x", "y"]),
+        PluginDescriptor::new("a", "1.0.0", PluginType::Analyzer, never, at(2))
+            .with_capabilities(&["x"]),
+        PluginDescriptor::new("ab", "1.0.0", PluginType::Storage, never, at(3)),
+        PluginDescriptor::new("dup", "1.0.0", PluginType::Storage, never, at(4)),
+        PluginDescriptor::new("dup", "2.0.0", PluginType::Storage, never, at(5)),
+    ];
+
+    fn index() -> PluginIndex {
+        PluginIndex::build(&TABLE, [])
+    }
+
+    fn names<'a>(it: impl IntoIterator<Item = &'a PluginDescriptor>) -> Vec<&'a str> {
+        it.into_iter().map(PluginDescriptor::name).collect()
+    }
+
+    #[test]
+    fn sorts_and_finds_by_name() {
+        let idx = index();
+        assert_eq!(names(idx.entries().iter().copied()), ["a", "ab", "b"]);
+        assert_eq!(idx.get("ab").unwrap().location().line, 3);
+        assert!(idx.get("zz").is_none());
+    }
+
+    #[test]
+    fn duplicate_names_are_conflicts_not_overwrites() {
+        let idx = index();
+        assert!(idx.get("dup").is_none());
+        let conflict = idx.conflict("dup").unwrap();
+        assert_eq!((conflict.first.line, conflict.second.line), (4, 5));
+        let msg = conflict.to_error().to_string();
+        assert!(msg.contains("t.rs:4") && msg.contains("t.rs:5"), "{msg}");
+    }
+
+    #[test]
+    fn type_ranges_prefix_and_capabilities() {
+        let idx = index();
+        assert_eq!(names(idx.of_type(PluginType::Storage)), ["ab", "b"]);
+        assert_eq!(names(idx.of_type(PluginType::Security)), Vec::<&str>::new());
+        assert_eq!(names(idx.with_prefix("a").iter().copied()), ["a", "ab"]);
+        assert_eq!(names(idx.with_capabilities(&["x"])), ["a", "b"]);
+        assert_eq!(names(idx.with_capabilities(&["x", "y"])), ["b"]);
+        assert_eq!(names(idx.with_capabilities(&["x", "nope"])), Vec::<&str>::new());
+        assert_eq!(idx.with_capabilities(&[]).count(), 3);
+        assert!(idx.has_capability("b", "y"));
+        assert!(!idx.has_capability("a", "y"));
+    }
+
+    #[test]
+    fn bitset_intersection_crosses_word_boundaries() {
+        let mut a = BitSet::with_len(200);
+        let mut b = BitSet::with_len(200);
+        for p in [0, 63, 64, 130, 199] {
+            a.insert(p);
+        }
+        for p in [63, 130, 150, 199] {
+            b.insert(p);
+        }
+        assert_eq!(intersect(&[&a, &b]).collect::<Vec<_>>(), [63, 130, 199]);
+    }
+}

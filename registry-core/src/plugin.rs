@@ -1,0 +1,97 @@
+//! The contract a plugin fulfils.
+
+use crate::{PluginDescriptor, PluginError, PluginType};
+
+/// A plugin: something with a name, a version, a type and capabilities that processes bytes.
+///
+/// This is the interface of the specification. Write it by hand, or let
+/// [`#[plugin]`](crate::plugin) write it from the attribute so that you implement only
+/// [`PluginBehavior`].
+///
+/// ```
+/// use module_registry_core::{Plugin, PluginError, PluginType};
+///
+/// struct Echo { caps: Vec<String> }
+///
+/// impl Plugin for Echo {
+///     fn name(&self) -> &str { "echo" }
+///     fn version(&self) -> &str { "1.0.0" }
+///     fn plugin_type(&self) -> PluginType { PluginType::DataProcessor }
+///     fn capabilities(&self) -> &[String] { &self.caps }
+///     fn initialize(&mut self) -> Result<(), PluginError> { Ok(()) }
+///     fn cleanup(&mut self) -> Result<(), PluginError> { Ok(()) }
+///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> { Ok(data.to_vec()) }
+/// }
+///
+/// let echo = Echo { caps: vec!["processing".into()] };
+/// assert_eq!(echo.process(b"hi").unwrap(), b"hi");
+/// ```
+pub trait Plugin: Send + Sync {
+    /// Get the plugin name
+    fn name(&self) -> &str;
+
+    /// Get the plugin version
+    fn version(&self) -> &str;
+
+    /// Get the plugin type
+    fn plugin_type(&self) -> PluginType;
+
+    /// Get the plugin capabilities
+    fn capabilities(&self) -> &[String];
+
+    /// Initialize the plugin
+    fn initialize(&mut self) -> Result<(), PluginError>;
+
+    /// Cleanup the plugin
+    fn cleanup(&mut self) -> Result<(), PluginError>;
+
+    /// Process data
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError>;
+
+    /// The compiled-in table entry this plugin was made from, if any.
+    ///
+    /// `#[plugin]` implements it; a hand-written plugin keeps the default, `None`.
+    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
+        None
+    }
+}
+
+/// The behaviour of a `#[plugin]` struct: the part its author writes.
+///
+/// The attribute generates the [`Plugin`] implementation: name, version, type and capabilities
+/// come from the table entry, and the three calls below are forwarded here. Only `process` is
+/// required.
+///
+/// ```
+/// use module_registry_core::{plugin, Plugin, PluginBehavior, PluginError};
+///
+/// #[plugin(type = DataProcessor, capabilities = ["text", "uppercase"])]
+/// #[derive(Default)]
+/// struct Shout;
+///
+/// impl PluginBehavior for Shout {
+///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+///         Ok(data.to_ascii_uppercase())
+///     }
+/// }
+///
+/// let shout = Shout;
+/// assert_eq!(shout.name(), "shout");
+/// assert_eq!(shout.capabilities(), ["text", "uppercase"]);
+/// // Both traits have `process`; name the one you mean, or call through `dyn Plugin`.
+/// assert_eq!(Plugin::process(&shout, b"hey").unwrap(), b"HEY");
+/// ```
+pub trait PluginBehavior: Send + Sync {
+    /// Transforms `data`.
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError>;
+
+    /// Prepares the plugin; the default does nothing.
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// Releases what `initialize` acquired; the default does nothing.
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+}

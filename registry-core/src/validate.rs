@@ -1,0 +1,118 @@
+//! The rules every name, version and dependency follows, wherever it comes from.
+//!
+//! `#[plugin]` checks the same rules at compile time (in the macro crate); runtime
+//! registration and configuration files are checked here.
+
+use semver::{Version, VersionReq};
+
+use crate::PluginError;
+
+/// Checks that `value` matches `[a-z0-9][a-z0-9._-]*`, the form of names and capabilities.
+///
+/// ```
+/// use module_registry_core::validate::check_identifier;
+/// assert!(check_identifier("plugin name", "gzip-compress").is_ok());
+/// assert!(check_identifier("plugin name", "Gzip").is_err());
+/// ```
+pub fn check_identifier(field: &'static str, value: &str) -> Result<(), PluginError> {
+    let mut chars = value.chars();
+    match chars.next() {
+        None => return Err(PluginError::invalid(field, value, "must not be empty")),
+        Some(c) if !(c.is_ascii_lowercase() || c.is_ascii_digit()) => {
+            return Err(PluginError::invalid(
+                field,
+                value,
+                "must start with a lowercase ASCII letter or a digit",
+            ));
+        }
+        Some(_) => {}
+    }
+    if let Some(bad) = chars.find(|c| !is_identifier_char(*c)) {
+        return Err(PluginError::invalid(
+            field,
+            value,
+            format!("character `{bad}` is not allowed; use [a-z0-9._-]"),
+        ));
+    }
+    Ok(())
+}
+
+fn is_identifier_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+}
+
+/// Parses the version of `plugin`.
+pub fn parse_version(plugin: &str, version: &str) -> Result<Version, PluginError> {
+    Version::parse(version).map_err(|source| PluginError::InvalidVersion {
+        plugin: plugin.to_owned(),
+        version: version.to_owned(),
+        source,
+    })
+}
+
+/// One parsed `depends_on` entry: a plugin name and the versions it accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// The plugin depended on.
+    pub name: String,
+    /// The versions accepted; `*` when the entry names no requirement.
+    pub requirement: VersionReq,
+}
+
+/// Parses `"base-plugin"` or `"base-plugin >= 1.0"` as declared by `plugin`.
+///
+/// ```
+/// use module_registry_core::validate::parse_dependency;
+/// let dep = parse_dependency("app", "base-plugin >= 1.0").unwrap();
+/// assert_eq!(dep.name, "base-plugin");
+/// assert!(dep.requirement.matches(&"1.2.0".parse().unwrap()));
+/// assert!(parse_dependency("app", "base-plugin >= one").is_err());
+/// ```
+pub fn parse_dependency(plugin: &str, spec: &str) -> Result<Dependency, PluginError> {
+    let spec_trimmed = spec.trim();
+    let split = spec_trimmed
+        .find(|c: char| !is_identifier_char(c))
+        .unwrap_or(spec_trimmed.len());
+    let (name, requirement) = spec_trimmed.split_at(split);
+    let invalid = |reason: String| PluginError::InvalidDependency {
+        plugin: plugin.to_owned(),
+        requirement: spec.to_owned(),
+        reason,
+    };
+    check_identifier("dependency name", name).map_err(|e| invalid(e.to_string()))?;
+    let requirement = requirement.trim();
+    let requirement = if requirement.is_empty() {
+        VersionReq::STAR
+    } else {
+        VersionReq::parse(requirement).map_err(|e| invalid(e.to_string()))?
+    };
+    Ok(Dependency {
+        name: name.to_owned(),
+        requirement,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        for ok in ["a", "0", "gzip-compress", "v1.2_x"] {
+            check_identifier("plugin name", ok).unwrap();
+        }
+        for bad in ["", "-a", "A", "a b", "a/b", "é"] {
+            assert!(check_identifier("plugin name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dependencies() {
+        let star = parse_dependency("p", "base").unwrap();
+        assert_eq!(star.requirement, VersionReq::STAR);
+        let req = parse_dependency("p", "base ^2").unwrap();
+        assert!(!req.requirement.matches(&Version::new(1, 0, 0)));
+        assert!(parse_dependency("p", "").is_err());
+        assert!(parse_dependency("p", ">= 1.0").is_err());
+    }
+}

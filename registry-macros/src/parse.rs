@@ -1,0 +1,44 @@
+//! Syntax only: `key = value, ...` as written, every token kept for its span.
+
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, Token, Type};
+
+/// The arguments of `#[plugin(...)]` or `#[plugin_factory(...)]`.
+pub struct Args {
+    pub entries: Punctuated<Arg, Token![,]>,
+}
+
+/// One `key = value`.
+pub struct Arg {
+    pub key: Ident,
+    pub value: Value,
+}
+
+/// A value: a type after `config =`, an expression otherwise.
+pub enum Value {
+    Expr(Expr),
+    Type(Type),
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        Ok(Args {
+            entries: Punctuated::parse_terminated(input)?,
+        })
+    }
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = input.call(Ident::parse_any)?;
+        input.parse::<Token![=]>()?;
+        let value = if key == "config" {
+            Value::Type(input.parse()?)
+        } else {
+            Value::Expr(input.parse()?)
+        };
+        Ok(Arg { key, value })
+    }
+}

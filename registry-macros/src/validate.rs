@@ -1,0 +1,449 @@
+//! Every rule of the attributes, each error spanned at the token at fault.
+//!
+//! The output is a typed description of the plugin; `expand` never reads raw syntax again.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprArray, ExprLit, Ident, Item, ItemFn, ItemStruct, Lit, LitStr, Path, Type};
+
+use crate::parse::{Arg, Args, Value};
+
+/// The plugin types `type = ...` accepts, besides `Custom("name")`.
+pub const PLUGIN_TYPES: &[&str] = &[
+    "DataProcessor",
+    "Analyzer",
+    "Storage",
+    "Security",
+    "Compression",
+    "Hashing",
+    "Encoding",
+    "Encryption",
+    "Monitoring",
+];
+
+const PLUGIN_KEYS: &[&str] = &[
+    "type",
+    "capabilities",
+    "name",
+    "version",
+    "description",
+    "depends_on",
+    "permissions",
+    "config",
+    "mock_of",
+    "crate",
+];
+
+const FACTORY_KEYS: &[&str] = &["name", "type", "variants", "crate"];
+
+/// A validated `type = ...`.
+pub enum PluginTypeSpec {
+    BuiltIn(Ident),
+    Custom(LitStr),
+}
+
+/// A validated `#[plugin]`.
+pub struct PluginAttr {
+    pub item: ItemStruct,
+    pub name: String,
+    pub plugin_type: PluginTypeSpec,
+    pub capabilities: Vec<LitStr>,
+    pub version: Option<LitStr>,
+    pub description: Option<LitStr>,
+    pub depends_on: Vec<LitStr>,
+    pub permissions: Vec<LitStr>,
+    pub config: Option<Type>,
+    pub mock_of: Option<LitStr>,
+    pub krate: Option<Path>,
+}
+
+/// A validated `#[plugin_factory]`.
+pub struct FactoryAttr {
+    pub item: ItemFn,
+    pub name: LitStr,
+    pub plugin_type: PluginTypeSpec,
+    pub variants: Vec<LitStr>,
+    pub krate: Option<Path>,
+}
+
+/// Collects errors so that every mistake in one attribute is reported at once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Keeps the first value of each key and reports a repeated key at its second use.
+fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.push(syn::Error::new(key.span(), format!("duplicate `{key}` key")));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
+    let item = match item {
+        Item::Struct(item) => item,
+        other => {
+            return Err(syn::Error::new(
+                item_keyword_span(&other),
+                "#[plugin] can only be applied to a struct",
+            ));
+        }
+    };
+    if !item.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &item.generics,
+            "#[plugin] does not support generic structs; register a concrete type (a type alias or a wrapper struct)",
+        ));
+    }
+
+    let mut errors = Errors::default();
+    let mut plugin_type = None;
+    let mut capabilities = None;
+    let mut name = None;
+    let mut version = None;
+    let mut description = None;
+    let mut depends_on = None;
+    let mut permissions = None;
+    let mut config = None;
+    let mut mock_of = None;
+    let mut krate = None;
+
+    for Arg { key, value } in args.entries {
+        let result = match key.to_string().as_str() {
+            "type" => type_spec(&value).map(|v| set_once(&mut plugin_type, &key, v, &mut errors)),
+            "capabilities" => identifier_list(&value, "capability")
+                .map(|v| set_once(&mut capabilities, &key, v, &mut errors)),
+            "permissions" => identifier_list(&value, "permission")
+                .map(|v| set_once(&mut permissions, &key, v, &mut errors)),
+            "name" => identifier(&value, "plugin name").map(|v| set_once(&mut name, &key, v, &mut errors)),
+            "mock_of" => identifier(&value, "plugin name").map(|v| set_once(&mut mock_of, &key, v, &mut errors)),
+            "version" => semver_version(&value).map(|v| set_once(&mut version, &key, v, &mut errors)),
+            "description" => string(&value).map(|v| set_once(&mut description, &key, v, &mut errors)),
+            "depends_on" => dependency_list(&value).map(|v| set_once(&mut depends_on, &key, v, &mut errors)),
+            "config" => config_type(value).map(|v| set_once(&mut config, &key, v, &mut errors)),
+            "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
+            _ => Err(unknown_key(&key, PLUGIN_KEYS, "#[plugin]")),
+        };
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+
+    if plugin_type.is_none() {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "#[plugin] requires `type = ...`; add one of {}, or Custom(\"name\")",
+                PLUGIN_TYPES.join(", ")
+            ),
+        ));
+    }
+    errors.finish()?;
+
+    let name = match name {
+        Some(lit) => lit.value(),
+        None => {
+            let derived = kebab_case(&item.ident.unraw_string());
+            check_identifier(&LitStr::new(&derived, item.ident.span()), "derived plugin name").map_err(|e| {
+                syn::Error::new(item.ident.span(), format!("{e}; give the plugin a `name = \"...\"`"))
+            })?;
+            derived
+        }
+    };
+    Ok(PluginAttr {
+        item,
+        name,
+        plugin_type: plugin_type.expect("checked above"),
+        capabilities: capabilities.unwrap_or_default(),
+        version,
+        description,
+        depends_on: depends_on.unwrap_or_default(),
+        permissions: permissions.unwrap_or_default(),
+        config,
+        mock_of,
+        krate,
+    })
+}
+
+pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
+    let item = match item {
+        Item::Fn(item) => item,
+        other => {
+            return Err(syn::Error::new(
+                item_keyword_span(&other),
+                "#[plugin_factory] can only be applied to a function `fn(&str) -> Result<Box<dyn Plugin>, PluginError>`",
+            ));
+        }
+    };
+    if !item.sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &item.sig.generics,
+            "#[plugin_factory] does not support generic functions",
+        ));
+    }
+    if let Some(asyncness) = &item.sig.asyncness {
+        return Err(syn::Error::new_spanned(asyncness, "#[plugin_factory] does not support async functions"));
+    }
+
+    let mut errors = Errors::default();
+    let mut name = None;
+    let mut plugin_type = None;
+    let mut variants = None;
+    let mut krate = None;
+    for Arg { key, value } in args.entries {
+        let result = match key.to_string().as_str() {
+            "name" => identifier(&value, "factory name").map(|v| set_once(&mut name, &key, v, &mut errors)),
+            "type" => type_spec(&value).map(|v| set_once(&mut plugin_type, &key, v, &mut errors)),
+            "variants" => identifier_list(&value, "variant").map(|v| set_once(&mut variants, &key, v, &mut errors)),
+            "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
+            _ => Err(unknown_key(&key, FACTORY_KEYS, "#[plugin_factory]")),
+        };
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    if name.is_none() {
+        errors.push(syn::Error::new(Span::call_site(), "#[plugin_factory] requires `name = \"...\"`"));
+    }
+    if plugin_type.is_none() {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            format!("#[plugin_factory] requires `type = ...`; add one of {}", PLUGIN_TYPES.join(", ")),
+        ));
+    }
+    errors.finish()?;
+    Ok(FactoryAttr {
+        item,
+        name: name.expect("checked above"),
+        plugin_type: plugin_type.expect("checked above"),
+        variants: variants.unwrap_or_default(),
+        krate,
+    })
+}
+
+fn item_keyword_span(item: &Item) -> Span {
+    match item {
+        Item::Enum(i) => i.enum_token.span,
+        Item::Union(i) => i.union_token.span,
+        Item::Fn(i) => i.sig.fn_token.span,
+        Item::Trait(i) => i.trait_token.span,
+        Item::Impl(i) => i.impl_token.span,
+        Item::Struct(i) => i.struct_token.span,
+        other => other.span(),
+    }
+}
+
+fn unknown_key(key: &Ident, known: &[&str], attr: &str) -> syn::Error {
+    let text = key.unraw_string();
+    let close = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(&text, k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min();
+    let hint = match close {
+        Some((_, k)) => format!("; did you mean `{k}`?"),
+        None => format!("; expected one of {}", known.join(", ")),
+    };
+    syn::Error::new(key.span(), format!("unknown {attr} key `{text}`{hint}"))
+}
+
+fn type_spec(value: &Value) -> syn::Result<PluginTypeSpec> {
+    let expr = expr(value)?;
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last().expect("a path has a segment");
+            if PLUGIN_TYPES.contains(&last.ident.to_string().as_str()) && last.arguments.is_none() {
+                return Ok(PluginTypeSpec::BuiltIn(last.ident.clone()));
+            }
+            Err(syn::Error::new_spanned(
+                &last.ident,
+                format!(
+                    "unknown plugin type `{}`; expected one of {}, or Custom(\"name\")",
+                    last.ident,
+                    PLUGIN_TYPES.join(", ")
+                ),
+            ))
+        }
+        Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident("Custom")) => {
+            match call.args.iter().collect::<Vec<_>>().as_slice() {
+                [arg] => identifier(&Value::Expr((*arg).clone()), "plugin type").map(PluginTypeSpec::Custom),
+                _ => Err(syn::Error::new_spanned(&call.args, "Custom takes one string: Custom(\"name\")")),
+            }
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("expected a plugin type: one of {}, or Custom(\"name\")", PLUGIN_TYPES.join(", ")),
+        )),
+    }
+}
+
+fn expr(value: &Value) -> syn::Result<&Expr> {
+    match value {
+        Value::Expr(expr) => Ok(expr),
+        Value::Type(ty) => Err(syn::Error::new_spanned(ty, "expected an expression")),
+    }
+}
+
+fn string(value: &Value) -> syn::Result<LitStr> {
+    match expr(value)? {
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit.clone()),
+        other => Err(syn::Error::new_spanned(other, "expected a string literal")),
+    }
+}
+
+fn identifier(value: &Value, what: &str) -> syn::Result<LitStr> {
+    let lit = string(value)?;
+    check_identifier(&lit, what)?;
+    Ok(lit)
+}
+
+/// Names and capabilities are `[a-z0-9][a-z0-9._-]*`, as the runtime checks them.
+fn check_identifier(lit: &LitStr, what: &str) -> syn::Result<()> {
+    let text = lit.value();
+    let mut chars = text.chars();
+    let ok = match chars.next() {
+        None => return Err(syn::Error::new_spanned(lit, format!("{what} must not be empty"))),
+        Some(first) => {
+            (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(syn::Error::new_spanned(
+            lit,
+            format!("{what} `{text}` must match [a-z0-9][a-z0-9._-]* (lowercase, digits, `.`, `_`, `-`)"),
+        ))
+    }
+}
+
+fn string_list(value: &Value) -> syn::Result<Vec<LitStr>> {
+    match expr(value)? {
+        Expr::Array(ExprArray { elems, .. }) => elems
+            .iter()
+            .map(|e| string(&Value::Expr(e.clone())))
+            .collect(),
+        other => Err(syn::Error::new_spanned(other, "expected a list of strings: [\"a\", \"b\"]")),
+    }
+}
+
+fn identifier_list(value: &Value, what: &str) -> syn::Result<Vec<LitStr>> {
+    let list = string_list(value)?;
+    for (i, lit) in list.iter().enumerate() {
+        check_identifier(lit, what)?;
+        if list[..i].iter().any(|earlier| earlier.value() == lit.value()) {
+            return Err(syn::Error::new_spanned(lit, format!("duplicate {what} `{}`", lit.value())));
+        }
+    }
+    Ok(list)
+}
+
+fn semver_version(value: &Value) -> syn::Result<LitStr> {
+    let lit = string(value)?;
+    semver::Version::parse(&lit.value())
+        .map_err(|e| syn::Error::new_spanned(&lit, format!("version `{}` is not semver: {e}", lit.value())))?;
+    Ok(lit)
+}
+
+fn dependency_list(value: &Value) -> syn::Result<Vec<LitStr>> {
+    let list = string_list(value)?;
+    for lit in &list {
+        let text = lit.value();
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+            .unwrap_or(trimmed.len());
+        let (name, requirement) = trimmed.split_at(split);
+        if name.is_empty() {
+            return Err(syn::Error::new_spanned(
+                lit,
+                format!("dependency `{text}` must start with a plugin name, as \"base-plugin >= 1.0\""),
+            ));
+        }
+        let requirement = requirement.trim();
+        if !requirement.is_empty() {
+            semver::VersionReq::parse(requirement).map_err(|e| {
+                syn::Error::new_spanned(
+                    lit,
+                    format!("dependency `{text}` has requirement `{requirement}`, which is not semver: {e}"),
+                )
+            })?;
+        }
+    }
+    Ok(list)
+}
+
+fn config_type(value: Value) -> syn::Result<Type> {
+    match value {
+        Value::Type(ty) => Ok(ty),
+        Value::Expr(expr) => Err(syn::Error::new_spanned(expr, "expected a type")),
+    }
+}
+
+fn crate_path(value: &Value) -> syn::Result<Path> {
+    match expr(value)? {
+        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => lit.parse(),
+        other => Err(syn::Error::new_spanned(other, "expected a path: crate = ::module_registry")),
+    }
+}
+
+/// `DataProcessorPlugin` → `data-processor-plugin`, `HTTPServer` → `http-server`.
+pub fn kebab_case(ident: &str) -> String {
+    let chars: Vec<char> = ident.chars().collect();
+    let mut out = String::with_capacity(ident.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '_' {
+            out.push('-');
+            continue;
+        }
+        if c.is_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+                out.push('-');
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+trait UnrawString {
+    fn unraw_string(&self) -> String;
+}
+
+impl UnrawString for Ident {
+    fn unraw_string(&self) -> String {
+        let s = self.to_string();
+        s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kebab_case;
+
+    #[test]
+    fn kebab() {
+        assert_eq!(kebab_case("DataProcessorPlugin"), "data-processor-plugin");
+        assert_eq!(kebab_case("HTTPServer"), "http-server");
+        assert_eq!(kebab_case("Sha256"), "sha256");
+        assert_eq!(kebab_case("Base64Encode"), "base64-encode");
+        assert_eq!(kebab_case("my_plugin"), "my-plugin");
+    }
+}

@@ -1,0 +1,2 @@
+//! facade
+pub use module_registry_core::*;
