@@ -1,2 +1,67 @@
-//! facade
+//! module-registry: plugins registered at compile time, discovered in nanoseconds.
+//!
+//! Mark a struct with [`#[plugin]`](plugin), implement [`PluginBehavior`], and every binary
+//! that links the defining crate can find it through a [`ModuleRegistry`]: by name, by
+//! [`PluginType`], by capability, and instantiate it through a function pointer.
+//!
+//! ```
+//! use module_registry::{plugin, ModuleRegistry, PluginBehavior, PluginError};
+//!
+//! #[plugin(type = DataProcessor, capabilities = ["processing", "text"], version = "1.2.0")]
+//! #[derive(Default)]
+//! struct Uppercase;
+//!
+//! impl PluginBehavior for Uppercase {
+//!     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+//!         Ok(data.to_ascii_uppercase())
+//!     }
+//! }
+//!
+//! let registry = ModuleRegistry::new();
+//! let plugin = registry.create_plugin("uppercase")?;
+//! assert_eq!(plugin.version(), "1.2.0");
+//! assert_eq!(plugin.process(b"quiet")?, b"QUIET");
+//! # Ok::<(), PluginError>(())
+//! ```
+//!
+//! # The `#[plugin]` attribute
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `type` | a [`PluginType`] variant, or `Custom("name")` | required |
+//! | `capabilities` | `["a", "b"]`, each `[a-z0-9][a-z0-9._-]*`, no duplicates | none |
+//! | `name` | `"kebab-name"` | the struct's name in kebab-case |
+//! | `version` | a semver version | the defining crate's version |
+//! | `description` | a string | empty |
+//! | `depends_on` | `["base-plugin >= 1.0"]`: a name and an optional semver requirement | none |
+//! | `permissions` | `["fs.read"]` | none |
+//! | `config` | a `serde::Deserialize` type | none: the struct is built with `Default` |
+//! | `mock_of` | the name of the plugin this one stands in for in test environments | none |
+//! | `crate` | the path of this crate when renamed | found from `Cargo.toml` |
+//!
+//! With `config = C`, the struct provides `fn from_config(config: C) -> Result<Self,
+//! PluginError>`; the registry deserializes `C` from the plugin's settings (an empty table when
+//! none are set, so fields with serde defaults work without configuration).
+//!
+//! # Factories
+//!
+//! [`#[plugin_factory(name = "...", type = ..., variants = [...])]`](plugin_factory) on a
+//! `fn(&str) -> Result<Box<dyn Plugin>, PluginError>` registers a factory that
+//! [`ModuleRegistry::create_plugin_from_factory`] calls by name.
+//!
+//! # Bundled plugins
+//!
+//! The features `compression`, `hashing`, `encoding`, `encryption` (and `all`) link the
+//! plugin families of `module-registry-plugins`, re-exported as [`plugins`].
+
+#![warn(missing_docs)]
+
+extern crate self as module_registry;
+
 pub use module_registry_core::*;
+
+#[cfg(any(feature = "compression", feature = "hashing", feature = "encoding", feature = "encryption"))]
+pub use module_registry_plugins as plugins;
+
+#[doc(hidden)]
+pub use module_registry_core::__private;

@@ -1,1 +1,190 @@
-fn main(){}
+//! `modreg`: the plugins compiled into this binary, listed, discovered and run.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use module_registry::{
+    ConfigFile, ModuleRegistry, PluginCapabilityQuery, PluginDiscoveryQuery, PluginError, PluginInfo,
+    PluginOrigin, PluginType,
+};
+
+mod output;
+
+#[derive(Parser)]
+#[command(name = "modreg", version, about = "List, discover and run the plugins compiled into this binary")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lists every compiled-in plugin.
+    List {
+        /// Prints JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows one plugin in full.
+    Show {
+        /// The plugin's name.
+        name: String,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Finds plugins by type, name prefix and capabilities.
+    Discover {
+        /// Only plugins of this type (for example `compression`).
+        #[arg(long = "type", value_name = "TYPE")]
+        plugin_type: Option<String>,
+        /// A capability the plugins must have; repeat for several.
+        #[arg(long = "capability", value_name = "CAPABILITY")]
+        capabilities: Vec<String>,
+        /// A capability that ranks plugins higher; repeat for several.
+        #[arg(long = "optional", value_name = "CAPABILITY")]
+        optional: Vec<String>,
+        /// Only plugins whose name starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pipes standard input through the named plugins, in order, to standard output.
+    Run {
+        /// Plugin names separated by commas: `gzip-compress,base64-encode`.
+        pipeline: String,
+        /// A TOML file with `[plugins.NAME]` settings.
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("modreg: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), PluginError> {
+    let registry = ModuleRegistry::new();
+    registry.check()?;
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
+        Command::Show { name, json } => {
+            let info = registry.plugin(&name).ok_or_else(|| {
+                registry
+                    .create_plugin(&name)
+                    .err()
+                    .unwrap_or_else(|| PluginError::NotFound { name: name.clone(), suggestions: vec![] })
+            })?;
+            output::detail(&mut stdout, &info, json)
+        }
+        Command::Discover {
+            plugin_type,
+            capabilities,
+            optional,
+            prefix,
+            json,
+        } => {
+            let found = discover(&registry, plugin_type, capabilities, optional, prefix)?;
+            output::plugins(&mut stdout, &found, json)
+        }
+        Command::Run { pipeline, config } => {
+            if let Some(path) = config {
+                let file = ConfigFile::read(&path)?;
+                registry.apply_config_file(&path.display().to_string(), file)?;
+            }
+            let output = run_pipeline(&registry, &pipeline)?;
+            stdout.write_all(&output).map_err(|e| io_error("standard output", &e))
+        }
+    }
+    .map_err(|e| match e {
+        PluginError::Processing { plugin, reason } if plugin.is_empty() => PluginError::Processing {
+            plugin: "modreg".into(),
+            reason,
+        },
+        other => other,
+    })
+}
+
+fn discover(
+    registry: &ModuleRegistry,
+    plugin_type: Option<String>,
+    capabilities: Vec<String>,
+    optional: Vec<String>,
+    prefix: Option<String>,
+) -> Result<Vec<PluginInfo>, PluginError> {
+    let plugin_type = plugin_type
+        .map(|t| t.parse::<PluginType>())
+        .transpose()?;
+    if capabilities.is_empty() && optional.is_empty() {
+        let mut query = PluginDiscoveryQuery::new();
+        if let Some(ty) = plugin_type {
+            query = query.with_type_filter(ty);
+        }
+        if let Some(prefix) = prefix {
+            query = query.with_name_prefix(prefix);
+        }
+        return registry.discover_plugins(query);
+    }
+    let mut query = PluginCapabilityQuery::new()
+        .with_required_capabilities(capabilities)
+        .with_optional_capabilities(optional);
+    if let Some(ty) = plugin_type {
+        query = query.with_type_filter(ty);
+    }
+    let mut found = registry.discover_plugins_by_capabilities(query)?;
+    if let Some(prefix) = prefix {
+        found.retain(|p| p.name().starts_with(&prefix));
+    }
+    Ok(found)
+}
+
+fn run_pipeline(registry: &ModuleRegistry, pipeline: &str) -> Result<Vec<u8>, PluginError> {
+    let names: Vec<&str> = pipeline.split(',').map(str::trim).collect();
+    if names.iter().any(|n| n.is_empty()) {
+        return Err(PluginError::invalid(
+            "pipeline",
+            pipeline,
+            "expected plugin names separated by commas, with none empty",
+        ));
+    }
+    let mut plugins = names
+        .iter()
+        .map(|name| registry.create_plugin(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut data = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut data)
+        .map_err(|e| io_error("standard input", &e))?;
+    for plugin in &mut plugins {
+        plugin.initialize()?;
+        data = plugin.process(&data)?;
+        plugin.cleanup()?;
+    }
+    Ok(data)
+}
+
+fn io_error(what: &str, error: &std::io::Error) -> PluginError {
+    PluginError::Processing {
+        plugin: String::new(),
+        reason: format!("{what}: {error}"),
+    }
+}
+
+fn crate_of(info: &PluginInfo) -> &'static str {
+    match info.origin() {
+        PluginOrigin::Compiled(location) => location.crate_name,
+        PluginOrigin::Runtime => "(runtime)",
+    }
+}

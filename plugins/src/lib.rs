@@ -1,0 +1,46 @@
+//! Plugins bundled with module-registry, one family per Cargo feature.
+//!
+//! | feature | plugins |
+//! |---|---|
+//! | `compression` | `gzip-compress`, `gzip-decompress`, `zstd-compress`, `zstd-decompress` |
+//! | `hashing` | `sha256`, `blake3` |
+//! | `encoding` | `base64-encode`, `base64-decode`, `hex-encode`, `hex-decode` |
+//! | `encryption` | `chacha20poly1305-encrypt`, `chacha20poly1305-decrypt` (key from configuration) |
+//!
+//! Every plugin registers itself with `#[plugin]`; enabling the feature is all a binary
+//! needs, provided the binary links this crate (the `module-registry` facade does that for
+//! its own features).
+
+#![warn(missing_docs)]
+
+#[cfg(feature = "compression")]
+pub mod compression;
+#[cfg(feature = "encoding")]
+pub mod encoding;
+#[cfg(feature = "encryption")]
+pub mod encryption;
+#[cfg(feature = "hashing")]
+pub mod hashing;
+
+/// The names of the plugins this build of the crate contains, by the features enabled.
+///
+/// ```
+/// let names = module_registry_plugins::enabled_plugins();
+/// assert_eq!(names.len(), names.iter().collect::<std::collections::BTreeSet<_>>().len());
+/// ```
+pub fn enabled_plugins() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if cfg!(feature = "compression") {
+        names.extend(["gzip-compress", "gzip-decompress", "zstd-compress", "zstd-decompress"]);
+    }
+    if cfg!(feature = "hashing") {
+        names.extend(["sha256", "blake3"]);
+    }
+    if cfg!(feature = "encoding") {
+        names.extend(["base64-encode", "base64-decode", "hex-encode", "hex-decode"]);
+    }
+    if cfg!(feature = "encryption") {
+        names.extend(["chacha20poly1305-encrypt", "chacha20poly1305-decrypt"]);
+    }
+    names
+}

@@ -47,6 +47,7 @@
 
 extern crate self as module_registry_core;
 
+mod config_file;
 mod descriptor;
 mod error;
 mod factory;
@@ -61,6 +62,7 @@ mod settings;
 mod slice;
 pub mod validate;
 
+pub use crate::config_file::ConfigFile;
 pub use crate::descriptor::{Constructor, FactoryDescriptor, FactoryFn, PluginDescriptor, SourceLocation};
 pub use crate::error::PluginError;
 pub use crate::factory::PluginFactoryConfig;
@@ -93,7 +95,8 @@ pub mod __private {
         FactoryDescriptor, Plugin, PluginBehavior, PluginDescriptor, PluginError, PluginSettings,
         PluginType, SourceLocation,
     };
-    pub use crate::descriptor::FactoryFn;
+    pub use crate::config_file::ConfigFile;
+pub use crate::descriptor::FactoryFn;
 
     /// The capabilities of one `#[plugin]` as `String`s, made once on first request.
     #[derive(Debug)]

@@ -396,6 +396,17 @@ impl ModuleRegistry {
         })
     }
 
+    /// Replaces the settings of several plugins in one step.
+    pub(crate) fn set_all_plugin_settings(
+        &self,
+        settings: BTreeMap<String, PluginSettings>,
+    ) -> Result<(), PluginError> {
+        self.update(|overlay| {
+            overlay.settings.extend(settings);
+            Ok(())
+        })
+    }
+
     /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named
     /// by [`with_factory_method`](PluginFactoryConfig::with_factory_method).
     pub fn register_plugin_factory(&self, config: PluginFactoryConfig) -> Result<(), PluginError> {

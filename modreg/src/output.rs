@@ -1,0 +1,124 @@
+//! How `modreg` prints plugins: an aligned table, or JSON.
+
+use std::io::Write;
+
+use module_registry::{PluginError, PluginInfo, PluginOrigin};
+use serde::Serialize;
+
+use crate::crate_of;
+
+#[derive(Serialize)]
+struct Row<'a> {
+    name: &'a str,
+    version: &'a str,
+    #[serde(rename = "type")]
+    plugin_type: String,
+    capabilities: Vec<&'a str>,
+    #[serde(rename = "crate")]
+    crate_name: &'a str,
+    description: &'a str,
+}
+
+impl<'a> Row<'a> {
+    fn new(info: &'a PluginInfo) -> Self {
+        Row {
+            name: info.name(),
+            version: info.version(),
+            plugin_type: info.plugin_type().to_string(),
+            capabilities: info.capabilities(),
+            crate_name: crate_of(info),
+            description: info.description(),
+        }
+    }
+}
+
+fn write_error(e: &std::io::Error) -> PluginError {
+    crate::io_error("standard output", e)
+}
+
+/// Prints `plugins` as a table or as a JSON array.
+pub fn plugins(out: &mut impl Write, plugins: &[PluginInfo], json: bool) -> Result<(), PluginError> {
+    let rows: Vec<Row> = plugins.iter().map(Row::new).collect();
+    if json {
+        let text = serde_json::to_string_pretty(&rows).expect("rows serialize");
+        return writeln!(out, "{text}").map_err(|e| write_error(&e));
+    }
+    let header = ["NAME", "VERSION", "TYPE", "CAPABILITIES", "CRATE"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.to_owned(),
+                r.version.to_owned(),
+                r.plugin_type.clone(),
+                r.capabilities.join(","),
+                r.crate_name.to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        text
+    };
+    let mut text = line(header);
+    text.push('\n');
+    for row in &cells {
+        text.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+        text.push('\n');
+    }
+    out.write_all(text.as_bytes()).map_err(|e| write_error(&e))
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    #[serde(flatten)]
+    row: Row<'a>,
+    depends_on: Vec<&'a str>,
+    permissions: Vec<&'a str>,
+    defined_at: String,
+}
+
+/// Prints one plugin with every field.
+pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(), PluginError> {
+    let defined_at = match info.origin() {
+        PluginOrigin::Compiled(location) => format!("{}:{} ({})", location.file, location.line, location.module_path),
+        PluginOrigin::Runtime => "registered at run time".to_owned(),
+    };
+    let detail = Detail {
+        row: Row::new(info),
+        depends_on: info.depends_on(),
+        permissions: info.permissions(),
+        defined_at,
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&detail).expect("detail serializes")
+    } else {
+        let r = &detail.row;
+        format!(
+            "name:         {}\nversion:      {}\ntype:         {}\ncapabilities: {}\ndescription:  {}\ndepends on:   {}\npermissions:  {}\ncrate:        {}\ndefined at:   {}",
+            r.name,
+            r.version,
+            r.plugin_type,
+            r.capabilities.join(", "),
+            r.description,
+            detail.depends_on.join(", "),
+            detail.permissions.join(", "),
+            r.crate_name,
+            detail.defined_at
+        )
+    };
+    writeln!(out, "{text}").map_err(|e| write_error(&e))
+}
