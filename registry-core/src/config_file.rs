@@ -41,7 +41,7 @@ impl ConfigFile {
             path: origin.to_owned(),
             reason,
         };
-        let raw: Raw = toml::from_str(text).map_err(|e| file_error(e.to_string().trim_end().to_owned()))?;
+        let raw: Raw = toml::from_str(text).map_err(|e| file_error(describe_toml_error(text, &e)))?;
         let mut plugins = BTreeMap::new();
         for (name, table) in raw.plugins {
             check_identifier("plugin name", &name)
@@ -59,6 +59,27 @@ impl ConfigFile {
             reason: e.to_string(),
         })?;
         Self::parse(&path.display().to_string(), &text)
+    }
+}
+
+/// One line for a TOML error: line, column, the key on that line, and the message.
+pub(crate) fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let Some(span) = error.span() else {
+        return message.to_owned();
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_number = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match key {
+        Some(key) => format!("line {line_number}, column {column}, key `{key}`: {message}"),
+        None => format!("line {line_number}, column {column}: {message}"),
     }
 }
 
@@ -92,7 +113,8 @@ mod tests {
     fn errors_name_file_line_and_key() {
         let err = ConfigFile::parse("t.toml", "[plugins.x]\nlevel = = 9\n").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml") && text.contains("line 2"), "{text}");
+        assert!(text.contains("t.toml") && text.contains("line 2") && text.contains("key `level`"), "{text}");
+        assert_eq!(text.lines().count(), 1, "{text}");
         let err = ConfigFile::parse("t.toml", "[plugin.x]\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `plugin`"), "{err}");
         let err = ConfigFile::parse("t.toml", "[plugins.Bad]\n").unwrap_err();

@@ -46,7 +46,7 @@ impl PluginSettings {
             .map(Self::from_table)
             .map_err(|e| PluginError::Configuration {
                 plugin: String::new(),
-                reason: e.to_string(),
+                reason: crate::config_file::describe_toml_error(text, &e),
             })
     }
 

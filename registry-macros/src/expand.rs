@@ -134,7 +134,6 @@ pub fn factory(attr: &FactoryAttr) -> TokenStream {
     let ty = plugin_type(&p, &attr.plugin_type);
     let variants = &attr.variants;
     let location = location(&p);
-    let function_pointer = quote_spanned!(function.span()=> #function as #p::FactoryFn);
     quote! {
         #item
 
@@ -142,7 +141,7 @@ pub fn factory(attr: &FactoryAttr) -> TokenStream {
             #[#p::linkme::distributed_slice(#p::MODREG_FACTORIES_V0)]
             #[linkme(crate = #p::linkme)]
             static FACTORY: #p::FactoryDescriptor =
-                #p::FactoryDescriptor::new(#name, #method, #ty, #function_pointer, #location)
+                #p::FactoryDescriptor::new(#name, #method, #ty, #function, #location)
                     .with_variants(&[#(#variants),*]);
         };
     }

@@ -121,7 +121,10 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
     let mut mock_of = None;
     let mut krate = None;
 
+    let mut type_given = false;
     for Arg { key, value } in args.entries {
+        // A misspelt `type` is reported as unknown, not a second time as missing.
+        type_given |= strsim::damerau_levenshtein(&key.unraw_string(), "type") <= 1;
         let result = match key.to_string().as_str() {
             "type" => type_spec(&value).map(|v| set_once(&mut plugin_type, &key, v, &mut errors)),
             "capabilities" => identifier_list(&value, "capability")
@@ -142,7 +145,7 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         }
     }
 
-    if plugin_type.is_none() {
+    if !type_given {
         errors.push(syn::Error::new(
             Span::call_site(),
             format!(
@@ -203,7 +206,10 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
     let mut plugin_type = None;
     let mut variants = None;
     let mut krate = None;
+    let mut type_given = false;
     for Arg { key, value } in args.entries {
+        // A misspelt `type` is reported as unknown, not a second time as missing.
+        type_given |= strsim::damerau_levenshtein(&key.unraw_string(), "type") <= 1;
         let result = match key.to_string().as_str() {
             "name" => identifier(&value, "factory name").map(|v| set_once(&mut name, &key, v, &mut errors)),
             "type" => type_spec(&value).map(|v| set_once(&mut plugin_type, &key, v, &mut errors)),
@@ -218,7 +224,7 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
     if name.is_none() {
         errors.push(syn::Error::new(Span::call_site(), "#[plugin_factory] requires `name = \"...\"`"));
     }
-    if plugin_type.is_none() {
+    if !type_given {
         errors.push(syn::Error::new(
             Span::call_site(),
             format!("#[plugin_factory] requires `type = ...`; add one of {}", PLUGIN_TYPES.join(", ")),
@@ -268,14 +274,12 @@ fn type_spec(value: &Value) -> syn::Result<PluginTypeSpec> {
             if PLUGIN_TYPES.contains(&last.ident.to_string().as_str()) && last.arguments.is_none() {
                 return Ok(PluginTypeSpec::BuiltIn(last.ident.clone()));
             }
-            Err(syn::Error::new_spanned(
-                &last.ident,
-                format!(
-                    "unknown plugin type `{}`; expected one of {}, or Custom(\"name\")",
-                    last.ident,
-                    PLUGIN_TYPES.join(", ")
-                ),
-            ))
+            let text = last.ident.to_string();
+            let hint = match PLUGIN_TYPES.iter().find(|t| strsim::damerau_levenshtein(&text, t) <= 2) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("expected one of {}, or Custom(\"name\")", PLUGIN_TYPES.join(", ")),
+            };
+            Err(syn::Error::new_spanned(&last.ident, format!("unknown plugin type `{text}`; {hint}")))
         }
         Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident("Custom")) => {
             match call.args.iter().collect::<Vec<_>>().as_slice() {

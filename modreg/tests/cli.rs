@@ -1,0 +1,128 @@
+//! `modreg` as a user runs it: output, exit codes, pipelines and configuration files.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+fn modreg(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("modreg starts");
+    // A command that fails before reading its input closes the pipe; that is not a failure.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let out = modreg(args, stdin);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// Runs a failing command and returns its one-line message.
+fn fails(args: &[&str], stdin: &[u8]) -> String {
+    let out = modreg(args, stdin);
+    assert_eq!(out.status.code(), Some(1), "{args:?} should fail");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty());
+    err
+}
+
+#[test]
+fn list_shows_every_bundled_plugin() {
+    let table = String::from_utf8(ok(&["list"], b"")).unwrap();
+    assert!(table.starts_with("NAME"));
+    for name in module_registry::plugins::enabled_plugins() {
+        assert!(table.lines().any(|l| l.starts_with(name)), "{name} missing:\n{table}");
+    }
+    let json: serde_json::Value = serde_json::from_slice(&ok(&["list", "--json"], b"")).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), module_registry::plugins::enabled_plugins().len());
+    let gzip = rows.iter().find(|r| r["name"] == "gzip-compress").unwrap();
+    assert_eq!(gzip["type"], "compression");
+    assert_eq!(gzip["crate"], "module-registry-plugins");
+    assert_eq!(gzip["capabilities"], serde_json::json!(["compression", "gzip"]));
+}
+
+#[test]
+fn show_and_discover() {
+    let shown = String::from_utf8(ok(&["show", "sha256"], b"")).unwrap();
+    assert!(shown.contains("type:         hashing"), "{shown}");
+    let found: serde_json::Value =
+        serde_json::from_slice(&ok(&["discover", "--type", "compression", "--capability", "decompression", "--json"], b""))
+            .unwrap();
+    let names: Vec<&str> = found.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["gzip-decompress", "zstd-decompress"]);
+    let ranked: serde_json::Value = serde_json::from_slice(&ok(
+        &["discover", "--capability", "compression", "--optional", "zstd", "--json"],
+        b"",
+    ))
+    .unwrap();
+    assert_eq!(ranked[0]["name"], "zstd-compress");
+}
+
+#[test]
+fn pipelines_round_trip() {
+    let input = b"the quick brown fox jumps over the lazy dog".repeat(20);
+    let packed = ok(&["run", "zstd-compress,base64-encode"], &input);
+    assert!(packed.iter().all(u8::is_ascii));
+    assert_eq!(ok(&["run", "base64-decode,zstd-decompress"], &packed), input);
+    assert_eq!(ok(&["run", "sha256,hex-encode"], b"abc"), b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+#[test]
+fn encryption_takes_its_key_from_the_config_file() {
+    let dir = std::env::temp_dir().join(format!("modreg-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("keys.toml");
+    std::fs::write(
+        &config,
+        format!("[plugins.chacha20poly1305-encrypt]\nkey = \"{KEY}\"\n[plugins.chacha20poly1305-decrypt]\nkey = \"{KEY}\"\n"),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let sealed = ok(&["run", "chacha20poly1305-encrypt", "--config", config], b"attack at dawn");
+    assert_eq!(ok(&["run", "chacha20poly1305-decrypt", "--config", config], &sealed), b"attack at dawn");
+    let mut tampered = sealed.clone();
+    *tampered.last_mut().unwrap() ^= 0x80;
+    let err = fails(&["run", "chacha20poly1305-decrypt", "--config", config], &tampered);
+    assert!(err.contains("authentication failed"), "{err}");
+    let err = fails(&["run", "chacha20poly1305-decrypt"], &sealed);
+    assert!(err.contains("missing field `key`"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_input_is_one_clear_line() {
+    let err = fails(&["show", "gzip-compres"], b"");
+    assert!(err.contains("`gzip-compres` is not registered") && err.contains("gzip-compress"), "{err}");
+    let err = fails(&["run", "gzip-compress,,hex-encode"], b"x");
+    assert!(err.contains("pipeline"), "{err}");
+    let err = fails(&["run", "gzip-decompress"], b"not gzip");
+    assert!(err.contains("gzip-decompress"), "{err}");
+    let err = fails(&["discover", "--type", "Not A Type"], b"");
+    assert!(err.contains("plugin type"), "{err}");
+    let err = fails(&["discover", "--capability", "UPPER"], b"");
+    assert!(err.contains("invalid query"), "{err}");
+    let err = fails(&["run", "hex-encode", "--config", "/definitely/not/here.toml"], b"");
+    assert!(err.contains("/definitely/not/here.toml"), "{err}");
+}
+
+#[test]
+fn malformed_config_file_names_file_and_line() {
+    let path = std::env::temp_dir().join(format!("modreg-bad-{}.toml", std::process::id()));
+    std::fs::write(&path, "[plugins.gzip-compress]\nlevel = = 3\n").unwrap();
+    let err = fails(&["run", "gzip-compress", "--config", path.to_str().unwrap()], b"x");
+    assert!(err.contains(path.to_str().unwrap()) && err.contains("line 2"), "{err}");
+    std::fs::write(&path, "[plugins.no-such-plugin]\nlevel = 3\n").unwrap();
+    let err = fails(&["run", "gzip-compress", "--config", path.to_str().unwrap()], b"x");
+    assert!(err.contains("no-such-plugin"), "{err}");
+    std::fs::remove_file(path).unwrap();
+}

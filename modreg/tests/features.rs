@@ -1,0 +1,37 @@
+//! A binary gets exactly the plugins it compiles in, and keeps them through fat LTO.
+//!
+//! Builds `modreg` with only the `hashing` feature, with the release profile (`lto = "fat"`,
+//! `codegen-units = 1`), in a target directory of its own, and checks that `list` shows
+//! exactly the hashing plugins: the plugins are defined in another crate
+//! (`module-registry-plugins`) that the binary names only through the facade.
+
+use std::process::Command;
+
+#[test]
+fn release_lto_build_with_one_feature_lists_exactly_that_family() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-subset");
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let status = Command::new(&cargo)
+        .args(["build", "--quiet", "--release", "--no-default-features", "--features", "hashing"])
+        .args(["--manifest-path", manifest])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the subset build failed");
+
+    let output = Command::new(target_dir.join("release").join("modreg"))
+        .args(["list", "--json"])
+        .output()
+        .expect("the subset binary runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["blake3", "sha256"]);
+}
