@@ -60,7 +60,12 @@ extern crate self as module_registry;
 
 pub use module_registry_core::*;
 
-#[cfg(any(feature = "compression", feature = "hashing", feature = "encoding", feature = "encryption"))]
+#[cfg(any(
+    feature = "compression",
+    feature = "hashing",
+    feature = "encoding",
+    feature = "encryption"
+))]
 pub use module_registry_plugins as plugins;
 
 #[doc(hidden)]

@@ -5,14 +5,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use module_registry::{
-    ConfigFile, ModuleRegistry, PluginCapabilityQuery, PluginDiscoveryQuery, PluginError, PluginInfo,
-    PluginOrigin, PluginType,
+    ConfigFile, ModuleRegistry, PluginCapabilityQuery, PluginDiscoveryQuery, PluginError,
+    PluginInfo, PluginOrigin, PluginType,
 };
 
 mod output;
 
 #[derive(Parser)]
-#[command(name = "modreg", version, about = "List, discover and run the plugins compiled into this binary")]
+#[command(
+    name = "modreg",
+    version,
+    about = "List, discover and run the plugins compiled into this binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +88,10 @@ fn run(command: Command) -> Result<(), PluginError> {
                 registry
                     .create_plugin(&name)
                     .err()
-                    .unwrap_or_else(|| PluginError::NotFound { name: name.clone(), suggestions: vec![] })
+                    .unwrap_or_else(|| PluginError::NotFound {
+                        name: name.clone(),
+                        suggestions: vec![],
+                    })
             })?;
             output::detail(&mut stdout, &info, json)
         }
@@ -104,14 +111,18 @@ fn run(command: Command) -> Result<(), PluginError> {
                 registry.apply_config_file(&path.display().to_string(), file)?;
             }
             let output = run_pipeline(&registry, &pipeline)?;
-            stdout.write_all(&output).map_err(|e| io_error("standard output", &e))
+            stdout
+                .write_all(&output)
+                .map_err(|e| io_error("standard output", &e))
         }
     }
     .map_err(|e| match e {
-        PluginError::Processing { plugin, reason } if plugin.is_empty() => PluginError::Processing {
-            plugin: "modreg".into(),
-            reason,
-        },
+        PluginError::Processing { plugin, reason } if plugin.is_empty() => {
+            PluginError::Processing {
+                plugin: "modreg".into(),
+                reason,
+            }
+        }
         other => other,
     })
 }
@@ -123,9 +134,7 @@ fn discover(
     optional: Vec<String>,
     prefix: Option<String>,
 ) -> Result<Vec<PluginInfo>, PluginError> {
-    let plugin_type = plugin_type
-        .map(|t| t.parse::<PluginType>())
-        .transpose()?;
+    let plugin_type = plugin_type.map(|t| t.parse::<PluginType>()).transpose()?;
     if capabilities.is_empty() && optional.is_empty() {
         let mut query = PluginDiscoveryQuery::new();
         if let Some(ty) = plugin_type {

@@ -1,5 +1,6 @@
 //! How `modreg` prints plugins: an aligned table, or JSON.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use module_registry::{PluginError, PluginInfo, PluginOrigin};
@@ -37,7 +38,11 @@ fn write_error(e: &std::io::Error) -> PluginError {
 }
 
 /// Prints `plugins` as a table or as a JSON array.
-pub fn plugins(out: &mut impl Write, plugins: &[PluginInfo], json: bool) -> Result<(), PluginError> {
+pub fn plugins(
+    out: &mut impl Write,
+    plugins: &[PluginInfo],
+    json: bool,
+) -> Result<(), PluginError> {
     let rows: Vec<Row> = plugins.iter().map(Row::new).collect();
     if json {
         let text = serde_json::to_string_pretty(&rows).expect("rows serialize");
@@ -68,7 +73,7 @@ pub fn plugins(out: &mut impl Write, plugins: &[PluginInfo], json: bool) -> Resu
             if i + 1 == cells.len() {
                 text.push_str(cell);
             } else {
-                text.push_str(&format!("{cell:<w$}  "));
+                let _ = write!(text, "{cell:<w$}  ");
             }
         }
         text
@@ -94,7 +99,10 @@ struct Detail<'a> {
 /// Prints one plugin with every field.
 pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(), PluginError> {
     let defined_at = match info.origin() {
-        PluginOrigin::Compiled(location) => format!("{}:{} ({})", location.file, location.line, location.module_path),
+        PluginOrigin::Compiled(location) => format!(
+            "{}:{} ({})",
+            location.file, location.line, location.module_path
+        ),
         PluginOrigin::Runtime => "registered at run time".to_owned(),
     };
     let detail = Detail {

@@ -20,7 +20,11 @@ fn modreg(args: &[&str], stdin: &[u8]) -> Output {
 
 fn ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     let out = modreg(args, stdin);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -40,28 +44,58 @@ fn list_shows_every_bundled_plugin() {
     let table = String::from_utf8(ok(&["list"], b"")).unwrap();
     assert!(table.starts_with("NAME"));
     for name in module_registry::plugins::enabled_plugins() {
-        assert!(table.lines().any(|l| l.starts_with(name)), "{name} missing:\n{table}");
+        assert!(
+            table.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{table}"
+        );
     }
     let json: serde_json::Value = serde_json::from_slice(&ok(&["list", "--json"], b"")).unwrap();
     let rows = json.as_array().unwrap();
-    assert_eq!(rows.len(), module_registry::plugins::enabled_plugins().len());
+    assert_eq!(
+        rows.len(),
+        module_registry::plugins::enabled_plugins().len()
+    );
     let gzip = rows.iter().find(|r| r["name"] == "gzip-compress").unwrap();
     assert_eq!(gzip["type"], "compression");
     assert_eq!(gzip["crate"], "module-registry-plugins");
-    assert_eq!(gzip["capabilities"], serde_json::json!(["compression", "gzip"]));
+    assert_eq!(
+        gzip["capabilities"],
+        serde_json::json!(["compression", "gzip"])
+    );
 }
 
 #[test]
 fn show_and_discover() {
     let shown = String::from_utf8(ok(&["show", "sha256"], b"")).unwrap();
     assert!(shown.contains("type:         hashing"), "{shown}");
-    let found: serde_json::Value =
-        serde_json::from_slice(&ok(&["discover", "--type", "compression", "--capability", "decompression", "--json"], b""))
-            .unwrap();
-    let names: Vec<&str> = found.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let found: serde_json::Value = serde_json::from_slice(&ok(
+        &[
+            "discover",
+            "--type",
+            "compression",
+            "--capability",
+            "decompression",
+            "--json",
+        ],
+        b"",
+    ))
+    .unwrap();
+    let names: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["gzip-decompress", "zstd-decompress"]);
     let ranked: serde_json::Value = serde_json::from_slice(&ok(
-        &["discover", "--capability", "compression", "--optional", "zstd", "--json"],
+        &[
+            "discover",
+            "--capability",
+            "compression",
+            "--optional",
+            "zstd",
+            "--json",
+        ],
         b"",
     ))
     .unwrap();
@@ -73,8 +107,14 @@ fn pipelines_round_trip() {
     let input = b"the quick brown fox jumps over the lazy dog".repeat(20);
     let packed = ok(&["run", "zstd-compress,base64-encode"], &input);
     assert!(packed.iter().all(u8::is_ascii));
-    assert_eq!(ok(&["run", "base64-decode,zstd-decompress"], &packed), input);
-    assert_eq!(ok(&["run", "sha256,hex-encode"], b"abc"), b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        ok(&["run", "base64-decode,zstd-decompress"], &packed),
+        input
+    );
+    assert_eq!(
+        ok(&["run", "sha256,hex-encode"], b"abc"),
+        b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
 }
 
 #[test]
@@ -88,11 +128,23 @@ fn encryption_takes_its_key_from_the_config_file() {
     )
     .unwrap();
     let config = config.to_str().unwrap();
-    let sealed = ok(&["run", "chacha20poly1305-encrypt", "--config", config], b"attack at dawn");
-    assert_eq!(ok(&["run", "chacha20poly1305-decrypt", "--config", config], &sealed), b"attack at dawn");
+    let sealed = ok(
+        &["run", "chacha20poly1305-encrypt", "--config", config],
+        b"attack at dawn",
+    );
+    assert_eq!(
+        ok(
+            &["run", "chacha20poly1305-decrypt", "--config", config],
+            &sealed
+        ),
+        b"attack at dawn"
+    );
     let mut tampered = sealed.clone();
     *tampered.last_mut().unwrap() ^= 0x80;
-    let err = fails(&["run", "chacha20poly1305-decrypt", "--config", config], &tampered);
+    let err = fails(
+        &["run", "chacha20poly1305-decrypt", "--config", config],
+        &tampered,
+    );
     assert!(err.contains("authentication failed"), "{err}");
     let err = fails(&["run", "chacha20poly1305-decrypt"], &sealed);
     assert!(err.contains("missing field `key`"), "{err}");
@@ -102,7 +154,10 @@ fn encryption_takes_its_key_from_the_config_file() {
 #[test]
 fn bad_input_is_one_clear_line() {
     let err = fails(&["show", "gzip-compres"], b"");
-    assert!(err.contains("`gzip-compres` is not registered") && err.contains("gzip-compress"), "{err}");
+    assert!(
+        err.contains("`gzip-compres` is not registered") && err.contains("gzip-compress"),
+        "{err}"
+    );
     let err = fails(&["run", "gzip-compress,,hex-encode"], b"x");
     assert!(err.contains("pipeline"), "{err}");
     let err = fails(&["run", "gzip-decompress"], b"not gzip");
@@ -111,7 +166,10 @@ fn bad_input_is_one_clear_line() {
     assert!(err.contains("plugin type"), "{err}");
     let err = fails(&["discover", "--capability", "UPPER"], b"");
     assert!(err.contains("invalid query"), "{err}");
-    let err = fails(&["run", "hex-encode", "--config", "/definitely/not/here.toml"], b"");
+    let err = fails(
+        &["run", "hex-encode", "--config", "/definitely/not/here.toml"],
+        b"",
+    );
     assert!(err.contains("/definitely/not/here.toml"), "{err}");
 }
 
@@ -119,10 +177,19 @@ fn bad_input_is_one_clear_line() {
 fn malformed_config_file_names_file_and_line() {
     let path = std::env::temp_dir().join(format!("modreg-bad-{}.toml", std::process::id()));
     std::fs::write(&path, "[plugins.gzip-compress]\nlevel = = 3\n").unwrap();
-    let err = fails(&["run", "gzip-compress", "--config", path.to_str().unwrap()], b"x");
-    assert!(err.contains(path.to_str().unwrap()) && err.contains("line 2"), "{err}");
+    let err = fails(
+        &["run", "gzip-compress", "--config", path.to_str().unwrap()],
+        b"x",
+    );
+    assert!(
+        err.contains(path.to_str().unwrap()) && err.contains("line 2"),
+        "{err}"
+    );
     std::fs::write(&path, "[plugins.no-such-plugin]\nlevel = 3\n").unwrap();
-    let err = fails(&["run", "gzip-compress", "--config", path.to_str().unwrap()], b"x");
+    let err = fails(
+        &["run", "gzip-compress", "--config", path.to_str().unwrap()],
+        b"x",
+    );
     assert!(err.contains("no-such-plugin"), "{err}");
     std::fs::remove_file(path).unwrap();
 }

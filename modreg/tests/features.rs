@@ -13,7 +13,14 @@ fn release_lto_build_with_one_feature_lists_exactly_that_family() {
     let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-subset");
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let status = Command::new(&cargo)
-        .args(["build", "--quiet", "--release", "--no-default-features", "--features", "hashing"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--no-default-features",
+            "--features",
+            "hashing",
+        ])
         .args(["--manifest-path", manifest])
         .arg("--target-dir")
         .arg(&target_dir)
@@ -25,7 +32,11 @@ fn release_lto_build_with_one_feature_lists_exactly_that_family() {
         .args(["list", "--json"])
         .output()
         .expect("the subset binary runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let names: Vec<&str> = rows
         .as_array()

@@ -27,8 +27,8 @@ pub struct GzipCompress {
 
 impl GzipCompress {
     /// A compressor at `config.level` (0-9).
-    pub fn from_config(config: LevelConfig) -> Result<Self, PluginError> {
-        let level = match config.level {
+    pub fn from_config(LevelConfig { level }: LevelConfig) -> Result<Self, PluginError> {
+        let level = match level {
             None => flate2::Compression::default(),
             Some(level @ 0..=9) => flate2::Compression::new(level.unsigned_abs()),
             Some(other) => {
@@ -85,8 +85,8 @@ pub struct ZstdCompress {
 
 impl ZstdCompress {
     /// A compressor at `config.level` (1-22).
-    pub fn from_config(config: LevelConfig) -> Result<Self, PluginError> {
-        match config.level {
+    pub fn from_config(LevelConfig { level }: LevelConfig) -> Result<Self, PluginError> {
+        match level {
             None => Ok(ZstdCompress { level: 3 }),
             Some(level @ 1..=22) => Ok(ZstdCompress { level }),
             Some(other) => Err(PluginError::Configuration {
@@ -99,7 +99,8 @@ impl ZstdCompress {
 
 impl PluginBehavior for ZstdCompress {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        zstd::bulk::compress(data, self.level).map_err(|e| PluginError::processing("zstd-compress", e))
+        zstd::bulk::compress(data, self.level)
+            .map_err(|e| PluginError::processing("zstd-compress", e))
     }
 }
 

@@ -20,18 +20,24 @@ pub struct KeyConfig {
 
 impl std::fmt::Debug for KeyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyConfig").field("key", &"<redacted>").finish()
+        f.debug_struct("KeyConfig")
+            .field("key", &"<redacted>")
+            .finish()
     }
 }
 
-fn cipher(plugin: &str, config: &KeyConfig) -> Result<ChaCha20Poly1305, PluginError> {
+fn cipher(plugin: &str, KeyConfig { key }: KeyConfig) -> Result<ChaCha20Poly1305, PluginError> {
     let invalid = |reason: String| PluginError::Configuration {
         plugin: plugin.to_owned(),
         reason: format!("key `key`: {reason}"),
     };
-    let bytes = hex::decode(config.key.trim()).map_err(|e| invalid(format!("not hex: {e}")))?;
-    ChaCha20Poly1305::new_from_slice(&bytes)
-        .map_err(|_| invalid(format!("must be 32 bytes (64 hex digits), found {} bytes", bytes.len())))
+    let bytes = hex::decode(key.trim()).map_err(|e| invalid(format!("not hex: {e}")))?;
+    ChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| {
+        invalid(format!(
+            "must be 32 bytes (64 hex digits), found {} bytes",
+            bytes.len()
+        ))
+    })
 }
 
 /// Encrypts with ChaCha20-Poly1305 under a fresh random nonce.
@@ -48,7 +54,8 @@ pub struct ChaCha20Poly1305Encrypt {
 
 impl std::fmt::Debug for ChaCha20Poly1305Encrypt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChaCha20Poly1305Encrypt").finish_non_exhaustive()
+        f.debug_struct("ChaCha20Poly1305Encrypt")
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,15 +63,19 @@ impl ChaCha20Poly1305Encrypt {
     /// An encryptor with the configured key.
     pub fn from_config(config: KeyConfig) -> Result<Self, PluginError> {
         Ok(ChaCha20Poly1305Encrypt {
-            cipher: cipher("chacha20poly1305-encrypt", &config)?,
+            cipher: cipher("chacha20poly1305-encrypt", config)?,
         })
     }
 }
 
 impl PluginBehavior for ChaCha20Poly1305Encrypt {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let nonce = Nonce::try_generate()
-            .map_err(|e| PluginError::processing("chacha20poly1305-encrypt", format!("no randomness for the nonce: {e}")))?;
+        let nonce = Nonce::try_generate().map_err(|e| {
+            PluginError::processing(
+                "chacha20poly1305-encrypt",
+                format!("no randomness for the nonce: {e}"),
+            )
+        })?;
         let sealed = self
             .cipher
             .encrypt(&nonce, data)
@@ -90,7 +101,8 @@ pub struct ChaCha20Poly1305Decrypt {
 
 impl std::fmt::Debug for ChaCha20Poly1305Decrypt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChaCha20Poly1305Decrypt").finish_non_exhaustive()
+        f.debug_struct("ChaCha20Poly1305Decrypt")
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,7 +110,7 @@ impl ChaCha20Poly1305Decrypt {
     /// A decryptor with the configured key.
     pub fn from_config(config: KeyConfig) -> Result<Self, PluginError> {
         Ok(ChaCha20Poly1305Decrypt {
-            cipher: cipher("chacha20poly1305-decrypt", &config)?,
+            cipher: cipher("chacha20poly1305-decrypt", config)?,
         })
     }
 }
@@ -108,7 +120,10 @@ impl PluginBehavior for ChaCha20Poly1305Decrypt {
         if data.len() < NONCE_LEN + 16 {
             return Err(PluginError::processing(
                 "chacha20poly1305-decrypt",
-                format!("input of {} bytes is shorter than a nonce and a tag (28 bytes)", data.len()),
+                format!(
+                    "input of {} bytes is shorter than a nonce and a tag (28 bytes)",
+                    data.len()
+                ),
             ));
         }
         let (nonce, sealed) = data.split_at(NONCE_LEN);

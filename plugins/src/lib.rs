@@ -31,7 +31,12 @@ pub mod hashing;
 pub fn enabled_plugins() -> Vec<&'static str> {
     let mut names = Vec::new();
     if cfg!(feature = "compression") {
-        names.extend(["gzip-compress", "gzip-decompress", "zstd-compress", "zstd-decompress"]);
+        names.extend([
+            "gzip-compress",
+            "gzip-decompress",
+            "zstd-compress",
+            "zstd-decompress",
+        ]);
     }
     if cfg!(feature = "hashing") {
         names.extend(["sha256", "blake3"]);

@@ -11,16 +11,24 @@ fn create(name: &str) -> Box<dyn Plugin> {
         let settings = PluginSettings::from_toml(&format!("key = \"{KEY}\"")).unwrap();
         registry.set_plugin_settings(name, settings).unwrap();
     }
-    registry.create_plugin(name).unwrap_or_else(|e| panic!("{name}: {e}"))
+    registry
+        .create_plugin(name)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn pairs() -> Vec<(&'static str, &'static str)> {
     let mut pairs = Vec::new();
     if cfg!(feature = "compression") {
-        pairs.extend([("gzip-compress", "gzip-decompress"), ("zstd-compress", "zstd-decompress")]);
+        pairs.extend([
+            ("gzip-compress", "gzip-decompress"),
+            ("zstd-compress", "zstd-decompress"),
+        ]);
     }
     if cfg!(feature = "encoding") {
-        pairs.extend([("base64-encode", "base64-decode"), ("hex-encode", "hex-decode")]);
+        pairs.extend([
+            ("base64-encode", "base64-decode"),
+            ("hex-encode", "hex-decode"),
+        ]);
     }
     if cfg!(feature = "encryption") {
         pairs.push(("chacha20poly1305-encrypt", "chacha20poly1305-decrypt"));
@@ -39,7 +47,12 @@ fn every_enabled_plugin_is_registered() {
 #[test]
 fn fixed_inputs_round_trip() {
     for (forward, back) in pairs() {
-        for input in [&b""[..], b"a", b"hello hello hello hello", &[0u8, 255, 7, 13][..]] {
+        for input in [
+            &b""[..],
+            b"a",
+            b"hello hello hello hello",
+            &[0u8, 255, 7, 13][..],
+        ] {
             let encoded = create(forward).process(input).unwrap();
             let decoded = create(back).process(&encoded).unwrap();
             assert_eq!(decoded, input, "{forward} then {back}");
@@ -93,14 +106,23 @@ mod encryption {
 
     #[test]
     fn tampered_ciphertext_is_an_error_not_garbage() {
-        let sealed = create("chacha20poly1305-encrypt").process(b"secret").unwrap();
+        let sealed = create("chacha20poly1305-encrypt")
+            .process(b"secret")
+            .unwrap();
         for i in 0..sealed.len() {
             let mut tampered = sealed.clone();
             tampered[i] ^= 1;
-            let err = create("chacha20poly1305-decrypt").process(&tampered).unwrap_err();
-            assert!(matches!(err, PluginError::Processing { .. }), "byte {i}: {err}");
+            let err = create("chacha20poly1305-decrypt")
+                .process(&tampered)
+                .unwrap_err();
+            assert!(
+                matches!(err, PluginError::Processing { .. }),
+                "byte {i}: {err}"
+            );
         }
-        let short = create("chacha20poly1305-decrypt").process(&sealed[..20]).unwrap_err();
+        let short = create("chacha20poly1305-decrypt")
+            .process(&sealed[..20])
+            .unwrap_err();
         assert!(short.to_string().contains("shorter"), "{short}");
     }
 
@@ -113,12 +135,21 @@ mod encryption {
     #[test]
     fn missing_or_bad_key_is_a_configuration_error() {
         let registry = ModuleRegistry::new();
-        let err = registry.create_plugin("chacha20poly1305-encrypt").err().unwrap();
+        let err = registry
+            .create_plugin("chacha20poly1305-encrypt")
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("missing field `key`"), "{err}");
         registry
-            .set_plugin_settings("chacha20poly1305-decrypt", PluginSettings::from_toml("key = \"abcd\"").unwrap())
+            .set_plugin_settings(
+                "chacha20poly1305-decrypt",
+                PluginSettings::from_toml("key = \"abcd\"").unwrap(),
+            )
             .unwrap();
-        let err = registry.create_plugin("chacha20poly1305-decrypt").err().unwrap();
+        let err = registry
+            .create_plugin("chacha20poly1305-decrypt")
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("32 bytes"), "{err}");
     }
 }
@@ -128,12 +159,18 @@ mod encryption {
 fn compression_levels_are_validated() {
     let registry = ModuleRegistry::new();
     registry
-        .set_plugin_settings("gzip-compress", PluginSettings::from_toml("level = 12").unwrap())
+        .set_plugin_settings(
+            "gzip-compress",
+            PluginSettings::from_toml("level = 12").unwrap(),
+        )
         .unwrap();
     let err = registry.create_plugin("gzip-compress").err().unwrap();
     assert!(err.to_string().contains("outside 0..=9"), "{err}");
     registry
-        .set_plugin_settings("zstd-compress", PluginSettings::from_toml("levle = 3").unwrap())
+        .set_plugin_settings(
+            "zstd-compress",
+            PluginSettings::from_toml("levle = 3").unwrap(),
+        )
         .unwrap();
     let err = registry.create_plugin("zstd-compress").err().unwrap();
     assert!(err.to_string().contains("levle"), "{err}");

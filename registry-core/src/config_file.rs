@@ -41,7 +41,8 @@ impl ConfigFile {
             path: origin.to_owned(),
             reason,
         };
-        let raw: Raw = toml::from_str(text).map_err(|e| file_error(describe_toml_error(text, &e)))?;
+        let raw: Raw =
+            toml::from_str(text).map_err(|e| file_error(describe_toml_error(text, &e)))?;
         let mut plugins = BTreeMap::new();
         for (name, table) in raw.plugins {
             check_identifier("plugin name", &name)
@@ -91,7 +92,9 @@ impl ModuleRegistry {
             if self.plugin(name).is_none() {
                 return Err(PluginError::ConfigurationFile {
                     path: origin.to_owned(),
-                    reason: format!("section `[plugins.{name}]` names a plugin that is not registered"),
+                    reason: format!(
+                        "section `[plugins.{name}]` names a plugin that is not registered"
+                    ),
                 });
             }
         }
@@ -106,14 +109,20 @@ mod tests {
     #[test]
     fn parses_sections() {
         let file = ConfigFile::parse("t.toml", "[plugins.gzip-compress]\nlevel = 9\n").unwrap();
-        assert_eq!(file.plugins["gzip-compress"].table()["level"].as_integer(), Some(9));
+        assert_eq!(
+            file.plugins["gzip-compress"].table()["level"].as_integer(),
+            Some(9)
+        );
     }
 
     #[test]
     fn errors_name_file_line_and_key() {
         let err = ConfigFile::parse("t.toml", "[plugins.x]\nlevel = = 9\n").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("t.toml") && text.contains("line 2") && text.contains("key `level`"), "{text}");
+        assert!(
+            text.contains("t.toml") && text.contains("line 2") && text.contains("key `level`"),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), 1, "{text}");
         let err = ConfigFile::parse("t.toml", "[plugin.x]\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `plugin`"), "{err}");

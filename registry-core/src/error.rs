@@ -36,13 +36,15 @@ pub enum PluginError {
         /// The name both definitions use.
         name: String,
         /// Where the first definition is.
-        first: SourceLocation,
+        first: Box<SourceLocation>,
         /// Where the second definition is.
-        second: SourceLocation,
+        second: Box<SourceLocation>,
     },
 
     /// A runtime registration used a name that is already taken.
-    #[error("plugin `{name}` is already registered ({existing}); use `replace_plugin` to replace it")]
+    #[error(
+        "plugin `{name}` is already registered ({existing}); use `replace_plugin` to replace it"
+    )]
     AlreadyRegistered {
         /// The name in conflict.
         name: String,
@@ -82,7 +84,9 @@ pub enum PluginError {
     },
 
     /// A dependency requirement does not parse.
-    #[error("plugin `{plugin}` has dependency `{requirement}`, which is not `name` or `name <semver requirement>`: {reason}")]
+    #[error(
+        "plugin `{plugin}` has dependency `{requirement}`, which is not `name` or `name <semver requirement>`: {reason}"
+    )]
     InvalidDependency {
         /// The plugin declaring the dependency.
         plugin: String,
@@ -235,7 +239,11 @@ impl PluginError {
     }
 
     /// An invalid `field` holding `value`, with the rule it broke.
-    pub fn invalid(field: &'static str, value: impl Into<String>, reason: impl fmt::Display) -> Self {
+    pub fn invalid(
+        field: &'static str,
+        value: impl Into<String>,
+        reason: impl fmt::Display,
+    ) -> Self {
         PluginError::Invalid {
             field,
             value: value.into(),

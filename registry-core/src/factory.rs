@@ -62,7 +62,10 @@ impl PluginFactoryConfig {
     }
 
     /// Finds the compiled-in function this registration names.
-    pub(crate) fn resolve(&self, index: &PluginIndex) -> Result<&'static FactoryDescriptor, PluginError> {
+    pub(crate) fn resolve(
+        &self,
+        index: &PluginIndex,
+    ) -> Result<&'static FactoryDescriptor, PluginError> {
         check_identifier("factory name", &self.name)?;
         if self.method.is_empty() {
             return Err(PluginError::invalid(
@@ -78,22 +81,26 @@ impl PluginFactoryConfig {
             .ok_or_else(|| PluginError::FactoryMethodNotFound {
                 factory: self.name.clone(),
                 method: self.method.clone(),
-                known: index.factories().iter().map(|f| f.method().to_owned()).collect(),
+                known: index
+                    .factories()
+                    .iter()
+                    .map(|f| f.method().to_owned())
+                    .collect(),
             })?;
-        if let Some(ty) = self.plugin_type {
-            if ty != found.plugin_type() {
-                return Err(PluginError::invalid(
-                    "factory type",
-                    ty.to_string(),
-                    format!(
-                        "factory `{}` is declared {} but `{}` makes {} plugins",
-                        self.name,
-                        ty,
-                        self.method,
-                        found.plugin_type()
-                    ),
-                ));
-            }
+        if let Some(ty) = self.plugin_type
+            && ty != found.plugin_type()
+        {
+            return Err(PluginError::invalid(
+                "factory type",
+                ty.to_string(),
+                format!(
+                    "factory `{}` is declared {} but `{}` makes {} plugins",
+                    self.name,
+                    ty,
+                    self.method,
+                    found.plugin_type()
+                ),
+            ));
         }
         Ok(found)
     }

@@ -38,8 +38,8 @@ impl Conflict {
     pub fn to_error(&self) -> PluginError {
         PluginError::DuplicatePlugin {
             name: self.name.to_owned(),
-            first: self.first,
-            second: self.second,
+            first: Box::new(self.first),
+            second: Box::new(self.second),
         }
     }
 }
@@ -108,11 +108,11 @@ impl PluginIndex {
         plugins: impl IntoIterator<Item = &'static PluginDescriptor>,
         factories: impl IntoIterator<Item = &'static FactoryDescriptor>,
     ) -> Self {
-        let (entries, conflicts) = dedup_by_name(plugins.into_iter().collect(), |d| {
-            (d.name(), d.location())
+        let (entries, conflicts) =
+            dedup_by_name(plugins.into_iter().collect(), |d| (d.name(), d.location()));
+        let (factories, factory_conflicts) = dedup_by_name(factories.into_iter().collect(), |f| {
+            (f.name(), f.location())
         });
-        let (factories, factory_conflicts) =
-            dedup_by_name(factories.into_iter().collect(), |f| (f.name(), f.location()));
 
         let mut by_name = FastMap::with_capacity_and_hasher(entries.len(), FixedState::default());
         for (position, d) in entries.iter().enumerate() {
@@ -190,7 +190,10 @@ impl PluginIndex {
     }
 
     /// The plugins of type `ty`, sorted by name.
-    pub fn of_type(&self, ty: PluginType) -> impl ExactSizeIterator<Item = &'static PluginDescriptor> + '_ {
+    pub fn of_type(
+        &self,
+        ty: PluginType,
+    ) -> impl ExactSizeIterator<Item = &'static PluginDescriptor> + '_ {
         let range = self
             .type_ranges
             .iter()
@@ -308,7 +311,9 @@ mod tests {
     use crate::{Plugin, PluginSettings};
 
     fn never(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
-        Err(PluginError::NoImplementation { name: String::new() })
+        Err(PluginError::NoImplementation {
+            name: String::new(),
+        })
     }
 
     const fn at(line: u32) -> SourceLocation {
@@ -364,7 +369,10 @@ mod tests {
         assert_eq!(names(idx.with_prefix("a").iter().copied()), ["a", "ab"]);
         assert_eq!(names(idx.with_capabilities(&["x"])), ["a", "b"]);
         assert_eq!(names(idx.with_capabilities(&["x", "y"])), ["b"]);
-        assert_eq!(names(idx.with_capabilities(&["x", "nope"])), Vec::<&str>::new());
+        assert_eq!(
+            names(idx.with_capabilities(&["x", "nope"])),
+            Vec::<&str>::new()
+        );
         assert_eq!(idx.with_capabilities(&[]).count(), 3);
         assert!(idx.has_capability("b", "y"));
         assert!(!idx.has_capability("a", "y"));

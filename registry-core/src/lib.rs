@@ -63,7 +63,9 @@ mod slice;
 pub mod validate;
 
 pub use crate::config_file::ConfigFile;
-pub use crate::descriptor::{Constructor, FactoryDescriptor, FactoryFn, PluginDescriptor, SourceLocation};
+pub use crate::descriptor::{
+    Constructor, FactoryDescriptor, FactoryFn, PluginDescriptor, SourceLocation,
+};
 pub use crate::error::PluginError;
 pub use crate::factory::PluginFactoryConfig;
 pub use crate::index::{Conflict, PluginIndex};
@@ -90,13 +92,13 @@ pub mod __private {
     pub use std::string::String;
     pub use std::vec::Vec;
 
+    pub use crate::config_file::ConfigFile;
+    pub use crate::descriptor::FactoryFn;
     pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
     pub use crate::{
         FactoryDescriptor, Plugin, PluginBehavior, PluginDescriptor, PluginError, PluginSettings,
         PluginType, SourceLocation,
     };
-    pub use crate::config_file::ConfigFile;
-pub use crate::descriptor::FactoryFn;
 
     /// The capabilities of one `#[plugin]` as `String`s, made once on first request.
     #[derive(Debug)]

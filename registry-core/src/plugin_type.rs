@@ -102,7 +102,9 @@ fn intern(name: &str) -> &'static str {
     use std::collections::BTreeSet;
     use std::sync::Mutex;
     static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-    let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(existing) = names.get(name) {
         return existing;
     }
@@ -137,7 +139,10 @@ mod tests {
     fn rejects_invalid_names() {
         assert!(matches!(
             "Not Valid".parse::<PluginType>(),
-            Err(PluginError::Invalid { field: "plugin type", .. })
+            Err(PluginError::Invalid {
+                field: "plugin type",
+                ..
+            })
         ));
     }
 }

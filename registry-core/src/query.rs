@@ -48,20 +48,23 @@ impl PluginDiscoveryQuery {
             ("name filter", &self.name_contains),
             ("name prefix", &self.name_prefix),
         ] {
-            if let Some(text) = text {
-                if text.is_empty() {
-                    return Err(PluginError::InvalidQuery {
-                        reason: format!("the {what} is empty; leave it out to match every name"),
-                    });
-                }
+            if text.as_deref() == Some("") {
+                return Err(PluginError::InvalidQuery {
+                    reason: format!("the {what} is empty; leave it out to match every name"),
+                });
             }
         }
         Ok(())
     }
 
     pub(crate) fn matches_name(&self, name: &str) -> bool {
-        self.name_prefix.as_deref().is_none_or(|p| name.starts_with(p))
-            && self.name_contains.as_deref().is_none_or(|c| name.contains(c))
+        self.name_prefix
+            .as_deref()
+            .is_none_or(|p| name.starts_with(p))
+            && self
+                .name_contains
+                .as_deref()
+                .is_none_or(|c| name.contains(c))
     }
 }
 
@@ -94,7 +97,8 @@ impl PluginCapabilityQuery {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        self.required.extend(capabilities.into_iter().map(Into::into));
+        self.required
+            .extend(capabilities.into_iter().map(Into::into));
         self
     }
 
@@ -104,7 +108,8 @@ impl PluginCapabilityQuery {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        self.optional.extend(capabilities.into_iter().map(Into::into));
+        self.optional
+            .extend(capabilities.into_iter().map(Into::into));
         self
     }
 

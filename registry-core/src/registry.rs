@@ -156,7 +156,10 @@ impl ModuleRegistry {
     /// let err = ModuleRegistry::new().expect_plugins(["surely-absent"]).unwrap_err();
     /// assert!(matches!(err, PluginError::MissingPlugins { ref missing } if missing == &["surely-absent"]));
     /// ```
-    pub fn expect_plugins<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<(), PluginError> {
+    pub fn expect_plugins<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), PluginError> {
         let missing: Vec<String> = names
             .into_iter()
             .filter(|name| self.plugin(name).is_none())
@@ -193,10 +196,10 @@ impl ModuleRegistry {
     #[inline]
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
         let overlay = self.overlay.load();
-        if overlay.is_empty() {
-            if let Some(descriptor) = self.index.get(name) {
-                return descriptor.instantiate(&EMPTY);
-            }
+        if overlay.is_empty()
+            && let Some(descriptor) = self.index.get(name)
+        {
+            return descriptor.instantiate(&EMPTY);
         }
         self.create_slow(&overlay, name)
     }
@@ -233,7 +236,11 @@ impl ModuleRegistry {
         }
     }
 
-    fn check_dependencies(&self, overlay: &Overlay, entry: &RuntimeEntry) -> Result<(), PluginError> {
+    fn check_dependencies(
+        &self,
+        overlay: &Overlay,
+        entry: &RuntimeEntry,
+    ) -> Result<(), PluginError> {
         for spec in &entry.depends_on {
             let dependency = crate::validate::parse_dependency(&entry.name, spec)?;
             let found = overlay
@@ -242,7 +249,11 @@ impl ModuleRegistry {
                 .map(|e| e.version.clone())
                 .or_else(|| {
                     (!overlay.removed.contains(&dependency.name))
-                        .then(|| self.index.get(&dependency.name).map(|d| d.version().to_owned()))
+                        .then(|| {
+                            self.index
+                                .get(&dependency.name)
+                                .map(|d| d.version().to_owned())
+                        })
                         .flatten()
                 });
             let Some(found) = found else {
@@ -265,9 +276,17 @@ impl ModuleRegistry {
     }
 
     /// The plugins matching `query`, sorted by name.
-    pub fn discover_plugins(&self, query: PluginDiscoveryQuery) -> Result<Vec<PluginInfo>, PluginError> {
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "the specification passes queries by value"
+    )]
+    pub fn discover_plugins(
+        &self,
+        query: PluginDiscoveryQuery,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
-        let candidates: Box<dyn Iterator<Item = _>> = match (query.plugin_type, &query.name_prefix) {
+        let candidates: Box<dyn Iterator<Item = _>> = match (query.plugin_type, &query.name_prefix)
+        {
             (Some(ty), _) => Box::new(self.index.of_type(ty)),
             (None, Some(prefix)) => Box::new(self.index.with_prefix(prefix).iter().copied()),
             (None, None) => Box::new(self.index.entries().iter().copied()),
@@ -280,6 +299,10 @@ impl ModuleRegistry {
 
     /// The plugins with every required capability, those with more optional capabilities
     /// first, then by name.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "the specification passes queries by value"
+    )]
     pub fn discover_plugins_by_capabilities(
         &self,
         query: PluginCapabilityQuery,
@@ -293,7 +316,13 @@ impl ModuleRegistry {
         let mut found = self.collect(keep, self.index.with_capabilities(&required));
         if !query.optional.is_empty() {
             found.sort_by_cached_key(|p| {
-                std::cmp::Reverse(query.optional.iter().filter(|c| p.has_capability(c)).count())
+                std::cmp::Reverse(
+                    query
+                        .optional
+                        .iter()
+                        .filter(|c| p.has_capability(c))
+                        .count(),
+                )
             });
         }
         Ok(found)
@@ -327,7 +356,10 @@ impl ModuleRegistry {
 
     /// Applies `change` to a copy of the overlay and publishes it; readers keep the old one
     /// until they load again.
-    fn update<T>(&self, change: impl FnOnce(&mut Overlay) -> Result<T, PluginError>) -> Result<T, PluginError> {
+    fn update<T>(
+        &self,
+        change: impl FnOnce(&mut Overlay) -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = Overlay::clone(&self.overlay.load());
         let out = change(&mut next)?;
@@ -344,12 +376,18 @@ impl ModuleRegistry {
 
     /// Registers a plugin with dependencies and metadata. Dependencies are checked when the
     /// plugin is created, not now, so they may be registered later.
-    pub fn register_advanced_plugin(&self, config: AdvancedPluginConfig) -> Result<(), PluginError> {
+    pub fn register_advanced_plugin(
+        &self,
+        config: AdvancedPluginConfig,
+    ) -> Result<(), PluginError> {
         self.insert(config.into_fields(), false)
     }
 
     /// Registers a plugin, replacing a runtime entry of the same name if there is one.
-    pub fn replace_plugin(&self, config: impl Into<crate::runtime::Registration>) -> Result<(), PluginError> {
+    pub fn replace_plugin(
+        &self,
+        config: impl Into<crate::runtime::Registration>,
+    ) -> Result<(), PluginError> {
         self.insert(config.into().0, true)
     }
 
@@ -389,7 +427,11 @@ impl ModuleRegistry {
     }
 
     /// Sets the settings `name` is constructed with from now on.
-    pub fn set_plugin_settings(&self, name: &str, settings: PluginSettings) -> Result<(), PluginError> {
+    pub fn set_plugin_settings(
+        &self,
+        name: &str,
+        settings: PluginSettings,
+    ) -> Result<(), PluginError> {
         self.update(|overlay| {
             overlay.settings.insert(name.to_owned(), settings);
             Ok(())
@@ -418,7 +460,9 @@ impl ModuleRegistry {
                     existing: "a factory registered at run time".to_owned(),
                 });
             }
-            overlay.factories.insert(config.name().to_owned(), (config, factory));
+            overlay
+                .factories
+                .insert(config.name().to_owned(), (config, factory));
             Ok(())
         })
     }

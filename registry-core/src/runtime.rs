@@ -73,7 +73,11 @@ macro_rules! registration_builder {
             }
 
             /// Sets a metadata entry; `description` is what discovery shows and searches.
-            pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+            pub fn with_metadata(
+                mut self,
+                key: impl Into<String>,
+                value: impl Into<String>,
+            ) -> Self {
                 self.fields.metadata.insert(key.into(), value.into());
                 self
             }
@@ -81,7 +85,10 @@ macro_rules! registration_builder {
             /// Gives the implementation as a closure.
             pub fn with_constructor<F>(mut self, constructor: F) -> Self
             where
-                F: Fn(&PluginSettings) -> Result<Box<dyn Plugin>, PluginError> + Send + Sync + 'static,
+                F: Fn(&PluginSettings) -> Result<Box<dyn Plugin>, PluginError>
+                    + Send
+                    + Sync
+                    + 'static,
             {
                 self.fields.constructor = Some(Arc::new(constructor));
                 self
@@ -172,7 +179,10 @@ impl Fields {
             .field("depends_on", &self.depends_on)
             .field("permissions", &self.permissions)
             .field("metadata", &self.metadata)
-            .field("constructor", &self.constructor.as_ref().map(|_| "<closure>"))
+            .field(
+                "constructor",
+                &self.constructor.as_ref().map(|_| "<closure>"),
+            )
             .finish()
     }
 }
@@ -197,16 +207,24 @@ impl RuntimeEntry {
         fields: Fields,
         compiled: impl FnOnce(&str) -> Option<&'static PluginDescriptor>,
     ) -> Result<Self, PluginError> {
-        let name = fields
-            .name
-            .ok_or_else(|| PluginError::invalid("plugin name", "", "is required: call `with_name`"))?;
+        let name = fields.name.ok_or_else(|| {
+            PluginError::invalid("plugin name", "", "is required: call `with_name`")
+        })?;
         check_identifier("plugin name", &name)?;
         let version = fields.version.ok_or_else(|| {
-            PluginError::invalid("plugin version", "", format!("plugin `{name}` needs `with_version`"))
+            PluginError::invalid(
+                "plugin version",
+                "",
+                format!("plugin `{name}` needs `with_version`"),
+            )
         })?;
         parse_version(&name, &version)?;
         let plugin_type = fields.plugin_type.ok_or_else(|| {
-            PluginError::invalid("plugin type", "", format!("plugin `{name}` needs `with_type`"))
+            PluginError::invalid(
+                "plugin type",
+                "",
+                format!("plugin `{name}` needs `with_type`"),
+            )
         })?;
         check_unique("capability", &fields.capabilities)?;
         check_unique("permission", &fields.permissions)?;
@@ -224,18 +242,18 @@ impl RuntimeEntry {
             }
         }
         let compiled = compiled(&name);
-        if let Some(d) = compiled {
-            if d.plugin_type() != plugin_type || d.version() != version {
-                return Err(PluginError::AlreadyRegistered {
-                    name,
-                    existing: format!(
-                        "compiled in as {} {} at {}; a registration of that name must agree on type and version",
-                        d.plugin_type(),
-                        d.version(),
-                        d.location()
-                    ),
-                });
-            }
+        if let Some(d) = compiled
+            && (d.plugin_type() != plugin_type || d.version() != version)
+        {
+            return Err(PluginError::AlreadyRegistered {
+                name,
+                existing: format!(
+                    "compiled in as {} {} at {}; a registration of that name must agree on type and version",
+                    d.plugin_type(),
+                    d.version(),
+                    d.location()
+                ),
+            });
         }
         Ok(RuntimeEntry {
             name,
@@ -250,7 +268,10 @@ impl RuntimeEntry {
         })
     }
 
-    pub(crate) fn instantiate(&self, settings: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
+    pub(crate) fn instantiate(
+        &self,
+        settings: &PluginSettings,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
         if let Some(constructor) = &self.constructor {
             constructor(settings)
         } else if let Some(d) = self.compiled {
@@ -267,7 +288,11 @@ fn check_unique(field: &'static str, values: &[String]) -> Result<(), PluginErro
     for (i, value) in values.iter().enumerate() {
         check_identifier(field, value)?;
         if values[..i].contains(value) {
-            return Err(PluginError::invalid(field, value.clone(), "is listed twice"));
+            return Err(PluginError::invalid(
+                field,
+                value.clone(),
+                "is listed twice",
+            ));
         }
     }
     Ok(())

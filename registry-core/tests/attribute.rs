@@ -3,7 +3,8 @@
 #![deny(warnings)]
 
 use module_registry_core::{
-    ModuleRegistry, Plugin, PluginBehavior, PluginError, PluginSettings, PluginType, plugin, plugin_factory,
+    ModuleRegistry, Plugin, PluginBehavior, PluginError, PluginSettings, PluginType, plugin,
+    plugin_factory,
 };
 
 /// Every key given.
@@ -68,14 +69,14 @@ struct Repeat {
 }
 
 impl Repeat {
-    fn from_config(config: RepeatConfig) -> Result<Self, PluginError> {
-        if config.times == 0 {
+    fn from_config(RepeatConfig { times }: RepeatConfig) -> Result<Self, PluginError> {
+        if times == 0 {
             return Err(PluginError::Configuration {
                 plugin: "repeat".into(),
                 reason: "key `times` must be at least 1".into(),
             });
         }
-        Ok(Repeat { times: config.times })
+        Ok(Repeat { times })
     }
 }
 
@@ -88,14 +89,20 @@ impl PluginBehavior for Repeat {
 #[plugin_factory(name = "greeter-factory", type = DataProcessor, variants = ["hello", "bye"])]
 fn make_greeter(variant: &str) -> Result<Box<dyn Plugin>, PluginError> {
     let registry = ModuleRegistry::new();
-    registry.create_plugin(if variant == "hello" { "repeat" } else { "full-analyzer" })
+    registry.create_plugin(if variant == "hello" {
+        "repeat"
+    } else {
+        "full-analyzer"
+    })
 }
 
 #[test]
 fn a_plugin_reports_exactly_its_table_entry() {
     let registry = ModuleRegistry::new();
     let mut plugin = registry.create_plugin("full-analyzer").unwrap();
-    let entry = plugin.descriptor().expect("generated plugins know their entry");
+    let entry = plugin
+        .descriptor()
+        .expect("generated plugins know their entry");
     assert_eq!(plugin.name(), entry.name());
     assert_eq!(plugin.version(), "2.3.4-beta.1");
     assert_eq!(plugin.plugin_type(), PluginType::Analyzer);
@@ -126,33 +133,64 @@ fn defaults_come_from_the_struct_and_the_crate() {
 #[test]
 fn config_plugins_are_built_from_their_settings() {
     let registry = ModuleRegistry::new();
-    assert_eq!(registry.create_plugin("repeat").unwrap().process(b"ab").unwrap(), b"ab");
+    assert_eq!(
+        registry
+            .create_plugin("repeat")
+            .unwrap()
+            .process(b"ab")
+            .unwrap(),
+        b"ab"
+    );
     registry
         .set_plugin_settings("repeat", PluginSettings::from_toml("times = 3").unwrap())
         .unwrap();
-    assert_eq!(registry.create_plugin("repeat").unwrap().process(b"ab").unwrap(), b"ababab");
+    assert_eq!(
+        registry
+            .create_plugin("repeat")
+            .unwrap()
+            .process(b"ab")
+            .unwrap(),
+        b"ababab"
+    );
     registry
-        .set_plugin_settings("repeat", PluginSettings::from_toml("times = \"x\"").unwrap())
+        .set_plugin_settings(
+            "repeat",
+            PluginSettings::from_toml("times = \"x\"").unwrap(),
+        )
         .unwrap();
     let err = registry.create_plugin("repeat").err().unwrap();
-    assert!(matches!(&err, PluginError::Configuration { plugin, .. } if plugin == "repeat"), "{err}");
+    assert!(
+        matches!(&err, PluginError::Configuration { plugin, .. } if plugin == "repeat"),
+        "{err}"
+    );
     registry
         .set_plugin_settings("repeat", PluginSettings::from_toml("times = 0").unwrap())
         .unwrap();
-    assert!(registry.create_plugin("repeat").err().unwrap().to_string().contains("at least 1"));
+    assert!(
+        registry
+            .create_plugin("repeat")
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("at least 1")
+    );
 }
 
 #[test]
 fn factories_create_by_variant_and_list_what_they_know() {
     let registry = ModuleRegistry::new();
-    let made = registry.create_plugin_from_factory("greeter-factory", "hello").unwrap();
+    let made = registry
+        .create_plugin_from_factory("greeter-factory", "hello")
+        .unwrap();
     assert_eq!(made.name(), "repeat");
     match registry.create_plugin_from_factory("greeter-factory", "hola") {
         Err(PluginError::UnknownVariant { known, .. }) => assert_eq!(known, ["hello", "bye"]),
         other => panic!("{:?}", other.map(|p| p.name().to_owned())),
     }
     match registry.create_plugin_from_factory("no-factory", "hello") {
-        Err(PluginError::FactoryNotFound { known, .. }) => assert!(known.contains(&"greeter-factory".to_owned())),
+        Err(PluginError::FactoryNotFound { known, .. }) => {
+            assert!(known.contains(&"greeter-factory".to_owned()));
+        }
         other => panic!("{:?}", other.map(|p| p.name().to_owned())),
     }
     let factory = registry.index().factory("greeter-factory").unwrap();

@@ -4,8 +4,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use module_registry_core::{
-    ModuleRegistry, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery, PluginError,
-    PluginType, plugin,
+    ModuleRegistry, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery,
+    PluginError, PluginType, plugin,
 };
 
 #[plugin(type = Storage, capabilities = ["kv"])]
@@ -54,9 +54,14 @@ fn registration_discovery_and_instantiation_race_without_loss() {
             barrier.wait();
             for _ in 0..PER_THREAD {
                 let found = registry
-                    .discover_plugins_by_capabilities(PluginCapabilityQuery::new().with_required_capabilities(["kv"]))
+                    .discover_plugins_by_capabilities(
+                        PluginCapabilityQuery::new().with_required_capabilities(["kv"]),
+                    )
                     .unwrap();
-                let mut names: Vec<&str> = found.iter().map(|p| p.name()).collect();
+                let mut names: Vec<&str> = found
+                    .iter()
+                    .map(module_registry_core::PluginInfo::name)
+                    .collect();
                 let before = names.len();
                 names.dedup();
                 assert_eq!(before, names.len(), "a snapshot never shows a name twice");
@@ -71,7 +76,11 @@ fn registration_discovery_and_instantiation_race_without_loss() {
     let runtime = registry
         .discover_plugins(PluginDiscoveryQuery::new().with_name_prefix("runtime-"))
         .unwrap();
-    assert_eq!(runtime.len(), THREADS * PER_THREAD * 3 / 4, "no registration lost");
+    assert_eq!(
+        runtime.len(),
+        THREADS * PER_THREAD * 3 / 4,
+        "no registration lost"
+    );
     for info in &runtime {
         registry.create_plugin(info.name()).unwrap();
     }

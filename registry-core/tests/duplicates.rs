@@ -35,10 +35,19 @@ fn both_definitions_are_named() {
     let registry = ModuleRegistry::new();
     let err = registry.check().unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("duplicates::first") && text.contains("duplicates::second"), "{text}");
-    assert!(text.contains("duplicates.rs:8") && text.contains("duplicates.rs:22"), "{text}");
+    assert!(
+        text.contains("duplicates::first") && text.contains("duplicates::second"),
+        "{text}"
+    );
+    assert!(
+        text.contains("duplicates.rs:8") && text.contains("duplicates.rs:22"),
+        "{text}"
+    );
 
     let created = registry.create_plugin("twin");
     assert!(matches!(created, Err(PluginError::DuplicatePlugin { .. })));
-    assert!(registry.plugin("twin").is_none(), "neither definition is used");
+    assert!(
+        registry.plugin("twin").is_none(),
+        "neither definition is used"
+    );
 }

@@ -28,12 +28,17 @@ fn first_use_from_many_threads_builds_one_index() {
                 barrier.wait();
                 let registry = ModuleRegistry::new();
                 let plugin = registry.create_plugin("shelf").unwrap();
-                (registry.index() as *const _ as usize, plugin.process(b"x").unwrap())
+                (
+                    std::ptr::from_ref(registry.index()).addr(),
+                    plugin.process(b"x").unwrap(),
+                )
             })
         })
         .collect();
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert!(results.windows(2).all(|w| w[0].0 == w[1].0), "every registry shares one index");
+    assert!(
+        results.windows(2).all(|w| w[0].0 == w[1].0),
+        "every registry shares one index"
+    );
     assert!(results.iter().all(|r| r.1 == b"x"));
 }
-

@@ -48,15 +48,18 @@ pub fn plugin(attr: &PluginAttr) -> TokenStream {
     let ident = &item.ident;
     let name = &attr.name;
     let ty = plugin_type(&p, &attr.plugin_type);
-    let version = match &attr.version {
-        Some(lit) => quote!(#lit),
-        None => quote!(::core::env!("CARGO_PKG_VERSION")),
-    };
+    let version = attr.version.as_ref().map_or_else(
+        || quote!(::core::env!("CARGO_PKG_VERSION")),
+        |lit| quote!(#lit),
+    );
     let capabilities = &attr.capabilities;
     let depends_on = &attr.depends_on;
     let permissions = &attr.permissions;
     let location = location(&p);
-    let description = attr.description.as_ref().map(|d| quote!(.with_description(#d)));
+    let description = attr
+        .description
+        .as_ref()
+        .map(|d| quote!(.with_description(#d)));
     let mock_of = attr.mock_of.as_ref().map(|m| quote!(.with_mock_of(#m)));
     let constructor = match &attr.config {
         None => quote!(#p::construct_default::<#ident>),

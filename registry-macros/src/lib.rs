@@ -20,7 +20,7 @@ pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     let result = syn::parse::<parse::Args>(args)
         .and_then(|args| validate::plugin(args, syn::parse(item)?))
         .map(|plugin| expand::plugin(&plugin));
-    finish(result, original)
+    finish(result, &original)
 }
 
 /// Registers a function `fn(&str) -> Result<Box<dyn Plugin>, PluginError>` as a named
@@ -33,11 +33,14 @@ pub fn plugin_factory(args: TokenStream, item: TokenStream) -> TokenStream {
     let result = syn::parse::<parse::Args>(args)
         .and_then(|args| validate::factory(args, syn::parse(item)?))
         .map(|factory| expand::factory(&factory));
-    finish(result, original)
+    finish(result, &original)
 }
 
 /// On error, the error and the item unchanged, so that one mistake is one diagnostic.
-fn finish(result: syn::Result<proc_macro2::TokenStream>, original: proc_macro2::TokenStream) -> TokenStream {
+fn finish(
+    result: syn::Result<proc_macro2::TokenStream>,
+    original: &proc_macro2::TokenStream,
+) -> TokenStream {
     match result {
         Ok(tokens) => tokens.into(),
         Err(error) => {

@@ -86,7 +86,10 @@ impl Errors {
 /// Keeps the first value of each key and reports a repeated key at its second use.
 fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T, errors: &mut Errors) {
     if slot.is_some() {
-        errors.push(syn::Error::new(key.span(), format!("duplicate `{key}` key")));
+        errors.push(syn::Error::new(
+            key.span(),
+            format!("duplicate `{key}` key"),
+        ));
     } else {
         *slot = Some(value);
     }
@@ -131,11 +134,20 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
                 .map(|v| set_once(&mut capabilities, &key, v, &mut errors)),
             "permissions" => identifier_list(&value, "permission")
                 .map(|v| set_once(&mut permissions, &key, v, &mut errors)),
-            "name" => identifier(&value, "plugin name").map(|v| set_once(&mut name, &key, v, &mut errors)),
-            "mock_of" => identifier(&value, "plugin name").map(|v| set_once(&mut mock_of, &key, v, &mut errors)),
-            "version" => semver_version(&value).map(|v| set_once(&mut version, &key, v, &mut errors)),
-            "description" => string(&value).map(|v| set_once(&mut description, &key, v, &mut errors)),
-            "depends_on" => dependency_list(&value).map(|v| set_once(&mut depends_on, &key, v, &mut errors)),
+            "name" => {
+                identifier(&value, "plugin name").map(|v| set_once(&mut name, &key, v, &mut errors))
+            }
+            "mock_of" => identifier(&value, "plugin name")
+                .map(|v| set_once(&mut mock_of, &key, v, &mut errors)),
+            "version" => {
+                semver_version(&value).map(|v| set_once(&mut version, &key, v, &mut errors))
+            }
+            "description" => {
+                string(&value).map(|v| set_once(&mut description, &key, v, &mut errors))
+            }
+            "depends_on" => {
+                dependency_list(&value).map(|v| set_once(&mut depends_on, &key, v, &mut errors))
+            }
             "config" => config_type(value).map(|v| set_once(&mut config, &key, v, &mut errors)),
             "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
             _ => Err(unknown_key(&key, PLUGIN_KEYS, "#[plugin]")),
@@ -156,15 +168,15 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
     }
     errors.finish()?;
 
-    let name = match name {
-        Some(lit) => lit.value(),
-        None => {
-            let derived = kebab_case(&item.ident.unraw_string());
-            check_identifier(&LitStr::new(&derived, item.ident.span()), "derived plugin name").map_err(|e| {
-                syn::Error::new(item.ident.span(), format!("{e}; give the plugin a `name = \"...\"`"))
-            })?;
-            derived
-        }
+    let name = if let Some(lit) = name {
+        lit.value()
+    } else {
+        let derived = kebab_case(&item.ident.unraw_string());
+        let span = item.ident.span();
+        check_identifier(&LitStr::new(&derived, span), "derived plugin name").map_err(|e| {
+            syn::Error::new(span, format!("{e}; give the plugin a `name = \"...\"`"))
+        })?;
+        derived
     };
     Ok(PluginAttr {
         item,
@@ -198,7 +210,10 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
         ));
     }
     if let Some(asyncness) = &item.sig.asyncness {
-        return Err(syn::Error::new_spanned(asyncness, "#[plugin_factory] does not support async functions"));
+        return Err(syn::Error::new_spanned(
+            asyncness,
+            "#[plugin_factory] does not support async functions",
+        ));
     }
 
     let mut errors = Errors::default();
@@ -211,9 +226,11 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
         // A misspelt `type` is reported as unknown, not a second time as missing.
         type_given |= strsim::damerau_levenshtein(&key.unraw_string(), "type") <= 1;
         let result = match key.to_string().as_str() {
-            "name" => identifier(&value, "factory name").map(|v| set_once(&mut name, &key, v, &mut errors)),
+            "name" => identifier(&value, "factory name")
+                .map(|v| set_once(&mut name, &key, v, &mut errors)),
             "type" => type_spec(&value).map(|v| set_once(&mut plugin_type, &key, v, &mut errors)),
-            "variants" => identifier_list(&value, "variant").map(|v| set_once(&mut variants, &key, v, &mut errors)),
+            "variants" => identifier_list(&value, "variant")
+                .map(|v| set_once(&mut variants, &key, v, &mut errors)),
             "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
             _ => Err(unknown_key(&key, FACTORY_KEYS, "#[plugin_factory]")),
         };
@@ -222,12 +239,18 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
         }
     }
     if name.is_none() {
-        errors.push(syn::Error::new(Span::call_site(), "#[plugin_factory] requires `name = \"...\"`"));
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "#[plugin_factory] requires `name = \"...\"`",
+        ));
     }
     if !type_given {
         errors.push(syn::Error::new(
             Span::call_site(),
-            format!("#[plugin_factory] requires `type = ...`; add one of {}", PLUGIN_TYPES.join(", ")),
+            format!(
+                "#[plugin_factory] requires `type = ...`; add one of {}",
+                PLUGIN_TYPES.join(", ")
+            ),
         ));
     }
     errors.finish()?;
@@ -275,21 +298,37 @@ fn type_spec(value: &Value) -> syn::Result<PluginTypeSpec> {
                 return Ok(PluginTypeSpec::BuiltIn(last.ident.clone()));
             }
             let text = last.ident.to_string();
-            let hint = match PLUGIN_TYPES.iter().find(|t| strsim::damerau_levenshtein(&text, t) <= 2) {
+            let hint = match PLUGIN_TYPES
+                .iter()
+                .find(|t| strsim::damerau_levenshtein(&text, t) <= 2)
+            {
                 Some(close) => format!("did you mean `{close}`?"),
-                None => format!("expected one of {}, or Custom(\"name\")", PLUGIN_TYPES.join(", ")),
+                None => format!(
+                    "expected one of {}, or Custom(\"name\")",
+                    PLUGIN_TYPES.join(", ")
+                ),
             };
-            Err(syn::Error::new_spanned(&last.ident, format!("unknown plugin type `{text}`; {hint}")))
+            Err(syn::Error::new_spanned(
+                &last.ident,
+                format!("unknown plugin type `{text}`; {hint}"),
+            ))
         }
         Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident("Custom")) => {
             match call.args.iter().collect::<Vec<_>>().as_slice() {
-                [arg] => identifier(&Value::Expr((*arg).clone()), "plugin type").map(PluginTypeSpec::Custom),
-                _ => Err(syn::Error::new_spanned(&call.args, "Custom takes one string: Custom(\"name\")")),
+                [arg] => identifier(&Value::Expr((*arg).clone()), "plugin type")
+                    .map(PluginTypeSpec::Custom),
+                _ => Err(syn::Error::new_spanned(
+                    &call.args,
+                    "Custom takes one string: Custom(\"name\")",
+                )),
             }
         }
         other => Err(syn::Error::new_spanned(
             other,
-            format!("expected a plugin type: one of {}, or Custom(\"name\")", PLUGIN_TYPES.join(", ")),
+            format!(
+                "expected a plugin type: one of {}, or Custom(\"name\")",
+                PLUGIN_TYPES.join(", ")
+            ),
         )),
     }
 }
@@ -303,7 +342,9 @@ fn expr(value: &Value) -> syn::Result<&Expr> {
 
 fn string(value: &Value) -> syn::Result<LitStr> {
     match expr(value)? {
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit.clone()),
         other => Err(syn::Error::new_spanned(other, "expected a string literal")),
     }
 }
@@ -319,10 +360,17 @@ fn check_identifier(lit: &LitStr, what: &str) -> syn::Result<()> {
     let text = lit.value();
     let mut chars = text.chars();
     let ok = match chars.next() {
-        None => return Err(syn::Error::new_spanned(lit, format!("{what} must not be empty"))),
+        None => {
+            return Err(syn::Error::new_spanned(
+                lit,
+                format!("{what} must not be empty"),
+            ));
+        }
         Some(first) => {
             (first.is_ascii_lowercase() || first.is_ascii_digit())
-                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+                && chars.all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                })
         }
     };
     if ok {
@@ -330,7 +378,9 @@ fn check_identifier(lit: &LitStr, what: &str) -> syn::Result<()> {
     } else {
         Err(syn::Error::new_spanned(
             lit,
-            format!("{what} `{text}` must match [a-z0-9][a-z0-9._-]* (lowercase, digits, `.`, `_`, `-`)"),
+            format!(
+                "{what} `{text}` must match [a-z0-9][a-z0-9._-]* (lowercase, digits, `.`, `_`, `-`)"
+            ),
         ))
     }
 }
@@ -341,7 +391,10 @@ fn string_list(value: &Value) -> syn::Result<Vec<LitStr>> {
             .iter()
             .map(|e| string(&Value::Expr(e.clone())))
             .collect(),
-        other => Err(syn::Error::new_spanned(other, "expected a list of strings: [\"a\", \"b\"]")),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected a list of strings: [\"a\", \"b\"]",
+        )),
     }
 }
 
@@ -349,8 +402,14 @@ fn identifier_list(value: &Value, what: &str) -> syn::Result<Vec<LitStr>> {
     let list = string_list(value)?;
     for (i, lit) in list.iter().enumerate() {
         check_identifier(lit, what)?;
-        if list[..i].iter().any(|earlier| earlier.value() == lit.value()) {
-            return Err(syn::Error::new_spanned(lit, format!("duplicate {what} `{}`", lit.value())));
+        if list[..i]
+            .iter()
+            .any(|earlier| earlier.value() == lit.value())
+        {
+            return Err(syn::Error::new_spanned(
+                lit,
+                format!("duplicate {what} `{}`", lit.value()),
+            ));
         }
     }
     Ok(list)
@@ -358,8 +417,12 @@ fn identifier_list(value: &Value, what: &str) -> syn::Result<Vec<LitStr>> {
 
 fn semver_version(value: &Value) -> syn::Result<LitStr> {
     let lit = string(value)?;
-    semver::Version::parse(&lit.value())
-        .map_err(|e| syn::Error::new_spanned(&lit, format!("version `{}` is not semver: {e}", lit.value())))?;
+    semver::Version::parse(&lit.value()).map_err(|e| {
+        syn::Error::new_spanned(
+            &lit,
+            format!("version `{}` is not semver: {e}", lit.value()),
+        )
+    })?;
     Ok(lit)
 }
 
@@ -369,13 +432,17 @@ fn dependency_list(value: &Value) -> syn::Result<Vec<LitStr>> {
         let text = lit.value();
         let trimmed = text.trim();
         let split = trimmed
-            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+            .find(|c: char| {
+                !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+            })
             .unwrap_or(trimmed.len());
         let (name, requirement) = trimmed.split_at(split);
         if name.is_empty() {
             return Err(syn::Error::new_spanned(
                 lit,
-                format!("dependency `{text}` must start with a plugin name, as \"base-plugin >= 1.0\""),
+                format!(
+                    "dependency `{text}` must start with a plugin name, as \"base-plugin >= 1.0\""
+                ),
             ));
         }
         let requirement = requirement.trim();
@@ -401,8 +468,13 @@ fn config_type(value: Value) -> syn::Result<Type> {
 fn crate_path(value: &Value) -> syn::Result<Path> {
     match expr(value)? {
         Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => lit.parse(),
-        other => Err(syn::Error::new_spanned(other, "expected a path: crate = ::module_registry")),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit.parse(),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected a path: crate = ::module_registry",
+        )),
     }
 }
 
