@@ -1,8 +1,8 @@
 //! The `#[plugin]` and `#[plugin_factory]` attributes of module-registry.
 //!
 //! Use them through `module_registry` (or `module_registry_core`); this crate is an
-//! implementation detail. Each attribute runs three steps: [`parse`] reads the syntax,
-//! [`validate`] applies every rule with an error at the offending token, [`expand`] writes
+//! implementation detail. Each attribute runs three steps: `parse` reads the syntax,
+//! `validate` applies every rule with an error at the offending token, `expand` writes
 //! the table entry.
 
 mod expand;
