@@ -235,8 +235,17 @@ fn create(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("registry", n), &f.probe, |b, name| {
             b.iter(|| f.registry.create_plugin(black_box(name)));
         });
+        let resolved = f.registry.index().get(&f.probe).unwrap();
+        let empty = PluginSettings::new();
+        group.bench_with_input(BenchmarkId::new("registry_resolved", n), &(), |b, ()| {
+            b.iter(|| black_box(resolved).instantiate(&empty));
+        });
         group.bench_with_input(BenchmarkId::new("hashmap", n), &f.probe, |b, name| {
             b.iter(|| f.hashmap.get(black_box(name.as_str())).map(|make| make()));
+        });
+        group.bench_with_input(BenchmarkId::new("direct_fn_pointer", n), &(), |b, ()| {
+            let make: fn() -> Box<dyn Plugin> = construct_plain;
+            b.iter(|| black_box(make)());
         });
         group.bench_with_input(BenchmarkId::new("direct", n), &(), |b, ()| {
             b.iter(|| Box::new(black_box(BenchPlugin::default())) as Box<dyn Plugin>);

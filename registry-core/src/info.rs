@@ -137,6 +137,11 @@ impl PluginInfo {
         }
     }
 
+    /// Whether this is a compiled-in entry (not a runtime registration).
+    pub(crate) fn is_compiled(&self) -> bool {
+        matches!(self.repr, Repr::Compiled(_))
+    }
+
     /// The compiled-in descriptor behind it, if any.
     pub fn descriptor(&self) -> Option<&'static PluginDescriptor> {
         match &self.repr {

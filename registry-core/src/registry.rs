@@ -11,6 +11,7 @@
 //! query goes straight to the index.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -78,6 +79,9 @@ impl Overlay {
 pub struct ModuleRegistry {
     index: Arc<PluginIndex>,
     overlay: ArcSwap<Overlay>,
+    /// Whether the overlay has anything in it: while it does not, `create_plugin` goes
+    /// straight to the index without loading the overlay.
+    overlay_in_use: AtomicBool,
     writer: Mutex<()>,
 }
 
@@ -124,6 +128,7 @@ impl ModuleRegistry {
         ModuleRegistry {
             index: index.into(),
             overlay: ArcSwap::from_pointee(Overlay::default()),
+            overlay_in_use: AtomicBool::new(false),
             writer: Mutex::new(()),
         }
     }
@@ -195,13 +200,12 @@ impl ModuleRegistry {
     /// pointer.
     #[inline]
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
-        let overlay = self.overlay.load();
-        if overlay.is_empty()
+        if !self.overlay_in_use.load(Ordering::Acquire)
             && let Some(descriptor) = self.index.get(name)
         {
             return descriptor.instantiate(&EMPTY);
         }
-        self.create_slow(&overlay, name)
+        self.create_slow(&self.overlay.load(), name)
     }
 
     #[cold]
@@ -309,9 +313,10 @@ impl ModuleRegistry {
     ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
         let required: Vec<&str> = query.required.iter().map(String::as_str).collect();
+        let of_type = |p: &PluginInfo| query.plugin_type.is_none_or(|t| p.plugin_type() == t);
         let keep = |p: &PluginInfo| {
-            query.plugin_type.is_none_or(|t| p.plugin_type() == t)
-                && required.iter().all(|c| p.has_capability(c))
+            // Compiled-in candidates come from the capability index already.
+            of_type(p) && (p.is_compiled() || required.iter().all(|c| p.has_capability(c)))
         };
         let mut found = self.collect(keep, self.index.with_capabilities(&required));
         if !query.optional.is_empty() {
@@ -363,7 +368,9 @@ impl ModuleRegistry {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = Overlay::clone(&self.overlay.load());
         let out = change(&mut next)?;
+        let in_use = !next.is_empty();
         self.overlay.store(Arc::new(next));
+        self.overlay_in_use.store(in_use, Ordering::Release);
         Ok(out)
     }
 
