@@ -1,37 +1,54 @@
-//! Configuration files: per-plugin settings in TOML.
+//! Configuration files: per-plugin settings and environment profiles in TOML.
 //!
 //! ```toml
+//! environment = "development"        # optional: the active environment
+//!
 //! [plugins.gzip-compress]
 //! level = 9
 //!
-//! [plugins.chacha20poly1305-encrypt]
-//! key = "000102…1f"
+//! [environments.development]
+//! debug_mode = true
+//! mock_plugins = true
+//!
+//! [environments.production]
+//! real_plugins = true
+//! [environments.production.plugins.gzip-compress]
+//! level = 6
 //! ```
 //!
 //! Each `[plugins.NAME]` table becomes the [`PluginSettings`] that plugin `NAME` is built
-//! with. A file is read completely and checked before anything is applied, so a bad file
-//! leaves the registry as it was.
+//! with; an environment's `plugins` tables override them while it is active. A file is read
+//! completely and checked before anything is applied, so a bad file leaves the registry as
+//! it was.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::configuration::EnvironmentFlags;
 use crate::validate::check_identifier;
-use crate::{ModuleRegistry, PluginError, PluginSettings};
+use crate::{EnvironmentPluginConfiguration, ModuleRegistry, PluginError, PluginSettings};
 
 /// A parsed configuration file.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigFile {
+    /// The environment the file makes active, if it names one.
+    pub environment: Option<String>,
     /// Settings by plugin name.
     pub plugins: BTreeMap<String, PluginSettings>,
+    /// Environment profiles by name.
+    pub environments: BTreeMap<String, EnvironmentPluginConfiguration>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    environment: Option<String>,
     #[serde(default)]
     plugins: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    environments: BTreeMap<String, EnvironmentFlags>,
 }
 
 impl ConfigFile {
@@ -43,13 +60,27 @@ impl ConfigFile {
         };
         let raw: Raw =
             toml::from_str(text).map_err(|e| file_error(describe_toml_error(text, &e)))?;
-        let mut plugins = BTreeMap::new();
-        for (name, table) in raw.plugins {
-            check_identifier("plugin name", &name)
-                .map_err(|e| file_error(format!("section `[plugins.{name}]`: {e}")))?;
-            plugins.insert(name, PluginSettings::from_table(table));
+        let plugins = settings_by_plugin(raw.plugins, "plugins").map_err(file_error)?;
+        let mut environments = BTreeMap::new();
+        for (name, flags) in raw.environments {
+            let section = format!("environments.{name}");
+            let own = settings_by_plugin(flags.plugins.clone(), &format!("{section}.plugins"))
+                .map_err(file_error)?;
+            let profile = EnvironmentPluginConfiguration::from_parts(&name, &flags, own);
+            profile
+                .validate(&name)
+                .map_err(|e| file_error(format!("section `[{section}]`: {e}")))?;
+            environments.insert(name, profile);
         }
-        Ok(ConfigFile { plugins })
+        if let Some(environment) = &raw.environment {
+            check_identifier("environment", environment)
+                .map_err(|e| file_error(format!("key `environment`: {e}")))?;
+        }
+        Ok(ConfigFile {
+            environment: raw.environment,
+            plugins,
+            environments,
+        })
     }
 
     /// Reads and parses the file at `path`.
@@ -61,6 +92,19 @@ impl ConfigFile {
         })?;
         Self::parse(&path.display().to_string(), &text)
     }
+}
+
+fn settings_by_plugin(
+    tables: BTreeMap<String, toml::Table>,
+    section: &str,
+) -> Result<BTreeMap<String, PluginSettings>, String> {
+    let mut plugins = BTreeMap::new();
+    for (name, table) in tables {
+        check_identifier("plugin name", &name)
+            .map_err(|e| format!("section `[{section}.{name}]`: {e}"))?;
+        plugins.insert(name, PluginSettings::from_table(table));
+    }
+    Ok(plugins)
 }
 
 /// One line for a TOML error: line, column, the key on that line, and the message.
@@ -88,17 +132,32 @@ impl ModuleRegistry {
     /// Applies a configuration file: every section must name a registered plugin. Nothing
     /// is applied unless the whole file is valid.
     pub fn apply_config_file(&self, origin: &str, file: ConfigFile) -> Result<(), PluginError> {
-        for name in file.plugins.keys() {
+        let sections = file
+            .plugins
+            .keys()
+            .map(|name| (format!("plugins.{name}"), name))
+            .chain(file.environments.iter().flat_map(|(env, profile)| {
+                profile
+                    .plugins
+                    .keys()
+                    .map(move |name| (format!("environments.{env}.plugins.{name}"), name))
+            }));
+        for (section, name) in sections {
             if self.plugin(name).is_none() {
                 return Err(PluginError::ConfigurationFile {
                     path: origin.to_owned(),
-                    reason: format!(
-                        "section `[plugins.{name}]` names a plugin that is not registered"
-                    ),
+                    reason: format!("section `[{section}]` names a plugin that is not registered"),
                 });
             }
         }
-        self.set_all_plugin_settings(file.plugins)
+        self.update(|overlay| {
+            overlay.settings.extend(file.plugins);
+            overlay.environments.extend(file.environments);
+            if file.environment.is_some() {
+                overlay.environment = file.environment;
+            }
+            Ok(())
+        })
     }
 }
 
@@ -113,6 +172,23 @@ mod tests {
             file.plugins["gzip-compress"].table()["level"].as_integer(),
             Some(9)
         );
+    }
+
+    #[test]
+    fn parses_environments() {
+        let text = "environment = \"dev\"\n[environments.dev]\nmock_plugins = true\n[environments.dev.plugins.x]\nlevel = 1\n";
+        let file = ConfigFile::parse("t.toml", text).unwrap();
+        assert_eq!(file.environment.as_deref(), Some("dev"));
+        assert_eq!(
+            file.environments["dev"].plugins["x"].table()["level"].as_integer(),
+            Some(1)
+        );
+        let both = "[environments.dev]\nmock_plugins = true\nreal_plugins = true\n";
+        let err = ConfigFile::parse("t.toml", both).unwrap_err();
+        assert!(err.to_string().contains("[environments.dev]"), "{err}");
+        let typo = "[environments.dev]\ndebug_mod = true\n";
+        let err = ConfigFile::parse("t.toml", typo).unwrap_err();
+        assert!(err.to_string().contains("debug_mod"), "{err}");
     }
 
     #[test]

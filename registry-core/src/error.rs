@@ -211,6 +211,39 @@ pub enum PluginError {
         to: String,
     },
 
+    /// A switch of the plugin system forbids the operation.
+    #[error("cannot create plugin `{plugin}`: {what} is switched off")]
+    Disabled {
+        /// The plugin asked for.
+        plugin: String,
+        /// The switch, as `plugin loading`.
+        what: &'static str,
+    },
+
+    /// A plugin needs a permission that is not granted.
+    #[error("plugin `{plugin}` needs permission `{permission}`, which is not granted")]
+    PermissionDenied {
+        /// The plugin.
+        plugin: String,
+        /// The permission missing.
+        permission: String,
+    },
+
+    /// A created plugin reports something other than its registry entry.
+    #[error(
+        "plugin `{plugin}` reports {field} `{reported}`, but is registered with `{registered}`"
+    )]
+    Mismatch {
+        /// The plugin, as registered.
+        plugin: String,
+        /// The field that differs: `name`, `version` or `type`.
+        field: &'static str,
+        /// What the registry has.
+        registered: String,
+        /// What the instance reports.
+        reported: String,
+    },
+
     /// A plugin panicked; the panic was caught and the plugin marked failed.
     #[error("plugin `{plugin}` panicked in {during}: {message}")]
     Panicked {

@@ -94,6 +94,7 @@ pub struct PluginIndex {
     conflicts: Vec<Conflict>,
     factories: Vec<&'static FactoryDescriptor>,
     factory_conflicts: Vec<Conflict>,
+    mocks: FastMap<&'static str, u32>,
 }
 
 impl PluginIndex {
@@ -143,7 +144,15 @@ impl PluginIndex {
             }
         }
 
+        let mut mocks = FastMap::default();
+        for (position, d) in entries.iter().enumerate() {
+            if let Some(real) = d.mock_of() {
+                mocks.insert(real, to_u32(position));
+            }
+        }
+
         PluginIndex {
+            mocks,
             entries,
             by_name,
             by_type,
@@ -177,6 +186,11 @@ impl PluginIndex {
         self.by_name
             .get(name)
             .map(|&position| self.entries[position as usize])
+    }
+
+    /// The compiled-in plugin marked as the mock of `name`.
+    pub fn mock_for(&self, name: &str) -> Option<&'static PluginDescriptor> {
+        self.mocks.get(name).map(|&p| self.entries[p as usize])
     }
 
     /// The conflict on `name`, if two definitions claimed it.

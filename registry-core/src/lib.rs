@@ -47,22 +47,38 @@
 
 extern crate self as module_registry_core;
 
+mod advanced;
+mod cache;
 mod config_file;
+mod configuration;
 mod descriptor;
 mod error;
 mod factory;
 mod index;
 mod info;
+mod instantiate;
+mod metrics;
 mod plugin;
 mod plugin_type;
 mod query;
+mod registration;
 mod registry;
 mod runtime;
+pub mod sandbox;
 mod settings;
 mod slice;
+mod system;
 pub mod validate;
 
+pub use crate::advanced::{
+    AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
+    PluginState,
+};
+pub use crate::cache::CacheStats;
 pub use crate::config_file::ConfigFile;
+pub use crate::configuration::{
+    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration, SystemFlags,
+};
 pub use crate::descriptor::{
     Constructor, FactoryDescriptor, FactoryFn, PluginDescriptor, SourceLocation,
 };
@@ -70,11 +86,14 @@ pub use crate::error::PluginError;
 pub use crate::factory::PluginFactoryConfig;
 pub use crate::index::{Conflict, PluginIndex};
 pub use crate::info::{PluginInfo, PluginOrigin};
+pub use crate::metrics::{MetricsRecorder, PluginMetrics};
 pub use crate::plugin::{Plugin, PluginBehavior};
 pub use crate::plugin_type::PluginType;
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
-pub use crate::registry::ModuleRegistry;
-pub use crate::runtime::{AdvancedPluginConfig, DynConstructor, PluginConfig, Registration};
+pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry};
+pub use crate::runtime::{
+    AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
+};
 pub use crate::settings::PluginSettings;
 pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 
@@ -92,7 +111,16 @@ pub mod __private {
     pub use std::string::String;
     pub use std::vec::Vec;
 
+    pub use crate::advanced::{
+        AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
+        PluginState,
+    };
+    pub use crate::cache::CacheStats;
     pub use crate::config_file::ConfigFile;
+    pub use crate::configuration::{
+        AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
+        SystemFlags,
+    };
     pub use crate::descriptor::FactoryFn;
     pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
     pub use crate::{

@@ -10,20 +10,26 @@
 //! consistent state. When nothing was registered at run time the overlay is empty and every
 //! query goes straight to the index.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
 
+use crate::configuration::SystemFlags;
 use crate::index::Conflict;
-use crate::runtime::{AdvancedPluginConfig, RuntimeEntry};
+use crate::metrics::MetricsRecorder;
+use crate::runtime::RuntimeEntry;
 use crate::settings::EMPTY;
 use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 use crate::{
-    FactoryDescriptor, Plugin, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery,
-    PluginError, PluginFactoryConfig, PluginIndex, PluginInfo, PluginSettings,
+    EnvironmentPluginConfiguration, FactoryDescriptor, Plugin, PluginCapabilityQuery,
+    PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginIndex, PluginInfo,
+    PluginSettings,
 };
+
+/// The environment variable that names the active environment of a new registry.
+pub const ENVIRONMENT_VARIABLE: &str = "MODREG_ENVIRONMENT";
 
 /// What was registered, removed or configured at run time.
 #[derive(Clone, Default)]
@@ -36,6 +42,16 @@ pub(crate) struct Overlay {
     pub(crate) factories: BTreeMap<String, (PluginFactoryConfig, &'static FactoryDescriptor)>,
     /// Settings handed to plugins at construction, by plugin name.
     pub(crate) settings: BTreeMap<String, PluginSettings>,
+    /// The switches set by `configure_*`, before the environment's.
+    pub(crate) base_flags: SystemFlags,
+    /// Environment profiles by name.
+    pub(crate) environments: BTreeMap<String, EnvironmentPluginConfiguration>,
+    /// The active environment, if any.
+    pub(crate) environment: Option<String>,
+    /// Permissions granted to plugins (checked when security is on).
+    pub(crate) granted: BTreeSet<String>,
+    /// `base_flags` with the active environment's applied: what the registry obeys.
+    pub(crate) flags: SystemFlags,
 }
 
 impl Overlay {
@@ -44,9 +60,27 @@ impl Overlay {
             && self.removed.is_empty()
             && self.factories.is_empty()
             && self.settings.is_empty()
+            && self.environment.is_none()
+            && self.flags.is_default()
     }
 
-    fn hides(&self, name: &str) -> bool {
+    /// The active environment's profile.
+    pub(crate) fn profile(&self) -> Option<&EnvironmentPluginConfiguration> {
+        self.environment
+            .as_ref()
+            .and_then(|e| self.environments.get(e))
+    }
+
+    /// Recomputes `flags` from `base_flags` and the active environment.
+    pub(crate) fn refresh_flags(&mut self) {
+        let mut flags = self.base_flags.clone();
+        if let Some(profile) = self.profile() {
+            profile.apply(&mut flags);
+        }
+        self.flags = flags;
+    }
+
+    pub(crate) fn hides(&self, name: &str) -> bool {
         self.removed.contains(name) || self.entries.contains_key(name)
     }
 }
@@ -83,6 +117,10 @@ pub struct ModuleRegistry {
     /// straight to the index without loading the overlay.
     overlay_in_use: AtomicBool,
     writer: Mutex<()>,
+    /// Metrics of monitored plugins, by name.
+    pub(crate) metrics: RwLock<HashMap<String, Arc<MetricsRecorder>>>,
+    /// Cached discovery results, valid for one overlay generation.
+    pub(crate) cache: crate::cache::DiscoveryCache,
 }
 
 impl Default for ModuleRegistry {
@@ -119,8 +157,19 @@ fn build_global() -> Arc<PluginIndex> {
 
 impl ModuleRegistry {
     /// A registry over every plugin compiled into this binary.
+    ///
+    /// When the environment variable `MODREG_ENVIRONMENT` is set, its value is the active
+    /// environment (see [`set_environment`](Self::set_environment)).
     pub fn new() -> Self {
-        Self::with_index(global_index())
+        let registry = Self::with_index(global_index());
+        if let Ok(environment) = std::env::var(ENVIRONMENT_VARIABLE)
+            && !environment.is_empty()
+        {
+            // An invalid name is reported when the environment is used, not here: `new`
+            // cannot fail.
+            let _ = registry.set_environment(&environment);
+        }
+        registry
     }
 
     /// A registry over an index of your own, as tests and benchmarks build.
@@ -130,6 +179,8 @@ impl ModuleRegistry {
             overlay: ArcSwap::from_pointee(Overlay::default()),
             overlay_in_use: AtomicBool::new(false),
             writer: Mutex::new(()),
+            metrics: RwLock::new(HashMap::new()),
+            cache: crate::cache::DiscoveryCache::default(),
         }
     }
 
@@ -208,75 +259,9 @@ impl ModuleRegistry {
         self.create_slow(&self.overlay.load(), name)
     }
 
-    #[cold]
-    fn create_slow(&self, overlay: &Overlay, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
-        let settings = overlay.settings.get(name).unwrap_or(&EMPTY);
-        if let Some(entry) = overlay.entries.get(name) {
-            self.check_dependencies(overlay, entry)?;
-            return entry.instantiate(settings);
-        }
-        match self.index.get(name) {
-            Some(descriptor) if !overlay.removed.contains(name) => descriptor.instantiate(settings),
-            _ => Err(self.not_found(name)),
-        }
-    }
-
-    /// The error for an absent name: a conflict if two definitions claimed it, else
-    /// `NotFound` with close names.
-    fn not_found(&self, name: &str) -> PluginError {
-        if let Some(conflict) = self.index.conflict(name) {
-            return conflict.to_error();
-        }
-        let mut close: Vec<(f64, String)> = self
-            .plugins()
-            .iter()
-            .map(|p| (strsim::jaro_winkler(name, p.name()), p.name().to_owned()))
-            .filter(|(score, _)| *score > 0.85)
-            .collect();
-        close.sort_by(|a, b| b.0.total_cmp(&a.0));
-        PluginError::NotFound {
-            name: name.to_owned(),
-            suggestions: close.into_iter().take(3).map(|(_, n)| n).collect(),
-        }
-    }
-
-    fn check_dependencies(
-        &self,
-        overlay: &Overlay,
-        entry: &RuntimeEntry,
-    ) -> Result<(), PluginError> {
-        for spec in &entry.depends_on {
-            let dependency = crate::validate::parse_dependency(&entry.name, spec)?;
-            let found = overlay
-                .entries
-                .get(&dependency.name)
-                .map(|e| e.version.clone())
-                .or_else(|| {
-                    (!overlay.removed.contains(&dependency.name))
-                        .then(|| {
-                            self.index
-                                .get(&dependency.name)
-                                .map(|d| d.version().to_owned())
-                        })
-                        .flatten()
-                });
-            let Some(found) = found else {
-                return Err(PluginError::MissingDependency {
-                    plugin: entry.name.clone(),
-                    dependency: dependency.name,
-                });
-            };
-            let version = crate::validate::parse_version(&dependency.name, &found)?;
-            if !dependency.requirement.matches(&version) {
-                return Err(PluginError::IncompatibleDependency {
-                    plugin: entry.name.clone(),
-                    dependency: dependency.name,
-                    requirement: spec.clone(),
-                    found,
-                });
-            }
-        }
-        Ok(())
+    /// The current overlay snapshot.
+    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<Overlay>> {
+        self.overlay.load()
     }
 
     /// The plugins matching `query`, sorted by name.
@@ -289,6 +274,10 @@ impl ModuleRegistry {
         query: PluginDiscoveryQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
+        self.cached(format!("{query:?}"), || Ok(self.discover_uncached(&query)))
+    }
+
+    fn discover_uncached(&self, query: &PluginDiscoveryQuery) -> Vec<PluginInfo> {
         let candidates: Box<dyn Iterator<Item = _>> = match (query.plugin_type, &query.name_prefix)
         {
             (Some(ty), _) => Box::new(self.index.of_type(ty)),
@@ -298,7 +287,7 @@ impl ModuleRegistry {
         let keep = |p: &PluginInfo| {
             query.plugin_type.is_none_or(|t| p.plugin_type() == t) && query.matches_name(p.name())
         };
-        Ok(self.collect(keep, candidates))
+        self.collect(keep, candidates)
     }
 
     /// The plugins with every required capability, those with more optional capabilities
@@ -312,6 +301,29 @@ impl ModuleRegistry {
         query: PluginCapabilityQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
+        self.cached(format!("{query:?}"), || {
+            Ok(self.discover_by_capabilities_uncached(&query))
+        })
+    }
+
+    /// Answers from the cache when caching is on.
+    pub(crate) fn cached(
+        &self,
+        key: String,
+        compute: impl FnOnce() -> Result<Vec<PluginInfo>, PluginError>,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
+        let overlay = self.overlay.load();
+        if overlay.flags.debug_mode {
+            tracing::debug!(query = %key, "discovery");
+        }
+        if overlay.flags.caching {
+            self.cache.get_or_compute(key, compute)
+        } else {
+            compute()
+        }
+    }
+
+    fn discover_by_capabilities_uncached(&self, query: &PluginCapabilityQuery) -> Vec<PluginInfo> {
         let required: Vec<&str> = query.required.iter().map(String::as_str).collect();
         let of_type = |p: &PluginInfo| query.plugin_type.is_none_or(|t| p.plugin_type() == t);
         let keep = |p: &PluginInfo| {
@@ -330,7 +342,7 @@ impl ModuleRegistry {
                 )
             });
         }
-        Ok(found)
+        found
     }
 
     /// Merges compiled-in candidates (already narrowed by the index) with runtime entries,
@@ -361,146 +373,19 @@ impl ModuleRegistry {
 
     /// Applies `change` to a copy of the overlay and publishes it; readers keep the old one
     /// until they load again.
-    fn update<T>(
+    pub(crate) fn update<T>(
         &self,
         change: impl FnOnce(&mut Overlay) -> Result<T, PluginError>,
     ) -> Result<T, PluginError> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = Overlay::clone(&self.overlay.load());
         let out = change(&mut next)?;
+        next.refresh_flags();
         let in_use = !next.is_empty();
         self.overlay.store(Arc::new(next));
         self.overlay_in_use.store(in_use, Ordering::Release);
+        self.cache.invalidate();
         Ok(out)
-    }
-
-    /// Registers a plugin at run time. A name registered at run time already is refused
-    /// ([`PluginError::AlreadyRegistered`]); a compiled-in plugin of the same name lends its
-    /// implementation when type and version agree.
-    pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
-        self.insert(config.into_fields(), false)
-    }
-
-    /// Registers a plugin with dependencies and metadata. Dependencies are checked when the
-    /// plugin is created, not now, so they may be registered later.
-    pub fn register_advanced_plugin(
-        &self,
-        config: AdvancedPluginConfig,
-    ) -> Result<(), PluginError> {
-        self.insert(config.into_fields(), false)
-    }
-
-    /// Registers a plugin, replacing a runtime entry of the same name if there is one.
-    pub fn replace_plugin(
-        &self,
-        config: impl Into<crate::runtime::Registration>,
-    ) -> Result<(), PluginError> {
-        self.insert(config.into().0, true)
-    }
-
-    fn insert(&self, fields: crate::runtime::Fields, replace: bool) -> Result<(), PluginError> {
-        let entry = RuntimeEntry::validate(fields, |name| self.index.get(name))?;
-        tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
-        self.update(|overlay| {
-            if !replace && overlay.entries.contains_key(&entry.name) {
-                return Err(PluginError::AlreadyRegistered {
-                    name: entry.name.clone(),
-                    existing: "registered at run time".to_owned(),
-                });
-            }
-            overlay.removed.remove(&entry.name);
-            overlay.entries.insert(entry.name.clone(), Arc::new(entry));
-            Ok(())
-        })
-    }
-
-    /// Removes a plugin, compiled in or registered at run time.
-    pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
-        let compiled = self.index.get(name).is_some();
-        let result = self.update(|overlay| {
-            let was_runtime = overlay.entries.remove(name).is_some();
-            if compiled && overlay.removed.insert(name.to_owned()) {
-                return Ok(());
-            }
-            if was_runtime { Ok(()) } else { Err(()) }.map_err(|()| PluginError::NotFound {
-                name: name.to_owned(),
-                suggestions: Vec::new(),
-            })
-        });
-        if result.is_ok() {
-            tracing::debug!(plugin = name, "unregistered plugin");
-        }
-        result
-    }
-
-    /// Sets the settings `name` is constructed with from now on.
-    pub fn set_plugin_settings(
-        &self,
-        name: &str,
-        settings: PluginSettings,
-    ) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            overlay.settings.insert(name.to_owned(), settings);
-            Ok(())
-        })
-    }
-
-    /// Replaces the settings of several plugins in one step.
-    pub(crate) fn set_all_plugin_settings(
-        &self,
-        settings: BTreeMap<String, PluginSettings>,
-    ) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            overlay.settings.extend(settings);
-            Ok(())
-        })
-    }
-
-    /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named
-    /// by [`with_factory_method`](PluginFactoryConfig::with_factory_method).
-    pub fn register_plugin_factory(&self, config: PluginFactoryConfig) -> Result<(), PluginError> {
-        let factory = config.resolve(&self.index)?;
-        self.update(|overlay| {
-            if overlay.factories.contains_key(config.name()) {
-                return Err(PluginError::AlreadyRegistered {
-                    name: config.name().to_owned(),
-                    existing: "a factory registered at run time".to_owned(),
-                });
-            }
-            overlay
-                .factories
-                .insert(config.name().to_owned(), (config, factory));
-            Ok(())
-        })
-    }
-
-    /// The factory names known: registered at run time and compiled in.
-    pub fn factory_names(&self) -> Vec<String> {
-        let overlay = self.overlay.load();
-        let mut names: Vec<String> = overlay.factories.keys().cloned().collect();
-        names.extend(self.index.factories().iter().map(|f| f.name().to_owned()));
-        names.sort();
-        names.dedup();
-        names
-    }
-
-    /// Creates the plugin `variant` with the factory called `factory_name`.
-    pub fn create_plugin_from_factory(
-        &self,
-        factory_name: &str,
-        variant: &str,
-    ) -> Result<Box<dyn Plugin>, PluginError> {
-        let overlay = self.overlay.load();
-        let factory = overlay
-            .factories
-            .get(factory_name)
-            .map(|(_, f)| *f)
-            .or_else(|| self.index.factory(factory_name))
-            .ok_or_else(|| PluginError::FactoryNotFound {
-                name: factory_name.to_owned(),
-                known: self.factory_names(),
-            })?;
-        factory.create(variant)
     }
 }
 

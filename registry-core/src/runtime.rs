@@ -11,11 +11,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::validate::{check_identifier, parse_dependency, parse_version};
-use crate::{Plugin, PluginDescriptor, PluginError, PluginSettings, PluginType};
+use crate::{AdvancedPlugin, Plugin, PluginDescriptor, PluginError, PluginSettings, PluginType};
 
 /// A constructor given at registration time.
 pub type DynConstructor =
     Arc<dyn Fn(&PluginSettings) -> Result<Box<dyn Plugin>, PluginError> + Send + Sync>;
+
+/// A constructor of an advanced plugin given at registration time.
+pub type DynAdvancedConstructor =
+    Arc<dyn Fn(&PluginSettings) -> Result<Box<dyn AdvancedPlugin>, PluginError> + Send + Sync>;
 
 /// The most bytes a metadata key or value may have.
 pub const MAX_METADATA_LEN: usize = 4096;
@@ -31,6 +35,7 @@ pub(crate) struct Fields {
     permissions: Vec<String>,
     metadata: BTreeMap<String, String>,
     constructor: Option<DynConstructor>,
+    advanced: Option<DynAdvancedConstructor>,
 }
 
 /// Writes the builder methods both configs share, forwarding to `Fields`.
@@ -91,6 +96,19 @@ macro_rules! registration_builder {
                     + 'static,
             {
                 self.fields.constructor = Some(Arc::new(constructor));
+                self
+            }
+
+            /// Gives the implementation as a closure making an [`AdvancedPlugin`], so that
+            /// `create_advanced_plugin` can hand it its context and configuration.
+            pub fn with_advanced_constructor<F>(mut self, constructor: F) -> Self
+            where
+                F: Fn(&PluginSettings) -> Result<Box<dyn AdvancedPlugin>, PluginError>
+                    + Send
+                    + Sync
+                    + 'static,
+            {
+                self.fields.advanced = Some(Arc::new(constructor));
                 self
             }
 
@@ -189,6 +207,8 @@ impl Fields {
 
 /// A validated runtime registration.
 pub(crate) struct RuntimeEntry {
+    /// The real plugin this one is a mock of (the `mock_of` metadata).
+    pub(crate) mock_of: Option<String>,
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) plugin_type: PluginType,
@@ -197,6 +217,7 @@ pub(crate) struct RuntimeEntry {
     pub(crate) permissions: Vec<String>,
     pub(crate) metadata: BTreeMap<String, String>,
     pub(crate) constructor: Option<DynConstructor>,
+    pub(crate) advanced: Option<DynAdvancedConstructor>,
     /// The compiled-in plugin of the same name, which provides the implementation.
     pub(crate) compiled: Option<&'static PluginDescriptor>,
 }
@@ -255,7 +276,12 @@ impl RuntimeEntry {
                 ),
             });
         }
+        let mock_of = fields.metadata.get("mock_of").cloned();
+        if let Some(real) = &mock_of {
+            check_identifier("mock_of", real)?;
+        }
         Ok(RuntimeEntry {
+            mock_of,
             name,
             version,
             plugin_type,
@@ -264,6 +290,7 @@ impl RuntimeEntry {
             permissions: fields.permissions,
             metadata: fields.metadata,
             constructor: fields.constructor,
+            advanced: fields.advanced,
             compiled,
         })
     }
@@ -274,6 +301,8 @@ impl RuntimeEntry {
     ) -> Result<Box<dyn Plugin>, PluginError> {
         if let Some(constructor) = &self.constructor {
             constructor(settings)
+        } else if let Some(advanced) = &self.advanced {
+            advanced(settings).map(|plugin| -> Box<dyn Plugin> { plugin })
         } else if let Some(d) = self.compiled {
             d.instantiate(settings)
         } else {

@@ -4,8 +4,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use module_registry_core::{
-    ModuleRegistry, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery,
-    PluginError, PluginType, plugin,
+    ModuleRegistry, Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig,
+    PluginDiscoveryQuery, PluginError, PluginType, plugin,
 };
 
 #[plugin(type = Storage, capabilities = ["kv"])]
@@ -13,6 +13,33 @@ use module_registry_core::{
 struct Shelf;
 
 impl PluginBehavior for Shelf {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+/// A runtime plugin that reports the name it was registered under.
+struct Named(String);
+
+impl Plugin for Named {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn version(&self) -> &str {
+        "1.0.0"
+    }
+    fn plugin_type(&self) -> PluginType {
+        PluginType::Storage
+    }
+    fn capabilities(&self) -> &[String] {
+        &[]
+    }
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         Ok(data.to_vec())
     }
@@ -40,7 +67,10 @@ fn registration_discovery_and_instantiation_race_without_loss() {
                             .with_version("1.0.0")
                             .with_type(PluginType::Storage)
                             .add_capability("kv")
-                            .with_constructor(|_| Ok(Box::new(Shelf))),
+                            .with_constructor({
+                                let name = name.clone();
+                                move |_| Ok(Box::new(Named(name.clone())))
+                            }),
                     )
                     .unwrap();
                 if i % 4 == 0 {
