@@ -171,10 +171,6 @@ impl PluginState {
 /// How [`create_advanced_plugin`](crate::ModuleRegistry::create_advanced_plugin) prepares an
 /// instance.
 #[derive(Clone, Debug, Default)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "one switch per builder of the specification"
-)]
 pub struct AdvancedPluginInstantiationConfig {
     pub(crate) initialization: bool,
     pub(crate) validation: bool,

@@ -152,7 +152,6 @@ impl PluginIndex {
         }
 
         PluginIndex {
-            mocks,
             entries,
             by_name,
             by_type,
@@ -162,6 +161,7 @@ impl PluginIndex {
             conflicts,
             factories,
             factory_conflicts,
+            mocks,
         }
     }
 

@@ -172,14 +172,11 @@ impl ModuleRegistry {
     ) -> Result<(), PluginError> {
         for spec in target.depends_on() {
             let dependency = parse_dependency(target.name(), spec)?;
-            let found = match self.resolve_exact(overlay, &dependency.name) {
-                Some(found) => found,
-                None => {
-                    return Err(PluginError::MissingDependency {
-                        plugin: target.name().to_owned(),
-                        dependency: dependency.name,
-                    });
-                }
+            let Some(found) = self.resolve_exact(overlay, &dependency.name) else {
+                return Err(PluginError::MissingDependency {
+                    plugin: target.name().to_owned(),
+                    dependency: dependency.name,
+                });
             };
             let version = parse_version(found.name(), found.version())?;
             if !dependency.requirement.matches(&version) {

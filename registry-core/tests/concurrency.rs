@@ -25,7 +25,7 @@ impl Plugin for Named {
     fn name(&self) -> &str {
         &self.0
     }
-    fn version(&self) -> &str {
+    fn version(&self) -> &'static str {
         "1.0.0"
     }
     fn plugin_type(&self) -> PluginType {
