@@ -66,6 +66,7 @@ mod registration;
 mod registry;
 mod runtime;
 pub mod sandbox;
+mod semantic;
 mod settings;
 mod slice;
 mod system;
@@ -96,6 +97,7 @@ pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry};
 pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
 };
+pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
 pub use crate::settings::PluginSettings;
 pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 
