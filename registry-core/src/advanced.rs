@@ -279,6 +279,17 @@ impl AdvancedPluginInstance {
         self.recorder.as_ref().map(|r| r.snapshot())
     }
 
+    /// Processes `data` (recorded when monitored). Inherent, so that callers need not import
+    /// [`Plugin`].
+    pub fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        self.plugin.process(data)
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        self.plugin.name()
+    }
+
     /// The plugin itself.
     pub fn into_inner(self) -> Box<dyn Plugin> {
         self.plugin
