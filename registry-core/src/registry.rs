@@ -165,9 +165,10 @@ impl ModuleRegistry {
         if let Ok(environment) = std::env::var(ENVIRONMENT_VARIABLE)
             && !environment.is_empty()
         {
-            // An invalid name is reported when the environment is used, not here: `new`
-            // cannot fail.
-            let _ = registry.set_environment(&environment);
+            // `new` cannot fail: an invalid name is logged and ignored.
+            if let Err(error) = registry.set_environment(&environment) {
+                tracing::warn!(%error, "ignoring {ENVIRONMENT_VARIABLE}");
+            }
         }
         registry
     }
