@@ -1,5 +1,10 @@
 //! Runtime registration, factories and advanced instantiation.
 
+#![expect(
+    clippy::unnecessary_wraps,
+    reason = "constructors and factories return Result by contract, even when they cannot fail"
+)]
+
 use module_registry_core::{
     AdvancedPlugin, AdvancedPluginConfig, AdvancedPluginInstantiationConfig, ModuleRegistry,
     Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration,
