@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::metrics::{MetricsRecorder, MonitoredPlugin, Monitoring};
+use crate::metrics::MetricsRecorder;
 use crate::{
     Plugin, PluginConfiguration, PluginDescriptor, PluginError, PluginMetrics, PluginType,
 };
@@ -243,19 +243,6 @@ impl AdvancedPluginInstance {
         configuration: PluginConfiguration,
         recorder: Option<Arc<MetricsRecorder>>,
     ) -> Self {
-        let plugin: Box<dyn Plugin> = match &recorder {
-            Some(recorder) => Box::new(MonitoredPlugin {
-                inner: plugin,
-                recorder: recorder.clone(),
-                monitoring: Monitoring {
-                    counters: true,
-                    latency: true,
-                    verbose: false,
-                    catch_panics: true,
-                },
-            }),
-            None => plugin,
-        };
         AdvancedPluginInstance {
             plugin,
             context,

@@ -34,6 +34,22 @@ pub struct SystemFlags {
     pub verbose_logging: bool,
     /// A plugin marked `mock_of = "x"` stands in for `x`.
     pub mock_plugins: bool,
+    /// Runtime registrations may not shadow or remove compiled-in plugins.
+    pub secure_loading: bool,
+    /// Created plugins run in the sandbox: panics contained, sizes and time limited.
+    pub sandboxing: bool,
+    /// Runtime registrations must be manifests signed by a trusted key.
+    pub authentication: bool,
+    /// Calls made on behalf of a principal are checked against its own grants.
+    pub authorization: bool,
+    /// A principal's roles grant operations too.
+    pub role_based_access: bool,
+    /// Settings values sealed with the secret key are opened for their plugin only.
+    pub encryption: bool,
+    /// Every access decision is logged (tracing, in-memory audit log, audit file).
+    pub access_logging: bool,
+    /// Access decisions are counted per operation and outcome.
+    pub access_monitoring: bool,
 }
 
 impl Default for SystemFlags {
@@ -48,6 +64,14 @@ impl Default for SystemFlags {
             debug_mode: false,
             verbose_logging: false,
             mock_plugins: false,
+            secure_loading: false,
+            sandboxing: false,
+            authentication: false,
+            authorization: false,
+            role_based_access: false,
+            encryption: false,
+            access_logging: false,
+            access_monitoring: false,
         }
     }
 }
@@ -59,7 +83,7 @@ impl SystemFlags {
     }
 }
 
-fn set(flag: &mut bool, value: Option<bool>) {
+pub(crate) fn set(flag: &mut bool, value: Option<bool>) {
     if let Some(value) = value {
         *flag = value;
     }
@@ -79,6 +103,7 @@ macro_rules! flag_builders {
         }
     };
 }
+pub(crate) use flag_builders;
 
 /// A plugin's configuration, and the basic switches of the plugin system.
 ///

@@ -244,6 +244,84 @@ pub enum PluginError {
         reported: String,
     },
 
+    /// A sandboxed plugin panicked earlier and refuses further calls.
+    #[error(
+        "plugin `{plugin}` failed earlier (it panicked) and refuses further calls; create a new instance"
+    )]
+    Failed {
+        /// The plugin.
+        plugin: String,
+    },
+
+    /// Input or output over the sandbox's limit.
+    #[error("plugin `{plugin}`: {what} of {size} bytes is over the limit of {limit} bytes")]
+    TooLarge {
+        /// The plugin.
+        plugin: String,
+        /// `input` or `output`.
+        what: &'static str,
+        /// The size seen.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A call took longer than the sandbox's time budget.
+    #[error("plugin `{plugin}` did not answer within {budget:?}")]
+    Timeout {
+        /// The plugin.
+        plugin: String,
+        /// The budget.
+        budget: std::time::Duration,
+    },
+
+    /// A principal may not do what it asked.
+    #[error("principal `{principal}` may not {operation} plugin `{plugin}`")]
+    AccessDenied {
+        /// Who asked.
+        principal: String,
+        /// What was asked.
+        operation: &'static str,
+        /// On which plugin.
+        plugin: String,
+    },
+
+    /// Authentication is on and the registration carries no signature.
+    #[error(
+        "registration of plugin `{plugin}` is unsigned, and plugin authentication requires a signed manifest"
+    )]
+    Unsigned {
+        /// The plugin being registered.
+        plugin: String,
+    },
+
+    /// The manifest names a key that is not trusted.
+    #[error("manifest of plugin `{plugin}` is signed with key `{key}`, which is not trusted")]
+    UntrustedKey {
+        /// The plugin being registered.
+        plugin: String,
+        /// The key named.
+        key: String,
+    },
+
+    /// The signature does not match the manifest: it was altered, or signed by another key.
+    #[error(
+        "manifest of plugin `{plugin}` does not match its signature by key `{key}`: it was altered or wrongly signed"
+    )]
+    BadSignature {
+        /// The plugin being registered.
+        plugin: String,
+        /// The key named.
+        key: String,
+    },
+
+    /// A manifest envelope or manifest cannot be read.
+    #[error("invalid manifest: {reason}")]
+    Manifest {
+        /// What was wrong, with line and key where known.
+        reason: String,
+    },
+
     /// A plugin panicked; the panic was caught and the plugin marked failed.
     #[error("plugin `{plugin}` panicked in {during}: {message}")]
     Panicked {

@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use crate::metrics::{MetricsRecorder, MonitoredPlugin, Monitoring};
+use crate::guarded::{GuardedPlugin, Policy};
+use crate::metrics::MetricsRecorder;
 use crate::registry::Overlay;
 use crate::runtime::RuntimeEntry;
 use crate::settings::EMPTY;
@@ -78,20 +79,28 @@ impl ModuleRegistry {
             tracing::debug!(plugin = name, "create_plugin");
         }
         let (target, plugin) = self.instantiate(overlay, name, None)?;
+        let policy = self.policy(overlay, target.name(), false);
+        Ok(if policy.is_active() {
+            Box::new(GuardedPlugin::new(plugin, policy))
+        } else {
+            plugin
+        })
+    }
+
+    /// What the switches ask created instances of `name` to do; `monitored` forces metrics.
+    pub(crate) fn policy(&self, overlay: &Overlay, name: &str, monitored: bool) -> Policy {
         let flags = &overlay.flags;
-        if !(flags.monitoring || flags.verbose_logging) {
-            return Ok(plugin);
+        let monitoring = flags.monitoring || monitored;
+        let sandbox = flags.sandboxing.then_some(&overlay.limits);
+        Policy {
+            recorder: monitoring.then(|| self.recorder(name)),
+            latency: monitored || (flags.monitoring && flags.performance),
+            verbose: flags.verbose_logging,
+            catch_panics: monitoring || flags.sandboxing,
+            max_input_bytes: sandbox.and_then(|l| l.max_input_bytes),
+            max_output_bytes: sandbox.and_then(|l| l.max_output_bytes),
+            time_budget: sandbox.and_then(|l| l.time_budget),
         }
-        Ok(Box::new(MonitoredPlugin {
-            inner: plugin,
-            recorder: self.recorder(target.name()),
-            monitoring: Monitoring {
-                counters: flags.monitoring,
-                latency: flags.monitoring && flags.performance,
-                verbose: flags.verbose_logging,
-                catch_panics: flags.monitoring,
-            },
-        }))
     }
 
     /// The entry `requested` resolves to: its mock where mocks are on, else itself.
@@ -148,20 +157,54 @@ impl ModuleRegistry {
             self.check_dependencies(overlay, &target)?;
         }
         if flags.security {
-            for permission in target.permissions() {
-                if !overlay.granted.contains(permission) {
-                    return Err(PluginError::PermissionDenied {
-                        plugin: name.to_owned(),
-                        permission: permission.to_owned(),
-                    });
-                }
-            }
+            self.check_permissions(overlay, &target)?;
         }
+        let opened;
+        let settings = if crate::security::has_sealed(settings) {
+            opened = crate::security::open_all(
+                overlay.secret_key.as_ref(),
+                flags.encryption,
+                name,
+                settings,
+            )?;
+            &opened
+        } else {
+            settings
+        };
         let plugin = target.instantiate(settings)?;
         if flags.validation {
             check_reported(&target, plugin.as_ref())?;
         }
         Ok((target, plugin))
+    }
+
+    /// Fails unless every permission `target` declares is granted; logs the decision.
+    fn check_permissions(&self, overlay: &Overlay, target: &Target) -> Result<(), PluginError> {
+        let missing = target
+            .permissions()
+            .into_iter()
+            .find(|p| !overlay.granted.contains(*p));
+        let decision = crate::security::AccessDecision {
+            allowed: missing.is_none(),
+            reason: missing.map_or_else(
+                || "permissions granted".to_owned(),
+                |p| format!("permission `{p}` not granted"),
+            ),
+        };
+        self.note_access(
+            &overlay.flags,
+            "-",
+            crate::security::Operation::Instantiate,
+            target.name(),
+            &decision,
+        );
+        match missing {
+            Some(permission) => Err(PluginError::PermissionDenied {
+                plugin: target.name().to_owned(),
+                permission: permission.to_owned(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Fails unless every dependency of `target` is registered at an accepted version.
@@ -289,6 +332,12 @@ impl ModuleRegistry {
             check_reported(&target, plugin.as_ref())?;
         }
         let recorder = config.monitoring.then(|| self.recorder(target.name()));
+        let policy = self.policy(&overlay, target.name(), config.monitoring);
+        let plugin: Box<dyn Plugin> = if policy.is_active() {
+            Box::new(GuardedPlugin::new(plugin, policy))
+        } else {
+            plugin
+        };
         let mut instance = AdvancedPluginInstance::new(plugin, context, configuration, recorder);
         if config.initialization {
             instance.initialize()?;

@@ -54,6 +54,7 @@ mod configuration;
 mod descriptor;
 mod error;
 mod factory;
+mod guarded;
 mod index;
 mod info;
 mod instantiate;
@@ -66,6 +67,7 @@ mod registration;
 mod registry;
 mod runtime;
 pub mod sandbox;
+mod security;
 mod semantic;
 mod settings;
 mod slice;
@@ -96,6 +98,11 @@ pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry};
 pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
+};
+pub use crate::security::{
+    AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig,
+    AuditEntry, Operation, PluginAccessControlConfig, PluginSecurityConfig, Principal, Role,
+    SandboxLimits, SecretKey, SignedManifest, TrustedKey,
 };
 pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
 pub use crate::settings::PluginSettings;

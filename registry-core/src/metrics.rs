@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::{Plugin, PluginDescriptor, PluginError, PluginType};
+use crate::PluginError;
 
 /// Latency buckets: bucket `i` counts calls of less than `2^i` nanoseconds (the last one
 /// everything longer), so quantiles are exact to within a factor of two.
@@ -143,98 +143,6 @@ impl MetricsRecorder {
                 latency_buckets
             },
         }
-    }
-}
-
-/// How a monitored instance records.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[expect(clippy::struct_excessive_bools, reason = "independent switches")]
-pub(crate) struct Monitoring {
-    pub(crate) counters: bool,
-    pub(crate) latency: bool,
-    pub(crate) verbose: bool,
-    pub(crate) catch_panics: bool,
-}
-
-/// A plugin whose `process` calls are recorded into its plugin's shared recorder.
-pub(crate) struct MonitoredPlugin {
-    pub(crate) inner: Box<dyn Plugin>,
-    pub(crate) recorder: std::sync::Arc<MetricsRecorder>,
-    pub(crate) monitoring: Monitoring,
-}
-
-impl MonitoredPlugin {
-    pub(crate) fn call(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let start = self.monitoring.latency.then(std::time::Instant::now);
-        let outcome = if self.monitoring.catch_panics {
-            crate::sandbox::guard(self.inner.name(), "process", || self.inner.process(data))
-        } else {
-            self.inner.process(data)
-        };
-        if self.monitoring.counters {
-            self.recorder.record(data.len(), &outcome);
-        }
-        if let Some(start) = start {
-            self.recorder.record_latency(start.elapsed());
-        }
-        if self.monitoring.verbose {
-            tracing::info!(
-                plugin = self.inner.name(),
-                version = self.inner.version(),
-                plugin_type = %self.inner.plugin_type(),
-                bytes_in = data.len(),
-                bytes_out = outcome.as_ref().map_or(0, Vec::len),
-                ok = outcome.is_ok(),
-                "process"
-            );
-        }
-        outcome
-    }
-}
-
-impl Plugin for MonitoredPlugin {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn version(&self) -> &str {
-        self.inner.version()
-    }
-
-    fn plugin_type(&self) -> PluginType {
-        self.inner.plugin_type()
-    }
-
-    fn capabilities(&self) -> &[String] {
-        self.inner.capabilities()
-    }
-
-    fn initialize(&mut self) -> Result<(), PluginError> {
-        let name = self.inner.name().to_owned();
-        let inner = &mut self.inner;
-        if self.monitoring.catch_panics {
-            crate::sandbox::guard(&name, "initialize", || inner.initialize())
-        } else {
-            inner.initialize()
-        }
-    }
-
-    fn cleanup(&mut self) -> Result<(), PluginError> {
-        let name = self.inner.name().to_owned();
-        let inner = &mut self.inner;
-        if self.monitoring.catch_panics {
-            crate::sandbox::guard(&name, "cleanup", || inner.cleanup())
-        } else {
-            inner.cleanup()
-        }
-    }
-
-    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        self.call(data)
-    }
-
-    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
-        self.inner.descriptor()
     }
 }
 

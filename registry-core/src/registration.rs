@@ -31,9 +31,44 @@ impl ModuleRegistry {
     }
 
     fn insert(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
+        let overlay = self.snapshot();
+        if overlay.flags.authentication {
+            let error = PluginError::Unsigned {
+                plugin: fields.name.clone().unwrap_or_default(),
+            };
+            self.note_authentication(
+                &overlay.flags,
+                fields.name.as_deref().unwrap_or(""),
+                Some(&error),
+            );
+            return Err(error);
+        }
+        self.insert_checked(fields, replace)
+    }
+
+    /// Registers `registration` whose origin was already authenticated.
+    pub(crate) fn insert_authenticated(
+        &self,
+        registration: Registration,
+    ) -> Result<(), PluginError> {
+        self.insert_checked(registration.0, false)
+    }
+
+    fn insert_checked(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
         let entry = RuntimeEntry::validate(fields, |name| self.index().get(name))?;
         tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
         self.update(|overlay| {
+            if overlay.flags.secure_loading
+                && let Some(compiled) = entry.compiled
+            {
+                return Err(PluginError::AlreadyRegistered {
+                    name: entry.name.clone(),
+                    existing: format!(
+                        "compiled in at {}; secure plugin loading forbids shadowing it",
+                        compiled.location()
+                    ),
+                });
+            }
             if !replace && overlay.entries.contains_key(&entry.name) {
                 return Err(PluginError::AlreadyRegistered {
                     name: entry.name.clone(),
@@ -50,6 +85,13 @@ impl ModuleRegistry {
     pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
         let compiled = self.index().get(name).is_some();
         let result = self.update(|overlay| {
+            if compiled && overlay.flags.secure_loading {
+                return Err(PluginError::invalid(
+                    "unregistration",
+                    name,
+                    "secure plugin loading forbids removing a compiled-in plugin",
+                ));
+            }
             let was_runtime = overlay.entries.remove(name).is_some();
             if compiled && overlay.removed.insert(name.to_owned()) {
                 return Ok(());

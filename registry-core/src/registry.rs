@@ -52,6 +52,14 @@ pub(crate) struct Overlay {
     pub(crate) granted: BTreeSet<String>,
     /// `base_flags` with the active environment's applied: what the registry obeys.
     pub(crate) flags: SystemFlags,
+    /// The sandbox's limits (used when sandboxing is on).
+    pub(crate) limits: crate::security::SandboxLimits,
+    /// Keys whose signed manifests are accepted (used when authentication is on).
+    pub(crate) trusted_keys: Vec<crate::security::TrustedKey>,
+    /// The key that opens sealed settings (used when encryption is on).
+    pub(crate) secret_key: Option<crate::security::SecretKey>,
+    /// Principals' roles, by role name.
+    pub(crate) roles: BTreeMap<String, crate::security::Role>,
 }
 
 impl Overlay {
@@ -121,6 +129,8 @@ pub struct ModuleRegistry {
     pub(crate) metrics: RwLock<HashMap<String, Arc<MetricsRecorder>>>,
     /// Cached discovery results, valid for one overlay generation.
     pub(crate) cache: crate::cache::DiscoveryCache,
+    /// Access decisions: the in-memory log, the audit file and the counters.
+    pub(crate) audit: crate::security::AuditLog,
 }
 
 impl Default for ModuleRegistry {
@@ -182,6 +192,7 @@ impl ModuleRegistry {
             writer: Mutex::new(()),
             metrics: RwLock::new(HashMap::new()),
             cache: crate::cache::DiscoveryCache::default(),
+            audit: crate::security::AuditLog::default(),
         }
     }
 
@@ -275,7 +286,10 @@ impl ModuleRegistry {
         query: PluginDiscoveryQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
-        self.cached(format!("{query:?}"), || Ok(self.discover_uncached(&query)))
+        self.cached(
+            || format!("{query:?}"),
+            || Ok(self.discover_uncached(&query)),
+        )
     }
 
     fn discover_uncached(&self, query: &PluginDiscoveryQuery) -> Vec<PluginInfo> {
@@ -302,18 +316,26 @@ impl ModuleRegistry {
         query: PluginCapabilityQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
-        self.cached(format!("{query:?}"), || {
-            Ok(self.discover_by_capabilities_uncached(&query))
-        })
+        self.cached(
+            || format!("{query:?}"),
+            || Ok(self.discover_by_capabilities_uncached(&query)),
+        )
     }
 
     /// Answers from the cache when caching is on.
     pub(crate) fn cached(
         &self,
-        key: String,
+        key: impl FnOnce() -> String,
         compute: impl FnOnce() -> Result<Vec<PluginInfo>, PluginError>,
     ) -> Result<Vec<PluginInfo>, PluginError> {
+        if !self.overlay_in_use.load(Ordering::Acquire) {
+            return compute();
+        }
         let overlay = self.overlay.load();
+        if !(overlay.flags.debug_mode || overlay.flags.caching) {
+            return compute();
+        }
+        let key = key();
         if overlay.flags.debug_mode {
             tracing::debug!(query = %key, "discovery");
         }

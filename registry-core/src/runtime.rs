@@ -27,7 +27,7 @@ pub const MAX_METADATA_LEN: usize = 4096;
 /// The fields a registration carries, before validation.
 #[derive(Clone, Default)]
 pub(crate) struct Fields {
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     version: Option<String>,
     plugin_type: Option<PluginType>,
     capabilities: Vec<String>,
@@ -110,6 +110,11 @@ macro_rules! registration_builder {
             {
                 self.fields.advanced = Some(Arc::new(constructor));
                 self
+            }
+
+            /// The name given with `with_name`, if any.
+            pub fn name(&self) -> Option<&str> {
+                self.fields.name.as_deref()
             }
 
             pub(crate) fn into_fields(self) -> Fields {

@@ -144,10 +144,20 @@ fn plugin_monitoring_counts_calls_errors_and_panics() {
     plugin.process(b"abc").unwrap();
     let err = plugin.process(b"").unwrap_err();
     assert!(matches!(err, PluginError::Panicked { .. }), "{err}");
-    plugin.process(b"de").unwrap();
+    let err = plugin.process(b"de").unwrap_err();
+    assert!(
+        matches!(err, PluginError::Failed { .. }),
+        "a panicked instance is failed: {err}"
+    );
+    let fresh = registry.create_plugin("panicky").unwrap();
+    assert_eq!(
+        fresh.process(b"fg").unwrap(),
+        b"fg",
+        "other instances keep working"
+    );
     let metrics = registry.plugin_metrics("panicky").unwrap();
-    assert_eq!((metrics.calls, metrics.errors, metrics.panics), (3, 1, 1));
-    assert_eq!((metrics.bytes_in, metrics.bytes_out), (5, 5));
+    assert_eq!((metrics.calls, metrics.errors, metrics.panics), (4, 2, 1));
+    assert_eq!((metrics.bytes_in, metrics.bytes_out), (7, 5));
     assert!(
         metrics.latency_buckets.is_empty(),
         "latency needs plugin_performance"

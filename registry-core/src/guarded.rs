@@ -1,0 +1,213 @@
+//! `GuardedPlugin`: a created plugin wrapped in what the switches ask for — metrics,
+//! verbose logging, and the sandbox (panic guard, size limits, time budget).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::metrics::MetricsRecorder;
+use crate::sandbox::guard;
+use crate::{Plugin, PluginDescriptor, PluginError, PluginType};
+
+/// What a guarded plugin does around each call.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Policy {
+    /// Records calls, errors and bytes into `recorder`.
+    pub(crate) recorder: Option<Arc<MetricsRecorder>>,
+    /// Records latency too.
+    pub(crate) latency: bool,
+    /// Emits an INFO event per call.
+    pub(crate) verbose: bool,
+    /// Turns panics into errors and disables the instance after one.
+    pub(crate) catch_panics: bool,
+    /// Refuses larger inputs.
+    pub(crate) max_input_bytes: Option<usize>,
+    /// Refuses larger outputs.
+    pub(crate) max_output_bytes: Option<usize>,
+    /// Runs each call on a worker thread and gives up after this long.
+    pub(crate) time_budget: Option<Duration>,
+}
+
+impl Policy {
+    /// Whether the policy does anything at all.
+    pub(crate) fn is_active(&self) -> bool {
+        self.recorder.is_some()
+            || self.verbose
+            || self.catch_panics
+            || self.max_input_bytes.is_some()
+            || self.max_output_bytes.is_some()
+            || self.time_budget.is_some()
+    }
+}
+
+pub(crate) struct GuardedPlugin {
+    inner: Arc<dyn Plugin>,
+    name: String,
+    policy: Policy,
+    failed: AtomicBool,
+}
+
+impl GuardedPlugin {
+    pub(crate) fn new(inner: Box<dyn Plugin>, policy: Policy) -> Self {
+        GuardedPlugin {
+            name: inner.name().to_owned(),
+            inner: Arc::from(inner),
+            policy,
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    fn refuse_if_failed(&self) -> Result<(), PluginError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(PluginError::Failed {
+                plugin: self.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn call(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        self.refuse_if_failed()?;
+        if let Some(limit) = self.policy.max_input_bytes
+            && data.len() > limit
+        {
+            return Err(PluginError::TooLarge {
+                plugin: self.name.clone(),
+                what: "input",
+                size: data.len(),
+                limit,
+            });
+        }
+        let outcome = match self.policy.time_budget {
+            Some(budget) => self.call_with_budget(data, budget),
+            None if self.policy.catch_panics => {
+                guard(&self.name, "process", || self.inner.process(data))
+            }
+            None => self.inner.process(data),
+        };
+        if matches!(outcome, Err(PluginError::Panicked { .. })) {
+            self.failed.store(true, Ordering::Release);
+        }
+        match (outcome, self.policy.max_output_bytes) {
+            (Ok(out), Some(limit)) if out.len() > limit => Err(PluginError::TooLarge {
+                plugin: self.name.clone(),
+                what: "output",
+                size: out.len(),
+                limit,
+            }),
+            (outcome, _) => outcome,
+        }
+    }
+
+    /// Runs the call on its own thread; after `budget` the caller gets `Timeout` and the
+    /// thread is left to finish (a thread cannot be stopped from outside).
+    fn call_with_budget(&self, data: &[u8], budget: Duration) -> Result<Vec<u8>, PluginError> {
+        let (sender, receiver) = mpsc::channel();
+        let plugin = Arc::clone(&self.inner);
+        let name = self.name.clone();
+        let input = data.to_vec();
+        let spawned = std::thread::Builder::new()
+            .name(format!("plugin-{name}"))
+            .spawn(move || {
+                let _ = sender.send(guard(&name, "process", || plugin.process(&input)));
+            });
+        if let Err(error) = spawned {
+            return Err(PluginError::processing(
+                &self.name,
+                format!("cannot start a worker thread: {error}"),
+            ));
+        }
+        receiver
+            .recv_timeout(budget)
+            .unwrap_or(Err(PluginError::Timeout {
+                plugin: self.name.clone(),
+                budget,
+            }))
+    }
+
+    fn exclusive(
+        &mut self,
+        during: &'static str,
+    ) -> Result<&mut (dyn Plugin + 'static), PluginError> {
+        self.refuse_if_failed()?;
+        let name = self.name.clone();
+        Arc::get_mut(&mut self.inner).ok_or_else(|| {
+            PluginError::processing(
+                name,
+                format!("a timed-out call is still running; cannot {during}"),
+            )
+        })
+    }
+
+    fn lifecycle(
+        &mut self,
+        during: &'static str,
+        call: impl FnOnce(&mut dyn Plugin) -> Result<(), PluginError>,
+    ) -> Result<(), PluginError> {
+        let catch = self.policy.catch_panics;
+        let name = self.name.clone();
+        let plugin = self.exclusive(during)?;
+        let outcome = if catch {
+            guard(&name, during, || call(plugin))
+        } else {
+            call(plugin)
+        };
+        if matches!(outcome, Err(PluginError::Panicked { .. })) {
+            self.failed.store(true, Ordering::Release);
+        }
+        outcome
+    }
+}
+
+impl Plugin for GuardedPlugin {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn version(&self) -> &str {
+        self.inner.version()
+    }
+
+    fn plugin_type(&self) -> PluginType {
+        self.inner.plugin_type()
+    }
+
+    fn capabilities(&self) -> &[String] {
+        self.inner.capabilities()
+    }
+
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        self.lifecycle("initialize", |p| p.initialize())
+    }
+
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        self.lifecycle("cleanup", |p| p.cleanup())
+    }
+
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let start = self.policy.latency.then(Instant::now);
+        let outcome = self.call(data);
+        if let Some(recorder) = &self.policy.recorder {
+            recorder.record(data.len(), &outcome);
+            if let Some(start) = start {
+                recorder.record_latency(start.elapsed());
+            }
+        }
+        if self.policy.verbose {
+            tracing::info!(
+                plugin = self.inner.name(),
+                version = self.inner.version(),
+                plugin_type = %self.inner.plugin_type(),
+                bytes_in = data.len(),
+                bytes_out = outcome.as_ref().map_or(0, Vec::len),
+                ok = outcome.is_ok(),
+                "process"
+            );
+        }
+        outcome
+    }
+
+    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
+        self.inner.descriptor()
+    }
+}

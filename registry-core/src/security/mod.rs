@@ -1,0 +1,284 @@
+//! Plugin security: the three configurations of the specification and what they switch.
+//!
+//! - [`PluginSecurityConfig`]: secure loading, validation, sandboxing, permissions;
+//! - [`AdvancedPluginSecurityConfig`]: those, plus encryption of secret settings,
+//!   authentication of runtime registrations by signed manifests, and authorization of calls
+//!   made on behalf of a principal;
+//! - [`PluginAccessControlConfig`]: role-based access, permission validation, access logging
+//!   and monitoring.
+//!
+//! `docs/security.md` says what each switch does, and what an in-process plugin cannot be
+//! kept from doing.
+
+mod access;
+mod manifest;
+mod secrets;
+
+use std::time::Duration;
+
+pub(crate) use self::access::AuditLog;
+pub use self::access::{
+    AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AuditEntry, Operation, Principal,
+    Role,
+};
+pub use self::manifest::{SignedManifest, TrustedKey};
+pub use self::secrets::SecretKey;
+pub(crate) use self::secrets::{has_sealed, open_all};
+
+use crate::configuration::{SystemFlags, flag_builders, set};
+use crate::{ModuleRegistry, PluginError};
+
+/// The sandbox's limits, applied to created plugins while sandboxing is on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SandboxLimits {
+    /// Inputs larger than this are refused.
+    pub max_input_bytes: Option<usize>,
+    /// Outputs larger than this are refused.
+    pub max_output_bytes: Option<usize>,
+    /// Each call runs on a worker thread and times out after this long.
+    pub time_budget: Option<Duration>,
+}
+
+/// The basic security switches.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PluginSecurityConfig {
+    secure_loading: Option<bool>,
+    validation: Option<bool>,
+    sandboxing: Option<bool>,
+    permissions: Option<bool>,
+    limits: Option<SandboxLimits>,
+}
+
+flag_builders!(PluginSecurityConfig {
+    /// Runtime registrations may not shadow or unregister compiled-in plugins.
+    with_secure_plugin_loading => secure_loading,
+    /// Dependencies and what instances report are validated (as `with_plugin_validation`).
+    with_plugin_validation => validation,
+    /// Created plugins run in the sandbox: panics contained, sizes and time limited.
+    with_plugin_sandboxing => sandboxing,
+    /// Creating a plugin requires its declared permissions to be granted.
+    with_plugin_permissions => permissions,
+});
+
+impl PluginSecurityConfig {
+    /// Changes no switch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The sandbox's limits.
+    pub fn with_sandbox_limits(mut self, limits: SandboxLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    fn apply(&self, flags: &mut SystemFlags) {
+        set(&mut flags.secure_loading, self.secure_loading);
+        set(&mut flags.validation, self.validation);
+        set(&mut flags.sandboxing, self.sandboxing);
+        set(&mut flags.security, self.permissions);
+    }
+}
+
+/// Every security switch, with the keys authentication and encryption need.
+#[derive(Clone, Debug, Default)]
+pub struct AdvancedPluginSecurityConfig {
+    basic: PluginSecurityConfig,
+    encryption: Option<bool>,
+    authentication: Option<bool>,
+    authorization: Option<bool>,
+    trusted_keys: Vec<TrustedKey>,
+    secret_key: Option<SecretKey>,
+}
+
+flag_builders!(AdvancedPluginSecurityConfig {
+    /// Settings values sealed with the secret key are opened for their own plugin only.
+    with_plugin_encryption => encryption,
+    /// Runtime registrations must be manifests signed by a trusted key.
+    with_plugin_authentication => authentication,
+    /// Calls made on behalf of a principal are checked against its grants.
+    with_plugin_authorization => authorization,
+});
+
+impl AdvancedPluginSecurityConfig {
+    /// Changes no switch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runtime registrations may not shadow or unregister compiled-in plugins.
+    pub fn with_secure_plugin_loading(mut self, enabled: bool) -> Self {
+        self.basic = self.basic.with_secure_plugin_loading(enabled);
+        self
+    }
+
+    /// Dependencies and what instances report are validated.
+    pub fn with_plugin_validation(mut self, enabled: bool) -> Self {
+        self.basic = self.basic.with_plugin_validation(enabled);
+        self
+    }
+
+    /// Created plugins run in the sandbox.
+    pub fn with_plugin_sandboxing(mut self, enabled: bool) -> Self {
+        self.basic = self.basic.with_plugin_sandboxing(enabled);
+        self
+    }
+
+    /// Creating a plugin requires its declared permissions to be granted.
+    pub fn with_plugin_permissions(mut self, enabled: bool) -> Self {
+        self.basic = self.basic.with_plugin_permissions(enabled);
+        self
+    }
+
+    /// The sandbox's limits.
+    pub fn with_sandbox_limits(mut self, limits: SandboxLimits) -> Self {
+        self.basic = self.basic.with_sandbox_limits(limits);
+        self
+    }
+
+    /// Trusts manifests signed by `key`.
+    pub fn with_trusted_key(mut self, key: TrustedKey) -> Self {
+        self.trusted_keys.push(key);
+        self
+    }
+
+    /// The key that opens sealed settings.
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
+    }
+}
+
+/// The access-control switches, with the roles they use.
+#[derive(Clone, Debug, Default)]
+pub struct PluginAccessControlConfig {
+    role_based_access: Option<bool>,
+    permission_validation: Option<bool>,
+    access_logging: Option<bool>,
+    access_monitoring: Option<bool>,
+    roles: Vec<Role>,
+    audit_file: Option<std::path::PathBuf>,
+}
+
+flag_builders!(PluginAccessControlConfig {
+    /// A principal's roles grant operations.
+    with_role_based_access => role_based_access,
+    /// Creating a plugin requires its declared permissions to be granted.
+    with_permission_validation => permission_validation,
+    /// Every access decision is logged.
+    with_access_logging => access_logging,
+    /// Access decisions are counted.
+    with_access_monitoring => access_monitoring,
+});
+
+impl PluginAccessControlConfig {
+    /// Changes no switch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Defines (or redefines) a role.
+    pub fn with_role(mut self, role: Role) -> Self {
+        self.roles.push(role);
+        self
+    }
+
+    /// Appends every access decision to this file as a JSON line, flushed per entry.
+    pub fn with_audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.audit_file = Some(path.into());
+        self
+    }
+}
+
+impl ModuleRegistry {
+    /// Applies the basic security switches.
+    ///
+    /// ```
+    /// use module_registry_core::{ModuleRegistry, PluginSecurityConfig};
+    /// let registry = ModuleRegistry::new();
+    /// registry.configure_plugin_security(PluginSecurityConfig::new().with_plugin_sandboxing(true))?;
+    /// assert!(registry.flags().sandboxing);
+    /// # Ok::<(), module_registry_core::PluginError>(())
+    /// ```
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "the specification passes configurations by value"
+    )]
+    pub fn configure_plugin_security(
+        &self,
+        config: PluginSecurityConfig,
+    ) -> Result<(), PluginError> {
+        self.update(|overlay| {
+            config.apply(&mut overlay.base_flags);
+            if let Some(limits) = config.limits {
+                overlay.limits = limits;
+            }
+            Ok(())
+        })
+    }
+
+    /// Applies every security switch and installs the keys given.
+    ///
+    /// Authentication with no trusted key, or encryption with no secret key (given here or
+    /// before), is refused: the switch could never let anything through.
+    pub fn configure_advanced_plugin_security(
+        &self,
+        config: AdvancedPluginSecurityConfig,
+    ) -> Result<(), PluginError> {
+        self.update(|overlay| {
+            config.basic.apply(&mut overlay.base_flags);
+            if let Some(limits) = config.basic.limits {
+                overlay.limits = limits;
+            }
+            overlay.trusted_keys.extend(config.trusted_keys);
+            if let Some(key) = config.secret_key {
+                overlay.secret_key = Some(key);
+            }
+            if config.authentication == Some(true) && overlay.trusted_keys.is_empty() {
+                return Err(PluginError::invalid(
+                    "security configuration",
+                    "plugin authentication",
+                    "no trusted key is configured; add one with `with_trusted_key`",
+                ));
+            }
+            if config.encryption == Some(true) && overlay.secret_key.is_none() {
+                return Err(PluginError::invalid(
+                    "security configuration",
+                    "plugin encryption",
+                    "no secret key is configured; add one with `with_secret_key`",
+                ));
+            }
+            set(&mut overlay.base_flags.encryption, config.encryption);
+            set(
+                &mut overlay.base_flags.authentication,
+                config.authentication,
+            );
+            set(&mut overlay.base_flags.authorization, config.authorization);
+            Ok(())
+        })
+    }
+
+    /// Applies the access-control switches and defines the roles given.
+    pub fn configure_plugin_access_control(
+        &self,
+        config: PluginAccessControlConfig,
+    ) -> Result<(), PluginError> {
+        for role in &config.roles {
+            role.validate()?;
+        }
+        if let Some(path) = &config.audit_file {
+            self.audit.open_file(path)?;
+        }
+        self.update(|overlay| {
+            let flags = &mut overlay.base_flags;
+            set(&mut flags.role_based_access, config.role_based_access);
+            set(&mut flags.security, config.permission_validation);
+            set(&mut flags.access_logging, config.access_logging);
+            set(&mut flags.access_monitoring, config.access_monitoring);
+            for role in config.roles {
+                overlay.roles.insert(role.name().to_owned(), role);
+            }
+            Ok(())
+        })
+    }
+}

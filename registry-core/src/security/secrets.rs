@@ -1,0 +1,209 @@
+//! Secret settings, sealed at rest with ChaCha20-Poly1305 and opened only for their plugin.
+//!
+//! A sealed value is the text `enc:v1:` followed by Base64 of the 12-byte nonce and the
+//! ciphertext with its tag. The plugin's name is the associated data, so a value sealed for
+//! one plugin does not open for another.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+
+use crate::{PluginError, PluginSettings};
+
+/// The prefix of a sealed value.
+pub const SEALED_PREFIX: &str = "enc:v1:";
+
+/// The 32-byte key that seals and opens secret settings. Its `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey([u8; 32]);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl SecretKey {
+    /// A key from 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self, PluginError> {
+        let text = text.trim();
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(PluginError::invalid(
+                "secret key",
+                "<redacted>",
+                "expected 64 hex digits",
+            ));
+        }
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|e| PluginError::invalid("secret key", "<redacted>", e.to_string()))?;
+        }
+        Ok(SecretKey(key))
+    }
+
+    /// A key from the environment variable `name` (64 hex digits).
+    pub fn from_env(name: &str) -> Result<Self, PluginError> {
+        let text = std::env::var(name).map_err(|e| {
+            PluginError::invalid("secret key", name, format!("environment variable: {e}"))
+        })?;
+        Self::from_hex(&text)
+    }
+
+    /// A key from a file holding 64 hex digits.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| PluginError::ConfigurationFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_hex(&text)
+    }
+
+    fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(&self.0.into())
+    }
+
+    /// Seals `plaintext` for `plugin`.
+    pub fn seal(&self, plugin: &str, plaintext: &str) -> Result<String, PluginError> {
+        let nonce = Nonce::try_generate().map_err(|e| {
+            PluginError::processing(plugin, format!("no randomness for a nonce: {e}"))
+        })?;
+        let sealed = self
+            .cipher()
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: plugin.as_bytes(),
+                },
+            )
+            .map_err(|e| PluginError::processing(plugin, e))?;
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(bytes)))
+    }
+
+    /// Opens a value sealed for `plugin` under settings key `key`.
+    pub fn open(&self, plugin: &str, key: &str, sealed: &str) -> Result<String, PluginError> {
+        let fail = |why: &str| PluginError::Configuration {
+            plugin: plugin.to_owned(),
+            reason: format!("key `{key}`: sealed value cannot be opened: {why}"),
+        };
+        let body = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or_else(|| fail("not a sealed value"))?;
+        let bytes = STANDARD.decode(body).map_err(|_| fail("not Base64"))?;
+        if bytes.len() < 12 + 16 {
+            return Err(fail("too short"));
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let nonce = Nonce::try_from(nonce).map_err(|_| fail("malformed nonce"))?;
+        let plain = self
+            .cipher()
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: plugin.as_bytes(),
+                },
+            )
+            .map_err(|_| fail("wrong key, another plugin's value, or altered"))?;
+        String::from_utf8(plain).map_err(|_| fail("not UTF-8"))
+    }
+}
+
+/// Whether any string in `settings` is sealed.
+pub(crate) fn has_sealed(settings: &PluginSettings) -> bool {
+    fn any(value: &toml::Value) -> bool {
+        match value {
+            toml::Value::String(s) => s.starts_with(SEALED_PREFIX),
+            toml::Value::Array(items) => items.iter().any(any),
+            toml::Value::Table(table) => table.values().any(any),
+            _ => false,
+        }
+    }
+    settings.table().values().any(any)
+}
+
+/// `settings` with every sealed string opened for `plugin`.
+pub(crate) fn open_all(
+    key: Option<&SecretKey>,
+    encryption: bool,
+    plugin: &str,
+    settings: &PluginSettings,
+) -> Result<PluginSettings, PluginError> {
+    fn walk(
+        value: &mut toml::Value,
+        path: &str,
+        open: &dyn Fn(&str, &str) -> Result<String, PluginError>,
+    ) -> Result<(), PluginError> {
+        match value {
+            toml::Value::String(s) if s.starts_with(SEALED_PREFIX) => {
+                *s = open(path, s)?;
+            }
+            toml::Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), open)?;
+                }
+            }
+            toml::Value::Table(table) => {
+                for (k, v) in table.iter_mut() {
+                    walk(v, &format!("{path}.{k}"), open)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let open = |path: &str, sealed: &str| -> Result<String, PluginError> {
+        match key {
+            Some(key) if encryption => key.open(plugin, path, sealed),
+            _ => Err(PluginError::Configuration {
+                plugin: plugin.to_owned(),
+                reason: format!(
+                    "key `{path}` is sealed, but plugin encryption is off or has no secret key"
+                ),
+            }),
+        }
+    };
+    let mut table = settings.table().clone();
+    for (k, v) in &mut table {
+        walk(v, k, &open)?;
+    }
+    Ok(PluginSettings::from_table(table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    #[test]
+    fn sealed_values_open_only_for_their_plugin() {
+        let key = SecretKey::from_hex(KEY).unwrap();
+        let sealed = key.seal("db", "hunter2").unwrap();
+        assert!(sealed.starts_with(SEALED_PREFIX) && !sealed.contains("hunter2"));
+        assert_eq!(key.open("db", "password", &sealed).unwrap(), "hunter2");
+        let err = key.open("other", "password", &sealed).unwrap_err();
+        assert!(err.to_string().contains("password") && !err.to_string().contains("hunter2"));
+        assert_eq!(format!("{key:?}"), "SecretKey(<redacted>)");
+    }
+
+    #[test]
+    fn nested_sealed_values_are_opened() {
+        let key = SecretKey::from_hex(KEY).unwrap();
+        let sealed = key.seal("db", "s3cret").unwrap();
+        let settings =
+            PluginSettings::from_toml(&format!("[auth]\npassword = \"{sealed}\"\n")).unwrap();
+        assert!(has_sealed(&settings));
+        let open = open_all(Some(&key), true, "db", &settings).unwrap();
+        assert_eq!(open.table()["auth"]["password"].as_str(), Some("s3cret"));
+        let off = open_all(Some(&key), false, "db", &settings).unwrap_err();
+        assert!(off.to_string().contains("auth.password"), "{off}");
+    }
+}
