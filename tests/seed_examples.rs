@@ -1,7 +1,8 @@
 //! Every example of the specification runs and prints what the specification prints.
 //!
-//! `cargo test` builds the examples before it runs tests; this test runs each binary from
-//! `target/<profile>/examples/` and compares its standard output.
+//! The test builds the examples with the features it was built with (so that the bundled
+//! plugins linked into them are the ones it expects), runs each binary from
+//! `target/<profile>/examples/`, and compares its standard output.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,7 +13,44 @@ fn examples_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().join("examples")
 }
 
+/// Builds the examples with this test's features, once.
+fn build_examples() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let features: Vec<&str> = [
+            ("compression", cfg!(feature = "compression")),
+            ("hashing", cfg!(feature = "hashing")),
+            ("encoding", cfg!(feature = "encoding")),
+            ("encryption", cfg!(feature = "encryption")),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut command = Command::new(cargo);
+        command
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "module-registry",
+                "--examples",
+                "--no-default-features",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if !features.is_empty() {
+            command.args(["--features", &features.join(",")]);
+        }
+        if !cfg!(debug_assertions) {
+            command.arg("--release");
+        }
+        let status = command.status().expect("cargo runs");
+        assert!(status.success(), "building the examples failed");
+    });
+}
+
 fn run(name: &str) -> String {
+    build_examples();
     let path = examples_dir().join(name);
     assert!(
         path.exists(),
@@ -74,6 +112,12 @@ fn every_specification_example_prints_what_the_specification_says() {
             "seed_advanced_configuration",
             "Advanced plugin system configured\n",
         ),
+        ("seed_basic_security", "Plugin security configured\n"),
+        (
+            "seed_advanced_security",
+            "Advanced plugin security configured\n",
+        ),
+        ("seed_access_control", "Plugin access control configured\n"),
         (
             "seed_environment_configuration",
             "Plugin system configured for multiple environments\n",

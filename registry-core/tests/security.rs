@@ -196,21 +196,36 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
 }
 
 #[test]
-fn switches_that_could_never_pass_are_refused() {
+fn authentication_and_encryption_without_keys_fail_closed() {
     let registry = ModuleRegistry::new();
-    let err = registry
+    registry
         .configure_advanced_plugin_security(
-            AdvancedPluginSecurityConfig::new().with_plugin_authentication(true),
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_plugin_encryption(true),
         )
-        .unwrap_err();
-    assert!(err.to_string().contains("no trusted key"), "{err}");
-    let err = registry
-        .configure_advanced_plugin_security(
-            AdvancedPluginSecurityConfig::new().with_plugin_encryption(true),
+        .unwrap();
+    let err = registry.register_plugin(runtime("anything")).unwrap_err();
+    assert!(matches!(err, PluginError::Unsigned { .. }), "{err}");
+    let envelope = signed(
+        "name = \"k\"\nversion = \"1.0.0\"\ntype = \"storage\"\n",
+        "release",
+        SIGNER,
+    );
+    let err = registry.register_signed_manifest(&envelope).unwrap_err();
+    assert!(matches!(err, PluginError::UntrustedKey { .. }), "{err}");
+    let sealed = SecretKey::from_hex(SECRET)
+        .unwrap()
+        .seal("database", "pw")
+        .unwrap();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{sealed}\"")).unwrap(),
         )
-        .unwrap_err();
+        .unwrap();
+    let err = registry.create_plugin("database").err().unwrap();
     assert!(err.to_string().contains("no secret key"), "{err}");
-    assert!(!registry.flags().authentication && !registry.flags().encryption);
 }
 
 #[test]

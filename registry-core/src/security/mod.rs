@@ -219,8 +219,9 @@ impl ModuleRegistry {
 
     /// Applies every security switch and installs the keys given.
     ///
-    /// Authentication with no trusted key, or encryption with no secret key (given here or
-    /// before), is refused: the switch could never let anything through.
+    /// The switches fail closed: authentication with no trusted key refuses every runtime
+    /// registration, and encryption with no secret key refuses every sealed setting, until a
+    /// key is configured. A warning is logged in either case.
     pub fn configure_advanced_plugin_security(
         &self,
         config: AdvancedPluginSecurityConfig,
@@ -235,18 +236,10 @@ impl ModuleRegistry {
                 overlay.secret_key = Some(key);
             }
             if config.authentication == Some(true) && overlay.trusted_keys.is_empty() {
-                return Err(PluginError::invalid(
-                    "security configuration",
-                    "plugin authentication",
-                    "no trusted key is configured; add one with `with_trusted_key`",
-                ));
+                tracing::warn!("plugin authentication is on with no trusted key: every runtime registration is refused");
             }
             if config.encryption == Some(true) && overlay.secret_key.is_none() {
-                return Err(PluginError::invalid(
-                    "security configuration",
-                    "plugin encryption",
-                    "no secret key is configured; add one with `with_secret_key`",
-                ));
+                tracing::warn!("plugin encryption is on with no secret key: sealed settings cannot be opened");
             }
             set(&mut overlay.base_flags.encryption, config.encryption);
             set(
