@@ -112,6 +112,15 @@ fn every_specification_example_prints_what_the_specification_says() {
             "seed_advanced_configuration",
             "Advanced plugin system configured\n",
         ),
+        ("seed_basic_monitoring", "Plugin monitoring configured\n"),
+        (
+            "seed_advanced_monitoring",
+            "Advanced plugin monitoring configured\n",
+        ),
+        (
+            "seed_health_monitoring",
+            "Plugin health monitoring configured\n",
+        ),
         ("seed_basic_security", "Plugin security configured\n"),
         (
             "seed_advanced_security",

@@ -315,4 +315,8 @@ impl Plugin for AdvancedPluginInstance {
     fn descriptor(&self) -> Option<&'static PluginDescriptor> {
         self.plugin.descriptor()
     }
+
+    fn health(&self) -> crate::HealthStatus {
+        self.plugin.health()
+    }
 }

@@ -50,6 +50,22 @@ pub struct SystemFlags {
     pub access_logging: bool,
     /// Access decisions are counted per operation and outcome.
     pub access_monitoring: bool,
+    /// Every `process` call emits an INFO event.
+    pub plugin_logging: bool,
+    /// Per-call events carry every figure as a field.
+    pub structured_logging: bool,
+    /// Alert rules are evaluated.
+    pub alerting: bool,
+    /// Alerts go to subscribers as they fire (else they wait in `take_alerts`).
+    pub real_time_alerting: bool,
+    /// Health checks run.
+    pub health_checks: bool,
+    /// Health checks are counted.
+    pub health_metrics: bool,
+    /// A plugin turning unhealthy fires an alert.
+    pub health_alerts: bool,
+    /// Health reports are kept for a dashboard.
+    pub health_dashboard: bool,
 }
 
 impl Default for SystemFlags {
@@ -72,6 +88,14 @@ impl Default for SystemFlags {
             encryption: false,
             access_logging: false,
             access_monitoring: false,
+            plugin_logging: false,
+            structured_logging: false,
+            alerting: false,
+            real_time_alerting: false,
+            health_checks: false,
+            health_metrics: false,
+            health_alerts: false,
+            health_dashboard: false,
         }
     }
 }

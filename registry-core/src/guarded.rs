@@ -11,6 +11,7 @@ use crate::{Plugin, PluginDescriptor, PluginError, PluginType};
 
 /// What a guarded plugin does around each call.
 #[derive(Clone, Debug, Default)]
+#[expect(clippy::struct_excessive_bools, reason = "independent switches")]
 pub(crate) struct Policy {
     /// Records calls, errors and bytes into `recorder`.
     pub(crate) recorder: Option<Arc<MetricsRecorder>>,
@@ -26,6 +27,10 @@ pub(crate) struct Policy {
     pub(crate) max_output_bytes: Option<usize>,
     /// Runs each call on a worker thread and gives up after this long.
     pub(crate) time_budget: Option<Duration>,
+    /// Evaluates alert rules on each call; `true` delivers them in real time.
+    pub(crate) alerts: Option<(Arc<crate::monitoring::AlertHub>, bool)>,
+    /// Per-call events carry every figure as a field.
+    pub(crate) structured: bool,
 }
 
 impl Policy {
@@ -37,6 +42,7 @@ impl Policy {
             || self.max_input_bytes.is_some()
             || self.max_output_bytes.is_some()
             || self.time_budget.is_some()
+            || self.alerts.is_some()
     }
 }
 
@@ -125,6 +131,40 @@ impl GuardedPlugin {
             }))
     }
 
+    fn log(
+        &self,
+        bytes_in: usize,
+        outcome: &Result<Vec<u8>, PluginError>,
+        latency: Option<Duration>,
+    ) {
+        let plugin = self.inner.name();
+        if self.policy.structured {
+            tracing::info!(
+                plugin,
+                version = self.inner.version(),
+                plugin_type = %self.inner.plugin_type(),
+                bytes_in,
+                bytes_out = outcome.as_ref().map_or(0, Vec::len),
+                latency_ns = latency.map_or(0, |l| u64::try_from(l.as_nanos()).unwrap_or(u64::MAX)),
+                ok = outcome.is_ok(),
+                error = outcome.as_ref().err().map(ToString::to_string),
+                "process"
+            );
+        } else {
+            tracing::info!(
+                plugin,
+                version = self.inner.version(),
+                plugin_type = %self.inner.plugin_type(),
+                "process {} bytes in, {}",
+                bytes_in,
+                match outcome {
+                    Ok(out) => format!("{} bytes out", out.len()),
+                    Err(error) => format!("failed: {error}"),
+                }
+            );
+        }
+    }
+
     fn exclusive(
         &mut self,
         during: &'static str,
@@ -185,29 +225,40 @@ impl Plugin for GuardedPlugin {
     }
 
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let start = self.policy.latency.then(Instant::now);
+        let timed = self.policy.latency || self.policy.alerts.is_some() || self.policy.structured;
+        let start = timed.then(Instant::now);
         let outcome = self.call(data);
+        let latency = start.map(|s| s.elapsed());
         if let Some(recorder) = &self.policy.recorder {
             recorder.record(data.len(), &outcome);
-            if let Some(start) = start {
-                recorder.record_latency(start.elapsed());
+            if let (true, Some(latency)) = (self.policy.latency, latency) {
+                recorder.record_latency(latency);
             }
         }
-        if self.policy.verbose {
-            tracing::info!(
-                plugin = self.inner.name(),
-                version = self.inner.version(),
-                plugin_type = %self.inner.plugin_type(),
-                bytes_in = data.len(),
-                bytes_out = outcome.as_ref().map_or(0, Vec::len),
-                ok = outcome.is_ok(),
-                "process"
+        if let Some((hub, real_time)) = &self.policy.alerts {
+            let panicked = matches!(outcome, Err(PluginError::Panicked { .. }));
+            hub.observe_call(
+                &self.name,
+                outcome.is_ok(),
+                panicked,
+                latency.unwrap_or_default(),
+                *real_time,
             );
+        }
+        if self.policy.verbose {
+            self.log(data.len(), &outcome, latency);
         }
         outcome
     }
 
     fn descriptor(&self) -> Option<&'static PluginDescriptor> {
         self.inner.descriptor()
+    }
+
+    fn health(&self) -> crate::HealthStatus {
+        if self.failed.load(Ordering::Acquire) {
+            return crate::HealthStatus::Unhealthy("panicked; refuses further calls".to_owned());
+        }
+        self.inner.health()
     }
 }

@@ -95,8 +95,12 @@ impl ModuleRegistry {
         Policy {
             recorder: monitoring.then(|| self.recorder(name)),
             latency: monitored || (flags.monitoring && flags.performance),
-            verbose: flags.verbose_logging,
-            catch_panics: monitoring || flags.sandboxing,
+            verbose: flags.verbose_logging || flags.plugin_logging,
+            alerts: flags
+                .alerting
+                .then(|| (self.alerts.clone(), flags.real_time_alerting)),
+            structured: flags.structured_logging,
+            catch_panics: monitoring || flags.sandboxing || flags.alerting,
             max_input_bytes: sandbox.and_then(|l| l.max_input_bytes),
             max_output_bytes: sandbox.and_then(|l| l.max_output_bytes),
             time_budget: sandbox.and_then(|l| l.time_budget),

@@ -60,6 +60,7 @@ mod info;
 mod instantiate;
 mod lifecycle;
 mod metrics;
+mod monitoring;
 mod plugin;
 mod plugin_type;
 mod query;
@@ -92,6 +93,11 @@ pub use crate::index::{Conflict, PluginIndex};
 pub use crate::info::{PluginInfo, PluginOrigin};
 pub use crate::lifecycle::{LifecycleState, PluginManager};
 pub use crate::metrics::{MetricsRecorder, PluginMetrics};
+pub use crate::monitoring::{
+    AdvancedPluginMonitoringConfig, Alert, AlertKind, AlertRules, HEALTH_HISTORY, HealthCounts,
+    HealthMonitor, HealthReport, HealthStatus, PluginHealthMonitoringConfig,
+    PluginMonitoringConfig,
+};
 pub use crate::plugin::{Plugin, PluginBehavior};
 pub use crate::plugin_type::PluginType;
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
@@ -135,8 +141,8 @@ pub mod __private {
     pub use crate::descriptor::FactoryFn;
     pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
     pub use crate::{
-        FactoryDescriptor, Plugin, PluginBehavior, PluginDescriptor, PluginError, PluginSettings,
-        PluginType, SourceLocation,
+        FactoryDescriptor, HealthStatus, Plugin, PluginBehavior, PluginDescriptor, PluginError,
+        PluginSettings, PluginType, SourceLocation,
     };
 
     /// The capabilities of one `#[plugin]` as `String`s, made once on first request.

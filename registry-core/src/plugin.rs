@@ -1,6 +1,6 @@
 //! The contract a plugin fulfils.
 
-use crate::{PluginDescriptor, PluginError, PluginType};
+use crate::{HealthStatus, PluginDescriptor, PluginError, PluginType};
 
 /// A plugin: something with a name, a version, a type and capabilities that processes bytes.
 ///
@@ -54,6 +54,11 @@ pub trait Plugin: Send + Sync {
     fn descriptor(&self) -> Option<&'static PluginDescriptor> {
         None
     }
+
+    /// How the plugin is doing; health checks call it. The default reports healthy.
+    fn health(&self) -> HealthStatus {
+        HealthStatus::Healthy
+    }
 }
 
 /// The behaviour of a `#[plugin]` struct: the part its author writes.
@@ -93,5 +98,10 @@ pub trait PluginBehavior: Send + Sync {
     /// Releases what `initialize` acquired; the default does nothing.
     fn cleanup(&mut self) -> Result<(), PluginError> {
         Ok(())
+    }
+
+    /// How the plugin is doing; the default reports healthy.
+    fn health(&self) -> HealthStatus {
+        HealthStatus::Healthy
     }
 }

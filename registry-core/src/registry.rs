@@ -131,6 +131,10 @@ pub struct ModuleRegistry {
     pub(crate) cache: crate::cache::DiscoveryCache,
     /// Access decisions: the in-memory log, the audit file and the counters.
     pub(crate) audit: crate::security::AuditLog,
+    /// Alert rules, state and subscribers.
+    pub(crate) alerts: Arc<crate::monitoring::AlertHub>,
+    /// Health reports and counts.
+    pub(crate) health: crate::monitoring::HealthState,
 }
 
 impl Default for ModuleRegistry {
@@ -193,6 +197,8 @@ impl ModuleRegistry {
             metrics: RwLock::new(HashMap::new()),
             cache: crate::cache::DiscoveryCache::default(),
             audit: crate::security::AuditLog::default(),
+            alerts: Arc::default(),
+            health: crate::monitoring::HealthState::default(),
         }
     }
 

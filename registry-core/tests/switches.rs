@@ -341,7 +341,7 @@ fn debug_mode_and_verbose_logging_emit_events() {
         "{loud}"
     );
     assert!(
-        loud.contains("INFO") && loud.contains("process") && loud.contains("bytes_in=1"),
+        loud.contains("INFO") && loud.contains("process 1 bytes in, 4 bytes out"),
         "{loud}"
     );
 }

@@ -123,6 +123,10 @@ pub fn plugin(attr: &PluginAttr) -> TokenStream {
                 fn descriptor(&self) -> #p::Option<&'static #p::PluginDescriptor> {
                     #p::Option::Some(&DESCRIPTOR)
                 }
+
+                fn health(&self) -> #p::HealthStatus {
+                    <Self as #p::PluginBehavior>::health(self)
+                }
             }
         };
     }

@@ -403,6 +403,9 @@ impl ModuleRegistry {
         if flags.access_monitoring {
             self.audit.count(operation, decision.allowed);
         }
+        if flags.alerting && !decision.allowed {
+            self.alerts.observe_denial(flags.real_time_alerting);
+        }
         if flags.access_logging {
             let timestamp_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -584,6 +587,10 @@ impl Plugin for NoProcess {
     }
     fn descriptor(&self) -> Option<&'static PluginDescriptor> {
         self.inner.descriptor()
+    }
+
+    fn health(&self) -> crate::HealthStatus {
+        self.inner.health()
     }
 }
 
