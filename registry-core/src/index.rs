@@ -66,22 +66,6 @@ impl BitSet {
     }
 }
 
-/// Iterates the set bits of the AND of several bitsets.
-fn intersect<'a>(sets: &'a [&'a BitSet]) -> impl Iterator<Item = usize> + 'a {
-    let words = sets.first().map_or(0, |s| s.words.len());
-    (0..words).flat_map(move |w| {
-        let mut word = sets.iter().fold(u64::MAX, |acc, s| acc & s.words[w]);
-        std::iter::from_fn(move || {
-            if word == 0 {
-                return None;
-            }
-            let bit = word.trailing_zeros() as usize;
-            word &= word - 1;
-            Some(w * 64 + bit)
-        })
-    })
-}
-
 /// The sorted, hashed and interned view of a descriptor table.
 #[derive(Debug)]
 pub struct PluginIndex {
@@ -228,31 +212,27 @@ impl PluginIndex {
     /// The plugins that have every capability in `required`, sorted by name.
     ///
     /// An empty `required` matches every plugin. A capability no plugin has matches none.
-    pub fn with_capabilities<'a>(
-        &'a self,
-        required: &[&str],
-    ) -> impl Iterator<Item = &'static PluginDescriptor> + 'a {
-        let mut sets: Vec<&BitSet> = Vec::with_capacity(required.len());
-        let mut unknown = false;
+    pub fn with_capabilities(&self, required: &[&str]) -> Vec<&'static PluginDescriptor> {
+        let mut sets: Vec<&[u64]> = Vec::with_capacity(required.len());
         for cap in required {
             match self.capability_ids.get(cap) {
-                Some(&id) => sets.push(&self.capability_sets[id as usize]),
-                None => unknown = true,
+                Some(&id) => sets.push(&self.capability_sets[id as usize].words),
+                None => return Vec::new(),
             }
         }
-        let all = if sets.is_empty() && !unknown {
-            Some(self.entries.iter().copied())
-        } else {
-            None
+        let Some((first, rest)) = sets.split_first() else {
+            return self.entries.clone();
         };
-        let matched = if unknown || sets.is_empty() {
-            Vec::new()
-        } else {
-            intersect(&sets).collect()
-        };
-        all.into_iter()
-            .flatten()
-            .chain(matched.into_iter().map(|p| self.entries[p]))
+        let mut found = Vec::new();
+        for (w, &word) in first.iter().enumerate() {
+            let mut word = rest.iter().fold(word, |acc, set| acc & set[w]);
+            while word != 0 {
+                let bit = word.trailing_zeros() as usize;
+                word &= word - 1;
+                found.push(self.entries[w * 64 + bit]);
+            }
+        }
+        found
     }
 
     /// Whether the plugin at `name` has capability `cap`: one hash and one bit test.
@@ -387,21 +367,32 @@ mod tests {
             names(idx.with_capabilities(&["x", "nope"])),
             Vec::<&str>::new()
         );
-        assert_eq!(idx.with_capabilities(&[]).count(), 3);
+        assert_eq!(idx.with_capabilities(&[]).len(), 3);
         assert!(idx.has_capability("b", "y"));
         assert!(!idx.has_capability("a", "y"));
     }
 
     #[test]
-    fn bitset_intersection_crosses_word_boundaries() {
-        let mut a = BitSet::with_len(200);
-        let mut b = BitSet::with_len(200);
-        for p in [0, 63, 64, 130, 199] {
-            a.insert(p);
-        }
-        for p in [63, 130, 150, 199] {
-            b.insert(p);
-        }
-        assert_eq!(intersect(&[&a, &b]).collect::<Vec<_>>(), [63, 130, 199]);
+    fn capability_sets_cross_word_boundaries() {
+        let table: Vec<&'static PluginDescriptor> = (0..200u32)
+            .map(|i| {
+                let name: &'static str = Box::leak(format!("p{i:03}").into_boxed_str());
+                let caps: &'static [&'static str] = match i {
+                    0 | 63 | 64 | 199 => &["x", "y"],
+                    130 => &["x", "y", "z"],
+                    _ => &["x"],
+                };
+                &*Box::leak(Box::new(
+                    PluginDescriptor::new(name, "1.0.0", PluginType::Storage, never, at(i))
+                        .with_capabilities(caps),
+                ))
+            })
+            .collect();
+        let idx = PluginIndex::build(table, []);
+        assert_eq!(
+            names(idx.with_capabilities(&["y", "x"])),
+            ["p000", "p063", "p064", "p130", "p199"]
+        );
+        assert_eq!(idx.with_capabilities(&["x"]).len(), 200);
     }
 }

@@ -359,7 +359,7 @@ impl ModuleRegistry {
             // Compiled-in candidates come from the capability index already.
             of_type(p) && (p.is_compiled() || required.iter().all(|c| p.has_capability(c)))
         };
-        let mut found = self.collect(keep, self.index.with_capabilities(&required));
+        let mut found = self.collect(keep, self.index.with_capabilities(&required).into_iter());
         if !query.optional.is_empty() {
             found.sort_by_cached_key(|p| {
                 std::cmp::Reverse(
