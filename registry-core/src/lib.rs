@@ -112,6 +112,8 @@ pub use crate::security::{
 };
 pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
 pub use crate::settings::PluginSettings;
+pub use crate::slice::BACKEND;
+#[cfg(not(feature = "inventory"))]
 pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 
 pub use module_registry_macros::{plugin, plugin_factory};
@@ -121,6 +123,8 @@ pub use module_registry_macros::{plugin, plugin_factory};
 pub mod __private {
     use std::sync::OnceLock;
 
+    #[cfg(feature = "inventory")]
+    pub use inventory;
     pub use linkme;
     pub use std::boxed::Box;
     pub use std::option::Option;
@@ -128,18 +132,12 @@ pub mod __private {
     pub use std::string::String;
     pub use std::vec::Vec;
 
-    pub use crate::advanced::{
-        AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
-        PluginState,
-    };
-    pub use crate::cache::CacheStats;
-    pub use crate::config_file::ConfigFile;
-    pub use crate::configuration::{
-        AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
-        SystemFlags,
-    };
     pub use crate::descriptor::FactoryFn;
+    #[cfg(feature = "inventory")]
+    pub use crate::slice::{FactoryEntry, PluginEntry};
+    #[cfg(not(feature = "inventory"))]
     pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
+    pub use crate::{__submit_factory as submit_factory, __submit_plugin as submit_plugin};
     pub use crate::{
         FactoryDescriptor, HealthStatus, Plugin, PluginBehavior, PluginDescriptor, PluginError,
         PluginSettings, PluginType, SourceLocation,

@@ -21,7 +21,6 @@ use crate::index::Conflict;
 use crate::metrics::MetricsRecorder;
 use crate::runtime::RuntimeEntry;
 use crate::settings::EMPTY;
-use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 use crate::{
     EnvironmentPluginConfiguration, FactoryDescriptor, Plugin, PluginCapabilityQuery,
     PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginIndex, PluginInfo,
@@ -162,7 +161,10 @@ fn global_index() -> Arc<PluginIndex> {
 
 #[cold]
 fn build_global() -> Arc<PluginIndex> {
-    let index = PluginIndex::build(MODREG_PLUGINS_V0.iter(), MODREG_FACTORIES_V0.iter());
+    let index = PluginIndex::build(
+        crate::slice::compiled_plugins(),
+        crate::slice::compiled_factories(),
+    );
     for conflict in index.conflicts() {
         tracing::error!(name = conflict.name, first = %conflict.first, second = %conflict.second, "plugin name defined twice; neither definition is used");
     }

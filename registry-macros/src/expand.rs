@@ -80,15 +80,14 @@ pub fn plugin(attr: &PluginAttr) -> TokenStream {
         #item
 
         const _: () = {
-            #[#p::linkme::distributed_slice(#p::MODREG_PLUGINS_V0)]
-            #[linkme(crate = #p::linkme)]
-            static DESCRIPTOR: #p::PluginDescriptor =
-                #p::PluginDescriptor::new(#name, #version, #ty, #constructor, #location)
+            #p::submit_plugin! {
+                DESCRIPTOR = #p::PluginDescriptor::new(#name, #version, #ty, #constructor, #location)
                     .with_capabilities(&[#(#capabilities),*])
                     .with_dependencies(&[#(#depends_on),*])
                     .with_permissions(&[#(#permissions),*])
                     #description
-                    #mock_of;
+                    #mock_of
+            }
 
             impl #p::Plugin for #ident {
                 fn name(&self) -> &str {
@@ -145,11 +144,10 @@ pub fn factory(attr: &FactoryAttr) -> TokenStream {
         #item
 
         const _: () = {
-            #[#p::linkme::distributed_slice(#p::MODREG_FACTORIES_V0)]
-            #[linkme(crate = #p::linkme)]
-            static FACTORY: #p::FactoryDescriptor =
-                #p::FactoryDescriptor::new(#name, #method, #ty, #function, #location)
-                    .with_variants(&[#(#variants),*]);
+            #p::submit_factory! {
+                FACTORY = #p::FactoryDescriptor::new(#name, #method, #ty, #function, #location)
+                    .with_variants(&[#(#variants),*])
+            }
         };
     }
 }
