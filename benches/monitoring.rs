@@ -1,0 +1,67 @@
+//! What monitoring costs a `process` call on 64 bytes, beside the same call unmonitored, in
+//! one run.
+//!
+//! Run: `cargo bench -p module-registry --bench monitoring`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use module_registry::{
+    AdvancedPluginMonitoringConfig, ModuleRegistry, Plugin, PluginBehavior, PluginError, plugin,
+};
+
+/// Copies its input: the cheapest real work, so that overhead shows.
+#[plugin(type = DataProcessor, version = "1.0.0")]
+#[derive(Default)]
+struct Copy64;
+
+impl PluginBehavior for Copy64 {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+fn registry(config: Option<AdvancedPluginMonitoringConfig>) -> Box<dyn Plugin> {
+    let registry = ModuleRegistry::new();
+    if let Some(config) = config {
+        registry
+            .configure_advanced_plugin_monitoring(config)
+            .unwrap();
+    }
+    registry.create_plugin("copy64").unwrap()
+}
+
+fn overhead(c: &mut Criterion) {
+    let data = [7u8; 64];
+    let mut group = c.benchmark_group("process_64_bytes");
+    let plain = registry(None);
+    group.bench_function("unmonitored", |b| {
+        b.iter(|| plain.process(black_box(&data)))
+    });
+    let off = registry(Some(
+        AdvancedPluginMonitoringConfig::new().with_plugin_metrics(false),
+    ));
+    group.bench_function("monitoring_off", |b| {
+        b.iter(|| off.process(black_box(&data)))
+    });
+    let counters = registry(Some(
+        AdvancedPluginMonitoringConfig::new().with_plugin_metrics(true),
+    ));
+    group.bench_function("metrics", |b| b.iter(|| counters.process(black_box(&data))));
+    let latency = registry(Some(
+        AdvancedPluginMonitoringConfig::new()
+            .with_plugin_metrics(true)
+            .with_performance_metrics(true),
+    ));
+    group.bench_function("metrics_and_latency", |b| {
+        b.iter(|| latency.process(black_box(&data)))
+    });
+    let direct = Copy64;
+    group.bench_function("direct_call", |b| {
+        b.iter(|| PluginBehavior::process(&direct, black_box(&data)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, overhead);
+criterion_main!(benches);
