@@ -10,6 +10,7 @@ use module_registry::{
 };
 
 mod output;
+mod serve;
 
 #[derive(Parser)]
 #[command(
@@ -18,8 +19,17 @@ mod output;
     about = "List, discover and run the plugins compiled into this binary"
 )]
 struct Cli {
+    /// How log events are written to standard error: `text` or `json` (one object a line).
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -56,6 +66,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serves `/metrics` (Prometheus), `/health` (JSON), `/` (a live dashboard) and
+    /// `POST /run/<pipeline>`.
+    Serve {
+        /// The address to listen on; loopback by default.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Milliseconds between background health checks.
+        #[arg(long, default_value_t = 1000)]
+        health_interval_ms: u64,
+        /// A TOML file with `[plugins.NAME]` settings.
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+    },
     /// Pipes standard input through the named plugins, in order, to standard output.
     Run {
         /// Plugin names separated by commas: `gzip-compress,base64-encode`.
@@ -68,6 +91,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MODREG_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        );
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -105,11 +138,24 @@ fn run(command: Command) -> Result<(), PluginError> {
             let found = discover(&registry, plugin_type, capabilities, optional, prefix)?;
             output::plugins(&mut stdout, &found, json)
         }
+        Command::Serve {
+            addr,
+            health_interval_ms,
+            config,
+        } => {
+            apply_config(&registry, config)?;
+            serve::serve(
+                registry,
+                &addr,
+                std::time::Duration::from_millis(health_interval_ms),
+            )
+        }
         Command::Run { pipeline, config } => {
-            if let Some(path) = config {
-                let file = ConfigFile::read(&path)?;
-                registry.apply_config_file(&path.display().to_string(), file)?;
-            }
+            apply_config(&registry, config)?;
+            // Per-call events at INFO, shown with `MODREG_LOG=info`.
+            registry.configure_plugin_monitoring(
+                module_registry::PluginMonitoringConfig::new().with_plugin_logging(true),
+            )?;
             let output = run_pipeline(&registry, &pipeline)?;
             stdout
                 .write_all(&output)
@@ -158,7 +204,33 @@ fn discover(
     Ok(found)
 }
 
+fn apply_config(
+    registry: &ModuleRegistry,
+    config: Option<std::path::PathBuf>,
+) -> Result<(), PluginError> {
+    if let Some(path) = config {
+        let file = ConfigFile::read(&path)?;
+        registry.apply_config_file(&path.display().to_string(), file)?;
+    }
+    Ok(())
+}
+
 fn run_pipeline(registry: &ModuleRegistry, pipeline: &str) -> Result<Vec<u8>, PluginError> {
+    let mut data = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut data)
+        .map_err(|e| io_error("standard input", &e))?;
+    run_pipeline_on(registry, pipeline, data)
+}
+
+/// Runs `data` through the comma-separated plugins of `pipeline`, each initialized first and
+/// cleaned up after.
+pub(crate) fn run_pipeline_on(
+    registry: &ModuleRegistry,
+    pipeline: &str,
+    mut data: Vec<u8>,
+) -> Result<Vec<u8>, PluginError> {
     let names: Vec<&str> = pipeline.split(',').map(str::trim).collect();
     if names.iter().any(|n| n.is_empty()) {
         return Err(PluginError::invalid(
@@ -171,11 +243,6 @@ fn run_pipeline(registry: &ModuleRegistry, pipeline: &str) -> Result<Vec<u8>, Pl
         .iter()
         .map(|name| registry.create_plugin(name))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut data = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut data)
-        .map_err(|e| io_error("standard input", &e))?;
     for plugin in &mut plugins {
         plugin.initialize()?;
         data = plugin.process(&data)?;

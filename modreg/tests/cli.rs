@@ -193,3 +193,23 @@ fn malformed_config_file_names_file_and_line() {
     assert!(err.contains("no-such-plugin"), "{err}");
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn json_logs_carry_the_plugin_fields() {
+    let out = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(["--log-format", "json", "run", "hex-encode"])
+        .env("MODREG_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let event: serde_json::Value = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["fields"]["plugin"] == "hex-encode")
+        .unwrap_or_else(|| panic!("no JSON event for hex-encode in {stderr:?}"));
+    assert_eq!(event["level"], "INFO");
+    assert_eq!(event["fields"]["plugin_type"], "encoding");
+    assert!(event["fields"]["version"].is_string());
+}

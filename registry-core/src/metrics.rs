@@ -36,6 +36,8 @@ pub struct PluginMetrics {
     /// Latency histogram (empty unless performance metrics are on): calls per bucket, bucket
     /// `i` holding calls under `2^i` ns.
     pub latency_buckets: Vec<u64>,
+    /// The sum of recorded latencies, in nanoseconds.
+    pub latency_sum_ns: u64,
 }
 
 impl PluginMetrics {
@@ -76,6 +78,7 @@ pub struct MetricsRecorder {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     latency: [AtomicU64; BUCKETS],
+    latency_sum_ns: AtomicU64,
 }
 
 impl Default for MetricsRecorder {
@@ -87,6 +90,7 @@ impl Default for MetricsRecorder {
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency_sum_ns: AtomicU64::new(0),
         }
     }
 }
@@ -126,6 +130,7 @@ impl MetricsRecorder {
         let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
         let bucket = (u64::BITS - nanos.leading_zeros()) as usize;
         self.latency[bucket.min(BUCKETS - 1)].fetch_add(1, Relaxed);
+        self.latency_sum_ns.fetch_add(nanos, Relaxed);
     }
 
     /// The current values.
@@ -142,6 +147,7 @@ impl MetricsRecorder {
             } else {
                 latency_buckets
             },
+            latency_sum_ns: self.latency_sum_ns.load(Relaxed),
         }
     }
 }

@@ -7,6 +7,8 @@
 
 mod alerts;
 mod health;
+#[cfg(feature = "prometheus")]
+mod prometheus;
 
 pub(crate) use self::alerts::AlertHub;
 pub use self::alerts::{Alert, AlertKind, AlertRules};
