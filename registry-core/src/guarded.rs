@@ -227,6 +227,15 @@ impl Plugin for GuardedPlugin {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         let timed = self.policy.latency || self.policy.alerts.is_some() || self.policy.structured;
         let start = timed.then(Instant::now);
+        let span = self.policy.verbose.then(|| {
+            tracing::info_span!(
+                "plugin",
+                plugin = self.inner.name(),
+                version = self.inner.version(),
+                plugin_type = %self.inner.plugin_type()
+            )
+            .entered()
+        });
         let outcome = self.call(data);
         let latency = start.map(|s| s.elapsed());
         if let Some(recorder) = &self.policy.recorder {
@@ -248,6 +257,7 @@ impl Plugin for GuardedPlugin {
         if self.policy.verbose {
             self.log(data.len(), &outcome, latency);
         }
+        drop(span);
         outcome
     }
 
