@@ -118,6 +118,27 @@ pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 
 pub use module_registry_macros::{plugin, plugin_factory};
 
+/// Defines `pub fn link()` in a plugin crate. A host that calls `the_crate::link()` (or writes
+/// `use the_crate as _;`) keeps every `#[plugin]` of that crate in its binary; a crate the
+/// host never names is left out by the linker.
+///
+/// ```
+/// // In the plugin crate's lib.rs:
+/// module_registry_core::link_anchor!();
+/// // In the host's main: `my_plugins::link();`
+/// link();
+/// ```
+#[macro_export]
+macro_rules! link_anchor {
+    () => {
+        /// Keeps this crate's plugins in the binary that calls it; it does nothing else.
+        #[inline(never)]
+        pub fn link() {
+            $crate::__private::keep_linked(::core::module_path!());
+        }
+    };
+}
+
 // Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
@@ -157,6 +178,12 @@ pub mod __private {
             self.0
                 .get_or_init(|| capabilities.iter().map(|c| (*c).to_owned()).collect())
         }
+    }
+
+    /// What `link_anchor!`'s `link()` calls: an opaque use of the crate's name.
+    #[inline(never)]
+    pub fn keep_linked(crate_path: &'static str) {
+        std::hint::black_box(crate_path);
     }
 
     /// The constructor of a `#[plugin]` without `config`.

@@ -251,7 +251,10 @@ fn plugin_logging_and_structured_logging() {
         "{plain}"
     );
     assert!(!plain.contains("latency_ns"), "{plain}");
-    assert!(plain.contains("plugin{plugin=\"flaky\" version=\"1.0.0\" plugin_type=analyzer}"), "the span: {plain}");
+    assert!(
+        plain.contains("plugin{plugin=\"flaky\" version=\"1.0.0\" plugin_type=analyzer}"),
+        "the span: {plain}"
+    );
     registry
         .configure_advanced_plugin_monitoring(
             AdvancedPluginMonitoringConfig::new().with_structured_logging(true),

@@ -1,0 +1,32 @@
+//! Prints the plugins that reached this binary, then what `expect_plugins` says.
+
+use module_registry::ModuleRegistry;
+
+// The one line that keeps a plugin crate in the binary.
+use private_plugins as _;
+
+fn main() {
+    // A crate that exports a link anchor can be kept by calling it instead.
+    root_plugins::link();
+    let registry = ModuleRegistry::new();
+    let names: Vec<&str> = registry
+        .index()
+        .entries()
+        .iter()
+        .map(|d| d.name())
+        .collect();
+    println!(
+        "backend={} plugins={}",
+        module_registry::BACKEND,
+        names.join(",")
+    );
+    match registry.expect_plugins([
+        "root-one",
+        "hidden-two",
+        "deeply-hidden-three",
+        "forgotten-four",
+    ]) {
+        Ok(()) => println!("expect: all present"),
+        Err(error) => println!("expect: {error}"),
+    }
+}
