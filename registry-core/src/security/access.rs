@@ -1,20 +1,14 @@
 //! Principals, roles, access decisions and the audit log.
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::fs::File;
-use std::io::Write;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::{
-    ModuleRegistry, Plugin, PluginCapabilityQuery, PluginConfig, PluginDescriptor,
-    PluginDiscoveryQuery, PluginError, PluginInfo, PluginSettings, PluginType,
-};
+use super::audit::AuditEntry;
+use crate::{ModuleRegistry, PluginError};
 
 /// What a principal asks to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -57,7 +51,7 @@ impl Operation {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }
@@ -196,7 +190,7 @@ impl Role {
 /// Someone on whose behalf calls are made: a name, roles, and grants of its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    name: String,
+    pub(crate) name: String,
     roles: Vec<String>,
     grants: Vec<Grant>,
 }
@@ -231,7 +225,7 @@ impl Principal {
         &self.name
     }
 
-    fn validate(&self) -> Result<(), PluginError> {
+    pub(crate) fn validate(&self) -> Result<(), PluginError> {
         crate::validate::check_identifier("principal name", &self.name)?;
         for role in &self.roles {
             crate::validate::check_identifier("role name", role)?;
@@ -250,100 +244,6 @@ pub struct AccessDecision {
     pub allowed: bool,
     /// What decided it: `not enforced`, `grant`, `role NAME`, `no grant`.
     pub reason: String,
-}
-
-/// One line of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AuditEntry {
-    /// Increasing number within this process.
-    pub sequence: u64,
-    /// Milliseconds since the Unix epoch.
-    pub timestamp_ms: u64,
-    /// Who asked (`-` for the registry's own checks).
-    pub principal: String,
-    /// What was asked.
-    pub operation: Operation,
-    /// On which plugin (`*` for discovery as a whole).
-    pub plugin: String,
-    /// The decision.
-    #[serde(flatten)]
-    pub decision: AccessDecision,
-}
-
-/// How many entries the in-memory audit log keeps.
-pub const AUDIT_CAPACITY: usize = 1024;
-
-/// The audit log: bounded in memory, optionally appended to a file.
-#[derive(Debug, Default)]
-pub(crate) struct AuditLog {
-    entries: Mutex<VecDeque<AuditEntry>>,
-    file: Mutex<Option<File>>,
-    sequence: AtomicU64,
-    allowed: [AtomicU64; 6],
-    denied: [AtomicU64; 6],
-}
-
-impl AuditLog {
-    pub(crate) fn open_file(&self, path: &std::path::Path) -> Result<(), PluginError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| PluginError::ConfigurationFile {
-                path: path.display().to_string(),
-                reason: format!("cannot open the audit file: {e}"),
-            })?;
-        *self
-            .file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(file);
-        Ok(())
-    }
-
-    fn count(&self, operation: Operation, allowed: bool) {
-        let counters = if allowed { &self.allowed } else { &self.denied };
-        counters[operation.index()].fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn record(&self, entry: AuditEntry) {
-        tracing::info!(
-            target: "module_registry::audit",
-            principal = %entry.principal,
-            operation = %entry.operation,
-            plugin = %entry.plugin,
-            allowed = entry.decision.allowed,
-            reason = %entry.decision.reason,
-            "access"
-        );
-        if let Some(file) = self
-            .file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_mut()
-        {
-            let line = serde_json::to_string(&entry).unwrap_or_default();
-            if let Err(error) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                tracing::error!(%error, "cannot append to the audit file");
-            }
-        }
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() == AUDIT_CAPACITY {
-            entries.pop_front();
-        }
-        entries.push_back(entry);
-    }
-}
-
-/// Counts of access decisions per operation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AccessMetrics {
-    /// Allowed decisions by operation.
-    pub allowed: Vec<(Operation, u64)>,
-    /// Denied decisions by operation.
-    pub denied: Vec<(Operation, u64)>,
 }
 
 impl ModuleRegistry {
@@ -419,178 +319,6 @@ impl ModuleRegistry {
                 decision: decision.clone(),
             });
         }
-    }
-
-    /// The audit entries kept in memory (the last [`AUDIT_CAPACITY`]) that `filter` accepts,
-    /// oldest first.
-    pub fn audit_log(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
-        self.audit
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .filter(|e| filter(e))
-            .cloned()
-            .collect()
-    }
-
-    /// Access decisions counted while access monitoring was on.
-    pub fn access_metrics(&self) -> AccessMetrics {
-        let read = |counters: &[AtomicU64; 6]| {
-            Operation::ALL
-                .into_iter()
-                .map(|op| (op, counters[op.index()].load(Ordering::Relaxed)))
-                .filter(|(_, n)| *n > 0)
-                .collect()
-        };
-        AccessMetrics {
-            allowed: read(&self.audit.allowed),
-            denied: read(&self.audit.denied),
-        }
-    }
-
-    /// The registry as seen by `principal`: every call is checked, logged and counted.
-    pub fn on_behalf_of(&self, principal: Principal) -> Result<AccessScope<'_>, PluginError> {
-        principal.validate()?;
-        Ok(AccessScope {
-            registry: self,
-            principal,
-        })
-    }
-}
-
-/// Calls made on behalf of one principal.
-#[derive(Debug)]
-pub struct AccessScope<'r> {
-    registry: &'r ModuleRegistry,
-    principal: Principal,
-}
-
-impl AccessScope<'_> {
-    fn require(&self, operation: Operation, plugin: &str) -> Result<(), PluginError> {
-        if self
-            .registry
-            .check_access(&self.principal, operation, plugin)
-            .allowed
-        {
-            Ok(())
-        } else {
-            Err(PluginError::AccessDenied {
-                principal: self.principal.name.clone(),
-                operation: operation.as_str(),
-                plugin: plugin.to_owned(),
-            })
-        }
-    }
-
-    /// Registers a plugin, if the principal may `register` it.
-    pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
-        self.require(Operation::Register, config.name().unwrap_or(""))?;
-        self.registry.register_plugin(config)
-    }
-
-    /// Removes a plugin, if the principal may `unregister` it.
-    pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
-        self.require(Operation::Unregister, name)?;
-        self.registry.unregister_plugin(name)
-    }
-
-    /// Changes a plugin's settings, if the principal may `configure` it.
-    pub fn set_plugin_settings(
-        &self,
-        name: &str,
-        settings: PluginSettings,
-    ) -> Result<(), PluginError> {
-        self.require(Operation::Configure, name)?;
-        self.registry.set_plugin_settings(name, settings)
-    }
-
-    /// The plugins matching `query` that the principal may `discover`.
-    pub fn discover_plugins(
-        &self,
-        query: PluginDiscoveryQuery,
-    ) -> Result<Vec<PluginInfo>, PluginError> {
-        let found = self.registry.discover_plugins(query)?;
-        Ok(self.visible(found))
-    }
-
-    /// The plugins matching `query` that the principal may `discover`.
-    pub fn discover_plugins_by_capabilities(
-        &self,
-        query: PluginCapabilityQuery,
-    ) -> Result<Vec<PluginInfo>, PluginError> {
-        let found = self.registry.discover_plugins_by_capabilities(query)?;
-        Ok(self.visible(found))
-    }
-
-    fn visible(&self, found: Vec<PluginInfo>) -> Vec<PluginInfo> {
-        found
-            .into_iter()
-            .filter(|p| {
-                self.registry
-                    .check_access(&self.principal, Operation::Discover, p.name())
-                    .allowed
-            })
-            .collect()
-    }
-
-    /// Creates a plugin, if the principal may `instantiate` it; each `process` call on it is
-    /// checked too.
-    pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
-        self.require(Operation::Instantiate, name)?;
-        let plugin = self.registry.create_plugin(name)?;
-        let may_process = self
-            .registry
-            .check_access(&self.principal, Operation::Process, name)
-            .allowed;
-        if may_process {
-            return Ok(plugin);
-        }
-        Ok(Box::new(NoProcess {
-            inner: plugin,
-            principal: self.principal.name.clone(),
-        }))
-    }
-}
-
-/// An instance whose principal may not call `process`.
-struct NoProcess {
-    inner: Box<dyn Plugin>,
-    principal: String,
-}
-
-impl Plugin for NoProcess {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn version(&self) -> &str {
-        self.inner.version()
-    }
-    fn plugin_type(&self) -> PluginType {
-        self.inner.plugin_type()
-    }
-    fn capabilities(&self) -> &[String] {
-        self.inner.capabilities()
-    }
-    fn initialize(&mut self) -> Result<(), PluginError> {
-        self.inner.initialize()
-    }
-    fn cleanup(&mut self) -> Result<(), PluginError> {
-        self.inner.cleanup()
-    }
-    fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::AccessDenied {
-            principal: self.principal.clone(),
-            operation: Operation::Process.as_str(),
-            plugin: self.inner.name().to_owned(),
-        })
-    }
-    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
-        self.inner.descriptor()
-    }
-
-    fn health(&self) -> crate::HealthStatus {
-        self.inner.health()
     }
 }
 

@@ -11,17 +11,18 @@
 //! kept from doing.
 
 mod access;
+mod audit;
 mod manifest;
+mod scope;
 mod secrets;
 
 use std::time::Duration;
 
-pub(crate) use self::access::AuditLog;
-pub use self::access::{
-    AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AuditEntry, Operation, Principal,
-    Role,
-};
+pub use self::access::{AccessDecision, Operation, Principal, Role};
+pub(crate) use self::audit::AuditLog;
+pub use self::audit::{AUDIT_CAPACITY, AccessMetrics, AuditEntry};
 pub use self::manifest::{SignedManifest, TrustedKey};
+pub use self::scope::AccessScope;
 pub use self::secrets::SecretKey;
 pub(crate) use self::secrets::{has_sealed, open_all};
 
