@@ -1,8 +1,11 @@
 //! Each monitoring switch changes what the registry records, logs and reports.
 
-use std::io::Write;
+mod common;
+
+use common::logs;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use module_registry_core::{
@@ -202,28 +205,6 @@ fn performance_metrics_add_latency() {
     assert!(metrics.latency_quantile(0.5).is_some());
 }
 
-/// Captures what `tracing` prints while `f` runs.
-fn logs(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
-}
 
 #[test]
 fn plugin_logging_and_structured_logging() {

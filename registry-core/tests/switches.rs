@@ -1,8 +1,10 @@
 //! Every switch of the plugin system changes what the registry does (docs/configuration.md
 //! names the test of each).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
+use common::logs;
+
 
 use module_registry_core::{
     AdvancedPluginConfiguration, ConfigFile, EnvironmentPluginConfiguration, ModuleRegistry,
@@ -292,29 +294,6 @@ fn configuration_files_set_environments_and_their_settings() {
     );
 }
 
-/// Captures what `tracing` prints while `f` runs.
-fn logs(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
-}
 
 #[test]
 fn debug_mode_and_verbose_logging_emit_events() {
