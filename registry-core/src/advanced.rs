@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::metrics::MetricsRecorder;
-use crate::{
-    Plugin, PluginConfiguration, PluginDescriptor, PluginError, PluginMetrics, PluginType,
-};
+use crate::{Plugin, PluginConfiguration, PluginError, PluginMetrics};
 
 /// A plugin that carries a context, a configuration, a state and metrics, as the
 /// specification's "Advanced Plugin Interface" describes.
@@ -284,21 +282,7 @@ impl AdvancedPluginInstance {
 }
 
 impl Plugin for AdvancedPluginInstance {
-    fn name(&self) -> &str {
-        self.plugin.name()
-    }
-
-    fn version(&self) -> &str {
-        self.plugin.version()
-    }
-
-    fn plugin_type(&self) -> PluginType {
-        self.plugin.plugin_type()
-    }
-
-    fn capabilities(&self) -> &[String] {
-        self.plugin.capabilities()
-    }
+    crate::plugin::forward_metadata!(plugin);
 
     fn initialize(&mut self) -> Result<(), PluginError> {
         self.plugin.initialize()
@@ -310,10 +294,6 @@ impl Plugin for AdvancedPluginInstance {
 
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         self.plugin.process(data)
-    }
-
-    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
-        self.plugin.descriptor()
     }
 
     fn health(&self) -> crate::HealthStatus {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::metrics::MetricsRecorder;
 use crate::sandbox::guard;
-use crate::{Plugin, PluginDescriptor, PluginError, PluginType};
+use crate::{Plugin, PluginError};
 
 /// What a guarded plugin does around each call.
 #[derive(Clone, Debug, Default)]
@@ -200,21 +200,7 @@ impl GuardedPlugin {
 }
 
 impl Plugin for GuardedPlugin {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn version(&self) -> &str {
-        self.inner.version()
-    }
-
-    fn plugin_type(&self) -> PluginType {
-        self.inner.plugin_type()
-    }
-
-    fn capabilities(&self) -> &[String] {
-        self.inner.capabilities()
-    }
+    crate::plugin::forward_metadata!(inner);
 
     fn initialize(&mut self) -> Result<(), PluginError> {
         self.lifecycle("initialize", |p| p.initialize())
@@ -259,10 +245,6 @@ impl Plugin for GuardedPlugin {
         }
         drop(span);
         outcome
-    }
-
-    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
-        self.inner.descriptor()
     }
 
     fn health(&self) -> crate::HealthStatus {

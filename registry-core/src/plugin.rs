@@ -105,3 +105,30 @@ pub trait PluginBehavior: Send + Sync {
         HealthStatus::Healthy
     }
 }
+
+/// Writes the `Plugin` methods that only report metadata, forwarding them to `self.$inner`:
+/// for wrappers around another plugin.
+macro_rules! forward_metadata {
+    ($inner:ident) => {
+        fn name(&self) -> &str {
+            self.$inner.name()
+        }
+
+        fn version(&self) -> &str {
+            self.$inner.version()
+        }
+
+        fn plugin_type(&self) -> $crate::PluginType {
+            self.$inner.plugin_type()
+        }
+
+        fn capabilities(&self) -> &[String] {
+            self.$inner.capabilities()
+        }
+
+        fn descriptor(&self) -> Option<&'static $crate::PluginDescriptor> {
+            self.$inner.descriptor()
+        }
+    };
+}
+pub(crate) use forward_metadata;

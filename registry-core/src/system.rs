@@ -9,6 +9,16 @@ use crate::{
 };
 
 impl ModuleRegistry {
+    /// Changes the base switches with `apply`.
+    fn configure(&self, apply: impl FnOnce(&mut SystemFlags)) -> Result<(), PluginError> {
+        self.update(|overlay| {
+            apply(&mut overlay.base_flags);
+            Ok(())
+        })?;
+        tracing::debug!(flags = ?self.flags(), "plugin system configured");
+        Ok(())
+    }
+
     /// Sets the basic switches: plugin loading, validation and monitoring.
     ///
     /// ```
@@ -24,12 +34,7 @@ impl ModuleRegistry {
         reason = "the specification passes configurations by value"
     )]
     pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            config.apply(&mut overlay.base_flags);
-            Ok(())
-        })?;
-        tracing::debug!(flags = ?self.flags(), "plugin system configured");
-        Ok(())
+        self.configure(|flags| config.apply(flags))
     }
 
     /// Sets every switch the advanced configuration names.
@@ -41,12 +46,7 @@ impl ModuleRegistry {
         &self,
         config: AdvancedPluginConfiguration,
     ) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            config.apply(&mut overlay.base_flags);
-            Ok(())
-        })?;
-        tracing::debug!(flags = ?self.flags(), "plugin system configured");
-        Ok(())
+        self.configure(|flags| config.apply(flags))
     }
 
     /// Stores the profile of `environment`; it applies while that environment is active.

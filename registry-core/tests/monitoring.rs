@@ -4,8 +4,8 @@ mod common;
 
 use common::logs;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use module_registry_core::{
@@ -204,7 +204,6 @@ fn performance_metrics_add_latency() {
     let metrics = registry.plugin_metrics("flaky").unwrap();
     assert!(metrics.latency_quantile(0.5).is_some());
 }
-
 
 #[test]
 fn plugin_logging_and_structured_logging() {

@@ -5,7 +5,6 @@ mod common;
 
 use common::logs;
 
-
 use module_registry_core::{
     AdvancedPluginConfiguration, ConfigFile, EnvironmentPluginConfiguration, ModuleRegistry,
     Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration, PluginError,
@@ -293,7 +292,6 @@ fn configuration_files_set_environments_and_their_settings() {
         "a refused file changes nothing"
     );
 }
-
 
 #[test]
 fn debug_mode_and_verbose_logging_emit_events() {

@@ -2,8 +2,8 @@
 
 use super::{Operation, Principal};
 use crate::{
-    ModuleRegistry, Plugin, PluginCapabilityQuery, PluginConfig, PluginDescriptor,
-    PluginDiscoveryQuery, PluginError, PluginInfo, PluginSettings, PluginType,
+    ModuleRegistry, Plugin, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery, PluginError,
+    PluginInfo, PluginSettings,
 };
 
 impl ModuleRegistry {
@@ -118,18 +118,8 @@ struct NoProcess {
 }
 
 impl Plugin for NoProcess {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn version(&self) -> &str {
-        self.inner.version()
-    }
-    fn plugin_type(&self) -> PluginType {
-        self.inner.plugin_type()
-    }
-    fn capabilities(&self) -> &[String] {
-        self.inner.capabilities()
-    }
+    crate::plugin::forward_metadata!(inner);
+
     fn initialize(&mut self) -> Result<(), PluginError> {
         self.inner.initialize()
     }
@@ -142,9 +132,6 @@ impl Plugin for NoProcess {
             operation: Operation::Process.as_str(),
             plugin: self.inner.name().to_owned(),
         })
-    }
-    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
-        self.inner.descriptor()
     }
 
     fn health(&self) -> crate::HealthStatus {
