@@ -34,9 +34,9 @@ struct Sleeper;
 
 impl PluginBehavior for Sleeper {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        std::thread::sleep(Duration::from_millis(u64::from(
-            data.first().copied().unwrap_or(0),
-        )));
+        // The first byte says how long to take, in tens of milliseconds.
+        let tens = u64::from(data.first().copied().unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(10 * tens));
         Ok(data.repeat(4))
     }
 }
@@ -97,7 +97,7 @@ fn the_sandbox_limits_size_and_time() {
                 .with_sandbox_limits(SandboxLimits {
                     max_input_bytes: Some(8),
                     max_output_bytes: Some(12),
-                    time_budget: Some(Duration::from_millis(200)),
+                    time_budget: Some(Duration::from_secs(1)),
                 }),
         )
         .unwrap();
@@ -128,7 +128,7 @@ fn the_sandbox_limits_size_and_time() {
         ),
         "{err}"
     );
-    let err = sleeper.process(&[250]).unwrap_err();
+    let err = sleeper.process(&[200]).unwrap_err();
     assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
 }
 
