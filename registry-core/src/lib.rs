@@ -142,8 +142,6 @@ macro_rules! link_anchor {
 // Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
-    use std::sync::OnceLock;
-
     #[cfg(feature = "inventory")]
     pub use inventory;
     pub use linkme;
@@ -164,20 +162,34 @@ pub mod __private {
         PluginSettings, PluginType, SourceLocation,
     };
 
-    /// The capabilities of one `#[plugin]` as `String`s, made once on first request.
-    #[derive(Debug)]
-    pub struct CapabilityCache(OnceLock<Box<[String]>>);
-
-    impl CapabilityCache {
-        #[allow(clippy::new_without_default)]
-        pub const fn new() -> Self {
-            CapabilityCache(OnceLock::new())
+    /// The capabilities of a `#[plugin]` as `String`s, made once per descriptor and kept
+    /// for the life of the program (one small allocation per plugin that is asked).
+    pub fn capabilities_of(descriptor: &'static PluginDescriptor) -> &'static [String] {
+        use std::collections::HashMap;
+        use std::sync::{OnceLock, PoisonError, RwLock};
+        type Cache = RwLock<HashMap<usize, &'static [String]>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(Cache::default);
+        let key = std::ptr::from_ref(descriptor).addr();
+        if let Some(found) = cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return found;
         }
-
-        pub fn get(&self, capabilities: &'static [&'static str]) -> &[String] {
-            self.0
-                .get_or_init(|| capabilities.iter().map(|c| (*c).to_owned()).collect())
-        }
+        *cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert_with(|| {
+                let owned: Vec<String> = descriptor
+                    .capabilities()
+                    .iter()
+                    .map(|c| (*c).to_owned())
+                    .collect();
+                Box::leak(owned.into_boxed_slice())
+            })
     }
 
     /// What `link_anchor!`'s `link()` calls: an opaque use of the crate's name.

@@ -103,8 +103,7 @@ pub fn plugin(attr: &PluginAttr) -> TokenStream {
                 }
 
                 fn capabilities(&self) -> &[#p::String] {
-                    static CAPABILITIES: #p::CapabilityCache = #p::CapabilityCache::new();
-                    CAPABILITIES.get(DESCRIPTOR.capabilities())
+                    #p::capabilities_of(&DESCRIPTOR)
                 }
 
                 fn initialize(&mut self) -> #p::Result<(), #p::PluginError> {
