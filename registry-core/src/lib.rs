@@ -178,18 +178,16 @@ pub mod __private {
         {
             return found;
         }
-        *cache
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key)
-            .or_insert_with(|| {
-                let owned: Vec<String> = descriptor
-                    .capabilities()
-                    .iter()
-                    .map(|c| (*c).to_owned())
-                    .collect();
-                Box::leak(owned.into_boxed_slice())
-            })
+        let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+        let found: &mut &'static [String] = cache.entry(key).or_insert_with(|| {
+            let owned: Vec<String> = descriptor
+                .capabilities()
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect();
+            Box::leak(owned.into_boxed_slice())
+        });
+        found
     }
 
     /// What `link_anchor!`'s `link()` calls: an opaque use of the crate's name.
