@@ -94,6 +94,8 @@ fn table(n: usize) -> &'static [PluginDescriptor] {
                 HERE,
             )
             .with_capabilities(caps)
+            // As `#[plugin]` without `config` writes it.
+            .with_infallible_constructor(construct_plain)
         })
         .collect();
     Box::leak(descriptors.into_boxed_slice())
@@ -231,9 +233,8 @@ fn create(c: &mut Criterion) {
             b.iter(|| f.registry.create_plugin(black_box(name)));
         });
         let resolved = f.registry.index().get(&f.probe).unwrap();
-        let empty = PluginSettings::new();
         group.bench_with_input(BenchmarkId::new("registry_resolved", n), &(), |b, ()| {
-            b.iter(|| black_box(resolved).instantiate(&empty));
+            b.iter(|| black_box(resolved).instantiate_default());
         });
         group.bench_with_input(BenchmarkId::new("hashmap", n), &f.probe, |b, name| {
             b.iter(|| f.hashmap.get(black_box(name.as_str())).map(|make| make()));

@@ -10,6 +10,9 @@ use crate::{Plugin, PluginError, PluginSettings, PluginType};
 /// Creates a plugin instance from its settings (an empty table when none are configured).
 pub type Constructor = fn(&PluginSettings) -> Result<Box<dyn Plugin>, PluginError>;
 
+/// Creates a plugin instance that needs no settings and cannot fail.
+pub type InfallibleConstructor = fn() -> Box<dyn Plugin>;
+
 /// Creates a plugin instance of the given variant.
 pub type FactoryFn = fn(&str) -> Result<Box<dyn Plugin>, PluginError>;
 
@@ -63,6 +66,7 @@ pub struct PluginDescriptor {
     permissions: &'static [&'static str],
     mock_of: Option<&'static str>,
     constructor: Constructor,
+    infallible: Option<InfallibleConstructor>,
     location: SourceLocation,
 }
 
@@ -85,8 +89,16 @@ impl PluginDescriptor {
             permissions: &[],
             mock_of: None,
             constructor,
+            infallible: None,
             location,
         }
+    }
+
+    /// Adds a constructor that needs no settings and cannot fail (`#[plugin]` without
+    /// `config` gives one); unconfigured creation calls it directly.
+    pub const fn with_infallible_constructor(mut self, make: InfallibleConstructor) -> Self {
+        self.infallible = Some(make);
+        self
     }
 
     /// Sets the capabilities.
@@ -173,6 +185,16 @@ impl PluginDescriptor {
     #[inline]
     pub fn instantiate(&self, settings: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
         (self.constructor)(settings)
+    }
+
+    /// Creates an instance with no settings: through the infallible constructor when there is
+    /// one, else the general one with empty settings.
+    #[inline]
+    pub fn instantiate_default(&self) -> Result<Box<dyn Plugin>, PluginError> {
+        match self.infallible {
+            Some(make) => Ok(make()),
+            None => (self.constructor)(&crate::settings::EMPTY),
+        }
     }
 }
 

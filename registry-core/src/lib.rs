@@ -196,6 +196,11 @@ pub mod __private {
         std::hint::black_box(crate_path);
     }
 
+    /// The infallible constructor of a `#[plugin]` without `config`.
+    pub fn make_default<T: Plugin + Default + 'static>() -> Box<dyn Plugin> {
+        Box::new(T::default())
+    }
+
     /// The constructor of a `#[plugin]` without `config`.
     pub fn construct_default<T: Plugin + Default + 'static>(
         _: &PluginSettings,

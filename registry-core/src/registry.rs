@@ -20,7 +20,6 @@ use crate::configuration::SystemFlags;
 use crate::index::Conflict;
 use crate::metrics::MetricsRecorder;
 use crate::runtime::RuntimeEntry;
-use crate::settings::EMPTY;
 use crate::{
     EnvironmentPluginConfiguration, FactoryDescriptor, Plugin, PluginCapabilityQuery,
     PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginIndex, PluginInfo,
@@ -274,7 +273,7 @@ impl ModuleRegistry {
         if !self.overlay_in_use.load(Ordering::Acquire)
             && let Some(descriptor) = self.index.get(name)
         {
-            return descriptor.instantiate(&EMPTY);
+            return descriptor.instantiate_default();
         }
         self.create_slow(&self.overlay.load(), name)
     }

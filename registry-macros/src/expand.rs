@@ -61,6 +61,10 @@ pub fn plugin(attr: &PluginAttr) -> TokenStream {
         .as_ref()
         .map(|d| quote!(.with_description(#d)));
     let mock_of = attr.mock_of.as_ref().map(|m| quote!(.with_mock_of(#m)));
+    let infallible = attr
+        .config
+        .is_none()
+        .then(|| quote!(.with_infallible_constructor(#p::make_default::<#ident>)));
     let constructor = match &attr.config {
         None => quote!(#p::construct_default::<#ident>),
         Some(config) => {
@@ -87,6 +91,7 @@ pub fn plugin(attr: &PluginAttr) -> TokenStream {
                     .with_permissions(&[#(#permissions),*])
                     #description
                     #mock_of
+                    #infallible
             }
 
             impl #p::Plugin for #ident {
