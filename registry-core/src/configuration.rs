@@ -23,7 +23,7 @@ pub struct SystemFlags {
     /// Created plugins record calls, errors and bytes into the registry's metrics.
     pub monitoring: bool,
     /// Creating a plugin requires every permission it declares to be granted.
-    pub security: bool,
+    pub permissions: bool,
     /// Monitored plugins also record the latency of every call.
     pub performance: bool,
     /// Discovery results are cached until the registry changes.
@@ -74,7 +74,7 @@ impl Default for SystemFlags {
             loading: true,
             validation: true,
             monitoring: false,
-            security: false,
+            permissions: false,
             performance: false,
             caching: false,
             debug_mode: false,
@@ -256,7 +256,7 @@ impl AdvancedPluginConfiguration {
         set(&mut flags.loading, self.loading);
         set(&mut flags.validation, self.validation);
         set(&mut flags.monitoring, self.monitoring);
-        set(&mut flags.security, self.security);
+        set(&mut flags.permissions, self.security);
         set(&mut flags.performance, self.performance);
         set(&mut flags.caching, self.caching);
     }

@@ -160,7 +160,7 @@ impl ModuleRegistry {
         if flags.validation {
             self.check_dependencies(overlay, &target)?;
         }
-        if flags.security {
+        if flags.permissions {
             self.check_permissions(overlay, &target)?;
         }
         let opened;

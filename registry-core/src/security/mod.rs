@@ -77,7 +77,7 @@ impl PluginSecurityConfig {
         set(&mut flags.secure_loading, self.secure_loading);
         set(&mut flags.validation, self.validation);
         set(&mut flags.sandboxing, self.sandboxing);
-        set(&mut flags.security, self.permissions);
+        set(&mut flags.permissions, self.permissions);
     }
 }
 
@@ -266,7 +266,7 @@ impl ModuleRegistry {
         self.update(|overlay| {
             let flags = &mut overlay.base_flags;
             set(&mut flags.role_based_access, config.role_based_access);
-            set(&mut flags.security, config.permission_validation);
+            set(&mut flags.permissions, config.permission_validation);
             set(&mut flags.access_logging, config.access_logging);
             set(&mut flags.access_monitoring, config.access_monitoring);
             for role in config.roles {
