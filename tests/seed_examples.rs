@@ -22,6 +22,7 @@ fn build_examples() {
             ("hashing", cfg!(feature = "hashing")),
             ("encoding", cfg!(feature = "encoding")),
             ("encryption", cfg!(feature = "encryption")),
+            ("inventory", module_registry::BACKEND == "inventory"),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))

@@ -12,15 +12,15 @@ fn release_lto_build_with_one_feature_lists_exactly_that_family() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-subset");
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    // The same registration backend as this test was built with.
+    let features = if module_registry::BACKEND == "inventory" {
+        "hashing,module-registry/inventory"
+    } else {
+        "hashing"
+    };
     let status = Command::new(&cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--no-default-features",
-            "--features",
-            "hashing",
-        ])
+        .args(["build", "--quiet", "--release", "--no-default-features"])
+        .args(["--features", features])
         .args(["--manifest-path", manifest])
         .arg("--target-dir")
         .arg(&target_dir)
