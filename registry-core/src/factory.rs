@@ -45,7 +45,8 @@ impl PluginFactoryConfig {
         self
     }
 
-    /// Records the interface the factory implements (descriptive; shown by listings).
+    /// Records the interface the factory implements. It is descriptive only: kept with the
+    /// registration and readable with [`interface`](Self::interface); nothing checks it.
     pub fn with_factory_interface(mut self, interface: impl Into<String>) -> Self {
         self.interface = Some(interface.into());
         self

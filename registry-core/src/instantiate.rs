@@ -11,10 +11,10 @@ use crate::metrics::MetricsRecorder;
 use crate::registry::Overlay;
 use crate::runtime::RuntimeEntry;
 use crate::settings::EMPTY;
-use crate::validate::{parse_dependency, parse_version};
+use crate::validate::check_dependency;
 use crate::{
     AdvancedPluginInstance, AdvancedPluginInstantiationConfig, ModuleRegistry, Plugin,
-    PluginDescriptor, PluginError, PluginMetrics, PluginSettings, PluginType,
+    PluginDescriptor, PluginError, PluginInfo, PluginMetrics, PluginSettings, PluginType,
 };
 
 /// The registry entry a request resolves to.
@@ -57,6 +57,13 @@ impl Target {
         match self {
             Target::Compiled(d) => d.permissions().to_vec(),
             Target::Runtime(e) => e.permissions.iter().map(String::as_str).collect(),
+        }
+    }
+
+    pub(crate) fn into_info(self) -> PluginInfo {
+        match self {
+            Target::Compiled(d) => PluginInfo::compiled(d),
+            Target::Runtime(e) => PluginInfo::runtime(e),
         }
     }
 
@@ -218,28 +225,16 @@ impl ModuleRegistry {
         target: &Target,
     ) -> Result<(), PluginError> {
         for spec in target.depends_on() {
-            let dependency = parse_dependency(target.name(), spec)?;
-            let Some(found) = self.resolve_exact(overlay, &dependency.name) else {
-                return Err(PluginError::MissingDependency {
-                    plugin: target.name().to_owned(),
-                    dependency: dependency.name,
-                });
-            };
-            let version = parse_version(found.name(), found.version())?;
-            if !dependency.requirement.matches(&version) {
-                return Err(PluginError::IncompatibleDependency {
-                    plugin: target.name().to_owned(),
-                    dependency: dependency.name,
-                    requirement: spec.to_owned(),
-                    found: found.version().to_owned(),
-                });
-            }
+            check_dependency(target.name(), spec, |name| {
+                self.resolve_exact(overlay, name)
+                    .map(|t| t.version().to_owned())
+            })?;
         }
         Ok(())
     }
 
     /// The entry registered under exactly `name` (no mock substitution).
-    fn resolve_exact(&self, overlay: &Overlay, name: &str) -> Option<Target> {
+    pub(crate) fn resolve_exact(&self, overlay: &Overlay, name: &str) -> Option<Target> {
         if let Some(entry) = overlay.entries.get(name) {
             return Some(Target::Runtime(entry.clone()));
         }

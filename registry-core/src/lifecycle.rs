@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::sandbox::guard;
-use crate::validate::{parse_dependency, parse_version};
+use crate::validate::check_dependency;
 use crate::{ModuleRegistry, Plugin, PluginError};
 
 /// Where a managed plugin is in its life.
@@ -127,24 +127,13 @@ impl<'r> PluginManager<'r> {
                 .ok_or_else(|| self.registry.not_found(&name))?;
             let mut deps = Vec::new();
             for spec in info.depends_on() {
-                let dependency = parse_dependency(&name, spec)?;
-                let found = self.registry.plugin(&dependency.name).ok_or_else(|| {
-                    PluginError::MissingDependency {
-                        plugin: name.clone(),
-                        dependency: dependency.name.clone(),
-                    }
+                let dependency = check_dependency(&name, spec, |dependency| {
+                    self.registry
+                        .plugin(dependency)
+                        .map(|p| p.version().to_owned())
                 })?;
-                let version = parse_version(found.name(), found.version())?;
-                if !dependency.requirement.matches(&version) {
-                    return Err(PluginError::IncompatibleDependency {
-                        plugin: name.clone(),
-                        dependency: dependency.name,
-                        requirement: spec.to_owned(),
-                        found: found.version().to_owned(),
-                    });
-                }
-                pending.push(dependency.name.clone());
-                deps.push(dependency.name);
+                pending.push(dependency.clone());
+                deps.push(dependency);
             }
             edges.insert(name, deps);
         }

@@ -249,14 +249,8 @@ impl ModuleRegistry {
 
     /// The plugin called `name`, if registered.
     pub fn plugin(&self, name: &str) -> Option<PluginInfo> {
-        let overlay = self.overlay.load();
-        if let Some(entry) = overlay.entries.get(name) {
-            return Some(PluginInfo::runtime(entry.clone()));
-        }
-        if overlay.removed.contains(name) {
-            return None;
-        }
-        self.index.get(name).map(PluginInfo::compiled)
+        self.resolve_exact(&self.overlay.load(), name)
+            .map(crate::instantiate::Target::into_info)
     }
 
     /// Every registered plugin, sorted by name.

@@ -92,6 +92,34 @@ pub fn parse_dependency(plugin: &str, spec: &str) -> Result<Dependency, PluginEr
     })
 }
 
+/// Checks dependency `spec` of `plugin` against the version `registered` gives for the
+/// dependency's name (`None`: not registered); returns the dependency's name.
+pub(crate) fn check_dependency(
+    plugin: &str,
+    spec: &str,
+    registered: impl FnOnce(&str) -> Option<String>,
+) -> Result<String, PluginError> {
+    let dependency = parse_dependency(plugin, spec)?;
+    let Some(found) = registered(&dependency.name) else {
+        return Err(PluginError::MissingDependency {
+            plugin: plugin.to_owned(),
+            dependency: dependency.name,
+        });
+    };
+    if !dependency
+        .requirement
+        .matches(&parse_version(&dependency.name, &found)?)
+    {
+        return Err(PluginError::IncompatibleDependency {
+            plugin: plugin.to_owned(),
+            dependency: dependency.name,
+            requirement: spec.to_owned(),
+            found,
+        });
+    }
+    Ok(dependency.name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
