@@ -37,7 +37,8 @@
 //! | `permissions` | `["fs.read"]` | none |
 //! | `config` | a `serde::Deserialize` type | none: the struct is built with `Default` |
 //! | `mock_of` | the name of the plugin this one stands in for in test environments | none |
-//! | `crate` | the path of this crate when renamed | found from `Cargo.toml` |
+//! | `registry` | the registry to join, declared with [`registry!`] | the default registry of [`Plugin`] |
+//! | `crate` | the path of this crate where it is not `::module_registry` (a renamed dependency) | `::module_registry` |
 //!
 //! With `config = C`, the struct provides `fn from_config(config: C) -> Result<Self,
 //! PluginError>`; the registry deserializes `C` from the plugin's settings (an empty table when
@@ -59,6 +60,13 @@
 extern crate self as module_registry;
 
 pub use module_registry_core::*;
+
+// The attributes as this crate's users reach them: generated paths start at
+// `::module_registry` (the glob above brings the core's, which start at
+// `::module_registry_core`; these shadow them).
+pub use module_registry_macros::{
+    facade_plugin as plugin, facade_plugin_factory as plugin_factory, facade_registry as registry,
+};
 
 #[cfg(any(
     feature = "compression",

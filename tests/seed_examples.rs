@@ -18,6 +18,7 @@ fn build_examples() {
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
         let features: Vec<&str> = [
+            ("host", true),
             ("compression", cfg!(feature = "compression")),
             ("hashing", cfg!(feature = "hashing")),
             ("encoding", cfg!(feature = "encoding")),

@@ -27,8 +27,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::configuration::EnvironmentFlags;
+use crate::settings::{PluginSettings, SettingValue};
 use crate::validate::check_identifier;
-use crate::{EnvironmentPluginConfiguration, ModuleRegistry, PluginError, PluginSettings};
+use crate::{EnvironmentPluginConfiguration, ModuleRegistry, PluginError};
 
 /// A parsed configuration file.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,9 +103,60 @@ fn settings_by_plugin(
     for (name, table) in tables {
         check_identifier("plugin name", &name)
             .map_err(|e| format!("section `[{section}.{name}]`: {e}"))?;
-        plugins.insert(name, PluginSettings::from_table(table));
+        plugins.insert(name, settings_from_table(table));
     }
     Ok(plugins)
+}
+
+/// Settings from TOML text: the `[plugins.NAME]` body of a configuration file.
+pub(crate) fn settings_from_toml(text: &str) -> Result<PluginSettings, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
+    Ok(settings_from_table(table))
+}
+
+fn settings_from_table(table: toml::Table) -> PluginSettings {
+    PluginSettings::from_values(
+        table
+            .into_iter()
+            .map(|(k, v)| (k, setting_from_toml(v)))
+            .collect(),
+    )
+}
+
+/// A TOML value as a setting; a date or time is kept as its text.
+fn setting_from_toml(value: toml::Value) -> SettingValue {
+    match value {
+        toml::Value::String(s) => SettingValue::String(s),
+        toml::Value::Integer(n) => SettingValue::Integer(n),
+        toml::Value::Float(x) => SettingValue::Float(x),
+        toml::Value::Boolean(b) => SettingValue::Bool(b),
+        toml::Value::Datetime(d) => SettingValue::String(d.to_string()),
+        toml::Value::Array(items) => {
+            SettingValue::Array(items.into_iter().map(setting_from_toml).collect())
+        }
+        toml::Value::Table(table) => SettingValue::Table(
+            table
+                .into_iter()
+                .map(|(k, v)| (k, setting_from_toml(v)))
+                .collect(),
+        ),
+    }
+}
+
+impl PluginSettings {
+    /// Settings from TOML text, as a `[plugins.NAME]` section's body is written.
+    ///
+    /// ```
+    /// use module_registry_core::PluginSettings;
+    /// let settings = PluginSettings::from_toml("level = 9").unwrap();
+    /// assert_eq!(settings.get("level").and_then(|v| v.as_integer()), Some(9));
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self, PluginError> {
+        settings_from_toml(text).map_err(|reason| PluginError::Configuration {
+            plugin: String::new(),
+            reason,
+        })
+    }
 }
 
 /// One line for a TOML error: line, column, the key on that line, and the message.
@@ -169,7 +221,9 @@ mod tests {
     fn parses_sections() {
         let file = ConfigFile::parse("t.toml", "[plugins.gzip-compress]\nlevel = 9\n").unwrap();
         assert_eq!(
-            file.plugins["gzip-compress"].table()["level"].as_integer(),
+            file.plugins["gzip-compress"]
+                .get("level")
+                .and_then(SettingValue::as_integer),
             Some(9)
         );
     }
@@ -180,7 +234,9 @@ mod tests {
         let file = ConfigFile::parse("t.toml", text).unwrap();
         assert_eq!(file.environment.as_deref(), Some("dev"));
         assert_eq!(
-            file.environments["dev"].plugins["x"].table()["level"].as_integer(),
+            file.environments["dev"].plugins["x"]
+                .get("level")
+                .and_then(SettingValue::as_integer),
             Some(1)
         );
         let both = "[environments.dev]\nmock_plugins = true\nreal_plugins = true\n";

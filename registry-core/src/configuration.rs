@@ -142,7 +142,7 @@ pub(crate) use flag_builders;
 /// let mut configuration = PluginConfiguration::new().with_setting("level", 9);
 /// configuration.load()?;
 /// assert!(configuration.is_loaded());
-/// assert_eq!(configuration.settings().table()["level"].as_integer(), Some(9));
+/// assert_eq!(configuration.settings().get("level").and_then(|v| v.as_integer()), Some(9));
 /// # Ok::<(), module_registry_core::PluginError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -150,7 +150,7 @@ pub struct PluginConfiguration {
     pub(crate) loading: Option<bool>,
     pub(crate) validation: Option<bool>,
     pub(crate) monitoring: Option<bool>,
-    settings: toml::Table,
+    settings: PluginSettings,
     source: Option<PathBuf>,
     loaded: bool,
 }
@@ -171,8 +171,12 @@ impl PluginConfiguration {
     }
 
     /// Sets one setting.
-    pub fn with_setting(mut self, key: impl Into<String>, value: impl Into<toml::Value>) -> Self {
-        self.settings.insert(key.into(), value.into());
+    pub fn with_setting(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<crate::SettingValue>,
+    ) -> Self {
+        self.settings = self.settings.with(key, value);
         self
     }
 
@@ -192,12 +196,13 @@ impl PluginConfiguration {
                     path: shown.clone(),
                     reason: e.to_string(),
                 })?;
-            let table: toml::Table =
-                toml::from_str(&text).map_err(|e| PluginError::ConfigurationFile {
+            let read = crate::config_file::settings_from_toml(&text).map_err(|reason| {
+                PluginError::ConfigurationFile {
                     path: shown,
-                    reason: crate::config_file::describe_toml_error(&text, &e),
-                })?;
-            self.settings.extend(table);
+                    reason,
+                }
+            })?;
+            self.settings.values_mut().extend(read.values().clone());
         }
         self.loaded = true;
         Ok(())
@@ -210,7 +215,7 @@ impl PluginConfiguration {
 
     /// The settings, as a plugin's `config` type reads them.
     pub fn settings(&self) -> PluginSettings {
-        PluginSettings::from_table(self.settings.clone())
+        self.settings.clone()
     }
 
     pub(crate) fn apply(&self, flags: &mut SystemFlags) {
@@ -422,7 +427,10 @@ mod tests {
         let mut configuration = PluginConfiguration::new().with_source(&path);
         configuration.load().unwrap();
         assert_eq!(
-            configuration.settings().table()["level"].as_integer(),
+            configuration
+                .settings()
+                .get("level")
+                .and_then(crate::SettingValue::as_integer),
             Some(3)
         );
         std::fs::write(&path, "level = \n").unwrap();

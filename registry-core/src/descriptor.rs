@@ -2,16 +2,27 @@
 //!
 //! A descriptor is a `const` value made of `'static` strings and function pointers, so the
 //! table costs no allocation and runs no code until the registry first reads it.
+//!
+//! A descriptor is generic over the trait object its registry holds: `PluginDescriptor`
+//! alone is the specification's `dyn Plugin`, `PluginDescriptor<dyn Codec>` an entry of a
+//! registry declared with `registry!(pub CODECS: dyn Codec)`.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 
-use crate::{Plugin, PluginError, PluginSettings, PluginType};
+use crate::error::PluginError;
+use crate::plugin::Plugin;
+use crate::plugin_type::PluginType;
+use crate::settings::PluginSettings;
 
-/// Creates a plugin instance from its settings (an empty table when none are configured).
-pub type Constructor = fn(&PluginSettings) -> Result<Box<dyn Plugin>, PluginError>;
+/// Creates an instance from its settings (empty when none are configured).
+pub type Constructor<T = dyn Plugin> = fn(&PluginSettings) -> Result<Box<T>, PluginError>;
 
-/// Creates a plugin instance that needs no settings and cannot fail.
-pub type InfallibleConstructor = fn() -> Box<dyn Plugin>;
+/// Creates an instance that needs no settings and cannot fail.
+pub type InfallibleConstructor<T = dyn Plugin> = fn() -> Box<T>;
+
+/// Creates an instance as its concrete type, for [`Registry::create_as`](crate::Registry::create_as).
+pub type AnyConstructor = fn(&PluginSettings) -> Result<Box<dyn Any>, PluginError>;
 
 /// Creates a plugin instance of the given variant.
 pub type FactoryFn = fn(&str) -> Result<Box<dyn Plugin>, PluginError>;
@@ -55,8 +66,7 @@ impl fmt::Display for SourceLocation {
 ///     .with_capabilities(&["storage", "kv"]);
 /// assert_eq!(DEMO.capabilities(), ["storage", "kv"]);
 /// ```
-#[derive(Clone, Copy)]
-pub struct PluginDescriptor {
+pub struct PluginDescriptor<T: ?Sized + 'static = dyn Plugin> {
     name: &'static str,
     version: &'static str,
     plugin_type: PluginType,
@@ -65,18 +75,28 @@ pub struct PluginDescriptor {
     depends_on: &'static [&'static str],
     permissions: &'static [&'static str],
     mock_of: Option<&'static str>,
-    constructor: Constructor,
-    infallible: Option<InfallibleConstructor>,
+    constructor: Constructor<T>,
+    infallible: Option<InfallibleConstructor<T>>,
+    concrete: Option<(AnyConstructor, fn() -> TypeId)>,
     location: SourceLocation,
 }
 
-impl PluginDescriptor {
+// Not derived: a derive would ask `T: Clone`, and a trait object is not.
+impl<T: ?Sized> Clone for PluginDescriptor<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for PluginDescriptor<T> {}
+
+impl<T: ?Sized> PluginDescriptor<T> {
     /// A descriptor with no capabilities, description, dependencies or permissions.
     pub const fn new(
         name: &'static str,
         version: &'static str,
         plugin_type: PluginType,
-        constructor: Constructor,
+        constructor: Constructor<T>,
         location: SourceLocation,
     ) -> Self {
         PluginDescriptor {
@@ -90,14 +110,27 @@ impl PluginDescriptor {
             mock_of: None,
             constructor,
             infallible: None,
+            concrete: None,
             location,
         }
     }
 
     /// Adds a constructor that needs no settings and cannot fail (`#[plugin]` without
     /// `config` gives one); unconfigured creation calls it directly.
-    pub const fn with_infallible_constructor(mut self, make: InfallibleConstructor) -> Self {
+    pub const fn with_infallible_constructor(mut self, make: InfallibleConstructor<T>) -> Self {
         self.infallible = Some(make);
+        self
+    }
+
+    /// Adds a constructor of the concrete type and that type's id, so that
+    /// [`Registry::create_as`](crate::Registry::create_as) can hand out the concrete type.
+    /// `#[plugin]` gives both.
+    pub const fn with_concrete_type(
+        mut self,
+        make: AnyConstructor,
+        type_id: fn() -> TypeId,
+    ) -> Self {
+        self.concrete = Some((make, type_id));
         self
     }
 
@@ -177,28 +210,56 @@ impl PluginDescriptor {
     }
 
     /// The constructor.
-    pub const fn constructor(&self) -> Constructor {
+    pub const fn constructor(&self) -> Constructor<T> {
         self.constructor
     }
 
+    /// Whether the concrete type behind this entry is `C`; `None` when the entry does not say
+    /// (a descriptor written by hand without [`with_concrete_type`](Self::with_concrete_type)).
+    pub fn is<C: 'static>(&self) -> Option<bool> {
+        self.concrete
+            .map(|(_, type_id)| type_id() == TypeId::of::<C>())
+    }
+
     /// Creates an instance with the given settings.
+    ///
+    /// This calls the constructor and nothing else: no panic guard, no policy. Registries call
+    /// it on their creation path, which adds those.
     #[inline]
-    pub fn instantiate(&self, settings: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
+    pub fn instantiate(&self, settings: &PluginSettings) -> Result<Box<T>, PluginError> {
         (self.constructor)(settings)
     }
 
     /// Creates an instance with no settings: through the infallible constructor when there is
     /// one, else the general one with empty settings.
     #[inline]
-    pub fn instantiate_default(&self) -> Result<Box<dyn Plugin>, PluginError> {
+    pub fn instantiate_default(&self) -> Result<Box<T>, PluginError> {
         match self.infallible {
             Some(make) => Ok(make()),
             None => (self.constructor)(&crate::settings::EMPTY),
         }
     }
+
+    /// Creates an instance as its concrete type `C` with the given settings.
+    pub fn instantiate_as<C: 'static>(
+        &self,
+        settings: &PluginSettings,
+    ) -> Result<Box<C>, PluginError> {
+        let wrong_type = || PluginError::WrongType {
+            plugin: self.name.to_owned(),
+            requested: std::any::type_name::<C>(),
+        };
+        let Some((make, type_id)) = self.concrete else {
+            return Err(wrong_type());
+        };
+        if type_id() != TypeId::of::<C>() {
+            return Err(wrong_type());
+        }
+        make(settings)?.downcast::<C>().map_err(|_| wrong_type())
+    }
 }
 
-impl fmt::Debug for PluginDescriptor {
+impl<T: ?Sized> fmt::Debug for PluginDescriptor<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PluginDescriptor")
             .field("name", &self.name)

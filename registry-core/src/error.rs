@@ -10,10 +10,9 @@ use crate::descriptor::SourceLocation;
 /// configuration key, so that a message read in a log is enough to find the cause.
 ///
 /// ```
-/// use module_registry_core::{ModuleRegistry, PluginError};
+/// use module_registry_core::{PluginError, PLUGINS};
 ///
-/// let registry = ModuleRegistry::new();
-/// match registry.create_plugin("no-such-plugin") {
+/// match PLUGINS.create("no-such-plugin") {
 ///     Err(PluginError::NotFound { name, .. }) => assert_eq!(name, "no-such-plugin"),
 ///     other => panic!("unexpected: {:?}", other.map(|p| p.name().to_owned())),
 /// }
@@ -322,6 +321,15 @@ pub enum PluginError {
         reason: String,
     },
 
+    /// `create_as` asked for a concrete type the plugin is not.
+    #[error("plugin `{plugin}` is not a `{requested}`")]
+    WrongType {
+        /// The plugin.
+        plugin: String,
+        /// The type asked for.
+        requested: &'static str,
+    },
+
     /// A plugin panicked; the panic was caught and the plugin marked failed.
     #[error("plugin `{plugin}` panicked in {during}: {message}")]
     Panicked {
@@ -361,6 +369,20 @@ impl PluginError {
             reason: reason.to_string(),
         }
     }
+}
+
+/// Up to three of `names` close to `name`, closest first: the "did you mean" of an error.
+pub(crate) fn close_names<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut close: Vec<(f64, &str)> = names
+        .map(|n| (strsim::jaro_winkler(name, n), n))
+        .filter(|(score, _)| *score > 0.85)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0));
+    close
+        .into_iter()
+        .take(3)
+        .map(|(_, n)| n.to_owned())
+        .collect()
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {

@@ -12,13 +12,20 @@
 //! Two descriptors with the same name are both left out of the index and remembered as a
 //! conflict; asking for that name returns [`PluginError::DuplicatePlugin`] naming both
 //! definitions.
+//!
+//! Whether each entry's `depends_on` is met by the table is decided here, once: the table
+//! cannot change, so creating a plugin reads one bit instead of parsing requirements.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
 use foldhash::fast::FixedState;
 
-use crate::{FactoryDescriptor, PluginDescriptor, PluginError, PluginType, SourceLocation};
+use crate::descriptor::{FactoryDescriptor, PluginDescriptor, SourceLocation};
+use crate::error::PluginError;
+use crate::plugin::Plugin;
+use crate::plugin_type::PluginType;
+use crate::validate::check_dependency;
 
 type FastMap<K, V> = HashMap<K, V, FixedState>;
 
@@ -68,8 +75,8 @@ impl BitSet {
 
 /// The sorted, hashed and interned view of a descriptor table.
 #[derive(Debug)]
-pub struct PluginIndex {
-    entries: Vec<&'static PluginDescriptor>,
+pub struct PluginIndex<T: ?Sized + 'static = dyn Plugin> {
+    entries: Vec<&'static PluginDescriptor<T>>,
     by_name: FastMap<&'static str, u32>,
     by_type: Vec<u32>,
     type_ranges: Vec<(PluginType, Range<usize>)>,
@@ -79,18 +86,20 @@ pub struct PluginIndex {
     factories: Vec<&'static FactoryDescriptor>,
     factory_conflicts: Vec<Conflict>,
     mocks: FastMap<&'static str, u32>,
+    /// Entries with a `depends_on` the table does not meet.
+    unmet: BitSet,
 }
 
-impl PluginIndex {
+impl<T: ?Sized> PluginIndex<T> {
     /// Builds the index over `plugins` and `factories`.
     ///
     /// ```
     /// use module_registry_core::PluginIndex;
-    /// let empty = PluginIndex::build([], []);
+    /// let empty = <PluginIndex>::build([], []);
     /// assert!(empty.is_empty());
     /// ```
     pub fn build(
-        plugins: impl IntoIterator<Item = &'static PluginDescriptor>,
+        plugins: impl IntoIterator<Item = &'static PluginDescriptor<T>>,
         factories: impl IntoIterator<Item = &'static FactoryDescriptor>,
     ) -> Self {
         let (entries, conflicts) =
@@ -135,6 +144,21 @@ impl PluginIndex {
             }
         }
 
+        let mut unmet = BitSet::with_len(entries.len());
+        for (position, d) in entries.iter().enumerate() {
+            let met = d.depends_on().iter().all(|spec| {
+                check_dependency(d.name(), spec, |name| {
+                    by_name
+                        .get(name)
+                        .map(|&p| entries[p as usize].version().to_owned())
+                })
+                .is_ok()
+            });
+            if !met {
+                unmet.insert(position);
+            }
+        }
+
         PluginIndex {
             entries,
             by_name,
@@ -146,6 +170,7 @@ impl PluginIndex {
             factories,
             factory_conflicts,
             mocks,
+            unmet,
         }
     }
 
@@ -160,20 +185,40 @@ impl PluginIndex {
     }
 
     /// Every indexed plugin, sorted by name.
-    pub fn entries(&self) -> &[&'static PluginDescriptor] {
+    pub fn entries(&self) -> &[&'static PluginDescriptor<T>] {
         &self.entries
     }
 
     /// The plugin called `name`.
     #[inline]
-    pub fn get(&self, name: &str) -> Option<&'static PluginDescriptor> {
+    pub fn get(&self, name: &str) -> Option<&'static PluginDescriptor<T>> {
         self.by_name
             .get(name)
             .map(|&position| self.entries[position as usize])
     }
 
+    /// The plugin called `name` and whether the table meets its `depends_on`: one hash and
+    /// one bit, decided when the index was built.
+    #[inline]
+    pub fn get_checked(&self, name: &str) -> Option<(&'static PluginDescriptor<T>, bool)> {
+        self.by_name.get(name).map(|&position| {
+            let position = position as usize;
+            (self.entries[position], !self.unmet.contains(position))
+        })
+    }
+
+    /// Why the table does not meet the `depends_on` of `descriptor` (`Ok` when it does).
+    pub fn check_dependencies(&self, descriptor: &PluginDescriptor<T>) -> Result<(), PluginError> {
+        for spec in descriptor.depends_on() {
+            check_dependency(descriptor.name(), spec, |name| {
+                self.get(name).map(|d| d.version().to_owned())
+            })?;
+        }
+        Ok(())
+    }
+
     /// The compiled-in plugin marked as the mock of `name`.
-    pub fn mock_for(&self, name: &str) -> Option<&'static PluginDescriptor> {
+    pub fn mock_for(&self, name: &str) -> Option<&'static PluginDescriptor<T>> {
         self.mocks.get(name).map(|&p| self.entries[p as usize])
     }
 
@@ -191,7 +236,7 @@ impl PluginIndex {
     pub fn of_type(
         &self,
         ty: PluginType,
-    ) -> impl ExactSizeIterator<Item = &'static PluginDescriptor> + '_ {
+    ) -> impl ExactSizeIterator<Item = &'static PluginDescriptor<T>> + '_ {
         let range = self
             .type_ranges
             .iter()
@@ -203,7 +248,7 @@ impl PluginIndex {
     }
 
     /// The plugins whose name starts with `prefix`, sorted by name.
-    pub fn with_prefix(&self, prefix: &str) -> &[&'static PluginDescriptor] {
+    pub fn with_prefix(&self, prefix: &str) -> &[&'static PluginDescriptor<T>] {
         let start = self.entries.partition_point(|d| d.name() < prefix);
         let len = self.entries[start..].partition_point(|d| d.name().starts_with(prefix));
         &self.entries[start..start + len]
@@ -212,7 +257,7 @@ impl PluginIndex {
     /// The plugins that have every capability in `required`, sorted by name.
     ///
     /// An empty `required` matches every plugin. A capability no plugin has matches none.
-    pub fn with_capabilities(&self, required: &[&str]) -> Vec<&'static PluginDescriptor> {
+    pub fn with_capabilities(&self, required: &[&str]) -> Vec<&'static PluginDescriptor<T>> {
         let mut sets: Vec<&[u64]> = Vec::with_capacity(required.len());
         for cap in required {
             match self.capability_ids.get(cap) {
@@ -302,7 +347,7 @@ fn to_u32(n: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Plugin, PluginSettings};
+    use crate::settings::PluginSettings;
 
     fn never(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
         Err(PluginError::NoImplementation {
@@ -370,6 +415,25 @@ mod tests {
         assert_eq!(idx.with_capabilities(&[]).len(), 3);
         assert!(idx.has_capability("b", "y"));
         assert!(!idx.has_capability("a", "y"));
+    }
+
+    #[test]
+    fn dependencies_are_decided_once() {
+        static DEPS: [PluginDescriptor; 3] = [
+            PluginDescriptor::new("base", "1.2.0", PluginType::Storage, never, at(1)),
+            PluginDescriptor::new("ok", "1.0.0", PluginType::Storage, never, at(2))
+                .with_dependencies(&["base >= 1.0"]),
+            PluginDescriptor::new("bad", "1.0.0", PluginType::Storage, never, at(3))
+                .with_dependencies(&["base >= 2.0"]),
+        ];
+        let idx = PluginIndex::build(&DEPS, []);
+        assert!(idx.get_checked("ok").unwrap().1);
+        let (bad, met) = idx.get_checked("bad").unwrap();
+        assert!(!met);
+        assert!(matches!(
+            idx.check_dependencies(bad),
+            Err(PluginError::IncompatibleDependency { .. })
+        ));
     }
 
     #[test]

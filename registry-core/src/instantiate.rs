@@ -182,7 +182,9 @@ impl ModuleRegistry {
         } else {
             settings
         };
-        let plugin = target.instantiate(settings)?;
+        let plugin = crate::sandbox::guard(target.name(), "construction", || {
+            target.instantiate(settings)
+        })?;
         if flags.validation {
             check_reported(&target, plugin.as_ref())?;
         }

@@ -1,18 +1,22 @@
-//! The runtime of module-registry: a plugin registry filled at link time.
+//! The core of module-registry: registries filled at link time, for any trait.
 //!
-//! # What is a plugin
+//! # What is a registry
 //!
-//! A [`Plugin`] has a name, a version, a [`PluginType`] and capabilities, and processes
-//! bytes. Mark a struct with [`#[plugin]`](plugin) and implement [`PluginBehavior`]; the
-//! attribute writes the rest.
+//! A [`Registry`] holds the compiled-in plugins of one trait object type. Declare one for
+//! your own trait with [`registry!`], and add implementations to it from any crate with
+//! [`#[plugin(registry = NAME)]`](plugin). The specification's byte processor, [`Plugin`], is
+//! one such registry, [`PLUGINS`]: `#[plugin]` without `registry =` adds to it.
+//!
+//! This crate is what a plugin crate depends on: tables, descriptors, the index, the
+//! attributes and the default `Plugin`, with a short dependency tree. The host's runtime
+//! ([`ModuleRegistry`] with runtime registration, configuration files, security, monitoring
+//! and semantic discovery) is the feature `host`, which plugin crates leave off.
 //!
 //! # How registration works
 //!
 //! `#[plugin]` emits one `const` [`PluginDescriptor`] into a link-time distributed slice
-//! (`linkme`): no constructor runs before `main`, nothing is allocated. The first
-//! [`ModuleRegistry`] to be created sorts that slice once into a [`PluginIndex`]; every
-//! registry in the process shares it. Runtime registration ([`PluginConfig`]) adds to an
-//! overlay on top, read without locks.
+//! (`linkme`): no constructor runs before `main`, nothing is allocated. The first use of a
+//! registry sorts its table once into a [`PluginIndex`].
 //!
 //! # Performance
 //!
@@ -22,24 +26,27 @@
 //! figures, measured side by side with a `HashMap` registry and a linear scan.
 //!
 //! ```
-//! use module_registry_core::{plugin, ModuleRegistry, PluginBehavior, PluginCapabilityQuery, PluginError};
+//! use module_registry_core::{plugin, registry, PluginError};
 //!
-//! #[plugin(type = DataProcessor, capabilities = ["processing", "trim"])]
+//! pub trait Codec: Send + Sync {
+//!     fn encode(&self, input: &[u8]) -> Vec<u8>;
+//! }
+//!
+//! registry!(pub CODECS: dyn Codec);
+//!
+//! #[plugin(registry = CODECS, capabilities = ["reverse"])]
 //! #[derive(Default)]
-//! struct Trim;
+//! struct Reverse;
 //!
-//! impl PluginBehavior for Trim {
-//!     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-//!         Ok(data.trim_ascii().to_vec())
+//! impl Codec for Reverse {
+//!     fn encode(&self, input: &[u8]) -> Vec<u8> {
+//!         input.iter().rev().copied().collect()
 //!     }
 //! }
 //!
-//! let registry = ModuleRegistry::new();
-//! let found = registry.discover_plugins_by_capabilities(
-//!     PluginCapabilityQuery::new().with_required_capabilities(["trim"]),
-//! )?;
-//! assert_eq!(found[0].name(), "trim");
-//! assert_eq!(registry.create_plugin("trim")?.process(b"  x ")?, b"x");
+//! let codec = CODECS.create("reverse")?;
+//! assert_eq!(codec.encode(b"abc"), b"cba");
+//! assert_eq!(CODECS.with_capabilities(&["reverse"]).len(), 1);
 //! # Ok::<(), PluginError>(())
 //! ```
 
@@ -47,76 +54,115 @@
 
 extern crate self as module_registry_core;
 
-mod advanced;
-mod cache;
-mod config_file;
-mod configuration;
 mod descriptor;
 mod error;
-mod factory;
-mod guarded;
+mod health;
 mod index;
-mod info;
-mod instantiate;
-mod lifecycle;
-mod metrics;
-mod monitoring;
 mod plugin;
 mod plugin_type;
-mod query;
-mod registration;
-mod registry;
-mod runtime;
 pub mod sandbox;
-mod security;
-mod semantic;
 mod settings;
 mod slice;
-mod system;
+mod typed;
 pub mod validate;
 
+#[cfg(feature = "host")]
+mod advanced;
+#[cfg(feature = "host")]
+mod cache;
+#[cfg(feature = "host")]
+mod config_file;
+#[cfg(feature = "host")]
+mod configuration;
+#[cfg(feature = "host")]
+mod factory;
+#[cfg(feature = "host")]
+mod guarded;
+#[cfg(feature = "host")]
+mod info;
+#[cfg(feature = "host")]
+mod instantiate;
+#[cfg(feature = "host")]
+mod lifecycle;
+#[cfg(feature = "host")]
+mod metrics;
+#[cfg(feature = "host")]
+mod monitoring;
+#[cfg(feature = "host")]
+mod query;
+#[cfg(feature = "host")]
+mod registration;
+#[cfg(feature = "host")]
+mod registry;
+#[cfg(feature = "host")]
+mod runtime;
+#[cfg(feature = "host")]
+mod security;
+#[cfg(feature = "host")]
+mod semantic;
+#[cfg(feature = "host")]
+mod system;
+
+pub use crate::descriptor::{
+    AnyConstructor, Constructor, FactoryDescriptor, FactoryFn, InfallibleConstructor,
+    PluginDescriptor, SourceLocation,
+};
+pub use crate::error::PluginError;
+pub use crate::health::HealthStatus;
+pub use crate::index::{Conflict, PluginIndex};
+pub use crate::plugin::{Plugin, PluginBehavior};
+pub use crate::plugin_type::PluginType;
+pub use crate::settings::{PluginSettings, SettingValue};
+pub use crate::slice::{BACKEND, PLUGINS};
+#[cfg(not(feature = "inventory"))]
+#[doc(hidden)]
+pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
+pub use crate::typed::Registry;
+
+#[cfg(feature = "host")]
 pub use crate::advanced::{
     AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
     PluginState,
 };
+#[cfg(feature = "host")]
 pub use crate::cache::CacheStats;
+#[cfg(feature = "host")]
 pub use crate::config_file::ConfigFile;
+#[cfg(feature = "host")]
 pub use crate::configuration::{
     AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration, SystemFlags,
 };
-pub use crate::descriptor::{
-    Constructor, FactoryDescriptor, FactoryFn, PluginDescriptor, SourceLocation,
-};
-pub use crate::error::PluginError;
+#[cfg(feature = "host")]
 pub use crate::factory::PluginFactoryConfig;
-pub use crate::index::{Conflict, PluginIndex};
+#[cfg(feature = "host")]
 pub use crate::info::{PluginInfo, PluginOrigin};
+#[cfg(feature = "host")]
 pub use crate::lifecycle::{LifecycleState, PluginManager};
+#[cfg(feature = "host")]
 pub use crate::metrics::{MetricsRecorder, PluginMetrics};
+#[cfg(feature = "host")]
 pub use crate::monitoring::{
     AdvancedPluginMonitoringConfig, Alert, AlertKind, AlertRules, HEALTH_HISTORY, HealthCounts,
-    HealthMonitor, HealthReport, HealthStatus, PluginHealthMonitoringConfig,
-    PluginMonitoringConfig,
+    HealthMonitor, HealthReport, PluginHealthMonitoringConfig, PluginMonitoringConfig,
 };
-pub use crate::plugin::{Plugin, PluginBehavior};
-pub use crate::plugin_type::PluginType;
+#[cfg(feature = "host")]
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
+#[cfg(feature = "host")]
 pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry};
+#[cfg(feature = "host")]
 pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
 };
+#[cfg(feature = "host")]
 pub use crate::security::{
     AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig,
     AuditEntry, Operation, PluginAccessControlConfig, PluginSecurityConfig, Principal, Role,
     SandboxLimits, SecretKey, SignedManifest, TrustedKey,
 };
+#[cfg(feature = "host")]
 pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
-pub use crate::settings::PluginSettings;
-pub use crate::slice::BACKEND;
-#[cfg(not(feature = "inventory"))]
-pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 
-pub use module_registry_macros::{plugin, plugin_factory};
+pub use module_registry_macros::{plugin, plugin_factory, registry};
 
 /// Defines `pub fn link()` in a plugin crate. A host that calls `the_crate::link()` (or writes
 /// `use the_crate as _;`) keeps every `#[plugin]` of that crate in its binary; a crate the
@@ -145,22 +191,33 @@ pub mod __private {
     #[cfg(feature = "inventory")]
     pub use inventory;
     pub use linkme;
+    pub use std::any::Any;
     pub use std::boxed::Box;
     pub use std::option::Option;
     pub use std::result::Result;
     pub use std::string::String;
     pub use std::vec::Vec;
 
-    pub use crate::descriptor::FactoryFn;
+    pub use crate::descriptor::{FactoryDescriptor, FactoryFn, PluginDescriptor, SourceLocation};
+    pub use crate::error::PluginError;
+    pub use crate::health::HealthStatus;
+    pub use crate::plugin::{Plugin, PluginBehavior};
+    pub use crate::plugin_type::PluginType;
+    pub use crate::settings::PluginSettings;
     #[cfg(feature = "inventory")]
-    pub use crate::slice::{FactoryEntry, PluginEntry};
+    pub use crate::slice::FactoryEntry;
     #[cfg(not(feature = "inventory"))]
-    pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
-    pub use crate::{__submit_factory as submit_factory, __submit_plugin as submit_plugin};
+    pub use crate::slice::MODREG_FACTORIES_V0;
+    pub use crate::slice::default_registry;
     pub use crate::{
-        FactoryDescriptor, HealthStatus, Plugin, PluginBehavior, PluginDescriptor, PluginError,
-        PluginSettings, PluginType, SourceLocation,
+        __declare_registry as declare_registry, __submit_factory as submit_factory,
+        __submit_plugin as submit_plugin,
     };
+
+    /// `TypeId::of::<X>` as a function pointer, for descriptors.
+    pub fn type_id_of<X: 'static>() -> std::any::TypeId {
+        std::any::TypeId::of::<X>()
+    }
 
     /// The capabilities of a `#[plugin]` as `String`s, made once per descriptor and kept
     /// for the life of the program (one small allocation per plugin that is asked).
@@ -194,18 +251,6 @@ pub mod __private {
     #[inline(never)]
     pub fn keep_linked(crate_path: &'static str) {
         std::hint::black_box(crate_path);
-    }
-
-    /// The infallible constructor of a `#[plugin]` without `config`.
-    pub fn make_default<T: Plugin + Default + 'static>() -> Box<dyn Plugin> {
-        Box::new(T::default())
-    }
-
-    /// The constructor of a `#[plugin]` without `config`.
-    pub fn construct_default<T: Plugin + Default + 'static>(
-        _: &PluginSettings,
-    ) -> Result<Box<dyn Plugin>, PluginError> {
-        Ok(Box::new(T::default()))
     }
 
     /// Reads the settings of `plugin` into its `config` type.

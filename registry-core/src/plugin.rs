@@ -1,6 +1,9 @@
 //! The contract a plugin fulfils.
 
-use crate::{HealthStatus, PluginDescriptor, PluginError, PluginType};
+use crate::descriptor::PluginDescriptor;
+use crate::error::PluginError;
+use crate::health::HealthStatus;
+use crate::plugin_type::PluginType;
 
 /// A plugin: something with a name, a version, a type and capabilities that processes bytes.
 ///
@@ -108,6 +111,7 @@ pub trait PluginBehavior: Send + Sync {
 
 /// Writes the `Plugin` methods that only report metadata, forwarding them to `self.$inner`:
 /// for wrappers around another plugin.
+#[cfg(feature = "host")]
 macro_rules! forward_metadata {
     ($inner:ident) => {
         fn name(&self) -> &str {
@@ -118,7 +122,7 @@ macro_rules! forward_metadata {
             self.$inner.version()
         }
 
-        fn plugin_type(&self) -> $crate::PluginType {
+        fn plugin_type(&self) -> $crate::plugin_type::PluginType {
             self.$inner.plugin_type()
         }
 
@@ -126,9 +130,10 @@ macro_rules! forward_metadata {
             self.$inner.capabilities()
         }
 
-        fn descriptor(&self) -> Option<&'static $crate::PluginDescriptor> {
+        fn descriptor(&self) -> Option<&'static $crate::descriptor::PluginDescriptor> {
             self.$inner.descriptor()
         }
     };
 }
+#[cfg(feature = "host")]
 pub(crate) use forward_metadata;

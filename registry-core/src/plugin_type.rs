@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::PluginError;
+use crate::error::PluginError;
 
 /// What a plugin is for. Discovery filters on it, and the index keeps one range per type.
 ///

@@ -20,6 +20,7 @@ use crate::configuration::SystemFlags;
 use crate::index::Conflict;
 use crate::metrics::MetricsRecorder;
 use crate::runtime::RuntimeEntry;
+use crate::sandbox::guard;
 use crate::{
     EnvironmentPluginConfiguration, FactoryDescriptor, Plugin, PluginCapabilityQuery,
     PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginIndex, PluginInfo,
@@ -117,7 +118,7 @@ impl Overlay {
 /// # Ok::<(), PluginError>(())
 /// ```
 pub struct ModuleRegistry {
-    index: Arc<PluginIndex>,
+    index: SharedIndex,
     overlay: ArcSwap<Overlay>,
     /// Whether the overlay has anything in it: while it does not, `create_plugin` goes
     /// straight to the index without loading the overlay.
@@ -152,22 +153,35 @@ impl std::fmt::Debug for ModuleRegistry {
     }
 }
 
-/// The index of the binary's own table, built by the first registry that needs it.
-fn global_index() -> Arc<PluginIndex> {
-    static GLOBAL: OnceLock<Arc<PluginIndex>> = OnceLock::new();
-    GLOBAL.get_or_init(build_global).clone()
+/// The index a registry reads: the binary's own ([`PLUGINS`](crate::PLUGINS)), or one a test
+/// or benchmark built.
+enum SharedIndex {
+    Static(&'static PluginIndex),
+    Owned(Arc<PluginIndex>),
 }
 
-#[cold]
-fn build_global() -> Arc<PluginIndex> {
-    let index = PluginIndex::build(
-        crate::slice::compiled_plugins(),
-        crate::slice::compiled_factories(),
-    );
-    for conflict in index.conflicts() {
-        tracing::error!(name = conflict.name, first = %conflict.first, second = %conflict.second, "plugin name defined twice; neither definition is used");
+impl std::ops::Deref for SharedIndex {
+    type Target = PluginIndex;
+
+    #[inline]
+    fn deref(&self) -> &PluginIndex {
+        match self {
+            SharedIndex::Static(index) => index,
+            SharedIndex::Owned(index) => index,
+        }
     }
-    Arc::new(index)
+}
+
+/// The index of the binary's own table; the first call logs its conflicts.
+fn global_index() -> &'static PluginIndex {
+    static LOGGED: OnceLock<()> = OnceLock::new();
+    let index = crate::PLUGINS.index();
+    LOGGED.get_or_init(|| {
+        for conflict in index.conflicts() {
+            tracing::error!(name = conflict.name, first = %conflict.first, second = %conflict.second, "plugin name defined twice; neither definition is used");
+        }
+    });
+    index
 }
 
 impl ModuleRegistry {
@@ -176,7 +190,7 @@ impl ModuleRegistry {
     /// When the environment variable `MODREG_ENVIRONMENT` is set, its value is the active
     /// environment (see [`set_environment`](Self::set_environment)).
     pub fn new() -> Self {
-        let registry = Self::with_index(global_index());
+        let registry = Self::over(SharedIndex::Static(global_index()));
         if let Ok(environment) = std::env::var(ENVIRONMENT_VARIABLE)
             && !environment.is_empty()
         {
@@ -190,8 +204,12 @@ impl ModuleRegistry {
 
     /// A registry over an index of your own, as tests and benchmarks build.
     pub fn with_index(index: impl Into<Arc<PluginIndex>>) -> Self {
+        Self::over(SharedIndex::Owned(index.into()))
+    }
+
+    fn over(index: SharedIndex) -> Self {
         ModuleRegistry {
-            index: index.into(),
+            index,
             overlay: ArcSwap::from_pointee(Overlay::default()),
             overlay_in_use: AtomicBool::new(false),
             writer: Mutex::new(()),
@@ -260,14 +278,17 @@ impl ModuleRegistry {
 
     /// Creates an instance of the plugin called `name`, with its configured settings.
     ///
-    /// For a compiled-in plugin this is one hash lookup and a call through a function
-    /// pointer.
+    /// For a compiled-in plugin on an unconfigured registry this is one hash lookup, one bit
+    /// (whether its dependencies are met, decided when the index was built) and a call through
+    /// a function pointer under the panic guard; anything else takes the full creation path.
     #[inline]
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
         if !self.overlay_in_use.load(Ordering::Acquire)
-            && let Some(descriptor) = self.index.get(name)
+            && let Some((descriptor, true)) = self.index.get_checked(name)
         {
-            return descriptor.instantiate_default();
+            return guard(descriptor.name(), "construction", || {
+                descriptor.instantiate_default()
+            });
         }
         self.create_slow(&self.overlay.load(), name)
     }

@@ -6,7 +6,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::PluginError;
+use crate::error::PluginError;
 
 /// Runs `call` for `plugin`, turning a panic into an error that names the plugin and call.
 pub fn guard<T>(
@@ -20,6 +20,7 @@ pub fn guard<T>(
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+        #[cfg(feature = "host")]
         tracing::error!(plugin, during, message, "plugin panicked");
         Err(PluginError::Panicked {
             plugin: plugin.to_owned(),

@@ -1,13 +1,113 @@
-//! Per-plugin settings: the table handed to a plugin's `config` type.
+//! Per-plugin settings: the values handed to a plugin's `config` type.
+//!
+//! Settings are a tree of [`SettingValue`]s with no format of their own: a configuration
+//! file layer (TOML, in the host) converts into it, and `config = C` deserializes `C` out of
+//! it with serde, so that a plugin crate never depends on a file format.
 
-use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::fmt;
 
-use crate::PluginError;
+use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+
+use crate::error::PluginError;
+
+/// One setting: a boolean, a number, a string, a list or a table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingValue {
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number.
+    Integer(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// Text.
+    String(String),
+    /// A list.
+    Array(Vec<SettingValue>),
+    /// Named values.
+    Table(BTreeMap<String, SettingValue>),
+}
+
+impl SettingValue {
+    /// The integer, if this is one.
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            SettingValue::Integer(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The text, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            SettingValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            SettingValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The table, if this is one.
+    pub fn as_table(&self) -> Option<&BTreeMap<String, SettingValue>> {
+        match self {
+            SettingValue::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// What kind of value this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SettingValue::Bool(_) => "a boolean",
+            SettingValue::Integer(_) => "an integer",
+            SettingValue::Float(_) => "a float",
+            SettingValue::String(_) => "a string",
+            SettingValue::Array(_) => "a list",
+            SettingValue::Table(_) => "a table",
+        }
+    }
+}
+
+macro_rules! from_value {
+    ($($ty:ty => $variant:ident $(as $as:ty)?),* $(,)?) => {
+        $(
+            impl From<$ty> for SettingValue {
+                fn from(value: $ty) -> Self {
+                    SettingValue::$variant(value $(as $as)?.into())
+                }
+            }
+        )*
+    };
+}
+
+from_value! {
+    bool => Bool,
+    i32 => Integer,
+    i64 => Integer,
+    u32 => Integer,
+    u8 => Integer,
+    f64 => Float,
+    &str => String,
+    String => String,
+}
+
+impl<V: Into<SettingValue>> From<Vec<V>> for SettingValue {
+    fn from(values: Vec<V>) -> Self {
+        SettingValue::Array(values.into_iter().map(Into::into).collect())
+    }
+}
 
 /// The settings of one plugin, as read from its section of a configuration file.
 ///
 /// A `#[plugin(config = C)]` plugin is constructed from `C`, deserialized from these settings.
-/// When nothing is configured the table is empty, so a `C` whose fields all have defaults
+/// When nothing is configured the settings are empty, so a `C` whose fields all have defaults
 /// still works.
 ///
 /// ```
@@ -16,7 +116,7 @@ use crate::PluginError;
 /// #[derive(Debug, serde::Deserialize)]
 /// struct Level { level: u32 }
 ///
-/// let settings = PluginSettings::from_toml("level = 9").unwrap();
+/// let settings = PluginSettings::new().with("level", 9);
 /// assert_eq!(settings.deserialize::<Level>("gzip-compress").unwrap().level, 9);
 /// let empty = PluginSettings::new();
 /// let err = empty.deserialize::<Level>("gzip-compress").unwrap_err();
@@ -24,53 +124,227 @@ use crate::PluginError;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PluginSettings {
-    table: toml::Table,
+    values: BTreeMap<String, SettingValue>,
 }
+
+/// The empty settings every unconfigured plugin receives.
+pub(crate) static EMPTY: PluginSettings = PluginSettings::new();
 
 impl PluginSettings {
     /// No settings.
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         PluginSettings {
-            table: toml::Table::new(),
+            values: BTreeMap::new(),
         }
     }
 
-    /// Settings from a TOML table.
-    pub fn from_table(table: toml::Table) -> Self {
-        PluginSettings { table }
+    /// Settings from named values.
+    pub fn from_values(values: BTreeMap<String, SettingValue>) -> Self {
+        PluginSettings { values }
     }
 
-    /// Settings from TOML text.
-    pub fn from_toml(text: &str) -> Result<Self, PluginError> {
-        text.parse::<toml::Table>()
-            .map(Self::from_table)
-            .map_err(|e| PluginError::Configuration {
-                plugin: String::new(),
-                reason: crate::config_file::describe_toml_error(text, &e),
-            })
+    /// These settings with `key` set to `value`.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<SettingValue>) -> Self {
+        self.values.insert(key.into(), value.into());
+        self
     }
 
-    /// The underlying table.
-    pub fn table(&self) -> &toml::Table {
-        &self.table
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&SettingValue> {
+        self.values.get(key)
+    }
+
+    /// Every value, by key.
+    pub fn values(&self) -> &BTreeMap<String, SettingValue> {
+        &self.values
+    }
+
+    /// Every value, by key, to change.
+    pub fn values_mut(&mut self) -> &mut BTreeMap<String, SettingValue> {
+        &mut self.values
     }
 
     /// Whether nothing is set.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.values.is_empty()
     }
 
     /// Reads the settings into `C` for `plugin`; the error names the plugin and the key.
     pub fn deserialize<C: DeserializeOwned>(&self, plugin: &str) -> Result<C, PluginError> {
-        toml::Value::Table(self.table.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| PluginError::Configuration {
+        C::deserialize(SettingValue::Table(self.values.clone())).map_err(|e: de::value::Error| {
+            PluginError::Configuration {
                 plugin: plugin.to_owned(),
-                reason: e.message().to_owned(),
-            })
+                reason: e.to_string(),
+            }
+        })
     }
 }
 
-/// The empty settings every unconfigured plugin receives.
-pub(crate) static EMPTY: std::sync::LazyLock<PluginSettings> =
-    std::sync::LazyLock::new(PluginSettings::new);
+impl IntoDeserializer<'_, de::value::Error> for SettingValue {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> de::Deserializer<'de> for SettingValue {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            SettingValue::Bool(b) => visitor.visit_bool(b),
+            SettingValue::Integer(n) => visitor.visit_i64(n),
+            SettingValue::Float(x) => visitor.visit_f64(x),
+            SettingValue::String(s) => visitor.visit_string(s),
+            SettingValue::Array(items) => {
+                let mut seq = SeqDeserializer::new(items.into_iter());
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            SettingValue::Table(table) => {
+                let mut map = MapDeserializer::new(table.into_iter());
+                let value = visitor.visit_map(&mut map)?;
+                map.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    /// A present value is `Some`: absent keys are what make an `Option` field `None`.
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_some(self)
+    }
+
+    /// Unit variants are written as strings: `mode = "fast"`.
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self {
+            SettingValue::String(s) => visitor.visit_enum(s.into_deserializer()),
+            other => Err(de::Error::invalid_type(
+                other.unexpected(),
+                &"a variant name",
+            )),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+        ignored_any
+    }
+}
+
+impl SettingValue {
+    fn unexpected(&self) -> de::Unexpected<'_> {
+        match self {
+            SettingValue::Bool(b) => de::Unexpected::Bool(*b),
+            SettingValue::Integer(n) => de::Unexpected::Signed(*n),
+            SettingValue::Float(x) => de::Unexpected::Float(*x),
+            SettingValue::String(s) => de::Unexpected::Str(s),
+            SettingValue::Array(_) => de::Unexpected::Seq,
+            SettingValue::Table(_) => de::Unexpected::Map,
+        }
+    }
+}
+
+impl fmt::Display for SettingValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingValue::Bool(b) => write!(f, "{b}"),
+            SettingValue::Integer(n) => write!(f, "{n}"),
+            SettingValue::Float(x) => write!(f, "{x}"),
+            SettingValue::String(s) => write!(f, "{s:?}"),
+            SettingValue::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            SettingValue::Table(table) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in table.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} = {v}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Config {
+        level: u32,
+        name: Option<String>,
+        #[serde(default)]
+        tags: Vec<String>,
+        mode: Mode,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum Mode {
+        Fast,
+        Small,
+    }
+
+    #[test]
+    fn deserializes_numbers_options_lists_and_enums() {
+        let settings = PluginSettings::new()
+            .with("level", 9)
+            .with("tags", vec!["a", "b"])
+            .with("mode", "small");
+        let config: Config = settings.deserialize("p").unwrap();
+        assert_eq!(
+            config,
+            Config {
+                level: 9,
+                name: None,
+                tags: vec!["a".into(), "b".into()],
+                mode: Mode::Small
+            }
+        );
+        assert!(matches!(Mode::Fast, Mode::Fast));
+    }
+
+    #[test]
+    fn errors_name_the_plugin_and_the_problem() {
+        let wrong = PluginSettings::new().with("level", -1).with("mode", "fast");
+        let err = wrong.deserialize::<Config>("gzip").unwrap_err().to_string();
+        assert!(err.contains("`gzip`") && err.contains("-1"), "{err}");
+        let unknown = PluginSettings::new()
+            .with("level", 1)
+            .with("mode", "fast")
+            .with("levle", 2);
+        let err = unknown
+            .deserialize::<Config>("gzip")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("levle"), "{err}");
+    }
+}

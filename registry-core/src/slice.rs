@@ -1,47 +1,58 @@
-//! The link-time tables that `#[plugin]` and `#[plugin_factory]` add to, and the two ways of
-//! building them.
+//! The link-time tables that `#[plugin]`, `#[plugin_factory]` and `registry!` write, and the two
+//! ways of building them.
 //!
 //! - `linkme` (the default): one distributed slice per table, laid out by the linker; no code
-//!   runs before `main`. The slices' names carry the crate's major version, so that two
-//!   incompatible versions of this crate in one binary keep separate tables.
+//!   runs before `main`. A table's name carries the defining crate's name (or, for the
+//!   default registry, this crate's major version), so that two registries never share a
+//!   link section.
 //! - `inventory` (feature `inventory`): each entry is submitted by a constructor that runs
 //!   before `main`; for targets `linkme` does not support, such as WebAssembly.
 //!
-//! Generated code calls [`submit_plugin!`](crate::__submit_plugin) and
-//! [`submit_factory!`](crate::__submit_factory), whose expansion depends on the backend.
+//! Every registry has hidden items beside its `static` `NAME`: `__modreg_NAME_Object` (its trait
+//! object type), `__modreg_NAME_table` (its table; `__modreg_NAME_Entry` on `inventory`).
+//! Generated code reaches them with [`submit_plugin!`](crate::__submit_plugin); the default
+//! registry's are in [`default_registry`].
 
-use crate::{FactoryDescriptor, PluginDescriptor};
+use crate::typed::Registry;
 
 #[cfg(not(feature = "inventory"))]
 mod backend {
-    use linkme::distributed_slice;
+    /// Declares a registry: its `static`, its trait object type and its table, the hidden
+    /// items named `__modreg_NAME_*` beside it. Not public API.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __declare_registry {
+        (($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            $($vis)* type $object = $($ty)+;
 
-    use crate::{FactoryDescriptor, PluginDescriptor};
+            #[$crate::__private::linkme::distributed_slice]
+            #[linkme(crate = $crate::__private::linkme)]
+            #[doc(hidden)]
+            $($vis)* static $table: [$crate::__private::PluginDescriptor<$object>];
 
-    /// Every `#[plugin]` in the binary.
-    #[distributed_slice]
-    pub static MODREG_PLUGINS_V0: [PluginDescriptor];
+            #[doc(hidden)]
+            $($vis)* use $table as $alias;
 
-    /// Every `#[plugin_factory]` in the binary.
-    #[distributed_slice]
-    pub static MODREG_FACTORIES_V0: [FactoryDescriptor];
+            #[doc(hidden)]
+            fn $collect() -> $crate::__private::Vec<&'static $crate::__private::PluginDescriptor<$object>> {
+                $table.iter().collect()
+            }
 
-    pub(crate) fn plugins() -> impl Iterator<Item = &'static PluginDescriptor> {
-        MODREG_PLUGINS_V0.iter()
+            $($vis)* static $name: $crate::Registry<$($ty)+> =
+                $crate::Registry::new(::core::stringify!($name), $collect);
+        };
     }
 
-    pub(crate) fn factories() -> impl Iterator<Item = &'static FactoryDescriptor> {
-        MODREG_FACTORIES_V0.iter()
-    }
-
-    /// Adds a plugin descriptor to the table. Not public API.
+    /// Adds a plugin descriptor to a registry's table. Not public API.
     #[doc(hidden)]
     #[macro_export]
     macro_rules! __submit_plugin {
-        ($name:ident = $value:expr) => {
-            #[$crate::__private::linkme::distributed_slice($crate::__private::MODREG_PLUGINS_V0)]
+        (($($object:tt)+) ($($table:tt)+) ($($entry:tt)+) $name:ident = $value:expr) => {
+            #[$crate::__private::linkme::distributed_slice($($table)+)]
             #[linkme(crate = $crate::__private::linkme)]
-            static $name: $crate::__private::PluginDescriptor = $value;
+            static $name: $crate::__private::PluginDescriptor<$($object)+> = $value;
         };
     }
 
@@ -55,45 +66,56 @@ mod backend {
             static $name: $crate::__private::FactoryDescriptor = $value;
         };
     }
+
+    use linkme::distributed_slice;
+
+    use crate::descriptor::FactoryDescriptor;
+
+    /// Every `#[plugin_factory]` in the binary.
+    #[distributed_slice]
+    pub static MODREG_FACTORIES_V0: [FactoryDescriptor];
+
+    pub(crate) fn factories() -> Vec<&'static FactoryDescriptor> {
+        MODREG_FACTORIES_V0.iter().collect()
+    }
 }
 
 #[cfg(feature = "inventory")]
 mod backend {
-    use crate::{FactoryDescriptor, PluginDescriptor};
-
-    /// One submitted plugin. Not public API.
+    /// Declares a registry: its `static`, its trait object type and its table, the hidden
+    /// items named `__modreg_NAME_*` beside it. Not public API.
     #[doc(hidden)]
-    #[derive(Debug)]
-    pub struct PluginEntry(pub &'static PluginDescriptor);
+    #[macro_export]
+    macro_rules! __declare_registry {
+        (($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            $($vis)* type $object = $($ty)+;
 
-    /// One submitted factory. Not public API.
-    #[doc(hidden)]
-    #[derive(Debug)]
-    pub struct FactoryEntry(pub &'static FactoryDescriptor);
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            $($vis)* struct $entry(pub &'static $crate::__private::PluginDescriptor<$object>);
 
-    inventory::collect!(PluginEntry);
-    inventory::collect!(FactoryEntry);
+            $crate::__private::inventory::collect!($entry);
 
-    pub(crate) fn plugins() -> impl Iterator<Item = &'static PluginDescriptor> {
-        inventory::iter::<PluginEntry>
-            .into_iter()
-            .map(|entry| entry.0)
+            #[doc(hidden)]
+            fn $collect() -> $crate::__private::Vec<&'static $crate::__private::PluginDescriptor<$object>> {
+                $crate::__private::inventory::iter::<$entry>.into_iter().map(|entry| entry.0).collect()
+            }
+
+            $($vis)* static $name: $crate::Registry<$($ty)+> =
+                $crate::Registry::new(::core::stringify!($name), $collect);
+        };
     }
 
-    pub(crate) fn factories() -> impl Iterator<Item = &'static FactoryDescriptor> {
-        inventory::iter::<FactoryEntry>
-            .into_iter()
-            .map(|entry| entry.0)
-    }
-
-    /// Adds a plugin descriptor to the table. Not public API.
+    /// Adds a plugin descriptor to a registry's table. Not public API.
     #[doc(hidden)]
     #[macro_export]
     macro_rules! __submit_plugin {
-        ($name:ident = $value:expr) => {
-            static $name: $crate::__private::PluginDescriptor = $value;
+        (($($object:tt)+) ($($table:tt)+) ($($entry:tt)+) $name:ident = $value:expr) => {
+            static $name: $crate::__private::PluginDescriptor<$($object)+> = $value;
             $crate::__private::inventory::submit! {
-                $crate::__private::PluginEntry(&$name)
+                $($entry)+(&$name)
             }
         };
     }
@@ -109,12 +131,90 @@ mod backend {
             }
         };
     }
+
+    use crate::descriptor::FactoryDescriptor;
+
+    /// One submitted factory. Not public API.
+    #[doc(hidden)]
+    #[derive(Debug)]
+    pub struct FactoryEntry(pub &'static FactoryDescriptor);
+
+    inventory::collect!(FactoryEntry);
+
+    pub(crate) fn factories() -> Vec<&'static FactoryDescriptor> {
+        inventory::iter::<FactoryEntry>
+            .into_iter()
+            .map(|entry| entry.0)
+            .collect()
+    }
 }
 
 #[cfg(feature = "inventory")]
-pub use backend::{FactoryEntry, PluginEntry};
+pub use backend::FactoryEntry;
 #[cfg(not(feature = "inventory"))]
-pub use backend::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
+pub use backend::MODREG_FACTORIES_V0;
+
+/// The default registry's hidden module: the table `#[plugin]` without `registry =` adds to.
+#[doc(hidden)]
+pub mod default_registry {
+    #[cfg(feature = "inventory")]
+    pub use super::inventory_table::*;
+    #[cfg(not(feature = "inventory"))]
+    pub use super::linkme_table::*;
+}
+
+#[cfg(not(feature = "inventory"))]
+mod linkme_table {
+    use linkme::distributed_slice;
+
+    use crate::descriptor::PluginDescriptor;
+    use crate::plugin::Plugin;
+
+    /// The trait object type of the default registry.
+    pub type Object = dyn Plugin;
+
+    /// Every `#[plugin]` of the default registry in the binary.
+    #[distributed_slice]
+    pub static MODREG_PLUGINS_V0: [PluginDescriptor];
+
+    pub use self::MODREG_PLUGINS_V0 as table;
+
+    /// Every descriptor in the table.
+    pub fn collect() -> Vec<&'static PluginDescriptor> {
+        MODREG_PLUGINS_V0.iter().collect()
+    }
+}
+
+#[cfg(feature = "inventory")]
+mod inventory_table {
+    use crate::descriptor::PluginDescriptor;
+    use crate::plugin::Plugin;
+
+    /// The trait object type of the default registry.
+    pub type Object = dyn Plugin;
+
+    /// One submitted plugin.
+    #[derive(Debug)]
+    pub struct Entry(pub &'static PluginDescriptor);
+
+    inventory::collect!(Entry);
+
+    /// Every descriptor submitted.
+    pub fn collect() -> Vec<&'static PluginDescriptor> {
+        inventory::iter::<Entry>
+            .into_iter()
+            .map(|entry| entry.0)
+            .collect()
+    }
+}
+
+#[cfg(not(feature = "inventory"))]
+pub use linkme_table::MODREG_PLUGINS_V0;
+
+/// The default registry: every `#[plugin]` without `registry =`, the specification's
+/// byte processors.
+pub static PLUGINS: Registry<dyn crate::plugin::Plugin> =
+    Registry::new("PLUGINS", default_registry::collect).with_factories(backend::factories);
 
 /// The name of the registration backend compiled in: `linkme` or `inventory`.
 pub const BACKEND: &str = if cfg!(feature = "inventory") {
@@ -122,13 +222,3 @@ pub const BACKEND: &str = if cfg!(feature = "inventory") {
 } else {
     "linkme"
 };
-
-/// Every compiled-in plugin descriptor, in no particular order.
-pub(crate) fn compiled_plugins() -> impl Iterator<Item = &'static PluginDescriptor> {
-    backend::plugins()
-}
-
-/// Every compiled-in factory descriptor, in no particular order.
-pub(crate) fn compiled_factories() -> impl Iterator<Item = &'static FactoryDescriptor> {
-    backend::factories()
-}

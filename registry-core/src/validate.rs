@@ -5,7 +5,7 @@
 
 use semver::{Version, VersionReq};
 
-use crate::PluginError;
+use crate::error::PluginError;
 
 /// Checks that `value` matches `[a-z0-9][a-z0-9._-]*`, the form of names and capabilities.
 ///

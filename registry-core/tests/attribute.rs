@@ -8,6 +8,28 @@ use module_registry_core::{
 };
 
 /// Every key given.
+/// What `full-analyzer` depends on: with both compiled in, the index marks its
+/// dependencies met once, and every creation path agrees.
+#[plugin(type = Storage, version = "1.2.0")]
+#[derive(Default)]
+struct ByteSource;
+
+impl PluginBehavior for ByteSource {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+#[plugin(type = Monitoring)]
+#[derive(Default)]
+struct Clock;
+
+impl PluginBehavior for Clock {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
 #[plugin(
     type = Analyzer,
     name = "full-analyzer",

@@ -1,27 +1,50 @@
-//! Quoting only: the table entry and the `Plugin` implementation of a validated attribute.
+//! Quoting only: the table entry and the `Plugin` implementation of a validated attribute,
+//! and the declaration of a registry.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::validate::{FactoryAttr, PluginAttr, PluginTypeSpec};
+use crate::Runtime;
+use crate::validate::{FactoryAttr, PluginAttr, PluginTypeSpec, RegistryAttr};
 
 /// The path of the runtime crate's `__private` module, as the user's crate names it.
-fn private_path(krate: Option<&syn::Path>) -> TokenStream {
-    use proc_macro_crate::{FoundCrate, crate_name};
-    if let Some(path) = krate {
-        return quote!(#path::__private);
+fn private_path(krate: Option<&syn::Path>, runtime: Runtime) -> TokenStream {
+    match (krate, runtime) {
+        (Some(path), _) => quote!(#path::__private),
+        (None, Runtime::Core) => quote!(::module_registry_core::__private),
+        (None, Runtime::Facade) => quote!(::module_registry::__private),
     }
-    for package in ["module-registry", "module-registry-core"] {
-        if let Ok(found) = crate_name(package) {
-            let ident = match found {
-                FoundCrate::Itself => format_ident!("{}", package.replace('-', "_")),
-                FoundCrate::Name(name) => format_ident!("{}", name),
-            };
-            return quote!(::#ident::__private);
-        }
-    }
-    quote!(::module_registry::__private)
+}
+
+/// The hidden items `registry!` writes beside the registry static `NAME`:
+/// `__modreg_NAME_Object` (the trait object type), `__modreg_NAME_table` (the table) and
+/// `__modreg_NAME_Entry` (an entry, on the `inventory` backend).
+fn hidden_ident(ident: &syn::Ident, what: &str) -> syn::Ident {
+    format_ident!("__modreg_{}_{}", ident, what)
+}
+
+/// `(Object) (table) (Entry)`: the paths generated code names a registry's table by.
+fn registry_paths(p: &TokenStream, registry: Option<&syn::Path>) -> TokenStream {
+    let Some(path) = registry else {
+        return quote! {
+            (#p::default_registry::Object) (#p::default_registry::table) (#p::default_registry::Entry)
+        };
+    };
+    let (object, table, entry) = (
+        hidden_path(path, "Object"),
+        hidden_path(path, "table"),
+        hidden_path(path, "Entry"),
+    );
+    quote!((#object) (#table) (#entry))
+}
+
+/// `path::NAME` with its last segment made `__modreg_NAME_{what}`.
+fn hidden_path(path: &syn::Path, what: &str) -> TokenStream {
+    let mut path = path.clone();
+    let last = path.segments.last_mut().expect("a path has a segment");
+    last.ident = hidden_ident(&last.ident, what);
+    quote!(#path)
 }
 
 fn plugin_type(p: &TokenStream, spec: &PluginTypeSpec) -> TokenStream {
@@ -42,8 +65,13 @@ fn location(p: &TokenStream) -> TokenStream {
     }
 }
 
-pub fn plugin(attr: &PluginAttr) -> TokenStream {
-    let p = private_path(attr.krate.as_ref());
+pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
+    let p = private_path(attr.krate.as_ref(), runtime);
+    let paths = registry_paths(&p, attr.registry.as_ref());
+    let object = attr.registry.as_ref().map_or_else(
+        || quote!(#p::default_registry::Object),
+        |path| hidden_path(path, "Object"),
+    );
     let item = &attr.item;
     let ident = &item.ident;
     let name = &attr.name;
@@ -61,82 +89,131 @@ pub fn plugin(attr: &PluginAttr) -> TokenStream {
         .as_ref()
         .map(|d| quote!(.with_description(#d)));
     let mock_of = attr.mock_of.as_ref().map(|m| quote!(.with_mock_of(#m)));
-    let infallible = attr
-        .config
-        .is_none()
-        .then(|| quote!(.with_infallible_constructor(#p::make_default::<#ident>)));
-    let constructor = match &attr.config {
-        None => quote!(#p::construct_default::<#ident>),
-        Some(config) => {
-            let call = quote_spanned!(config.span()=> <#ident>::from_config(config)?);
-            quote! {{
-                fn construct(settings: &#p::PluginSettings) -> #p::Result<#p::Box<dyn #p::Plugin>, #p::PluginError> {
-                    let config: #config = #p::read_config(#name, settings)?;
-                    let plugin: #ident = #call;
-                    #p::Result::Ok(#p::Box::new(plugin))
+    // The coercion to the registry's trait object is spanned at the struct, so that a struct
+    // that does not implement the registry's trait is reported there.
+    let boxed = quote_spanned!(ident.span()=> #p::Box::new(value));
+    // With no `config`, `make` goes through the infallible constructor, so the coercion is
+    // written (and a missing trait reported) once.
+    let (new_body, make_body, infallible) = match &attr.config {
+        None => (
+            quote! {
+                let _ = settings;
+                #p::Result::Ok(<#ident as ::core::default::Default>::default())
+            },
+            quote! {
+                let _ = settings;
+                #p::Result::Ok(make_default())
+            },
+            Some(quote! {
+                fn make_default() -> #p::Box<#object> {
+                    let value = <#ident as ::core::default::Default>::default();
+                    #boxed
                 }
-                construct
-            }}
+            }),
+        ),
+        Some(config) => {
+            let call = quote_spanned!(config.span()=> <#ident>::from_config(config));
+            (
+                quote! {
+                    let config: #config = #p::read_config(#name, settings)?;
+                    #call
+                },
+                quote! {
+                    let value = new(settings)?;
+                    #p::Result::Ok(#boxed)
+                },
+                None,
+            )
         }
     };
+    let with_infallible = infallible
+        .is_some()
+        .then(|| quote!(.with_infallible_constructor(make_default)));
+    let plugin_impl = attr
+        .registry
+        .is_none()
+        .then(|| default_plugin_impl(&p, ident));
 
     quote! {
         #item
 
         const _: () = {
+            fn new(settings: &#p::PluginSettings) -> #p::Result<#ident, #p::PluginError> {
+                #new_body
+            }
+
+            fn make(settings: &#p::PluginSettings) -> #p::Result<#p::Box<#object>, #p::PluginError> {
+                #make_body
+            }
+
+            #infallible
+
+            fn make_any(settings: &#p::PluginSettings) -> #p::Result<#p::Box<dyn #p::Any>, #p::PluginError> {
+                #p::Result::Ok(#p::Box::new(new(settings)?))
+            }
+
             #p::submit_plugin! {
-                DESCRIPTOR = #p::PluginDescriptor::new(#name, #version, #ty, #constructor, #location)
+                #paths DESCRIPTOR = #p::PluginDescriptor::<#object>::new(#name, #version, #ty, make, #location)
+                    .with_concrete_type(make_any, #p::type_id_of::<#ident>)
                     .with_capabilities(&[#(#capabilities),*])
                     .with_dependencies(&[#(#depends_on),*])
                     .with_permissions(&[#(#permissions),*])
                     #description
                     #mock_of
-                    #infallible
+                    #with_infallible
             }
 
-            impl #p::Plugin for #ident {
-                fn name(&self) -> &str {
-                    DESCRIPTOR.name()
-                }
-
-                fn version(&self) -> &str {
-                    DESCRIPTOR.version()
-                }
-
-                fn plugin_type(&self) -> #p::PluginType {
-                    DESCRIPTOR.plugin_type()
-                }
-
-                fn capabilities(&self) -> &[#p::String] {
-                    #p::capabilities_of(&DESCRIPTOR)
-                }
-
-                fn initialize(&mut self) -> #p::Result<(), #p::PluginError> {
-                    <Self as #p::PluginBehavior>::initialize(self)
-                }
-
-                fn cleanup(&mut self) -> #p::Result<(), #p::PluginError> {
-                    <Self as #p::PluginBehavior>::cleanup(self)
-                }
-
-                fn process(&self, data: &[u8]) -> #p::Result<#p::Vec<u8>, #p::PluginError> {
-                    <Self as #p::PluginBehavior>::process(self, data)
-                }
-
-                fn descriptor(&self) -> #p::Option<&'static #p::PluginDescriptor> {
-                    #p::Option::Some(&DESCRIPTOR)
-                }
-
-                fn health(&self) -> #p::HealthStatus {
-                    <Self as #p::PluginBehavior>::health(self)
-                }
-            }
+            #plugin_impl
         };
     }
 }
 
-pub fn factory(attr: &FactoryAttr) -> TokenStream {
-    let p = private_path(attr.krate.as_ref());
+/// The specification's `Plugin` for a struct of the default registry, from its table entry
+/// and its `PluginBehavior`.
+fn default_plugin_impl(p: &TokenStream, ident: &syn::Ident) -> TokenStream {
+    quote! {
+        impl #p::Plugin for #ident {
+            fn name(&self) -> &str {
+                DESCRIPTOR.name()
+            }
+
+            fn version(&self) -> &str {
+                DESCRIPTOR.version()
+            }
+
+            fn plugin_type(&self) -> #p::PluginType {
+                DESCRIPTOR.plugin_type()
+            }
+
+            fn capabilities(&self) -> &[#p::String] {
+                #p::capabilities_of(&DESCRIPTOR)
+            }
+
+            fn initialize(&mut self) -> #p::Result<(), #p::PluginError> {
+                <Self as #p::PluginBehavior>::initialize(self)
+            }
+
+            fn cleanup(&mut self) -> #p::Result<(), #p::PluginError> {
+                <Self as #p::PluginBehavior>::cleanup(self)
+            }
+
+            fn process(&self, data: &[u8]) -> #p::Result<#p::Vec<u8>, #p::PluginError> {
+                <Self as #p::PluginBehavior>::process(self, data)
+            }
+
+            fn descriptor(&self) -> #p::Option<&'static #p::PluginDescriptor> {
+                #p::Option::Some(&DESCRIPTOR)
+            }
+
+            fn health(&self) -> #p::HealthStatus {
+                <Self as #p::PluginBehavior>::health(self)
+            }
+        }
+    }
+}
+
+pub fn factory(attr: &FactoryAttr, runtime: Runtime) -> TokenStream {
+    let p = private_path(attr.krate.as_ref(), runtime);
     let item = &attr.item;
     let function = &item.sig.ident;
     let method = function.to_string();
@@ -153,5 +230,25 @@ pub fn factory(attr: &FactoryAttr) -> TokenStream {
                     .with_variants(&[#(#variants),*])
             }
         };
+    }
+}
+
+pub fn registry(attr: &RegistryAttr, runtime: Runtime) -> TokenStream {
+    let p = private_path(attr.krate.as_ref(), runtime);
+    let vis = &attr.vis;
+    let ident = &attr.ident;
+    let object_alias = hidden_ident(ident, "Object");
+    let table_alias = hidden_ident(ident, "table");
+    let entry = hidden_ident(ident, "Entry");
+    let collect = hidden_ident(ident, "collect");
+    // The link-time table's name must be unique in the binary: the defining crate's name
+    // keeps two crates' registries of the same name apart.
+    let krate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
+    let table = format_ident!("MODREG_{}_{}", krate.to_uppercase(), ident);
+    let object = &attr.object;
+    quote! {
+        #p::declare_registry! {
+            (#vis) #ident #table #object_alias #table_alias #entry #collect (#object)
+        }
     }
 }

@@ -1,9 +1,14 @@
-//! The `#[plugin]` and `#[plugin_factory]` attributes of module-registry.
+//! The `#[plugin]`, `#[plugin_factory]` and `registry!` macros of module-registry.
 //!
 //! Use them through `module_registry` (or `module_registry_core`); this crate is an
-//! implementation detail. Each attribute runs three steps: `parse` reads the syntax,
+//! implementation detail. Each macro runs three steps: `parse` reads the syntax,
 //! `validate` applies every rule with an error at the offending token, `expand` writes
 //! the table entry.
+//!
+//! Generated code names the runtime crate by a fixed path, as `linkme` does: each runtime
+//! crate re-exports the entry points whose default path is its own name
+//! (`::module_registry_core` or `::module_registry`), and `crate = path` overrides it where the
+//! dependency is renamed.
 
 mod expand;
 mod parse;
@@ -11,29 +16,78 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Registers a struct as a plugin in the binary's link-time plugin table.
+/// The path generated code uses when the attribute has no `crate = ...`.
+#[derive(Clone, Copy)]
+pub(crate) enum Runtime {
+    /// `::module_registry_core`.
+    Core,
+    /// `::module_registry`, the facade.
+    Facade,
+}
+
+/// Registers a struct as a plugin; generated paths start at `::module_registry_core`.
+///
+/// See the `module_registry_core` crate for the keys and an example.
+#[proc_macro_attribute]
+pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
+    plugin_with(Runtime::Core, args, item)
+}
+
+/// Registers a struct as a plugin; generated paths start at `::module_registry`.
 ///
 /// See the `module_registry` crate for the keys and an example.
 #[proc_macro_attribute]
-pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
-    let original = proc_macro2::TokenStream::from(item.clone());
-    let result = syn::parse::<parse::Args>(args)
-        .and_then(|args| validate::plugin(args, syn::parse(item)?))
-        .map(|plugin| expand::plugin(&plugin));
-    finish(result, &original)
+pub fn facade_plugin(args: TokenStream, item: TokenStream) -> TokenStream {
+    plugin_with(Runtime::Facade, args, item)
 }
 
 /// Registers a function `fn(&str) -> Result<Box<dyn Plugin>, PluginError>` as a named
-/// plugin factory.
-///
-/// See the `module_registry` crate for the keys and an example.
+/// plugin factory; generated paths start at `::module_registry_core`.
 #[proc_macro_attribute]
 pub fn plugin_factory(args: TokenStream, item: TokenStream) -> TokenStream {
+    factory_with(Runtime::Core, args, item)
+}
+
+/// `#[plugin_factory]` whose generated paths start at `::module_registry`.
+#[proc_macro_attribute]
+pub fn facade_plugin_factory(args: TokenStream, item: TokenStream) -> TokenStream {
+    factory_with(Runtime::Facade, args, item)
+}
+
+/// Declares a registry of a trait object type; generated paths start at
+/// `::module_registry_core`.
+#[proc_macro]
+pub fn registry(input: TokenStream) -> TokenStream {
+    registry_with(Runtime::Core, input)
+}
+
+/// `registry!` whose generated paths start at `::module_registry`.
+#[proc_macro]
+pub fn facade_registry(input: TokenStream) -> TokenStream {
+    registry_with(Runtime::Facade, input)
+}
+
+fn plugin_with(runtime: Runtime, args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    let result = syn::parse::<parse::Args>(args)
+        .and_then(|args| validate::plugin(args, syn::parse(item)?))
+        .map(|plugin| expand::plugin(&plugin, runtime));
+    finish(result, &original)
+}
+
+fn factory_with(runtime: Runtime, args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
     let result = syn::parse::<parse::Args>(args)
         .and_then(|args| validate::factory(args, syn::parse(item)?))
-        .map(|factory| expand::factory(&factory));
+        .map(|factory| expand::factory(&factory, runtime));
     finish(result, &original)
+}
+
+fn registry_with(runtime: Runtime, input: TokenStream) -> TokenStream {
+    let result = syn::parse::<parse::RegistryDecl>(input)
+        .and_then(validate::registry)
+        .map(|registry| expand::registry(&registry, runtime));
+    finish(result, &proc_macro2::TokenStream::new())
 }
 
 /// On error, the error and the item unchanged, so that one mistake is one diagnostic.

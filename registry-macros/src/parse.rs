@@ -42,3 +42,32 @@ impl Parse for Arg {
         Ok(Arg { key, value })
     }
 }
+
+/// The input of `registry!`: `pub NAME: dyn Trait` and optional `, key = value` pairs.
+pub struct RegistryDecl {
+    pub vis: syn::Visibility,
+    pub ident: Ident,
+    pub object: Type,
+    pub args: Punctuated<Arg, Token![,]>,
+}
+
+impl Parse for RegistryDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let vis = input.parse()?;
+        let ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let object = input.parse()?;
+        let args = if input.is_empty() {
+            Punctuated::new()
+        } else {
+            input.parse::<Token![,]>()?;
+            Punctuated::parse_terminated(input)?
+        };
+        Ok(RegistryDecl {
+            vis,
+            ident,
+            object,
+            args,
+        })
+    }
+}

@@ -31,8 +31,11 @@ const PLUGIN_KEYS: &[&str] = &[
     "permissions",
     "config",
     "mock_of",
+    "registry",
     "crate",
 ];
+
+const REGISTRY_KEYS: &[&str] = &["crate"];
 
 const FACTORY_KEYS: &[&str] = &["name", "type", "variants", "crate"];
 
@@ -40,6 +43,14 @@ const FACTORY_KEYS: &[&str] = &["name", "type", "variants", "crate"];
 pub enum PluginTypeSpec {
     BuiltIn(Ident),
     Custom(LitStr),
+}
+
+/// A validated `registry!`.
+pub struct RegistryAttr {
+    pub vis: syn::Visibility,
+    pub ident: Ident,
+    pub object: Type,
+    pub krate: Option<Path>,
 }
 
 /// A validated `#[plugin]`.
@@ -54,6 +65,8 @@ pub struct PluginAttr {
     pub permissions: Vec<LitStr>,
     pub config: Option<Type>,
     pub mock_of: Option<LitStr>,
+    /// The registry the plugin goes into; `None` is the default registry of `dyn Plugin`.
+    pub registry: Option<Path>,
     pub krate: Option<Path>,
 }
 
@@ -122,12 +135,15 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
     let mut permissions = None;
     let mut config = None;
     let mut mock_of = None;
+    let mut registry = None;
     let mut krate = None;
 
     let mut type_given = false;
     for Arg { key, value } in args.entries {
         // A misspelt `type` is reported as unknown, not a second time as missing.
         type_given |= strsim::damerau_levenshtein(&key.unraw_string(), "type") <= 1;
+        // A registry's plugins need no `type`; one whose `registry` is wrong is reported there.
+        type_given |= key == "registry";
         let result = match key.to_string().as_str() {
             "type" => type_spec(&value).map(|v| set_once(&mut plugin_type, &key, v, &mut errors)),
             "capabilities" => identifier_list(&value, "capability")
@@ -149,6 +165,9 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
                 dependency_list(&value).map(|v| set_once(&mut depends_on, &key, v, &mut errors))
             }
             "config" => config_type(value).map(|v| set_once(&mut config, &key, v, &mut errors)),
+            "registry" => {
+                registry_path(&value).map(|v| set_once(&mut registry, &key, v, &mut errors))
+            }
             "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
             _ => Err(unknown_key(&key, PLUGIN_KEYS, "#[plugin]")),
         };
@@ -157,6 +176,8 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         }
     }
 
+    // A plugin of a registry of the user's own trait has the registry's name as its type
+    // unless it says otherwise; the default registry (the specification's) requires a type.
     if !type_given {
         errors.push(syn::Error::new(
             Span::call_site(),
@@ -167,6 +188,7 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         ));
     }
     errors.finish()?;
+    let plugin_type = resolve_type(plugin_type, registry.as_ref())?;
 
     let name = if let Some(lit) = name {
         lit.value()
@@ -181,7 +203,7 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
     Ok(PluginAttr {
         item,
         name,
-        plugin_type: plugin_type.expect("checked above"),
+        plugin_type,
         capabilities: capabilities.unwrap_or_default(),
         version,
         description,
@@ -189,6 +211,57 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         permissions: permissions.unwrap_or_default(),
         config,
         mock_of,
+        registry,
+        krate,
+    })
+}
+
+/// The type given, or for a plugin of a user's registry the registry's name in kebab-case.
+fn resolve_type(
+    given: Option<PluginTypeSpec>,
+    registry: Option<&Path>,
+) -> syn::Result<PluginTypeSpec> {
+    match (given, registry) {
+        (Some(ty), _) => Ok(ty),
+        (None, Some(path)) => {
+            let last = &path.segments.last().expect("a path has a segment").ident;
+            let derived = kebab_case(&last.unraw_string()).to_lowercase();
+            let lit = LitStr::new(&derived, last.span());
+            check_identifier(&lit, "registry type").map_err(|e| {
+                syn::Error::new(
+                    last.span(),
+                    format!("{e}; give the plugin a `type = Custom(\"...\")`"),
+                )
+            })?;
+            Ok(PluginTypeSpec::Custom(lit))
+        }
+        (None, None) => unreachable!("a missing type or a bad registry was reported above"),
+    }
+}
+
+pub fn registry(decl: crate::parse::RegistryDecl) -> syn::Result<RegistryAttr> {
+    if !matches!(decl.object, Type::TraitObject(_)) {
+        return Err(syn::Error::new_spanned(
+            &decl.object,
+            "registry! holds trait objects: write `registry!(pub NAME: dyn YourTrait)`",
+        ));
+    }
+    let mut errors = Errors::default();
+    let mut krate = None;
+    for Arg { key, value } in decl.args {
+        let result = match key.to_string().as_str() {
+            "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
+            _ => Err(unknown_key(&key, REGISTRY_KEYS, "registry!")),
+        };
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    errors.finish()?;
+    Ok(RegistryAttr {
+        vis: decl.vis,
+        ident: decl.ident,
+        object: decl.object,
         krate,
     })
 }
@@ -462,6 +535,16 @@ fn config_type(value: Value) -> syn::Result<Type> {
     match value {
         Value::Type(ty) => Ok(ty),
         Value::Expr(expr) => Err(syn::Error::new_spanned(expr, "expected a type")),
+    }
+}
+
+fn registry_path(value: &Value) -> syn::Result<Path> {
+    match expr(value)? {
+        Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected the path of a registry declared with `registry!`: registry = CODECS",
+        )),
     }
 }
 

@@ -1,7 +1,6 @@
 //! Health: what plugins report about themselves, checked on demand or periodically.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -9,48 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::health::HealthStatus;
 use crate::{ModuleRegistry, PluginError};
-
-/// How a plugin is doing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
-pub enum HealthStatus {
-    /// Working.
-    Healthy,
-    /// Working, but something needs attention.
-    Degraded(String),
-    /// Not working.
-    Unhealthy(String),
-}
-
-impl HealthStatus {
-    fn rank(&self) -> u8 {
-        match self {
-            HealthStatus::Healthy => 0,
-            HealthStatus::Degraded(_) => 1,
-            HealthStatus::Unhealthy(_) => 2,
-        }
-    }
-
-    /// `healthy`, `degraded` or `unhealthy`.
-    pub fn label(&self) -> &'static str {
-        match self {
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Degraded(_) => "degraded",
-            HealthStatus::Unhealthy(_) => "unhealthy",
-        }
-    }
-}
-
-impl fmt::Display for HealthStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HealthStatus::Healthy => f.write_str("healthy"),
-            HealthStatus::Degraded(why) => write!(f, "degraded: {why}"),
-            HealthStatus::Unhealthy(why) => write!(f, "unhealthy: {why}"),
-        }
-    }
-}
 
 /// The result of one round of health checks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

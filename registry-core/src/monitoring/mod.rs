@@ -13,7 +13,7 @@ mod prometheus;
 pub(crate) use self::alerts::AlertHub;
 pub use self::alerts::{Alert, AlertKind, AlertRules};
 pub(crate) use self::health::HealthState;
-pub use self::health::{HEALTH_HISTORY, HealthCounts, HealthMonitor, HealthReport, HealthStatus};
+pub use self::health::{HEALTH_HISTORY, HealthCounts, HealthMonitor, HealthReport};
 
 use std::sync::mpsc::Receiver;
 

@@ -11,7 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 
-use crate::{PluginError, PluginSettings};
+use crate::error::PluginError;
+use crate::settings::{PluginSettings, SettingValue};
 
 /// The prefix of a sealed value.
 pub const SEALED_PREFIX: &str = "enc:v1:";
@@ -118,15 +119,15 @@ impl SecretKey {
 
 /// Whether any string in `settings` is sealed.
 pub(crate) fn has_sealed(settings: &PluginSettings) -> bool {
-    fn any(value: &toml::Value) -> bool {
+    fn any(value: &SettingValue) -> bool {
         match value {
-            toml::Value::String(s) => s.starts_with(SEALED_PREFIX),
-            toml::Value::Array(items) => items.iter().any(any),
-            toml::Value::Table(table) => table.values().any(any),
+            SettingValue::String(s) => s.starts_with(SEALED_PREFIX),
+            SettingValue::Array(items) => items.iter().any(any),
+            SettingValue::Table(table) => table.values().any(any),
             _ => false,
         }
     }
-    settings.table().values().any(any)
+    settings.values().values().any(any)
 }
 
 /// `settings` with every sealed string opened for `plugin`.
@@ -137,20 +138,20 @@ pub(crate) fn open_all(
     settings: &PluginSettings,
 ) -> Result<PluginSettings, PluginError> {
     fn walk(
-        value: &mut toml::Value,
+        value: &mut SettingValue,
         path: &str,
         open: &dyn Fn(&str, &str) -> Result<String, PluginError>,
     ) -> Result<(), PluginError> {
         match value {
-            toml::Value::String(s) if s.starts_with(SEALED_PREFIX) => {
+            SettingValue::String(s) if s.starts_with(SEALED_PREFIX) => {
                 *s = open(path, s)?;
             }
-            toml::Value::Array(items) => {
+            SettingValue::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     walk(item, &format!("{path}[{i}]"), open)?;
                 }
             }
-            toml::Value::Table(table) => {
+            SettingValue::Table(table) => {
                 for (k, v) in table.iter_mut() {
                     walk(v, &format!("{path}.{k}"), open)?;
                 }
@@ -170,11 +171,11 @@ pub(crate) fn open_all(
             }),
         }
     };
-    let mut table = settings.table().clone();
-    for (k, v) in &mut table {
+    let mut opened = settings.clone();
+    for (k, v) in opened.values_mut() {
         walk(v, k, &open)?;
     }
-    Ok(PluginSettings::from_table(table))
+    Ok(opened)
 }
 
 #[cfg(test)]
@@ -202,7 +203,8 @@ mod tests {
             PluginSettings::from_toml(&format!("[auth]\npassword = \"{sealed}\"\n")).unwrap();
         assert!(has_sealed(&settings));
         let open = open_all(Some(&key), true, "db", &settings).unwrap();
-        assert_eq!(open.table()["auth"]["password"].as_str(), Some("s3cret"));
+        let auth = open.get("auth").and_then(SettingValue::as_table).unwrap();
+        assert_eq!(auth["password"].as_str(), Some("s3cret"));
         let off = open_all(Some(&key), false, "db", &settings).unwrap_err();
         assert!(off.to_string().contains("auth.password"), "{off}");
     }

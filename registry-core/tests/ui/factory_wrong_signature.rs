@@ -2,6 +2,6 @@
 use module_registry_core::{plugin, plugin_factory, Plugin, PluginBehavior, PluginError};
 
 #[plugin_factory(name = "f", type = DataProcessor)]
-fn make(variant: String) -> Option<u8> { variant.len().try_into().ok() }
+fn make(variant: usize) -> Option<u8> { variant.try_into().ok() }
 
 fn main() {}

@@ -2,8 +2,8 @@
 
 use registry::{PluginBehavior, PluginError};
 
-/// Found through the renamed dependency.
-#[registry::plugin(type = Storage, capabilities = ["renamed"])]
+/// Found through the renamed dependency, named with `crate = ...` as `linkme` asks.
+#[registry::plugin(type = Storage, capabilities = ["renamed"], crate = registry)]
 #[derive(Debug, Default)]
 pub struct FoundThroughRename;
 

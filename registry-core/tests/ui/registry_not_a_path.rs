@@ -1,0 +1,7 @@
+use module_registry_core::plugin;
+
+#[plugin(registry = "CODECS")]
+#[derive(Default)]
+struct Gzip;
+
+fn main() {}

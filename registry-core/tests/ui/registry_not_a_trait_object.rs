@@ -1,0 +1,7 @@
+use module_registry_core::registry;
+
+pub struct Codec;
+
+registry!(pub CODECS: Codec);
+
+fn main() {}
