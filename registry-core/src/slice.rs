@@ -22,7 +22,7 @@ mod backend {
     #[doc(hidden)]
     #[macro_export]
     macro_rules! __declare_registry {
-        (($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
+        (($($attr:tt)*) ($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
             $($vis)* type $object = $($ty)+;
@@ -36,10 +36,12 @@ mod backend {
             $($vis)* use $table as $alias;
 
             #[doc(hidden)]
+            #[allow(non_snake_case)]
             fn $collect() -> $crate::__private::Vec<&'static $crate::__private::PluginDescriptor<$object>> {
                 $table.iter().collect()
             }
 
+            $($attr)*
             $($vis)* static $name: $crate::Registry<$($ty)+> =
                 $crate::Registry::new(::core::stringify!($name), $collect);
         };
@@ -87,7 +89,7 @@ mod backend {
     #[doc(hidden)]
     #[macro_export]
     macro_rules! __declare_registry {
-        (($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
+        (($($attr:tt)*) ($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
             $($vis)* type $object = $($ty)+;
@@ -99,10 +101,12 @@ mod backend {
             $crate::__private::inventory::collect!($entry);
 
             #[doc(hidden)]
+            #[allow(non_snake_case)]
             fn $collect() -> $crate::__private::Vec<&'static $crate::__private::PluginDescriptor<$object>> {
                 $crate::__private::inventory::iter::<$entry>.into_iter().map(|entry| entry.0).collect()
             }
 
+            $($attr)*
             $($vis)* static $name: $crate::Registry<$($ty)+> =
                 $crate::Registry::new(::core::stringify!($name), $collect);
         };

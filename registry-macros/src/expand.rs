@@ -246,9 +246,10 @@ pub fn registry(attr: &RegistryAttr, runtime: Runtime) -> TokenStream {
     let krate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
     let table = format_ident!("MODREG_{}_{}", krate.to_uppercase(), ident);
     let object = &attr.object;
+    let attrs = &attr.attrs;
     quote! {
         #p::declare_registry! {
-            (#vis) #ident #table #object_alias #table_alias #entry #collect (#object)
+            (#(#attrs)*) (#vis) #ident #table #object_alias #table_alias #entry #collect (#object)
         }
     }
 }

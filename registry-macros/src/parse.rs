@@ -45,6 +45,7 @@ impl Parse for Arg {
 
 /// The input of `registry!`: `pub NAME: dyn Trait` and optional `, key = value` pairs.
 pub struct RegistryDecl {
+    pub attrs: Vec<syn::Attribute>,
     pub vis: syn::Visibility,
     pub ident: Ident,
     pub object: Type,
@@ -53,6 +54,7 @@ pub struct RegistryDecl {
 
 impl Parse for RegistryDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(syn::Attribute::parse_outer)?;
         let vis = input.parse()?;
         let ident = input.parse()?;
         input.parse::<Token![:]>()?;
@@ -64,6 +66,7 @@ impl Parse for RegistryDecl {
             Punctuated::parse_terminated(input)?
         };
         Ok(RegistryDecl {
+            attrs,
             vis,
             ident,
             object,

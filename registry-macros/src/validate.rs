@@ -47,6 +47,7 @@ pub enum PluginTypeSpec {
 
 /// A validated `registry!`.
 pub struct RegistryAttr {
+    pub attrs: Vec<syn::Attribute>,
     pub vis: syn::Visibility,
     pub ident: Ident,
     pub object: Type,
@@ -259,6 +260,7 @@ pub fn registry(decl: crate::parse::RegistryDecl) -> syn::Result<RegistryAttr> {
     }
     errors.finish()?;
     Ok(RegistryAttr {
+        attrs: decl.attrs,
         vis: decl.vis,
         ident: decl.ident,
         object: decl.object,

@@ -1,0 +1,71 @@
+#![deny(warnings, missing_docs)]
+//! An application's plugin interfaces: two traits of its own, each with a registry, and a
+//! plugin for each. `examples/typed_registry.rs` adds plugins to both registries from
+//! another crate and uses them.
+
+use async_trait::async_trait;
+use module_registry_core::{PluginError, plugin, registry};
+
+/// Turns bytes into other bytes.
+pub trait Codec: Send + Sync {
+    /// Encodes `input`.
+    fn encode(&self, input: &[u8]) -> Vec<u8>;
+    /// Reverses [`encode`](Self::encode).
+    fn decode(&self, input: &[u8]) -> Result<Vec<u8>, PluginError>;
+}
+
+/// Fetches a document by key, asynchronously.
+#[async_trait]
+pub trait Fetcher: Send + Sync {
+    /// The document stored under `key`.
+    async fn fetch(&self, key: &str) -> Result<Vec<u8>, PluginError>;
+}
+
+registry! {
+    /// Every codec linked into the binary.
+    pub CODECS: dyn Codec
+}
+registry! {
+    /// Every fetcher linked into the binary.
+    pub FETCHERS: dyn Fetcher
+}
+
+/// ROT13 on ASCII letters; its own inverse.
+#[plugin(registry = CODECS, capabilities = ["text", "reversible"], description = "Rotates ASCII letters by 13")]
+#[derive(Debug, Default)]
+pub struct Rot13;
+
+impl Codec for Rot13 {
+    fn encode(&self, input: &[u8]) -> Vec<u8> {
+        input
+            .iter()
+            .map(|&b| match b {
+                b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
+                b'A'..=b'Z' => (b - b'A' + 13) % 26 + b'A',
+                other => other,
+            })
+            .collect()
+    }
+
+    fn decode(&self, input: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(self.encode(input))
+    }
+}
+
+/// A fetcher that answers from a fixed set of documents.
+#[plugin(registry = FETCHERS, capabilities = ["offline"])]
+#[derive(Debug, Default)]
+pub struct Fixtures;
+
+#[async_trait]
+impl Fetcher for Fixtures {
+    async fn fetch(&self, key: &str) -> Result<Vec<u8>, PluginError> {
+        match key {
+            "greeting" => Ok(b"hello".to_vec()),
+            other => Err(PluginError::processing(
+                "fixtures",
+                format!("no document `{other}`"),
+            )),
+        }
+    }
+}
