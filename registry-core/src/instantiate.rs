@@ -10,6 +10,7 @@ use crate::guarded::{GuardedPlugin, Policy};
 use crate::metrics::MetricsRecorder;
 use crate::registry::Overlay;
 use crate::runtime::RuntimeEntry;
+use crate::sandbox::guard;
 use crate::settings::EMPTY;
 use crate::validate::check_dependency;
 use crate::{
@@ -46,7 +47,7 @@ impl Target {
         }
     }
 
-    fn depends_on(&self) -> Vec<&str> {
+    pub(crate) fn depends_on(&self) -> Vec<&str> {
         match self {
             Target::Compiled(d) => d.depends_on().to_vec(),
             Target::Runtime(e) => e.depends_on.iter().map(String::as_str).collect(),
@@ -67,12 +68,34 @@ impl Target {
         }
     }
 
-    fn instantiate(&self, settings: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
+    pub(crate) fn instantiate(
+        &self,
+        settings: &PluginSettings,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
         match self {
             Target::Compiled(d) => d.instantiate(settings),
             Target::Runtime(e) => e.instantiate(settings),
         }
     }
+}
+
+/// What one creation asks for beyond the registry's switches.
+pub(crate) struct Request<'a> {
+    /// Settings that replace the configured ones.
+    pub(crate) settings: Option<&'a PluginSettings>,
+    /// Check dependencies and what the instance reports even if validation is switched off.
+    pub(crate) validate: bool,
+    /// Record metrics even if monitoring is switched off.
+    pub(crate) monitored: bool,
+}
+
+impl Request<'_> {
+    /// Nothing beyond the switches.
+    pub(crate) const PLAIN: Request<'static> = Request {
+        settings: None,
+        validate: false,
+        monitored: false,
+    };
 }
 
 impl ModuleRegistry {
@@ -85,13 +108,88 @@ impl ModuleRegistry {
         if overlay.flags.debug_mode {
             tracing::debug!(plugin = name, "create_plugin");
         }
-        let (target, plugin) = self.instantiate(overlay, name, None)?;
-        let policy = self.policy(overlay, target.name(), false);
-        Ok(if policy.is_active() {
+        self.create_entry(overlay, name, &Request::PLAIN, |target, settings| {
+            target.instantiate(settings)
+        })
+        .map(|(_, plugin)| plugin)
+    }
+
+    /// The one creation path every `create_*` takes (the unconfigured fast path of
+    /// `create_plugin` is this path with every answer decided in advance):
+    ///
+    /// 1. refuse if plugin loading is off;
+    /// 2. resolve the name (its mock, where mocks are on);
+    /// 3. check dependencies (validation) and permissions of the code that will run;
+    /// 4. construct under the panic guard, with sealed settings opened;
+    /// 5. check what the instance reports (validation);
+    /// 6. wrap it in what monitoring and the sandbox ask for.
+    pub(crate) fn create_entry(
+        &self,
+        overlay: &Overlay,
+        requested: &str,
+        request: &Request<'_>,
+        construct: impl FnOnce(&Target, &PluginSettings) -> Result<Box<dyn Plugin>, PluginError>,
+    ) -> Result<(Target, Box<dyn Plugin>), PluginError> {
+        check_loading(overlay, requested)?;
+        let target = self.resolve(overlay, requested)?;
+        let validate = overlay.flags.validation || request.validate;
+        self.check_code(overlay, &target, validate)?;
+        let name = target.name();
+        let settings = request
+            .settings
+            .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
+            .or_else(|| overlay.settings.get(name))
+            .unwrap_or(&EMPTY);
+        let opened;
+        let settings = if crate::security::has_sealed(settings) {
+            opened = crate::security::open_all(
+                overlay.secret_key.as_ref(),
+                overlay.flags.encryption,
+                name,
+                settings,
+            )?;
+            &opened
+        } else {
+            settings
+        };
+        let plugin = guard(name, "construction", || construct(&target, settings))?;
+        if validate {
+            check_reported(&target, plugin.as_ref())?;
+        }
+        let plugin = self.wrap(overlay, target.name(), plugin, request.monitored);
+        Ok((target, plugin))
+    }
+
+    /// Step 3: the dependencies (when validating) and permissions of the code `target` runs.
+    fn check_code(
+        &self,
+        overlay: &Overlay,
+        target: &Target,
+        validate: bool,
+    ) -> Result<(), PluginError> {
+        if validate {
+            self.check_dependencies(overlay, target)?;
+        }
+        if overlay.flags.permissions {
+            self.check_permissions(overlay, target)?;
+        }
+        Ok(())
+    }
+
+    /// Step 6: `plugin` wrapped as the switches ask, or as it is when they ask nothing.
+    pub(crate) fn wrap(
+        &self,
+        overlay: &Overlay,
+        name: &str,
+        plugin: Box<dyn Plugin>,
+        monitored: bool,
+    ) -> Box<dyn Plugin> {
+        let policy = self.policy(overlay, name, monitored);
+        if policy.is_active() {
             Box::new(GuardedPlugin::new(plugin, policy))
         } else {
             plugin
-        })
+        }
     }
 
     /// What the switches ask created instances of `name` to do; `monitored` forces metrics.
@@ -122,9 +220,9 @@ impl ModuleRegistry {
     ) -> Result<Target, PluginError> {
         if overlay.flags.mock_plugins {
             let runtime_mock = overlay
-                .entries
-                .values()
-                .find(|e| e.mock_of.as_deref() == Some(requested));
+                .mocks
+                .get(requested)
+                .and_then(|mock| overlay.entries.get(mock));
             if let Some(mock) = runtime_mock {
                 return Ok(Target::Runtime(mock.clone()));
             }
@@ -143,52 +241,47 @@ impl ModuleRegistry {
         }
     }
 
-    /// Resolves and constructs `requested`, applying the switches; `settings` overrides the
-    /// configured settings.
-    fn instantiate(
+    /// Creates the plugin `variant` with the factory called `factory_name`, on the creation
+    /// path: loading, the panic guard, the factory's declared type, the dependencies and
+    /// permissions of the plugin it made (its compiled-in entry), then monitoring and the
+    /// sandbox.
+    ///
+    /// A factory's function runs before its product's permissions are known; the product is
+    /// refused before the caller can call it.
+    pub fn create_plugin_from_factory(
         &self,
-        overlay: &Overlay,
-        requested: &str,
-        settings: Option<&PluginSettings>,
-    ) -> Result<(Target, Box<dyn Plugin>), PluginError> {
-        let flags = &overlay.flags;
-        if !flags.loading {
-            return Err(PluginError::Disabled {
-                plugin: requested.to_owned(),
-                what: "plugin loading",
+        factory_name: &str,
+        variant: &str,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        let overlay = self.snapshot();
+        check_loading(&overlay, factory_name)?;
+        let factory = overlay
+            .factories
+            .get(factory_name)
+            .map(|(_, f)| *f)
+            .or_else(|| self.index().factory(factory_name))
+            .ok_or_else(|| PluginError::FactoryNotFound {
+                name: factory_name.to_owned(),
+                known: self.factory_names(),
+            })?;
+        let plugin = guard(factory.name(), "construction", || factory.create(variant))?;
+        if plugin.plugin_type() != factory.plugin_type() {
+            return Err(PluginError::Mismatch {
+                plugin: plugin.name().to_owned(),
+                field: "type",
+                registered: format!("{} (factory `{}`)", factory.plugin_type(), factory.name()),
+                reported: plugin.plugin_type().to_string(),
             });
         }
-        let target = self.resolve(overlay, requested)?;
-        let name = target.name();
-        let settings = settings
-            .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
-            .or_else(|| overlay.settings.get(name))
-            .unwrap_or(&EMPTY);
-        if flags.validation {
-            self.check_dependencies(overlay, &target)?;
-        }
-        if flags.permissions {
-            self.check_permissions(overlay, &target)?;
-        }
-        let opened;
-        let settings = if crate::security::has_sealed(settings) {
-            opened = crate::security::open_all(
-                overlay.secret_key.as_ref(),
-                flags.encryption,
-                name,
-                settings,
+        if let Some(descriptor) = plugin.descriptor() {
+            self.check_code(
+                &overlay,
+                &Target::Compiled(descriptor),
+                overlay.flags.validation,
             )?;
-            &opened
-        } else {
-            settings
-        };
-        let plugin = crate::sandbox::guard(target.name(), "construction", || {
-            target.instantiate(settings)
-        })?;
-        if flags.validation {
-            check_reported(&target, plugin.as_ref())?;
         }
-        Ok((target, plugin))
+        let name = plugin.name().to_owned();
+        Ok(self.wrap(&overlay, &name, plugin, false))
     }
 
     /// Fails unless every permission `target` declares is granted; logs the decision.
@@ -312,38 +405,47 @@ impl ModuleRegistry {
         let own_settings = configuration.settings();
         let settings = (!own_settings.is_empty()).then_some(&own_settings);
 
-        let target = self.resolve(&overlay, name)?;
-        if config.validation {
-            self.check_dependencies(&overlay, &target)?;
-        }
-        let advanced = match &target {
-            Target::Runtime(entry) if entry.constructor.is_none() => entry.advanced.clone(),
-            _ => None,
+        let request = Request {
+            settings,
+            validate: config.validation,
+            monitored: config.monitoring,
         };
-        let plugin: Box<dyn Plugin> = match advanced {
-            Some(make) if overlay.flags.loading => {
-                let mut plugin = make(settings.unwrap_or(&EMPTY))?;
-                plugin.set_context(context.clone());
-                plugin.set_configuration(configuration.clone());
-                plugin
-            }
-            _ => self.instantiate(&overlay, name, settings)?.1,
-        };
-        if config.validation {
-            check_reported(&target, plugin.as_ref())?;
-        }
+        let (target, plugin) =
+            self.create_entry(&overlay, name, &request, |target, settings| {
+                match target {
+                    // An advanced constructor receives its context and configuration.
+                    Target::Runtime(entry) if entry.constructor.is_none() => {
+                        match &entry.advanced {
+                            Some(make) => {
+                                let mut plugin = make(settings)?;
+                                plugin.set_context(context.clone());
+                                plugin.set_configuration(configuration.clone());
+                                Ok(plugin)
+                            }
+                            None => target.instantiate(settings),
+                        }
+                    }
+                    _ => target.instantiate(settings),
+                }
+            })?;
         let recorder = config.monitoring.then(|| self.recorder(target.name()));
-        let policy = self.policy(&overlay, target.name(), config.monitoring);
-        let plugin: Box<dyn Plugin> = if policy.is_active() {
-            Box::new(GuardedPlugin::new(plugin, policy))
-        } else {
-            plugin
-        };
         let mut instance = AdvancedPluginInstance::new(plugin, context, configuration, recorder);
         if config.initialization {
             instance.initialize()?;
         }
         Ok(instance)
+    }
+}
+
+/// Step 1: refuses when plugin loading is switched off.
+fn check_loading(overlay: &Overlay, requested: &str) -> Result<(), PluginError> {
+    if overlay.flags.loading {
+        Ok(())
+    } else {
+        Err(PluginError::Disabled {
+            plugin: requested.to_owned(),
+            what: "plugin loading",
+        })
     }
 }
 

@@ -1,10 +1,13 @@
 //! Changing the registry at run time: registrations, removals, settings and factories.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use crate::registry::Overlay;
 use crate::runtime::{Fields, Registration, RuntimeEntry};
+use crate::validate::parse_dependency;
 use crate::{
-    AdvancedPluginConfig, ModuleRegistry, Plugin, PluginConfig, PluginError, PluginFactoryConfig,
+    AdvancedPluginConfig, ModuleRegistry, PluginConfig, PluginError, PluginFactoryConfig,
     PluginSettings,
 };
 
@@ -30,20 +33,50 @@ impl ModuleRegistry {
         self.insert(config.into().0, true)
     }
 
+    /// Registers every plugin in `configs` at once: all of them, or, if any is invalid,
+    /// refused, names already taken or a dependency cycle, none of them.
+    ///
+    /// One snapshot is published for the whole batch, so readers see all of it or none.
+    ///
+    /// ```
+    /// use module_registry_core::{ModuleRegistry, PluginConfig, PluginType};
+    ///
+    /// let registry = ModuleRegistry::new();
+    /// registry.register_plugins((0..3).map(|i| {
+    ///     PluginConfig::new()
+    ///         .with_name(format!("shard-{i}"))
+    ///         .with_version("1.0.0")
+    ///         .with_type(PluginType::Storage)
+    /// }))?;
+    /// assert!(registry.plugin("shard-2").is_some());
+    /// # Ok::<(), module_registry_core::PluginError>(())
+    /// ```
+    pub fn register_plugins<I>(&self, configs: I) -> Result<(), PluginError>
+    where
+        I: IntoIterator,
+        I::Item: Into<Registration>,
+    {
+        let batch: Vec<Fields> = configs.into_iter().map(|c| c.into().0).collect();
+        self.refuse_unsigned(batch.first().and_then(|f| f.name.as_deref()))?;
+        self.insert_checked(batch, false)
+    }
+
     fn insert(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
+        self.refuse_unsigned(fields.name.as_deref())?;
+        self.insert_checked(vec![fields], replace)
+    }
+
+    /// With authentication on, only signed manifests register: refuses (and audits) `name`.
+    fn refuse_unsigned(&self, name: Option<&str>) -> Result<(), PluginError> {
         let overlay = self.snapshot();
-        if overlay.flags.authentication {
-            let error = PluginError::Unsigned {
-                plugin: fields.name.clone().unwrap_or_default(),
-            };
-            self.note_authentication(
-                &overlay.flags,
-                fields.name.as_deref().unwrap_or(""),
-                Some(&error),
-            );
-            return Err(error);
+        if !overlay.flags.authentication {
+            return Ok(());
         }
-        self.insert_checked(fields, replace)
+        let error = PluginError::Unsigned {
+            plugin: name.unwrap_or_default().to_owned(),
+        };
+        self.note_authentication(&overlay.flags, name.unwrap_or(""), Some(&error));
+        Err(error)
     }
 
     /// Registers `registration` whose origin was already authenticated.
@@ -51,34 +84,79 @@ impl ModuleRegistry {
         &self,
         registration: Registration,
     ) -> Result<(), PluginError> {
-        self.insert_checked(registration.0, false)
+        self.insert_checked(vec![registration.0], false)
     }
 
-    fn insert_checked(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
-        let entry = RuntimeEntry::validate(fields, |name| self.index().get(name))?;
-        tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
+    /// Validates every entry, then adds them all in one snapshot, or none.
+    fn insert_checked(&self, batch: Vec<Fields>, replace: bool) -> Result<(), PluginError> {
+        let entries = batch
+            .into_iter()
+            .map(|fields| RuntimeEntry::validate(fields, |name| self.index().get(name)))
+            .collect::<Result<Vec<_>, _>>()?;
         self.update(|overlay| {
-            if overlay.flags.secure_loading
-                && let Some(compiled) = entry.compiled
-            {
-                return Err(PluginError::AlreadyRegistered {
-                    name: entry.name.clone(),
-                    existing: format!(
-                        "compiled in at {}; secure plugin loading forbids shadowing it",
-                        compiled.location()
-                    ),
-                });
+            for entry in entries {
+                if overlay.flags.secure_loading
+                    && let Some(compiled) = entry.compiled
+                {
+                    return Err(PluginError::AlreadyRegistered {
+                        name: entry.name.clone(),
+                        existing: format!(
+                            "compiled in at {}; secure plugin loading forbids shadowing it",
+                            compiled.location()
+                        ),
+                    });
+                }
+                if !replace && overlay.entries.contains_key(&entry.name) {
+                    return Err(PluginError::AlreadyRegistered {
+                        name: entry.name.clone(),
+                        existing: "registered at run time".to_owned(),
+                    });
+                }
+                tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
+                let name = entry.name.clone();
+                overlay.removed.remove(&name);
+                if let Some(previous) = overlay.entries.insert(name.clone(), Arc::new(entry)) {
+                    overlay.forget_mock(&previous);
+                }
+                overlay.remember_mock(&name);
+                self.refuse_cycle(overlay, &name)?;
             }
-            if !replace && overlay.entries.contains_key(&entry.name) {
-                return Err(PluginError::AlreadyRegistered {
-                    name: entry.name.clone(),
-                    existing: "registered at run time".to_owned(),
-                });
-            }
-            overlay.removed.remove(&entry.name);
-            overlay.entries.insert(entry.name.clone(), Arc::new(entry));
             Ok(())
         })
+    }
+
+    /// Fails if `start`'s dependencies lead back to it, naming every plugin on the shortest
+    /// such cycle. Breadth-first, so a long chain of dependencies cannot overflow the stack.
+    fn refuse_cycle(&self, overlay: &Overlay, start: &str) -> Result<(), PluginError> {
+        let mut parent: HashMap<String, String> = HashMap::new();
+        let mut queue = VecDeque::from([start.to_owned()]);
+        while let Some(from) = queue.pop_front() {
+            let Some(target) = self.resolve_exact(overlay, &from) else {
+                continue;
+            };
+            for spec in target.depends_on() {
+                let Ok(dependency) = parse_dependency(&from, spec) else {
+                    continue;
+                };
+                if dependency.name == start {
+                    let mut back = Vec::new();
+                    let mut at = from.clone();
+                    while at != start {
+                        let up = parent[&at].clone();
+                        back.push(std::mem::replace(&mut at, up));
+                    }
+                    let mut cycle = vec![start.to_owned()];
+                    cycle.extend(back.into_iter().rev());
+                    cycle.push(start.to_owned());
+                    return Err(PluginError::DependencyCycle { cycle });
+                }
+                if !parent.contains_key(&dependency.name) {
+                    parent.insert(dependency.name.clone(), from.clone());
+                    queue.push_back(dependency.name);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Removes a plugin, compiled in or registered at run time.
@@ -92,8 +170,12 @@ impl ModuleRegistry {
                     "secure plugin loading forbids removing a compiled-in plugin",
                 ));
             }
-            let was_runtime = overlay.entries.remove(name).is_some();
-            if compiled && overlay.removed.insert(name.to_owned()) {
+            let removed = overlay.entries.remove(name);
+            if let Some(entry) = &removed {
+                overlay.forget_mock(entry);
+            }
+            let was_runtime = removed.is_some();
+            if compiled && overlay.removed.insert(name.to_owned()).is_none() {
                 return Ok(());
             }
             if was_runtime { Ok(()) } else { Err(()) }.map_err(|()| PluginError::NotFound {
@@ -145,24 +227,5 @@ impl ModuleRegistry {
         names.sort();
         names.dedup();
         names
-    }
-
-    /// Creates the plugin `variant` with the factory called `factory_name`.
-    pub fn create_plugin_from_factory(
-        &self,
-        factory_name: &str,
-        variant: &str,
-    ) -> Result<Box<dyn Plugin>, PluginError> {
-        let overlay = self.snapshot();
-        let factory = overlay
-            .factories
-            .get(factory_name)
-            .map(|(_, f)| *f)
-            .or_else(|| self.index().factory(factory_name))
-            .ok_or_else(|| PluginError::FactoryNotFound {
-                name: factory_name.to_owned(),
-                known: self.factory_names(),
-            })?;
-        factory.create(variant)
     }
 }

@@ -10,11 +10,12 @@
 //! consistent state. When nothing was registered at run time the overlay is empty and every
 //! query goes straight to the index.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
+use imbl::{OrdMap, OrdSet};
 
 use crate::configuration::SystemFlags;
 use crate::index::Conflict;
@@ -31,24 +32,30 @@ use crate::{
 pub const ENVIRONMENT_VARIABLE: &str = "MODREG_ENVIRONMENT";
 
 /// What was registered, removed or configured at run time.
+///
+/// Its maps are persistent (`imbl`): a writer's copy shares every node it does not change,
+/// so a registration costs O(log n) however many entries there are, and readers keep the
+/// snapshot they loaded.
 #[derive(Clone, Default)]
 pub(crate) struct Overlay {
     /// Runtime entries by name; they shadow compiled-in plugins of the same name.
-    pub(crate) entries: BTreeMap<String, Arc<RuntimeEntry>>,
+    pub(crate) entries: OrdMap<String, Arc<RuntimeEntry>>,
+    /// Runtime mocks by the name they stand in for (`mock_of`).
+    pub(crate) mocks: OrdMap<String, String>,
     /// Compiled-in plugins that were unregistered.
-    pub(crate) removed: BTreeSet<String>,
+    pub(crate) removed: OrdSet<String>,
     /// Runtime factory names mapped to compiled-in factories.
-    pub(crate) factories: BTreeMap<String, (PluginFactoryConfig, &'static FactoryDescriptor)>,
+    pub(crate) factories: OrdMap<String, (PluginFactoryConfig, &'static FactoryDescriptor)>,
     /// Settings handed to plugins at construction, by plugin name.
-    pub(crate) settings: BTreeMap<String, PluginSettings>,
+    pub(crate) settings: OrdMap<String, PluginSettings>,
     /// The switches set by `configure_*`, before the environment's.
     pub(crate) base_flags: SystemFlags,
     /// Environment profiles by name.
-    pub(crate) environments: BTreeMap<String, EnvironmentPluginConfiguration>,
+    pub(crate) environments: OrdMap<String, EnvironmentPluginConfiguration>,
     /// The active environment, if any.
     pub(crate) environment: Option<String>,
     /// Permissions granted to plugins (checked when security is on).
-    pub(crate) granted: BTreeSet<String>,
+    pub(crate) granted: OrdSet<String>,
     /// `base_flags` with the active environment's applied: what the registry obeys.
     pub(crate) flags: SystemFlags,
     /// The sandbox's limits (used when sandboxing is on).
@@ -58,7 +65,7 @@ pub(crate) struct Overlay {
     /// The key that opens sealed settings (used when encryption is on).
     pub(crate) secret_key: Option<crate::security::SecretKey>,
     /// Principals' roles, by role name.
-    pub(crate) roles: BTreeMap<String, crate::security::Role>,
+    pub(crate) roles: OrdMap<String, crate::security::Role>,
 }
 
 impl Overlay {
@@ -85,6 +92,22 @@ impl Overlay {
             profile.apply(&mut flags);
         }
         self.flags = flags;
+    }
+
+    /// Indexes `name` as a mock if its entry says `mock_of`.
+    pub(crate) fn remember_mock(&mut self, name: &str) {
+        if let Some(real) = self.entries.get(name).and_then(|e| e.mock_of.clone()) {
+            self.mocks.insert(real, name.to_owned());
+        }
+    }
+
+    /// Drops the mock index entry of a replaced or removed runtime entry.
+    pub(crate) fn forget_mock(&mut self, entry: &RuntimeEntry) {
+        if let Some(real) = &entry.mock_of
+            && self.mocks.get(real) == Some(&entry.name)
+        {
+            self.mocks.remove(real);
+        }
     }
 
     pub(crate) fn hides(&self, name: &str) -> bool {

@@ -285,14 +285,28 @@ impl RuntimeEntry {
         if let Some(real) = &mock_of {
             check_identifier("mock_of", real)?;
         }
+        // Permissions and dependencies belong to the code that runs: an entry that binds to
+        // the compiled-in implementation carries that implementation's as well as its own.
+        let (mut permissions, mut depends_on) = (fields.permissions, fields.depends_on);
+        if let Some(d) = compiled
+            && fields.constructor.is_none()
+            && fields.advanced.is_none()
+        {
+            for p in d.permissions() {
+                if !permissions.iter().any(|own| own == p) {
+                    permissions.push((*p).to_owned());
+                }
+            }
+            depends_on.extend(d.depends_on().iter().map(|s| (*s).to_owned()));
+        }
         Ok(RuntimeEntry {
             mock_of,
             name,
             version,
             plugin_type,
             capabilities: fields.capabilities,
-            depends_on: fields.depends_on,
-            permissions: fields.permissions,
+            depends_on,
+            permissions,
             metadata: fields.metadata,
             constructor: fields.constructor,
             advanced: fields.advanced,

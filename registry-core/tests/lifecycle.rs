@@ -168,12 +168,44 @@ fn missing_incompatible_and_circular_dependencies_name_both_sides() {
         "plugin `m-needs-new` requires `m-old >= 2.0`, but `m-old` is version 1.0.0"
     );
 
+    // A cycle made at run time is refused when it would close.
     register(&registry, &log, "c-a", "1.0.0", &["c-b"], false);
-    register(&registry, &log, "c-b", "1.0.0", &["c-a"], false);
+    let closing = AdvancedPluginConfig::new()
+        .with_name("c-b")
+        .with_version("1.0.0")
+        .with_type(PluginType::Storage)
+        .add_dependency("c-a");
+    let err = registry.register_advanced_plugin(closing).unwrap_err();
+    assert_eq!(err.to_string(), "dependency cycle: c-b -> c-a -> c-b");
+
+    // One compiled into the binary is found by the manager, which loads nothing.
     let mut manager = PluginManager::new(&registry);
-    let err = manager.load(["c-a"]).unwrap_err();
-    assert_eq!(err.to_string(), "dependency cycle: c-a -> c-b -> c-a");
+    let err = manager.load(["cycle-one"]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "dependency cycle: cycle-one -> cycle-two -> cycle-one"
+    );
     assert!(manager.order().is_empty(), "nothing is loaded");
+}
+
+#[module_registry_core::plugin(type = Storage, depends_on = ["cycle-two"])]
+#[derive(Default)]
+struct CycleOne;
+
+#[module_registry_core::plugin(type = Storage, depends_on = ["cycle-one"])]
+#[derive(Default)]
+struct CycleTwo;
+
+impl module_registry_core::PluginBehavior for CycleOne {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+impl module_registry_core::PluginBehavior for CycleTwo {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
 }
 
 #[test]

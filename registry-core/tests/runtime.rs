@@ -379,3 +379,77 @@ fn advanced_validation_checks_dependencies_and_configuration() {
         .unwrap_err();
     assert!(err.to_string().contains("/no/such/file.toml"), "{err}");
 }
+
+fn depending(name: &str, on: &str) -> AdvancedPluginConfig {
+    AdvancedPluginConfig::new()
+        .with_name(name)
+        .with_version("1.0.0")
+        .with_type(PluginType::Storage)
+        .add_dependency(on)
+}
+
+#[test]
+fn circular_dependencies_are_refused_at_registration() {
+    let registry = ModuleRegistry::new();
+    registry
+        .register_advanced_plugin(depending("ring-a", "ring-b"))
+        .unwrap();
+    registry
+        .register_advanced_plugin(depending("ring-b", "ring-c"))
+        .unwrap();
+    let err = registry
+        .register_advanced_plugin(depending("ring-c", "ring-a >= 1.0"))
+        .unwrap_err();
+    match err {
+        PluginError::DependencyCycle { cycle } => {
+            assert_eq!(cycle, ["ring-c", "ring-a", "ring-b", "ring-c"]);
+        }
+        other => panic!("{other}"),
+    }
+    // The refused registration left nothing behind; a plugin that depends on itself is a
+    // cycle too.
+    assert!(registry.plugin("ring-c").is_none());
+    assert!(matches!(
+        registry.register_advanced_plugin(depending("narcissus", "narcissus")),
+        Err(PluginError::DependencyCycle { .. })
+    ));
+}
+
+#[test]
+fn a_batch_registers_everything_or_nothing() {
+    let registry = ModuleRegistry::new();
+    let many = (0..20_000).map(|i| config(&format!("bulk-{i:05}")));
+    registry.register_plugins(many).unwrap();
+    assert_eq!(
+        registry
+            .discover_plugins(PluginDiscoveryQuery::new().with_name_prefix("bulk-"))
+            .unwrap()
+            .len(),
+        20_000
+    );
+    // One by one, on top of 20,000 entries: each is a persistent-map insert.
+    for i in 0..2_000 {
+        registry
+            .register_plugin(config(&format!("single-{i:04}")))
+            .unwrap();
+    }
+    assert!(registry.plugin("single-1999").is_some());
+
+    let before = registry.plugins().len();
+    let batch = vec![
+        config("fresh-one"),
+        config("bulk-00007"), // taken: the whole batch is refused
+        config("fresh-two"),
+    ];
+    assert!(matches!(
+        registry.register_plugins(batch),
+        Err(PluginError::AlreadyRegistered { ref name, .. }) if name == "bulk-00007"
+    ));
+    let invalid = vec![config("fresh-three"), config("Not Valid")];
+    assert!(matches!(
+        registry.register_plugins(invalid),
+        Err(PluginError::Invalid { .. })
+    ));
+    assert_eq!(registry.plugins().len(), before);
+    assert!(registry.plugin("fresh-one").is_none() && registry.plugin("fresh-three").is_none());
+}
