@@ -8,6 +8,9 @@
 //! The tables are made in memory with the same `const` builder `#[plugin]` expands to, and
 //! indexed by the same `PluginIndex` the registry builds from the link-time table.
 //!
+//! `typed_create` does the same for a registry of a user's own trait (`registry!`), with a real
+//! `#[plugin]` in its link-time table.
+//!
 //! Run: `cargo bench -p module-registry --bench lookup`.
 
 use std::collections::HashMap;
@@ -250,5 +253,50 @@ fn create(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, by_name, by_type, by_capability, create);
+/// A registry of a user's own trait, as `registry!` declares it, with one real `#[plugin]`.
+pub trait Shape: Send + Sync {
+    fn sides(&self) -> u64;
+}
+
+module_registry::registry!(SHAPES: dyn Shape);
+
+#[module_registry::plugin(registry = SHAPES)]
+#[derive(Default)]
+struct Triangle {
+    key: u64,
+}
+
+impl Shape for Triangle {
+    fn sides(&self) -> u64 {
+        3 + self.key
+    }
+}
+
+fn make_triangle() -> Box<dyn Shape> {
+    Box::new(Triangle::default())
+}
+
+/// `SHAPES.create(name)` beside a `HashMap<String, fn() -> Box<dyn Shape>>` and `Box::new`.
+fn typed_create(c: &mut Criterion) {
+    let mut group = c.benchmark_group("typed_create");
+    let name = "triangle".to_owned();
+    group.bench_function("registry", |b| {
+        b.iter(|| SHAPES.create(black_box(&name)));
+    });
+    let resolved = SHAPES.get(&name).unwrap();
+    group.bench_function("registry_resolved", |b| {
+        b.iter(|| black_box(resolved).instantiate_default());
+    });
+    let map: HashMap<String, fn() -> Box<dyn Shape>> =
+        [(name.clone(), make_triangle as fn() -> Box<dyn Shape>)].into();
+    group.bench_function("hashmap", |b| {
+        b.iter(|| map.get(black_box(name.as_str())).map(|make| make()));
+    });
+    group.bench_function("direct", |b| {
+        b.iter(|| Box::new(black_box(Triangle::default())) as Box<dyn Shape>);
+    });
+    group.finish();
+}
+
+criterion_group!(benches, by_name, by_type, by_capability, create, typed_create);
 criterion_main!(benches);

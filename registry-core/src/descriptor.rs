@@ -13,6 +13,7 @@ use std::fmt;
 use crate::error::PluginError;
 use crate::plugin::Plugin;
 use crate::plugin_type::PluginType;
+use crate::sandbox::{guard, guard_value};
 use crate::settings::PluginSettings;
 
 /// Creates an instance from its settings (empty when none are configured).
@@ -221,22 +222,24 @@ impl<T: ?Sized> PluginDescriptor<T> {
             .map(|(_, type_id)| type_id() == TypeId::of::<C>())
     }
 
-    /// Creates an instance with the given settings.
-    ///
-    /// This calls the constructor and nothing else: no panic guard, no policy. Registries call
-    /// it on their creation path, which adds those.
+    /// Creates an instance with the given settings, under the panic guard.
     #[inline]
     pub fn instantiate(&self, settings: &PluginSettings) -> Result<Box<T>, PluginError> {
-        (self.constructor)(settings)
+        guard(self.name, "construction", || (self.constructor)(settings))
     }
 
-    /// Creates an instance with no settings: through the infallible constructor when there is
-    /// one, else the general one with empty settings.
+    /// Creates an instance with no settings, under the panic guard: through the infallible
+    /// constructor when there is one, else the general one with empty settings.
+    ///
+    /// This is what a resolved handle calls in a hot loop; registries call it after their
+    /// checks.
     #[inline]
     pub fn instantiate_default(&self) -> Result<Box<T>, PluginError> {
         match self.infallible {
-            Some(make) => Ok(make()),
-            None => (self.constructor)(&crate::settings::EMPTY),
+            Some(make) => guard_value(self.name, "construction", make),
+            None => guard(self.name, "construction", || {
+                (self.constructor)(&crate::settings::EMPTY)
+            }),
         }
     }
 
@@ -255,7 +258,9 @@ impl<T: ?Sized> PluginDescriptor<T> {
         if type_id() != TypeId::of::<C>() {
             return Err(wrong_type());
         }
-        make(settings)?.downcast::<C>().map_err(|_| wrong_type())
+        guard(self.name, "construction", || make(settings))?
+            .downcast::<C>()
+            .map_err(|_| wrong_type())
     }
 }
 

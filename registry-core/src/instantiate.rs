@@ -152,6 +152,7 @@ impl ModuleRegistry {
         } else {
             settings
         };
+        // Descriptors guard their own constructors; runtime closures are guarded here.
         let plugin = guard(name, "construction", || construct(&target, settings))?;
         if validate {
             check_reported(&target, plugin.as_ref())?;

@@ -21,7 +21,6 @@ use crate::configuration::SystemFlags;
 use crate::index::Conflict;
 use crate::metrics::MetricsRecorder;
 use crate::runtime::RuntimeEntry;
-use crate::sandbox::guard;
 use crate::{
     EnvironmentPluginConfiguration, FactoryDescriptor, Plugin, PluginCapabilityQuery,
     PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginIndex, PluginInfo,
@@ -309,9 +308,7 @@ impl ModuleRegistry {
         if !self.overlay_in_use.load(Ordering::Acquire)
             && let Some((descriptor, true)) = self.index.get_checked(name)
         {
-            return guard(descriptor.name(), "construction", || {
-                descriptor.instantiate_default()
-            });
+            return descriptor.instantiate_default();
         }
         self.create_slow(&self.overlay.load(), name)
     }

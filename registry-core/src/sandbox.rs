@@ -4,30 +4,51 @@
 //! This keeps the registry and every other plugin working after one plugin panics. It does
 //! not stop memory corruption in `unsafe` code, an abort, or a plugin that never returns.
 
+use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::PluginError;
 
 /// Runs `call` for `plugin`, turning a panic into an error that names the plugin and call.
+#[inline]
 pub fn guard<T>(
     plugin: &str,
     during: &'static str,
     call: impl FnOnce() -> Result<T, PluginError>,
 ) -> Result<T, PluginError> {
-    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
-        #[cfg(feature = "host")]
-        tracing::error!(plugin, during, message, "plugin panicked");
-        Err(PluginError::Panicked {
-            plugin: plugin.to_owned(),
-            during,
-            message,
-        })
-    })
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(outcome) => outcome,
+        Err(payload) => Err(panicked(plugin, during, payload.as_ref())),
+    }
+}
+
+/// Runs an infallible `call` for `plugin`, turning a panic into an error. What crosses the
+/// guard is `T` alone (a `Box` for a constructor), which keeps the happy path as cheap as a
+/// plain call.
+#[inline]
+pub fn guard_value<T>(
+    plugin: &str,
+    during: &'static str,
+    call: impl FnOnce() -> T,
+) -> Result<T, PluginError> {
+    catch_unwind(AssertUnwindSafe(call)).map_err(|payload| panicked(plugin, during, payload.as_ref()))
+}
+
+#[cold]
+#[inline(never)]
+fn panicked(plugin: &str, during: &'static str, payload: &(dyn Any + Send)) -> PluginError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+    #[cfg(feature = "host")]
+    tracing::error!(plugin, during, message, "plugin panicked");
+    PluginError::Panicked {
+        plugin: plugin.to_owned(),
+        during,
+        message,
+    }
 }
 
 #[cfg(test)]
@@ -39,5 +60,7 @@ mod tests {
         let err = guard::<()>("p", "process", || panic!("boom")).unwrap_err();
         assert_eq!(err.to_string(), "plugin `p` panicked in process: boom");
         assert_eq!(guard("p", "process", || Ok(1)).unwrap(), 1);
+        let err = guard_value::<u8>("q", "construction", || panic!("{}", "owned")).unwrap_err();
+        assert_eq!(err.to_string(), "plugin `q` panicked in construction: owned");
     }
 }

@@ -22,7 +22,6 @@ use crate::descriptor::{FactoryDescriptor, PluginDescriptor};
 use crate::error::PluginError;
 use crate::index::PluginIndex;
 use crate::plugin_type::PluginType;
-use crate::sandbox::guard;
 use crate::settings::PluginSettings;
 
 /// Collects a registry's descriptors from its link-time table.
@@ -152,10 +151,7 @@ impl<T: ?Sized> Registry<T> {
     /// Creates the plugin called `name` with no settings.
     #[inline]
     pub fn create(&self, name: &str) -> Result<Box<T>, PluginError> {
-        let descriptor = self.resolve(name)?;
-        guard(descriptor.name(), "construction", || {
-            descriptor.instantiate_default()
-        })
+        self.resolve(name)?.instantiate_default()
     }
 
     /// Creates the plugin called `name` with `settings` (read into its `config` type).
@@ -164,19 +160,14 @@ impl<T: ?Sized> Registry<T> {
         name: &str,
         settings: &PluginSettings,
     ) -> Result<Box<T>, PluginError> {
-        let descriptor = self.resolve(name)?;
-        guard(descriptor.name(), "construction", || {
-            descriptor.instantiate(settings)
-        })
+        self.resolve(name)?.instantiate(settings)
     }
 
     /// Creates the plugin called `name` as its concrete type `C`; a `name` that is another
     /// type is [`PluginError::WrongType`].
     pub fn create_as<C: 'static>(&self, name: &str) -> Result<Box<C>, PluginError> {
-        let descriptor = self.resolve(name)?;
-        guard(descriptor.name(), "construction", || {
-            descriptor.instantiate_as::<C>(&crate::settings::EMPTY)
-        })
+        self.resolve(name)?
+            .instantiate_as::<C>(&crate::settings::EMPTY)
     }
 
     /// The entry for `name` if it may be created: registered once, with its dependencies met.
