@@ -298,5 +298,12 @@ fn typed_create(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, by_name, by_type, by_capability, create, typed_create);
+criterion_group!(
+    benches,
+    by_name,
+    by_type,
+    by_capability,
+    create,
+    typed_create
+);
 criterion_main!(benches);

@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::configuration::PluginConfiguration;
+use crate::error::PluginError;
 use crate::metrics::MetricsRecorder;
-use crate::{Plugin, PluginConfiguration, PluginError, PluginMetrics};
+use crate::metrics::PluginMetrics;
+use crate::plugin::Plugin;
 
 /// A plugin that carries a context, a configuration, a state and metrics, as the
 /// specification's "Advanced Plugin Interface" describes.
@@ -296,7 +299,7 @@ impl Plugin for AdvancedPluginInstance {
         self.plugin.process(data)
     }
 
-    fn health(&self) -> crate::HealthStatus {
+    fn health(&self) -> crate::health::HealthStatus {
         self.plugin.health()
     }
 }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{PluginError, PluginInfo};
+use crate::error::PluginError;
+use crate::info::PluginInfo;
 
 /// How the discovery cache has been used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

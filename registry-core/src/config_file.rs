@@ -26,10 +26,66 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::configuration::EnvironmentFlags;
-use crate::settings::{PluginSettings, SettingValue};
+use crate::toml_settings::{describe_toml_error, settings_from_table, settings_from_toml};
+
+use crate::configuration::EnvironmentPluginConfiguration;
+use crate::error::PluginError;
+use crate::registry::ModuleRegistry;
+use crate::settings::PluginSettings;
 use crate::validate::check_identifier;
-use crate::{EnvironmentPluginConfiguration, ModuleRegistry, PluginError};
+
+/// The flags of an `[environments.NAME]` table in a configuration file.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentFlags {
+    debug_mode: Option<bool>,
+    verbose_logging: Option<bool>,
+    mock_plugins: Option<bool>,
+    real_plugins: Option<bool>,
+    #[serde(default)]
+    plugins: BTreeMap<String, toml::Table>,
+}
+
+/// One `with_*` switch of an environment profile.
+type SetSwitch = fn(EnvironmentPluginConfiguration, bool) -> EnvironmentPluginConfiguration;
+
+impl EnvironmentFlags {
+    /// The profile of environment `name` these flags and plugin settings describe.
+    fn into_profile(
+        self,
+        name: &str,
+        plugins: BTreeMap<String, PluginSettings>,
+    ) -> EnvironmentPluginConfiguration {
+        let mut profile = EnvironmentPluginConfiguration::new().with_environment(name);
+        let switches: [(Option<bool>, SetSwitch); 4] = [
+            (
+                self.debug_mode,
+                EnvironmentPluginConfiguration::with_debug_mode,
+            ),
+            (
+                self.verbose_logging,
+                EnvironmentPluginConfiguration::with_verbose_logging,
+            ),
+            (
+                self.mock_plugins,
+                EnvironmentPluginConfiguration::with_mock_plugins,
+            ),
+            (
+                self.real_plugins,
+                EnvironmentPluginConfiguration::with_real_plugins,
+            ),
+        ];
+        for (value, set) in switches {
+            if let Some(value) = value {
+                profile = set(profile, value);
+            }
+        }
+        for (plugin, settings) in plugins {
+            profile = profile.with_plugin_settings(plugin, settings);
+        }
+        profile
+    }
+}
 
 /// A parsed configuration file.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -67,7 +123,7 @@ impl ConfigFile {
             let section = format!("environments.{name}");
             let own = settings_by_plugin(flags.plugins.clone(), &format!("{section}.plugins"))
                 .map_err(file_error)?;
-            let profile = EnvironmentPluginConfiguration::from_parts(&name, &flags, own);
+            let profile = flags.into_profile(&name, own);
             profile
                 .validate(&name)
                 .map_err(|e| file_error(format!("section `[{section}]`: {e}")))?;
@@ -108,41 +164,6 @@ fn settings_by_plugin(
     Ok(plugins)
 }
 
-/// Settings from TOML text: the `[plugins.NAME]` body of a configuration file.
-pub(crate) fn settings_from_toml(text: &str) -> Result<PluginSettings, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
-    Ok(settings_from_table(table))
-}
-
-fn settings_from_table(table: toml::Table) -> PluginSettings {
-    PluginSettings::from_values(
-        table
-            .into_iter()
-            .map(|(k, v)| (k, setting_from_toml(v)))
-            .collect(),
-    )
-}
-
-/// A TOML value as a setting; a date or time is kept as its text.
-fn setting_from_toml(value: toml::Value) -> SettingValue {
-    match value {
-        toml::Value::String(s) => SettingValue::String(s),
-        toml::Value::Integer(n) => SettingValue::Integer(n),
-        toml::Value::Float(x) => SettingValue::Float(x),
-        toml::Value::Boolean(b) => SettingValue::Bool(b),
-        toml::Value::Datetime(d) => SettingValue::String(d.to_string()),
-        toml::Value::Array(items) => {
-            SettingValue::Array(items.into_iter().map(setting_from_toml).collect())
-        }
-        toml::Value::Table(table) => SettingValue::Table(
-            table
-                .into_iter()
-                .map(|(k, v)| (k, setting_from_toml(v)))
-                .collect(),
-        ),
-    }
-}
-
 impl PluginSettings {
     /// Settings from TOML text, as a `[plugins.NAME]` section's body is written.
     ///
@@ -156,27 +177,6 @@ impl PluginSettings {
             plugin: String::new(),
             reason,
         })
-    }
-}
-
-/// One line for a TOML error: line, column, the key on that line, and the message.
-pub(crate) fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim_end();
-    let Some(span) = error.span() else {
-        return message.to_owned();
-    };
-    let start = span.start.min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_number = text[..start].matches('\n').count() + 1;
-    let column = text[line_start..start].chars().count() + 1;
-    let line_text = text[line_start..].lines().next().unwrap_or("");
-    let key = line_text
-        .split_once('=')
-        .map(|(k, _)| k.trim())
-        .filter(|k| !k.is_empty() && !k.starts_with('['));
-    match key {
-        Some(key) => format!("line {line_number}, column {column}, key `{key}`: {message}"),
-        None => format!("line {line_number}, column {column}: {message}"),
     }
 }
 
@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(
             file.plugins["gzip-compress"]
                 .get("level")
-                .and_then(SettingValue::as_integer),
+                .and_then(crate::settings::SettingValue::as_integer),
             Some(9)
         );
     }
@@ -236,7 +236,7 @@ mod tests {
         assert_eq!(
             file.environments["dev"].plugins["x"]
                 .get("level")
-                .and_then(SettingValue::as_integer),
+                .and_then(crate::settings::SettingValue::as_integer),
             Some(1)
         );
         let both = "[environments.dev]\nmock_plugins = true\nreal_plugins = true\n";

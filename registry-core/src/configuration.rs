@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::error::PluginError;
+use crate::settings::PluginSettings;
 use crate::validate::check_identifier;
-use crate::{PluginError, PluginSettings};
 
 /// The effective switches of a registry, after base configuration and the active environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +175,7 @@ impl PluginConfiguration {
     pub fn with_setting(
         mut self,
         key: impl Into<String>,
-        value: impl Into<crate::SettingValue>,
+        value: impl Into<crate::settings::SettingValue>,
     ) -> Self {
         self.settings = self.settings.with(key, value);
         self
@@ -196,7 +197,7 @@ impl PluginConfiguration {
                     path: shown.clone(),
                     reason: e.to_string(),
                 })?;
-            let read = crate::config_file::settings_from_toml(&text).map_err(|reason| {
+            let read = crate::toml_settings::settings_from_toml(&text).map_err(|reason| {
                 PluginError::ConfigurationFile {
                     path: shown,
                     reason,
@@ -347,33 +348,6 @@ impl EnvironmentPluginConfiguration {
             flags.mock_plugins = false;
         }
     }
-
-    pub(crate) fn from_parts(
-        name: &str,
-        flags: &EnvironmentFlags,
-        plugins: BTreeMap<String, PluginSettings>,
-    ) -> Self {
-        EnvironmentPluginConfiguration {
-            environment: Some(name.to_owned()),
-            debug_mode: flags.debug_mode,
-            verbose_logging: flags.verbose_logging,
-            mock_plugins: flags.mock_plugins,
-            real_plugins: flags.real_plugins,
-            plugins,
-        }
-    }
-}
-
-/// The flags of an `[environments.NAME]` table in a configuration file.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EnvironmentFlags {
-    pub(crate) debug_mode: Option<bool>,
-    pub(crate) verbose_logging: Option<bool>,
-    pub(crate) mock_plugins: Option<bool>,
-    pub(crate) real_plugins: Option<bool>,
-    #[serde(default)]
-    pub(crate) plugins: BTreeMap<String, toml::Table>,
 }
 
 #[cfg(test)]
@@ -430,7 +404,7 @@ mod tests {
             configuration
                 .settings()
                 .get("level")
-                .and_then(crate::SettingValue::as_integer),
+                .and_then(crate::settings::SettingValue::as_integer),
             Some(3)
         );
         std::fs::write(&path, "level = \n").unwrap();

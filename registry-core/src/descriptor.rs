@@ -11,6 +11,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 
 use crate::error::PluginError;
+use crate::location::SourceLocation;
 use crate::plugin::Plugin;
 use crate::plugin_type::PluginType;
 use crate::sandbox::{guard, guard_value};
@@ -27,29 +28,6 @@ pub type AnyConstructor = fn(&PluginSettings) -> Result<Box<dyn Any>, PluginErro
 
 /// Creates a plugin instance of the given variant.
 pub type FactoryFn = fn(&str) -> Result<Box<dyn Plugin>, PluginError>;
-
-/// Where a plugin or factory was defined, so that a conflict can name both sides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SourceLocation {
-    /// The defining crate (`CARGO_PKG_NAME`).
-    pub crate_name: &'static str,
-    /// The defining module (`module_path!()`).
-    pub module_path: &'static str,
-    /// The file (`file!()`).
-    pub file: &'static str,
-    /// The line (`line!()`).
-    pub line: u32,
-}
-
-impl fmt::Display for SourceLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` in crate `{}` at {}:{}",
-            self.module_path, self.crate_name, self.file, self.line
-        )
-    }
-}
 
 /// One compiled-in plugin: its metadata and how to construct it.
 ///

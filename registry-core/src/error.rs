@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::descriptor::SourceLocation;
+use crate::location::SourceLocation;
 
 /// Everything that can go wrong when registering, discovering, creating or running a plugin.
 ///

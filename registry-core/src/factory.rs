@@ -1,7 +1,10 @@
 //! Factory registrations: a runtime name for a compiled-in `#[plugin_factory]` function.
 
+use crate::descriptor::FactoryDescriptor;
+use crate::error::PluginError;
+use crate::index::PluginIndex;
+use crate::plugin_type::PluginType;
 use crate::validate::check_identifier;
-use crate::{FactoryDescriptor, PluginError, PluginIndex, PluginType};
 
 /// Registers a factory by the name of its `#[plugin_factory]` function.
 ///

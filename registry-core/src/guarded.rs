@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::error::PluginError;
 use crate::metrics::MetricsRecorder;
+use crate::plugin::Plugin;
 use crate::sandbox::guard;
-use crate::{Plugin, PluginError};
 
 /// What a guarded plugin does around each call.
 #[derive(Clone, Debug, Default)]
@@ -247,9 +248,11 @@ impl Plugin for GuardedPlugin {
         outcome
     }
 
-    fn health(&self) -> crate::HealthStatus {
+    fn health(&self) -> crate::health::HealthStatus {
         if self.failed.load(Ordering::Acquire) {
-            return crate::HealthStatus::Unhealthy("panicked; refuses further calls".to_owned());
+            return crate::health::HealthStatus::Unhealthy(
+                "panicked; refuses further calls".to_owned(),
+            );
         }
         self.inner.health()
     }

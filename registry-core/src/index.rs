@@ -21,8 +21,9 @@ use std::ops::Range;
 
 use foldhash::fast::FixedState;
 
-use crate::descriptor::{FactoryDescriptor, PluginDescriptor, SourceLocation};
+use crate::descriptor::{FactoryDescriptor, PluginDescriptor};
 use crate::error::PluginError;
+use crate::location::SourceLocation;
 use crate::plugin::Plugin;
 use crate::plugin_type::PluginType;
 use crate::validate::check_dependency;

@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::descriptor::PluginDescriptor;
+use crate::location::SourceLocation;
+use crate::plugin_type::PluginType;
 use crate::runtime::RuntimeEntry;
-use crate::{PluginDescriptor, PluginType, SourceLocation};
 
 /// One plugin as the registry sees it, compiled in or registered at run time.
 ///

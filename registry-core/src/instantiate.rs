@@ -6,78 +6,19 @@
 
 use std::sync::Arc;
 
+use crate::advanced::{AdvancedPluginInstance, AdvancedPluginInstantiationConfig};
+use crate::error::PluginError;
 use crate::guarded::{GuardedPlugin, Policy};
 use crate::metrics::MetricsRecorder;
-use crate::registry::Overlay;
-use crate::runtime::RuntimeEntry;
+use crate::metrics::PluginMetrics;
+use crate::overlay::Overlay;
+use crate::plugin::Plugin;
+use crate::registry::ModuleRegistry;
 use crate::sandbox::guard;
 use crate::settings::EMPTY;
+use crate::settings::PluginSettings;
+use crate::target::Target;
 use crate::validate::check_dependency;
-use crate::{
-    AdvancedPluginInstance, AdvancedPluginInstantiationConfig, ModuleRegistry, Plugin,
-    PluginDescriptor, PluginError, PluginInfo, PluginMetrics, PluginSettings, PluginType,
-};
-
-/// The registry entry a request resolves to.
-#[derive(Clone)]
-pub(crate) enum Target {
-    Compiled(&'static PluginDescriptor),
-    Runtime(Arc<RuntimeEntry>),
-}
-
-impl Target {
-    fn name(&self) -> &str {
-        match self {
-            Target::Compiled(d) => d.name(),
-            Target::Runtime(e) => &e.name,
-        }
-    }
-
-    fn version(&self) -> &str {
-        match self {
-            Target::Compiled(d) => d.version(),
-            Target::Runtime(e) => &e.version,
-        }
-    }
-
-    fn plugin_type(&self) -> PluginType {
-        match self {
-            Target::Compiled(d) => d.plugin_type(),
-            Target::Runtime(e) => e.plugin_type,
-        }
-    }
-
-    pub(crate) fn depends_on(&self) -> Vec<&str> {
-        match self {
-            Target::Compiled(d) => d.depends_on().to_vec(),
-            Target::Runtime(e) => e.depends_on.iter().map(String::as_str).collect(),
-        }
-    }
-
-    fn permissions(&self) -> Vec<&str> {
-        match self {
-            Target::Compiled(d) => d.permissions().to_vec(),
-            Target::Runtime(e) => e.permissions.iter().map(String::as_str).collect(),
-        }
-    }
-
-    pub(crate) fn into_info(self) -> PluginInfo {
-        match self {
-            Target::Compiled(d) => PluginInfo::compiled(d),
-            Target::Runtime(e) => PluginInfo::runtime(e),
-        }
-    }
-
-    pub(crate) fn instantiate(
-        &self,
-        settings: &PluginSettings,
-    ) -> Result<Box<dyn Plugin>, PluginError> {
-        match self {
-            Target::Compiled(d) => d.instantiate(settings),
-            Target::Runtime(e) => e.instantiate(settings),
-        }
-    }
-}
 
 /// What one creation asks for beyond the registry's switches.
 pub(crate) struct Request<'a> {

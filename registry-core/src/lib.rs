@@ -58,6 +58,7 @@ mod descriptor;
 mod error;
 mod health;
 mod index;
+mod location;
 mod plugin;
 mod plugin_type;
 pub mod sandbox;
@@ -89,6 +90,8 @@ mod metrics;
 #[cfg(feature = "host")]
 mod monitoring;
 #[cfg(feature = "host")]
+mod overlay;
+#[cfg(feature = "host")]
 mod query;
 #[cfg(feature = "host")]
 mod registration;
@@ -102,14 +105,19 @@ mod security;
 mod semantic;
 #[cfg(feature = "host")]
 mod system;
+#[cfg(feature = "host")]
+mod target;
+#[cfg(feature = "host")]
+mod toml_settings;
 
 pub use crate::descriptor::{
     AnyConstructor, Constructor, FactoryDescriptor, FactoryFn, InfallibleConstructor,
-    PluginDescriptor, SourceLocation,
+    PluginDescriptor,
 };
 pub use crate::error::PluginError;
 pub use crate::health::HealthStatus;
 pub use crate::index::{Conflict, PluginIndex};
+pub use crate::location::SourceLocation;
 pub use crate::plugin::{Plugin, PluginBehavior};
 pub use crate::plugin_type::PluginType;
 pub use crate::settings::{PluginSettings, SettingValue};
@@ -198,9 +206,10 @@ pub mod __private {
     pub use std::string::String;
     pub use std::vec::Vec;
 
-    pub use crate::descriptor::{FactoryDescriptor, FactoryFn, PluginDescriptor, SourceLocation};
+    pub use crate::descriptor::{FactoryDescriptor, FactoryFn, PluginDescriptor};
     pub use crate::error::PluginError;
     pub use crate::health::HealthStatus;
+    pub use crate::location::SourceLocation;
     pub use crate::plugin::{Plugin, PluginBehavior};
     pub use crate::plugin_type::PluginType;
     pub use crate::settings::PluginSettings;

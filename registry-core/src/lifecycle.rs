@@ -16,9 +16,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::error::PluginError;
+use crate::plugin::Plugin;
+use crate::registry::ModuleRegistry;
 use crate::sandbox::guard;
 use crate::validate::check_dependency;
-use crate::{ModuleRegistry, Plugin, PluginError};
 
 /// Where a managed plugin is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

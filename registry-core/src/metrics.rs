@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::PluginError;
+use crate::error::PluginError;
 
 /// Latency buckets: bucket `i` counts calls of less than `2^i` nanoseconds (the last one
 /// everything longer), so quantiles are exact to within a factor of two.

@@ -1,7 +1,8 @@
 //! Discovery queries: by type and name, and by capabilities.
 
+use crate::error::PluginError;
+use crate::plugin_type::PluginType;
 use crate::validate::check_identifier;
-use crate::{PluginError, PluginType};
 
 /// Finds plugins by type, name prefix and name substring; every filter given must match.
 ///

@@ -3,13 +3,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use crate::registry::Overlay;
+use crate::error::PluginError;
+use crate::factory::PluginFactoryConfig;
+use crate::overlay::Overlay;
+use crate::registry::ModuleRegistry;
+use crate::runtime::{AdvancedPluginConfig, PluginConfig};
 use crate::runtime::{Fields, Registration, RuntimeEntry};
+use crate::settings::PluginSettings;
 use crate::validate::parse_dependency;
-use crate::{
-    AdvancedPluginConfig, ModuleRegistry, PluginConfig, PluginError, PluginFactoryConfig,
-    PluginSettings,
-};
 
 impl ModuleRegistry {
     /// Registers a plugin at run time. A name registered at run time already is refused

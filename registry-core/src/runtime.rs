@@ -10,8 +10,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::advanced::AdvancedPlugin;
+use crate::descriptor::PluginDescriptor;
+use crate::error::PluginError;
+use crate::plugin::Plugin;
+use crate::plugin_type::PluginType;
+use crate::settings::PluginSettings;
 use crate::validate::{check_identifier, parse_dependency, parse_version};
-use crate::{AdvancedPlugin, Plugin, PluginDescriptor, PluginError, PluginSettings, PluginType};
 
 /// A constructor given at registration time.
 pub type DynConstructor =

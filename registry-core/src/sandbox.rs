@@ -31,7 +31,8 @@ pub fn guard_value<T>(
     during: &'static str,
     call: impl FnOnce() -> T,
 ) -> Result<T, PluginError> {
-    catch_unwind(AssertUnwindSafe(call)).map_err(|payload| panicked(plugin, during, payload.as_ref()))
+    catch_unwind(AssertUnwindSafe(call))
+        .map_err(|payload| panicked(plugin, during, payload.as_ref()))
 }
 
 #[cold]
@@ -61,6 +62,9 @@ mod tests {
         assert_eq!(err.to_string(), "plugin `p` panicked in process: boom");
         assert_eq!(guard("p", "process", || Ok(1)).unwrap(), 1);
         let err = guard_value::<u8>("q", "construction", || panic!("{}", "owned")).unwrap_err();
-        assert_eq!(err.to_string(), "plugin `q` panicked in construction: owned");
+        assert_eq!(
+            err.to_string(),
+            "plugin `q` panicked in construction: owned"
+        );
     }
 }

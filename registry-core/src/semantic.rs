@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use crate::{ModuleRegistry, PluginError, PluginInfo};
+use crate::error::PluginError;
+use crate::info::PluginInfo;
+use crate::registry::ModuleRegistry;
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;

@@ -2,11 +2,12 @@
 
 use crate::cache::CacheStats;
 use crate::configuration::SystemFlags;
-use crate::validate::check_identifier;
-use crate::{
-    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, ModuleRegistry,
-    PluginConfiguration, PluginError,
+use crate::configuration::{
+    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
 };
+use crate::error::PluginError;
+use crate::registry::ModuleRegistry;
+use crate::validate::check_identifier;
 
 impl ModuleRegistry {
     /// Changes the base switches with `apply`.

@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::error::PluginError;
 use crate::health::HealthStatus;
-use crate::{ModuleRegistry, PluginError};
+use crate::registry::ModuleRegistry;
 
 /// The result of one round of health checks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -18,7 +18,8 @@ pub use self::health::{HEALTH_HISTORY, HealthCounts, HealthMonitor, HealthReport
 use std::sync::mpsc::Receiver;
 
 use crate::configuration::{flag_builders, set};
-use crate::{ModuleRegistry, PluginError};
+use crate::error::PluginError;
+use crate::registry::ModuleRegistry;
 
 /// The basic monitoring switches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

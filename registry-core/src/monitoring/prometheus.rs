@@ -12,7 +12,9 @@ use prometheus_client::metrics::exemplar::Exemplar;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::{HealthStatus, ModuleRegistry, PluginMetrics};
+use crate::health::HealthStatus;
+use crate::metrics::PluginMetrics;
+use crate::registry::ModuleRegistry;
 
 /// A snapshot of everything exported, taken at scrape time.
 #[derive(Debug)]
@@ -206,11 +208,12 @@ impl ModuleRegistry {
 
 #[cfg(test)]
 mod tests {
-    use crate::{AdvancedPluginMonitoringConfig, ModuleRegistry};
+    use crate::monitoring::AdvancedPluginMonitoringConfig;
+    use crate::registry::ModuleRegistry;
 
     #[test]
     fn exposes_counters_histograms_and_gauges() {
-        let registry = ModuleRegistry::with_index(crate::PluginIndex::build([], []));
+        let registry = ModuleRegistry::with_index(crate::index::PluginIndex::build([], []));
         registry
             .configure_advanced_plugin_monitoring(
                 AdvancedPluginMonitoringConfig::new()

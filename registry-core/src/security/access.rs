@@ -8,7 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::audit::AuditEntry;
-use crate::{ModuleRegistry, PluginError};
+use crate::error::PluginError;
+use crate::registry::ModuleRegistry;
 
 /// What a principal asks to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -294,7 +295,7 @@ impl ModuleRegistry {
 
     pub(crate) fn note_access(
         &self,
-        flags: &crate::SystemFlags,
+        flags: &crate::configuration::SystemFlags,
         principal: &str,
         operation: Operation,
         plugin: &str,

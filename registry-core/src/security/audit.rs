@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 
 use super::{AccessDecision, Operation};
-use crate::{ModuleRegistry, PluginError};
+use crate::error::PluginError;
+use crate::registry::ModuleRegistry;
 
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

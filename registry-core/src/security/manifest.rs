@@ -23,9 +23,12 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::Deserialize;
 
 use crate::configuration::SystemFlags;
+use crate::error::PluginError;
+use crate::plugin_type::PluginType;
+use crate::registry::ModuleRegistry;
+use crate::runtime::AdvancedPluginConfig;
 use crate::security::Operation;
 use crate::security::access::AccessDecision;
-use crate::{AdvancedPluginConfig, ModuleRegistry, PluginError, PluginType};
 
 /// A public key whose signatures are trusted, with the name envelopes refer to it by.
 #[derive(Clone, PartialEq, Eq)]
@@ -138,7 +141,7 @@ impl SignedManifest {
             });
         }
         toml::from_str(text).map_err(|e| PluginError::Manifest {
-            reason: crate::config_file::describe_toml_error(text, &e),
+            reason: crate::toml_settings::describe_toml_error(text, &e),
         })
     }
 
@@ -201,7 +204,7 @@ impl SignedManifest {
     fn into_config(self) -> Result<AdvancedPluginConfig, PluginError> {
         let manifest: Manifest =
             toml::from_str(&self.manifest).map_err(|e| PluginError::Manifest {
-                reason: crate::config_file::describe_toml_error(&self.manifest, &e),
+                reason: crate::toml_settings::describe_toml_error(&self.manifest, &e),
             })?;
         let mut config = AdvancedPluginConfig::new()
             .with_name(manifest.name)

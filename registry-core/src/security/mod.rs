@@ -27,7 +27,8 @@ pub use self::secrets::SecretKey;
 pub(crate) use self::secrets::{has_sealed, open_all};
 
 use crate::configuration::{SystemFlags, flag_builders, set};
-use crate::{ModuleRegistry, PluginError};
+use crate::error::PluginError;
+use crate::registry::ModuleRegistry;
 
 /// The sandbox's limits, applied to created plugins while sandboxing is on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,10 +1,13 @@
 //! Calls made on behalf of a principal: every one checked, logged and counted.
 
 use super::{Operation, Principal};
-use crate::{
-    ModuleRegistry, Plugin, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery, PluginError,
-    PluginInfo, PluginSettings,
-};
+use crate::error::PluginError;
+use crate::info::PluginInfo;
+use crate::plugin::Plugin;
+use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
+use crate::registry::ModuleRegistry;
+use crate::runtime::PluginConfig;
+use crate::settings::PluginSettings;
 
 impl ModuleRegistry {
     /// The registry as seen by `principal`: every call is checked, logged and counted.
@@ -134,7 +137,7 @@ impl Plugin for NoProcess {
         })
     }
 
-    fn health(&self) -> crate::HealthStatus {
+    fn health(&self) -> crate::health::HealthStatus {
         self.inner.health()
     }
 }
