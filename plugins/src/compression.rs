@@ -48,7 +48,7 @@ impl PluginBehavior for GzipCompress {
         encoder
             .write_all(data)
             .and_then(|()| encoder.finish())
-            .map_err(|e| PluginError::processing("gzip-compress", e))
+            .map_err(|e| PluginError::from_plugin("gzip-compress", e))
     }
 }
 
@@ -66,7 +66,7 @@ impl PluginBehavior for GzipDecompress {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(data)
             .read_to_end(&mut out)
-            .map_err(|e| PluginError::processing("gzip-decompress", e))?;
+            .map_err(|e| PluginError::from_plugin("gzip-decompress", e))?;
         Ok(out)
     }
 }
@@ -100,7 +100,7 @@ impl ZstdCompress {
 impl PluginBehavior for ZstdCompress {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         zstd::bulk::compress(data, self.level)
-            .map_err(|e| PluginError::processing("zstd-compress", e))
+            .map_err(|e| PluginError::from_plugin("zstd-compress", e))
     }
 }
 
@@ -115,6 +115,6 @@ pub struct ZstdDecompress;
 
 impl PluginBehavior for ZstdDecompress {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        zstd::stream::decode_all(data).map_err(|e| PluginError::processing("zstd-decompress", e))
+        zstd::stream::decode_all(data).map_err(|e| PluginError::from_plugin("zstd-decompress", e))
     }
 }

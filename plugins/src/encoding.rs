@@ -24,7 +24,7 @@ impl PluginBehavior for Base64Decode {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         STANDARD
             .decode(data.trim_ascii())
-            .map_err(|e| PluginError::processing("base64-decode", e))
+            .map_err(|e| PluginError::from_plugin("base64-decode", e))
     }
 }
 
@@ -46,6 +46,6 @@ pub struct HexDecode;
 
 impl PluginBehavior for HexDecode {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        hex::decode(data.trim_ascii()).map_err(|e| PluginError::processing("hex-decode", e))
+        hex::decode(data.trim_ascii()).map_err(|e| PluginError::from_plugin("hex-decode", e))
     }
 }

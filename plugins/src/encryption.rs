@@ -79,7 +79,7 @@ impl PluginBehavior for ChaCha20Poly1305Encrypt {
         let sealed = self
             .cipher
             .encrypt(&nonce, data)
-            .map_err(|e| PluginError::processing("chacha20poly1305-encrypt", e))?;
+            .map_err(|e| PluginError::from_plugin("chacha20poly1305-encrypt", e))?;
         let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);

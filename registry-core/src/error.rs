@@ -190,7 +190,17 @@ pub enum PluginError {
         reason: String,
     },
 
-    /// A plugin reported a failure while processing.
+    /// A plugin failed with an error of its own, kept as the source.
+    #[error("plugin `{plugin}` failed: {source}")]
+    Plugin {
+        /// The plugin that failed.
+        plugin: String,
+        /// The error it reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+
+    /// A plugin reported a failure while processing, as text.
     #[error("plugin `{plugin}` failed: {reason}")]
     Processing {
         /// The plugin that failed.
@@ -355,6 +365,43 @@ impl PluginError {
             plugin: plugin.into(),
             reason: reason.to_string(),
         }
+    }
+
+    /// A failure of `plugin` caused by `source`, which [`std::error::Error::source`] returns.
+    ///
+    /// ```
+    /// use std::error::Error;
+    /// use module_registry_core::PluginError;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt deflate stream");
+    /// let err = PluginError::from_plugin("gzip-decompress", io);
+    /// assert_eq!(err.to_string(), "plugin `gzip-decompress` failed: corrupt deflate stream");
+    /// assert!(err.source().unwrap().downcast_ref::<std::io::Error>().is_some());
+    /// assert!(err.is_plugin_failure());
+    /// ```
+    pub fn from_plugin(
+        plugin: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        PluginError::Plugin {
+            plugin: plugin.into(),
+            source: source.into(),
+        }
+    }
+
+    /// Whether the plugin's own code failed (an error it returned, a panic, a time-out, a
+    /// refusal after an earlier panic), as opposed to the registry refusing or not finding
+    /// something. A host retries or reports the first kind per plugin; the second is a
+    /// configuration or programming error.
+    pub fn is_plugin_failure(&self) -> bool {
+        matches!(
+            self,
+            PluginError::Plugin { .. }
+                | PluginError::Processing { .. }
+                | PluginError::Panicked { .. }
+                | PluginError::Failed { .. }
+                | PluginError::Timeout { .. }
+        )
     }
 
     /// An invalid `field` holding `value`, with the rule it broke.
