@@ -6,46 +6,9 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::error::PluginError;
-use crate::metrics::MetricsRecorder;
+use crate::layer::Policy;
 use crate::plugin::Plugin;
 use crate::sandbox::guard;
-
-/// What a guarded plugin does around each call.
-#[derive(Clone, Debug, Default)]
-#[expect(clippy::struct_excessive_bools, reason = "independent switches")]
-pub(crate) struct Policy {
-    /// Records calls, errors and bytes into `recorder`.
-    pub(crate) recorder: Option<Arc<MetricsRecorder>>,
-    /// Records latency too.
-    pub(crate) latency: bool,
-    /// Emits an INFO event per call.
-    pub(crate) verbose: bool,
-    /// Turns panics into errors and disables the instance after one.
-    pub(crate) catch_panics: bool,
-    /// Refuses larger inputs.
-    pub(crate) max_input_bytes: Option<usize>,
-    /// Refuses larger outputs.
-    pub(crate) max_output_bytes: Option<usize>,
-    /// Runs each call on a worker thread and gives up after this long.
-    pub(crate) time_budget: Option<Duration>,
-    /// Evaluates alert rules on each call; `true` delivers them in real time.
-    pub(crate) alerts: Option<(Arc<crate::monitoring::AlertHub>, bool)>,
-    /// Per-call events carry every figure as a field.
-    pub(crate) structured: bool,
-}
-
-impl Policy {
-    /// Whether the policy does anything at all.
-    pub(crate) fn is_active(&self) -> bool {
-        self.recorder.is_some()
-            || self.verbose
-            || self.catch_panics
-            || self.max_input_bytes.is_some()
-            || self.max_output_bytes.is_some()
-            || self.time_budget.is_some()
-            || self.alerts.is_some()
-    }
-}
 
 pub(crate) struct GuardedPlugin {
     inner: Arc<dyn Plugin>,
@@ -231,14 +194,13 @@ impl Plugin for GuardedPlugin {
                 recorder.record_latency(latency);
             }
         }
-        if let Some((hub, real_time)) = &self.policy.alerts {
+        if let Some(observer) = &self.policy.alerts {
             let panicked = matches!(outcome, Err(PluginError::Panicked { .. }));
-            hub.observe_call(
+            observer.observe(
                 &self.name,
                 outcome.is_ok(),
                 panicked,
                 latency.unwrap_or_default(),
-                *real_time,
             );
         }
         if self.policy.verbose {

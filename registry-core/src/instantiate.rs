@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::advanced::{AdvancedPluginInstance, AdvancedPluginInstantiationConfig};
 use crate::error::PluginError;
-use crate::guarded::{GuardedPlugin, Policy};
+use crate::guarded::GuardedPlugin;
+use crate::layer::{Layer, Policy};
 use crate::metrics::MetricsRecorder;
 use crate::metrics::PluginMetrics;
 use crate::overlay::Overlay;
@@ -102,7 +103,8 @@ impl ModuleRegistry {
         Ok((target, plugin))
     }
 
-    /// Step 3: the dependencies (when validating) and permissions of the code `target` runs.
+    /// Step 3: the dependencies (when validating) of the code `target` runs, then what the
+    /// layers check (security: its permissions).
     fn check_code(
         &self,
         overlay: &Overlay,
@@ -112,13 +114,10 @@ impl ModuleRegistry {
         if validate {
             self.check_dependencies(overlay, target)?;
         }
-        if overlay.flags.permissions {
-            self.check_permissions(overlay, target)?;
-        }
-        Ok(())
+        layers_check(self, overlay, target)
     }
 
-    /// Step 6: `plugin` wrapped as the switches ask, or as it is when they ask nothing.
+    /// Step 6: `plugin` wrapped as the layers ask, or as it is when none is interested.
     pub(crate) fn wrap(
         &self,
         overlay: &Overlay,
@@ -126,31 +125,11 @@ impl ModuleRegistry {
         plugin: Box<dyn Plugin>,
         monitored: bool,
     ) -> Box<dyn Plugin> {
-        let policy = self.policy(overlay, name, monitored);
+        let policy = layers_interest(self, overlay, name, monitored);
         if policy.is_active() {
             Box::new(GuardedPlugin::new(plugin, policy))
         } else {
             plugin
-        }
-    }
-
-    /// What the switches ask created instances of `name` to do; `monitored` forces metrics.
-    pub(crate) fn policy(&self, overlay: &Overlay, name: &str, monitored: bool) -> Policy {
-        let flags = &overlay.flags;
-        let monitoring = flags.monitoring || monitored;
-        let sandbox = flags.sandboxing.then_some(&overlay.limits);
-        Policy {
-            recorder: monitoring.then(|| self.recorder(name)),
-            latency: monitored || (flags.monitoring && flags.performance),
-            verbose: flags.verbose_logging || flags.plugin_logging,
-            alerts: flags
-                .alerting
-                .then(|| (self.alerts.clone(), flags.real_time_alerting)),
-            structured: flags.structured_logging,
-            catch_panics: monitoring || flags.sandboxing || flags.alerting,
-            max_input_bytes: sandbox.and_then(|l| l.max_input_bytes),
-            max_output_bytes: sandbox.and_then(|l| l.max_output_bytes),
-            time_budget: sandbox.and_then(|l| l.time_budget),
         }
     }
 
@@ -224,35 +203,6 @@ impl ModuleRegistry {
         }
         let name = plugin.name().to_owned();
         Ok(self.wrap(&overlay, &name, plugin, false))
-    }
-
-    /// Fails unless every permission `target` declares is granted; logs the decision.
-    fn check_permissions(&self, overlay: &Overlay, target: &Target) -> Result<(), PluginError> {
-        let missing = target
-            .permissions()
-            .into_iter()
-            .find(|p| !overlay.granted.contains(*p));
-        let decision = crate::security::AccessDecision {
-            allowed: missing.is_none(),
-            reason: missing.map_or_else(
-                || "permissions granted".to_owned(),
-                |p| format!("permission `{p}` not granted"),
-            ),
-        };
-        self.note_access(
-            &overlay.flags,
-            "-",
-            crate::security::Operation::Instantiate,
-            target.name(),
-            &decision,
-        );
-        match missing {
-            Some(permission) => Err(PluginError::PermissionDenied {
-                plugin: target.name().to_owned(),
-                permission: permission.to_owned(),
-            }),
-            None => Ok(()),
-        }
     }
 
     /// Fails unless every dependency of `target` is registered at an accepted version.
@@ -377,6 +327,37 @@ impl ModuleRegistry {
         }
         Ok(instance)
     }
+}
+
+/// Every layer of the host, in the order the creation path asks them.
+const LAYERS: &[&dyn Layer] = &[
+    &crate::security::SecurityLayer,
+    &crate::monitoring::MonitoringLayer,
+];
+
+/// Asks every layer whether `target` may be created.
+fn layers_check(
+    registry: &ModuleRegistry,
+    overlay: &Overlay,
+    target: &Target,
+) -> Result<(), PluginError> {
+    LAYERS
+        .iter()
+        .try_for_each(|layer| layer.check(registry, overlay, target))
+}
+
+/// Asks every layer what instances of `name` get around their calls.
+fn layers_interest(
+    registry: &ModuleRegistry,
+    overlay: &Overlay,
+    name: &str,
+    monitored: bool,
+) -> Policy {
+    let mut policy = Policy::default();
+    for layer in LAYERS {
+        layer.interest(registry, overlay, name, monitored, &mut policy);
+    }
+    policy
 }
 
 /// Step 1: refuses when plugin loading is switched off.

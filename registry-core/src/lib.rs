@@ -84,6 +84,8 @@ mod info;
 #[cfg(feature = "host")]
 mod instantiate;
 #[cfg(feature = "host")]
+mod layer;
+#[cfg(feature = "host")]
 mod lifecycle;
 #[cfg(feature = "host")]
 mod metrics;

@@ -1,5 +1,5 @@
-//! Every rule of `#[plugin]` and `#[plugin_factory]`: one case per rule, each diagnostic
-//! pointing at the offending token (checked-in `.stderr` files).
+//! Every rule of `#[plugin]`, `#[plugin_factory]` and `registry!`: one case per rule, each
+//! diagnostic pointing at the offending token (checked-in `.stderr` files).
 
 #[test]
 fn ui() {

@@ -290,6 +290,7 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
             "#[plugin_factory] does not support async functions",
         ));
     }
+    check_factory_signature(&item.sig)?;
 
     let mut errors = Errors::default();
     let mut name = None;
@@ -336,6 +337,38 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
         variants: variants.unwrap_or_default(),
         krate,
     })
+}
+
+/// A factory takes the variant as its one `&str` argument and returns something; the type
+/// checker reports a wrong return type against `FactoryFn`.
+fn check_factory_signature(sig: &syn::Signature) -> syn::Result<()> {
+    const SHAPE: &str = "fn(variant: &str) -> Result<Box<dyn Plugin>, PluginError>";
+    let takes_str = match sig.inputs.iter().collect::<Vec<_>>().as_slice() {
+        [syn::FnArg::Typed(arg)] => matches!(
+            &*arg.ty,
+            Type::Reference(r) if r.mutability.is_none()
+                && matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str"))
+        ),
+        _ => false,
+    };
+    if !takes_str {
+        let span = if sig.inputs.is_empty() {
+            sig.paren_token.span.join()
+        } else {
+            sig.inputs.span()
+        };
+        return Err(syn::Error::new(
+            span,
+            format!("#[plugin_factory] functions take the variant as one `&str`: {SHAPE}"),
+        ));
+    }
+    if matches!(sig.output, syn::ReturnType::Default) {
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            format!("#[plugin_factory] functions return the plugin: {SHAPE}"),
+        ));
+    }
+    Ok(())
 }
 
 fn item_keyword_span(item: &Item) -> Span {

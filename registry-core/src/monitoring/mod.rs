@@ -15,10 +15,14 @@ pub use self::alerts::{Alert, AlertKind, AlertRules};
 pub(crate) use self::health::HealthState;
 pub use self::health::{HEALTH_HISTORY, HealthCounts, HealthMonitor, HealthReport};
 
+use std::sync::Arc;
 use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 use crate::configuration::{flag_builders, set};
 use crate::error::PluginError;
+use crate::layer::{CallObserver, Layer, Policy};
+use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 
 /// The basic monitoring switches.
@@ -115,6 +119,52 @@ impl PluginHealthMonitoringConfig {
     /// Changes no switch.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+/// Feeds every call of an instance to the alert rules.
+#[derive(Debug)]
+struct AlertObserver {
+    hub: Arc<AlertHub>,
+    real_time: bool,
+}
+
+impl CallObserver for AlertObserver {
+    fn observe(&self, plugin: &str, ok: bool, panicked: bool, latency: Duration) {
+        self.hub
+            .observe_call(plugin, ok, panicked, latency, self.real_time);
+    }
+}
+
+/// Monitoring as a layer of the creation path: metrics, latency, alerts and per-call logging
+/// around calls.
+pub(crate) struct MonitoringLayer;
+
+impl Layer for MonitoringLayer {
+    fn interest(
+        &self,
+        registry: &ModuleRegistry,
+        overlay: &Overlay,
+        name: &str,
+        monitored: bool,
+        policy: &mut Policy,
+    ) {
+        let flags = &overlay.flags;
+        let metrics = flags.monitoring || monitored;
+        if metrics {
+            policy.recorder = Some(registry.recorder(name));
+            policy.catch_panics = true;
+        }
+        policy.latency = monitored || (flags.monitoring && flags.performance);
+        policy.verbose = flags.verbose_logging || flags.plugin_logging;
+        policy.structured = flags.structured_logging;
+        if flags.alerting {
+            policy.alerts = Some(Arc::new(AlertObserver {
+                hub: registry.alerts.clone(),
+                real_time: flags.real_time_alerting,
+            }));
+            policy.catch_panics = true;
+        }
     }
 }
 

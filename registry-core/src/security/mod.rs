@@ -28,7 +28,10 @@ pub(crate) use self::secrets::{has_sealed, open_all};
 
 use crate::configuration::{SystemFlags, flag_builders, set};
 use crate::error::PluginError;
+use crate::layer::{Layer, Policy};
+use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
+use crate::target::Target;
 
 /// The sandbox's limits, applied to created plugins while sandboxing is on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -189,6 +192,69 @@ impl PluginAccessControlConfig {
     pub fn with_audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.audit_file = Some(path.into());
         self
+    }
+}
+
+/// Security as a layer of the creation path: permissions before construction, the sandbox
+/// around calls.
+pub(crate) struct SecurityLayer;
+
+impl Layer for SecurityLayer {
+    /// With permissions on, every permission the code declares must be granted; the decision
+    /// is audited.
+    fn check(
+        &self,
+        registry: &ModuleRegistry,
+        overlay: &Overlay,
+        target: &Target,
+    ) -> Result<(), PluginError> {
+        if !overlay.flags.permissions {
+            return Ok(());
+        }
+        let missing = target
+            .permissions()
+            .into_iter()
+            .find(|p| !overlay.granted.contains(*p));
+        let decision = AccessDecision {
+            allowed: missing.is_none(),
+            reason: missing.map_or_else(
+                || "permissions granted".to_owned(),
+                |p| format!("permission `{p}` not granted"),
+            ),
+        };
+        registry.note_access(
+            &overlay.flags,
+            "-",
+            Operation::Instantiate,
+            target.name(),
+            &decision,
+        );
+        match missing {
+            Some(permission) => Err(PluginError::PermissionDenied {
+                plugin: target.name().to_owned(),
+                permission: permission.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// With sandboxing on: panics contained, and the configured size and time limits.
+    fn interest(
+        &self,
+        _: &ModuleRegistry,
+        overlay: &Overlay,
+        _: &str,
+        _: bool,
+        policy: &mut Policy,
+    ) {
+        if !overlay.flags.sandboxing {
+            return;
+        }
+        let limits = &overlay.limits;
+        policy.catch_panics = true;
+        policy.max_input_bytes = limits.max_input_bytes;
+        policy.max_output_bytes = limits.max_output_bytes;
+        policy.time_budget = limits.time_budget;
     }
 }
 

@@ -1,0 +1,94 @@
+//! The seam the host's layers plug into: security and monitoring decide, once per created
+//! instance, whether it may be created and what it gets around its calls.
+//!
+//! # How a layer attaches
+//!
+//! The creation path (`instantiate.rs`) knows no switch of a layer. It asks every layer twice
+//! per created instance, as `tracing-core` asks each subscriber for its
+//! `Interest` once per callsite:
+//!
+//! - [`Layer::check`], before the constructor runs: refuse, or let it through;
+//! - [`Layer::interest`], after: add to the instance's [`Policy`], what its wrapper does on
+//!   every call.
+//!
+//! The list of layers is the creation path's (`instantiate.rs`), so this module knows none of
+//! them. The answers are kept in the wrapper (`GuardedPlugin`), so the call path reads no switch:
+//! a plugin no layer is interested in is not wrapped at all. A layer reads its own switches
+//! and state and nothing else's; its code lives in its own module.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::PluginError;
+use crate::metrics::MetricsRecorder;
+use crate::overlay::Overlay;
+use crate::registry::ModuleRegistry;
+use crate::target::Target;
+
+/// A layer of the host, asked about every created instance.
+pub(crate) trait Layer: Sync {
+    /// Whether `target` may be created (step 3 of the creation path). The default allows.
+    fn check(
+        &self,
+        registry: &ModuleRegistry,
+        overlay: &Overlay,
+        target: &Target,
+    ) -> Result<(), PluginError> {
+        let _ = (registry, overlay, target);
+        Ok(())
+    }
+
+    /// What this layer adds around calls to a created instance of `name` (step 6);
+    /// `monitored` is a caller's request for metrics whatever the switches say.
+    fn interest(
+        &self,
+        registry: &ModuleRegistry,
+        overlay: &Overlay,
+        name: &str,
+        monitored: bool,
+        policy: &mut Policy,
+    );
+}
+
+/// Something a layer wants told about every call of an instance (monitoring's alert rules).
+pub(crate) trait CallObserver: Send + Sync + std::fmt::Debug {
+    /// One call of `plugin` ended: whether it succeeded, whether it panicked, how long it took.
+    fn observe(&self, plugin: &str, ok: bool, panicked: bool, latency: Duration);
+}
+
+/// What a guarded plugin does around each call.
+#[derive(Clone, Debug, Default)]
+#[expect(clippy::struct_excessive_bools, reason = "independent switches")]
+pub(crate) struct Policy {
+    /// Records calls, errors and bytes into `recorder`.
+    pub(crate) recorder: Option<Arc<MetricsRecorder>>,
+    /// Records latency too.
+    pub(crate) latency: bool,
+    /// Emits an INFO event per call.
+    pub(crate) verbose: bool,
+    /// Turns panics into errors and disables the instance after one.
+    pub(crate) catch_panics: bool,
+    /// Refuses larger inputs.
+    pub(crate) max_input_bytes: Option<usize>,
+    /// Refuses larger outputs.
+    pub(crate) max_output_bytes: Option<usize>,
+    /// Runs each call on a worker thread and gives up after this long.
+    pub(crate) time_budget: Option<Duration>,
+    /// Told about every call (monitoring's alert rules).
+    pub(crate) alerts: Option<Arc<dyn CallObserver>>,
+    /// Per-call events carry every figure as a field.
+    pub(crate) structured: bool,
+}
+
+impl Policy {
+    /// Whether the policy does anything at all.
+    pub(crate) fn is_active(&self) -> bool {
+        self.recorder.is_some()
+            || self.verbose
+            || self.catch_panics
+            || self.max_input_bytes.is_some()
+            || self.max_output_bytes.is_some()
+            || self.time_budget.is_some()
+            || self.alerts.is_some()
+    }
+}
