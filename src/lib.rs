@@ -48,7 +48,9 @@
 //!
 //! [`#[plugin_factory(name = "...", type = ..., variants = [...])]`](plugin_factory) on a
 //! `fn(&str) -> Result<Box<dyn Plugin>, PluginError>` registers a factory that
-//! [`ModuleRegistry::create_plugin_from_factory`] calls by name.
+//! [`ModuleRegistry::create_plugin_from_factory`] calls by name. `interface = "Name"` declares
+//! the interface it implements; `PluginFactoryConfig::with_factory_interface` must then name
+//! the same one.
 //!
 //! # Bundled plugins
 //!

@@ -49,7 +49,8 @@ impl PluginBehavior for BatchProcessor {
 #[plugin_factory(
     name = "data-processor-factory",
     type = DataProcessor,
-    variants = ["high-performance", "batch"]
+    variants = ["high-performance", "batch"],
+    interface = "DataProcessorFactory"
 )]
 pub fn create_processor(variant: &str) -> Result<Box<dyn Plugin>, PluginError> {
     match variant {

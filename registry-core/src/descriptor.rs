@@ -264,6 +264,7 @@ pub struct FactoryDescriptor {
     method: &'static str,
     plugin_type: PluginType,
     variants: &'static [&'static str],
+    interface: Option<&'static str>,
     function: FactoryFn,
     location: SourceLocation,
 }
@@ -282,6 +283,7 @@ impl FactoryDescriptor {
             method,
             plugin_type,
             variants: &[],
+            interface: None,
             function,
             location,
         }
@@ -291,6 +293,18 @@ impl FactoryDescriptor {
     pub const fn with_variants(mut self, variants: &'static [&'static str]) -> Self {
         self.variants = variants;
         self
+    }
+
+    /// Declares the interface the factory implements (`#[plugin_factory(interface = "...")]`);
+    /// a runtime registration that names another is refused.
+    pub const fn with_interface(mut self, interface: &'static str) -> Self {
+        self.interface = Some(interface);
+        self
+    }
+
+    /// The interface it declares, if any.
+    pub const fn interface(&self) -> Option<&'static str> {
+        self.interface
     }
 
     /// The factory's name.
@@ -338,6 +352,7 @@ impl fmt::Debug for FactoryDescriptor {
             .field("method", &self.method)
             .field("plugin_type", &self.plugin_type)
             .field("variants", &self.variants)
+            .field("interface", &self.interface)
             .field("location", &self.location)
             .finish_non_exhaustive()
     }

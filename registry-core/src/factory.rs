@@ -48,8 +48,9 @@ impl PluginFactoryConfig {
         self
     }
 
-    /// Records the interface the factory implements. It is descriptive only: kept with the
-    /// registration and readable with [`interface`](Self::interface); nothing checks it.
+    /// Names the interface the factory implements. Registration checks it against the
+    /// interface the `#[plugin_factory]` function declares (`interface = "..."`) and refuses a
+    /// mismatch, or a function that declares none.
     pub fn with_factory_interface(mut self, interface: impl Into<String>) -> Self {
         self.interface = Some(interface.into());
         self
@@ -91,6 +92,24 @@ impl PluginFactoryConfig {
                     .map(|f| f.method().to_owned())
                     .collect(),
             })?;
+        if let Some(interface) = &self.interface
+            && found.interface() != Some(interface.as_str())
+        {
+            return Err(PluginError::invalid(
+                "factory interface",
+                interface.clone(),
+                match found.interface() {
+                    Some(declared) => format!(
+                        "factory `{}` names interface `{interface}`, but `{}` implements `{declared}`",
+                        self.name, self.method
+                    ),
+                    None => format!(
+                        "factory `{}` names interface `{interface}`, but `{}` declares none; add `interface = \"{interface}\"` to its #[plugin_factory]",
+                        self.name, self.method
+                    ),
+                },
+            ));
+        }
         if let Some(ty) = self.plugin_type
             && ty != found.plugin_type()
         {

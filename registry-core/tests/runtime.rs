@@ -35,7 +35,7 @@ impl PluginBehavior for Prefixer {
     }
 }
 
-#[plugin_factory(name = "prefix-factory", type = DataProcessor, variants = ["empty"])]
+#[plugin_factory(name = "prefix-factory", type = DataProcessor, variants = ["empty"], interface = "Prefixer")]
 fn make_prefixer(_: &str) -> Result<Box<dyn Plugin>, PluginError> {
     Ok(Box::new(Prefixer {
         prefix: String::new(),
@@ -214,6 +214,25 @@ fn factories_register_by_method_and_refuse_unknown_ones() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("data-processor"), "{err}");
+    // The interface named at registration must be the one the function declares.
+    let err = registry
+        .register_plugin_factory(
+            PluginFactoryConfig::new()
+                .with_name("z")
+                .with_factory_method("make_prefixer")
+                .with_factory_interface("SomethingElse"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            PluginError::Invalid {
+                field: "factory interface",
+                ..
+            }
+        ) && err.to_string().contains("implements `Prefixer`"),
+        "{err}"
+    );
     assert!(
         registry
             .factory_names()

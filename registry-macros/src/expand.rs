@@ -220,6 +220,7 @@ pub fn factory(attr: &FactoryAttr, runtime: Runtime) -> TokenStream {
     let name = &attr.name;
     let ty = plugin_type(&p, &attr.plugin_type);
     let variants = &attr.variants;
+    let interface = attr.interface.as_ref().map(|i| quote!(.with_interface(#i)));
     let location = location(&p);
     quote! {
         #item
@@ -228,6 +229,7 @@ pub fn factory(attr: &FactoryAttr, runtime: Runtime) -> TokenStream {
             #p::submit_factory! {
                 FACTORY = #p::FactoryDescriptor::new(#name, #method, #ty, #function, #location)
                     .with_variants(&[#(#variants),*])
+                    #interface
             }
         };
     }

@@ -37,7 +37,7 @@ const PLUGIN_KEYS: &[&str] = &[
 
 const REGISTRY_KEYS: &[&str] = &["crate"];
 
-const FACTORY_KEYS: &[&str] = &["name", "type", "variants", "crate"];
+const FACTORY_KEYS: &[&str] = &["name", "type", "variants", "interface", "crate"];
 
 /// A validated `type = ...`.
 pub enum PluginTypeSpec {
@@ -77,6 +77,7 @@ pub struct FactoryAttr {
     pub name: LitStr,
     pub plugin_type: PluginTypeSpec,
     pub variants: Vec<LitStr>,
+    pub interface: Option<LitStr>,
     pub krate: Option<Path>,
 }
 
@@ -296,6 +297,7 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
     let mut name = None;
     let mut plugin_type = None;
     let mut variants = None;
+    let mut interface = None;
     let mut krate = None;
     let mut type_given = false;
     for Arg { key, value } in args.entries {
@@ -307,6 +309,9 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
             "type" => type_spec(&value).map(|v| set_once(&mut plugin_type, &key, v, &mut errors)),
             "variants" => identifier_list(&value, "variant")
                 .map(|v| set_once(&mut variants, &key, v, &mut errors)),
+            "interface" => {
+                interface_name(&value).map(|v| set_once(&mut interface, &key, v, &mut errors))
+            }
             "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
             _ => Err(unknown_key(&key, FACTORY_KEYS, "#[plugin_factory]")),
         };
@@ -335,6 +340,7 @@ pub fn factory(args: Args, item: Item) -> syn::Result<FactoryAttr> {
         name: name.expect("checked above"),
         plugin_type: plugin_type.expect("checked above"),
         variants: variants.unwrap_or_default(),
+        interface,
         krate,
     })
 }
@@ -570,6 +576,25 @@ fn config_type(value: Value) -> syn::Result<Type> {
     match value {
         Value::Type(ty) => Ok(ty),
         Value::Expr(expr) => Err(syn::Error::new_spanned(expr, "expected a type")),
+    }
+}
+
+/// A factory's interface is a type name: `[A-Z][A-Za-z0-9]*`.
+fn interface_name(value: &Value) -> syn::Result<LitStr> {
+    let lit = string(value)?;
+    let text = lit.value();
+    let mut chars = text.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(lit)
+    } else {
+        Err(syn::Error::new_spanned(
+            &lit,
+            format!(
+                "interface `{text}` must be a type name: [A-Z][A-Za-z0-9]*, as \"DataProcessorFactory\""
+            ),
+        ))
     }
 }
 
