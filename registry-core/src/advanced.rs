@@ -218,6 +218,55 @@ impl AdvancedPluginInstantiationConfig {
     }
 }
 
+/// What the registry does for an [`AdvancedPlugin`] made by an advanced constructor: keeps its
+/// [`PluginState`] through `initialize` and `cleanup`, and hands it its metrics at `cleanup`.
+pub(crate) struct AdvancedAdapter {
+    inner: Box<dyn AdvancedPlugin>,
+    recorder: Option<Arc<MetricsRecorder>>,
+}
+
+impl AdvancedAdapter {
+    pub(crate) fn new(
+        inner: Box<dyn AdvancedPlugin>,
+        recorder: Option<Arc<MetricsRecorder>>,
+    ) -> Self {
+        AdvancedAdapter { inner, recorder }
+    }
+
+    fn set_initialized(&mut self, initialized: bool) {
+        let mut state = *self.inner.state();
+        state.set_initialized(initialized);
+        self.inner.set_state(state);
+    }
+}
+
+impl Plugin for AdvancedAdapter {
+    crate::plugin::forward_metadata!(inner);
+
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        self.inner.initialize()?;
+        self.set_initialized(true);
+        Ok(())
+    }
+
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        let outcome = self.inner.cleanup();
+        self.set_initialized(false);
+        if let Some(recorder) = &self.recorder {
+            self.inner.update_metrics(recorder.snapshot());
+        }
+        outcome
+    }
+
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        self.inner.process(data)
+    }
+
+    fn health(&self) -> crate::health::HealthStatus {
+        self.inner.health()
+    }
+}
+
 /// A plugin made by `create_advanced_plugin`: the plugin, with the context and configuration
 /// it was given and, when monitored, its metrics.
 pub struct AdvancedPluginInstance {

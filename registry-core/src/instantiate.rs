@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use crate::advanced::{AdvancedPluginInstance, AdvancedPluginInstantiationConfig};
+use crate::advanced::{
+    AdvancedAdapter, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginState,
+};
 use crate::error::PluginError;
 use crate::guarded::GuardedPlugin;
 use crate::layer::{Layer, Policy};
@@ -282,7 +284,9 @@ impl ModuleRegistry {
     ///
     /// The configuration's settings, when it has any, are the settings the plugin is built
     /// with. A plugin registered with `with_advanced_constructor` receives the context and
-    /// configuration through `set_context` and `set_configuration`.
+    /// configuration through `set_context` and `set_configuration`; the registry keeps its
+    /// `state` (initialized after `initialize`, not after `cleanup`) and, when it is monitored,
+    /// hands it its metrics with `update_metrics` at `cleanup`.
     pub fn create_advanced_plugin(
         &self,
         name: &str,
@@ -312,7 +316,10 @@ impl ModuleRegistry {
                                 let mut plugin = make(settings)?;
                                 plugin.set_context(context.clone());
                                 plugin.set_configuration(configuration.clone());
-                                Ok(plugin)
+                                plugin.set_state(PluginState::new());
+                                let recorder = (overlay.flags.monitoring || config.monitoring)
+                                    .then(|| self.recorder(target.name()));
+                                Ok(Box::new(AdvancedAdapter::new(plugin, recorder)))
                             }
                             None => target.instantiate(settings),
                         }

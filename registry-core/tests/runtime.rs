@@ -5,6 +5,8 @@
     reason = "constructors and factories return Result by contract, even when they cannot fail"
 )]
 
+use std::sync::{Arc, Mutex};
+
 use module_registry_core::{
     AdvancedPlugin, AdvancedPluginConfig, AdvancedPluginInstantiationConfig, ModuleRegistry,
     Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration,
@@ -266,6 +268,8 @@ struct Contextual {
     configuration: PluginConfiguration,
     state: PluginState,
     metrics: PluginMetrics,
+    /// What the registry told it through `set_state` and `update_metrics`.
+    told: Arc<Mutex<Vec<String>>>,
 }
 
 impl Plugin for Contextual {
@@ -313,12 +317,20 @@ impl AdvancedPlugin for Contextual {
         &self.state
     }
     fn set_state(&mut self, state: PluginState) {
+        self.told
+            .lock()
+            .unwrap()
+            .push(format!("initialized: {}", state.is_initialized()));
         self.state = state;
     }
     fn metrics(&self) -> &PluginMetrics {
         &self.metrics
     }
     fn update_metrics(&mut self, metrics: PluginMetrics) {
+        self.told
+            .lock()
+            .unwrap()
+            .push(format!("calls: {}", metrics.calls));
         self.metrics = metrics;
     }
 }
@@ -326,6 +338,8 @@ impl AdvancedPlugin for Contextual {
 #[test]
 fn the_context_reaches_an_advanced_plugin() {
     let registry = ModuleRegistry::new();
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let log = told.clone();
     registry
         .register_advanced_plugin(
             AdvancedPluginConfig::new()
@@ -333,12 +347,13 @@ fn the_context_reaches_an_advanced_plugin() {
                 .with_version("1.0.0")
                 .with_type(PluginType::Analyzer)
                 .add_dependency("prefixer >= 1.0")
-                .with_advanced_constructor(|_| {
+                .with_advanced_constructor(move |_| {
                     Ok(Box::new(Contextual {
                         context: PluginContext::new(),
                         configuration: PluginConfiguration::new(),
                         state: PluginState::new(),
                         metrics: PluginMetrics::new(),
+                        told: log.clone(),
                     }))
                 }),
         )
@@ -353,6 +368,29 @@ fn the_context_reaches_an_advanced_plugin() {
         )
         .unwrap();
     assert_eq!(instance.process(b"x").unwrap(), b"acme:x");
+
+    // The registry keeps an advanced plugin's state and, when monitored, its metrics.
+    told.lock().unwrap().clear();
+    let mut monitored = registry
+        .create_advanced_plugin(
+            "contextual",
+            AdvancedPluginInstantiationConfig::new()
+                .with_monitoring(true)
+                .with_initialization(true),
+        )
+        .unwrap();
+    monitored.process(b"a").unwrap();
+    monitored.process(b"b").unwrap();
+    monitored.cleanup().unwrap();
+    assert_eq!(
+        *told.lock().unwrap(),
+        [
+            "initialized: false",
+            "initialized: true",
+            "initialized: false",
+            "calls: 2"
+        ]
+    );
 
     let uninitialized = registry
         .create_advanced_plugin("contextual", AdvancedPluginInstantiationConfig::new())
