@@ -76,6 +76,8 @@ mod config_file;
 #[cfg(feature = "host")]
 mod configuration;
 #[cfg(feature = "host")]
+mod configure;
+#[cfg(feature = "host")]
 mod factory;
 #[cfg(feature = "host")]
 mod guarded;

@@ -1,10 +1,7 @@
 //! Configuring the plugin system: switches, environments, granted permissions.
 
 use crate::cache::CacheStats;
-use crate::configuration::SystemFlags;
-use crate::configuration::{
-    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
-};
+use crate::configuration::{AdvancedPluginConfiguration, PluginConfiguration, SystemFlags};
 use crate::error::PluginError;
 use crate::registry::ModuleRegistry;
 use crate::validate::check_identifier;
@@ -18,49 +15,6 @@ impl ModuleRegistry {
         })?;
         tracing::debug!(flags = ?self.flags(), "plugin system configured");
         Ok(())
-    }
-
-    /// Sets the basic switches: plugin loading, validation and monitoring.
-    ///
-    /// ```
-    /// use module_registry_core::{ModuleRegistry, PluginConfiguration, PluginError};
-    ///
-    /// let registry = ModuleRegistry::new();
-    /// registry.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
-    /// assert!(matches!(registry.create_plugin("anything"), Err(PluginError::Disabled { .. })));
-    /// # Ok::<(), PluginError>(())
-    /// ```
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "the specification passes configurations by value"
-    )]
-    pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {
-        self.configure(|flags| config.apply(flags))
-    }
-
-    /// Sets every switch the advanced configuration names.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "the specification passes configurations by value"
-    )]
-    pub fn configure_advanced_plugin_system(
-        &self,
-        config: AdvancedPluginConfiguration,
-    ) -> Result<(), PluginError> {
-        self.configure(|flags| config.apply(flags))
-    }
-
-    /// Stores the profile of `environment`; it applies while that environment is active.
-    pub fn configure_environment_plugin_system(
-        &self,
-        environment: &str,
-        config: EnvironmentPluginConfiguration,
-    ) -> Result<(), PluginError> {
-        config.validate(environment)?;
-        self.update(|overlay| {
-            overlay.environments.insert(environment.to_owned(), config);
-            Ok(())
-        })
     }
 
     /// Makes `environment` the active one (its profile need not be configured yet). A new
@@ -109,5 +63,19 @@ impl ModuleRegistry {
     /// How often discovery was answered from the cache.
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
+    }
+}
+
+impl PluginConfiguration {
+    /// What [`ModuleRegistry::configure_plugin_system`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        registry.configure(|flags| self.apply(flags))
+    }
+}
+
+impl AdvancedPluginConfiguration {
+    /// What [`ModuleRegistry::configure_advanced_plugin_system`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        registry.configure(|flags| self.apply(flags))
     }
 }

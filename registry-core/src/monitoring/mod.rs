@@ -169,30 +169,34 @@ impl Layer for MonitoringLayer {
 }
 
 impl ModuleRegistry {
-    /// Applies the basic monitoring switches.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "the specification passes configurations by value"
-    )]
-    pub fn configure_plugin_monitoring(
-        &self,
-        config: PluginMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        self.update(|overlay| {
+    /// A channel that receives every alert fired from now on while real-time alerting is on.
+    pub fn subscribe_alerts(&self) -> Receiver<Alert> {
+        self.alerts.subscribe()
+    }
+
+    /// The alerts fired while real-time alerting was off, oldest first; they are removed.
+    pub fn take_alerts(&self) -> Vec<Alert> {
+        self.alerts.take_pending()
+    }
+}
+
+impl PluginMonitoringConfig {
+    /// What [`ModuleRegistry::configure_plugin_monitoring`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        registry.update(|overlay| {
             let flags = &mut overlay.base_flags;
-            set(&mut flags.monitoring, config.metrics);
-            set(&mut flags.plugin_logging, config.logging);
-            set(&mut flags.alerting, config.alerting);
+            set(&mut flags.monitoring, self.metrics);
+            set(&mut flags.plugin_logging, self.logging);
+            set(&mut flags.alerting, self.alerting);
             Ok(())
         })
     }
+}
 
-    /// Applies every monitoring switch, and the alert rules if given.
-    pub fn configure_advanced_plugin_monitoring(
-        &self,
-        config: AdvancedPluginMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        if let Some(rules) = &config.rules {
+impl AdvancedPluginMonitoringConfig {
+    /// What [`ModuleRegistry::configure_advanced_plugin_monitoring`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        if let Some(rules) = &self.rules {
             if !(0.0..=1.0).contains(&rules.max_error_rate) {
                 return Err(PluginError::invalid(
                     "alert rule",
@@ -208,50 +212,35 @@ impl ModuleRegistry {
                 ));
             }
         }
-        self.update(|overlay| {
+        registry.update(|overlay| {
             let flags = &mut overlay.base_flags;
-            set(&mut flags.monitoring, config.metrics);
-            set(&mut flags.performance, config.performance);
-            set(&mut flags.access_monitoring, config.security);
-            set(&mut flags.health_metrics, config.health);
-            set(&mut flags.plugin_logging, config.logging);
-            set(&mut flags.structured_logging, config.structured);
-            set(&mut flags.alerting, config.alerting);
-            set(&mut flags.real_time_alerting, config.real_time);
+            set(&mut flags.monitoring, self.metrics);
+            set(&mut flags.performance, self.performance);
+            set(&mut flags.access_monitoring, self.security);
+            set(&mut flags.health_metrics, self.health);
+            set(&mut flags.plugin_logging, self.logging);
+            set(&mut flags.structured_logging, self.structured);
+            set(&mut flags.alerting, self.alerting);
+            set(&mut flags.real_time_alerting, self.real_time);
             Ok(())
         })?;
-        if let Some(rules) = config.rules {
-            self.alerts.set_rules(rules);
+        if let Some(rules) = self.rules {
+            registry.alerts.set_rules(rules);
         }
         Ok(())
     }
+}
 
-    /// Applies the health-monitoring switches.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "the specification passes configurations by value"
-    )]
-    pub fn configure_plugin_health_monitoring(
-        &self,
-        config: PluginHealthMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        self.update(|overlay| {
+impl PluginHealthMonitoringConfig {
+    /// What [`ModuleRegistry::configure_plugin_health_monitoring`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        registry.update(|overlay| {
             let flags = &mut overlay.base_flags;
-            set(&mut flags.health_checks, config.checks);
-            set(&mut flags.health_metrics, config.metrics);
-            set(&mut flags.health_alerts, config.alerts);
-            set(&mut flags.health_dashboard, config.dashboard);
+            set(&mut flags.health_checks, self.checks);
+            set(&mut flags.health_metrics, self.metrics);
+            set(&mut flags.health_alerts, self.alerts);
+            set(&mut flags.health_dashboard, self.dashboard);
             Ok(())
         })
-    }
-
-    /// A channel that receives every alert fired from now on while real-time alerting is on.
-    pub fn subscribe_alerts(&self) -> Receiver<Alert> {
-        self.alerts.subscribe()
-    }
-
-    /// The alerts fired while real-time alerting was off, oldest first; they are removed.
-    pub fn take_alerts(&self) -> Vec<Alert> {
-        self.alerts.take_pending()
     }
 }

@@ -258,85 +258,64 @@ impl Layer for SecurityLayer {
     }
 }
 
-impl ModuleRegistry {
-    /// Applies the basic security switches.
-    ///
-    /// ```
-    /// use module_registry_core::{ModuleRegistry, PluginSecurityConfig};
-    /// let registry = ModuleRegistry::new();
-    /// registry.configure_plugin_security(PluginSecurityConfig::new().with_plugin_sandboxing(true))?;
-    /// assert!(registry.flags().sandboxing);
-    /// # Ok::<(), module_registry_core::PluginError>(())
-    /// ```
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "the specification passes configurations by value"
-    )]
-    pub fn configure_plugin_security(
-        &self,
-        config: PluginSecurityConfig,
-    ) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            config.apply(&mut overlay.base_flags);
-            if let Some(limits) = config.limits {
+impl PluginSecurityConfig {
+    /// What [`ModuleRegistry::configure_plugin_security`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        registry.update(|overlay| {
+            self.apply(&mut overlay.base_flags);
+            if let Some(limits) = self.limits {
                 overlay.limits = limits;
             }
             Ok(())
         })
     }
+}
 
-    /// Applies every security switch and installs the keys given.
-    ///
-    /// The switches fail closed: authentication with no trusted key refuses every runtime
-    /// registration, and encryption with no secret key refuses every sealed setting, until a
-    /// key is configured. A warning is logged in either case.
-    pub fn configure_advanced_plugin_security(
-        &self,
-        config: AdvancedPluginSecurityConfig,
-    ) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            config.basic.apply(&mut overlay.base_flags);
-            if let Some(limits) = config.basic.limits {
+impl AdvancedPluginSecurityConfig {
+    /// What [`ModuleRegistry::configure_advanced_plugin_security`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        registry.update(|overlay| {
+            self.basic.apply(&mut overlay.base_flags);
+            if let Some(limits) = self.basic.limits {
                 overlay.limits = limits;
             }
-            overlay.trusted_keys.extend(config.trusted_keys);
-            if let Some(key) = config.secret_key {
+            overlay.trusted_keys.extend(self.trusted_keys);
+            if let Some(key) = self.secret_key {
                 overlay.secret_key = Some(key);
             }
-            if config.authentication == Some(true) && overlay.trusted_keys.is_empty() {
+            if self.authentication == Some(true) && overlay.trusted_keys.is_empty() {
                 tracing::warn!("plugin authentication is on with no trusted key: every runtime registration is refused");
             }
-            if config.encryption == Some(true) && overlay.secret_key.is_none() {
+            if self.encryption == Some(true) && overlay.secret_key.is_none() {
                 tracing::warn!("plugin encryption is on with no secret key: sealed settings cannot be opened");
             }
-            set(&mut overlay.base_flags.encryption, config.encryption);
+            set(&mut overlay.base_flags.encryption, self.encryption);
             set(
                 &mut overlay.base_flags.authentication,
-                config.authentication,
+                self.authentication,
             );
-            set(&mut overlay.base_flags.authorization, config.authorization);
+            set(&mut overlay.base_flags.authorization, self.authorization);
             Ok(())
         })
     }
+}
 
-    /// Applies the access-control switches and defines the roles given.
-    pub fn configure_plugin_access_control(
-        &self,
-        config: PluginAccessControlConfig,
-    ) -> Result<(), PluginError> {
-        for role in &config.roles {
+impl PluginAccessControlConfig {
+    /// What [`ModuleRegistry::configure_plugin_access_control`] does.
+    pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        for role in &self.roles {
             role.validate()?;
         }
-        if let Some(path) = &config.audit_file {
-            self.audit.open_file(path)?;
+        if let Some(path) = &self.audit_file {
+            registry.audit.open_file(path)?;
         }
-        self.update(|overlay| {
+        registry.update(|overlay| {
             let flags = &mut overlay.base_flags;
-            set(&mut flags.role_based_access, config.role_based_access);
-            set(&mut flags.permissions, config.permission_validation);
-            set(&mut flags.access_logging, config.access_logging);
-            set(&mut flags.access_monitoring, config.access_monitoring);
-            for role in config.roles {
+            set(&mut flags.role_based_access, self.role_based_access);
+            set(&mut flags.permissions, self.permission_validation);
+            set(&mut flags.access_logging, self.access_logging);
+            set(&mut flags.access_monitoring, self.access_monitoring);
+            for role in self.roles {
                 overlay.roles.insert(role.name().to_owned(), role);
             }
             Ok(())
