@@ -86,6 +86,10 @@ enum Command {
         /// A TOML file with `[plugins.NAME]` settings.
         #[arg(long, value_name = "FILE")]
         config: Option<std::path::PathBuf>,
+        /// The most bytes any stage may output (at least 1); a stage over it stops the
+        /// pipeline with an error.
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
+        max_output_bytes: usize,
     },
 }
 
@@ -150,13 +154,17 @@ fn run(command: Command) -> Result<(), PluginError> {
                 std::time::Duration::from_millis(health_interval_ms),
             )
         }
-        Command::Run { pipeline, config } => {
+        Command::Run {
+            pipeline,
+            config,
+            max_output_bytes,
+        } => {
             apply_config(&registry, config)?;
             // Per-call events at INFO, shown with `MODREG_LOG=info`.
             registry.configure_plugin_monitoring(
                 module_registry::PluginMonitoringConfig::new().with_plugin_logging(true),
             )?;
-            let output = run_pipeline(&registry, &pipeline)?;
+            let output = run_pipeline(&registry, &pipeline, max_output_bytes)?;
             stdout
                 .write_all(&output)
                 .map_err(|e| io_error("standard output", &e))
@@ -215,21 +223,36 @@ fn apply_config(
     Ok(())
 }
 
-fn run_pipeline(registry: &ModuleRegistry, pipeline: &str) -> Result<Vec<u8>, PluginError> {
+/// The most bytes a pipeline stage may output unless `--max-output-bytes` says otherwise.
+pub(crate) const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 << 20;
+
+fn run_pipeline(
+    registry: &ModuleRegistry,
+    pipeline: &str,
+    max_output_bytes: usize,
+) -> Result<Vec<u8>, PluginError> {
+    if max_output_bytes == 0 {
+        return Err(PluginError::invalid(
+            "option",
+            "--max-output-bytes 0",
+            "the limit must be at least 1 byte",
+        ));
+    }
     let mut data = Vec::new();
     std::io::stdin()
         .lock()
         .read_to_end(&mut data)
         .map_err(|e| io_error("standard input", &e))?;
-    run_pipeline_on(registry, pipeline, data)
+    run_pipeline_on(registry, pipeline, data, max_output_bytes)
 }
 
 /// Runs `data` through the comma-separated plugins of `pipeline`, each initialized first and
-/// cleaned up after.
+/// cleaned up after; a stage whose output is over `max_output_bytes` stops it.
 pub(crate) fn run_pipeline_on(
     registry: &ModuleRegistry,
     pipeline: &str,
     mut data: Vec<u8>,
+    max_output_bytes: usize,
 ) -> Result<Vec<u8>, PluginError> {
     let names: Vec<&str> = pipeline.split(',').map(str::trim).collect();
     if names.iter().any(|n| n.is_empty()) {
@@ -247,6 +270,14 @@ pub(crate) fn run_pipeline_on(
         plugin.initialize()?;
         data = plugin.process(&data)?;
         plugin.cleanup()?;
+        if data.len() > max_output_bytes {
+            return Err(PluginError::TooLarge {
+                plugin: plugin.name().to_owned(),
+                what: "output",
+                size: data.len(),
+                limit: max_output_bytes,
+            });
+        }
     }
     Ok(data)
 }

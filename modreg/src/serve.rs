@@ -77,7 +77,12 @@ fn handle(registry: &ModuleRegistry, mut request: Request) {
             match request.as_reader().read_to_end(&mut input) {
                 Err(e) => Response::from_string(format!("cannot read the body: {e}"))
                     .with_status_code(400),
-                Ok(_) => match crate::run_pipeline_on(registry, &run["/run/".len()..], input) {
+                Ok(_) => match crate::run_pipeline_on(
+                    registry,
+                    &run["/run/".len()..],
+                    input,
+                    crate::DEFAULT_MAX_OUTPUT_BYTES,
+                ) {
                     Ok(output) => Response::from_data(output),
                     Err(e) => Response::from_string(e.to_string()).with_status_code(400),
                 },

@@ -213,3 +213,24 @@ fn json_logs_carry_the_plugin_fields() {
     assert_eq!(event["fields"]["plugin_type"], "encoding");
     assert!(event["fields"]["version"].is_string());
 }
+
+#[test]
+fn a_pipeline_output_is_limited() {
+    // 30 hex encodings of one byte would be 2^30 bytes; the limit stops the pipeline at the
+    // first stage whose output is over it.
+    let thirty = vec!["hex-encode"; 30].join(",");
+    let err = fails(&["run", &thirty, "--max-output-bytes", "4096"], b"x");
+    assert!(
+        err.contains("hex-encode") && err.contains("over the limit of 4096 bytes"),
+        "{err}"
+    );
+    assert_eq!(
+        ok(
+            &["run", "hex-encode,hex-encode", "--max-output-bytes", "4"],
+            b"x"
+        ),
+        b"3738"
+    );
+    let err = fails(&["run", "hex-encode", "--max-output-bytes", "0"], b"x");
+    assert!(err.contains("max-output-bytes"), "{err}");
+}

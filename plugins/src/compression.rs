@@ -5,6 +5,51 @@ use std::io::{Read, Write};
 use module_registry_core::{PluginBehavior, PluginError, plugin};
 use serde::Deserialize;
 
+/// The most bytes a decompressor returns unless its settings say otherwise: 64 MiB.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 << 20;
+
+/// Settings of the decompressors: the most bytes one call may return.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitConfig {
+    /// The output limit in bytes; [`DEFAULT_MAX_OUTPUT_BYTES`] when absent. Must be at least 1.
+    pub max_output_bytes: Option<usize>,
+}
+
+impl LimitConfig {
+    /// The limit, checked for `plugin`.
+    fn limit(&self, plugin: &str) -> Result<usize, PluginError> {
+        match self.max_output_bytes {
+            None => Ok(DEFAULT_MAX_OUTPUT_BYTES),
+            Some(0) => Err(PluginError::Configuration {
+                plugin: plugin.to_owned(),
+                reason: "key `max_output_bytes`: must be at least 1".to_owned(),
+            }),
+            Some(limit) => Ok(limit),
+        }
+    }
+}
+
+/// Reads all of `reader`, refusing to produce more than `limit` bytes: at most `limit + 1`
+/// bytes are ever held, however large the input expands.
+fn read_limited(plugin: &str, reader: impl Read, limit: usize) -> Result<Vec<u8>, PluginError> {
+    let mut out = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| PluginError::from_plugin(plugin, e))?;
+    if out.len() > limit {
+        return Err(PluginError::TooLarge {
+            plugin: plugin.to_owned(),
+            what: "output",
+            size: out.len(),
+            limit,
+        });
+    }
+    Ok(out)
+}
+
 /// Settings of the compressors: the level (gzip 0-9, default 6; zstd 1-22, default 3).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,22 +97,38 @@ impl PluginBehavior for GzipCompress {
     }
 }
 
-/// Decompresses gzip; input that is not gzip is an error.
+/// Decompresses gzip: every member of a multi-member stream, as `gzip -dc` does. Input that
+/// is not gzip, or gzip followed by anything else, is an error; output is limited
+/// (`max_output_bytes`).
 #[plugin(
     type = Compression,
     capabilities = ["decompression", "gzip"],
-    description = "Decompresses gzip data"
+    description = "Decompresses gzip data",
+    config = LimitConfig
 )]
-#[derive(Debug, Default)]
-pub struct GzipDecompress;
+#[derive(Debug)]
+pub struct GzipDecompress {
+    limit: usize,
+}
+
+impl GzipDecompress {
+    /// A decompressor that returns at most `config.max_output_bytes`.
+    pub fn from_config(config: LimitConfig) -> Result<Self, PluginError> {
+        Ok(GzipDecompress {
+            limit: config.limit("gzip-decompress")?,
+        })
+    }
+}
 
 impl PluginBehavior for GzipDecompress {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(data)
-            .read_to_end(&mut out)
-            .map_err(|e| PluginError::from_plugin("gzip-decompress", e))?;
-        Ok(out)
+        // Trailing bytes after the last member are read as the header of another member,
+        // which fails: garbage is an error, not silently dropped.
+        read_limited(
+            "gzip-decompress",
+            flate2::read::MultiGzDecoder::new(data),
+            self.limit,
+        )
     }
 }
 
@@ -98,23 +159,41 @@ impl ZstdCompress {
 }
 
 impl PluginBehavior for ZstdCompress {
+    /// Each frame carries a checksum of its content, which decompression verifies.
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        zstd::bulk::compress(data, self.level)
-            .map_err(|e| PluginError::from_plugin("zstd-compress", e))
+        let fail = |e| PluginError::from_plugin("zstd-compress", e);
+        let mut compressor = zstd::bulk::Compressor::new(self.level).map_err(fail)?;
+        compressor.include_checksum(true).map_err(fail)?;
+        compressor.compress(data).map_err(fail)
     }
 }
 
-/// Decompresses zstd; input that is not zstd is an error.
+/// Decompresses zstd; input that is not zstd, or whose content does not match its checksum,
+/// is an error; output is limited (`max_output_bytes`).
 #[plugin(
     type = Compression,
     capabilities = ["decompression", "zstd"],
-    description = "Decompresses Zstandard data"
+    description = "Decompresses Zstandard data",
+    config = LimitConfig
 )]
-#[derive(Debug, Default)]
-pub struct ZstdDecompress;
+#[derive(Debug)]
+pub struct ZstdDecompress {
+    limit: usize,
+}
+
+impl ZstdDecompress {
+    /// A decompressor that returns at most `config.max_output_bytes`.
+    pub fn from_config(config: LimitConfig) -> Result<Self, PluginError> {
+        Ok(ZstdDecompress {
+            limit: config.limit("zstd-decompress")?,
+        })
+    }
+}
 
 impl PluginBehavior for ZstdDecompress {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        zstd::stream::decode_all(data).map_err(|e| PluginError::from_plugin("zstd-decompress", e))
+        let decoder = zstd::stream::read::Decoder::new(data)
+            .map_err(|e| PluginError::from_plugin("zstd-decompress", e))?;
+        read_limited("zstd-decompress", decoder, self.limit)
     }
 }
