@@ -11,7 +11,7 @@ use crate::advanced::{
 };
 use crate::error::PluginError;
 use crate::guarded::GuardedPlugin;
-use crate::layer::{Layer, Policy};
+use crate::layer::{Code, Layer, Policy};
 use crate::metrics::MetricsRecorder;
 use crate::metrics::PluginMetrics;
 use crate::overlay::Overlay;
@@ -21,6 +21,7 @@ use crate::sandbox::guard;
 use crate::settings::EMPTY;
 use crate::settings::PluginSettings;
 use crate::target::Target;
+use crate::typed::Registry;
 use crate::validate::check_dependency;
 
 /// What one creation asks for beyond the registry's switches.
@@ -116,7 +117,7 @@ impl ModuleRegistry {
         if validate {
             self.check_dependencies(overlay, target)?;
         }
-        layers_check(self, overlay, target)
+        layers_check(self, overlay, &target.code())
     }
 
     /// Step 6: `plugin` wrapped as the layers ask, or as it is when none is interested.
@@ -161,6 +162,51 @@ impl ModuleRegistry {
         match self.index().get(requested) {
             Some(d) if !overlay.removed.contains(requested) => Ok(Target::Compiled(d)),
             _ => Err(self.not_found(requested)),
+        }
+    }
+
+    /// Creates `name` from a registry of another trait (declared with `registry!`), under this
+    /// registry's policies: plugin loading, then what the registry of `T` decided when it was
+    /// indexed (a duplicate name, an unmet `depends_on` in its own table), then the layers'
+    /// checks (security: the permissions the plugin declares), then its constructor under
+    /// the panic guard with the settings configured for `name`.
+    ///
+    /// Instances of another trait are not wrapped: metrics, per-call logging and the sandbox
+    /// need the trait's methods, which only `dyn Plugin` has here.
+    ///
+    /// ```
+    /// use module_registry_core::{plugin, registry, ModuleRegistry, PluginConfiguration, PluginError};
+    ///
+    /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
+    /// registry!(pub GREETERS: dyn Greeter);
+    ///
+    /// #[plugin(registry = GREETERS)]
+    /// #[derive(Default)]
+    /// struct Hello;
+    /// impl Greeter for Hello { fn greet(&self) -> String { "hello".into() } }
+    ///
+    /// let host = ModuleRegistry::new();
+    /// assert_eq!(host.create_from(&GREETERS, "hello")?.greet(), "hello");
+    /// host.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
+    /// assert!(matches!(host.create_from(&GREETERS, "hello"), Err(PluginError::Disabled { .. })));
+    /// # Ok::<(), PluginError>(())
+    /// ```
+    pub fn create_from<T: ?Sized>(
+        &self,
+        registry: &Registry<T>,
+        name: &str,
+    ) -> Result<Box<T>, PluginError> {
+        let overlay = self.snapshot();
+        check_loading(&overlay, name)?;
+        let descriptor = registry.resolve(name)?;
+        let code = Code {
+            name: descriptor.name(),
+            permissions: descriptor.permissions().to_vec(),
+        };
+        layers_check(self, &overlay, &code)?;
+        match overlay.settings.get(name) {
+            Some(settings) => descriptor.instantiate(settings),
+            None => descriptor.instantiate_default(),
         }
     }
 
@@ -346,11 +392,11 @@ const LAYERS: &[&dyn Layer] = &[
 fn layers_check(
     registry: &ModuleRegistry,
     overlay: &Overlay,
-    target: &Target,
+    code: &Code<'_>,
 ) -> Result<(), PluginError> {
     LAYERS
         .iter()
-        .try_for_each(|layer| layer.check(registry, overlay, target))
+        .try_for_each(|layer| layer.check(registry, overlay, code))
 }
 
 /// Asks every layer what instances of `name` get around their calls.

@@ -23,18 +23,26 @@ use crate::error::PluginError;
 use crate::metrics::MetricsRecorder;
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
-use crate::target::Target;
+
+/// The code a creation would run, as a layer sees it: whatever registry it comes from.
+#[derive(Clone, Debug)]
+pub(crate) struct Code<'a> {
+    /// The plugin's name.
+    pub(crate) name: &'a str,
+    /// The permissions the code declares.
+    pub(crate) permissions: Vec<&'a str>,
+}
 
 /// A layer of the host, asked about every created instance.
 pub(crate) trait Layer: Sync {
-    /// Whether `target` may be created (step 3 of the creation path). The default allows.
+    /// Whether `code` may run (step 3 of the creation path). The default allows.
     fn check(
         &self,
         registry: &ModuleRegistry,
         overlay: &Overlay,
-        target: &Target,
+        code: &Code<'_>,
     ) -> Result<(), PluginError> {
-        let _ = (registry, overlay, target);
+        let _ = (registry, overlay, code);
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::descriptor::PluginDescriptor;
 use crate::error::PluginError;
 use crate::info::PluginInfo;
+use crate::layer::Code;
 use crate::plugin::Plugin;
 use crate::plugin_type::PluginType;
 use crate::runtime::RuntimeEntry;
@@ -51,6 +52,14 @@ impl Target {
         match self {
             Target::Compiled(d) => d.permissions().to_vec(),
             Target::Runtime(e) => e.permissions.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// The code this entry runs, as the layers see it.
+    pub(crate) fn code(&self) -> Code<'_> {
+        Code {
+            name: self.name(),
+            permissions: self.permissions(),
         }
     }
 

@@ -320,3 +320,56 @@ fn every_switch_decides_the_same_on_every_creation_path() {
         wrong.join("\n")
     );
 }
+
+/// A trait of the user's own, with a registry and a plugin that declares `fs.write`.
+pub trait Tool: Send + Sync {
+    fn run(&self) -> u32;
+}
+
+module_registry_core::registry!(pub TOOLS: dyn Tool);
+
+#[plugin(registry = TOOLS, permissions = ["fs.write"])]
+#[derive(Default)]
+struct Writer;
+
+impl Tool for Writer {
+    fn run(&self) -> u32 {
+        7
+    }
+}
+
+/// Through `ModuleRegistry::create_from`, a registry of another trait obeys the switches that
+/// decide whether code may run; the others do not concern it, by design: its dependencies
+/// live in its own table, and an instance of another trait is not wrapped.
+#[test]
+fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
+    let mut wrong = Vec::new();
+    for switch in SWITCHES {
+        let expect = match &switch.expect {
+            refused @ Outcome::Refused("Disabled" | "PermissionDenied") => refused,
+            _ => &Outcome::Works,
+        };
+        for (kind, registry) in [
+            ("default", ModuleRegistry::new()),
+            ("configured", configured()),
+        ] {
+            (switch.apply)(&registry);
+            let got = match registry.create_from(&TOOLS, "writer") {
+                Ok(tool) => {
+                    assert_eq!(tool.run(), 7);
+                    Outcome::Works
+                }
+                Err(PluginError::Disabled { .. }) => Outcome::Refused("Disabled"),
+                Err(PluginError::PermissionDenied { .. }) => Outcome::Refused("PermissionDenied"),
+                Err(other) => panic!("{}: {other}", switch.name),
+            };
+            if got != *expect {
+                wrong.push(format!(
+                    "{} / {kind}: expected {expect:?}, got {got:?}",
+                    switch.name
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

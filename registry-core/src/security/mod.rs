@@ -28,10 +28,9 @@ pub(crate) use self::secrets::{has_sealed, open_all};
 
 use crate::configuration::{SystemFlags, flag_builders, set};
 use crate::error::PluginError;
-use crate::layer::{Layer, Policy};
+use crate::layer::{Code, Layer, Policy};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
-use crate::target::Target;
 
 /// The sandbox's limits, applied to created plugins while sandboxing is on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -206,15 +205,15 @@ impl Layer for SecurityLayer {
         &self,
         registry: &ModuleRegistry,
         overlay: &Overlay,
-        target: &Target,
+        code: &Code<'_>,
     ) -> Result<(), PluginError> {
         if !overlay.flags.permissions {
             return Ok(());
         }
-        let missing = target
-            .permissions()
-            .into_iter()
-            .find(|p| !overlay.granted.contains(*p));
+        let missing = code
+            .permissions
+            .iter()
+            .find(|p| !overlay.granted.contains(**p));
         let decision = AccessDecision {
             allowed: missing.is_none(),
             reason: missing.map_or_else(
@@ -226,13 +225,13 @@ impl Layer for SecurityLayer {
             &overlay.flags,
             "-",
             Operation::Instantiate,
-            target.name(),
+            code.name,
             &decision,
         );
         match missing {
             Some(permission) => Err(PluginError::PermissionDenied {
-                plugin: target.name().to_owned(),
-                permission: permission.to_owned(),
+                plugin: code.name.to_owned(),
+                permission: (*permission).to_owned(),
             }),
             None => Ok(()),
         }
