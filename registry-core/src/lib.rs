@@ -126,9 +126,6 @@ pub use crate::plugin::{Plugin, PluginBehavior};
 pub use crate::plugin_type::PluginType;
 pub use crate::settings::{PluginSettings, SettingValue};
 pub use crate::slice::{BACKEND, PLUGINS};
-#[cfg(not(feature = "inventory"))]
-#[doc(hidden)]
-pub use crate::slice::{MODREG_FACTORIES_V0, MODREG_PLUGINS_V0};
 pub use crate::typed::Registry;
 
 #[cfg(feature = "host")]

@@ -55,7 +55,8 @@ fn tables_stay_apart() {
     assert_eq!(OTHER_PLUGINS.len(), 1);
     assert_eq!(OTHER_PLUGINS[0].name(), "stranger");
     assert!(
-        module_registry_core::MODREG_PLUGINS_V0
+        module_registry_core::PLUGINS
+            .entries()
             .iter()
             .all(|d| d.name() != "stranger")
     );
