@@ -418,6 +418,24 @@ impl PluginError {
     }
 }
 
+/// `Ok` if `present` says yes for every one of `names`, else `MissingPlugins` naming the
+/// absent ones: what `expect` and `expect_plugins` answer.
+pub(crate) fn expect_all<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    present: impl Fn(&str) -> bool,
+) -> Result<(), PluginError> {
+    let missing: Vec<String> = names
+        .into_iter()
+        .filter(|name| !present(name))
+        .map(str::to_owned)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(PluginError::MissingPlugins { missing })
+    }
+}
+
 /// Up to three of `names` close to `name`, closest first: the "did you mean" of an error.
 pub(crate) fn close_names<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut close: Vec<(f64, &str)> = names

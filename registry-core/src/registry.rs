@@ -190,16 +190,7 @@ impl ModuleRegistry {
         &self,
         names: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), PluginError> {
-        let missing: Vec<String> = names
-            .into_iter()
-            .filter(|name| self.plugin(name).is_none())
-            .map(str::to_owned)
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(PluginError::MissingPlugins { missing })
-        }
+        crate::error::expect_all(names, |name| self.plugin(name).is_some())
     }
 
     /// The plugin called `name`, if registered.

@@ -217,16 +217,7 @@ impl<T: ?Sized> Registry<T> {
     /// Call it at startup with the plugins your program relies on, so that a plugin crate the
     /// linker dropped is a clear error and not a silent gap.
     pub fn expect<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<(), PluginError> {
-        let missing: Vec<String> = names
-            .into_iter()
-            .filter(|name| self.get(name).is_none())
-            .map(str::to_owned)
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(PluginError::MissingPlugins { missing })
-        }
+        crate::error::expect_all(names, |name| self.get(name).is_some())
     }
 }
 
