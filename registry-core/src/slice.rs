@@ -212,8 +212,6 @@ mod inventory_table {
     }
 }
 
-#[cfg(not(feature = "inventory"))]
-pub use linkme_table::MODREG_PLUGINS_V0;
 
 /// The default registry: every `#[plugin]` without `registry =`, the specification's
 /// byte processors.
