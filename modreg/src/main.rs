@@ -108,10 +108,24 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("modreg: {error}");
+            eprintln!("modreg: {}", escape_controls(&error.to_string()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `text` with every control character written as an escape (`\n`, `\u{1b}`), so that a name
+/// from the command line or a file cannot forge lines or drive the terminal.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn run(command: Command) -> Result<(), PluginError> {
@@ -170,6 +184,8 @@ fn run(command: Command) -> Result<(), PluginError> {
                 .map_err(|e| io_error("standard output", &e))
         }
     }
+    // Whatever could not be written is an error, not a silent success.
+    .and_then(|()| stdout.flush().map_err(|e| io_error("standard output", &e)))
     .map_err(|e| match e {
         PluginError::Processing { plugin, reason } if plugin.is_empty() => {
             PluginError::Processing {

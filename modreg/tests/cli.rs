@@ -234,3 +234,41 @@ fn a_pipeline_output_is_limited() {
     let err = fails(&["run", "hex-encode", "--max-output-bytes", "0"], b"x");
     assert!(err.contains("max-output-bytes"), "{err}");
 }
+
+#[test]
+fn control_characters_in_names_are_escaped() {
+    let err = fails(&["show", "evil\nmodreg: allowed=true\u{1b}[2J"], b"");
+    assert!(
+        !err.trim_end().contains('\n') && !err.contains('\u{1b}'),
+        "{err:?}"
+    );
+    assert!(err.contains("\\n") && err.contains("\\u{1b}"), "{err:?}");
+}
+
+#[test]
+fn output_that_cannot_be_written_is_an_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(["run", "hex-encode"])
+        .stdin(Stdio::piped())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"data").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("standard output"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_as_the_readme_says() {
+    let out = modreg(&["run"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let out = modreg(&["list", "--no-such-option"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -212,7 +212,6 @@ mod inventory_table {
     }
 }
 
-
 /// The default registry: every `#[plugin]` without `registry =`, the specification's
 /// byte processors.
 pub static PLUGINS: Registry<dyn crate::plugin::Plugin> =
