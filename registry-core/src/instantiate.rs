@@ -85,20 +85,21 @@ impl ModuleRegistry {
             .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
             .or_else(|| overlay.settings.get(name))
             .unwrap_or(&EMPTY);
-        let opened;
-        let settings = if crate::security::has_sealed(settings) {
-            opened = crate::security::open_all(
+        let (opened, secrets) = if crate::security::has_sealed(settings) {
+            let (opened, secrets) = crate::security::open_all(
                 overlay.secret_key.as_ref(),
                 overlay.flags.encryption,
                 name,
                 settings,
             )?;
-            &opened
+            (Some(opened), secrets)
         } else {
-            settings
+            (None, Vec::new())
         };
+        let settings = opened.as_ref().unwrap_or(settings);
         // Descriptors guard their own constructors; runtime closures are guarded here.
-        let plugin = guard(name, "construction", || construct(&target, settings))?;
+        let plugin = guard(name, "construction", || construct(&target, settings))
+            .map_err(|error| crate::security::redact(error, &secrets))?;
         if validate {
             check_reported(&target, plugin.as_ref())?;
         }

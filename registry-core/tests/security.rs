@@ -216,7 +216,7 @@ fn authentication_and_encryption_without_keys_fail_closed() {
     assert!(matches!(err, PluginError::UntrustedKey { .. }), "{err}");
     let sealed = SecretKey::from_hex(SECRET)
         .unwrap()
-        .seal("database", "pw")
+        .seal("database", "password", "pw")
         .unwrap();
     registry
         .set_plugin_settings(
@@ -360,7 +360,7 @@ fn the_audit_file_is_appended_and_survives_a_restart() {
 #[test]
 fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
     let key = SecretKey::from_hex(SECRET).unwrap();
-    let sealed = key.seal("database", "correct horse").unwrap();
+    let sealed = key.seal("database", "password", "correct horse").unwrap();
     let registry = ModuleRegistry::new();
     registry
         .set_plugin_settings(
@@ -388,7 +388,7 @@ fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
         "the plugin got the plaintext"
     );
 
-    let elsewhere = key.seal("vault", "correct horse").unwrap();
+    let elsewhere = key.seal("vault", "password", "correct horse").unwrap();
     registry
         .set_plugin_settings(
             "database",
@@ -402,5 +402,78 @@ fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
     assert!(
         !shown.contains("correct horse") && !shown.contains(SECRET),
         "{shown}"
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct PinConfig {
+    pin: u32,
+}
+
+/// A plugin whose setting is a number: a sealed string there is a type error.
+#[plugin(type = Security, version = "1.0.0", config = PinConfig)]
+struct PinPad {
+    pin: u32,
+}
+
+impl PinPad {
+    fn from_config(PinConfig { pin }: PinConfig) -> Result<Self, PluginError> {
+        Ok(PinPad { pin })
+    }
+}
+
+impl PluginBehavior for PinPad {
+    fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(self.pin.to_string().into_bytes())
+    }
+}
+
+#[test]
+fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
+    let key = SecretKey::from_hex(SECRET).unwrap();
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_encryption(true)
+                .with_secret_key(key.clone()),
+        )
+        .unwrap();
+
+    // A string where a number belongs: the error names the key, never the plaintext.
+    let sealed = key.seal("pin-pad", "pin", "hunter2").unwrap();
+    registry
+        .set_plugin_settings(
+            "pin-pad",
+            PluginSettings::from_toml(&format!("pin = \"{sealed}\"")).unwrap(),
+        )
+        .unwrap();
+    let err = registry.create_plugin("pin-pad").err().unwrap();
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err}");
+
+    // A value sealed for one field does not open in another.
+    let for_token = key.seal("database", "token", "correct horse").unwrap();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{for_token}\"")).unwrap(),
+        )
+        .unwrap();
+    let err = registry.create_plugin("database").err().unwrap();
+    assert!(err.to_string().contains("key `password`"), "{err}");
+    let for_password = key.seal("database", "password", "correct horse").unwrap();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{for_password}\"")).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        registry
+            .create_plugin("database")
+            .unwrap()
+            .process(b"")
+            .unwrap(),
+        b"13"
     );
 }

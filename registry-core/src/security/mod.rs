@@ -24,7 +24,7 @@ pub use self::audit::{AUDIT_CAPACITY, AccessMetrics, AuditEntry};
 pub use self::manifest::{SignedManifest, TrustedKey};
 pub use self::scope::AccessScope;
 pub use self::secrets::SecretKey;
-pub(crate) use self::secrets::{has_sealed, open_all};
+pub(crate) use self::secrets::{has_sealed, open_all, redact};
 
 use crate::configuration::{SystemFlags, flag_builders, set};
 use crate::error::PluginError;

@@ -1,8 +1,13 @@
 //! Secret settings, sealed at rest with ChaCha20-Poly1305 and opened only for their plugin.
 //!
-//! A sealed value is the text `enc:v1:` followed by Base64 of the 12-byte nonce and the
-//! ciphertext with its tag. The plugin's name is the associated data, so a value sealed for
-//! one plugin does not open for another.
+//! A sealed value is the text `enc:v2:` followed by Base64 of the 12-byte nonce and the
+//! ciphertext with its tag. The plugin's name and the settings key it is sealed for are the
+//! associated data, so a value sealed for one plugin or one field opens nowhere else. Values
+//! sealed by the first version (`enc:v1:`, bound to the plugin only) are refused with a
+//! message saying to seal them again.
+//!
+//! Opened values never reach an error: whatever a plugin's constructor reports about its
+//! settings has every opened plaintext replaced by `<sealed>` (see [`redact`]).
 
 use std::fmt;
 
@@ -15,7 +20,15 @@ use crate::error::PluginError;
 use crate::settings::{PluginSettings, SettingValue};
 
 /// The prefix of a sealed value.
-pub const SEALED_PREFIX: &str = "enc:v1:";
+pub const SEALED_PREFIX: &str = "enc:v2:";
+
+/// The prefix of the first version's sealed values, which were bound to the plugin only.
+const V1_PREFIX: &str = "enc:v1:";
+
+/// What the cipher binds a value to: the plugin and the settings key (`auth.password`).
+fn associated_data(plugin: &str, field: &str) -> Vec<u8> {
+    [plugin.as_bytes(), b"\0", field.as_bytes()].concat()
+}
 
 /// The 32-byte key that seals and opens secret settings. Its `Debug` shows nothing of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -68,8 +81,9 @@ impl SecretKey {
         ChaCha20Poly1305::new(&self.0.into())
     }
 
-    /// Seals `plaintext` for `plugin`.
-    pub fn seal(&self, plugin: &str, plaintext: &str) -> Result<String, PluginError> {
+    /// Seals `plaintext` for settings key `field` of `plugin` (a dotted path for nested
+    /// tables: `auth.password`; `items[0]` for a list element).
+    pub fn seal(&self, plugin: &str, field: &str, plaintext: &str) -> Result<String, PluginError> {
         let nonce = Nonce::try_generate().map_err(|e| {
             PluginError::processing(plugin, format!("no randomness for a nonce: {e}"))
         })?;
@@ -79,7 +93,7 @@ impl SecretKey {
                 &nonce,
                 Payload {
                     msg: plaintext.as_bytes(),
-                    aad: plugin.as_bytes(),
+                    aad: &associated_data(plugin, field),
                 },
             )
             .map_err(|e| PluginError::processing(plugin, e))?;
@@ -94,6 +108,11 @@ impl SecretKey {
             plugin: plugin.to_owned(),
             reason: format!("key `{key}`: sealed value cannot be opened: {why}"),
         };
+        if sealed.starts_with(V1_PREFIX) {
+            return Err(fail(
+                "sealed by the first version, for the plugin only; seal it again for its key with `SecretKey::seal(plugin, field, value)`",
+            ));
+        }
         let body = sealed
             .strip_prefix(SEALED_PREFIX)
             .ok_or_else(|| fail("not a sealed value"))?;
@@ -109,10 +128,12 @@ impl SecretKey {
                 &nonce,
                 Payload {
                     msg: ciphertext,
-                    aad: plugin.as_bytes(),
+                    aad: &associated_data(plugin, key),
                 },
             )
-            .map_err(|_| fail("wrong key, another plugin's value, or altered"))?;
+            .map_err(|_| {
+                fail("wrong key, a value sealed for another plugin or another key, or altered")
+            })?;
         String::from_utf8(plain).map_err(|_| fail("not UTF-8"))
     }
 }
@@ -121,7 +142,7 @@ impl SecretKey {
 pub(crate) fn has_sealed(settings: &PluginSettings) -> bool {
     fn any(value: &SettingValue) -> bool {
         match value {
-            SettingValue::String(s) => s.starts_with(SEALED_PREFIX),
+            SettingValue::String(s) => s.starts_with(SEALED_PREFIX) || s.starts_with(V1_PREFIX),
             SettingValue::Array(items) => items.iter().any(any),
             SettingValue::Table(table) => table.values().any(any),
             _ => false,
@@ -130,20 +151,21 @@ pub(crate) fn has_sealed(settings: &PluginSettings) -> bool {
     settings.values().values().any(any)
 }
 
-/// `settings` with every sealed string opened for `plugin`.
+/// `settings` with every sealed string opened for `plugin`, and the plaintexts opened (to
+/// keep them out of errors with [`redact`]).
 pub(crate) fn open_all(
     key: Option<&SecretKey>,
     encryption: bool,
     plugin: &str,
     settings: &PluginSettings,
-) -> Result<PluginSettings, PluginError> {
+) -> Result<(PluginSettings, Vec<String>), PluginError> {
     fn walk(
         value: &mut SettingValue,
         path: &str,
         open: &dyn Fn(&str, &str) -> Result<String, PluginError>,
     ) -> Result<(), PluginError> {
         match value {
-            SettingValue::String(s) if s.starts_with(SEALED_PREFIX) => {
+            SettingValue::String(s) if s.starts_with(SEALED_PREFIX) || s.starts_with(V1_PREFIX) => {
                 *s = open(path, s)?;
             }
             SettingValue::Array(items) => {
@@ -171,11 +193,70 @@ pub(crate) fn open_all(
             }),
         }
     };
+    let plaintexts = std::cell::RefCell::new(Vec::new());
+    let open = |path: &str, sealed: &str| {
+        let plain = open(path, sealed)?;
+        plaintexts.borrow_mut().push(plain.clone());
+        Ok(plain)
+    };
     let mut opened = settings.clone();
     for (k, v) in opened.values_mut() {
         walk(v, k, &open)?;
     }
-    Ok(opened)
+    Ok((opened, plaintexts.into_inner()))
+}
+
+/// `error` with every one of `secrets` replaced by `<sealed>` wherever it carries text, so
+/// that a constructor's complaint about an opened value never shows the value.
+pub(crate) fn redact(error: PluginError, secrets: &[String]) -> PluginError {
+    let clean = |text: String| {
+        secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(text, |text, secret| {
+                text.replace(secret.as_str(), "<sealed>")
+            })
+    };
+    let shows = |text: &str| {
+        secrets
+            .iter()
+            .any(|s| !s.is_empty() && text.contains(s.as_str()))
+    };
+    match error {
+        PluginError::Configuration { plugin, reason } => PluginError::Configuration {
+            plugin,
+            reason: clean(reason),
+        },
+        PluginError::Invalid {
+            field,
+            value,
+            reason,
+        } => PluginError::Invalid {
+            field,
+            value: clean(value),
+            reason: clean(reason),
+        },
+        PluginError::Processing { plugin, reason } => PluginError::Processing {
+            plugin,
+            reason: clean(reason),
+        },
+        PluginError::Panicked {
+            plugin,
+            during,
+            message,
+        } => PluginError::Panicked {
+            plugin,
+            during,
+            message: clean(message),
+        },
+        PluginError::Plugin { plugin, source } if shows(&source.to_string()) => {
+            PluginError::Processing {
+                plugin,
+                reason: clean(source.to_string()),
+            }
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -187,7 +268,7 @@ mod tests {
     #[test]
     fn sealed_values_open_only_for_their_plugin() {
         let key = SecretKey::from_hex(KEY).unwrap();
-        let sealed = key.seal("db", "hunter2").unwrap();
+        let sealed = key.seal("db", "password", "hunter2").unwrap();
         assert!(sealed.starts_with(SEALED_PREFIX) && !sealed.contains("hunter2"));
         assert_eq!(key.open("db", "password", &sealed).unwrap(), "hunter2");
         let err = key.open("other", "password", &sealed).unwrap_err();
@@ -198,11 +279,12 @@ mod tests {
     #[test]
     fn nested_sealed_values_are_opened() {
         let key = SecretKey::from_hex(KEY).unwrap();
-        let sealed = key.seal("db", "s3cret").unwrap();
+        let sealed = key.seal("db", "auth.password", "s3cret").unwrap();
         let settings =
             PluginSettings::from_toml(&format!("[auth]\npassword = \"{sealed}\"\n")).unwrap();
         assert!(has_sealed(&settings));
-        let open = open_all(Some(&key), true, "db", &settings).unwrap();
+        let (open, plaintexts) = open_all(Some(&key), true, "db", &settings).unwrap();
+        assert_eq!(plaintexts, ["s3cret"]);
         let auth = open.get("auth").and_then(SettingValue::as_table).unwrap();
         assert_eq!(auth["password"].as_str(), Some("s3cret"));
         let off = open_all(Some(&key), false, "db", &settings).unwrap_err();
