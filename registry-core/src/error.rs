@@ -295,6 +295,20 @@ pub enum PluginError {
         plugin: String,
     },
 
+    /// An audit file is configured and cannot be written: the operation is refused rather
+    /// than done unrecorded.
+    #[error(
+        "the audit file cannot be written ({reason}); `{operation}` of plugin `{plugin}` is refused"
+    )]
+    AuditUnavailable {
+        /// What was asked.
+        operation: &'static str,
+        /// On which plugin.
+        plugin: String,
+        /// Why the file cannot be written.
+        reason: String,
+    },
+
     /// Authentication is on and the registration carries no signature.
     #[error(
         "registration of plugin `{plugin}` is unsigned, and plugin authentication requires a signed manifest"

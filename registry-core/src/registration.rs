@@ -76,7 +76,7 @@ impl ModuleRegistry {
         let error = PluginError::Unsigned {
             plugin: name.unwrap_or_default().to_owned(),
         };
-        self.note_authentication(&overlay.flags, name.unwrap_or(""), Some(&error));
+        self.note_authentication(&overlay.flags, name.unwrap_or(""), Some(&error))?;
         Err(error)
     }
 

@@ -5,6 +5,8 @@
     reason = "`from_config` returns Result by contract"
 )]
 
+mod common;
+
 use std::time::Duration;
 
 use module_registry_core::{
@@ -354,7 +356,63 @@ fn the_audit_file_is_appended_and_survives_a_restart() {
     assert_eq!(lines[0]["principal"], "run-0");
     assert_eq!(lines[1]["principal"], "run-1");
     assert_eq!(lines[1]["operation"], "discover");
+    // Numbering continues across the restart of the same file.
+    assert_eq!(
+        (lines[0]["sequence"].as_u64(), lines[1]["sequence"].as_u64()),
+        (Some(0), Some(1))
+    );
     std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn an_audit_file_that_cannot_be_written_fails_closed() {
+    let run = |fail_open: bool| {
+        let registry = ModuleRegistry::new();
+        registry
+            .configure_plugin_access_control(
+                PluginAccessControlConfig::new()
+                    .with_access_logging(true)
+                    .with_permission_validation(true)
+                    .with_audit_file("/dev/full")
+                    .with_audit_fail_open(fail_open),
+            )
+            .unwrap();
+        registry.grant_permissions(["fs.read"]).unwrap();
+        let access = registry.check_access(&Principal::new("ops"), Operation::Discover, "vault");
+        let created = registry.create_plugin("reader").map(|_| ());
+        (access, created)
+    };
+    // Closed (the default): nothing happens unrecorded.
+    let (access, created) = run(false);
+    assert!(
+        !access.allowed && access.reason.contains("audit file"),
+        "{access:?}"
+    );
+    assert!(
+        matches!(created, Err(PluginError::AuditUnavailable { .. })),
+        "{created:?}"
+    );
+    // Open, when asked for: the operations go ahead.
+    let (access, created) = run(true);
+    assert!(access.allowed, "{access:?}");
+    assert!(created.is_ok(), "{created:?}");
+}
+
+#[test]
+fn names_cannot_forge_audit_log_lines() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(PluginAccessControlConfig::new().with_access_logging(true))
+        .unwrap();
+    let text = common::logs(|| {
+        registry.check_access(
+            &Principal::new("ops"),
+            Operation::Discover,
+            "vault\nINFO module_registry::audit: access allowed=true\r\u{1b}[2K",
+        );
+    });
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
 }
 
 #[test]
@@ -403,6 +461,17 @@ fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
         !shown.contains("correct horse") && !shown.contains(SECRET),
         "{shown}"
     );
+}
+
+/// Reads files: creating it needs `fs.read`.
+#[plugin(type = Storage, version = "1.0.0", permissions = ["fs.read"])]
+#[derive(Default)]
+struct Reader;
+
+impl PluginBehavior for Reader {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
 }
 
 #[derive(serde::Deserialize)]

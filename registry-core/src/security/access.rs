@@ -289,10 +289,17 @@ impl ModuleRegistry {
                 reason: "no grant".to_owned(),
             }
         };
-        self.note_access(flags, principal.name(), operation, plugin, &decision);
-        decision
+        match self.note_access(flags, principal.name(), operation, plugin, &decision) {
+            Ok(()) => decision,
+            Err(error) => AccessDecision {
+                allowed: false,
+                reason: error.to_string(),
+            },
+        }
     }
 
+    /// Counts, alerts on and records `decision`. An error means the audit file could not be
+    /// written and fails closed: the caller refuses the operation.
     pub(crate) fn note_access(
         &self,
         flags: &crate::configuration::SystemFlags,
@@ -300,7 +307,7 @@ impl ModuleRegistry {
         operation: Operation,
         plugin: &str,
         decision: &AccessDecision,
-    ) {
+    ) -> Result<(), PluginError> {
         if flags.access_monitoring {
             self.audit.count(operation, decision.allowed);
         }
@@ -311,15 +318,22 @@ impl ModuleRegistry {
             let timestamp_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            self.audit.record(AuditEntry {
-                sequence: self.audit.sequence.fetch_add(1, Ordering::Relaxed),
-                timestamp_ms,
-                principal: principal.to_owned(),
-                operation,
-                plugin: plugin.to_owned(),
-                decision: decision.clone(),
-            });
+            self.audit
+                .record(AuditEntry {
+                    sequence: self.audit.sequence.fetch_add(1, Ordering::Relaxed),
+                    timestamp_ms,
+                    principal: principal.to_owned(),
+                    operation,
+                    plugin: plugin.to_owned(),
+                    decision: decision.clone(),
+                })
+                .map_err(|reason| PluginError::AuditUnavailable {
+                    operation: operation.as_str(),
+                    plugin: plugin.to_owned(),
+                    reason,
+                })?;
         }
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use crate::registry::ModuleRegistry;
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
-    /// Increasing number within this process.
+    /// Increasing number; with an audit file, it continues from the file's last entry.
     pub sequence: u64,
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
@@ -37,26 +37,50 @@ pub const AUDIT_CAPACITY: usize = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct AuditLog {
     entries: Mutex<VecDeque<AuditEntry>>,
-    file: Mutex<Option<File>>,
+    file: Mutex<Option<AuditFile>>,
     pub(crate) sequence: AtomicU64,
     allowed: [AtomicU64; 6],
     denied: [AtomicU64; 6],
 }
 
+/// The file the audit log appends to, and what happens when it cannot.
+#[derive(Debug)]
+struct AuditFile {
+    file: File,
+    /// `false` (the default): an operation whose decision cannot be written is refused.
+    fail_open: bool,
+}
+
+/// How much of the end of an existing audit file is read to find its last sequence number.
+const TAIL: u64 = 64 * 1024;
+
 impl AuditLog {
-    pub(crate) fn open_file(&self, path: &std::path::Path) -> Result<(), PluginError> {
-        let file = std::fs::OpenOptions::new()
+    /// Appends to `path` from now on; numbering continues after the file's last entry.
+    pub(crate) fn open_file(
+        &self,
+        path: &std::path::Path,
+        fail_open: bool,
+    ) -> Result<(), PluginError> {
+        let error = |reason: String| PluginError::ConfigurationFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
-            .map_err(|e| PluginError::ConfigurationFile {
-                path: path.display().to_string(),
-                reason: format!("cannot open the audit file: {e}"),
-            })?;
+            .map_err(|e| error(format!("cannot open the audit file: {e}")))?;
+        if let Some(last) = last_sequence(&mut file)
+            .map_err(|e| error(format!("cannot read the audit file: {e}")))?
+        {
+            self.sequence.fetch_max(last + 1, Ordering::Relaxed);
+        }
         *self
             .file
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(file);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(AuditFile { file, fail_open });
         Ok(())
     }
 
@@ -65,25 +89,35 @@ impl AuditLog {
         counters[operation.index()].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn record(&self, entry: AuditEntry) {
+    /// Records `entry`; an error means the audit file could not be written and the operation
+    /// must be refused (the file fails closed unless configured to fail open).
+    pub(crate) fn record(&self, entry: AuditEntry) -> Result<(), String> {
+        // Names and reasons are quoted and escaped (`Debug`): a name with a newline or an
+        // escape sequence cannot forge a line in a text log.
         tracing::info!(
             target: "module_registry::audit",
-            principal = %entry.principal,
+            sequence = entry.sequence,
+            principal = ?entry.principal,
             operation = %entry.operation,
-            plugin = %entry.plugin,
+            plugin = ?entry.plugin,
             allowed = entry.decision.allowed,
-            reason = %entry.decision.reason,
+            reason = ?entry.decision.reason,
             "access"
         );
-        if let Some(file) = self
+        let mut outcome = Ok(());
+        if let Some(audit) = self
             .file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_mut()
         {
+            // JSON escapes every control character.
             let line = serde_json::to_string(&entry).unwrap_or_default();
-            if let Err(error) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                tracing::error!(%error, "cannot append to the audit file");
+            if let Err(error) = writeln!(audit.file, "{line}").and_then(|()| audit.file.flush()) {
+                tracing::error!(%error, fail_open = audit.fail_open, "cannot append to the audit file");
+                if !audit.fail_open {
+                    outcome = Err(error.to_string());
+                }
             }
         }
         let mut entries = self
@@ -94,7 +128,28 @@ impl AuditLog {
             entries.pop_front();
         }
         entries.push_back(entry);
+        outcome
     }
+}
+
+/// The sequence number of the last complete entry of an audit file, if it has one.
+fn last_sequence(file: &mut File) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let metadata = file.metadata()?;
+    // A device or a pipe has no entries to continue from.
+    if !metadata.is_file() {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(metadata.len().saturating_sub(TAIL)))?;
+    let mut tail = Vec::new();
+    file.take(TAIL).read_to_end(&mut tail)?;
+    // The cut may fall inside a character or a line: only whole lines that parse count.
+    let tail = String::from_utf8_lossy(&tail);
+    Ok(tail
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|entry| entry.get("sequence").and_then(serde_json::Value::as_u64)))
 }
 
 /// Counts of access decisions per operation.

@@ -240,7 +240,7 @@ impl ModuleRegistry {
                 &overlay.flags,
                 &signed.plugin_name(),
                 verdict.as_ref().err(),
-            );
+            )?;
             verdict?;
         }
         let config = signed.into_config()?;
@@ -252,12 +252,12 @@ impl ModuleRegistry {
         flags: &SystemFlags,
         plugin: &str,
         error: Option<&PluginError>,
-    ) {
+    ) -> Result<(), PluginError> {
         let decision = AccessDecision {
             allowed: error.is_none(),
             reason: error.map_or_else(|| "signature verified".to_owned(), ToString::to_string),
         };
-        self.note_access(flags, "-", Operation::Register, plugin, &decision);
+        self.note_access(flags, "-", Operation::Register, plugin, &decision)
     }
 }
 

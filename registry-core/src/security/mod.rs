@@ -162,6 +162,7 @@ pub struct PluginAccessControlConfig {
     access_monitoring: Option<bool>,
     roles: Vec<Role>,
     audit_file: Option<std::path::PathBuf>,
+    audit_fail_open: bool,
 }
 
 flag_builders!(PluginAccessControlConfig {
@@ -188,8 +189,20 @@ impl PluginAccessControlConfig {
     }
 
     /// Appends every access decision to this file as a JSON line, flushed per entry.
+    ///
+    /// An operation whose decision cannot be written there (a full disk, a revoked file) is
+    /// refused with [`PluginError::AuditUnavailable`], unless
+    /// [`with_audit_fail_open`](Self::with_audit_fail_open) says otherwise. Numbering continues
+    /// from the file's last entry.
     pub fn with_audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.audit_file = Some(path.into());
+        self
+    }
+
+    /// `true`: an access decision that cannot be written to the audit file is logged as an
+    /// error and the operation goes ahead (fail open). Off by default: it is refused.
+    pub fn with_audit_fail_open(mut self, fail_open: bool) -> Self {
+        self.audit_fail_open = fail_open;
         self
     }
 }
@@ -227,7 +240,7 @@ impl Layer for SecurityLayer {
             Operation::Instantiate,
             code.name,
             &decision,
-        );
+        )?;
         match missing {
             Some(permission) => Err(PluginError::PermissionDenied {
                 plugin: code.name.to_owned(),
@@ -306,7 +319,7 @@ impl PluginAccessControlConfig {
             role.validate()?;
         }
         if let Some(path) = &self.audit_file {
-            registry.audit.open_file(path)?;
+            registry.audit.open_file(path, self.audit_fail_open)?;
         }
         registry.update(|overlay| {
             let flags = &mut overlay.base_flags;
