@@ -284,6 +284,18 @@ pub enum PluginError {
         budget: std::time::Duration,
     },
 
+    /// Every sandbox worker thread is busy (calls that timed out may still be running): the
+    /// call is refused rather than given another thread.
+    #[error(
+        "plugin `{plugin}` cannot run: all {limit} sandbox workers are busy (calls that timed out may still be running)"
+    )]
+    SandboxExhausted {
+        /// The plugin.
+        plugin: String,
+        /// How many workers may run at once.
+        limit: usize,
+    },
+
     /// A principal may not do what it asked.
     #[error("principal `{principal}` may not {operation} plugin `{plugin}`")]
     AccessDenied {

@@ -1,7 +1,7 @@
 //! `GuardedPlugin`: a created plugin wrapped in what the switches ask for — metrics,
 //! verbose logging, and the sandbox (panic guard, size limits, time budget).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -9,6 +9,30 @@ use crate::error::PluginError;
 use crate::layer::Policy;
 use crate::plugin::Plugin;
 use crate::sandbox::guard;
+
+/// Sandbox worker threads running now, in the whole process.
+static WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// One of at most `max` running worker threads; given back when dropped (when the thread
+/// ends, or if it could not start).
+struct WorkerSlot;
+
+impl WorkerSlot {
+    fn take(max: usize) -> Option<WorkerSlot> {
+        WORKERS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running < max).then_some(running + 1)
+            })
+            .ok()
+            .map(|_| WorkerSlot)
+    }
+}
+
+impl Drop for WorkerSlot {
+    fn drop(&mut self) {
+        WORKERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 pub(crate) struct GuardedPlugin {
     inner: Arc<dyn Plugin>,
@@ -69,9 +93,17 @@ impl GuardedPlugin {
         }
     }
 
-    /// Runs the call on its own thread; after `budget` the caller gets `Timeout` and the
-    /// thread is left to finish (a thread cannot be stopped from outside).
+    /// Runs the call on a worker thread; after `budget` the caller gets `Timeout` and the
+    /// thread is left to finish (a thread cannot be stopped from outside). At most
+    /// `max_workers` such threads run at once in the process, stuck ones included; past that
+    /// a call is refused, so a plugin that never returns cannot pile up threads and memory.
     fn call_with_budget(&self, data: &[u8], budget: Duration) -> Result<Vec<u8>, PluginError> {
+        let Some(slot) = WorkerSlot::take(self.policy.max_workers) else {
+            return Err(PluginError::SandboxExhausted {
+                plugin: self.name.clone(),
+                limit: self.policy.max_workers,
+            });
+        };
         let (sender, receiver) = mpsc::channel();
         let plugin = Arc::clone(&self.inner);
         let name = self.name.clone();
@@ -79,6 +111,7 @@ impl GuardedPlugin {
         let spawned = std::thread::Builder::new()
             .name(format!("plugin-{name}"))
             .spawn(move || {
+                let _slot = slot;
                 let _ = sender.send(guard(&name, "process", || plugin.process(&input)));
             });
         if let Err(error) = spawned {

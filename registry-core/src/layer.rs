@@ -82,6 +82,8 @@ pub(crate) struct Policy {
     pub(crate) max_output_bytes: Option<usize>,
     /// Runs each call on a worker thread and gives up after this long.
     pub(crate) time_budget: Option<Duration>,
+    /// How many worker threads budgeted calls may hold at once in the process.
+    pub(crate) max_workers: usize,
     /// Told about every call (monitoring's alert rules).
     pub(crate) alerts: Option<Arc<dyn CallObserver>>,
     /// Per-call events carry every figure as a field.

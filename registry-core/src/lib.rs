@@ -165,8 +165,8 @@ pub use crate::runtime::{
 #[cfg(feature = "host")]
 pub use crate::security::{
     AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig,
-    AuditEntry, Operation, PluginAccessControlConfig, PluginSecurityConfig, Principal, Role,
-    SandboxLimits, SecretKey, SignedManifest, TrustedKey,
+    AuditEntry, DEFAULT_MAX_WORKERS, Operation, PluginAccessControlConfig, PluginSecurityConfig,
+    Principal, Role, SandboxLimits, SecretKey, SignedManifest, TrustedKey,
 };
 #[cfg(feature = "host")]
 pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};

@@ -100,6 +100,7 @@ fn the_sandbox_limits_size_and_time() {
                     max_input_bytes: Some(8),
                     max_output_bytes: Some(12),
                     time_budget: Some(Duration::from_secs(1)),
+                    ..SandboxLimits::default()
                 }),
         )
         .unwrap();

@@ -41,6 +41,39 @@ pub struct SandboxLimits {
     pub max_output_bytes: Option<usize>,
     /// Each call runs on a worker thread and times out after this long.
     pub time_budget: Option<Duration>,
+    /// With a time budget: how many worker threads may run at once in the process, calls
+    /// that timed out and still run included. A call that finds none free is refused
+    /// ([`PluginError::SandboxExhausted`]), so stuck plugins cannot pile up threads and the
+    /// memory they hold. [`DEFAULT_MAX_WORKERS`] when `None`.
+    pub max_workers: Option<usize>,
+}
+
+/// How many sandbox worker threads may run at once when [`SandboxLimits::max_workers`] is
+/// not set.
+pub const DEFAULT_MAX_WORKERS: usize = 16;
+
+/// Installs `limits` given in a security configuration: they apply while sandboxing is on,
+/// and are refused rather than silently kept while it is off.
+fn install_limits(overlay: &mut Overlay, limits: Option<SandboxLimits>) -> Result<(), PluginError> {
+    let Some(limits) = limits else {
+        return Ok(());
+    };
+    if !overlay.base_flags.sandboxing {
+        return Err(PluginError::invalid(
+            "sandbox limits",
+            format!("{limits:?}"),
+            "sandboxing is off, so they would not apply; switch it on with `with_plugin_sandboxing(true)`",
+        ));
+    }
+    if limits.max_workers == Some(0) {
+        return Err(PluginError::invalid(
+            "sandbox limits",
+            "max_workers = 0",
+            "at least one worker is needed to run a call",
+        ));
+    }
+    overlay.limits = limits;
+    Ok(())
 }
 
 /// The basic security switches.
@@ -267,6 +300,7 @@ impl Layer for SecurityLayer {
         policy.max_input_bytes = limits.max_input_bytes;
         policy.max_output_bytes = limits.max_output_bytes;
         policy.time_budget = limits.time_budget;
+        policy.max_workers = limits.max_workers.unwrap_or(DEFAULT_MAX_WORKERS);
     }
 }
 
@@ -275,10 +309,7 @@ impl PluginSecurityConfig {
     pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
         registry.update(|overlay| {
             self.apply(&mut overlay.base_flags);
-            if let Some(limits) = self.limits {
-                overlay.limits = limits;
-            }
-            Ok(())
+            install_limits(overlay, self.limits)
         })
     }
 }
@@ -288,9 +319,7 @@ impl AdvancedPluginSecurityConfig {
     pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
         registry.update(|overlay| {
             self.basic.apply(&mut overlay.base_flags);
-            if let Some(limits) = self.basic.limits {
-                overlay.limits = limits;
-            }
+            install_limits(overlay, self.basic.limits)?;
             overlay.trusted_keys.extend(self.trusted_keys);
             if let Some(key) = self.secret_key {
                 overlay.secret_key = Some(key);
