@@ -44,6 +44,10 @@ pub(crate) struct Overlay {
     pub(crate) trusted_keys: Vec<crate::security::TrustedKey>,
     /// The key that opens sealed settings (used when encryption is on).
     pub(crate) secret_key: Option<crate::security::SecretKey>,
+    /// The newest version accepted by signed manifest for each name (never lowered).
+    pub(crate) signed_versions: OrdMap<String, semver::Version>,
+    /// The serial of the last signed settings accepted for each plugin.
+    pub(crate) signed_serials: OrdMap<String, u64>,
     /// Principals' roles, by role name.
     pub(crate) roles: OrdMap<String, crate::security::Role>,
 }

@@ -161,7 +161,16 @@ impl ModuleRegistry {
     }
 
     /// Removes a plugin, compiled in or registered at run time.
+    ///
+    /// While authentication is on, this is refused as unsigned: a removal is a signed
+    /// manifest with `action = "unregister"` (see `register_signed_manifest`).
     pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
+        self.refuse_unsigned(Some(name))?;
+        self.remove(name)
+    }
+
+    /// Removes `name`, whose origin was checked by the caller.
+    pub(crate) fn remove(&self, name: &str) -> Result<(), PluginError> {
         let compiled = self.index().get(name).is_some();
         let result = self.update(|overlay| {
             if compiled && overlay.flags.secure_loading {
@@ -191,11 +200,15 @@ impl ModuleRegistry {
     }
 
     /// Sets the settings `name` is constructed with from now on.
+    ///
+    /// While authentication is on, this is refused as unsigned: settings arrive as a signed
+    /// manifest with `action = "settings"` (see `register_signed_manifest`).
     pub fn set_plugin_settings(
         &self,
         name: &str,
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
+        self.refuse_unsigned(Some(name))?;
         self.update(|overlay| {
             overlay.settings.insert(name.to_owned(), settings);
             Ok(())

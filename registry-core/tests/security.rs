@@ -217,6 +217,18 @@ fn authentication_and_encryption_without_keys_fail_closed() {
     );
     let err = registry.register_signed_manifest(&envelope).unwrap_err();
     assert!(matches!(err, PluginError::UntrustedKey { .. }), "{err}");
+    // Settings are a state change too: unsigned, they are refused.
+    assert!(matches!(
+        registry.set_plugin_settings("database", PluginSettings::new()),
+        Err(PluginError::Unsigned { .. })
+    ));
+
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new().with_plugin_encryption(true),
+        )
+        .unwrap();
     let sealed = SecretKey::from_hex(SECRET)
         .unwrap()
         .seal("database", "password", "pw")
@@ -546,4 +558,68 @@ fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
             .unwrap(),
         b"13"
     );
+}
+
+#[test]
+fn with_authentication_every_state_change_is_signed_and_none_replays() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
+        )
+        .unwrap();
+    let manifest = |version: &str, extra: &str| {
+        signed(
+            &format!("name = \"ledger\"\nversion = \"{version}\"\ntype = \"storage\"\n{extra}"),
+            "release",
+            SIGNER,
+        )
+    };
+    let v1 = manifest("1.0.0", "");
+    let v2 = manifest("2.0.0", "");
+    registry.register_signed_manifest(&v1).unwrap();
+    registry.register_signed_manifest(&v2).unwrap_err(); // taken: replace needs a removal first
+
+    // Unsigned changes are refused.
+    assert!(matches!(
+        registry.unregister_plugin("ledger"),
+        Err(PluginError::Unsigned { .. })
+    ));
+    assert!(matches!(
+        registry.set_plugin_settings("ledger", PluginSettings::new().with("level", 1)),
+        Err(PluginError::Unsigned { .. })
+    ));
+
+    // A signed removal names the version it removes.
+    let remove_v1 = manifest("1.0.0", "action = \"unregister\"\n");
+    registry.register_signed_manifest(&remove_v1).unwrap();
+    assert!(registry.plugin("ledger").is_none());
+    // The old manifest cannot bring the removed version back, nor a lower one.
+    let err = registry.register_signed_manifest(&v1).unwrap_err();
+    assert!(err.to_string().contains("not newer"), "{err}");
+    let err = registry
+        .register_signed_manifest(&manifest("0.9.0", ""))
+        .unwrap_err();
+    assert!(err.to_string().contains("not newer"), "{err}");
+    registry.register_signed_manifest(&v2).unwrap();
+    assert_eq!(registry.plugin("ledger").unwrap().version(), "2.0.0");
+    // Replaying the removal of 1.0.0 does not remove 2.0.0.
+    assert!(registry.register_signed_manifest(&remove_v1).is_err());
+    assert!(registry.plugin("ledger").is_some());
+
+    // Signed settings carry a serial that only goes up.
+    let settings = |serial: u64, level: i64| {
+        manifest(
+            "2.0.0",
+            &format!("action = \"settings\"\nserial = {serial}\n[settings]\nlevel = {level}\n"),
+        )
+    };
+    registry.register_signed_manifest(&settings(1, 3)).unwrap();
+    registry.register_signed_manifest(&settings(2, 5)).unwrap();
+    let err = registry
+        .register_signed_manifest(&settings(1, 3))
+        .unwrap_err();
+    assert!(err.to_string().contains("serial"), "{err}");
 }

@@ -15,11 +15,26 @@
 //!
 //! The signature covers the manifest text byte for byte, so no canonical form is needed: any
 //! change to it, even whitespace, breaks the signature.
+//!
+//! # Signed state changes
+//!
+//! While authentication is on, every change to the runtime registry is a signed manifest;
+//! `unregister_plugin` and `set_plugin_settings` are refused as unsigned. A manifest's
+//! `action` says what it does:
+//!
+//! - `register` (the default): adds the plugin. Its version must be newer than any version
+//!   this registry accepted for that name before, so an old manifest cannot bring back a
+//!   removed or older version (downgrade), nor a manifest be replayed;
+//! - `unregister`: removes the plugin, which must be registered at exactly the manifest's
+//!   version (a removal of 1.0.0 replayed later does not remove 2.0.0);
+//! - `settings`: replaces the plugin's settings with the manifest's `[settings]` table; its
+//!   `serial` must be greater than that of the last settings accepted for the plugin.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use semver::Version;
 use serde::Deserialize;
 
 use crate::configuration::SystemFlags;
@@ -108,14 +123,33 @@ pub struct SignedManifest {
     pub key: Option<String>,
 }
 
+/// What a signed manifest does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Action {
+    /// Adds the plugin.
+    #[default]
+    Register,
+    /// Removes the plugin at the manifest's version.
+    Unregister,
+    /// Replaces the plugin's settings.
+    Settings,
+}
+
 /// What a manifest may say.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Manifest {
+    #[serde(default)]
+    action: Action,
     name: String,
     version: String,
     #[serde(rename = "type")]
     plugin_type: String,
+    /// With `action = "settings"`: increases with every settings manifest of the plugin.
+    serial: Option<u64>,
+    /// With `action = "settings"`: the plugin's new settings.
+    settings: Option<toml::Table>,
     #[serde(default)]
     capabilities: Vec<String>,
     #[serde(default)]
@@ -201,11 +235,16 @@ impl SignedManifest {
             })
     }
 
+    fn read(&self) -> Result<Manifest, PluginError> {
+        toml::from_str(&self.manifest).map_err(|e| PluginError::Manifest {
+            reason: crate::toml_settings::describe_toml_error(&self.manifest, &e),
+        })
+    }
+}
+
+impl Manifest {
     fn into_config(self) -> Result<AdvancedPluginConfig, PluginError> {
-        let manifest: Manifest =
-            toml::from_str(&self.manifest).map_err(|e| PluginError::Manifest {
-                reason: crate::toml_settings::describe_toml_error(&self.manifest, &e),
-            })?;
+        let manifest = self;
         let mut config = AdvancedPluginConfig::new()
             .with_name(manifest.name)
             .with_version(manifest.version)
@@ -243,10 +282,92 @@ impl ModuleRegistry {
             )?;
             verdict?;
         }
-        let config = signed.into_config()?;
-        self.insert_authenticated(config.into())
+        let manifest = signed.read()?;
+        let version = crate::validate::parse_version(&manifest.name, &manifest.version)?;
+        match manifest.action {
+            Action::Register => self.register_signed(manifest, version),
+            Action::Unregister => self.unregister_signed(&manifest.name, &version),
+            Action::Settings => self.settings_signed(manifest),
+        }
     }
 
+    /// Adds a signed registration whose version is newer than any accepted for its name.
+    fn register_signed(&self, manifest: Manifest, version: Version) -> Result<(), PluginError> {
+        let name = manifest.name.clone();
+        self.refuse_stale(&name, &version)?;
+        self.insert_authenticated(manifest.into_config()?.into())?;
+        self.update(|overlay| {
+            overlay.signed_versions.insert(name, version);
+            Ok(())
+        })
+    }
+
+    /// Fails unless `version` is newer than every version accepted by manifest for `name`.
+    fn refuse_stale(&self, name: &str, version: &Version) -> Result<(), PluginError> {
+        match self.snapshot().signed_versions.get(name) {
+            Some(newest) if version <= newest => Err(PluginError::Manifest {
+                reason: format!(
+                    "version {version} of `{name}` is not newer than {newest}, the newest this registry accepted: a replayed or downgraded manifest"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes `name`, which must be registered at run time at exactly `version`.
+    fn unregister_signed(&self, name: &str, version: &Version) -> Result<(), PluginError> {
+        let registered = self
+            .snapshot()
+            .entries
+            .get(name)
+            .map(|entry| entry.version.clone());
+        if registered.as_deref() != Some(version.to_string().as_str()) {
+            return Err(PluginError::Manifest {
+                reason: format!(
+                    "the removal names `{name}` {version}, but {}",
+                    registered.map_or_else(
+                        || "no such plugin is registered at run time".to_owned(),
+                        |v| format!("version {v} is registered")
+                    )
+                ),
+            });
+        }
+        self.remove(name)?;
+        let (name, version) = (name.to_owned(), version.clone());
+        self.update(|overlay| {
+            let newest = overlay.signed_versions.get(&name).cloned();
+            if newest.is_none_or(|newest| version > newest) {
+                overlay.signed_versions.insert(name, version);
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the settings of `manifest.name`; its serial must be greater than the last.
+    fn settings_signed(&self, manifest: Manifest) -> Result<(), PluginError> {
+        let name = manifest.name;
+        let serial = manifest.serial.ok_or_else(|| PluginError::Manifest {
+            reason: format!(
+                "settings of `{name}` need a `serial` that increases with every change"
+            ),
+        })?;
+        let table = manifest.settings.unwrap_or_default();
+        let settings = crate::toml_settings::settings_from_table(table);
+        self.update(|overlay| {
+            if let Some(&last) = overlay.signed_serials.get(&name)
+                && serial <= last
+            {
+                return Err(PluginError::Manifest {
+                    reason: format!(
+                        "settings serial {serial} of `{name}` is not greater than {last}, the last accepted: a replayed manifest"
+                    ),
+                });
+            }
+            overlay.signed_serials.insert(name.clone(), serial);
+            overlay.settings.insert(name, settings);
+            Ok(())
+        })
+    }
     pub(crate) fn note_authentication(
         &self,
         flags: &SystemFlags,
