@@ -78,6 +78,28 @@ enum Command {
         /// A TOML file with `[plugins.NAME]` settings.
         #[arg(long, value_name = "FILE")]
         config: Option<std::path::PathBuf>,
+        /// The bearer token `POST /run` needs; else `MODREG_TOKEN`, else one is generated and
+        /// printed at start.
+        #[arg(long, env = "MODREG_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Another `Host` to answer to (the bound address and `localhost:PORT` always are).
+        #[arg(long = "allow-host", value_name = "HOST:PORT")]
+        allow_host: Vec<String>,
+        /// The largest request body, in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+        max_body_bytes: usize,
+        /// The largest output of any pipeline stage, in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
+        max_output_bytes: usize,
+        /// Milliseconds a request may take to send its body and run its pipeline.
+        #[arg(long, default_value_t = 10_000)]
+        request_timeout_ms: u64,
+        /// Milliseconds a client may take to send a request's headers.
+        #[arg(long, default_value_t = 5_000)]
+        header_timeout_ms: u64,
+        /// Connections served at once; more are closed.
+        #[arg(long, default_value_t = 256)]
+        max_connections: usize,
     },
     /// Pipes standard input through the named plugins, in order, to standard output.
     Run {
@@ -160,12 +182,44 @@ fn run(command: Command) -> Result<(), PluginError> {
             addr,
             health_interval_ms,
             config,
+            token,
+            allow_host,
+            max_body_bytes,
+            max_output_bytes,
+            request_timeout_ms,
+            header_timeout_ms,
+            max_connections,
         } => {
             apply_config(&registry, config)?;
+            for (option, value) in [
+                ("--max-body-bytes", max_body_bytes),
+                ("--max-output-bytes", max_output_bytes),
+                ("--max-connections", max_connections),
+            ] {
+                if value == 0 {
+                    return Err(PluginError::invalid("option", option, "must be at least 1"));
+                }
+            }
+            if token.as_deref().is_some_and(|t| t.len() < 16) {
+                return Err(PluginError::invalid(
+                    "option",
+                    "--token",
+                    "a token must have at least 16 characters",
+                ));
+            }
             serve::serve(
                 registry,
-                &addr,
-                std::time::Duration::from_millis(health_interval_ms),
+                serve::Options {
+                    addr,
+                    health_interval: std::time::Duration::from_millis(health_interval_ms),
+                    token,
+                    allowed_hosts: allow_host,
+                    max_body_bytes,
+                    max_output_bytes,
+                    request_timeout: std::time::Duration::from_millis(request_timeout_ms),
+                    header_timeout: std::time::Duration::from_millis(header_timeout_ms),
+                    max_connections,
+                },
             )
         }
         Command::Run {

@@ -12,6 +12,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 struct Server {
     child: Child,
     addr: String,
+    /// The token it generated and printed.
+    token: String,
 }
 
 impl Drop for Server {
@@ -21,7 +23,7 @@ impl Drop for Server {
     }
 }
 
-fn start(config: &std::path::Path) -> Server {
+fn start(args: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
         .args([
             "serve",
@@ -29,36 +31,67 @@ fn start(config: &std::path::Path) -> Server {
             "127.0.0.1:0",
             "--health-interval-ms",
             "100",
-            "--config",
         ])
-        .arg(config)
+        .args(args)
+        .env_remove("MODREG_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("modreg starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    out.read_line(&mut line).unwrap();
     let addr = line
         .trim()
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
     assert!(addr.starts_with("127.0.0.1:"), "binds loopback: {addr}");
-    Server { child, addr }
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    let token = line
+        .trim()
+        .strip_prefix("token ")
+        .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+        .to_owned();
+    assert_eq!(token.len(), 64, "a generated token is 32 random bytes");
+    Server { child, addr, token }
 }
 
-/// One HTTP/1.1 request; returns the status code and the body.
-fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+fn with_config(config: &std::path::Path) -> Server {
+    start(&["--config", config.to_str().unwrap()])
+}
+
+/// One HTTP/1.1 request with the server's token; returns the status code and the body.
+fn http(server: &Server, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let auth = format!("Authorization: Bearer {}\r\n", server.token);
+    raw(&server.addr, &server.addr, &auth, method, path, body)
+}
+
+/// One HTTP/1.1 request with the `Host` and extra header lines given.
+fn raw(
+    addr: &str,
+    host: &str,
+    extra: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
     stream.write_all(body).unwrap();
+    read_response(stream)
+}
+
+fn read_response(mut stream: TcpStream) -> (u16, Vec<u8>) {
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
     let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -100,12 +133,12 @@ fn dashboard_metrics_and_health_under_load() {
         format!("[plugins.chacha20poly1305-encrypt]\nkey = \"{KEY}\"\n[plugins.chacha20poly1305-decrypt]\nkey = \"{KEY}\"\n"),
     )
     .unwrap();
-    let server = start(&config);
+    let server = with_config(&config);
     let addr = server.addr.as_str();
 
     for _ in 0..3 {
         let (status, body) = http(
-            addr,
+            &server,
             "POST",
             "/run/gzip-compress,base64-encode",
             b"hello dashboard",
@@ -113,13 +146,13 @@ fn dashboard_metrics_and_health_under_load() {
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     }
     for _ in 0..2 {
-        assert_eq!(http(addr, "POST", "/run/sha256", b"abc").0, 200);
+        assert_eq!(http(&server, "POST", "/run/sha256", b"abc").0, 200);
     }
-    let (status, body) = http(addr, "POST", "/run/no-such-plugin", b"x");
+    let (status, body) = http(&server, "POST", "/run/no-such-plugin", b"x");
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&body).contains("no-such-plugin"));
 
-    let (status, metrics) = http(addr, "GET", "/metrics", b"");
+    let (status, metrics) = http(&server, "GET", "/metrics", b"");
     let metrics = String::from_utf8(metrics).unwrap();
     assert_eq!(status, 200);
     assert!(
@@ -135,7 +168,7 @@ fn dashboard_metrics_and_health_under_load() {
         "{metrics}"
     );
 
-    let (status, health) = http(addr, "GET", "/health", b"");
+    let (status, health) = http(&server, "GET", "/health", b"");
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_slice(&health).unwrap();
     assert_eq!(health["overall"]["status"], "healthy", "{health}");
@@ -181,4 +214,172 @@ fn dashboard_metrics_and_health_under_load() {
     assert!(dom.contains("Overall: healthy"), "{dom}");
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn run_needs_the_token_and_a_host_the_server_answers_to() {
+    let server = start(&[]);
+    let addr = server.addr.as_str();
+    assert_eq!(raw(addr, addr, "", "POST", "/run/sha256", b"x").0, 401);
+    let wrong = "Authorization: Bearer 00000000000000000000000000000000\r\n";
+    assert_eq!(raw(addr, addr, wrong, "POST", "/run/sha256", b"x").0, 401);
+    assert_eq!(http(&server, "POST", "/run/sha256", b"x").0, 200);
+    // A page that rebinds its own name to loopback sends its own Host.
+    let auth = format!("Authorization: Bearer {}\r\n", server.token);
+    let port = addr.rsplit(':').next().unwrap();
+    for host in [format!("evil.example:{port}"), "127.0.0.1".to_owned()] {
+        assert_eq!(
+            raw(addr, &host, &auth, "POST", "/run/sha256", b"x").0,
+            421,
+            "{host}"
+        );
+        assert_eq!(raw(addr, &host, "", "GET", "/health", b"").0, 421, "{host}");
+    }
+    assert_eq!(
+        raw(
+            addr,
+            &format!("localhost:{port}"),
+            &auth,
+            "POST",
+            "/run/sha256",
+            b"x"
+        )
+        .0,
+        200
+    );
+}
+
+#[test]
+fn a_fresh_server_without_keys_is_degraded_not_unhealthy() {
+    let server = start(&[]);
+    let (status, body) = http(&server, "GET", "/health", b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    if module_registry::plugins::enabled_plugins().contains(&"chacha20poly1305-encrypt") {
+        assert_eq!(health["overall"]["status"], "degraded", "{health}");
+        let chacha = &health["plugins"]["chacha20poly1305-encrypt"];
+        assert_eq!(chacha["status"], "degraded", "{health}");
+        assert!(
+            chacha["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not configured"),
+            "{health}"
+        );
+    }
+}
+
+#[test]
+fn bodies_outputs_and_lengths_are_limited() {
+    let server = start(&["--max-body-bytes", "65536", "--max-output-bytes", "1048576"]);
+    let addr = server.addr.as_str();
+    // A body over the limit.
+    assert_eq!(
+        http(&server, "POST", "/run/sha256", &vec![b'x'; 65537]).0,
+        413
+    );
+    // A small request that would expand past the output limit: a zstd bomb, and repeated
+    // encodings.
+    let mut compress = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(["run", "zstd-compress"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    compress
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&vec![0u8; 16 << 20])
+        .unwrap();
+    let bomb = compress.wait_with_output().unwrap().stdout;
+    assert!(
+        bomb.len() < 65536,
+        "16 MiB of zeros compress to {} bytes",
+        bomb.len()
+    );
+    let (status, body) = http(&server, "POST", "/run/zstd-decompress", &bomb);
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
+    let thirty = vec!["hex-encode"; 30].join(",");
+    let (status, body) = http(&server, "POST", &format!("/run/{thirty}"), b"x");
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("over the limit"));
+    // Lengths that are not a length.
+    let auth = format!("Authorization: Bearer {}\r\n", server.token);
+    for length in ["-1", "99999999999999999999", "12abc"] {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST /run/sha256 HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let (status, _) = read_response(stream);
+        assert_eq!(status, 400, "Content-Length: {length}");
+    }
+}
+
+#[test]
+fn stalled_clients_do_not_hold_up_the_others() {
+    let server = start(&["--header-timeout-ms", "500", "--request-timeout-ms", "2000"]);
+    let addr = server.addr.clone();
+    let token = server.token.clone();
+    // Clients that stall: in the headers, mid-body, and after asking for a large reply they
+    // never read.
+    let mut stalled = Vec::new();
+    for i in 0..12 {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        match i % 3 {
+            0 => write!(stream, "POST /run/sha256 HTTP/1.1\r\nHost: {addr}\r\n").unwrap(),
+            1 => write!(
+                stream,
+                "POST /run/sha256 HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 1000\r\n\r\nabc"
+            )
+            .unwrap(),
+            _ => {
+                write!(
+                    stream,
+                    "POST /run/hex-encode,hex-encode,hex-encode HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 1000000\r\n\r\n"
+                )
+                .unwrap();
+                stream.write_all(&vec![7u8; 1_000_000]).unwrap();
+            }
+        }
+        stalled.push(stream);
+    }
+    // Meanwhile 24 clients, 8 at a time, are all served.
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (addr, token) = (addr.clone(), token.clone());
+            std::thread::spawn(move || {
+                let auth = format!("Authorization: Bearer {token}\r\n");
+                (0..3)
+                    .map(|_| {
+                        raw(
+                            &addr,
+                            &addr,
+                            &auth,
+                            "POST",
+                            "/run/sha256,hex-encode",
+                            b"abc",
+                        )
+                        .0
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for worker in workers {
+        assert_eq!(worker.join().unwrap(), [200, 200, 200]);
+    }
+    // A client that sends no headers is disconnected after the header timeout.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = idle.read_to_end(&mut buf);
+    assert!(
+        read.is_ok(),
+        "the server closed the idle connection: {read:?}"
+    );
+    drop(stalled);
 }

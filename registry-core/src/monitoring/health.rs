@@ -69,7 +69,14 @@ impl ModuleRegistry {
             let status = crate::sandbox::guard(&name, "health", || {
                 self.create_plugin(&name).map(|plugin| plugin.health())
             })
-            .unwrap_or_else(|error| HealthStatus::Unhealthy(error.to_string()));
+            .unwrap_or_else(|error| match error {
+                // Settings it needs are absent or wrong: the plugin waits for its
+                // configuration; nothing has failed.
+                PluginError::Configuration { .. } => {
+                    HealthStatus::Degraded(format!("not configured: {error}"))
+                }
+                error => HealthStatus::Unhealthy(error.to_string()),
+            });
             plugins.insert(name, status);
         }
         let overall = plugins
