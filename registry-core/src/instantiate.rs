@@ -1,8 +1,9 @@
-//! Creating plugins when the registry is configured: mocks, settings, dependencies,
-//! permissions, validation and monitoring, in that order.
+//! The one creation path: loading, resolution (mocks), dependencies, the layers' checks,
+//! settings (sealed ones opened), construction under the panic guard, validation and the
+//! layers' wrapping, for every `create_*` of the host.
 //!
-//! `create_plugin` takes this path only when something was registered, configured or
-//! switched; otherwise it is one index lookup (see `registry.rs`).
+//! `create_plugin` of a compiled-in plugin on an unconfigured registry is this path with
+//! every answer known in advance: one index lookup (see `registry.rs`).
 
 use std::sync::Arc;
 
@@ -80,25 +81,9 @@ impl ModuleRegistry {
         let validate = overlay.flags.validation || request.validate;
         self.check_code(overlay, &target, validate)?;
         let name = target.name();
-        let settings = request
-            .settings
-            .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
-            .or_else(|| overlay.settings.get(name))
-            .unwrap_or(&EMPTY);
-        let (opened, secrets) = if crate::security::has_sealed(settings) {
-            let (opened, secrets) = crate::security::open_all(
-                overlay.secret_key.as_ref(),
-                overlay.flags.encryption,
-                name,
-                settings,
-            )?;
-            (Some(opened), secrets)
-        } else {
-            (None, Vec::new())
-        };
-        let settings = opened.as_ref().unwrap_or(settings);
+        let (settings, secrets) = settings_for(overlay, name, request.settings)?;
         // Descriptors guard their own constructors; runtime closures are guarded here.
-        let plugin = guard(name, "construction", || construct(&target, settings))
+        let plugin = guard(name, "construction", || construct(&target, &settings))
             .map_err(|error| crate::security::redact(error, &secrets))?;
         if validate {
             check_reported(&target, plugin.as_ref())?;
@@ -170,7 +155,8 @@ impl ModuleRegistry {
     /// registry's policies: plugin loading, then what the registry of `T` decided when it was
     /// indexed (a duplicate name, an unmet `depends_on` in its own table), then the layers'
     /// checks (security: the permissions the plugin declares), then its constructor under
-    /// the panic guard with the settings configured for `name`.
+    /// the panic guard with the settings configured for `name` (sealed ones opened, and kept
+    /// out of errors).
     ///
     /// Instances of another trait are not wrapped: metrics, per-call logging and the sandbox
     /// need the trait's methods, which only `dyn Plugin` has here.
@@ -205,10 +191,13 @@ impl ModuleRegistry {
             permissions: descriptor.permissions().to_vec(),
         };
         layers_check(self, &overlay, &code)?;
-        match overlay.settings.get(name) {
-            Some(settings) => descriptor.instantiate(settings),
-            None => descriptor.instantiate_default(),
+        let (settings, secrets) = settings_for(&overlay, descriptor.name(), None)?;
+        if settings.is_empty() {
+            descriptor.instantiate_default()
+        } else {
+            descriptor.instantiate(&settings)
         }
+        .map_err(|error| crate::security::redact(error, &secrets))
     }
 
     /// Creates the plugin `variant` with the factory called `factory_name`, on the creation
@@ -412,6 +401,29 @@ fn layers_interest(
         layer.interest(registry, overlay, name, monitored, &mut policy);
     }
     policy
+}
+
+/// Step 4's settings for `name`: `given`, else the active environment's, else the configured
+/// ones, else none; sealed values opened (and returned, to keep them out of errors).
+fn settings_for<'a>(
+    overlay: &'a Overlay,
+    name: &str,
+    given: Option<&'a PluginSettings>,
+) -> Result<(std::borrow::Cow<'a, PluginSettings>, Vec<String>), PluginError> {
+    let settings = given
+        .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
+        .or_else(|| overlay.settings.get(name))
+        .unwrap_or(&EMPTY);
+    if !crate::security::has_sealed(settings) {
+        return Ok((std::borrow::Cow::Borrowed(settings), Vec::new()));
+    }
+    let (opened, secrets) = crate::security::open_all(
+        overlay.secret_key.as_ref(),
+        overlay.flags.encryption,
+        name,
+        settings,
+    )?;
+    Ok((std::borrow::Cow::Owned(opened), secrets))
 }
 
 /// Step 1: refuses when plugin loading is switched off.

@@ -623,3 +623,56 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
         .unwrap_err();
     assert!(err.to_string().contains("serial"), "{err}");
 }
+
+pub trait Keeper: Send + Sync {
+    fn secret_len(&self) -> usize;
+}
+
+module_registry_core::registry!(pub KEEPERS: dyn Keeper);
+
+#[derive(serde::Deserialize)]
+struct TokenConfig {
+    token: String,
+}
+
+#[plugin(registry = KEEPERS, config = TokenConfig)]
+struct TokenVault {
+    token: String,
+}
+
+impl TokenVault {
+    fn from_config(TokenConfig { token }: TokenConfig) -> Result<Self, PluginError> {
+        Ok(TokenVault { token })
+    }
+}
+
+impl Keeper for TokenVault {
+    fn secret_len(&self) -> usize {
+        self.token.len()
+    }
+}
+
+#[test]
+fn a_typed_registry_through_the_host_gets_opened_settings() {
+    let key = SecretKey::from_hex(SECRET).unwrap();
+    let registry = ModuleRegistry::new();
+    let sealed = key.seal("token-vault", "token", "open sesame").unwrap();
+    registry
+        .set_plugin_settings(
+            "token-vault",
+            PluginSettings::from_toml(&format!("token = \"{sealed}\"")).unwrap(),
+        )
+        .unwrap();
+    // Encryption off: the sealed value is an error, not handed over.
+    let err = registry.create_from(&KEEPERS, "token-vault").err().unwrap();
+    assert!(err.to_string().contains("key `token`"), "{err}");
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_encryption(true)
+                .with_secret_key(key),
+        )
+        .unwrap();
+    let vault = registry.create_from(&KEEPERS, "token-vault").unwrap();
+    assert_eq!(vault.secret_len(), "open sesame".len());
+}
