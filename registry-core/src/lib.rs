@@ -78,6 +78,8 @@ mod configuration;
 #[cfg(feature = "host")]
 mod configure;
 #[cfg(feature = "host")]
+mod extensions;
+#[cfg(feature = "host")]
 mod factory;
 #[cfg(feature = "host")]
 mod guarded;

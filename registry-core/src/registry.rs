@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
 
+use crate::extensions::Extensions;
 use crate::overlay::Overlay;
 
 use crate::error::PluginError;
@@ -65,12 +66,8 @@ pub struct ModuleRegistry {
     pub(crate) metrics: RwLock<HashMap<String, Arc<MetricsRecorder>>>,
     /// Cached discovery results, valid for one overlay generation.
     pub(crate) cache: crate::cache::DiscoveryCache,
-    /// Access decisions: the in-memory log, the audit file and the counters.
-    pub(crate) audit: crate::security::AuditLog,
-    /// Alert rules, state and subscribers.
-    pub(crate) alerts: Arc<crate::monitoring::AlertHub>,
-    /// Health reports and counts.
-    pub(crate) health: crate::monitoring::HealthState,
+    /// The layers' own state (audit log, alert hub, health state), by type.
+    pub(crate) extensions: Extensions,
 }
 
 impl Default for ModuleRegistry {
@@ -152,9 +149,7 @@ impl ModuleRegistry {
             writer: Mutex::new(()),
             metrics: RwLock::new(HashMap::new()),
             cache: crate::cache::DiscoveryCache::default(),
-            audit: crate::security::AuditLog::default(),
-            alerts: Arc::default(),
-            health: crate::monitoring::HealthState::default(),
+            extensions: Extensions::default(),
         }
     }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::error::PluginError;
 use crate::health::HealthStatus;
+use crate::monitoring::alerts::AlertHub;
 use crate::registry::ModuleRegistry;
 
 /// The result of one round of health checks.
@@ -62,7 +63,7 @@ impl ModuleRegistry {
                 what: "plugin health checking",
             });
         }
-        let previous = lock(&self.health.latest).clone();
+        let previous = lock(&self.extensions.get::<HealthState>().latest).clone();
         let mut plugins = BTreeMap::new();
         for info in self.plugins() {
             let name = info.name().to_owned();
@@ -93,7 +94,8 @@ impl ModuleRegistry {
             checked_at_ms,
         };
         if flags.health_metrics {
-            let mut counts = lock(&self.health.counts);
+            let state = self.extensions.get::<HealthState>();
+            let mut counts = lock(&state.counts);
             for (name, status) in &report.plugins {
                 let count = counts.entry(name.clone()).or_default();
                 count.checks += 1;
@@ -113,35 +115,39 @@ impl ModuleRegistry {
                 if let HealthStatus::Unhealthy(reason) = status
                     && !was_unhealthy
                 {
-                    self.alerts
-                        .unhealthy(name, reason, flags.real_time_alerting);
+                    self.extensions.get::<AlertHub>().unhealthy(
+                        name,
+                        reason,
+                        flags.real_time_alerting,
+                    );
                 }
             }
         }
         if flags.health_dashboard {
-            let mut history = lock(&self.health.history);
+            let state = self.extensions.get::<HealthState>();
+            let mut history = lock(&state.history);
             if history.len() == HEALTH_HISTORY {
                 history.remove(0);
             }
             history.push(report.clone());
         }
-        *lock(&self.health.latest) = Some(report.clone());
+        *lock(&self.extensions.get::<HealthState>().latest) = Some(report.clone());
         Ok(report)
     }
 
     /// The latest health report, if checks have run.
     pub fn health_report(&self) -> Option<HealthReport> {
-        lock(&self.health.latest).clone()
+        lock(&self.extensions.get::<HealthState>().latest).clone()
     }
 
     /// The reports kept for a dashboard (the last [`HEALTH_HISTORY`], oldest first).
     pub fn health_history(&self) -> Vec<HealthReport> {
-        lock(&self.health.history).clone()
+        lock(&self.extensions.get::<HealthState>().history).clone()
     }
 
     /// Health-check counts per plugin.
     pub fn health_metrics(&self) -> BTreeMap<String, HealthCounts> {
-        lock(&self.health.counts).clone()
+        lock(&self.extensions.get::<HealthState>().counts).clone()
     }
 }
 

@@ -5,14 +5,13 @@
 //! as calls are recorded ([`alerts`]); health is checked on demand or by a [`HealthMonitor`]
 //! thread ([`health`]). `docs/monitoring.md` has one row per switch.
 
-mod alerts;
+pub(crate) mod alerts;
 mod health;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 
 pub(crate) use self::alerts::AlertHub;
 pub use self::alerts::{Alert, AlertKind, AlertRules};
-pub(crate) use self::health::HealthState;
 pub use self::health::{HEALTH_HISTORY, HealthCounts, HealthMonitor, HealthReport};
 
 use std::sync::Arc;
@@ -160,7 +159,7 @@ impl Layer for MonitoringLayer {
         policy.structured = flags.structured_logging;
         if flags.alerting {
             policy.alerts = Some(Arc::new(AlertObserver {
-                hub: registry.alerts.clone(),
+                hub: registry.extensions.get::<AlertHub>(),
                 real_time: flags.real_time_alerting,
             }));
             policy.catch_panics = true;
@@ -171,12 +170,12 @@ impl Layer for MonitoringLayer {
 impl ModuleRegistry {
     /// A channel that receives every alert fired from now on while real-time alerting is on.
     pub fn subscribe_alerts(&self) -> Receiver<Alert> {
-        self.alerts.subscribe()
+        self.extensions.get::<AlertHub>().subscribe()
     }
 
     /// The alerts fired while real-time alerting was off, oldest first; they are removed.
     pub fn take_alerts(&self) -> Vec<Alert> {
-        self.alerts.take_pending()
+        self.extensions.get::<AlertHub>().take_pending()
     }
 }
 
@@ -225,7 +224,7 @@ impl AdvancedPluginMonitoringConfig {
             Ok(())
         })?;
         if let Some(rules) = self.rules {
-            registry.alerts.set_rules(rules);
+            registry.extensions.get::<AlertHub>().set_rules(rules);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::audit::AuditEntry;
+use super::audit::{AuditEntry, AuditLog};
 use crate::error::PluginError;
 use crate::registry::ModuleRegistry;
 
@@ -309,18 +309,23 @@ impl ModuleRegistry {
         decision: &AccessDecision,
     ) -> Result<(), PluginError> {
         if flags.access_monitoring {
-            self.audit.count(operation, decision.allowed);
+            self.extensions
+                .get::<AuditLog>()
+                .count(operation, decision.allowed);
         }
         if flags.alerting && !decision.allowed {
-            self.alerts.observe_denial(flags.real_time_alerting);
+            self.extensions
+                .get::<crate::monitoring::AlertHub>()
+                .observe_denial(flags.real_time_alerting);
         }
         if flags.access_logging {
             let timestamp_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            self.audit
+            let audit = self.extensions.get::<AuditLog>();
+            audit
                 .record(AuditEntry {
-                    sequence: self.audit.sequence.fetch_add(1, Ordering::Relaxed),
+                    sequence: audit.sequence.fetch_add(1, Ordering::Relaxed),
                     timestamp_ms,
                     principal: principal.to_owned(),
                     operation,

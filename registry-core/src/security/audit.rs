@@ -165,7 +165,8 @@ impl ModuleRegistry {
     /// The audit entries kept in memory (the last [`AUDIT_CAPACITY`]) that `filter` accepts,
     /// oldest first.
     pub fn audit_log(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
-        self.audit
+        self.extensions
+            .get::<AuditLog>()
             .entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -185,8 +186,8 @@ impl ModuleRegistry {
                 .collect()
         };
         AccessMetrics {
-            allowed: read(&self.audit.allowed),
-            denied: read(&self.audit.denied),
+            allowed: read(&self.extensions.get::<AuditLog>().allowed),
+            denied: read(&self.extensions.get::<AuditLog>().denied),
         }
     }
 }

@@ -348,7 +348,10 @@ impl PluginAccessControlConfig {
             role.validate()?;
         }
         if let Some(path) = &self.audit_file {
-            registry.audit.open_file(path, self.audit_fail_open)?;
+            registry
+                .extensions
+                .get::<AuditLog>()
+                .open_file(path, self.audit_fail_open)?;
         }
         registry.update(|overlay| {
             let flags = &mut overlay.base_flags;
