@@ -418,7 +418,9 @@ fn settings_for<'a>(
         return Ok((std::borrow::Cow::Borrowed(settings), Vec::new()));
     }
     let (opened, secrets) = crate::security::open_all(
-        overlay.secret_key.as_ref(),
+        crate::security::SecuritySettings::of(overlay)
+            .secret_key
+            .as_ref(),
         overlay.flags.encryption,
         name,
         settings,

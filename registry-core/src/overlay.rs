@@ -1,6 +1,7 @@
 //! `Overlay`: what was registered, removed or configured at run time, as one immutable
 //! snapshot that a registry swaps atomically (see `registry.rs`).
 
+use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
@@ -38,21 +39,27 @@ pub(crate) struct Overlay {
     pub(crate) granted: OrdSet<String>,
     /// `base_flags` with the active environment's applied: what the registry obeys.
     pub(crate) flags: SystemFlags,
-    /// The sandbox's limits (used when sandboxing is on).
-    pub(crate) limits: crate::security::SandboxLimits,
-    /// Keys whose signed manifests are accepted (used when authentication is on).
-    pub(crate) trusted_keys: Vec<crate::security::TrustedKey>,
-    /// The key that opens sealed settings (used when encryption is on).
-    pub(crate) secret_key: Option<crate::security::SecretKey>,
+    /// The layers' own settings (security's keys, roles and limits), one value per type.
+    layers: OrdMap<TypeId, Arc<dyn Any + Send + Sync>>,
     /// The newest version accepted by signed manifest for each name (never lowered).
     pub(crate) signed_versions: OrdMap<String, semver::Version>,
     /// The serial of the last signed settings accepted for each plugin.
     pub(crate) signed_serials: OrdMap<String, u64>,
-    /// Principals' roles, by role name.
-    pub(crate) roles: OrdMap<String, crate::security::Role>,
 }
 
 impl Overlay {
+    /// The settings of type `T` a layer stored, if it stored any.
+    pub(crate) fn layer<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.layers
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+    }
+
+    /// Stores a layer's settings of type `T`, replacing the previous ones in this snapshot.
+    pub(crate) fn set_layer<T: Any + Send + Sync>(&mut self, value: T) {
+        self.layers.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
             && self.removed.is_empty()

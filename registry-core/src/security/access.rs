@@ -258,6 +258,7 @@ impl ModuleRegistry {
     ) -> AccessDecision {
         let overlay = self.snapshot();
         let flags = &overlay.flags;
+        let security = super::SecuritySettings::of(&overlay);
         let decision = if !(flags.authorization || flags.role_based_access) {
             AccessDecision {
                 allowed: true,
@@ -274,7 +275,7 @@ impl ModuleRegistry {
                 principal
                     .roles
                     .iter()
-                    .filter_map(|r| overlay.roles.get(r))
+                    .filter_map(|r| security.roles.get(r))
                     .find(|r| r.allows(operation, plugin))
             })
             .flatten()

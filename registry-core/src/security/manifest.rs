@@ -274,7 +274,8 @@ impl ModuleRegistry {
         let signed = SignedManifest::parse(envelope)?;
         let overlay = self.snapshot();
         if overlay.flags.authentication {
-            let verdict = signed.verify(&overlay.trusted_keys);
+            let verdict =
+                signed.verify(&crate::security::SecuritySettings::of(&overlay).trusted_keys);
             self.note_authentication(
                 &overlay.flags,
                 &signed.plugin_name(),

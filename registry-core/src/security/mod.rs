@@ -48,17 +48,56 @@ pub struct SandboxLimits {
     pub max_workers: Option<usize>,
 }
 
+/// What the security layer keeps in a registry's snapshot: the sandbox's limits, the keys
+/// and the roles. Stored in the overlay by type, so the overlay knows nothing of security.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SecuritySettings {
+    /// The sandbox's limits (used when sandboxing is on).
+    pub(crate) limits: SandboxLimits,
+    /// Keys whose signed manifests are accepted (used when authentication is on).
+    pub(crate) trusted_keys: Vec<TrustedKey>,
+    /// The key that opens sealed settings (used when encryption is on).
+    pub(crate) secret_key: Option<SecretKey>,
+    /// Principals' roles, by role name.
+    pub(crate) roles: imbl::OrdMap<String, Role>,
+}
+
+impl SecuritySettings {
+    /// The settings in `overlay` (the defaults until something is configured).
+    pub(crate) fn of(overlay: &Overlay) -> std::borrow::Cow<'_, SecuritySettings> {
+        overlay.layer::<SecuritySettings>().map_or_else(
+            || std::borrow::Cow::Owned(SecuritySettings::default()),
+            std::borrow::Cow::Borrowed,
+        )
+    }
+
+    /// Changes the settings in `overlay`.
+    pub(crate) fn change<T>(
+        overlay: &mut Overlay,
+        change: impl FnOnce(&mut SecuritySettings, &mut SystemFlags) -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
+        let mut settings = Self::of(overlay).into_owned();
+        let out = change(&mut settings, &mut overlay.base_flags)?;
+        overlay.set_layer(settings);
+        Ok(out)
+    }
+}
+
 /// How many sandbox worker threads may run at once when [`SandboxLimits::max_workers`] is
 /// not set.
 pub const DEFAULT_MAX_WORKERS: usize = 16;
 
 /// Installs `limits` given in a security configuration: they apply while sandboxing is on,
 /// and are refused rather than silently kept while it is off.
-fn install_limits(overlay: &mut Overlay, limits: Option<SandboxLimits>) -> Result<(), PluginError> {
+fn install_limits(
+    settings: &mut SecuritySettings,
+    flags: &SystemFlags,
+    limits: Option<SandboxLimits>,
+) -> Result<(), PluginError> {
     let Some(limits) = limits else {
         return Ok(());
     };
-    if !overlay.base_flags.sandboxing {
+    if !flags.sandboxing {
         return Err(PluginError::invalid(
             "sandbox limits",
             format!("{limits:?}"),
@@ -72,7 +111,7 @@ fn install_limits(overlay: &mut Overlay, limits: Option<SandboxLimits>) -> Resul
             "at least one worker is needed to run a call",
         ));
     }
-    overlay.limits = limits;
+    settings.limits = limits;
     Ok(())
 }
 
@@ -295,7 +334,7 @@ impl Layer for SecurityLayer {
         if !overlay.flags.sandboxing {
             return;
         }
-        let limits = &overlay.limits;
+        let limits = SecuritySettings::of(overlay).limits;
         policy.catch_panics = true;
         policy.max_input_bytes = limits.max_input_bytes;
         policy.max_output_bytes = limits.max_output_bytes;
@@ -308,8 +347,10 @@ impl PluginSecurityConfig {
     /// What [`ModuleRegistry::configure_plugin_security`] does.
     pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
         registry.update(|overlay| {
-            self.apply(&mut overlay.base_flags);
-            install_limits(overlay, self.limits)
+            SecuritySettings::change(overlay, |settings, flags| {
+                self.apply(flags);
+                install_limits(settings, flags, self.limits)
+            })
         })
     }
 }
@@ -318,18 +359,21 @@ impl AdvancedPluginSecurityConfig {
     /// What [`ModuleRegistry::configure_advanced_plugin_security`] does.
     pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
         registry.update(|overlay| {
-            self.basic.apply(&mut overlay.base_flags);
-            install_limits(overlay, self.basic.limits)?;
-            overlay.trusted_keys.extend(self.trusted_keys);
-            if let Some(key) = self.secret_key {
-                overlay.secret_key = Some(key);
-            }
-            if self.authentication == Some(true) && overlay.trusted_keys.is_empty() {
-                tracing::warn!("plugin authentication is on with no trusted key: every runtime registration is refused");
-            }
-            if self.encryption == Some(true) && overlay.secret_key.is_none() {
-                tracing::warn!("plugin encryption is on with no secret key: sealed settings cannot be opened");
-            }
+            SecuritySettings::change(overlay, |settings, flags| {
+                self.basic.apply(flags);
+                install_limits(settings, flags, self.basic.limits)?;
+                settings.trusted_keys.extend(self.trusted_keys);
+                if let Some(key) = self.secret_key {
+                    settings.secret_key = Some(key);
+                }
+                if self.authentication == Some(true) && settings.trusted_keys.is_empty() {
+                    tracing::warn!("plugin authentication is on with no trusted key: every runtime registration is refused");
+                }
+                if self.encryption == Some(true) && settings.secret_key.is_none() {
+                    tracing::warn!("plugin encryption is on with no secret key: sealed settings cannot be opened");
+                }
+                Ok(())
+            })?;
             set(&mut overlay.base_flags.encryption, self.encryption);
             set(
                 &mut overlay.base_flags.authentication,
@@ -359,9 +403,12 @@ impl PluginAccessControlConfig {
             set(&mut flags.permissions, self.permission_validation);
             set(&mut flags.access_logging, self.access_logging);
             set(&mut flags.access_monitoring, self.access_monitoring);
-            for role in self.roles {
-                overlay.roles.insert(role.name().to_owned(), role);
-            }
+            SecuritySettings::change(overlay, |settings, _| {
+                for role in self.roles {
+                    settings.roles.insert(role.name().to_owned(), role);
+                }
+                Ok(())
+            })?;
             Ok(())
         })
     }
