@@ -12,7 +12,7 @@ use crate::advanced::{
 };
 use crate::error::PluginError;
 use crate::guarded::GuardedPlugin;
-use crate::layer::{Code, Layer, Policy};
+use crate::layer::{Change, Code, Layer, Policy};
 use crate::metrics::MetricsRecorder;
 use crate::metrics::PluginMetrics;
 use crate::overlay::Overlay;
@@ -54,7 +54,7 @@ impl ModuleRegistry {
         if overlay.flags.debug_mode {
             tracing::debug!(plugin = name, "create_plugin");
         }
-        self.create_entry(overlay, name, &Request::PLAIN, |target, settings| {
+        self.create_entry(overlay, name, &Request::PLAIN, |target, settings, _| {
             target.instantiate(settings)
         })
         .map(|(_, plugin)| plugin)
@@ -74,7 +74,11 @@ impl ModuleRegistry {
         overlay: &Overlay,
         requested: &str,
         request: &Request<'_>,
-        construct: impl FnOnce(&Target, &PluginSettings) -> Result<Box<dyn Plugin>, PluginError>,
+        construct: impl FnOnce(
+            &Target,
+            &PluginSettings,
+            &Policy,
+        ) -> Result<Box<dyn Plugin>, PluginError>,
     ) -> Result<(Target, Box<dyn Plugin>), PluginError> {
         check_loading(overlay, requested)?;
         let target = self.resolve(overlay, requested)?;
@@ -82,13 +86,21 @@ impl ModuleRegistry {
         self.check_code(overlay, &target, validate)?;
         let name = target.name();
         let (settings, secrets) = settings_for(overlay, name, request.settings)?;
+        // What the instance gets around its calls, decided once, before it exists.
+        let policy = layers_interest(self, overlay, name, request.monitored);
         // Descriptors guard their own constructors; runtime closures are guarded here.
-        let plugin = guard(name, "construction", || construct(&target, &settings))
-            .map_err(|error| crate::security::redact(error, &secrets))?;
+        let plugin = guard(name, "construction", || {
+            construct(&target, &settings, &policy)
+        })
+        .map_err(|error| crate::security::redact(error, &secrets))?;
         if validate {
             check_reported(&target, plugin.as_ref())?;
         }
-        let plugin = self.wrap(overlay, target.name(), plugin, request.monitored);
+        let plugin: Box<dyn Plugin> = if policy.is_active() {
+            Box::new(GuardedPlugin::new(plugin, policy))
+        } else {
+            plugin
+        };
         Ok((target, plugin))
     }
 
@@ -343,7 +355,7 @@ impl ModuleRegistry {
             monitored: config.monitoring,
         };
         let (target, plugin) =
-            self.create_entry(&overlay, name, &request, |target, settings| {
+            self.create_entry(&overlay, name, &request, |target, settings, policy| {
                 match target {
                     // An advanced constructor receives its context and configuration.
                     Target::Runtime(entry) if entry.constructor.is_none() => {
@@ -353,9 +365,10 @@ impl ModuleRegistry {
                                 plugin.set_context(context.clone());
                                 plugin.set_configuration(configuration.clone());
                                 plugin.set_state(PluginState::new());
-                                let recorder = (overlay.flags.monitoring || config.monitoring)
-                                    .then(|| self.recorder(target.name()));
-                                Ok(Box::new(AdvancedAdapter::new(plugin, recorder)))
+                                Ok(Box::new(AdvancedAdapter::new(
+                                    plugin,
+                                    policy.recorder.clone(),
+                                )))
                             }
                             None => target.instantiate(settings),
                         }
@@ -389,6 +402,17 @@ fn layers_check(
         .try_for_each(|layer| layer.check(registry, overlay, code))
 }
 
+/// Asks every layer whether `change` may happen.
+pub(crate) fn layers_check_change(
+    registry: &ModuleRegistry,
+    overlay: &Overlay,
+    change: Change<'_>,
+) -> Result<(), PluginError> {
+    LAYERS
+        .iter()
+        .try_for_each(|layer| layer.check_change(registry, overlay, change))
+}
+
 /// Asks every layer what instances of `name` get around their calls.
 fn layers_interest(
     registry: &ModuleRegistry,
@@ -414,18 +438,7 @@ fn settings_for<'a>(
         .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
         .or_else(|| overlay.settings.get(name))
         .unwrap_or(&EMPTY);
-    if !crate::security::has_sealed(settings) {
-        return Ok((std::borrow::Cow::Borrowed(settings), Vec::new()));
-    }
-    let (opened, secrets) = crate::security::open_all(
-        crate::security::SecuritySettings::of(overlay)
-            .secret_key
-            .as_ref(),
-        overlay.flags.encryption,
-        name,
-        settings,
-    )?;
-    Ok((std::borrow::Cow::Owned(opened), secrets))
+    crate::security::open_settings(overlay, name, settings)
 }
 
 /// Step 1: refuses when plugin loading is switched off.

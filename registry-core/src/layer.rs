@@ -11,6 +11,11 @@
 //! - [`Layer::interest`], after: add to the instance's [`Policy`], what its wrapper does on
 //!   every call.
 //!
+//! and once per runtime change ([`Layer::check_change`]: a registration, a compiled-in plugin
+//! about to be shadowed, a removal, new settings), which security answers for signatures and
+//! secure loading. What a layer keeps lives in the registry's extensions and the overlay's
+//! layer map, by type, so neither names a layer's types.
+//!
 //! The list of layers is the creation path's (`instantiate.rs`), so this module knows none of
 //! them. The answers are kept in the wrapper (`GuardedPlugin`), so the call path reads no switch:
 //! a plugin no layer is interested in is not wrapped at all. A layer reads its own switches
@@ -20,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::PluginError;
+use crate::location::SourceLocation;
 use crate::metrics::MetricsRecorder;
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
@@ -33,7 +39,28 @@ pub(crate) struct Code<'a> {
     pub(crate) permissions: Vec<&'a str>,
 }
 
-/// A layer of the host, asked about every created instance.
+/// A change to the registry at run time, as a layer sees it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Change<'a> {
+    /// Adding (or replacing) the runtime entry `name`; `signed` when it arrived as a verified
+    /// manifest.
+    Register { name: &'a str, signed: bool },
+    /// The entry `name` will shadow the compiled-in plugin defined at `compiled`.
+    Shadow {
+        name: &'a str,
+        compiled: SourceLocation,
+    },
+    /// Removing `name`; `compiled` when a compiled-in plugin of that name is hidden by it.
+    Unregister {
+        name: &'a str,
+        compiled: bool,
+        signed: bool,
+    },
+    /// Replacing the settings of `name`.
+    Settings { name: &'a str, signed: bool },
+}
+
+/// A layer of the host, asked about every created instance and every runtime change.
 pub(crate) trait Layer: Sync {
     /// Whether `code` may run (step 3 of the creation path). The default allows.
     fn check(
@@ -43,6 +70,17 @@ pub(crate) trait Layer: Sync {
         code: &Code<'_>,
     ) -> Result<(), PluginError> {
         let _ = (registry, overlay, code);
+        Ok(())
+    }
+
+    /// Whether `change` may happen. The default allows.
+    fn check_change(
+        &self,
+        registry: &ModuleRegistry,
+        overlay: &Overlay,
+        change: Change<'_>,
+    ) -> Result<(), PluginError> {
+        let _ = (registry, overlay, change);
         Ok(())
     }
 

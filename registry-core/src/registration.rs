@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crate::error::PluginError;
 use crate::factory::PluginFactoryConfig;
+use crate::instantiate::layers_check_change;
+use crate::layer::Change;
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig};
@@ -58,26 +60,26 @@ impl ModuleRegistry {
         I::Item: Into<Registration>,
     {
         let batch: Vec<Fields> = configs.into_iter().map(|c| c.into().0).collect();
-        self.refuse_unsigned(batch.first().and_then(|f| f.name.as_deref()))?;
+        for fields in &batch {
+            self.check_change(Change::Register {
+                name: fields.name.as_deref().unwrap_or(""),
+                signed: false,
+            })?;
+        }
         self.insert_checked(batch, false)
     }
 
     fn insert(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
-        self.refuse_unsigned(fields.name.as_deref())?;
+        self.check_change(Change::Register {
+            name: fields.name.as_deref().unwrap_or(""),
+            signed: false,
+        })?;
         self.insert_checked(vec![fields], replace)
     }
 
-    /// With authentication on, only signed manifests register: refuses (and audits) `name`.
-    fn refuse_unsigned(&self, name: Option<&str>) -> Result<(), PluginError> {
-        let overlay = self.snapshot();
-        if !overlay.flags.authentication {
-            return Ok(());
-        }
-        let error = PluginError::Unsigned {
-            plugin: name.unwrap_or_default().to_owned(),
-        };
-        self.note_authentication(&overlay.flags, name.unwrap_or(""), Some(&error))?;
-        Err(error)
+    /// Asks the layers whether `change` may happen (security: signatures, secure loading).
+    fn check_change(&self, change: Change<'_>) -> Result<(), PluginError> {
+        layers_check_change(self, &self.snapshot(), change)
     }
 
     /// Registers `registration` whose origin was already authenticated.
@@ -96,16 +98,15 @@ impl ModuleRegistry {
             .collect::<Result<Vec<_>, _>>()?;
         self.update(|overlay| {
             for entry in entries {
-                if overlay.flags.secure_loading
-                    && let Some(compiled) = entry.compiled
-                {
-                    return Err(PluginError::AlreadyRegistered {
-                        name: entry.name.clone(),
-                        existing: format!(
-                            "compiled in at {}; secure plugin loading forbids shadowing it",
-                            compiled.location()
-                        ),
-                    });
+                if let Some(compiled) = entry.compiled {
+                    layers_check_change(
+                        self,
+                        overlay,
+                        Change::Shadow {
+                            name: &entry.name,
+                            compiled: compiled.location(),
+                        },
+                    )?;
                 }
                 if !replace && overlay.entries.contains_key(&entry.name) {
                     return Err(PluginError::AlreadyRegistered {
@@ -165,21 +166,22 @@ impl ModuleRegistry {
     /// While authentication is on, this is refused as unsigned: a removal is a signed
     /// manifest with `action = "unregister"` (see `register_signed_manifest`).
     pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
-        self.refuse_unsigned(Some(name))?;
-        self.remove(name)
+        self.remove(name, false)
     }
 
-    /// Removes `name`, whose origin was checked by the caller.
-    pub(crate) fn remove(&self, name: &str) -> Result<(), PluginError> {
+    /// Removes `name`; `signed` when the removal arrived as a verified manifest.
+    pub(crate) fn remove(&self, name: &str, signed: bool) -> Result<(), PluginError> {
         let compiled = self.index().get(name).is_some();
         let result = self.update(|overlay| {
-            if compiled && overlay.flags.secure_loading {
-                return Err(PluginError::invalid(
-                    "unregistration",
+            layers_check_change(
+                self,
+                overlay,
+                Change::Unregister {
                     name,
-                    "secure plugin loading forbids removing a compiled-in plugin",
-                ));
-            }
+                    compiled,
+                    signed,
+                },
+            )?;
             let removed = overlay.entries.remove(name);
             if let Some(entry) = &removed {
                 overlay.forget_mock(entry);
@@ -208,7 +210,10 @@ impl ModuleRegistry {
         name: &str,
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
-        self.refuse_unsigned(Some(name))?;
+        self.check_change(Change::Settings {
+            name,
+            signed: false,
+        })?;
         self.update(|overlay| {
             overlay.settings.insert(name.to_owned(), settings);
             Ok(())

@@ -333,7 +333,7 @@ impl ModuleRegistry {
                 ),
             });
         }
-        self.remove(name)?;
+        self.remove(name, true)?;
         let (name, version) = (name.to_owned(), version.clone());
         self.update(|overlay| {
             let newest = overlay.signed_versions.get(&name).cloned();

@@ -24,11 +24,12 @@ pub use self::audit::{AUDIT_CAPACITY, AccessMetrics, AuditEntry};
 pub use self::manifest::{SignedManifest, TrustedKey};
 pub use self::scope::AccessScope;
 pub use self::secrets::SecretKey;
-pub(crate) use self::secrets::{has_sealed, open_all, redact};
+pub(crate) use self::secrets::redact;
+use self::secrets::{has_sealed, open_all};
 
 use crate::configuration::{SystemFlags, flag_builders, set};
 use crate::error::PluginError;
-use crate::layer::{Code, Layer, Policy};
+use crate::layer::{Change, Code, Layer, Policy};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 
@@ -81,6 +82,32 @@ impl SecuritySettings {
         overlay.set_layer(settings);
         Ok(out)
     }
+}
+
+/// `settings` of `name` with its sealed values opened (with encryption on and a key), and the
+/// plaintexts opened, to keep them out of errors ([`redact`]). Settings with nothing sealed
+/// are passed through.
+pub(crate) fn open_settings<'a>(
+    overlay: &Overlay,
+    name: &str,
+    settings: &'a crate::settings::PluginSettings,
+) -> Result<
+    (
+        std::borrow::Cow<'a, crate::settings::PluginSettings>,
+        Vec<String>,
+    ),
+    PluginError,
+> {
+    if !has_sealed(settings) {
+        return Ok((std::borrow::Cow::Borrowed(settings), Vec::new()));
+    }
+    let (opened, secrets) = open_all(
+        SecuritySettings::of(overlay).secret_key.as_ref(),
+        overlay.flags.encryption,
+        name,
+        settings,
+    )?;
+    Ok((std::borrow::Cow::Owned(opened), secrets))
 }
 
 /// How many sandbox worker threads may run at once when [`SandboxLimits::max_workers`] is
@@ -319,6 +346,53 @@ impl Layer for SecurityLayer {
                 permission: (*permission).to_owned(),
             }),
             None => Ok(()),
+        }
+    }
+
+    /// With authentication on, only signed changes; with secure loading on, compiled-in
+    /// plugins are neither shadowed nor removed.
+    fn check_change(
+        &self,
+        registry: &ModuleRegistry,
+        overlay: &Overlay,
+        change: Change<'_>,
+    ) -> Result<(), PluginError> {
+        let flags = &overlay.flags;
+        let unsigned = match change {
+            Change::Register { name, signed }
+            | Change::Unregister { name, signed, .. }
+            | Change::Settings { name, signed } => (!signed).then_some(name),
+            Change::Shadow { .. } => None,
+        };
+        if flags.authentication
+            && let Some(name) = unsigned
+        {
+            let error = PluginError::Unsigned {
+                plugin: name.to_owned(),
+            };
+            registry.note_authentication(flags, name, Some(&error))?;
+            return Err(error);
+        }
+        if !flags.secure_loading {
+            return Ok(());
+        }
+        match change {
+            Change::Shadow { name, compiled } => Err(PluginError::AlreadyRegistered {
+                name: name.to_owned(),
+                existing: format!(
+                    "compiled in at {compiled}; secure plugin loading forbids shadowing it"
+                ),
+            }),
+            Change::Unregister {
+                name,
+                compiled: true,
+                ..
+            } => Err(PluginError::invalid(
+                "unregistration",
+                name,
+                "secure plugin loading forbids removing a compiled-in plugin",
+            )),
+            _ => Ok(()),
         }
     }
 
