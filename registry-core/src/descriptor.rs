@@ -3,31 +3,28 @@
 //! A descriptor is a `const` value made of `'static` strings and function pointers, so the
 //! table costs no allocation and runs no code until the registry first reads it.
 //!
-//! A descriptor is generic over the trait object its registry holds: `PluginDescriptor`
-//! alone is the specification's `dyn Plugin`, `PluginDescriptor<dyn Codec>` an entry of a
-//! registry declared with `registry!(pub CODECS: dyn Codec)`.
+//! A descriptor is generic over the trait object its registry holds: `Descriptor<dyn Codec>`
+//! is an entry of a registry declared with `registry!(pub CODECS: dyn Codec)`, and
+//! [`PluginDescriptor`](crate::PluginDescriptor) (defined beside the trait, in `plugin.rs`)
+//! names `Descriptor<dyn Plugin>` by default.
 
 use std::any::{Any, TypeId};
 use std::fmt;
 
 use crate::error::PluginError;
 use crate::location::SourceLocation;
-use crate::plugin::Plugin;
 use crate::plugin_type::PluginType;
 use crate::sandbox::{guard, guard_value};
 use crate::settings::PluginSettings;
 
 /// Creates an instance from its settings (empty when none are configured).
-pub type Constructor<T = dyn Plugin> = fn(&PluginSettings) -> Result<Box<T>, PluginError>;
+type Make<T> = fn(&PluginSettings) -> Result<Box<T>, PluginError>;
 
 /// Creates an instance that needs no settings and cannot fail.
-pub type InfallibleConstructor<T = dyn Plugin> = fn() -> Box<T>;
+type MakeDefault<T> = fn() -> Box<T>;
 
 /// Creates an instance as its concrete type, for [`Registry::create_as`](crate::Registry::create_as).
 pub type AnyConstructor = fn(&PluginSettings) -> Result<Box<dyn Any>, PluginError>;
-
-/// Creates a plugin instance of the given variant.
-pub type FactoryFn = fn(&str) -> Result<Box<dyn Plugin>, PluginError>;
 
 /// One compiled-in plugin: its metadata and how to construct it.
 ///
@@ -45,7 +42,7 @@ pub type FactoryFn = fn(&str) -> Result<Box<dyn Plugin>, PluginError>;
 ///     .with_capabilities(&["storage", "kv"]);
 /// assert_eq!(DEMO.capabilities(), ["storage", "kv"]);
 /// ```
-pub struct PluginDescriptor<T: ?Sized + 'static = dyn Plugin> {
+pub struct Descriptor<T: ?Sized + 'static> {
     name: &'static str,
     version: &'static str,
     plugin_type: PluginType,
@@ -54,31 +51,31 @@ pub struct PluginDescriptor<T: ?Sized + 'static = dyn Plugin> {
     depends_on: &'static [&'static str],
     permissions: &'static [&'static str],
     mock_of: Option<&'static str>,
-    constructor: Constructor<T>,
-    infallible: Option<InfallibleConstructor<T>>,
+    constructor: Make<T>,
+    infallible: Option<MakeDefault<T>>,
     concrete: Option<(AnyConstructor, fn() -> TypeId)>,
     location: SourceLocation,
 }
 
 // Not derived: a derive would ask `T: Clone`, and a trait object is not.
-impl<T: ?Sized> Clone for PluginDescriptor<T> {
+impl<T: ?Sized> Clone for Descriptor<T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T: ?Sized> Copy for PluginDescriptor<T> {}
+impl<T: ?Sized> Copy for Descriptor<T> {}
 
-impl<T: ?Sized> PluginDescriptor<T> {
+impl<T: ?Sized> Descriptor<T> {
     /// A descriptor with no capabilities, description, dependencies or permissions.
     pub const fn new(
         name: &'static str,
         version: &'static str,
         plugin_type: PluginType,
-        constructor: Constructor<T>,
+        constructor: Make<T>,
         location: SourceLocation,
     ) -> Self {
-        PluginDescriptor {
+        Descriptor {
             name,
             version,
             plugin_type,
@@ -96,7 +93,7 @@ impl<T: ?Sized> PluginDescriptor<T> {
 
     /// Adds a constructor that needs no settings and cannot fail (`#[plugin]` without
     /// `config` gives one); unconfigured creation calls it directly.
-    pub const fn with_infallible_constructor(mut self, make: InfallibleConstructor<T>) -> Self {
+    pub const fn with_infallible_constructor(mut self, make: MakeDefault<T>) -> Self {
         self.infallible = Some(make);
         self
     }
@@ -189,7 +186,7 @@ impl<T: ?Sized> PluginDescriptor<T> {
     }
 
     /// The constructor.
-    pub const fn constructor(&self) -> Constructor<T> {
+    pub const fn constructor(&self) -> Make<T> {
         self.constructor
     }
 
@@ -242,9 +239,9 @@ impl<T: ?Sized> PluginDescriptor<T> {
     }
 }
 
-impl<T: ?Sized> fmt::Debug for PluginDescriptor<T> {
+impl<T: ?Sized> fmt::Debug for Descriptor<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginDescriptor")
+        f.debug_struct("Descriptor")
             .field("name", &self.name)
             .field("version", &self.version)
             .field("plugin_type", &self.plugin_type)
@@ -252,107 +249,6 @@ impl<T: ?Sized> fmt::Debug for PluginDescriptor<T> {
             .field("depends_on", &self.depends_on)
             .field("permissions", &self.permissions)
             .field("mock_of", &self.mock_of)
-            .field("location", &self.location)
-            .finish_non_exhaustive()
-    }
-}
-
-/// One compiled-in factory: a function that creates plugins by variant name.
-#[derive(Clone, Copy)]
-pub struct FactoryDescriptor {
-    name: &'static str,
-    method: &'static str,
-    plugin_type: PluginType,
-    variants: &'static [&'static str],
-    interface: Option<&'static str>,
-    function: FactoryFn,
-    location: SourceLocation,
-}
-
-impl FactoryDescriptor {
-    /// A factory called `name`, implemented by the function `method`.
-    pub const fn new(
-        name: &'static str,
-        method: &'static str,
-        plugin_type: PluginType,
-        function: FactoryFn,
-        location: SourceLocation,
-    ) -> Self {
-        FactoryDescriptor {
-            name,
-            method,
-            plugin_type,
-            variants: &[],
-            interface: None,
-            function,
-            location,
-        }
-    }
-
-    /// Declares the variants the factory accepts; others are refused before it is called.
-    pub const fn with_variants(mut self, variants: &'static [&'static str]) -> Self {
-        self.variants = variants;
-        self
-    }
-
-    /// Declares the interface the factory implements (`#[plugin_factory(interface = "...")]`);
-    /// a runtime registration that names another is refused.
-    pub const fn with_interface(mut self, interface: &'static str) -> Self {
-        self.interface = Some(interface);
-        self
-    }
-
-    /// The interface it declares, if any.
-    pub const fn interface(&self) -> Option<&'static str> {
-        self.interface
-    }
-
-    /// The factory's name.
-    pub const fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The name of the function behind it.
-    pub const fn method(&self) -> &'static str {
-        self.method
-    }
-
-    /// The type of the plugins it makes.
-    pub const fn plugin_type(&self) -> PluginType {
-        self.plugin_type
-    }
-
-    /// The declared variants (empty: the function decides).
-    pub const fn variants(&self) -> &'static [&'static str] {
-        self.variants
-    }
-
-    /// Where it was defined.
-    pub const fn location(&self) -> SourceLocation {
-        self.location
-    }
-
-    /// Creates the plugin `variant`, refusing undeclared variants with the list of known ones.
-    pub fn create(&self, variant: &str) -> Result<Box<dyn Plugin>, PluginError> {
-        if !self.variants.is_empty() && !self.variants.contains(&variant) {
-            return Err(PluginError::UnknownVariant {
-                factory: self.name.to_owned(),
-                variant: variant.to_owned(),
-                known: self.variants.iter().map(|v| (*v).to_owned()).collect(),
-            });
-        }
-        (self.function)(variant)
-    }
-}
-
-impl fmt::Debug for FactoryDescriptor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FactoryDescriptor")
-            .field("name", &self.name)
-            .field("method", &self.method)
-            .field("plugin_type", &self.plugin_type)
-            .field("variants", &self.variants)
-            .field("interface", &self.interface)
             .field("location", &self.location)
             .finish_non_exhaustive()
     }

@@ -1,7 +1,7 @@
 //! Factory registrations: a runtime name for a compiled-in `#[plugin_factory]` function.
 
-use crate::descriptor::FactoryDescriptor;
 use crate::error::PluginError;
+use crate::factory_descriptor::FactoryDescriptor;
 use crate::index::PluginIndex;
 use crate::plugin_type::PluginType;
 use crate::validate::check_identifier;

@@ -21,10 +21,11 @@ use std::ops::Range;
 
 use foldhash::fast::FixedState;
 
-use crate::descriptor::{FactoryDescriptor, PluginDescriptor};
 use crate::error::PluginError;
+use crate::factory_descriptor::FactoryDescriptor;
 use crate::location::SourceLocation;
 use crate::plugin::Plugin;
+use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
 use crate::validate::check_dependency;
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::descriptor::PluginDescriptor;
 use crate::location::SourceLocation;
+use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
 use crate::runtime::RuntimeEntry;
 

@@ -56,6 +56,7 @@ extern crate self as module_registry_core;
 
 mod descriptor;
 mod error;
+mod factory_descriptor;
 mod health;
 mod index;
 mod location;
@@ -116,15 +117,15 @@ mod target;
 #[cfg(feature = "host")]
 mod toml_settings;
 
-pub use crate::descriptor::{
-    AnyConstructor, Constructor, FactoryDescriptor, FactoryFn, InfallibleConstructor,
-    PluginDescriptor,
-};
+pub use crate::descriptor::{AnyConstructor, Descriptor};
 pub use crate::error::PluginError;
+pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
 pub use crate::health::HealthStatus;
 pub use crate::index::{Conflict, PluginIndex};
 pub use crate::location::SourceLocation;
-pub use crate::plugin::{Plugin, PluginBehavior};
+pub use crate::plugin::{
+    Constructor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
+};
 pub use crate::plugin_type::PluginType;
 pub use crate::settings::{PluginSettings, SettingValue};
 pub use crate::slice::{BACKEND, PLUGINS};
@@ -209,11 +210,13 @@ pub mod __private {
     pub use std::string::String;
     pub use std::vec::Vec;
 
-    pub use crate::descriptor::{FactoryDescriptor, FactoryFn, PluginDescriptor};
     pub use crate::error::PluginError;
+    pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
     pub use crate::health::HealthStatus;
     pub use crate::location::SourceLocation;
-    pub use crate::plugin::{Plugin, PluginBehavior};
+    pub use crate::plugin::{
+        Constructor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
+    };
     pub use crate::plugin_type::PluginType;
     pub use crate::settings::PluginSettings;
     #[cfg(feature = "inventory")]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use imbl::{OrdMap, OrdSet};
 
 use crate::configuration::{EnvironmentPluginConfiguration, SystemFlags};
-use crate::descriptor::FactoryDescriptor;
 use crate::factory::PluginFactoryConfig;
+use crate::factory_descriptor::FactoryDescriptor;
 use crate::runtime::RuntimeEntry;
 use crate::settings::PluginSettings;
 

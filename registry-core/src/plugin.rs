@@ -1,9 +1,20 @@
 //! The contract a plugin fulfils.
 
-use crate::descriptor::PluginDescriptor;
+use crate::descriptor::Descriptor;
 use crate::error::PluginError;
 use crate::health::HealthStatus;
 use crate::plugin_type::PluginType;
+use crate::settings::PluginSettings;
+
+/// An entry of a registry's link-time table; without a parameter, of the default registry of
+/// [`Plugin`]. See [`Descriptor`] for its builder and accessors.
+pub type PluginDescriptor<T = dyn Plugin> = Descriptor<T>;
+
+/// Creates an instance from its settings (empty when none are configured).
+pub type Constructor<T = dyn Plugin> = fn(&PluginSettings) -> Result<Box<T>, PluginError>;
+
+/// Creates an instance that needs no settings and cannot fail.
+pub type InfallibleConstructor<T = dyn Plugin> = fn() -> Box<T>;
 
 /// A plugin: something with a name, a version, a type and capabilities that processes bytes.
 ///
@@ -130,7 +141,7 @@ macro_rules! forward_metadata {
             self.$inner.capabilities()
         }
 
-        fn descriptor(&self) -> Option<&'static $crate::descriptor::PluginDescriptor> {
+        fn descriptor(&self) -> Option<&'static $crate::plugin::PluginDescriptor> {
             self.$inner.descriptor()
         }
     };

@@ -316,7 +316,7 @@ impl ModuleRegistry {
     fn collect(
         &self,
         keep: impl Fn(&PluginInfo) -> bool,
-        compiled: impl Iterator<Item = &'static crate::descriptor::PluginDescriptor>,
+        compiled: impl Iterator<Item = &'static crate::plugin::PluginDescriptor>,
     ) -> Vec<PluginInfo> {
         let overlay = self.overlay.load();
         let mut found: Vec<PluginInfo> = compiled

@@ -11,9 +11,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::advanced::AdvancedPlugin;
-use crate::descriptor::PluginDescriptor;
 use crate::error::PluginError;
 use crate::plugin::Plugin;
+use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
 use crate::settings::PluginSettings;
 use crate::validate::{check_identifier, parse_dependency, parse_version};

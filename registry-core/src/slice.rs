@@ -71,7 +71,7 @@ mod backend {
 
     use linkme::distributed_slice;
 
-    use crate::descriptor::FactoryDescriptor;
+    use crate::factory_descriptor::FactoryDescriptor;
 
     /// Every `#[plugin_factory]` in the binary.
     #[distributed_slice]
@@ -136,7 +136,7 @@ mod backend {
         };
     }
 
-    use crate::descriptor::FactoryDescriptor;
+    use crate::factory_descriptor::FactoryDescriptor;
 
     /// One submitted factory. Not public API.
     #[doc(hidden)]
@@ -171,8 +171,8 @@ pub mod default_registry {
 mod linkme_table {
     use linkme::distributed_slice;
 
-    use crate::descriptor::PluginDescriptor;
     use crate::plugin::Plugin;
+    use crate::plugin::PluginDescriptor;
 
     /// The trait object type of the default registry.
     pub type Object = dyn Plugin;
@@ -191,8 +191,8 @@ mod linkme_table {
 
 #[cfg(feature = "inventory")]
 mod inventory_table {
-    use crate::descriptor::PluginDescriptor;
     use crate::plugin::Plugin;
+    use crate::plugin::PluginDescriptor;
 
     /// The trait object type of the default registry.
     pub type Object = dyn Plugin;

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::descriptor::PluginDescriptor;
 use crate::error::PluginError;
 use crate::info::PluginInfo;
 use crate::layer::Code;
 use crate::plugin::Plugin;
+use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
 use crate::runtime::RuntimeEntry;
 use crate::settings::PluginSettings;

@@ -18,9 +18,10 @@
 
 use std::sync::OnceLock;
 
-use crate::descriptor::{FactoryDescriptor, PluginDescriptor};
 use crate::error::PluginError;
+use crate::factory_descriptor::FactoryDescriptor;
 use crate::index::PluginIndex;
+use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
 use crate::settings::PluginSettings;
 
