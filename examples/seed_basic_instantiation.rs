@@ -1,7 +1,12 @@
 //! The specification's "Basic Plugin Instantiation" example, run as written except for what
 //! `docs/seed-deviations.md` lists.
 
-use module_registry::{ModuleRegistry, PluginConfig, PluginType};
+// Added: the attribute. The specification imports `PluginInstantiationConfig` and never uses it.
+#[expect(
+    unused_imports,
+    reason = "the specification imports it without using it"
+)]
+use module_registry::{ModuleRegistry, PluginConfig, PluginInstantiationConfig, PluginType};
 
 // Added: compiles in the plugin and factory this example names (examples/support).
 mod support;

@@ -25,6 +25,75 @@ use crate::target::Target;
 use crate::typed::Registry;
 use crate::validate::check_dependency;
 
+/// How [`create_plugin_with`](ModuleRegistry::create_plugin_with) prepares an instance: the
+/// basic counterpart of [`AdvancedPluginInstantiationConfig`].
+///
+/// ```
+/// use module_registry_core::{plugin, ModuleRegistry, PluginBehavior, PluginError, PluginInstantiationConfig, PluginSettings};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Times { times: usize }
+///
+/// #[plugin(type = DataProcessor, config = Times)]
+/// struct Repeat { times: usize }
+///
+/// impl Repeat {
+///     fn from_config(Times { times }: Times) -> Result<Self, PluginError> { Ok(Repeat { times }) }
+/// }
+///
+/// impl PluginBehavior for Repeat {
+///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> { Ok(data.repeat(self.times)) }
+/// }
+///
+/// let registry = ModuleRegistry::new();
+/// let twice = registry.create_plugin_with(
+///     "repeat",
+///     PluginInstantiationConfig::new()
+///         .with_settings(PluginSettings::new().with("times", 2))
+///         .with_initialization(true),
+/// )?;
+/// assert_eq!(twice.process(b"ab")?, b"abab");
+/// # Ok::<(), PluginError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PluginInstantiationConfig {
+    settings: Option<PluginSettings>,
+    initialization: bool,
+    validation: bool,
+    monitoring: bool,
+}
+
+impl PluginInstantiationConfig {
+    /// The registry's settings and switches, nothing more.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds the plugin with these settings instead of the configured ones.
+    pub fn with_settings(mut self, settings: PluginSettings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// Runs `initialize` before returning the instance.
+    pub fn with_initialization(mut self, enabled: bool) -> Self {
+        self.initialization = enabled;
+        self
+    }
+
+    /// Checks dependencies and what the instance reports even if validation is switched off.
+    pub fn with_validation(mut self, enabled: bool) -> Self {
+        self.validation = enabled;
+        self
+    }
+
+    /// Records the instance's calls in the plugin's metrics even if monitoring is off.
+    pub fn with_monitoring(mut self, enabled: bool) -> Self {
+        self.monitoring = enabled;
+        self
+    }
+}
+
 /// What one creation asks for beyond the registry's switches.
 pub(crate) struct Request<'a> {
     /// Settings that replace the configured ones.
@@ -161,6 +230,33 @@ impl ModuleRegistry {
             Some(d) if !overlay.removed.contains(requested) => Ok(Target::Compiled(d)),
             _ => Err(self.not_found(requested)),
         }
+    }
+
+    /// Creates `name` as `config` asks, on the creation path of `create_plugin`: its settings
+    /// replace the configured ones, and it may ask for validation, monitoring and
+    /// initialization beyond the registry's switches (never for less).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
+    pub fn create_plugin_with(
+        &self,
+        name: &str,
+        config: PluginInstantiationConfig,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        let request = Request {
+            settings: config.settings.as_ref(),
+            validate: config.validation,
+            monitored: config.monitoring,
+        };
+        let (_, mut plugin) =
+            self.create_entry(&self.snapshot(), name, &request, |target, settings, _| {
+                target.instantiate(settings)
+            })?;
+        if config.initialization {
+            plugin.initialize()?;
+        }
+        Ok(plugin)
     }
 
     /// Creates `name` from a registry of another trait (declared with `registry!`), under this

@@ -149,6 +149,8 @@ pub use crate::factory::PluginFactoryConfig;
 #[cfg(feature = "host")]
 pub use crate::info::{PluginInfo, PluginOrigin};
 #[cfg(feature = "host")]
+pub use crate::instantiate::PluginInstantiationConfig;
+#[cfg(feature = "host")]
 pub use crate::lifecycle::{LifecycleState, PluginManager};
 #[cfg(feature = "host")]
 pub use crate::metrics::{MetricsRecorder, PluginMetrics};

@@ -141,6 +141,17 @@ const PATHS: &[Path] = &[
         metrics_of: "privileged",
     },
     Path {
+        name: "basic instantiation config",
+        setup: nothing,
+        create: |r| {
+            r.create_plugin_with(
+                "privileged",
+                module_registry_core::PluginInstantiationConfig::new().with_initialization(true),
+            )
+        },
+        metrics_of: "privileged",
+    },
+    Path {
         name: "factory",
         setup: nothing,
         create: |r| r.create_plugin_from_factory("matrix-factory", "any"),
