@@ -165,12 +165,7 @@ impl ModuleRegistry {
         if validate {
             check_reported(&target, plugin.as_ref())?;
         }
-        let plugin: Box<dyn Plugin> = if policy.is_active() {
-            Box::new(GuardedPlugin::new(plugin, policy))
-        } else {
-            plugin
-        };
-        Ok((target, plugin))
+        Ok((target, guarded(plugin, policy)))
     }
 
     /// Step 3: the dependencies (when validating) of the code `target` runs, then what the
@@ -187,7 +182,8 @@ impl ModuleRegistry {
         layers_check(self, overlay, &target.code())
     }
 
-    /// Step 6: `plugin` wrapped as the layers ask, or as it is when none is interested.
+    /// Step 6 for a product the registry did not construct itself (a factory's): asks the
+    /// layers what instances of `name` get, and wraps `plugin` in it.
     pub(crate) fn wrap(
         &self,
         overlay: &Overlay,
@@ -195,12 +191,7 @@ impl ModuleRegistry {
         plugin: Box<dyn Plugin>,
         monitored: bool,
     ) -> Box<dyn Plugin> {
-        let policy = layers_interest(self, overlay, name, monitored);
-        if policy.is_active() {
-            Box::new(GuardedPlugin::new(plugin, policy))
-        } else {
-            plugin
-        }
+        guarded(plugin, layers_interest(self, overlay, name, monitored))
     }
 
     /// The entry `requested` resolves to: its mock where mocks are on, else itself.
@@ -496,6 +487,15 @@ fn layers_check(
     LAYERS
         .iter()
         .try_for_each(|layer| layer.check(registry, overlay, code))
+}
+
+/// Step 6: `plugin` in the wrapper `policy` asks for, or as it is when no layer is interested.
+fn guarded(plugin: Box<dyn Plugin>, policy: Policy) -> Box<dyn Plugin> {
+    if policy.is_active() {
+        Box::new(GuardedPlugin::new(plugin, policy))
+    } else {
+        plugin
+    }
 }
 
 /// Asks every layer whether `change` may happen.
