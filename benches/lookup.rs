@@ -11,13 +11,13 @@
 //! `typed_create` does the same for a registry of a user's own trait (`registry!`), with a real
 //! `#[plugin]` in its link-time table.
 //!
-//! Run: `cargo bench -p module-registry --bench lookup`.
+//! Run: `cargo bench -p modreg --bench lookup`.
 
 use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use module_registry::{
+use modreg::{
     ModuleRegistry, Plugin, PluginCapabilityQuery, PluginDescriptor, PluginError, PluginIndex,
     PluginSettings, PluginType, SourceLocation,
 };
@@ -258,9 +258,9 @@ pub trait Shape: Send + Sync {
     fn sides(&self) -> u64;
 }
 
-module_registry::registry!(SHAPES: dyn Shape);
+modreg::registry!(SHAPES: dyn Shape);
 
-#[module_registry::plugin(registry = SHAPES)]
+#[modreg::plugin(registry = SHAPES)]
 #[derive(Default)]
 struct Triangle {
     key: u64,

@@ -1,12 +1,12 @@
 //! What monitoring costs a `process` call on 64 bytes, beside the same call unmonitored, in
 //! one run.
 //!
-//! Run: `cargo bench -p module-registry --bench monitoring`.
+//! Run: `cargo bench -p modreg --bench monitoring`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use module_registry::{
+use modreg::{
     AdvancedPluginMonitoringConfig, ModuleRegistry, Plugin, PluginBehavior, PluginError, plugin,
 };
 

@@ -7,14 +7,14 @@
 //! Criterion reports time per element (throughput), so the per-registration cost at 100k
 //! and at 1k can be read side by side.
 //!
-//! Run: `cargo bench -p module-registry --bench registration`.
+//! Run: `cargo bench -p modreg --bench registration`.
 
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::RwLock;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use module_registry::{ModuleRegistry, PluginConfig, PluginIndex, PluginType};
+use modreg::{ModuleRegistry, PluginConfig, PluginIndex, PluginType};
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 

@@ -26,13 +26,13 @@ edition = "2024"
 publish = false
 
 [dependencies]
-module-registry = { path = "$root" }
+modreg = { path = "$root" }
 linkme = "0.3.37"
 TOML
 done
 
 {
-  echo "use module_registry::{plugin, PluginBehavior, PluginError};"
+  echo "use modreg::{plugin, PluginBehavior, PluginError};"
   for i in $(seq 1 "$n"); do
     cat <<RS
 #[plugin(type = Storage, name = "p$i", version = "1.0.0", capabilities = ["c$((i % 10))", "all"])]
@@ -49,7 +49,7 @@ RS
   cat <<'RS'
 #![allow(unsafe_code)]
 use linkme::distributed_slice;
-use module_registry::{Plugin, PluginDescriptor, PluginError, PluginType, SourceLocation, MODREG_PLUGINS_V0};
+use modreg::{Plugin, PluginDescriptor, PluginError, PluginType, SourceLocation, MODREG_PLUGINS_V0};
 use std::sync::OnceLock;
 const HERE: SourceLocation = SourceLocation { crate_name: "cost-raw", module_path: "cost_raw", file: "lib.rs", line: 1 };
 RS

@@ -5,7 +5,7 @@
 //! [`PluginType`], by capability, and instantiate it through a function pointer.
 //!
 //! ```
-//! use module_registry::{plugin, ModuleRegistry, PluginBehavior, PluginError};
+//! use modreg::{plugin, ModuleRegistry, PluginBehavior, PluginError};
 //!
 //! #[plugin(type = DataProcessor, capabilities = ["processing", "text"], version = "1.2.0")]
 //! #[derive(Default)]
@@ -38,7 +38,7 @@
 //! | `config` | a `serde::Deserialize` type | none: the struct is built with `Default` |
 //! | `mock_of` | the name of the plugin this one stands in for in test environments | none |
 //! | `registry` | the registry to join, declared with [`registry!`] | the default registry of [`Plugin`] |
-//! | `crate` | the path of this crate where it is not `::module_registry` (a renamed dependency) | `::module_registry` |
+//! | `crate` | the path of this crate where it is not `::modreg` (a renamed dependency) | `::modreg` |
 //!
 //! With `config = C`, the struct provides `fn from_config(config: C) -> Result<Self,
 //! PluginError>`; the registry deserializes `C` from the plugin's settings (an empty table when
@@ -55,18 +55,18 @@
 //! # Bundled plugins
 //!
 //! The features `compression`, `hashing`, `encoding`, `encryption` (and `all`) link the
-//! plugin families of `module-registry-plugins`, re-exported as [`plugins`].
+//! plugin families of `modreg-plugins`, re-exported as [`plugins`].
 
 #![warn(missing_docs)]
 
-extern crate self as module_registry;
+extern crate self as modreg;
 
-pub use module_registry_core::*;
+pub use modreg_core::*;
 
 // The attributes as this crate's users reach them: generated paths start at
-// `::module_registry` (the glob above brings the core's, which start at
-// `::module_registry_core`; these shadow them).
-pub use module_registry_macros::{
+// `::modreg` (the glob above brings the core's, which start at
+// `::modreg_core`; these shadow them).
+pub use modreg_macros::{
     facade_plugin as plugin, facade_plugin_factory as plugin_factory, facade_registry as registry,
 };
 
@@ -76,7 +76,7 @@ pub use module_registry_macros::{
     feature = "encoding",
     feature = "encryption"
 ))]
-pub use module_registry_plugins as plugins;
+pub use modreg_plugins as plugins;
 
 #[doc(hidden)]
-pub use module_registry_core::__private;
+pub use modreg_core::__private;

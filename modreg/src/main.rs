@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use module_registry::{
+use modreg::{
     ConfigFile, ModuleRegistry, PluginCapabilityQuery, PluginDiscoveryQuery, PluginError,
     PluginInfo, PluginOrigin, PluginType,
 };
@@ -230,7 +230,7 @@ fn run(command: Command) -> Result<(), PluginError> {
             apply_config(&registry, config)?;
             // Per-call events at INFO, shown with `MODREG_LOG=info`.
             registry.configure_plugin_monitoring(
-                module_registry::PluginMonitoringConfig::new().with_plugin_logging(true),
+                modreg::PluginMonitoringConfig::new().with_plugin_logging(true),
             )?;
             let output = run_pipeline(&registry, &pipeline, max_output_bytes)?;
             stdout

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use module_registry::{PluginError, PluginInfo, PluginOrigin};
+use modreg::{PluginError, PluginInfo, PluginOrigin};
 use serde::Serialize;
 
 use crate::crate_of;

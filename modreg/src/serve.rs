@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use module_registry::{
+use modreg::{
     AdvancedPluginMonitoringConfig, HealthMonitor, HealthReport, HealthStatus, ModuleRegistry,
     PluginAccessControlConfig, PluginError, PluginHealthMonitoringConfig,
 };

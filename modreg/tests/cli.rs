@@ -43,7 +43,7 @@ fn fails(args: &[&str], stdin: &[u8]) -> String {
 fn list_shows_every_bundled_plugin() {
     let table = String::from_utf8(ok(&["list"], b"")).unwrap();
     assert!(table.starts_with("NAME"));
-    for name in module_registry::plugins::enabled_plugins() {
+    for name in modreg::plugins::enabled_plugins() {
         assert!(
             table.lines().any(|l| l.starts_with(name)),
             "{name} missing:\n{table}"
@@ -51,13 +51,10 @@ fn list_shows_every_bundled_plugin() {
     }
     let json: serde_json::Value = serde_json::from_slice(&ok(&["list", "--json"], b"")).unwrap();
     let rows = json.as_array().unwrap();
-    assert_eq!(
-        rows.len(),
-        module_registry::plugins::enabled_plugins().len()
-    );
+    assert_eq!(rows.len(), modreg::plugins::enabled_plugins().len());
     let gzip = rows.iter().find(|r| r["name"] == "gzip-compress").unwrap();
     assert_eq!(gzip["type"], "compression");
-    assert_eq!(gzip["crate"], "module-registry-plugins");
+    assert_eq!(gzip["crate"], "modreg-plugins");
     assert_eq!(
         gzip["capabilities"],
         serde_json::json!(["compression", "gzip"])

@@ -3,7 +3,7 @@
 //! Builds `modreg` with only the `hashing` feature, with the release profile (`lto = "fat"`,
 //! `codegen-units = 1`), in a target directory of its own, and checks that `list` shows
 //! exactly the hashing plugins: the plugins are defined in another crate
-//! (`module-registry-plugins`) that the binary names only through the facade.
+//! (`modreg-plugins`) that the binary names only through the facade.
 
 use std::process::Command;
 
@@ -13,8 +13,8 @@ fn release_lto_build_with_one_feature_lists_exactly_that_family() {
     let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-subset");
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     // The same registration backend as this test was built with.
-    let features = if module_registry::BACKEND == "inventory" {
-        "hashing,module-registry/inventory"
+    let features = if modreg::BACKEND == "inventory" {
+        "hashing,modreg/inventory"
     } else {
         "hashing"
     };

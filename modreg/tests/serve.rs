@@ -255,7 +255,7 @@ fn a_fresh_server_without_keys_is_degraded_not_unhealthy() {
     let (status, body) = http(&server, "GET", "/health", b"");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    if module_registry::plugins::enabled_plugins().contains(&"chacha20poly1305-encrypt") {
+    if modreg::plugins::enabled_plugins().contains(&"chacha20poly1305-encrypt") {
         assert_eq!(health["overall"]["status"], "degraded", "{health}");
         let chacha = &health["plugins"]["chacha20poly1305-encrypt"];
         assert_eq!(chacha["status"], "degraded", "{health}");

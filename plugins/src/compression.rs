@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 
-use module_registry_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError, plugin};
 use serde::Deserialize;
 
 /// The most bytes a decompressor returns unless its settings say otherwise: 64 MiB.

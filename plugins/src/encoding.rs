@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use module_registry_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError, plugin};
 
 /// Encodes bytes as Base64.
 #[plugin(type = Encoding, capabilities = ["encoding", "base64"], description = "Encodes bytes as Base64 text")]

@@ -5,7 +5,7 @@
 
 use chacha20poly1305::aead::{Aead, Generate, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
-use module_registry_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError, plugin};
 use serde::Deserialize;
 
 const NONCE_LEN: usize = 12;

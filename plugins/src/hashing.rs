@@ -1,7 +1,7 @@
 //! SHA-256 (sha2) and BLAKE3 digests. Both output the raw 32-byte digest; chain
 //! `hex-encode` for text.
 
-use module_registry_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError, plugin};
 use sha2::Digest;
 
 /// The SHA-256 digest of the input.

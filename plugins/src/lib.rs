@@ -25,7 +25,7 @@ pub mod hashing;
 /// The names of the plugins this build of the crate contains, by the features enabled.
 ///
 /// ```
-/// let names = module_registry_plugins::enabled_plugins();
+/// let names = modreg_plugins::enabled_plugins();
 /// assert_eq!(names.len(), names.iter().collect::<std::collections::BTreeSet<_>>().len());
 /// ```
 pub fn enabled_plugins() -> Vec<&'static str> {

@@ -5,9 +5,9 @@
 
 use std::io::Write;
 
-use module_registry_core::{ModuleRegistry, Plugin, PluginError, PluginSettings};
+use modreg_core::{ModuleRegistry, Plugin, PluginError, PluginSettings};
 // Keeps the bundled plugins in this test binary (see the README on linking).
-use module_registry_plugins as _;
+use modreg_plugins as _;
 
 fn create(name: &str) -> Box<dyn Plugin> {
     ModuleRegistry::new().create_plugin(name).unwrap()
@@ -88,7 +88,7 @@ fn decompression_output_is_limited() {
     }
     // With no setting, the default limit holds (zstd is fast enough to build a bomb of
     // exactly one byte over it here).
-    let default = module_registry_plugins::compression::DEFAULT_MAX_OUTPUT_BYTES;
+    let default = modreg_plugins::compression::DEFAULT_MAX_OUTPUT_BYTES;
     let over = create("zstd-compress")
         .process(&vec![0u8; default + 1])
         .unwrap();

@@ -1,6 +1,6 @@
 //! Every pair of bundled plugins round-trips, through the registry as a user would call them.
 
-use module_registry_core::{ModuleRegistry, Plugin, PluginError, PluginSettings};
+use modreg_core::{ModuleRegistry, Plugin, PluginError, PluginSettings};
 use proptest::prelude::*;
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -40,7 +40,7 @@ fn pairs() -> Vec<(&'static str, &'static str)> {
 fn every_enabled_plugin_is_registered() {
     let registry = ModuleRegistry::new();
     registry
-        .expect_plugins(module_registry_plugins::enabled_plugins())
+        .expect_plugins(modreg_plugins::enabled_plugins())
         .unwrap();
 }
 

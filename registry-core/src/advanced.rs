@@ -43,14 +43,14 @@ pub trait AdvancedPlugin: Plugin {
 /// A context must be [`initialize`](Self::initialize)d before it processes anything.
 ///
 /// ```
-/// use module_registry_core::PluginContext;
+/// use modreg_core::PluginContext;
 ///
 /// let mut context = PluginContext::new().with_value("tenant", "acme");
 /// assert!(context.process(b"x").is_err(), "not initialized yet");
 /// context.initialize()?;
 /// assert_eq!(context.process(b"x")?, b"x");
 /// assert_eq!(context.value("tenant"), Some("acme"));
-/// # Ok::<(), module_registry_core::PluginError>(())
+/// # Ok::<(), modreg_core::PluginError>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct PluginContext {

@@ -168,7 +168,7 @@ impl PluginSettings {
     /// Settings from TOML text, as a `[plugins.NAME]` section's body is written.
     ///
     /// ```
-    /// use module_registry_core::PluginSettings;
+    /// use modreg_core::PluginSettings;
     /// let settings = PluginSettings::from_toml("level = 9").unwrap();
     /// assert_eq!(settings.get("level").and_then(|v| v.as_integer()), Some(9));
     /// ```

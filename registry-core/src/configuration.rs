@@ -138,13 +138,13 @@ pub(crate) use flag_builders;
 /// switches configure the registry.
 ///
 /// ```
-/// use module_registry_core::PluginConfiguration;
+/// use modreg_core::PluginConfiguration;
 ///
 /// let mut configuration = PluginConfiguration::new().with_setting("level", 9);
 /// configuration.load()?;
 /// assert!(configuration.is_loaded());
 /// assert_eq!(configuration.settings().get("level").and_then(|v| v.as_integer()), Some(9));
-/// # Ok::<(), module_registry_core::PluginError>(())
+/// # Ok::<(), modreg_core::PluginError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PluginConfiguration {

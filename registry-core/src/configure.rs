@@ -17,7 +17,7 @@ impl ModuleRegistry {
     /// Sets the basic switches: plugin loading, validation and monitoring.
     ///
     /// ```
-    /// use module_registry_core::{ModuleRegistry, PluginConfiguration, PluginError};
+    /// use modreg_core::{ModuleRegistry, PluginConfiguration, PluginError};
     ///
     /// let registry = ModuleRegistry::new();
     /// registry.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
@@ -52,11 +52,11 @@ impl ModuleRegistry {
     /// Applies the basic security switches.
     ///
     /// ```
-    /// use module_registry_core::{ModuleRegistry, PluginSecurityConfig};
+    /// use modreg_core::{ModuleRegistry, PluginSecurityConfig};
     /// let registry = ModuleRegistry::new();
     /// registry.configure_plugin_security(PluginSecurityConfig::new().with_plugin_sandboxing(true))?;
     /// assert!(registry.flags().sandboxing);
-    /// # Ok::<(), module_registry_core::PluginError>(())
+    /// # Ok::<(), modreg_core::PluginError>(())
     /// ```
     pub fn configure_plugin_security(
         &self,

@@ -32,7 +32,7 @@ pub type AnyConstructor = fn(&PluginSettings) -> Result<Box<dyn Any>, PluginErro
 /// can build tables of their own the same way.
 ///
 /// ```
-/// use module_registry_core::{Plugin, PluginDescriptor, PluginError, PluginSettings, PluginType, SourceLocation};
+/// use modreg_core::{Plugin, PluginDescriptor, PluginError, PluginSettings, PluginType, SourceLocation};
 ///
 /// fn make(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
 ///     Err(PluginError::NoImplementation { name: "demo".into() })

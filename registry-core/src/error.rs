@@ -10,7 +10,7 @@ use crate::location::SourceLocation;
 /// configuration key, so that a message read in a log is enough to find the cause.
 ///
 /// ```
-/// use module_registry_core::{PluginError, PLUGINS};
+/// use modreg_core::{PluginError, PLUGINS};
 ///
 /// match PLUGINS.create("no-such-plugin") {
 ///     Err(PluginError::NotFound { name, .. }) => assert_eq!(name, "no-such-plugin"),
@@ -382,7 +382,7 @@ impl PluginError {
     /// A processing failure of `plugin`, described by `reason`.
     ///
     /// ```
-    /// use module_registry_core::PluginError;
+    /// use modreg_core::PluginError;
     /// let err = PluginError::processing("gzip-decompress", "input is not gzip");
     /// assert_eq!(err.to_string(), "plugin `gzip-decompress` failed: input is not gzip");
     /// ```
@@ -397,7 +397,7 @@ impl PluginError {
     ///
     /// ```
     /// use std::error::Error;
-    /// use module_registry_core::PluginError;
+    /// use modreg_core::PluginError;
     ///
     /// let io = std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt deflate stream");
     /// let err = PluginError::from_plugin("gzip-decompress", io);

@@ -9,7 +9,7 @@ use crate::validate::check_identifier;
 /// Registers a factory by the name of its `#[plugin_factory]` function.
 ///
 /// ```
-/// use module_registry_core::{PluginFactoryConfig, PluginType};
+/// use modreg_core::{PluginFactoryConfig, PluginType};
 /// let config = PluginFactoryConfig::new()
 ///     .with_name("data-processor-factory")
 ///     .with_type(PluginType::DataProcessor)

@@ -96,7 +96,7 @@ impl<T: ?Sized> PluginIndex<T> {
     /// Builds the index over `plugins` and `factories`.
     ///
     /// ```
-    /// use module_registry_core::PluginIndex;
+    /// use modreg_core::PluginIndex;
     /// let empty = <PluginIndex>::build([], []);
     /// assert!(empty.is_empty());
     /// ```

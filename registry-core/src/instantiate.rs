@@ -29,7 +29,7 @@ use crate::validate::check_dependency;
 /// basic counterpart of [`AdvancedPluginInstantiationConfig`].
 ///
 /// ```
-/// use module_registry_core::{plugin, ModuleRegistry, PluginBehavior, PluginError, PluginInstantiationConfig, PluginSettings};
+/// use modreg_core::{plugin, ModuleRegistry, PluginBehavior, PluginError, PluginInstantiationConfig, PluginSettings};
 ///
 /// #[derive(serde::Deserialize)]
 /// struct Times { times: usize }
@@ -261,7 +261,7 @@ impl ModuleRegistry {
     /// need the trait's methods, which only `dyn Plugin` has here.
     ///
     /// ```
-    /// use module_registry_core::{plugin, registry, ModuleRegistry, PluginConfiguration, PluginError};
+    /// use modreg_core::{plugin, registry, ModuleRegistry, PluginConfiguration, PluginError};
     ///
     /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
     /// registry!(pub GREETERS: dyn Greeter);

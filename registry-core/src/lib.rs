@@ -26,7 +26,7 @@
 //! figures, measured side by side with a `HashMap` registry and a linear scan.
 //!
 //! ```
-//! use module_registry_core::{plugin, registry, PluginError};
+//! use modreg_core::{plugin, registry, PluginError};
 //!
 //! pub trait Codec: Send + Sync {
 //!     fn encode(&self, input: &[u8]) -> Vec<u8>;
@@ -52,7 +52,7 @@
 
 #![warn(missing_docs)]
 
-extern crate self as module_registry_core;
+extern crate self as modreg_core;
 
 mod descriptor;
 mod error;
@@ -176,7 +176,7 @@ pub use crate::security::{
 #[cfg(feature = "host")]
 pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
 
-pub use module_registry_macros::{plugin, plugin_factory, registry};
+pub use modreg_macros::{plugin, plugin_factory, registry};
 
 /// Defines `pub fn link()` in a plugin crate. A host that calls `the_crate::link()` (or writes
 /// `use the_crate as _;`) keeps every `#[plugin]` of that crate in its binary; a crate the
@@ -184,7 +184,7 @@ pub use module_registry_macros::{plugin, plugin_factory, registry};
 ///
 /// ```
 /// // In the plugin crate's lib.rs:
-/// module_registry_core::link_anchor!();
+/// modreg_core::link_anchor!();
 /// // In the host's main: `my_plugins::link();`
 /// link();
 /// ```

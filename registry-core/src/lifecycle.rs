@@ -57,7 +57,7 @@ struct Managed {
 /// Manages the life of a set of plugins from one registry.
 ///
 /// ```
-/// use module_registry_core::{plugin, LifecycleState, ModuleRegistry, PluginBehavior, PluginError, PluginManager};
+/// use modreg_core::{plugin, LifecycleState, ModuleRegistry, PluginBehavior, PluginError, PluginManager};
 ///
 /// #[plugin(type = Storage, version = "1.2.0")]
 /// #[derive(Default)]

@@ -16,7 +16,7 @@ const BUCKETS: usize = 40;
 /// A snapshot of one plugin's metrics.
 ///
 /// ```
-/// use module_registry_core::PluginMetrics;
+/// use modreg_core::PluginMetrics;
 /// let metrics = PluginMetrics::new();
 /// assert_eq!(metrics.calls, 0);
 /// assert_eq!(metrics.latency_quantile(0.5), None);

@@ -23,7 +23,7 @@ pub type InfallibleConstructor<T = dyn Plugin> = fn() -> Box<T>;
 /// [`PluginBehavior`].
 ///
 /// ```
-/// use module_registry_core::{Plugin, PluginError, PluginType};
+/// use modreg_core::{Plugin, PluginError, PluginType};
 ///
 /// struct Echo { caps: Vec<String> }
 ///
@@ -82,7 +82,7 @@ pub trait Plugin: Send + Sync {
 /// required.
 ///
 /// ```
-/// use module_registry_core::{plugin, Plugin, PluginBehavior, PluginError};
+/// use modreg_core::{plugin, Plugin, PluginBehavior, PluginError};
 ///
 /// #[plugin(type = DataProcessor, capabilities = ["text", "uppercase"])]
 /// #[derive(Default)]

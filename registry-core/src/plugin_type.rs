@@ -12,7 +12,7 @@ use crate::error::PluginError;
 /// attribute as `type = Custom("name")`.
 ///
 /// ```
-/// use module_registry_core::PluginType;
+/// use modreg_core::PluginType;
 ///
 /// assert_eq!("data-processor".parse::<PluginType>().unwrap(), PluginType::DataProcessor);
 /// assert_eq!(PluginType::Custom("telemetry").to_string(), "telemetry");

@@ -7,7 +7,7 @@ use crate::validate::check_identifier;
 /// Finds plugins by type, name prefix and name substring; every filter given must match.
 ///
 /// ```
-/// use module_registry_core::{PluginDiscoveryQuery, PluginType};
+/// use modreg_core::{PluginDiscoveryQuery, PluginType};
 /// let query = PluginDiscoveryQuery::new()
 ///     .with_type_filter(PluginType::Compression)
 ///     .with_name_prefix("gzip");
@@ -73,7 +73,7 @@ impl PluginDiscoveryQuery {
 /// they also have.
 ///
 /// ```
-/// use module_registry_core::PluginCapabilityQuery;
+/// use modreg_core::PluginCapabilityQuery;
 /// let query = PluginCapabilityQuery::new()
 ///     .with_required_capabilities(vec!["encryption"])
 ///     .with_optional_capabilities(vec!["monitoring"]);

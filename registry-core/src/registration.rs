@@ -42,7 +42,7 @@ impl ModuleRegistry {
     /// One snapshot is published for the whole batch, so readers see all of it or none.
     ///
     /// ```
-    /// use module_registry_core::{ModuleRegistry, PluginConfig, PluginType};
+    /// use modreg_core::{ModuleRegistry, PluginConfig, PluginType};
     ///
     /// let registry = ModuleRegistry::new();
     /// registry.register_plugins((0..3).map(|i| {
@@ -52,7 +52,7 @@ impl ModuleRegistry {
     ///         .with_type(PluginType::Storage)
     /// }))?;
     /// assert!(registry.plugin("shard-2").is_some());
-    /// # Ok::<(), module_registry_core::PluginError>(())
+    /// # Ok::<(), modreg_core::PluginError>(())
     /// ```
     pub fn register_plugins<I>(&self, configs: I) -> Result<(), PluginError>
     where

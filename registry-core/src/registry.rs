@@ -36,7 +36,7 @@ pub const ENVIRONMENT_VARIABLE: &str = "MODREG_ENVIRONMENT";
 /// `Arc` or a `static`.
 ///
 /// ```
-/// use module_registry_core::{plugin, ModuleRegistry, PluginBehavior, PluginDiscoveryQuery, PluginError, PluginType};
+/// use modreg_core::{plugin, ModuleRegistry, PluginBehavior, PluginDiscoveryQuery, PluginError, PluginType};
 ///
 /// #[plugin(type = Encoding, capabilities = ["reverse"])]
 /// #[derive(Default)]
@@ -177,7 +177,7 @@ impl ModuleRegistry {
     /// linker dropped is a clear error and not a silent gap.
     ///
     /// ```
-    /// use module_registry_core::{ModuleRegistry, PluginError};
+    /// use modreg_core::{ModuleRegistry, PluginError};
     /// let err = ModuleRegistry::new().expect_plugins(["surely-absent"]).unwrap_err();
     /// assert!(matches!(err, PluginError::MissingPlugins { ref missing } if missing == &["surely-absent"]));
     /// ```

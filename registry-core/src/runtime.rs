@@ -138,7 +138,7 @@ macro_rules! registration_builder {
 /// A plugin registration made at run time.
 ///
 /// ```
-/// use module_registry_core::{ModuleRegistry, PluginConfig, PluginType};
+/// use modreg_core::{ModuleRegistry, PluginConfig, PluginType};
 ///
 /// let registry = ModuleRegistry::new();
 /// registry.register_plugin(
@@ -149,7 +149,7 @@ macro_rules! registration_builder {
 ///         .add_capability("csv"),
 /// )?;
 /// assert_eq!(registry.plugin("csv-reader").unwrap().version(), "1.0.0");
-/// # Ok::<(), module_registry_core::PluginError>(())
+/// # Ok::<(), modreg_core::PluginError>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct PluginConfig {

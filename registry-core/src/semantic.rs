@@ -98,7 +98,7 @@ const SYNONYMS: &[&[&str]] = &[
 /// A request in the user's words: what they want to do, where, and what matters.
 ///
 /// ```
-/// use module_registry_core::PluginSemanticQuery;
+/// use modreg_core::PluginSemanticQuery;
 /// let query = PluginSemanticQuery::new()
 ///     .with_intent("data processing")
 ///     .with_context("high performance")

@@ -111,7 +111,7 @@ impl<V: Into<SettingValue>> From<Vec<V>> for SettingValue {
 /// still works.
 ///
 /// ```
-/// use module_registry_core::PluginSettings;
+/// use modreg_core::PluginSettings;
 ///
 /// #[derive(Debug, serde::Deserialize)]
 /// struct Level { level: u32 }

@@ -33,7 +33,7 @@ pub type Collect<T> = fn() -> Vec<&'static PluginDescriptor<T>>;
 /// Declare one with [`registry!`](crate::registry!); a `static` needs no code before `main`.
 ///
 /// ```
-/// use module_registry_core::{plugin, registry, PluginError};
+/// use modreg_core::{plugin, registry, PluginError};
 ///
 /// pub trait Greeter: Send + Sync {
 ///     fn greet(&self, who: &str) -> String;

@@ -10,7 +10,7 @@ use crate::error::PluginError;
 /// Checks that `value` matches `[a-z0-9][a-z0-9._-]*`, the form of names and capabilities.
 ///
 /// ```
-/// use module_registry_core::validate::check_identifier;
+/// use modreg_core::validate::check_identifier;
 /// assert!(check_identifier("plugin name", "gzip-compress").is_ok());
 /// assert!(check_identifier("plugin name", "Gzip").is_err());
 /// ```
@@ -62,7 +62,7 @@ pub struct Dependency {
 /// Parses `"base-plugin"` or `"base-plugin >= 1.0"` as declared by `plugin`.
 ///
 /// ```
-/// use module_registry_core::validate::parse_dependency;
+/// use modreg_core::validate::parse_dependency;
 /// let dep = parse_dependency("app", "base-plugin >= 1.0").unwrap();
 /// assert_eq!(dep.name, "base-plugin");
 /// assert!(dep.requirement.matches(&"1.2.0".parse().unwrap()));

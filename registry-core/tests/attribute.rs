@@ -2,7 +2,7 @@
 
 #![deny(warnings)]
 
-use module_registry_core::{
+use modreg_core::{
     ModuleRegistry, Plugin, PluginBehavior, PluginError, PluginSettings, PluginType, plugin,
     plugin_factory,
 };
@@ -133,7 +133,7 @@ fn a_plugin_reports_exactly_its_table_entry() {
     assert_eq!(entry.depends_on(), ["byte-source >= 1.0", "clock"]);
     assert_eq!(entry.permissions(), ["fs.read"]);
     assert_eq!(entry.mock_of(), Some("real-analyzer"));
-    assert_eq!(entry.location().crate_name, "module-registry-core");
+    assert_eq!(entry.location().crate_name, "modreg-core");
     assert!(entry.location().file.ends_with("attribute.rs"));
 
     assert!(plugin.process(b"abc").is_err(), "initialize has not run");

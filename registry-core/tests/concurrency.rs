@@ -3,7 +3,7 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use module_registry_core::{
+use modreg_core::{
     ModuleRegistry, Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig,
     PluginDiscoveryQuery, PluginError, PluginType, plugin,
 };
@@ -88,10 +88,8 @@ fn registration_discovery_and_instantiation_race_without_loss() {
                         PluginCapabilityQuery::new().with_required_capabilities(["kv"]),
                     )
                     .unwrap();
-                let mut names: Vec<&str> = found
-                    .iter()
-                    .map(module_registry_core::PluginInfo::name)
-                    .collect();
+                let mut names: Vec<&str> =
+                    found.iter().map(modreg_core::PluginInfo::name).collect();
                 let before = names.len();
                 names.dedup();
                 assert_eq!(before, names.len(), "a snapshot never shows a name twice");

@@ -9,7 +9,7 @@
     reason = "constructors and factories return Result by contract"
 )]
 
-use module_registry_core::{
+use modreg_core::{
     AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig,
     EnvironmentPluginConfiguration, ModuleRegistry, Plugin, PluginBehavior, PluginConfig,
     PluginConfiguration, PluginError, PluginSecurityConfig, PluginType, SandboxLimits, plugin,
@@ -136,7 +136,7 @@ const PATHS: &[Path] = &[
         setup: nothing,
         create: |r| {
             r.create_advanced_plugin("privileged", AdvancedPluginInstantiationConfig::new())
-                .map(module_registry_core::AdvancedPluginInstance::into_inner)
+                .map(modreg_core::AdvancedPluginInstance::into_inner)
         },
         metrics_of: "privileged",
     },
@@ -146,7 +146,7 @@ const PATHS: &[Path] = &[
         create: |r| {
             r.create_plugin_with(
                 "privileged",
-                module_registry_core::PluginInstantiationConfig::new().with_initialization(true),
+                modreg_core::PluginInstantiationConfig::new().with_initialization(true),
             )
         },
         metrics_of: "privileged",
@@ -337,7 +337,7 @@ pub trait Tool: Send + Sync {
     fn run(&self) -> u32;
 }
 
-module_registry_core::registry!(pub TOOLS: dyn Tool);
+modreg_core::registry!(pub TOOLS: dyn Tool);
 
 #[plugin(registry = TOOLS, permissions = ["fs.write"])]
 #[derive(Default)]

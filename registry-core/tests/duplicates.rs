@@ -1,11 +1,11 @@
 //! Two compiled-in plugins with one name: an error naming both, never an overwrite.
 
-use module_registry_core::{ModuleRegistry, PluginBehavior, PluginError};
+use modreg_core::{ModuleRegistry, PluginBehavior, PluginError};
 
 mod first {
     use super::*;
 
-    #[module_registry_core::plugin(type = Storage, name = "twin")]
+    #[modreg_core::plugin(type = Storage, name = "twin")]
     #[derive(Default)]
     pub struct Twin;
 
@@ -19,7 +19,7 @@ mod first {
 mod second {
     use super::*;
 
-    #[module_registry_core::plugin(type = Storage, name = "twin")]
+    #[modreg_core::plugin(type = Storage, name = "twin")]
     #[derive(Default)]
     pub struct Twin;
 

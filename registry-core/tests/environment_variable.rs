@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use module_registry_core::{ENVIRONMENT_VARIABLE, ModuleRegistry};
+use modreg_core::{ENVIRONMENT_VARIABLE, ModuleRegistry};
 
 const TEST: &str = "the_environment_variable_selects_the_environment";
 

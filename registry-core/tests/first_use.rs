@@ -4,7 +4,7 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use module_registry_core::{ModuleRegistry, PluginBehavior, PluginError, plugin};
+use modreg_core::{ModuleRegistry, PluginBehavior, PluginError, plugin};
 
 #[plugin(type = Storage, capabilities = ["kv"])]
 #[derive(Default)]

@@ -9,7 +9,7 @@
 )]
 
 use linkme::distributed_slice;
-use module_registry_core::{
+use modreg_core::{
     ModuleRegistry, Plugin, PluginBehavior, PluginDescriptor, PluginError, PluginSettings,
     PluginType, SourceLocation, plugin,
 };
@@ -55,10 +55,10 @@ fn tables_stay_apart() {
     assert_eq!(OTHER_PLUGINS.len(), 1);
     assert_eq!(OTHER_PLUGINS[0].name(), "stranger");
     assert!(
-        module_registry_core::PLUGINS
+        modreg_core::PLUGINS
             .entries()
             .iter()
             .all(|d| d.name() != "stranger")
     );
-    assert_eq!(module_registry_core::BACKEND, "linkme");
+    assert_eq!(modreg_core::BACKEND, "linkme");
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use module_registry_core::{
+use modreg_core::{
     ModuleRegistry, Plugin, PluginCapabilityQuery, PluginDescriptor, PluginError, PluginIndex,
     PluginInfo, PluginSettings, PluginType, SourceLocation,
 };

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use module_registry_core::{
+use modreg_core::{
     AdvancedPluginConfig, LifecycleState, ModuleRegistry, Plugin, PluginError, PluginManager,
     PluginType,
 };
@@ -188,21 +188,21 @@ fn missing_incompatible_and_circular_dependencies_name_both_sides() {
     assert!(manager.order().is_empty(), "nothing is loaded");
 }
 
-#[module_registry_core::plugin(type = Storage, depends_on = ["cycle-two"])]
+#[modreg_core::plugin(type = Storage, depends_on = ["cycle-two"])]
 #[derive(Default)]
 struct CycleOne;
 
-#[module_registry_core::plugin(type = Storage, depends_on = ["cycle-one"])]
+#[modreg_core::plugin(type = Storage, depends_on = ["cycle-one"])]
 #[derive(Default)]
 struct CycleTwo;
 
-impl module_registry_core::PluginBehavior for CycleOne {
+impl modreg_core::PluginBehavior for CycleOne {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         Ok(data.to_vec())
     }
 }
 
-impl module_registry_core::PluginBehavior for CycleTwo {
+impl modreg_core::PluginBehavior for CycleTwo {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         Ok(data.to_vec())
     }

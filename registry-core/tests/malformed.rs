@@ -2,7 +2,7 @@
 //! (`#[plugin]` attributes are covered at compile time by `tests/ui/`.) Property tests throw
 //! random text at the parsers: they may refuse it, never panic.
 
-use module_registry_core::{
+use modreg_core::{
     AdvancedPluginConfig, AdvancedPluginSecurityConfig, ConfigFile, EnvironmentPluginConfiguration,
     ModuleRegistry, Operation, PluginAccessControlConfig, PluginCapabilityQuery, PluginConfig,
     PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginSemanticQuery, PluginSettings,

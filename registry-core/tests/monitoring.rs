@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use module_registry_core::{
+use modreg_core::{
     AdvancedPluginMonitoringConfig, AlertKind, AlertRules, HealthMonitor, HealthStatus,
     ModuleRegistry, Operation, PluginAccessControlConfig, PluginBehavior, PluginError,
     PluginHealthMonitoringConfig, PluginMonitoringConfig, Principal, plugin,

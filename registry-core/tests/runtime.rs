@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use module_registry_core::{
+use modreg_core::{
     AdvancedPlugin, AdvancedPluginConfig, AdvancedPluginInstantiationConfig, ModuleRegistry,
     Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration,
     PluginContext, PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginMetrics,

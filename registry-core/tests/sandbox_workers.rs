@@ -5,7 +5,7 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use module_registry_core::{
+use modreg_core::{
     ModuleRegistry, PluginBehavior, PluginError, PluginSecurityConfig, SandboxLimits, plugin,
 };
 

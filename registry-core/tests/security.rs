@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use module_registry_core::{
+use modreg_core::{
     AdvancedPluginSecurityConfig, ModuleRegistry, Operation, PluginAccessControlConfig,
     PluginBehavior, PluginConfig, PluginDiscoveryQuery, PluginError, PluginSecurityConfig,
     PluginSettings, PluginType, Principal, Role, SandboxLimits, SecretKey, SignedManifest,
@@ -273,7 +273,7 @@ fn roles_grant_operations_on_name_patterns() {
         .unwrap();
     assert_eq!(
         seen.iter()
-            .map(module_registry_core::PluginInfo::name)
+            .map(modreg_core::PluginInfo::name)
             .collect::<Vec<_>>(),
         ["acl-public"]
     );
@@ -421,7 +421,7 @@ fn names_cannot_forge_audit_log_lines() {
         registry.check_access(
             &Principal::new("ops"),
             Operation::Discover,
-            "vault\nINFO module_registry::audit: access allowed=true\r\u{1b}[2K",
+            "vault\nINFO modreg::audit: access allowed=true\r\u{1b}[2K",
         );
     });
     assert_eq!(text.lines().count(), 1, "{text}");
@@ -628,7 +628,7 @@ pub trait Keeper: Send + Sync {
     fn secret_len(&self) -> usize;
 }
 
-module_registry_core::registry!(pub KEEPERS: dyn Keeper);
+modreg_core::registry!(pub KEEPERS: dyn Keeper);
 
 #[derive(serde::Deserialize)]
 struct TokenConfig {

@@ -1,7 +1,7 @@
 //! Semantic discovery against a fixed set: 30 plugins, 20 queries, each with the plugin a
 //! person would pick first.
 
-use module_registry_core::{
+use modreg_core::{
     ModuleRegistry, PluginConfig, PluginIndex, PluginSemanticQuery, PluginType, ScoredPlugin,
 };
 

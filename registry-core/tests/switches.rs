@@ -5,7 +5,7 @@ mod common;
 
 use common::logs;
 
-use module_registry_core::{
+use modreg_core::{
     AdvancedPluginConfiguration, ConfigFile, EnvironmentPluginConfiguration, ModuleRegistry,
     Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration, PluginError,
     PluginType, plugin,

@@ -1,7 +1,7 @@
 //! Registries of users' own traits: several in one binary, each its own table, with the
 //! index, duplicate reporting, `expect`, typed `config`, dependencies and the panic guard.
 
-use module_registry_core::{PluginError, PluginSettings, PluginType, plugin, registry};
+use modreg_core::{PluginError, PluginSettings, PluginType, plugin, registry};
 
 pub trait Shape: Send + Sync {
     fn area(&self) -> f64;
@@ -82,7 +82,7 @@ impl Shape for Exploding {
 }
 
 mod private {
-    use module_registry_core::{PluginError, plugin};
+    use modreg_core::{PluginError, plugin};
 
     #[plugin(registry = super::COMMANDS, type = Custom("cli"), capabilities = ["echo"])]
     #[derive(Default)]
@@ -127,7 +127,7 @@ fn each_registry_has_its_own_table() {
     assert_eq!(commands, ["echo"]);
     assert_eq!(SHAPES.name(), "SHAPES");
     // The default registry holds none of them.
-    assert!(module_registry_core::PLUGINS.get("unit-circle").is_none());
+    assert!(modreg_core::PLUGINS.get("unit-circle").is_none());
 }
 
 #[test]

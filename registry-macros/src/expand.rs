@@ -12,8 +12,8 @@ use crate::validate::{FactoryAttr, PluginAttr, PluginTypeSpec, RegistryAttr};
 fn private_path(krate: Option<&syn::Path>, runtime: Runtime) -> TokenStream {
     match (krate, runtime) {
         (Some(path), _) => quote!(#path::__private),
-        (None, Runtime::Core) => quote!(::module_registry_core::__private),
-        (None, Runtime::Facade) => quote!(::module_registry::__private),
+        (None, Runtime::Core) => quote!(::modreg_core::__private),
+        (None, Runtime::Facade) => quote!(::modreg::__private),
     }
 }
 

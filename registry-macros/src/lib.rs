@@ -1,13 +1,13 @@
 //! The `#[plugin]`, `#[plugin_factory]` and `registry!` macros of module-registry.
 //!
-//! Use them through `module_registry` (or `module_registry_core`); this crate is an
+//! Use them through `modreg` (or `modreg_core`); this crate is an
 //! implementation detail. Each macro runs three steps: `parse` reads the syntax,
 //! `validate` applies every rule with an error at the offending token, `expand` writes
 //! the table entry.
 //!
 //! Generated code names the runtime crate by a fixed path, as `linkme` does: each runtime
 //! crate re-exports the entry points whose default path is its own name
-//! (`::module_registry_core` or `::module_registry`), and `crate = path` overrides it where the
+//! (`::modreg_core` or `::modreg`), and `crate = path` overrides it where the
 //! dependency is renamed.
 
 mod expand;
@@ -19,49 +19,49 @@ use proc_macro::TokenStream;
 /// The path generated code uses when the attribute has no `crate = ...`.
 #[derive(Clone, Copy)]
 pub(crate) enum Runtime {
-    /// `::module_registry_core`.
+    /// `::modreg_core`.
     Core,
-    /// `::module_registry`, the facade.
+    /// `::modreg`, the facade.
     Facade,
 }
 
-/// Registers a struct as a plugin; generated paths start at `::module_registry_core`.
+/// Registers a struct as a plugin; generated paths start at `::modreg_core`.
 ///
-/// See the `module_registry_core` crate for the keys and an example.
+/// See the `modreg_core` crate for the keys and an example.
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     plugin_with(Runtime::Core, args, item)
 }
 
-/// Registers a struct as a plugin; generated paths start at `::module_registry`.
+/// Registers a struct as a plugin; generated paths start at `::modreg`.
 ///
-/// See the `module_registry` crate for the keys and an example.
+/// See the `modreg` crate for the keys and an example.
 #[proc_macro_attribute]
 pub fn facade_plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     plugin_with(Runtime::Facade, args, item)
 }
 
 /// Registers a function `fn(&str) -> Result<Box<dyn Plugin>, PluginError>` as a named
-/// plugin factory; generated paths start at `::module_registry_core`.
+/// plugin factory; generated paths start at `::modreg_core`.
 #[proc_macro_attribute]
 pub fn plugin_factory(args: TokenStream, item: TokenStream) -> TokenStream {
     factory_with(Runtime::Core, args, item)
 }
 
-/// `#[plugin_factory]` whose generated paths start at `::module_registry`.
+/// `#[plugin_factory]` whose generated paths start at `::modreg`.
 #[proc_macro_attribute]
 pub fn facade_plugin_factory(args: TokenStream, item: TokenStream) -> TokenStream {
     factory_with(Runtime::Facade, args, item)
 }
 
 /// Declares a registry of a trait object type; generated paths start at
-/// `::module_registry_core`.
+/// `::modreg_core`.
 #[proc_macro]
 pub fn registry(input: TokenStream) -> TokenStream {
     registry_with(Runtime::Core, input)
 }
 
-/// `registry!` whose generated paths start at `::module_registry`.
+/// `registry!` whose generated paths start at `::modreg`.
 #[proc_macro]
 pub fn facade_registry(input: TokenStream) -> TokenStream {
     registry_with(Runtime::Facade, input)

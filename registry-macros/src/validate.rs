@@ -616,7 +616,7 @@ fn crate_path(value: &Value) -> syn::Result<Path> {
         }) => lit.parse(),
         other => Err(syn::Error::new_spanned(
             other,
-            "expected a path: crate = ::module_registry",
+            "expected a path: crate = ::modreg",
         )),
     }
 }

@@ -4,7 +4,7 @@
 //! another crate and uses them.
 
 use async_trait::async_trait;
-use module_registry_core::{PluginError, plugin, registry};
+use modreg_core::{PluginError, plugin, registry};
 
 /// Turns bytes into other bytes.
 pub trait Codec: Send + Sync {

@@ -156,7 +156,7 @@ impl ModuleRegistry {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use module_registry_core::{HealthMonitor, ModuleRegistry, PluginHealthMonitoringConfig};
+/// use modreg_core::{HealthMonitor, ModuleRegistry, PluginHealthMonitoringConfig};
 ///
 /// let registry = Arc::new(ModuleRegistry::new());
 /// registry.configure_plugin_health_monitoring(PluginHealthMonitoringConfig::new().with_plugin_health_checks(true))?;
@@ -164,7 +164,7 @@ impl ModuleRegistry {
 /// std::thread::sleep(Duration::from_millis(50));
 /// drop(monitor);
 /// assert!(registry.health_report().is_some());
-/// # Ok::<(), module_registry_core::PluginError>(())
+/// # Ok::<(), modreg_core::PluginError>(())
 /// ```
 #[derive(Debug)]
 pub struct HealthMonitor {

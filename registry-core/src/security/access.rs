@@ -137,7 +137,7 @@ fn check_pattern(pattern: &str) -> Result<(), PluginError> {
 /// A named set of grants.
 ///
 /// ```
-/// use module_registry_core::{Operation, Role};
+/// use modreg_core::{Operation, Role};
 /// let operator = Role::new("operator")
 ///     .allow(Operation::Discover, "*")
 ///     .allow(Operation::Instantiate, "gzip-*");

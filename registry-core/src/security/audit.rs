@@ -95,7 +95,7 @@ impl AuditLog {
         // Names and reasons are quoted and escaped (`Debug`): a name with a newline or an
         // escape sequence cannot forge a line in a text log.
         tracing::info!(
-            target: "module_registry::audit",
+            target: "modreg::audit",
             sequence = entry.sequence,
             principal = ?entry.principal,
             operation = %entry.operation,

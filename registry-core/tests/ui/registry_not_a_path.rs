@@ -1,4 +1,4 @@
-use module_registry_core::plugin;
+use modreg_core::plugin;
 
 #[plugin(registry = "CODECS")]
 #[derive(Default)]

@@ -1,4 +1,4 @@
-use module_registry_core::registry;
+use modreg_core::registry;
 
 pub struct Codec;
 

@@ -1,4 +1,4 @@
-use module_registry_core::{plugin, registry};
+use modreg_core::{plugin, registry};
 
 pub trait Codec: Send + Sync {
     fn encode(&self, input: &[u8]) -> Vec<u8>;

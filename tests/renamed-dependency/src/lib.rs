@@ -1,4 +1,4 @@
-//! A plugin crate that names `module-registry` as `registry` in its `Cargo.toml`.
+//! A plugin crate that names `modreg` as `registry` in its `Cargo.toml`.
 
 use registry::{PluginBehavior, PluginError};
 

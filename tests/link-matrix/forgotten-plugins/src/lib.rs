@@ -1,6 +1,6 @@
 //! A plugin crate the host depends on but never names.
 
-use module_registry::{PluginBehavior, PluginError, plugin};
+use modreg::{PluginBehavior, PluginError, plugin};
 
 /// Never linked into the host.
 #[plugin(type = Storage, name = "forgotten-four")]

@@ -1,6 +1,6 @@
 //! Prints the plugins that reached this binary, then what `expect_plugins` says.
 
-use module_registry::ModuleRegistry;
+use modreg::ModuleRegistry;
 
 // The one line that keeps a plugin crate in the binary.
 use private_plugins as _;
@@ -17,7 +17,7 @@ fn main() {
         .collect();
     println!(
         "backend={} plugins={}",
-        module_registry::BACKEND,
+        modreg::BACKEND,
         names.join(",")
     );
     match registry.expect_plugins([

@@ -1,7 +1,7 @@
 //! Plugins in private modules only: nothing here is public.
 
 mod hidden {
-    use module_registry::{PluginBehavior, PluginError, plugin};
+    use modreg::{PluginBehavior, PluginError, plugin};
 
     #[plugin(type = Storage, name = "hidden-two")]
     #[derive(Default)]
@@ -14,7 +14,7 @@ mod hidden {
     }
 
     mod deeper {
-        use module_registry::{PluginBehavior, PluginError, plugin};
+        use modreg::{PluginBehavior, PluginError, plugin};
 
         #[plugin(type = Analyzer, name = "deeply-hidden-three")]
         #[derive(Default)]

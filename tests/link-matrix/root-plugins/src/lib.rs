@@ -1,8 +1,8 @@
 //! A plugin at the crate root, and a link anchor.
 
-use module_registry::{PluginBehavior, PluginError, plugin};
+use modreg::{PluginBehavior, PluginError, plugin};
 
-module_registry::link_anchor!();
+modreg::link_anchor!();
 
 /// At the crate root.
 #[plugin(type = Storage, name = "root-one")]

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use module_registry::{PluginError, PluginSettings, plugin};
+use modreg::{PluginError, PluginSettings, plugin};
 use typed_registry_api::{CODECS, Codec, FETCHERS, Fetcher, Rot13};
 
 /// XOR with a key byte, set in the plugin's settings (`key = 42`).

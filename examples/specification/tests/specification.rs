@@ -35,7 +35,7 @@ fn build_examples() {
                 "build",
                 "--quiet",
                 "-p",
-                "module-registry",
+                "specification-examples",
                 "--examples",
                 "--no-default-features",
             ])
@@ -147,23 +147,6 @@ fn every_specification_example_prints_what_the_specification_says() {
 }
 
 #[test]
-fn the_typed_registry_example_uses_both_registries_from_two_crates() {
-    let printed = run("typed_registry");
-    let expected = "\
-codecs: rot13, xor
-reversible binary codecs: xor
-search \"ascii\": rot13
-rot13(hello) = uryyb
-xor(abc, key 1) = [96, 99, 98], back: [97, 98, 99]
-xor with key 0: invalid key `0`: XOR with 0 changes nothing
-create_as::<Rot13>: Rot13
-create_as::<Rot13>(\"xor\"): plugin `xor` is not a `typed_registry_api::Rot13`
-fetched: hello and slow:report
-";
-    assert_eq!(printed, expected);
-}
-
-#[test]
 fn every_example_file_is_checked() {
     let mut on_disk: Vec<String> =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
@@ -175,7 +158,7 @@ fn every_example_file_is_checked() {
             .filter(|n| n.starts_with("seed_"))
             .collect();
     on_disk.sort();
-    let source = include_str!("seed_examples.rs");
+    let source = include_str!("specification.rs");
     for name in on_disk {
         assert!(
             source.contains(&format!("\"{name}\",")),

@@ -2,12 +2,16 @@
 //!
 //! The specification registers `data-processor-plugin` at run time and then creates it; the
 //! implementation comes from this compiled-in plugin of the same name, type and version.
+//!
+//! This package depends on `modreg` under the name `module-registry`, so the attributes say
+//! `crate = module_registry` (they name `::modreg` by default).
 
 use module_registry::{Plugin, PluginBehavior, PluginError, plugin, plugin_factory};
 
 /// The implementation behind `data-processor-plugin`: returns its input unchanged, as the
 /// specification's `process_data` does.
 #[plugin(
+    crate = module_registry,
     type = DataProcessor,
     name = "data-processor-plugin",
     version = "1.0.0",
@@ -24,7 +28,12 @@ impl PluginBehavior for DataProcessor {
 }
 
 /// Upper-cases ASCII: what the factory's `high-performance` variant makes.
-#[plugin(type = DataProcessor, version = "1.0.0", capabilities = ["processing", "performance"])]
+#[plugin(
+    crate = module_registry,
+    type = DataProcessor,
+    version = "1.0.0",
+    capabilities = ["processing", "performance"]
+)]
 #[derive(Default)]
 pub struct HighPerformanceProcessor;
 
@@ -35,7 +44,12 @@ impl PluginBehavior for HighPerformanceProcessor {
 }
 
 /// Reverses the bytes: the factory's `batch` variant.
-#[plugin(type = DataProcessor, version = "1.0.0", capabilities = ["processing", "batch"])]
+#[plugin(
+    crate = module_registry,
+    type = DataProcessor,
+    version = "1.0.0",
+    capabilities = ["processing", "batch"]
+)]
 #[derive(Default)]
 pub struct BatchProcessor;
 
@@ -47,6 +61,7 @@ impl PluginBehavior for BatchProcessor {
 
 /// The specification's `create_processor` factory.
 #[plugin_factory(
+    crate = module_registry,
     name = "data-processor-factory",
     type = DataProcessor,
     variants = ["high-performance", "batch"],
