@@ -202,8 +202,9 @@ macro_rules! link_anchor {
 // Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
-    #[cfg(feature = "inventory")]
+    #[cfg(any(feature = "inventory", target_family = "wasm"))]
     pub use inventory;
+    #[cfg(not(target_family = "wasm"))]
     pub use linkme;
     pub use std::any::Any;
     pub use std::boxed::Box;
@@ -221,9 +222,9 @@ pub mod __private {
     };
     pub use crate::plugin_type::PluginType;
     pub use crate::settings::PluginSettings;
-    #[cfg(feature = "inventory")]
+    #[cfg(any(feature = "inventory", target_family = "wasm"))]
     pub use crate::slice::FactoryEntry;
-    #[cfg(not(feature = "inventory"))]
+    #[cfg(not(any(feature = "inventory", target_family = "wasm")))]
     pub use crate::slice::MODREG_FACTORIES_V0;
     pub use crate::slice::default_registry;
     pub use crate::{

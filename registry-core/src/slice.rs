@@ -15,7 +15,7 @@
 
 use crate::typed::Registry;
 
-#[cfg(not(feature = "inventory"))]
+#[cfg(not(any(feature = "inventory", target_family = "wasm")))]
 mod backend {
     /// Declares a registry: its `static`, its trait object type and its table, the hidden
     /// items named `__modreg_NAME_*` beside it. Not public API.
@@ -82,7 +82,7 @@ mod backend {
     }
 }
 
-#[cfg(feature = "inventory")]
+#[cfg(any(feature = "inventory", target_family = "wasm"))]
 mod backend {
     /// Declares a registry: its `static`, its trait object type and its table, the hidden
     /// items named `__modreg_NAME_*` beside it. Not public API.
@@ -153,21 +153,21 @@ mod backend {
     }
 }
 
-#[cfg(feature = "inventory")]
+#[cfg(any(feature = "inventory", target_family = "wasm"))]
 pub use backend::FactoryEntry;
-#[cfg(not(feature = "inventory"))]
+#[cfg(not(any(feature = "inventory", target_family = "wasm")))]
 pub use backend::MODREG_FACTORIES_V0;
 
 /// The default registry's hidden module: the table `#[plugin]` without `registry =` adds to.
 #[doc(hidden)]
 pub mod default_registry {
-    #[cfg(feature = "inventory")]
+    #[cfg(any(feature = "inventory", target_family = "wasm"))]
     pub use super::inventory_table::*;
-    #[cfg(not(feature = "inventory"))]
+    #[cfg(not(any(feature = "inventory", target_family = "wasm")))]
     pub use super::linkme_table::*;
 }
 
-#[cfg(not(feature = "inventory"))]
+#[cfg(not(any(feature = "inventory", target_family = "wasm")))]
 mod linkme_table {
     use linkme::distributed_slice;
 
@@ -189,7 +189,7 @@ mod linkme_table {
     }
 }
 
-#[cfg(feature = "inventory")]
+#[cfg(any(feature = "inventory", target_family = "wasm"))]
 mod inventory_table {
     use crate::plugin::Plugin;
     use crate::plugin::PluginDescriptor;
@@ -218,7 +218,7 @@ pub static PLUGINS: Registry<dyn crate::plugin::Plugin> =
     Registry::new("PLUGINS", default_registry::collect).with_factories(backend::factories);
 
 /// The name of the registration backend compiled in: `linkme` or `inventory`.
-pub const BACKEND: &str = if cfg!(feature = "inventory") {
+pub const BACKEND: &str = if cfg!(any(feature = "inventory", target_family = "wasm")) {
     "inventory"
 } else {
     "linkme"

@@ -2,7 +2,7 @@
 //! version of this crate, or an unrelated crate, would declare) does not mix with the
 //! registry's: each sees only its own entries.
 
-#![cfg(not(feature = "inventory"))]
+#![cfg(not(any(feature = "inventory", target_family = "wasm")))]
 #![expect(
     unsafe_code,
     reason = "linkme's distributed_slice declares link-section statics, which the lint counts as unsafe"
