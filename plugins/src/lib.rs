@@ -12,6 +12,7 @@
 //! its own features).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "compression")]
 pub mod compression;

@@ -51,6 +51,10 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Some crate-level links name items behind features (`ModuleRegistry` is `host`); with those
+// features off they render as plain text.
+#![cfg_attr(not(feature = "host"), allow(rustdoc::broken_intra_doc_links))]
 
 extern crate self as modreg_core;
 
