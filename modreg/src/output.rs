@@ -93,7 +93,18 @@ struct Detail<'a> {
     row: Row<'a>,
     depends_on: Vec<&'a str>,
     permissions: Vec<&'a str>,
+    /// The settings its config type accepts; absent when it takes none.
+    settings: Option<Vec<Setting>>,
     defined_at: String,
+}
+
+/// One setting, as `show` prints it.
+#[derive(Serialize)]
+struct Setting {
+    name: &'static str,
+    required: bool,
+    /// `null` when required, or when the config type cannot show its default.
+    default: Option<String>,
 }
 
 /// Prints one plugin with every field.
@@ -109,14 +120,33 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
         row: Row::new(info),
         depends_on: info.depends_on(),
         permissions: info.permissions(),
+        settings: info.settings().map(|settings| {
+            settings
+                .into_iter()
+                .map(|s| Setting {
+                    name: s.name,
+                    required: s.required,
+                    default: s.default,
+                })
+                .collect()
+        }),
         defined_at,
     };
     let text = if json {
         serde_json::to_string_pretty(&detail).expect("detail serializes")
     } else {
         let r = &detail.row;
+        let settings = match info.settings() {
+            None => "(takes no settings)".to_owned(),
+            Some(settings) if settings.is_empty() => "(none listed)".to_owned(),
+            Some(settings) => settings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
         format!(
-            "name:         {}\nversion:      {}\ntype:         {}\ncapabilities: {}\ndescription:  {}\ndepends on:   {}\npermissions:  {}\ncrate:        {}\ndefined at:   {}",
+            "name:         {}\nversion:      {}\ntype:         {}\ncapabilities: {}\ndescription:  {}\ndepends on:   {}\npermissions:  {}\nsettings:     {}\ncrate:        {}\ndefined at:   {}",
             r.name,
             r.version,
             r.plugin_type,
@@ -124,6 +154,7 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
             r.description,
             detail.depends_on.join(", "),
             detail.permissions.join(", "),
+            settings,
             r.crate_name,
             detail.defined_at
         )

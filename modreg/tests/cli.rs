@@ -65,6 +65,24 @@ fn list_shows_every_bundled_plugin() {
 fn show_and_discover() {
     let shown = String::from_utf8(ok(&["show", "sha256"], b"")).unwrap();
     assert!(shown.contains("type:         hashing"), "{shown}");
+    assert!(
+        shown.contains("settings:     (takes no settings)"),
+        "{shown}"
+    );
+    // The settings a plugin accepts, with defaults, from its config type.
+    let shown = String::from_utf8(ok(&["show", "gzip-decompress"], b"")).unwrap();
+    assert!(
+        shown.contains("settings:     max_output_bytes = 67108864\n"),
+        "{shown}"
+    );
+    let shown = String::from_utf8(ok(&["show", "chacha20poly1305-encrypt"], b"")).unwrap();
+    assert!(shown.contains("settings:     key (required)\n"), "{shown}");
+    let shown: serde_json::Value =
+        serde_json::from_slice(&ok(&["show", "zstd-decompress", "--json"], b"")).unwrap();
+    assert_eq!(
+        shown["settings"],
+        serde_json::json!([{"name": "max_output_bytes", "required": false, "default": "67108864"}])
+    );
     let found: serde_json::Value = serde_json::from_slice(&ok(
         &[
             "discover",

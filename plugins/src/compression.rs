@@ -3,29 +3,41 @@
 use std::io::{Read, Write};
 
 use modreg_core::{PluginBehavior, PluginError, plugin};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The most bytes a decompressor returns unless its settings say otherwise: 64 MiB.
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 << 20;
 
 /// Settings of the decompressors: the most bytes one call may return.
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitConfig {
     /// The output limit in bytes; [`DEFAULT_MAX_OUTPUT_BYTES`] when absent. Must be at least 1.
-    pub max_output_bytes: Option<usize>,
+    #[serde(default = "default_max_output_bytes")]
+    pub max_output_bytes: usize,
+}
+
+fn default_max_output_bytes() -> usize {
+    DEFAULT_MAX_OUTPUT_BYTES
+}
+
+impl Default for LimitConfig {
+    fn default() -> Self {
+        LimitConfig {
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+        }
+    }
 }
 
 impl LimitConfig {
     /// The limit, checked for `plugin`.
-    fn limit(&self, plugin: &str) -> Result<usize, PluginError> {
+    fn limit(self, plugin: &str) -> Result<usize, PluginError> {
         match self.max_output_bytes {
-            None => Ok(DEFAULT_MAX_OUTPUT_BYTES),
-            Some(0) => Err(PluginError::Configuration {
+            0 => Err(PluginError::Configuration {
                 plugin: plugin.to_owned(),
                 reason: "key `max_output_bytes`: must be at least 1".to_owned(),
             }),
-            Some(limit) => Ok(limit),
+            limit => Ok(limit),
         }
     }
 }
@@ -51,7 +63,7 @@ fn read_limited(plugin: &str, reader: impl Read, limit: usize) -> Result<Vec<u8>
 }
 
 /// Settings of the compressors: the level (gzip 0-9, default 6; zstd 1-22, default 3).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LevelConfig {
     /// The compression level; the codec's default when absent.

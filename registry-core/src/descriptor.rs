@@ -11,6 +11,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 
+use crate::config_schema::SettingInfo;
 use crate::error::PluginError;
 use crate::location::SourceLocation;
 use crate::plugin_type::PluginType;
@@ -54,6 +55,7 @@ pub struct Descriptor<T: ?Sized + 'static> {
     constructor: Make<T>,
     infallible: Option<MakeDefault<T>>,
     concrete: Option<(AnyConstructor, fn() -> TypeId)>,
+    settings: Option<fn() -> Vec<SettingInfo>>,
     location: SourceLocation,
 }
 
@@ -87,6 +89,7 @@ impl<T: ?Sized> Descriptor<T> {
             constructor,
             infallible: None,
             concrete: None,
+            settings: None,
             location,
         }
     }
@@ -107,6 +110,13 @@ impl<T: ?Sized> Descriptor<T> {
         type_id: fn() -> TypeId,
     ) -> Self {
         self.concrete = Some((make, type_id));
+        self
+    }
+
+    /// Records how to list the settings the plugin accepts (`#[plugin(config = C)]` gives it,
+    /// read from `C`).
+    pub const fn with_settings_schema(mut self, settings: fn() -> Vec<SettingInfo>) -> Self {
+        self.settings = Some(settings);
         self
     }
 
@@ -138,6 +148,12 @@ impl<T: ?Sized> Descriptor<T> {
     pub const fn with_mock_of(mut self, real: &'static str) -> Self {
         self.mock_of = Some(real);
         self
+    }
+
+    /// The settings the plugin accepts, with defaults where its config type can show them;
+    /// `None` when it takes no configuration.
+    pub fn settings_schema(&self) -> Option<Vec<SettingInfo>> {
+        self.settings.map(|describe| describe())
     }
 
     /// The unique name.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::config_schema::SettingInfo;
 use crate::location::SourceLocation;
 use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
@@ -128,6 +129,16 @@ impl PluginInfo {
         match &self.repr {
             Repr::Compiled(d) => d.permissions().to_vec(),
             Repr::Runtime(e) => e.permissions.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// The settings it accepts, from its config type (with defaults where the type can show
+    /// them); `None` when it takes no configuration or is a runtime registration without
+    /// compiled-in code.
+    pub fn settings(&self) -> Option<Vec<SettingInfo>> {
+        match &self.repr {
+            Repr::Compiled(d) => d.settings_schema(),
+            Repr::Runtime(e) => e.compiled.and_then(PluginDescriptor::settings_schema),
         }
     }
 

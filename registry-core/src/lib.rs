@@ -58,6 +58,7 @@
 
 extern crate self as modreg_core;
 
+mod config_schema;
 mod descriptor;
 mod error;
 mod factory_descriptor;
@@ -121,6 +122,7 @@ mod target;
 #[cfg(feature = "host")]
 mod toml_settings;
 
+pub use crate::config_schema::SettingInfo;
 pub use crate::descriptor::{AnyConstructor, Descriptor};
 pub use crate::error::PluginError;
 pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
@@ -217,6 +219,7 @@ pub mod __private {
     pub use std::string::String;
     pub use std::vec::Vec;
 
+    pub use crate::config_schema::{NamesOnly, Schema, SettingInfo, WithDefaults};
     pub use crate::error::PluginError;
     pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
     pub use crate::health::HealthStatus;

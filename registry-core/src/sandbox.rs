@@ -57,7 +57,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg_attr(not(panic = "unwind"), ignore = "panics abort on this target: nothing to catch")]
+    #[cfg_attr(
+        not(panic = "unwind"),
+        ignore = "panics abort on this target: nothing to catch"
+    )]
     fn a_panic_becomes_an_error_naming_the_plugin() {
         let err = guard::<()>("p", "process", || panic!("boom")).unwrap_err();
         assert_eq!(err.to_string(), "plugin `p` panicked in process: boom");

@@ -193,7 +193,10 @@ fn unmet_dependencies_duplicates_and_absent_names() {
 }
 
 #[test]
-#[cfg_attr(not(panic = "unwind"), ignore = "panics abort on this target: nothing to catch")]
+#[cfg_attr(
+    not(panic = "unwind"),
+    ignore = "panics abort on this target: nothing to catch"
+)]
 fn a_constructor_that_panics_is_an_error() {
     match SHAPES.create("exploding") {
         Err(PluginError::Panicked {

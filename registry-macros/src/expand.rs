@@ -126,6 +126,7 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
             )
         }
     };
+    let (settings_schema, with_settings) = settings_schema(&p, attr.config.as_ref());
     let with_infallible = infallible
         .is_some()
         .then(|| quote!(.with_infallible_constructor(make_default)));
@@ -148,6 +149,8 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
 
             #infallible
 
+            #settings_schema
+
             fn make_any(settings: &#p::PluginSettings) -> #p::Result<#p::Box<dyn #p::Any>, #p::PluginError> {
                 #p::Result::Ok(#p::Box::new(new(settings)?))
             }
@@ -161,11 +164,33 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
                     #description
                     #mock_of
                     #with_infallible
+                    #with_settings
             }
 
             #plugin_impl
         };
     }
+}
+
+/// What a `config` type accepts, read from it when a host asks (`modreg show`): the function
+/// and the descriptor builder call that records it.
+fn settings_schema(
+    p: &TokenStream,
+    config: Option<&syn::Type>,
+) -> (Option<TokenStream>, Option<TokenStream>) {
+    let Some(config) = config else {
+        return (None, None);
+    };
+    (
+        Some(quote! {
+            fn settings_schema() -> #p::Vec<#p::SettingInfo> {
+                #[allow(unused_imports)]
+                use #p::{NamesOnly as _, WithDefaults as _};
+                (&&#p::Schema::<#config>::new()).describe()
+            }
+        }),
+        Some(quote!(.with_settings_schema(settings_schema))),
+    )
 }
 
 /// The specification's `Plugin` for a struct of the default registry, from its table entry

@@ -15,7 +15,7 @@ struct Xor {
     key: u8,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Clone, Copy, serde::Deserialize)]
 struct XorConfig {
     #[serde(default = "default_key")]
     key: u8,
