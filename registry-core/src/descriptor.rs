@@ -14,6 +14,7 @@ use std::fmt;
 use crate::config_schema::SettingInfo;
 use crate::error::PluginError;
 use crate::location::SourceLocation;
+use crate::name_table::name_hash;
 use crate::plugin_type::PluginType;
 use crate::sandbox::{guard, guard_value};
 use crate::settings::PluginSettings;
@@ -45,6 +46,8 @@ pub type AnyConstructor = fn(&PluginSettings) -> Result<Box<dyn Any>, PluginErro
 /// ```
 pub struct Descriptor<T: ?Sized + 'static> {
     name: &'static str,
+    /// `name_hash(name)`, computed when the descriptor is (at compile time for `#[plugin]`).
+    name_hash: u64,
     version: &'static str,
     plugin_type: PluginType,
     capabilities: &'static [&'static str],
@@ -56,6 +59,9 @@ pub struct Descriptor<T: ?Sized + 'static> {
     infallible: Option<MakeDefault<T>>,
     concrete: Option<(AnyConstructor, fn() -> TypeId)>,
     settings: Option<fn() -> Vec<SettingInfo>>,
+    /// Whether its instances report exactly this descriptor (`#[plugin]` wrote their `Plugin`
+    /// implementation from it).
+    reports_itself: bool,
     location: SourceLocation,
 }
 
@@ -79,6 +85,7 @@ impl<T: ?Sized> Descriptor<T> {
     ) -> Self {
         Descriptor {
             name,
+            name_hash: name_hash(name),
             version,
             plugin_type,
             capabilities: &[],
@@ -90,6 +97,7 @@ impl<T: ?Sized> Descriptor<T> {
             infallible: None,
             concrete: None,
             settings: None,
+            reports_itself: false,
             location,
         }
     }
@@ -118,6 +126,21 @@ impl<T: ?Sized> Descriptor<T> {
     pub const fn with_settings_schema(mut self, settings: fn() -> Vec<SettingInfo>) -> Self {
         self.settings = Some(settings);
         self
+    }
+
+    /// Declares that instances report exactly this descriptor's name, version, type and
+    /// capabilities, as the `Plugin` implementation `#[plugin]` writes does; validation then
+    /// need not ask each instance. Not for hand-written implementations.
+    #[doc(hidden)]
+    pub const fn with_generated_plugin_impl(mut self) -> Self {
+        self.reports_itself = true;
+        self
+    }
+
+    /// Whether instances report exactly this descriptor.
+    #[inline]
+    pub(crate) const fn reports_itself(&self) -> bool {
+        self.reports_itself
     }
 
     /// Sets the capabilities.
@@ -159,6 +182,12 @@ impl<T: ?Sized> Descriptor<T> {
     /// The unique name.
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The hash of the name the index uses, computed with the descriptor.
+    #[inline]
+    pub(crate) const fn name_hash(&self) -> u64 {
+        self.name_hash
     }
 
     /// The semantic version.

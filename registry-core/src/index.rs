@@ -3,8 +3,8 @@
 //! # How it is laid out
 //!
 //! - `entries`: the descriptors sorted by name, so that a prefix is a contiguous range;
-//! - `by_name`: name → position, hashed with a fast non-cryptographic hasher (the names are
-//!   the program's own, not an attacker's);
+//! - `by_name`: name → position in a [`NameTable`] keyed by the hash each descriptor carries
+//!   (computed at compile time), so building it hashes nothing and a lookup is one probe;
 //! - `by_type`: positions sorted by type then name, with one range per type;
 //! - capabilities are interned to small ids, each with a bitset over positions, so a query
 //!   for several required capabilities is a word-wise AND.
@@ -24,6 +24,7 @@ use foldhash::fast::FixedState;
 use crate::error::PluginError;
 use crate::factory_descriptor::FactoryDescriptor;
 use crate::location::SourceLocation;
+use crate::name_table::{NameTable, name_hash};
 use crate::plugin::Plugin;
 use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
@@ -79,7 +80,7 @@ impl BitSet {
 #[derive(Debug)]
 pub struct PluginIndex<T: ?Sized + 'static = dyn Plugin> {
     entries: Vec<&'static PluginDescriptor<T>>,
-    by_name: FastMap<&'static str, u32>,
+    by_name: NameTable,
     by_type: Vec<u32>,
     type_ranges: Vec<(PluginType, Range<usize>)>,
     capability_ids: FastMap<&'static str, u32>,
@@ -110,10 +111,12 @@ impl<T: ?Sized> PluginIndex<T> {
             (f.name(), f.location())
         });
 
-        let mut by_name = FastMap::with_capacity_and_hasher(entries.len(), FixedState::default());
-        for (position, d) in entries.iter().enumerate() {
-            by_name.insert(d.name(), to_u32(position));
-        }
+        let by_name = NameTable::build(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(position, d)| (d.name_hash(), to_u32(position))),
+        );
 
         let mut by_type: Vec<u32> = (0..to_u32(entries.len())).collect();
         by_type.sort_by_key(|&p| entries[p as usize].plugin_type());
@@ -150,9 +153,7 @@ impl<T: ?Sized> PluginIndex<T> {
         for (position, d) in entries.iter().enumerate() {
             let met = d.depends_on().iter().all(|spec| {
                 check_dependency(d.name(), spec, |name| {
-                    by_name
-                        .get(name)
-                        .map(|&p| entries[p as usize].version().to_owned())
+                    find(&by_name, &entries, name).map(|p| entries[p as usize].version().to_owned())
                 })
                 .is_ok()
             });
@@ -194,19 +195,32 @@ impl<T: ?Sized> PluginIndex<T> {
     /// The plugin called `name`.
     #[inline]
     pub fn get(&self, name: &str) -> Option<&'static PluginDescriptor<T>> {
-        self.by_name
-            .get(name)
-            .map(|&position| self.entries[position as usize])
+        self.position(name)
+            .map(|position| self.entries[position as usize])
+    }
+
+    /// Where the plugin called `name` is in [`entries`](Self::entries).
+    #[inline]
+    pub(crate) fn position(&self, name: &str) -> Option<u32> {
+        find(&self.by_name, &self.entries, name)
     }
 
     /// The plugin called `name` and whether the table meets its `depends_on`: one hash and
     /// one bit, decided when the index was built.
     #[inline]
     pub fn get_checked(&self, name: &str) -> Option<(&'static PluginDescriptor<T>, bool)> {
-        self.by_name.get(name).map(|&position| {
+        self.position(name).map(|position| {
             let position = position as usize;
             (self.entries[position], !self.unmet.contains(position))
         })
+    }
+
+    /// The plugin at `position` of [`entries`](Self::entries) and whether the table meets its
+    /// `depends_on`.
+    #[inline]
+    pub(crate) fn at(&self, position: u32) -> (&'static PluginDescriptor<T>, bool) {
+        let position = position as usize;
+        (self.entries[position], !self.unmet.contains(position))
     }
 
     /// Why the table does not meet the `depends_on` of `descriptor` (`Ok` when it does).
@@ -282,10 +296,56 @@ impl<T: ?Sized> PluginIndex<T> {
         found
     }
 
+    /// The plugins that have every capability in `required`, sorted by name, without
+    /// allocating: [`with_capabilities`](Self::with_capabilities) as an iterator over the
+    /// index's own bitsets. Up to 8 required capabilities are resolved in place; more are
+    /// collected first.
+    ///
+    /// ```
+    /// use modreg_core::PluginIndex;
+    /// let empty = <PluginIndex>::build([], []);
+    /// assert_eq!(empty.matching(&["compression"]).count(), 0);
+    /// ```
+    pub fn matching<'a>(&'a self, required: &[&str]) -> Matching<'a, T> {
+        if required.len() > MATCHING_INLINE {
+            return Matching {
+                index: self,
+                state: MatchState::Collected(self.with_capabilities(required).into_iter()),
+            };
+        }
+        let mut sets: [&'a [u64]; MATCHING_INLINE] = [&[]; MATCHING_INLINE];
+        for (slot, cap) in sets.iter_mut().zip(required) {
+            match self.capability_ids.get(cap) {
+                Some(&id) => *slot = &self.capability_sets[id as usize].words,
+                None => {
+                    return Matching {
+                        index: self,
+                        state: MatchState::Done,
+                    };
+                }
+            }
+        }
+        if required.is_empty() {
+            return Matching {
+                index: self,
+                state: MatchState::All(0),
+            };
+        }
+        Matching {
+            index: self,
+            state: MatchState::Bits {
+                sets,
+                len: required.len(),
+                word: 0,
+                bits: 0,
+            },
+        }
+    }
+
     /// Whether the plugin at `name` has capability `cap`: one hash and one bit test.
     pub fn has_capability(&self, name: &str, cap: &str) -> bool {
-        match (self.by_name.get(name), self.capability_ids.get(cap)) {
-            (Some(&p), Some(&c)) => self.capability_sets[c as usize].contains(p as usize),
+        match (self.position(name), self.capability_ids.get(cap)) {
+            (Some(p), Some(&c)) => self.capability_sets[c as usize].contains(p as usize),
             _ => false,
         }
     }
@@ -340,6 +400,83 @@ fn dedup_by_name<T>(
         i = j;
     }
     (kept, conflicts)
+}
+
+/// How many required capabilities [`PluginIndex::matching`] resolves without allocating.
+const MATCHING_INLINE: usize = 8;
+
+/// The plugins with every required capability, in name order: see [`PluginIndex::matching`].
+#[derive(Debug)]
+pub struct Matching<'a, T: ?Sized + 'static = dyn Plugin> {
+    index: &'a PluginIndex<T>,
+    state: MatchState<'a, T>,
+}
+
+#[derive(Debug)]
+enum MatchState<'a, T: ?Sized + 'static> {
+    /// No plugin matches.
+    Done,
+    /// Every plugin matches; the next position.
+    All(usize),
+    /// The bitsets to AND, the next word and the bits of the current one still to yield.
+    Bits {
+        sets: [&'a [u64]; MATCHING_INLINE],
+        len: usize,
+        word: usize,
+        bits: u64,
+    },
+    /// More required capabilities than fit in place: collected.
+    Collected(std::vec::IntoIter<&'static PluginDescriptor<T>>),
+}
+
+impl<T: ?Sized> Iterator for Matching<'_, T> {
+    type Item = &'static PluginDescriptor<T>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let entries = &self.index.entries;
+        match &mut self.state {
+            MatchState::Done => None,
+            MatchState::All(next) => {
+                let found = entries.get(*next).copied();
+                *next += 1;
+                found
+            }
+            MatchState::Bits {
+                sets,
+                len,
+                word,
+                bits,
+            } => loop {
+                if *bits != 0 {
+                    let bit = bits.trailing_zeros() as usize;
+                    *bits &= *bits - 1;
+                    return Some(entries[(*word - 1) * 64 + bit]);
+                }
+                let first = sets[0];
+                if *word >= first.len() {
+                    return None;
+                }
+                *bits = sets[1..*len]
+                    .iter()
+                    .fold(first[*word], |acc, set| acc & set[*word]);
+                *word += 1;
+            },
+            MatchState::Collected(found) => found.next(),
+        }
+    }
+}
+
+/// The position of `name` among `entries`, through `table`.
+#[inline]
+fn find<T: ?Sized>(
+    table: &NameTable,
+    entries: &[&'static PluginDescriptor<T>],
+    name: &str,
+) -> Option<u32> {
+    table.find(name_hash(name), |position| {
+        entries[position as usize].name() == name
+    })
 }
 
 fn to_u32(n: usize) -> u32 {

@@ -16,7 +16,7 @@ use crate::layer::{Change, Code, Layer, Policy};
 use crate::metrics::MetricsRecorder;
 use crate::metrics::PluginMetrics;
 use crate::overlay::Overlay;
-use crate::plugin::Plugin;
+use crate::plugin::{Plugin, PluginDescriptor};
 use crate::registry::ModuleRegistry;
 use crate::sandbox::guard;
 use crate::settings::EMPTY;
@@ -192,6 +192,33 @@ impl ModuleRegistry {
         monitored: bool,
     ) -> Box<dyn Plugin> {
         guarded(plugin, layers_interest(self, overlay, name, monitored))
+    }
+
+    /// Whether creating compiled-in `descriptor` under `overlay` is exactly a call to its
+    /// constructor: loading is on, the name resolves to it (no mock, no runtime entry),
+    /// validation has nothing to find (its dependencies are met under this overlay, and its
+    /// `Plugin` implementation is the one `#[plugin]` writes from the descriptor, so what an
+    /// instance reports is the descriptor), it has no settings, no layer checks it or wraps its
+    /// instances. Cached per overlay generation by `Interests`.
+    pub(crate) fn is_direct(
+        &self,
+        overlay: &Overlay,
+        descriptor: &'static PluginDescriptor,
+    ) -> bool {
+        let name = descriptor.name();
+        let valid = || {
+            descriptor.reports_itself()
+                && self
+                    .check_dependencies(overlay, &Target::Compiled(descriptor))
+                    .is_ok()
+        };
+        !overlay.flags.debug_mode
+            && (!overlay.flags.validation || valid())
+            && check_loading(overlay, name).is_ok()
+            && matches!(self.resolve(overlay, name), Ok(Target::Compiled(d)) if std::ptr::eq(d, descriptor))
+            && matches!(settings_for(overlay, name, None), Ok((settings, secrets)) if settings.is_empty() && secrets.is_empty())
+            && LAYERS.iter().all(|layer| !layer.checks(overlay))
+            && !layers_interest(self, overlay, name, false).is_active()
     }
 
     /// The entry `requested` resolves to: its mock where mocks are on, else itself.

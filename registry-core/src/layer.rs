@@ -74,6 +74,13 @@ pub(crate) trait Layer: Sync {
     }
 
     /// Whether `change` may happen. The default allows.
+    /// Whether [`check`](Self::check) does anything under `overlay`; when no layer's does,
+    /// creation may skip the checks (the answer is cached per overlay).
+    fn checks(&self, overlay: &Overlay) -> bool {
+        let _ = overlay;
+        false
+    }
+
     fn check_change(
         &self,
         registry: &ModuleRegistry,

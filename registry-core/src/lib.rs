@@ -65,6 +65,7 @@ mod factory_descriptor;
 mod health;
 mod index;
 mod location;
+mod name_table;
 mod plugin;
 mod plugin_type;
 pub mod sandbox;
@@ -90,9 +91,13 @@ mod factory;
 #[cfg(feature = "host")]
 mod guarded;
 #[cfg(feature = "host")]
+mod handle;
+#[cfg(feature = "host")]
 mod info;
 #[cfg(feature = "host")]
 mod instantiate;
+#[cfg(feature = "host")]
+mod interest;
 #[cfg(feature = "host")]
 mod layer;
 #[cfg(feature = "host")]
@@ -116,6 +121,8 @@ mod security;
 #[cfg(feature = "host")]
 mod semantic;
 #[cfg(feature = "host")]
+mod shared;
+#[cfg(feature = "host")]
 mod system;
 #[cfg(feature = "host")]
 mod target;
@@ -127,7 +134,7 @@ pub use crate::descriptor::{AnyConstructor, Descriptor};
 pub use crate::error::PluginError;
 pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
 pub use crate::health::HealthStatus;
-pub use crate::index::{Conflict, PluginIndex};
+pub use crate::index::{Conflict, Matching, PluginIndex};
 pub use crate::location::SourceLocation;
 pub use crate::plugin::{
     Constructor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
@@ -152,6 +159,8 @@ pub use crate::configuration::{
 };
 #[cfg(feature = "host")]
 pub use crate::factory::PluginFactoryConfig;
+#[cfg(feature = "host")]
+pub use crate::handle::PluginHandle;
 #[cfg(feature = "host")]
 pub use crate::info::{PluginInfo, PluginOrigin};
 #[cfg(feature = "host")]

@@ -23,9 +23,11 @@ use crate::error::PluginError;
 use crate::index::Conflict;
 use crate::index::PluginIndex;
 use crate::info::PluginInfo;
+use crate::interest::Interests;
 use crate::metrics::MetricsRecorder;
 use crate::plugin::Plugin;
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
+use crate::shared::SharedInstances;
 
 /// The environment variable that names the active environment of a new registry.
 pub const ENVIRONMENT_VARIABLE: &str = "MODREG_ENVIRONMENT";
@@ -61,6 +63,14 @@ pub struct ModuleRegistry {
     /// Whether the overlay has anything in it: while it does not, `create_plugin` goes
     /// straight to the index without loading the overlay.
     overlay_in_use: AtomicBool,
+    /// Whether the overlay registers or removes names: while it does not, `plugin(name)` is
+    /// the index's answer.
+    names_changed: AtomicBool,
+    /// Per compiled-in plugin, whether creating it is a direct constructor call under the
+    /// current overlay: decided once per overlay change.
+    pub(crate) interests: Interests,
+    /// Instances handed out by `shared_plugin` while caching is on.
+    pub(crate) shared: SharedInstances,
     writer: Mutex<()>,
     /// Metrics of monitored plugins, by name.
     pub(crate) metrics: RwLock<HashMap<String, Arc<MetricsRecorder>>>,
@@ -142,10 +152,14 @@ impl ModuleRegistry {
     }
 
     fn over(index: SharedIndex) -> Self {
+        let len = index.len();
         ModuleRegistry {
             index,
             overlay: ArcSwap::from_pointee(Overlay::default()),
             overlay_in_use: AtomicBool::new(false),
+            names_changed: AtomicBool::new(false),
+            interests: Interests::new(len),
+            shared: SharedInstances::default(),
             writer: Mutex::new(()),
             metrics: RwLock::new(HashMap::new()),
             cache: crate::cache::DiscoveryCache::default(),
@@ -189,7 +203,11 @@ impl ModuleRegistry {
     }
 
     /// The plugin called `name`, if registered.
+    #[inline]
     pub fn plugin(&self, name: &str) -> Option<PluginInfo> {
+        if !self.names_changed.load(Ordering::Acquire) {
+            return self.index.get(name).map(PluginInfo::compiled);
+        }
         self.resolve_exact(&self.overlay.load(), name)
             .map(crate::target::Target::into_info)
     }
@@ -201,13 +219,32 @@ impl ModuleRegistry {
 
     /// Creates an instance of the plugin called `name`, with its configured settings.
     ///
-    /// For a compiled-in plugin on an unconfigured registry this is one hash lookup, one bit
-    /// (whether its dependencies are met, decided when the index was built) and a call through
-    /// a function pointer under the panic guard; anything else takes the full creation path.
+    /// For a compiled-in plugin whose creation path has nothing to do under the current
+    /// configuration (decided once per configuration change, per plugin) this is one hash
+    /// lookup, one bit (whether its dependencies are met, decided when the index was built),
+    /// one atomic load and a call through a function pointer under the panic guard; anything
+    /// else takes the full creation path.
     #[inline]
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
-        if !self.overlay_in_use.load(Ordering::Acquire)
-            && let Some((descriptor, true)) = self.index.get_checked(name)
+        if let Some(position) = self.index.position(name) {
+            return self.create_at(position, name);
+        }
+        self.create_slow(&self.overlay.load(), name)
+    }
+
+    /// `create_plugin` for the compiled-in plugin at `position` of the index.
+    #[inline]
+    pub(crate) fn create_at(
+        &self,
+        position: u32,
+        name: &str,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        let (descriptor, met) = self.index.at(position);
+        if met
+            && (!self.overlay_in_use.load(Ordering::Acquire)
+                || self.interests.direct(position, || {
+                    self.is_direct(&self.overlay.load(), descriptor)
+                }))
         {
             return descriptor.instantiate_default();
         }
@@ -296,7 +333,7 @@ impl ModuleRegistry {
             // Compiled-in candidates come from the capability index already.
             of_type(p) && (p.is_compiled() || required.iter().all(|c| p.has_capability(c)))
         };
-        let mut found = self.collect(keep, self.index.with_capabilities(&required).into_iter());
+        let mut found = self.collect(keep, self.index.matching(&required));
         if !query.optional.is_empty() {
             found.sort_by_cached_key(|p| {
                 std::cmp::Reverse(
@@ -348,8 +385,12 @@ impl ModuleRegistry {
         let out = change(&mut next)?;
         next.refresh_flags();
         let in_use = !next.is_empty();
+        let names_changed = !(next.entries.is_empty() && next.removed.is_empty());
         self.overlay.store(Arc::new(next));
         self.overlay_in_use.store(in_use, Ordering::Release);
+        self.names_changed.store(names_changed, Ordering::Release);
+        self.interests.invalidate();
+        self.shared.clear();
         self.cache.invalidate();
         Ok(out)
     }

@@ -81,6 +81,33 @@ impl Plugin for Handmade {
 
 type Create = fn(&ModuleRegistry) -> Result<Box<dyn Plugin>, PluginError>;
 
+/// A shared instance, boxed like the others.
+struct Shared(std::sync::Arc<dyn Plugin>);
+
+impl Plugin for Shared {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn version(&self) -> &str {
+        self.0.version()
+    }
+    fn plugin_type(&self) -> PluginType {
+        self.0.plugin_type()
+    }
+    fn capabilities(&self) -> &[String] {
+        self.0.capabilities()
+    }
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        self.0.process(data)
+    }
+}
+
 /// A way to get an instance: what it sets up, how it creates, and the name its metrics go to.
 struct Path {
     name: &'static str,
@@ -169,6 +196,37 @@ const PATHS: &[Path] = &[
         },
         create: |r| r.create_plugin("matrix-real"),
         metrics_of: "privileged-mock",
+    },
+    Path {
+        name: "resolved handle",
+        setup: nothing,
+        create: |r| r.handle("privileged")?.create(),
+        metrics_of: "privileged",
+    },
+    Path {
+        // The registry's per-plugin decision is made and cached here, before the switch: the
+        // switch must still apply to the next creation.
+        name: "by name, after a creation before the switch",
+        setup: |r| drop(r.create_plugin("privileged")),
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+    },
+    Path {
+        name: "handle resolved before the switch",
+        setup: |r| drop(r.handle("privileged").unwrap().create()),
+        create: |r| r.handle("privileged")?.create(),
+        metrics_of: "privileged",
+    },
+    Path {
+        // With caching on (the configured registry) the instance is kept; one made before the
+        // switch must not be handed out after it.
+        name: "shared instance",
+        setup: |r| drop(r.shared_plugin("privileged")),
+        create: |r| {
+            r.shared_plugin("privileged")
+                .map(|shared| Box::new(Shared(shared)) as Box<dyn Plugin>)
+        },
+        metrics_of: "privileged",
     },
     Path {
         name: "environment profile",

@@ -1,7 +1,7 @@
 //! Quoting only: the table entry and the `Plugin` implementation of a validated attribute,
 //! and the declaration of a registry.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -91,7 +91,9 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
     let mock_of = attr.mock_of.as_ref().map(|m| quote!(.with_mock_of(#m)));
     // The coercion to the registry's trait object is spanned at the struct, so that a struct
     // that does not implement the registry's trait is reported there.
-    let boxed = quote_spanned!(ident.span()=> #p::Box::new(value));
+    // Located at the struct for the error, resolved at the call site like the `let value` it
+    // names, so that a `#[plugin]` written inside a `macro_rules!` still finds it.
+    let boxed = quote_spanned!(Span::call_site().located_at(ident.span())=> #p::Box::new(value));
     // With no `config`, `make` goes through the infallible constructor, so the coercion is
     // written (and a missing trait reported) once.
     let (new_body, make_body, infallible) = match &attr.config {
@@ -112,7 +114,8 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
             }),
         ),
         Some(config) => {
-            let call = quote_spanned!(config.span()=> <#ident>::from_config(config));
+            let at_config = Span::call_site().located_at(config.span());
+            let call = quote_spanned!(at_config=> <#ident>::from_config(config));
             (
                 quote! {
                     let config: #config = #p::read_config(#name, settings)?;
@@ -134,6 +137,9 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
         .registry
         .is_none()
         .then(|| default_plugin_impl(&p, ident));
+    let with_generated_impl = plugin_impl
+        .is_some()
+        .then(|| quote!(.with_generated_plugin_impl()));
 
     quote! {
         #item
@@ -165,6 +171,7 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
                     #mock_of
                     #with_infallible
                     #with_settings
+                    #with_generated_impl
             }
 
             #plugin_impl

@@ -311,6 +311,10 @@ impl PluginAccessControlConfig {
 pub(crate) struct SecurityLayer;
 
 impl Layer for SecurityLayer {
+    fn checks(&self, overlay: &Overlay) -> bool {
+        overlay.flags.permissions
+    }
+
     /// With permissions on, every permission the code declares must be granted; the decision
     /// is audited.
     fn check(

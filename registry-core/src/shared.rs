@@ -1,0 +1,82 @@
+//! Shared instances: one `Arc<dyn Plugin>` per plugin while instance caching is on.
+//!
+//! `process` takes `&self` and every plugin is `Send + Sync`, so one instance can serve every
+//! caller. With `PluginConfig`'s caching switch on (`SystemFlags::caching`, which
+//! `with_plugin_caching(true)` sets) the registry keeps the first instance it makes of each
+//! plugin and hands out clones of it until the configuration changes; with it off, each call
+//! makes a new one. Either way the instance comes from `create_plugin`, so every policy
+//! (permissions, the sandbox, monitoring) applies to it as to any other.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use foldhash::fast::FixedState;
+
+use crate::error::PluginError;
+use crate::plugin::Plugin;
+use crate::registry::ModuleRegistry;
+
+/// An instance and the configuration generation it was made under.
+type Kept = (u64, Arc<dyn Plugin>);
+
+/// The kept instances, by name.
+#[derive(Default)]
+pub(crate) struct SharedInstances {
+    kept: RwLock<HashMap<Box<str>, Kept, FixedState>>,
+}
+
+impl std::fmt::Debug for SharedInstances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("SharedInstances")
+            .field("kept", &kept.len())
+            .finish()
+    }
+}
+
+impl SharedInstances {
+    /// The instance of `name` made under `generation`, if one was kept.
+    fn get(&self, name: &str, generation: u64) -> Option<Arc<dyn Plugin>> {
+        let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+        match kept.get(name) {
+            Some((made, plugin)) if *made == generation => Some(Arc::clone(plugin)),
+            _ => None,
+        }
+    }
+
+    /// Keeps `plugin` for `name`, made under `generation`.
+    fn keep(&self, name: &str, generation: u64, plugin: Arc<dyn Plugin>) {
+        let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
+        kept.insert(name.into(), (generation, plugin));
+    }
+
+    /// Drops every kept instance (the configuration changed).
+    pub(crate) fn clear(&self) {
+        self.kept
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+impl ModuleRegistry {
+    /// An instance of `name` to share between callers and threads.
+    ///
+    /// With instance caching on (`PluginConfig::with_plugin_caching(true)` through
+    /// `configure_plugin_system`) this is the same instance on every call until the
+    /// configuration changes, and costs a read lock and a reference count; otherwise a new
+    /// instance each call. Instances come from [`create_plugin`](Self::create_plugin), with
+    /// every policy applied; they are not initialized (as `create_plugin`'s are not).
+    pub fn shared_plugin(&self, name: &str) -> Result<Arc<dyn Plugin>, PluginError> {
+        let generation = self.interests.generation();
+        if let Some(kept) = self.shared.get(name, generation) {
+            return Ok(kept);
+        }
+        let caching = self.snapshot().flags.caching;
+        let plugin: Arc<dyn Plugin> = self.create_plugin(name)?.into();
+        if caching {
+            self.shared.keep(name, generation, Arc::clone(&plugin));
+        }
+        Ok(plugin)
+    }
+}
