@@ -139,6 +139,7 @@ impl<T: ?Sized> Descriptor<T> {
 
     /// Whether instances report exactly this descriptor.
     #[inline]
+    #[cfg(feature = "host")]
     pub(crate) const fn reports_itself(&self) -> bool {
         self.reports_itself
     }
@@ -253,7 +254,8 @@ impl<T: ?Sized> Descriptor<T> {
     ///
     /// This is what a resolved handle calls in a hot loop; registries call it after their
     /// checks.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // out of line, its 96-byte result goes through memory
     pub fn instantiate_default(&self) -> Result<Box<T>, PluginError> {
         match self.infallible {
             Some(make) => guard_value(self.name, "construction", make),

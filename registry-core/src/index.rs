@@ -24,7 +24,7 @@ use foldhash::fast::FixedState;
 use crate::error::PluginError;
 use crate::factory_descriptor::FactoryDescriptor;
 use crate::location::SourceLocation;
-use crate::name_table::{NameTable, name_hash};
+use crate::name_table::NameTable;
 use crate::plugin::Plugin;
 use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
@@ -115,7 +115,7 @@ impl<T: ?Sized> PluginIndex<T> {
             entries
                 .iter()
                 .enumerate()
-                .map(|(position, d)| (d.name_hash(), to_u32(position))),
+                .map(|(position, d)| (d.name_hash(), d.name(), to_u32(position))),
         );
 
         let mut by_type: Vec<u32> = (0..to_u32(entries.len())).collect();
@@ -153,7 +153,9 @@ impl<T: ?Sized> PluginIndex<T> {
         for (position, d) in entries.iter().enumerate() {
             let met = d.depends_on().iter().all(|spec| {
                 check_dependency(d.name(), spec, |name| {
-                    find(&by_name, &entries, name).map(|p| entries[p as usize].version().to_owned())
+                    by_name
+                        .find(name)
+                        .map(|p| entries[p as usize].version().to_owned())
                 })
                 .is_ok()
             });
@@ -202,7 +204,7 @@ impl<T: ?Sized> PluginIndex<T> {
     /// Where the plugin called `name` is in [`entries`](Self::entries).
     #[inline]
     pub(crate) fn position(&self, name: &str) -> Option<u32> {
-        find(&self.by_name, &self.entries, name)
+        self.by_name.find(name)
     }
 
     /// The plugin called `name` and whether the table meets its `depends_on`: one hash and
@@ -218,6 +220,7 @@ impl<T: ?Sized> PluginIndex<T> {
     /// The plugin at `position` of [`entries`](Self::entries) and whether the table meets its
     /// `depends_on`.
     #[inline]
+    #[cfg(feature = "host")]
     pub(crate) fn at(&self, position: u32) -> (&'static PluginDescriptor<T>, bool) {
         let position = position as usize;
         (self.entries[position], !self.unmet.contains(position))
@@ -306,16 +309,17 @@ impl<T: ?Sized> PluginIndex<T> {
     /// let empty = <PluginIndex>::build([], []);
     /// assert_eq!(empty.matching(&["compression"]).count(), 0);
     /// ```
-    pub fn matching<'a>(&'a self, required: &[&str]) -> Matching<'a, T> {
+    pub fn matching<'a, S: AsRef<str>>(&'a self, required: &[S]) -> Matching<'a, T> {
         if required.len() > MATCHING_INLINE {
+            let required: Vec<&str> = required.iter().map(AsRef::as_ref).collect();
             return Matching {
                 index: self,
-                state: MatchState::Collected(self.with_capabilities(required).into_iter()),
+                state: MatchState::Collected(self.with_capabilities(&required).into_iter()),
             };
         }
         let mut sets: [&'a [u64]; MATCHING_INLINE] = [&[]; MATCHING_INLINE];
         for (slot, cap) in sets.iter_mut().zip(required) {
-            match self.capability_ids.get(cap) {
+            match self.capability_ids.get(cap.as_ref()) {
                 Some(&id) => *slot = &self.capability_sets[id as usize].words,
                 None => {
                     return Matching {
@@ -465,18 +469,6 @@ impl<T: ?Sized> Iterator for Matching<'_, T> {
             MatchState::Collected(found) => found.next(),
         }
     }
-}
-
-/// The position of `name` among `entries`, through `table`.
-#[inline]
-fn find<T: ?Sized>(
-    table: &NameTable,
-    entries: &[&'static PluginDescriptor<T>],
-    name: &str,
-) -> Option<u32> {
-    table.find(name_hash(name), |position| {
-        entries[position as usize].name() == name
-    })
 }
 
 fn to_u32(n: usize) -> u32 {

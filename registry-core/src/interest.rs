@@ -53,6 +53,13 @@ impl Interests {
         if answer != UNKNOWN && answer >> 1 == generation {
             return answer & 1 == 1;
         }
+        Self::decide(slot, generation, decide)
+    }
+
+    /// Computes and stores an answer: out of line, once per plugin per change.
+    #[cold]
+    #[inline(never)]
+    fn decide(slot: &AtomicU64, generation: u64, decide: impl FnOnce() -> bool) -> bool {
         let direct = decide();
         // A generation reaching 2^63 would take centuries of changes; it would only make an
         // answer look unknown.

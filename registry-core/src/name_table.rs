@@ -26,37 +26,80 @@ const fn fold(a: u64, b: u64) -> u64 {
     (full as u64) ^ ((full >> 64) as u64)
 }
 
-/// Up to 8 bytes of `bytes` from `start` as a little-endian word, zero-padded.
+/// The 8 bytes at `i`, little-endian (one unaligned load at run time).
 #[inline]
-const fn word(bytes: &[u8], start: usize) -> u64 {
-    let mut value = 0u64;
-    let mut i = 0;
-    while i < 8 && start + i < bytes.len() {
-        value |= (bytes[start + i] as u64) << (8 * i);
-        i += 1;
+const fn read8(b: &[u8], i: usize) -> u64 {
+    match b.split_at(i).1.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word),
+        None => 0,
     }
-    value
 }
 
-/// The hash of a plugin name, the same at compile time and at run time.
+/// The 4 bytes at `i`, little-endian.
+#[inline]
+const fn read4(b: &[u8], i: usize) -> u64 {
+    match b.split_at(i).1.first_chunk::<4>() {
+        Some(word) => u32::from_le_bytes(*word) as u64,
+        None => 0,
+    }
+}
+
+/// A name reduced for hashing: the state after its 16-byte blocks and the last 1 to 16 bytes
+/// as two overlapping words.
+#[derive(Clone, Copy, Debug)]
+struct Key {
+    len: usize,
+    seed: u64,
+    a: u64,
+    c: u64,
+}
+
+/// The block size of the hash.
+const WHOLE: usize = 16;
+
+#[inline]
+const fn key(name: &str) -> Key {
+    let b = name.as_bytes();
+    let len = b.len();
+    let mut seed = K0 ^ len as u64;
+    let mut i = 0;
+    while len - i > WHOLE {
+        seed = fold(read8(b, i) ^ K1, read8(b, i + 8) ^ seed);
+        i += 16;
+    }
+    let rest = len - i;
+    let (a, c) = if rest > 8 {
+        (read8(b, i), read8(b, len - 8))
+    } else if rest >= 4 {
+        (read4(b, i), read4(b, len - 4))
+    } else if rest > 0 {
+        (
+            (b[i] as u64) << 16 | (b[i + rest / 2] as u64) << 8 | b[len - 1] as u64,
+            0,
+        )
+    } else {
+        (0, 0)
+    };
+    Key { len, seed, a, c }
+}
+
+#[inline]
+const fn hash_of(key: Key) -> u64 {
+    fold(fold(key.a ^ K1, key.c ^ key.seed), K0 ^ key.len as u64)
+}
+
+/// The hash of a plugin name, the same at compile time and at run time: 16-byte blocks, then
+/// the last 1 to 16 bytes read as two overlapping words, each step a folded multiply.
 #[inline]
 pub const fn name_hash(name: &str) -> u64 {
-    let bytes = name.as_bytes();
-    let mut hash = fold(bytes.len() as u64 ^ K0, K1);
-    let mut start = 0;
-    while start + 16 <= bytes.len() {
-        hash = fold(hash ^ word(bytes, start), K1 ^ word(bytes, start + 8));
-        start += 16;
-    }
-    if start < bytes.len() {
-        hash = fold(hash ^ word(bytes, start), K1 ^ word(bytes, start + 8));
-    }
-    fold(hash, K0)
+    hash_of(key(name))
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     hash: u64,
+    /// The name itself, so that a hit is confirmed without reading the descriptor.
+    name: &'static str,
     position: u32,
 }
 
@@ -68,33 +111,39 @@ pub(crate) struct NameTable {
 }
 
 impl NameTable {
-    /// A table of `names`, each `(hash, position)`; positions are distinct, names too.
-    pub(crate) fn build(names: impl ExactSizeIterator<Item = (u64, u32)>) -> Self {
+    /// A table of `names`, each `(hash, name, position)`; positions are distinct, names too.
+    pub(crate) fn build(names: impl ExactSizeIterator<Item = (u64, &'static str, u32)>) -> Self {
         let capacity = (names.len() * 2).next_power_of_two().max(2);
         let mut slots = vec![
             Slot {
                 hash: 0,
+                name: "",
                 position: EMPTY,
             };
             capacity
         ]
         .into_boxed_slice();
         let mask = capacity - 1;
-        for (hash, position) in names {
+        for (hash, name, position) in names {
             // The mask keeps the hash's low bits; the cast keeps at least as many.
             #[allow(clippy::cast_possible_truncation)] // masked to the table size
             let mut i = hash as usize & mask;
             while slots[i].position != EMPTY {
                 i = (i + 1) & mask;
             }
-            slots[i] = Slot { hash, position };
+            slots[i] = Slot {
+                hash,
+                name,
+                position,
+            };
         }
         NameTable { slots, mask }
     }
 
-    /// The position of the name `is_name` accepts among those with hash `hash`.
+    /// The position of `name`.
     #[inline]
-    pub(crate) fn find(&self, hash: u64, is_name: impl Fn(u32) -> bool) -> Option<u32> {
+    pub(crate) fn find(&self, name: &str) -> Option<u32> {
+        let hash = name_hash(name);
         #[allow(clippy::cast_possible_truncation)] // masked to the table size
         let mut i = hash as usize & self.mask;
         loop {
@@ -102,7 +151,7 @@ impl NameTable {
             if slot.position == EMPTY {
                 return None;
             }
-            if slot.hash == hash && is_name(slot.position) {
+            if slot.hash == hash && slot.name == name {
                 return Some(slot.position);
             }
             i = (i + 1) & self.mask;
@@ -116,44 +165,55 @@ mod tests {
 
     #[test]
     fn finds_every_name_and_misses_others() {
-        let names: Vec<String> = (0..1000).map(|i| format!("plugin-{i}")).collect();
+        let names: Vec<&'static str> = (0..1000)
+            .map(|i| &*Box::leak(format!("plugin-{i}").into_boxed_str()))
+            .collect();
         let table = NameTable::build(
             names
                 .iter()
                 .enumerate()
-                .map(|(i, n)| (name_hash(n), u32::try_from(i).unwrap())),
+                .map(|(i, n)| (name_hash(n), *n, u32::try_from(i).unwrap())),
         );
         for (i, name) in names.iter().enumerate() {
-            let found = table.find(name_hash(name), |p| names[p as usize] == *name);
-            assert_eq!(found, Some(u32::try_from(i).unwrap()));
+            assert_eq!(table.find(name), Some(u32::try_from(i).unwrap()));
         }
         for miss in ["", "plugin-1000", "plugin-", "x"] {
-            assert_eq!(
-                table.find(name_hash(miss), |p| names[p as usize] == miss),
-                None
-            );
+            assert_eq!(table.find(miss), None);
         }
     }
 
     #[test]
     fn the_hash_sees_every_byte_and_the_length() {
         const AT_COMPILE_TIME: u64 = name_hash("gzip-compress");
-        let a = name_hash("gzip-compress");
-        assert_ne!(a, name_hash("gzip-compresS"));
-        assert_ne!(a, name_hash("gzip-compres"));
+        assert_eq!(AT_COMPILE_TIME, name_hash("gzip-compress"));
         assert_ne!(name_hash("a"), name_hash("a\0"));
         assert_ne!(name_hash(""), name_hash("\0"));
-        // 17 bytes: the tail word counts too.
-        assert_ne!(
-            name_hash("abcdefghijklmnopq"),
-            name_hash("abcdefghijklmnopr")
-        );
-        assert_eq!(AT_COMPILE_TIME, a);
+        // Every length class: 1-3, 4-8, 9-16, and past a 16-byte block; every position.
+        for name in [
+            "ab",
+            "abc",
+            "abcde",
+            "abcdefgh",
+            "abcdefghij",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "gzip-compress-with-a-long-name-indeed",
+        ] {
+            let key = key(name);
+            let hash = hash_of(key);
+            for i in 0..name.len() {
+                let mut changed = name.as_bytes().to_vec();
+                changed[i] ^= 1;
+                let changed = String::from_utf8(changed).unwrap();
+                assert_ne!(hash, name_hash(&changed), "{name}: byte {i}");
+            }
+            assert_ne!(hash, name_hash(&name[..name.len() - 1]), "{name}: shorter");
+        }
     }
 
     #[test]
     fn an_empty_table_misses() {
         let table = NameTable::build(std::iter::empty());
-        assert_eq!(table.find(name_hash("x"), |_| true), None);
+        assert_eq!(table.find("x"), None);
     }
 }
