@@ -207,6 +207,18 @@ fn seed_construct() -> anyhow::Result<Box<dyn Any + Send + Sync>> {
 
 type Make = fn() -> Box<dyn Plugin>;
 
+/// Switches instance and discovery caching on: a configured registry that no creation policy
+/// concerns.
+fn caching_on(registry: &ModuleRegistry) {
+    registry
+        .configure_advanced_plugin_system(
+            AdvancedPluginConfiguration::new()
+                .with_plugin_loading(true)
+                .with_plugin_caching(true),
+        )
+        .expect("caching configures");
+}
+
 struct Fixture {
     table: &'static [PluginDescriptor],
     registry: ModuleRegistry,
@@ -224,13 +236,7 @@ fn fixture(n: usize) -> Fixture {
     let index = std::sync::Arc::new(PluginIndex::build(table.iter(), []));
     let registry = ModuleRegistry::with_index(index.clone());
     let configured = ModuleRegistry::with_index(index);
-    configured
-        .configure_advanced_plugin_system(
-            AdvancedPluginConfiguration::new()
-                .with_plugin_loading(true)
-                .with_plugin_caching(true),
-        )
-        .expect("caching configures");
+    caching_on(&configured);
     let names = || {
         table
             .iter()
@@ -407,13 +413,7 @@ fn real() -> Real {
     let makers = real_makers();
     assert_eq!(makers.len(), 1_000);
     let configured = ModuleRegistry::new();
-    configured
-        .configure_advanced_plugin_system(
-            AdvancedPluginConfiguration::new()
-                .with_plugin_loading(true)
-                .with_plugin_caching(true),
-        )
-        .expect("caching configures");
+    caching_on(&configured);
     let seed = seed_registry::ModuleRegistry::new();
     for (name, _) in &makers {
         seed.register(name, "data_processor", seed_construct);
@@ -549,8 +549,21 @@ fn typed_create(c: &mut Criterion) {
     group.finish();
 }
 
+/// Building the index at startup: what the first use of a registry costs, per table size.
+fn index_build(c: &mut Criterion) {
+    let mut group = c.benchmark_group("index_build");
+    for n in [1_000, 10_000] {
+        let table = table(n);
+        group.bench_with_input(BenchmarkId::new("registry", n), &(), |b, ()| {
+            b.iter(|| PluginIndex::build(black_box(table).iter(), []));
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    index_build,
     by_name,
     by_type,
     by_capability,

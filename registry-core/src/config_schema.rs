@@ -236,59 +236,40 @@ impl<'de, I: Iterator<Item = &'static str>> de::MapAccess<'de> for PlaceholderMa
 /// of placeholders.
 struct Placeholder;
 
+/// `deserialize_*` methods that answer with one fixed value.
+macro_rules! placeholders {
+    ($($method:ident => $visit:ident($value:expr)),* $(,)?) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
+                visitor.$visit($value)
+            }
+        )*
+    };
+}
+
 impl<'de> de::Deserializer<'de> for Placeholder {
     type Error = ProbeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
         visitor.visit_unit()
     }
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_bool(false)
-    }
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_i8(0)
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_i16(0)
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_i32(0)
-    }
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_i64(0)
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_u8(0)
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_u16(0)
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_u32(0)
-    }
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_u64(0)
-    }
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_f32(0.0)
-    }
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_f64(0.0)
-    }
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_char('a')
-    }
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_str("")
-    }
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_string(String::new())
-    }
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_bytes(&[])
-    }
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
-        visitor.visit_byte_buf(Vec::new())
+    placeholders! {
+        deserialize_bool => visit_bool(false),
+        deserialize_i8 => visit_i8(0),
+        deserialize_i16 => visit_i16(0),
+        deserialize_i32 => visit_i32(0),
+        deserialize_i64 => visit_i64(0),
+        deserialize_u8 => visit_u8(0),
+        deserialize_u16 => visit_u16(0),
+        deserialize_u32 => visit_u32(0),
+        deserialize_u64 => visit_u64(0),
+        deserialize_f32 => visit_f32(0.0),
+        deserialize_f64 => visit_f64(0.0),
+        deserialize_char => visit_char('a'),
+        deserialize_str => visit_str(""),
+        deserialize_string => visit_string(String::new()),
+        deserialize_bytes => visit_bytes(&[]),
+        deserialize_byte_buf => visit_byte_buf(Vec::new()),
     }
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
         visitor.visit_none()
