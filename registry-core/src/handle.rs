@@ -19,16 +19,16 @@ use crate::registry::ModuleRegistry;
 ///
 /// #[plugin(type = Encoding)]
 /// #[derive(Default)]
-/// struct Shout;
+/// struct LoudEcho;
 ///
-/// impl PluginBehavior for Shout {
+/// impl PluginBehavior for LoudEcho {
 ///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
 ///         Ok(data.to_ascii_uppercase())
 ///     }
 /// }
 ///
 /// let registry = ModuleRegistry::new();
-/// let shout = registry.handle("shout")?;
+/// let shout = registry.handle("loud-echo")?;
 /// for word in [&b"a"[..], b"b"] {
 ///     assert_eq!(shout.create()?.process(word)?, word.to_ascii_uppercase());
 /// }
