@@ -49,7 +49,9 @@ RS
   cat <<'RS'
 #![allow(unsafe_code)]
 use linkme::distributed_slice;
-use modreg::{Plugin, PluginDescriptor, PluginError, PluginType, SourceLocation, MODREG_PLUGINS_V0};
+use modreg::{Plugin, PluginDescriptor, PluginError, PluginType, SourceLocation};
+// The default registry's table, where `#[plugin]` puts its descriptors.
+use modreg::__private::default_registry::MODREG_PLUGINS_V0;
 use std::sync::OnceLock;
 const HERE: SourceLocation = SourceLocation { crate_name: "cost-raw", module_path: "cost_raw", file: "lib.rs", line: 1 };
 RS
@@ -58,7 +60,7 @@ RS
 #[derive(Default)]
 pub struct P$i;
 #[distributed_slice(MODREG_PLUGINS_V0)]
-static D$i: PluginDescriptor = PluginDescriptor::new("p$i", "1.0.0", PluginType::Storage, |_| Ok(Box::new(P$i)), HERE)
+static D$i: PluginDescriptor = <PluginDescriptor>::new("p$i", "1.0.0", PluginType::Storage, |_| Ok(Box::new(P$i)), HERE)
     .with_capabilities(&["c$((i % 10))", "all"]);
 impl Plugin for P$i {
     fn name(&self) -> &str { D$i.name() }
