@@ -137,6 +137,9 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
     } else {
         let r = &detail.row;
         let settings = match info.settings() {
+            None if info.origin() == PluginOrigin::Runtime => {
+                "(not listed: registered at run time)".to_owned()
+            }
             None => "(takes no settings)".to_owned(),
             Some(settings) if settings.is_empty() => "(none listed)".to_owned(),
             Some(settings) => settings
