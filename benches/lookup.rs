@@ -207,6 +207,26 @@ fn seed_construct() -> anyhow::Result<Box<dyn Any + Send + Sync>> {
 
 type Make = fn() -> Box<dyn Plugin>;
 
+/// The same plugins in what a user would pick instead: their own maps, the seed system's
+/// registry.
+struct Peers {
+    std_map: HashMap<String, Make>,
+    fold_map: foldhash::HashMap<String, Make>,
+    seed: seed_registry::ModuleRegistry,
+}
+
+fn peers(makers: &[(String, Make)]) -> Peers {
+    let seed = seed_registry::ModuleRegistry::new();
+    for (name, _) in makers {
+        seed.register(name, "data_processor", seed_construct);
+    }
+    Peers {
+        std_map: makers.iter().cloned().collect(),
+        fold_map: makers.iter().cloned().collect(),
+        seed,
+    }
+}
+
 /// Switches instance and discovery caching on: a configured registry that no creation policy
 /// concerns.
 fn caching_on(registry: &ModuleRegistry) {
@@ -224,9 +244,7 @@ struct Fixture {
     registry: ModuleRegistry,
     /// The same index, with instance caching switched on (`with_plugin_caching(true)`).
     configured: ModuleRegistry,
-    std_map: HashMap<String, Make>,
-    fold_map: foldhash::HashMap<String, Make>,
-    seed: seed_registry::ModuleRegistry,
+    peers: Peers,
     capability_sets: Vec<(&'static str, HashSet<String>)>,
     probe: String,
 }
@@ -237,15 +255,10 @@ fn fixture(n: usize) -> Fixture {
     let registry = ModuleRegistry::with_index(index.clone());
     let configured = ModuleRegistry::with_index(index);
     caching_on(&configured);
-    let names = || {
-        table
-            .iter()
-            .map(|d| (d.name().to_owned(), construct_plain as Make))
-    };
-    let seed = seed_registry::ModuleRegistry::new();
-    for d in table {
-        seed.register(d.name(), "data_processor", seed_construct);
-    }
+    let makers: Vec<(String, Make)> = table
+        .iter()
+        .map(|d| (d.name().to_owned(), construct_plain as Make))
+        .collect();
     let capability_sets = table
         .iter()
         .map(|d| {
@@ -257,9 +270,7 @@ fn fixture(n: usize) -> Fixture {
         table,
         registry,
         configured,
-        std_map: names().collect(),
-        fold_map: names().collect(),
-        seed,
+        peers: peers(&makers),
         capability_sets,
         probe: format!("plugin-{:05}", n / 2),
     }
@@ -288,7 +299,8 @@ fn by_name(c: &mut Criterion) {
         );
         group.bench_with_input(BenchmarkId::new("std_hashmap", n), &f.probe, |b, name| {
             b.iter(|| {
-                f.std_map
+                f.peers
+                    .std_map
                     .get_key_value(black_box(name.as_str()))
                     .map(|(k, _)| k.len())
             });
@@ -298,14 +310,15 @@ fn by_name(c: &mut Criterion) {
             &f.probe,
             |b, name| {
                 b.iter(|| {
-                    f.fold_map
+                    f.peers
+                        .fold_map
                         .get_key_value(black_box(name.as_str()))
                         .map(|(k, _)| k.len())
                 });
             },
         );
         group.bench_with_input(BenchmarkId::new("seed", n), &f.probe, |b, name| {
-            b.iter(|| f.seed.has_module(black_box(name)));
+            b.iter(|| f.peers.seed.has_module(black_box(name)));
         });
         group.bench_with_input(BenchmarkId::new("linear", n), &f.probe, |b, name| {
             b.iter(|| linear_by_name(f.table, black_box(name)).map(PluginDescriptor::name));
@@ -403,9 +416,7 @@ fn by_capability(c: &mut Criterion) {
 struct Real {
     registry: ModuleRegistry,
     configured: ModuleRegistry,
-    std_map: HashMap<String, Make>,
-    fold_map: foldhash::HashMap<String, Make>,
-    seed: seed_registry::ModuleRegistry,
+    peers: Peers,
     probe: String,
 }
 
@@ -414,16 +425,10 @@ fn real() -> Real {
     assert_eq!(makers.len(), 1_000);
     let configured = ModuleRegistry::new();
     caching_on(&configured);
-    let seed = seed_registry::ModuleRegistry::new();
-    for (name, _) in &makers {
-        seed.register(name, "data_processor", seed_construct);
-    }
     Real {
         registry: ModuleRegistry::new(),
         configured,
-        std_map: makers.iter().cloned().collect(),
-        fold_map: makers.iter().cloned().collect(),
-        seed,
+        peers: peers(&makers),
         probe: "p500".to_owned(),
     }
 }
@@ -449,20 +454,22 @@ fn real_lookup(c: &mut Criterion) {
     });
     group.bench_function("std_hashmap", |b| {
         b.iter(|| {
-            r.std_map
+            r.peers
+                .std_map
                 .get_key_value(black_box(name.as_str()))
                 .map(|(k, _)| k.len())
         });
     });
     group.bench_function("foldhash_hashmap", |b| {
         b.iter(|| {
-            r.fold_map
+            r.peers
+                .fold_map
                 .get_key_value(black_box(name.as_str()))
                 .map(|(k, _)| k.len())
         });
     });
     group.bench_function("seed_has_module", |b| {
-        b.iter(|| r.seed.has_module(black_box(name)));
+        b.iter(|| r.peers.seed.has_module(black_box(name)));
     });
     group.finish();
 }
@@ -490,13 +497,23 @@ fn real_create(c: &mut Criterion) {
         b.iter(|| black_box(resolved).instantiate_default());
     });
     group.bench_function("std_hashmap", |b| {
-        b.iter(|| r.std_map.get(black_box(name.as_str())).map(|make| make()));
+        b.iter(|| {
+            r.peers
+                .std_map
+                .get(black_box(name.as_str()))
+                .map(|make| make())
+        });
     });
     group.bench_function("foldhash_hashmap", |b| {
-        b.iter(|| r.fold_map.get(black_box(name.as_str())).map(|make| make()));
+        b.iter(|| {
+            r.peers
+                .fold_map
+                .get(black_box(name.as_str()))
+                .map(|make| make())
+        });
     });
     group.bench_function("seed_create_any", |b| {
-        b.iter(|| r.seed.create_any(black_box(name)));
+        b.iter(|| r.peers.seed.create_any(black_box(name)));
     });
     group.bench_function("direct_box_new", |b| {
         b.iter(|| Box::new(black_box(P500::default())) as Box<dyn Plugin>);

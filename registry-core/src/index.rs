@@ -277,32 +277,11 @@ impl<T: ?Sized> PluginIndex<T> {
     ///
     /// An empty `required` matches every plugin. A capability no plugin has matches none.
     pub fn with_capabilities(&self, required: &[&str]) -> Vec<&'static PluginDescriptor<T>> {
-        let mut sets: Vec<&[u64]> = Vec::with_capacity(required.len());
-        for cap in required {
-            match self.capability_ids.get(cap) {
-                Some(&id) => sets.push(&self.capability_sets[id as usize].words),
-                None => return Vec::new(),
-            }
-        }
-        let Some((first, rest)) = sets.split_first() else {
-            return self.entries.clone();
-        };
-        let mut found = Vec::new();
-        for (w, &word) in first.iter().enumerate() {
-            let mut word = rest.iter().fold(word, |acc, set| acc & set[w]);
-            while word != 0 {
-                let bit = word.trailing_zeros() as usize;
-                word &= word - 1;
-                found.push(self.entries[w * 64 + bit]);
-            }
-        }
-        found
+        self.matching(required).collect()
     }
 
-    /// The plugins that have every capability in `required`, sorted by name, without
-    /// allocating: [`with_capabilities`](Self::with_capabilities) as an iterator over the
-    /// index's own bitsets. Up to 8 required capabilities are resolved in place; more are
-    /// collected first.
+    /// The plugins that have every capability in `required`, sorted by name, as an iterator
+    /// over the index's own bitsets: no allocation for up to 8 required capabilities.
     ///
     /// ```
     /// use modreg_core::PluginIndex;
@@ -310,40 +289,27 @@ impl<T: ?Sized> PluginIndex<T> {
     /// assert_eq!(empty.matching(&["compression"]).count(), 0);
     /// ```
     pub fn matching<'a, S: AsRef<str>>(&'a self, required: &[S]) -> Matching<'a, T> {
-        if required.len() > MATCHING_INLINE {
-            let required: Vec<&str> = required.iter().map(AsRef::as_ref).collect();
-            return Matching {
-                index: self,
-                state: MatchState::Collected(self.with_capabilities(&required).into_iter()),
-            };
-        }
-        let mut sets: [&'a [u64]; MATCHING_INLINE] = [&[]; MATCHING_INLINE];
-        for (slot, cap) in sets.iter_mut().zip(required) {
+        let done = Matching {
+            index: self,
+            state: MatchState::Done,
+        };
+        let mut sets = Sets::with_len(required.len());
+        for (slot, cap) in sets.as_mut_slice().iter_mut().zip(required) {
             match self.capability_ids.get(cap.as_ref()) {
                 Some(&id) => *slot = &self.capability_sets[id as usize].words,
-                None => {
-                    return Matching {
-                        index: self,
-                        state: MatchState::Done,
-                    };
-                }
+                None => return done,
             }
         }
-        if required.is_empty() {
-            return Matching {
-                index: self,
-                state: MatchState::All(0),
-            };
-        }
-        Matching {
-            index: self,
-            state: MatchState::Bits {
+        let state = if required.is_empty() {
+            MatchState::All(0)
+        } else {
+            MatchState::Bits {
                 sets,
-                len: required.len(),
                 word: 0,
                 bits: 0,
-            },
-        }
+            }
+        };
+        Matching { index: self, state }
     }
 
     /// Whether the plugin at `name` has capability `cap`: one hash and one bit test.
@@ -409,28 +375,57 @@ fn dedup_by_name<T>(
 /// How many required capabilities [`PluginIndex::matching`] resolves without allocating.
 const MATCHING_INLINE: usize = 8;
 
+/// The bitsets of the required capabilities: in place up to [`MATCHING_INLINE`], else on the
+/// heap.
+#[derive(Debug)]
+enum Sets<'a> {
+    Inline([&'a [u64]; MATCHING_INLINE], usize),
+    Heap(Vec<&'a [u64]>),
+}
+
+impl<'a> Sets<'a> {
+    fn with_len(len: usize) -> Self {
+        if len <= MATCHING_INLINE {
+            Sets::Inline([&[]; MATCHING_INLINE], len)
+        } else {
+            Sets::Heap(vec![&[]; len])
+        }
+    }
+
+    fn as_slice(&self) -> &[&'a [u64]] {
+        match self {
+            Sets::Inline(sets, len) => &sets[..*len],
+            Sets::Heap(sets) => sets,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [&'a [u64]] {
+        match self {
+            Sets::Inline(sets, len) => &mut sets[..*len],
+            Sets::Heap(sets) => sets,
+        }
+    }
+}
+
 /// The plugins with every required capability, in name order: see [`PluginIndex::matching`].
 #[derive(Debug)]
 pub struct Matching<'a, T: ?Sized + 'static = dyn Plugin> {
     index: &'a PluginIndex<T>,
-    state: MatchState<'a, T>,
+    state: MatchState<'a>,
 }
 
 #[derive(Debug)]
-enum MatchState<'a, T: ?Sized + 'static> {
+enum MatchState<'a> {
     /// No plugin matches.
     Done,
     /// Every plugin matches; the next position.
     All(usize),
     /// The bitsets to AND, the next word and the bits of the current one still to yield.
     Bits {
-        sets: [&'a [u64]; MATCHING_INLINE],
-        len: usize,
+        sets: Sets<'a>,
         word: usize,
         bits: u64,
     },
-    /// More required capabilities than fit in place: collected.
-    Collected(std::vec::IntoIter<&'static PluginDescriptor<T>>),
 }
 
 impl<T: ?Sized> Iterator for Matching<'_, T> {
@@ -446,27 +441,19 @@ impl<T: ?Sized> Iterator for Matching<'_, T> {
                 *next += 1;
                 found
             }
-            MatchState::Bits {
-                sets,
-                len,
-                word,
-                bits,
-            } => loop {
+            MatchState::Bits { sets, word, bits } => loop {
                 if *bits != 0 {
                     let bit = bits.trailing_zeros() as usize;
                     *bits &= *bits - 1;
                     return Some(entries[(*word - 1) * 64 + bit]);
                 }
-                let first = sets[0];
+                let (first, rest) = sets.as_slice().split_first()?;
                 if *word >= first.len() {
                     return None;
                 }
-                *bits = sets[1..*len]
-                    .iter()
-                    .fold(first[*word], |acc, set| acc & set[*word]);
+                *bits = rest.iter().fold(first[*word], |acc, set| acc & set[*word]);
                 *word += 1;
             },
-            MatchState::Collected(found) => found.next(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! generation, and read back as one atomic load until the next change, whatever is
 //! configured elsewhere (caching, switches that concern other plugins, discovery settings).
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Never a generation: marks an answer not yet given.
@@ -18,8 +19,11 @@ const UNKNOWN: u64 = u64::MAX;
 pub(crate) struct Interests {
     /// Bumped on every overlay change; an answer counts only when tagged with the current one.
     generation: AtomicU64,
-    /// `generation << 1 | direct` per position, or `UNKNOWN`.
-    answers: Box<[AtomicU64]>,
+    /// How many positions the index has.
+    len: usize,
+    /// `generation << 1 | direct` per position, or `UNKNOWN`; made on the first question, so
+    /// a registry that is never configured never pays for it.
+    answers: OnceLock<Box<[AtomicU64]>>,
 }
 
 impl Interests {
@@ -27,7 +31,8 @@ impl Interests {
     pub(crate) fn new(len: usize) -> Self {
         Interests {
             generation: AtomicU64::new(0),
-            answers: (0..len).map(|_| AtomicU64::new(UNKNOWN)).collect(),
+            len,
+            answers: OnceLock::new(),
         }
     }
 
@@ -48,7 +53,10 @@ impl Interests {
     #[inline]
     pub(crate) fn direct(&self, position: u32, decide: impl FnOnce() -> bool) -> bool {
         let generation = self.generation.load(Ordering::Acquire);
-        let slot = &self.answers[position as usize];
+        let answers = self
+            .answers
+            .get_or_init(|| (0..self.len).map(|_| AtomicU64::new(UNKNOWN)).collect());
+        let slot = &answers[position as usize];
         let answer = slot.load(Ordering::Relaxed);
         if answer != UNKNOWN && answer >> 1 == generation {
             return answer & 1 == 1;
