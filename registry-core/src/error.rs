@@ -366,6 +366,36 @@ pub enum PluginError {
         requested: &'static str,
     },
 
+    /// A WebAssembly module was refused: unreadable, too large, invalid, without the
+    /// `modreg.plugins` section, importing what the sandbox does not offer, or not signed by a
+    /// trusted key while authentication is on.
+    #[error("WebAssembly module `{module}` refused: {reason}")]
+    WasmModule {
+        /// The module's file (or the name it was loaded under).
+        module: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A sandboxed (WebAssembly) plugin asked for more memory than its limit.
+    #[error("plugin `{plugin}` needed more than its memory limit of {limit} bytes")]
+    MemoryLimit {
+        /// The plugin.
+        plugin: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+
+    /// A sandboxed (WebAssembly) plugin trapped: it executed `unreachable`, accessed memory
+    /// out of bounds, divided by zero, or ran out of fuel.
+    #[error("plugin `{plugin}` trapped: {trap}")]
+    Trapped {
+        /// The plugin.
+        plugin: String,
+        /// The trap, as the engine describes it.
+        trap: String,
+    },
+
     /// A plugin panicked; the panic was caught and the plugin marked failed.
     #[error("plugin `{plugin}` panicked in {during}: {message}")]
     Panicked {
@@ -427,6 +457,8 @@ impl PluginError {
                 | PluginError::Panicked { .. }
                 | PluginError::Failed { .. }
                 | PluginError::Timeout { .. }
+                | PluginError::MemoryLimit { .. }
+                | PluginError::Trapped { .. }
         )
     }
 

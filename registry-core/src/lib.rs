@@ -73,6 +73,7 @@ mod settings;
 mod slice;
 mod typed;
 pub mod validate;
+pub mod wasm_abi;
 
 #[cfg(feature = "host")]
 mod advanced;
@@ -128,6 +129,8 @@ mod system;
 mod target;
 #[cfg(feature = "host")]
 mod toml_settings;
+#[cfg(feature = "wasm")]
+mod wasm;
 
 pub use crate::config_schema::SettingInfo;
 pub use crate::descriptor::{AnyConstructor, Descriptor};
@@ -190,6 +193,17 @@ pub use crate::security::{
 };
 #[cfg(feature = "host")]
 pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
+#[cfg(feature = "wasm")]
+pub use crate::wasm::config::{
+    DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,
+    DEFAULT_WASM_TIME_BUDGET, WasmConfig,
+};
+#[cfg(feature = "wasm")]
+pub use crate::wasm::load::WasmLoadReport;
+#[cfg(feature = "wasm")]
+pub use crate::wasm::signature::WasmSignature;
+#[cfg(feature = "wasm")]
+pub use crate::wasm::watch::WasmWatcher;
 
 pub use modreg_macros::{plugin, plugin_factory, registry};
 
@@ -247,6 +261,13 @@ pub mod __private {
         __declare_registry as declare_registry, __submit_factory as submit_factory,
         __submit_plugin as submit_plugin,
     };
+
+    /// A `#[plugin]` type's table entry as a constant, for code that needs it at compile time
+    /// (a WebAssembly guest writes it into a custom section).
+    pub trait HasDescriptor<T: ?Sized + 'static> {
+        /// The entry `#[plugin]` wrote for the type.
+        const DESCRIPTOR: &'static PluginDescriptor<T>;
+    }
 
     /// `TypeId::of::<X>` as a function pointer, for descriptors.
     pub fn type_id_of<X: 'static>() -> std::any::TypeId {

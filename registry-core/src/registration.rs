@@ -82,6 +82,26 @@ impl ModuleRegistry {
         layers_check_change(self, &self.snapshot(), change)
     }
 
+    /// Registers a batch loaded from one source (a WebAssembly module): all or none, each
+    /// checked by the layers as `signed` or not; `replace` lets it take over its own earlier
+    /// entries.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn register_loaded(
+        &self,
+        batch: Vec<Registration>,
+        replace: bool,
+        signed: bool,
+    ) -> Result<(), PluginError> {
+        let batch: Vec<Fields> = batch.into_iter().map(|r| r.0).collect();
+        for fields in &batch {
+            self.check_change(Change::Register {
+                name: fields.name.as_deref().unwrap_or(""),
+                signed,
+            })?;
+        }
+        self.insert_checked(batch, replace)
+    }
+
     /// Registers `registration` whose origin was already authenticated.
     pub(crate) fn insert_authenticated(
         &self,
@@ -167,6 +187,29 @@ impl ModuleRegistry {
     /// manifest with `action = "unregister"` (see `register_signed_manifest`).
     pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
         self.remove(name, false)
+    }
+
+    /// Removes the runtime entries `names` (a WebAssembly module's plugins), all or none; a
+    /// compiled-in plugin one of them shadowed is found again.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn withdraw(&self, names: &[String], signed: bool) -> Result<(), PluginError> {
+        self.update(|overlay| {
+            for name in names {
+                layers_check_change(
+                    self,
+                    overlay,
+                    Change::Unregister {
+                        name,
+                        compiled: false,
+                        signed,
+                    },
+                )?;
+                if let Some(entry) = overlay.entries.remove(name.as_str()) {
+                    overlay.forget_mock(&entry);
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Removes `name`; `signed` when the removal arrived as a verified manifest.

@@ -161,8 +161,7 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
                 #p::Result::Ok(#p::Box::new(new(settings)?))
             }
 
-            #p::submit_plugin! {
-                #paths DESCRIPTOR = #p::PluginDescriptor::<#object>::new(#name, #version, #ty, make, #location)
+            const ENTRY: #p::PluginDescriptor<#object> = #p::PluginDescriptor::<#object>::new(#name, #version, #ty, make, #location)
                     .with_concrete_type(make_any, #p::type_id_of::<#ident>)
                     .with_capabilities(&[#(#capabilities),*])
                     .with_dependencies(&[#(#depends_on),*])
@@ -171,7 +170,14 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
                     #mock_of
                     #with_infallible
                     #with_settings
-                    #with_generated_impl
+                    #with_generated_impl;
+
+            #p::submit_plugin! {
+                #paths DESCRIPTOR = ENTRY
+            }
+
+            impl #p::HasDescriptor<#object> for #ident {
+                const DESCRIPTOR: &'static #p::PluginDescriptor<#object> = &ENTRY;
             }
 
             #plugin_impl

@@ -19,6 +19,9 @@ pub enum AlertKind {
     Unhealthy,
     /// Access denials came in a burst.
     SecurityDenials,
+    /// A plugin module (WebAssembly) failed to load or verify; the version before it, if
+    /// any, keeps serving.
+    ModuleRefused,
 }
 
 impl fmt::Display for AlertKind {
@@ -29,6 +32,7 @@ impl fmt::Display for AlertKind {
             AlertKind::Latency => "latency",
             AlertKind::Unhealthy => "unhealthy",
             AlertKind::SecurityDenials => "security-denials",
+            AlertKind::ModuleRefused => "module-refused",
         })
     }
 }
@@ -202,6 +206,20 @@ impl AlertHub {
                 real_time,
             );
         }
+    }
+
+    /// Fires `ModuleRefused` for `module`.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn module_refused(&self, module: &str, reason: &str, real_time: bool) {
+        let mut state = self.lock();
+        let message = format!("module `{module}` refused: {reason}");
+        fire(
+            &mut state,
+            module,
+            AlertKind::ModuleRefused,
+            message,
+            real_time,
+        );
     }
 
     /// Fires `Unhealthy` for `plugin`.

@@ -60,7 +60,10 @@ impl fmt::Debug for TrustedKey {
     }
 }
 
-fn decode_hex<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], PluginError> {
+pub(crate) fn decode_hex<const N: usize>(
+    field: &'static str,
+    text: &str,
+) -> Result<[u8; N], PluginError> {
     let text = text.trim();
     if text.len() != N * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PluginError::invalid(
@@ -77,7 +80,7 @@ fn decode_hex<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N]
     Ok(out)
 }
 
-fn encode_hex(bytes: &[u8]) -> String {
+pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()
@@ -109,6 +112,19 @@ impl TrustedKey {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Whether `signature` is this key's Ed25519 signature of `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        self.key
+            .verify(message, &Signature::from_bytes(signature))
+            .is_ok()
+    }
+}
+
+/// The Ed25519 signature of `message` by the signing key given as 64 hex digits.
+pub(crate) fn sign_bytes(message: &[u8], secret_key_hex: &str) -> Result<[u8; 64], PluginError> {
+    let secret = decode_hex::<32>("secret key", secret_key_hex)?;
+    Ok(SigningKey::from_bytes(&secret).sign(message).to_bytes())
 }
 
 /// A manifest and its signature, as received.

@@ -22,6 +22,8 @@ pub use self::access::{AccessDecision, Operation, Principal, Role};
 pub(crate) use self::audit::AuditLog;
 pub use self::audit::{AUDIT_CAPACITY, AccessMetrics, AuditEntry};
 pub use self::manifest::{SignedManifest, TrustedKey};
+#[cfg(feature = "wasm")]
+pub(crate) use self::manifest::{decode_hex, encode_hex, sign_bytes};
 pub use self::scope::AccessScope;
 pub use self::secrets::SecretKey;
 pub(crate) use self::secrets::redact;

@@ -1,0 +1,305 @@
+//! The contract between a WebAssembly plugin module and the host that loads it: the names it
+//! exports and imports, and the custom section that describes its plugins.
+//!
+//! Both sides use this module: the guest crate (`modreg-guest`) writes the section at compile
+//! time with [`metadata`], the host reads it with [`read_metadata`] before running any of the
+//! module.
+//!
+//! # The section
+//!
+//! A custom section named [`SECTION`] holds one record per plugin, in the order of the guest's
+//! `export!` list (a plugin's position is its number in calls):
+//!
+//! ```text
+//! record := 0x01 name version type description count capability* count permission*
+//! string := u32-le length, UTF-8 bytes
+//! count  := u32-le
+//! ```
+//!
+//! # The calls
+//!
+//! The host copies the input into a buffer from [`EXPORT_ALLOC`], calls [`EXPORT_PROCESS`]
+//! with the plugin's number, the buffer and its length, and reads the answer (output on
+//! [`STATUS_OK`], an error message on [`STATUS_ERROR`]) from [`EXPORT_OUTPUT_PTR`] and
+//! [`EXPORT_OUTPUT_LEN`], checking its length against its limit first. The guest imports only
+//! what [`IMPORT_MODULE`] offers: reading a file or an environment variable it was granted,
+//! and reporting a panic's message before it traps.
+
+use crate::descriptor::Descriptor;
+
+/// The custom section that lists a module's plugins.
+pub const SECTION: &str = "modreg.plugins";
+/// The version of the record format, the first byte of each record.
+pub const FORMAT_VERSION: u8 = 1;
+/// `(len: u32) -> u32`: a buffer of `len` bytes the guest then owns.
+pub const EXPORT_ALLOC: &str = "modreg_alloc";
+/// `(plugin: u32, ptr: u32, len: u32) -> u32`: processes the input, answers a status.
+pub const EXPORT_PROCESS: &str = "modreg_process";
+/// `() -> u32`: where the last call's answer starts.
+pub const EXPORT_OUTPUT_PTR: &str = "modreg_output_ptr";
+/// `() -> u32`: how long the last call's answer is.
+pub const EXPORT_OUTPUT_LEN: &str = "modreg_output_len";
+/// The only import module a guest may use.
+pub const IMPORT_MODULE: &str = "modreg";
+/// `(path_ptr, path_len, out_ptr, out_cap: u32) -> i64`: reads a file under a granted
+/// directory; the file's length (copied only when it fits in `out_cap`) or a negative code.
+pub const IMPORT_READ_FILE: &str = "read_file";
+/// `(name_ptr, name_len, out_ptr, out_cap: u32) -> i64`: reads a granted environment
+/// variable, answering like [`IMPORT_READ_FILE`].
+pub const IMPORT_ENV_VAR: &str = "env_var";
+/// `(ptr, len: u32)`: the message of a panic, reported before the guest traps.
+pub const IMPORT_PANIC: &str = "panic_message";
+/// The call returned output.
+pub const STATUS_OK: u32 = 0;
+/// The plugin returned an error; the answer is its message.
+pub const STATUS_ERROR: u32 = 1;
+/// A capability call was refused: the plugin does not hold the grant.
+pub const DENIED: i64 = -1;
+/// A capability call found nothing (no such file or variable).
+pub const NOT_FOUND: i64 = -2;
+/// A capability call failed on the host (an I/O error, a value over the size limit).
+pub const FAILED: i64 = -3;
+
+/// The most plugins one module may describe.
+pub const MAX_PLUGINS: usize = 256;
+/// The most bytes one string of the section may have.
+pub const MAX_STRING: usize = 4096;
+
+const fn string_len(s: &str) -> usize {
+    4 + s.len()
+}
+
+const fn list_len(list: &[&str]) -> usize {
+    let mut len = 4;
+    let mut i = 0;
+    while i < list.len() {
+        len += string_len(list[i]);
+        i += 1;
+    }
+    len
+}
+
+const fn record_len<T: ?Sized>(entry: &Descriptor<T>) -> usize {
+    1 + string_len(entry.name())
+        + string_len(entry.version())
+        + string_len(entry.plugin_type().as_str())
+        + string_len(entry.description())
+        + list_len(entry.capabilities())
+        + list_len(entry.permissions())
+}
+
+/// The length of the section that describes `entries`.
+pub const fn metadata_len<T: ?Sized>(entries: &[&Descriptor<T>]) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < entries.len() {
+        len += record_len(entries[i]);
+        i += 1;
+    }
+    len
+}
+
+const fn put_bytes<const N: usize>(out: &mut [u8; N], at: usize, bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i < bytes.len() {
+        out[at + i] = bytes[i];
+        i += 1;
+    }
+    at + bytes.len()
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a compile-time string is far below 4 GiB"
+)]
+const fn put_string<const N: usize>(out: &mut [u8; N], at: usize, s: &str) -> usize {
+    let at = put_bytes(out, at, &(s.len() as u32).to_le_bytes());
+    put_bytes(out, at, s.as_bytes())
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a compile-time list is far below 4 G entries"
+)]
+const fn put_list<const N: usize>(out: &mut [u8; N], at: usize, list: &[&str]) -> usize {
+    let mut at = put_bytes(out, at, &(list.len() as u32).to_le_bytes());
+    let mut i = 0;
+    while i < list.len() {
+        at = put_string(out, at, list[i]);
+        i += 1;
+    }
+    at
+}
+
+/// The section that describes `entries`, `N` bytes long (`metadata_len(entries)`), made at
+/// compile time.
+pub const fn metadata<T: ?Sized, const N: usize>(entries: &[&Descriptor<T>]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut at = 0;
+    let mut i = 0;
+    while i < entries.len() {
+        let entry = entries[i];
+        out[at] = FORMAT_VERSION;
+        at = put_string(&mut out, at + 1, entry.name());
+        at = put_string(&mut out, at, entry.version());
+        at = put_string(&mut out, at, entry.plugin_type().as_str());
+        at = put_string(&mut out, at, entry.description());
+        at = put_list(&mut out, at, entry.capabilities());
+        at = put_list(&mut out, at, entry.permissions());
+        i += 1;
+    }
+    assert!(at == N, "metadata length does not match metadata_len");
+    out
+}
+
+/// One plugin as a module's section describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleEntry {
+    /// The plugin's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its type, as [`PluginType::as_str`](crate::PluginType::as_str) writes it.
+    pub plugin_type: String,
+    /// Its description.
+    pub description: String,
+    /// Its capabilities.
+    pub capabilities: Vec<String>,
+    /// The permissions it declares.
+    pub permissions: Vec<String>,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        if self.bytes.len() < n {
+            return Err(format!(
+                "section ends early: {n} bytes wanted, {} left",
+                self.bytes.len()
+            ));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    fn u32(&mut self) -> Result<usize, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let len = self.u32()?;
+        if len > MAX_STRING {
+            return Err(format!(
+                "a string of {len} bytes is over the limit of {MAX_STRING}"
+            ));
+        }
+        String::from_utf8(self.take(len)?.to_vec()).map_err(|e| format!("not UTF-8: {e}"))
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, String> {
+        let count = self.u32()?;
+        if count > 64 {
+            return Err(format!("a list of {count} entries is over the limit of 64"));
+        }
+        (0..count).map(|_| self.string()).collect()
+    }
+}
+
+/// Reads the plugins a module's [`SECTION`] describes; a malformed section is an error that
+/// says where it went wrong.
+pub fn read_metadata(section: &[u8]) -> Result<Vec<ModuleEntry>, String> {
+    let mut reader = Reader { bytes: section };
+    let mut entries = Vec::new();
+    while !reader.bytes.is_empty() {
+        if entries.len() == MAX_PLUGINS {
+            return Err(format!("more than {MAX_PLUGINS} plugins"));
+        }
+        let version = reader.take(1)?[0];
+        if version != FORMAT_VERSION {
+            return Err(format!(
+                "record {} has format version {version}; this host reads {FORMAT_VERSION}",
+                entries.len()
+            ));
+        }
+        entries.push(ModuleEntry {
+            name: reader.string()?,
+            version: reader.string()?,
+            plugin_type: reader.string()?,
+            description: reader.string()?,
+            capabilities: reader.list()?,
+            permissions: reader.list()?,
+        });
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::location::SourceLocation;
+    use crate::plugin::PluginDescriptor;
+    use crate::plugin_type::PluginType;
+
+    fn none(
+        _: &crate::settings::PluginSettings,
+    ) -> Result<Box<dyn crate::Plugin>, crate::PluginError> {
+        Err(crate::PluginError::NoImplementation { name: "x".into() })
+    }
+    const HERE: SourceLocation = SourceLocation {
+        crate_name: "t",
+        module_path: "t",
+        file: "t.rs",
+        line: 1,
+    };
+    const A: PluginDescriptor =
+        PluginDescriptor::new("alpha", "1.2.3", PluginType::Encoding, none, HERE)
+            .with_capabilities(&["encoding", "hex"])
+            .with_permissions(&["file.read"])
+            .with_description("the first");
+    const B: PluginDescriptor =
+        PluginDescriptor::new("beta", "0.1.0", PluginType::Storage, none, HERE);
+    const ENTRIES: &[&PluginDescriptor] = &[&A, &B];
+    const LEN: usize = metadata_len(ENTRIES);
+    static SECTION_BYTES: [u8; LEN] = metadata(ENTRIES);
+
+    #[test]
+    fn what_is_written_at_compile_time_reads_back() {
+        let entries = read_metadata(&SECTION_BYTES).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].name, "alpha");
+        assert_eq!(entries[0].version, "1.2.3");
+        assert_eq!(entries[0].plugin_type, "encoding");
+        assert_eq!(entries[0].description, "the first");
+        assert_eq!(entries[0].capabilities, ["encoding", "hex"]);
+        assert_eq!(entries[0].permissions, ["file.read"]);
+        assert_eq!(entries[1].name, "beta");
+        assert!(entries[1].capabilities.is_empty());
+    }
+
+    #[test]
+    fn every_truncation_and_a_wrong_version_are_errors() {
+        for cut in 1..SECTION_BYTES.len() {
+            if cut == record_len(&A) {
+                continue; // a whole record: valid on its own
+            }
+            assert!(
+                read_metadata(&SECTION_BYTES[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut wrong = SECTION_BYTES.to_vec();
+        wrong[0] = 9;
+        assert!(
+            read_metadata(&wrong)
+                .unwrap_err()
+                .contains("format version 9")
+        );
+        let huge = [1u8, 0xff, 0xff, 0xff, 0xff];
+        assert!(read_metadata(&huge).unwrap_err().contains("over the limit"));
+    }
+}

@@ -1,0 +1,362 @@
+//! The WebAssembly sandbox: guests built from source (`examples/wasm-guests`), loaded at run
+//! time, found by the same queries as compiled-in plugins, and stopped with a typed error
+//! whenever they misbehave, while the host goes on serving.
+
+#[path = "../../tests/support/wasm_guests.rs"]
+mod wasm_guests;
+
+use std::time::{Duration, Instant};
+
+use modreg_core::{
+    AdvancedPluginSecurityConfig, ModuleRegistry, PluginCapabilityQuery, PluginError, TrustedKey,
+    WasmConfig, WasmSignature,
+};
+
+const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+const OTHER_SECRET: &str = "0808080808080808080808080808080808080808080808080808080808080808";
+
+fn module(name: &str) -> Vec<u8> {
+    std::fs::read(wasm_guests::plugin_dir().join(name)).expect("the guest was built")
+}
+
+/// A registry with both guest modules loaded under `config`.
+fn host(config: WasmConfig) -> ModuleRegistry {
+    let registry = ModuleRegistry::new();
+    registry.configure_wasm(config);
+    let report = registry
+        .load_wasm_plugins(wasm_guests::plugin_dir())
+        .expect("the plugin directory is readable");
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(report.loaded.len(), 2, "{report:?}");
+    registry
+}
+
+fn strict() -> WasmConfig {
+    WasmConfig::new()
+        .with_time_budget(Duration::from_millis(300))
+        .with_memory_limit(16 << 20)
+        .with_max_output_bytes(1 << 20)
+}
+
+fn rot13_still_answers(registry: &ModuleRegistry) {
+    let rot13 = registry.create_plugin("rot13").unwrap();
+    assert_eq!(rot13.process(b"Hello").unwrap(), b"Uryyb");
+}
+
+#[test]
+fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox() {
+    let registry = host(WasmConfig::new());
+    let hex = registry.create_plugin("hex-encode").unwrap();
+    assert_eq!(hex.process(b"hi").unwrap(), b"6869");
+    assert_eq!(hex.version(), env!("CARGO_PKG_VERSION"));
+    let decode = registry.create_plugin("hex-decode").unwrap();
+    assert!(decode.process(b"zz").unwrap_err().is_plugin_failure());
+    // The same instance keeps working after its own error.
+    assert_eq!(decode.process(b"6869").unwrap(), b"hi");
+    rot13_still_answers(&registry);
+    // 64 KiB in, 128 KiB out.
+    let big = vec![0xabu8; 64 << 10];
+    assert_eq!(hex.process(&big).unwrap().len(), 128 << 10);
+}
+
+#[test]
+fn wasm_plugins_are_found_by_the_same_queries() {
+    let registry = host(WasmConfig::new());
+    let found = registry
+        .discover_plugins_by_capabilities(
+            PluginCapabilityQuery::new().with_required_capabilities(["rot13"]),
+        )
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let info = registry.plugin("rot13").unwrap();
+    assert_eq!(
+        info.metadata().get("wasm.module").copied(),
+        Some("codecs.wasm")
+    );
+    assert_eq!(
+        info.metadata().get("description").copied(),
+        Some("Rotates ASCII letters by 13 places")
+    );
+    assert_eq!(
+        registry.plugin("read-passwd").unwrap().permissions(),
+        ["file.read"]
+    );
+}
+
+/// Every hostile guest, with the error the sandbox stops it with.
+#[test]
+fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
+    let registry = host(strict());
+    type Check = fn(&PluginError) -> bool;
+    let table: [(&str, &[u8], Check); 6] = [
+        ("spin", b"", |e| matches!(e, PluginError::Timeout { .. })),
+        (
+            "memory-bomb",
+            b"",
+            |e| matches!(e, PluginError::MemoryLimit { limit, .. } if *limit == 16 << 20),
+        ),
+        (
+            "read-passwd",
+            b"",
+            |e| matches!(e, PluginError::PermissionDenied { permission, .. } if permission == "file.read"),
+        ),
+        (
+            "read-env",
+            b"HOME",
+            |e| matches!(e, PluginError::PermissionDenied { permission, .. } if permission == "env.home"),
+        ),
+        (
+            "panic",
+            b"",
+            |e| matches!(e, PluginError::Panicked { message, .. } if message.contains("on purpose")),
+        ),
+        (
+            "flood",
+            &[8],
+            |e| matches!(e, PluginError::TooLarge { what: "output", size, .. } if *size == 8 << 20),
+        ),
+    ];
+    for (name, input, expected) in table {
+        let plugin = registry.create_plugin(name).unwrap();
+        for attempt in 0..2 {
+            let started = Instant::now();
+            let error = plugin.process(input).unwrap_err();
+            assert!(expected(&error), "{name} (attempt {attempt}): {error:?}");
+            assert!(
+                error.is_plugin_failure()
+                    || matches!(
+                        error,
+                        PluginError::PermissionDenied { .. } | PluginError::TooLarge { .. }
+                    ),
+                "{name}: {error:?}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{name} took {:?}",
+                started.elapsed()
+            );
+            rot13_still_answers(&registry);
+        }
+    }
+}
+
+#[test]
+fn the_time_budget_frees_the_thread_within_its_budget() {
+    let registry = host(WasmConfig::new().with_time_budget(Duration::from_millis(100)));
+    let spin = registry.create_plugin("spin").unwrap();
+    let started = Instant::now();
+    assert!(matches!(
+        spin.process(b"").unwrap_err(),
+        PluginError::Timeout { .. }
+    ));
+    // Stopped between slices of fuel: within the budget and one slice.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_fuel_cap_stops_a_loop_deterministically() {
+    let registry = host(
+        WasmConfig::new()
+            .with_fuel(5_000_000)
+            .with_time_budget(Duration::from_secs(60)),
+    );
+    let error = registry
+        .create_plugin("spin")
+        .unwrap()
+        .process(b"")
+        .unwrap_err();
+    assert!(
+        matches!(&error, PluginError::Trapped { trap, .. } if trap.contains("fuel of 5000000")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn grants_open_only_what_they_name() {
+    let dir = std::env::temp_dir().join(format!("modreg-wasm-grant-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("inner")).unwrap();
+    std::fs::write(dir.join("inner/allowed.txt"), b"granted contents").unwrap();
+    #[cfg(unix)]
+    let _ = std::os::unix::fs::symlink("/etc/passwd", dir.join("escape"));
+    let registry = host(
+        strict()
+            .with_read_dir(&dir)
+            .with_env_var("MODREG_GUEST_GREETING"),
+    );
+    let read = registry.create_plugin("read-passwd").unwrap();
+    let inside = dir.join("inner/allowed.txt");
+    assert_eq!(
+        read.process(inside.to_str().unwrap().as_bytes()).unwrap(),
+        b"granted contents"
+    );
+    assert_eq!(
+        read.process(b"inner/allowed.txt").unwrap(),
+        b"granted contents"
+    );
+    for outside in [
+        "/etc/passwd",
+        "../../../../etc/passwd",
+        "inner/../../etc/passwd",
+        "escape",
+    ] {
+        let error = read.process(outside.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&error, PluginError::PermissionDenied { permission, .. } if permission == "file.read"),
+            "{outside}: {error:?}"
+        );
+    }
+    // Inside the grant but absent: not found, which the guest reports as its own error.
+    let missing = read.process(b"inner/nothing.txt").unwrap_err();
+    assert!(
+        matches!(&missing, PluginError::Processing { reason, .. } if reason.contains("not found")),
+        "{missing:?}"
+    );
+    // The variable is granted; any other is refused.
+    let env = registry.create_plugin("read-env").unwrap();
+    assert!(matches!(
+        env.process(b"PATH").unwrap_err(),
+        PluginError::PermissionDenied { .. }
+    ));
+    let greeting = env.process(b"MODREG_GUEST_GREETING");
+    assert!(
+        matches!(&greeting, Ok(_) | Err(PluginError::Processing { .. })),
+        "granted: found or not set, never denied: {greeting:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn modules_that_break_the_contract_are_refused_before_they_run() {
+    let registry = ModuleRegistry::new();
+    let refused = |bytes: &[u8]| match registry.load_wasm_bytes("bad.wasm", bytes, None) {
+        Err(PluginError::WasmModule { reason, .. }) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(refused(b"not wasm at all").contains("not a valid module"));
+    let wasi = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#,
+    )
+    .unwrap();
+    assert!(refused(&wasi).contains("wasi_snapshot_preview1::fd_write"));
+    let bare = wat::parse_str("(module (memory (export \"memory\") 1))").unwrap();
+    assert!(refused(&bare).contains("modreg_alloc"));
+    let mut no_section = module("codecs.wasm");
+    // Rename the section: same length, another name.
+    let at = no_section
+        .windows(14)
+        .position(|w| w == b"modreg.plugins")
+        .unwrap();
+    no_section[at..at + 14].copy_from_slice(b"modreg.plugin_");
+    assert!(refused(&no_section).contains("has no `modreg.plugins` section"));
+    let too_big = vec![0u8; 2 << 20];
+    registry.configure_wasm(WasmConfig::new().with_max_module_bytes(1 << 20));
+    assert!(refused(&too_big).contains("over the limit"));
+    assert_eq!(registry.wasm_modules_refused(), 5);
+    assert!(registry.plugin("rot13").is_none());
+}
+
+#[test]
+fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_trusted_key(TrustedKey::public_of("release", SECRET).unwrap()),
+        )
+        .unwrap();
+    let codecs = module("codecs.wasm");
+    let load = |signature: Option<&WasmSignature>| {
+        registry.load_wasm_bytes("codecs.wasm", &codecs, signature)
+    };
+    assert!(matches!(load(None), Err(PluginError::Unsigned { .. })));
+    let stranger = WasmSignature::sign(&codecs, "stranger", OTHER_SECRET).unwrap();
+    assert!(matches!(
+        load(Some(&stranger)),
+        Err(PluginError::UntrustedKey { .. })
+    ));
+    let forged = WasmSignature::sign(&codecs, "release", OTHER_SECRET).unwrap();
+    assert!(matches!(
+        load(Some(&forged)),
+        Err(PluginError::BadSignature { .. })
+    ));
+    let mut tampered = codecs.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let signed = WasmSignature::sign(&codecs, "release", SECRET).unwrap();
+    assert!(matches!(
+        registry.load_wasm_bytes("codecs.wasm", &tampered, Some(&signed)),
+        Err(PluginError::BadSignature { .. })
+    ));
+    assert!(registry.plugin("rot13").is_none());
+    load(Some(&signed)).unwrap();
+    rot13_still_answers(&registry);
+}
+
+#[test]
+fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
+    let registry = ModuleRegistry::new();
+    let v1 = guest_answering("one", "1.0.0");
+    let v2 = guest_answering("two", "2.0.0");
+    registry.load_wasm_bytes("greeter.wasm", &v1, None).unwrap();
+    let old = registry.create_plugin("greeter").unwrap();
+    assert_eq!(old.process(b"").unwrap(), b"one");
+    registry.load_wasm_bytes("greeter.wasm", &v2, None).unwrap();
+    assert_eq!(
+        old.process(b"").unwrap(),
+        b"one",
+        "an instance keeps its code"
+    );
+    let new = registry.create_plugin("greeter").unwrap();
+    assert_eq!(new.process(b"").unwrap(), b"two");
+    assert_eq!(registry.plugin("greeter").unwrap().version(), "2.0.0");
+    // A corrupt version is refused; the loaded one keeps serving.
+    assert!(
+        registry
+            .load_wasm_bytes("greeter.wasm", b"\0asm garbage", None)
+            .is_err()
+    );
+    assert_eq!(
+        registry
+            .create_plugin("greeter")
+            .unwrap()
+            .process(b"")
+            .unwrap(),
+        b"two"
+    );
+    registry.unload_wasm_module("greeter.wasm").unwrap();
+    assert!(registry.plugin("greeter").is_none());
+}
+
+/// A module in text form whose plugin `greeter` answers `answer`, with its section appended.
+fn guest_answering(answer: &str, version: &str) -> Vec<u8> {
+    let len = answer.len();
+    let mut bytes = wat::parse_str(format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (data (i32.const 16) "{answer}")
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0))
+            (func (export "modreg_output_ptr") (result i32) (i32.const 16))
+            (func (export "modreg_output_len") (result i32) (i32.const {len})))"#
+    ))
+    .unwrap();
+    let mut record = vec![1u8];
+    for field in ["greeter", version, "data-processor", "says hello"] {
+        record.extend_from_slice(&u32::try_from(field.len()).unwrap().to_le_bytes());
+        record.extend_from_slice(field.as_bytes());
+    }
+    record.extend_from_slice(&[0; 8]); // no capabilities, no permissions
+    let name = b"modreg.plugins";
+    let mut payload = vec![u8::try_from(name.len()).unwrap()];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(&record);
+    bytes.push(0); // custom section
+    bytes.push(u8::try_from(payload.len()).unwrap()); // < 128: one LEB128 byte
+    bytes.extend_from_slice(&payload);
+    bytes
+}

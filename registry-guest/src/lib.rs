@@ -1,0 +1,101 @@
+//! Build `#[plugin]` structs into a WebAssembly module that a modreg host loads at run time.
+//!
+//! Write the plugins as for a native build, then name them once with [`export!`] in a crate
+//! built as a `cdylib` for `wasm32-unknown-unknown`:
+//!
+//! ```
+//! use modreg_core::{plugin, PluginBehavior, PluginError};
+//!
+//! #[plugin(type = Encoding, capabilities = ["encoding", "rot13"])]
+//! #[derive(Default)]
+//! pub struct Rot13;
+//!
+//! impl PluginBehavior for Rot13 {
+//!     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+//!         Ok(data.iter().map(|b| match b {
+//!             b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
+//!             b'A'..=b'Z' => (b - b'A' + 13) % 26 + b'A',
+//!             _ => *b,
+//!         }).collect())
+//!     }
+//! }
+//!
+//! modreg_guest::export!(Rot13);
+//! ```
+//!
+//! On a WebAssembly target, `export!` writes the plugins' table entries (name, version, type,
+//! capabilities, description, permissions) into the module's `modreg.plugins` custom section at
+//! compile time, so a host lists and discovers the module without running any of it, and
+//! exports the calls of [`modreg_core::wasm_abi`]. On any other target it does nothing, and the
+//! same source is an ordinary native plugin.
+//!
+//! A guest has no capability it was not granted: no WASI, no clock, no file, no network. What
+//! the host grants (a plugin must also declare the permission) it reaches through
+//! [`read_file`] (permission `file.read`: a read-only directory the host chose) and [`env_var`]
+//! (permission `env.name`: the variable `NAME`, upper-cased).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod capability;
+mod runtime;
+
+pub use crate::capability::{CapabilityError, env_var, read_file};
+
+/// Exports the listed `#[plugin]` types from this WebAssembly module, in this order.
+///
+/// Use it once per module, at the crate root of a `cdylib`. Each type must be a `#[plugin]`
+/// of the default registry with a `Default` (or settings-free) constructor.
+#[macro_export]
+macro_rules! export {
+    ($($plugin:ty),+ $(,)?) => {
+        const _: () = {
+            const ENTRIES: &[&$crate::__private::PluginDescriptor] = &[
+                $(<$plugin as $crate::__private::HasDescriptor<dyn $crate::__private::Plugin>>::DESCRIPTOR),+
+            ];
+            const LEN: usize = $crate::__private::metadata_len(ENTRIES);
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(link_section = "modreg.plugins")]
+            #[used]
+            static METADATA: [u8; LEN] = $crate::__private::metadata(ENTRIES);
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn modreg_alloc(len: u32) -> u32 {
+                $crate::__private::alloc(len)
+            }
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn modreg_process(plugin: u32, ptr: u32, len: u32) -> u32 {
+                $crate::__private::process(ENTRIES, plugin, ptr, len)
+            }
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn modreg_output_ptr() -> u32 {
+                $crate::__private::output_ptr()
+            }
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn modreg_output_len() -> u32 {
+                $crate::__private::output_len()
+            }
+        };
+    };
+}
+
+// Not public API. Used by generated code.
+#[doc(hidden)]
+pub mod __private {
+    pub use modreg_core::__private::{HasDescriptor, Plugin, PluginDescriptor};
+    pub use modreg_core::wasm_abi::{metadata, metadata_len};
+
+    pub use crate::runtime::{alloc, output_len, output_ptr, process};
+}

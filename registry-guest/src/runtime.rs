@@ -1,0 +1,137 @@
+//! The guest's half of a call: instances kept per plugin, the input taken from the host's
+//! buffer, the answer kept until the next call.
+
+use std::cell::RefCell;
+
+use modreg_core::__private::PluginDescriptor;
+use modreg_core::Plugin;
+use modreg_core::wasm_abi::{STATUS_ERROR, STATUS_OK};
+
+thread_local! {
+    /// One instance per exported plugin, made and initialized on its first call.
+    static INSTANCES: RefCell<Vec<Option<Box<dyn Plugin>>>> = const { RefCell::new(Vec::new()) };
+    /// The last call's answer: output, or an error's message.
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs plugin number `plugin` of `entries` on `input`: the status and the answer.
+pub(crate) fn run(
+    entries: &'static [&'static PluginDescriptor],
+    plugin: u32,
+    input: &[u8],
+) -> (u32, Vec<u8>) {
+    let Some(entry) = usize::try_from(plugin).ok().and_then(|i| entries.get(i)) else {
+        let message = format!(
+            "no plugin number {plugin}: this module exports {}",
+            entries.len()
+        );
+        return (STATUS_ERROR, message.into_bytes());
+    };
+    let index = usize::try_from(plugin).unwrap_or(usize::MAX);
+    INSTANCES.with_borrow_mut(|instances| {
+        if instances.len() < entries.len() {
+            instances.resize_with(entries.len(), || None);
+        }
+        if instances[index].is_none() {
+            let made = entry.instantiate_default().and_then(|mut instance| {
+                instance.initialize()?;
+                Ok(instance)
+            });
+            match made {
+                Ok(instance) => instances[index] = Some(instance),
+                Err(e) => return (STATUS_ERROR, e.to_string().into_bytes()),
+            }
+        }
+        let instance = instances[index].as_ref().expect("made above");
+        match instance.process(input) {
+            Ok(output) => (STATUS_OK, output),
+            Err(e) => (STATUS_ERROR, e.to_string().into_bytes()),
+        }
+    })
+}
+
+/// The address as the 32-bit offset the host sees.
+fn offset<T>(pointer: *const T) -> u32 {
+    // wasm32 addresses are 32 bits; elsewhere nothing calls this with a real buffer.
+    u32::try_from(pointer as usize).unwrap_or(u32::MAX)
+}
+
+/// A buffer of `len` bytes for the host to write the input into; the next `process` owns it.
+pub fn alloc(len: u32) -> u32 {
+    let mut buffer = std::mem::ManuallyDrop::new(Vec::<u8>::with_capacity(len as usize));
+    offset(buffer.as_mut_ptr())
+}
+
+/// Processes the `len` bytes at `ptr` (a buffer [`alloc`] made for exactly `len` bytes) with
+/// plugin number `plugin`; the answer waits for [`output_ptr`] and [`output_len`].
+pub fn process(
+    entries: &'static [&'static PluginDescriptor],
+    plugin: u32,
+    ptr: u32,
+    len: u32,
+) -> u32 {
+    crate::capability::report_panics();
+    let input = if len == 0 {
+        Vec::new()
+    } else {
+        #[allow(unsafe_code)]
+        // SAFETY: `ptr` is the buffer `alloc(len)` returned (the host's side of the ABI),
+        // allocated as a `Vec<u8>` of capacity `len`, which the host filled with `len` bytes
+        // and hands over with this call; nothing else owns it.
+        unsafe {
+            Vec::from_raw_parts(ptr as usize as *mut u8, len as usize, len as usize)
+        }
+    };
+    let (status, answer) = run(entries, plugin, &input);
+    drop(input);
+    OUTPUT.with_borrow_mut(|output| *output = answer);
+    status
+}
+
+/// Where the last answer starts.
+pub fn output_ptr() -> u32 {
+    OUTPUT.with_borrow(|output| offset(output.as_ptr()))
+}
+
+/// How long the last answer is.
+pub fn output_len() -> u32 {
+    OUTPUT.with_borrow(|output| u32::try_from(output.len()).unwrap_or(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use modreg_core::{PluginBehavior, PluginError, plugin};
+
+    use super::*;
+
+    #[plugin(type = DataProcessor, capabilities = ["test"])]
+    #[derive(Default)]
+    struct Reverse;
+
+    impl PluginBehavior for Reverse {
+        fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+            if data.is_empty() {
+                return Err(PluginError::processing("reverse", "nothing to reverse"));
+            }
+            Ok(data.iter().rev().copied().collect())
+        }
+    }
+
+    static ENTRIES: &[&PluginDescriptor] =
+        &[<Reverse as modreg_core::__private::HasDescriptor<dyn Plugin>>::DESCRIPTOR];
+
+    #[test]
+    fn a_call_answers_output_an_error_or_an_unknown_plugin() {
+        assert_eq!(run(ENTRIES, 0, b"abc"), (STATUS_OK, b"cba".to_vec()));
+        let (status, message) = run(ENTRIES, 0, b"");
+        assert_eq!(status, STATUS_ERROR);
+        assert!(
+            String::from_utf8(message)
+                .unwrap()
+                .contains("nothing to reverse")
+        );
+        let (status, message) = run(ENTRIES, 7, b"abc");
+        assert_eq!(status, STATUS_ERROR);
+        assert_eq!(message, b"no plugin number 7: this module exports 1");
+    }
+}
