@@ -22,6 +22,20 @@ struct Cli {
     /// How log events are written to standard error: `text` or `json` (one object a line).
     #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
     log_format: LogFormat,
+    /// A directory of WebAssembly plugin modules (`*.wasm`, each with an optional `.sig`)
+    /// loaded into the registry's sandbox; `serve` watches it and reloads on change.
+    #[arg(long, global = true, value_name = "DIR")]
+    plugin_dir: Option<std::path::PathBuf>,
+    /// A directory WebAssembly plugins that declare `file.read` may read under, read-only.
+    #[arg(long, global = true, value_name = "DIR")]
+    grant_dir: Option<std::path::PathBuf>,
+    /// An environment variable WebAssembly plugins that declare `env.<name>` may read;
+    /// repeat for several.
+    #[arg(long = "grant-env", global = true, value_name = "NAME")]
+    grant_env: Vec<String>,
+    /// Milliseconds a WebAssembly plugin's call may run before it is stopped.
+    #[arg(long, global = true, value_name = "MS", default_value_t = 1000)]
+    wasm_time_budget_ms: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,6 +114,9 @@ enum Command {
         /// Connections served at once; more are closed.
         #[arg(long, default_value_t = 256)]
         max_connections: usize,
+        /// Milliseconds between looks at `--plugin-dir` for new, changed and removed modules.
+        #[arg(long, default_value_t = 1000)]
+        reload_interval_ms: u64,
     },
     /// Pipes standard input through the named plugins, in order, to standard output.
     Run {
@@ -127,7 +144,21 @@ fn main() -> ExitCode {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
-    match run(cli.command) {
+    let sandbox = Sandbox {
+        plugin_dir: cli.plugin_dir,
+        config: {
+            let mut config = modreg::WasmConfig::new()
+                .with_time_budget(std::time::Duration::from_millis(cli.wasm_time_budget_ms));
+            if let Some(dir) = cli.grant_dir {
+                config = config.with_read_dir(dir);
+            }
+            for name in cli.grant_env {
+                config = config.with_env_var(name);
+            }
+            config
+        },
+    };
+    match run(cli.command, sandbox) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("modreg: {}", escape_controls(&error.to_string()));
@@ -150,9 +181,36 @@ fn escape_controls(text: &str) -> String {
         .collect()
 }
 
-fn run(command: Command) -> Result<(), PluginError> {
+/// The WebAssembly plugins to load, and their sandbox.
+struct Sandbox {
+    plugin_dir: Option<std::path::PathBuf>,
+    config: modreg::WasmConfig,
+}
+
+impl Sandbox {
+    /// Loads the plugin directory, if one is given; a refused module is reported on standard
+    /// error and the others load.
+    fn load(&self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+        registry.configure_wasm(self.config.clone());
+        let Some(dir) = &self.plugin_dir else {
+            return Ok(());
+        };
+        let report = registry.load_wasm_plugins(dir)?;
+        for (module, error) in &report.refused {
+            eprintln!(
+                "modreg: skipping {}: {}",
+                escape_controls(module),
+                escape_controls(&error.to_string())
+            );
+        }
+        Ok(())
+    }
+}
+
+fn run(command: Command, sandbox: Sandbox) -> Result<(), PluginError> {
     let registry = ModuleRegistry::new();
     registry.check()?;
+    sandbox.load(&registry)?;
     let mut stdout = std::io::stdout().lock();
     match command {
         Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
@@ -189,6 +247,7 @@ fn run(command: Command) -> Result<(), PluginError> {
             request_timeout_ms,
             header_timeout_ms,
             max_connections,
+            reload_interval_ms,
         } => {
             apply_config(&registry, config)?;
             for (option, value) in [
@@ -219,6 +278,8 @@ fn run(command: Command) -> Result<(), PluginError> {
                     request_timeout: std::time::Duration::from_millis(request_timeout_ms),
                     header_timeout: std::time::Duration::from_millis(header_timeout_ms),
                     max_connections,
+                    plugin_dir: sandbox.plugin_dir,
+                    reload_interval: std::time::Duration::from_millis(reload_interval_ms),
                 },
             )
         }
@@ -359,9 +420,12 @@ fn io_error(what: &str, error: &std::io::Error) -> PluginError {
     }
 }
 
-fn crate_of(info: &PluginInfo) -> &'static str {
+fn crate_of(info: &PluginInfo) -> String {
     match info.origin() {
-        PluginOrigin::Compiled(location) => location.crate_name,
-        PluginOrigin::Runtime => "(runtime)",
+        PluginOrigin::Compiled(location) => location.crate_name.to_owned(),
+        PluginOrigin::Runtime => match info.metadata().get("wasm.module") {
+            Some(module) => format!("wasm:{module}"),
+            None => "(runtime)".to_owned(),
+        },
     }
 }

@@ -16,7 +16,7 @@ struct Row<'a> {
     plugin_type: String,
     capabilities: Vec<&'a str>,
     #[serde(rename = "crate")]
-    crate_name: &'a str,
+    crate_name: String,
     description: &'a str,
 }
 
@@ -57,7 +57,7 @@ pub fn plugins(
                 r.version.to_owned(),
                 r.plugin_type.clone(),
                 r.capabilities.join(","),
-                r.crate_name.to_owned(),
+                r.crate_name.clone(),
             ]
         })
         .collect();
@@ -114,7 +114,13 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
             "{}:{} ({})",
             location.file, location.line, location.module_path
         ),
-        PluginOrigin::Runtime => "registered at run time".to_owned(),
+        PluginOrigin::Runtime => match info.metadata().get("wasm.module") {
+            Some(module) => format!(
+                "loaded from {module} (WebAssembly, sha256 {})",
+                info.metadata().get("wasm.sha256").copied().unwrap_or("?")
+            ),
+            None => "registered at run time".to_owned(),
+        },
     };
     let detail = Detail {
         row: Row::new(info),

@@ -60,6 +60,10 @@ pub struct Options {
     pub header_timeout: Duration,
     /// Connections served at once; more are closed when accepted.
     pub max_connections: usize,
+    /// A directory of WebAssembly plugin modules watched for changes (hot reload).
+    pub plugin_dir: Option<std::path::PathBuf>,
+    /// Time between looks at `plugin_dir`.
+    pub reload_interval: Duration,
 }
 
 /// Pipelines run at once on the blocking pool; more wait for a place.
@@ -95,6 +99,12 @@ pub fn serve(registry: ModuleRegistry, options: Options) -> Result<(), PluginErr
     let registry = Arc::new(registry);
     registry.run_health_checks()?;
     let _monitor = HealthMonitor::start(registry.clone(), options.health_interval);
+    // New, changed and removed modules are picked up without a restart; a module that fails
+    // to load or verify is refused while the version before it keeps serving.
+    let _watcher = options
+        .plugin_dir
+        .as_ref()
+        .map(|dir| registry.watch_wasm_plugins(dir, options.reload_interval));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_RUNNING_PIPELINES)

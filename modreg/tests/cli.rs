@@ -287,3 +287,57 @@ fn usage_errors_exit_2_as_the_readme_says() {
     let out = modreg(&["list", "--no-such-option"], b"");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[path = "../../tests/support/wasm_guests.rs"]
+#[allow(dead_code)]
+mod wasm_guests;
+
+/// The README's WebAssembly commands, and the hostile guests stopped with one line each.
+#[test]
+fn plugins_from_a_plugin_directory_run_in_the_sandbox() {
+    let dir = wasm_guests::plugin_dir().to_str().unwrap().to_owned();
+    let with_dir = |rest: &[&str]| -> Vec<String> {
+        let mut args = vec!["--plugin-dir".to_owned(), dir.clone()];
+        args.extend(rest.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let args = with_dir(&["run", "rot13"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(ok(&args, b"Hello"), b"Uryyb");
+    let args = with_dir(&["run", "rot13,hex-encode,hex-decode"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(ok(&args, b"Hello"), b"Uryyb");
+    let args = with_dir(&["list"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let listing = String::from_utf8(ok(&args, b"")).unwrap();
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("rot13 ") && l.ends_with("wasm:codecs.wasm")),
+        "{listing}"
+    );
+    let args = with_dir(&["--wasm-time-budget-ms", "200", "run", "spin"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(fails(&args, b"").contains("did not answer within 200ms"));
+    let args = with_dir(&["run", "read-passwd"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = modreg(&args, b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("needs permission `file.read`"), "{err}");
+    assert!(
+        err.contains("sandbox refused a capability"),
+        "the refusal is audited: {err}"
+    );
+    assert!(out.stdout.is_empty());
+    let args = with_dir(&["run", "panic"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = modreg(&args, b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("panicked in process") && err.contains("on purpose"),
+        "{err}"
+    );
+}

@@ -383,3 +383,82 @@ fn stalled_clients_do_not_hold_up_the_others() {
     );
     drop(stalled);
 }
+
+#[path = "../../tests/support/wasm_guests.rs"]
+#[allow(dead_code)]
+mod wasm_guests;
+
+/// Puts `bytes` at `path` in one step, as a deployment should (write aside, then rename).
+fn replace_file(path: &std::path::Path, bytes: &[u8]) {
+    let staging = path.with_extension("staging");
+    std::fs::write(&staging, bytes).unwrap();
+    std::fs::rename(&staging, path).unwrap();
+}
+
+/// Asks `greeter` until it answers `want` or ten seconds pass.
+fn until_greeter_says(server: &Server, want: &[u8]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = http(server, "POST", "/run/greeter", b"");
+        if status == 200 && body == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "greeter still answers {status} {:?}",
+            String::from_utf8_lossy(&body)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_module_replaced_under_a_running_server_answers_and_a_corrupt_one_is_refused() {
+    let dir = std::env::temp_dir().join(format!("modreg-hot-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("greeter.wasm");
+    replace_file(&module, &wasm_guests::guest_answering("one", "1.0.0"));
+    let server = start(&[
+        "--plugin-dir",
+        dir.to_str().unwrap(),
+        "--reload-interval-ms",
+        "100",
+    ]);
+    until_greeter_says(&server, b"one");
+    replace_file(&module, &wasm_guests::guest_answering("two", "2.0.0"));
+    until_greeter_says(&server, b"two");
+    // A corrupt module is refused; the version before it keeps answering.
+    replace_file(&module, b"\0asm\x01\0\0\0 this is not a module");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for _ in 0..5 {
+        assert_eq!(
+            http(&server, "POST", "/run/greeter", b""),
+            (200, b"two".to_vec())
+        );
+    }
+    // A new module next to it is picked up; a removed one goes away.
+    replace_file(
+        &dir.join("other.wasm"),
+        &wasm_guests::guest_named("other", "three", "1.0.0"),
+    );
+    std::fs::remove_file(&module).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while http(&server, "POST", "/run/other", b"") != (200, b"three".to_vec()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "other.wasm was not loaded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while http(&server, "POST", "/run/greeter", b"").0 == 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "greeter was not removed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -300,8 +300,8 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
 #[test]
 fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     let registry = ModuleRegistry::new();
-    let v1 = guest_answering("one", "1.0.0");
-    let v2 = guest_answering("two", "2.0.0");
+    let v1 = wasm_guests::guest_answering("one", "1.0.0");
+    let v2 = wasm_guests::guest_answering("two", "2.0.0");
     registry.load_wasm_bytes("greeter.wasm", &v1, None).unwrap();
     let old = registry.create_plugin("greeter").unwrap();
     assert_eq!(old.process(b"").unwrap(), b"one");
@@ -330,33 +330,4 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     );
     registry.unload_wasm_module("greeter.wasm").unwrap();
     assert!(registry.plugin("greeter").is_none());
-}
-
-/// A module in text form whose plugin `greeter` answers `answer`, with its section appended.
-fn guest_answering(answer: &str, version: &str) -> Vec<u8> {
-    let len = answer.len();
-    let mut bytes = wat::parse_str(format!(
-        r#"(module
-            (memory (export "memory") 1)
-            (data (i32.const 16) "{answer}")
-            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0))
-            (func (export "modreg_output_ptr") (result i32) (i32.const 16))
-            (func (export "modreg_output_len") (result i32) (i32.const {len})))"#
-    ))
-    .unwrap();
-    let mut record = vec![1u8];
-    for field in ["greeter", version, "data-processor", "says hello"] {
-        record.extend_from_slice(&u32::try_from(field.len()).unwrap().to_le_bytes());
-        record.extend_from_slice(field.as_bytes());
-    }
-    record.extend_from_slice(&[0; 8]); // no capabilities, no permissions
-    let name = b"modreg.plugins";
-    let mut payload = vec![u8::try_from(name.len()).unwrap()];
-    payload.extend_from_slice(name);
-    payload.extend_from_slice(&record);
-    bytes.push(0); // custom section
-    bytes.push(u8::try_from(payload.len()).unwrap()); // < 128: one LEB128 byte
-    bytes.extend_from_slice(&payload);
-    bytes
 }

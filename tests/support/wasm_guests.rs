@@ -57,3 +57,37 @@ pub fn plugin_dir() -> &'static Path {
         dir
     })
 }
+
+/// A module in text form whose plugin `greeter` answers `answer`, with its section appended.
+pub fn guest_answering(answer: &str, version: &str) -> Vec<u8> {
+    guest_named("greeter", answer, version)
+}
+
+/// A module in text form whose plugin `name` answers `answer`, with its section appended.
+pub fn guest_named(name: &str, answer: &str, version: &str) -> Vec<u8> {
+    let len = answer.len();
+    let mut bytes = wat::parse_str(format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (data (i32.const 16) "{answer}")
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0))
+            (func (export "modreg_output_ptr") (result i32) (i32.const 16))
+            (func (export "modreg_output_len") (result i32) (i32.const {len})))"#
+    ))
+    .unwrap();
+    let mut record = vec![1u8];
+    for field in [name, version, "data-processor", "says hello"] {
+        record.extend_from_slice(&u32::try_from(field.len()).unwrap().to_le_bytes());
+        record.extend_from_slice(field.as_bytes());
+    }
+    record.extend_from_slice(&[0; 8]); // no capabilities, no permissions
+    let name = b"modreg.plugins";
+    let mut payload = vec![u8::try_from(name.len()).unwrap()];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(&record);
+    bytes.push(0); // custom section
+    bytes.push(u8::try_from(payload.len()).unwrap()); // < 128: one LEB128 byte
+    bytes.extend_from_slice(&payload);
+    bytes
+}

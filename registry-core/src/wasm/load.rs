@@ -28,6 +28,9 @@ pub(crate) struct WasmHost {
     modules: Mutex<BTreeMap<String, LoadedEntry>>,
     /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
     pub(crate) refused: AtomicU64,
+    /// The hash of each module file last refused, so a directory pass refuses (and logs) a
+    /// file once, not on every pass, until it changes.
+    refused_files: Mutex<BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -45,6 +48,7 @@ impl Default for WasmHost {
             config: RwLock::new(WasmConfig::default()),
             modules: Mutex::new(BTreeMap::new()),
             refused: AtomicU64::new(0),
+            refused_files: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -54,7 +58,8 @@ impl Default for WasmHost {
 pub struct WasmLoadReport {
     /// Plugins registered (or re-registered), by module.
     pub loaded: BTreeMap<String, Vec<String>>,
-    /// Modules left as they were: unchanged since they were loaded.
+    /// Modules left as they were: unchanged since they were loaded, or since they were
+    /// refused.
     pub unchanged: Vec<String>,
     /// Modules whose plugins were removed (their file is gone).
     pub removed: Vec<String>,
@@ -280,6 +285,21 @@ impl ModuleRegistry {
         let limit = self.wasm_config().max_module_bytes();
         let mut report = WasmLoadReport::default();
         let present: Vec<String> = files.iter().map(|p| module_name(p)).collect();
+        // Removals first, so a plugin that moved to another file loads in the same pass.
+        let gone: Vec<String> = host
+            .modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .filter(|name| !present.contains(name))
+            .cloned()
+            .collect();
+        for name in gone {
+            match self.unload_wasm_module(&name) {
+                Ok(_) => report.removed.push(name),
+                Err(error) => report.refused.push((name, error)),
+            }
+        }
         for path in &files {
             let name = module_name(path);
             let bytes = match read_capped(path, limit) {
@@ -296,7 +316,13 @@ impl ModuleRegistry {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&name)
-                .is_some_and(|e| e.sha256 == sha256);
+                .is_some_and(|e| e.sha256 == sha256)
+                || host
+                    .refused_files
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&name)
+                    .is_some_and(|refused| *refused == sha256);
             if unchanged {
                 report.unchanged.push(name);
                 continue;
@@ -312,25 +338,19 @@ impl ModuleRegistry {
                 },
                 Err(_) => None,
             };
+            let mut refused_files = host
+                .refused_files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             match self.load_wasm_bytes(&name, &bytes, signature.as_ref()) {
                 Ok(plugins) => {
+                    refused_files.remove(&name);
                     report.loaded.insert(name, plugins);
                 }
-                Err(error) => report.refused.push((name, error)),
-            }
-        }
-        let gone: Vec<String> = host
-            .modules
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .filter(|name| !present.contains(name))
-            .cloned()
-            .collect();
-        for name in gone {
-            match self.unload_wasm_module(&name) {
-                Ok(_) => report.removed.push(name),
-                Err(error) => report.refused.push((name, error)),
+                Err(error) => {
+                    refused_files.insert(name.clone(), sha256);
+                    report.refused.push((name, error));
+                }
             }
         }
         Ok(report)
