@@ -11,7 +11,9 @@
 //! `export!` list (a plugin's position is its number in calls):
 //!
 //! ```text
-//! record := 0x01 name version type description count capability* count permission*
+//! record := 0x01 name version type description list(capability) list(permission)
+//!           list(dependency)
+//! list   := count string*
 //! string := u32-le length, UTF-8 bytes
 //! count  := u32-le
 //! ```
@@ -86,6 +88,7 @@ const fn record_len<T: ?Sized>(entry: &Descriptor<T>) -> usize {
         + string_len(entry.description())
         + list_len(entry.capabilities())
         + list_len(entry.permissions())
+        + list_len(entry.depends_on())
 }
 
 /// The length of the section that describes `entries`.
@@ -146,6 +149,7 @@ pub const fn metadata<T: ?Sized, const N: usize>(entries: &[&Descriptor<T>]) -> 
         at = put_string(&mut out, at, entry.description());
         at = put_list(&mut out, at, entry.capabilities());
         at = put_list(&mut out, at, entry.permissions());
+        at = put_list(&mut out, at, entry.depends_on());
         i += 1;
     }
     assert!(at == N, "metadata length does not match metadata_len");
@@ -167,6 +171,8 @@ pub struct ModuleEntry {
     pub capabilities: Vec<String>,
     /// The permissions it declares.
     pub permissions: Vec<String>,
+    /// The plugins it depends on (`name` or `name >= version`).
+    pub depends_on: Vec<String>,
 }
 
 struct Reader<'a> {
@@ -233,6 +239,7 @@ pub fn read_metadata(section: &[u8]) -> Result<Vec<ModuleEntry>, String> {
             description: reader.string()?,
             capabilities: reader.list()?,
             permissions: reader.list()?,
+            depends_on: reader.list()?,
         });
     }
     Ok(entries)
@@ -260,6 +267,7 @@ mod tests {
         PluginDescriptor::new("alpha", "1.2.3", PluginType::Encoding, none, HERE)
             .with_capabilities(&["encoding", "hex"])
             .with_permissions(&["file.read"])
+            .with_dependencies(&["beta >= 0.1"])
             .with_description("the first");
     const B: PluginDescriptor =
         PluginDescriptor::new("beta", "0.1.0", PluginType::Storage, none, HERE);
@@ -277,6 +285,7 @@ mod tests {
         assert_eq!(entries[0].description, "the first");
         assert_eq!(entries[0].capabilities, ["encoding", "hex"]);
         assert_eq!(entries[0].permissions, ["file.read"]);
+        assert_eq!(entries[0].depends_on, ["beta >= 0.1"]);
         assert_eq!(entries[1].name, "beta");
         assert!(entries[1].capabilities.is_empty());
     }

@@ -118,6 +118,38 @@ struct Path {
 
 fn nothing(_: &ModuleRegistry) {}
 
+#[cfg(feature = "wasm")]
+#[path = "../../tests/support/wasm_guests.rs"]
+#[allow(dead_code)]
+mod wasm_guests;
+
+/// A WebAssembly module whose plugin declares the same permission and dependency, loaded at
+/// run time.
+#[cfg(feature = "wasm")]
+const WASM_PATH: Path = Path {
+    name: "WebAssembly module",
+    setup: |r| {
+        let module = wasm_guests::echo_guest(
+            "matrix-wasm",
+            "1.0.0",
+            "storage",
+            &["fs.write"],
+            &["matrix-base >= 1.0"],
+        );
+        r.load_wasm_bytes("matrix.wasm", &module, None).unwrap();
+    },
+    create: |r| r.create_plugin("matrix-wasm"),
+    metrics_of: "matrix-wasm",
+};
+
+/// Every path: the table, and the WebAssembly one where the sandbox is built.
+fn paths() -> Vec<&'static Path> {
+    let mut paths: Vec<&'static Path> = PATHS.iter().collect();
+    #[cfg(feature = "wasm")]
+    paths.push(&WASM_PATH);
+    paths
+}
+
 const PATHS: &[Path] = &[
     Path {
         name: "compiled in, by name",
@@ -365,7 +397,7 @@ fn outcome(registry: &ModuleRegistry, path: &Path) -> Outcome {
 fn every_switch_decides_the_same_on_every_creation_path() {
     let mut wrong = Vec::new();
     for switch in SWITCHES {
-        for path in PATHS {
+        for path in paths() {
             for (kind, registry) in [
                 ("default", ModuleRegistry::new()),
                 ("configured", configured()),

@@ -8,8 +8,8 @@ mod wasm_guests;
 use std::time::{Duration, Instant};
 
 use modreg_core::{
-    AdvancedPluginSecurityConfig, ModuleRegistry, PluginCapabilityQuery, PluginError, TrustedKey,
-    WasmConfig, WasmSignature,
+    AdvancedPluginSecurityConfig, ModuleRegistry, PluginCapabilityQuery, PluginError,
+    PluginMonitoringConfig, TrustedKey, WasmConfig, WasmSignature,
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -87,6 +87,9 @@ fn wasm_plugins_are_found_by_the_same_queries() {
 #[test]
 fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
     let registry = host(strict());
+    registry
+        .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
+        .unwrap();
     type Check = fn(&PluginError) -> bool;
     let table: [(&str, &[u8], Check); 6] = [
         ("spin", b"", |e| matches!(e, PluginError::Timeout { .. })),
@@ -117,8 +120,10 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
         ),
     ];
     for (name, input, expected) in table {
-        let plugin = registry.create_plugin(name).unwrap();
         for attempt in 0..2 {
+            // A fresh instance each time: after a panic, the wrapper refuses further calls on
+            // the same instance (`Failed`), as it does for native plugins.
+            let plugin = registry.create_plugin(name).unwrap();
             let started = Instant::now();
             let error = plugin.process(input).unwrap_err();
             assert!(expected(&error), "{name} (attempt {attempt}): {error:?}");
@@ -137,6 +142,12 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
             );
             rot13_still_answers(&registry);
         }
+        let metrics = registry.plugin_metrics(name).unwrap();
+        assert_eq!(
+            (metrics.calls, metrics.errors),
+            (2, 2),
+            "{name}: monitoring counts it"
+        );
     }
 }
 

@@ -164,6 +164,20 @@ fn lexically_inside(root: &Path, path: &Path) -> bool {
     true
 }
 
+/// Whether the file actually opened lies under `root`: a link swapped in between the check
+/// and the open is caught here (Linux: the path the kernel reports for the descriptor).
+#[cfg(target_os = "linux")]
+fn opened_inside(file: &std::fs::File, root: &Path) -> bool {
+    use std::os::fd::AsRawFd as _;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .is_ok_and(|opened| opened.starts_with(root))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn opened_inside(_: &std::fs::File, _: &Path) -> bool {
+    true
+}
+
 fn read_file(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32) -> i64 {
     let Some(path) = argument(&caller, ptr, len).and_then(|b| String::from_utf8(b).ok()) else {
         return FAILED;
@@ -185,6 +199,9 @@ fn read_file(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, ca
     let Ok(file) = std::fs::File::open(&resolved) else {
         return NOT_FOUND;
     };
+    if !opened_inside(&file, &root) {
+        return deny(&mut caller, "file.read", &path);
+    }
     let mut contents = Vec::new();
     match file.take(max as u64 + 1).read_to_end(&mut contents) {
         Ok(n) if n <= max => answer(&mut caller, &contents, out, cap),

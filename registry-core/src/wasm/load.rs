@@ -12,7 +12,7 @@ use wasmi::Engine;
 use crate::error::PluginError;
 use crate::plugin_type::PluginType;
 use crate::registry::ModuleRegistry;
-use crate::runtime::{PluginConfig, Registration};
+use crate::runtime::{AdvancedPluginConfig, Registration};
 use crate::security::SecuritySettings;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::Grants;
@@ -208,7 +208,7 @@ impl ModuleRegistry {
                 capabilities: entry.capabilities.clone(),
                 grants: Grants::of(&entry.name, &entry.permissions, &config),
             });
-            let mut registration = PluginConfig::new()
+            let mut registration = AdvancedPluginConfig::new()
                 .with_name(&entry.name)
                 .with_version(&entry.version)
                 .with_type(spec.plugin_type)
@@ -223,6 +223,9 @@ impl ModuleRegistry {
             }
             for permission in &entry.permissions {
                 registration = registration.add_permission(permission);
+            }
+            for dependency in &entry.depends_on {
+                registration = registration.add_dependency(dependency);
             }
             names.push(entry.name.clone());
             registrations.push(registration.into());
