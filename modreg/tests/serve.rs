@@ -384,9 +384,9 @@ fn stalled_clients_do_not_hold_up_the_others() {
     drop(stalled);
 }
 
-#[path = "../../tests/support/wasm_guests.rs"]
+#[path = "../../tests/support/wasm_text.rs"]
 #[allow(dead_code)]
-mod wasm_guests;
+mod wasm_text;
 
 /// Puts `bytes` at `path` in one step, as a deployment should (write aside, then rename).
 fn replace_file(path: &std::path::Path, bytes: &[u8]) {
@@ -418,7 +418,7 @@ fn a_module_replaced_under_a_running_server_answers_and_a_corrupt_one_is_refused
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let module = dir.join("greeter.wasm");
-    replace_file(&module, &wasm_guests::guest_answering("one", "1.0.0"));
+    replace_file(&module, &wasm_text::guest_answering("one", "1.0.0"));
     let server = start(&[
         "--plugin-dir",
         dir.to_str().unwrap(),
@@ -426,7 +426,7 @@ fn a_module_replaced_under_a_running_server_answers_and_a_corrupt_one_is_refused
         "100",
     ]);
     until_greeter_says(&server, b"one");
-    replace_file(&module, &wasm_guests::guest_answering("two", "2.0.0"));
+    replace_file(&module, &wasm_text::guest_answering("two", "2.0.0"));
     until_greeter_says(&server, b"two");
     // A corrupt module is refused; the version before it keeps answering.
     replace_file(&module, b"\0asm\x01\0\0\0 this is not a module");
@@ -440,7 +440,7 @@ fn a_module_replaced_under_a_running_server_answers_and_a_corrupt_one_is_refused
     // A new module next to it is picked up; a removed one goes away.
     replace_file(
         &dir.join("other.wasm"),
-        &wasm_guests::guest_named("other", "three", "1.0.0"),
+        &wasm_text::guest_named("other", "three", "1.0.0"),
     );
     std::fs::remove_file(&module).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -119,9 +119,9 @@ struct Path {
 fn nothing(_: &ModuleRegistry) {}
 
 #[cfg(feature = "wasm")]
-#[path = "../../tests/support/wasm_guests.rs"]
+#[path = "../../tests/support/wasm_text.rs"]
 #[allow(dead_code)]
-mod wasm_guests;
+mod wasm_text;
 
 /// A WebAssembly module whose plugin declares the same permission and dependency, loaded at
 /// run time.
@@ -129,7 +129,7 @@ mod wasm_guests;
 const WASM_PATH: Path = Path {
     name: "WebAssembly module",
     setup: |r| {
-        let module = wasm_guests::echo_guest(
+        let module = wasm_text::echo_guest(
             "matrix-wasm",
             "1.0.0",
             "storage",

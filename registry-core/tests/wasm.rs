@@ -4,6 +4,8 @@
 
 #[path = "../../tests/support/wasm_guests.rs"]
 mod wasm_guests;
+#[path = "../../tests/support/wasm_text.rs"]
+mod wasm_text;
 
 use std::time::{Duration, Instant};
 
@@ -311,8 +313,8 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
 #[test]
 fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     let registry = ModuleRegistry::new();
-    let v1 = wasm_guests::guest_answering("one", "1.0.0");
-    let v2 = wasm_guests::guest_answering("two", "2.0.0");
+    let v1 = wasm_text::guest_answering("one", "1.0.0");
+    let v2 = wasm_text::guest_answering("two", "2.0.0");
     registry.load_wasm_bytes("greeter.wasm", &v1, None).unwrap();
     let old = registry.create_plugin("greeter").unwrap();
     assert_eq!(old.process(b"").unwrap(), b"one");

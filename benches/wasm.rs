@@ -1,0 +1,84 @@
+//! The WebAssembly sandbox beside the same plugin compiled in, in the same run:
+//!
+//! - `wasm_process`: `hex-encode` on 64 B and 64 KiB, native (`modreg-plugins` linked in) and
+//!   as a guest (the same source built into `codecs.wasm`), both through `Box<dyn Plugin>`;
+//!   and the guest with no instance pool, so every call instantiates the module;
+//! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
+//!   registry.
+//!
+//! The guests are built from source first (`tests/support/wasm_guests.rs`).
+//!
+//! Run: `cargo bench -p modreg --features wasm,encoding --bench wasm`.
+
+#[path = "../tests/support/wasm_guests.rs"]
+#[allow(dead_code)]
+mod wasm_guests;
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use modreg::{ModuleRegistry, WasmConfig};
+
+fn codecs() -> Vec<u8> {
+    std::fs::read(wasm_guests::plugin_dir().join("codecs.wasm")).expect("the guest was built")
+}
+
+fn sandboxed(config: WasmConfig) -> ModuleRegistry {
+    let registry = ModuleRegistry::new();
+    registry.configure_wasm(config);
+    registry
+        .load_wasm_bytes("codecs.wasm", &codecs(), None)
+        .expect("codecs.wasm loads");
+    registry
+}
+
+fn process(c: &mut Criterion) {
+    let native = ModuleRegistry::new()
+        .create_plugin("hex-encode")
+        .expect("hex-encode is compiled in");
+    let guest = sandboxed(WasmConfig::new())
+        .create_plugin("hex-encode")
+        .unwrap();
+    let unpooled = sandboxed(WasmConfig::new().with_pool_size(0))
+        .create_plugin("hex-encode")
+        .unwrap();
+    let mut group = c.benchmark_group("wasm_process");
+    for size in [64usize, 64 << 10] {
+        let input = vec![0xa5u8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("native", size), &input, |b, input| {
+            b.iter(|| native.process(black_box(input)).unwrap());
+        });
+        group.bench_with_input(BenchmarkId::new("wasm", size), &input, |b, input| {
+            b.iter(|| guest.process(black_box(input)).unwrap());
+        });
+        group.bench_with_input(
+            BenchmarkId::new("wasm_instantiate_per_call", size),
+            &input,
+            |b, input| b.iter(|| unpooled.process(black_box(input)).unwrap()),
+        );
+    }
+    group.finish();
+}
+
+fn load(c: &mut Criterion) {
+    let bytes = codecs();
+    let mut group = c.benchmark_group("wasm_load");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("codecs.wasm", |b| {
+        b.iter_batched(
+            ModuleRegistry::new,
+            |registry| {
+                registry
+                    .load_wasm_bytes("codecs.wasm", black_box(&bytes), None)
+                    .unwrap();
+                registry
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, process, load);
+criterion_main!(benches);

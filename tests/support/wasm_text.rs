@@ -1,0 +1,92 @@
+//! WebAssembly guests written as text (with the `wat` crate): the smallest modules that keep
+//! the call contract, for tests that need a module of a given shape (a version, an answer, a
+//! declared permission). Included with `#[path]`.
+
+/// A module in text form whose plugin `greeter` answers `answer`.
+pub fn guest_answering(answer: &str, version: &str) -> Vec<u8> {
+    guest_named("greeter", answer, version)
+}
+
+/// A module in text form whose plugin `name` answers `answer` whatever its input.
+pub fn guest_named(name: &str, answer: &str, version: &str) -> Vec<u8> {
+    let len = answer.len();
+    let module = wat::parse_str(format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (data (i32.const 16) "{answer}")
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0))
+            (func (export "modreg_output_ptr") (result i32) (i32.const 16))
+            (func (export "modreg_output_len") (result i32) (i32.const {len})))"#
+    ))
+    .unwrap();
+    with_section(module, name, version, "data-processor", &[], &[])
+}
+
+/// A module in text form whose plugin `name` answers its input, declaring `permissions` and
+/// `depends_on`.
+pub fn echo_guest(
+    name: &str,
+    version: &str,
+    plugin_type: &str,
+    permissions: &[&str],
+    depends_on: &[&str],
+) -> Vec<u8> {
+    let module = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1)
+            (global $len (mut i32) (i32.const 0))
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (global.set $len (local.get 2)) (i32.const 0))
+            (func (export "modreg_output_ptr") (result i32) (i32.const 1024))
+            (func (export "modreg_output_len") (result i32) (global.get $len)))"#,
+    )
+    .unwrap();
+    with_section(module, name, version, plugin_type, permissions, depends_on)
+}
+
+/// `module` with a `modreg.plugins` section describing one plugin appended.
+fn with_section(
+    mut module: Vec<u8>,
+    name: &str,
+    version: &str,
+    plugin_type: &str,
+    permissions: &[&str],
+    depends_on: &[&str],
+) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&u32::try_from(s.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    fn list(out: &mut Vec<u8>, items: &[&str]) {
+        out.extend_from_slice(&u32::try_from(items.len()).unwrap().to_le_bytes());
+        for item in items {
+            string(out, item);
+        }
+    }
+    let section_name = b"modreg.plugins";
+    // The section's name, its length as one LEB128 byte; then the record, format version 1.
+    let mut payload = vec![u8::try_from(section_name.len()).unwrap()];
+    payload.extend_from_slice(section_name);
+    payload.push(1);
+    for field in [name, version, plugin_type, "a test guest"] {
+        string(&mut payload, field);
+    }
+    list(&mut payload, &[]);
+    list(&mut payload, permissions);
+    list(&mut payload, depends_on);
+    module.push(0); // a custom section
+    let mut size = payload.len();
+    loop {
+        let byte = u8::try_from(size & 0x7f).unwrap();
+        size >>= 7;
+        if size == 0 {
+            module.push(byte);
+            break;
+        }
+        module.push(byte | 0x80);
+    }
+    module.extend_from_slice(&payload);
+    module
+}
