@@ -10,7 +10,7 @@ mod wasm_text;
 use std::time::{Duration, Instant};
 
 use modreg_core::{
-    AdvancedPluginSecurityConfig, ModuleRegistry, PluginCapabilityQuery, PluginError,
+    AdvancedPluginSecurityConfig, ModuleRegistry, Operation, PluginCapabilityQuery, PluginError,
     PluginMonitoringConfig, TrustedKey, WasmConfig, WasmSignature,
 };
 
@@ -239,6 +239,12 @@ fn grants_open_only_what_they_name() {
         matches!(&greeting, Ok(_) | Err(PluginError::Processing { .. })),
         "granted: found or not set, never denied: {greeting:?}"
     );
+    // Every refusal is in the registry's audit log, counted as a denied `process`.
+    let refusals = registry.audit_log(|e| e.principal == "sandbox" && !e.decision.allowed);
+    assert_eq!(refusals.len(), 5, "{refusals:?}");
+    assert!(refusals[0].decision.reason.contains("/etc/passwd"));
+    let denied = registry.access_metrics().denied;
+    assert!(denied.contains(&(Operation::Process, 5)), "{denied:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -89,6 +89,35 @@ impl AuditLog {
         counters[operation.index()].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records and counts a refusal of `principal`'s `operation` on `plugin` made outside an
+    /// access check (the WebAssembly sandbox refusing a capability). The operation is refused
+    /// already, so an audit file that cannot be written changes nothing.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn record_refusal(
+        &self,
+        principal: &str,
+        operation: Operation,
+        plugin: &str,
+        reason: String,
+    ) {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        self.count(operation, false);
+        let timestamp_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let _ = self.record(AuditEntry {
+            sequence: self.sequence.fetch_add(1, Ordering::Relaxed),
+            timestamp_ms,
+            principal: principal.to_owned(),
+            operation,
+            plugin: plugin.to_owned(),
+            decision: crate::security::AccessDecision {
+                allowed: false,
+                reason,
+            },
+        });
+    }
+
     /// Records `entry`; an error means the audit file could not be written and the operation
     /// must be refused (the file fails closed unless configured to fail open).
     pub(crate) fn record(&self, entry: AuditEntry) -> Result<(), String> {

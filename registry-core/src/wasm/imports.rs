@@ -4,10 +4,10 @@
 use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmi::{Caller, Extern, Linker, Memory};
 
+use crate::security::{AuditLog, Operation};
 use crate::wasm::config::WasmConfig;
 use crate::wasm_abi::{
     DENIED, FAILED, IMPORT_ENV_VAR, IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, NOT_FOUND,
@@ -52,9 +52,6 @@ impl Grants {
     }
 }
 
-/// Refusals of every sandbox in the process, for hosts and tests to read.
-pub(crate) static DENIALS: AtomicU64 = AtomicU64::new(0);
-
 /// The host's side of a store: the limiter, the current call's grants and what it reported.
 #[derive(Debug)]
 pub(crate) struct HostState {
@@ -64,6 +61,8 @@ pub(crate) struct HostState {
     pub(crate) panic_message: Option<String>,
     /// The permission a refused capability call needed, during the current call.
     pub(crate) denied: Option<String>,
+    /// The registry's audit log, where refusals are recorded.
+    pub(crate) audit: Arc<AuditLog>,
 }
 
 /// Refuses memory growth past the cap and remembers that it did.
@@ -123,12 +122,18 @@ fn argument(caller: &Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8
     Some(bytes)
 }
 
-/// Records a refused capability call: counted, logged on the audit target, and remembered
-/// so the call's error names the permission.
+/// Records a refused capability call: in the registry's audit log (principal `sandbox`,
+/// operation `process`, counted in its access metrics), as a warning, and remembered so the
+/// call's error names the permission.
 fn deny(caller: &mut Caller<'_, HostState>, permission: &str, what: &str) -> i64 {
-    DENIALS.fetch_add(1, Ordering::Relaxed);
     let plugin = caller.data().grants.plugin.clone();
-    tracing::warn!(target: "modreg::audit", plugin = %plugin, permission, target = what, "sandbox refused a capability");
+    tracing::warn!(target: "modreg::audit", plugin = %plugin, permission, target = ?what, "sandbox refused a capability");
+    caller.data().audit.record_refusal(
+        "sandbox",
+        Operation::Process,
+        &plugin,
+        format!("no grant for `{permission}`: {what:?}"),
+    );
     caller.data_mut().denied = Some(permission.to_owned());
     DENIED
 }

@@ -2,11 +2,13 @@
 //! with the deadline checked between them, memory capped by the store's limiter, the answer's
 //! length checked before it is copied.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmi::{Engine, Instance, Memory, Store, TypedFunc, TypedResumableCall};
 
 use crate::error::PluginError;
+use crate::security::AuditLog;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::{Grants, HostState, MemoryCap, linker};
 use crate::wasm::module::WasmModule;
@@ -47,8 +49,10 @@ impl Sandbox {
         engine: &Engine,
         module: &WasmModule,
         config: &WasmConfig,
+        audit: &Arc<AuditLog>,
     ) -> Result<Self, PluginError> {
         let state = HostState {
+            audit: audit.clone(),
             limiter: MemoryCap {
                 limit: config.memory_limit(),
                 hit: false,

@@ -191,10 +191,12 @@ impl ModuleRegistry {
         let config = self.wasm_config();
         let module = WasmModule::new(name, bytes, &host.engine, &config)?;
         let sha256 = module.sha256.clone();
+        let audit = self.extensions.get::<crate::security::AuditLog>();
         let loaded = Arc::new(LoadedModule::new(
             module,
             host.engine.clone(),
             config.clone(),
+            audit,
         ));
         let mut registrations: Vec<Registration> = Vec::new();
         let mut names = Vec::new();

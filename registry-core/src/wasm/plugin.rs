@@ -9,6 +9,7 @@ use wasmi::Engine;
 use crate::error::PluginError;
 use crate::plugin::Plugin;
 use crate::plugin_type::PluginType;
+use crate::security::AuditLog;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::Grants;
 use crate::wasm::instance::{CallError, Sandbox};
@@ -20,15 +21,22 @@ pub(crate) struct LoadedModule {
     pub(crate) module: WasmModule,
     engine: Engine,
     config: WasmConfig,
+    audit: Arc<AuditLog>,
     idle: Mutex<Vec<Sandbox>>,
 }
 
 impl LoadedModule {
-    pub(crate) fn new(module: WasmModule, engine: Engine, config: WasmConfig) -> Self {
+    pub(crate) fn new(
+        module: WasmModule,
+        engine: Engine,
+        config: WasmConfig,
+        audit: Arc<AuditLog>,
+    ) -> Self {
         LoadedModule {
             module,
             engine,
             config,
+            audit,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -42,7 +50,7 @@ impl LoadedModule {
             .pop();
         match idle {
             Some(sandbox) => Ok(sandbox),
-            None => Sandbox::new(&self.engine, &self.module, &self.config),
+            None => Sandbox::new(&self.engine, &self.module, &self.config, &self.audit),
         }
     }
 
