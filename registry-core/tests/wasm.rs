@@ -5,6 +5,7 @@
 #[path = "../../tests/support/wasm_guests.rs"]
 mod wasm_guests;
 #[path = "../../tests/support/wasm_text.rs"]
+#[allow(dead_code)]
 mod wasm_text;
 
 use std::time::{Duration, Instant};
@@ -15,6 +16,9 @@ use modreg_core::{
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+/// Whether an error is the one expected.
+type Check = fn(&PluginError) -> bool;
+
 const OTHER_SECRET: &str = "0808080808080808080808080808080808080808080808080808080808080808";
 
 fn module(name: &str) -> Vec<u8> {
@@ -92,7 +96,6 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
     registry
         .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
         .unwrap();
-    type Check = fn(&PluginError) -> bool;
     let table: [(&str, &[u8], Check); 6] = [
         ("spin", b"", |e| matches!(e, PluginError::Timeout { .. })),
         (

@@ -148,7 +148,7 @@ mod imp {
 
     pub(super) fn env_var(name: &str) -> Result<Vec<u8>, CapabilityError> {
         std::env::var_os(name)
-            .map(|v| v.into_encoded_bytes())
+            .map(std::ffi::OsString::into_encoded_bytes)
             .ok_or(CapabilityError::NotFound)
     }
 

@@ -56,10 +56,11 @@ fn offset<T>(pointer: *const T) -> u32 {
     u32::try_from(pointer as usize).unwrap_or(u32::MAX)
 }
 
-/// A buffer of `len` bytes for the host to write the input into; the next `process` owns it.
+/// A buffer of exactly `len` bytes for the host to write the input into; the next `process`
+/// owns it.
 pub fn alloc(len: u32) -> u32 {
-    let mut buffer = std::mem::ManuallyDrop::new(Vec::<u8>::with_capacity(len as usize));
-    offset(buffer.as_mut_ptr())
+    let buffer: Box<[u8]> = vec![0; len as usize].into_boxed_slice();
+    offset(Box::into_raw(buffer).cast::<u8>())
 }
 
 /// Processes the `len` bytes at `ptr` (a buffer [`alloc`] made for exactly `len` bytes) with
@@ -74,13 +75,13 @@ pub fn process(
     let input = if len == 0 {
         Vec::new()
     } else {
+        let slice = std::ptr::slice_from_raw_parts_mut(ptr as usize as *mut u8, len as usize);
         #[allow(unsafe_code)]
-        // SAFETY: `ptr` is the buffer `alloc(len)` returned (the host's side of the ABI),
-        // allocated as a `Vec<u8>` of capacity `len`, which the host filled with `len` bytes
-        // and hands over with this call; nothing else owns it.
-        unsafe {
-            Vec::from_raw_parts(ptr as usize as *mut u8, len as usize, len as usize)
-        }
+        // SAFETY: `ptr` is the buffer `alloc(len)` returned (the host's side of the ABI): a
+        // `Box<[u8]>` of exactly `len` bytes, which the host filled and hands over with this
+        // call; nothing else owns it, and it is taken back once.
+        let buffer = unsafe { Box::from_raw(slice) };
+        buffer.into_vec()
     };
     let (status, answer) = run(entries, plugin, &input);
     drop(input);

@@ -140,6 +140,7 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
     let with_generated_impl = plugin_impl
         .is_some()
         .then(|| quote!(.with_generated_plugin_impl()));
+    let has_descriptor = has_descriptor(&p, ident, &object);
 
     quote! {
         #item
@@ -176,12 +177,20 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
                 #paths DESCRIPTOR = ENTRY
             }
 
-            impl #p::HasDescriptor<#object> for #ident {
-                const DESCRIPTOR: &'static #p::PluginDescriptor<#object> = &ENTRY;
-            }
+            #has_descriptor
 
             #plugin_impl
         };
+    }
+}
+
+/// The table entry as a constant of the type (`ENTRY` of the expansion), for code that needs
+/// it at compile time: a WebAssembly guest's `export!`.
+fn has_descriptor(p: &TokenStream, ident: &syn::Ident, object: &TokenStream) -> TokenStream {
+    quote! {
+        impl #p::HasDescriptor<#object> for #ident {
+            const DESCRIPTOR: &'static #p::PluginDescriptor<#object> = &ENTRY;
+        }
     }
 }
 
