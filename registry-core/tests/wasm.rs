@@ -11,8 +11,9 @@ mod wasm_text;
 use std::time::{Duration, Instant};
 
 use modreg_core::{
-    AdvancedPluginSecurityConfig, ModuleRegistry, Operation, PluginCapabilityQuery, PluginError,
-    PluginMonitoringConfig, TrustedKey, WasmConfig, WasmSignature,
+    AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, ModuleRegistry,
+    Operation, PluginCapabilityQuery, PluginError, PluginMonitoringConfig, TrustedKey, WasmConfig,
+    WasmSignature,
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -336,12 +337,21 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     let new = registry.create_plugin("greeter").unwrap();
     assert_eq!(new.process(b"").unwrap(), b"two");
     assert_eq!(registry.plugin("greeter").unwrap().version(), "2.0.0");
-    // A corrupt version is refused; the loaded one keeps serving.
+    // A corrupt version is refused (and alerted); the loaded one keeps serving.
+    registry
+        .configure_advanced_plugin_monitoring(
+            AdvancedPluginMonitoringConfig::new().with_plugin_alerting(true),
+        )
+        .unwrap();
     assert!(
         registry
             .load_wasm_bytes("greeter.wasm", b"\0asm garbage", None)
             .is_err()
     );
+    let alerts = registry.take_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].kind, AlertKind::ModuleRefused);
+    assert_eq!(alerts[0].plugin, "greeter.wasm");
     assert_eq!(
         registry
             .create_plugin("greeter")

@@ -23,6 +23,8 @@ struct Snapshot {
     access: Vec<(String, &'static str, u64)>,
     health: Vec<(String, HealthStatus)>,
     registered: i64,
+    /// WebAssembly modules refused (with the feature `wasm`).
+    modules_refused: Option<u64>,
 }
 
 fn counter(
@@ -159,6 +161,14 @@ impl Collector for Snapshot {
             None,
             registered.metric_type(),
         )?)?;
+        if let Some(refused) = self.modules_refused {
+            counter(
+                &mut encoder,
+                "modreg_wasm_modules_refused",
+                "WebAssembly modules refused: invalid, unsigned, over a limit",
+                std::iter::once((Vec::new(), refused)),
+            )?;
+        }
         Ok(())
     }
 }
@@ -196,6 +206,10 @@ impl ModuleRegistry {
             access,
             health,
             registered: i64::try_from(self.plugins().len()).unwrap_or(i64::MAX),
+            #[cfg(feature = "wasm")]
+            modules_refused: Some(self.wasm_modules_refused()),
+            #[cfg(not(feature = "wasm"))]
+            modules_refused: None,
         };
         let mut registry = Registry::default();
         registry.register_collector(Box::new(snapshot));
