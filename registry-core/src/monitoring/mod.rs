@@ -155,6 +155,9 @@ impl Layer for MonitoringLayer {
             policy.catch_panics = true;
         }
         policy.latency = monitored || (flags.monitoring && flags.performance);
+        if policy.latency || flags.alerting || flags.structured_logging {
+            crate::clock::warm_up();
+        }
         policy.verbose = flags.verbose_logging || flags.plugin_logging;
         policy.structured = flags.structured_logging;
         if flags.alerting {
