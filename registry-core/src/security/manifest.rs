@@ -114,6 +114,7 @@ impl TrustedKey {
     }
 
     /// Whether `signature` is this key's Ed25519 signature of `message`.
+    #[cfg(feature = "wasm")]
     pub(crate) fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         self.key
             .verify(message, &Signature::from_bytes(signature))
@@ -122,6 +123,7 @@ impl TrustedKey {
 }
 
 /// The Ed25519 signature of `message` by the signing key given as 64 hex digits.
+#[cfg(feature = "wasm")]
 pub(crate) fn sign_bytes(message: &[u8], secret_key_hex: &str) -> Result<[u8; 64], PluginError> {
     let secret = decode_hex::<32>("secret key", secret_key_hex)?;
     Ok(SigningKey::from_bytes(&secret).sign(message).to_bytes())
