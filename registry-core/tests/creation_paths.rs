@@ -144,10 +144,10 @@ const WASM_PATH: Path = Path {
 
 /// Every path: the table, and the WebAssembly one where the sandbox is built.
 fn paths() -> Vec<&'static Path> {
-    let mut paths: Vec<&'static Path> = PATHS.iter().collect();
+    let wasm: Option<&'static Path> = None;
     #[cfg(feature = "wasm")]
-    paths.push(&WASM_PATH);
-    paths
+    let wasm = Some(&WASM_PATH);
+    PATHS.iter().chain(wasm).collect()
 }
 
 const PATHS: &[Path] = &[
