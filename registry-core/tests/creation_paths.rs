@@ -144,9 +144,10 @@ const WASM_PATH: Path = Path {
 
 /// Every path: the table, and the WebAssembly one where the sandbox is built.
 fn paths() -> Vec<&'static Path> {
-    let wasm: Option<&'static Path> = None;
     #[cfg(feature = "wasm")]
     let wasm = Some(&WASM_PATH);
+    #[cfg(not(feature = "wasm"))]
+    let wasm = None;
     PATHS.iter().chain(wasm).collect()
 }
 
