@@ -26,7 +26,10 @@ mod tests {
         let start = Instant::now();
         std::thread::sleep(std::time::Duration::from_millis(20));
         let elapsed = start.elapsed();
-        assert!(elapsed >= std::time::Duration::from_millis(15), "{elapsed:?}");
+        assert!(
+            elapsed >= std::time::Duration::from_millis(15),
+            "{elapsed:?}"
+        );
         assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
     }
 }

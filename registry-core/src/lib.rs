@@ -78,9 +78,9 @@ pub mod wasm_abi;
 #[cfg(feature = "host")]
 mod advanced;
 #[cfg(feature = "host")]
-mod clock;
-#[cfg(feature = "host")]
 mod cache;
+#[cfg(feature = "host")]
+mod clock;
 #[cfg(feature = "host")]
 mod config_file;
 #[cfg(feature = "host")]

@@ -363,3 +363,21 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     registry.unload_wasm_module("greeter.wasm").unwrap();
     assert!(registry.plugin("greeter").is_none());
 }
+
+#[test]
+fn one_plugin_serves_many_threads_each_in_its_own_sandbox() {
+    let registry = host(WasmConfig::new());
+    let rot13 = registry.create_plugin("rot13").unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..8u8 {
+            let rot13 = &rot13;
+            scope.spawn(move || {
+                for call in 0..25u8 {
+                    let input = [b'a' + (thread + call) % 26; 100];
+                    let expected = [b'a' + (thread + call + 13) % 26; 100];
+                    assert_eq!(rot13.process(&input).unwrap(), expected);
+                }
+            });
+        }
+    });
+}
