@@ -38,6 +38,26 @@ fn setting_from_toml(value: toml::Value) -> SettingValue {
     }
 }
 
+/// `text` read as TOML into `T`, refused when over `limit` bytes: a signed envelope or a
+/// signature file, whose errors are [`PluginError::Manifest`] naming line and column.
+pub(crate) fn read_capped<T: serde::de::DeserializeOwned>(
+    text: &str,
+    limit: usize,
+    what: &str,
+) -> Result<T, crate::error::PluginError> {
+    if text.len() > limit {
+        return Err(crate::error::PluginError::Manifest {
+            reason: format!(
+                "{what} of {} bytes is over the limit of {limit}",
+                text.len()
+            ),
+        });
+    }
+    toml::from_str(text).map_err(|e| crate::error::PluginError::Manifest {
+        reason: describe_toml_error(text, &e),
+    })
+}
+
 /// One line for a TOML error: line, column, the key on that line, and the message.
 pub(crate) fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = error.message().trim_end();

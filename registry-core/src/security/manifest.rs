@@ -184,17 +184,7 @@ pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
 impl SignedManifest {
     /// Parses an envelope.
     pub fn parse(text: &str) -> Result<Self, PluginError> {
-        if text.len() > MAX_MANIFEST_BYTES {
-            return Err(PluginError::Manifest {
-                reason: format!(
-                    "{} bytes is over the limit of {MAX_MANIFEST_BYTES}",
-                    text.len()
-                ),
-            });
-        }
-        toml::from_str(text).map_err(|e| PluginError::Manifest {
-            reason: crate::toml_settings::describe_toml_error(text, &e),
-        })
+        crate::toml_settings::read_capped(text, MAX_MANIFEST_BYTES, "an envelope")
     }
 
     /// Signs `manifest` with the signing key given as 64 hex digits, naming it `key_name`.

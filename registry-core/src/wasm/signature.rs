@@ -45,17 +45,7 @@ impl WasmSignature {
 
     /// Parses a signature file.
     pub fn parse(text: &str) -> Result<Self, PluginError> {
-        if text.len() > MAX_SIGNATURE_BYTES {
-            return Err(PluginError::Manifest {
-                reason: format!(
-                    "a signature file of {} bytes is over the limit of {MAX_SIGNATURE_BYTES}",
-                    text.len()
-                ),
-            });
-        }
-        toml::from_str(text).map_err(|e| PluginError::Manifest {
-            reason: crate::toml_settings::describe_toml_error(text, &e),
-        })
+        crate::toml_settings::read_capped(text, MAX_SIGNATURE_BYTES, "a signature file")
     }
 
     /// The signature file's text.
