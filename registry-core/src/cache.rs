@@ -1,14 +1,16 @@
 //! The discovery cache used when `plugin_caching` is on.
 //!
-//! Results are keyed by the query and dropped whenever the registry changes, so a cached
-//! answer is always the answer the registry would compute now.
+//! Results are keyed by the query itself (not a rendering of it) and kept as one shared slice
+//! per query, dropped whenever the registry changes, so a cached answer is always the answer
+//! the registry would compute now.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::error::PluginError;
 use crate::info::PluginInfo;
+use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 
 /// How the discovery cache has been used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,9 +21,18 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
+/// A discovery query, as the cache keys it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum QueryKey {
+    /// `discover_plugins`.
+    Discovery(PluginDiscoveryQuery),
+    /// `discover_plugins_by_capabilities`.
+    Capabilities(PluginCapabilityQuery),
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct DiscoveryCache {
-    entries: Mutex<HashMap<String, Vec<PluginInfo>>>,
+    entries: Mutex<HashMap<QueryKey, Arc<[PluginInfo]>>>,
     generation: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -34,29 +45,29 @@ impl DiscoveryCache {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<PluginInfo>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<QueryKey, Arc<[PluginInfo]>>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The cached result for `key`, or `compute`'s, cached unless the registry changed
-    /// meanwhile.
+    /// The cached result for `key`, shared, or `compute`'s, cached unless the registry
+    /// changed meanwhile.
     pub(crate) fn get_or_compute(
         &self,
-        key: String,
+        key: QueryKey,
         compute: impl FnOnce() -> Result<Vec<PluginInfo>, PluginError>,
-    ) -> Result<Vec<PluginInfo>, PluginError> {
+    ) -> Result<Arc<[PluginInfo]>, PluginError> {
         let generation = self.generation.load(Ordering::Acquire);
         if let Some(found) = self.lock().get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(found.clone());
+            return Ok(Arc::clone(found));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let found = compute()?;
+        let found: Arc<[PluginInfo]> = compute()?.into();
         let mut entries = self.lock();
         if self.generation.load(Ordering::Acquire) == generation {
-            entries.insert(key, found.clone());
+            entries.insert(key, Arc::clone(&found));
         }
         Ok(found)
     }

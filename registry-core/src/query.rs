@@ -13,7 +13,7 @@ use crate::validate::check_identifier;
 ///     .with_name_prefix("gzip");
 /// # let _ = query;
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PluginDiscoveryQuery {
     pub(crate) plugin_type: Option<PluginType>,
     pub(crate) name_prefix: Option<String>,
@@ -79,7 +79,7 @@ impl PluginDiscoveryQuery {
 ///     .with_optional_capabilities(vec!["monitoring"]);
 /// # let _ = query;
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PluginCapabilityQuery {
     pub(crate) required: Vec<String>,
     pub(crate) optional: Vec<String>,

@@ -19,6 +19,7 @@ use arc_swap::ArcSwap;
 use crate::extensions::Extensions;
 use crate::overlay::Overlay;
 
+use crate::cache::QueryKey;
 use crate::error::PluginError;
 use crate::index::Conflict;
 use crate::index::PluginIndex;
@@ -277,7 +278,7 @@ impl ModuleRegistry {
     ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
         self.cached(
-            || format!("{query:?}"),
+            || QueryKey::Discovery(query.clone()),
             || Ok(self.discover_uncached(&query)),
         )
     }
@@ -307,7 +308,7 @@ impl ModuleRegistry {
     ) -> Result<Vec<PluginInfo>, PluginError> {
         query.validate()?;
         self.cached(
-            || format!("{query:?}"),
+            || QueryKey::Capabilities(query.clone()),
             || Ok(self.discover_by_capabilities_uncached(&query)),
         )
     }
@@ -315,7 +316,7 @@ impl ModuleRegistry {
     /// Answers from the cache when caching is on.
     pub(crate) fn cached(
         &self,
-        key: impl FnOnce() -> String,
+        key: impl FnOnce() -> QueryKey,
         compute: impl FnOnce() -> Result<Vec<PluginInfo>, PluginError>,
     ) -> Result<Vec<PluginInfo>, PluginError> {
         if !self.overlay_in_use.load(Ordering::Acquire) {
@@ -327,10 +328,12 @@ impl ModuleRegistry {
         }
         let key = key();
         if overlay.flags.debug_mode {
-            tracing::debug!(query = %key, "discovery");
+            tracing::debug!(query = ?key, "discovery");
         }
         if overlay.flags.caching {
-            self.cache.get_or_compute(key, compute)
+            self.cache
+                .get_or_compute(key, compute)
+                .map(|shared| shared.to_vec())
         } else {
             compute()
         }
