@@ -20,10 +20,11 @@
 //!
 //! # The calls
 //!
-//! The host copies the input into a buffer from [`EXPORT_ALLOC`], calls [`EXPORT_PROCESS`]
-//! with the plugin's number, the buffer and its length, and reads the answer (output on
-//! [`STATUS_OK`], an error message on [`STATUS_ERROR`]) from [`EXPORT_OUTPUT_PTR`] and
-//! [`EXPORT_OUTPUT_LEN`], checking its length against its limit first. The guest imports only
+//! The host copies the input into a buffer from [`EXPORT_ALLOC`] and calls [`EXPORT_PROCESS`]
+//! with the plugin's number, the buffer and its length. That answers the address of an
+//! answer record, three little-endian `u32`s: the status ([`STATUS_OK`] or [`STATUS_ERROR`]),
+//! where the answer starts and how long it is (output, or an error message). The host checks
+//! the length against its limit before it copies anything. The guest imports only
 //! what [`IMPORT_MODULE`] offers: reading a file or an environment variable it was granted,
 //! and reporting a panic's message before it traps.
 
@@ -35,12 +36,11 @@ pub const SECTION: &str = "modreg.plugins";
 pub const FORMAT_VERSION: u8 = 1;
 /// `(len: u32) -> u32`: a buffer of `len` bytes the guest then owns.
 pub const EXPORT_ALLOC: &str = "modreg_alloc";
-/// `(plugin: u32, ptr: u32, len: u32) -> u32`: processes the input, answers a status.
+/// `(plugin: u32, ptr: u32, len: u32) -> u32`: processes the input; answers the address of
+/// the answer record (status, answer's address, answer's length), valid until the next call.
 pub const EXPORT_PROCESS: &str = "modreg_process";
-/// `() -> u32`: where the last call's answer starts.
-pub const EXPORT_OUTPUT_PTR: &str = "modreg_output_ptr";
-/// `() -> u32`: how long the last call's answer is.
-pub const EXPORT_OUTPUT_LEN: &str = "modreg_output_len";
+/// The length of the answer record, in bytes.
+pub const ANSWER_RECORD: usize = 12;
 /// The only import module a guest may use.
 pub const IMPORT_MODULE: &str = "modreg";
 /// `(path_ptr, path_len, out_ptr, out_cap: u32) -> i64`: reads a file under a granted

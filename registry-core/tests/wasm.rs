@@ -97,7 +97,7 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
     registry
         .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
         .unwrap();
-    let table: [(&str, &[u8], Check); 6] = [
+    let table: [(&str, &[u8], Check); 7] = [
         ("spin", b"", |e| matches!(e, PluginError::Timeout { .. })),
         (
             "memory-bomb",
@@ -113,6 +113,11 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
             "read-env",
             b"HOME",
             |e| matches!(e, PluginError::PermissionDenied { permission, .. } if permission == "env.home"),
+        ),
+        (
+            "recurse",
+            b"",
+            |e| matches!(e, PluginError::Trapped { trap, .. } if trap.contains("stack")),
         ),
         (
             "panic",

@@ -73,20 +73,6 @@ macro_rules! export {
             extern "C" fn modreg_process(plugin: u32, ptr: u32, len: u32) -> u32 {
                 $crate::__private::process(ENTRIES, plugin, ptr, len)
             }
-
-            #[cfg(target_family = "wasm")]
-            #[allow(unsafe_code)]
-            #[unsafe(no_mangle)]
-            extern "C" fn modreg_output_ptr() -> u32 {
-                $crate::__private::output_ptr()
-            }
-
-            #[cfg(target_family = "wasm")]
-            #[allow(unsafe_code)]
-            #[unsafe(no_mangle)]
-            extern "C" fn modreg_output_len() -> u32 {
-                $crate::__private::output_len()
-            }
         };
     };
 }
@@ -97,5 +83,5 @@ pub mod __private {
     pub use modreg_core::__private::{HasDescriptor, Plugin, PluginDescriptor};
     pub use modreg_core::wasm_abi::{metadata, metadata_len};
 
-    pub use crate::runtime::{alloc, output_len, output_ptr, process};
+    pub use crate::runtime::{alloc, process};
 }

@@ -1,7 +1,7 @@
 //! The guest's half of a call: instances kept per plugin, the input taken from the host's
 //! buffer, the answer kept until the next call.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use modreg_core::__private::PluginDescriptor;
 use modreg_core::Plugin;
@@ -12,6 +12,8 @@ thread_local! {
     static INSTANCES: RefCell<Vec<Option<Box<dyn Plugin>>>> = const { RefCell::new(Vec::new()) };
     /// The last call's answer: output, or an error's message.
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The answer record the host reads: status, the answer's address, its length.
+    static RECORD: Cell<[u32; 3]> = const { Cell::new([0; 3]) };
 }
 
 /// Runs plugin number `plugin` of `entries` on `input`: the status and the answer.
@@ -64,7 +66,7 @@ pub fn alloc(len: u32) -> u32 {
 }
 
 /// Processes the `len` bytes at `ptr` (a buffer [`alloc`] made for exactly `len` bytes) with
-/// plugin number `plugin`; the answer waits for [`output_ptr`] and [`output_len`].
+/// plugin number `plugin`; answers the address of the answer record.
 pub fn process(
     entries: &'static [&'static PluginDescriptor],
     plugin: u32,
@@ -85,18 +87,17 @@ pub fn process(
     };
     let (status, answer) = run(entries, plugin, &input);
     drop(input);
-    OUTPUT.with_borrow_mut(|output| *output = answer);
-    status
-}
-
-/// Where the last answer starts.
-pub fn output_ptr() -> u32 {
-    OUTPUT.with_borrow(|output| offset(output.as_ptr()))
-}
-
-/// How long the last answer is.
-pub fn output_len() -> u32 {
-    OUTPUT.with_borrow(|output| u32::try_from(output.len()).unwrap_or(u32::MAX))
+    let (at, len) = OUTPUT.with_borrow_mut(|output| {
+        *output = answer;
+        (
+            offset(output.as_ptr()),
+            u32::try_from(output.len()).unwrap_or(u32::MAX),
+        )
+    });
+    RECORD.with(|record| {
+        record.set([status.to_le(), at.to_le(), len.to_le()]);
+        offset(record.as_ptr())
+    })
 }
 
 #[cfg(test)]

@@ -13,11 +13,14 @@ pub fn guest_named(name: &str, answer: &str, version: &str) -> Vec<u8> {
     let module = wat::parse_str(format!(
         r#"(module
             (memory (export "memory") 1)
-            (data (i32.const 16) "{answer}")
+            (data (i32.const 32) "{answer}")
             (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0))
-            (func (export "modreg_output_ptr") (result i32) (i32.const 16))
-            (func (export "modreg_output_len") (result i32) (i32.const {len})))"#
+            ;; The answer record at 0: status 0, the answer at 32, its length.
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 32))
+                (i32.store (i32.const 8) (i32.const {len}))
+                (i32.const 0)))"#
     ))
     .unwrap();
     with_section(module, name, version, "data-processor", &[], &[])
@@ -35,12 +38,13 @@ pub fn echo_guest(
     let module = wat::parse_str(
         r#"(module
             (memory (export "memory") 1)
-            (global $len (mut i32) (i32.const 0))
             (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            ;; The answer record at 0: status 0, the input itself (at 1024) as the answer.
             (func (export "modreg_process") (param i32 i32 i32) (result i32)
-                (global.set $len (local.get 2)) (i32.const 0))
-            (func (export "modreg_output_ptr") (result i32) (i32.const 1024))
-            (func (export "modreg_output_len") (result i32) (global.get $len)))"#,
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 1024))
+                (i32.store (i32.const 8) (local.get 2))
+                (i32.const 0)))"#,
     )
     .unwrap();
     with_section(module, name, version, plugin_type, permissions, depends_on)

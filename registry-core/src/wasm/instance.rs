@@ -12,9 +12,7 @@ use crate::security::AuditLog;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::{Grants, HostState, MemoryCap, linker};
 use crate::wasm::module::WasmModule;
-use crate::wasm_abi::{
-    EXPORT_ALLOC, EXPORT_OUTPUT_LEN, EXPORT_OUTPUT_PTR, EXPORT_PROCESS, STATUS_OK,
-};
+use crate::wasm_abi::{ANSWER_RECORD, EXPORT_ALLOC, EXPORT_PROCESS, STATUS_OK};
 
 /// Fuel handed out at a time: the deadline is checked after each slice (a few milliseconds
 /// of guest code).
@@ -26,8 +24,6 @@ pub(crate) struct Sandbox {
     memory: Memory,
     alloc: TypedFunc<u32, u32>,
     process: TypedFunc<(u32, u32, u32), u32>,
-    output_ptr: TypedFunc<(), u32>,
-    output_len: TypedFunc<(), u32>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -84,12 +80,6 @@ impl Sandbox {
             process: instance
                 .get_typed_func(&store, EXPORT_PROCESS)
                 .map_err(|_| missing(EXPORT_PROCESS))?,
-            output_ptr: instance
-                .get_typed_func(&store, EXPORT_OUTPUT_PTR)
-                .map_err(|_| missing(EXPORT_OUTPUT_PTR))?,
-            output_len: instance
-                .get_typed_func(&store, EXPORT_OUTPUT_LEN)
-                .map_err(|_| missing(EXPORT_OUTPUT_LEN))?,
             store,
         })
     }
@@ -129,13 +119,17 @@ impl Sandbox {
                 .map_err(|e| self.fatal(plugin, &e.to_string()))?;
             ptr
         };
-        let (process, output_len, output_ptr) = (self.process, self.output_len, self.output_ptr);
-        let status = self.run(plugin, started, config, |store| {
+        let process = self.process;
+        let at = self.run(plugin, started, config, |store| {
             process.call_resumable(store, (index, ptr, len))
         })?;
-        let out_len = self.run(plugin, started, config, |store| {
-            output_len.call_resumable(store, ())
-        })? as usize;
+        let mut record = [0u8; ANSWER_RECORD];
+        self.memory
+            .read(&self.store, at as usize, &mut record)
+            .map_err(|e| self.fatal(plugin, &e.to_string()))?;
+        let field =
+            |i: usize| u32::from_le_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
+        let (status, out_ptr, out_len) = (field(0), field(4) as usize, field(8) as usize);
         if out_len > config.max_output_bytes() {
             return Err(CallError::Fatal(PluginError::TooLarge {
                 plugin: plugin.to_owned(),
@@ -144,9 +138,6 @@ impl Sandbox {
                 limit: config.max_output_bytes(),
             }));
         }
-        let out_ptr = self.run(plugin, started, config, |store| {
-            output_ptr.call_resumable(store, ())
-        })? as usize;
         let mut answer = vec![0; out_len];
         self.memory
             .read(&self.store, out_ptr, &mut answer)

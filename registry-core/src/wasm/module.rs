@@ -8,8 +8,7 @@ use crate::error::PluginError;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::OFFERED;
 use crate::wasm_abi::{
-    EXPORT_ALLOC, EXPORT_OUTPUT_LEN, EXPORT_OUTPUT_PTR, EXPORT_PROCESS, IMPORT_MODULE, ModuleEntry,
-    SECTION, read_metadata,
+    EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_MODULE, ModuleEntry, SECTION, read_metadata,
 };
 
 /// A loaded module: compiled, checked, and what it says of its plugins.
@@ -71,13 +70,7 @@ impl WasmModule {
                 )));
             }
         }
-        for export in [
-            EXPORT_ALLOC,
-            EXPORT_PROCESS,
-            EXPORT_OUTPUT_PTR,
-            EXPORT_OUTPUT_LEN,
-            "memory",
-        ] {
+        for export in [EXPORT_ALLOC, EXPORT_PROCESS, "memory"] {
             if compiled.get_export(export).is_none() {
                 return Err(refuse(format!(
                     "exports no `{export}`: build it with `modreg_guest::export!`"

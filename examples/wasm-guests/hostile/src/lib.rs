@@ -72,6 +72,22 @@ impl PluginBehavior for ReadEnv {
     }
 }
 
+/// Recurses without end (each frame kept alive), until the engine's call stack runs out.
+#[plugin(type = DataProcessor, capabilities = ["hostile"], description = "Recurses without end")]
+#[derive(Debug, Default)]
+pub struct Recurse;
+
+#[expect(unconditional_recursion, reason = "the point of this guest")]
+fn deeper(depth: u64) -> u64 {
+    std::hint::black_box(deeper(std::hint::black_box(depth + 1))) + depth
+}
+
+impl PluginBehavior for Recurse {
+    fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(deeper(0).to_le_bytes().to_vec())
+    }
+}
+
 /// Panics.
 #[plugin(type = DataProcessor, capabilities = ["hostile"], description = "Panics")]
 #[derive(Debug, Default)]
@@ -95,4 +111,4 @@ impl PluginBehavior for Flood {
     }
 }
 
-modreg_guest::export!(Spin, MemoryBomb, ReadPasswd, ReadEnv, Panic, Flood);
+modreg_guest::export!(Spin, MemoryBomb, ReadPasswd, ReadEnv, Recurse, Panic, Flood);
