@@ -386,3 +386,77 @@ fn one_plugin_serves_many_threads_each_in_its_own_sandbox() {
         }
     });
 }
+
+#[test]
+fn a_module_cannot_take_over_another_modules_plugin() {
+    let registry = ModuleRegistry::new();
+    let first = wasm_text::guest_named("shared-name", "one", "1.0.0");
+    let second = wasm_text::guest_named("shared-name", "two", "1.0.0");
+    registry
+        .load_wasm_bytes("first.wasm", &first, None)
+        .unwrap();
+    let refused = registry
+        .load_wasm_bytes("second.wasm", &second, None)
+        .unwrap_err();
+    assert!(
+        matches!(&refused, PluginError::WasmModule { reason, .. } if reason.contains("already loaded from `first.wasm`")),
+        "{refused:?}"
+    );
+    // Reloading the owner replaces it.
+    registry
+        .load_wasm_bytes("first.wasm", &second, None)
+        .unwrap();
+    let answer = registry
+        .create_plugin("shared-name")
+        .unwrap()
+        .process(b"")
+        .unwrap();
+    assert_eq!(answer, b"two");
+}
+
+#[test]
+fn passes_over_a_directory_from_two_threads_finish() {
+    let dir = std::env::temp_dir().join(format!("modreg-wasm-race-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("greeter.wasm");
+    let versions = [
+        wasm_text::guest_answering("one", "1.0.0"),
+        wasm_text::guest_answering("two", "2.0.0"),
+        b"\0asm corrupt".to_vec(),
+    ];
+    std::fs::write(&module, &versions[0]).unwrap();
+    let registry = ModuleRegistry::new();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..60 {
+                registry.load_wasm_plugins(&dir).unwrap();
+            }
+        });
+        scope.spawn(|| {
+            for round in 0..60 {
+                let staging = dir.join("greeter.staging");
+                std::fs::write(&staging, &versions[round % 3]).unwrap();
+                std::fs::rename(&staging, &module).unwrap();
+                registry.load_wasm_plugins(&dir).unwrap();
+            }
+        });
+    });
+    // The last version written was the corrupt one: a version before it still answers
+    // (which one depends on how the two threads' passes interleaved).
+    let answer = registry
+        .create_plugin("greeter")
+        .unwrap()
+        .process(b"")
+        .unwrap();
+    assert!(answer == b"one" || answer == b"two", "{answer:?}");
+    std::fs::write(&module, &versions[1]).unwrap();
+    registry.load_wasm_plugins(&dir).unwrap();
+    let answer = registry
+        .create_plugin("greeter")
+        .unwrap()
+        .process(b"")
+        .unwrap();
+    assert_eq!(answer, b"two");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

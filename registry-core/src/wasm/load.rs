@@ -233,6 +233,15 @@ impl ModuleRegistry {
             registrations.push(registration.into());
         }
         let mut modules = host.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        // Replacing is for a module's own plugins: another module's stay its own.
+        for (other, entry) in modules.iter().filter(|(other, _)| *other != name) {
+            if let Some(taken) = names.iter().find(|n| entry.plugins.contains(n)) {
+                return Err(PluginError::WasmModule {
+                    module: name.to_owned(),
+                    reason: format!("plugin `{taken}` is already loaded from `{other}`"),
+                });
+            }
+        }
         let previous = modules.get(name).cloned();
         self.register_loaded(registrations, previous.is_some(), signed)?;
         if let Some(previous) = previous {
@@ -316,18 +325,20 @@ impl ModuleRegistry {
                 }
             };
             let sha256 = crate::wasm::module::hex(&crate::wasm::module::sha256(&bytes));
-            let unchanged = host
+            // One lock at a time: neither is held while the other is taken.
+            let loaded_same = host
                 .modules
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&name)
-                .is_some_and(|e| e.sha256 == sha256)
-                || host
-                    .refused_files
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(&name)
-                    .is_some_and(|refused| *refused == sha256);
+                .is_some_and(|e| e.sha256 == sha256);
+            let refused_same = host
+                .refused_files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&name)
+                .is_some_and(|refused| *refused == sha256);
+            let unchanged = loaded_same || refused_same;
             if unchanged {
                 report.unchanged.push(name);
                 continue;
@@ -343,11 +354,12 @@ impl ModuleRegistry {
                 },
                 Err(_) => None,
             };
+            let outcome = self.load_wasm_bytes(&name, &bytes, signature.as_ref());
             let mut refused_files = host
                 .refused_files
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            match self.load_wasm_bytes(&name, &bytes, signature.as_ref()) {
+            match outcome {
                 Ok(plugins) => {
                     refused_files.remove(&name);
                     report.loaded.insert(name, plugins);
