@@ -21,15 +21,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn readings_are_monotonic_and_measure_a_sleep() {
+    fn the_clock_agrees_with_the_operating_system_clock() {
         warm_up();
-        let start = Instant::now();
+        let (start, reference) = (Instant::now(), std::time::Instant::now());
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let elapsed = start.elapsed();
+        let (measured, expected) = (start.elapsed(), reference.elapsed());
+        // Calibrated: the two clocks agree on the same interval to within a quarter.
+        let difference = measured.abs_diff(expected);
         assert!(
-            elapsed >= std::time::Duration::from_millis(15),
-            "{elapsed:?}"
+            difference * 4 < expected,
+            "{measured:?} against {expected:?}"
         );
-        assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
     }
 }
