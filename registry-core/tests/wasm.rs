@@ -45,6 +45,11 @@ fn strict() -> WasmConfig {
         .with_max_output_bytes(1 << 20)
 }
 
+/// What plugin `name`, newly created, answers to an empty input.
+fn answer_of(registry: &ModuleRegistry, name: &str) -> Vec<u8> {
+    registry.create_plugin(name).unwrap().process(b"").unwrap()
+}
+
 fn rot13_still_answers(registry: &ModuleRegistry) {
     let rot13 = registry.create_plugin("rot13").unwrap();
     assert_eq!(rot13.process(b"Hello").unwrap(), b"Uryyb");
@@ -357,14 +362,7 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].kind, AlertKind::ModuleRefused);
     assert_eq!(alerts[0].plugin, "greeter.wasm");
-    assert_eq!(
-        registry
-            .create_plugin("greeter")
-            .unwrap()
-            .process(b"")
-            .unwrap(),
-        b"two"
-    );
+    assert_eq!(answer_of(&registry, "greeter"), b"two");
     registry.unload_wasm_module("greeter.wasm").unwrap();
     assert!(registry.plugin("greeter").is_none());
 }
@@ -406,11 +404,7 @@ fn a_module_cannot_take_over_another_modules_plugin() {
     registry
         .load_wasm_bytes("first.wasm", &second, None)
         .unwrap();
-    let answer = registry
-        .create_plugin("shared-name")
-        .unwrap()
-        .process(b"")
-        .unwrap();
+    let answer = answer_of(&registry, "shared-name");
     assert_eq!(answer, b"two");
 }
 
@@ -444,19 +438,11 @@ fn passes_over_a_directory_from_two_threads_finish() {
     });
     // The last version written was the corrupt one: a version before it still answers
     // (which one depends on how the two threads' passes interleaved).
-    let answer = registry
-        .create_plugin("greeter")
-        .unwrap()
-        .process(b"")
-        .unwrap();
+    let answer = answer_of(&registry, "greeter");
     assert!(answer == b"one" || answer == b"two", "{answer:?}");
     std::fs::write(&module, &versions[1]).unwrap();
     registry.load_wasm_plugins(&dir).unwrap();
-    let answer = registry
-        .create_plugin("greeter")
-        .unwrap()
-        .process(b"")
-        .unwrap();
+    let answer = answer_of(&registry, "greeter");
     assert_eq!(answer, b"two");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -56,7 +56,7 @@ impl Grants {
 #[derive(Debug)]
 pub(crate) struct HostState {
     pub(crate) limiter: MemoryCap,
-    pub(crate) grants: Grants,
+    pub(crate) grants: Arc<Grants>,
     /// The guest's panic message, reported just before it trapped.
     pub(crate) panic_message: Option<String>,
     /// The permission a refused capability call needed, during the current call.

@@ -53,7 +53,7 @@ impl Sandbox {
                 limit: config.memory_limit(),
                 hit: false,
             },
-            grants: Grants::default(),
+            grants: Arc::default(),
             panic_message: None,
             denied: None,
         };
@@ -91,12 +91,14 @@ impl Sandbox {
         plugin: &str,
         index: u32,
         input: &[u8],
-        grants: &Grants,
+        grants: &Arc<Grants>,
         config: &WasmConfig,
     ) -> Result<Vec<u8>, CallError> {
         let state = self.store.data_mut();
-        state.grants.clone_from(grants);
+        state.grants = Arc::clone(grants);
         state.denied = None;
+        // A refused growth the guest survived in an earlier call is not this call's cause.
+        state.limiter.hit = false;
         state.panic_message = None;
         let started = Instant::now();
         let len = u32::try_from(input.len()).map_err(|_| {

@@ -13,10 +13,10 @@ use crate::error::PluginError;
 use crate::plugin_type::PluginType;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, Registration};
-use crate::security::SecuritySettings;
+use crate::security::{SecuritySettings, encode_hex};
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::Grants;
-use crate::wasm::module::WasmModule;
+use crate::wasm::module::{WasmModule, sha256 as sha256_of};
 use crate::wasm::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::wasm::signature::WasmSignature;
 
@@ -75,6 +75,14 @@ fn module_name(path: &Path) -> String {
     )
 }
 
+/// The signature file `PATH.sig` beside the module at `path`, if there is one.
+fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
+    match std::fs::read_to_string(format!("{}.sig", path.display())) {
+        Ok(text) => WasmSignature::parse(&text).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Reads at most `limit` bytes of `path`; more is an error.
 fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
     let refuse = |reason: String| PluginError::WasmModule {
@@ -129,11 +137,7 @@ impl ModuleRegistry {
         let path = path.as_ref();
         let limit = self.wasm_config().max_module_bytes();
         let bytes = read_capped(path, limit)?;
-        let signature_path = PathBuf::from(format!("{}.sig", path.display()));
-        let signature = match std::fs::read_to_string(&signature_path) {
-            Ok(text) => Some(WasmSignature::parse(&text)?),
-            Err(_) => None,
-        };
+        let signature = signature_beside(path)?;
         self.load_wasm_bytes(&module_name(path), &bytes, signature.as_ref())
     }
 
@@ -208,7 +212,7 @@ impl ModuleRegistry {
                 version: entry.version.clone(),
                 plugin_type: entry.plugin_type.parse::<PluginType>()?,
                 capabilities: entry.capabilities.clone(),
-                grants: Grants::of(&entry.name, &entry.permissions, &config),
+                grants: Arc::new(Grants::of(&entry.name, &entry.permissions, &config)),
             });
             let mut registration = AdvancedPluginConfig::new()
                 .with_name(&entry.name)
@@ -324,7 +328,7 @@ impl ModuleRegistry {
                     continue;
                 }
             };
-            let sha256 = crate::wasm::module::hex(&crate::wasm::module::sha256(&bytes));
+            let sha256 = encode_hex(&sha256_of(&bytes));
             // One lock at a time: neither is held while the other is taken.
             let loaded_same = host
                 .modules
@@ -343,16 +347,12 @@ impl ModuleRegistry {
                 report.unchanged.push(name);
                 continue;
             }
-            let signature_path = PathBuf::from(format!("{}.sig", path.display()));
-            let signature = match std::fs::read_to_string(&signature_path) {
-                Ok(text) => match WasmSignature::parse(&text) {
-                    Ok(signature) => Some(signature),
-                    Err(error) => {
-                        report.refused.push((name, error));
-                        continue;
-                    }
-                },
-                Err(_) => None,
+            let signature = match signature_beside(path) {
+                Ok(signature) => signature,
+                Err(error) => {
+                    report.refused.push((name, error));
+                    continue;
+                }
             };
             let outcome = self.load_wasm_bytes(&name, &bytes, signature.as_ref());
             let mut refused_files = host

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use wasmi::{Engine, ExternType, Module};
 
 use crate::error::PluginError;
+use crate::security::encode_hex;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::OFFERED;
 use crate::wasm_abi::{
@@ -26,14 +27,6 @@ pub(crate) struct WasmModule {
 /// SHA-256 of `bytes`.
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 impl WasmModule {
@@ -90,7 +83,7 @@ impl WasmModule {
         let entries = read_metadata(&section).map_err(|e| refuse(format!("`{SECTION}`: {e}")))?;
         Ok(WasmModule {
             name: name.to_owned(),
-            sha256: hex(&sha256(bytes)),
+            sha256: encode_hex(&sha256(bytes)),
             entries,
             compiled,
         })

@@ -87,7 +87,7 @@ pub(crate) struct WasmPluginSpec {
     pub(crate) version: String,
     pub(crate) plugin_type: PluginType,
     pub(crate) capabilities: Vec<String>,
-    pub(crate) grants: Grants,
+    pub(crate) grants: Arc<Grants>,
 }
 
 /// An instance of a WebAssembly plugin.
