@@ -368,7 +368,11 @@ fn by_capability(c: &mut Criterion) {
             BenchmarkId::new("registry_index_iter", n),
             &required,
             |b, req| {
-                b.iter(|| f.registry.index().matching(black_box(req)).count());
+                b.iter(|| {
+                    f.registry.index().matching(black_box(req)).for_each(|d| {
+                        black_box(d);
+                    })
+                });
             },
         );
         group.bench_with_input(BenchmarkId::new("hashset_scan", n), &required, |b, req| {
@@ -386,6 +390,21 @@ fn by_capability(c: &mut Criterion) {
             |b, req| {
                 b.iter(|| {
                     f.registry
+                        .discover_plugins_by_capabilities(
+                            PluginCapabilityQuery::new()
+                                .with_required_capabilities(*black_box(req)),
+                        )
+                        .map(|found| found.len())
+                });
+            },
+        );
+        // The same query with caching on: answered from the discovery cache after the first.
+        group.bench_with_input(
+            BenchmarkId::new("registry_discover_cached", n),
+            &required,
+            |b, req| {
+                b.iter(|| {
+                    f.configured
                         .discover_plugins_by_capabilities(
                             PluginCapabilityQuery::new()
                                 .with_required_capabilities(*black_box(req)),

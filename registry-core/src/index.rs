@@ -277,7 +277,9 @@ impl<T: ?Sized> PluginIndex<T> {
     ///
     /// An empty `required` matches every plugin. A capability no plugin has matches none.
     pub fn with_capabilities(&self, required: &[&str]) -> Vec<&'static PluginDescriptor<T>> {
-        self.matching(required).collect()
+        let mut found = Vec::new();
+        self.matching(required).for_each(|d| found.push(d));
+        found
     }
 
     /// The plugins that have every capability in `required`, sorted by name, as an iterator
@@ -456,6 +458,57 @@ impl<T: ?Sized> Iterator for Matching<'_, T> {
             },
         }
     }
+
+    /// Internal iteration (`for_each`, `count`, `sum`, ...): one loop over the words, with no
+    /// state to save between matches.
+    fn fold<B, F: FnMut(B, Self::Item) -> B>(self, init: B, mut f: F) -> B {
+        let entries = &self.index.entries;
+        match self.state {
+            MatchState::Done => init,
+            MatchState::All(next) => entries[next.min(entries.len())..]
+                .iter()
+                .fold(init, |acc, d| f(acc, d)),
+            MatchState::Bits { sets, word, bits } => {
+                let mut acc = drain_bits(entries, word.saturating_sub(1), bits, init, &mut f);
+                let (first, rest) = match sets.as_slice().split_first() {
+                    Some(split) => split,
+                    None => return acc,
+                };
+                if let [second] = rest {
+                    // Two capabilities, the common query: a plain loop over two slices.
+                    // Equal lengths, shown to the compiler: no bounds checks in the loop.
+                    let len = first.len().min(second.len());
+                    let (first, second) = (&first[..len], &second[..len]);
+                    for w in word..first.len() {
+                        acc = drain_bits(entries, w, first[w] & second[w], acc, &mut f);
+                    }
+                    return acc;
+                }
+                for (w, &head) in first.iter().enumerate().skip(word) {
+                    let bits = rest.iter().fold(head, |acc, set| acc & set[w]);
+                    acc = drain_bits(entries, w, bits, acc, &mut f);
+                }
+                acc
+            }
+        }
+    }
+}
+
+/// Folds the entries whose bits are set in word `word`.
+#[inline(always)]
+fn drain_bits<T: ?Sized, B>(
+    entries: &[&'static PluginDescriptor<T>],
+    word: usize,
+    mut bits: u64,
+    mut acc: B,
+    f: &mut impl FnMut(B, &'static PluginDescriptor<T>) -> B,
+) -> B {
+    while bits != 0 {
+        let bit = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        acc = f(acc, entries[word * 64 + bit]);
+    }
+    acc
 }
 
 fn to_u32(n: usize) -> u32 {

@@ -111,6 +111,13 @@ proptest! {
                 .filter(|d| required.iter().all(|r| d.capabilities().contains(r))),
         );
         prop_assert_eq!(names(index.with_capabilities(&required)), naive.clone());
+        // Internal iteration (`fold`) yields the same, also after a few `next` calls.
+        for skip in [0, 1, 3] {
+            let mut matching = index.matching(&required);
+            let mut seen: Vec<&str> = matching.by_ref().take(skip).map(PluginDescriptor::name).collect();
+            matching.for_each(|d| seen.push(d.name()));
+            prop_assert_eq!(&seen, &naive);
+        }
         // Through the registry: optional capabilities rank the required set, ties by name.
         let optional: Vec<&str> = optional.iter().map(|&i| CAPABILITIES[i]).collect();
         let mut ranked = naive.clone();
