@@ -511,6 +511,16 @@ fn real_create(c: &mut Criterion) {
     group.bench_function("shared_plugin_caching_on", |b| {
         b.iter(|| r.configured.shared_plugin(black_box(name)));
     });
+    // A shared instance kept in a handle: what a hot loop holds instead of creating.
+    let mut shared = r.configured.shared_handle(name).unwrap();
+    group.bench_function("shared_handle_get", |b| {
+        b.iter(|| shared.get().map(|p| std::ptr::from_ref(&**p).cast::<u8>()));
+    });
+    // The same, and a clone of the `Arc` to keep (a reference count up and down).
+    let mut cloned = r.configured.shared_handle(name).unwrap();
+    group.bench_function("shared_handle_clone", |b| {
+        b.iter(|| cloned.get().map(|p| black_box(std::sync::Arc::clone(p))));
+    });
     let resolved = r.registry.index().get(name).unwrap();
     group.bench_function("descriptor_instantiate", |b| {
         b.iter(|| black_box(resolved).instantiate_default());

@@ -195,6 +195,8 @@ pub use crate::security::{
 };
 #[cfg(feature = "host")]
 pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
+#[cfg(feature = "host")]
+pub use crate::shared::SharedHandle;
 #[cfg(feature = "wasm")]
 pub use crate::wasm::config::{
     DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,

@@ -9,6 +9,8 @@
     reason = "constructors and factories return Result by contract"
 )]
 
+use std::sync::Arc;
+
 use modreg_core::{
     AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig,
     EnvironmentPluginConfiguration, ModuleRegistry, Plugin, PluginBehavior, PluginConfig,
@@ -82,7 +84,7 @@ impl Plugin for Handmade {
 type Create = fn(&ModuleRegistry) -> Result<Box<dyn Plugin>, PluginError>;
 
 /// A shared instance, boxed like the others.
-struct Shared(std::sync::Arc<dyn Plugin>);
+struct Shared(Arc<dyn Plugin>);
 
 impl Plugin for Shared {
     fn name(&self) -> &str {
@@ -114,7 +116,11 @@ struct Path {
     setup: fn(&ModuleRegistry),
     create: Create,
     metrics_of: &'static str,
+    /// For what a caller keeps: takes it before the switch (the argument), uses it after.
+    held: Option<Held>,
 }
+
+type Held = fn(&ModuleRegistry, fn(&ModuleRegistry)) -> Result<Box<dyn Plugin>, PluginError>;
 
 fn nothing(_: &ModuleRegistry) {}
 
@@ -140,6 +146,7 @@ const WASM_PATH: Path = Path {
     },
     create: |r| r.create_plugin("matrix-wasm"),
     metrics_of: "matrix-wasm",
+    held: None,
 };
 
 /// Every path: the table, and the WebAssembly one where the sandbox is built.
@@ -157,6 +164,7 @@ const PATHS: &[Path] = &[
         setup: nothing,
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         // Registered again at run time, declaring no permission and no dependency: it binds
@@ -173,6 +181,7 @@ const PATHS: &[Path] = &[
         },
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         name: "runtime constructor",
@@ -190,6 +199,7 @@ const PATHS: &[Path] = &[
         },
         create: |r| r.create_plugin("matrix-closure"),
         metrics_of: "matrix-closure",
+        held: None,
     },
     Path {
         name: "advanced instantiation",
@@ -199,6 +209,7 @@ const PATHS: &[Path] = &[
                 .map(modreg_core::AdvancedPluginInstance::into_inner)
         },
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         name: "basic instantiation config",
@@ -210,12 +221,14 @@ const PATHS: &[Path] = &[
             )
         },
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         name: "factory",
         setup: nothing,
         create: |r| r.create_plugin_from_factory("matrix-factory", "any"),
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         name: "mock standing in",
@@ -229,12 +242,14 @@ const PATHS: &[Path] = &[
         },
         create: |r| r.create_plugin("matrix-real"),
         metrics_of: "privileged-mock",
+        held: None,
     },
     Path {
         name: "resolved handle",
         setup: nothing,
         create: |r| r.handle("privileged")?.create(),
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         // The registry's per-plugin decision is made and cached here, before the switch: the
@@ -243,12 +258,14 @@ const PATHS: &[Path] = &[
         setup: |r| drop(r.create_plugin("privileged")),
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         name: "handle resolved before the switch",
         setup: |r| drop(r.handle("privileged").unwrap().create()),
         create: |r| r.handle("privileged")?.create(),
         metrics_of: "privileged",
+        held: None,
     },
     Path {
         // With caching on (the configured registry) the instance is kept; one made before the
@@ -260,6 +277,26 @@ const PATHS: &[Path] = &[
                 .map(|shared| Box::new(Shared(shared)) as Box<dyn Plugin>)
         },
         metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        // A handle taken after the switch; and (`held`) one kept across it, which must not
+        // hand out the instance made before it.
+        name: "shared handle",
+        setup: nothing,
+        create: |r| {
+            let mut shared = r.shared_handle("privileged")?;
+            let instance = Arc::clone(shared.get()?);
+            Ok(Box::new(Shared(instance)))
+        },
+        metrics_of: "privileged",
+        held: Some(|r, switch| {
+            let mut shared = r.shared_handle("privileged")?;
+            drop(shared.get()?.process(b"")?);
+            switch(r);
+            let instance = Arc::clone(shared.get()?);
+            Ok(Box::new(Shared(instance)))
+        }),
     },
     Path {
         name: "environment profile",
@@ -273,6 +310,7 @@ const PATHS: &[Path] = &[
         },
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
+        held: None,
     },
 ];
 
@@ -368,8 +406,12 @@ fn configured() -> ModuleRegistry {
     registry
 }
 
-fn outcome(registry: &ModuleRegistry, path: &Path) -> Outcome {
-    let plugin = match (path.create)(registry) {
+fn outcome(
+    registry: &ModuleRegistry,
+    path: &Path,
+    created: Result<Box<dyn Plugin>, PluginError>,
+) -> Outcome {
+    let plugin = match created {
         Ok(plugin) => plugin,
         Err(error) => {
             let debug = format!("{error:?}");
@@ -399,18 +441,25 @@ fn every_switch_decides_the_same_on_every_creation_path() {
     let mut wrong = Vec::new();
     for switch in SWITCHES {
         for path in paths() {
-            for (kind, registry) in [
-                ("default", ModuleRegistry::new()),
-                ("configured", configured()),
-            ] {
+            let registries: [(&str, fn() -> ModuleRegistry); 2] =
+                [("default", ModuleRegistry::new), ("configured", configured)];
+            for (kind, make) in registries {
+                let registry = make();
                 (path.setup)(&registry);
                 (switch.apply)(&registry);
-                let got = outcome(&registry, path);
-                if got != switch.expect {
-                    wrong.push(format!(
-                        "{} / {} / {kind} registry: expected {:?}, got {got:?}",
-                        switch.name, path.name, switch.expect
-                    ));
+                let mut cells = vec![("", outcome(&registry, path, (path.create)(&registry)))];
+                if let Some(held) = path.held {
+                    let registry = make();
+                    let created = held(&registry, switch.apply);
+                    cells.push((", held across", outcome(&registry, path, created)));
+                }
+                for (how, got) in cells {
+                    if got != switch.expect {
+                        wrong.push(format!(
+                            "{} / {}{how} / {kind} registry: expected {:?}, got {got:?}",
+                            switch.name, path.name, switch.expect
+                        ));
+                    }
                 }
             }
         }
