@@ -470,9 +470,8 @@ impl<T: ?Sized> Iterator for Matching<'_, T> {
                 .fold(init, |acc, d| f(acc, d)),
             MatchState::Bits { sets, word, bits } => {
                 let mut acc = drain_bits(entries, word.saturating_sub(1), bits, init, &mut f);
-                let (first, rest) = match sets.as_slice().split_first() {
-                    Some(split) => split,
-                    None => return acc,
+                let Some((first, rest)) = sets.as_slice().split_first() else {
+                    return acc;
                 };
                 if let [second] = rest {
                     // Two capabilities, the common query: a plain loop over two slices.
@@ -495,6 +494,7 @@ impl<T: ?Sized> Iterator for Matching<'_, T> {
 }
 
 /// Folds the entries whose bits are set in word `word`.
+#[allow(clippy::inline_always)] // called once per word of the bitset, in the loop's body
 #[inline(always)]
 fn drain_bits<T: ?Sized, B>(
     entries: &[&'static PluginDescriptor<T>],

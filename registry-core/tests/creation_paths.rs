@@ -436,14 +436,16 @@ fn outcome(
     }
 }
 
+/// The two registries every cell runs on, by name.
+const REGISTRIES: [(&str, fn() -> ModuleRegistry); 2] =
+    [("default", ModuleRegistry::new), ("configured", configured)];
+
 #[test]
 fn every_switch_decides_the_same_on_every_creation_path() {
     let mut wrong = Vec::new();
     for switch in SWITCHES {
         for path in paths() {
-            let registries: [(&str, fn() -> ModuleRegistry); 2] =
-                [("default", ModuleRegistry::new), ("configured", configured)];
-            for (kind, make) in registries {
+            for (kind, make) in REGISTRIES {
                 let registry = make();
                 (path.setup)(&registry);
                 (switch.apply)(&registry);
