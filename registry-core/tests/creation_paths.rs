@@ -436,8 +436,10 @@ fn outcome(
     }
 }
 
+type MakeRegistry = fn() -> ModuleRegistry;
+
 /// The two registries every cell runs on, by name.
-const REGISTRIES: [(&str, fn() -> ModuleRegistry); 2] =
+const REGISTRIES: [(&str, MakeRegistry); 2] =
     [("default", ModuleRegistry::new), ("configured", configured)];
 
 #[test]
