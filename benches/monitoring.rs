@@ -63,5 +63,47 @@ fn overhead(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, overhead);
+/// The same call made by two threads at once on one shared monitored instance: what the
+/// counters cost when callers would contend for them. Each iteration is one call on each
+/// thread (wall time).
+fn two_threads(c: &mut Criterion) {
+    let data = [7u8; 64];
+    let mut group = c.benchmark_group("process_64_bytes_2_threads");
+    let configs = [
+        ("unmonitored", None),
+        (
+            "metrics",
+            Some(AdvancedPluginMonitoringConfig::new().with_plugin_metrics(true)),
+        ),
+        (
+            "metrics_and_latency",
+            Some(
+                AdvancedPluginMonitoringConfig::new()
+                    .with_plugin_metrics(true)
+                    .with_performance_metrics(true),
+            ),
+        ),
+    ];
+    for (name, config) in configs {
+        let plugin = registry(config);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..2 {
+                        scope.spawn(|| {
+                            for _ in 0..iters {
+                                let _ = black_box(plugin.process(black_box(&data)));
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, overhead, two_threads);
 criterion_main!(benches);

@@ -41,16 +41,48 @@ pub(crate) struct GuardedPlugin {
     name: String,
     policy: Policy,
     failed: AtomicBool,
+    /// Decided once, when the instance is made: the policy only meters calls (counters,
+    /// perhaps latency, with the panic guard they come with), so `process` takes the short
+    /// way that asks nothing else.
+    metered_only: bool,
 }
 
 impl GuardedPlugin {
     pub(crate) fn new(inner: Box<dyn Plugin>, policy: Policy) -> Self {
+        let metered_only = policy.recorder.is_some()
+            && policy.catch_panics
+            && policy.max_input_bytes.is_none()
+            && policy.max_output_bytes.is_none()
+            && policy.time_budget.is_none()
+            && policy.alerts.is_none()
+            && !policy.verbose
+            && !policy.structured;
         GuardedPlugin {
             name: inner.name().to_owned(),
             inner: Arc::from(inner),
             policy,
             failed: AtomicBool::new(false),
+            metered_only,
         }
+    }
+
+    /// `process` when the policy only meters: the guarded call, then the recorder.
+    #[inline]
+    fn metered(
+        &self,
+        data: &[u8],
+        recorder: &crate::metrics::MetricsRecorder,
+    ) -> Result<Vec<u8>, PluginError> {
+        let start = self.policy.latency.then(Instant::now);
+        let outcome = match self.refuse_if_failed() {
+            Ok(()) => guard(&self.name, "process", || self.inner.process(data)),
+            Err(refused) => Err(refused),
+        };
+        if matches!(outcome, Err(PluginError::Panicked { .. })) {
+            self.failed.store(true, Ordering::Release);
+        }
+        recorder.record_call(data.len(), &outcome, start.map(|s| s.elapsed()));
+        outcome
     }
 
     fn refuse_if_failed(&self) -> Result<(), PluginError> {
@@ -210,6 +242,11 @@ impl Plugin for GuardedPlugin {
     }
 
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        if self.metered_only
+            && let Some(recorder) = &self.policy.recorder
+        {
+            return self.metered(data, recorder);
+        }
         let timed = self.policy.latency || self.policy.alerts.is_some() || self.policy.structured;
         let start = timed.then(Instant::now);
         let span = self.policy.verbose.then(|| {
@@ -224,10 +261,8 @@ impl Plugin for GuardedPlugin {
         let outcome = self.call(data);
         let latency = start.map(|s| s.elapsed());
         if let Some(recorder) = &self.policy.recorder {
-            recorder.record(data.len(), &outcome);
-            if let (true, Some(latency)) = (self.policy.latency, latency) {
-                recorder.record_latency(latency);
-            }
+            let latency = latency.filter(|_| self.policy.latency);
+            recorder.record_call(data.len(), &outcome, latency);
         }
         if let Some(observer) = &self.policy.alerts {
             let panicked = matches!(outcome, Err(PluginError::Panicked { .. }));

@@ -130,6 +130,8 @@ mod system;
 #[cfg(feature = "host")]
 mod target;
 #[cfg(feature = "host")]
+mod thread_slot;
+#[cfg(feature = "host")]
 mod toml_settings;
 #[cfg(feature = "wasm")]
 mod wasm;

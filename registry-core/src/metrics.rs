@@ -1,13 +1,16 @@
 //! Per-plugin metrics: lock-free counters and a fixed-bucket latency histogram.
 //!
 //! A [`MetricsRecorder`] is shared by every monitored instance of one plugin; recording is a
-//! handful of relaxed atomic additions. [`PluginMetrics`] is a snapshot of it.
+//! few plain stores to the calling thread's own counters. [`PluginMetrics`] is a snapshot of
+//! it.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::error::PluginError;
+use crate::thread_slot;
 
 /// Latency buckets: bucket `i` counts calls of less than `2^i` nanoseconds (the last one
 /// everything longer), so quantiles are exact to within a factor of two.
@@ -71,26 +74,71 @@ impl PluginMetrics {
 }
 
 /// The live, shared counters of one plugin.
+///
+/// Counters are kept per thread: each thread that holds a slot
+/// ([`thread_slot`](crate::thread_slot)) writes a line of its own, allocated on its first call,
+/// with plain loads and stores, so a call costs no atomic read-modify-write and threads
+/// calling the same plugin do not contend. Threads past the slots add to one shared line
+/// atomically. A snapshot sums the lines.
 pub struct MetricsRecorder {
+    /// One line per thread slot, written only by the thread holding that slot.
+    owned: Box<[OnceLock<Box<Line>>]>,
+    /// For threads without a slot.
+    shared: Line,
+}
+
+/// One thread's counters and latency histogram, on cache lines of their own.
+#[repr(align(64))]
+struct Line {
     calls: AtomicU64,
     errors: AtomicU64,
     panics: AtomicU64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
-    latency: [AtomicU64; BUCKETS],
     latency_sum_ns: AtomicU64,
+    latency: [AtomicU64; BUCKETS],
 }
 
-impl Default for MetricsRecorder {
+impl Default for Line {
     fn default() -> Self {
-        MetricsRecorder {
+        Line {
             calls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             panics: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
-            latency: std::array::from_fn(|_| AtomicU64::new(0)),
             latency_sum_ns: AtomicU64::new(0),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// How a call adds to a line.
+#[derive(Clone, Copy)]
+enum Writer {
+    /// The only thread that writes this line: a load and a store.
+    Owner,
+    /// One of several: an atomic add.
+    Shared,
+}
+
+impl Writer {
+    #[inline]
+    fn add(self, counter: &AtomicU64, n: u64) {
+        match self {
+            Writer::Owner => counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed),
+            Writer::Shared => {
+                counter.fetch_add(n, Relaxed);
+            }
+        }
+    }
+}
+
+impl Default for MetricsRecorder {
+    fn default() -> Self {
+        MetricsRecorder {
+            owned: (0..thread_slot::SLOTS).map(|_| OnceLock::new()).collect(),
+            shared: Line::default(),
         }
     }
 }
@@ -106,48 +154,84 @@ fn as_u64(n: usize) -> u64 {
 }
 
 impl MetricsRecorder {
-    /// Records one call with `bytes_in` of input and its outcome.
+    /// This thread's line and how to write it.
     #[inline]
-    pub fn record(&self, bytes_in: usize, outcome: &Result<Vec<u8>, PluginError>) {
-        self.calls.fetch_add(1, Relaxed);
-        self.bytes_in.fetch_add(as_u64(bytes_in), Relaxed);
-        match outcome {
-            Ok(out) => {
-                self.bytes_out.fetch_add(as_u64(out.len()), Relaxed);
-            }
-            Err(error) => {
-                self.errors.fetch_add(1, Relaxed);
-                if matches!(error, PluginError::Panicked { .. }) {
-                    self.panics.fetch_add(1, Relaxed);
-                }
-            }
+    fn line(&self) -> (&Line, Writer) {
+        match thread_slot::current().and_then(|slot| self.owned.get(slot)) {
+            Some(line) => (line.get_or_init(Box::default), Writer::Owner),
+            None => (&self.shared, Writer::Shared),
         }
     }
 
-    /// Records the latency of one call.
+    /// Records one call with `bytes_in` of input, its outcome and, if measured, its latency.
     #[inline]
+    pub fn record_call(
+        &self,
+        bytes_in: usize,
+        outcome: &Result<Vec<u8>, PluginError>,
+        latency: Option<Duration>,
+    ) {
+        let (line, writer) = self.line();
+        writer.add(&line.calls, 1);
+        writer.add(&line.bytes_in, as_u64(bytes_in));
+        match outcome {
+            Ok(out) => writer.add(&line.bytes_out, as_u64(out.len())),
+            Err(error) => {
+                writer.add(&line.errors, 1);
+                if matches!(error, PluginError::Panicked { .. }) {
+                    writer.add(&line.panics, 1);
+                }
+            }
+        }
+        if let Some(latency) = latency {
+            let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+            let bucket = (u64::BITS - nanos.leading_zeros()) as usize;
+            writer.add(&line.latency[bucket.min(BUCKETS - 1)], 1);
+            writer.add(&line.latency_sum_ns, nanos);
+        }
+    }
+
+    /// Records one call with `bytes_in` of input and its outcome.
+    #[inline]
+    pub fn record(&self, bytes_in: usize, outcome: &Result<Vec<u8>, PluginError>) {
+        self.record_call(bytes_in, outcome, None);
+    }
+
+    /// Records the latency of one call (counted by [`record`](Self::record)).
     pub fn record_latency(&self, latency: Duration) {
         let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
         let bucket = (u64::BITS - nanos.leading_zeros()) as usize;
-        self.latency[bucket.min(BUCKETS - 1)].fetch_add(1, Relaxed);
-        self.latency_sum_ns.fetch_add(nanos, Relaxed);
+        let (line, writer) = self.line();
+        writer.add(&line.latency[bucket.min(BUCKETS - 1)], 1);
+        writer.add(&line.latency_sum_ns, nanos);
     }
 
-    /// The current values.
+    /// The current values: the sum of every thread's.
     pub fn snapshot(&self) -> PluginMetrics {
-        let latency_buckets: Vec<u64> = self.latency.iter().map(|b| b.load(Relaxed)).collect();
+        let lines: Vec<&Line> = self
+            .owned
+            .iter()
+            .filter_map(|line| line.get().map(|line| &**line))
+            .chain([&self.shared])
+            .collect();
+        let sum = |counter: &dyn Fn(&Line) -> &AtomicU64| {
+            lines.iter().fold(0u64, |sum, line| {
+                sum.wrapping_add(counter(line).load(Relaxed))
+            })
+        };
+        let latency_buckets: Vec<u64> = (0..BUCKETS).map(|b| sum(&|l| &l.latency[b])).collect();
         PluginMetrics {
-            calls: self.calls.load(Relaxed),
-            errors: self.errors.load(Relaxed),
-            panics: self.panics.load(Relaxed),
-            bytes_in: self.bytes_in.load(Relaxed),
-            bytes_out: self.bytes_out.load(Relaxed),
+            calls: sum(&|l| &l.calls),
+            errors: sum(&|l| &l.errors),
+            panics: sum(&|l| &l.panics),
+            bytes_in: sum(&|l| &l.bytes_in),
+            bytes_out: sum(&|l| &l.bytes_out),
             latency_buckets: if latency_buckets.iter().all(|&c| c == 0) {
                 Vec::new()
             } else {
                 latency_buckets
             },
-            latency_sum_ns: self.latency_sum_ns.load(Relaxed),
+            latency_sum_ns: sum(&|l| &l.latency_sum_ns),
         }
     }
 }
@@ -178,6 +262,38 @@ mod tests {
             metrics.latency_quantile(0.99),
             Some(Duration::from_nanos(131_072))
         );
+    }
+
+    #[test]
+    fn every_thread_counts_including_those_past_the_slots() {
+        // More threads alive at once than there are slots: some write their own line, the
+        // rest the shared one; the snapshot has every call either way.
+        let threads = crate::thread_slot::SLOTS + 6;
+        let recorder = std::sync::Arc::new(MetricsRecorder::default());
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (recorder, barrier) = (recorder.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    for _ in 0..1_000 {
+                        recorder.record(2, &Ok(vec![0; 3]));
+                        recorder.record_latency(Duration::from_nanos(5));
+                    }
+                    barrier.wait();
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let m = recorder.snapshot();
+        let calls = 1_000 * threads as u64;
+        assert_eq!(
+            (m.calls, m.bytes_in, m.bytes_out),
+            (calls, 2 * calls, 3 * calls)
+        );
+        assert_eq!((m.latency_sum_ns, m.latency_buckets[3]), (5 * calls, calls));
     }
 
     #[test]
