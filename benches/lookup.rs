@@ -603,6 +603,43 @@ fn index_build(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("registry", n), &(), |b, ()| {
             b.iter(|| PluginIndex::build(black_box(table).iter(), []));
         });
+        // What a user of `inventory` does at first use: walk the entries into a map of
+        // name to constructor (the submissions themselves run before `main`, not measured).
+        group.bench_with_input(
+            BenchmarkId::new("std_hashmap_from_entries", n),
+            &(),
+            |b, ()| {
+                b.iter(|| {
+                    black_box(table)
+                        .iter()
+                        .map(|d| (d.name(), d.constructor()))
+                        .collect::<HashMap<_, _>>()
+                });
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("foldhash_map_from_entries", n),
+            &(),
+            |b, ()| {
+                b.iter(|| {
+                    black_box(table)
+                        .iter()
+                        .map(|d| (d.name(), d.constructor()))
+                        .collect::<foldhash::HashMap<_, _>>()
+                });
+            },
+        );
+        // The seed system's registry is filled the same way from its `inventory` entries
+        // (`ModuleRegistry::global`): one registration per plugin.
+        group.bench_with_input(BenchmarkId::new("seed_register", n), &(), |b, ()| {
+            b.iter(|| {
+                let seed = seed_registry::ModuleRegistry::new();
+                for d in black_box(table) {
+                    seed.register(d.name(), "data_processor", seed_construct);
+                }
+                seed
+            });
+        });
     }
     group.finish();
 }

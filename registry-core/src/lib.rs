@@ -254,7 +254,7 @@ pub mod __private {
     pub use crate::health::HealthStatus;
     pub use crate::location::SourceLocation;
     pub use crate::plugin::{
-        Constructor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
+        Constructor, HasDescriptor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
     };
     pub use crate::plugin_type::PluginType;
     pub use crate::settings::PluginSettings;
@@ -268,44 +268,25 @@ pub mod __private {
         __submit_plugin as submit_plugin,
     };
 
-    /// A `#[plugin]` type's table entry as a constant, for code that needs it at compile time
-    /// (a WebAssembly guest writes it into a custom section).
-    pub trait HasDescriptor<T: ?Sized + 'static> {
-        /// The entry `#[plugin]` wrote for the type.
-        const DESCRIPTOR: &'static PluginDescriptor<T>;
-    }
-
     /// `TypeId::of::<X>` as a function pointer, for descriptors.
     pub fn type_id_of<X: 'static>() -> std::any::TypeId {
         std::any::TypeId::of::<X>()
     }
 
-    /// The capabilities of a `#[plugin]` as `String`s, made once per descriptor and kept
-    /// for the life of the program (one small allocation per plugin that is asked).
-    pub fn capabilities_of(descriptor: &'static PluginDescriptor) -> &'static [String] {
-        use std::collections::HashMap;
-        use std::sync::{OnceLock, PoisonError, RwLock};
-        type Cache = RwLock<HashMap<usize, &'static [String]>>;
-        static CACHE: OnceLock<Cache> = OnceLock::new();
-        let cache = CACHE.get_or_init(Cache::default);
-        let key = std::ptr::from_ref(descriptor).addr();
-        if let Some(found) = cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return found;
-        }
-        let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
-        let found: &mut &'static [String] = cache.entry(key).or_insert_with(|| {
-            let owned: Vec<String> = descriptor
-                .capabilities()
-                .iter()
-                .map(|c| (*c).to_owned())
-                .collect();
-            Box::leak(owned.into_boxed_slice())
-        });
-        found
+    /// A `#[plugin]` struct of the default registry, boxed as a [`Plugin`]: its
+    /// implementation is the one every `PluginBehavior` with a table entry gets.
+    pub fn boxed_plugin<P: PluginBehavior + HasDescriptor<dyn Plugin> + 'static>(
+        plugin: P,
+    ) -> Box<dyn Plugin> {
+        Box::new(plugin)
+    }
+
+    /// A `#[plugin]` struct without `config`, made with `Default` as its concrete type.
+    pub fn make_any_default<X: Default + 'static>(
+        settings: &PluginSettings,
+    ) -> Result<Box<dyn std::any::Any>, PluginError> {
+        let _ = settings;
+        Ok(Box::new(X::default()))
     }
 
     /// What `link_anchor!`'s `link()` calls: an opaque use of the crate's name.

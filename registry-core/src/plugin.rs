@@ -18,9 +18,10 @@ pub type InfallibleConstructor<T = dyn Plugin> = fn() -> Box<T>;
 
 /// A plugin: something with a name, a version, a type and capabilities that processes bytes.
 ///
-/// This is the interface of the specification. Write it by hand, or let
-/// [`#[plugin]`](crate::plugin) write it from the attribute so that you implement only
-/// [`PluginBehavior`].
+/// This is the interface of the specification. Write it by hand, or put
+/// [`#[plugin]`](crate::plugin) on the struct and implement only [`PluginBehavior`]: every
+/// such struct gets this trait from one implementation in this crate, which reads the table
+/// entry the attribute wrote.
 ///
 /// ```
 /// use modreg_core::{Plugin, PluginError, PluginType};
@@ -64,7 +65,7 @@ pub trait Plugin: Send + Sync {
 
     /// The compiled-in table entry this plugin was made from, if any.
     ///
-    /// `#[plugin]` implements it; a hand-written plugin keeps the default, `None`.
+    /// `#[plugin]` structs answer their entry; a hand-written plugin keeps the default, `None`.
     fn descriptor(&self) -> Option<&'static PluginDescriptor> {
         None
     }
@@ -77,7 +78,7 @@ pub trait Plugin: Send + Sync {
 
 /// The behaviour of a `#[plugin]` struct: the part its author writes.
 ///
-/// The attribute generates the [`Plugin`] implementation: name, version, type and capabilities
+/// With the attribute, the struct is a [`Plugin`]: name, version, type and capabilities
 /// come from the table entry, and the three calls below are forwarded here. Only `process` is
 /// required.
 ///
@@ -118,6 +119,87 @@ pub trait PluginBehavior: Send + Sync {
     fn health(&self) -> HealthStatus {
         HealthStatus::Healthy
     }
+}
+
+/// A `#[plugin]` type's table entry, known at compile time: `#[plugin]` implements it. Not
+/// public API.
+///
+/// It gives the default registry's structs their [`Plugin`] implementation (below), and a
+/// WebAssembly guest writes the entries into a custom section with it.
+#[doc(hidden)]
+pub trait HasDescriptor<T: ?Sized + 'static> {
+    /// The table entry of the type (the `static` in the link-time table).
+    const DESCRIPTOR: &'static PluginDescriptor<T>;
+}
+
+/// The specification's interface for every `#[plugin]` struct of the default registry: name,
+/// version, type and capabilities from its table entry, the calls forwarded to its
+/// [`PluginBehavior`]. One implementation for all of them, instead of one generated per
+/// struct.
+impl<P: PluginBehavior + HasDescriptor<dyn Plugin>> Plugin for P {
+    fn name(&self) -> &str {
+        P::DESCRIPTOR.name()
+    }
+
+    fn version(&self) -> &str {
+        P::DESCRIPTOR.version()
+    }
+
+    fn plugin_type(&self) -> PluginType {
+        P::DESCRIPTOR.plugin_type()
+    }
+
+    fn capabilities(&self) -> &[String] {
+        capabilities_of(P::DESCRIPTOR)
+    }
+
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        PluginBehavior::initialize(self)
+    }
+
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        PluginBehavior::cleanup(self)
+    }
+
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        PluginBehavior::process(self, data)
+    }
+
+    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
+        Some(P::DESCRIPTOR)
+    }
+
+    fn health(&self) -> HealthStatus {
+        PluginBehavior::health(self)
+    }
+}
+
+/// The capabilities of a `#[plugin]` as `String`s, made once per descriptor and kept for the
+/// life of the program (one small allocation per plugin that is asked).
+fn capabilities_of(descriptor: &'static PluginDescriptor) -> &'static [String] {
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, PoisonError, RwLock};
+    type Cache = RwLock<HashMap<usize, &'static [String]>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    let key = std::ptr::from_ref(descriptor).addr();
+    if let Some(found) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
+        return found;
+    }
+    let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+    let found: &mut &'static [String] = cache.entry(key).or_insert_with(|| {
+        let owned: Vec<String> = descriptor
+            .capabilities()
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
+        Box::leak(owned.into_boxed_slice())
+    });
+    found
 }
 
 /// Writes the `Plugin` methods that only report metadata, forwarding them to `self.$inner`:

@@ -1,4 +1,4 @@
-//! Quoting only: the table entry and the `Plugin` implementation of a validated attribute,
+//! Quoting only: the table entry and the constructors of a validated attribute,
 //! and the declaration of a registry.
 
 use proc_macro2::{Span, TokenStream};
@@ -66,7 +66,10 @@ fn location(p: &TokenStream) -> TokenStream {
 }
 
 pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
-    let p = private_path(attr.krate.as_ref(), runtime);
+    // Inside the expansion the runtime's `__private` is one short name: fewer tokens for the
+    // compiler to read per plugin (the build-cost measure).
+    let private = private_path(attr.krate.as_ref(), runtime);
+    let p = quote!(__modreg);
     let paths = registry_paths(&p, attr.registry.as_ref());
     let object = attr.registry.as_ref().map_or_else(
         || quote!(#p::default_registry::Object),
@@ -93,104 +96,98 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
     // that does not implement the registry's trait is reported there.
     // Located at the struct for the error, resolved at the call site like the `let value` it
     // names, so that a `#[plugin]` written inside a `macro_rules!` still finds it.
-    let boxed = quote_spanned!(Span::call_site().located_at(ident.span())=> #p::Box::new(value));
+    // In the default registry the box is made by a function that asks for `PluginBehavior`,
+    // so that a struct without one is told exactly that.
+    let at_struct = Span::call_site().located_at(ident.span());
+    let boxed = if attr.registry.is_none() {
+        quote_spanned!(at_struct=> #p::boxed_plugin(value))
+    } else {
+        quote_spanned!(at_struct=> #p::Box::new(value))
+    };
     // With no `config`, `make` goes through the infallible constructor, so the coercion is
-    // written (and a missing trait reported) once.
-    let (new_body, make_body, infallible) = match &attr.config {
-        None => (
-            quote! {
-                let _ = settings;
-                #p::Result::Ok(<#ident as ::core::default::Default>::default())
-            },
-            quote! {
+    // written (and a missing trait reported) once, and the concrete constructor is a generic
+    // function of the runtime crate: nothing more per plugin.
+    let constructors = match &attr.config {
+        None => quote! {
+            fn make_default() -> #p::Box<#object> {
+                let value = <#ident as ::core::default::Default>::default();
+                #boxed
+            }
+
+            fn make(settings: &#p::PluginSettings) -> #p::Result<#p::Box<#object>, #p::PluginError> {
                 let _ = settings;
                 #p::Result::Ok(make_default())
-            },
-            Some(quote! {
-                fn make_default() -> #p::Box<#object> {
-                    let value = <#ident as ::core::default::Default>::default();
-                    #boxed
-                }
-            }),
-        ),
+            }
+        },
         Some(config) => {
             let at_config = Span::call_site().located_at(config.span());
             let call = quote_spanned!(at_config=> <#ident>::from_config(config));
-            (
-                quote! {
+            quote! {
+                fn new(settings: &#p::PluginSettings) -> #p::Result<#ident, #p::PluginError> {
                     let config: #config = #p::read_config(#name, settings)?;
                     #call
-                },
-                quote! {
+                }
+
+                fn make(settings: &#p::PluginSettings) -> #p::Result<#p::Box<#object>, #p::PluginError> {
                     let value = new(settings)?;
                     #p::Result::Ok(#boxed)
-                },
-                None,
-            )
+                }
+
+                fn make_any(settings: &#p::PluginSettings) -> #p::Result<#p::Box<dyn #p::Any>, #p::PluginError> {
+                    #p::Result::Ok(#p::Box::new(new(settings)?))
+                }
+            }
         }
     };
+    let (make_any, with_infallible) = match &attr.config {
+        None => (
+            quote!(#p::make_any_default::<#ident>),
+            Some(quote!(.with_infallible_constructor(make_default))),
+        ),
+        Some(_) => (quote!(make_any), None),
+    };
     let (settings_schema, with_settings) = settings_schema(&p, attr.config.as_ref());
-    let with_infallible = infallible
-        .is_some()
-        .then(|| quote!(.with_infallible_constructor(make_default)));
-    let plugin_impl = attr
+    // Empty lists are the descriptor's defaults: not written.
+    let with_capabilities =
+        (!capabilities.is_empty()).then(|| quote!(.with_capabilities(&[#(#capabilities),*])));
+    let with_dependencies =
+        (!depends_on.is_empty()).then(|| quote!(.with_dependencies(&[#(#depends_on),*])));
+    let with_permissions =
+        (!permissions.is_empty()).then(|| quote!(.with_permissions(&[#(#permissions),*])));
+    // The default registry's `Plugin` implementation is the runtime crate's, for every type
+    // with a `PluginBehavior` and a table entry (`HasDescriptor`).
+    let with_generated_impl = attr
         .registry
         .is_none()
-        .then(|| default_plugin_impl(&p, ident));
-    let with_generated_impl = plugin_impl
-        .is_some()
         .then(|| quote!(.with_generated_plugin_impl()));
-    let has_descriptor = has_descriptor(&p, ident, &object);
 
     quote! {
         #item
 
         const _: () = {
-            fn new(settings: &#p::PluginSettings) -> #p::Result<#ident, #p::PluginError> {
-                #new_body
-            }
+            use #private as __modreg;
 
-            fn make(settings: &#p::PluginSettings) -> #p::Result<#p::Box<#object>, #p::PluginError> {
-                #make_body
-            }
-
-            #infallible
+            #constructors
 
             #settings_schema
 
-            fn make_any(settings: &#p::PluginSettings) -> #p::Result<#p::Box<dyn #p::Any>, #p::PluginError> {
-                #p::Result::Ok(#p::Box::new(new(settings)?))
-            }
-
-            const ENTRY: #p::PluginDescriptor<#object> = #p::PluginDescriptor::<#object>::new(#name, #version, #ty, make, #location)
-                    .with_concrete_type(make_any, #p::type_id_of::<#ident>)
-                    .with_capabilities(&[#(#capabilities),*])
-                    .with_dependencies(&[#(#depends_on),*])
-                    .with_permissions(&[#(#permissions),*])
+            #p::submit_plugin! {
+                #paths DESCRIPTOR = #p::PluginDescriptor::<#object>::new(#name, #version, #ty, make, #location)
+                    .with_concrete_type(#make_any, #p::type_id_of::<#ident>)
+                    #with_capabilities
+                    #with_dependencies
+                    #with_permissions
                     #description
                     #mock_of
                     #with_infallible
                     #with_settings
-                    #with_generated_impl;
-
-            #p::submit_plugin! {
-                #paths DESCRIPTOR = ENTRY
+                    #with_generated_impl
             }
 
-            #has_descriptor
-
-            #plugin_impl
+            impl #p::HasDescriptor<#object> for #ident {
+                const DESCRIPTOR: &'static #p::PluginDescriptor<#object> = &DESCRIPTOR;
+            }
         };
-    }
-}
-
-/// The table entry as a constant of the type (`ENTRY` of the expansion), for code that needs
-/// it at compile time: a WebAssembly guest's `export!`.
-fn has_descriptor(p: &TokenStream, ident: &syn::Ident, object: &TokenStream) -> TokenStream {
-    quote! {
-        impl #p::HasDescriptor<#object> for #ident {
-            const DESCRIPTOR: &'static #p::PluginDescriptor<#object> = &ENTRY;
-        }
     }
 }
 
@@ -213,50 +210,6 @@ fn settings_schema(
         }),
         Some(quote!(.with_settings_schema(settings_schema))),
     )
-}
-
-/// The specification's `Plugin` for a struct of the default registry, from its table entry
-/// and its `PluginBehavior`.
-fn default_plugin_impl(p: &TokenStream, ident: &syn::Ident) -> TokenStream {
-    quote! {
-        impl #p::Plugin for #ident {
-            fn name(&self) -> &str {
-                DESCRIPTOR.name()
-            }
-
-            fn version(&self) -> &str {
-                DESCRIPTOR.version()
-            }
-
-            fn plugin_type(&self) -> #p::PluginType {
-                DESCRIPTOR.plugin_type()
-            }
-
-            fn capabilities(&self) -> &[#p::String] {
-                #p::capabilities_of(&DESCRIPTOR)
-            }
-
-            fn initialize(&mut self) -> #p::Result<(), #p::PluginError> {
-                <Self as #p::PluginBehavior>::initialize(self)
-            }
-
-            fn cleanup(&mut self) -> #p::Result<(), #p::PluginError> {
-                <Self as #p::PluginBehavior>::cleanup(self)
-            }
-
-            fn process(&self, data: &[u8]) -> #p::Result<#p::Vec<u8>, #p::PluginError> {
-                <Self as #p::PluginBehavior>::process(self, data)
-            }
-
-            fn descriptor(&self) -> #p::Option<&'static #p::PluginDescriptor> {
-                #p::Option::Some(&DESCRIPTOR)
-            }
-
-            fn health(&self) -> #p::HealthStatus {
-                <Self as #p::PluginBehavior>::health(self)
-            }
-        }
-    }
 }
 
 pub fn factory(attr: &FactoryAttr, runtime: Runtime) -> TokenStream {
