@@ -85,11 +85,12 @@ const fn key(name: &str) -> Key {
 
 #[inline]
 const fn hash_of(key: Key) -> u64 {
-    fold(fold(key.a ^ K1, key.c ^ key.seed), K0 ^ key.len as u64)
+    // One folded multiply: the length is in the seed from the start.
+    fold(key.a ^ K1, key.c ^ key.seed)
 }
 
 /// The hash of a plugin name, the same at compile time and at run time: 16-byte blocks, then
-/// the last 1 to 16 bytes read as two overlapping words, each step a folded multiply.
+/// the last 1 to 16 bytes read as two overlapping words, each step one folded multiply.
 #[inline]
 pub const fn name_hash(name: &str) -> u64 {
     hash_of(key(name))
@@ -98,10 +99,16 @@ pub const fn name_hash(name: &str) -> u64 {
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     hash: u64,
-    /// The name itself, so that a hit is confirmed without reading the descriptor.
+    /// The name's two hashing words: for a name of at most 16 bytes they are its bytes, so a
+    /// hit on such a name is confirmed by comparing them, with no string compare.
+    words: (u64, u64),
+    /// The name itself, to confirm a hit on a longer name.
     name: &'static str,
     position: u32,
 }
+
+/// Names this long or shorter are whole in their key's two words.
+const IN_WORDS: usize = WHOLE;
 
 /// Names to positions, for names whose hashes are known.
 #[derive(Debug)]
@@ -117,6 +124,7 @@ impl NameTable {
         let mut slots = vec![
             Slot {
                 hash: 0,
+                words: (0, 0),
                 name: "",
                 position: EMPTY,
             };
@@ -131,8 +139,10 @@ impl NameTable {
             while slots[i].position != EMPTY {
                 i = (i + 1) & mask;
             }
+            let key = key(name);
             slots[i] = Slot {
                 hash,
+                words: (key.a, key.c),
                 name,
                 position,
             };
@@ -143,15 +153,23 @@ impl NameTable {
     /// The position of `name`.
     #[inline]
     pub(crate) fn find(&self, name: &str) -> Option<u32> {
-        let hash = name_hash(name);
+        let key = key(name);
+        let hash = hash_of(key);
         #[allow(clippy::cast_possible_truncation)] // masked to the table size
         let mut i = hash as usize & self.mask;
         loop {
-            let slot = self.slots[i];
+            let slot = &self.slots[i];
             if slot.position == EMPTY {
                 return None;
             }
-            if slot.hash == hash && slot.name == name {
+            if slot.hash == hash
+                && slot.name.len() == key.len
+                && if key.len <= IN_WORDS {
+                    slot.words == (key.a, key.c)
+                } else {
+                    slot.name == name
+                }
+            {
                 return Some(slot.position);
             }
             i = (i + 1) & self.mask;
@@ -208,6 +226,30 @@ mod tests {
                 assert_ne!(hash, name_hash(&changed), "{name}: byte {i}");
             }
             assert_ne!(hash, name_hash(&name[..name.len() - 1]), "{name}: shorter");
+        }
+    }
+
+    #[test]
+    fn a_short_name_is_whole_in_its_words() {
+        // What lets `find` confirm a hit on a name of up to 16 bytes without a string
+        // compare: two names of one such length with the same words are the same name.
+        let base = "abcdefghijklmnop";
+        for len in 1..=IN_WORDS {
+            let name = &base[..len];
+            let words = |n: &str| {
+                let k = key(n);
+                (k.a, k.c)
+            };
+            for i in 0..len {
+                for bit in 0..8 {
+                    let mut changed = name.as_bytes().to_vec();
+                    changed[i] ^= 1 << bit;
+                    let changed = String::from_utf8_lossy(&changed).into_owned();
+                    if changed.len() == len {
+                        assert_ne!(words(name), words(&changed), "{name}: byte {i} bit {bit}");
+                    }
+                }
+            }
         }
     }
 
