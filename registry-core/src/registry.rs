@@ -370,7 +370,15 @@ impl ModuleRegistry {
     ) -> Vec<PluginInfo> {
         if !self.names_changed.load(Ordering::Acquire) {
             // Nothing registered or removed at run time: the index's answer is the answer.
-            return compiled.map(PluginInfo::compiled).filter(&keep).collect();
+            // Internal iteration: the capability iterator walks its bitsets in one loop.
+            let mut found = Vec::new();
+            compiled.for_each(|d| {
+                let info = PluginInfo::compiled(d);
+                if keep(&info) {
+                    found.push(info);
+                }
+            });
+            return found;
         }
         let overlay = self.overlay.load();
         let mut found: Vec<PluginInfo> = compiled
