@@ -583,6 +583,14 @@ fn typed_create(c: &mut Criterion) {
     group.finish();
 }
 
+/// A map of name to constructor, from the table's entries.
+fn map_from_entries<M>(table: &'static [PluginDescriptor]) -> M
+where
+    M: FromIterator<(&'static str, modreg::Constructor)>,
+{
+    table.iter().map(|d| (d.name(), d.constructor())).collect()
+}
+
 /// Building the index at startup: what the first use of a registry costs, per table size.
 fn index_build(c: &mut Criterion) {
     let mut group = c.benchmark_group("index_build");
@@ -596,26 +604,12 @@ fn index_build(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("std_hashmap_from_entries", n),
             &(),
-            |b, ()| {
-                b.iter(|| {
-                    black_box(table)
-                        .iter()
-                        .map(|d| (d.name(), d.constructor()))
-                        .collect::<HashMap<_, _>>()
-                });
-            },
+            |b, ()| b.iter(|| map_from_entries::<HashMap<_, _>>(black_box(table))),
         );
         group.bench_with_input(
             BenchmarkId::new("foldhash_map_from_entries", n),
             &(),
-            |b, ()| {
-                b.iter(|| {
-                    black_box(table)
-                        .iter()
-                        .map(|d| (d.name(), d.constructor()))
-                        .collect::<foldhash::HashMap<_, _>>()
-                });
-            },
+            |b, ()| b.iter(|| map_from_entries::<foldhash::HashMap<_, _>>(black_box(table))),
         );
         // The seed system's registry is filled the same way from its `inventory` entries
         // (`ModuleRegistry::global`): one registration per plugin.

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::error::PluginError;
-use crate::plugin::Plugin;
+use crate::plugin::{Plugin, PluginDescriptor};
 use crate::registry::ModuleRegistry;
 
 /// A plugin of a [`ModuleRegistry`], resolved by name once.
@@ -38,8 +38,9 @@ use crate::registry::ModuleRegistry;
 pub struct PluginHandle<'r> {
     registry: &'r ModuleRegistry,
     name: &'r str,
-    /// The compiled-in plugin's position in the index; `None` for a runtime registration.
-    position: Option<u32>,
+    /// The compiled-in plugin's position in the index and its entry; `None` for a runtime
+    /// registration.
+    found: Option<(u32, &'static PluginDescriptor)>,
 }
 
 impl<'r> PluginHandle<'r> {
@@ -51,8 +52,10 @@ impl<'r> PluginHandle<'r> {
     /// A new instance, exactly as [`ModuleRegistry::create_plugin`] would make it now.
     #[inline]
     pub fn create(&self) -> Result<Box<dyn Plugin>, PluginError> {
-        match self.position {
-            Some(position) => self.registry.create_at(position, self.name),
+        match self.found {
+            Some((position, descriptor)) => {
+                self.registry.create_at(position, descriptor, self.name)
+            }
             None => self.registry.create_plugin(self.name),
         }
     }
@@ -71,11 +74,11 @@ impl ModuleRegistry {
         if self.plugin(name).is_none() {
             return Err(self.not_found(name));
         }
-        let position = self.index().position(name);
+        let found = self.index().find(name);
         Ok(PluginHandle {
             registry: self,
             name,
-            position,
+            found,
         })
     }
 }

@@ -3,7 +3,7 @@
 //! # How it is laid out
 //!
 //! - `entries`: the descriptors sorted by name, so that a prefix is a contiguous range;
-//! - `by_name`: name → position in a [`NameTable`] keyed by the hash each descriptor carries
+//! - `by_name`: name → position and entry in a [`NameTable`] keyed by the hash each descriptor carries
 //!   (computed at compile time), so building it hashes nothing and a lookup is one probe;
 //! - `by_type`: positions sorted by type then name, with one range per type;
 //! - capabilities are interned to small ids, each with a bitset over positions, so a query
@@ -80,7 +80,7 @@ impl BitSet {
 #[derive(Debug)]
 pub struct PluginIndex<T: ?Sized + 'static = dyn Plugin> {
     entries: Vec<&'static PluginDescriptor<T>>,
-    by_name: NameTable,
+    by_name: NameTable<(u32, &'static PluginDescriptor<T>)>,
     by_type: Vec<u32>,
     type_ranges: Vec<(PluginType, Range<usize>)>,
     capability_ids: FastMap<&'static str, u32>,
@@ -115,7 +115,7 @@ impl<T: ?Sized> PluginIndex<T> {
             entries
                 .iter()
                 .enumerate()
-                .map(|(position, d)| (d.name_hash(), d.name(), to_u32(position))),
+                .map(|(position, &d)| (d.name_hash(), d.name(), (to_u32(position), d))),
         );
 
         let mut by_type: Vec<u32> = (0..to_u32(entries.len())).collect();
@@ -153,9 +153,7 @@ impl<T: ?Sized> PluginIndex<T> {
         for (position, d) in entries.iter().enumerate() {
             let met = d.depends_on().iter().all(|spec| {
                 check_dependency(d.name(), spec, |name| {
-                    by_name
-                        .find(name)
-                        .map(|p| entries[p as usize].version().to_owned())
+                    by_name.find(name).map(|(_, d)| d.version().to_owned())
                 })
                 .is_ok()
             });
@@ -197,33 +195,36 @@ impl<T: ?Sized> PluginIndex<T> {
     /// The plugin called `name`.
     #[inline]
     pub fn get(&self, name: &str) -> Option<&'static PluginDescriptor<T>> {
-        self.position(name)
-            .map(|position| self.entries[position as usize])
+        self.by_name.find(name).map(|(_, d)| d)
+    }
+
+    /// Where the plugin called `name` is in [`entries`](Self::entries), and its entry: both
+    /// from the name table's slot.
+    #[inline]
+    #[cfg(feature = "host")]
+    pub(crate) fn find(&self, name: &str) -> Option<(u32, &'static PluginDescriptor<T>)> {
+        self.by_name.find(name)
     }
 
     /// Where the plugin called `name` is in [`entries`](Self::entries).
     #[inline]
     pub(crate) fn position(&self, name: &str) -> Option<u32> {
-        self.by_name.find(name)
+        self.by_name.find(name).map(|(position, _)| position)
     }
 
     /// The plugin called `name` and whether the table meets its `depends_on`: one hash and
     /// one bit, decided when the index was built.
     #[inline]
     pub fn get_checked(&self, name: &str) -> Option<(&'static PluginDescriptor<T>, bool)> {
-        self.position(name).map(|position| {
-            let position = position as usize;
-            (self.entries[position], !self.unmet.contains(position))
-        })
+        self.by_name
+            .find(name)
+            .map(|(position, d)| (d, self.met(position)))
     }
 
-    /// The plugin at `position` of [`entries`](Self::entries) and whether the table meets its
-    /// `depends_on`.
+    /// Whether the table meets the `depends_on` of the plugin at `position`.
     #[inline]
-    #[cfg(feature = "host")]
-    pub(crate) fn at(&self, position: u32) -> (&'static PluginDescriptor<T>, bool) {
-        let position = position as usize;
-        (self.entries[position], !self.unmet.contains(position))
+    pub(crate) fn met(&self, position: u32) -> bool {
+        !self.unmet.contains(position as usize)
     }
 
     /// Why the table does not meet the `depends_on` of `descriptor` (`Ok` when it does).

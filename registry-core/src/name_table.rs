@@ -1,4 +1,5 @@
-//! The name index: names to table positions in one probe.
+//! The name index: names to what the table keeps for them (a position and an entry), in one
+//! probe.
 //!
 //! Every descriptor carries the hash of its name, computed by [`name_hash`] at compile time
 //! (it is a `const fn`, called in the descriptor's `const` constructor), so building the table
@@ -9,9 +10,6 @@
 //! The hash is not keyed: the names in the table come from the binary, not from its input, so
 //! a hostile query cannot lengthen a probe sequence; the worst it can do is miss, which stops at
 //! the first empty slot.
-
-/// Marks an empty slot.
-const EMPTY: u32 = u32::MAX;
 
 /// Multipliers of the folded multiply (the fractional parts of pi and e).
 const K0: u64 = 0x243f_6a88_85a3_08d3;
@@ -97,46 +95,48 @@ pub const fn name_hash(name: &str) -> u64 {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Slot {
+struct Slot<V> {
     hash: u64,
     /// The name's two hashing words: for a name of at most 16 bytes they are its bytes, so a
     /// hit on such a name is confirmed by comparing them, with no string compare.
     words: (u64, u64),
     /// The name itself, to confirm a hit on a longer name.
     name: &'static str,
-    position: u32,
+    /// What the table keeps for the name; `None` in an empty slot.
+    value: Option<V>,
 }
 
 /// Names this long or shorter are whole in their key's two words.
 const IN_WORDS: usize = WHOLE;
 
-/// Names to positions, for names whose hashes are known.
+/// Names to values, for names whose hashes are known. A hit hands out the value from the
+/// slot itself, so a caller that keeps what it needs there reads nothing else.
 #[derive(Debug)]
-pub(crate) struct NameTable {
-    slots: Box<[Slot]>,
+pub(crate) struct NameTable<V> {
+    slots: Box<[Slot<V>]>,
     mask: usize,
 }
 
-impl NameTable {
-    /// A table of `names`, each `(hash, name, position)`; positions are distinct, names too.
-    pub(crate) fn build(names: impl ExactSizeIterator<Item = (u64, &'static str, u32)>) -> Self {
+impl<V: Copy> NameTable<V> {
+    /// A table of `names`, each `(hash, name, value)`; names are distinct.
+    pub(crate) fn build(names: impl ExactSizeIterator<Item = (u64, &'static str, V)>) -> Self {
         let capacity = (names.len() * 2).next_power_of_two().max(2);
         let mut slots = vec![
             Slot {
                 hash: 0,
                 words: (0, 0),
                 name: "",
-                position: EMPTY,
+                value: None,
             };
             capacity
         ]
         .into_boxed_slice();
         let mask = capacity - 1;
-        for (hash, name, position) in names {
+        for (hash, name, value) in names {
             // The mask keeps the hash's low bits; the cast keeps at least as many.
             #[allow(clippy::cast_possible_truncation)] // masked to the table size
             let mut i = hash as usize & mask;
-            while slots[i].position != EMPTY {
+            while slots[i].value.is_some() {
                 i = (i + 1) & mask;
             }
             let key = key(name);
@@ -144,24 +144,22 @@ impl NameTable {
                 hash,
                 words: (key.a, key.c),
                 name,
-                position,
+                value: Some(value),
             };
         }
         NameTable { slots, mask }
     }
 
-    /// The position of `name`.
+    /// The value kept for `name`.
     #[inline]
-    pub(crate) fn find(&self, name: &str) -> Option<u32> {
+    pub(crate) fn find(&self, name: &str) -> Option<V> {
         let key = key(name);
         let hash = hash_of(key);
         #[allow(clippy::cast_possible_truncation)] // masked to the table size
         let mut i = hash as usize & self.mask;
         loop {
             let slot = &self.slots[i];
-            if slot.position == EMPTY {
-                return None;
-            }
+            let value = slot.value?;
             if slot.hash == hash
                 && slot.name.len() == key.len
                 && if key.len <= IN_WORDS {
@@ -170,7 +168,7 @@ impl NameTable {
                     slot.name == name
                 }
             {
-                return Some(slot.position);
+                return Some(value);
             }
             i = (i + 1) & self.mask;
         }
@@ -255,7 +253,7 @@ mod tests {
 
     #[test]
     fn an_empty_table_misses() {
-        let table = NameTable::build(std::iter::empty());
+        let table = NameTable::<u32>::build(std::iter::empty());
         assert_eq!(table.find("x"), None);
     }
 }

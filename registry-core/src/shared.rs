@@ -73,16 +73,16 @@ impl SharedInstances {
 ///
 /// #[plugin(type = Encoding)]
 /// #[derive(Default)]
-/// struct Shout;
+/// struct SharedShout;
 ///
-/// impl PluginBehavior for Shout {
+/// impl PluginBehavior for SharedShout {
 ///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
 ///         Ok(data.to_ascii_uppercase())
 ///     }
 /// }
 ///
 /// let registry = ModuleRegistry::new();
-/// let mut shout = registry.shared_handle("shout")?;
+/// let mut shout = registry.shared_handle("shared-shout")?;
 /// for word in [&b"a"[..], b"b"] {
 ///     assert_eq!(shout.get()?.process(word)?, word.to_ascii_uppercase());
 /// }
