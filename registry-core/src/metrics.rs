@@ -76,7 +76,7 @@ impl PluginMetrics {
 /// The live, shared counters of one plugin.
 ///
 /// Counters are kept per thread: each thread that holds a slot
-/// ([`thread_slot`](crate::thread_slot)) writes a line of its own, allocated on its first call,
+/// (one of 64 per process at a time) writes a line of its own, allocated on its first call,
 /// with plain loads and stores, so a call costs no atomic read-modify-write and threads
 /// calling the same plugin do not contend. Threads past the slots add to one shared line
 /// atomically. A snapshot sums the lines.
