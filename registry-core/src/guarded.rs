@@ -49,14 +49,7 @@ pub(crate) struct GuardedPlugin {
 
 impl GuardedPlugin {
     pub(crate) fn new(inner: Box<dyn Plugin>, policy: Policy) -> Self {
-        let metered_only = policy.recorder.is_some()
-            && policy.catch_panics
-            && policy.max_input_bytes.is_none()
-            && policy.max_output_bytes.is_none()
-            && policy.time_budget.is_none()
-            && policy.alerts.is_none()
-            && !policy.verbose
-            && !policy.structured;
+        let metered_only = policy.meters_only();
         GuardedPlugin {
             name: inner.name().to_owned(),
             inner: Arc::from(inner),

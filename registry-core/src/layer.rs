@@ -136,6 +136,19 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
+    /// Whether the policy only meters calls: a recorder (perhaps with latency) and the panic
+    /// guard that comes with it, and nothing else (no limits, budget, alerts or logging).
+    pub(crate) fn meters_only(&self) -> bool {
+        self.recorder.is_some()
+            && self.catch_panics
+            && self.max_input_bytes.is_none()
+            && self.max_output_bytes.is_none()
+            && self.time_budget.is_none()
+            && self.alerts.is_none()
+            && !self.verbose
+            && !self.structured
+    }
+
     /// Whether the policy does anything at all.
     pub(crate) fn is_active(&self) -> bool {
         self.recorder.is_some()

@@ -113,6 +113,17 @@ impl Default for Line {
     }
 }
 
+impl Line {
+    /// Adds one call of `latency` to the histogram and the sum.
+    #[inline]
+    fn add_latency(&self, writer: Writer, latency: Duration) {
+        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        let bucket = (u64::BITS - nanos.leading_zeros()) as usize;
+        writer.add(&self.latency[bucket.min(BUCKETS - 1)], 1);
+        writer.add(&self.latency_sum_ns, nanos);
+    }
+}
+
 /// How a call adds to a line.
 #[derive(Clone, Copy)]
 enum Writer {
@@ -184,10 +195,7 @@ impl MetricsRecorder {
             }
         }
         if let Some(latency) = latency {
-            let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-            let bucket = (u64::BITS - nanos.leading_zeros()) as usize;
-            writer.add(&line.latency[bucket.min(BUCKETS - 1)], 1);
-            writer.add(&line.latency_sum_ns, nanos);
+            line.add_latency(writer, latency);
         }
     }
 
@@ -199,11 +207,8 @@ impl MetricsRecorder {
 
     /// Records the latency of one call (counted by [`record`](Self::record)).
     pub fn record_latency(&self, latency: Duration) {
-        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        let bucket = (u64::BITS - nanos.leading_zeros()) as usize;
         let (line, writer) = self.line();
-        writer.add(&line.latency[bucket.min(BUCKETS - 1)], 1);
-        writer.add(&line.latency_sum_ns, nanos);
+        line.add_latency(writer, latency);
     }
 
     /// The current values: the sum of every thread's.
