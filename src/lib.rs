@@ -77,6 +77,8 @@
 extern crate self as modreg;
 
 pub use modreg_core::*;
+#[cfg(feature = "host")]
+pub use modreg_host::*;
 
 // The attributes as this crate's users reach them: generated paths start at
 // `::modreg` (the glob above brings the core's, which start at

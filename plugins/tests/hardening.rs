@@ -5,7 +5,8 @@
 
 use std::io::Write;
 
-use modreg_core::{ModuleRegistry, Plugin, PluginError, PluginSettings};
+use modreg_core::{Plugin, PluginError, PluginSettings};
+use modreg_host::{ModuleRegistry, SettingsFromToml};
 // Keeps the bundled plugins in this test binary (see the README on linking).
 use modreg_plugins as _;
 

@@ -1,6 +1,7 @@
 //! Every pair of bundled plugins round-trips, through the registry as a user would call them.
 
-use modreg_core::{ModuleRegistry, Plugin, PluginError, PluginSettings};
+use modreg_core::{Plugin, PluginError, PluginSettings};
+use modreg_host::{ModuleRegistry, SettingsFromToml};
 use proptest::prelude::*;
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

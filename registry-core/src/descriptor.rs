@@ -138,9 +138,9 @@ impl<T: ?Sized> Descriptor<T> {
     }
 
     /// Whether instances report exactly this descriptor.
+    #[doc(hidden)] // Used by the host's creation path.
     #[inline]
-    #[cfg(feature = "host")]
-    pub(crate) const fn reports_itself(&self) -> bool {
+    pub const fn reports_itself(&self) -> bool {
         self.reports_itself
     }
 

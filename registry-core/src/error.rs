@@ -478,7 +478,7 @@ impl PluginError {
 
 /// `Ok` if `present` says yes for every one of `names`, else `MissingPlugins` naming the
 /// absent ones: what `expect` and `expect_plugins` answer.
-pub(crate) fn expect_all<'a>(
+pub fn expect_all<'a>(
     names: impl IntoIterator<Item = &'a str>,
     present: impl Fn(&str) -> bool,
 ) -> Result<(), PluginError> {
@@ -495,7 +495,7 @@ pub(crate) fn expect_all<'a>(
 }
 
 /// Up to three of `names` close to `name`, closest first: the "did you mean" of an error.
-pub(crate) fn close_names<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub fn close_names<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut close: Vec<(f64, &str)> = names
         .map(|n| (strsim::jaro_winkler(name, n), n))
         .filter(|(score, _)| *score > 0.85)

@@ -200,9 +200,9 @@ impl<T: ?Sized> PluginIndex<T> {
 
     /// Where the plugin called `name` is in [`entries`](Self::entries), and its entry: both
     /// from the name table's slot.
+    #[doc(hidden)] // Used by the host's creation path.
     #[inline]
-    #[cfg(feature = "host")]
-    pub(crate) fn find(&self, name: &str) -> Option<(u32, &'static PluginDescriptor<T>)> {
+    pub fn find(&self, name: &str) -> Option<(u32, &'static PluginDescriptor<T>)> {
         self.by_name.find(name)
     }
 
@@ -222,8 +222,9 @@ impl<T: ?Sized> PluginIndex<T> {
     }
 
     /// Whether the table meets the `depends_on` of the plugin at `position`.
+    #[doc(hidden)] // Used by the host's creation path.
     #[inline]
-    pub(crate) fn met(&self, position: u32) -> bool {
+    pub fn met(&self, position: u32) -> bool {
         !self.unmet.contains(position as usize)
     }
 

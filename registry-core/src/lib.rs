@@ -9,8 +9,9 @@
 //!
 //! This crate is what a plugin crate depends on: tables, descriptors, the index, the
 //! attributes and the default `Plugin`, with a short dependency tree. The host's runtime
-//! ([`ModuleRegistry`] with runtime registration, configuration files, security, monitoring
-//! and semantic discovery) is the feature `host`, which plugin crates leave off.
+//! (`ModuleRegistry` with runtime registration, configuration files, security, monitoring
+//! and semantic discovery) is the crate `modreg-host` and its layers, assembled by the
+//! facade `modreg`; a plugin crate never compiles them.
 //!
 //! # How registration works
 //!
@@ -52,9 +53,6 @@
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// Some crate-level links name items behind features (`ModuleRegistry` is `host`); with those
-// features off they render as plain text.
-#![cfg_attr(not(feature = "host"), allow(rustdoc::broken_intra_doc_links))]
 
 extern crate self as modreg_core;
 
@@ -75,67 +73,6 @@ mod typed;
 pub mod validate;
 pub mod wasm_abi;
 
-#[cfg(feature = "host")]
-mod advanced;
-#[cfg(feature = "host")]
-mod cache;
-#[cfg(feature = "host")]
-mod clock;
-#[cfg(feature = "host")]
-mod config_file;
-#[cfg(feature = "host")]
-mod configuration;
-#[cfg(feature = "host")]
-mod configure;
-#[cfg(feature = "host")]
-mod extensions;
-#[cfg(feature = "host")]
-mod factory;
-#[cfg(feature = "host")]
-mod guarded;
-#[cfg(feature = "host")]
-mod handle;
-#[cfg(feature = "host")]
-mod info;
-#[cfg(feature = "host")]
-mod instantiate;
-#[cfg(feature = "host")]
-mod interest;
-#[cfg(feature = "host")]
-mod layer;
-#[cfg(feature = "host")]
-mod lifecycle;
-#[cfg(feature = "host")]
-mod metrics;
-#[cfg(feature = "host")]
-mod monitoring;
-#[cfg(feature = "host")]
-mod overlay;
-#[cfg(feature = "host")]
-mod query;
-#[cfg(feature = "host")]
-mod registration;
-#[cfg(feature = "host")]
-mod registry;
-#[cfg(feature = "host")]
-mod runtime;
-#[cfg(feature = "host")]
-mod security;
-#[cfg(feature = "host")]
-mod semantic;
-#[cfg(feature = "host")]
-mod shared;
-#[cfg(feature = "host")]
-mod system;
-#[cfg(feature = "host")]
-mod target;
-#[cfg(feature = "host")]
-mod thread_slot;
-#[cfg(feature = "host")]
-mod toml_settings;
-#[cfg(feature = "wasm")]
-mod wasm;
-
 pub use crate::config_schema::SettingInfo;
 pub use crate::descriptor::{AnyConstructor, Descriptor};
 pub use crate::error::PluginError;
@@ -150,66 +87,6 @@ pub use crate::plugin_type::PluginType;
 pub use crate::settings::{PluginSettings, SettingValue};
 pub use crate::slice::{BACKEND, PLUGINS};
 pub use crate::typed::Registry;
-
-#[cfg(feature = "host")]
-pub use crate::advanced::{
-    AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
-    PluginState,
-};
-#[cfg(feature = "host")]
-pub use crate::cache::CacheStats;
-#[cfg(feature = "host")]
-pub use crate::config_file::ConfigFile;
-#[cfg(feature = "host")]
-pub use crate::configuration::{
-    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration, SystemFlags,
-};
-#[cfg(feature = "host")]
-pub use crate::factory::PluginFactoryConfig;
-#[cfg(feature = "host")]
-pub use crate::handle::PluginHandle;
-#[cfg(feature = "host")]
-pub use crate::info::{PluginInfo, PluginOrigin};
-#[cfg(feature = "host")]
-pub use crate::instantiate::PluginInstantiationConfig;
-#[cfg(feature = "host")]
-pub use crate::lifecycle::{LifecycleState, PluginManager};
-#[cfg(feature = "host")]
-pub use crate::metrics::{MetricsRecorder, PluginMetrics};
-#[cfg(feature = "host")]
-pub use crate::monitoring::{
-    AdvancedPluginMonitoringConfig, Alert, AlertKind, AlertRules, HEALTH_HISTORY, HealthCounts,
-    HealthMonitor, HealthReport, PluginHealthMonitoringConfig, PluginMonitoringConfig,
-};
-#[cfg(feature = "host")]
-pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
-#[cfg(feature = "host")]
-pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry};
-#[cfg(feature = "host")]
-pub use crate::runtime::{
-    AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
-};
-#[cfg(feature = "host")]
-pub use crate::security::{
-    AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig,
-    AuditEntry, DEFAULT_MAX_WORKERS, Operation, PluginAccessControlConfig, PluginSecurityConfig,
-    Principal, Role, SandboxLimits, SecretKey, SignedManifest, TrustedKey,
-};
-#[cfg(feature = "host")]
-pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
-#[cfg(feature = "host")]
-pub use crate::shared::SharedHandle;
-#[cfg(feature = "wasm")]
-pub use crate::wasm::config::{
-    DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,
-    DEFAULT_WASM_TIME_BUDGET, WasmConfig,
-};
-#[cfg(feature = "wasm")]
-pub use crate::wasm::load::WasmLoadReport;
-#[cfg(feature = "wasm")]
-pub use crate::wasm::signature::WasmSignature;
-#[cfg(feature = "wasm")]
-pub use crate::wasm::watch::WasmWatcher;
 
 pub use modreg_macros::{plugin, plugin_factory, registry};
 
@@ -232,6 +109,13 @@ macro_rules! link_anchor {
             $crate::__private::keep_linked(::core::module_path!());
         }
     };
+}
+
+// Not public API. Used by `modreg-host`, which depends on this exact version.
+#[doc(hidden)]
+pub mod __host {
+    pub use crate::error::{close_names, expect_all};
+    pub use crate::validate::check_dependency;
 }
 
 // Not public API. Used by generated code.

@@ -201,32 +201,3 @@ fn capabilities_of(descriptor: &'static PluginDescriptor) -> &'static [String] {
     });
     found
 }
-
-/// Writes the `Plugin` methods that only report metadata, forwarding them to `self.$inner`:
-/// for wrappers around another plugin.
-#[cfg(feature = "host")]
-macro_rules! forward_metadata {
-    ($inner:ident) => {
-        fn name(&self) -> &str {
-            self.$inner.name()
-        }
-
-        fn version(&self) -> &str {
-            self.$inner.version()
-        }
-
-        fn plugin_type(&self) -> $crate::plugin_type::PluginType {
-            self.$inner.plugin_type()
-        }
-
-        fn capabilities(&self) -> &[String] {
-            self.$inner.capabilities()
-        }
-
-        fn descriptor(&self) -> Option<&'static $crate::plugin::PluginDescriptor> {
-            self.$inner.descriptor()
-        }
-    };
-}
-#[cfg(feature = "host")]
-pub(crate) use forward_metadata;

@@ -43,8 +43,6 @@ fn panicked(plugin: &str, during: &'static str, payload: &(dyn Any + Send)) -> P
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
-    #[cfg(feature = "host")]
-    tracing::error!(plugin, during, message, "plugin panicked");
     PluginError::Panicked {
         plugin: plugin.to_owned(),
         during,

@@ -94,7 +94,7 @@ pub fn parse_dependency(plugin: &str, spec: &str) -> Result<Dependency, PluginEr
 
 /// Checks dependency `spec` of `plugin` against the version `registered` gives for the
 /// dependency's name (`None`: not registered); returns the dependency's name.
-pub(crate) fn check_dependency(
+pub fn check_dependency(
     plugin: &str,
     spec: &str,
     registered: impl FnOnce(&str) -> Option<String>,

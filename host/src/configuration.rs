@@ -1,0 +1,418 @@
+//! System configuration: the flags of the specification and what each one switches.
+//!
+//! Every flag is an `Option<bool>`: a configuration call changes the flags it names and keeps
+//! the others. `docs/configuration.md` has one row per flag with its effect and its test.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use modreg_core::PluginError;
+use modreg_core::PluginSettings;
+use modreg_core::validate::check_identifier;
+
+/// The effective switches of a registry, after base configuration and the active environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one switch per flag of the specification"
+)]
+pub struct SystemFlags {
+    /// Plugins may be created (`false`: every `create_*` fails with `Disabled`).
+    pub loading: bool,
+    /// Created plugins are checked against their entry, and dependencies before creation.
+    pub validation: bool,
+    /// Created plugins record calls, errors and bytes into the registry's metrics.
+    pub monitoring: bool,
+    /// Creating a plugin requires every permission it declares to be granted.
+    pub permissions: bool,
+    /// Monitored plugins also record the latency of every call.
+    pub performance: bool,
+    /// Discovery results are cached until the registry changes.
+    pub caching: bool,
+    /// Every registry operation emits a `tracing` DEBUG event.
+    pub debug_mode: bool,
+    /// Every monitored `process` call emits a `tracing` INFO event.
+    pub verbose_logging: bool,
+    /// A plugin marked `mock_of = "x"` stands in for `x`.
+    pub mock_plugins: bool,
+    /// Runtime registrations may not shadow or remove compiled-in plugins.
+    pub secure_loading: bool,
+    /// Created plugins run in the sandbox: panics contained, sizes and time limited.
+    pub sandboxing: bool,
+    /// Runtime registrations must be manifests signed by a trusted key.
+    pub authentication: bool,
+    /// Calls made on behalf of a principal are checked against its own grants.
+    pub authorization: bool,
+    /// A principal's roles grant operations too.
+    pub role_based_access: bool,
+    /// Settings values sealed with the secret key are opened for their plugin only.
+    pub encryption: bool,
+    /// Every access decision is logged (tracing, in-memory audit log, audit file).
+    pub access_logging: bool,
+    /// Access decisions are counted per operation and outcome.
+    pub access_monitoring: bool,
+    /// Every `process` call emits an INFO event.
+    pub plugin_logging: bool,
+    /// Per-call events carry every figure as a field.
+    pub structured_logging: bool,
+    /// Alert rules are evaluated.
+    pub alerting: bool,
+    /// Alerts go to subscribers as they fire (else they wait in `take_alerts`).
+    pub real_time_alerting: bool,
+    /// Health checks run.
+    pub health_checks: bool,
+    /// Health checks are counted.
+    pub health_metrics: bool,
+    /// A plugin turning unhealthy fires an alert.
+    pub health_alerts: bool,
+    /// Health reports are kept for a dashboard.
+    pub health_dashboard: bool,
+}
+
+impl Default for SystemFlags {
+    fn default() -> Self {
+        SystemFlags {
+            loading: true,
+            validation: true,
+            monitoring: false,
+            permissions: false,
+            performance: false,
+            caching: false,
+            debug_mode: false,
+            verbose_logging: false,
+            mock_plugins: false,
+            secure_loading: false,
+            sandboxing: false,
+            authentication: false,
+            authorization: false,
+            role_based_access: false,
+            encryption: false,
+            access_logging: false,
+            access_monitoring: false,
+            plugin_logging: false,
+            structured_logging: false,
+            alerting: false,
+            real_time_alerting: false,
+            health_checks: false,
+            health_metrics: false,
+            health_alerts: false,
+            health_dashboard: false,
+        }
+    }
+}
+
+impl SystemFlags {
+    /// Whether every switch is at its default, so the registry can take its fast path.
+    pub(crate) fn is_default(&self) -> bool {
+        *self == SystemFlags::default()
+    }
+}
+
+pub(crate) fn set(flag: &mut bool, value: Option<bool>) {
+    if let Some(value) = value {
+        *flag = value;
+    }
+}
+
+/// Writes a builder method for each named flag: `with_x(bool)` sets `self.x`.
+macro_rules! flag_builders {
+    ($ty:ident { $($(#[$doc:meta])* $method:ident => $field:ident),* $(,)? }) => {
+        impl $ty {
+            $(
+                $(#[$doc])*
+                pub fn $method(mut self, enabled: bool) -> Self {
+                    self.$field = Some(enabled);
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use flag_builders;
+
+/// A plugin's configuration, and the basic switches of the plugin system.
+///
+/// As a plugin's configuration it holds settings, optionally read from a TOML file by
+/// [`load`](Self::load). Given to
+/// [`configure_plugin_system`](crate::ModuleRegistry::configure_plugin_system), its three
+/// switches configure the registry.
+///
+/// ```
+/// use modreg_host::PluginConfiguration;
+///
+/// let mut configuration = PluginConfiguration::new().with_setting("level", 9);
+/// configuration.load()?;
+/// assert!(configuration.is_loaded());
+/// assert_eq!(configuration.settings().get("level").and_then(|v| v.as_integer()), Some(9));
+/// # Ok::<(), modreg_core::PluginError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PluginConfiguration {
+    pub(crate) loading: Option<bool>,
+    pub(crate) validation: Option<bool>,
+    pub(crate) monitoring: Option<bool>,
+    settings: PluginSettings,
+    source: Option<PathBuf>,
+    loaded: bool,
+}
+
+flag_builders!(PluginConfiguration {
+    /// Whether plugins may be created.
+    with_plugin_loading => loading,
+    /// Whether created plugins and their dependencies are validated.
+    with_plugin_validation => validation,
+    /// Whether created plugins record metrics.
+    with_plugin_monitoring => monitoring,
+});
+
+impl PluginConfiguration {
+    /// An empty configuration that changes no switch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets one setting.
+    pub fn with_setting(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<modreg_core::SettingValue>,
+    ) -> Self {
+        self.settings = self.settings.with(key, value);
+        self
+    }
+
+    /// Names a TOML file that [`load`](Self::load) reads settings from.
+    pub fn with_source(mut self, path: impl Into<PathBuf>) -> Self {
+        self.source = Some(path.into());
+        self
+    }
+
+    /// Loads the settings: reads the source file if one was named (its keys override those
+    /// set in code). A missing or malformed file is an error naming it.
+    pub fn load(&mut self) -> Result<(), PluginError> {
+        if let Some(path) = &self.source {
+            let shown = path.display().to_string();
+            let text =
+                std::fs::read_to_string(path).map_err(|e| PluginError::ConfigurationFile {
+                    path: shown.clone(),
+                    reason: e.to_string(),
+                })?;
+            let read = crate::toml_settings::settings_from_toml(&text).map_err(|reason| {
+                PluginError::ConfigurationFile {
+                    path: shown,
+                    reason,
+                }
+            })?;
+            self.settings.values_mut().extend(read.values().clone());
+        }
+        self.loaded = true;
+        Ok(())
+    }
+
+    /// Whether [`load`](Self::load) has succeeded.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// The settings, as a plugin's `config` type reads them.
+    pub fn settings(&self) -> PluginSettings {
+        self.settings.clone()
+    }
+
+    pub(crate) fn apply(&self, flags: &mut SystemFlags) {
+        set(&mut flags.loading, self.loading);
+        set(&mut flags.validation, self.validation);
+        set(&mut flags.monitoring, self.monitoring);
+    }
+}
+
+/// Every switch of the plugin system besides environments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdvancedPluginConfiguration {
+    loading: Option<bool>,
+    validation: Option<bool>,
+    monitoring: Option<bool>,
+    security: Option<bool>,
+    performance: Option<bool>,
+    caching: Option<bool>,
+}
+
+flag_builders!(AdvancedPluginConfiguration {
+    /// Whether plugins may be created.
+    with_plugin_loading => loading,
+    /// Whether created plugins and their dependencies are validated.
+    with_plugin_validation => validation,
+    /// Whether created plugins record metrics.
+    with_plugin_monitoring => monitoring,
+    /// Whether creating a plugin requires its declared permissions to be granted.
+    with_plugin_security => security,
+    /// Whether monitored plugins record the latency of each call.
+    with_plugin_performance => performance,
+    /// Whether discovery results are cached until the registry changes.
+    with_plugin_caching => caching,
+});
+
+impl AdvancedPluginConfiguration {
+    /// An empty configuration that changes no switch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn apply(&self, flags: &mut SystemFlags) {
+        set(&mut flags.loading, self.loading);
+        set(&mut flags.validation, self.validation);
+        set(&mut flags.monitoring, self.monitoring);
+        set(&mut flags.permissions, self.security);
+        set(&mut flags.performance, self.performance);
+        set(&mut flags.caching, self.caching);
+    }
+}
+
+/// The switches of one environment (`development`, `production`, ...), applied while that
+/// environment is active.
+///
+/// `mock_plugins` and `real_plugins` are opposites: a profile may ask for one, not both.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvironmentPluginConfiguration {
+    environment: Option<String>,
+    debug_mode: Option<bool>,
+    verbose_logging: Option<bool>,
+    mock_plugins: Option<bool>,
+    real_plugins: Option<bool>,
+    pub(crate) plugins: BTreeMap<String, PluginSettings>,
+}
+
+flag_builders!(EnvironmentPluginConfiguration {
+    /// Whether every registry operation emits a DEBUG event.
+    with_debug_mode => debug_mode,
+    /// Whether every monitored `process` call emits an INFO event.
+    with_verbose_logging => verbose_logging,
+    /// Whether mocks stand in for the plugins they mock.
+    with_mock_plugins => mock_plugins,
+    /// Whether only real plugins are used (mocks never stand in).
+    with_real_plugins => real_plugins,
+});
+
+impl EnvironmentPluginConfiguration {
+    /// An empty profile.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names the environment; it must match the name it is configured under.
+    pub fn with_environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Settings for one plugin while this environment is active.
+    pub fn with_plugin_settings(
+        mut self,
+        plugin: impl Into<String>,
+        settings: PluginSettings,
+    ) -> Self {
+        self.plugins.insert(plugin.into(), settings);
+        self
+    }
+
+    /// Checks the profile for use as environment `name`.
+    pub(crate) fn validate(&self, name: &str) -> Result<(), PluginError> {
+        check_identifier("environment", name)?;
+        if let Some(own) = &self.environment
+            && own != name
+        {
+            return Err(PluginError::invalid(
+                "environment",
+                own.clone(),
+                format!("the profile names environment `{own}` but is configured as `{name}`"),
+            ));
+        }
+        if self.mock_plugins == Some(true) && self.real_plugins == Some(true) {
+            return Err(PluginError::invalid(
+                "environment",
+                name,
+                "mock_plugins and real_plugins are both on; a profile uses mocks or real plugins, not both",
+            ));
+        }
+        for plugin in self.plugins.keys() {
+            check_identifier("plugin name", plugin)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn apply(&self, flags: &mut SystemFlags) {
+        set(&mut flags.debug_mode, self.debug_mode);
+        set(&mut flags.verbose_logging, self.verbose_logging);
+        set(&mut flags.mock_plugins, self.mock_plugins);
+        if self.real_plugins == Some(true) {
+            flags.mock_plugins = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_flags_keep_their_value() {
+        let mut flags = SystemFlags::default();
+        AdvancedPluginConfiguration::new()
+            .with_plugin_caching(true)
+            .apply(&mut flags);
+        PluginConfiguration::new()
+            .with_plugin_monitoring(true)
+            .apply(&mut flags);
+        assert!(flags.caching && flags.monitoring && flags.loading && flags.validation);
+    }
+
+    #[test]
+    fn real_plugins_turns_mocks_off() {
+        let mut flags = SystemFlags::default();
+        EnvironmentPluginConfiguration::new()
+            .with_mock_plugins(true)
+            .apply(&mut flags);
+        assert!(flags.mock_plugins);
+        EnvironmentPluginConfiguration::new()
+            .with_real_plugins(true)
+            .apply(&mut flags);
+        assert!(!flags.mock_plugins);
+    }
+
+    #[test]
+    fn profiles_are_validated() {
+        let both = EnvironmentPluginConfiguration::new()
+            .with_mock_plugins(true)
+            .with_real_plugins(true);
+        assert!(both.validate("dev").is_err());
+        let mismatch = EnvironmentPluginConfiguration::new().with_environment("production");
+        assert!(mismatch.validate("development").is_err());
+        assert!(
+            EnvironmentPluginConfiguration::new()
+                .validate("Bad Env")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn load_reads_the_source_file() {
+        let path = std::env::temp_dir().join(format!("modreg-load-{}.toml", std::process::id()));
+        std::fs::write(&path, "level = 3\n").unwrap();
+        let mut configuration = PluginConfiguration::new().with_source(&path);
+        configuration.load().unwrap();
+        assert_eq!(
+            configuration
+                .settings()
+                .get("level")
+                .and_then(modreg_core::SettingValue::as_integer),
+            Some(3)
+        );
+        std::fs::write(&path, "level = \n").unwrap();
+        let err = PluginConfiguration::new()
+            .with_source(&path)
+            .load()
+            .unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        std::fs::remove_file(path).unwrap();
+    }
+}

@@ -1,0 +1,112 @@
+//! The specification's `configure_*` calls, in one place. Each is thin: the configuration
+//! type's own module (`configuration`, `security`, `monitoring`) says what its switches do.
+
+use crate::configuration::{
+    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
+};
+use crate::monitoring::{
+    AdvancedPluginMonitoringConfig, PluginHealthMonitoringConfig, PluginMonitoringConfig,
+};
+use crate::registry::ModuleRegistry;
+use crate::security::{
+    AdvancedPluginSecurityConfig, PluginAccessControlConfig, PluginSecurityConfig,
+};
+use modreg_core::PluginError;
+
+impl ModuleRegistry {
+    /// Sets the basic switches: plugin loading, validation and monitoring.
+    ///
+    /// ```
+    /// use modreg_core::PluginError;
+    /// use modreg_host::{ModuleRegistry, PluginConfiguration};
+    ///
+    /// let registry = ModuleRegistry::new();
+    /// registry.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
+    /// assert!(matches!(registry.create_plugin("anything"), Err(PluginError::Disabled { .. })));
+    /// # Ok::<(), PluginError>(())
+    /// ```
+    pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+
+    /// Sets every switch the advanced configuration names.
+    pub fn configure_advanced_plugin_system(
+        &self,
+        config: AdvancedPluginConfiguration,
+    ) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+
+    /// Stores the profile of `environment`; it applies while that environment is active.
+    pub fn configure_environment_plugin_system(
+        &self,
+        environment: &str,
+        config: EnvironmentPluginConfiguration,
+    ) -> Result<(), PluginError> {
+        config.validate(environment)?;
+        self.update(|overlay| {
+            overlay.environments.insert(environment.to_owned(), config);
+            Ok(())
+        })
+    }
+
+    /// Applies the basic security switches.
+    ///
+    /// ```
+    /// use modreg_host::{ModuleRegistry, PluginSecurityConfig};
+    /// let registry = ModuleRegistry::new();
+    /// registry.configure_plugin_security(PluginSecurityConfig::new().with_plugin_sandboxing(true))?;
+    /// assert!(registry.flags().sandboxing);
+    /// # Ok::<(), modreg_core::PluginError>(())
+    /// ```
+    pub fn configure_plugin_security(
+        &self,
+        config: PluginSecurityConfig,
+    ) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+
+    /// Applies every security switch and installs the keys given.
+    ///
+    /// The switches fail closed: authentication with no trusted key refuses every runtime
+    /// registration, and encryption with no secret key refuses every sealed setting, until a
+    /// key is configured. A warning is logged in either case.
+    pub fn configure_advanced_plugin_security(
+        &self,
+        config: AdvancedPluginSecurityConfig,
+    ) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+
+    /// Applies the access-control switches and defines the roles given.
+    pub fn configure_plugin_access_control(
+        &self,
+        config: PluginAccessControlConfig,
+    ) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+
+    /// Applies the basic monitoring switches.
+    pub fn configure_plugin_monitoring(
+        &self,
+        config: PluginMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+
+    /// Applies every monitoring switch, and the alert rules if given.
+    pub fn configure_advanced_plugin_monitoring(
+        &self,
+        config: AdvancedPluginMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+
+    /// Applies the health-monitoring switches.
+    pub fn configure_plugin_health_monitoring(
+        &self,
+        config: PluginHealthMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        config.apply_to(self)
+    }
+}

@@ -1,0 +1,622 @@
+//! The one creation path: loading, resolution (mocks), dependencies, the layers' checks,
+//! settings (sealed ones opened), construction under the panic guard, validation and the
+//! layers' wrapping, for every `create_*` of the host.
+//!
+//! `create_plugin` of a compiled-in plugin on an unconfigured registry is this path with
+//! every answer known in advance: one index lookup (see `registry.rs`).
+
+use std::sync::Arc;
+
+use crate::advanced::{
+    AdvancedAdapter, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginState,
+};
+use crate::guarded::GuardedPlugin;
+use crate::layer::{Change, Code, Layer, Policy};
+use crate::metrics::MetricsRecorder;
+use crate::metrics::PluginMetrics;
+use crate::overlay::Overlay;
+use crate::registry::ModuleRegistry;
+use modreg_core::PluginError;
+use modreg_core::sandbox::guard;
+use modreg_core::{Plugin, PluginDescriptor};
+
+use crate::target::Target;
+use modreg_core::__host::check_dependency;
+use modreg_core::PluginSettings;
+use modreg_core::Registry;
+
+/// How [`create_plugin_with`](ModuleRegistry::create_plugin_with) prepares an instance: the
+/// basic counterpart of [`AdvancedPluginInstantiationConfig`].
+///
+/// ```
+/// use modreg_core::{plugin, PluginBehavior, PluginError, PluginSettings};
+/// use modreg_host::{ModuleRegistry, PluginInstantiationConfig};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Times { times: usize }
+///
+/// #[plugin(type = DataProcessor, config = Times)]
+/// struct Repeat { times: usize }
+///
+/// impl Repeat {
+///     fn from_config(Times { times }: Times) -> Result<Self, PluginError> { Ok(Repeat { times }) }
+/// }
+///
+/// impl PluginBehavior for Repeat {
+///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> { Ok(data.repeat(self.times)) }
+/// }
+///
+/// let registry = ModuleRegistry::new();
+/// let twice = registry.create_plugin_with(
+///     "repeat",
+///     PluginInstantiationConfig::new()
+///         .with_settings(PluginSettings::new().with("times", 2))
+///         .with_initialization(true),
+/// )?;
+/// assert_eq!(twice.process(b"ab")?, b"abab");
+/// # Ok::<(), PluginError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PluginInstantiationConfig {
+    settings: Option<PluginSettings>,
+    initialization: bool,
+    validation: bool,
+    monitoring: bool,
+}
+
+impl PluginInstantiationConfig {
+    /// The registry's settings and switches, nothing more.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds the plugin with these settings instead of the configured ones.
+    pub fn with_settings(mut self, settings: PluginSettings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// Runs `initialize` before returning the instance.
+    pub fn with_initialization(mut self, enabled: bool) -> Self {
+        self.initialization = enabled;
+        self
+    }
+
+    /// Checks dependencies and what the instance reports even if validation is switched off.
+    pub fn with_validation(mut self, enabled: bool) -> Self {
+        self.validation = enabled;
+        self
+    }
+
+    /// Records the instance's calls in the plugin's metrics even if monitoring is off.
+    pub fn with_monitoring(mut self, enabled: bool) -> Self {
+        self.monitoring = enabled;
+        self
+    }
+}
+
+/// What one creation asks for beyond the registry's switches.
+pub(crate) struct Request<'a> {
+    /// Settings that replace the configured ones.
+    pub(crate) settings: Option<&'a PluginSettings>,
+    /// Check dependencies and what the instance reports even if validation is switched off.
+    pub(crate) validate: bool,
+    /// Record metrics even if monitoring is switched off.
+    pub(crate) monitored: bool,
+}
+
+impl Request<'_> {
+    /// Nothing beyond the switches.
+    pub(crate) const PLAIN: Request<'static> = Request {
+        settings: None,
+        validate: false,
+        monitored: false,
+    };
+}
+
+impl ModuleRegistry {
+    #[cold]
+    pub(crate) fn create_slow(
+        &self,
+        overlay: &Overlay,
+        name: &str,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        if overlay.flags.debug_mode {
+            tracing::debug!(plugin = name, "create_plugin");
+        }
+        self.create_entry(overlay, name, &Request::PLAIN, |target, settings, _| {
+            target.instantiate(settings)
+        })
+        .map(|(_, plugin)| plugin)
+    }
+
+    /// The one creation path every `create_*` takes (the unconfigured fast path of
+    /// `create_plugin` is this path with every answer decided in advance):
+    ///
+    /// 1. refuse if plugin loading is off;
+    /// 2. resolve the name (its mock, where mocks are on);
+    /// 3. check dependencies (validation) and permissions of the code that will run;
+    /// 4. construct under the panic guard, with sealed settings opened;
+    /// 5. check what the instance reports (validation);
+    /// 6. wrap it in what monitoring and the sandbox ask for.
+    pub(crate) fn create_entry(
+        &self,
+        overlay: &Overlay,
+        requested: &str,
+        request: &Request<'_>,
+        construct: impl FnOnce(
+            &Target,
+            &PluginSettings,
+            &Policy,
+        ) -> Result<Box<dyn Plugin>, PluginError>,
+    ) -> Result<(Target, Box<dyn Plugin>), PluginError> {
+        check_loading(overlay, requested)?;
+        let target = self.resolve(overlay, requested)?;
+        let validate = overlay.flags.validation || request.validate;
+        self.check_code(overlay, &target, validate)?;
+        let name = target.name();
+        let (settings, secrets) = settings_for(overlay, name, request.settings)?;
+        // What the instance gets around its calls, decided once, before it exists.
+        let policy = layers_interest(self, overlay, name, request.monitored);
+        // Descriptors guard their own constructors; runtime closures are guarded here.
+        let plugin = guard(name, "construction", || {
+            construct(&target, &settings, &policy)
+        })
+        .map_err(|error| crate::security::redact(error, &secrets))?;
+        if validate {
+            check_reported(&target, plugin.as_ref())?;
+        }
+        Ok((target, guarded(plugin, policy)))
+    }
+
+    /// Step 3: the dependencies (when validating) of the code `target` runs, then what the
+    /// layers check (security: its permissions).
+    fn check_code(
+        &self,
+        overlay: &Overlay,
+        target: &Target,
+        validate: bool,
+    ) -> Result<(), PluginError> {
+        if validate {
+            self.check_dependencies(overlay, target)?;
+        }
+        layers_check(self, overlay, &code_of(target))
+    }
+
+    /// Step 6 for a product the registry did not construct itself (a factory's): asks the
+    /// layers what instances of `name` get, and wraps `plugin` in it.
+    pub(crate) fn wrap(
+        &self,
+        overlay: &Overlay,
+        name: &str,
+        plugin: Box<dyn Plugin>,
+        monitored: bool,
+    ) -> Box<dyn Plugin> {
+        guarded(plugin, layers_interest(self, overlay, name, monitored))
+    }
+
+    /// Whether creating compiled-in `descriptor` under `overlay` is exactly a call to its
+    /// constructor: loading is on, the name resolves to it (no mock, no runtime entry),
+    /// validation has nothing to find (its dependencies are met under this overlay, and its
+    /// `Plugin` implementation is the one `#[plugin]` writes from the descriptor, so what an
+    /// instance reports is the descriptor), it has no settings, no layer checks it or wraps its
+    /// instances. Cached per overlay generation by `Interests`.
+    pub(crate) fn is_direct(
+        &self,
+        overlay: &Overlay,
+        descriptor: &'static PluginDescriptor,
+    ) -> bool {
+        let name = descriptor.name();
+        let valid = || {
+            descriptor.reports_itself()
+                && self
+                    .check_dependencies(overlay, &Target::Compiled(descriptor))
+                    .is_ok()
+        };
+        !overlay.flags.debug_mode
+            && (!overlay.flags.validation || valid())
+            && check_loading(overlay, name).is_ok()
+            && matches!(self.resolve(overlay, name), Ok(Target::Compiled(d)) if std::ptr::eq(d, descriptor))
+            && matches!(settings_for(overlay, name, None), Ok((settings, secrets)) if settings.is_empty() && secrets.is_empty())
+            && LAYERS.iter().all(|layer| !layer.checks(overlay))
+            && !layers_interest(self, overlay, name, false).is_active()
+    }
+
+    /// The entry `requested` resolves to: its mock where mocks are on, else itself.
+    pub(crate) fn resolve(
+        &self,
+        overlay: &Overlay,
+        requested: &str,
+    ) -> Result<Target, PluginError> {
+        if overlay.flags.mock_plugins {
+            let runtime_mock = overlay
+                .mocks
+                .get(requested)
+                .and_then(|mock| overlay.entries.get(mock));
+            if let Some(mock) = runtime_mock {
+                return Ok(Target::Runtime(mock.clone()));
+            }
+            if let Some(mock) = self.index().mock_for(requested)
+                && !overlay.hides(mock.name())
+            {
+                return Ok(Target::Compiled(mock));
+            }
+        }
+        if let Some(entry) = overlay.entries.get(requested) {
+            return Ok(Target::Runtime(entry.clone()));
+        }
+        match self.index().get(requested) {
+            Some(d) if !overlay.removed.contains(requested) => Ok(Target::Compiled(d)),
+            _ => Err(self.not_found(requested)),
+        }
+    }
+
+    /// Creates `name` as `config` asks, on the creation path of `create_plugin`: its settings
+    /// replace the configured ones, and it may ask for validation, monitoring and
+    /// initialization beyond the registry's switches (never for less).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
+    pub fn create_plugin_with(
+        &self,
+        name: &str,
+        config: PluginInstantiationConfig,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        let request = Request {
+            settings: config.settings.as_ref(),
+            validate: config.validation,
+            monitored: config.monitoring,
+        };
+        let (_, mut plugin) =
+            self.create_entry(&self.snapshot(), name, &request, |target, settings, _| {
+                target.instantiate(settings)
+            })?;
+        if config.initialization {
+            plugin.initialize()?;
+        }
+        Ok(plugin)
+    }
+
+    /// Creates `name` from a registry of another trait (declared with `registry!`), under this
+    /// registry's policies: plugin loading, then what the registry of `T` decided when it was
+    /// indexed (a duplicate name, an unmet `depends_on` in its own table), then the layers'
+    /// checks (security: the permissions the plugin declares), then its constructor under
+    /// the panic guard with the settings configured for `name` (sealed ones opened, and kept
+    /// out of errors).
+    ///
+    /// Instances of another trait are not wrapped: metrics, per-call logging and the sandbox
+    /// need the trait's methods, which only `dyn Plugin` has here.
+    ///
+    /// ```
+    /// use modreg_core::{plugin, registry, PluginError};
+    /// use modreg_host::{ModuleRegistry, PluginConfiguration};
+    ///
+    /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
+    /// registry!(pub GREETERS: dyn Greeter);
+    ///
+    /// #[plugin(registry = GREETERS)]
+    /// #[derive(Default)]
+    /// struct Hello;
+    /// impl Greeter for Hello { fn greet(&self) -> String { "hello".into() } }
+    ///
+    /// let host = ModuleRegistry::new();
+    /// assert_eq!(host.create_from(&GREETERS, "hello")?.greet(), "hello");
+    /// host.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
+    /// assert!(matches!(host.create_from(&GREETERS, "hello"), Err(PluginError::Disabled { .. })));
+    /// # Ok::<(), PluginError>(())
+    /// ```
+    pub fn create_from<T: ?Sized>(
+        &self,
+        registry: &Registry<T>,
+        name: &str,
+    ) -> Result<Box<T>, PluginError> {
+        let overlay = self.snapshot();
+        check_loading(&overlay, name)?;
+        let descriptor = registry.resolve(name)?;
+        let code = Code {
+            name: descriptor.name(),
+            permissions: descriptor.permissions().to_vec(),
+        };
+        layers_check(self, &overlay, &code)?;
+        let (settings, secrets) = settings_for(&overlay, descriptor.name(), None)?;
+        if settings.is_empty() {
+            descriptor.instantiate_default()
+        } else {
+            descriptor.instantiate(&settings)
+        }
+        .map_err(|error| crate::security::redact(error, &secrets))
+    }
+
+    /// Creates the plugin `variant` with the factory called `factory_name`, on the creation
+    /// path: loading, the panic guard, the factory's declared type, the dependencies and
+    /// permissions of the plugin it made (its compiled-in entry), then monitoring and the
+    /// sandbox.
+    ///
+    /// A factory's function runs before its product's permissions are known; the product is
+    /// refused before the caller can call it.
+    pub fn create_plugin_from_factory(
+        &self,
+        factory_name: &str,
+        variant: &str,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        let overlay = self.snapshot();
+        check_loading(&overlay, factory_name)?;
+        let factory = overlay
+            .factories
+            .get(factory_name)
+            .map(|(_, f)| *f)
+            .or_else(|| self.index().factory(factory_name))
+            .ok_or_else(|| PluginError::FactoryNotFound {
+                name: factory_name.to_owned(),
+                known: self.factory_names(),
+            })?;
+        let plugin = guard(factory.name(), "construction", || factory.create(variant))?;
+        if plugin.plugin_type() != factory.plugin_type() {
+            return Err(PluginError::Mismatch {
+                plugin: plugin.name().to_owned(),
+                field: "type",
+                registered: format!("{} (factory `{}`)", factory.plugin_type(), factory.name()),
+                reported: plugin.plugin_type().to_string(),
+            });
+        }
+        if let Some(descriptor) = plugin.descriptor() {
+            self.check_code(
+                &overlay,
+                &Target::Compiled(descriptor),
+                overlay.flags.validation,
+            )?;
+        }
+        let name = plugin.name().to_owned();
+        Ok(self.wrap(&overlay, &name, plugin, false))
+    }
+
+    /// Fails unless every dependency of `target` is registered at an accepted version.
+    pub(crate) fn check_dependencies(
+        &self,
+        overlay: &Overlay,
+        target: &Target,
+    ) -> Result<(), PluginError> {
+        for spec in target.depends_on() {
+            check_dependency(target.name(), spec, |name| {
+                self.resolve_exact(overlay, name)
+                    .map(|t| t.version().to_owned())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The entry registered under exactly `name` (no mock substitution).
+    pub(crate) fn resolve_exact(&self, overlay: &Overlay, name: &str) -> Option<Target> {
+        if let Some(entry) = overlay.entries.get(name) {
+            return Some(Target::Runtime(entry.clone()));
+        }
+        self.index()
+            .get(name)
+            .filter(|_| !overlay.removed.contains(name))
+            .map(Target::Compiled)
+    }
+
+    /// The error for an absent name: a conflict if two definitions claimed it, else
+    /// `NotFound` with close names.
+    pub(crate) fn not_found(&self, name: &str) -> PluginError {
+        if let Some(conflict) = self.index().conflict(name) {
+            return conflict.to_error();
+        }
+        let mut close: Vec<(f64, String)> = self
+            .plugins()
+            .iter()
+            .map(|p| (strsim::jaro_winkler(name, p.name()), p.name().to_owned()))
+            .filter(|(score, _)| *score > 0.85)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0));
+        PluginError::NotFound {
+            name: name.to_owned(),
+            suggestions: close.into_iter().take(3).map(|(_, n)| n).collect(),
+        }
+    }
+
+    /// The shared recorder of plugin `name`, made on first use.
+    pub(crate) fn recorder(&self, name: &str) -> Arc<MetricsRecorder> {
+        if let Some(recorder) = self
+            .metrics
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+        {
+            return recorder.clone();
+        }
+        self.metrics
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(name.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The metrics recorded for plugin `name` by monitored instances, if any were made.
+    pub fn plugin_metrics(&self, name: &str) -> Option<PluginMetrics> {
+        self.metrics
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .map(|r| r.snapshot())
+    }
+
+    /// Creates `name` prepared as `config` asks: with its context and configuration,
+    /// validated, monitored and initialized as switched on.
+    ///
+    /// The configuration's settings, when it has any, are the settings the plugin is built
+    /// with. A plugin registered with `with_advanced_constructor` receives the context and
+    /// configuration through `set_context` and `set_configuration`; the registry keeps its
+    /// `state` (initialized after `initialize`, not after `cleanup`) and, when it is monitored,
+    /// hands it its metrics with `update_metrics` at `cleanup`.
+    pub fn create_advanced_plugin(
+        &self,
+        name: &str,
+        config: AdvancedPluginInstantiationConfig,
+    ) -> Result<AdvancedPluginInstance, PluginError> {
+        let overlay = self.snapshot();
+        let context = config.context.unwrap_or_default();
+        let mut configuration = config.configuration.unwrap_or_default();
+        if config.validation {
+            configuration.load()?;
+        }
+        let own_settings = configuration.settings();
+        let settings = (!own_settings.is_empty()).then_some(&own_settings);
+
+        let request = Request {
+            settings,
+            validate: config.validation,
+            monitored: config.monitoring,
+        };
+        let (target, plugin) =
+            self.create_entry(&overlay, name, &request, |target, settings, policy| {
+                match target {
+                    // An advanced constructor receives its context and configuration.
+                    Target::Runtime(entry) if entry.constructor.is_none() => {
+                        match &entry.advanced {
+                            Some(make) => {
+                                let mut plugin = make(settings)?;
+                                plugin.set_context(context.clone());
+                                plugin.set_configuration(configuration.clone());
+                                plugin.set_state(PluginState::new());
+                                Ok(Box::new(AdvancedAdapter::new(
+                                    plugin,
+                                    policy.recorder.clone(),
+                                )))
+                            }
+                            None => target.instantiate(settings),
+                        }
+                    }
+                    _ => target.instantiate(settings),
+                }
+            })?;
+        let recorder = config.monitoring.then(|| self.recorder(target.name()));
+        let mut instance = AdvancedPluginInstance::new(plugin, context, configuration, recorder);
+        if config.initialization {
+            instance.initialize()?;
+        }
+        Ok(instance)
+    }
+}
+
+/// Every layer of the host, in the order the creation path asks them.
+const LAYERS: &[&dyn Layer] = &[
+    &crate::security::SecurityLayer,
+    &crate::monitoring::MonitoringLayer,
+];
+
+/// The code `target` runs, as the layers see it.
+fn code_of(target: &Target) -> Code<'_> {
+    Code {
+        name: target.name(),
+        permissions: target.permissions(),
+    }
+}
+
+/// Asks every layer whether `target` may be created.
+fn layers_check(
+    registry: &ModuleRegistry,
+    overlay: &Overlay,
+    code: &Code<'_>,
+) -> Result<(), PluginError> {
+    LAYERS
+        .iter()
+        .try_for_each(|layer| layer.check(registry, overlay, code))
+}
+
+/// Step 6: `plugin` in the wrapper `policy` asks for, or as it is when no layer is interested.
+fn guarded(plugin: Box<dyn Plugin>, policy: Policy) -> Box<dyn Plugin> {
+    if policy.is_active() {
+        Box::new(GuardedPlugin::new(plugin, policy))
+    } else {
+        plugin
+    }
+}
+
+/// Asks every layer whether `change` may happen.
+pub(crate) fn layers_check_change(
+    registry: &ModuleRegistry,
+    overlay: &Overlay,
+    change: Change<'_>,
+) -> Result<(), PluginError> {
+    LAYERS
+        .iter()
+        .try_for_each(|layer| layer.check_change(registry, overlay, change))
+}
+
+/// Asks every layer what instances of `name` get around their calls.
+fn layers_interest(
+    registry: &ModuleRegistry,
+    overlay: &Overlay,
+    name: &str,
+    monitored: bool,
+) -> Policy {
+    let mut policy = Policy::default();
+    for layer in LAYERS {
+        layer.interest(registry, overlay, name, monitored, &mut policy);
+    }
+    policy
+}
+
+/// The settings of a plugin nobody configured.
+static EMPTY: PluginSettings = PluginSettings::new();
+
+/// Step 4's settings for `name`: `given`, else the active environment's, else the configured
+/// ones, else none; sealed values opened (and returned, to keep them out of errors).
+fn settings_for<'a>(
+    overlay: &'a Overlay,
+    name: &str,
+    given: Option<&'a PluginSettings>,
+) -> Result<(std::borrow::Cow<'a, PluginSettings>, Vec<String>), PluginError> {
+    let settings = given
+        .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
+        .or_else(|| overlay.settings.get(name))
+        .unwrap_or(&EMPTY);
+    crate::security::open_settings(overlay, name, settings)
+}
+
+/// Step 1: refuses when plugin loading is switched off.
+fn check_loading(overlay: &Overlay, requested: &str) -> Result<(), PluginError> {
+    if overlay.flags.loading {
+        Ok(())
+    } else {
+        Err(PluginError::Disabled {
+            plugin: requested.to_owned(),
+            what: "plugin loading",
+        })
+    }
+}
+
+/// Fails unless `plugin` reports the name, version and type of `target`.
+fn check_reported(target: &Target, plugin: &dyn Plugin) -> Result<(), PluginError> {
+    let mismatch = |field, registered: String, reported: String| PluginError::Mismatch {
+        plugin: target.name().to_owned(),
+        field,
+        registered,
+        reported,
+    };
+    if plugin.name() != target.name() {
+        return Err(mismatch(
+            "name",
+            target.name().to_owned(),
+            plugin.name().to_owned(),
+        ));
+    }
+    if plugin.version() != target.version() {
+        return Err(mismatch(
+            "version",
+            target.version().to_owned(),
+            plugin.version().to_owned(),
+        ));
+    }
+    if plugin.plugin_type() != target.plugin_type() {
+        return Err(mismatch(
+            "type",
+            target.plugin_type().to_string(),
+            plugin.plugin_type().to_string(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! The plugin host of module-registry: [`ModuleRegistry`] over the compiled-in tables of
+//! `modreg-core`, with runtime registration, lifecycle, settings and configuration files.
+//!
+//! Most users reach it through the facade `modreg`, which assembles the host and its layers
+//! and re-exports both. A plugin crate never depends on it.
+
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// Writes the `Plugin` methods that only report metadata, forwarding them to `self.$inner`:
+/// for wrappers around another plugin.
+macro_rules! forward_metadata {
+    ($inner:ident) => {
+        fn name(&self) -> &str {
+            self.$inner.name()
+        }
+
+        fn version(&self) -> &str {
+            self.$inner.version()
+        }
+
+        fn plugin_type(&self) -> modreg_core::PluginType {
+            self.$inner.plugin_type()
+        }
+
+        fn capabilities(&self) -> &[String] {
+            self.$inner.capabilities()
+        }
+
+        fn descriptor(&self) -> Option<&'static modreg_core::PluginDescriptor> {
+            self.$inner.descriptor()
+        }
+    };
+}
+
+mod advanced;
+mod cache;
+mod clock;
+mod config_file;
+mod configuration;
+mod configure;
+mod extensions;
+mod factory;
+mod guarded;
+mod handle;
+mod info;
+mod instantiate;
+mod interest;
+mod layer;
+mod lifecycle;
+mod metrics;
+mod monitoring;
+mod overlay;
+mod query;
+mod registration;
+mod registry;
+mod runtime;
+mod security;
+mod semantic;
+mod shared;
+mod shared_instances;
+mod system;
+mod target;
+mod thread_slot;
+mod toml_settings;
+#[cfg(feature = "wasm")]
+mod wasm;
+
+pub use crate::advanced::{
+    AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
+    PluginState,
+};
+pub use crate::cache::CacheStats;
+pub use crate::config_file::{ConfigFile, SettingsFromToml};
+pub use crate::configuration::{
+    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration, SystemFlags,
+};
+pub use crate::factory::PluginFactoryConfig;
+pub use crate::handle::PluginHandle;
+pub use crate::info::{PluginInfo, PluginOrigin};
+pub use crate::instantiate::PluginInstantiationConfig;
+pub use crate::lifecycle::{LifecycleState, PluginManager};
+pub use crate::metrics::{MetricsRecorder, PluginMetrics};
+pub use crate::monitoring::{
+    AdvancedPluginMonitoringConfig, Alert, AlertKind, AlertRules, HEALTH_HISTORY, HealthCounts,
+    HealthMonitor, HealthReport, PluginHealthMonitoringConfig, PluginMonitoringConfig,
+};
+pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
+pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry};
+pub use crate::runtime::{
+    AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
+};
+pub use crate::security::{
+    AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig,
+    AuditEntry, DEFAULT_MAX_WORKERS, Operation, PluginAccessControlConfig, PluginSecurityConfig,
+    Principal, Role, SandboxLimits, SecretKey, SignedManifest, TrustedKey,
+};
+pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
+pub use crate::shared::SharedHandle;
+#[cfg(feature = "wasm")]
+pub use crate::wasm::config::{
+    DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,
+    DEFAULT_WASM_TIME_BUDGET, WasmConfig,
+};
+#[cfg(feature = "wasm")]
+pub use crate::wasm::load::WasmLoadReport;
+#[cfg(feature = "wasm")]
+pub use crate::wasm::signature::WasmSignature;
+#[cfg(feature = "wasm")]
+pub use crate::wasm::watch::WasmWatcher;

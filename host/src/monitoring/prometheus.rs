@@ -1,0 +1,260 @@
+//! The registry's metrics in the Prometheus text format (feature `prometheus`).
+//!
+//! Metric names are stable; `docs/monitoring.md` lists them.
+
+use std::collections::HashMap;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::exemplar::Exemplar;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use crate::metrics::PluginMetrics;
+use crate::registry::ModuleRegistry;
+use modreg_core::HealthStatus;
+
+/// A snapshot of everything exported, taken at scrape time.
+#[derive(Debug)]
+struct Snapshot {
+    plugins: Vec<(String, PluginMetrics)>,
+    access: Vec<(String, &'static str, u64)>,
+    health: Vec<(String, HealthStatus)>,
+    registered: i64,
+    /// WebAssembly modules refused (with the feature `wasm`).
+    modules_refused: Option<u64>,
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    values: impl Iterator<Item = (Vec<(&'static str, String)>, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in values {
+        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl Snapshot {
+    fn encode_latency(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut latency = encoder.encode_descriptor(
+            "modreg_plugin_latency_seconds",
+            "process latency (with performance metrics on)",
+            None,
+            MetricType::Histogram,
+        )?;
+        for (name, m) in self
+            .plugins
+            .iter()
+            .filter(|(_, m)| !m.latency_buckets.is_empty())
+        {
+            #[expect(clippy::cast_precision_loss, reason = "nanoseconds to seconds")]
+            let buckets: Vec<(f64, u64)> = m
+                .latency_buckets
+                .iter()
+                .enumerate()
+                .map(|(i, &count)| {
+                    let upper = if i + 1 == m.latency_buckets.len() {
+                        f64::INFINITY
+                    } else {
+                        (1u64 << i) as f64 / 1e9
+                    };
+                    (upper, count)
+                })
+                .collect();
+            #[expect(clippy::cast_precision_loss, reason = "nanoseconds to seconds")]
+            let sum = m.latency_sum_ns as f64 / 1e9;
+            let count = buckets.iter().map(|(_, c)| c).sum();
+            let labels = vec![("plugin", name.clone())];
+            latency
+                .encode_family(&labels)?
+                .encode_histogram::<NoLabelSet>(
+                    sum,
+                    count,
+                    &buckets,
+                    None::<&HashMap<usize, Exemplar<NoLabelSet, f64>>>,
+                )?;
+        }
+
+        Ok(())
+    }
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let per_plugin = |field: fn(&PluginMetrics) -> u64| {
+            self.plugins
+                .iter()
+                .map(move |(name, m)| (vec![("plugin", name.clone())], field(m)))
+        };
+        counter(
+            &mut encoder,
+            "modreg_plugin_calls",
+            "process calls",
+            per_plugin(|m| m.calls),
+        )?;
+        counter(
+            &mut encoder,
+            "modreg_plugin_errors",
+            "process calls that failed",
+            per_plugin(|m| m.errors),
+        )?;
+        counter(
+            &mut encoder,
+            "modreg_plugin_panics",
+            "process calls that panicked",
+            per_plugin(|m| m.panics),
+        )?;
+        counter(
+            &mut encoder,
+            "modreg_plugin_bytes_in",
+            "bytes passed to process",
+            per_plugin(|m| m.bytes_in),
+        )?;
+        counter(
+            &mut encoder,
+            "modreg_plugin_bytes_out",
+            "bytes returned by process",
+            per_plugin(|m| m.bytes_out),
+        )?;
+
+        self.encode_latency(&mut encoder)?;
+
+        counter(
+            &mut encoder,
+            "modreg_access_decisions",
+            "access decisions (with access monitoring on)",
+            self.access.iter().map(|(op, outcome, n)| {
+                (
+                    vec![
+                        ("operation", op.clone()),
+                        ("outcome", (*outcome).to_owned()),
+                    ],
+                    *n,
+                )
+            }),
+        )?;
+
+        let mut health = encoder.encode_descriptor(
+            "modreg_plugin_health",
+            "1 when the plugin's last health check gave this status",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (name, status) in &self.health {
+            let labels = vec![
+                ("plugin", name.clone()),
+                ("status", status.label().to_owned()),
+            ];
+            ConstGauge::new(1i64).encode(health.encode_family(&labels)?)?;
+        }
+
+        let registered = ConstGauge::new(self.registered);
+        registered.encode(encoder.encode_descriptor(
+            "modreg_plugins_registered",
+            "plugins registered (compiled in and at run time)",
+            None,
+            registered.metric_type(),
+        )?)?;
+        if let Some(refused) = self.modules_refused {
+            counter(
+                &mut encoder,
+                "modreg_wasm_modules_refused",
+                "WebAssembly modules refused: invalid, unsigned, over a limit",
+                std::iter::once((Vec::new(), refused)),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl ModuleRegistry {
+    /// Every metric of the registry in the Prometheus text exposition format.
+    pub fn prometheus_text(&self) -> String {
+        let plugins = self
+            .metrics
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(name, recorder)| (name.clone(), recorder.snapshot()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        let metrics = self.access_metrics();
+        let access = metrics
+            .allowed
+            .iter()
+            .map(|(op, n)| (op.to_string(), "allowed", *n))
+            .chain(
+                metrics
+                    .denied
+                    .iter()
+                    .map(|(op, n)| (op.to_string(), "denied", *n)),
+            )
+            .collect();
+        let health = self
+            .health_report()
+            .map(|r| r.plugins.into_iter().collect())
+            .unwrap_or_default();
+        let snapshot = Snapshot {
+            plugins,
+            access,
+            health,
+            registered: i64::try_from(self.plugins().len()).unwrap_or(i64::MAX),
+            #[cfg(feature = "wasm")]
+            modules_refused: Some(self.wasm_modules_refused()),
+            #[cfg(not(feature = "wasm"))]
+            modules_refused: None,
+        };
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(snapshot));
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::monitoring::AdvancedPluginMonitoringConfig;
+    use crate::registry::ModuleRegistry;
+
+    #[test]
+    fn exposes_counters_histograms_and_gauges() {
+        let registry = ModuleRegistry::with_index(modreg_core::PluginIndex::build([], []));
+        registry
+            .configure_advanced_plugin_monitoring(
+                AdvancedPluginMonitoringConfig::new()
+                    .with_plugin_metrics(true)
+                    .with_performance_metrics(true),
+            )
+            .unwrap();
+        let recorder = registry.recorder("gzip-compress");
+        recorder.record(10, &Ok(vec![1, 2]));
+        recorder.record_latency(std::time::Duration::from_nanos(300));
+        let text = registry.prometheus_text();
+        assert!(
+            text.contains("modreg_plugin_calls_total{plugin=\"gzip-compress\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("modreg_plugin_bytes_in_total{plugin=\"gzip-compress\"} 10"),
+            "{text}"
+        );
+        assert!(
+            text.contains("modreg_plugin_latency_seconds_count{plugin=\"gzip-compress\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE modreg_plugins_registered gauge"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+}

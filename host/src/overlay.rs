@@ -1,0 +1,107 @@
+//! `Overlay`: what was registered, removed or configured at run time, as one immutable
+//! snapshot that a registry swaps atomically (see `registry.rs`).
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet};
+
+use crate::configuration::{EnvironmentPluginConfiguration, SystemFlags};
+use crate::factory::PluginFactoryConfig;
+use crate::runtime::RuntimeEntry;
+use modreg_core::FactoryDescriptor;
+use modreg_core::PluginSettings;
+
+/// What was registered, removed or configured at run time.
+///
+/// Its maps are persistent (`imbl`): a writer's copy shares every node it does not change,
+/// so a registration costs O(log n) however many entries there are, and readers keep the
+/// snapshot they loaded.
+#[derive(Clone, Default)]
+pub(crate) struct Overlay {
+    /// Runtime entries by name; they shadow compiled-in plugins of the same name.
+    pub(crate) entries: OrdMap<String, Arc<RuntimeEntry>>,
+    /// Runtime mocks by the name they stand in for (`mock_of`).
+    pub(crate) mocks: OrdMap<String, String>,
+    /// Compiled-in plugins that were unregistered.
+    pub(crate) removed: OrdSet<String>,
+    /// Runtime factory names mapped to compiled-in factories.
+    pub(crate) factories: OrdMap<String, (PluginFactoryConfig, &'static FactoryDescriptor)>,
+    /// Settings handed to plugins at construction, by plugin name.
+    pub(crate) settings: OrdMap<String, PluginSettings>,
+    /// The switches set by `configure_*`, before the environment's.
+    pub(crate) base_flags: SystemFlags,
+    /// Environment profiles by name.
+    pub(crate) environments: OrdMap<String, EnvironmentPluginConfiguration>,
+    /// The active environment, if any.
+    pub(crate) environment: Option<String>,
+    /// Permissions granted to plugins (checked when security is on).
+    pub(crate) granted: OrdSet<String>,
+    /// `base_flags` with the active environment's applied: what the registry obeys.
+    pub(crate) flags: SystemFlags,
+    /// The layers' own settings (security's keys, roles and limits), one value per type.
+    layers: OrdMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// The newest version accepted by signed manifest for each name (never lowered).
+    pub(crate) signed_versions: OrdMap<String, semver::Version>,
+    /// The serial of the last signed settings accepted for each plugin.
+    pub(crate) signed_serials: OrdMap<String, u64>,
+}
+
+impl Overlay {
+    /// The settings of type `T` a layer stored, if it stored any.
+    pub(crate) fn layer<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.layers
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+    }
+
+    /// Stores a layer's settings of type `T`, replacing the previous ones in this snapshot.
+    pub(crate) fn set_layer<T: Any + Send + Sync>(&mut self, value: T) {
+        self.layers.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+            && self.removed.is_empty()
+            && self.factories.is_empty()
+            && self.settings.is_empty()
+            && self.environment.is_none()
+            && self.flags.is_default()
+    }
+
+    /// The active environment's profile.
+    pub(crate) fn profile(&self) -> Option<&EnvironmentPluginConfiguration> {
+        self.environment
+            .as_ref()
+            .and_then(|e| self.environments.get(e))
+    }
+
+    /// Recomputes `flags` from `base_flags` and the active environment.
+    pub(crate) fn refresh_flags(&mut self) {
+        let mut flags = self.base_flags.clone();
+        if let Some(profile) = self.profile() {
+            profile.apply(&mut flags);
+        }
+        self.flags = flags;
+    }
+
+    /// Indexes `name` as a mock if its entry says `mock_of`.
+    pub(crate) fn remember_mock(&mut self, name: &str) {
+        if let Some(real) = self.entries.get(name).and_then(|e| e.mock_of.clone()) {
+            self.mocks.insert(real, name.to_owned());
+        }
+    }
+
+    /// Drops the mock index entry of a replaced or removed runtime entry.
+    pub(crate) fn forget_mock(&mut self, entry: &RuntimeEntry) {
+        if let Some(real) = &entry.mock_of
+            && self.mocks.get(real) == Some(&entry.name)
+        {
+            self.mocks.remove(real);
+        }
+    }
+
+    pub(crate) fn hides(&self, name: &str) -> bool {
+        self.removed.contains(name) || self.entries.contains_key(name)
+    }
+}

@@ -1,0 +1,294 @@
+//! Changing the registry at run time: registrations, removals, settings and factories.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::factory::PluginFactoryConfig;
+use crate::instantiate::layers_check_change;
+use crate::layer::Change;
+use crate::overlay::Overlay;
+use crate::registry::ModuleRegistry;
+use crate::runtime::{AdvancedPluginConfig, PluginConfig};
+use crate::runtime::{Fields, Registration, RuntimeEntry};
+use modreg_core::PluginError;
+use modreg_core::PluginSettings;
+use modreg_core::validate::parse_dependency;
+
+impl ModuleRegistry {
+    /// Registers a plugin at run time. A name registered at run time already is refused
+    /// ([`PluginError::AlreadyRegistered`]); a compiled-in plugin of the same name lends its
+    /// implementation when type and version agree.
+    pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
+        self.insert(config.into_fields(), false)
+    }
+
+    /// Registers a plugin with dependencies and metadata. Dependencies are checked when the
+    /// plugin is created, not now, so they may be registered later.
+    pub fn register_advanced_plugin(
+        &self,
+        config: AdvancedPluginConfig,
+    ) -> Result<(), PluginError> {
+        self.insert(config.into_fields(), false)
+    }
+
+    /// Registers a plugin, replacing a runtime entry of the same name if there is one.
+    pub fn replace_plugin(&self, config: impl Into<Registration>) -> Result<(), PluginError> {
+        self.insert(config.into().0, true)
+    }
+
+    /// Registers every plugin in `configs` at once: all of them, or, if any is invalid,
+    /// refused, names already taken or a dependency cycle, none of them.
+    ///
+    /// One snapshot is published for the whole batch, so readers see all of it or none.
+    ///
+    /// ```
+    /// use modreg_core::PluginType;
+    /// use modreg_host::{ModuleRegistry, PluginConfig};
+    ///
+    /// let registry = ModuleRegistry::new();
+    /// registry.register_plugins((0..3).map(|i| {
+    ///     PluginConfig::new()
+    ///         .with_name(format!("shard-{i}"))
+    ///         .with_version("1.0.0")
+    ///         .with_type(PluginType::Storage)
+    /// }))?;
+    /// assert!(registry.plugin("shard-2").is_some());
+    /// # Ok::<(), modreg_core::PluginError>(())
+    /// ```
+    pub fn register_plugins<I>(&self, configs: I) -> Result<(), PluginError>
+    where
+        I: IntoIterator,
+        I::Item: Into<Registration>,
+    {
+        let batch: Vec<Fields> = configs.into_iter().map(|c| c.into().0).collect();
+        for fields in &batch {
+            self.check_change(Change::Register {
+                name: fields.name.as_deref().unwrap_or(""),
+                signed: false,
+            })?;
+        }
+        self.insert_checked(batch, false)
+    }
+
+    fn insert(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
+        self.check_change(Change::Register {
+            name: fields.name.as_deref().unwrap_or(""),
+            signed: false,
+        })?;
+        self.insert_checked(vec![fields], replace)
+    }
+
+    /// Asks the layers whether `change` may happen (security: signatures, secure loading).
+    fn check_change(&self, change: Change<'_>) -> Result<(), PluginError> {
+        layers_check_change(self, &self.snapshot(), change)
+    }
+
+    /// Registers a batch loaded from one source (a WebAssembly module): all or none, each
+    /// checked by the layers as `signed` or not; `replace` lets it take over its own earlier
+    /// entries.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn register_loaded(
+        &self,
+        batch: Vec<Registration>,
+        replace: bool,
+        signed: bool,
+    ) -> Result<(), PluginError> {
+        let batch: Vec<Fields> = batch.into_iter().map(|r| r.0).collect();
+        for fields in &batch {
+            self.check_change(Change::Register {
+                name: fields.name.as_deref().unwrap_or(""),
+                signed,
+            })?;
+        }
+        self.insert_checked(batch, replace)
+    }
+
+    /// Registers `registration` whose origin was already authenticated.
+    pub(crate) fn insert_authenticated(
+        &self,
+        registration: Registration,
+    ) -> Result<(), PluginError> {
+        self.insert_checked(vec![registration.0], false)
+    }
+
+    /// Validates every entry, then adds them all in one snapshot, or none.
+    fn insert_checked(&self, batch: Vec<Fields>, replace: bool) -> Result<(), PluginError> {
+        let entries = batch
+            .into_iter()
+            .map(|fields| RuntimeEntry::validate(fields, |name| self.index().get(name)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.update(|overlay| {
+            for entry in entries {
+                if let Some(compiled) = entry.compiled {
+                    layers_check_change(
+                        self,
+                        overlay,
+                        Change::Shadow {
+                            name: &entry.name,
+                            compiled: compiled.location(),
+                        },
+                    )?;
+                }
+                if !replace && overlay.entries.contains_key(&entry.name) {
+                    return Err(PluginError::AlreadyRegistered {
+                        name: entry.name.clone(),
+                        existing: "registered at run time".to_owned(),
+                    });
+                }
+                tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
+                let name = entry.name.clone();
+                overlay.removed.remove(&name);
+                if let Some(previous) = overlay.entries.insert(name.clone(), Arc::new(entry)) {
+                    overlay.forget_mock(&previous);
+                }
+                overlay.remember_mock(&name);
+                self.refuse_cycle(overlay, &name)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Fails if `start`'s dependencies lead back to it, naming every plugin on the shortest
+    /// such cycle. Breadth-first, so a long chain of dependencies cannot overflow the stack.
+    fn refuse_cycle(&self, overlay: &Overlay, start: &str) -> Result<(), PluginError> {
+        let mut parent: HashMap<String, String> = HashMap::new();
+        let mut queue = VecDeque::from([start.to_owned()]);
+        while let Some(from) = queue.pop_front() {
+            let Some(target) = self.resolve_exact(overlay, &from) else {
+                continue;
+            };
+            for spec in target.depends_on() {
+                let Ok(dependency) = parse_dependency(&from, spec) else {
+                    continue;
+                };
+                if dependency.name == start {
+                    let mut back = Vec::new();
+                    let mut at = from.clone();
+                    while at != start {
+                        let up = parent[&at].clone();
+                        back.push(std::mem::replace(&mut at, up));
+                    }
+                    let mut cycle = vec![start.to_owned()];
+                    cycle.extend(back.into_iter().rev());
+                    cycle.push(start.to_owned());
+                    return Err(PluginError::DependencyCycle { cycle });
+                }
+                if !parent.contains_key(&dependency.name) {
+                    parent.insert(dependency.name.clone(), from.clone());
+                    queue.push_back(dependency.name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a plugin, compiled in or registered at run time.
+    ///
+    /// While authentication is on, this is refused as unsigned: a removal is a signed
+    /// manifest with `action = "unregister"` (see `register_signed_manifest`).
+    pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
+        self.remove(name, false)
+    }
+
+    /// Removes the runtime entries `names` (a WebAssembly module's plugins), all or none; a
+    /// compiled-in plugin one of them shadowed is found again.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn withdraw(&self, names: &[String], signed: bool) -> Result<(), PluginError> {
+        self.update(|overlay| {
+            for name in names {
+                layers_check_change(
+                    self,
+                    overlay,
+                    Change::Unregister {
+                        name,
+                        compiled: false,
+                        signed,
+                    },
+                )?;
+                if let Some(entry) = overlay.entries.remove(name.as_str()) {
+                    overlay.forget_mock(&entry);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes `name`; `signed` when the removal arrived as a verified manifest.
+    pub(crate) fn remove(&self, name: &str, signed: bool) -> Result<(), PluginError> {
+        let compiled = self.index().get(name).is_some();
+        let result = self.update(|overlay| {
+            layers_check_change(
+                self,
+                overlay,
+                Change::Unregister {
+                    name,
+                    compiled,
+                    signed,
+                },
+            )?;
+            let removed = overlay.entries.remove(name);
+            if let Some(entry) = &removed {
+                overlay.forget_mock(entry);
+            }
+            let was_runtime = removed.is_some();
+            if compiled && overlay.removed.insert(name.to_owned()).is_none() {
+                return Ok(());
+            }
+            if was_runtime { Ok(()) } else { Err(()) }.map_err(|()| PluginError::NotFound {
+                name: name.to_owned(),
+                suggestions: Vec::new(),
+            })
+        });
+        if result.is_ok() {
+            tracing::debug!(plugin = name, "unregistered plugin");
+        }
+        result
+    }
+
+    /// Sets the settings `name` is constructed with from now on.
+    ///
+    /// While authentication is on, this is refused as unsigned: settings arrive as a signed
+    /// manifest with `action = "settings"` (see `register_signed_manifest`).
+    pub fn set_plugin_settings(
+        &self,
+        name: &str,
+        settings: PluginSettings,
+    ) -> Result<(), PluginError> {
+        self.check_change(Change::Settings {
+            name,
+            signed: false,
+        })?;
+        self.update(|overlay| {
+            overlay.settings.insert(name.to_owned(), settings);
+            Ok(())
+        })
+    }
+
+    /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named
+    /// by [`with_factory_method`](PluginFactoryConfig::with_factory_method).
+    pub fn register_plugin_factory(&self, config: PluginFactoryConfig) -> Result<(), PluginError> {
+        let factory = config.resolve(self.index())?;
+        self.update(|overlay| {
+            if overlay.factories.contains_key(config.name()) {
+                return Err(PluginError::AlreadyRegistered {
+                    name: config.name().to_owned(),
+                    existing: "a factory registered at run time".to_owned(),
+                });
+            }
+            overlay
+                .factories
+                .insert(config.name().to_owned(), (config, factory));
+            Ok(())
+        })
+    }
+
+    /// The factory names known: registered at run time and compiled in.
+    pub fn factory_names(&self) -> Vec<String> {
+        let overlay = self.snapshot();
+        let mut names: Vec<String> = overlay.factories.keys().cloned().collect();
+        names.extend(self.index().factories().iter().map(|f| f.name().to_owned()));
+        names.sort();
+        names.dedup();
+        names
+    }
+}

@@ -1,0 +1,386 @@
+//! Principals, roles, access decisions and the audit log.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::audit::{AuditEntry, AuditLog};
+use crate::registry::ModuleRegistry;
+use modreg_core::PluginError;
+
+/// What a principal asks to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// Register a plugin at run time.
+    Register,
+    /// Remove a plugin.
+    Unregister,
+    /// See a plugin in discovery results.
+    Discover,
+    /// Create an instance.
+    Instantiate,
+    /// Change a plugin's settings.
+    Configure,
+    /// Call `process` on an instance.
+    Process,
+}
+
+impl Operation {
+    /// Every operation.
+    pub const ALL: [Operation; 6] = [
+        Operation::Register,
+        Operation::Unregister,
+        Operation::Discover,
+        Operation::Instantiate,
+        Operation::Configure,
+        Operation::Process,
+    ];
+
+    /// The operation's name, as roles and the audit log write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Register => "register",
+            Operation::Unregister => "unregister",
+            Operation::Discover => "discover",
+            Operation::Instantiate => "instantiate",
+            Operation::Configure => "configure",
+            Operation::Process => "process",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Operation {
+    type Err = PluginError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.as_str() == s)
+            .ok_or_else(|| {
+                PluginError::invalid(
+                    "operation",
+                    s,
+                    "expected register, unregister, discover, instantiate, configure or process",
+                )
+            })
+    }
+}
+
+/// An operation allowed on the plugins whose names match a pattern (`*` matches any run
+/// of characters: `gzip-*`, `*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Grant {
+    operation: Operation,
+    pattern: String,
+}
+
+impl Grant {
+    fn allows(&self, operation: Operation, plugin: &str) -> bool {
+        self.operation == operation && glob(&self.pattern, plugin)
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+fn check_pattern(pattern: &str) -> Result<(), PluginError> {
+    if pattern.is_empty() {
+        return Err(PluginError::invalid(
+            "plugin pattern",
+            pattern,
+            "must not be empty; use `*` for every plugin",
+        ));
+    }
+    if let Some(bad) = pattern.chars().find(|c| {
+        !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '*'))
+    }) {
+        return Err(PluginError::invalid(
+            "plugin pattern",
+            pattern,
+            format!("character `{bad}` is not allowed; use [a-z0-9._-] and `*`"),
+        ));
+    }
+    Ok(())
+}
+
+/// A named set of grants.
+///
+/// ```
+/// use modreg_host::{Operation, Role};
+/// let operator = Role::new("operator")
+///     .allow(Operation::Discover, "*")
+///     .allow(Operation::Instantiate, "gzip-*");
+/// assert!(operator.allows(Operation::Instantiate, "gzip-compress"));
+/// assert!(!operator.allows(Operation::Instantiate, "sha256"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Role {
+    name: String,
+    grants: Vec<Grant>,
+}
+
+impl Role {
+    /// A role that grants nothing yet.
+    pub fn new(name: impl Into<String>) -> Self {
+        Role {
+            name: name.into(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// Grants `operation` on plugins matching `pattern`.
+    pub fn allow(mut self, operation: Operation, pattern: impl Into<String>) -> Self {
+        self.grants.push(Grant {
+            operation,
+            pattern: pattern.into(),
+        });
+        self
+    }
+
+    /// The role's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the role grants `operation` on `plugin`.
+    pub fn allows(&self, operation: Operation, plugin: &str) -> bool {
+        self.grants.iter().any(|g| g.allows(operation, plugin))
+    }
+
+    /// Checks the role's name and patterns.
+    pub fn validate(&self) -> Result<(), PluginError> {
+        modreg_core::validate::check_identifier("role name", &self.name)?;
+        for grant in &self.grants {
+            check_pattern(&grant.pattern)?;
+        }
+        Ok(())
+    }
+}
+
+/// Someone on whose behalf calls are made: a name, roles, and grants of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub(crate) name: String,
+    roles: Vec<String>,
+    grants: Vec<Grant>,
+}
+
+impl Principal {
+    /// A principal with no roles or grants.
+    pub fn new(name: impl Into<String>) -> Self {
+        Principal {
+            name: name.into(),
+            roles: Vec::new(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// Gives the principal a role (defined with `PluginAccessControlConfig::with_role`).
+    pub fn with_role(mut self, role: impl Into<String>) -> Self {
+        self.roles.push(role.into());
+        self
+    }
+
+    /// Grants the principal `operation` on plugins matching `pattern` directly.
+    pub fn allow(mut self, operation: Operation, pattern: impl Into<String>) -> Self {
+        self.grants.push(Grant {
+            operation,
+            pattern: pattern.into(),
+        });
+        self
+    }
+
+    /// The principal's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), PluginError> {
+        modreg_core::validate::check_identifier("principal name", &self.name)?;
+        for role in &self.roles {
+            modreg_core::validate::check_identifier("role name", role)?;
+        }
+        for grant in &self.grants {
+            check_pattern(&grant.pattern)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether an access was allowed, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccessDecision {
+    /// Allowed or denied.
+    pub allowed: bool,
+    /// What decided it: `not enforced`, `grant`, `role NAME`, `no grant`.
+    pub reason: String,
+}
+
+impl ModuleRegistry {
+    /// Decides whether `principal` may do `operation` on `plugin`, and logs and counts the
+    /// decision as the access switches ask.
+    pub fn check_access(
+        &self,
+        principal: &Principal,
+        operation: Operation,
+        plugin: &str,
+    ) -> AccessDecision {
+        let overlay = self.snapshot();
+        let flags = &overlay.flags;
+        let security = super::SecuritySettings::of(&overlay);
+        let decision = if !(flags.authorization || flags.role_based_access) {
+            AccessDecision {
+                allowed: true,
+                reason: "not enforced".to_owned(),
+            }
+        } else if principal.grants.iter().any(|g| g.allows(operation, plugin)) {
+            AccessDecision {
+                allowed: true,
+                reason: "grant".to_owned(),
+            }
+        } else if let Some(role) = flags
+            .role_based_access
+            .then(|| {
+                principal
+                    .roles
+                    .iter()
+                    .filter_map(|r| security.roles.get(r))
+                    .find(|r| r.allows(operation, plugin))
+            })
+            .flatten()
+        {
+            AccessDecision {
+                allowed: true,
+                reason: format!("role {}", role.name()),
+            }
+        } else {
+            AccessDecision {
+                allowed: false,
+                reason: "no grant".to_owned(),
+            }
+        };
+        match self.note_access(flags, principal.name(), operation, plugin, &decision) {
+            Ok(()) => decision,
+            Err(error) => AccessDecision {
+                allowed: false,
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    /// Counts, alerts on and records `decision`. An error means the audit file could not be
+    /// written and fails closed: the caller refuses the operation.
+    pub(crate) fn note_access(
+        &self,
+        flags: &crate::configuration::SystemFlags,
+        principal: &str,
+        operation: Operation,
+        plugin: &str,
+        decision: &AccessDecision,
+    ) -> Result<(), PluginError> {
+        if flags.access_monitoring {
+            self.extensions
+                .get::<AuditLog>()
+                .count(operation, decision.allowed);
+        }
+        if flags.alerting && !decision.allowed {
+            self.extensions
+                .get::<crate::monitoring::AlertHub>()
+                .observe_denial(flags.real_time_alerting);
+        }
+        if flags.access_logging {
+            let timestamp_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            let audit = self.extensions.get::<AuditLog>();
+            audit
+                .record(AuditEntry {
+                    sequence: audit.sequence.fetch_add(1, Ordering::Relaxed),
+                    timestamp_ms,
+                    principal: principal.to_owned(),
+                    operation,
+                    plugin: plugin.to_owned(),
+                    decision: decision.clone(),
+                })
+                .map_err(|reason| PluginError::AuditUnavailable {
+                    operation: operation.as_str(),
+                    plugin: plugin.to_owned(),
+                    reason,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*", "anything"));
+        assert!(glob("gzip-*", "gzip-compress"));
+        assert!(!glob("gzip-*", "zstd-compress"));
+        assert!(glob("*-compress", "zstd-compress"));
+        assert!(glob("a*b*c", "axxbyyc"));
+        assert!(!glob("a*b*c", "axxbyy"));
+        assert!(glob("exact", "exact"));
+        assert!(!glob("exact", "exactly"));
+    }
+
+    #[test]
+    fn roles_and_patterns_are_validated() {
+        assert!(
+            Role::new("ops")
+                .allow(Operation::Discover, "*")
+                .validate()
+                .is_ok()
+        );
+        assert!(Role::new("Ops").validate().is_err());
+        assert!(
+            Role::new("ops")
+                .allow(Operation::Discover, "")
+                .validate()
+                .is_err()
+        );
+        assert!(
+            Role::new("ops")
+                .allow(Operation::Discover, "a/b")
+                .validate()
+                .is_err()
+        );
+        assert!("teleport".parse::<Operation>().is_err());
+        assert_eq!("process".parse::<Operation>().unwrap(), Operation::Process);
+    }
+}

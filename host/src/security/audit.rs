@@ -1,0 +1,222 @@
+//! The audit log: every access decision, bounded in memory and optionally appended to a file.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use super::{AccessDecision, Operation};
+use crate::registry::ModuleRegistry;
+use modreg_core::PluginError;
+
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Increasing number; with an audit file, it continues from the file's last entry.
+    pub sequence: u64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Who asked (`-` for the registry's own checks).
+    pub principal: String,
+    /// What was asked.
+    pub operation: Operation,
+    /// On which plugin (`*` for discovery as a whole).
+    pub plugin: String,
+    /// The decision.
+    #[serde(flatten)]
+    pub decision: AccessDecision,
+}
+
+/// How many entries the in-memory audit log keeps.
+pub const AUDIT_CAPACITY: usize = 1024;
+
+/// The audit log: bounded in memory, optionally appended to a file.
+#[derive(Debug, Default)]
+pub(crate) struct AuditLog {
+    entries: Mutex<VecDeque<AuditEntry>>,
+    file: Mutex<Option<AuditFile>>,
+    pub(crate) sequence: AtomicU64,
+    allowed: [AtomicU64; 6],
+    denied: [AtomicU64; 6],
+}
+
+/// The file the audit log appends to, and what happens when it cannot.
+#[derive(Debug)]
+struct AuditFile {
+    file: File,
+    /// `false` (the default): an operation whose decision cannot be written is refused.
+    fail_open: bool,
+}
+
+/// How much of the end of an existing audit file is read to find its last sequence number.
+const TAIL: u64 = 64 * 1024;
+
+impl AuditLog {
+    /// Appends to `path` from now on; numbering continues after the file's last entry.
+    pub(crate) fn open_file(
+        &self,
+        path: &std::path::Path,
+        fail_open: bool,
+    ) -> Result<(), PluginError> {
+        let error = |reason: String| PluginError::ConfigurationFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| error(format!("cannot open the audit file: {e}")))?;
+        if let Some(last) = last_sequence(&mut file)
+            .map_err(|e| error(format!("cannot read the audit file: {e}")))?
+        {
+            self.sequence.fetch_max(last + 1, Ordering::Relaxed);
+        }
+        *self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(AuditFile { file, fail_open });
+        Ok(())
+    }
+
+    pub(crate) fn count(&self, operation: Operation, allowed: bool) {
+        let counters = if allowed { &self.allowed } else { &self.denied };
+        counters[operation.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records and counts a refusal of `principal`'s `operation` on `plugin` made outside an
+    /// access check (the WebAssembly sandbox refusing a capability). The operation is refused
+    /// already, so an audit file that cannot be written changes nothing.
+    #[cfg(feature = "wasm")]
+    pub(crate) fn record_refusal(
+        &self,
+        principal: &str,
+        operation: Operation,
+        plugin: &str,
+        reason: String,
+    ) {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        self.count(operation, false);
+        let timestamp_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let _ = self.record(AuditEntry {
+            sequence: self.sequence.fetch_add(1, Ordering::Relaxed),
+            timestamp_ms,
+            principal: principal.to_owned(),
+            operation,
+            plugin: plugin.to_owned(),
+            decision: crate::security::AccessDecision {
+                allowed: false,
+                reason,
+            },
+        });
+    }
+
+    /// Records `entry`; an error means the audit file could not be written and the operation
+    /// must be refused (the file fails closed unless configured to fail open).
+    pub(crate) fn record(&self, entry: AuditEntry) -> Result<(), String> {
+        // Names and reasons are quoted and escaped (`Debug`): a name with a newline or an
+        // escape sequence cannot forge a line in a text log.
+        tracing::info!(
+            target: "modreg::audit",
+            sequence = entry.sequence,
+            principal = ?entry.principal,
+            operation = %entry.operation,
+            plugin = ?entry.plugin,
+            allowed = entry.decision.allowed,
+            reason = ?entry.decision.reason,
+            "access"
+        );
+        let mut outcome = Ok(());
+        if let Some(audit) = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+        {
+            // JSON escapes every control character.
+            let line = serde_json::to_string(&entry).unwrap_or_default();
+            if let Err(error) = writeln!(audit.file, "{line}").and_then(|()| audit.file.flush()) {
+                tracing::error!(%error, fail_open = audit.fail_open, "cannot append to the audit file");
+                if !audit.fail_open {
+                    outcome = Err(error.to_string());
+                }
+            }
+        }
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() == AUDIT_CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+        outcome
+    }
+}
+
+/// The sequence number of the last complete entry of an audit file, if it has one.
+fn last_sequence(file: &mut File) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let metadata = file.metadata()?;
+    // A device or a pipe has no entries to continue from.
+    if !metadata.is_file() {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(metadata.len().saturating_sub(TAIL)))?;
+    let mut tail = Vec::new();
+    file.take(TAIL).read_to_end(&mut tail)?;
+    // The cut may fall inside a character or a line: only whole lines that parse count.
+    let tail = String::from_utf8_lossy(&tail);
+    Ok(tail
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|entry| entry.get("sequence").and_then(serde_json::Value::as_u64)))
+}
+
+/// Counts of access decisions per operation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessMetrics {
+    /// Allowed decisions by operation.
+    pub allowed: Vec<(Operation, u64)>,
+    /// Denied decisions by operation.
+    pub denied: Vec<(Operation, u64)>,
+}
+
+impl ModuleRegistry {
+    /// The audit entries kept in memory (the last [`AUDIT_CAPACITY`]) that `filter` accepts,
+    /// oldest first.
+    pub fn audit_log(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
+        self.extensions
+            .get::<AuditLog>()
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|e| filter(e))
+            .cloned()
+            .collect()
+    }
+
+    /// Access decisions counted while access monitoring was on.
+    pub fn access_metrics(&self) -> AccessMetrics {
+        let read = |counters: &[AtomicU64; 6]| {
+            Operation::ALL
+                .into_iter()
+                .map(|op| (op, counters[op.index()].load(Ordering::Relaxed)))
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        };
+        AccessMetrics {
+            allowed: read(&self.extensions.get::<AuditLog>().allowed),
+            denied: read(&self.extensions.get::<AuditLog>().denied),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Calls made on behalf of a principal: every one checked, logged and counted.
+
+use super::{Operation, Principal};
+use crate::info::PluginInfo;
+use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
+use crate::registry::ModuleRegistry;
+use crate::runtime::PluginConfig;
+use modreg_core::Plugin;
+use modreg_core::PluginError;
+use modreg_core::PluginSettings;
+
+impl ModuleRegistry {
+    /// The registry as seen by `principal`: every call is checked, logged and counted.
+    pub fn on_behalf_of(&self, principal: Principal) -> Result<AccessScope<'_>, PluginError> {
+        principal.validate()?;
+        Ok(AccessScope {
+            registry: self,
+            principal,
+        })
+    }
+}
+
+/// Calls made on behalf of one principal.
+#[derive(Debug)]
+pub struct AccessScope<'r> {
+    registry: &'r ModuleRegistry,
+    principal: Principal,
+}
+
+impl AccessScope<'_> {
+    fn require(&self, operation: Operation, plugin: &str) -> Result<(), PluginError> {
+        if self
+            .registry
+            .check_access(&self.principal, operation, plugin)
+            .allowed
+        {
+            Ok(())
+        } else {
+            Err(PluginError::AccessDenied {
+                principal: self.principal.name.clone(),
+                operation: operation.as_str(),
+                plugin: plugin.to_owned(),
+            })
+        }
+    }
+
+    /// Registers a plugin, if the principal may `register` it.
+    pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
+        self.require(Operation::Register, config.name().unwrap_or(""))?;
+        self.registry.register_plugin(config)
+    }
+
+    /// Removes a plugin, if the principal may `unregister` it.
+    pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
+        self.require(Operation::Unregister, name)?;
+        self.registry.unregister_plugin(name)
+    }
+
+    /// Changes a plugin's settings, if the principal may `configure` it.
+    pub fn set_plugin_settings(
+        &self,
+        name: &str,
+        settings: PluginSettings,
+    ) -> Result<(), PluginError> {
+        self.require(Operation::Configure, name)?;
+        self.registry.set_plugin_settings(name, settings)
+    }
+
+    /// The plugins matching `query` that the principal may `discover`.
+    pub fn discover_plugins(
+        &self,
+        query: PluginDiscoveryQuery,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
+        let found = self.registry.discover_plugins(query)?;
+        Ok(self.visible(found))
+    }
+
+    /// The plugins matching `query` that the principal may `discover`.
+    pub fn discover_plugins_by_capabilities(
+        &self,
+        query: PluginCapabilityQuery,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
+        let found = self.registry.discover_plugins_by_capabilities(query)?;
+        Ok(self.visible(found))
+    }
+
+    fn visible(&self, found: Vec<PluginInfo>) -> Vec<PluginInfo> {
+        found
+            .into_iter()
+            .filter(|p| {
+                self.registry
+                    .check_access(&self.principal, Operation::Discover, p.name())
+                    .allowed
+            })
+            .collect()
+    }
+
+    /// Creates a plugin, if the principal may `instantiate` it; each `process` call on it is
+    /// checked too.
+    pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
+        self.require(Operation::Instantiate, name)?;
+        let plugin = self.registry.create_plugin(name)?;
+        let may_process = self
+            .registry
+            .check_access(&self.principal, Operation::Process, name)
+            .allowed;
+        if may_process {
+            return Ok(plugin);
+        }
+        Ok(Box::new(NoProcess {
+            inner: plugin,
+            principal: self.principal.name.clone(),
+        }))
+    }
+}
+
+/// An instance whose principal may not call `process`.
+struct NoProcess {
+    inner: Box<dyn Plugin>,
+    principal: String,
+}
+
+impl Plugin for NoProcess {
+    forward_metadata!(inner);
+
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        self.inner.initialize()
+    }
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        self.inner.cleanup()
+    }
+    fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Err(PluginError::AccessDenied {
+            principal: self.principal.clone(),
+            operation: Operation::Process.as_str(),
+            plugin: self.inner.name().to_owned(),
+        })
+    }
+
+    fn health(&self) -> modreg_core::HealthStatus {
+        self.inner.health()
+    }
+}

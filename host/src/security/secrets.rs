@@ -1,0 +1,295 @@
+//! Secret settings, sealed at rest with ChaCha20-Poly1305 and opened only for their plugin.
+//!
+//! A sealed value is the text `enc:v2:` followed by Base64 of the 12-byte nonce and the
+//! ciphertext with its tag. The plugin's name and the settings key it is sealed for are the
+//! associated data, so a value sealed for one plugin or one field opens nowhere else. Values
+//! sealed by the first version (`enc:v1:`, bound to the plugin only) are refused with a
+//! message saying to seal them again.
+//!
+//! Opened values never reach an error: whatever a plugin's constructor reports about its
+//! settings has every opened plaintext replaced by `<sealed>` (see [`redact`]).
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+
+use modreg_core::PluginError;
+use modreg_core::{PluginSettings, SettingValue};
+
+/// The prefix of a sealed value.
+pub const SEALED_PREFIX: &str = "enc:v2:";
+
+/// The prefix of the first version's sealed values, which were bound to the plugin only.
+const V1_PREFIX: &str = "enc:v1:";
+
+/// What the cipher binds a value to: the plugin and the settings key (`auth.password`).
+fn associated_data(plugin: &str, field: &str) -> Vec<u8> {
+    [plugin.as_bytes(), b"\0", field.as_bytes()].concat()
+}
+
+/// The 32-byte key that seals and opens secret settings. Its `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey([u8; 32]);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl SecretKey {
+    /// A key from 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self, PluginError> {
+        let text = text.trim();
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(PluginError::invalid(
+                "secret key",
+                "<redacted>",
+                "expected 64 hex digits",
+            ));
+        }
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|e| PluginError::invalid("secret key", "<redacted>", e.to_string()))?;
+        }
+        Ok(SecretKey(key))
+    }
+
+    /// A key from the environment variable `name` (64 hex digits).
+    pub fn from_env(name: &str) -> Result<Self, PluginError> {
+        let text = std::env::var(name).map_err(|e| {
+            PluginError::invalid("secret key", name, format!("environment variable: {e}"))
+        })?;
+        Self::from_hex(&text)
+    }
+
+    /// A key from a file holding 64 hex digits.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| PluginError::ConfigurationFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_hex(&text)
+    }
+
+    fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(&self.0.into())
+    }
+
+    /// Seals `plaintext` for settings key `field` of `plugin` (a dotted path for nested
+    /// tables: `auth.password`; `items[0]` for a list element).
+    pub fn seal(&self, plugin: &str, field: &str, plaintext: &str) -> Result<String, PluginError> {
+        let nonce = Nonce::try_generate().map_err(|e| {
+            PluginError::processing(plugin, format!("no randomness for a nonce: {e}"))
+        })?;
+        let sealed = self
+            .cipher()
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &associated_data(plugin, field),
+                },
+            )
+            .map_err(|e| PluginError::processing(plugin, e))?;
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(bytes)))
+    }
+
+    /// Opens a value sealed for `plugin` under settings key `key`.
+    pub fn open(&self, plugin: &str, key: &str, sealed: &str) -> Result<String, PluginError> {
+        let fail = |why: &str| PluginError::Configuration {
+            plugin: plugin.to_owned(),
+            reason: format!("key `{key}`: sealed value cannot be opened: {why}"),
+        };
+        if sealed.starts_with(V1_PREFIX) {
+            return Err(fail(
+                "sealed by the first version, for the plugin only; seal it again for its key with `SecretKey::seal(plugin, field, value)`",
+            ));
+        }
+        let body = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or_else(|| fail("not a sealed value"))?;
+        let bytes = STANDARD.decode(body).map_err(|_| fail("not Base64"))?;
+        if bytes.len() < 12 + 16 {
+            return Err(fail("too short"));
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let nonce = Nonce::try_from(nonce).map_err(|_| fail("malformed nonce"))?;
+        let plain = self
+            .cipher()
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: &associated_data(plugin, key),
+                },
+            )
+            .map_err(|_| {
+                fail("wrong key, a value sealed for another plugin or another key, or altered")
+            })?;
+        String::from_utf8(plain).map_err(|_| fail("not UTF-8"))
+    }
+}
+
+/// Whether any string in `settings` is sealed.
+pub(crate) fn has_sealed(settings: &PluginSettings) -> bool {
+    fn any(value: &SettingValue) -> bool {
+        match value {
+            SettingValue::String(s) => s.starts_with(SEALED_PREFIX) || s.starts_with(V1_PREFIX),
+            SettingValue::Array(items) => items.iter().any(any),
+            SettingValue::Table(table) => table.values().any(any),
+            _ => false,
+        }
+    }
+    settings.values().values().any(any)
+}
+
+/// `settings` with every sealed string opened for `plugin`, and the plaintexts opened (to
+/// keep them out of errors with [`redact`]).
+pub(crate) fn open_all(
+    key: Option<&SecretKey>,
+    encryption: bool,
+    plugin: &str,
+    settings: &PluginSettings,
+) -> Result<(PluginSettings, Vec<String>), PluginError> {
+    fn walk(
+        value: &mut SettingValue,
+        path: &str,
+        open: &dyn Fn(&str, &str) -> Result<String, PluginError>,
+    ) -> Result<(), PluginError> {
+        match value {
+            SettingValue::String(s) if s.starts_with(SEALED_PREFIX) || s.starts_with(V1_PREFIX) => {
+                *s = open(path, s)?;
+            }
+            SettingValue::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), open)?;
+                }
+            }
+            SettingValue::Table(table) => {
+                for (k, v) in table.iter_mut() {
+                    walk(v, &format!("{path}.{k}"), open)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let open = |path: &str, sealed: &str| -> Result<String, PluginError> {
+        match key {
+            Some(key) if encryption => key.open(plugin, path, sealed),
+            _ => Err(PluginError::Configuration {
+                plugin: plugin.to_owned(),
+                reason: format!(
+                    "key `{path}` is sealed, but plugin encryption is off or has no secret key"
+                ),
+            }),
+        }
+    };
+    let plaintexts = std::cell::RefCell::new(Vec::new());
+    let open = |path: &str, sealed: &str| {
+        let plain = open(path, sealed)?;
+        plaintexts.borrow_mut().push(plain.clone());
+        Ok(plain)
+    };
+    let mut opened = settings.clone();
+    for (k, v) in opened.values_mut() {
+        walk(v, k, &open)?;
+    }
+    Ok((opened, plaintexts.into_inner()))
+}
+
+/// `error` with every one of `secrets` replaced by `<sealed>` wherever it carries text, so
+/// that a constructor's complaint about an opened value never shows the value.
+pub(crate) fn redact(error: PluginError, secrets: &[String]) -> PluginError {
+    let clean = |text: String| {
+        secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(text, |text, secret| {
+                text.replace(secret.as_str(), "<sealed>")
+            })
+    };
+    let shows = |text: &str| {
+        secrets
+            .iter()
+            .any(|s| !s.is_empty() && text.contains(s.as_str()))
+    };
+    match error {
+        PluginError::Configuration { plugin, reason } => PluginError::Configuration {
+            plugin,
+            reason: clean(reason),
+        },
+        PluginError::Invalid {
+            field,
+            value,
+            reason,
+        } => PluginError::Invalid {
+            field,
+            value: clean(value),
+            reason: clean(reason),
+        },
+        PluginError::Processing { plugin, reason } => PluginError::Processing {
+            plugin,
+            reason: clean(reason),
+        },
+        PluginError::Panicked {
+            plugin,
+            during,
+            message,
+        } => PluginError::Panicked {
+            plugin,
+            during,
+            message: clean(message),
+        },
+        PluginError::Plugin { plugin, source } if shows(&source.to_string()) => {
+            PluginError::Processing {
+                plugin,
+                reason: clean(source.to_string()),
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    #[test]
+    fn sealed_values_open_only_for_their_plugin() {
+        let key = SecretKey::from_hex(KEY).unwrap();
+        let sealed = key.seal("db", "password", "hunter2").unwrap();
+        assert!(sealed.starts_with(SEALED_PREFIX) && !sealed.contains("hunter2"));
+        assert_eq!(key.open("db", "password", &sealed).unwrap(), "hunter2");
+        let err = key.open("other", "password", &sealed).unwrap_err();
+        assert!(err.to_string().contains("password") && !err.to_string().contains("hunter2"));
+        assert_eq!(format!("{key:?}"), "SecretKey(<redacted>)");
+    }
+
+    #[test]
+    fn nested_sealed_values_are_opened() {
+        let key = SecretKey::from_hex(KEY).unwrap();
+        let sealed = key.seal("db", "auth.password", "s3cret").unwrap();
+        let settings = <PluginSettings as crate::SettingsFromToml>::from_toml(&format!(
+            "[auth]\npassword = \"{sealed}\"\n"
+        ))
+        .unwrap();
+        assert!(has_sealed(&settings));
+        let (open, plaintexts) = open_all(Some(&key), true, "db", &settings).unwrap();
+        assert_eq!(plaintexts, ["s3cret"]);
+        let auth = open.get("auth").and_then(SettingValue::as_table).unwrap();
+        assert_eq!(auth["password"].as_str(), Some("s3cret"));
+        let off = open_all(Some(&key), false, "db", &settings).unwrap_err();
+        assert!(off.to_string().contains("auth.password"), "{off}");
+    }
+}

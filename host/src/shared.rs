@@ -1,0 +1,124 @@
+//! Shared instances: one `Arc<dyn Plugin>` per plugin while instance caching is on.
+//!
+//! `process` takes `&self` and every plugin is `Send + Sync`, so one instance can serve every
+//! caller. With `PluginConfig`'s caching switch on (`SystemFlags::caching`, which
+//! `with_plugin_caching(true)` sets) the registry keeps the first instance it makes of each
+//! plugin and hands out clones of it until the configuration changes; with it off, each call
+//! makes a new one. Either way the instance comes from `create_plugin`, so every policy
+//! (permissions, the sandbox, monitoring) applies to it as to any other.
+
+use std::sync::Arc;
+
+use crate::registry::ModuleRegistry;
+use modreg_core::Plugin;
+use modreg_core::PluginError;
+
+/// One shared instance of a plugin, kept by the caller for a hot loop: see
+/// [`ModuleRegistry::shared_handle`].
+///
+/// [`get`](Self::get) checks with one atomic load that the registry's configuration is the one
+/// the instance was made under, and hands out a reference to it: no lock, no hash, no
+/// reference count. After any change (a switch, a grant, a registration or removal) the next
+/// `get` takes a new instance through [`ModuleRegistry::shared_plugin`], so every policy
+/// applies to it as to any other, and a refusal is returned instead of the old instance.
+///
+/// ```
+/// use modreg_core::{plugin, PluginBehavior, PluginError};
+/// use modreg_host::ModuleRegistry;
+///
+/// #[plugin(type = Encoding)]
+/// #[derive(Default)]
+/// struct SharedShout;
+///
+/// impl PluginBehavior for SharedShout {
+///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+///         Ok(data.to_ascii_uppercase())
+///     }
+/// }
+///
+/// let registry = ModuleRegistry::new();
+/// let mut shout = registry.shared_handle("shared-shout")?;
+/// for word in [&b"a"[..], b"b"] {
+///     assert_eq!(shout.get()?.process(word)?, word.to_ascii_uppercase());
+/// }
+/// # Ok::<(), PluginError>(())
+/// ```
+pub struct SharedHandle<'r> {
+    registry: &'r ModuleRegistry,
+    name: &'r str,
+    /// The configuration generation `instance` was taken under.
+    generation: u64,
+    instance: Arc<dyn Plugin>,
+}
+
+impl std::fmt::Debug for SharedHandle<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedHandle")
+            .field("name", &self.name)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedHandle<'_> {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// The kept instance, or a new one (or the refusal) if the configuration changed since it
+    /// was taken.
+    #[inline]
+    pub fn get(&mut self) -> Result<&Arc<dyn Plugin>, PluginError> {
+        if self.registry.interests.generation() != self.generation {
+            self.refresh()?;
+        }
+        Ok(&self.instance)
+    }
+
+    #[cold]
+    fn refresh(&mut self) -> Result<(), PluginError> {
+        // Read before taking the instance: a change in between leaves the handle one
+        // generation behind, so the next `get` takes yet another instance (never the reverse).
+        let generation = self.registry.interests.generation();
+        self.instance = self.registry.shared_plugin(self.name)?;
+        self.generation = generation;
+        Ok(())
+    }
+}
+
+impl ModuleRegistry {
+    /// Takes one shared instance of `name` (as [`shared_plugin`](Self::shared_plugin) gives
+    /// it) and keeps it in a handle whose [`get`](SharedHandle::get) costs one atomic load
+    /// while the configuration does not change. Fails as `shared_plugin` would.
+    pub fn shared_handle<'r>(&'r self, name: &'r str) -> Result<SharedHandle<'r>, PluginError> {
+        let generation = self.interests.generation();
+        let instance = self.shared_plugin(name)?;
+        Ok(SharedHandle {
+            registry: self,
+            name,
+            generation,
+            instance,
+        })
+    }
+
+    /// An instance of `name` to share between callers and threads.
+    ///
+    /// With instance caching on (`PluginConfig::with_plugin_caching(true)` through
+    /// `configure_plugin_system`) this is the same instance on every call until the
+    /// configuration changes, and costs a read lock and a reference count; otherwise a new
+    /// instance each call. Instances come from [`create_plugin`](Self::create_plugin), with
+    /// every policy applied; they are not initialized (as `create_plugin`'s are not).
+    pub fn shared_plugin(&self, name: &str) -> Result<Arc<dyn Plugin>, PluginError> {
+        let generation = self.interests.generation();
+        if let Some(kept) = self.shared.get(name, generation) {
+            return Ok(kept);
+        }
+        let caching = self.snapshot().flags.caching;
+        let plugin: Arc<dyn Plugin> = self.create_plugin(name)?.into();
+        if caching {
+            self.shared.keep(name, generation, Arc::clone(&plugin));
+        }
+        Ok(plugin)
+    }
+}

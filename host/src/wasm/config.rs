@@ -1,0 +1,162 @@
+//! `WasmConfig`: what a WebAssembly plugin may use (its limits) and reach (its grants).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A call's default time budget.
+pub const DEFAULT_WASM_TIME_BUDGET: Duration = Duration::from_secs(1);
+/// A module instance's default memory cap.
+pub const DEFAULT_WASM_MEMORY_BYTES: usize = 64 << 20;
+/// A call's default output cap.
+pub const DEFAULT_WASM_OUTPUT_BYTES: usize = 16 << 20;
+/// The default cap on a module file's size.
+pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
+
+/// The sandbox's limits and grants for every WebAssembly plugin a registry loads.
+///
+/// Every limit has a default and fails closed: a call over its time budget or fuel stops with
+/// [`PluginError::Timeout`](crate::PluginError::Timeout) or
+/// [`PluginError::Trapped`](crate::PluginError::Trapped), a guest growing memory past its cap
+/// gets [`PluginError::MemoryLimit`](crate::PluginError::MemoryLimit), an answer over the
+/// output cap is refused before it is copied
+/// ([`PluginError::TooLarge`](crate::PluginError::TooLarge)).
+///
+/// A guest starts with no capability. A plugin that declares permission `file.read` may read
+/// files under [`with_read_dir`](Self::with_read_dir), read-only; one that declares
+/// `env.name` may read the variable `NAME` if it is listed with
+/// [`with_env_var`](Self::with_env_var). Anything else is refused and audited.
+///
+/// ```
+/// use std::time::Duration;
+/// use modreg_host::WasmConfig;
+///
+/// let config = WasmConfig::new()
+///     .with_time_budget(Duration::from_millis(200))
+///     .with_memory_limit(16 << 20)
+///     .with_read_dir("/srv/plugin-data")
+///     .with_env_var("LANG");
+/// assert_eq!(config.memory_limit(), 16 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WasmConfig {
+    time_budget: Duration,
+    fuel: Option<u64>,
+    memory_limit: usize,
+    max_output_bytes: usize,
+    max_module_bytes: usize,
+    read_dir: Option<PathBuf>,
+    env_vars: Vec<String>,
+    pool_size: usize,
+}
+
+impl Default for WasmConfig {
+    fn default() -> Self {
+        WasmConfig {
+            time_budget: DEFAULT_WASM_TIME_BUDGET,
+            fuel: None,
+            memory_limit: DEFAULT_WASM_MEMORY_BYTES,
+            max_output_bytes: DEFAULT_WASM_OUTPUT_BYTES,
+            max_module_bytes: DEFAULT_WASM_MODULE_BYTES,
+            read_dir: None,
+            env_vars: Vec::new(),
+            pool_size: 4,
+        }
+    }
+}
+
+impl WasmConfig {
+    /// The defaults: 1 s per call, no fuel cap, 64 MiB of memory, 16 MiB of output, modules
+    /// up to 32 MiB, no grants, 4 idle instances kept per module.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long one call may run; the guest is stopped after it and the thread is free.
+    pub fn with_time_budget(mut self, budget: Duration) -> Self {
+        self.time_budget = budget;
+        self
+    }
+
+    /// A cap on the fuel (about one unit per instruction) one call may burn, on top of the
+    /// time budget: a deterministic limit.
+    pub fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel = Some(fuel);
+        self
+    }
+
+    /// The most linear memory one module instance may have, in bytes.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// The longest answer a call may return, in bytes; checked before it is copied.
+    pub fn with_max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = bytes;
+        self
+    }
+
+    /// The largest module file accepted, in bytes.
+    pub fn with_max_module_bytes(mut self, bytes: usize) -> Self {
+        self.max_module_bytes = bytes;
+        self
+    }
+
+    /// The directory plugins that declare `file.read` may read under, read-only.
+    pub fn with_read_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.read_dir = Some(dir.into());
+        self
+    }
+
+    /// An environment variable plugins that declare `env.<name>` (lower case) may read.
+    pub fn with_env_var(mut self, name: impl Into<String>) -> Self {
+        self.env_vars.push(name.into());
+        self
+    }
+
+    /// How many idle instances of a module are kept for the next call.
+    pub fn with_pool_size(mut self, instances: usize) -> Self {
+        self.pool_size = instances;
+        self
+    }
+
+    /// The time budget of a call.
+    pub fn time_budget(&self) -> Duration {
+        self.time_budget
+    }
+
+    /// The fuel cap of a call, if any.
+    pub fn fuel(&self) -> Option<u64> {
+        self.fuel
+    }
+
+    /// The memory cap of an instance.
+    pub fn memory_limit(&self) -> usize {
+        self.memory_limit
+    }
+
+    /// The output cap of a call.
+    pub fn max_output_bytes(&self) -> usize {
+        self.max_output_bytes
+    }
+
+    /// The size cap of a module file.
+    pub fn max_module_bytes(&self) -> usize {
+        self.max_module_bytes
+    }
+
+    /// The granted directory, if any.
+    pub fn read_dir(&self) -> Option<&Path> {
+        self.read_dir.as_deref()
+    }
+
+    /// The environment variables that may be granted.
+    pub fn env_vars(&self) -> &[String] {
+        &self.env_vars
+    }
+
+    /// How many idle instances are kept per module.
+    pub fn pool_size(&self) -> usize {
+        self.pool_size
+    }
+}

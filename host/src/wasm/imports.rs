@@ -1,0 +1,266 @@
+//! What a guest may call on its host (module `modreg`): a file under its granted directory, a
+//! granted environment variable, and reporting its panic's message. Every refusal is audited.
+
+use std::io::Read as _;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use wasmi::{Caller, Extern, Linker, Memory};
+
+use crate::security::{AuditLog, Operation};
+use crate::wasm::config::WasmConfig;
+use modreg_core::wasm_abi::{
+    DENIED, FAILED, IMPORT_ENV_VAR, IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, NOT_FOUND,
+};
+
+/// The longest path, variable name or panic message a guest may pass.
+const MAX_ARGUMENT: u32 = 4096;
+
+/// What one plugin may reach: its declared permissions intersected with the host's grants.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Grants {
+    /// The plugin's name, for the audit trail.
+    pub(crate) plugin: Arc<str>,
+    /// The directory it may read under, canonical.
+    pub(crate) read_dir: Option<PathBuf>,
+    /// The environment variables it may read.
+    pub(crate) env_vars: Vec<String>,
+    /// The largest file or value it may read.
+    pub(crate) max_read: usize,
+}
+
+impl Grants {
+    /// The grants of a plugin declaring `permissions` under `config`.
+    pub(crate) fn of(plugin: &str, permissions: &[String], config: &WasmConfig) -> Self {
+        let declares = |p: &str| permissions.iter().any(|own| own == p);
+        let read_dir = config
+            .read_dir()
+            .filter(|_| declares("file.read"))
+            .and_then(|dir| dir.canonicalize().ok());
+        let env_vars = config
+            .env_vars()
+            .iter()
+            .filter(|name| declares(&format!("env.{}", name.to_ascii_lowercase())))
+            .cloned()
+            .collect();
+        Grants {
+            plugin: plugin.into(),
+            read_dir,
+            env_vars,
+            max_read: config.max_output_bytes(),
+        }
+    }
+}
+
+/// The host's side of a store: the limiter, the current call's grants and what it reported.
+#[derive(Debug)]
+pub(crate) struct HostState {
+    pub(crate) limiter: MemoryCap,
+    pub(crate) grants: Arc<Grants>,
+    /// The guest's panic message, reported just before it trapped.
+    pub(crate) panic_message: Option<String>,
+    /// The permission a refused capability call needed, during the current call.
+    pub(crate) denied: Option<String>,
+    /// The registry's audit log, where refusals are recorded.
+    pub(crate) audit: Arc<AuditLog>,
+}
+
+/// Refuses memory growth past the cap and remembers that it did.
+#[derive(Debug)]
+pub(crate) struct MemoryCap {
+    pub(crate) limit: usize,
+    pub(crate) hit: bool,
+}
+
+impl wasmi::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        let allow = desired <= self.limit && maximum.is_none_or(|max| desired <= max);
+        self.hit |= !allow;
+        Ok(allow)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(desired <= 100_000 && maximum.is_none_or(|max| desired <= max))
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        4
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+fn memory(caller: &Caller<'_, HostState>) -> Option<Memory> {
+    caller.get_export("memory").and_then(Extern::into_memory)
+}
+
+/// The `len` bytes at `ptr` of the guest's memory, if in bounds and not over `MAX_ARGUMENT`.
+fn argument(caller: &Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8>> {
+    if len > MAX_ARGUMENT {
+        return None;
+    }
+    let mut bytes = vec![0; len as usize];
+    memory(caller)?
+        .read(caller, ptr as usize, &mut bytes)
+        .ok()?;
+    Some(bytes)
+}
+
+/// Records a refused capability call: in the registry's audit log (principal `sandbox`,
+/// operation `process`, counted in its access metrics), as a warning, and remembered so the
+/// call's error names the permission.
+fn deny(caller: &mut Caller<'_, HostState>, permission: &str, what: &str) -> i64 {
+    let plugin = caller.data().grants.plugin.clone();
+    tracing::warn!(target: "modreg::audit", plugin = %plugin, permission, target = ?what, "sandbox refused a capability");
+    caller.data().audit.record_refusal(
+        "sandbox",
+        Operation::Process,
+        &plugin,
+        format!("no grant for `{permission}`: {what:?}"),
+    );
+    caller.data_mut().denied = Some(permission.to_owned());
+    DENIED
+}
+
+/// Copies `value` to the guest if it fits `out_cap`; its length either way.
+fn answer(caller: &mut Caller<'_, HostState>, value: &[u8], out_ptr: u32, out_cap: u32) -> i64 {
+    let Ok(len) = i64::try_from(value.len()) else {
+        return FAILED;
+    };
+    if value.len() <= out_cap as usize {
+        let Some(memory) = memory(caller) else {
+            return FAILED;
+        };
+        if memory.write(&mut *caller, out_ptr as usize, value).is_err() {
+            return FAILED;
+        }
+    }
+    len
+}
+
+/// Whether `path` stays inside `root` when read lexically (no `..` above it).
+fn lexically_inside(root: &Path, path: &Path) -> bool {
+    let mut depth = 0usize;
+    for component in path.strip_prefix(root).unwrap_or(path).components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir if depth == 0 => return false,
+            Component::ParentDir => depth -= 1,
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return path.starts_with(root),
+        }
+    }
+    true
+}
+
+/// Whether the file actually opened lies under `root`: a link swapped in between the check
+/// and the open is caught here (Linux: the path the kernel reports for the descriptor).
+#[cfg(target_os = "linux")]
+fn opened_inside(file: &std::fs::File, root: &Path) -> bool {
+    use std::os::fd::AsRawFd as _;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .is_ok_and(|opened| opened.starts_with(root))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn opened_inside(_: &std::fs::File, _: &Path) -> bool {
+    true
+}
+
+fn read_file(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32) -> i64 {
+    let Some(path) = argument(&caller, ptr, len).and_then(|b| String::from_utf8(b).ok()) else {
+        return FAILED;
+    };
+    let Some(root) = caller.data().grants.read_dir.clone() else {
+        return deny(&mut caller, "file.read", &path);
+    };
+    let wanted = root.join(&path);
+    // Symbolic links are resolved before the check, so a link cannot lead out of the root.
+    let resolved = match wanted.canonicalize() {
+        Ok(resolved) => resolved,
+        Err(_) if lexically_inside(&root, &wanted) => return NOT_FOUND,
+        Err(_) => return deny(&mut caller, "file.read", &path),
+    };
+    if !resolved.starts_with(&root) {
+        return deny(&mut caller, "file.read", &path);
+    }
+    let max = caller.data().grants.max_read;
+    let Ok(file) = std::fs::File::open(&resolved) else {
+        return NOT_FOUND;
+    };
+    if !opened_inside(&file, &root) {
+        return deny(&mut caller, "file.read", &path);
+    }
+    let mut contents = Vec::new();
+    match file.take(max as u64 + 1).read_to_end(&mut contents) {
+        Ok(n) if n <= max => answer(&mut caller, &contents, out, cap),
+        _ => FAILED,
+    }
+}
+
+fn env_var(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32) -> i64 {
+    let Some(name) = argument(&caller, ptr, len).and_then(|b| String::from_utf8(b).ok()) else {
+        return FAILED;
+    };
+    if !caller.data().grants.env_vars.contains(&name) {
+        let permission = format!("env.{}", name.to_ascii_lowercase());
+        return deny(&mut caller, &permission, &name);
+    }
+    match std::env::var_os(&name) {
+        Some(value) => answer(&mut caller, value.as_encoded_bytes(), out, cap),
+        None => NOT_FOUND,
+    }
+}
+
+fn panic_message(mut caller: Caller<'_, HostState>, ptr: u32, len: u32) {
+    let message = argument(&caller, ptr, len.min(MAX_ARGUMENT)).map_or_else(
+        || "(unreadable panic message)".to_owned(),
+        |b| String::from_utf8_lossy(&b).into_owned(),
+    );
+    caller.data_mut().panic_message = Some(message);
+}
+
+/// A linker offering exactly the imports above; a module importing anything else fails to
+/// load.
+pub(crate) fn linker(engine: &wasmi::Engine) -> Result<Linker<HostState>, wasmi::Error> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap(IMPORT_MODULE, IMPORT_READ_FILE, read_file)?;
+    linker.func_wrap(IMPORT_MODULE, IMPORT_ENV_VAR, env_var)?;
+    linker.func_wrap(IMPORT_MODULE, IMPORT_PANIC, panic_message)?;
+    Ok(linker)
+}
+
+/// The imports a module may have.
+pub(crate) const OFFERED: [&str; 3] = [IMPORT_READ_FILE, IMPORT_ENV_VAR, IMPORT_PANIC];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_inside_its_root_unless_it_climbs_out() {
+        let root = Path::new("/srv/data");
+        assert!(lexically_inside(root, &root.join("a/b.txt")));
+        assert!(lexically_inside(root, &root.join("a/../b.txt")));
+        assert!(!lexically_inside(root, &root.join("../etc/passwd")));
+        assert!(!lexically_inside(root, &root.join("a/../../etc")));
+        // A guest's absolute path replaces the root when joined.
+        assert!(!lexically_inside(root, Path::new("/etc/passwd")));
+    }
+}

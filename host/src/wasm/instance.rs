@@ -1,0 +1,239 @@
+//! One instance of a module, and a call under the sandbox's limits: fuel handed out in slices
+//! with the deadline checked between them, memory capped by the store's limiter, the answer's
+//! length checked before it is copied.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmi::{Engine, Instance, Memory, Store, TypedFunc, TypedResumableCall};
+
+use crate::security::AuditLog;
+use crate::wasm::config::WasmConfig;
+use crate::wasm::imports::{Grants, HostState, MemoryCap, linker};
+use crate::wasm::module::WasmModule;
+use modreg_core::PluginError;
+use modreg_core::wasm_abi::{ANSWER_RECORD, EXPORT_ALLOC, EXPORT_PROCESS, STATUS_OK};
+
+/// Fuel handed out at a time: the deadline is checked after each slice (a few milliseconds
+/// of guest code).
+const SLICE: u64 = 1_000_000;
+
+/// An instantiated module.
+pub(crate) struct Sandbox {
+    store: Store<HostState>,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    process: TypedFunc<(u32, u32, u32), u32>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").finish_non_exhaustive()
+    }
+}
+
+fn engine_error(module: &str, error: &wasmi::Error) -> PluginError {
+    PluginError::WasmModule {
+        module: module.to_owned(),
+        reason: format!("cannot be instantiated: {error}"),
+    }
+}
+
+impl Sandbox {
+    /// Instantiates `module` (its start function, if any, runs under one slice of fuel).
+    pub(crate) fn new(
+        engine: &Engine,
+        module: &WasmModule,
+        config: &WasmConfig,
+        audit: &Arc<AuditLog>,
+    ) -> Result<Self, PluginError> {
+        let state = HostState {
+            audit: audit.clone(),
+            limiter: MemoryCap {
+                limit: config.memory_limit(),
+                hit: false,
+            },
+            grants: Arc::default(),
+            panic_message: None,
+            denied: None,
+        };
+        let mut store = Store::new(engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store
+            .set_fuel(SLICE)
+            .map_err(|e| engine_error(&module.name, &e))?;
+        let linker = linker(engine).map_err(|e| engine_error(&module.name, &e))?;
+        let instance: Instance = linker
+            .instantiate_and_start(&mut store, &module.compiled)
+            .map_err(|e| engine_error(&module.name, &e))?;
+        let missing = |what: &str| PluginError::WasmModule {
+            module: module.name.clone(),
+            reason: format!("`{what}` is missing or has the wrong type"),
+        };
+        Ok(Sandbox {
+            memory: instance
+                .get_memory(&store, "memory")
+                .ok_or_else(|| missing("memory"))?,
+            alloc: instance
+                .get_typed_func(&store, EXPORT_ALLOC)
+                .map_err(|_| missing(EXPORT_ALLOC))?,
+            process: instance
+                .get_typed_func(&store, EXPORT_PROCESS)
+                .map_err(|_| missing(EXPORT_PROCESS))?,
+            store,
+        })
+    }
+
+    /// Runs plugin number `index` (named `plugin`) on `input` with `grants`. An `Err` that is
+    /// not the plugin's own error leaves the instance unusable: drop it.
+    pub(crate) fn call(
+        &mut self,
+        plugin: &str,
+        index: u32,
+        input: &[u8],
+        grants: &Arc<Grants>,
+        config: &WasmConfig,
+    ) -> Result<Vec<u8>, CallError> {
+        let state = self.store.data_mut();
+        state.grants = Arc::clone(grants);
+        state.denied = None;
+        // A refused growth the guest survived in an earlier call is not this call's cause.
+        state.limiter.hit = false;
+        state.panic_message = None;
+        let started = Instant::now();
+        let len = u32::try_from(input.len()).map_err(|_| {
+            CallError::Fatal(PluginError::TooLarge {
+                plugin: plugin.to_owned(),
+                what: "input",
+                size: input.len(),
+                limit: u32::MAX as usize,
+            })
+        })?;
+        let ptr = if len == 0 {
+            0
+        } else {
+            let alloc = self.alloc;
+            let ptr = self.run(plugin, started, config, |store| {
+                alloc.call_resumable(store, len)
+            })?;
+            self.memory
+                .write(&mut self.store, ptr as usize, input)
+                .map_err(|e| self.fatal(plugin, &e.to_string()))?;
+            ptr
+        };
+        let process = self.process;
+        let at = self.run(plugin, started, config, |store| {
+            process.call_resumable(store, (index, ptr, len))
+        })?;
+        let mut record = [0u8; ANSWER_RECORD];
+        self.memory
+            .read(&self.store, at as usize, &mut record)
+            .map_err(|e| self.fatal(plugin, &e.to_string()))?;
+        let field =
+            |i: usize| u32::from_le_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
+        let (status, out_ptr, out_len) = (field(0), field(4) as usize, field(8) as usize);
+        if out_len > config.max_output_bytes() {
+            return Err(CallError::Fatal(PluginError::TooLarge {
+                plugin: plugin.to_owned(),
+                what: "output",
+                size: out_len,
+                limit: config.max_output_bytes(),
+            }));
+        }
+        let mut answer = vec![0; out_len];
+        self.memory
+            .read(&self.store, out_ptr, &mut answer)
+            .map_err(|e| self.fatal(plugin, &e.to_string()))?;
+        if status == STATUS_OK {
+            return Ok(answer);
+        }
+        let message = String::from_utf8_lossy(&answer).into_owned();
+        Err(CallError::Plugin(match self.store.data().denied.clone() {
+            Some(permission) => PluginError::PermissionDenied {
+                plugin: plugin.to_owned(),
+                permission,
+            },
+            None => PluginError::Processing {
+                plugin: plugin.to_owned(),
+                reason: message,
+            },
+        }))
+    }
+
+    fn fatal(&mut self, plugin: &str, trap: &str) -> CallError {
+        let state = self.store.data_mut();
+        CallError::Fatal(if let Some(message) = state.panic_message.take() {
+            PluginError::Panicked {
+                plugin: plugin.to_owned(),
+                during: "process",
+                message,
+            }
+        } else if state.limiter.hit {
+            PluginError::MemoryLimit {
+                plugin: plugin.to_owned(),
+                limit: state.limiter.limit,
+            }
+        } else {
+            PluginError::Trapped {
+                plugin: plugin.to_owned(),
+                trap: trap.to_owned(),
+            }
+        })
+    }
+
+    /// Runs one exported function to its end, a slice of fuel at a time, within the call's
+    /// deadline and fuel cap.
+    fn run(
+        &mut self,
+        plugin: &str,
+        started: Instant,
+        config: &WasmConfig,
+        start: impl FnOnce(&mut Store<HostState>) -> Result<TypedResumableCall<u32>, wasmi::Error>,
+    ) -> Result<u32, CallError> {
+        let mut burnt = 0u64;
+        let fuel_cap = config.fuel().unwrap_or(u64::MAX);
+        let mut slice = SLICE.min(fuel_cap);
+        if let Err(e) = self.store.set_fuel(slice) {
+            return Err(self.fatal(plugin, &e.to_string()));
+        }
+        let mut call = start(&mut self.store);
+        loop {
+            match call {
+                Ok(TypedResumableCall::Finished(result)) => return Ok(result),
+                Ok(TypedResumableCall::OutOfFuel(paused)) => {
+                    burnt = burnt.saturating_add(slice);
+                    if burnt >= fuel_cap {
+                        return Err(CallError::Fatal(PluginError::Trapped {
+                            plugin: plugin.to_owned(),
+                            trap: format!("its fuel of {fuel_cap} ran out"),
+                        }));
+                    }
+                    if started.elapsed() >= config.time_budget() {
+                        return Err(CallError::Fatal(PluginError::Timeout {
+                            plugin: plugin.to_owned(),
+                            budget: config.time_budget(),
+                        }));
+                    }
+                    slice = SLICE.min(fuel_cap - burnt);
+                    if let Err(e) = self.store.set_fuel(slice) {
+                        return Err(self.fatal(plugin, &e.to_string()));
+                    }
+                    call = paused.resume(&mut self.store);
+                }
+                Ok(TypedResumableCall::HostTrap(_)) => {
+                    return Err(self.fatal(plugin, "a host function failed"));
+                }
+                Err(error) => return Err(self.fatal(plugin, &error.to_string())),
+            }
+        }
+    }
+}
+
+/// How a call failed.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// The plugin returned an error; the instance is fine.
+    Plugin(PluginError),
+    /// The sandbox stopped the call (trap, panic, limit): drop the instance.
+    Fatal(PluginError),
+}

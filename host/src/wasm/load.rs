@@ -1,0 +1,375 @@
+//! Loading WebAssembly plugin modules into a registry: one file, bytes, or a directory, each
+//! module's plugins registered together through the same checks as any runtime registration.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use wasmi::Engine;
+
+use crate::registry::ModuleRegistry;
+use crate::runtime::{AdvancedPluginConfig, Registration};
+use crate::security::{SecuritySettings, encode_hex};
+use crate::wasm::config::WasmConfig;
+use crate::wasm::imports::Grants;
+use crate::wasm::module::{WasmModule, sha256 as sha256_of};
+use crate::wasm::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
+use crate::wasm::signature::WasmSignature;
+use modreg_core::PluginError;
+use modreg_core::PluginType;
+
+/// What a registry keeps for its WebAssembly plugins (in its extensions).
+pub(crate) struct WasmHost {
+    engine: Engine,
+    config: RwLock<WasmConfig>,
+    /// Loaded modules by name: their hash and the plugins they registered.
+    modules: Mutex<BTreeMap<String, LoadedEntry>>,
+    /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
+    pub(crate) refused: AtomicU64,
+    /// The hash of each module file last refused, so a directory pass refuses (and logs) a
+    /// file once, not on every pass, until it changes.
+    refused_files: Mutex<BTreeMap<String, String>>,
+}
+
+#[derive(Clone, Debug)]
+struct LoadedEntry {
+    sha256: String,
+    plugins: Vec<String>,
+}
+
+impl Default for WasmHost {
+    fn default() -> Self {
+        let mut config = wasmi::Config::default();
+        config.consume_fuel(true);
+        WasmHost {
+            engine: Engine::new(&config),
+            config: RwLock::new(WasmConfig::default()),
+            modules: Mutex::new(BTreeMap::new()),
+            refused: AtomicU64::new(0),
+            refused_files: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+/// What loading a directory did.
+#[derive(Debug, Default)]
+pub struct WasmLoadReport {
+    /// Plugins registered (or re-registered), by module.
+    pub loaded: BTreeMap<String, Vec<String>>,
+    /// Modules left as they were: unchanged since they were loaded, or since they were
+    /// refused.
+    pub unchanged: Vec<String>,
+    /// Modules whose plugins were removed (their file is gone).
+    pub removed: Vec<String>,
+    /// Modules refused, with why; a module loaded before keeps serving.
+    pub refused: Vec<(String, PluginError)>,
+}
+
+/// The name a module file is loaded under: its file name.
+fn module_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// The signature file `PATH.sig` beside the module at `path`, if there is one.
+fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
+    match std::fs::read_to_string(format!("{}.sig", path.display())) {
+        Ok(text) => WasmSignature::parse(&text).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Reads at most `limit` bytes of `path`; more is an error.
+fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
+    let refuse = |reason: String| PluginError::WasmModule {
+        module: module_name(path),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| refuse(format!("cannot open: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| refuse(format!("cannot read: {e}")))?;
+    if bytes.len() > limit {
+        return Err(refuse(format!("over the limit of {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+impl ModuleRegistry {
+    fn wasm_host(&self) -> Arc<WasmHost> {
+        self.extensions.get::<WasmHost>()
+    }
+
+    /// Sets the sandbox's limits and grants for modules loaded from now on.
+    pub fn configure_wasm(&self, config: WasmConfig) {
+        *self
+            .wasm_host()
+            .config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = config;
+    }
+
+    /// The sandbox's limits and grants.
+    pub fn wasm_config(&self) -> WasmConfig {
+        self.wasm_host()
+            .config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many modules this registry refused to load.
+    pub fn wasm_modules_refused(&self) -> u64 {
+        self.wasm_host().refused.load(Ordering::Relaxed)
+    }
+
+    /// Loads the module at `path` (and its signature `PATH.sig`, if there is one) and
+    /// registers its plugins; the names registered.
+    ///
+    /// Loading it again replaces its plugins: instances already made finish their calls on
+    /// the old code, new ones get the new.
+    pub fn load_wasm_plugin(&self, path: impl AsRef<Path>) -> Result<Vec<String>, PluginError> {
+        let path = path.as_ref();
+        let limit = self.wasm_config().max_module_bytes();
+        let bytes = read_capped(path, limit)?;
+        let signature = signature_beside(path)?;
+        self.load_wasm_bytes(&module_name(path), &bytes, signature.as_ref())
+    }
+
+    /// Loads a module from `bytes` under `name` and registers its plugins; the names
+    /// registered.
+    ///
+    /// With authentication on, `signature` must be a trusted key's signature of the module's
+    /// SHA-256, or the module is refused ([`PluginError::Unsigned`],
+    /// [`PluginError::UntrustedKey`], [`PluginError::BadSignature`]). The module's plugins then
+    /// pass every check a runtime registration does (secure loading, permissions at creation).
+    pub fn load_wasm_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        signature: Option<&WasmSignature>,
+    ) -> Result<Vec<String>, PluginError> {
+        let host = self.wasm_host();
+        let result = self.load_checked(&host, name, bytes, signature);
+        if let Err(error) = &result {
+            host.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(module = name, %error, "WebAssembly module refused");
+            let flags = &self.snapshot().flags;
+            if flags.alerting {
+                self.extensions
+                    .get::<crate::monitoring::AlertHub>()
+                    .module_refused(name, &error.to_string(), flags.real_time_alerting);
+            }
+        }
+        result
+    }
+
+    fn load_checked(
+        &self,
+        host: &WasmHost,
+        name: &str,
+        bytes: &[u8],
+        signature: Option<&WasmSignature>,
+    ) -> Result<Vec<String>, PluginError> {
+        let snapshot = self.snapshot();
+        let mut signed = false;
+        if snapshot.flags.authentication {
+            let outcome = match signature {
+                Some(signature) => {
+                    signature.verify(name, bytes, &SecuritySettings::of(&snapshot).trusted_keys)
+                }
+                None => Err(PluginError::Unsigned {
+                    plugin: name.to_owned(),
+                }),
+            };
+            self.note_authentication(&snapshot.flags, name, outcome.as_ref().err())?;
+            outcome?;
+            signed = true;
+        }
+        drop(snapshot);
+        let config = self.wasm_config();
+        let module = WasmModule::new(name, bytes, &host.engine, &config)?;
+        let sha256 = module.sha256.clone();
+        let audit = self.extensions.get::<crate::security::AuditLog>();
+        let loaded = Arc::new(LoadedModule::new(
+            module,
+            host.engine.clone(),
+            config.clone(),
+            audit,
+        ));
+        let mut registrations: Vec<Registration> = Vec::new();
+        let mut names = Vec::new();
+        for (index, entry) in loaded.module.entries.iter().enumerate() {
+            let spec = Arc::new(WasmPluginSpec {
+                module: loaded.clone(),
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                name: entry.name.clone(),
+                version: entry.version.clone(),
+                plugin_type: entry.plugin_type.parse::<PluginType>()?,
+                capabilities: entry.capabilities.clone(),
+                grants: Arc::new(Grants::of(&entry.name, &entry.permissions, &config)),
+            });
+            let mut registration = AdvancedPluginConfig::new()
+                .with_name(&entry.name)
+                .with_version(&entry.version)
+                .with_type(spec.plugin_type)
+                .with_metadata("wasm.module", name)
+                .with_metadata("wasm.sha256", &sha256)
+                .with_constructor(move |_| Ok(Box::new(WasmPlugin::new(spec.clone()))));
+            if !entry.description.is_empty() {
+                registration = registration.with_metadata("description", &entry.description);
+            }
+            for capability in &entry.capabilities {
+                registration = registration.add_capability(capability);
+            }
+            for permission in &entry.permissions {
+                registration = registration.add_permission(permission);
+            }
+            for dependency in &entry.depends_on {
+                registration = registration.add_dependency(dependency);
+            }
+            names.push(entry.name.clone());
+            registrations.push(registration.into());
+        }
+        let mut modules = host.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        // Replacing is for a module's own plugins: another module's stay its own.
+        for (other, entry) in modules.iter().filter(|(other, _)| *other != name) {
+            if let Some(taken) = names.iter().find(|n| entry.plugins.contains(n)) {
+                return Err(PluginError::WasmModule {
+                    module: name.to_owned(),
+                    reason: format!("plugin `{taken}` is already loaded from `{other}`"),
+                });
+            }
+        }
+        let previous = modules.get(name).cloned();
+        self.register_loaded(registrations, previous.is_some(), signed)?;
+        if let Some(previous) = previous {
+            let gone: Vec<String> = previous
+                .plugins
+                .into_iter()
+                .filter(|p| !names.contains(p))
+                .collect();
+            self.withdraw(&gone, signed)?;
+        }
+        tracing::info!(module = name, sha256 = %sha256, plugins = ?names, "WebAssembly module loaded");
+        modules.insert(
+            name.to_owned(),
+            LoadedEntry {
+                sha256,
+                plugins: names.clone(),
+            },
+        );
+        Ok(names)
+    }
+
+    /// Removes the plugins module `name` registered.
+    pub fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
+        let host = self.wasm_host();
+        let mut modules = host.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(entry) = modules.get(name) else {
+            return Err(PluginError::WasmModule {
+                module: name.to_owned(),
+                reason: "no module of that name is loaded".to_owned(),
+            });
+        };
+        self.withdraw(&entry.plugins, false)?;
+        Ok(modules.remove(name).map(|e| e.plugins).unwrap_or_default())
+    }
+
+    /// Brings the registry in line with the `*.wasm` files of `dir`: new and changed modules
+    /// are loaded, modules whose file is gone are removed, unchanged ones are left alone. A
+    /// module that fails to load is reported and, if an earlier version is loaded, that version
+    /// keeps serving. This is one pass of hot reload; see [`watch_wasm_plugins`].
+    ///
+    /// [`watch_wasm_plugins`]: crate::ModuleRegistry::watch_wasm_plugins
+    pub fn load_wasm_plugins(&self, dir: impl AsRef<Path>) -> Result<WasmLoadReport, PluginError> {
+        let dir = dir.as_ref();
+        let listing = std::fs::read_dir(dir).map_err(|e| PluginError::WasmModule {
+            module: dir.display().to_string(),
+            reason: format!("cannot list the plugin directory: {e}"),
+        })?;
+        let mut files: Vec<PathBuf> = listing
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            .collect();
+        files.sort();
+        let host = self.wasm_host();
+        let limit = self.wasm_config().max_module_bytes();
+        let mut report = WasmLoadReport::default();
+        let present: Vec<String> = files.iter().map(|p| module_name(p)).collect();
+        // Removals first, so a plugin that moved to another file loads in the same pass.
+        let gone: Vec<String> = host
+            .modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .filter(|name| !present.contains(name))
+            .cloned()
+            .collect();
+        for name in gone {
+            match self.unload_wasm_module(&name) {
+                Ok(_) => report.removed.push(name),
+                Err(error) => report.refused.push((name, error)),
+            }
+        }
+        for path in &files {
+            let name = module_name(path);
+            let bytes = match read_capped(path, limit) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    host.refused.fetch_add(1, Ordering::Relaxed);
+                    report.refused.push((name, error));
+                    continue;
+                }
+            };
+            let sha256 = encode_hex(&sha256_of(&bytes));
+            // One lock at a time: neither is held while the other is taken.
+            let loaded_same = host
+                .modules
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&name)
+                .is_some_and(|e| e.sha256 == sha256);
+            let refused_same = host
+                .refused_files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&name)
+                .is_some_and(|refused| *refused == sha256);
+            let unchanged = loaded_same || refused_same;
+            if unchanged {
+                report.unchanged.push(name);
+                continue;
+            }
+            let signature = match signature_beside(path) {
+                Ok(signature) => signature,
+                Err(error) => {
+                    report.refused.push((name, error));
+                    continue;
+                }
+            };
+            let outcome = self.load_wasm_bytes(&name, &bytes, signature.as_ref());
+            let mut refused_files = host
+                .refused_files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match outcome {
+                Ok(plugins) => {
+                    refused_files.remove(&name);
+                    report.loaded.insert(name, plugins);
+                }
+                Err(error) => {
+                    refused_files.insert(name.clone(), sha256);
+                    report.refused.push((name, error));
+                }
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,134 @@
+//! `WasmPlugin`: the `Plugin` a created WebAssembly plugin is. Instances of one module share
+//! its compiled code and a pool of idle sandboxes; a sandbox a call trapped in is dropped, not
+//! reused.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use wasmi::Engine;
+
+use crate::security::AuditLog;
+use crate::wasm::config::WasmConfig;
+use crate::wasm::imports::Grants;
+use crate::wasm::instance::{CallError, Sandbox};
+use crate::wasm::module::WasmModule;
+use modreg_core::Plugin;
+use modreg_core::PluginError;
+use modreg_core::PluginType;
+
+/// A loaded module with its engine, the limits it was loaded under and its idle sandboxes.
+#[derive(Debug)]
+pub(crate) struct LoadedModule {
+    pub(crate) module: WasmModule,
+    engine: Engine,
+    config: WasmConfig,
+    audit: Arc<AuditLog>,
+    idle: Mutex<Vec<Sandbox>>,
+}
+
+impl LoadedModule {
+    pub(crate) fn new(
+        module: WasmModule,
+        engine: Engine,
+        config: WasmConfig,
+        audit: Arc<AuditLog>,
+    ) -> Self {
+        LoadedModule {
+            module,
+            engine,
+            config,
+            audit,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A sandbox ready for a call: an idle one, else a new instance.
+    pub(crate) fn sandbox(&self) -> Result<Sandbox, PluginError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(sandbox) => Ok(sandbox),
+            None => Sandbox::new(&self.engine, &self.module, &self.config, &self.audit),
+        }
+    }
+
+    fn give_back(&self, sandbox: Sandbox) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < self.config.pool_size() {
+            idle.push(sandbox);
+        }
+    }
+
+    /// Runs plugin `index` on `input` in a pooled sandbox.
+    fn call(&self, spec: &WasmPluginSpec, input: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let mut sandbox = self.sandbox()?;
+        match sandbox.call(&spec.name, spec.index, input, &spec.grants, &self.config) {
+            Ok(output) => {
+                self.give_back(sandbox);
+                Ok(output)
+            }
+            Err(CallError::Plugin(error)) => {
+                self.give_back(sandbox);
+                Err(error)
+            }
+            Err(CallError::Fatal(error)) => Err(error),
+        }
+    }
+}
+
+/// One plugin of a loaded module: what its instances report and may reach.
+#[derive(Debug)]
+pub(crate) struct WasmPluginSpec {
+    pub(crate) module: Arc<LoadedModule>,
+    pub(crate) index: u32,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) plugin_type: PluginType,
+    pub(crate) capabilities: Vec<String>,
+    pub(crate) grants: Arc<Grants>,
+}
+
+/// An instance of a WebAssembly plugin.
+#[derive(Debug)]
+pub(crate) struct WasmPlugin {
+    spec: Arc<WasmPluginSpec>,
+}
+
+impl WasmPlugin {
+    pub(crate) fn new(spec: Arc<WasmPluginSpec>) -> Self {
+        WasmPlugin { spec }
+    }
+}
+
+impl Plugin for WasmPlugin {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn version(&self) -> &str {
+        &self.spec.version
+    }
+
+    fn plugin_type(&self) -> PluginType {
+        self.spec.plugin_type
+    }
+
+    fn capabilities(&self) -> &[String] {
+        &self.spec.capabilities
+    }
+
+    /// The guest initializes each plugin on its first call, inside the sandbox.
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        self.spec.module.call(&self.spec, data)
+    }
+}

@@ -1,0 +1,530 @@
+//! Every switch against every way to get an instance, on a default and on a configured
+//! registry: the same decision everywhere. One table of paths, one table of switches.
+//!
+//! Each path ends up running the code of a plugin that declares the permission `fs.write`
+//! and depends on `matrix-base >= 1.0`, so every check has something to decide.
+
+#![expect(
+    clippy::unnecessary_wraps,
+    reason = "constructors and factories return Result by contract"
+)]
+
+use std::sync::Arc;
+
+use modreg::{
+    AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig,
+    EnvironmentPluginConfiguration, ModuleRegistry, Plugin, PluginBehavior, PluginConfig,
+    PluginConfiguration, PluginError, PluginSecurityConfig, PluginType, SandboxLimits, plugin,
+    plugin_factory,
+};
+
+#[plugin(type = Storage, version = "1.0.0")]
+#[derive(Default)]
+struct MatrixBase;
+
+impl PluginBehavior for MatrixBase {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+#[plugin(type = Storage, version = "1.0.0", permissions = ["fs.write"], depends_on = ["matrix-base >= 1.0"])]
+#[derive(Default)]
+struct Privileged;
+
+impl PluginBehavior for Privileged {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+/// Stands in for `matrix-real` (never registered) where mocks are on.
+#[plugin(type = Storage, version = "1.0.0", permissions = ["fs.write"], depends_on = ["matrix-base >= 1.0"], mock_of = "matrix-real")]
+#[derive(Default)]
+struct PrivilegedMock;
+
+impl PluginBehavior for PrivilegedMock {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+#[plugin_factory(name = "matrix-factory", type = Storage)]
+fn make_privileged(_: &str) -> Result<Box<dyn Plugin>, PluginError> {
+    Ok(Box::new(Privileged))
+}
+
+/// A hand-written plugin, as a runtime constructor returns.
+struct Handmade;
+
+impl Plugin for Handmade {
+    fn name(&self) -> &'static str {
+        "matrix-closure"
+    }
+    fn version(&self) -> &'static str {
+        "1.0.0"
+    }
+    fn plugin_type(&self) -> PluginType {
+        PluginType::Storage
+    }
+    fn capabilities(&self) -> &[String] {
+        &[]
+    }
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+type Create = fn(&ModuleRegistry) -> Result<Box<dyn Plugin>, PluginError>;
+
+/// A shared instance, boxed like the others.
+struct Shared(Arc<dyn Plugin>);
+
+impl Plugin for Shared {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn version(&self) -> &str {
+        self.0.version()
+    }
+    fn plugin_type(&self) -> PluginType {
+        self.0.plugin_type()
+    }
+    fn capabilities(&self) -> &[String] {
+        self.0.capabilities()
+    }
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        self.0.process(data)
+    }
+}
+
+/// A way to get an instance: what it sets up, how it creates, and the name its metrics go to.
+struct Path {
+    name: &'static str,
+    setup: fn(&ModuleRegistry),
+    create: Create,
+    metrics_of: &'static str,
+    /// For what a caller keeps: takes it before the switch (the argument), uses it after.
+    held: Option<Held>,
+}
+
+type Held = fn(&ModuleRegistry, fn(&ModuleRegistry)) -> Result<Box<dyn Plugin>, PluginError>;
+
+fn nothing(_: &ModuleRegistry) {}
+
+#[cfg(feature = "wasm")]
+#[path = "support/wasm_text.rs"]
+#[allow(dead_code)]
+mod wasm_text;
+
+/// A WebAssembly module whose plugin declares the same permission and dependency, loaded at
+/// run time.
+#[cfg(feature = "wasm")]
+const WASM_PATH: Path = Path {
+    name: "WebAssembly module",
+    setup: |r| {
+        let module = wasm_text::echo_guest(
+            "matrix-wasm",
+            "1.0.0",
+            "storage",
+            &["fs.write"],
+            &["matrix-base >= 1.0"],
+        );
+        r.load_wasm_bytes("matrix.wasm", &module, None).unwrap();
+    },
+    create: |r| r.create_plugin("matrix-wasm"),
+    metrics_of: "matrix-wasm",
+    held: None,
+};
+
+/// Every path: the table, and the WebAssembly one where the sandbox is built.
+fn paths() -> Vec<&'static Path> {
+    #[cfg(feature = "wasm")]
+    let wasm = Some(&WASM_PATH);
+    #[cfg(not(feature = "wasm"))]
+    let wasm = None;
+    PATHS.iter().chain(wasm).collect()
+}
+
+const PATHS: &[Path] = &[
+    Path {
+        name: "compiled in, by name",
+        setup: nothing,
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        // Registered again at run time, declaring no permission and no dependency: it binds
+        // to the compiled-in code, and carries that code's requirements.
+        name: "runtime entry bound to compiled-in code",
+        setup: |r| {
+            r.register_plugin(
+                PluginConfig::new()
+                    .with_name("privileged")
+                    .with_version("1.0.0")
+                    .with_type(PluginType::Storage),
+            )
+            .unwrap();
+        },
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        name: "runtime constructor",
+        setup: |r| {
+            r.register_advanced_plugin(
+                AdvancedPluginConfig::new()
+                    .with_name("matrix-closure")
+                    .with_version("1.0.0")
+                    .with_type(PluginType::Storage)
+                    .add_permission("fs.write")
+                    .add_dependency("matrix-base >= 1.0")
+                    .with_constructor(|_| Ok(Box::new(Handmade))),
+            )
+            .unwrap();
+        },
+        create: |r| r.create_plugin("matrix-closure"),
+        metrics_of: "matrix-closure",
+        held: None,
+    },
+    Path {
+        name: "advanced instantiation",
+        setup: nothing,
+        create: |r| {
+            r.create_advanced_plugin("privileged", AdvancedPluginInstantiationConfig::new())
+                .map(modreg::AdvancedPluginInstance::into_inner)
+        },
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        name: "basic instantiation config",
+        setup: nothing,
+        create: |r| {
+            r.create_plugin_with(
+                "privileged",
+                modreg::PluginInstantiationConfig::new().with_initialization(true),
+            )
+        },
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        name: "factory",
+        setup: nothing,
+        create: |r| r.create_plugin_from_factory("matrix-factory", "any"),
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        name: "mock standing in",
+        setup: |r| {
+            r.configure_environment_plugin_system(
+                "test",
+                EnvironmentPluginConfiguration::new().with_mock_plugins(true),
+            )
+            .unwrap();
+            r.set_environment("test").unwrap();
+        },
+        create: |r| r.create_plugin("matrix-real"),
+        metrics_of: "privileged-mock",
+        held: None,
+    },
+    Path {
+        name: "resolved handle",
+        setup: nothing,
+        create: |r| r.handle("privileged")?.create(),
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        // The registry's per-plugin decision is made and cached here, before the switch: the
+        // switch must still apply to the next creation.
+        name: "by name, after a creation before the switch",
+        setup: |r| drop(r.create_plugin("privileged")),
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        name: "handle resolved before the switch",
+        setup: |r| drop(r.handle("privileged").unwrap().create()),
+        create: |r| r.handle("privileged")?.create(),
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        // With caching on (the configured registry) the instance is kept; one made before the
+        // switch must not be handed out after it.
+        name: "shared instance",
+        setup: |r| drop(r.shared_plugin("privileged")),
+        create: |r| {
+            r.shared_plugin("privileged")
+                .map(|shared| Box::new(Shared(shared)) as Box<dyn Plugin>)
+        },
+        metrics_of: "privileged",
+        held: None,
+    },
+    Path {
+        // A handle taken after the switch; and (`held`) one kept across it, which must not
+        // hand out the instance made before it.
+        name: "shared handle",
+        setup: nothing,
+        create: |r| {
+            let mut shared = r.shared_handle("privileged")?;
+            let instance = Arc::clone(shared.get()?);
+            Ok(Box::new(Shared(instance)))
+        },
+        metrics_of: "privileged",
+        held: Some(|r, switch| {
+            let mut shared = r.shared_handle("privileged")?;
+            drop(shared.get()?.process(b"")?);
+            switch(r);
+            let instance = Arc::clone(shared.get()?);
+            Ok(Box::new(Shared(instance)))
+        }),
+    },
+    Path {
+        name: "environment profile",
+        setup: |r| {
+            r.configure_environment_plugin_system(
+                "staging",
+                EnvironmentPluginConfiguration::new().with_verbose_logging(false),
+            )
+            .unwrap();
+            r.set_environment("staging").unwrap();
+        },
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+    },
+];
+
+/// What a switch should make of every path.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// Created, and processing works.
+    Works,
+    /// Created, processing works, and one call was counted.
+    Counted,
+    /// Created; processing two bytes is over the sandbox's limit.
+    Limited,
+    /// Creation refused with this error.
+    Refused(&'static str),
+}
+
+struct Switch {
+    name: &'static str,
+    apply: fn(&ModuleRegistry),
+    expect: Outcome,
+}
+
+const SWITCHES: &[Switch] = &[
+    Switch {
+        name: "none",
+        apply: nothing,
+        expect: Outcome::Works,
+    },
+    Switch {
+        name: "plugin loading off",
+        apply: |r| {
+            r.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))
+                .unwrap();
+        },
+        expect: Outcome::Refused("Disabled"),
+    },
+    Switch {
+        name: "permissions on, none granted",
+        apply: |r| {
+            r.configure_plugin_security(PluginSecurityConfig::new().with_plugin_permissions(true))
+                .unwrap();
+        },
+        expect: Outcome::Refused("PermissionDenied"),
+    },
+    Switch {
+        name: "permissions on, fs.write granted",
+        apply: |r| {
+            r.configure_plugin_security(PluginSecurityConfig::new().with_plugin_permissions(true))
+                .unwrap();
+            r.grant_permissions(["fs.write"]).unwrap();
+        },
+        expect: Outcome::Works,
+    },
+    Switch {
+        name: "dependency removed",
+        apply: |r| r.unregister_plugin("matrix-base").unwrap(),
+        expect: Outcome::Refused("MissingDependency"),
+    },
+    Switch {
+        name: "monitoring on",
+        apply: |r| {
+            r.configure_plugin_system(PluginConfiguration::new().with_plugin_monitoring(true))
+                .unwrap();
+        },
+        expect: Outcome::Counted,
+    },
+    Switch {
+        name: "sandbox with a 1-byte input limit",
+        apply: |r| {
+            r.configure_plugin_security(
+                PluginSecurityConfig::new()
+                    .with_plugin_sandboxing(true)
+                    .with_sandbox_limits(SandboxLimits {
+                        max_input_bytes: Some(1),
+                        ..SandboxLimits::default()
+                    }),
+            )
+            .unwrap();
+        },
+        expect: Outcome::Limited,
+    },
+];
+
+/// A registry that is configured (off the unconfigured fast path) in a way no switch above
+/// concerns.
+fn configured() -> ModuleRegistry {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_system(
+            AdvancedPluginConfiguration::new().with_plugin_caching(true),
+        )
+        .unwrap();
+    registry
+}
+
+fn outcome(
+    registry: &ModuleRegistry,
+    path: &Path,
+    created: Result<Box<dyn Plugin>, PluginError>,
+) -> Outcome {
+    let plugin = match created {
+        Ok(plugin) => plugin,
+        Err(error) => {
+            let debug = format!("{error:?}");
+            let variant = debug.split([' ', '{', '(']).next().unwrap_or_default();
+            return Outcome::Refused(match variant {
+                "Disabled" => "Disabled",
+                "PermissionDenied" => "PermissionDenied",
+                "MissingDependency" => "MissingDependency",
+                _ => panic!("{}: unexpected error {error}", path.name),
+            });
+        }
+    };
+    match plugin.process(b"xy") {
+        Err(PluginError::TooLarge { .. }) => return Outcome::Limited,
+        Err(error) => panic!("{}: process failed: {error}", path.name),
+        Ok(out) => assert_eq!(out, b"xy", "{}", path.name),
+    }
+    match registry.plugin_metrics(path.metrics_of) {
+        Some(metrics) if metrics.calls == 1 => Outcome::Counted,
+        Some(metrics) => panic!("{}: {} calls counted", path.name, metrics.calls),
+        None => Outcome::Works,
+    }
+}
+
+type MakeRegistry = fn() -> ModuleRegistry;
+
+/// The two registries every cell runs on, by name.
+const REGISTRIES: [(&str, MakeRegistry); 2] =
+    [("default", ModuleRegistry::new), ("configured", configured)];
+
+#[test]
+fn every_switch_decides_the_same_on_every_creation_path() {
+    let mut wrong = Vec::new();
+    for switch in SWITCHES {
+        for path in paths() {
+            for (kind, make) in REGISTRIES {
+                let registry = make();
+                (path.setup)(&registry);
+                (switch.apply)(&registry);
+                let mut cells = vec![("", outcome(&registry, path, (path.create)(&registry)))];
+                if let Some(held) = path.held {
+                    let registry = make();
+                    let created = held(&registry, switch.apply);
+                    cells.push((", held across", outcome(&registry, path, created)));
+                }
+                for (how, got) in cells {
+                    if got != switch.expect {
+                        wrong.push(format!(
+                            "{} / {}{how} / {kind} registry: expected {:?}, got {got:?}",
+                            switch.name, path.name, switch.expect
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells disagree:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// A trait of the user's own, with a registry and a plugin that declares `fs.write`.
+pub trait Tool: Send + Sync {
+    fn run(&self) -> u32;
+}
+
+modreg::registry!(pub TOOLS: dyn Tool);
+
+#[plugin(registry = TOOLS, permissions = ["fs.write"])]
+#[derive(Default)]
+struct Writer;
+
+impl Tool for Writer {
+    fn run(&self) -> u32 {
+        7
+    }
+}
+
+/// Through `ModuleRegistry::create_from`, a registry of another trait obeys the switches that
+/// decide whether code may run; the others do not concern it, by design: its dependencies
+/// live in its own table, and an instance of another trait is not wrapped.
+#[test]
+fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
+    let mut wrong = Vec::new();
+    for switch in SWITCHES {
+        let expect = match &switch.expect {
+            refused @ Outcome::Refused("Disabled" | "PermissionDenied") => refused,
+            _ => &Outcome::Works,
+        };
+        for (kind, registry) in [
+            ("default", ModuleRegistry::new()),
+            ("configured", configured()),
+        ] {
+            (switch.apply)(&registry);
+            let got = match registry.create_from(&TOOLS, "writer") {
+                Ok(tool) => {
+                    assert_eq!(tool.run(), 7);
+                    Outcome::Works
+                }
+                Err(PluginError::Disabled { .. }) => Outcome::Refused("Disabled"),
+                Err(PluginError::PermissionDenied { .. }) => Outcome::Refused("PermissionDenied"),
+                Err(other) => panic!("{}: {other}", switch.name),
+            };
+            if got != *expect {
+                wrong.push(format!(
+                    "{} / {kind}: expected {expect:?}, got {got:?}",
+                    switch.name
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

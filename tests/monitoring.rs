@@ -1,0 +1,341 @@
+//! Each monitoring switch changes what the registry records, logs and reports.
+
+mod common;
+
+use common::logs;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use modreg::{
+    AdvancedPluginMonitoringConfig, AlertKind, AlertRules, HealthMonitor, HealthStatus,
+    ModuleRegistry, Operation, PluginAccessControlConfig, PluginBehavior, PluginError,
+    PluginHealthMonitoringConfig, PluginMonitoringConfig, Principal, plugin,
+};
+
+#[plugin(type = Analyzer, version = "1.0.0")]
+#[derive(Default)]
+struct Flaky;
+
+impl PluginBehavior for Flaky {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        match data {
+            b"panic" => panic!("asked to"),
+            b"fail" => Err(PluginError::processing("flaky", "asked to")),
+            _ => Ok(data.to_vec()),
+        }
+    }
+}
+
+static SICK_CHECKS: AtomicUsize = AtomicUsize::new(0);
+
+#[plugin(type = Storage, version = "1.0.0")]
+#[derive(Default)]
+struct Sick;
+
+impl PluginBehavior for Sick {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+
+    fn health(&self) -> HealthStatus {
+        SICK_CHECKS.fetch_add(1, Ordering::Relaxed);
+        HealthStatus::Unhealthy("disk full".to_owned())
+    }
+}
+
+#[plugin(type = Storage, version = "1.0.0")]
+#[derive(Default)]
+struct Tired;
+
+impl PluginBehavior for Tired {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+
+    fn health(&self) -> HealthStatus {
+        HealthStatus::Degraded("slow disk".to_owned())
+    }
+}
+
+fn quick_rules() -> AlertRules {
+    AlertRules {
+        window: 4,
+        max_error_rate: 0.5,
+        max_p99_latency: None,
+        max_denials: 3,
+        denial_period: Duration::from_secs(60),
+        cooldown: Duration::from_secs(60),
+    }
+}
+
+fn alerting(real_time: bool) -> ModuleRegistry {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_monitoring(
+            AdvancedPluginMonitoringConfig::new()
+                .with_plugin_alerting(true)
+                .with_real_time_alerting(real_time)
+                .with_alert_rules(quick_rules()),
+        )
+        .unwrap();
+    registry
+}
+
+#[test]
+fn plugin_metrics_count_every_call() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
+        .unwrap();
+    let flaky = registry.create_plugin("flaky").unwrap();
+    flaky.process(b"ok").unwrap();
+    flaky.process(b"fail").unwrap_err();
+    let metrics = registry.plugin_metrics("flaky").unwrap();
+    assert_eq!((metrics.calls, metrics.errors, metrics.bytes_in), (2, 1, 6));
+}
+
+#[test]
+fn real_time_alerts_reach_subscribers_once_per_cooldown() {
+    let registry = alerting(true);
+    let alerts = registry.subscribe_alerts();
+    let flaky = registry.create_plugin("flaky").unwrap();
+    flaky.process(b"panic").unwrap_err();
+    let alert = alerts.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert_eq!(
+        (alert.plugin.as_str(), alert.kind),
+        ("flaky", AlertKind::Panic)
+    );
+    let again = registry.create_plugin("flaky").unwrap();
+    again.process(b"panic").unwrap_err();
+    assert!(
+        alerts.try_recv().is_err(),
+        "the cool-down keeps a second panic quiet"
+    );
+    assert!(
+        registry.take_alerts().is_empty(),
+        "real-time alerts are not queued"
+    );
+}
+
+#[test]
+fn error_rate_fires_over_a_full_window() {
+    let registry = alerting(true);
+    let alerts = registry.subscribe_alerts();
+    let flaky = registry.create_plugin("flaky").unwrap();
+    for input in [&b"ok"[..], b"fail", b"ok"] {
+        let _ = flaky.process(input);
+    }
+    assert!(alerts.try_recv().is_err(), "the window is not full yet");
+    flaky.process(b"fail").unwrap_err();
+    let alert = alerts.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert_eq!(alert.kind, AlertKind::ErrorRate);
+    assert!(alert.message.contains("50%"), "{}", alert.message);
+}
+
+#[test]
+fn without_real_time_alerts_wait_to_be_polled() {
+    let registry = alerting(false);
+    let alerts = registry.subscribe_alerts();
+    registry
+        .create_plugin("flaky")
+        .unwrap()
+        .process(b"panic")
+        .unwrap_err();
+    assert!(alerts.try_recv().is_err());
+    let pending = registry.take_alerts();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].kind, AlertKind::Panic);
+    assert!(registry.take_alerts().is_empty(), "taken once");
+}
+
+#[test]
+fn alerting_off_fires_nothing() {
+    let registry = ModuleRegistry::new();
+    let alerts = registry.subscribe_alerts();
+    let _ = registry.create_plugin("flaky").unwrap().process(b"fail");
+    assert!(alerts.try_recv().is_err() && registry.take_alerts().is_empty());
+}
+
+#[test]
+fn a_burst_of_denials_fires_a_security_alert_and_is_counted() {
+    let registry = alerting(true);
+    registry
+        .configure_advanced_plugin_monitoring(
+            AdvancedPluginMonitoringConfig::new().with_security_metrics(true),
+        )
+        .unwrap();
+    registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new().with_role_based_access(true),
+        )
+        .unwrap();
+    let alerts = registry.subscribe_alerts();
+    let nobody = registry.on_behalf_of(Principal::new("nobody")).unwrap();
+    for _ in 0..3 {
+        nobody.create_plugin("flaky").err().unwrap();
+    }
+    let alert = alerts.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert_eq!(alert.kind, AlertKind::SecurityDenials);
+    assert!(
+        registry
+            .access_metrics()
+            .denied
+            .contains(&(Operation::Instantiate, 3))
+    );
+}
+
+#[test]
+fn performance_metrics_add_latency() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_monitoring(
+            AdvancedPluginMonitoringConfig::new()
+                .with_plugin_metrics(true)
+                .with_performance_metrics(true),
+        )
+        .unwrap();
+    registry
+        .create_plugin("flaky")
+        .unwrap()
+        .process(b"ok")
+        .unwrap();
+    let metrics = registry.plugin_metrics("flaky").unwrap();
+    assert!(metrics.latency_quantile(0.5).is_some());
+}
+
+#[test]
+fn plugin_logging_and_structured_logging() {
+    let registry = ModuleRegistry::new();
+    let quiet = logs(|| {
+        registry
+            .create_plugin("flaky")
+            .unwrap()
+            .process(b"ok")
+            .unwrap();
+    });
+    assert!(!quiet.contains("process"), "{quiet}");
+    registry
+        .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_logging(true))
+        .unwrap();
+    let plain = logs(|| {
+        registry
+            .create_plugin("flaky")
+            .unwrap()
+            .process(b"ok")
+            .unwrap();
+    });
+    assert!(
+        plain.contains("process 2 bytes in, 2 bytes out") && plain.contains("plugin=\"flaky\""),
+        "{plain}"
+    );
+    assert!(!plain.contains("latency_ns"), "{plain}");
+    assert!(
+        plain.contains("plugin{plugin=\"flaky\" version=\"1.0.0\" plugin_type=analyzer}"),
+        "the span: {plain}"
+    );
+    registry
+        .configure_advanced_plugin_monitoring(
+            AdvancedPluginMonitoringConfig::new().with_structured_logging(true),
+        )
+        .unwrap();
+    let structured = logs(|| {
+        registry
+            .create_plugin("flaky")
+            .unwrap()
+            .process(b"ok")
+            .unwrap();
+    });
+    assert!(
+        structured.contains("bytes_in=2") && structured.contains("latency_ns="),
+        "{structured}"
+    );
+}
+
+#[test]
+fn health_checks_are_off_until_switched_on() {
+    let registry = ModuleRegistry::new();
+    let err = registry.run_health_checks().unwrap_err();
+    assert!(matches!(err, PluginError::Disabled { .. }), "{err}");
+}
+
+#[test]
+fn health_reports_aggregate_and_feed_metrics_alerts_and_history() {
+    let registry = alerting(true);
+    registry
+        .configure_plugin_health_monitoring(
+            PluginHealthMonitoringConfig::new()
+                .with_plugin_health_checks(true)
+                .with_plugin_health_metrics(true)
+                .with_plugin_health_alerts(true)
+                .with_plugin_health_dashboard(true),
+        )
+        .unwrap();
+    let alerts = registry.subscribe_alerts();
+    let report = registry.run_health_checks().unwrap();
+    assert_eq!(report.plugins["flaky"], HealthStatus::Healthy);
+    assert_eq!(
+        report.plugins["tired"],
+        HealthStatus::Degraded("slow disk".into())
+    );
+    assert_eq!(
+        report.plugins["sick"],
+        HealthStatus::Unhealthy("disk full".into())
+    );
+    assert_eq!(report.overall.label(), "unhealthy");
+    let alert = alerts.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert_eq!(
+        (alert.plugin.as_str(), alert.kind),
+        ("sick", AlertKind::Unhealthy)
+    );
+
+    registry.run_health_checks().unwrap();
+    assert!(
+        alerts.try_recv().is_err(),
+        "still unhealthy is not a new alert"
+    );
+    let counts = registry.health_metrics();
+    assert_eq!((counts["sick"].checks, counts["sick"].unhealthy), (2, 2));
+    assert_eq!(counts["tired"].degraded, 2);
+    assert_eq!(registry.health_history().len(), 2);
+}
+
+#[test]
+fn without_health_metrics_or_dashboard_only_the_latest_report_is_kept() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_health_monitoring(
+            PluginHealthMonitoringConfig::new().with_plugin_health_checks(true),
+        )
+        .unwrap();
+    registry.run_health_checks().unwrap();
+    assert!(registry.health_metrics().is_empty());
+    assert!(registry.health_history().is_empty());
+    assert!(registry.health_report().is_some());
+}
+
+#[test]
+fn the_health_monitor_checks_in_the_background() {
+    let registry = Arc::new(ModuleRegistry::new());
+    registry
+        .configure_plugin_health_monitoring(
+            PluginHealthMonitoringConfig::new().with_plugin_health_checks(true),
+        )
+        .unwrap();
+    let before = SICK_CHECKS.load(Ordering::Relaxed);
+    let monitor = HealthMonitor::start(registry.clone(), Duration::from_millis(10));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while SICK_CHECKS.load(Ordering::Relaxed) < before + 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(monitor);
+    assert!(
+        SICK_CHECKS.load(Ordering::Relaxed) >= before + 3,
+        "several rounds ran"
+    );
+    assert_eq!(
+        registry.health_report().unwrap().overall.label(),
+        "unhealthy"
+    );
+}

@@ -1,0 +1,104 @@
+//! The sandbox's worker threads are bounded: calls that time out keep their thread until the
+//! plugin returns, and once every worker is taken further calls are refused, not given more.
+//! (Its own test binary: the worker count is process-wide.)
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use modreg::{
+    ModuleRegistry, PluginBehavior, PluginError, PluginSecurityConfig, SandboxLimits, plugin,
+};
+
+/// Set to `true` to let every blocked call return.
+static RELEASED: Mutex<bool> = Mutex::new(false);
+static RELEASE: Condvar = Condvar::new();
+
+#[plugin(type = Analyzer, version = "1.0.0")]
+#[derive(Default)]
+struct Stuck;
+
+impl PluginBehavior for Stuck {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let mut released = RELEASED.lock().unwrap();
+        while !*released {
+            released = RELEASE.wait(released).unwrap();
+        }
+        Ok(data.to_vec())
+    }
+}
+
+fn sandboxed(max_workers: Option<usize>) -> ModuleRegistry {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_security(
+            PluginSecurityConfig::new()
+                .with_plugin_sandboxing(true)
+                .with_sandbox_limits(SandboxLimits {
+                    time_budget: Some(Duration::from_millis(20)),
+                    max_workers,
+                    ..SandboxLimits::default()
+                }),
+        )
+        .unwrap();
+    registry
+}
+
+#[test]
+fn stuck_calls_hold_at_most_max_workers_threads() {
+    let registry = sandboxed(Some(2));
+    let stuck = registry.create_plugin("stuck").unwrap();
+    for _ in 0..2 {
+        assert!(matches!(
+            stuck.process(b"x"),
+            Err(PluginError::Timeout { .. })
+        ));
+    }
+    for _ in 0..5 {
+        assert!(matches!(
+            stuck.process(b"x"),
+            Err(PluginError::SandboxExhausted { limit: 2, .. })
+        ));
+    }
+    // Once the stuck calls return, their workers are free again.
+    *RELEASED.lock().unwrap() = true;
+    RELEASE.notify_all();
+    let mut freed = false;
+    for _ in 0..500 {
+        if stuck.process(b"y").is_ok() {
+            freed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(freed, "the workers were not given back");
+}
+
+#[test]
+fn limits_apply_or_are_refused() {
+    let registry = ModuleRegistry::new();
+    let err = registry
+        .configure_plugin_security(
+            PluginSecurityConfig::new().with_sandbox_limits(SandboxLimits {
+                max_input_bytes: Some(1),
+                ..SandboxLimits::default()
+            }),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("sandboxing is off"), "{err}");
+    assert!(!registry.flags().sandboxing);
+    let err = registry
+        .configure_plugin_security(
+            PluginSecurityConfig::new()
+                .with_plugin_sandboxing(true)
+                .with_sandbox_limits(SandboxLimits {
+                    max_workers: Some(0),
+                    ..SandboxLimits::default()
+                }),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("max_workers"), "{err}");
+    assert!(
+        !registry.flags().sandboxing,
+        "a refused configuration changes nothing"
+    );
+}

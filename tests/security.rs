@@ -1,0 +1,679 @@
+//! Each security switch gives the protection it names.
+
+#![expect(
+    clippy::unnecessary_wraps,
+    reason = "`from_config` returns Result by contract"
+)]
+
+mod common;
+
+use modreg::SettingsFromToml;
+use std::time::Duration;
+
+use modreg::{
+    AdvancedPluginSecurityConfig, ModuleRegistry, Operation, PluginAccessControlConfig,
+    PluginBehavior, PluginConfig, PluginDiscoveryQuery, PluginError, PluginSecurityConfig,
+    PluginSettings, PluginType, Principal, Role, SandboxLimits, SecretKey, SignedManifest,
+    TrustedKey, plugin,
+};
+
+const SIGNER: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+const OTHER_SIGNER: &str = "0909090909090909090909090909090909090909090909090909090909090909";
+const SECRET: &str = "5555555555555555555555555555555555555555555555555555555555555555";
+
+#[plugin(type = Storage, version = "1.0.0", capabilities = ["vault"])]
+#[derive(Default)]
+struct Vault;
+
+impl PluginBehavior for Vault {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+#[plugin(type = DataProcessor, version = "1.0.0")]
+#[derive(Default)]
+struct Sleeper;
+
+impl PluginBehavior for Sleeper {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        // The first byte says how long to take, in tens of milliseconds.
+        let tens = u64::from(data.first().copied().unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(10 * tens));
+        Ok(data.repeat(4))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DbConfig {
+    password: String,
+}
+
+#[plugin(type = Storage, version = "1.0.0", config = DbConfig)]
+struct Database {
+    password: String,
+}
+
+impl Database {
+    fn from_config(DbConfig { password }: DbConfig) -> Result<Self, PluginError> {
+        Ok(Database { password })
+    }
+}
+
+impl PluginBehavior for Database {
+    fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(self.password.len().to_string().into_bytes())
+    }
+}
+
+fn runtime(name: &str) -> PluginConfig {
+    PluginConfig::new()
+        .with_name(name)
+        .with_version("1.0.0")
+        .with_type(PluginType::Storage)
+}
+
+#[test]
+fn secure_loading_protects_compiled_in_plugins() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_security(PluginSecurityConfig::new().with_secure_plugin_loading(true))
+        .unwrap();
+    let err = registry.register_plugin(runtime("vault")).unwrap_err();
+    assert!(err.to_string().contains("forbids shadowing"), "{err}");
+    let err = registry.unregister_plugin("vault").unwrap_err();
+    assert!(err.to_string().contains("forbids removing"), "{err}");
+    registry.register_plugin(runtime("new-name")).unwrap();
+    assert!(
+        registry.plugin("vault").unwrap().descriptor().is_some(),
+        "unchanged"
+    );
+}
+
+#[test]
+fn the_sandbox_limits_size_and_time() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_security(
+            PluginSecurityConfig::new()
+                .with_plugin_sandboxing(true)
+                .with_sandbox_limits(SandboxLimits {
+                    max_input_bytes: Some(8),
+                    max_output_bytes: Some(12),
+                    time_budget: Some(Duration::from_secs(1)),
+                    ..SandboxLimits::default()
+                }),
+        )
+        .unwrap();
+    let sleeper = registry.create_plugin("sleeper").unwrap();
+    assert_eq!(sleeper.process(&[0, 1]).unwrap(), [0, 1, 0, 1, 0, 1, 0, 1]);
+    let err = sleeper.process(&[0; 9]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PluginError::TooLarge {
+                what: "input",
+                size: 9,
+                limit: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = sleeper.process(&[0; 4]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PluginError::TooLarge {
+                what: "output",
+                size: 16,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = sleeper.process(&[200]).unwrap_err();
+    assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
+}
+
+fn signed(manifest: &str, key_name: &str, secret: &str) -> String {
+    SignedManifest::sign(manifest, key_name, secret)
+        .unwrap()
+        .to_toml()
+}
+
+#[test]
+fn authentication_accepts_only_trusted_untampered_manifests() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
+        )
+        .unwrap();
+    let manifest =
+        "name = \"signed-kv\"\nversion = \"1.0.0\"\ntype = \"storage\"\ncapabilities = [\"kv\"]\n";
+
+    let err = registry
+        .register_plugin(runtime("unsigned-kv"))
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Unsigned { .. }), "{err}");
+    let unsigned = SignedManifest {
+        manifest: manifest.to_owned(),
+        signature: None,
+        key: None,
+    };
+    let err = registry
+        .register_signed_manifest(&unsigned.to_toml())
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Unsigned { .. }), "{err}");
+    let err = registry
+        .register_signed_manifest(&signed(manifest, "intruder", OTHER_SIGNER))
+        .unwrap_err();
+    assert!(matches!(err, PluginError::UntrustedKey { .. }), "{err}");
+    let err = registry
+        .register_signed_manifest(&signed(manifest, "release", OTHER_SIGNER))
+        .unwrap_err();
+    assert!(
+        matches!(err, PluginError::BadSignature { .. }),
+        "wrongly signed: {err}"
+    );
+    let mut tampered = SignedManifest::sign(manifest, "release", SIGNER).unwrap();
+    tampered.manifest = tampered.manifest.replace("1.0.0", "9.9.9");
+    let err = registry
+        .register_signed_manifest(&tampered.to_toml())
+        .unwrap_err();
+    assert!(
+        matches!(err, PluginError::BadSignature { .. }),
+        "tampered: {err}"
+    );
+    assert!(
+        registry.plugin("signed-kv").is_none(),
+        "nothing registered so far"
+    );
+
+    registry
+        .register_signed_manifest(&signed(manifest, "release", SIGNER))
+        .unwrap();
+    assert_eq!(registry.plugin("signed-kv").unwrap().capabilities(), ["kv"]);
+}
+
+#[test]
+fn authentication_and_encryption_without_keys_fail_closed() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_plugin_encryption(true),
+        )
+        .unwrap();
+    let err = registry.register_plugin(runtime("anything")).unwrap_err();
+    assert!(matches!(err, PluginError::Unsigned { .. }), "{err}");
+    let envelope = signed(
+        "name = \"k\"\nversion = \"1.0.0\"\ntype = \"storage\"\n",
+        "release",
+        SIGNER,
+    );
+    let err = registry.register_signed_manifest(&envelope).unwrap_err();
+    assert!(matches!(err, PluginError::UntrustedKey { .. }), "{err}");
+    // Settings are a state change too: unsigned, they are refused.
+    assert!(matches!(
+        registry.set_plugin_settings("database", PluginSettings::new()),
+        Err(PluginError::Unsigned { .. })
+    ));
+
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new().with_plugin_encryption(true),
+        )
+        .unwrap();
+    let sealed = SecretKey::from_hex(SECRET)
+        .unwrap()
+        .seal("database", "password", "pw")
+        .unwrap();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{sealed}\"")).unwrap(),
+        )
+        .unwrap();
+    let err = registry.create_plugin("database").err().unwrap();
+    assert!(err.to_string().contains("no secret key"), "{err}");
+}
+
+#[test]
+fn roles_grant_operations_on_name_patterns() {
+    let registry = ModuleRegistry::new();
+    registry
+        .register_plugin(runtime("acl-public").add_capability("acl"))
+        .unwrap();
+    registry
+        .register_plugin(runtime("acl-secret").add_capability("acl"))
+        .unwrap();
+    registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new()
+                .with_role_based_access(true)
+                .with_access_logging(true)
+                .with_access_monitoring(true)
+                .with_role(
+                    Role::new("reader")
+                        .allow(Operation::Discover, "acl-public")
+                        .allow(Operation::Instantiate, "vault"),
+                ),
+        )
+        .unwrap();
+    let reader = registry
+        .on_behalf_of(Principal::new("rita").with_role("reader"))
+        .unwrap();
+    let seen = reader
+        .discover_plugins(PluginDiscoveryQuery::new().with_name_prefix("acl-"))
+        .unwrap();
+    assert_eq!(
+        seen.iter()
+            .map(modreg::PluginInfo::name)
+            .collect::<Vec<_>>(),
+        ["acl-public"]
+    );
+    let vault = reader.create_plugin("vault").unwrap();
+    let err = vault.process(b"x").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            PluginError::AccessDenied {
+                operation: "process",
+                ..
+            }
+        ),
+        "no process grant: {err}"
+    );
+    let err = reader.unregister_plugin("acl-public").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "principal `rita` may not unregister plugin `acl-public`"
+    );
+    assert!(registry.plugin("acl-public").is_some());
+
+    let admin = registry
+        .on_behalf_of(Principal::new("ada").allow(Operation::Unregister, "acl-*"))
+        .unwrap();
+    admin.unregister_plugin("acl-secret").unwrap();
+
+    let denied = registry.audit_log(|e| !e.decision.allowed);
+    assert!(
+        denied
+            .iter()
+            .any(|e| e.principal == "rita" && e.operation == Operation::Unregister)
+    );
+    let metrics = registry.access_metrics();
+    assert!(
+        metrics.denied.contains(&(Operation::Unregister, 1)),
+        "{metrics:?}"
+    );
+
+    let err = registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new().with_role(Role::new("Bad Role")),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("role name"), "{err}");
+}
+
+#[test]
+fn without_enforcement_every_call_is_allowed_and_still_audited() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(PluginAccessControlConfig::new().with_access_logging(true))
+        .unwrap();
+    let anyone = registry.on_behalf_of(Principal::new("anyone")).unwrap();
+    anyone
+        .create_plugin("vault")
+        .unwrap()
+        .process(b"x")
+        .unwrap();
+    let log = registry.audit_log(|e| e.principal == "anyone");
+    assert!(
+        log.iter()
+            .all(|e| e.decision.allowed && e.decision.reason == "not enforced")
+    );
+    assert!(log.len() >= 2, "{log:?}");
+}
+
+#[test]
+fn the_audit_file_is_appended_and_survives_a_restart() {
+    let path = std::env::temp_dir().join(format!("modreg-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    for run in 0..2 {
+        let registry = ModuleRegistry::new();
+        registry
+            .configure_plugin_access_control(
+                PluginAccessControlConfig::new()
+                    .with_access_logging(true)
+                    .with_audit_file(&path),
+            )
+            .unwrap();
+        registry.check_access(
+            &Principal::new(format!("run-{run}")),
+            Operation::Discover,
+            "vault",
+        );
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["principal"], "run-0");
+    assert_eq!(lines[1]["principal"], "run-1");
+    assert_eq!(lines[1]["operation"], "discover");
+    // Numbering continues across the restart of the same file.
+    assert_eq!(
+        (lines[0]["sequence"].as_u64(), lines[1]["sequence"].as_u64()),
+        (Some(0), Some(1))
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn an_audit_file_that_cannot_be_written_fails_closed() {
+    let run = |fail_open: bool| {
+        let registry = ModuleRegistry::new();
+        registry
+            .configure_plugin_access_control(
+                PluginAccessControlConfig::new()
+                    .with_access_logging(true)
+                    .with_permission_validation(true)
+                    .with_audit_file("/dev/full")
+                    .with_audit_fail_open(fail_open),
+            )
+            .unwrap();
+        registry.grant_permissions(["fs.read"]).unwrap();
+        let access = registry.check_access(&Principal::new("ops"), Operation::Discover, "vault");
+        let created = registry.create_plugin("reader").map(|_| ());
+        (access, created)
+    };
+    // Closed (the default): nothing happens unrecorded.
+    let (access, created) = run(false);
+    assert!(
+        !access.allowed && access.reason.contains("audit file"),
+        "{access:?}"
+    );
+    assert!(
+        matches!(created, Err(PluginError::AuditUnavailable { .. })),
+        "{created:?}"
+    );
+    // Open, when asked for: the operations go ahead.
+    let (access, created) = run(true);
+    assert!(access.allowed, "{access:?}");
+    assert!(created.is_ok(), "{created:?}");
+}
+
+#[test]
+fn names_cannot_forge_audit_log_lines() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(PluginAccessControlConfig::new().with_access_logging(true))
+        .unwrap();
+    let text = common::logs(|| {
+        registry.check_access(
+            &Principal::new("ops"),
+            Operation::Discover,
+            "vault\nINFO modreg::audit: access allowed=true\r\u{1b}[2K",
+        );
+    });
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+}
+
+#[test]
+fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
+    let key = SecretKey::from_hex(SECRET).unwrap();
+    let sealed = key.seal("database", "password", "correct horse").unwrap();
+    let registry = ModuleRegistry::new();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{sealed}\"")).unwrap(),
+        )
+        .unwrap();
+    let err = registry.create_plugin("database").err().unwrap();
+    assert!(
+        err.to_string().contains("plugin encryption is off"),
+        "{err}"
+    );
+
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_encryption(true)
+                .with_secret_key(key.clone()),
+        )
+        .unwrap();
+    let db = registry.create_plugin("database").unwrap();
+    assert_eq!(
+        db.process(b"").unwrap(),
+        b"13",
+        "the plugin got the plaintext"
+    );
+
+    let elsewhere = key.seal("vault", "password", "correct horse").unwrap();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{elsewhere}\"")).unwrap(),
+        )
+        .unwrap();
+    let err = registry.create_plugin("database").err().unwrap();
+    assert!(err.to_string().contains("key `password`"), "{err}");
+
+    let shown = format!("{registry:?} {key:?} {:?}", registry.flags());
+    assert!(
+        !shown.contains("correct horse") && !shown.contains(SECRET),
+        "{shown}"
+    );
+}
+
+/// Reads files: creating it needs `fs.read`.
+#[plugin(type = Storage, version = "1.0.0", permissions = ["fs.read"])]
+#[derive(Default)]
+struct Reader;
+
+impl PluginBehavior for Reader {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.to_vec())
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PinConfig {
+    pin: u32,
+}
+
+/// A plugin whose setting is a number: a sealed string there is a type error.
+#[plugin(type = Security, version = "1.0.0", config = PinConfig)]
+struct PinPad {
+    pin: u32,
+}
+
+impl PinPad {
+    fn from_config(PinConfig { pin }: PinConfig) -> Result<Self, PluginError> {
+        Ok(PinPad { pin })
+    }
+}
+
+impl PluginBehavior for PinPad {
+    fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(self.pin.to_string().into_bytes())
+    }
+}
+
+#[test]
+fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
+    let key = SecretKey::from_hex(SECRET).unwrap();
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_encryption(true)
+                .with_secret_key(key.clone()),
+        )
+        .unwrap();
+
+    // A string where a number belongs: the error names the key, never the plaintext.
+    let sealed = key.seal("pin-pad", "pin", "hunter2").unwrap();
+    registry
+        .set_plugin_settings(
+            "pin-pad",
+            PluginSettings::from_toml(&format!("pin = \"{sealed}\"")).unwrap(),
+        )
+        .unwrap();
+    let err = registry.create_plugin("pin-pad").err().unwrap();
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err}");
+
+    // A value sealed for one field does not open in another.
+    let for_token = key.seal("database", "token", "correct horse").unwrap();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{for_token}\"")).unwrap(),
+        )
+        .unwrap();
+    let err = registry.create_plugin("database").err().unwrap();
+    assert!(err.to_string().contains("key `password`"), "{err}");
+    let for_password = key.seal("database", "password", "correct horse").unwrap();
+    registry
+        .set_plugin_settings(
+            "database",
+            PluginSettings::from_toml(&format!("password = \"{for_password}\"")).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        registry
+            .create_plugin("database")
+            .unwrap()
+            .process(b"")
+            .unwrap(),
+        b"13"
+    );
+}
+
+#[test]
+fn with_authentication_every_state_change_is_signed_and_none_replays() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
+        )
+        .unwrap();
+    let manifest = |version: &str, extra: &str| {
+        signed(
+            &format!("name = \"ledger\"\nversion = \"{version}\"\ntype = \"storage\"\n{extra}"),
+            "release",
+            SIGNER,
+        )
+    };
+    let v1 = manifest("1.0.0", "");
+    let v2 = manifest("2.0.0", "");
+    registry.register_signed_manifest(&v1).unwrap();
+    registry.register_signed_manifest(&v2).unwrap_err(); // taken: replace needs a removal first
+
+    // Unsigned changes are refused.
+    assert!(matches!(
+        registry.unregister_plugin("ledger"),
+        Err(PluginError::Unsigned { .. })
+    ));
+    assert!(matches!(
+        registry.set_plugin_settings("ledger", PluginSettings::new().with("level", 1)),
+        Err(PluginError::Unsigned { .. })
+    ));
+
+    // A signed removal names the version it removes.
+    let remove_v1 = manifest("1.0.0", "action = \"unregister\"\n");
+    registry.register_signed_manifest(&remove_v1).unwrap();
+    assert!(registry.plugin("ledger").is_none());
+    // The old manifest cannot bring the removed version back, nor a lower one.
+    let err = registry.register_signed_manifest(&v1).unwrap_err();
+    assert!(err.to_string().contains("not newer"), "{err}");
+    let err = registry
+        .register_signed_manifest(&manifest("0.9.0", ""))
+        .unwrap_err();
+    assert!(err.to_string().contains("not newer"), "{err}");
+    registry.register_signed_manifest(&v2).unwrap();
+    assert_eq!(registry.plugin("ledger").unwrap().version(), "2.0.0");
+    // Replaying the removal of 1.0.0 does not remove 2.0.0.
+    assert!(registry.register_signed_manifest(&remove_v1).is_err());
+    assert!(registry.plugin("ledger").is_some());
+
+    // Signed settings carry a serial that only goes up.
+    let settings = |serial: u64, level: i64| {
+        manifest(
+            "2.0.0",
+            &format!("action = \"settings\"\nserial = {serial}\n[settings]\nlevel = {level}\n"),
+        )
+    };
+    registry.register_signed_manifest(&settings(1, 3)).unwrap();
+    registry.register_signed_manifest(&settings(2, 5)).unwrap();
+    let err = registry
+        .register_signed_manifest(&settings(1, 3))
+        .unwrap_err();
+    assert!(err.to_string().contains("serial"), "{err}");
+}
+
+pub trait Keeper: Send + Sync {
+    fn secret_len(&self) -> usize;
+}
+
+modreg::registry!(pub KEEPERS: dyn Keeper);
+
+#[derive(serde::Deserialize)]
+struct TokenConfig {
+    token: String,
+}
+
+#[plugin(registry = KEEPERS, config = TokenConfig)]
+struct TokenVault {
+    token: String,
+}
+
+impl TokenVault {
+    fn from_config(TokenConfig { token }: TokenConfig) -> Result<Self, PluginError> {
+        Ok(TokenVault { token })
+    }
+}
+
+impl Keeper for TokenVault {
+    fn secret_len(&self) -> usize {
+        self.token.len()
+    }
+}
+
+#[test]
+fn a_typed_registry_through_the_host_gets_opened_settings() {
+    let key = SecretKey::from_hex(SECRET).unwrap();
+    let registry = ModuleRegistry::new();
+    let sealed = key.seal("token-vault", "token", "open sesame").unwrap();
+    registry
+        .set_plugin_settings(
+            "token-vault",
+            PluginSettings::from_toml(&format!("token = \"{sealed}\"")).unwrap(),
+        )
+        .unwrap();
+    // Encryption off: the sealed value is an error, not handed over.
+    let err = registry.create_from(&KEEPERS, "token-vault").err().unwrap();
+    assert!(err.to_string().contains("key `token`"), "{err}");
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_encryption(true)
+                .with_secret_key(key),
+        )
+        .unwrap();
+    let vault = registry.create_from(&KEEPERS, "token-vault").unwrap();
+    assert_eq!(vault.secret_len(), "open sesame".len());
+}

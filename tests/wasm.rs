@@ -1,0 +1,448 @@
+//! The WebAssembly sandbox: guests built from source (`examples/wasm-guests`), loaded at run
+//! time, found by the same queries as compiled-in plugins, and stopped with a typed error
+//! whenever they misbehave, while the host goes on serving.
+
+#[path = "support/wasm_guests.rs"]
+mod wasm_guests;
+#[path = "support/wasm_text.rs"]
+#[allow(dead_code)]
+mod wasm_text;
+
+use std::time::{Duration, Instant};
+
+use modreg::{
+    AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, ModuleRegistry,
+    Operation, PluginCapabilityQuery, PluginError, PluginMonitoringConfig, TrustedKey, WasmConfig,
+    WasmSignature,
+};
+
+const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+/// Whether an error is the one expected.
+type Check = fn(&PluginError) -> bool;
+
+const OTHER_SECRET: &str = "0808080808080808080808080808080808080808080808080808080808080808";
+
+fn module(name: &str) -> Vec<u8> {
+    std::fs::read(wasm_guests::plugin_dir().join(name)).expect("the guest was built")
+}
+
+/// A registry with both guest modules loaded under `config`.
+fn host(config: WasmConfig) -> ModuleRegistry {
+    let registry = ModuleRegistry::new();
+    registry.configure_wasm(config);
+    let report = registry
+        .load_wasm_plugins(wasm_guests::plugin_dir())
+        .expect("the plugin directory is readable");
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(report.loaded.len(), 2, "{report:?}");
+    registry
+}
+
+fn strict() -> WasmConfig {
+    WasmConfig::new()
+        .with_time_budget(Duration::from_millis(300))
+        .with_memory_limit(16 << 20)
+        .with_max_output_bytes(1 << 20)
+}
+
+/// What plugin `name`, newly created, answers to an empty input.
+fn answer_of(registry: &ModuleRegistry, name: &str) -> Vec<u8> {
+    registry.create_plugin(name).unwrap().process(b"").unwrap()
+}
+
+fn rot13_still_answers(registry: &ModuleRegistry) {
+    let rot13 = registry.create_plugin("rot13").unwrap();
+    assert_eq!(rot13.process(b"Hello").unwrap(), b"Uryyb");
+}
+
+#[test]
+fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox() {
+    let registry = host(WasmConfig::new());
+    let hex = registry.create_plugin("hex-encode").unwrap();
+    assert_eq!(hex.process(b"hi").unwrap(), b"6869");
+    assert_eq!(hex.version(), env!("CARGO_PKG_VERSION"));
+    let decode = registry.create_plugin("hex-decode").unwrap();
+    assert!(decode.process(b"zz").unwrap_err().is_plugin_failure());
+    // The same instance keeps working after its own error.
+    assert_eq!(decode.process(b"6869").unwrap(), b"hi");
+    rot13_still_answers(&registry);
+    // 64 KiB in, 128 KiB out.
+    let big = vec![0xabu8; 64 << 10];
+    assert_eq!(hex.process(&big).unwrap().len(), 128 << 10);
+}
+
+#[test]
+fn wasm_plugins_are_found_by_the_same_queries() {
+    let registry = host(WasmConfig::new());
+    let found = registry
+        .discover_plugins_by_capabilities(
+            PluginCapabilityQuery::new().with_required_capabilities(["rot13"]),
+        )
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let info = registry.plugin("rot13").unwrap();
+    assert_eq!(
+        info.metadata().get("wasm.module").copied(),
+        Some("codecs.wasm")
+    );
+    assert_eq!(
+        info.metadata().get("description").copied(),
+        Some("Rotates ASCII letters by 13 places")
+    );
+    assert_eq!(
+        registry.plugin("read-passwd").unwrap().permissions(),
+        ["file.read"]
+    );
+}
+
+/// Every hostile guest, with the error the sandbox stops it with.
+#[test]
+fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
+    let registry = host(strict());
+    registry
+        .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
+        .unwrap();
+    let table: [(&str, &[u8], Check); 7] = [
+        ("spin", b"", |e| matches!(e, PluginError::Timeout { .. })),
+        (
+            "memory-bomb",
+            b"",
+            |e| matches!(e, PluginError::MemoryLimit { limit, .. } if *limit == 16 << 20),
+        ),
+        (
+            "read-passwd",
+            b"",
+            |e| matches!(e, PluginError::PermissionDenied { permission, .. } if permission == "file.read"),
+        ),
+        (
+            "read-env",
+            b"HOME",
+            |e| matches!(e, PluginError::PermissionDenied { permission, .. } if permission == "env.home"),
+        ),
+        (
+            "recurse",
+            b"",
+            |e| matches!(e, PluginError::Trapped { trap, .. } if trap.contains("stack")),
+        ),
+        (
+            "panic",
+            b"",
+            |e| matches!(e, PluginError::Panicked { message, .. } if message.contains("on purpose")),
+        ),
+        (
+            "flood",
+            &[8],
+            |e| matches!(e, PluginError::TooLarge { what: "output", size, .. } if *size == 8 << 20),
+        ),
+    ];
+    for (name, input, expected) in table {
+        for attempt in 0..2 {
+            // A fresh instance each time: after a panic, the wrapper refuses further calls on
+            // the same instance (`Failed`), as it does for native plugins.
+            let plugin = registry.create_plugin(name).unwrap();
+            let started = Instant::now();
+            let error = plugin.process(input).unwrap_err();
+            assert!(expected(&error), "{name} (attempt {attempt}): {error:?}");
+            assert!(
+                error.is_plugin_failure()
+                    || matches!(
+                        error,
+                        PluginError::PermissionDenied { .. } | PluginError::TooLarge { .. }
+                    ),
+                "{name}: {error:?}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{name} took {:?}",
+                started.elapsed()
+            );
+            rot13_still_answers(&registry);
+        }
+        let metrics = registry.plugin_metrics(name).unwrap();
+        assert_eq!(
+            (metrics.calls, metrics.errors),
+            (2, 2),
+            "{name}: monitoring counts it"
+        );
+    }
+}
+
+#[test]
+fn the_time_budget_frees_the_thread_within_its_budget() {
+    let registry = host(WasmConfig::new().with_time_budget(Duration::from_millis(100)));
+    let spin = registry.create_plugin("spin").unwrap();
+    let started = Instant::now();
+    assert!(matches!(
+        spin.process(b"").unwrap_err(),
+        PluginError::Timeout { .. }
+    ));
+    // Stopped between slices of fuel: within the budget and one slice.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_fuel_cap_stops_a_loop_deterministically() {
+    let registry = host(
+        WasmConfig::new()
+            .with_fuel(5_000_000)
+            .with_time_budget(Duration::from_secs(60)),
+    );
+    let error = registry
+        .create_plugin("spin")
+        .unwrap()
+        .process(b"")
+        .unwrap_err();
+    assert!(
+        matches!(&error, PluginError::Trapped { trap, .. } if trap.contains("fuel of 5000000")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn grants_open_only_what_they_name() {
+    let dir = std::env::temp_dir().join(format!("modreg-wasm-grant-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("inner")).unwrap();
+    std::fs::write(dir.join("inner/allowed.txt"), b"granted contents").unwrap();
+    #[cfg(unix)]
+    let _ = std::os::unix::fs::symlink("/etc/passwd", dir.join("escape"));
+    let registry = host(
+        strict()
+            .with_read_dir(&dir)
+            .with_env_var("MODREG_GUEST_GREETING"),
+    );
+    let read = registry.create_plugin("read-passwd").unwrap();
+    let inside = dir.join("inner/allowed.txt");
+    assert_eq!(
+        read.process(inside.to_str().unwrap().as_bytes()).unwrap(),
+        b"granted contents"
+    );
+    assert_eq!(
+        read.process(b"inner/allowed.txt").unwrap(),
+        b"granted contents"
+    );
+    for outside in [
+        "/etc/passwd",
+        "../../../../etc/passwd",
+        "inner/../../etc/passwd",
+        "escape",
+    ] {
+        let error = read.process(outside.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&error, PluginError::PermissionDenied { permission, .. } if permission == "file.read"),
+            "{outside}: {error:?}"
+        );
+    }
+    // Inside the grant but absent: not found, which the guest reports as its own error.
+    let missing = read.process(b"inner/nothing.txt").unwrap_err();
+    assert!(
+        matches!(&missing, PluginError::Processing { reason, .. } if reason.contains("not found")),
+        "{missing:?}"
+    );
+    // The variable is granted; any other is refused.
+    let env = registry.create_plugin("read-env").unwrap();
+    assert!(matches!(
+        env.process(b"PATH").unwrap_err(),
+        PluginError::PermissionDenied { .. }
+    ));
+    let greeting = env.process(b"MODREG_GUEST_GREETING");
+    assert!(
+        matches!(&greeting, Ok(_) | Err(PluginError::Processing { .. })),
+        "granted: found or not set, never denied: {greeting:?}"
+    );
+    // Every refusal is in the registry's audit log, counted as a denied `process`.
+    let refusals = registry.audit_log(|e| e.principal == "sandbox" && !e.decision.allowed);
+    assert_eq!(refusals.len(), 5, "{refusals:?}");
+    assert!(refusals[0].decision.reason.contains("/etc/passwd"));
+    let denied = registry.access_metrics().denied;
+    assert!(denied.contains(&(Operation::Process, 5)), "{denied:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn modules_that_break_the_contract_are_refused_before_they_run() {
+    let registry = ModuleRegistry::new();
+    let refused = |bytes: &[u8]| match registry.load_wasm_bytes("bad.wasm", bytes, None) {
+        Err(PluginError::WasmModule { reason, .. }) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(refused(b"not wasm at all").contains("not a valid module"));
+    let wasi = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#,
+    )
+    .unwrap();
+    assert!(refused(&wasi).contains("wasi_snapshot_preview1::fd_write"));
+    let bare = wat::parse_str("(module (memory (export \"memory\") 1))").unwrap();
+    assert!(refused(&bare).contains("modreg_alloc"));
+    let mut no_section = module("codecs.wasm");
+    // Rename the section: same length, another name.
+    let at = no_section
+        .windows(14)
+        .position(|w| w == b"modreg.plugins")
+        .unwrap();
+    no_section[at..at + 14].copy_from_slice(b"modreg.plugin_");
+    assert!(refused(&no_section).contains("has no `modreg.plugins` section"));
+    let too_big = vec![0u8; 2 << 20];
+    registry.configure_wasm(WasmConfig::new().with_max_module_bytes(1 << 20));
+    assert!(refused(&too_big).contains("over the limit"));
+    assert_eq!(registry.wasm_modules_refused(), 5);
+    assert!(registry.plugin("rot13").is_none());
+}
+
+#[test]
+fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_security(
+            AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_trusted_key(TrustedKey::public_of("release", SECRET).unwrap()),
+        )
+        .unwrap();
+    let codecs = module("codecs.wasm");
+    let load = |signature: Option<&WasmSignature>| {
+        registry.load_wasm_bytes("codecs.wasm", &codecs, signature)
+    };
+    assert!(matches!(load(None), Err(PluginError::Unsigned { .. })));
+    let stranger = WasmSignature::sign(&codecs, "stranger", OTHER_SECRET).unwrap();
+    assert!(matches!(
+        load(Some(&stranger)),
+        Err(PluginError::UntrustedKey { .. })
+    ));
+    let forged = WasmSignature::sign(&codecs, "release", OTHER_SECRET).unwrap();
+    assert!(matches!(
+        load(Some(&forged)),
+        Err(PluginError::BadSignature { .. })
+    ));
+    let mut tampered = codecs.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let signed = WasmSignature::sign(&codecs, "release", SECRET).unwrap();
+    assert!(matches!(
+        registry.load_wasm_bytes("codecs.wasm", &tampered, Some(&signed)),
+        Err(PluginError::BadSignature { .. })
+    ));
+    assert!(registry.plugin("rot13").is_none());
+    load(Some(&signed)).unwrap();
+    rot13_still_answers(&registry);
+}
+
+#[test]
+fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
+    let registry = ModuleRegistry::new();
+    let v1 = wasm_text::guest_answering("one", "1.0.0");
+    let v2 = wasm_text::guest_answering("two", "2.0.0");
+    registry.load_wasm_bytes("greeter.wasm", &v1, None).unwrap();
+    let old = registry.create_plugin("greeter").unwrap();
+    assert_eq!(old.process(b"").unwrap(), b"one");
+    registry.load_wasm_bytes("greeter.wasm", &v2, None).unwrap();
+    assert_eq!(
+        old.process(b"").unwrap(),
+        b"one",
+        "an instance keeps its code"
+    );
+    let new = registry.create_plugin("greeter").unwrap();
+    assert_eq!(new.process(b"").unwrap(), b"two");
+    assert_eq!(registry.plugin("greeter").unwrap().version(), "2.0.0");
+    // A corrupt version is refused (and alerted); the loaded one keeps serving.
+    registry
+        .configure_advanced_plugin_monitoring(
+            AdvancedPluginMonitoringConfig::new().with_plugin_alerting(true),
+        )
+        .unwrap();
+    assert!(
+        registry
+            .load_wasm_bytes("greeter.wasm", b"\0asm garbage", None)
+            .is_err()
+    );
+    let alerts = registry.take_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].kind, AlertKind::ModuleRefused);
+    assert_eq!(alerts[0].plugin, "greeter.wasm");
+    assert_eq!(answer_of(&registry, "greeter"), b"two");
+    registry.unload_wasm_module("greeter.wasm").unwrap();
+    assert!(registry.plugin("greeter").is_none());
+}
+
+#[test]
+fn one_plugin_serves_many_threads_each_in_its_own_sandbox() {
+    let registry = host(WasmConfig::new());
+    let rot13 = registry.create_plugin("rot13").unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..8u8 {
+            let rot13 = &rot13;
+            scope.spawn(move || {
+                for call in 0..25u8 {
+                    let input = [b'a' + (thread + call) % 26; 100];
+                    let expected = [b'a' + (thread + call + 13) % 26; 100];
+                    assert_eq!(rot13.process(&input).unwrap(), expected);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_module_cannot_take_over_another_modules_plugin() {
+    let registry = ModuleRegistry::new();
+    let first = wasm_text::guest_named("shared-name", "one", "1.0.0");
+    let second = wasm_text::guest_named("shared-name", "two", "1.0.0");
+    registry
+        .load_wasm_bytes("first.wasm", &first, None)
+        .unwrap();
+    let refused = registry
+        .load_wasm_bytes("second.wasm", &second, None)
+        .unwrap_err();
+    assert!(
+        matches!(&refused, PluginError::WasmModule { reason, .. } if reason.contains("already loaded from `first.wasm`")),
+        "{refused:?}"
+    );
+    // Reloading the owner replaces it.
+    registry
+        .load_wasm_bytes("first.wasm", &second, None)
+        .unwrap();
+    let answer = answer_of(&registry, "shared-name");
+    assert_eq!(answer, b"two");
+}
+
+#[test]
+fn passes_over_a_directory_from_two_threads_finish() {
+    let dir = std::env::temp_dir().join(format!("modreg-wasm-race-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("greeter.wasm");
+    let versions = [
+        wasm_text::guest_answering("one", "1.0.0"),
+        wasm_text::guest_answering("two", "2.0.0"),
+        b"\0asm corrupt".to_vec(),
+    ];
+    std::fs::write(&module, &versions[0]).unwrap();
+    let registry = ModuleRegistry::new();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..60 {
+                registry.load_wasm_plugins(&dir).unwrap();
+            }
+        });
+        scope.spawn(|| {
+            for round in 0..60 {
+                let staging = dir.join("greeter.staging");
+                std::fs::write(&staging, &versions[round % 3]).unwrap();
+                std::fs::rename(&staging, &module).unwrap();
+                registry.load_wasm_plugins(&dir).unwrap();
+            }
+        });
+    });
+    // The last version written was the corrupt one: a version before it still answers
+    // (which one depends on how the two threads' passes interleaved).
+    let answer = answer_of(&registry, "greeter");
+    assert!(answer == b"one" || answer == b"two", "{answer:?}");
+    std::fs::write(&module, &versions[1]).unwrap();
+    registry.load_wasm_plugins(&dir).unwrap();
+    let answer = answer_of(&registry, "greeter");
+    assert_eq!(answer, b"two");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
