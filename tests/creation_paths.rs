@@ -14,8 +14,8 @@ use std::sync::Arc;
 use modreg::{
     AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig,
     EnvironmentPluginConfiguration, ModuleRegistry, Plugin, PluginBehavior, PluginConfig,
-    PluginConfiguration, PluginError, PluginSecurityConfig, PluginType, SandboxLimits, plugin,
-    plugin_factory,
+    PluginConfiguration, PluginDescriptor, PluginError, PluginSecurityConfig, PluginType,
+    SandboxLimits, plugin, plugin_factory,
 };
 
 #[plugin(type = Storage, version = "1.0.0")]
@@ -81,6 +81,44 @@ impl Plugin for Handmade {
     }
 }
 
+/// A runtime registration of `name` that declares no permission and no dependency.
+fn stand_in(name: &str) -> PluginConfig {
+    PluginConfig::new()
+        .with_name(name)
+        .with_version("1.0.0")
+        .with_type(PluginType::Storage)
+}
+
+/// A wrapper that reports the plugin it wraps, entry included (as `forward_metadata!` does).
+struct Forward(Box<dyn Plugin>);
+
+impl Plugin for Forward {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn version(&self) -> &str {
+        self.0.version()
+    }
+    fn plugin_type(&self) -> PluginType {
+        self.0.plugin_type()
+    }
+    fn capabilities(&self) -> &[String] {
+        self.0.capabilities()
+    }
+    fn descriptor(&self) -> Option<&'static PluginDescriptor> {
+        self.0.descriptor()
+    }
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        self.0.initialize()
+    }
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        self.0.cleanup()
+    }
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        self.0.process(data)
+    }
+}
+
 type Create = fn(&ModuleRegistry) -> Result<Box<dyn Plugin>, PluginError>;
 
 /// A shared instance, boxed like the others.
@@ -118,6 +156,8 @@ struct Path {
     metrics_of: &'static str,
     /// For what a caller keeps: takes it before the switch (the argument), uses it after.
     held: Option<Held>,
+    /// Whether validation is on for this path (the setup may switch it off).
+    validates: bool,
 }
 
 type Held = fn(&ModuleRegistry, fn(&ModuleRegistry)) -> Result<Box<dyn Plugin>, PluginError>;
@@ -147,6 +187,7 @@ const WASM_PATH: Path = Path {
     create: |r| r.create_plugin("matrix-wasm"),
     metrics_of: "matrix-wasm",
     held: None,
+    validates: true,
 };
 
 /// Every path: the table, and the WebAssembly one where the sandbox is built.
@@ -165,6 +206,7 @@ const PATHS: &[Path] = &[
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         // Registered again at run time, declaring no permission and no dependency: it binds
@@ -182,6 +224,7 @@ const PATHS: &[Path] = &[
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         name: "runtime constructor",
@@ -200,6 +243,7 @@ const PATHS: &[Path] = &[
         create: |r| r.create_plugin("matrix-closure"),
         metrics_of: "matrix-closure",
         held: None,
+        validates: true,
     },
     Path {
         name: "advanced instantiation",
@@ -210,6 +254,7 @@ const PATHS: &[Path] = &[
         },
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         name: "basic instantiation config",
@@ -222,6 +267,7 @@ const PATHS: &[Path] = &[
         },
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         name: "factory",
@@ -229,6 +275,7 @@ const PATHS: &[Path] = &[
         create: |r| r.create_plugin_from_factory("matrix-factory", "any"),
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         name: "mock standing in",
@@ -243,6 +290,7 @@ const PATHS: &[Path] = &[
         create: |r| r.create_plugin("matrix-real"),
         metrics_of: "privileged-mock",
         held: None,
+        validates: true,
     },
     Path {
         name: "resolved handle",
@@ -250,6 +298,7 @@ const PATHS: &[Path] = &[
         create: |r| r.handle("privileged")?.create(),
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         // The registry's per-plugin decision is made and cached here, before the switch: the
@@ -259,6 +308,7 @@ const PATHS: &[Path] = &[
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         name: "handle resolved before the switch",
@@ -266,6 +316,7 @@ const PATHS: &[Path] = &[
         create: |r| r.handle("privileged")?.create(),
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         // With caching on (the configured registry) the instance is kept; one made before the
@@ -278,6 +329,7 @@ const PATHS: &[Path] = &[
         },
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
     Path {
         // A handle taken after the switch; and (`held`) one kept across it, which must not
@@ -297,6 +349,89 @@ const PATHS: &[Path] = &[
             let instance = Arc::clone(shared.get()?);
             Ok(Box::new(Shared(instance)))
         }),
+        validates: true,
+    },
+    Path {
+        // The code that runs is the compiled-in `privileged`, returned by a runtime closure of
+        // the same name that declares none of its permissions or dependencies.
+        name: "runtime closure returning compiled-in code",
+        setup: |r| {
+            r.register_plugin(
+                stand_in("privileged").with_constructor(|_| Ok(Box::new(Privileged))),
+            )
+            .unwrap();
+        },
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+        validates: true,
+    },
+    Path {
+        name: "runtime closure returning a wrapper around compiled-in code",
+        setup: |r| {
+            r.register_plugin(
+                stand_in("privileged")
+                    .with_constructor(|_| Ok(Box::new(Forward(Box::new(Privileged))))),
+            )
+            .unwrap();
+        },
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+        validates: true,
+    },
+    Path {
+        name: "advanced registration with a closure returning compiled-in code",
+        setup: |r| {
+            r.register_advanced_plugin(
+                AdvancedPluginConfig::new()
+                    .with_name("privileged")
+                    .with_version("1.0.0")
+                    .with_type(PluginType::Storage)
+                    .with_constructor(|_| Ok(Box::new(Privileged))),
+            )
+            .unwrap();
+        },
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+        validates: true,
+    },
+    Path {
+        name: "replacing registration with a closure returning compiled-in code",
+        setup: |r| {
+            r.replace_plugin(stand_in("privileged").with_constructor(|_| Ok(Box::new(Privileged))))
+                .unwrap();
+        },
+        create: |r| r.create_plugin("privileged"),
+        metrics_of: "privileged",
+        held: None,
+        validates: true,
+    },
+    Path {
+        // With validation off nothing compares what the mock returns with its entry: the
+        // permissions are still those of the code that runs.
+        name: "runtime mock returning compiled-in code, validation off",
+        setup: |r| {
+            r.configure_plugin_system(PluginConfiguration::new().with_plugin_validation(false))
+                .unwrap();
+            r.register_plugin(
+                stand_in("matrix-stand-in")
+                    .with_metadata("mock_of", "matrix-real")
+                    .with_constructor(|_| Ok(Box::new(Privileged))),
+            )
+            .unwrap();
+            r.configure_environment_plugin_system(
+                "test",
+                EnvironmentPluginConfiguration::new().with_mock_plugins(true),
+            )
+            .unwrap();
+            r.set_environment("test").unwrap();
+        },
+        create: |r| r.create_plugin("matrix-real"),
+        metrics_of: "matrix-stand-in",
+        held: None,
+        validates: false,
     },
     Path {
         name: "environment profile",
@@ -311,6 +446,7 @@ const PATHS: &[Path] = &[
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
         held: None,
+        validates: true,
     },
 ];
 
@@ -331,6 +467,8 @@ struct Switch {
     name: &'static str,
     apply: fn(&ModuleRegistry),
     expect: Outcome,
+    /// Decided by validation: on a path with validation off, the instance works.
+    by_validation: bool,
 }
 
 const SWITCHES: &[Switch] = &[
@@ -338,6 +476,7 @@ const SWITCHES: &[Switch] = &[
         name: "none",
         apply: nothing,
         expect: Outcome::Works,
+        by_validation: false,
     },
     Switch {
         name: "plugin loading off",
@@ -346,6 +485,7 @@ const SWITCHES: &[Switch] = &[
                 .unwrap();
         },
         expect: Outcome::Refused("Disabled"),
+        by_validation: false,
     },
     Switch {
         name: "permissions on, none granted",
@@ -354,6 +494,7 @@ const SWITCHES: &[Switch] = &[
                 .unwrap();
         },
         expect: Outcome::Refused("PermissionDenied"),
+        by_validation: false,
     },
     Switch {
         name: "permissions on, fs.write granted",
@@ -363,11 +504,13 @@ const SWITCHES: &[Switch] = &[
             r.grant_permissions(["fs.write"]).unwrap();
         },
         expect: Outcome::Works,
+        by_validation: false,
     },
     Switch {
         name: "dependency removed",
         apply: |r| r.unregister_plugin("matrix-base").unwrap(),
         expect: Outcome::Refused("MissingDependency"),
+        by_validation: true,
     },
     Switch {
         name: "monitoring on",
@@ -376,6 +519,7 @@ const SWITCHES: &[Switch] = &[
                 .unwrap();
         },
         expect: Outcome::Counted,
+        by_validation: false,
     },
     Switch {
         name: "sandbox with a 1-byte input limit",
@@ -391,6 +535,7 @@ const SWITCHES: &[Switch] = &[
             .unwrap();
         },
         expect: Outcome::Limited,
+        by_validation: false,
     },
 ];
 
@@ -457,11 +602,16 @@ fn every_switch_decides_the_same_on_every_creation_path() {
                     let created = held(&registry, switch.apply);
                     cells.push((", held across", outcome(&registry, path, created)));
                 }
+                let expect = if switch.by_validation && !path.validates {
+                    &Outcome::Works
+                } else {
+                    &switch.expect
+                };
                 for (how, got) in cells {
-                    if got != switch.expect {
+                    if got != *expect {
                         wrong.push(format!(
-                            "{} / {}{how} / {kind} registry: expected {:?}, got {got:?}",
-                            switch.name, path.name, switch.expect
+                            "{} / {}{how} / {kind} registry: expected {expect:?}, got {got:?}",
+                            switch.name, path.name
                         ));
                     }
                 }

@@ -163,6 +163,7 @@ impl ModuleRegistry {
             construct(&target, &settings, &policy)
         })
         .map_err(|error| crate::security::redact(error, &secrets))?;
+        self.check_product(overlay, &target, plugin.as_ref(), validate)?;
         if validate {
             check_reported(&target, plugin.as_ref())?;
         }
@@ -181,6 +182,38 @@ impl ModuleRegistry {
             self.check_dependencies(overlay, target)?;
         }
         layers_check(self, overlay, &code_of(target))
+    }
+
+    /// Step 4, the code that came back: a closure, a wrapper that reports its inner plugin's
+    /// entry, a mock or an advanced constructor may return compiled-in code other than the
+    /// entry's own. Its permissions (and, when validating, its dependencies) are checked as
+    /// that code's, whatever the entry declared and whatever the validation switch says. A
+    /// product that is the entry's own compiled-in code was checked in step 3.
+    ///
+    /// The constructor has run by then (as a factory's function has before its product is
+    /// known); the product is refused before the caller can call it.
+    fn check_product(
+        &self,
+        overlay: &Overlay,
+        target: &Target,
+        plugin: &dyn Plugin,
+        validate: bool,
+    ) -> Result<(), PluginError> {
+        let Some(product) = plugin.descriptor() else {
+            return Ok(());
+        };
+        let checked = match target {
+            Target::Compiled(own) => std::ptr::eq(*own, product),
+            Target::Runtime(entry) => {
+                entry.constructor.is_none()
+                    && entry.advanced.is_none()
+                    && entry.compiled.is_some_and(|own| std::ptr::eq(own, product))
+            }
+        };
+        if checked {
+            return Ok(());
+        }
+        self.check_code(overlay, &Target::Compiled(product), validate)
     }
 
     /// Step 6 for a product the registry did not construct itself (a factory's): asks the
