@@ -9,7 +9,9 @@ An edge `m -> n` is any path in m's code (outside its `#[cfg(test)] mod tests`) 
 with `crate::` or `super::` and names module n or an item in it: a `use`, a fully qualified
 call, a type in a signature. Paths are resolved to the longest module prefix that exists, so
 `crate::security::audit::AuditLog` is an edge to `security::audit`, and
-`crate::security::redact` to `security`. A cycle of any length fails, printed as a chain.
+`crate::security::redact` to `security`; a name the crate root re-exports (`crate::Name`, from
+`pub use crate::module::Name` in lib.rs) is an edge to the module it comes from. A cycle of
+any length fails, printed as a chain.
 """
 
 import re
@@ -48,7 +50,26 @@ def paths(text: str):
         yield match.group(1), [p for p in match.group(2).split("::") if p]
 
 
-def edges(src: Path, modules: set, file: Path, me: tuple):
+def root_names(src: Path, modules: set) -> dict:
+    """Names re-exported at the crate root, mapped to the module they come from."""
+    names = {}
+    for root in ("lib.rs", "main.rs"):
+        path = src / root
+        if not path.exists():
+            continue
+        text = COMMENT.sub("", path.read_text())
+        for kind, segments in paths(text):
+            if kind != "crate" or len(segments) < 2:
+                continue
+            full = tuple(segments)
+            for n in range(len(full) - 1, 0, -1):
+                if full[:n] in modules:
+                    names.setdefault(full[-1], full[:n])
+                    break
+    return names
+
+
+def edges(src: Path, modules: set, file: Path, me: tuple, aliases: dict):
     text = strip(file.read_text())
     is_dir_module = file.name == "mod.rs"
     for root, segments in paths(text):
@@ -60,6 +81,8 @@ def edges(src: Path, modules: set, file: Path, me: tuple):
             while segments and segments[0] == "super":
                 base, segments = base[:-1], segments[1:]
         full = base + tuple(segments)
+        if root == "crate" and len(segments) >= 1 and (segments[0],) not in modules:
+            full = aliases.get(segments[0], full)
         target = None
         for n in range(len(full), 0, -1):
             if full[:n] in modules:
@@ -73,10 +96,11 @@ def check(src: Path) -> list:
     files = sorted(src.rglob("*.rs"))
     modules = {module_of(src, f) for f in files} - {()}
     graph = {m: set() for m in modules}
+    aliases = root_names(src, modules)
     for f in files:
         me = module_of(src, f)
         if me:
-            graph[me].update(edges(src, modules, f, me))
+            graph[me].update(edges(src, modules, f, me, aliases))
     cycles, state, stack = [], {}, []
 
     def visit(m):

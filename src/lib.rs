@@ -48,7 +48,7 @@
 //!
 //! [`#[plugin_factory(name = "...", type = ..., variants = [...])]`](plugin_factory) on a
 //! `fn(&str) -> Result<Box<dyn Plugin>, PluginError>` registers a factory that
-//! [`ModuleRegistry::create_plugin_from_factory`] calls by name. `interface = "Name"` declares
+//! [`ModuleRegistry::create_plugin_from_factory`](modreg_host::ModuleRegistry::create_plugin_from_factory) calls by name. `interface = "Name"` declares
 //! the interface it implements; `PluginFactoryConfig::with_factory_interface` must then name
 //! the same one.
 //!
@@ -79,6 +79,13 @@ extern crate self as modreg;
 pub use modreg_core::*;
 #[cfg(feature = "host")]
 pub use modreg_host::*;
+#[cfg(feature = "host")]
+pub use modreg_monitoring::*;
+
+#[cfg(feature = "host")]
+mod module_registry;
+#[cfg(feature = "host")]
+pub use crate::module_registry::ModuleRegistry;
 
 // The attributes as this crate's users reach them: generated paths start at
 // `::modreg` (the glob above brings the core's, which start at

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::configuration::PluginConfiguration;
-use crate::metrics::MetricsRecorder;
+use crate::metrics::MetricsSource;
 use crate::metrics::PluginMetrics;
 use modreg_core::Plugin;
 use modreg_core::PluginError;
@@ -222,13 +222,13 @@ impl AdvancedPluginInstantiationConfig {
 /// [`PluginState`] through `initialize` and `cleanup`, and hands it its metrics at `cleanup`.
 pub(crate) struct AdvancedAdapter {
     inner: Box<dyn AdvancedPlugin>,
-    recorder: Option<Arc<MetricsRecorder>>,
+    recorder: Option<Arc<dyn MetricsSource>>,
 }
 
 impl AdvancedAdapter {
     pub(crate) fn new(
         inner: Box<dyn AdvancedPlugin>,
-        recorder: Option<Arc<MetricsRecorder>>,
+        recorder: Option<Arc<dyn MetricsSource>>,
     ) -> Self {
         AdvancedAdapter { inner, recorder }
     }
@@ -273,7 +273,7 @@ pub struct AdvancedPluginInstance {
     pub(crate) plugin: Box<dyn Plugin>,
     pub(crate) context: PluginContext,
     pub(crate) configuration: PluginConfiguration,
-    pub(crate) recorder: Option<Arc<MetricsRecorder>>,
+    pub(crate) recorder: Option<Arc<dyn MetricsSource>>,
 }
 
 impl std::fmt::Debug for AdvancedPluginInstance {
@@ -291,7 +291,7 @@ impl AdvancedPluginInstance {
         plugin: Box<dyn Plugin>,
         context: PluginContext,
         configuration: PluginConfiguration,
-        recorder: Option<Arc<MetricsRecorder>>,
+        recorder: Option<Arc<dyn MetricsSource>>,
     ) -> Self {
         AdvancedPluginInstance {
             plugin,

@@ -21,12 +21,8 @@ pub struct SystemFlags {
     pub loading: bool,
     /// Created plugins are checked against their entry, and dependencies before creation.
     pub validation: bool,
-    /// Created plugins record calls, errors and bytes into the registry's metrics.
-    pub monitoring: bool,
     /// Creating a plugin requires every permission it declares to be granted.
     pub permissions: bool,
-    /// Monitored plugins also record the latency of every call.
-    pub performance: bool,
     /// Discovery results are cached until the registry changes.
     pub caching: bool,
     /// Every registry operation emits a `tracing` DEBUG event.
@@ -51,22 +47,6 @@ pub struct SystemFlags {
     pub access_logging: bool,
     /// Access decisions are counted per operation and outcome.
     pub access_monitoring: bool,
-    /// Every `process` call emits an INFO event.
-    pub plugin_logging: bool,
-    /// Per-call events carry every figure as a field.
-    pub structured_logging: bool,
-    /// Alert rules are evaluated.
-    pub alerting: bool,
-    /// Alerts go to subscribers as they fire (else they wait in `take_alerts`).
-    pub real_time_alerting: bool,
-    /// Health checks run.
-    pub health_checks: bool,
-    /// Health checks are counted.
-    pub health_metrics: bool,
-    /// A plugin turning unhealthy fires an alert.
-    pub health_alerts: bool,
-    /// Health reports are kept for a dashboard.
-    pub health_dashboard: bool,
 }
 
 impl Default for SystemFlags {
@@ -74,9 +54,7 @@ impl Default for SystemFlags {
         SystemFlags {
             loading: true,
             validation: true,
-            monitoring: false,
             permissions: false,
-            performance: false,
             caching: false,
             debug_mode: false,
             verbose_logging: false,
@@ -89,14 +67,6 @@ impl Default for SystemFlags {
             encryption: false,
             access_logging: false,
             access_monitoring: false,
-            plugin_logging: false,
-            structured_logging: false,
-            alerting: false,
-            real_time_alerting: false,
-            health_checks: false,
-            health_metrics: false,
-            health_alerts: false,
-            health_dashboard: false,
         }
     }
 }
@@ -114,7 +84,10 @@ pub(crate) fn set(flag: &mut bool, value: Option<bool>) {
     }
 }
 
-/// Writes a builder method for each named flag: `with_x(bool)` sets `self.x`.
+/// Writes a builder method for each named flag: `with_x(bool)` sets `self.x`. Exported
+/// (hidden) for the layer crates' configurations, which are written the same way.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! flag_builders {
     ($ty:ident { $($(#[$doc:meta])* $method:ident => $field:ident),* $(,)? }) => {
         impl $ty {
@@ -128,7 +101,6 @@ macro_rules! flag_builders {
         }
     };
 }
-pub(crate) use flag_builders;
 
 /// A plugin's configuration, and the basic switches of the plugin system.
 ///
@@ -219,11 +191,41 @@ impl PluginConfiguration {
         self.settings.clone()
     }
 
-    pub(crate) fn apply(&self, flags: &mut SystemFlags) {
+    /// Whether the configuration asks for metrics: the monitoring layer's switch, which the
+    /// facade hands on.
+    pub fn plugin_monitoring(&self) -> Option<bool> {
+        self.monitoring
+    }
+
+    pub(crate) fn apply(&self, flags: &mut SystemFlags) -> Result<(), PluginError> {
+        no_monitoring_layer(self.monitoring, "plugin monitoring")?;
         set(&mut flags.loading, self.loading);
         set(&mut flags.validation, self.validation);
-        set(&mut flags.monitoring, self.monitoring);
+        Ok(())
     }
+
+    /// This configuration with only the host's switches (loading, validation).
+    #[doc(hidden)] // Used by the facade, which hands the others to their layers.
+    pub fn host_switches(&self) -> Self {
+        PluginConfiguration {
+            loading: self.loading,
+            validation: self.validation,
+            ..PluginConfiguration::default()
+        }
+    }
+}
+
+/// Refuses to switch on what only a layer the host does not have can do: the host alone has no
+/// monitoring layer, so a switch of it would change nothing (`modreg::ModuleRegistry` has one).
+fn no_monitoring_layer(value: Option<bool>, what: &'static str) -> Result<(), PluginError> {
+    if value == Some(true) {
+        return Err(PluginError::invalid(
+            "configuration",
+            what,
+            "this registry has no monitoring layer: build it with one (modreg::ModuleRegistry does)",
+        ));
+    }
+    Ok(())
 }
 
 /// Every switch of the plugin system besides environments.
@@ -258,13 +260,34 @@ impl AdvancedPluginConfiguration {
         Self::default()
     }
 
-    pub(crate) fn apply(&self, flags: &mut SystemFlags) {
+    /// Whether the configuration asks for metrics (the monitoring layer's switch).
+    pub fn plugin_monitoring(&self) -> Option<bool> {
+        self.monitoring
+    }
+
+    /// Whether the configuration asks for latency metrics (the monitoring layer's switch).
+    pub fn plugin_performance(&self) -> Option<bool> {
+        self.performance
+    }
+
+    pub(crate) fn apply(&self, flags: &mut SystemFlags) -> Result<(), PluginError> {
+        no_monitoring_layer(self.monitoring, "plugin monitoring")?;
+        no_monitoring_layer(self.performance, "plugin performance metrics")?;
         set(&mut flags.loading, self.loading);
         set(&mut flags.validation, self.validation);
-        set(&mut flags.monitoring, self.monitoring);
         set(&mut flags.permissions, self.security);
-        set(&mut flags.performance, self.performance);
         set(&mut flags.caching, self.caching);
+        Ok(())
+    }
+
+    /// This configuration with only the host's switches.
+    #[doc(hidden)] // Used by the facade, which hands the others to their layers.
+    pub fn host_switches(&self) -> Self {
+        AdvancedPluginConfiguration {
+            monitoring: None,
+            performance: None,
+            ..self.clone()
+        }
     }
 }
 
@@ -359,11 +382,20 @@ mod tests {
         let mut flags = SystemFlags::default();
         AdvancedPluginConfiguration::new()
             .with_plugin_caching(true)
-            .apply(&mut flags);
+            .apply(&mut flags)
+            .unwrap();
         PluginConfiguration::new()
-            .with_plugin_monitoring(true)
-            .apply(&mut flags);
-        assert!(flags.caching && flags.monitoring && flags.loading && flags.validation);
+            .with_plugin_validation(false)
+            .apply(&mut flags)
+            .unwrap();
+        assert!(flags.caching && flags.loading && !flags.validation);
+        assert!(
+            PluginConfiguration::new()
+                .with_plugin_monitoring(true)
+                .apply(&mut flags)
+                .is_err(),
+            "no monitoring layer here"
+        );
     }
 
     #[test]

@@ -1,11 +1,8 @@
 //! The specification's `configure_*` calls, in one place. Each is thin: the configuration
-//! type's own module (`configuration`, `security`, `monitoring`) says what its switches do.
+//! type's own module (`configuration`, `security`); monitoring's are the monitoring layer's says what its switches do.
 
 use crate::configuration::{
     AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
-};
-use crate::monitoring::{
-    AdvancedPluginMonitoringConfig, PluginHealthMonitoringConfig, PluginMonitoringConfig,
 };
 use crate::registry::ModuleRegistry;
 use crate::security::{
@@ -82,30 +79,6 @@ impl ModuleRegistry {
     pub fn configure_plugin_access_control(
         &self,
         config: PluginAccessControlConfig,
-    ) -> Result<(), PluginError> {
-        config.apply_to(self)
-    }
-
-    /// Applies the basic monitoring switches.
-    pub fn configure_plugin_monitoring(
-        &self,
-        config: PluginMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        config.apply_to(self)
-    }
-
-    /// Applies every monitoring switch, and the alert rules if given.
-    pub fn configure_advanced_plugin_monitoring(
-        &self,
-        config: AdvancedPluginMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        config.apply_to(self)
-    }
-
-    /// Applies the health-monitoring switches.
-    pub fn configure_plugin_health_monitoring(
-        &self,
-        config: PluginHealthMonitoringConfig,
     ) -> Result<(), PluginError> {
         config.apply_to(self)
     }

@@ -1,11 +1,10 @@
-//! `GuardedPlugin`: a created plugin wrapped in what the switches ask for — metrics,
-//! verbose logging, and the sandbox (panic guard, size limits, time budget).
+//! `GuardedPlugin`: a created plugin wrapped in the sandbox security asks for (panic guard,
+//! size limits, time budget). Metrics and per-call logging are the monitoring layer's own
+//! wrapper.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
-
-use crate::clock::Instant;
 
 use crate::layer::Policy;
 use modreg_core::Plugin;
@@ -41,41 +40,16 @@ pub(crate) struct GuardedPlugin {
     name: String,
     policy: Policy,
     failed: AtomicBool,
-    /// Decided once, when the instance is made: the policy only meters calls (counters,
-    /// perhaps latency, with the panic guard they come with), so `process` takes the short
-    /// way that asks nothing else.
-    metered_only: bool,
 }
 
 impl GuardedPlugin {
     pub(crate) fn new(inner: Box<dyn Plugin>, policy: Policy) -> Self {
-        let metered_only = policy.meters_only();
         GuardedPlugin {
             name: inner.name().to_owned(),
             inner: Arc::from(inner),
             policy,
             failed: AtomicBool::new(false),
-            metered_only,
         }
-    }
-
-    /// `process` when the policy only meters: the guarded call, then the recorder.
-    #[inline]
-    fn metered(
-        &self,
-        data: &[u8],
-        recorder: &crate::metrics::MetricsRecorder,
-    ) -> Result<Vec<u8>, PluginError> {
-        let start = self.policy.latency.then(Instant::now);
-        let outcome = match self.refuse_if_failed() {
-            Ok(()) => guard(&self.name, "process", || self.inner.process(data)),
-            Err(refused) => Err(refused),
-        };
-        if matches!(outcome, Err(PluginError::Panicked { .. })) {
-            self.failed.store(true, Ordering::Release);
-        }
-        recorder.record_call(data.len(), &outcome, start.map(|s| s.elapsed()));
-        outcome
     }
 
     fn refuse_if_failed(&self) -> Result<(), PluginError> {
@@ -155,40 +129,6 @@ impl GuardedPlugin {
             }))
     }
 
-    fn log(
-        &self,
-        bytes_in: usize,
-        outcome: &Result<Vec<u8>, PluginError>,
-        latency: Option<Duration>,
-    ) {
-        let plugin = self.inner.name();
-        if self.policy.structured {
-            tracing::info!(
-                plugin,
-                version = self.inner.version(),
-                plugin_type = %self.inner.plugin_type(),
-                bytes_in,
-                bytes_out = outcome.as_ref().map_or(0, Vec::len),
-                latency_ns = latency.map_or(0, |l| u64::try_from(l.as_nanos()).unwrap_or(u64::MAX)),
-                ok = outcome.is_ok(),
-                error = outcome.as_ref().err().map(ToString::to_string),
-                "process"
-            );
-        } else {
-            tracing::info!(
-                plugin,
-                version = self.inner.version(),
-                plugin_type = %self.inner.plugin_type(),
-                "process {} bytes in, {}",
-                bytes_in,
-                match outcome {
-                    Ok(out) => format!("{} bytes out", out.len()),
-                    Err(error) => format!("failed: {error}"),
-                }
-            );
-        }
-    }
-
     fn exclusive(
         &mut self,
         during: &'static str,
@@ -235,42 +175,7 @@ impl Plugin for GuardedPlugin {
     }
 
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        if self.metered_only
-            && let Some(recorder) = &self.policy.recorder
-        {
-            return self.metered(data, recorder);
-        }
-        let timed = self.policy.latency || self.policy.alerts.is_some() || self.policy.structured;
-        let start = timed.then(Instant::now);
-        let span = self.policy.verbose.then(|| {
-            tracing::info_span!(
-                "plugin",
-                plugin = self.inner.name(),
-                version = self.inner.version(),
-                plugin_type = %self.inner.plugin_type()
-            )
-            .entered()
-        });
-        let outcome = self.call(data);
-        let latency = start.map(|s| s.elapsed());
-        if let Some(recorder) = &self.policy.recorder {
-            let latency = latency.filter(|_| self.policy.latency);
-            recorder.record_call(data.len(), &outcome, latency);
-        }
-        if let Some(observer) = &self.policy.alerts {
-            let panicked = matches!(outcome, Err(PluginError::Panicked { .. }));
-            observer.observe(
-                &self.name,
-                outcome.is_ok(),
-                panicked,
-                latency.unwrap_or_default(),
-            );
-        }
-        if self.policy.verbose {
-            self.log(data.len(), &outcome, latency);
-        }
-        drop(span);
-        outcome
+        self.call(data)
     }
 
     fn health(&self) -> modreg_core::HealthStatus {

@@ -5,15 +5,11 @@
 //! `create_plugin` of a compiled-in plugin on an unconfigured registry is this path with
 //! every answer known in advance: one index lookup (see `registry.rs`).
 
-use std::sync::Arc;
-
 use crate::advanced::{
     AdvancedAdapter, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginState,
 };
 use crate::guarded::GuardedPlugin;
-use crate::layer::{Change, Code, Layer, Policy};
-use crate::metrics::MetricsRecorder;
-use crate::metrics::PluginMetrics;
+use crate::layer::{Answer, Change, Code, LayerContext};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use modreg_core::PluginError;
@@ -127,7 +123,7 @@ impl ModuleRegistry {
         self.create_entry(overlay, name, &Request::PLAIN, |target, settings, _| {
             target.instantiate(settings)
         })
-        .map(|(_, plugin)| plugin)
+        .map(|(_, plugin, _)| plugin)
     }
 
     /// The one creation path every `create_*` takes (the unconfigured fast path of
@@ -147,9 +143,9 @@ impl ModuleRegistry {
         construct: impl FnOnce(
             &Target,
             &PluginSettings,
-            &Policy,
+            &Answer,
         ) -> Result<Box<dyn Plugin>, PluginError>,
-    ) -> Result<(Target, Box<dyn Plugin>), PluginError> {
+    ) -> Result<(Target, Box<dyn Plugin>, Answer), PluginError> {
         check_loading(overlay, requested)?;
         let target = self.resolve(overlay, requested)?;
         let validate = overlay.flags.validation || request.validate;
@@ -157,17 +153,18 @@ impl ModuleRegistry {
         let name = target.name();
         let (settings, secrets) = settings_for(overlay, name, request.settings)?;
         // What the instance gets around its calls, decided once, before it exists.
-        let policy = layers_interest(self, overlay, name, request.monitored);
+        let answer = self.layers_interest(overlay, name, request.monitored);
         // Descriptors guard their own constructors; runtime closures are guarded here.
         let plugin = guard(name, "construction", || {
-            construct(&target, &settings, &policy)
+            construct(&target, &settings, &answer)
         })
         .map_err(|error| crate::security::redact(error, &secrets))?;
         self.check_product(overlay, &target, plugin.as_ref(), validate)?;
         if validate {
             check_reported(&target, plugin.as_ref())?;
         }
-        Ok((target, guarded(plugin, policy)))
+        let plugin = guarded(plugin, &answer);
+        Ok((target, plugin, answer))
     }
 
     /// Step 3: the dependencies (when validating) of the code `target` runs, then what the
@@ -181,7 +178,7 @@ impl ModuleRegistry {
         if validate {
             self.check_dependencies(overlay, target)?;
         }
-        layers_check(self, overlay, &code_of(target))
+        self.layers_check(overlay, &code_of(target))
     }
 
     /// Step 4, the code that came back: a closure, a wrapper that reports its inner plugin's
@@ -225,7 +222,7 @@ impl ModuleRegistry {
         plugin: Box<dyn Plugin>,
         monitored: bool,
     ) -> Box<dyn Plugin> {
-        guarded(plugin, layers_interest(self, overlay, name, monitored))
+        guarded(plugin, &self.layers_interest(overlay, name, monitored))
     }
 
     /// Whether creating compiled-in `descriptor` under `overlay` is exactly a call to its
@@ -251,8 +248,8 @@ impl ModuleRegistry {
             && check_loading(overlay, name).is_ok()
             && matches!(self.resolve(overlay, name), Ok(Target::Compiled(d)) if std::ptr::eq(d, descriptor))
             && matches!(settings_for(overlay, name, None), Ok((settings, secrets)) if settings.is_empty() && secrets.is_empty())
-            && LAYERS.iter().all(|layer| !layer.checks(overlay))
-            && !layers_interest(self, overlay, name, false).is_active()
+            && !self.layers_check_anything(overlay)
+            && !self.layers_interest(overlay, name, false).is_active()
     }
 
     /// The entry `requested` resolves to: its mock where mocks are on, else itself.
@@ -301,7 +298,7 @@ impl ModuleRegistry {
             validate: config.validation,
             monitored: config.monitoring,
         };
-        let (_, mut plugin) =
+        let (_, mut plugin, _) =
             self.create_entry(&self.snapshot(), name, &request, |target, settings, _| {
                 target.instantiate(settings)
             })?;
@@ -351,7 +348,7 @@ impl ModuleRegistry {
             name: descriptor.name(),
             permissions: descriptor.permissions().to_vec(),
         };
-        layers_check(self, &overlay, &code)?;
+        self.layers_check(&overlay, &code)?;
         let (settings, secrets) = settings_for(&overlay, descriptor.name(), None)?;
         if settings.is_empty() {
             descriptor.instantiate_default()
@@ -449,33 +446,6 @@ impl ModuleRegistry {
         }
     }
 
-    /// The shared recorder of plugin `name`, made on first use.
-    pub(crate) fn recorder(&self, name: &str) -> Arc<MetricsRecorder> {
-        if let Some(recorder) = self
-            .metrics
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-        {
-            return recorder.clone();
-        }
-        self.metrics
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(name.to_owned())
-            .or_default()
-            .clone()
-    }
-
-    /// The metrics recorded for plugin `name` by monitored instances, if any were made.
-    pub fn plugin_metrics(&self, name: &str) -> Option<PluginMetrics> {
-        self.metrics
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-            .map(|r| r.snapshot())
-    }
-
     /// Creates `name` prepared as `config` asks: with its context and configuration,
     /// validated, monitored and initialized as switched on.
     ///
@@ -503,8 +473,8 @@ impl ModuleRegistry {
             validate: config.validation,
             monitored: config.monitoring,
         };
-        let (target, plugin) =
-            self.create_entry(&overlay, name, &request, |target, settings, policy| {
+        let (_, plugin, answer) =
+            self.create_entry(&overlay, name, &request, |target, settings, answer| {
                 match target {
                     // An advanced constructor receives its context and configuration.
                     Target::Runtime(entry) if entry.constructor.is_none() => {
@@ -516,7 +486,7 @@ impl ModuleRegistry {
                                 plugin.set_state(PluginState::new());
                                 Ok(Box::new(AdvancedAdapter::new(
                                     plugin,
-                                    policy.recorder.clone(),
+                                    answer.metrics.clone(),
                                 )))
                             }
                             None => target.instantiate(settings),
@@ -525,8 +495,8 @@ impl ModuleRegistry {
                     _ => target.instantiate(settings),
                 }
             })?;
-        let recorder = config.monitoring.then(|| self.recorder(target.name()));
-        let mut instance = AdvancedPluginInstance::new(plugin, context, configuration, recorder);
+        let metrics = answer.metrics.filter(|_| config.monitoring);
+        let mut instance = AdvancedPluginInstance::new(plugin, context, configuration, metrics);
         if config.initialization {
             instance.initialize()?;
         }
@@ -534,63 +504,71 @@ impl ModuleRegistry {
     }
 }
 
-/// Every layer of the host, in the order the creation path asks them.
-const LAYERS: &[&dyn Layer] = &[
-    &crate::security::SecurityLayer,
-    &crate::monitoring::MonitoringLayer,
-];
+impl ModuleRegistry {
+    /// Asks security, then every attached layer, whether `code` may run.
+    fn layers_check(&self, overlay: &Overlay, code: &Code<'_>) -> Result<(), PluginError> {
+        crate::security::SecurityLayer.check(self, overlay, code)?;
+        let cx = LayerContext { overlay };
+        self.layers()
+            .iter()
+            .try_for_each(|layer| layer.check(&cx, code))
+    }
+
+    /// Whether any layer's check can refuse anything under `overlay`.
+    fn layers_check_anything(&self, overlay: &Overlay) -> bool {
+        let cx = LayerContext { overlay };
+        crate::security::SecurityLayer.checks(overlay)
+            || self.layers().iter().any(|layer| layer.checks(&cx))
+    }
+
+    /// Asks security, then every attached layer, whether `change` may happen.
+    pub(crate) fn layers_check_change(
+        &self,
+        overlay: &Overlay,
+        change: Change<'_>,
+    ) -> Result<(), PluginError> {
+        crate::security::SecurityLayer.check_change(self, overlay, change)?;
+        let cx = LayerContext { overlay };
+        self.layers()
+            .iter()
+            .try_for_each(|layer| layer.check_change(&cx, change))
+    }
+
+    /// The layers' whole answer about instances of `name`: the sandbox, then each layer's
+    /// wrap in order.
+    fn layers_interest(&self, overlay: &Overlay, name: &str, monitored: bool) -> Answer {
+        let cx = LayerContext { overlay };
+        let mut answer = Answer {
+            sandbox: crate::security::SecurityLayer.interest(overlay),
+            ..Answer::default()
+        };
+        for layer in self.layers() {
+            let interest = layer.interest(&cx, name, monitored);
+            answer.wraps.extend(interest.wrap);
+            if answer.metrics.is_none() {
+                answer.metrics = interest.metrics;
+            }
+        }
+        answer
+    }
+}
 
 /// The code `target` runs, as the layers see it.
 fn code_of(target: &Target) -> Code<'_> {
-    Code {
-        name: target.name(),
-        permissions: target.permissions(),
+    Code::new(target.name(), target.permissions())
+}
+
+/// Step 6: `plugin` in the sandbox and every layer's wrap, innermost first; as it is when no
+/// layer is interested.
+fn guarded(plugin: Box<dyn Plugin>, answer: &Answer) -> Box<dyn Plugin> {
+    let mut plugin = match &answer.sandbox {
+        Some(policy) => Box::new(GuardedPlugin::new(plugin, policy.clone())),
+        None => plugin,
+    };
+    for wrap in &answer.wraps {
+        plugin = wrap.wrap(plugin);
     }
-}
-
-/// Asks every layer whether `target` may be created.
-fn layers_check(
-    registry: &ModuleRegistry,
-    overlay: &Overlay,
-    code: &Code<'_>,
-) -> Result<(), PluginError> {
-    LAYERS
-        .iter()
-        .try_for_each(|layer| layer.check(registry, overlay, code))
-}
-
-/// Step 6: `plugin` in the wrapper `policy` asks for, or as it is when no layer is interested.
-fn guarded(plugin: Box<dyn Plugin>, policy: Policy) -> Box<dyn Plugin> {
-    if policy.is_active() {
-        Box::new(GuardedPlugin::new(plugin, policy))
-    } else {
-        plugin
-    }
-}
-
-/// Asks every layer whether `change` may happen.
-pub(crate) fn layers_check_change(
-    registry: &ModuleRegistry,
-    overlay: &Overlay,
-    change: Change<'_>,
-) -> Result<(), PluginError> {
-    LAYERS
-        .iter()
-        .try_for_each(|layer| layer.check_change(registry, overlay, change))
-}
-
-/// Asks every layer what instances of `name` get around their calls.
-fn layers_interest(
-    registry: &ModuleRegistry,
-    overlay: &Overlay,
-    name: &str,
-    monitored: bool,
-) -> Policy {
-    let mut policy = Policy::default();
-    for layer in LAYERS {
-        layer.interest(registry, overlay, name, monitored, &mut policy);
-    }
-    policy
+    plugin
 }
 
 /// The settings of a plugin nobody configured.

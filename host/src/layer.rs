@@ -1,124 +1,221 @@
-//! The seam the host's layers plug into: security and monitoring decide, once per created
-//! instance, whether it may be created and what it gets around its calls.
+//! The seam the host's layers plug into, open to crates outside the host: a layer decides,
+//! once per created instance, whether it may be created and what it gets around its calls.
 //!
 //! # How a layer attaches
 //!
-//! The creation path (`instantiate.rs`) knows no switch of a layer. It asks every layer twice
-//! per created instance, as `tracing-core` asks each subscriber for its
-//! `Interest` once per callsite:
+//! A layer is a value of a type implementing [`Layer`], given to the registry when it is
+//! built ([`ModuleRegistry::builder`](crate::ModuleRegistry::builder)). The creation path
+//! knows no switch of any layer. It asks every layer, as `tracing-core` asks each subscriber
+//! for its `Interest` once per callsite:
 //!
-//! - [`Layer::check`], before the constructor runs: refuse, or let it through;
-//! - [`Layer::interest`], after: add to the instance's [`Policy`], what its wrapper does on
-//!   every call.
+//! - [`Layer::check`], before the constructor runs: refuse (with the layer's own error), or
+//!   let it through;
+//! - [`Layer::interest`]: what the instance gets ([`Interest`]): a [`Wrap`] around the
+//!   instance, as a `tower::Layer` wraps a service, and where its metrics can be read.
 //!
 //! and once per runtime change ([`Layer::check_change`]: a registration, a compiled-in plugin
-//! about to be shadowed, a removal, new settings), which security answers for signatures and
-//! secure loading. What a layer keeps lives in the registry's extensions and the overlay's
-//! layer map, by type, so neither names a layer's types.
+//! about to be shadowed, a removal, new settings). For a compiled-in plugin the whole answer
+//! ("nothing to check, nothing to wrap") is cached per plugin and configuration generation, so
+//! an unconcerned layer costs nothing per call. A layer that changes its own configuration
+//! calls [`ModuleRegistry::layers_changed`](crate::ModuleRegistry::layers_changed), which
+//! starts a new generation.
 //!
-//! The list of layers is the creation path's (`instantiate.rs`), so this module knows none of
-//! them. The answers are kept in the wrapper (`GuardedPlugin`), so the call path reads no switch:
-//! a plugin no layer is interested in is not wrapped at all. A layer reads its own switches
-//! and state and nothing else's; its code lives in its own module.
+//! A layer receives a narrow [`LayerContext`], never the registry, and hears what other layers
+//! do only through the [`Event`]s the host emits ([`Layer::on_event`]).
 
+use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::metrics::MetricsRecorder;
+use crate::metrics::MetricsSource;
 use crate::overlay::Overlay;
-use crate::registry::ModuleRegistry;
-use modreg_core::PluginError;
-use modreg_core::SourceLocation;
+use modreg_core::{Plugin, PluginError, SourceLocation};
 
 /// The code a creation would run, as a layer sees it: whatever registry it comes from.
 #[derive(Clone, Debug)]
-pub(crate) struct Code<'a> {
+#[non_exhaustive]
+pub struct Code<'a> {
     /// The plugin's name.
-    pub(crate) name: &'a str,
+    pub name: &'a str,
     /// The permissions the code declares.
-    pub(crate) permissions: Vec<&'a str>,
+    pub permissions: Vec<&'a str>,
+}
+
+impl<'a> Code<'a> {
+    /// Code called `name` that declares `permissions`.
+    pub fn new(name: &'a str, permissions: Vec<&'a str>) -> Self {
+        Code { name, permissions }
+    }
 }
 
 /// A change to the registry at run time, as a layer sees it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Change<'a> {
+#[non_exhaustive]
+pub enum Change<'a> {
     /// Adding (or replacing) the runtime entry `name`; `signed` when it arrived as a verified
     /// manifest.
-    Register { name: &'a str, signed: bool },
+    Register {
+        /// The entry's name.
+        name: &'a str,
+        /// Whether it arrived as a verified signed manifest.
+        signed: bool,
+    },
     /// The entry `name` will shadow the compiled-in plugin defined at `compiled`.
     Shadow {
+        /// The entry's name.
         name: &'a str,
+        /// Where the compiled-in plugin is defined.
         compiled: SourceLocation,
     },
     /// Removing `name`; `compiled` when a compiled-in plugin of that name is hidden by it.
     Unregister {
+        /// The name removed.
         name: &'a str,
+        /// Whether a compiled-in plugin of that name is hidden by the removal.
         compiled: bool,
+        /// Whether the removal arrived as a verified signed manifest.
         signed: bool,
     },
     /// Replacing the settings of `name`.
-    Settings { name: &'a str, signed: bool },
+    Settings {
+        /// The plugin whose settings change.
+        name: &'a str,
+        /// Whether the settings arrived signed.
+        signed: bool,
+    },
+}
+
+/// Something the host (or a layer inside it) did that another layer may react to.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An access decision was made (a creation under permissions, a principal's operation).
+    AccessDecided {
+        /// The principal acting (`-` for the registry itself).
+        principal: &'a str,
+        /// The operation, as its audit name (`instantiate`, `register`, ...).
+        operation: &'a str,
+        /// The plugin concerned.
+        plugin: &'a str,
+        /// Whether it was allowed.
+        allowed: bool,
+    },
+    /// A WebAssembly module was refused at load.
+    ModuleRefused {
+        /// The module's name.
+        module: &'a str,
+        /// Why, as the error says it.
+        reason: &'a str,
+    },
+}
+
+/// What a layer sees when it is asked about a creation: the configuration in force, never
+/// the registry itself.
+pub struct LayerContext<'a> {
+    pub(crate) overlay: &'a Overlay,
+}
+
+impl fmt::Debug for LayerContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LayerContext")
+            .field("environment", &self.overlay.environment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LayerContext<'_> {
+    /// Whether the active environment's profile asks for per-call logging
+    /// (`EnvironmentPluginConfiguration::with_verbose_logging`).
+    pub fn verbose_logging(&self) -> bool {
+        self.overlay.flags.verbose_logging
+    }
+
+    /// The active environment, if any.
+    pub fn environment(&self) -> Option<&str> {
+        self.overlay.environment.as_deref()
+    }
+}
+
+/// Wraps a created instance in a layer's per-call code, as a `tower::Layer` wraps a service.
+pub trait Wrap: Send + Sync + fmt::Debug {
+    /// `plugin` with this layer's code around its calls.
+    fn wrap(&self, plugin: Box<dyn Plugin>) -> Box<dyn Plugin>;
+}
+
+/// A layer's answer about the instances of one plugin: decided once per plugin and
+/// configuration generation.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct Interest {
+    pub(crate) wrap: Option<Arc<dyn Wrap>>,
+    pub(crate) metrics: Option<Arc<dyn MetricsSource>>,
+}
+
+impl Interest {
+    /// Nothing: the instance is not wrapped by this layer.
+    pub fn none() -> Self {
+        Interest::default()
+    }
+
+    /// Wraps every instance with `wrap`.
+    pub fn with_wrap(mut self, wrap: Arc<dyn Wrap>) -> Self {
+        self.wrap = Some(wrap);
+        self
+    }
+
+    /// The instance's metrics can be read from `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn MetricsSource>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Whether this answer does anything.
+    pub fn is_active(&self) -> bool {
+        self.wrap.is_some()
+    }
 }
 
 /// A layer of the host, asked about every created instance and every runtime change.
-pub(crate) trait Layer: Sync {
-    /// Whether `code` may run (step 3 of the creation path). The default allows.
-    fn check(
-        &self,
-        registry: &ModuleRegistry,
-        overlay: &Overlay,
-        code: &Code<'_>,
-    ) -> Result<(), PluginError> {
-        let _ = (registry, overlay, code);
+///
+/// Every method has a default that allows and adds nothing, so a layer writes only what it
+/// does. A layer owns its switches and state; when they change it calls
+/// [`ModuleRegistry::layers_changed`](crate::ModuleRegistry::layers_changed).
+pub trait Layer: Send + Sync + fmt::Debug {
+    /// Whether [`check`](Self::check) can refuse anything now; when no layer's can, creation
+    /// skips the checks (the answer is cached per configuration generation).
+    fn checks(&self, cx: &LayerContext<'_>) -> bool {
+        let _ = cx;
+        false
+    }
+
+    /// Whether `code` may run. The default allows.
+    fn check(&self, cx: &LayerContext<'_>, code: &Code<'_>) -> Result<(), PluginError> {
+        let _ = (cx, code);
         Ok(())
     }
 
     /// Whether `change` may happen. The default allows.
-    /// Whether [`check`](Self::check) does anything under `overlay`; when no layer's does,
-    /// creation may skip the checks (the answer is cached per overlay).
-    fn checks(&self, overlay: &Overlay) -> bool {
-        let _ = overlay;
-        false
-    }
-
-    fn check_change(
-        &self,
-        registry: &ModuleRegistry,
-        overlay: &Overlay,
-        change: Change<'_>,
-    ) -> Result<(), PluginError> {
-        let _ = (registry, overlay, change);
+    fn check_change(&self, cx: &LayerContext<'_>, change: Change<'_>) -> Result<(), PluginError> {
+        let _ = (cx, change);
         Ok(())
     }
 
-    /// What this layer adds around calls to a created instance of `name` (step 6);
-    /// `monitored` is a caller's request for metrics whatever the switches say.
-    fn interest(
-        &self,
-        registry: &ModuleRegistry,
-        overlay: &Overlay,
-        name: &str,
-        monitored: bool,
-        policy: &mut Policy,
-    );
+    /// What instances of `name` get; `monitored` is a caller's request for metrics whatever
+    /// the switches say. The default adds nothing.
+    fn interest(&self, cx: &LayerContext<'_>, name: &str, monitored: bool) -> Interest {
+        let _ = (cx, name, monitored);
+        Interest::none()
+    }
+
+    /// Something happened that this layer may react to. The default ignores it.
+    fn on_event(&self, event: &Event<'_>) {
+        let _ = event;
+    }
 }
 
-/// Something a layer wants told about every call of an instance (monitoring's alert rules).
-pub(crate) trait CallObserver: Send + Sync + std::fmt::Debug {
-    /// One call of `plugin` ended: whether it succeeded, whether it panicked, how long it took.
-    fn observe(&self, plugin: &str, ok: bool, panicked: bool, latency: Duration);
-}
-
-/// What a guarded plugin does around each call.
+/// What the security module inside the host adds around calls: the sandbox's policy. (The
+/// security layer is still a module of the host; its per-call code is `guarded.rs`.)
 #[derive(Clone, Debug, Default)]
-#[expect(clippy::struct_excessive_bools, reason = "independent switches")]
 pub(crate) struct Policy {
-    /// Records calls, errors and bytes into `recorder`.
-    pub(crate) recorder: Option<Arc<MetricsRecorder>>,
-    /// Records latency too.
-    pub(crate) latency: bool,
-    /// Emits an INFO event per call.
-    pub(crate) verbose: bool,
     /// Turns panics into errors and disables the instance after one.
     pub(crate) catch_panics: bool,
     /// Refuses larger inputs.
@@ -126,37 +223,23 @@ pub(crate) struct Policy {
     /// Refuses larger outputs.
     pub(crate) max_output_bytes: Option<usize>,
     /// Runs each call on a worker thread and gives up after this long.
-    pub(crate) time_budget: Option<Duration>,
+    pub(crate) time_budget: Option<std::time::Duration>,
     /// How many worker threads budgeted calls may hold at once in the process.
     pub(crate) max_workers: usize,
-    /// Told about every call (monitoring's alert rules).
-    pub(crate) alerts: Option<Arc<dyn CallObserver>>,
-    /// Per-call events carry every figure as a field.
-    pub(crate) structured: bool,
 }
 
-impl Policy {
-    /// Whether the policy only meters calls: a recorder (perhaps with latency) and the panic
-    /// guard that comes with it, and nothing else (no limits, budget, alerts or logging).
-    pub(crate) fn meters_only(&self) -> bool {
-        self.recorder.is_some()
-            && self.catch_panics
-            && self.max_input_bytes.is_none()
-            && self.max_output_bytes.is_none()
-            && self.time_budget.is_none()
-            && self.alerts.is_none()
-            && !self.verbose
-            && !self.structured
-    }
+/// The layers' whole answer for one plugin: the sandbox's policy, then each layer's wrap in
+/// the order the layers were given, and where its metrics can be read.
+#[derive(Debug, Default)]
+pub(crate) struct Answer {
+    pub(crate) sandbox: Option<Policy>,
+    pub(crate) wraps: Vec<Arc<dyn Wrap>>,
+    pub(crate) metrics: Option<Arc<dyn MetricsSource>>,
+}
 
-    /// Whether the policy does anything at all.
+impl Answer {
+    /// Whether any layer wraps the instance.
     pub(crate) fn is_active(&self) -> bool {
-        self.recorder.is_some()
-            || self.verbose
-            || self.catch_panics
-            || self.max_input_bytes.is_some()
-            || self.max_output_bytes.is_some()
-            || self.time_budget.is_some()
-            || self.alerts.is_some()
+        self.sandbox.is_some() || !self.wraps.is_empty()
     }
 }

@@ -35,7 +35,6 @@ macro_rules! forward_metadata {
 
 mod advanced;
 mod cache;
-mod clock;
 mod config_file;
 mod configuration;
 mod configure;
@@ -49,7 +48,6 @@ mod interest;
 mod layer;
 mod lifecycle;
 mod metrics;
-mod monitoring;
 mod overlay;
 mod query;
 mod registration;
@@ -61,7 +59,6 @@ mod shared;
 mod shared_instances;
 mod system;
 mod target;
-mod thread_slot;
 mod toml_settings;
 #[cfg(feature = "wasm")]
 mod wasm;
@@ -79,14 +76,11 @@ pub use crate::factory::PluginFactoryConfig;
 pub use crate::handle::PluginHandle;
 pub use crate::info::{PluginInfo, PluginOrigin};
 pub use crate::instantiate::PluginInstantiationConfig;
+pub use crate::layer::{Change, Code, Event, Interest, Layer, LayerContext, Wrap};
 pub use crate::lifecycle::{LifecycleState, PluginManager};
-pub use crate::metrics::{MetricsRecorder, PluginMetrics};
-pub use crate::monitoring::{
-    AdvancedPluginMonitoringConfig, Alert, AlertKind, AlertRules, HEALTH_HISTORY, HealthCounts,
-    HealthMonitor, HealthReport, PluginHealthMonitoringConfig, PluginMonitoringConfig,
-};
+pub use crate::metrics::{MetricsSource, PluginMetrics};
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
-pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry};
+pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry, RegistryBuilder};
 pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
 };

@@ -4,7 +4,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::factory::PluginFactoryConfig;
-use crate::instantiate::layers_check_change;
 use crate::layer::Change;
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
@@ -80,7 +79,7 @@ impl ModuleRegistry {
 
     /// Asks the layers whether `change` may happen (security: signatures, secure loading).
     fn check_change(&self, change: Change<'_>) -> Result<(), PluginError> {
-        layers_check_change(self, &self.snapshot(), change)
+        self.layers_check_change(&self.snapshot(), change)
     }
 
     /// Registers a batch loaded from one source (a WebAssembly module): all or none, each
@@ -120,9 +119,7 @@ impl ModuleRegistry {
         self.update(|overlay| {
             for entry in entries {
                 if let Some(compiled) = entry.compiled {
-                    layers_check_change(
-                        self,
-                        overlay,
+                    self.layers_check_change(overlay,
                         Change::Shadow {
                             name: &entry.name,
                             compiled: compiled.location(),
@@ -196,8 +193,7 @@ impl ModuleRegistry {
     pub(crate) fn withdraw(&self, names: &[String], signed: bool) -> Result<(), PluginError> {
         self.update(|overlay| {
             for name in names {
-                layers_check_change(
-                    self,
+                self.layers_check_change(
                     overlay,
                     Change::Unregister {
                         name,
@@ -217,8 +213,7 @@ impl ModuleRegistry {
     pub(crate) fn remove(&self, name: &str, signed: bool) -> Result<(), PluginError> {
         let compiled = self.index().get(name).is_some();
         let result = self.update(|overlay| {
-            layers_check_change(
-                self,
+            self.layers_check_change(
                 overlay,
                 Change::Unregister {
                     name,

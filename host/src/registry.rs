@@ -10,9 +10,8 @@
 //! consistent state. When nothing was registered at run time the overlay is empty and every
 //! query goes straight to the index.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::ArcSwap;
 
@@ -22,7 +21,7 @@ use crate::overlay::Overlay;
 use crate::cache::QueryKey;
 use crate::info::PluginInfo;
 use crate::interest::Interests;
-use crate::metrics::MetricsRecorder;
+use crate::layer::{Event, Layer};
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 use crate::shared_instances::SharedInstances;
 use modreg_core::Conflict;
@@ -65,6 +64,9 @@ pub struct ModuleRegistry {
     /// Whether the overlay has anything in it: while it does not, `create_plugin` goes
     /// straight to the index without loading the overlay.
     overlay_in_use: AtomicBool,
+    /// Whether a layer's configuration ever changed: from then on creation asks the cached
+    /// decisions even while the overlay is empty.
+    layers_configured: AtomicBool,
     /// Whether the overlay registers or removes names: while it does not, `plugin(name)` is
     /// the index's answer.
     names_changed: AtomicBool,
@@ -74,8 +76,9 @@ pub struct ModuleRegistry {
     /// Instances handed out by `shared_plugin` while caching is on.
     pub(crate) shared: SharedInstances,
     writer: Mutex<()>,
-    /// Metrics of monitored plugins, by name.
-    pub(crate) metrics: RwLock<HashMap<String, Arc<MetricsRecorder>>>,
+    /// The layers attached when the registry was built, in the order they wrap (innermost
+    /// first).
+    layers: Box<[Arc<dyn Layer>]>,
     /// Cached discovery results, valid for one overlay generation.
     pub(crate) cache: crate::cache::DiscoveryCache,
     /// The layers' own state (audit log, alert hub, health state), by type.
@@ -88,6 +91,12 @@ impl Default for ModuleRegistry {
     }
 }
 
+impl AsRef<ModuleRegistry> for ModuleRegistry {
+    fn as_ref(&self) -> &ModuleRegistry {
+        self
+    }
+}
+
 impl std::fmt::Debug for ModuleRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let overlay = self.overlay.load();
@@ -95,11 +104,12 @@ impl std::fmt::Debug for ModuleRegistry {
             .field("compiled_in", &self.index.len())
             .field("runtime", &overlay.entries.len())
             .field("removed", &overlay.removed.len())
+            .field("layers", &self.layers)
             .finish_non_exhaustive()
     }
 }
 
-/// The index a registry reads: the binary's own ([`PLUGINS`](crate::PLUGINS)), or one a test
+/// The index a registry reads: the binary's own ([`PLUGINS`](modreg_core::PLUGINS)), or one a test
 /// or benchmark built.
 enum SharedIndex {
     Static(&'static PluginIndex),
@@ -136,8 +146,22 @@ impl ModuleRegistry {
     /// When the environment variable `MODREG_ENVIRONMENT` is set, its value is the active
     /// environment (see [`set_environment`](Self::set_environment)).
     pub fn new() -> Self {
-        let registry = Self::over(SharedIndex::Static(global_index()));
-        if let Ok(environment) = std::env::var(ENVIRONMENT_VARIABLE)
+        Self::builder().build()
+    }
+
+    /// A builder: the index to read and the layers to attach.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    fn from_builder(builder: RegistryBuilder) -> Self {
+        let own_index = builder.index.is_some();
+        let index = builder
+            .index
+            .map_or_else(|| SharedIndex::Static(global_index()), SharedIndex::Owned);
+        let registry = Self::over(index, builder.layers.into_boxed_slice());
+        if !own_index
+            && let Ok(environment) = std::env::var(ENVIRONMENT_VARIABLE)
             && !environment.is_empty()
         {
             // `new` cannot fail: an invalid name is logged and ignored.
@@ -150,20 +174,21 @@ impl ModuleRegistry {
 
     /// A registry over an index of your own, as tests and benchmarks build.
     pub fn with_index(index: impl Into<Arc<PluginIndex>>) -> Self {
-        Self::over(SharedIndex::Owned(index.into()))
+        Self::builder().index(index).build()
     }
 
-    fn over(index: SharedIndex) -> Self {
+    fn over(index: SharedIndex, layers: Box<[Arc<dyn Layer>]>) -> Self {
         let len = index.len();
         ModuleRegistry {
             index,
             overlay: ArcSwap::from_pointee(Overlay::default()),
             overlay_in_use: AtomicBool::new(false),
+            layers_configured: AtomicBool::new(false),
             names_changed: AtomicBool::new(false),
             interests: Interests::new(len),
             shared: SharedInstances::default(),
             writer: Mutex::new(()),
-            metrics: RwLock::new(HashMap::new()),
+            layers,
             cache: crate::cache::DiscoveryCache::default(),
             extensions: Extensions::default(),
         }
@@ -172,6 +197,30 @@ impl ModuleRegistry {
     /// The compiled-in index.
     pub fn index(&self) -> &PluginIndex {
         &self.index
+    }
+
+    /// The attached layers, innermost first.
+    pub(crate) fn layers(&self) -> &[Arc<dyn Layer>] {
+        &self.layers
+    }
+
+    /// Tells every layer that `event` happened.
+    pub(crate) fn emit(&self, event: &Event<'_>) {
+        for layer in &*self.layers {
+            layer.on_event(event);
+        }
+    }
+
+    /// A layer's configuration changed: every cached decision is made again (the next
+    /// creation of each plugin asks the layers), kept shared instances are dropped.
+    pub fn layers_changed(&self) {
+        // Under the writer's lock, so that it orders with overlay changes.
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.layers_configured.store(true, Ordering::Release);
+        self.overlay_in_use.store(true, Ordering::Release);
+        self.interests.invalidate();
+        self.shared.clear();
+        self.cache.invalidate();
     }
 
     /// Compiled-in names claimed by two definitions (neither is used).
@@ -412,7 +461,9 @@ impl ModuleRegistry {
         let mut next = Overlay::clone(&self.overlay.load());
         let out = change(&mut next)?;
         next.refresh_flags();
-        let in_use = !next.is_empty();
+        // Once a layer was configured, creation asks the cached decisions whatever the
+        // overlay holds.
+        let in_use = !next.is_empty() || self.layers_configured.load(Ordering::Acquire);
         let names_changed = !(next.entries.is_empty() && next.removed.is_empty());
         self.overlay.store(Arc::new(next));
         self.overlay_in_use.store(in_use, Ordering::Release);
@@ -421,6 +472,50 @@ impl ModuleRegistry {
         self.shared.clear();
         self.cache.invalidate();
         Ok(out)
+    }
+}
+
+/// Builds a [`ModuleRegistry`]: the index it reads and the layers it asks.
+///
+/// ```
+/// use modreg_host::ModuleRegistry;
+/// let registry = ModuleRegistry::builder().build();
+/// assert!(registry.check().is_ok());
+/// ```
+#[derive(Default)]
+#[must_use]
+pub struct RegistryBuilder {
+    index: Option<Arc<PluginIndex>>,
+    layers: Vec<Arc<dyn Layer>>,
+}
+
+impl std::fmt::Debug for RegistryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryBuilder")
+            .field("own_index", &self.index.is_some())
+            .field("layers", &self.layers)
+            .finish()
+    }
+}
+
+impl RegistryBuilder {
+    /// Reads `index` instead of the binary's own table (as tests and benchmarks do).
+    pub fn index(mut self, index: impl Into<Arc<PluginIndex>>) -> Self {
+        self.index = Some(index.into());
+        self
+    }
+
+    /// Attaches `layer`; layers wrap instances in the order they are attached, innermost
+    /// first.
+    pub fn layer(mut self, layer: Arc<dyn Layer>) -> Self {
+        self.layers.push(layer);
+        self
+    }
+
+    /// The registry. Over the binary's own table, when the environment variable
+    /// `MODREG_ENVIRONMENT` is set, its value is the active environment.
+    pub fn build(self) -> ModuleRegistry {
+        ModuleRegistry::from_builder(self)
     }
 }
 

@@ -8,11 +8,11 @@ use modreg_core::validate::check_identifier;
 
 impl ModuleRegistry {
     /// Changes the base switches with `apply`.
-    fn configure(&self, apply: impl FnOnce(&mut SystemFlags)) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            apply(&mut overlay.base_flags);
-            Ok(())
-        })?;
+    fn configure(
+        &self,
+        apply: impl FnOnce(&mut SystemFlags) -> Result<(), PluginError>,
+    ) -> Result<(), PluginError> {
+        self.update(|overlay| apply(&mut overlay.base_flags))?;
         tracing::debug!(flags = ?self.flags(), "plugin system configured");
         Ok(())
     }

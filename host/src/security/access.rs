@@ -314,11 +314,12 @@ impl ModuleRegistry {
                 .get::<AuditLog>()
                 .count(operation, decision.allowed);
         }
-        if flags.alerting && !decision.allowed {
-            self.extensions
-                .get::<crate::monitoring::AlertHub>()
-                .observe_denial(flags.real_time_alerting);
-        }
+        self.emit(&crate::layer::Event::AccessDecided {
+            principal,
+            operation: operation.as_str(),
+            plugin,
+            allowed: decision.allowed,
+        });
         if flags.access_logging {
             let timestamp_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

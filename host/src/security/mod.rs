@@ -29,8 +29,9 @@ pub use self::secrets::SecretKey;
 pub(crate) use self::secrets::redact;
 use self::secrets::{has_sealed, open_all};
 
-use crate::configuration::{SystemFlags, flag_builders, set};
-use crate::layer::{Change, Code, Layer, Policy};
+use crate::configuration::{SystemFlags, set};
+use crate::flag_builders;
+use crate::layer::{Change, Code, Policy};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use modreg_core::PluginError;
@@ -308,18 +309,24 @@ impl PluginAccessControlConfig {
     }
 }
 
-/// Security as a layer of the creation path: permissions before construction, the sandbox
-/// around calls.
+/// Security on the creation path: permissions before construction, the sandbox around calls.
+/// Still a module of the host, asked by name (the other layers attach through the open seam,
+/// `layer.rs`).
 pub(crate) struct SecurityLayer;
 
-impl Layer for SecurityLayer {
-    fn checks(&self, overlay: &Overlay) -> bool {
+#[expect(
+    clippy::unused_self,
+    reason = "one value stands for the layer until it is a crate"
+)]
+impl SecurityLayer {
+    /// Whether [`check`](Self::check) can refuse anything under `overlay`.
+    pub(crate) fn checks(&self, overlay: &Overlay) -> bool {
         overlay.flags.permissions
     }
 
     /// With permissions on, every permission the code declares must be granted; the decision
     /// is audited.
-    fn check(
+    pub(crate) fn check(
         &self,
         registry: &ModuleRegistry,
         overlay: &Overlay,
@@ -357,7 +364,7 @@ impl Layer for SecurityLayer {
 
     /// With authentication on, only signed changes; with secure loading on, compiled-in
     /// plugins are neither shadowed nor removed.
-    fn check_change(
+    pub(crate) fn check_change(
         &self,
         registry: &ModuleRegistry,
         overlay: &Overlay,
@@ -403,23 +410,18 @@ impl Layer for SecurityLayer {
     }
 
     /// With sandboxing on: panics contained, and the configured size and time limits.
-    fn interest(
-        &self,
-        _: &ModuleRegistry,
-        overlay: &Overlay,
-        _: &str,
-        _: bool,
-        policy: &mut Policy,
-    ) {
+    pub(crate) fn interest(&self, overlay: &Overlay) -> Option<Policy> {
         if !overlay.flags.sandboxing {
-            return;
+            return None;
         }
         let limits = SecuritySettings::of(overlay).limits;
-        policy.catch_panics = true;
-        policy.max_input_bytes = limits.max_input_bytes;
-        policy.max_output_bytes = limits.max_output_bytes;
-        policy.time_budget = limits.time_budget;
-        policy.max_workers = limits.max_workers.unwrap_or(DEFAULT_MAX_WORKERS);
+        Some(Policy {
+            catch_panics: true,
+            max_input_bytes: limits.max_input_bytes,
+            max_output_bytes: limits.max_output_bytes,
+            time_budget: limits.time_budget,
+            max_workers: limits.max_workers.unwrap_or(DEFAULT_MAX_WORKERS),
+        })
     }
 }
 

@@ -15,11 +15,11 @@ pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
 /// The sandbox's limits and grants for every WebAssembly plugin a registry loads.
 ///
 /// Every limit has a default and fails closed: a call over its time budget or fuel stops with
-/// [`PluginError::Timeout`](crate::PluginError::Timeout) or
-/// [`PluginError::Trapped`](crate::PluginError::Trapped), a guest growing memory past its cap
-/// gets [`PluginError::MemoryLimit`](crate::PluginError::MemoryLimit), an answer over the
+/// [`PluginError::Timeout`](modreg_core::PluginError::Timeout) or
+/// [`PluginError::Trapped`](modreg_core::PluginError::Trapped), a guest growing memory past its cap
+/// gets [`PluginError::MemoryLimit`](modreg_core::PluginError::MemoryLimit), an answer over the
 /// output cap is refused before it is copied
-/// ([`PluginError::TooLarge`](crate::PluginError::TooLarge)).
+/// ([`PluginError::TooLarge`](modreg_core::PluginError::TooLarge)).
 ///
 /// A guest starts with no capability. A plugin that declares permission `file.read` may read
 /// files under [`with_read_dir`](Self::with_read_dir), read-only; one that declares

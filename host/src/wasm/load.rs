@@ -159,12 +159,10 @@ impl ModuleRegistry {
         if let Err(error) = &result {
             host.refused.fetch_add(1, Ordering::Relaxed);
             tracing::error!(module = name, %error, "WebAssembly module refused");
-            let flags = &self.snapshot().flags;
-            if flags.alerting {
-                self.extensions
-                    .get::<crate::monitoring::AlertHub>()
-                    .module_refused(name, &error.to_string(), flags.real_time_alerting);
-            }
+            self.emit(&crate::layer::Event::ModuleRefused {
+                module: name,
+                reason: &error.to_string(),
+            });
         }
         result
     }

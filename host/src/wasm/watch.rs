@@ -44,8 +44,19 @@ impl ModuleRegistry {
         dir: impl Into<PathBuf>,
         interval: Duration,
     ) -> WasmWatcher {
+        WasmWatcher::start(self, dir, interval)
+    }
+}
+
+impl WasmWatcher {
+    /// [`ModuleRegistry::watch_wasm_plugins`] for anything that holds a registry (the facade's
+    /// registry, with its layers): the watcher keeps a weak reference to `registry`.
+    pub fn start<R>(registry: &Arc<R>, dir: impl Into<PathBuf>, interval: Duration) -> WasmWatcher
+    where
+        R: AsRef<ModuleRegistry> + Send + Sync + 'static,
+    {
         let (stop, stopped) = channel::<()>();
-        let registry = Arc::downgrade(self);
+        let registry = Arc::downgrade(registry);
         let dir = dir.into();
         let thread = std::thread::Builder::new()
             .name("modreg-wasm-watch".to_owned())
@@ -54,7 +65,7 @@ impl ModuleRegistry {
                     let Some(registry) = registry.upgrade() else {
                         return;
                     };
-                    match registry.load_wasm_plugins(&dir) {
+                    match registry.as_ref().as_ref().load_wasm_plugins(&dir) {
                         Ok(report) => {
                             for (module, error) in &report.refused {
                                 tracing::warn!(module, %error, "plugin module refused; the version before it, if any, keeps serving");

@@ -209,7 +209,6 @@ impl AlertHub {
     }
 
     /// Fires `ModuleRefused` for `module`.
-    #[cfg(feature = "wasm")]
     pub(crate) fn module_refused(&self, module: &str, reason: &str, real_time: bool) {
         let mut state = self.lock();
         let message = format!("module `{module}` refused: {reason}");

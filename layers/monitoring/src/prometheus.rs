@@ -12,9 +12,10 @@ use prometheus_client::metrics::exemplar::Exemplar;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::metrics::PluginMetrics;
-use crate::registry::ModuleRegistry;
 use modreg_core::HealthStatus;
+use modreg_host::{AccessMetrics, ModuleRegistry, PluginMetrics};
+
+use crate::monitoring::Monitoring;
 
 /// A snapshot of everything exported, taken at scrape time.
 #[derive(Debug)]
@@ -173,25 +174,23 @@ impl Collector for Snapshot {
     }
 }
 
-impl ModuleRegistry {
-    /// Every metric of the registry in the Prometheus text exposition format.
-    pub fn prometheus_text(&self) -> String {
-        let plugins = self
-            .metrics
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .map(|(name, recorder)| (name.clone(), recorder.snapshot()))
-            .collect::<std::collections::BTreeMap<_, _>>()
-            .into_iter()
-            .collect();
-        let metrics = self.access_metrics();
-        let access = metrics
+impl Monitoring {
+    /// Every metric in the Prometheus text exposition format: this layer's (plugin metrics,
+    /// health), `registry`'s count of plugins, and what other layers counted, which the caller
+    /// hands in: the security layer's access decisions and the sandbox's refused modules.
+    pub fn prometheus_text(
+        &self,
+        registry: &ModuleRegistry,
+        access: &AccessMetrics,
+        modules_refused: Option<u64>,
+    ) -> String {
+        let plugins = self.all_metrics().into_iter().collect();
+        let access = access
             .allowed
             .iter()
             .map(|(op, n)| (op.to_string(), "allowed", *n))
             .chain(
-                metrics
+                access
                     .denied
                     .iter()
                     .map(|(op, n)| (op.to_string(), "denied", *n)),
@@ -205,11 +204,8 @@ impl ModuleRegistry {
             plugins,
             access,
             health,
-            registered: i64::try_from(self.plugins().len()).unwrap_or(i64::MAX),
-            #[cfg(feature = "wasm")]
-            modules_refused: Some(self.wasm_modules_refused()),
-            #[cfg(not(feature = "wasm"))]
-            modules_refused: None,
+            registered: i64::try_from(registry.plugins().len()).unwrap_or(i64::MAX),
+            modules_refused,
         };
         let mut registry = Registry::default();
         registry.register_collector(Box::new(snapshot));
@@ -222,23 +218,31 @@ impl ModuleRegistry {
 
 #[cfg(test)]
 mod tests {
-    use crate::monitoring::AdvancedPluginMonitoringConfig;
-    use crate::registry::ModuleRegistry;
+    use std::sync::Arc;
+
+    use modreg_host::ModuleRegistry;
+
+    use crate::{AdvancedPluginMonitoringConfig, Monitoring};
 
     #[test]
     fn exposes_counters_histograms_and_gauges() {
-        let registry = ModuleRegistry::with_index(modreg_core::PluginIndex::build([], []));
-        registry
+        let monitoring = Arc::new(Monitoring::new());
+        let registry = ModuleRegistry::builder()
+            .index(modreg_core::PluginIndex::build([], []))
+            .layer(monitoring.clone())
+            .build();
+        monitoring
             .configure_advanced_plugin_monitoring(
-                AdvancedPluginMonitoringConfig::new()
+                &registry,
+                &AdvancedPluginMonitoringConfig::new()
                     .with_plugin_metrics(true)
                     .with_performance_metrics(true),
             )
             .unwrap();
-        let recorder = registry.recorder("gzip-compress");
+        let recorder = monitoring.recorder("gzip-compress");
         recorder.record(10, &Ok(vec![1, 2]));
         recorder.record_latency(std::time::Duration::from_nanos(300));
-        let text = registry.prometheus_text();
+        let text = monitoring.prometheus_text(&registry, &registry.access_metrics(), None);
         assert!(
             text.contains("modreg_plugin_calls_total{plugin=\"gzip-compress\"} 1"),
             "{text}"

@@ -1,0 +1,260 @@
+//! `ModuleRegistry` as the specification has it: the host with its layers attached, and the
+//! calls of the specification that belong to a layer, in this one place.
+//!
+//! The host's own calls (discovery, creation, registration, lifecycle, settings, security)
+//! are `modreg_host::ModuleRegistry`'s, reached through `Deref`: one definition of each, with
+//! its documentation, rather than a forwarding copy here. What this type adds is what a layer
+//! owns (monitoring: metrics, alerts, health, Prometheus) and the system configurations whose
+//! switches are split between the host and a layer.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+
+use modreg_core::{PluginError, PluginIndex};
+use modreg_host::{
+    AdvancedPluginConfiguration, PluginAccessControlConfig, PluginConfiguration, PluginMetrics,
+};
+use modreg_monitoring::{
+    AdvancedPluginMonitoringConfig, Alert, HealthChecks, HealthCounts, HealthReport, Monitoring,
+    PluginHealthMonitoringConfig, PluginMonitoringConfig,
+};
+
+/// The plugin registry: discovery, instantiation, runtime registration, configuration,
+/// security and monitoring.
+///
+/// Every method takes `&self`; the registry is `Send + Sync` and can be shared behind an
+/// `Arc` or a `static`. The host's calls come from [`modreg_host::ModuleRegistry`] (through
+/// `Deref`); the monitoring layer's are below.
+///
+/// ```
+/// use modreg::{plugin, ModuleRegistry, PluginBehavior, PluginError, PluginMonitoringConfig};
+///
+/// #[plugin(type = Encoding, capabilities = ["reverse"])]
+/// #[derive(Default)]
+/// struct Reverse;
+///
+/// impl PluginBehavior for Reverse {
+///     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+///         Ok(data.iter().rev().copied().collect())
+///     }
+/// }
+///
+/// let registry = ModuleRegistry::new();
+/// registry.configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))?;
+/// let reverse = registry.create_plugin("reverse")?;
+/// assert_eq!(reverse.process(b"abc")?, b"cba");
+/// assert_eq!(registry.plugin_metrics("reverse").map(|m| m.calls), Some(1));
+/// # Ok::<(), PluginError>(())
+/// ```
+pub struct ModuleRegistry {
+    host: modreg_host::ModuleRegistry,
+    monitoring: Arc<Monitoring>,
+}
+
+impl Default for ModuleRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ModuleRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModuleRegistry")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for ModuleRegistry {
+    type Target = modreg_host::ModuleRegistry;
+
+    #[inline]
+    fn deref(&self) -> &modreg_host::ModuleRegistry {
+        &self.host
+    }
+}
+
+impl AsRef<modreg_host::ModuleRegistry> for ModuleRegistry {
+    fn as_ref(&self) -> &modreg_host::ModuleRegistry {
+        &self.host
+    }
+}
+
+impl ModuleRegistry {
+    /// A registry over every plugin compiled into this binary, with every layer attached.
+    ///
+    /// When the environment variable `MODREG_ENVIRONMENT` is set, its value is the active
+    /// environment.
+    pub fn new() -> Self {
+        Self::assemble(modreg_host::ModuleRegistry::builder())
+    }
+
+    /// A registry over an index of your own, as tests and benchmarks build.
+    pub fn with_index(index: impl Into<Arc<PluginIndex>>) -> Self {
+        Self::assemble(modreg_host::ModuleRegistry::builder().index(index))
+    }
+
+    fn assemble(builder: modreg_host::RegistryBuilder) -> Self {
+        let monitoring = Arc::new(Monitoring::new());
+        let host = builder.layer(monitoring.clone()).build();
+        ModuleRegistry { host, monitoring }
+    }
+
+    /// The monitoring layer attached to this registry.
+    pub fn monitoring(&self) -> &Monitoring {
+        &self.monitoring
+    }
+
+    /// Sets the basic switches: plugin loading and validation (the host's), monitoring (the
+    /// monitoring layer's).
+    ///
+    /// ```
+    /// use modreg::{ModuleRegistry, PluginConfiguration, PluginError};
+    ///
+    /// let registry = ModuleRegistry::new();
+    /// registry.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
+    /// assert!(matches!(registry.create_plugin("anything"), Err(PluginError::Disabled { .. })));
+    /// # Ok::<(), PluginError>(())
+    /// ```
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
+    pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {
+        self.host.configure_plugin_system(config.host_switches())?;
+        self.monitoring
+            .set_plugin_metrics(&self.host, config.plugin_monitoring());
+        Ok(())
+    }
+
+    /// Sets every switch the advanced configuration names: monitoring and performance go to
+    /// the monitoring layer, the others to the host.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
+    pub fn configure_advanced_plugin_system(
+        &self,
+        config: AdvancedPluginConfiguration,
+    ) -> Result<(), PluginError> {
+        self.host
+            .configure_advanced_plugin_system(config.host_switches())?;
+        self.monitoring
+            .set_plugin_metrics(&self.host, config.plugin_monitoring());
+        self.monitoring
+            .set_performance_metrics(&self.host, config.plugin_performance());
+        Ok(())
+    }
+
+    /// Applies the basic monitoring switches.
+    pub fn configure_plugin_monitoring(
+        &self,
+        config: PluginMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        self.monitoring
+            .configure_plugin_monitoring(&self.host, &config);
+        Ok(())
+    }
+
+    /// Applies every monitoring switch, and the alert rules if given; access metrics
+    /// (`with_security_metrics`) go to the security switch that counts them.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
+    pub fn configure_advanced_plugin_monitoring(
+        &self,
+        config: AdvancedPluginMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        self.monitoring
+            .configure_advanced_plugin_monitoring(&self.host, &config)?;
+        if let Some(enabled) = config.security_metrics() {
+            self.host.configure_plugin_access_control(
+                PluginAccessControlConfig::new().with_access_monitoring(enabled),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Applies the health-monitoring switches.
+    pub fn configure_plugin_health_monitoring(
+        &self,
+        config: PluginHealthMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        self.monitoring
+            .configure_plugin_health_monitoring(&self.host, &config);
+        Ok(())
+    }
+
+    /// The metrics recorded for plugin `name` by monitored instances, if any were made.
+    pub fn plugin_metrics(&self, name: &str) -> Option<PluginMetrics> {
+        self.monitoring.plugin_metrics(name)
+    }
+
+    /// A channel that receives every alert fired from now on while real-time alerting is on.
+    pub fn subscribe_alerts(&self) -> Receiver<Alert> {
+        self.monitoring.subscribe_alerts()
+    }
+
+    /// The alerts fired while real-time alerting was off, oldest first; they are removed.
+    pub fn take_alerts(&self) -> Vec<Alert> {
+        self.monitoring.take_alerts()
+    }
+
+    /// Runs one round of health checks: creates each plugin that has an implementation (in
+    /// the panic guard) and asks it [`Plugin::health`](crate::Plugin::health). Fails with
+    /// [`PluginError::Disabled`] while health checks are off.
+    pub fn run_health_checks(&self) -> Result<HealthReport, PluginError> {
+        self.monitoring.run_health_checks(&self.host)
+    }
+
+    /// The latest health report, if checks have run.
+    pub fn health_report(&self) -> Option<HealthReport> {
+        self.monitoring.health_report()
+    }
+
+    /// The reports kept for a dashboard, oldest first.
+    pub fn health_history(&self) -> Vec<HealthReport> {
+        self.monitoring.health_history()
+    }
+
+    /// Health-check counts per plugin.
+    pub fn health_metrics(&self) -> std::collections::BTreeMap<String, HealthCounts> {
+        self.monitoring.health_metrics()
+    }
+
+    /// Every metric of the registry in the Prometheus text exposition format.
+    #[cfg(feature = "prometheus")]
+    pub fn prometheus_text(&self) -> String {
+        #[cfg(feature = "wasm")]
+        let refused = Some(self.host.wasm_modules_refused());
+        #[cfg(not(feature = "wasm"))]
+        let refused = None;
+        self.monitoring
+            .prometheus_text(&self.host, &self.host.access_metrics(), refused)
+    }
+
+    /// Watches `dir` for WebAssembly plugin modules, loading each new or changed one (see
+    /// [`modreg_host::ModuleRegistry::watch_wasm_plugins`]); stops when the watcher is dropped
+    /// or the registry is.
+    #[cfg(feature = "wasm")]
+    pub fn watch_wasm_plugins(
+        self: &Arc<Self>,
+        dir: impl Into<std::path::PathBuf>,
+        interval: std::time::Duration,
+    ) -> modreg_host::WasmWatcher {
+        modreg_host::WasmWatcher::start(self, dir, interval)
+    }
+}
+
+impl HealthChecks for ModuleRegistry {
+    fn health_checks_enabled(&self) -> bool {
+        self.monitoring.health_checks_enabled()
+    }
+
+    fn run_health_checks(&self) -> Result<HealthReport, PluginError> {
+        ModuleRegistry::run_health_checks(self)
+    }
+}
