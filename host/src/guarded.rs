@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use crate::layer::Policy;
+use crate::layer::{Answer, Policy};
 use modreg_core::Plugin;
 use modreg_core::PluginError;
 use modreg_core::sandbox::guard;
@@ -186,4 +186,17 @@ impl Plugin for GuardedPlugin {
         }
         self.inner.health()
     }
+}
+
+/// Step 6: `plugin` in the sandbox and every layer's wrap, innermost first; as it is when no
+/// layer is interested.
+pub(crate) fn wrapped(plugin: Box<dyn Plugin>, answer: &Answer) -> Box<dyn Plugin> {
+    let mut plugin = match &answer.sandbox {
+        Some(policy) => Box::new(GuardedPlugin::new(plugin, policy.clone())),
+        None => plugin,
+    };
+    for wrap in &answer.wraps {
+        plugin = wrap.wrap(plugin);
+    }
+    plugin
 }

@@ -8,7 +8,10 @@
 use crate::advanced::{
     AdvancedAdapter, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginState,
 };
-use crate::guarded::GuardedPlugin;
+use std::sync::Arc;
+
+use crate::guarded::wrapped;
+use crate::interest::Decision;
 use crate::layer::{Answer, Change, Code, LayerContext};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
@@ -163,7 +166,7 @@ impl ModuleRegistry {
         if validate {
             check_reported(&target, plugin.as_ref())?;
         }
-        let plugin = guarded(plugin, &answer);
+        let plugin = wrapped(plugin, &answer);
         Ok((target, plugin, answer))
     }
 
@@ -222,20 +225,22 @@ impl ModuleRegistry {
         plugin: Box<dyn Plugin>,
         monitored: bool,
     ) -> Box<dyn Plugin> {
-        guarded(plugin, &self.layers_interest(overlay, name, monitored))
+        wrapped(plugin, &self.layers_interest(overlay, name, monitored))
     }
 
-    /// Whether creating compiled-in `descriptor` under `overlay` is exactly a call to its
-    /// constructor: loading is on, the name resolves to it (no mock, no runtime entry),
+    /// What creating compiled-in `descriptor` under `overlay` takes. It is a call to its
+    /// constructor when loading is on, the name resolves to it (no mock, no runtime entry),
     /// validation has nothing to find (its dependencies are met under this overlay, and its
     /// `Plugin` implementation is the one `#[plugin]` writes from the descriptor, so what an
-    /// instance reports is the descriptor), it has no settings, no layer checks it or wraps its
-    /// instances. Cached per overlay generation by `Interests`.
-    pub(crate) fn is_direct(
+    /// instance reports is the descriptor), it has no settings and no layer checks it; then
+    /// `Direct` when no layer wraps its instances, else `Wrapped` with the layers' whole
+    /// answer as the recipe. Anything else is the full path. Cached per configuration
+    /// generation by `Interests`.
+    pub(crate) fn decide(
         &self,
         overlay: &Overlay,
         descriptor: &'static PluginDescriptor,
-    ) -> bool {
+    ) -> Decision {
         let name = descriptor.name();
         let valid = || {
             descriptor.reports_itself()
@@ -243,13 +248,21 @@ impl ModuleRegistry {
                     .check_dependencies(overlay, &Target::Compiled(descriptor))
                     .is_ok()
         };
-        !overlay.flags.debug_mode
+        let constructor_only = !overlay.flags.debug_mode
             && (!overlay.flags.validation || valid())
             && check_loading(overlay, name).is_ok()
             && matches!(self.resolve(overlay, name), Ok(Target::Compiled(d)) if std::ptr::eq(d, descriptor))
             && matches!(settings_for(overlay, name, None), Ok((settings, secrets)) if settings.is_empty() && secrets.is_empty())
-            && !self.layers_check_anything(overlay)
-            && !self.layers_interest(overlay, name, false).is_active()
+            && !self.layers_check_anything(overlay);
+        if !constructor_only {
+            return Decision::Full;
+        }
+        let answer = self.layers_interest(overlay, name, false);
+        if answer.is_active() {
+            Decision::Wrapped(Arc::new(answer))
+        } else {
+            Decision::Direct
+        }
     }
 
     /// The entry `requested` resolves to: its mock where mocks are on, else itself.
@@ -556,19 +569,6 @@ impl ModuleRegistry {
 /// The code `target` runs, as the layers see it.
 fn code_of(target: &Target) -> Code<'_> {
     Code::new(target.name(), target.permissions())
-}
-
-/// Step 6: `plugin` in the sandbox and every layer's wrap, innermost first; as it is when no
-/// layer is interested.
-fn guarded(plugin: Box<dyn Plugin>, answer: &Answer) -> Box<dyn Plugin> {
-    let mut plugin = match &answer.sandbox {
-        Some(policy) => Box::new(GuardedPlugin::new(plugin, policy.clone())),
-        None => plugin,
-    };
-    for wrap in &answer.wraps {
-        plugin = wrap.wrap(plugin);
-    }
-    plugin
 }
 
 /// The settings of a plugin nobody configured.

@@ -19,8 +19,10 @@ use crate::extensions::Extensions;
 use crate::overlay::Overlay;
 
 use crate::cache::QueryKey;
+use crate::guarded::wrapped;
 use crate::info::PluginInfo;
-use crate::interest::Interests;
+use crate::interest::{Decision, Interests};
+use crate::layer::Answer;
 use crate::layer::{Event, Layer};
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 use crate::shared_instances::SharedInstances;
@@ -70,8 +72,8 @@ pub struct ModuleRegistry {
     /// Whether the overlay registers or removes names: while it does not, `plugin(name)` is
     /// the index's answer.
     names_changed: AtomicBool,
-    /// Per compiled-in plugin, whether creating it is a direct constructor call under the
-    /// current overlay: decided once per overlay change.
+    /// Per compiled-in plugin, what creating it takes under the current configuration:
+    /// decided once per change.
     pub(crate) interests: Interests,
     /// Instances handed out by `shared_plugin` while caching is on.
     pub(crate) shared: SharedInstances,
@@ -297,13 +299,18 @@ impl ModuleRegistry {
         descriptor: &'static modreg_core::PluginDescriptor,
         name: &str,
     ) -> Result<Box<dyn Plugin>, PluginError> {
-        if self.index.met(position)
-            && (!self.overlay_in_use.load(Ordering::Acquire)
-                || self.interests.direct(position, || {
-                    self.is_direct(&self.overlay.load(), descriptor)
-                }))
-        {
-            return descriptor.instantiate_default();
+        if self.index.met(position) {
+            if !self.overlay_in_use.load(Ordering::Acquire) {
+                return descriptor.instantiate_default();
+            }
+            match self
+                .interests
+                .decision(position, || self.decide(&self.overlay.load(), descriptor))
+            {
+                Decision::Direct => return descriptor.instantiate_default(),
+                Decision::Wrapped(recipe) => return create_wrapped(descriptor, &recipe),
+                Decision::Full => {}
+            }
         }
         self.create_by_name(name)
     }
@@ -473,6 +480,19 @@ impl ModuleRegistry {
         self.cache.invalidate();
         Ok(out)
     }
+}
+
+/// A compiled-in plugin whose creation is its constructor and the layers' cached recipe
+/// (`Decision::Wrapped`): out of line, so the direct path stays small where `create_plugin`
+/// is inlined.
+#[inline(never)]
+fn create_wrapped(
+    descriptor: &'static modreg_core::PluginDescriptor,
+    recipe: &Answer,
+) -> Result<Box<dyn Plugin>, PluginError> {
+    descriptor
+        .instantiate_default()
+        .map(|plugin| wrapped(plugin, recipe))
 }
 
 /// Builds a [`ModuleRegistry`]: the index it reads and the layers it asks.
