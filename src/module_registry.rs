@@ -14,7 +14,8 @@ use std::sync::mpsc::Receiver;
 
 use modreg_core::{PluginError, PluginIndex};
 use modreg_host::{
-    AdvancedPluginConfiguration, PluginAccessControlConfig, PluginConfiguration, PluginMetrics,
+    AdvancedPluginConfiguration, Layer, PluginAccessControlConfig, PluginConfiguration,
+    PluginMetrics,
 };
 use modreg_monitoring::{
     AdvancedPluginMonitoringConfig, Alert, HealthChecks, HealthCounts, HealthReport, Monitoring,
@@ -94,6 +95,42 @@ impl ModuleRegistry {
     /// A registry over an index of your own, as tests and benchmarks build.
     pub fn with_index(index: impl Into<Arc<PluginIndex>>) -> Self {
         Self::assemble(modreg_host::ModuleRegistry::builder().index(index))
+    }
+
+    /// A registry over every plugin compiled into this binary, with layers of your own
+    /// attached before the bundled ones: your layers' wrappers sit inside monitoring's, so its
+    /// metrics count what they refuse.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use modreg::{Code, Layer, LayerContext, ModuleRegistry, PluginError};
+    ///
+    /// /// Refuses every plugin that asks for the network.
+    /// #[derive(Debug)]
+    /// struct Offline;
+    ///
+    /// impl Layer for Offline {
+    ///     fn check(&self, _: &LayerContext<'_>, code: &Code<'_>) -> Result<(), PluginError> {
+    ///         match code.permissions.iter().find(|p| p.starts_with("net.")) {
+    ///             Some(p) => Err(PluginError::PermissionDenied {
+    ///                 plugin: code.name.to_owned(),
+    ///                 permission: (*p).to_owned(),
+    ///             }),
+    ///             None => Ok(()),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let registry = ModuleRegistry::with_layers([Arc::new(Offline) as Arc<dyn Layer>]);
+    /// assert!(registry.check().is_ok());
+    /// ```
+    pub fn with_layers(layers: impl IntoIterator<Item = Arc<dyn Layer>>) -> Self {
+        let builder = layers
+            .into_iter()
+            .fold(modreg_host::ModuleRegistry::builder(), |builder, layer| {
+                builder.layer(layer)
+            });
+        Self::assemble(builder)
     }
 
     fn assemble(builder: modreg_host::RegistryBuilder) -> Self {

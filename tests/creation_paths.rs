@@ -9,13 +9,14 @@
     reason = "constructors and factories return Result by contract"
 )]
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use modreg::{
-    AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig,
-    EnvironmentPluginConfiguration, ModuleRegistry, Plugin, PluginBehavior, PluginConfig,
-    PluginConfiguration, PluginDescriptor, PluginError, PluginSecurityConfig, PluginType,
-    SandboxLimits, plugin, plugin_factory,
+    AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig, Code,
+    EnvironmentPluginConfiguration, Layer, LayerContext, ModuleRegistry, Plugin, PluginBehavior,
+    PluginConfig, PluginConfiguration, PluginDescriptor, PluginError, PluginSecurityConfig,
+    PluginType, SandboxLimits, plugin, plugin_factory,
 };
 
 #[plugin(type = Storage, version = "1.0.0")]
@@ -507,6 +508,17 @@ const SWITCHES: &[Switch] = &[
         by_validation: false,
     },
     Switch {
+        // Only the registries that have the layer can be gated: on the default one the
+        // switch has nothing to act on, and `expected` says so.
+        name: "a user's layer refusing fs.write",
+        apply: |r| {
+            GATED.set(true);
+            r.layers_changed();
+        },
+        expect: Outcome::Refused("PermissionDenied"),
+        by_validation: false,
+    },
+    Switch {
         name: "dependency removed",
         apply: |r| r.unregister_plugin("matrix-base").unwrap(),
         expect: Outcome::Refused("MissingDependency"),
@@ -539,10 +551,41 @@ const SWITCHES: &[Switch] = &[
     },
 ];
 
+thread_local! {
+    /// Whether this thread's [`Gate`] refuses (each cell runs on the test's thread).
+    static GATED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A layer of the user's own, attached through the open seam: while gated it refuses code
+/// that declares `fs.write`.
+#[derive(Debug)]
+struct Gate;
+
+impl Layer for Gate {
+    fn checks(&self, _: &LayerContext<'_>) -> bool {
+        GATED.get()
+    }
+
+    fn check(&self, _: &LayerContext<'_>, code: &Code<'_>) -> Result<(), PluginError> {
+        if GATED.get() && code.permissions.contains(&"fs.write") {
+            return Err(PluginError::PermissionDenied {
+                plugin: code.name.to_owned(),
+                permission: "fs.write".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A registry with the user's layer attached, otherwise as `ModuleRegistry::new()`.
+fn with_gate() -> ModuleRegistry {
+    ModuleRegistry::with_layers([Arc::new(Gate) as Arc<dyn Layer>])
+}
+
 /// A registry that is configured (off the unconfigured fast path) in a way no switch above
-/// concerns.
+/// concerns, with the user's layer attached.
 fn configured() -> ModuleRegistry {
-    let registry = ModuleRegistry::new();
+    let registry = with_gate();
     registry
         .configure_advanced_plugin_system(
             AdvancedPluginConfiguration::new().with_plugin_caching(true),
@@ -584,8 +627,11 @@ fn outcome(
 type MakeRegistry = fn() -> ModuleRegistry;
 
 /// The two registries every cell runs on, by name.
-const REGISTRIES: [(&str, MakeRegistry); 2] =
-    [("default", ModuleRegistry::new), ("configured", configured)];
+const REGISTRIES: [(&str, MakeRegistry); 3] = [
+    ("default", ModuleRegistry::new),
+    ("with a user layer", with_gate),
+    ("configured", configured),
+];
 
 #[test]
 fn every_switch_decides_the_same_on_every_creation_path() {
@@ -593,16 +639,19 @@ fn every_switch_decides_the_same_on_every_creation_path() {
     for switch in SWITCHES {
         for path in paths() {
             for (kind, make) in REGISTRIES {
+                GATED.set(false);
                 let registry = make();
                 (path.setup)(&registry);
                 (switch.apply)(&registry);
                 let mut cells = vec![("", outcome(&registry, path, (path.create)(&registry)))];
                 if let Some(held) = path.held {
+                    GATED.set(false);
                     let registry = make();
                     let created = held(&registry, switch.apply);
                     cells.push((", held across", outcome(&registry, path, created)));
                 }
-                let expect = if switch.by_validation && !path.validates {
+                let ungated = switch.name.starts_with("a user's layer") && kind == "default";
+                let expect = if ungated || switch.by_validation && !path.validates {
                     &Outcome::Works
                 } else {
                     &switch.expect
@@ -654,11 +703,12 @@ fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
             refused @ Outcome::Refused("Disabled" | "PermissionDenied") => refused,
             _ => &Outcome::Works,
         };
-        for (kind, registry) in [
-            ("default", ModuleRegistry::new()),
-            ("configured", configured()),
-        ] {
+        for (kind, make) in REGISTRIES {
+            GATED.set(false);
+            let registry = make();
             (switch.apply)(&registry);
+            let ungated = switch.name.starts_with("a user's layer") && kind == "default";
+            let expect = if ungated { &Outcome::Works } else { expect };
             let got = match registry.create_from(&TOOLS, "writer") {
                 Ok(tool) => {
                     assert_eq!(tool.run(), 7);

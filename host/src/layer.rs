@@ -181,10 +181,12 @@ impl Interest {
 /// [`ModuleRegistry::layers_changed`](crate::ModuleRegistry::layers_changed).
 pub trait Layer: Send + Sync + fmt::Debug {
     /// Whether [`check`](Self::check) can refuse anything now; when no layer's can, creation
-    /// skips the checks (the answer is cached per configuration generation).
+    /// of a compiled-in plugin skips the checks (the answer is cached per configuration
+    /// generation). The default says yes, so a layer that writes `check` and forgets this is
+    /// asked on every creation; a layer whose `check` has nothing to refuse returns `false`.
     fn checks(&self, cx: &LayerContext<'_>) -> bool {
         let _ = cx;
-        false
+        true
     }
 
     /// Whether `code` may run. The default allows.

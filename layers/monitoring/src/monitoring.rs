@@ -187,6 +187,11 @@ impl Monitoring {
 }
 
 impl Layer for Monitoring {
+    /// Monitoring refuses nothing.
+    fn checks(&self, _: &LayerContext<'_>) -> bool {
+        false
+    }
+
     fn interest(&self, cx: &LayerContext<'_>, name: &str, monitored: bool) -> Interest {
         let switches = self.switches();
         let metrics = switches.metrics || monitored;
