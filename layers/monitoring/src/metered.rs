@@ -91,11 +91,18 @@ impl Metered {
         outcome
     }
 
-    /// `process` when the plan only meters: the guarded call, then the recorder.
+    /// `process` when the plan only meters: the guarded call, then the recorder. (A plan
+    /// that meters always guards, so no branch asks.)
     #[inline]
     fn metered(&self, data: &[u8], recorder: &MetricsRecorder) -> Result<Vec<u8>, PluginError> {
         let start = self.plan.latency.then(Instant::now);
-        let outcome = self.call(data);
+        let outcome = match self.refuse_if_failed() {
+            Ok(()) => guard(&self.name, "process", || self.inner.process(data)),
+            Err(refused) => Err(refused),
+        };
+        if matches!(outcome, Err(PluginError::Panicked { .. })) {
+            self.failed.store(true, Ordering::Release);
+        }
         recorder.record_call(data.len(), &outcome, start.map(|s| s.elapsed()));
         outcome
     }
