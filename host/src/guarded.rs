@@ -2,14 +2,14 @@
 //! size limits, time budget). Metrics and per-call logging are the monitoring layer's own
 //! wrapper.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use crate::layer::{Answer, Policy};
 use modreg_core::Plugin;
 use modreg_core::PluginError;
-use modreg_core::sandbox::guard;
+use modreg_core::sandbox::{PanicLatch, guard};
 
 /// Sandbox worker threads running now, in the whole process.
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
@@ -39,7 +39,7 @@ pub(crate) struct GuardedPlugin {
     inner: Arc<dyn Plugin>,
     name: String,
     policy: Policy,
-    failed: AtomicBool,
+    failed: PanicLatch,
 }
 
 impl GuardedPlugin {
@@ -48,21 +48,12 @@ impl GuardedPlugin {
             name: inner.name().to_owned(),
             inner: Arc::from(inner),
             policy,
-            failed: AtomicBool::new(false),
+            failed: PanicLatch::default(),
         }
-    }
-
-    fn refuse_if_failed(&self) -> Result<(), PluginError> {
-        if self.failed.load(Ordering::Acquire) {
-            return Err(PluginError::Failed {
-                plugin: self.name.clone(),
-            });
-        }
-        Ok(())
     }
 
     fn call(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        self.refuse_if_failed()?;
+        self.failed.check(&self.name)?;
         if let Some(limit) = self.policy.max_input_bytes
             && data.len() > limit
         {
@@ -80,9 +71,7 @@ impl GuardedPlugin {
             }
             None => self.inner.process(data),
         };
-        if matches!(outcome, Err(PluginError::Panicked { .. })) {
-            self.failed.store(true, Ordering::Release);
-        }
+        self.failed.observe(&outcome);
         match (outcome, self.policy.max_output_bytes) {
             (Ok(out), Some(limit)) if out.len() > limit => Err(PluginError::TooLarge {
                 plugin: self.name.clone(),
@@ -133,7 +122,7 @@ impl GuardedPlugin {
         &mut self,
         during: &'static str,
     ) -> Result<&mut (dyn Plugin + 'static), PluginError> {
-        self.refuse_if_failed()?;
+        self.failed.check(&self.name)?;
         let name = self.name.clone();
         Arc::get_mut(&mut self.inner).ok_or_else(|| {
             PluginError::processing(
@@ -156,9 +145,7 @@ impl GuardedPlugin {
         } else {
             call(plugin)
         };
-        if matches!(outcome, Err(PluginError::Panicked { .. })) {
-            self.failed.store(true, Ordering::Release);
-        }
+        self.failed.observe(&outcome);
         outcome
     }
 }
@@ -179,7 +166,7 @@ impl Plugin for GuardedPlugin {
     }
 
     fn health(&self) -> modreg_core::HealthStatus {
-        if self.failed.load(Ordering::Acquire) {
+        if self.failed.is_latched() {
             return modreg_core::HealthStatus::Unhealthy(
                 "panicked; refuses further calls".to_owned(),
             );

@@ -6,6 +6,7 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::PluginError;
 
@@ -47,6 +48,38 @@ fn panicked(plugin: &str, during: &'static str, payload: &(dyn Any + Send)) -> P
         plugin: plugin.to_owned(),
         during,
         message,
+    }
+}
+
+/// Remembers that an instance panicked and refuses every later call to it: what a wrapper
+/// that catches panics keeps (the host's sandbox, the monitoring layer's meter), since an
+/// instance that panicked half-way may hold broken state.
+#[derive(Debug, Default)]
+pub struct PanicLatch(AtomicBool);
+
+impl PanicLatch {
+    /// `PluginError::Failed` for `plugin` once a panic was seen, else `Ok`.
+    #[inline]
+    pub fn check(&self, plugin: &str) -> Result<(), PluginError> {
+        if self.0.load(Ordering::Acquire) {
+            return Err(PluginError::Failed {
+                plugin: plugin.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Latches if `outcome` is a caught panic.
+    #[inline]
+    pub fn observe<T>(&self, outcome: &Result<T, PluginError>) {
+        if matches!(outcome, Err(PluginError::Panicked { .. })) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether a panic was seen.
+    pub fn is_latched(&self) -> bool {
+        self.0.load(Ordering::Acquire)
     }
 }
 

@@ -4,10 +4,9 @@
 //! ([`Plan`]); a plan that only meters takes a short path that asks nothing else.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use modreg_core::sandbox::guard;
+use modreg_core::sandbox::{PanicLatch, guard};
 use modreg_core::{HealthStatus, Plugin, PluginDescriptor, PluginError, PluginType};
 use modreg_host::Wrap;
 
@@ -53,7 +52,7 @@ impl Wrap for Plan {
             inner: plugin,
             only_meters: self.meters_only(),
             plan: self.clone(),
-            failed: AtomicBool::new(false),
+            failed: PanicLatch::default(),
         })
     }
 }
@@ -62,32 +61,21 @@ struct Metered {
     inner: Box<dyn Plugin>,
     name: String,
     plan: Plan,
-    failed: AtomicBool,
+    failed: PanicLatch,
     /// Decided once, when the instance is made (see [`Plan::meters_only`]).
     only_meters: bool,
 }
 
 impl Metered {
-    fn refuse_if_failed(&self) -> Result<(), PluginError> {
-        if self.failed.load(Ordering::Acquire) {
-            return Err(PluginError::Failed {
-                plugin: self.name.clone(),
-            });
-        }
-        Ok(())
-    }
-
     /// The call itself: refused after a panic, guarded when the plan asks.
     fn call(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        self.refuse_if_failed()?;
+        self.failed.check(&self.name)?;
         let outcome = if self.plan.catch_panics {
             guard(&self.name, "process", || self.inner.process(data))
         } else {
             self.inner.process(data)
         };
-        if matches!(outcome, Err(PluginError::Panicked { .. })) {
-            self.failed.store(true, Ordering::Release);
-        }
+        self.failed.observe(&outcome);
         outcome
     }
 
@@ -96,13 +84,11 @@ impl Metered {
     #[inline]
     fn metered(&self, data: &[u8], recorder: &MetricsRecorder) -> Result<Vec<u8>, PluginError> {
         let start = self.plan.latency.then(Instant::now);
-        let outcome = match self.refuse_if_failed() {
+        let outcome = match self.failed.check(&self.name) {
             Ok(()) => guard(&self.name, "process", || self.inner.process(data)),
             Err(refused) => Err(refused),
         };
-        if matches!(outcome, Err(PluginError::Panicked { .. })) {
-            self.failed.store(true, Ordering::Release);
-        }
+        self.failed.observe(&outcome);
         recorder.record_call(data.len(), &outcome, start.map(|s| s.elapsed()));
         outcome
     }
@@ -146,16 +132,14 @@ impl Metered {
         during: &'static str,
         call: impl FnOnce(&mut dyn Plugin) -> Result<(), PluginError>,
     ) -> Result<(), PluginError> {
-        self.refuse_if_failed()?;
+        self.failed.check(&self.name)?;
         let plugin = self.inner.as_mut();
         let outcome = if self.plan.catch_panics {
             guard(&self.name, during, || call(plugin))
         } else {
             call(plugin)
         };
-        if matches!(outcome, Err(PluginError::Panicked { .. })) {
-            self.failed.store(true, Ordering::Release);
-        }
+        self.failed.observe(&outcome);
         outcome
     }
 }
@@ -230,7 +214,7 @@ impl Plugin for Metered {
     }
 
     fn health(&self) -> HealthStatus {
-        if self.failed.load(Ordering::Acquire) {
+        if self.failed.is_latched() {
             return HealthStatus::Unhealthy("panicked; refuses further calls".to_owned());
         }
         self.inner.health()
