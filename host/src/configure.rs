@@ -11,7 +11,9 @@ use crate::security::{
 use modreg_core::PluginError;
 
 impl ModuleRegistry {
-    /// Sets the basic switches: plugin loading, validation and monitoring.
+    /// Sets the basic switches: plugin loading and validation. Monitoring is the monitoring
+    /// layer's switch: this registry alone has none, so switching it on is refused
+    /// (`modreg::ModuleRegistry` hands it to its layer).
     ///
     /// ```
     /// use modreg_core::PluginError;

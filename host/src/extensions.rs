@@ -1,7 +1,7 @@
 //! `Extensions`: state a layer keeps in a registry, one value per type, made on first use.
 //!
 //! The registry holds it without knowing the types, so a layer (security's audit log,
-//! monitoring's alert hub and health state) depends on the registry and never the other way
+//! the sandbox's loaded modules) depends on the registry and never the other way
 //! round.
 
 use std::any::{Any, TypeId};

@@ -137,7 +137,7 @@ impl ModuleRegistry {
     /// 3. check dependencies (validation) and permissions of the code that will run;
     /// 4. construct under the panic guard, with sealed settings opened;
     /// 5. check what the instance reports (validation);
-    /// 6. wrap it in what monitoring and the sandbox ask for.
+    /// 6. wrap it in the sandbox and every attached layer's wrapper (monitoring's among them).
     pub(crate) fn create_entry(
         &self,
         overlay: &Overlay,

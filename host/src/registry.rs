@@ -83,7 +83,8 @@ pub struct ModuleRegistry {
     layers: Box<[Arc<dyn Layer>]>,
     /// Cached discovery results, valid for one overlay generation.
     pub(crate) cache: crate::cache::DiscoveryCache,
-    /// The layers' own state (audit log, alert hub, health state), by type.
+    /// State the modules inside the host keep (security's audit log, the sandbox's modules), by
+    /// type. A layer crate keeps its own state in itself.
     pub(crate) extensions: Extensions,
 }
 

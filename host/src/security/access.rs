@@ -299,7 +299,7 @@ impl ModuleRegistry {
         }
     }
 
-    /// Counts, alerts on and records `decision`. An error means the audit file could not be
+    /// Counts, records and announces `decision` (an `Event` the layers hear). An error means the audit file could not be
     /// written and fails closed: the caller refuses the operation.
     pub(crate) fn note_access(
         &self,
