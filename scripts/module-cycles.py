@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Fails when the modules of a crate import each other in a cycle.
 
-Usage: module-cycles.py CRATE_SRC_DIR [CRATE_SRC_DIR ...]
+Usage: module-cycles.py [CRATE_SRC_DIR ...]
+
+With no argument it checks every library and binary of every package `cargo metadata` lists
+for the workspace, so a crate added later is checked without being named here.
 
 Every `.rs` file under a crate's `src/` is a module (`a/b.rs` and `a/b/mod.rs` are `a::b`;
 `lib.rs` and `main.rs` are the root, which only declares and re-exports and is left out).
@@ -120,9 +123,33 @@ def check(src: Path) -> list:
     return cycles
 
 
+def workspace_src_dirs() -> list:
+    """The directory of every library and binary root of the workspace's packages."""
+    import json
+    import subprocess
+
+    meta = json.loads(
+        subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    kinds = {"lib", "rlib", "cdylib", "staticlib", "dylib", "proc-macro", "bin"}
+    return sorted(
+        {
+            str(Path(target["src_path"]).parent)
+            for package in meta["packages"]
+            for target in package["targets"]
+            if kinds & set(target["kind"])
+        }
+    )
+
+
 def main() -> int:
     failed = False
-    for arg in sys.argv[1:]:
+    for arg in sys.argv[1:] or workspace_src_dirs():
         src = Path(arg)
         cycles = check(src)
         count = sum(1 for _ in src.rglob("*.rs"))
