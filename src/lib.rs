@@ -103,4 +103,4 @@ pub use modreg_macros::{
 pub use modreg_plugins as plugins;
 
 #[doc(hidden)]
-pub use modreg_core::__private;
+pub use modreg_core::__private_0_1_0;

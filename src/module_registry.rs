@@ -103,7 +103,7 @@ impl ModuleRegistry {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use modreg::{Code, Layer, LayerContext, ModuleRegistry, PluginError};
+    /// use modreg::{Code, Layer, LayerContext, ModuleRegistry, PluginError, PluginErrorKind};
     ///
     /// /// Refuses every plugin that asks for the network.
     /// #[derive(Debug)]
@@ -112,10 +112,10 @@ impl ModuleRegistry {
     /// impl Layer for Offline {
     ///     fn check(&self, _: &LayerContext<'_>, code: &Code<'_>) -> Result<(), PluginError> {
     ///         match code.permissions.iter().find(|p| p.starts_with("net.")) {
-    ///             Some(p) => Err(PluginError::PermissionDenied {
+    ///             Some(p) => Err(PluginError::from(PluginErrorKind::PermissionDenied {
     ///                 plugin: code.name.to_owned(),
     ///                 permission: (*p).to_owned(),
-    ///             }),
+    ///             })),
     ///             None => Ok(()),
     ///         }
     ///     }
@@ -148,11 +148,11 @@ impl ModuleRegistry {
     /// monitoring layer's).
     ///
     /// ```
-    /// use modreg::{ModuleRegistry, PluginConfiguration, PluginError};
+    /// use modreg::{ModuleRegistry, PluginConfiguration, PluginError, PluginErrorKind};
     ///
     /// let registry = ModuleRegistry::new();
     /// registry.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
-    /// assert!(matches!(registry.create_plugin("anything"), Err(PluginError::Disabled { .. })));
+    /// assert!(matches!(registry.create_plugin("anything").map_err(PluginError::into_kind), Err(PluginErrorKind::Disabled { .. })));
     /// # Ok::<(), PluginError>(())
     /// ```
     #[expect(
@@ -242,7 +242,7 @@ impl ModuleRegistry {
 
     /// Runs one round of health checks: creates each plugin that has an implementation (in
     /// the panic guard) and asks it [`Plugin::health`](crate::Plugin::health). Fails with
-    /// [`PluginError::Disabled`] while health checks are off.
+    /// [`PluginErrorKind::Disabled`] while health checks are off.
     pub fn run_health_checks(&self) -> Result<HealthReport, PluginError> {
         self.monitoring.run_health_checks(&self.host)
     }

@@ -4,8 +4,8 @@
 
 use modreg::SettingsFromToml;
 use modreg::{
-    ModuleRegistry, Plugin, PluginBehavior, PluginError, PluginSettings, PluginType, plugin,
-    plugin_factory,
+    ModuleRegistry, Plugin, PluginBehavior, PluginError, PluginErrorKind, PluginSettings,
+    PluginType, plugin, plugin_factory,
 };
 
 /// Every key given.
@@ -94,10 +94,10 @@ struct Repeat {
 impl Repeat {
     fn from_config(RepeatConfig { times }: RepeatConfig) -> Result<Self, PluginError> {
         if times == 0 {
-            return Err(PluginError::Configuration {
+            return Err(PluginError::from(PluginErrorKind::Configuration {
                 plugin: "repeat".into(),
                 reason: "key `times` must be at least 1".into(),
-            });
+            }));
         }
         Ok(Repeat { times })
     }
@@ -183,7 +183,7 @@ fn config_plugins_are_built_from_their_settings() {
         .unwrap();
     let err = registry.create_plugin("repeat").err().unwrap();
     assert!(
-        matches!(&err, PluginError::Configuration { plugin, .. } if plugin == "repeat"),
+        matches!(err.kind(), PluginErrorKind::Configuration { plugin, .. } if plugin == "repeat"),
         "{err}"
     );
     registry
@@ -206,12 +206,20 @@ fn factories_create_by_variant_and_list_what_they_know() {
         .create_plugin_from_factory("greeter-factory", "hello")
         .unwrap();
     assert_eq!(made.name(), "repeat");
-    match registry.create_plugin_from_factory("greeter-factory", "hola") {
-        Err(PluginError::UnknownVariant { known, .. }) => assert_eq!(known, ["hello", "bye"]),
+    match registry
+        .create_plugin_from_factory("greeter-factory", "hola")
+        .as_ref()
+        .map_err(PluginError::kind)
+    {
+        Err(PluginErrorKind::UnknownVariant { known, .. }) => assert_eq!(*known, ["hello", "bye"]),
         other => panic!("{:?}", other.map(|p| p.name().to_owned())),
     }
-    match registry.create_plugin_from_factory("no-factory", "hello") {
-        Err(PluginError::FactoryNotFound { known, .. }) => {
+    match registry
+        .create_plugin_from_factory("no-factory", "hello")
+        .as_ref()
+        .map_err(PluginError::kind)
+    {
+        Err(PluginErrorKind::FactoryNotFound { known, .. }) => {
             assert!(known.contains(&"greeter-factory".to_owned()));
         }
         other => panic!("{:?}", other.map(|p| p.name().to_owned())),

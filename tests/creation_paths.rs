@@ -15,8 +15,8 @@ use std::sync::Arc;
 use modreg::{
     AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig, Code,
     EnvironmentPluginConfiguration, Layer, LayerContext, ModuleRegistry, Plugin, PluginBehavior,
-    PluginConfig, PluginConfiguration, PluginDescriptor, PluginError, PluginSecurityConfig,
-    PluginType, SandboxLimits, plugin, plugin_factory,
+    PluginConfig, PluginConfiguration, PluginDescriptor, PluginError, PluginErrorKind,
+    PluginSecurityConfig, PluginType, SandboxLimits, plugin, plugin_factory,
 };
 
 #[plugin(type = Storage, version = "1.0.0")]
@@ -568,10 +568,10 @@ impl Layer for Gate {
 
     fn check(&self, _: &LayerContext<'_>, code: &Code<'_>) -> Result<(), PluginError> {
         if GATED.get() && code.permissions.contains(&"fs.write") {
-            return Err(PluginError::PermissionDenied {
+            return Err(PluginError::from(PluginErrorKind::PermissionDenied {
                 plugin: code.name.to_owned(),
                 permission: "fs.write".to_owned(),
-            });
+            }));
         }
         Ok(())
     }
@@ -612,8 +612,8 @@ fn outcome(
             });
         }
     };
-    match plugin.process(b"xy") {
-        Err(PluginError::TooLarge { .. }) => return Outcome::Limited,
+    match plugin.process(b"xy").as_ref().map_err(PluginError::kind) {
+        Err(PluginErrorKind::TooLarge { .. }) => return Outcome::Limited,
         Err(error) => panic!("{}: process failed: {error}", path.name),
         Ok(out) => assert_eq!(out, b"xy", "{}", path.name),
     }
@@ -709,13 +709,19 @@ fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
             (switch.apply)(&registry);
             let ungated = switch.name.starts_with("a user's layer") && kind == "default";
             let expect = if ungated { &Outcome::Works } else { expect };
-            let got = match registry.create_from(&TOOLS, "writer") {
+            let got = match registry
+                .create_from(&TOOLS, "writer")
+                .as_ref()
+                .map_err(PluginError::kind)
+            {
                 Ok(tool) => {
                     assert_eq!(tool.run(), 7);
                     Outcome::Works
                 }
-                Err(PluginError::Disabled { .. }) => Outcome::Refused("Disabled"),
-                Err(PluginError::PermissionDenied { .. }) => Outcome::Refused("PermissionDenied"),
+                Err(PluginErrorKind::Disabled { .. }) => Outcome::Refused("Disabled"),
+                Err(PluginErrorKind::PermissionDenied { .. }) => {
+                    Outcome::Refused("PermissionDenied")
+                }
                 Err(other) => panic!("{}: {other}", switch.name),
             };
             if got != *expect {

@@ -1,6 +1,6 @@
 //! Two compiled-in plugins with one name: an error naming both, never an overwrite.
 
-use modreg::{ModuleRegistry, PluginBehavior, PluginError};
+use modreg::{ModuleRegistry, PluginBehavior, PluginError, PluginErrorKind};
 
 mod first {
     use super::*;
@@ -45,7 +45,10 @@ fn both_definitions_are_named() {
     );
 
     let created = registry.create_plugin("twin");
-    assert!(matches!(created, Err(PluginError::DuplicatePlugin { .. })));
+    assert!(matches!(
+        created.as_ref().map_err(PluginError::kind),
+        Err(PluginErrorKind::DuplicatePlugin { .. })
+    ));
     assert!(
         registry.plugin("twin").is_none(),
         "neither definition is used"

@@ -10,17 +10,17 @@
 
 use linkme::distributed_slice;
 use modreg::{
-    ModuleRegistry, Plugin, PluginBehavior, PluginDescriptor, PluginError, PluginSettings,
-    PluginType, SourceLocation, plugin,
+    ModuleRegistry, Plugin, PluginBehavior, PluginDescriptor, PluginError, PluginErrorKind,
+    PluginSettings, PluginType, SourceLocation, plugin,
 };
 
 #[distributed_slice]
 static OTHER_PLUGINS: [PluginDescriptor];
 
 fn never(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
-    Err(PluginError::NoImplementation {
+    Err(PluginError::from(PluginErrorKind::NoImplementation {
         name: "stranger".into(),
-    })
+    }))
 }
 
 #[distributed_slice(OTHER_PLUGINS)]

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use modreg::{
-    ModuleRegistry, Plugin, PluginCapabilityQuery, PluginDescriptor, PluginError, PluginIndex,
-    PluginInfo, PluginSettings, PluginType, SourceLocation,
+    ModuleRegistry, Plugin, PluginCapabilityQuery, PluginDescriptor, PluginError, PluginErrorKind,
+    PluginIndex, PluginInfo, PluginSettings, PluginType, SourceLocation,
 };
 use proptest::prelude::*;
 
@@ -25,9 +25,9 @@ const HERE: SourceLocation = SourceLocation {
 };
 
 fn never(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
-    Err(PluginError::NoImplementation {
+    Err(PluginError::from(PluginErrorKind::NoImplementation {
         name: String::new(),
-    })
+    }))
 }
 
 fn leak<T>(value: T) -> &'static T {

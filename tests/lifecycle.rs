@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use modreg::{
-    AdvancedPluginConfig, LifecycleState, ModuleRegistry, Plugin, PluginError, PluginManager,
-    PluginType,
+    AdvancedPluginConfig, LifecycleState, ModuleRegistry, Plugin, PluginError, PluginErrorKind,
+    PluginManager, PluginType,
 };
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -147,7 +147,7 @@ fn missing_incompatible_and_circular_dependencies_name_both_sides() {
         .load(["m-needs-ghost"])
         .unwrap_err();
     assert!(
-        matches!(&err, PluginError::MissingDependency { plugin, dependency } if plugin == "m-needs-ghost" && dependency == "m-ghost"),
+        matches!(err.kind(), PluginErrorKind::MissingDependency { plugin, dependency } if plugin == "m-needs-ghost" && dependency == "m-ghost"),
         "{err}"
     );
 
@@ -243,7 +243,7 @@ fn unregistered_dependencies_fail_creation_not_registration() {
     );
     let err = registry.create_plugin("late-user").err().unwrap();
     assert!(
-        matches!(&err, PluginError::MissingDependency { plugin, dependency } if plugin == "late-user" && dependency == "late-base"),
+        matches!(err.kind(), PluginErrorKind::MissingDependency { plugin, dependency } if plugin == "late-user" && dependency == "late-base"),
         "{err}"
     );
     register(&registry, &log, "late-base", "1.1.0", &[], false);

@@ -6,8 +6,8 @@ use modreg::SettingsFromToml;
 use modreg::{
     AdvancedPluginConfig, AdvancedPluginSecurityConfig, ConfigFile, EnvironmentPluginConfiguration,
     ModuleRegistry, Operation, PluginAccessControlConfig, PluginCapabilityQuery, PluginConfig,
-    PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginSemanticQuery, PluginSettings,
-    PluginType, Principal, Role, SecretKey, SignedManifest, TrustedKey,
+    PluginDiscoveryQuery, PluginError, PluginErrorKind, PluginFactoryConfig, PluginSemanticQuery,
+    PluginSettings, PluginType, Principal, Role, SecretKey, SignedManifest, TrustedKey,
 };
 use proptest::prelude::*;
 
@@ -73,12 +73,12 @@ fn roles(role: Role) -> Attempt {
 }
 
 fn invalid(field: &'static str) -> impl Fn(&PluginError) -> bool {
-    move |e| matches!(e, PluginError::Invalid { field: f, .. } if *f == field)
+    move |e| matches!(e.kind(), PluginErrorKind::Invalid { field: f, .. } if *f == field)
 }
 
 macro_rules! is {
     ($pattern:pat) => {
-        (|e: &PluginError| matches!(e, $pattern)) as Expect
+        (|e: &PluginError| matches!(e.kind(), $pattern)) as Expect
     };
 }
 
@@ -136,12 +136,12 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "two-part version",
             register(config("x").with_version("1.0")),
-            b(is!(PluginError::InvalidVersion { .. })),
+            b(is!(PluginErrorKind::InvalidVersion { .. })),
         ),
         (
             "word version",
             register(config("x").with_version("latest")),
-            b(is!(PluginError::InvalidVersion { .. })),
+            b(is!(PluginErrorKind::InvalidVersion { .. })),
         ),
         (
             "no type",
@@ -191,17 +191,17 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "dependency without name",
             advanced(">= 1.0"),
-            b(is!(PluginError::InvalidDependency { .. })),
+            b(is!(PluginErrorKind::InvalidDependency { .. })),
         ),
         (
             "dependency with bad requirement",
             advanced("base >= one"),
-            b(is!(PluginError::InvalidDependency { .. })),
+            b(is!(PluginErrorKind::InvalidDependency { .. })),
         ),
         (
             "empty dependency",
             advanced(""),
-            b(is!(PluginError::InvalidDependency { .. })),
+            b(is!(PluginErrorKind::InvalidDependency { .. })),
         ),
         // Factories
         (
@@ -231,58 +231,58 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
                         .with_factory_method("nope"),
                 )
             }),
-            b(is!(PluginError::FactoryMethodNotFound { .. })),
+            b(is!(PluginErrorKind::FactoryMethodNotFound { .. })),
         ),
         (
             "unknown factory",
             Box::new(|r: &ModuleRegistry| r.create_plugin_from_factory("nope", "v").map(drop)),
-            b(is!(PluginError::FactoryNotFound { .. })),
+            b(is!(PluginErrorKind::FactoryNotFound { .. })),
         ),
         // Configuration files
         (
             "config: not TOML",
             config_file("[plugins"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: unknown top-level key",
             config_file("plugin = 1\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: bad section name",
             config_file("[plugins.Bad]\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: unregistered plugin",
             config_file("[plugins.not-registered]\nx = 1\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: environment flag typo",
             config_file("[environments.dev]\ndebug = true\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: flag of wrong type",
             config_file("[environments.dev]\ndebug_mode = \"yes\"\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: mocks and real plugins",
             config_file("[environments.dev]\nmock_plugins = true\nreal_plugins = true\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: bad environment name",
             config_file("environment = \"Prod Env\"\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "config: plugins not a table",
             config_file("plugins = 3\n"),
-            b(is!(PluginError::ConfigurationFile { .. })),
+            b(is!(PluginErrorKind::ConfigurationFile { .. })),
         ),
         (
             "environment profile under another name",
@@ -303,37 +303,37 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "empty name filter",
             discover(PluginDiscoveryQuery::new().with_name_filter("")),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "empty name prefix",
             discover(PluginDiscoveryQuery::new().with_name_prefix("")),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "bad required capability",
             capabilities(PluginCapabilityQuery::new().with_required_capabilities(["Bad"])),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "empty optional capability",
             capabilities(PluginCapabilityQuery::new().with_optional_capabilities([""])),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "empty semantic query",
             semantic(PluginSemanticQuery::new()),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "stop-word semantic query",
             semantic(PluginSemanticQuery::new().with_intent("the of and")),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "semantic limit zero",
             semantic(PluginSemanticQuery::new().with_intent("x").with_limit(0)),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "semantic score out of range",
@@ -342,7 +342,7 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
                     .with_intent("x")
                     .with_min_relative_score(-1.0),
             ),
-            b(is!(PluginError::InvalidQuery { .. })),
+            b(is!(PluginErrorKind::InvalidQuery { .. })),
         ),
         (
             "unknown plugin type",
@@ -353,22 +353,22 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "manifest: not TOML",
             manifest("manifest = ".to_owned()),
-            b(is!(PluginError::Manifest { .. })),
+            b(is!(PluginErrorKind::Manifest { .. })),
         ),
         (
             "manifest: unknown envelope key",
             manifest("manifest = \"\"\nsignatur = \"00\"\n".to_owned()),
-            b(is!(PluginError::Manifest { .. })),
+            b(is!(PluginErrorKind::Manifest { .. })),
         ),
         (
             "manifest: over the size limit",
             manifest(format!("manifest = \"{}\"", "x".repeat(70_000))),
-            b(is!(PluginError::Manifest { .. })),
+            b(is!(PluginErrorKind::Manifest { .. })),
         ),
         (
             "manifest: unsigned",
             manifest(format!("manifest = '''{valid_manifest}'''")),
-            b(is!(PluginError::Unsigned { .. })),
+            b(is!(PluginErrorKind::Unsigned { .. })),
         ),
         (
             "manifest: untrusted key",
@@ -377,38 +377,38 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
                     .unwrap()
                     .to_toml(),
             ),
-            b(is!(PluginError::UntrustedKey { .. })),
+            b(is!(PluginErrorKind::UntrustedKey { .. })),
         ),
         (
             "manifest: signature not hex",
             manifest(format!(
                 "key = \"release\"\nsignature = \"zz\"\nmanifest = '''{valid_manifest}'''"
             )),
-            b(is!(PluginError::BadSignature { .. })),
+            b(is!(PluginErrorKind::BadSignature { .. })),
         ),
         (
             "manifest: tampered",
             manifest(signed(valid_manifest).replace("m-kv", "m-kw")),
-            b(is!(PluginError::BadSignature { .. })),
+            b(is!(PluginErrorKind::BadSignature { .. })),
         ),
         (
             "manifest: unknown field",
             manifest(signed(
                 "name = \"m\"\nversion = \"1.0.0\"\ntype = \"storage\"\ncolor = 1\n",
             )),
-            b(is!(PluginError::Manifest { .. })),
+            b(is!(PluginErrorKind::Manifest { .. })),
         ),
         (
             "manifest: missing version",
             manifest(signed("name = \"m\"\ntype = \"storage\"\n")),
-            b(is!(PluginError::Manifest { .. })),
+            b(is!(PluginErrorKind::Manifest { .. })),
         ),
         (
             "manifest: bad version",
             manifest(signed(
                 "name = \"m\"\nversion = \"x\"\ntype = \"storage\"\n",
             )),
-            b(is!(PluginError::InvalidVersion { .. })),
+            b(is!(PluginErrorKind::InvalidVersion { .. })),
         ),
         (
             "manifest: bad type",
@@ -427,7 +427,7 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "unsigned runtime registration",
             register(config("plain")),
-            b(is!(PluginError::Unsigned { .. })),
+            b(is!(PluginErrorKind::Unsigned { .. })),
         ),
         // Keys
         (
@@ -496,7 +496,7 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "settings: not TOML",
             Box::new(|_: &ModuleRegistry| PluginSettings::from_toml("x = ").map(drop)),
-            b(is!(PluginError::Configuration { .. })),
+            b(is!(PluginErrorKind::Configuration { .. })),
         ),
     ]
 }

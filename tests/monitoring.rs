@@ -11,7 +11,7 @@ use std::time::Duration;
 use modreg::{
     AdvancedPluginMonitoringConfig, AlertKind, AlertRules, HealthMonitor, HealthStatus,
     ModuleRegistry, Operation, PluginAccessControlConfig, PluginBehavior, PluginError,
-    PluginHealthMonitoringConfig, PluginMonitoringConfig, Principal, plugin,
+    PluginErrorKind, PluginHealthMonitoringConfig, PluginMonitoringConfig, Principal, plugin,
 };
 
 #[plugin(type = Analyzer, version = "1.0.0")]
@@ -257,7 +257,10 @@ fn plugin_logging_and_structured_logging() {
 fn health_checks_are_off_until_switched_on() {
     let registry = ModuleRegistry::new();
     let err = registry.run_health_checks().unwrap_err();
-    assert!(matches!(err, PluginError::Disabled { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::Disabled { .. }),
+        "{err}"
+    );
 }
 
 #[test]

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use modreg::{
     AdvancedPlugin, AdvancedPluginConfig, AdvancedPluginInstantiationConfig, ModuleRegistry,
     Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration,
-    PluginContext, PluginDiscoveryQuery, PluginError, PluginFactoryConfig, PluginMetrics,
-    PluginOrigin, PluginState, PluginType, plugin, plugin_factory,
+    PluginContext, PluginDiscoveryQuery, PluginError, PluginErrorKind, PluginFactoryConfig,
+    PluginMetrics, PluginOrigin, PluginState, PluginType, plugin, plugin_factory,
 };
 
 #[derive(serde::Deserialize)]
@@ -83,7 +83,7 @@ fn names_are_unique_unless_replaced() {
     registry.register_plugin(config("rt-once")).unwrap();
     let err = registry.register_plugin(config("rt-once")).unwrap_err();
     assert!(
-        matches!(err, PluginError::AlreadyRegistered { .. }),
+        matches!(err.kind(), PluginErrorKind::AlreadyRegistered { .. }),
         "{err}"
     );
     registry
@@ -93,8 +93,11 @@ fn names_are_unique_unless_replaced() {
     registry.unregister_plugin("rt-once").unwrap();
     assert!(registry.plugin("rt-once").is_none());
     assert!(matches!(
-        registry.unregister_plugin("rt-once"),
-        Err(PluginError::NotFound { .. })
+        registry
+            .unregister_plugin("rt-once")
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::NotFound { .. })
     ));
 }
 
@@ -125,8 +128,11 @@ fn a_refused_registration_leaves_the_registry_unchanged() {
         .with_type(PluginType::Storage)
         .add_dependency("base >= one");
     assert!(matches!(
-        registry.register_advanced_plugin(bad_dependency),
-        Err(PluginError::InvalidDependency { .. })
+        registry
+            .register_advanced_plugin(bad_dependency)
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::InvalidDependency { .. })
     ));
     assert_eq!(registry.plugins().len(), before);
 }
@@ -172,7 +178,7 @@ fn an_entry_without_implementation_says_so() {
     registry.register_plugin(config("rt-empty")).unwrap();
     let err = registry.create_plugin("rt-empty").err().unwrap();
     assert!(
-        matches!(&err, PluginError::NoImplementation { name } if name == "rt-empty"),
+        matches!(err.kind(), PluginErrorKind::NoImplementation { name } if name == "rt-empty"),
         "{err}"
     );
 }
@@ -204,7 +210,7 @@ fn factories_register_by_method_and_refuse_unknown_ones() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, PluginError::FactoryMethodNotFound { known, .. } if known.contains(&"make_prefixer".to_owned())),
+        matches!(err.kind(), PluginErrorKind::FactoryMethodNotFound { known, .. } if known.contains(&"make_prefixer".to_owned())),
         "{err}"
     );
     let err = registry
@@ -227,8 +233,8 @@ fn factories_register_by_method_and_refuse_unknown_ones() {
         .unwrap_err();
     assert!(
         matches!(
-            &err,
-            PluginError::Invalid {
+            err.kind(),
+            PluginErrorKind::Invalid {
                 field: "factory interface",
                 ..
             }
@@ -457,9 +463,9 @@ fn circular_dependencies_are_refused_at_registration() {
     let err = registry
         .register_advanced_plugin(depending("ring-c", "ring-a >= 1.0"))
         .unwrap_err();
-    match err {
-        PluginError::DependencyCycle { cycle } => {
-            assert_eq!(cycle, ["ring-c", "ring-a", "ring-b", "ring-c"]);
+    match err.kind() {
+        PluginErrorKind::DependencyCycle { cycle } => {
+            assert_eq!(*cycle, ["ring-c", "ring-a", "ring-b", "ring-c"]);
         }
         other => panic!("{other}"),
     }
@@ -467,8 +473,11 @@ fn circular_dependencies_are_refused_at_registration() {
     // cycle too.
     assert!(registry.plugin("ring-c").is_none());
     assert!(matches!(
-        registry.register_advanced_plugin(depending("narcissus", "narcissus")),
-        Err(PluginError::DependencyCycle { .. })
+        registry
+            .register_advanced_plugin(depending("narcissus", "narcissus"))
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::DependencyCycle { .. })
     ));
 }
 
@@ -499,13 +508,16 @@ fn a_batch_registers_everything_or_nothing() {
         config("fresh-two"),
     ];
     assert!(matches!(
-        registry.register_plugins(batch),
-        Err(PluginError::AlreadyRegistered { ref name, .. }) if name == "bulk-00007"
+        registry.register_plugins(batch).as_ref().map_err(PluginError::kind),
+        Err(PluginErrorKind::AlreadyRegistered { name, .. }) if name == "bulk-00007"
     ));
     let invalid = vec![config("fresh-three"), config("Not Valid")];
     assert!(matches!(
-        registry.register_plugins(invalid),
-        Err(PluginError::Invalid { .. })
+        registry
+            .register_plugins(invalid)
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::Invalid { .. })
     ));
     assert_eq!(registry.plugins().len(), before);
     assert!(registry.plugin("fresh-one").is_none() && registry.plugin("fresh-three").is_none());

@@ -6,7 +6,8 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use modreg::{
-    ModuleRegistry, PluginBehavior, PluginError, PluginSecurityConfig, SandboxLimits, plugin,
+    ModuleRegistry, PluginBehavior, PluginError, PluginErrorKind, PluginSecurityConfig,
+    SandboxLimits, plugin,
 };
 
 /// Set to `true` to let every blocked call return.
@@ -49,14 +50,14 @@ fn stuck_calls_hold_at_most_max_workers_threads() {
     let stuck = registry.create_plugin("stuck").unwrap();
     for _ in 0..2 {
         assert!(matches!(
-            stuck.process(b"x"),
-            Err(PluginError::Timeout { .. })
+            stuck.process(b"x").as_ref().map_err(PluginError::kind),
+            Err(PluginErrorKind::Timeout { .. })
         ));
     }
     for _ in 0..5 {
         assert!(matches!(
-            stuck.process(b"x"),
-            Err(PluginError::SandboxExhausted { limit: 2, .. })
+            stuck.process(b"x").as_ref().map_err(PluginError::kind),
+            Err(PluginErrorKind::SandboxExhausted { limit: 2, .. })
         ));
     }
     // Once the stuck calls return, their workers are free again.

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use modreg::{
     AdvancedPluginSecurityConfig, ModuleRegistry, Operation, PluginAccessControlConfig,
-    PluginBehavior, PluginConfig, PluginDiscoveryQuery, PluginError, PluginSecurityConfig,
-    PluginSettings, PluginType, Principal, Role, SandboxLimits, SecretKey, SignedManifest,
-    TrustedKey, plugin,
+    PluginBehavior, PluginConfig, PluginDiscoveryQuery, PluginError, PluginErrorKind,
+    PluginSecurityConfig, PluginSettings, PluginType, Principal, Role, SandboxLimits, SecretKey,
+    SignedManifest, TrustedKey, plugin,
 };
 
 const SIGNER: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -110,8 +110,8 @@ fn the_sandbox_limits_size_and_time() {
     let err = sleeper.process(&[0; 9]).unwrap_err();
     assert!(
         matches!(
-            err,
-            PluginError::TooLarge {
+            err.kind(),
+            PluginErrorKind::TooLarge {
                 what: "input",
                 size: 9,
                 limit: 8,
@@ -123,8 +123,8 @@ fn the_sandbox_limits_size_and_time() {
     let err = sleeper.process(&[0; 4]).unwrap_err();
     assert!(
         matches!(
-            err,
-            PluginError::TooLarge {
+            err.kind(),
+            PluginErrorKind::TooLarge {
                 what: "output",
                 size: 16,
                 ..
@@ -133,7 +133,10 @@ fn the_sandbox_limits_size_and_time() {
         "{err}"
     );
     let err = sleeper.process(&[200]).unwrap_err();
-    assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::Timeout { .. }),
+        "{err}"
+    );
 }
 
 fn signed(manifest: &str, key_name: &str, secret: &str) -> String {
@@ -158,7 +161,10 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
     let err = registry
         .register_plugin(runtime("unsigned-kv"))
         .unwrap_err();
-    assert!(matches!(err, PluginError::Unsigned { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::Unsigned { .. }),
+        "{err}"
+    );
     let unsigned = SignedManifest {
         manifest: manifest.to_owned(),
         signature: None,
@@ -167,16 +173,22 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
     let err = registry
         .register_signed_manifest(&unsigned.to_toml())
         .unwrap_err();
-    assert!(matches!(err, PluginError::Unsigned { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::Unsigned { .. }),
+        "{err}"
+    );
     let err = registry
         .register_signed_manifest(&signed(manifest, "intruder", OTHER_SIGNER))
         .unwrap_err();
-    assert!(matches!(err, PluginError::UntrustedKey { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::UntrustedKey { .. }),
+        "{err}"
+    );
     let err = registry
         .register_signed_manifest(&signed(manifest, "release", OTHER_SIGNER))
         .unwrap_err();
     assert!(
-        matches!(err, PluginError::BadSignature { .. }),
+        matches!(err.kind(), PluginErrorKind::BadSignature { .. }),
         "wrongly signed: {err}"
     );
     let mut tampered = SignedManifest::sign(manifest, "release", SIGNER).unwrap();
@@ -185,7 +197,7 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
         .register_signed_manifest(&tampered.to_toml())
         .unwrap_err();
     assert!(
-        matches!(err, PluginError::BadSignature { .. }),
+        matches!(err.kind(), PluginErrorKind::BadSignature { .. }),
         "tampered: {err}"
     );
     assert!(
@@ -210,18 +222,27 @@ fn authentication_and_encryption_without_keys_fail_closed() {
         )
         .unwrap();
     let err = registry.register_plugin(runtime("anything")).unwrap_err();
-    assert!(matches!(err, PluginError::Unsigned { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::Unsigned { .. }),
+        "{err}"
+    );
     let envelope = signed(
         "name = \"k\"\nversion = \"1.0.0\"\ntype = \"storage\"\n",
         "release",
         SIGNER,
     );
     let err = registry.register_signed_manifest(&envelope).unwrap_err();
-    assert!(matches!(err, PluginError::UntrustedKey { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::UntrustedKey { .. }),
+        "{err}"
+    );
     // Settings are a state change too: unsigned, they are refused.
     assert!(matches!(
-        registry.set_plugin_settings("database", PluginSettings::new()),
-        Err(PluginError::Unsigned { .. })
+        registry
+            .set_plugin_settings("database", PluginSettings::new())
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::Unsigned { .. })
     ));
 
     let registry = ModuleRegistry::new();
@@ -282,8 +303,8 @@ fn roles_grant_operations_on_name_patterns() {
     let err = vault.process(b"x").unwrap_err();
     assert!(
         matches!(
-            &err,
-            PluginError::AccessDenied {
+            err.kind(),
+            PluginErrorKind::AccessDenied {
                 operation: "process",
                 ..
             }
@@ -403,7 +424,10 @@ fn an_audit_file_that_cannot_be_written_fails_closed() {
         "{access:?}"
     );
     assert!(
-        matches!(created, Err(PluginError::AuditUnavailable { .. })),
+        matches!(
+            created.as_ref().map_err(PluginError::kind),
+            Err(PluginErrorKind::AuditUnavailable { .. })
+        ),
         "{created:?}"
     );
     // Open, when asked for: the operations go ahead.
@@ -585,12 +609,18 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
 
     // Unsigned changes are refused.
     assert!(matches!(
-        registry.unregister_plugin("ledger"),
-        Err(PluginError::Unsigned { .. })
+        registry
+            .unregister_plugin("ledger")
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::Unsigned { .. })
     ));
     assert!(matches!(
-        registry.set_plugin_settings("ledger", PluginSettings::new().with("level", 1)),
-        Err(PluginError::Unsigned { .. })
+        registry
+            .set_plugin_settings("ledger", PluginSettings::new().with("level", 1))
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::Unsigned { .. })
     ));
 
     // A signed removal names the version it removes.

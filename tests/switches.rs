@@ -8,7 +8,7 @@ use common::logs;
 use modreg::{
     AdvancedPluginConfiguration, ConfigFile, EnvironmentPluginConfiguration, ModuleRegistry,
     Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration, PluginError,
-    PluginType, plugin,
+    PluginErrorKind, PluginType, plugin,
 };
 
 #[plugin(type = Storage, capabilities = ["kv"], version = "1.0.0", permissions = ["fs.write"])]
@@ -82,8 +82,8 @@ fn plugin_loading_off_refuses_every_creation() {
     let err = registry.create_plugin("real-store").err().unwrap();
     assert!(
         matches!(
-            err,
-            PluginError::Disabled {
+            err.kind(),
+            PluginErrorKind::Disabled {
                 what: "plugin loading",
                 ..
             }
@@ -114,7 +114,7 @@ fn plugin_validation_checks_what_an_instance_reports() {
         .unwrap();
     let err = registry.create_plugin("honest-name").err().unwrap();
     assert!(
-        matches!(err, PluginError::Mismatch { field: "name", .. }),
+        matches!(err.kind(), PluginErrorKind::Mismatch { field: "name", .. }),
         "{err}"
     );
     registry
@@ -144,10 +144,13 @@ fn plugin_monitoring_counts_calls_errors_and_panics() {
     let plugin = registry.create_plugin("panicky").unwrap();
     plugin.process(b"abc").unwrap();
     let err = plugin.process(b"").unwrap_err();
-    assert!(matches!(err, PluginError::Panicked { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), PluginErrorKind::Panicked { .. }),
+        "{err}"
+    );
     let err = plugin.process(b"de").unwrap_err();
     assert!(
-        matches!(err, PluginError::Failed { .. }),
+        matches!(err.kind(), PluginErrorKind::Failed { .. }),
         "a panicked instance is failed: {err}"
     );
     let fresh = registry.create_plugin("panicky").unwrap();
@@ -195,7 +198,7 @@ fn plugin_security_requires_granted_permissions() {
         .unwrap();
     let err = registry.create_plugin("real-store").err().unwrap();
     assert!(
-        matches!(&err, PluginError::PermissionDenied { plugin, permission } if plugin == "real-store" && permission == "fs.write"),
+        matches!(err.kind(), PluginErrorKind::PermissionDenied { plugin, permission } if plugin == "real-store" && permission == "fs.write"),
         "{err}"
     );
     registry.grant_permissions(["fs.write"]).unwrap();

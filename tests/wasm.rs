@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use modreg::{
     AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, ModuleRegistry,
-    Operation, PluginCapabilityQuery, PluginError, PluginMonitoringConfig, TrustedKey, WasmConfig,
-    WasmSignature,
+    Operation, PluginCapabilityQuery, PluginError, PluginErrorKind, PluginMonitoringConfig,
+    TrustedKey, WasmConfig, WasmSignature,
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -103,36 +103,38 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
         .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
         .unwrap();
     let table: [(&str, &[u8], Check); 7] = [
-        ("spin", b"", |e| matches!(e, PluginError::Timeout { .. })),
+        ("spin", b"", |e| {
+            matches!(e.kind(), PluginErrorKind::Timeout { .. })
+        }),
         (
             "memory-bomb",
             b"",
-            |e| matches!(e, PluginError::MemoryLimit { limit, .. } if *limit == 16 << 20),
+            |e| matches!(e.kind(), PluginErrorKind::MemoryLimit { limit, .. } if *limit == 16 << 20),
         ),
         (
             "read-passwd",
             b"",
-            |e| matches!(e, PluginError::PermissionDenied { permission, .. } if permission == "file.read"),
+            |e| matches!(e.kind(), PluginErrorKind::PermissionDenied { permission, .. } if permission == "file.read"),
         ),
         (
             "read-env",
             b"HOME",
-            |e| matches!(e, PluginError::PermissionDenied { permission, .. } if permission == "env.home"),
+            |e| matches!(e.kind(), PluginErrorKind::PermissionDenied { permission, .. } if permission == "env.home"),
         ),
         (
             "recurse",
             b"",
-            |e| matches!(e, PluginError::Trapped { trap, .. } if trap.contains("stack")),
+            |e| matches!(e.kind(), PluginErrorKind::Trapped { trap, .. } if trap.contains("stack")),
         ),
         (
             "panic",
             b"",
-            |e| matches!(e, PluginError::Panicked { message, .. } if message.contains("on purpose")),
+            |e| matches!(e.kind(), PluginErrorKind::Panicked { message, .. } if message.contains("on purpose")),
         ),
         (
             "flood",
             &[8],
-            |e| matches!(e, PluginError::TooLarge { what: "output", size, .. } if *size == 8 << 20),
+            |e| matches!(e.kind(), PluginErrorKind::TooLarge { what: "output", size, .. } if *size == 8 << 20),
         ),
     ];
     for (name, input, expected) in table {
@@ -146,8 +148,8 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
             assert!(
                 error.is_plugin_failure()
                     || matches!(
-                        error,
-                        PluginError::PermissionDenied { .. } | PluginError::TooLarge { .. }
+                        error.kind(),
+                        PluginErrorKind::PermissionDenied { .. } | PluginErrorKind::TooLarge { .. }
                     ),
                 "{name}: {error:?}"
             );
@@ -173,8 +175,8 @@ fn the_time_budget_frees_the_thread_within_its_budget() {
     let spin = registry.create_plugin("spin").unwrap();
     let started = Instant::now();
     assert!(matches!(
-        spin.process(b"").unwrap_err(),
-        PluginError::Timeout { .. }
+        spin.process(b"").unwrap_err().kind(),
+        PluginErrorKind::Timeout { .. }
     ));
     // Stopped between slices of fuel: within the budget and one slice.
     assert!(
@@ -197,7 +199,7 @@ fn a_fuel_cap_stops_a_loop_deterministically() {
         .process(b"")
         .unwrap_err();
     assert!(
-        matches!(&error, PluginError::Trapped { trap, .. } if trap.contains("fuel of 5000000")),
+        matches!(error.kind(), PluginErrorKind::Trapped { trap, .. } if trap.contains("fuel of 5000000")),
         "{error:?}"
     );
 }
@@ -232,25 +234,28 @@ fn grants_open_only_what_they_name() {
     ] {
         let error = read.process(outside.as_bytes()).unwrap_err();
         assert!(
-            matches!(&error, PluginError::PermissionDenied { permission, .. } if permission == "file.read"),
+            matches!(error.kind(), PluginErrorKind::PermissionDenied { permission, .. } if permission == "file.read"),
             "{outside}: {error:?}"
         );
     }
     // Inside the grant but absent: not found, which the guest reports as its own error.
     let missing = read.process(b"inner/nothing.txt").unwrap_err();
     assert!(
-        matches!(&missing, PluginError::Processing { reason, .. } if reason.contains("not found")),
+        matches!(missing.kind(), PluginErrorKind::Processing { reason, .. } if reason.contains("not found")),
         "{missing:?}"
     );
     // The variable is granted; any other is refused.
     let env = registry.create_plugin("read-env").unwrap();
     assert!(matches!(
-        env.process(b"PATH").unwrap_err(),
-        PluginError::PermissionDenied { .. }
+        env.process(b"PATH").unwrap_err().kind(),
+        PluginErrorKind::PermissionDenied { .. }
     ));
     let greeting = env.process(b"MODREG_GUEST_GREETING");
     assert!(
-        matches!(&greeting, Ok(_) | Err(PluginError::Processing { .. })),
+        matches!(
+            greeting.as_ref().map_err(PluginError::kind),
+            Ok(_) | Err(PluginErrorKind::Processing { .. })
+        ),
         "granted: found or not set, never denied: {greeting:?}"
     );
     // Every refusal is in the registry's audit log, counted as a denied `process`.
@@ -265,8 +270,11 @@ fn grants_open_only_what_they_name() {
 #[test]
 fn modules_that_break_the_contract_are_refused_before_they_run() {
     let registry = ModuleRegistry::new();
-    let refused = |bytes: &[u8]| match registry.load_wasm_bytes("bad.wasm", bytes, None) {
-        Err(PluginError::WasmModule { reason, .. }) => reason,
+    let refused = |bytes: &[u8]| match registry
+        .load_wasm_bytes("bad.wasm", bytes, None)
+        .map_err(PluginError::into_kind)
+    {
+        Err(PluginErrorKind::WasmModule { reason, .. }) => reason,
         other => panic!("expected a refusal, got {other:?}"),
     };
     assert!(refused(b"not wasm at all").contains("not a valid module"));
@@ -306,24 +314,30 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
     let load = |signature: Option<&WasmSignature>| {
         registry.load_wasm_bytes("codecs.wasm", &codecs, signature)
     };
-    assert!(matches!(load(None), Err(PluginError::Unsigned { .. })));
+    assert!(matches!(
+        load(None).as_ref().map_err(PluginError::kind),
+        Err(PluginErrorKind::Unsigned { .. })
+    ));
     let stranger = WasmSignature::sign(&codecs, "stranger", OTHER_SECRET).unwrap();
     assert!(matches!(
-        load(Some(&stranger)),
-        Err(PluginError::UntrustedKey { .. })
+        load(Some(&stranger)).as_ref().map_err(PluginError::kind),
+        Err(PluginErrorKind::UntrustedKey { .. })
     ));
     let forged = WasmSignature::sign(&codecs, "release", OTHER_SECRET).unwrap();
     assert!(matches!(
-        load(Some(&forged)),
-        Err(PluginError::BadSignature { .. })
+        load(Some(&forged)).as_ref().map_err(PluginError::kind),
+        Err(PluginErrorKind::BadSignature { .. })
     ));
     let mut tampered = codecs.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
     let signed = WasmSignature::sign(&codecs, "release", SECRET).unwrap();
     assert!(matches!(
-        registry.load_wasm_bytes("codecs.wasm", &tampered, Some(&signed)),
-        Err(PluginError::BadSignature { .. })
+        registry
+            .load_wasm_bytes("codecs.wasm", &tampered, Some(&signed))
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::BadSignature { .. })
     ));
     assert!(registry.plugin("rot13").is_none());
     load(Some(&signed)).unwrap();
@@ -397,7 +411,7 @@ fn a_module_cannot_take_over_another_modules_plugin() {
         .load_wasm_bytes("second.wasm", &second, None)
         .unwrap_err();
     assert!(
-        matches!(&refused, PluginError::WasmModule { reason, .. } if reason.contains("already loaded from `first.wasm`")),
+        matches!(refused.kind(), PluginErrorKind::WasmModule { reason, .. } if reason.contains("already loaded from `first.wasm`")),
         "{refused:?}"
     );
     // Reloading the owner replaces it.

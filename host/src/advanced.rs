@@ -7,7 +7,7 @@ use crate::configuration::PluginConfiguration;
 use crate::metrics::MetricsSource;
 use crate::metrics::PluginMetrics;
 use modreg_core::Plugin;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// A plugin that carries a context, a configuration, a state and metrics, as the
 /// specification's "Advanced Plugin Interface" describes.
@@ -132,11 +132,11 @@ impl PluginContext {
     /// Runs `data` through the stages in order (unchanged when there are none).
     pub fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         if !self.initialized {
-            return Err(PluginError::InvalidTransition {
+            return Err(PluginError::from(PluginErrorKind::InvalidTransition {
                 plugin: "plugin context".to_owned(),
                 from: "uninitialized".to_owned(),
                 to: "processing".to_owned(),
-            });
+            }));
         }
         let mut data = data.to_vec();
         for stage in &self.stages {

@@ -30,9 +30,9 @@ use crate::toml_settings::{describe_toml_error, settings_from_table, settings_fr
 
 use crate::configuration::EnvironmentPluginConfiguration;
 use crate::registry::ModuleRegistry;
-use modreg_core::PluginError;
 use modreg_core::PluginSettings;
 use modreg_core::validate::check_identifier;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// The flags of an `[environments.NAME]` table in a configuration file.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -111,9 +111,11 @@ struct Raw {
 impl ConfigFile {
     /// Parses TOML `text`; `origin` names the file in errors.
     pub fn parse(origin: &str, text: &str) -> Result<Self, PluginError> {
-        let file_error = |reason: String| PluginError::ConfigurationFile {
-            path: origin.to_owned(),
-            reason,
+        let file_error = |reason: String| {
+            PluginError::from(PluginErrorKind::ConfigurationFile {
+                path: origin.to_owned(),
+                reason,
+            })
         };
         let raw: Raw =
             toml::from_str(text).map_err(|e| file_error(describe_toml_error(text, &e)))?;
@@ -143,9 +145,11 @@ impl ConfigFile {
     /// Reads and parses the file at `path`.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| PluginError::ConfigurationFile {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PluginError::from(PluginErrorKind::ConfigurationFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
         })?;
         Self::parse(&path.display().to_string(), &text)
     }
@@ -180,9 +184,11 @@ pub trait SettingsFromToml: Sized {
 
 impl SettingsFromToml for PluginSettings {
     fn from_toml(text: &str) -> Result<Self, PluginError> {
-        settings_from_toml(text).map_err(|reason| PluginError::Configuration {
-            plugin: String::new(),
-            reason,
+        settings_from_toml(text).map_err(|reason| {
+            PluginError::from(PluginErrorKind::Configuration {
+                plugin: String::new(),
+                reason,
+            })
         })
     }
 }
@@ -203,10 +209,10 @@ impl ModuleRegistry {
             }));
         for (section, name) in sections {
             if self.plugin(name).is_none() {
-                return Err(PluginError::ConfigurationFile {
+                return Err(PluginError::from(PluginErrorKind::ConfigurationFile {
                     path: origin.to_owned(),
                     reason: format!("section `[{section}]` names a plugin that is not registered"),
-                });
+                }));
             }
         }
         self.update(|overlay| {

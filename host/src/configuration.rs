@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use modreg_core::PluginError;
 use modreg_core::PluginSettings;
 use modreg_core::validate::check_identifier;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// The effective switches of a registry, after base configuration and the active environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,16 +164,17 @@ impl PluginConfiguration {
     pub fn load(&mut self) -> Result<(), PluginError> {
         if let Some(path) = &self.source {
             let shown = path.display().to_string();
-            let text =
-                std::fs::read_to_string(path).map_err(|e| PluginError::ConfigurationFile {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                PluginError::from(PluginErrorKind::ConfigurationFile {
                     path: shown.clone(),
                     reason: e.to_string(),
-                })?;
+                })
+            })?;
             let read = crate::toml_settings::settings_from_toml(&text).map_err(|reason| {
-                PluginError::ConfigurationFile {
+                PluginError::from(PluginErrorKind::ConfigurationFile {
                     path: shown,
                     reason,
-                }
+                })
             })?;
             self.settings.values_mut().extend(read.values().clone());
         }

@@ -16,12 +16,12 @@ impl ModuleRegistry {
     /// (`modreg::ModuleRegistry` hands it to its layer).
     ///
     /// ```
-    /// use modreg_core::PluginError;
+    /// use modreg_core::{PluginError, PluginErrorKind};
     /// use modreg_host::{ModuleRegistry, PluginConfiguration};
     ///
     /// let registry = ModuleRegistry::new();
     /// registry.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
-    /// assert!(matches!(registry.create_plugin("anything"), Err(PluginError::Disabled { .. })));
+    /// assert!(matches!(registry.create_plugin("anything").map_err(PluginError::into_kind), Err(PluginErrorKind::Disabled { .. })));
     /// # Ok::<(), PluginError>(())
     /// ```
     pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {

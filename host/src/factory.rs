@@ -1,10 +1,10 @@
 //! Factory registrations: a runtime name for a compiled-in `#[plugin_factory]` function.
 
 use modreg_core::FactoryDescriptor;
-use modreg_core::PluginError;
 use modreg_core::PluginIndex;
 use modreg_core::PluginType;
 use modreg_core::validate::check_identifier;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// Registers a factory by the name of its `#[plugin_factory]` function.
 ///
@@ -84,14 +84,16 @@ impl PluginFactoryConfig {
             .factories()
             .iter()
             .find(|f| f.method() == self.method)
-            .ok_or_else(|| PluginError::FactoryMethodNotFound {
-                factory: self.name.clone(),
-                method: self.method.clone(),
-                known: index
-                    .factories()
-                    .iter()
-                    .map(|f| f.method().to_owned())
-                    .collect(),
+            .ok_or_else(|| {
+                PluginError::from(PluginErrorKind::FactoryMethodNotFound {
+                    factory: self.name.clone(),
+                    method: self.method.clone(),
+                    known: index
+                        .factories()
+                        .iter()
+                        .map(|f| f.method().to_owned())
+                        .collect(),
+                })
             })?;
         if let Some(interface) = &self.interface
             && found.interface() != Some(interface.as_str())

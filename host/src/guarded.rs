@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::layer::{Answer, Policy};
 use modreg_core::Plugin;
-use modreg_core::PluginError;
 use modreg_core::sandbox::{PanicLatch, guard};
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// Sandbox worker threads running now, in the whole process.
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
@@ -57,12 +57,12 @@ impl GuardedPlugin {
         if let Some(limit) = self.policy.max_input_bytes
             && data.len() > limit
         {
-            return Err(PluginError::TooLarge {
+            return Err(PluginError::from(PluginErrorKind::TooLarge {
                 plugin: self.name.clone(),
                 what: "input",
                 size: data.len(),
                 limit,
-            });
+            }));
         }
         let outcome = match self.policy.time_budget {
             Some(budget) => self.call_with_budget(data, budget),
@@ -73,12 +73,14 @@ impl GuardedPlugin {
         };
         self.failed.observe(&outcome);
         match (outcome, self.policy.max_output_bytes) {
-            (Ok(out), Some(limit)) if out.len() > limit => Err(PluginError::TooLarge {
-                plugin: self.name.clone(),
-                what: "output",
-                size: out.len(),
-                limit,
-            }),
+            (Ok(out), Some(limit)) if out.len() > limit => {
+                Err(PluginError::from(PluginErrorKind::TooLarge {
+                    plugin: self.name.clone(),
+                    what: "output",
+                    size: out.len(),
+                    limit,
+                }))
+            }
             (outcome, _) => outcome,
         }
     }
@@ -89,10 +91,10 @@ impl GuardedPlugin {
     /// a call is refused, so a plugin that never returns cannot pile up threads and memory.
     fn call_with_budget(&self, data: &[u8], budget: Duration) -> Result<Vec<u8>, PluginError> {
         let Some(slot) = WorkerSlot::take(self.policy.max_workers) else {
-            return Err(PluginError::SandboxExhausted {
+            return Err(PluginError::from(PluginErrorKind::SandboxExhausted {
                 plugin: self.name.clone(),
                 limit: self.policy.max_workers,
-            });
+            }));
         };
         let (sender, receiver) = mpsc::channel();
         let plugin = Arc::clone(&self.inner);
@@ -112,10 +114,10 @@ impl GuardedPlugin {
         }
         receiver
             .recv_timeout(budget)
-            .unwrap_or(Err(PluginError::Timeout {
+            .unwrap_or(Err(PluginError::from(PluginErrorKind::Timeout {
                 plugin: self.name.clone(),
                 budget,
-            }))
+            })))
     }
 
     fn exclusive(

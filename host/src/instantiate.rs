@@ -15,9 +15,9 @@ use crate::interest::Decision;
 use crate::layer::{Answer, Change, Code, LayerContext};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
-use modreg_core::PluginError;
 use modreg_core::sandbox::guard;
 use modreg_core::{Plugin, PluginDescriptor};
+use modreg_core::{PluginError, PluginErrorKind};
 
 use crate::target::Target;
 use modreg_core::__host::check_dependency;
@@ -332,7 +332,7 @@ impl ModuleRegistry {
     /// need the trait's methods, which only `dyn Plugin` has here.
     ///
     /// ```
-    /// use modreg_core::{plugin, registry, PluginError};
+    /// use modreg_core::{plugin, registry, PluginError, PluginErrorKind};
     /// use modreg_host::{ModuleRegistry, PluginConfiguration};
     ///
     /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
@@ -346,7 +346,7 @@ impl ModuleRegistry {
     /// let host = ModuleRegistry::new();
     /// assert_eq!(host.create_from(&GREETERS, "hello")?.greet(), "hello");
     /// host.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
-    /// assert!(matches!(host.create_from(&GREETERS, "hello"), Err(PluginError::Disabled { .. })));
+    /// assert!(matches!(host.create_from(&GREETERS, "hello").map_err(PluginError::into_kind), Err(PluginErrorKind::Disabled { .. })));
     /// # Ok::<(), PluginError>(())
     /// ```
     pub fn create_from<T: ?Sized>(
@@ -390,18 +390,20 @@ impl ModuleRegistry {
             .get(factory_name)
             .map(|(_, f)| *f)
             .or_else(|| self.index().factory(factory_name))
-            .ok_or_else(|| PluginError::FactoryNotFound {
-                name: factory_name.to_owned(),
-                known: self.factory_names(),
+            .ok_or_else(|| {
+                PluginError::from(PluginErrorKind::FactoryNotFound {
+                    name: factory_name.to_owned(),
+                    known: self.factory_names(),
+                })
             })?;
         let plugin = guard(factory.name(), "construction", || factory.create(variant))?;
         if plugin.plugin_type() != factory.plugin_type() {
-            return Err(PluginError::Mismatch {
+            return Err(PluginError::from(PluginErrorKind::Mismatch {
                 plugin: plugin.name().to_owned(),
                 field: "type",
                 registered: format!("{} (factory `{}`)", factory.plugin_type(), factory.name()),
                 reported: plugin.plugin_type().to_string(),
-            });
+            }));
         }
         if let Some(descriptor) = plugin.descriptor() {
             self.check_code(
@@ -453,10 +455,10 @@ impl ModuleRegistry {
             .filter(|(score, _)| *score > 0.85)
             .collect();
         close.sort_by(|a, b| b.0.total_cmp(&a.0));
-        PluginError::NotFound {
+        PluginError::from(PluginErrorKind::NotFound {
             name: name.to_owned(),
             suggestions: close.into_iter().take(3).map(|(_, n)| n).collect(),
-        }
+        })
     }
 
     /// Creates `name` prepared as `config` asks: with its context and configuration,
@@ -593,20 +595,22 @@ fn check_loading(overlay: &Overlay, requested: &str) -> Result<(), PluginError> 
     if overlay.flags.loading {
         Ok(())
     } else {
-        Err(PluginError::Disabled {
+        Err(PluginError::from(PluginErrorKind::Disabled {
             plugin: requested.to_owned(),
             what: "plugin loading",
-        })
+        }))
     }
 }
 
 /// Fails unless `plugin` reports the name, version and type of `target`.
 fn check_reported(target: &Target, plugin: &dyn Plugin) -> Result<(), PluginError> {
-    let mismatch = |field, registered: String, reported: String| PluginError::Mismatch {
-        plugin: target.name().to_owned(),
-        field,
-        registered,
-        reported,
+    let mismatch = |field, registered: String, reported: String| {
+        PluginError::from(PluginErrorKind::Mismatch {
+            plugin: target.name().to_owned(),
+            field,
+            registered,
+            reported,
+        })
     };
     if plugin.name() != target.name() {
         return Err(mismatch(

@@ -10,7 +10,7 @@
 //! Stopped and Failed may be initialized again.
 //! ```
 //!
-//! Any other transition is refused with [`PluginError::InvalidTransition`]. `initialize` and
+//! Any other transition is refused with [`PluginErrorKind::InvalidTransition`]. `initialize` and
 //! `cleanup` run inside the panic guard: a panic marks the plugin `Failed`.
 
 use std::collections::BTreeMap;
@@ -19,8 +19,8 @@ use std::fmt;
 use crate::registry::ModuleRegistry;
 use modreg_core::__host::check_dependency;
 use modreg_core::Plugin;
-use modreg_core::PluginError;
 use modreg_core::sandbox::guard;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// Where a managed plugin is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -181,19 +181,19 @@ impl<'r> PluginManager<'r> {
     fn managed(&mut self, name: &str) -> Result<&mut Managed, PluginError> {
         match self.plugins.get_mut(name) {
             Some(managed) => Ok(managed),
-            None => Err(PluginError::NotFound {
+            None => Err(PluginError::from(PluginErrorKind::NotFound {
                 name: name.to_owned(),
                 suggestions: Vec::new(),
-            }),
+            })),
         }
     }
 
     fn refuse(name: &str, from: LifecycleState, to: LifecycleState) -> PluginError {
-        PluginError::InvalidTransition {
+        PluginError::from(PluginErrorKind::InvalidTransition {
             plugin: name.to_owned(),
             from: from.to_string(),
             to: to.to_string(),
-        }
+        })
     }
 
     /// Initializes one plugin: from `Registered`, `Stopped` or `Failed` to `Initialized`, or
@@ -248,19 +248,18 @@ impl<'r> PluginManager<'r> {
 
     /// Processes `data` with a `Running` plugin.
     pub fn process(&self, name: &str, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let managed = self
-            .plugins
-            .get(name)
-            .ok_or_else(|| PluginError::NotFound {
+        let managed = self.plugins.get(name).ok_or_else(|| {
+            PluginError::from(PluginErrorKind::NotFound {
                 name: name.to_owned(),
                 suggestions: Vec::new(),
-            })?;
+            })
+        })?;
         if managed.state != LifecycleState::Running {
-            return Err(PluginError::InvalidTransition {
+            return Err(PluginError::from(PluginErrorKind::InvalidTransition {
                 plugin: name.to_owned(),
                 from: managed.state.to_string(),
                 to: "processing".to_owned(),
-            });
+            }));
         }
         guard(name, "process", || managed.plugin.process(data))
     }
@@ -336,7 +335,9 @@ fn topological_order(edges: &BTreeMap<String, Vec<String>>) -> Result<Vec<String
                 let start = path.iter().position(|p| p == name).unwrap_or(0);
                 let mut cycle = path[start..].to_vec();
                 cycle.push(name.to_owned());
-                return Err(PluginError::DependencyCycle { cycle });
+                return Err(PluginError::from(PluginErrorKind::DependencyCycle {
+                    cycle,
+                }));
             }
             None => {}
         }

@@ -1,8 +1,8 @@
 //! Discovery queries: by type and name, and by capabilities.
 
-use modreg_core::PluginError;
 use modreg_core::PluginType;
 use modreg_core::validate::check_identifier;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// Finds plugins by type, name prefix and name substring; every filter given must match.
 ///
@@ -51,9 +51,9 @@ impl PluginDiscoveryQuery {
             ("name prefix", &self.name_prefix),
         ] {
             if text.as_deref() == Some("") {
-                return Err(PluginError::InvalidQuery {
+                return Err(PluginError::from(PluginErrorKind::InvalidQuery {
                     reason: format!("the {what} is empty; leave it out to match every name"),
-                });
+                }));
             }
         }
         Ok(())
@@ -124,8 +124,10 @@ impl PluginCapabilityQuery {
     pub(crate) fn validate(&self) -> Result<(), PluginError> {
         for (list, kind) in [(&self.required, "required"), (&self.optional, "optional")] {
             for cap in list {
-                check_identifier("capability", cap).map_err(|e| PluginError::InvalidQuery {
-                    reason: format!("{kind} capability: {e}"),
+                check_identifier("capability", cap).map_err(|e| {
+                    PluginError::from(PluginErrorKind::InvalidQuery {
+                        reason: format!("{kind} capability: {e}"),
+                    })
                 })?;
             }
         }

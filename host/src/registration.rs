@@ -9,13 +9,13 @@ use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig};
 use crate::runtime::{Fields, Registration, RuntimeEntry};
-use modreg_core::PluginError;
 use modreg_core::PluginSettings;
 use modreg_core::validate::parse_dependency;
+use modreg_core::{PluginError, PluginErrorKind};
 
 impl ModuleRegistry {
     /// Registers a plugin at run time. A name registered at run time already is refused
-    /// ([`PluginError::AlreadyRegistered`]); a compiled-in plugin of the same name lends its
+    /// ([`PluginErrorKind::AlreadyRegistered`]); a compiled-in plugin of the same name lends its
     /// implementation when type and version agree.
     pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
         self.insert(config.into_fields(), false)
@@ -127,10 +127,10 @@ impl ModuleRegistry {
                     )?;
                 }
                 if !replace && overlay.entries.contains_key(&entry.name) {
-                    return Err(PluginError::AlreadyRegistered {
+                    return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
                         name: entry.name.clone(),
                         existing: "registered at run time".to_owned(),
-                    });
+                    }));
                 }
                 tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
                 let name = entry.name.clone();
@@ -168,7 +168,9 @@ impl ModuleRegistry {
                     let mut cycle = vec![start.to_owned()];
                     cycle.extend(back.into_iter().rev());
                     cycle.push(start.to_owned());
-                    return Err(PluginError::DependencyCycle { cycle });
+                    return Err(PluginError::from(PluginErrorKind::DependencyCycle {
+                        cycle,
+                    }));
                 }
                 if !parent.contains_key(&dependency.name) {
                     parent.insert(dependency.name.clone(), from.clone());
@@ -229,9 +231,11 @@ impl ModuleRegistry {
             if compiled && overlay.removed.insert(name.to_owned()).is_none() {
                 return Ok(());
             }
-            if was_runtime { Ok(()) } else { Err(()) }.map_err(|()| PluginError::NotFound {
-                name: name.to_owned(),
-                suggestions: Vec::new(),
+            if was_runtime { Ok(()) } else { Err(()) }.map_err(|()| {
+                PluginError::from(PluginErrorKind::NotFound {
+                    name: name.to_owned(),
+                    suggestions: Vec::new(),
+                })
             })
         });
         if result.is_ok() {
@@ -265,10 +269,10 @@ impl ModuleRegistry {
         let factory = config.resolve(self.index())?;
         self.update(|overlay| {
             if overlay.factories.contains_key(config.name()) {
-                return Err(PluginError::AlreadyRegistered {
+                return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
                     name: config.name().to_owned(),
                     existing: "a factory registered at run time".to_owned(),
-                });
+                }));
             }
             overlay
                 .factories

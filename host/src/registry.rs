@@ -245,10 +245,10 @@ impl ModuleRegistry {
     /// linker dropped is a clear error and not a silent gap.
     ///
     /// ```
-    /// use modreg_core::PluginError;
+    /// use modreg_core::{PluginError, PluginErrorKind};
     /// use modreg_host::ModuleRegistry;
     /// let err = ModuleRegistry::new().expect_plugins(["surely-absent"]).unwrap_err();
-    /// assert!(matches!(err, PluginError::MissingPlugins { ref missing } if missing == &["surely-absent"]));
+    /// assert!(matches!(err.kind(), PluginErrorKind::MissingPlugins { missing } if missing == &["surely-absent"]));
     /// ```
     pub fn expect_plugins<'a>(
         &self,

@@ -4,7 +4,7 @@
 //! implementation from, in order: the constructor given with
 //! [`with_constructor`](PluginConfig::with_constructor); the compiled-in plugin of the same
 //! name (whose type and version it must then agree with); nothing, in which case creating
-//! it is [`PluginError::NoImplementation`].
+//! it is [`PluginErrorKind::NoImplementation`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,10 +13,10 @@ use std::sync::Arc;
 use crate::advanced::AdvancedPlugin;
 use modreg_core::Plugin;
 use modreg_core::PluginDescriptor;
-use modreg_core::PluginError;
 use modreg_core::PluginSettings;
 use modreg_core::PluginType;
 use modreg_core::validate::{check_identifier, parse_dependency, parse_version};
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// A constructor given at registration time.
 pub type DynConstructor =
@@ -277,7 +277,7 @@ impl RuntimeEntry {
         if let Some(d) = compiled
             && (d.plugin_type() != plugin_type || d.version() != version)
         {
-            return Err(PluginError::AlreadyRegistered {
+            return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
                 name,
                 existing: format!(
                     "compiled in as {} {} at {}; a registration of that name must agree on type and version",
@@ -285,7 +285,7 @@ impl RuntimeEntry {
                     d.version(),
                     d.location()
                 ),
-            });
+            }));
         }
         let mock_of = fields.metadata.get("mock_of").cloned();
         if let Some(real) = &mock_of {
@@ -331,9 +331,9 @@ impl RuntimeEntry {
         } else if let Some(d) = self.compiled {
             d.instantiate(settings)
         } else {
-            Err(PluginError::NoImplementation {
+            Err(PluginError::from(PluginErrorKind::NoImplementation {
                 name: self.name.clone(),
-            })
+            }))
         }
     }
 }

@@ -17,7 +17,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 
 use crate::info::PluginInfo;
 use crate::registry::ModuleRegistry;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -178,24 +178,24 @@ impl PluginSemanticQuery {
 
     fn validate(&self) -> Result<(), PluginError> {
         if !(0.0..=1.0).contains(&self.min_relative_score) {
-            return Err(PluginError::InvalidQuery {
+            return Err(PluginError::from(PluginErrorKind::InvalidQuery {
                 reason: format!(
                     "min_relative_score {} is outside 0.0..=1.0",
                     self.min_relative_score
                 ),
-            });
+            }));
         }
         if self.limit == Some(0) {
-            return Err(PluginError::InvalidQuery {
+            return Err(PluginError::from(PluginErrorKind::InvalidQuery {
                 reason: "limit 0 can return nothing; leave it out for no limit".to_owned(),
-            });
+            }));
         }
         if tokens(&self.text()).is_empty() {
-            return Err(PluginError::InvalidQuery {
+            return Err(PluginError::from(PluginErrorKind::InvalidQuery {
                 reason:
                     "a semantic query needs an intent, a context or a requirement with words in it"
                         .to_owned(),
-            });
+            }));
         }
         Ok(())
     }

@@ -39,22 +39,26 @@ fn setting_from_toml(value: toml::Value) -> SettingValue {
 }
 
 /// `text` read as TOML into `T`, refused when over `limit` bytes: a signed envelope or a
-/// signature file, whose errors are [`PluginError::Manifest`] naming line and column.
+/// signature file, whose errors are [`PluginErrorKind::Manifest`] naming line and column.
 pub(crate) fn read_capped<T: serde::de::DeserializeOwned>(
     text: &str,
     limit: usize,
     what: &str,
 ) -> Result<T, modreg_core::PluginError> {
     if text.len() > limit {
-        return Err(modreg_core::PluginError::Manifest {
-            reason: format!(
-                "{what} of {} bytes is over the limit of {limit}",
-                text.len()
-            ),
-        });
+        return Err(modreg_core::PluginError::from(
+            modreg_core::PluginErrorKind::Manifest {
+                reason: format!(
+                    "{what} of {} bytes is over the limit of {limit}",
+                    text.len()
+                ),
+            },
+        ));
     }
-    toml::from_str(text).map_err(|e| modreg_core::PluginError::Manifest {
-        reason: describe_toml_error(text, &e),
+    toml::from_str(text).map_err(|e| {
+        modreg_core::PluginError::from(modreg_core::PluginErrorKind::Manifest {
+            reason: describe_toml_error(text, &e),
+        })
     })
 }
 

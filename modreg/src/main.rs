@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use modreg::{
     ConfigFile, ModuleRegistry, PluginCapabilityQuery, PluginDiscoveryQuery, PluginError,
-    PluginInfo, PluginOrigin, PluginType,
+    PluginErrorKind, PluginInfo, PluginOrigin, PluginType,
 };
 
+use crate::error::{CliError, STDOUT};
+
+mod error;
 mod output;
 mod serve;
 
@@ -160,6 +163,8 @@ fn main() -> ExitCode {
     };
     match run(cli.command, sandbox) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`modreg list | head -1`): nothing is left to say to it.
+        Err(error) if error.is_closed_output() => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("modreg: {}", escape_controls(&error.to_string()));
             ExitCode::FAILURE
@@ -207,7 +212,7 @@ impl Sandbox {
     }
 }
 
-fn run(command: Command, sandbox: Sandbox) -> Result<(), PluginError> {
+fn run(command: Command, sandbox: Sandbox) -> Result<(), CliError> {
     let registry = ModuleRegistry::new();
     registry.check()?;
     sandbox.load(&registry)?;
@@ -216,13 +221,12 @@ fn run(command: Command, sandbox: Sandbox) -> Result<(), PluginError> {
         Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
         Command::Show { name, json } => {
             let info = registry.plugin(&name).ok_or_else(|| {
-                registry
-                    .create_plugin(&name)
-                    .err()
-                    .unwrap_or_else(|| PluginError::NotFound {
+                registry.create_plugin(&name).err().unwrap_or_else(|| {
+                    PluginError::from(PluginErrorKind::NotFound {
                         name: name.clone(),
                         suggestions: vec![],
                     })
+                })
             })?;
             output::detail(&mut stdout, &info, json)
         }
@@ -256,15 +260,19 @@ fn run(command: Command, sandbox: Sandbox) -> Result<(), PluginError> {
                 ("--max-connections", max_connections),
             ] {
                 if value == 0 {
-                    return Err(PluginError::invalid("option", option, "must be at least 1"));
+                    return Err(CliError::Usage {
+                        what: "option",
+                        value: option.to_owned(),
+                        reason: "must be at least 1".to_owned(),
+                    });
                 }
             }
             if token.as_deref().is_some_and(|t| t.len() < 16) {
-                return Err(PluginError::invalid(
-                    "option",
-                    "--token",
-                    "a token must have at least 16 characters",
-                ));
+                return Err(CliError::Usage {
+                    what: "option",
+                    value: "--token".to_owned(),
+                    reason: "a token must have at least 16 characters".to_owned(),
+                });
             }
             serve::serve(
                 registry,
@@ -294,22 +302,11 @@ fn run(command: Command, sandbox: Sandbox) -> Result<(), PluginError> {
                 modreg::PluginMonitoringConfig::new().with_plugin_logging(true),
             )?;
             let output = run_pipeline(&registry, &pipeline, max_output_bytes)?;
-            stdout
-                .write_all(&output)
-                .map_err(|e| io_error("standard output", &e))
+            stdout.write_all(&output).map_err(CliError::io(STDOUT))
         }
     }
     // Whatever could not be written is an error, not a silent success.
-    .and_then(|()| stdout.flush().map_err(|e| io_error("standard output", &e)))
-    .map_err(|e| match e {
-        PluginError::Processing { plugin, reason } if plugin.is_empty() => {
-            PluginError::Processing {
-                plugin: "modreg".into(),
-                reason,
-            }
-        }
-        other => other,
-    })
+    .and_then(|()| stdout.flush().map_err(CliError::io(STDOUT)))
 }
 
 fn discover(
@@ -361,20 +358,20 @@ fn run_pipeline(
     registry: &ModuleRegistry,
     pipeline: &str,
     max_output_bytes: usize,
-) -> Result<Vec<u8>, PluginError> {
+) -> Result<Vec<u8>, CliError> {
     if max_output_bytes == 0 {
-        return Err(PluginError::invalid(
-            "option",
-            "--max-output-bytes 0",
-            "the limit must be at least 1 byte",
-        ));
+        return Err(CliError::Usage {
+            what: "option",
+            value: "--max-output-bytes 0".to_owned(),
+            reason: "the limit must be at least 1 byte".to_owned(),
+        });
     }
     let mut data = Vec::new();
     std::io::stdin()
         .lock()
         .read_to_end(&mut data)
-        .map_err(|e| io_error("standard input", &e))?;
-    run_pipeline_on(registry, pipeline, data, max_output_bytes)
+        .map_err(CliError::io("standard input"))?;
+    Ok(run_pipeline_on(registry, pipeline, data, max_output_bytes)?)
 }
 
 /// Runs `data` through the comma-separated plugins of `pipeline`, each initialized first and
@@ -402,22 +399,15 @@ pub(crate) fn run_pipeline_on(
         data = plugin.process(&data)?;
         plugin.cleanup()?;
         if data.len() > max_output_bytes {
-            return Err(PluginError::TooLarge {
+            return Err(PluginError::from(PluginErrorKind::TooLarge {
                 plugin: plugin.name().to_owned(),
                 what: "output",
                 size: data.len(),
                 limit: max_output_bytes,
-            });
+            }));
         }
     }
     Ok(data)
-}
-
-fn io_error(what: &str, error: &std::io::Error) -> PluginError {
-    PluginError::Processing {
-        plugin: String::new(),
-        reason: format!("{what}: {error}"),
-    }
 }
 
 fn crate_of(info: &PluginInfo) -> String {

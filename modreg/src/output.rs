@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use modreg::{PluginError, PluginInfo, PluginOrigin};
+use modreg::{PluginInfo, PluginOrigin};
+
+use crate::error::{CliError, STDOUT};
 use serde::Serialize;
 
 use crate::crate_of;
@@ -33,20 +35,16 @@ impl<'a> Row<'a> {
     }
 }
 
-fn write_error(e: &std::io::Error) -> PluginError {
-    crate::io_error("standard output", e)
+fn write_error(e: std::io::Error) -> CliError {
+    CliError::io(STDOUT)(e)
 }
 
 /// Prints `plugins` as a table or as a JSON array.
-pub fn plugins(
-    out: &mut impl Write,
-    plugins: &[PluginInfo],
-    json: bool,
-) -> Result<(), PluginError> {
+pub fn plugins(out: &mut impl Write, plugins: &[PluginInfo], json: bool) -> Result<(), CliError> {
     let rows: Vec<Row> = plugins.iter().map(Row::new).collect();
     if json {
         let text = serde_json::to_string_pretty(&rows).expect("rows serialize");
-        return writeln!(out, "{text}").map_err(|e| write_error(&e));
+        return writeln!(out, "{text}").map_err(write_error);
     }
     let header = ["NAME", "VERSION", "TYPE", "CAPABILITIES", "CRATE"];
     let cells: Vec<[String; 5]> = rows
@@ -84,7 +82,7 @@ pub fn plugins(
         text.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
         text.push('\n');
     }
-    out.write_all(text.as_bytes()).map_err(|e| write_error(&e))
+    out.write_all(text.as_bytes()).map_err(write_error)
 }
 
 #[derive(Serialize)]
@@ -108,7 +106,7 @@ struct Setting {
 }
 
 /// Prints one plugin with every field.
-pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(), PluginError> {
+pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(), CliError> {
     let defined_at = match info.origin() {
         PluginOrigin::Compiled(location) => format!(
             "{}:{} ({})",
@@ -168,5 +166,5 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
             detail.defined_at
         )
     };
-    writeln!(out, "{text}").map_err(|e| write_error(&e))
+    writeln!(out, "{text}").map_err(write_error)
 }

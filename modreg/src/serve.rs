@@ -34,10 +34,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use modreg::{
     AdvancedPluginMonitoringConfig, HealthMonitor, HealthReport, HealthStatus, ModuleRegistry,
-    PluginAccessControlConfig, PluginError, PluginHealthMonitoringConfig,
+    PluginAccessControlConfig, PluginErrorKind, PluginHealthMonitoringConfig,
 };
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
+
+use crate::error::CliError;
 
 /// How the server listens and what it allows.
 #[derive(Debug)]
@@ -79,7 +81,7 @@ struct Shared {
 }
 
 /// Runs the server until the process is stopped.
-pub fn serve(registry: ModuleRegistry, options: Options) -> Result<(), PluginError> {
+pub fn serve(registry: ModuleRegistry, options: Options) -> Result<(), CliError> {
     registry.configure_advanced_plugin_monitoring(
         AdvancedPluginMonitoringConfig::new()
             .with_plugin_metrics(true)
@@ -109,17 +111,21 @@ pub fn serve(registry: ModuleRegistry, options: Options) -> Result<(), PluginErr
         .enable_all()
         .max_blocking_threads(MAX_RUNNING_PIPELINES)
         .build()
-        .map_err(|e| crate::io_error("the server's runtime", &e))?;
+        .map_err(CliError::io("the server's runtime"))?;
     runtime.block_on(listen(registry, options))
 }
 
-async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), PluginError> {
+async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(&options.addr)
         .await
-        .map_err(|e| PluginError::invalid("address", options.addr.clone(), e.to_string()))?;
+        .map_err(|e| CliError::Usage {
+            what: "address",
+            value: options.addr.clone(),
+            reason: e.to_string(),
+        })?;
     let bound = listener
         .local_addr()
-        .map_err(|e| crate::io_error("the listening socket", &e))?;
+        .map_err(CliError::io("the listening socket"))?;
     let (token, generated) = match options.token {
         Some(token) => (token, false),
         None => (generate_token()?, true),
@@ -177,10 +183,11 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), P
 }
 
 /// 32 random bytes as hex.
-fn generate_token() -> Result<String, PluginError> {
+fn generate_token() -> Result<String, CliError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| {
-        PluginError::processing("modreg", format!("no randomness for a token: {e}"))
+    getrandom::fill(&mut bytes).map_err(|e| CliError::Io {
+        what: "the random source for a token",
+        source: std::io::Error::other(e),
     })?;
     Ok(bytes.iter().fold(String::new(), |mut out, b| {
         let _ = write!(out, "{b:02x}");
@@ -313,7 +320,7 @@ async fn run(
             .into_response(),
         Ok(Err(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "the pipeline failed\n").into_response(),
         Ok(Ok(Ok(output))) => output.into_response(),
-        Ok(Ok(Err(error @ PluginError::TooLarge { .. }))) => {
+        Ok(Ok(Err(error))) if matches!(error.kind(), PluginErrorKind::TooLarge { .. }) => {
             (StatusCode::PAYLOAD_TOO_LARGE, format!("{error}\n")).into_response()
         }
         Ok(Ok(Err(error))) => (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),

@@ -277,7 +277,29 @@ fn output_that_cannot_be_written_is_an_error() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("standard output"), "{err}");
+    assert!(err.starts_with("modreg: standard output: "), "{err}");
+    // The tool's own failure is not told as a plugin's.
+    assert!(!err.contains("plugin"), "{err}");
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    for args in [&["run", "hex-encode"][..], &["list"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // As `modreg ... | head -c 0`: the reader is gone before anything is written.
+        drop(child.stdout.take());
+        // `list` does not read its input and may have closed it already.
+        let _ = child.stdin.take().unwrap().write_all(b"data");
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {:?}", out.status);
+        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 
-use modreg_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError, PluginErrorKind, plugin};
 use serde::{Deserialize, Serialize};
 
 /// The most bytes a decompressor returns unless its settings say otherwise: 64 MiB.
@@ -33,10 +33,10 @@ impl LimitConfig {
     /// The limit, checked for `plugin`.
     fn limit(self, plugin: &str) -> Result<usize, PluginError> {
         match self.max_output_bytes {
-            0 => Err(PluginError::Configuration {
+            0 => Err(PluginError::from(PluginErrorKind::Configuration {
                 plugin: plugin.to_owned(),
                 reason: "key `max_output_bytes`: must be at least 1".to_owned(),
-            }),
+            })),
             limit => Ok(limit),
         }
     }
@@ -52,12 +52,12 @@ fn read_limited(plugin: &str, reader: impl Read, limit: usize) -> Result<Vec<u8>
         .read_to_end(&mut out)
         .map_err(|e| PluginError::from_plugin(plugin, e))?;
     if out.len() > limit {
-        return Err(PluginError::TooLarge {
+        return Err(PluginError::from(PluginErrorKind::TooLarge {
             plugin: plugin.to_owned(),
             what: "output",
             size: out.len(),
             limit,
-        });
+        }));
     }
     Ok(out)
 }
@@ -89,10 +89,10 @@ impl GzipCompress {
             None => flate2::Compression::default(),
             Some(level @ 0..=9) => flate2::Compression::new(level.unsigned_abs()),
             Some(other) => {
-                return Err(PluginError::Configuration {
+                return Err(PluginError::from(PluginErrorKind::Configuration {
                     plugin: "gzip-compress".into(),
                     reason: format!("key `level`: {other} is outside 0..=9"),
-                });
+                }));
             }
         };
         Ok(GzipCompress { level })
@@ -162,10 +162,10 @@ impl ZstdCompress {
         match level {
             None => Ok(ZstdCompress { level: 3 }),
             Some(level @ 1..=22) => Ok(ZstdCompress { level }),
-            Some(other) => Err(PluginError::Configuration {
+            Some(other) => Err(PluginError::from(PluginErrorKind::Configuration {
                 plugin: "zstd-compress".into(),
                 reason: format!("key `level`: {other} is outside 1..=22"),
-            }),
+            })),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use chacha20poly1305::aead::{Aead, Generate, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
-use modreg_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError, PluginErrorKind, plugin};
 use serde::Deserialize;
 
 const NONCE_LEN: usize = 12;
@@ -27,9 +27,11 @@ impl std::fmt::Debug for KeyConfig {
 }
 
 fn cipher(plugin: &str, KeyConfig { key }: KeyConfig) -> Result<ChaCha20Poly1305, PluginError> {
-    let invalid = |reason: String| PluginError::Configuration {
-        plugin: plugin.to_owned(),
-        reason: format!("key `key`: {reason}"),
+    let invalid = |reason: String| {
+        PluginError::from(PluginErrorKind::Configuration {
+            plugin: plugin.to_owned(),
+            reason: format!("key `key`: {reason}"),
+        })
     };
     let bytes = hex::decode(key.trim()).map_err(|e| invalid(format!("not hex: {e}")))?;
     ChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| {

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use modreg_core::{Plugin, PluginError, PluginSettings};
+use modreg_core::{Plugin, PluginError, PluginErrorKind, PluginSettings};
 use modreg_host::{ModuleRegistry, SettingsFromToml};
 // Keeps the bundled plugins in this test binary (see the README on linking).
 use modreg_plugins as _;
@@ -72,17 +72,17 @@ fn decompression_output_is_limited() {
         ("zstd-decompress", &bomb_zstd),
     ] {
         let limited = create_with(name, "max_output_bytes = 1048576");
-        match limited.process(bomb) {
-            Err(PluginError::TooLarge {
+        match limited.process(bomb).as_ref().map_err(PluginError::kind) {
+            Err(PluginErrorKind::TooLarge {
                 what: "output",
                 size,
                 limit,
                 ..
             }) => {
-                assert_eq!(limit, 1 << 20);
+                assert_eq!(*limit, 1 << 20);
                 assert!(size > limit, "{name}: {size}");
             }
-            other => panic!("{name}: {:?}", other.map(|v| v.len())),
+            other => panic!("{name}: {:?}", other.map(Vec::len)),
         }
         // The default limit lets an ordinary input through.
         assert_eq!(create(name).process(bomb).unwrap().len(), 4 << 20, "{name}");
@@ -94,8 +94,8 @@ fn decompression_output_is_limited() {
         .process(&vec![0u8; default + 1])
         .unwrap();
     assert!(matches!(
-        create("zstd-decompress").process(&over),
-        Err(PluginError::TooLarge { limit, .. }) if limit == default
+        create("zstd-decompress").process(&over).as_ref().map_err(PluginError::kind),
+        Err(PluginErrorKind::TooLarge { limit, .. }) if *limit == default
     ));
     let zero = ModuleRegistry::new();
     zero.set_plugin_settings(
@@ -104,7 +104,9 @@ fn decompression_output_is_limited() {
     )
     .unwrap();
     assert!(matches!(
-        zero.create_plugin("gzip-decompress"),
-        Err(PluginError::Configuration { .. })
+        zero.create_plugin("gzip-decompress")
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::Configuration { .. })
     ));
 }

@@ -1,6 +1,6 @@
 //! Every pair of bundled plugins round-trips, through the registry as a user would call them.
 
-use modreg_core::{Plugin, PluginError, PluginSettings};
+use modreg_core::{Plugin, PluginErrorKind, PluginSettings};
 use modreg_host::{ModuleRegistry, SettingsFromToml};
 use proptest::prelude::*;
 
@@ -117,7 +117,7 @@ mod encryption {
                 .process(&tampered)
                 .unwrap_err();
             assert!(
-                matches!(err, PluginError::Processing { .. }),
+                matches!(err.kind(), PluginErrorKind::Processing { .. }),
                 "byte {i}: {err}"
             );
         }

@@ -12,7 +12,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 
 use crate::config_schema::SettingInfo;
-use crate::error::PluginError;
+use crate::error::{PluginError, PluginErrorKind};
 use crate::location::SourceLocation;
 use crate::name_table::name_hash;
 use crate::plugin_type::PluginType;
@@ -34,10 +34,10 @@ pub type AnyConstructor = fn(&PluginSettings) -> Result<Box<dyn Any>, PluginErro
 /// can build tables of their own the same way.
 ///
 /// ```
-/// use modreg_core::{Plugin, PluginDescriptor, PluginError, PluginSettings, PluginType, SourceLocation};
+/// use modreg_core::{Plugin, PluginDescriptor, PluginError, PluginErrorKind, PluginSettings, PluginType, SourceLocation};
 ///
 /// fn make(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
-///     Err(PluginError::NoImplementation { name: "demo".into() })
+///     Err(PluginError::from(PluginErrorKind::NoImplementation { name: "demo".into() }))
 /// }
 /// const HERE: SourceLocation = SourceLocation { crate_name: "demo", module_path: "demo", file: "demo.rs", line: 1 };
 /// static DEMO: PluginDescriptor = PluginDescriptor::new("demo", "1.0.0", PluginType::Storage, make, HERE)
@@ -270,9 +270,11 @@ impl<T: ?Sized> Descriptor<T> {
         &self,
         settings: &PluginSettings,
     ) -> Result<Box<C>, PluginError> {
-        let wrong_type = || PluginError::WrongType {
-            plugin: self.name.to_owned(),
-            requested: std::any::type_name::<C>(),
+        let wrong_type = || {
+            PluginError::from(PluginErrorKind::WrongType {
+                plugin: self.name.to_owned(),
+                requested: std::any::type_name::<C>(),
+            })
         };
         let Some((make, type_id)) = self.concrete else {
             return Err(wrong_type());

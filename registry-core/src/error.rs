@@ -6,20 +6,67 @@ use crate::location::SourceLocation;
 
 /// Everything that can go wrong when registering, discovering, creating or running a plugin.
 ///
+/// The error is one pointer wide: what went wrong is a [`PluginErrorKind`], boxed, so that a
+/// `Result<Box<dyn Plugin>, PluginError>` on the lookup and creation path stays small (the
+/// kind is built only when something fails). Match on [`kind`](Self::kind):
+///
+/// ```
+/// use modreg_core::{PluginError, PluginErrorKind, PLUGINS};
+///
+/// let err = PLUGINS.create("no-such-plugin").map(|p| p.name().to_owned()).unwrap_err();
+/// match err.kind() {
+///     PluginErrorKind::NotFound { name, .. } => assert_eq!(name, "no-such-plugin"),
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// assert!(std::mem::size_of::<PluginError>() <= 24);
+/// ```
+pub struct PluginError(Box<PluginErrorKind>);
+
+impl PluginError {
+    /// What went wrong, with the plugin, field or file at fault.
+    #[inline]
+    pub fn kind(&self) -> &PluginErrorKind {
+        &self.0
+    }
+
+    /// What went wrong, owned.
+    pub fn into_kind(self) -> PluginErrorKind {
+        *self.0
+    }
+}
+
+impl From<PluginErrorKind> for PluginError {
+    #[cold]
+    fn from(kind: PluginErrorKind) -> Self {
+        PluginError(Box::new(kind))
+    }
+}
+
+impl fmt::Debug for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for PluginError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// What a [`PluginError`] says went wrong.
+///
 /// Every variant names what was at fault: the plugin, the query field, the factory or the
 /// configuration key, so that a message read in a log is enough to find the cause.
-///
-/// ```
-/// use modreg_core::{PluginError, PLUGINS};
-///
-/// match PLUGINS.create("no-such-plugin") {
-///     Err(PluginError::NotFound { name, .. }) => assert_eq!(name, "no-such-plugin"),
-///     other => panic!("unexpected: {:?}", other.map(|p| p.name().to_owned())),
-/// }
-/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum PluginError {
+pub enum PluginErrorKind {
     /// No plugin of that name is registered.
     #[error("plugin `{name}` is not registered{}", did_you_mean(.suggestions))]
     NotFound {
@@ -417,10 +464,10 @@ impl PluginError {
     /// assert_eq!(err.to_string(), "plugin `gzip-decompress` failed: input is not gzip");
     /// ```
     pub fn processing(plugin: impl Into<String>, reason: impl fmt::Display) -> Self {
-        PluginError::Processing {
+        PluginError::from(PluginErrorKind::Processing {
             plugin: plugin.into(),
             reason: reason.to_string(),
-        }
+        })
     }
 
     /// A failure of `plugin` caused by `source`, which [`std::error::Error::source`] returns.
@@ -439,10 +486,10 @@ impl PluginError {
         plugin: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
-        PluginError::Plugin {
+        PluginError::from(PluginErrorKind::Plugin {
             plugin: plugin.into(),
             source: source.into(),
-        }
+        })
     }
 
     /// Whether the plugin's own code failed (an error it returned, a panic, a time-out, a
@@ -451,14 +498,14 @@ impl PluginError {
     /// configuration or programming error.
     pub fn is_plugin_failure(&self) -> bool {
         matches!(
-            self,
-            PluginError::Plugin { .. }
-                | PluginError::Processing { .. }
-                | PluginError::Panicked { .. }
-                | PluginError::Failed { .. }
-                | PluginError::Timeout { .. }
-                | PluginError::MemoryLimit { .. }
-                | PluginError::Trapped { .. }
+            self.kind(),
+            PluginErrorKind::Plugin { .. }
+                | PluginErrorKind::Processing { .. }
+                | PluginErrorKind::Panicked { .. }
+                | PluginErrorKind::Failed { .. }
+                | PluginErrorKind::Timeout { .. }
+                | PluginErrorKind::MemoryLimit { .. }
+                | PluginErrorKind::Trapped { .. }
         )
     }
 
@@ -468,11 +515,11 @@ impl PluginError {
         value: impl Into<String>,
         reason: impl fmt::Display,
     ) -> Self {
-        PluginError::Invalid {
+        PluginError::from(PluginErrorKind::Invalid {
             field,
             value: value.into(),
             reason: reason.to_string(),
-        }
+        })
     }
 }
 
@@ -490,7 +537,9 @@ pub fn expect_all<'a>(
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(PluginError::MissingPlugins { missing })
+        Err(PluginError::from(PluginErrorKind::MissingPlugins {
+            missing,
+        }))
     }
 }
 
@@ -525,5 +574,40 @@ fn list(items: &[String]) -> String {
             .map(|s| format!("`{s}`"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+// The error stays one pointer wide: a `Result` of a created plugin fits in registers.
+const _: () = assert!(std::mem::size_of::<PluginError>() <= 24);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_is_at_most_24_bytes_and_results_stay_small() {
+        use std::mem::size_of;
+        assert!(
+            size_of::<PluginError>() <= 24,
+            "{}",
+            size_of::<PluginError>()
+        );
+        assert_eq!(size_of::<PluginError>(), size_of::<usize>());
+        // What `create_plugin` returns: the boxed plugin or the boxed error, no more.
+        assert_eq!(
+            size_of::<Result<Box<dyn crate::Plugin>, PluginError>>(),
+            2 * size_of::<usize>()
+        );
+        assert_eq!(size_of::<Result<(), PluginError>>(), size_of::<usize>());
+    }
+
+    #[test]
+    fn the_kind_keeps_the_message_and_the_source() {
+        let io = std::io::Error::other("disk on fire");
+        let err = PluginError::from_plugin("p", io);
+        assert_eq!(err.to_string(), "plugin `p` failed: disk on fire");
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(matches!(err.kind(), PluginErrorKind::Plugin { plugin, .. } if plugin == "p"));
+        assert!(matches!(err.into_kind(), PluginErrorKind::Plugin { .. }));
     }
 }

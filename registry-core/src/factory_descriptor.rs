@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::PluginError;
+use crate::error::{PluginError, PluginErrorKind};
 use crate::location::SourceLocation;
 use crate::plugin::Plugin;
 use crate::plugin_type::PluginType;
@@ -88,11 +88,11 @@ impl FactoryDescriptor {
     /// Creates the plugin `variant`, refusing undeclared variants with the list of known ones.
     pub fn create(&self, variant: &str) -> Result<Box<dyn Plugin>, PluginError> {
         if !self.variants.is_empty() && !self.variants.contains(&variant) {
-            return Err(PluginError::UnknownVariant {
+            return Err(PluginError::from(PluginErrorKind::UnknownVariant {
                 factory: self.name.to_owned(),
                 variant: variant.to_owned(),
                 known: self.variants.iter().map(|v| (*v).to_owned()).collect(),
-            });
+            }));
         }
         (self.function)(variant)
     }

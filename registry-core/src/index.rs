@@ -10,7 +10,7 @@
 //!   for several required capabilities is a word-wise AND.
 //!
 //! Two descriptors with the same name are both left out of the index and remembered as a
-//! conflict; asking for that name returns [`PluginError::DuplicatePlugin`] naming both
+//! conflict; asking for that name returns [`PluginErrorKind::DuplicatePlugin`] naming both
 //! definitions.
 //!
 //! Whether each entry's `depends_on` is met by the table is decided here, once: the table
@@ -21,7 +21,7 @@ use std::ops::Range;
 
 use foldhash::fast::FixedState;
 
-use crate::error::PluginError;
+use crate::error::{PluginError, PluginErrorKind};
 use crate::factory_descriptor::FactoryDescriptor;
 use crate::location::SourceLocation;
 use crate::name_table::NameTable;
@@ -46,11 +46,11 @@ pub struct Conflict {
 impl Conflict {
     /// The error that asking for this name returns.
     pub fn to_error(&self) -> PluginError {
-        PluginError::DuplicatePlugin {
+        PluginError::from(PluginErrorKind::DuplicatePlugin {
             name: self.name.to_owned(),
             first: Box::new(self.first),
             second: Box::new(self.second),
-        }
+        })
     }
 }
 
@@ -523,9 +523,9 @@ mod tests {
     use crate::settings::PluginSettings;
 
     fn never(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
-        Err(PluginError::NoImplementation {
+        Err(PluginError::from(PluginErrorKind::NoImplementation {
             name: String::new(),
-        })
+        }))
     }
 
     const fn at(line: u32) -> SourceLocation {
@@ -604,8 +604,10 @@ mod tests {
         let (bad, met) = idx.get_checked("bad").unwrap();
         assert!(!met);
         assert!(matches!(
-            idx.check_dependencies(bad),
-            Err(PluginError::IncompatibleDependency { .. })
+            idx.check_dependencies(bad)
+                .as_ref()
+                .map_err(PluginError::kind),
+            Err(PluginErrorKind::IncompatibleDependency { .. })
         ));
     }
 

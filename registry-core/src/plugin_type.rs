@@ -116,6 +116,7 @@ fn intern(name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::PluginErrorKind;
 
     #[test]
     fn round_trips_every_built_in() {
@@ -138,8 +139,10 @@ mod tests {
     #[test]
     fn rejects_invalid_names() {
         assert!(matches!(
-            "Not Valid".parse::<PluginType>(),
-            Err(PluginError::Invalid {
+            ("Not Valid".parse::<PluginType>())
+                .as_ref()
+                .map_err(PluginError::kind),
+            Err(PluginErrorKind::Invalid {
                 field: "plugin type",
                 ..
             })

@@ -1,4 +1,4 @@
-//! Containing a plugin's panic: the call returns `PluginError::Panicked` instead of
+//! Containing a plugin's panic: the call returns `PluginErrorKind::Panicked` instead of
 //! unwinding through the host.
 //!
 //! This keeps the registry and every other plugin working after one plugin panics. It does
@@ -8,7 +8,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::PluginError;
+use crate::error::{PluginError, PluginErrorKind};
 
 /// Runs `call` for `plugin`, turning a panic into an error that names the plugin and call.
 #[inline]
@@ -44,11 +44,11 @@ fn panicked(plugin: &str, during: &'static str, payload: &(dyn Any + Send)) -> P
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
-    PluginError::Panicked {
+    PluginError::from(PluginErrorKind::Panicked {
         plugin: plugin.to_owned(),
         during,
         message,
-    }
+    })
 }
 
 /// Remembers that an instance panicked and refuses every later call to it: what a wrapper
@@ -58,13 +58,13 @@ fn panicked(plugin: &str, during: &'static str, payload: &(dyn Any + Send)) -> P
 pub struct PanicLatch(AtomicBool);
 
 impl PanicLatch {
-    /// `PluginError::Failed` for `plugin` once a panic was seen, else `Ok`.
+    /// `PluginErrorKind::Failed` for `plugin` once a panic was seen, else `Ok`.
     #[inline]
     pub fn check(&self, plugin: &str) -> Result<(), PluginError> {
         if self.0.load(Ordering::Acquire) {
-            return Err(PluginError::Failed {
+            return Err(PluginError::from(PluginErrorKind::Failed {
                 plugin: plugin.to_owned(),
-            });
+            }));
         }
         Ok(())
     }
@@ -72,7 +72,10 @@ impl PanicLatch {
     /// Latches if `outcome` is a caught panic.
     #[inline]
     pub fn observe<T>(&self, outcome: &Result<T, PluginError>) {
-        if matches!(outcome, Err(PluginError::Panicked { .. })) {
+        if matches!(
+            outcome.as_ref().map_err(PluginError::kind),
+            Err(PluginErrorKind::Panicked { .. })
+        ) {
             self.0.store(true, Ordering::Release);
         }
     }

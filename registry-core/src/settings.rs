@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
-use crate::error::PluginError;
+use crate::error::{PluginError, PluginErrorKind};
 
 /// One setting: a boolean, a number, a string, a list or a table.
 #[derive(Clone, Debug, PartialEq)]
@@ -172,10 +172,10 @@ impl PluginSettings {
     /// Reads the settings into `C` for `plugin`; the error names the plugin and the key.
     pub fn deserialize<C: DeserializeOwned>(&self, plugin: &str) -> Result<C, PluginError> {
         C::deserialize(SettingValue::Table(self.values.clone())).map_err(|e: de::value::Error| {
-            PluginError::Configuration {
+            PluginError::from(PluginErrorKind::Configuration {
                 plugin: plugin.to_owned(),
                 reason: e.to_string(),
-            }
+            })
         })
     }
 }

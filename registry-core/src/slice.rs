@@ -27,17 +27,17 @@ mod backend {
             #[allow(non_camel_case_types)]
             $($vis)* type $object = $($ty)+;
 
-            #[$crate::__private::linkme::distributed_slice]
-            #[linkme(crate = $crate::__private::linkme)]
+            #[$crate::__private_0_1_0::linkme::distributed_slice]
+            #[linkme(crate = $crate::__private_0_1_0::linkme)]
             #[doc(hidden)]
-            $($vis)* static $table: [$crate::__private::PluginDescriptor<$object>];
+            $($vis)* static $table: [$crate::__private_0_1_0::PluginDescriptor<$object>];
 
             #[doc(hidden)]
             $($vis)* use $table as $alias;
 
             #[doc(hidden)]
             #[allow(non_snake_case)]
-            fn $collect() -> $crate::__private::Vec<&'static $crate::__private::PluginDescriptor<$object>> {
+            fn $collect() -> $crate::__private_0_1_0::Vec<&'static $crate::__private_0_1_0::PluginDescriptor<$object>> {
                 $table.iter().collect()
             }
 
@@ -52,9 +52,9 @@ mod backend {
     #[macro_export]
     macro_rules! __submit_plugin {
         (($($object:tt)+) ($($table:tt)+) ($($entry:tt)+) $name:ident = $value:expr) => {
-            #[$crate::__private::linkme::distributed_slice($($table)+)]
-            #[linkme(crate = $crate::__private::linkme)]
-            static $name: $crate::__private::PluginDescriptor<$($object)+> = $value;
+            #[$crate::__private_0_1_0::linkme::distributed_slice($($table)+)]
+            #[linkme(crate = $crate::__private_0_1_0::linkme)]
+            static $name: $crate::__private_0_1_0::PluginDescriptor<$($object)+> = $value;
         };
     }
 
@@ -63,9 +63,11 @@ mod backend {
     #[macro_export]
     macro_rules! __submit_factory {
         ($name:ident = $value:expr) => {
-            #[$crate::__private::linkme::distributed_slice($crate::__private::MODREG_FACTORIES_V0)]
-            #[linkme(crate = $crate::__private::linkme)]
-            static $name: $crate::__private::FactoryDescriptor = $value;
+            #[$crate::__private_0_1_0::linkme::distributed_slice(
+                $crate::__private_0_1_0::MODREG_FACTORIES_V0
+            )]
+            #[linkme(crate = $crate::__private_0_1_0::linkme)]
+            static $name: $crate::__private_0_1_0::FactoryDescriptor = $value;
         };
     }
 
@@ -96,14 +98,14 @@ mod backend {
 
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
-            $($vis)* struct $entry(pub &'static $crate::__private::PluginDescriptor<$object>);
+            $($vis)* struct $entry(pub &'static $crate::__private_0_1_0::PluginDescriptor<$object>);
 
-            $crate::__private::inventory::collect!($entry);
+            $crate::__private_0_1_0::inventory::collect!($entry);
 
             #[doc(hidden)]
             #[allow(non_snake_case)]
-            fn $collect() -> $crate::__private::Vec<&'static $crate::__private::PluginDescriptor<$object>> {
-                $crate::__private::inventory::iter::<$entry>.into_iter().map(|entry| entry.0).collect()
+            fn $collect() -> $crate::__private_0_1_0::Vec<&'static $crate::__private_0_1_0::PluginDescriptor<$object>> {
+                $crate::__private_0_1_0::inventory::iter::<$entry>.into_iter().map(|entry| entry.0).collect()
             }
 
             $($attr)*
@@ -117,8 +119,8 @@ mod backend {
     #[macro_export]
     macro_rules! __submit_plugin {
         (($($object:tt)+) ($($table:tt)+) ($($entry:tt)+) $name:ident = $value:expr) => {
-            static $name: $crate::__private::PluginDescriptor<$($object)+> = $value;
-            $crate::__private::inventory::submit! {
+            static $name: $crate::__private_0_1_0::PluginDescriptor<$($object)+> = $value;
+            $crate::__private_0_1_0::inventory::submit! {
                 $($entry)+(&$name)
             }
         };
@@ -129,9 +131,9 @@ mod backend {
     #[macro_export]
     macro_rules! __submit_factory {
         ($name:ident = $value:expr) => {
-            static $name: $crate::__private::FactoryDescriptor = $value;
-            $crate::__private::inventory::submit! {
-                $crate::__private::FactoryEntry(&$name)
+            static $name: $crate::__private_0_1_0::FactoryDescriptor = $value;
+            $crate::__private_0_1_0::inventory::submit! {
+                $crate::__private_0_1_0::FactoryEntry(&$name)
             }
         };
     }

@@ -14,11 +14,11 @@
 //!
 //! [`create`](Registry::create) resolves the name, checks what was decided when the index was
 //! built (a duplicate name, an unmet `depends_on`), then constructs under the panic guard: a
-//! constructor that panics is [`PluginError::Panicked`], not an unwinding host.
+//! constructor that panics is [`PluginErrorKind::Panicked`], not an unwinding host.
 
 use std::sync::OnceLock;
 
-use crate::error::PluginError;
+use crate::error::{PluginError, PluginErrorKind};
 use crate::factory_descriptor::FactoryDescriptor;
 use crate::index::PluginIndex;
 use crate::plugin::PluginDescriptor;
@@ -165,7 +165,7 @@ impl<T: ?Sized> Registry<T> {
     }
 
     /// Creates the plugin called `name` as its concrete type `C`; a `name` that is another
-    /// type is [`PluginError::WrongType`].
+    /// type is [`PluginErrorKind::WrongType`].
     pub fn create_as<C: 'static>(&self, name: &str) -> Result<Box<C>, PluginError> {
         self.resolve(name)?
             .instantiate_as::<C>(&crate::settings::EMPTY)
@@ -186,8 +186,10 @@ impl<T: ?Sized> Registry<T> {
         self.index()
             .check_dependencies(descriptor)
             .err()
-            .unwrap_or_else(|| PluginError::NoImplementation {
-                name: descriptor.name().to_owned(),
+            .unwrap_or_else(|| {
+                PluginError::from(PluginErrorKind::NoImplementation {
+                    name: descriptor.name().to_owned(),
+                })
             })
     }
 
@@ -199,10 +201,10 @@ impl<T: ?Sized> Registry<T> {
         if let Some(conflict) = index.conflict(name) {
             return conflict.to_error();
         }
-        PluginError::NotFound {
+        PluginError::from(PluginErrorKind::NotFound {
             name: name.to_owned(),
             suggestions: crate::error::close_names(name, index.entries().iter().map(|d| d.name())),
-        }
+        })
     }
 
     /// Fails when a name was defined twice, naming both definitions.

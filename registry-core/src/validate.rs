@@ -5,7 +5,7 @@
 
 use semver::{Version, VersionReq};
 
-use crate::error::PluginError;
+use crate::error::{PluginError, PluginErrorKind};
 
 /// Checks that `value` matches `[a-z0-9][a-z0-9._-]*`, the form of names and capabilities.
 ///
@@ -43,10 +43,12 @@ fn is_identifier_char(c: char) -> bool {
 
 /// Parses the version of `plugin`.
 pub fn parse_version(plugin: &str, version: &str) -> Result<Version, PluginError> {
-    Version::parse(version).map_err(|source| PluginError::InvalidVersion {
-        plugin: plugin.to_owned(),
-        version: version.to_owned(),
-        source,
+    Version::parse(version).map_err(|source| {
+        PluginError::from(PluginErrorKind::InvalidVersion {
+            plugin: plugin.to_owned(),
+            version: version.to_owned(),
+            source,
+        })
     })
 }
 
@@ -74,10 +76,12 @@ pub fn parse_dependency(plugin: &str, spec: &str) -> Result<Dependency, PluginEr
         .find(|c: char| !is_identifier_char(c))
         .unwrap_or(spec_trimmed.len());
     let (name, requirement) = spec_trimmed.split_at(split);
-    let invalid = |reason: String| PluginError::InvalidDependency {
-        plugin: plugin.to_owned(),
-        requirement: spec.to_owned(),
-        reason,
+    let invalid = |reason: String| {
+        PluginError::from(PluginErrorKind::InvalidDependency {
+            plugin: plugin.to_owned(),
+            requirement: spec.to_owned(),
+            reason,
+        })
     };
     check_identifier("dependency name", name).map_err(|e| invalid(e.to_string()))?;
     let requirement = requirement.trim();
@@ -101,21 +105,21 @@ pub fn check_dependency(
 ) -> Result<String, PluginError> {
     let dependency = parse_dependency(plugin, spec)?;
     let Some(found) = registered(&dependency.name) else {
-        return Err(PluginError::MissingDependency {
+        return Err(PluginError::from(PluginErrorKind::MissingDependency {
             plugin: plugin.to_owned(),
             dependency: dependency.name,
-        });
+        }));
     };
     if !dependency
         .requirement
         .matches(&parse_version(&dependency.name, &found)?)
     {
-        return Err(PluginError::IncompatibleDependency {
+        return Err(PluginError::from(PluginErrorKind::IncompatibleDependency {
             plugin: plugin.to_owned(),
             dependency: dependency.name,
             requirement: spec.to_owned(),
             found,
-        });
+        }));
     }
     Ok(dependency.name)
 }

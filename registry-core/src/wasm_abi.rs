@@ -255,7 +255,9 @@ mod tests {
     fn none(
         _: &crate::settings::PluginSettings,
     ) -> Result<Box<dyn crate::Plugin>, crate::PluginError> {
-        Err(crate::PluginError::NoImplementation { name: "x".into() })
+        Err(crate::PluginError::from(
+            crate::PluginErrorKind::NoImplementation { name: "x".into() },
+        ))
     }
     const HERE: SourceLocation = SourceLocation {
         crate_name: "t",

@@ -1,7 +1,7 @@
 //! Registries of users' own traits: several in one binary, each its own table, with the
 //! index, duplicate reporting, `expect`, typed `config`, dependencies and the panic guard.
 
-use modreg_core::{PluginError, PluginSettings, PluginType, plugin, registry};
+use modreg_core::{PluginError, PluginErrorKind, PluginSettings, PluginType, plugin, registry};
 
 pub trait Shape: Send + Sync {
     fn area(&self) -> f64;
@@ -153,7 +153,7 @@ fn typed_config_and_concrete_types() {
     assert!((square.area() - 9.0).abs() < 1e-12);
     let missing = SHAPES.create("square").err().unwrap();
     assert!(
-        matches!(missing, PluginError::Configuration { ref plugin, .. } if plugin == "square"),
+        matches!(missing.kind(), PluginErrorKind::Configuration { plugin, .. } if plugin == "square"),
         "{missing}"
     );
     let negative = SHAPES
@@ -161,22 +161,28 @@ fn typed_config_and_concrete_types() {
         .err()
         .unwrap();
     assert!(
-        matches!(negative, PluginError::Invalid { field: "side", .. }),
+        matches!(
+            negative.kind(),
+            PluginErrorKind::Invalid { field: "side", .. }
+        ),
         "{negative}"
     );
     let concrete: Box<UnitCircle> = SHAPES.create_as("unit-circle").unwrap();
     let _: &UnitCircle = &concrete;
     assert!(matches!(
-        SHAPES.create_as::<UnitCircle>("square"),
-        Err(PluginError::WrongType { .. })
+        SHAPES
+            .create_as::<UnitCircle>("square")
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::WrongType { .. })
     ));
 }
 
 #[test]
 fn unmet_dependencies_duplicates_and_absent_names() {
     assert!(matches!(
-        SHAPES.create("needs-hexagon"),
-        Err(PluginError::MissingDependency { ref dependency, .. }) if dependency == "hexagon"
+        SHAPES.create("needs-hexagon").as_ref().map_err(PluginError::kind),
+        Err(PluginErrorKind::MissingDependency { dependency, .. }) if dependency == "hexagon"
     ));
     let twice = COMMANDS.create("twice").err().unwrap().to_string();
     assert!(
@@ -186,8 +192,12 @@ fn unmet_dependencies_duplicates_and_absent_names() {
     assert!(COMMANDS.check().is_err());
     let absent = SHAPES.create("unit-circel").err().unwrap().to_string();
     assert!(absent.contains("did you mean `unit-circle`"), "{absent}");
-    match SHAPES.expect(["unit-circle", "hexagon"]) {
-        Err(PluginError::MissingPlugins { missing }) => assert_eq!(missing, ["hexagon"]),
+    match SHAPES
+        .expect(["unit-circle", "hexagon"])
+        .as_ref()
+        .map_err(PluginError::kind)
+    {
+        Err(PluginErrorKind::MissingPlugins { missing }) => assert_eq!(*missing, ["hexagon"]),
         other => panic!("{other:?}"),
     }
 }
@@ -198,8 +208,12 @@ fn unmet_dependencies_duplicates_and_absent_names() {
     ignore = "panics abort on this target: nothing to catch"
 )]
 fn a_constructor_that_panics_is_an_error() {
-    match SHAPES.create("exploding") {
-        Err(PluginError::Panicked {
+    match SHAPES
+        .create("exploding")
+        .as_ref()
+        .map_err(PluginError::kind)
+    {
+        Err(PluginErrorKind::Panicked {
             plugin, message, ..
         }) => {
             assert_eq!(

@@ -80,7 +80,7 @@ macro_rules! export {
 // Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
-    pub use modreg_core::__private::{HasDescriptor, Plugin, PluginDescriptor};
+    pub use modreg_core::__private_0_1_0::{HasDescriptor, Plugin, PluginDescriptor};
     pub use modreg_core::wasm_abi::{metadata, metadata_len};
 
     pub use crate::runtime::{alloc, process};

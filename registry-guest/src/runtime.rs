@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use modreg_core::__private::PluginDescriptor;
+use modreg_core::__private_0_1_0::PluginDescriptor;
 use modreg_core::Plugin;
 use modreg_core::wasm_abi::{STATUS_ERROR, STATUS_OK};
 
@@ -120,7 +120,7 @@ mod tests {
     }
 
     static ENTRIES: &[&PluginDescriptor] =
-        &[<Reverse as modreg_core::__private::HasDescriptor<dyn Plugin>>::DESCRIPTOR];
+        &[<Reverse as modreg_core::__private_0_1_0::HasDescriptor<dyn Plugin>>::DESCRIPTOR];
 
     #[test]
     fn a_call_answers_output_an_error_or_an_unknown_plugin() {

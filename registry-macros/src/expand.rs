@@ -8,12 +8,13 @@ use syn::spanned::Spanned;
 use crate::Runtime;
 use crate::validate::{FactoryAttr, PluginAttr, PluginTypeSpec, RegistryAttr};
 
-/// The path of the runtime crate's `__private` module, as the user's crate names it.
+/// The path of the runtime crate's `__private_<version>` module (`modreg_core`'s lib.rs says
+/// why it carries the version), as the user's crate names it.
 fn private_path(krate: Option<&syn::Path>, runtime: Runtime) -> TokenStream {
     match (krate, runtime) {
-        (Some(path), _) => quote!(#path::__private),
-        (None, Runtime::Core) => quote!(::modreg_core::__private),
-        (None, Runtime::Facade) => quote!(::modreg::__private),
+        (Some(path), _) => quote!(#path::__private_0_1_0),
+        (None, Runtime::Core) => quote!(::modreg_core::__private_0_1_0),
+        (None, Runtime::Facade) => quote!(::modreg::__private_0_1_0),
     }
 }
 
@@ -253,5 +254,21 @@ pub fn registry(attr: &RegistryAttr, runtime: Runtime) -> TokenStream {
         #p::declare_registry! {
             (#(#attrs)*) (#vis) #ident #table #object_alias #table_alias #entry #collect (#object)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_code_names_the_private_module_of_this_version() {
+        let name = format!(
+            "::__private_{})",
+            env!("CARGO_PKG_VERSION").replace(['.', '-'], "_")
+        );
+        assert_eq!(
+            include_str!("expand.rs").matches(&name).count(),
+            3,
+            "rename it `{name}`"
+        );
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::audit::{AuditEntry, AuditLog};
 use crate::registry::ModuleRegistry;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// What a principal asks to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -334,10 +334,12 @@ impl ModuleRegistry {
                     plugin: plugin.to_owned(),
                     decision: decision.clone(),
                 })
-                .map_err(|reason| PluginError::AuditUnavailable {
-                    operation: operation.as_str(),
-                    plugin: plugin.to_owned(),
-                    reason,
+                .map_err(|reason| {
+                    PluginError::from(PluginErrorKind::AuditUnavailable {
+                        operation: operation.as_str(),
+                        plugin: plugin.to_owned(),
+                        reason,
+                    })
                 })?;
         }
         Ok(())

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{AccessDecision, Operation};
 use crate::registry::ModuleRegistry;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -61,9 +61,11 @@ impl AuditLog {
         path: &std::path::Path,
         fail_open: bool,
     ) -> Result<(), PluginError> {
-        let error = |reason: String| PluginError::ConfigurationFile {
-            path: path.display().to_string(),
-            reason,
+        let error = |reason: String| {
+            PluginError::from(PluginErrorKind::ConfigurationFile {
+                path: path.display().to_string(),
+                reason,
+            })
         };
         let mut file = std::fs::OpenOptions::new()
             .create(true)

@@ -42,8 +42,8 @@ use crate::registry::ModuleRegistry;
 use crate::runtime::AdvancedPluginConfig;
 use crate::security::Operation;
 use crate::security::access::AccessDecision;
-use modreg_core::PluginError;
 use modreg_core::PluginType;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// A public key whose signatures are trusted, with the name envelopes refer to it by.
 #[derive(Clone, PartialEq, Eq)]
@@ -222,30 +222,35 @@ impl SignedManifest {
     fn verify(&self, trusted: &[TrustedKey]) -> Result<(), PluginError> {
         let plugin = self.plugin_name();
         let (Some(signature), Some(key_name)) = (&self.signature, &self.key) else {
-            return Err(PluginError::Unsigned { plugin });
+            return Err(PluginError::from(PluginErrorKind::Unsigned { plugin }));
         };
         let Some(key) = trusted.iter().find(|k| &k.name == key_name) else {
-            return Err(PluginError::UntrustedKey {
+            return Err(PluginError::from(PluginErrorKind::UntrustedKey {
                 plugin,
                 key: key_name.clone(),
-            });
+            }));
         };
-        let bytes =
-            decode_hex::<64>("signature", signature).map_err(|_| PluginError::BadSignature {
+        let bytes = decode_hex::<64>("signature", signature).map_err(|_| {
+            PluginError::from(PluginErrorKind::BadSignature {
                 plugin: plugin.clone(),
                 key: key_name.clone(),
-            })?;
+            })
+        })?;
         key.key
             .verify(self.manifest.as_bytes(), &Signature::from_bytes(&bytes))
-            .map_err(|_| PluginError::BadSignature {
-                plugin,
-                key: key_name.clone(),
+            .map_err(|_| {
+                PluginError::from(PluginErrorKind::BadSignature {
+                    plugin,
+                    key: key_name.clone(),
+                })
             })
     }
 
     fn read(&self) -> Result<Manifest, PluginError> {
-        toml::from_str(&self.manifest).map_err(|e| PluginError::Manifest {
-            reason: crate::toml_settings::describe_toml_error(&self.manifest, &e),
+        toml::from_str(&self.manifest).map_err(|e| {
+            PluginError::from(PluginErrorKind::Manifest {
+                reason: crate::toml_settings::describe_toml_error(&self.manifest, &e),
+            })
         })
     }
 }
@@ -276,8 +281,8 @@ impl Manifest {
 impl ModuleRegistry {
     /// Registers the plugin a manifest envelope describes. While authentication is on, the
     /// envelope must be signed by a trusted key: unsigned, untrusted and altered manifests
-    /// are refused with [`PluginError::Unsigned`], [`PluginError::UntrustedKey`] and
-    /// [`PluginError::BadSignature`].
+    /// are refused with [`PluginErrorKind::Unsigned`], [`PluginErrorKind::UntrustedKey`] and
+    /// [`PluginErrorKind::BadSignature`].
     pub fn register_signed_manifest(&self, envelope: &str) -> Result<(), PluginError> {
         let signed = SignedManifest::parse(envelope)?;
         let overlay = self.snapshot();
@@ -314,11 +319,13 @@ impl ModuleRegistry {
     /// Fails unless `version` is newer than every version accepted by manifest for `name`.
     fn refuse_stale(&self, name: &str, version: &Version) -> Result<(), PluginError> {
         match self.snapshot().signed_versions.get(name) {
-            Some(newest) if version <= newest => Err(PluginError::Manifest {
-                reason: format!(
-                    "version {version} of `{name}` is not newer than {newest}, the newest this registry accepted: a replayed or downgraded manifest"
-                ),
-            }),
+            Some(newest) if version <= newest => {
+                Err(PluginError::from(PluginErrorKind::Manifest {
+                    reason: format!(
+                        "version {version} of `{name}` is not newer than {newest}, the newest this registry accepted: a replayed or downgraded manifest"
+                    ),
+                }))
+            }
             _ => Ok(()),
         }
     }
@@ -331,7 +338,7 @@ impl ModuleRegistry {
             .get(name)
             .map(|entry| entry.version.clone());
         if registered.as_deref() != Some(version.to_string().as_str()) {
-            return Err(PluginError::Manifest {
+            return Err(PluginError::from(PluginErrorKind::Manifest {
                 reason: format!(
                     "the removal names `{name}` {version}, but {}",
                     registered.map_or_else(
@@ -339,7 +346,7 @@ impl ModuleRegistry {
                         |v| format!("version {v} is registered")
                     )
                 ),
-            });
+            }));
         }
         self.remove(name, true)?;
         let (name, version) = (name.to_owned(), version.clone());
@@ -355,10 +362,12 @@ impl ModuleRegistry {
     /// Replaces the settings of `manifest.name`; its serial must be greater than the last.
     fn settings_signed(&self, manifest: Manifest) -> Result<(), PluginError> {
         let name = manifest.name;
-        let serial = manifest.serial.ok_or_else(|| PluginError::Manifest {
-            reason: format!(
-                "settings of `{name}` need a `serial` that increases with every change"
-            ),
+        let serial = manifest.serial.ok_or_else(|| {
+            PluginError::from(PluginErrorKind::Manifest {
+                reason: format!(
+                    "settings of `{name}` need a `serial` that increases with every change"
+                ),
+            })
         })?;
         let table = manifest.settings.unwrap_or_default();
         let settings = crate::toml_settings::settings_from_table(table);
@@ -366,11 +375,11 @@ impl ModuleRegistry {
             if let Some(&last) = overlay.signed_serials.get(&name)
                 && serial <= last
             {
-                return Err(PluginError::Manifest {
+                return Err(PluginError::from(PluginErrorKind::Manifest {
                     reason: format!(
                         "settings serial {serial} of `{name}` is not greater than {last}, the last accepted: a replayed manifest"
                     ),
-                });
+                }));
             }
             overlay.signed_serials.insert(name.clone(), serial);
             overlay.settings.insert(name, settings);
@@ -407,22 +416,28 @@ mod tests {
         let mut tampered = signed.clone();
         tampered.manifest.push(' ');
         assert!(matches!(
-            tampered.verify(&trusted),
-            Err(PluginError::BadSignature { .. })
+            tampered
+                .verify(&trusted)
+                .as_ref()
+                .map_err(PluginError::kind),
+            Err(PluginErrorKind::BadSignature { .. })
         ));
         let mut unknown = signed.clone();
         unknown.key = Some("someone".into());
         assert!(matches!(
-            unknown.verify(&trusted),
-            Err(PluginError::UntrustedKey { .. })
+            unknown.verify(&trusted).as_ref().map_err(PluginError::kind),
+            Err(PluginErrorKind::UntrustedKey { .. })
         ));
         let unsigned = SignedManifest {
             signature: None,
             ..signed
         };
         assert!(matches!(
-            unsigned.verify(&trusted),
-            Err(PluginError::Unsigned { .. })
+            unsigned
+                .verify(&trusted)
+                .as_ref()
+                .map_err(PluginError::kind),
+            Err(PluginErrorKind::Unsigned { .. })
         ));
     }
 }

@@ -34,7 +34,7 @@ use crate::flag_builders;
 use crate::layer::{Change, Code, Policy};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// The sandbox's limits, applied to created plugins while sandboxing is on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub struct SandboxLimits {
     pub time_budget: Option<Duration>,
     /// With a time budget: how many worker threads may run at once in the process, calls
     /// that timed out and still run included. A call that finds none free is refused
-    /// ([`PluginError::SandboxExhausted`]), so stuck plugins cannot pile up threads and the
+    /// ([`PluginErrorKind::SandboxExhausted`]), so stuck plugins cannot pile up threads and the
     /// memory they hold. [`DEFAULT_MAX_WORKERS`] when `None`.
     pub max_workers: Option<usize>,
 }
@@ -293,7 +293,7 @@ impl PluginAccessControlConfig {
     /// Appends every access decision to this file as a JSON line, flushed per entry.
     ///
     /// An operation whose decision cannot be written there (a full disk, a revoked file) is
-    /// refused with [`PluginError::AuditUnavailable`], unless
+    /// refused with [`PluginErrorKind::AuditUnavailable`], unless
     /// [`with_audit_fail_open`](Self::with_audit_fail_open) says otherwise. Numbering continues
     /// from the file's last entry.
     pub fn with_audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
@@ -354,10 +354,10 @@ impl SecurityLayer {
             &decision,
         )?;
         match missing {
-            Some(permission) => Err(PluginError::PermissionDenied {
+            Some(permission) => Err(PluginError::from(PluginErrorKind::PermissionDenied {
                 plugin: code.name.to_owned(),
                 permission: (*permission).to_owned(),
-            }),
+            })),
             None => Ok(()),
         }
     }
@@ -380,9 +380,9 @@ impl SecurityLayer {
         if flags.authentication
             && let Some(name) = unsigned
         {
-            let error = PluginError::Unsigned {
+            let error = PluginError::from(PluginErrorKind::Unsigned {
                 plugin: name.to_owned(),
-            };
+            });
             registry.note_authentication(flags, name, Some(&error))?;
             return Err(error);
         }
@@ -390,12 +390,14 @@ impl SecurityLayer {
             return Ok(());
         }
         match change {
-            Change::Shadow { name, compiled } => Err(PluginError::AlreadyRegistered {
-                name: name.to_owned(),
-                existing: format!(
-                    "compiled in at {compiled}; secure plugin loading forbids shadowing it"
-                ),
-            }),
+            Change::Shadow { name, compiled } => {
+                Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
+                    name: name.to_owned(),
+                    existing: format!(
+                        "compiled in at {compiled}; secure plugin loading forbids shadowing it"
+                    ),
+                }))
+            }
             Change::Unregister {
                 name,
                 compiled: true,

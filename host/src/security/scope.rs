@@ -6,8 +6,8 @@ use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 use crate::registry::ModuleRegistry;
 use crate::runtime::PluginConfig;
 use modreg_core::Plugin;
-use modreg_core::PluginError;
 use modreg_core::PluginSettings;
+use modreg_core::{PluginError, PluginErrorKind};
 
 impl ModuleRegistry {
     /// The registry as seen by `principal`: every call is checked, logged and counted.
@@ -36,11 +36,11 @@ impl AccessScope<'_> {
         {
             Ok(())
         } else {
-            Err(PluginError::AccessDenied {
+            Err(PluginError::from(PluginErrorKind::AccessDenied {
                 principal: self.principal.name.clone(),
                 operation: operation.as_str(),
                 plugin: plugin.to_owned(),
-            })
+            }))
         }
     }
 
@@ -130,11 +130,11 @@ impl Plugin for NoProcess {
         self.inner.cleanup()
     }
     fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::AccessDenied {
+        Err(PluginError::from(PluginErrorKind::AccessDenied {
             principal: self.principal.clone(),
             operation: Operation::Process.as_str(),
             plugin: self.inner.name().to_owned(),
-        })
+        }))
     }
 
     fn health(&self) -> modreg_core::HealthStatus {

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 use modreg_core::{PluginSettings, SettingValue};
 
 /// The prefix of a sealed value.
@@ -70,9 +70,11 @@ impl SecretKey {
     /// A key from a file holding 64 hex digits.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| PluginError::ConfigurationFile {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PluginError::from(PluginErrorKind::ConfigurationFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
         })?;
         Self::from_hex(&text)
     }
@@ -104,9 +106,11 @@ impl SecretKey {
 
     /// Opens a value sealed for `plugin` under settings key `key`.
     pub fn open(&self, plugin: &str, key: &str, sealed: &str) -> Result<String, PluginError> {
-        let fail = |why: &str| PluginError::Configuration {
-            plugin: plugin.to_owned(),
-            reason: format!("key `{key}`: sealed value cannot be opened: {why}"),
+        let fail = |why: &str| {
+            PluginError::from(PluginErrorKind::Configuration {
+                plugin: plugin.to_owned(),
+                reason: format!("key `{key}`: sealed value cannot be opened: {why}"),
+            })
         };
         if sealed.starts_with(V1_PREFIX) {
             return Err(fail(
@@ -185,12 +189,12 @@ pub(crate) fn open_all(
     let open = |path: &str, sealed: &str| -> Result<String, PluginError> {
         match key {
             Some(key) if encryption => key.open(plugin, path, sealed),
-            _ => Err(PluginError::Configuration {
+            _ => Err(PluginError::from(PluginErrorKind::Configuration {
                 plugin: plugin.to_owned(),
                 reason: format!(
                     "key `{path}` is sealed, but plugin encryption is off or has no secret key"
                 ),
-            }),
+            })),
         }
     };
     let plaintexts = std::cell::RefCell::new(Vec::new());
@@ -222,40 +226,44 @@ pub(crate) fn redact(error: PluginError, secrets: &[String]) -> PluginError {
             .iter()
             .any(|s| !s.is_empty() && text.contains(s.as_str()))
     };
-    match error {
-        PluginError::Configuration { plugin, reason } => PluginError::Configuration {
-            plugin,
-            reason: clean(reason),
-        },
-        PluginError::Invalid {
+    match error.into_kind() {
+        PluginErrorKind::Configuration { plugin, reason } => {
+            PluginError::from(PluginErrorKind::Configuration {
+                plugin,
+                reason: clean(reason),
+            })
+        }
+        PluginErrorKind::Invalid {
             field,
             value,
             reason,
-        } => PluginError::Invalid {
+        } => PluginError::from(PluginErrorKind::Invalid {
             field,
             value: clean(value),
             reason: clean(reason),
-        },
-        PluginError::Processing { plugin, reason } => PluginError::Processing {
-            plugin,
-            reason: clean(reason),
-        },
-        PluginError::Panicked {
+        }),
+        PluginErrorKind::Processing { plugin, reason } => {
+            PluginError::from(PluginErrorKind::Processing {
+                plugin,
+                reason: clean(reason),
+            })
+        }
+        PluginErrorKind::Panicked {
             plugin,
             during,
             message,
-        } => PluginError::Panicked {
+        } => PluginError::from(PluginErrorKind::Panicked {
             plugin,
             during,
             message: clean(message),
-        },
-        PluginError::Plugin { plugin, source } if shows(&source.to_string()) => {
-            PluginError::Processing {
+        }),
+        PluginErrorKind::Plugin { plugin, source } if shows(&source.to_string()) => {
+            PluginError::from(PluginErrorKind::Processing {
                 plugin,
                 reason: clean(source.to_string()),
-            }
+            })
         }
-        other => other,
+        other => PluginError::from(other),
     }
 }
 

@@ -15,11 +15,11 @@ pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
 /// The sandbox's limits and grants for every WebAssembly plugin a registry loads.
 ///
 /// Every limit has a default and fails closed: a call over its time budget or fuel stops with
-/// [`PluginError::Timeout`](modreg_core::PluginError::Timeout) or
-/// [`PluginError::Trapped`](modreg_core::PluginError::Trapped), a guest growing memory past its cap
-/// gets [`PluginError::MemoryLimit`](modreg_core::PluginError::MemoryLimit), an answer over the
+/// [`PluginErrorKind::Timeout`](modreg_core::PluginErrorKind::Timeout) or
+/// [`PluginErrorKind::Trapped`](modreg_core::PluginErrorKind::Trapped), a guest growing memory past its cap
+/// gets [`PluginErrorKind::MemoryLimit`](modreg_core::PluginErrorKind::MemoryLimit), an answer over the
 /// output cap is refused before it is copied
-/// ([`PluginError::TooLarge`](modreg_core::PluginError::TooLarge)).
+/// ([`PluginErrorKind::TooLarge`](modreg_core::PluginErrorKind::TooLarge)).
 ///
 /// A guest starts with no capability. A plugin that declares permission `file.read` may read
 /// files under [`with_read_dir`](Self::with_read_dir), read-only; one that declares

@@ -11,8 +11,8 @@ use crate::security::AuditLog;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::{Grants, HostState, MemoryCap, linker};
 use crate::wasm::module::WasmModule;
-use modreg_core::PluginError;
 use modreg_core::wasm_abi::{ANSWER_RECORD, EXPORT_ALLOC, EXPORT_PROCESS, STATUS_OK};
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// Fuel handed out at a time: the deadline is checked after each slice (a few milliseconds
 /// of guest code).
@@ -33,10 +33,10 @@ impl std::fmt::Debug for Sandbox {
 }
 
 fn engine_error(module: &str, error: &wasmi::Error) -> PluginError {
-    PluginError::WasmModule {
+    PluginError::from(PluginErrorKind::WasmModule {
         module: module.to_owned(),
         reason: format!("cannot be instantiated: {error}"),
-    }
+    })
 }
 
 impl Sandbox {
@@ -66,9 +66,11 @@ impl Sandbox {
         let instance: Instance = linker
             .instantiate_and_start(&mut store, &module.compiled)
             .map_err(|e| engine_error(&module.name, &e))?;
-        let missing = |what: &str| PluginError::WasmModule {
-            module: module.name.clone(),
-            reason: format!("`{what}` is missing or has the wrong type"),
+        let missing = |what: &str| {
+            PluginError::from(PluginErrorKind::WasmModule {
+                module: module.name.clone(),
+                reason: format!("`{what}` is missing or has the wrong type"),
+            })
         };
         Ok(Sandbox {
             memory: instance
@@ -102,12 +104,12 @@ impl Sandbox {
         state.panic_message = None;
         let started = Instant::now();
         let len = u32::try_from(input.len()).map_err(|_| {
-            CallError::Fatal(PluginError::TooLarge {
+            CallError::Fatal(PluginError::from(PluginErrorKind::TooLarge {
                 plugin: plugin.to_owned(),
                 what: "input",
                 size: input.len(),
                 limit: u32::MAX as usize,
-            })
+            }))
         })?;
         let ptr = if len == 0 {
             0
@@ -133,12 +135,14 @@ impl Sandbox {
             |i: usize| u32::from_le_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
         let (status, out_ptr, out_len) = (field(0), field(4) as usize, field(8) as usize);
         if out_len > config.max_output_bytes() {
-            return Err(CallError::Fatal(PluginError::TooLarge {
-                plugin: plugin.to_owned(),
-                what: "output",
-                size: out_len,
-                limit: config.max_output_bytes(),
-            }));
+            return Err(CallError::Fatal(PluginError::from(
+                PluginErrorKind::TooLarge {
+                    plugin: plugin.to_owned(),
+                    what: "output",
+                    size: out_len,
+                    limit: config.max_output_bytes(),
+                },
+            )));
         }
         let mut answer = vec![0; out_len];
         self.memory
@@ -149,35 +153,35 @@ impl Sandbox {
         }
         let message = String::from_utf8_lossy(&answer).into_owned();
         Err(CallError::Plugin(match self.store.data().denied.clone() {
-            Some(permission) => PluginError::PermissionDenied {
+            Some(permission) => PluginError::from(PluginErrorKind::PermissionDenied {
                 plugin: plugin.to_owned(),
                 permission,
-            },
-            None => PluginError::Processing {
+            }),
+            None => PluginError::from(PluginErrorKind::Processing {
                 plugin: plugin.to_owned(),
                 reason: message,
-            },
+            }),
         }))
     }
 
     fn fatal(&mut self, plugin: &str, trap: &str) -> CallError {
         let state = self.store.data_mut();
         CallError::Fatal(if let Some(message) = state.panic_message.take() {
-            PluginError::Panicked {
+            PluginError::from(PluginErrorKind::Panicked {
                 plugin: plugin.to_owned(),
                 during: "process",
                 message,
-            }
+            })
         } else if state.limiter.hit {
-            PluginError::MemoryLimit {
+            PluginError::from(PluginErrorKind::MemoryLimit {
                 plugin: plugin.to_owned(),
                 limit: state.limiter.limit,
-            }
+            })
         } else {
-            PluginError::Trapped {
+            PluginError::from(PluginErrorKind::Trapped {
                 plugin: plugin.to_owned(),
                 trap: trap.to_owned(),
-            }
+            })
         })
     }
 
@@ -203,16 +207,20 @@ impl Sandbox {
                 Ok(TypedResumableCall::OutOfFuel(paused)) => {
                     burnt = burnt.saturating_add(slice);
                     if burnt >= fuel_cap {
-                        return Err(CallError::Fatal(PluginError::Trapped {
-                            plugin: plugin.to_owned(),
-                            trap: format!("its fuel of {fuel_cap} ran out"),
-                        }));
+                        return Err(CallError::Fatal(PluginError::from(
+                            PluginErrorKind::Trapped {
+                                plugin: plugin.to_owned(),
+                                trap: format!("its fuel of {fuel_cap} ran out"),
+                            },
+                        )));
                     }
                     if started.elapsed() >= config.time_budget() {
-                        return Err(CallError::Fatal(PluginError::Timeout {
-                            plugin: plugin.to_owned(),
-                            budget: config.time_budget(),
-                        }));
+                        return Err(CallError::Fatal(PluginError::from(
+                            PluginErrorKind::Timeout {
+                                plugin: plugin.to_owned(),
+                                budget: config.time_budget(),
+                            },
+                        )));
                     }
                     slice = SLICE.min(fuel_cap - burnt);
                     if let Err(e) = self.store.set_fuel(slice) {

@@ -17,8 +17,8 @@ use crate::wasm::imports::Grants;
 use crate::wasm::module::{WasmModule, sha256 as sha256_of};
 use crate::wasm::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::wasm::signature::WasmSignature;
-use modreg_core::PluginError;
 use modreg_core::PluginType;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// What a registry keeps for its WebAssembly plugins (in its extensions).
 pub(crate) struct WasmHost {
@@ -85,9 +85,11 @@ fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
 
 /// Reads at most `limit` bytes of `path`; more is an error.
 fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
-    let refuse = |reason: String| PluginError::WasmModule {
-        module: module_name(path),
-        reason,
+    let refuse = |reason: String| {
+        PluginError::from(PluginErrorKind::WasmModule {
+            module: module_name(path),
+            reason,
+        })
     };
     let file = std::fs::File::open(path).map_err(|e| refuse(format!("cannot open: {e}")))?;
     let mut bytes = Vec::new();
@@ -145,8 +147,8 @@ impl ModuleRegistry {
     /// registered.
     ///
     /// With authentication on, `signature` must be a trusted key's signature of the module's
-    /// SHA-256, or the module is refused ([`PluginError::Unsigned`],
-    /// [`PluginError::UntrustedKey`], [`PluginError::BadSignature`]). The module's plugins then
+    /// SHA-256, or the module is refused ([`PluginErrorKind::Unsigned`],
+    /// [`PluginErrorKind::UntrustedKey`], [`PluginErrorKind::BadSignature`]). The module's plugins then
     /// pass every check a runtime registration does (secure loading, permissions at creation).
     pub fn load_wasm_bytes(
         &self,
@@ -181,9 +183,9 @@ impl ModuleRegistry {
                 Some(signature) => {
                     signature.verify(name, bytes, &SecuritySettings::of(&snapshot).trusted_keys)
                 }
-                None => Err(PluginError::Unsigned {
+                None => Err(PluginError::from(PluginErrorKind::Unsigned {
                     plugin: name.to_owned(),
-                }),
+                })),
             };
             self.note_authentication(&snapshot.flags, name, outcome.as_ref().err())?;
             outcome?;
@@ -238,10 +240,10 @@ impl ModuleRegistry {
         // Replacing is for a module's own plugins: another module's stay its own.
         for (other, entry) in modules.iter().filter(|(other, _)| *other != name) {
             if let Some(taken) = names.iter().find(|n| entry.plugins.contains(n)) {
-                return Err(PluginError::WasmModule {
+                return Err(PluginError::from(PluginErrorKind::WasmModule {
                     module: name.to_owned(),
                     reason: format!("plugin `{taken}` is already loaded from `{other}`"),
-                });
+                }));
             }
         }
         let previous = modules.get(name).cloned();
@@ -270,10 +272,10 @@ impl ModuleRegistry {
         let host = self.wasm_host();
         let mut modules = host.modules.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = modules.get(name) else {
-            return Err(PluginError::WasmModule {
+            return Err(PluginError::from(PluginErrorKind::WasmModule {
                 module: name.to_owned(),
                 reason: "no module of that name is loaded".to_owned(),
-            });
+            }));
         };
         self.withdraw(&entry.plugins, false)?;
         Ok(modules.remove(name).map(|e| e.plugins).unwrap_or_default())
@@ -287,9 +289,11 @@ impl ModuleRegistry {
     /// [`watch_wasm_plugins`]: crate::ModuleRegistry::watch_wasm_plugins
     pub fn load_wasm_plugins(&self, dir: impl AsRef<Path>) -> Result<WasmLoadReport, PluginError> {
         let dir = dir.as_ref();
-        let listing = std::fs::read_dir(dir).map_err(|e| PluginError::WasmModule {
-            module: dir.display().to_string(),
-            reason: format!("cannot list the plugin directory: {e}"),
+        let listing = std::fs::read_dir(dir).map_err(|e| {
+            PluginError::from(PluginErrorKind::WasmModule {
+                module: dir.display().to_string(),
+                reason: format!("cannot list the plugin directory: {e}"),
+            })
         })?;
         let mut files: Vec<PathBuf> = listing
             .filter_map(Result::ok)

@@ -7,10 +7,10 @@ use wasmi::{Engine, ExternType, Module};
 use crate::security::encode_hex;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::OFFERED;
-use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_MODULE, ModuleEntry, SECTION, read_metadata,
 };
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// A loaded module: compiled, checked, and what it says of its plugins.
 #[derive(Debug)]
@@ -37,9 +37,11 @@ impl WasmModule {
         engine: &Engine,
         config: &WasmConfig,
     ) -> Result<Self, PluginError> {
-        let refuse = |reason: String| PluginError::WasmModule {
-            module: name.to_owned(),
-            reason,
+        let refuse = |reason: String| {
+            PluginError::from(PluginErrorKind::WasmModule {
+                module: name.to_owned(),
+                reason,
+            })
         };
         if bytes.len() > config.max_module_bytes() {
             return Err(refuse(format!(

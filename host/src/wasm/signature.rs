@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::security::{TrustedKey, decode_hex, encode_hex, sign_bytes};
 use crate::wasm::module::sha256;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 
 /// A module's detached signature.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -61,14 +61,16 @@ impl WasmSignature {
         trusted: &[TrustedKey],
     ) -> Result<(), PluginError> {
         let Some(key) = trusted.iter().find(|k| k.name() == self.key) else {
-            return Err(PluginError::UntrustedKey {
+            return Err(PluginError::from(PluginErrorKind::UntrustedKey {
                 plugin: name.to_owned(),
                 key: self.key.clone(),
-            });
+            }));
         };
-        let bad = || PluginError::BadSignature {
-            plugin: name.to_owned(),
-            key: self.key.clone(),
+        let bad = || {
+            PluginError::from(PluginErrorKind::BadSignature {
+                plugin: name.to_owned(),
+                key: self.key.clone(),
+            })
         };
         let signature = decode_hex::<64>("signature", &self.signature).map_err(|_| bad())?;
         if key.verifies(&sha256(module), &signature) {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use modreg_core::{HealthStatus, PluginError};
+use modreg_core::{HealthStatus, PluginError, PluginErrorKind};
 use modreg_host::ModuleRegistry;
 
 use crate::health::{HEALTH_HISTORY, HealthReport, lock};
@@ -16,17 +16,17 @@ impl Monitoring {
     /// [`Plugin::health`](modreg_core::Plugin::health). A plugin that cannot be created is
     /// unhealthy, with the error as reason.
     ///
-    /// Fails with [`PluginError::Disabled`] while health checks are off.
+    /// Fails with [`PluginErrorKind::Disabled`] while health checks are off.
     pub fn run_health_checks(
         &self,
         registry: &ModuleRegistry,
     ) -> Result<HealthReport, PluginError> {
         let flags = self.switches();
         if !flags.health_checks {
-            return Err(PluginError::Disabled {
+            return Err(PluginError::from(PluginErrorKind::Disabled {
                 plugin: "*".to_owned(),
                 what: "plugin health checking",
-            });
+            }));
         }
         let previous = self.health.latest();
         let mut plugins = BTreeMap::new();
@@ -35,10 +35,10 @@ impl Monitoring {
             let status = modreg_core::sandbox::guard(&name, "health", || {
                 registry.create_plugin(&name).map(|plugin| plugin.health())
             })
-            .unwrap_or_else(|error| match error {
+            .unwrap_or_else(|error| match error.kind() {
                 // Settings it needs are absent or wrong: the plugin waits for its
                 // configuration; nothing has failed.
-                PluginError::Configuration { .. } => {
+                PluginErrorKind::Configuration { .. } => {
                     HealthStatus::Degraded(format!("not configured: {error}"))
                 }
                 error => HealthStatus::Unhealthy(error.to_string()),

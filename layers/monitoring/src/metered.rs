@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use modreg_core::sandbox::{PanicLatch, guard};
-use modreg_core::{HealthStatus, Plugin, PluginDescriptor, PluginError, PluginType};
+use modreg_core::{
+    HealthStatus, Plugin, PluginDescriptor, PluginError, PluginErrorKind, PluginType,
+};
 use modreg_host::Wrap;
 
 use crate::alerts::AlertHub;
@@ -197,7 +199,10 @@ impl Plugin for Metered {
             recorder.record_call(data.len(), &outcome, latency);
         }
         if let Some((hub, real_time)) = &self.plan.alerts {
-            let panicked = matches!(outcome, Err(PluginError::Panicked { .. }));
+            let panicked = matches!(
+                outcome.as_ref().map_err(PluginError::kind),
+                Err(PluginErrorKind::Panicked { .. })
+            );
             hub.observe_call(
                 &self.name,
                 outcome.is_ok(),

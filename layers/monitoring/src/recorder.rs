@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::thread_slot;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::{MetricsSource, PluginMetrics};
 
 /// Latency buckets: bucket `i` counts calls of less than `2^i` nanoseconds (the last one
@@ -133,7 +133,7 @@ impl MetricsRecorder {
             Ok(out) => writer.add(&line.bytes_out, as_u64(out.len())),
             Err(error) => {
                 writer.add(&line.errors, 1);
-                if matches!(error, PluginError::Panicked { .. }) {
+                if matches!(error.kind(), PluginErrorKind::Panicked { .. }) {
                     writer.add(&line.panics, 1);
                 }
             }

@@ -1,0 +1,49 @@
+//! What a command of the tool reports when it fails.
+
+use modreg::PluginError;
+
+/// A failed command: the registry or a plugin refused or failed, or the tool's own input,
+/// output or server could not be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The registry or a plugin said no; its message names the plugin.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+
+    /// A stream, file or socket of the tool's own failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being read or written: `standard output`, `the listening socket`.
+        what: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An option or address given on the command line cannot be used.
+    #[error("invalid {what} `{value}`: {reason}")]
+    Usage {
+        /// The option.
+        what: &'static str,
+        /// What it was given.
+        value: String,
+        /// What the rule is.
+        reason: String,
+    },
+}
+
+impl CliError {
+    /// An I/O failure of `what`.
+    pub(crate) fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> Self {
+        move |source| CliError::Io { what, source }
+    }
+
+    /// Whether the reader of standard output went away (`modreg list | head -1`): a filter
+    /// stops quietly then, as `cat` and `grep` do.
+    pub(crate) fn is_closed_output(&self) -> bool {
+        matches!(self, CliError::Io { what: STDOUT, source } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The name standard output goes by in errors.
+pub(crate) const STDOUT: &str = "standard output";
