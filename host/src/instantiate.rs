@@ -1,22 +1,15 @@
-//! The one creation path: loading, resolution (mocks), dependencies, the layers' checks,
-//! settings (sealed ones opened), construction under the panic guard, validation and the
-//! layers' wrapping, for every `create_*` of the host.
-//!
-//! `create_plugin` of a compiled-in plugin on an unconfigured registry is this path with
-//! every answer known in advance: one index lookup (see `registry.rs`).
+//! The host's `create_*` calls and what the pipeline (`pipeline.rs`) asks of the host:
+//! resolution (mocks), dependencies, and the layers' checks and answers.
 
 use crate::advanced::{
     AdvancedAdapter, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginState,
 };
-use std::sync::Arc;
 
-use crate::guarded::wrapped;
-use crate::interest::Decision;
 use crate::layer::{Answer, Change, Code, LayerContext};
 use crate::overlay::Overlay;
+use crate::pipeline::{Entry, FromFactory, Request, Typed};
 use crate::registry::ModuleRegistry;
-use modreg_core::sandbox::guard;
-use modreg_core::{Plugin, PluginDescriptor};
+use modreg_core::Plugin;
 use modreg_core::{PluginError, PluginErrorKind};
 
 use crate::target::Target;
@@ -94,177 +87,7 @@ impl PluginInstantiationConfig {
     }
 }
 
-/// What one creation asks for beyond the registry's switches.
-pub(crate) struct Request<'a> {
-    /// Settings that replace the configured ones.
-    pub(crate) settings: Option<&'a PluginSettings>,
-    /// Check dependencies and what the instance reports even if validation is switched off.
-    pub(crate) validate: bool,
-    /// Record metrics even if monitoring is switched off.
-    pub(crate) monitored: bool,
-}
-
-impl Request<'_> {
-    /// Nothing beyond the switches.
-    pub(crate) const PLAIN: Request<'static> = Request {
-        settings: None,
-        validate: false,
-        monitored: false,
-    };
-}
-
 impl ModuleRegistry {
-    #[cold]
-    pub(crate) fn create_slow(
-        &self,
-        overlay: &Overlay,
-        name: &str,
-    ) -> Result<Box<dyn Plugin>, PluginError> {
-        if overlay.flags.debug_mode {
-            tracing::debug!(plugin = name, "create_plugin");
-        }
-        self.create_entry(overlay, name, &Request::PLAIN, |target, settings, _| {
-            target.instantiate(settings)
-        })
-        .map(|(_, plugin, _)| plugin)
-    }
-
-    /// The one creation path every `create_*` takes (the unconfigured fast path of
-    /// `create_plugin` is this path with every answer decided in advance):
-    ///
-    /// 1. refuse if plugin loading is off;
-    /// 2. resolve the name (its mock, where mocks are on);
-    /// 3. check dependencies (validation) and permissions of the code that will run;
-    /// 4. construct under the panic guard, with sealed settings opened;
-    /// 5. check what the instance reports (validation);
-    /// 6. wrap it in the sandbox and every attached layer's wrapper (monitoring's among them).
-    pub(crate) fn create_entry(
-        &self,
-        overlay: &Overlay,
-        requested: &str,
-        request: &Request<'_>,
-        construct: impl FnOnce(
-            &Target,
-            &PluginSettings,
-            &Answer,
-        ) -> Result<Box<dyn Plugin>, PluginError>,
-    ) -> Result<(Target, Box<dyn Plugin>, Answer), PluginError> {
-        check_loading(overlay, requested)?;
-        let target = self.resolve(overlay, requested)?;
-        let validate = overlay.flags.validation || request.validate;
-        self.check_code(overlay, &target, validate)?;
-        let name = target.name();
-        let (settings, secrets) = settings_for(overlay, name, request.settings)?;
-        // What the instance gets around its calls, decided once, before it exists.
-        let answer = self.layers_interest(overlay, name, request.monitored);
-        // Descriptors guard their own constructors; runtime closures are guarded here.
-        let plugin = guard(name, "construction", || {
-            construct(&target, &settings, &answer)
-        })
-        .map_err(|error| crate::security::redact(error, &secrets))?;
-        self.check_product(overlay, &target, plugin.as_ref(), validate)?;
-        if validate {
-            check_reported(&target, plugin.as_ref())?;
-        }
-        let plugin = wrapped(plugin, &answer);
-        Ok((target, plugin, answer))
-    }
-
-    /// Step 3: the dependencies (when validating) of the code `target` runs, then what the
-    /// layers check (security: its permissions).
-    fn check_code(
-        &self,
-        overlay: &Overlay,
-        target: &Target,
-        validate: bool,
-    ) -> Result<(), PluginError> {
-        if validate {
-            self.check_dependencies(overlay, target)?;
-        }
-        self.layers_check(overlay, &code_of(target))
-    }
-
-    /// Step 4, the code that came back: a closure, a wrapper that reports its inner plugin's
-    /// entry, a mock or an advanced constructor may return compiled-in code other than the
-    /// entry's own. Its permissions (and, when validating, its dependencies) are checked as
-    /// that code's, whatever the entry declared and whatever the validation switch says. A
-    /// product that is the entry's own compiled-in code was checked in step 3.
-    ///
-    /// The constructor has run by then (as a factory's function has before its product is
-    /// known); the product is refused before the caller can call it.
-    fn check_product(
-        &self,
-        overlay: &Overlay,
-        target: &Target,
-        plugin: &dyn Plugin,
-        validate: bool,
-    ) -> Result<(), PluginError> {
-        let Some(product) = plugin.descriptor() else {
-            return Ok(());
-        };
-        let checked = match target {
-            Target::Compiled(own) => std::ptr::eq(*own, product),
-            Target::Runtime(entry) => {
-                entry.constructor.is_none()
-                    && entry.advanced.is_none()
-                    && entry.compiled.is_some_and(|own| std::ptr::eq(own, product))
-            }
-        };
-        if checked {
-            return Ok(());
-        }
-        self.check_code(overlay, &Target::Compiled(product), validate)
-    }
-
-    /// Step 6 for a product the registry did not construct itself (a factory's): asks the
-    /// layers what instances of `name` get, and wraps `plugin` in it.
-    pub(crate) fn wrap(
-        &self,
-        overlay: &Overlay,
-        name: &str,
-        plugin: Box<dyn Plugin>,
-        monitored: bool,
-    ) -> Box<dyn Plugin> {
-        wrapped(plugin, &self.layers_interest(overlay, name, monitored))
-    }
-
-    /// What creating compiled-in `descriptor` under `overlay` takes. It is a call to its
-    /// constructor when loading is on, the name resolves to it (no mock, no runtime entry),
-    /// validation has nothing to find (its dependencies are met under this overlay, and its
-    /// `Plugin` implementation is the one `#[plugin]` writes from the descriptor, so what an
-    /// instance reports is the descriptor), it has no settings and no layer checks it; then
-    /// `Direct` when no layer wraps its instances, else `Wrapped` with the layers' whole
-    /// answer as the recipe. Anything else is the full path. Cached per configuration
-    /// generation by `Interests`.
-    pub(crate) fn decide(
-        &self,
-        overlay: &Overlay,
-        descriptor: &'static PluginDescriptor,
-    ) -> Decision {
-        let name = descriptor.name();
-        let valid = || {
-            descriptor.reports_itself()
-                && self
-                    .check_dependencies(overlay, &Target::Compiled(descriptor))
-                    .is_ok()
-        };
-        let constructor_only = !overlay.flags.debug_mode
-            && (!overlay.flags.validation || valid())
-            && check_loading(overlay, name).is_ok()
-            && matches!(self.resolve(overlay, name), Ok(Target::Compiled(d)) if std::ptr::eq(d, descriptor))
-            && matches!(settings_for(overlay, name, None), Ok((settings, secrets)) if settings.is_empty() && secrets.is_empty())
-            && !self.layers_check_anything(overlay);
-        if !constructor_only {
-            return Decision::Full;
-        }
-        let answer = self.layers_interest(overlay, name, false);
-        if answer.is_active() {
-            Decision::Wrapped(Arc::new(answer))
-        } else {
-            Decision::Direct
-        }
-    }
-
     /// The entry `requested` resolves to: its mock where mocks are on, else itself.
     pub(crate) fn resolve(
         &self,
@@ -311,10 +134,9 @@ impl ModuleRegistry {
             validate: config.validation,
             monitored: config.monitoring,
         };
-        let (_, mut plugin, _) =
-            self.create_entry(&self.snapshot(), name, &request, |target, settings, _| {
-                target.instantiate(settings)
-            })?;
+        let (_, mut plugin, _) = self.build(&self.snapshot(), name, &request, |overlay| {
+            Ok(Entry::plain(self.resolve(overlay, name)?))
+        })?;
         if config.initialization {
             plugin.initialize()?;
         }
@@ -354,21 +176,10 @@ impl ModuleRegistry {
         registry: &Registry<T>,
         name: &str,
     ) -> Result<Box<T>, PluginError> {
-        let overlay = self.snapshot();
-        check_loading(&overlay, name)?;
-        let descriptor = registry.resolve(name)?;
-        let code = Code {
-            name: descriptor.name(),
-            permissions: descriptor.permissions().to_vec(),
-        };
-        self.layers_check(&overlay, &code)?;
-        let (settings, secrets) = settings_for(&overlay, descriptor.name(), None)?;
-        if settings.is_empty() {
-            descriptor.instantiate_default()
-        } else {
-            descriptor.instantiate(&settings)
-        }
-        .map_err(|error| crate::security::redact(error, &secrets))
+        self.build(&self.snapshot(), name, &Request::PLAIN, |_| {
+            Ok(Typed(registry.resolve(name)?))
+        })
+        .map(|(_, plugin, _)| plugin)
     }
 
     /// Creates the plugin `variant` with the factory called `factory_name`, on the creation
@@ -383,37 +194,22 @@ impl ModuleRegistry {
         factory_name: &str,
         variant: &str,
     ) -> Result<Box<dyn Plugin>, PluginError> {
-        let overlay = self.snapshot();
-        check_loading(&overlay, factory_name)?;
-        let factory = overlay
-            .factories
-            .get(factory_name)
-            .map(|(_, f)| *f)
-            .or_else(|| self.index().factory(factory_name))
-            .ok_or_else(|| {
-                PluginError::from(PluginErrorKind::FactoryNotFound {
-                    name: factory_name.to_owned(),
-                    known: self.factory_names(),
-                })
-            })?;
-        let plugin = guard(factory.name(), "construction", || factory.create(variant))?;
-        if plugin.plugin_type() != factory.plugin_type() {
-            return Err(PluginError::from(PluginErrorKind::Mismatch {
-                plugin: plugin.name().to_owned(),
-                field: "type",
-                registered: format!("{} (factory `{}`)", factory.plugin_type(), factory.name()),
-                reported: plugin.plugin_type().to_string(),
-            }));
-        }
-        if let Some(descriptor) = plugin.descriptor() {
-            self.check_code(
-                &overlay,
-                &Target::Compiled(descriptor),
-                overlay.flags.validation,
-            )?;
-        }
-        let name = plugin.name().to_owned();
-        Ok(self.wrap(&overlay, &name, plugin, false))
+        let request = Request::PLAIN;
+        self.build(&self.snapshot(), factory_name, &request, |overlay| {
+            let factory = overlay
+                .factories
+                .get(factory_name)
+                .map(|(_, f)| *f)
+                .or_else(|| self.index().factory(factory_name))
+                .ok_or_else(|| {
+                    PluginError::from(PluginErrorKind::FactoryNotFound {
+                        name: factory_name.to_owned(),
+                        known: self.factory_names(),
+                    })
+                })?;
+            Ok(FromFactory { factory, variant })
+        })
+        .map(|(_, plugin, _)| plugin)
     }
 
     /// Fails unless every dependency of `target` is registered at an accepted version.
@@ -488,28 +284,29 @@ impl ModuleRegistry {
             validate: config.validation,
             monitored: config.monitoring,
         };
-        let (_, plugin, answer) =
-            self.create_entry(&overlay, name, &request, |target, settings, answer| {
-                match target {
-                    // An advanced constructor receives its context and configuration.
-                    Target::Runtime(entry) if entry.constructor.is_none() => {
-                        match &entry.advanced {
-                            Some(make) => {
-                                let mut plugin = make(settings)?;
-                                plugin.set_context(context.clone());
-                                plugin.set_configuration(configuration.clone());
-                                plugin.set_state(PluginState::new());
-                                Ok(Box::new(AdvancedAdapter::new(
-                                    plugin,
-                                    answer.metrics.clone(),
-                                )))
-                            }
-                            None => target.instantiate(settings),
-                        }
-                    }
-                    _ => target.instantiate(settings),
+        // An advanced constructor receives its context and configuration.
+        let construct = |target: &Target, settings: &PluginSettings, answer: &Answer, permit| {
+            let advanced = match target {
+                Target::Runtime(entry) => entry.instantiate_advanced(settings, permit),
+                Target::Compiled(_) => None,
+            };
+            match advanced {
+                Some(made) => {
+                    let mut plugin = made?;
+                    plugin.set_context(context.clone());
+                    plugin.set_configuration(configuration.clone());
+                    plugin.set_state(PluginState::new());
+                    Ok(
+                        Box::new(AdvancedAdapter::new(plugin, answer.metrics.clone()))
+                            as Box<dyn Plugin>,
+                    )
                 }
-            })?;
+                None => target.instantiate(settings, permit),
+            }
+        };
+        let (_, plugin, answer) = self.build(&overlay, name, &request, |overlay| {
+            Ok(Entry::with(self.resolve(overlay, name)?, construct))
+        })?;
         let metrics = answer.metrics.filter(|_| config.monitoring);
         let mut instance = AdvancedPluginInstance::new(plugin, context, configuration, metrics);
         if config.initialization {
@@ -521,7 +318,11 @@ impl ModuleRegistry {
 
 impl ModuleRegistry {
     /// Asks security, then every attached layer, whether `code` may run.
-    fn layers_check(&self, overlay: &Overlay, code: &Code<'_>) -> Result<(), PluginError> {
+    pub(crate) fn layers_check(
+        &self,
+        overlay: &Overlay,
+        code: &Code<'_>,
+    ) -> Result<(), PluginError> {
         crate::security::SecurityLayer.check(self, overlay, code)?;
         let cx = LayerContext { overlay };
         self.layers()
@@ -530,7 +331,7 @@ impl ModuleRegistry {
     }
 
     /// Whether any layer's check can refuse anything under `overlay`.
-    fn layers_check_anything(&self, overlay: &Overlay) -> bool {
+    pub(crate) fn layers_check_anything(&self, overlay: &Overlay) -> bool {
         let cx = LayerContext { overlay };
         crate::security::SecurityLayer.checks(overlay)
             || self.layers().iter().any(|layer| layer.checks(&cx))
@@ -551,7 +352,7 @@ impl ModuleRegistry {
 
     /// The layers' whole answer about instances of `name`: the sandbox, then each layer's
     /// wrap in order.
-    fn layers_interest(&self, overlay: &Overlay, name: &str, monitored: bool) -> Answer {
+    pub(crate) fn layers_interest(&self, overlay: &Overlay, name: &str, monitored: bool) -> Answer {
         let cx = LayerContext { overlay };
         let mut answer = Answer {
             sandbox: crate::security::SecurityLayer.interest(overlay),
@@ -566,72 +367,4 @@ impl ModuleRegistry {
         }
         answer
     }
-}
-
-/// The code `target` runs, as the layers see it.
-fn code_of(target: &Target) -> Code<'_> {
-    Code::new(target.name(), target.permissions())
-}
-
-/// The settings of a plugin nobody configured.
-static EMPTY: PluginSettings = PluginSettings::new();
-
-/// Step 4's settings for `name`: `given`, else the active environment's, else the configured
-/// ones, else none; sealed values opened (and returned, to keep them out of errors).
-fn settings_for<'a>(
-    overlay: &'a Overlay,
-    name: &str,
-    given: Option<&'a PluginSettings>,
-) -> Result<(std::borrow::Cow<'a, PluginSettings>, Vec<String>), PluginError> {
-    let settings = given
-        .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
-        .or_else(|| overlay.settings.get(name))
-        .unwrap_or(&EMPTY);
-    crate::security::open_settings(overlay, name, settings)
-}
-
-/// Step 1: refuses when plugin loading is switched off.
-fn check_loading(overlay: &Overlay, requested: &str) -> Result<(), PluginError> {
-    if overlay.flags.loading {
-        Ok(())
-    } else {
-        Err(PluginError::from(PluginErrorKind::Disabled {
-            plugin: requested.to_owned(),
-            what: "plugin loading",
-        }))
-    }
-}
-
-/// Fails unless `plugin` reports the name, version and type of `target`.
-fn check_reported(target: &Target, plugin: &dyn Plugin) -> Result<(), PluginError> {
-    let mismatch = |field, registered: String, reported: String| {
-        PluginError::from(PluginErrorKind::Mismatch {
-            plugin: target.name().to_owned(),
-            field,
-            registered,
-            reported,
-        })
-    };
-    if plugin.name() != target.name() {
-        return Err(mismatch(
-            "name",
-            target.name().to_owned(),
-            plugin.name().to_owned(),
-        ));
-    }
-    if plugin.version() != target.version() {
-        return Err(mismatch(
-            "version",
-            target.version().to_owned(),
-            plugin.version().to_owned(),
-        ));
-    }
-    if plugin.plugin_type() != target.plugin_type() {
-        return Err(mismatch(
-            "type",
-            target.plugin_type().to_string(),
-            plugin.plugin_type().to_string(),
-        ));
-    }
-    Ok(())
 }

@@ -49,6 +49,7 @@ mod layer;
 mod lifecycle;
 mod metrics;
 mod overlay;
+mod pipeline;
 mod query;
 mod registration;
 mod registry;

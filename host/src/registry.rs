@@ -19,10 +19,8 @@ use crate::extensions::Extensions;
 use crate::overlay::Overlay;
 
 use crate::cache::QueryKey;
-use crate::guarded::wrapped;
 use crate::info::PluginInfo;
-use crate::interest::{Decision, Interests};
-use crate::layer::Answer;
+use crate::interest::Interests;
 use crate::layer::{Event, Layer};
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 use crate::shared_instances::SharedInstances;
@@ -198,8 +196,15 @@ impl ModuleRegistry {
     }
 
     /// The compiled-in index.
+    #[inline]
     pub fn index(&self) -> &PluginIndex {
         &self.index
+    }
+
+    /// Whether the overlay has anything in it (while it does not, creation needs no decision).
+    #[inline]
+    pub(crate) fn overlay_in_use(&self) -> bool {
+        self.overlay_in_use.load(Ordering::Acquire)
     }
 
     /// The attached layers, innermost first.
@@ -279,8 +284,7 @@ impl ModuleRegistry {
     /// lookup, one bit (whether its dependencies are met, decided when the index was built),
     /// one atomic load and a call through a function pointer under the panic guard; anything
     /// else takes the full creation path.
-    #[inline(always)]
-    #[allow(clippy::inline_always)] // as `create_at`: the result stays in registers
+    #[inline]
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
         if let Some((position, descriptor)) = self.index.find(name) {
             return self.create_at(position, descriptor, name);
@@ -288,41 +292,8 @@ impl ModuleRegistry {
         self.create_by_name(name)
     }
 
-    /// `create_plugin` for the compiled-in plugin at `position` of the index, whose entry is
-    /// `descriptor`. Always inlined:
-    /// out of line, its 96-byte result goes through the caller's stack, which costs more than
-    /// the rest of the call (measured: 18 ns against 7 ns for the constructor alone).
-    #[inline(always)]
-    #[allow(clippy::inline_always)]
-    pub(crate) fn create_at(
-        &self,
-        position: u32,
-        descriptor: &'static modreg_core::PluginDescriptor,
-        name: &str,
-    ) -> Result<Box<dyn Plugin>, PluginError> {
-        if self.index.met(position) {
-            if !self.overlay_in_use.load(Ordering::Acquire) {
-                return descriptor.instantiate_default();
-            }
-            match self
-                .interests
-                .decision(position, || self.decide(&self.overlay.load(), descriptor))
-            {
-                Decision::Direct => return descriptor.instantiate_default(),
-                Decision::Wrapped(recipe) => return create_wrapped(descriptor, &recipe),
-                Decision::Full => {}
-            }
-        }
-        self.create_by_name(name)
-    }
-
-    /// The full creation path for `name`, out of line.
-    #[inline(never)]
-    fn create_by_name(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
-        self.create_slow(&self.overlay.load(), name)
-    }
-
     /// The current overlay snapshot.
+    #[inline]
     pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<Overlay>> {
         self.overlay.load()
     }
@@ -481,19 +452,6 @@ impl ModuleRegistry {
         self.cache.invalidate();
         Ok(out)
     }
-}
-
-/// A compiled-in plugin whose creation is its constructor and the layers' cached recipe
-/// (`Decision::Wrapped`): out of line, so the direct path stays small where `create_plugin`
-/// is inlined.
-#[inline(never)]
-fn create_wrapped(
-    descriptor: &'static modreg_core::PluginDescriptor,
-    recipe: &Answer,
-) -> Result<Box<dyn Plugin>, PluginError> {
-    descriptor
-        .instantiate_default()
-        .map(|plugin| wrapped(plugin, recipe))
 }
 
 /// Builds a [`ModuleRegistry`]: the index it reads and the layers it asks.

@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::advanced::AdvancedPlugin;
+use crate::pipeline::Permit;
 use modreg_core::Plugin;
 use modreg_core::PluginDescriptor;
 use modreg_core::PluginSettings;
@@ -227,8 +228,8 @@ pub(crate) struct RuntimeEntry {
     pub(crate) depends_on: Vec<String>,
     pub(crate) permissions: Vec<String>,
     pub(crate) metadata: BTreeMap<String, String>,
-    pub(crate) constructor: Option<DynConstructor>,
-    pub(crate) advanced: Option<DynAdvancedConstructor>,
+    constructor: Option<DynConstructor>,
+    advanced: Option<DynAdvancedConstructor>,
     /// The compiled-in plugin of the same name, which provides the implementation.
     pub(crate) compiled: Option<&'static PluginDescriptor>,
 }
@@ -320,9 +321,35 @@ impl RuntimeEntry {
         })
     }
 
+    /// The compiled-in code this entry runs when it has no closure of its own (a binding to
+    /// compiled code): what the pipeline checked before construction.
+    pub(crate) fn bound_code(&self) -> Option<&'static PluginDescriptor> {
+        self.compiled
+            .filter(|_| self.constructor.is_none() && self.advanced.is_none())
+    }
+
+    /// The advanced constructor, when it is what builds this entry (no plain constructor).
+    pub(crate) fn instantiate_advanced(
+        &self,
+        settings: &PluginSettings,
+        _: Permit,
+    ) -> Option<Result<Box<dyn AdvancedPlugin>, PluginError>> {
+        match (&self.constructor, &self.advanced) {
+            (None, Some(make)) => Some(make(settings)),
+            _ => None,
+        }
+    }
+
+    /// Builds the entry: its closure, else its advanced closure, else the compiled-in code it
+    /// binds to. For the pipeline (`permit`), nobody else.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "called by the pipeline's step 4 only"
+    )]
     pub(crate) fn instantiate(
         &self,
         settings: &PluginSettings,
+        _: Permit,
     ) -> Result<Box<dyn Plugin>, PluginError> {
         if let Some(constructor) = &self.constructor {
             constructor(settings)

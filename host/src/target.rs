@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::info::PluginInfo;
+use crate::pipeline::Permit;
 use crate::runtime::RuntimeEntry;
 use modreg_core::Plugin;
 use modreg_core::PluginDescriptor;
@@ -61,13 +62,19 @@ impl Target {
         }
     }
 
+    /// Builds the entry with its own constructor: for the pipeline (`permit`), nobody else.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "called by the pipeline's step 4 only"
+    )]
     pub(crate) fn instantiate(
         &self,
         settings: &PluginSettings,
+        permit: Permit,
     ) -> Result<Box<dyn Plugin>, PluginError> {
         match self {
             Target::Compiled(d) => d.instantiate(settings),
-            Target::Runtime(e) => e.instantiate(settings),
+            Target::Runtime(e) => e.instantiate(settings, permit),
         }
     }
 }

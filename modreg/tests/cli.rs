@@ -298,7 +298,11 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         let _ = child.stdin.take().unwrap().write_all(b"data");
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{args:?}: {:?}", out.status);
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

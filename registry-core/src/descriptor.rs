@@ -254,8 +254,7 @@ impl<T: ?Sized> Descriptor<T> {
     ///
     /// This is what a resolved handle calls in a hot loop; registries call it after their
     /// checks.
-    #[inline(always)]
-    #[allow(clippy::inline_always)] // out of line, its 96-byte result goes through memory
+    #[inline]
     pub fn instantiate_default(&self) -> Result<Box<T>, PluginError> {
         match self.infallible {
             Some(make) => guard_value(self.name, "construction", make),
