@@ -2,24 +2,31 @@
 # The calls a user's binary makes (create_plugin, a name lookup, a monitored creation and a
 # monitored process), measured from a crate outside the workspace, as a user builds them,
 # against two revisions: BEFORE (default: the last commit before the host became crates)
-# and the working tree. Runs alternate (before, after, before, after, ...) RUNS times and
+# and AFTER (default: the working tree; give a revision to measure a commit while the tree
+# changes). Runs alternate (before, after, before, after, ...) RUNS times and
 # print each row's median per run and the ratio after/before.
 #
-# Usage: scripts/outside-bench.sh [BEFORE_REV] [RUNS]
+# Usage: scripts/outside-bench.sh [BEFORE_REV] [RUNS] [AFTER_REV]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 before_rev=${1:-1280ebf}
 runs=${2:-2}
+after_rev=${3:-}
 work=$PWD/target/outside-bench
 rm -rf "$work"
 mkdir -p "$work"
 git worktree add --quiet --force "$work/before-tree" "$before_rev"
 trap 'git worktree remove --force "$work/before-tree"' EXIT
+if [ -n "$after_rev" ]; then
+  git worktree add --quiet --force "$work/after-tree" "$after_rev"
+  trap 'git worktree remove --force "$work/before-tree"; git worktree remove --force "$work/after-tree"' EXIT
+fi
 for side in before after; do
   mkdir -p "$work/$side"
   cp -r benches/outside/benches benches/outside/src "$work/$side/"
   tree=$PWD
   [ "$side" = before ] && tree="$work/before-tree"
+  [ "$side" = after ] && [ -n "$after_rev" ] && tree="$work/after-tree"
   sed "s#path = \"../..\"#path = \"$tree\"#" benches/outside/Cargo.toml >"$work/$side/Cargo.toml"
   cp "$tree/Cargo.lock" "$work/$side/Cargo.lock"
   (cd "$work/$side" && cargo bench --quiet --no-run)

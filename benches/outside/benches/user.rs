@@ -2,7 +2,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use modreg::{AdvancedPluginMonitoringConfig, ModuleRegistry, PluginBehavior, PluginError, plugin};
+use criterion::BatchSize;
+use modreg::{
+    AdvancedPluginMonitoringConfig, ModuleRegistry, PluginBehavior, PluginConfig, PluginError,
+    PluginType, plugin,
+};
 
 #[plugin(type = DataProcessor, version = "1.0.0")]
 #[derive(Default)]
@@ -31,6 +35,32 @@ fn user(c: &mut Criterion) {
         b.iter(|| monitored.create_plugin(black_box("copy64")))
     });
     group.bench_function("process_monitored", |b| b.iter(|| metered.process(black_box(&data))));
+    group.finish();
+
+    // 100,000 runtime registrations in one batch, into a fresh registry each time.
+    let mut group = c.benchmark_group("user");
+    group.sample_size(10);
+    group.bench_function("register_plugins_100k", |b| {
+        b.iter_batched(
+            || {
+                let configs: Vec<PluginConfig> = (0..100_000)
+                    .map(|i| {
+                        PluginConfig::new()
+                            .with_name(format!("runtime-{i:06}"))
+                            .with_version("1.0.0")
+                            .with_type(PluginType::Storage)
+                            .add_capability("storage")
+                    })
+                    .collect();
+                (ModuleRegistry::new(), configs)
+            },
+            |(registry, configs)| {
+                registry.register_plugins(configs).unwrap();
+                black_box(registry)
+            },
+            BatchSize::PerIteration,
+        );
+    });
     group.finish();
 }
 
