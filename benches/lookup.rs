@@ -34,12 +34,7 @@ const TYPES: [PluginType; 4] = [
     PluginType::Storage,
     PluginType::Security,
 ];
-const HERE: SourceLocation = SourceLocation {
-    crate_name: "bench",
-    module_path: "bench",
-    file: "lookup.rs",
-    line: 1,
-};
+const HERE: SourceLocation = SourceLocation::new("bench", "bench", "lookup.rs", 1);
 
 /// A plugin with a little state, so that `Box::new` allocates as a real plugin's would.
 #[derive(Default)]

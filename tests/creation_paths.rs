@@ -539,10 +539,7 @@ const SWITCHES: &[Switch] = &[
             r.configure_plugin_security(
                 PluginSecurityConfig::new()
                     .with_plugin_sandboxing(true)
-                    .with_sandbox_limits(SandboxLimits {
-                        max_input_bytes: Some(1),
-                        ..SandboxLimits::default()
-                    }),
+                    .with_sandbox_limits(SandboxLimits::new().with_max_input_bytes(1)),
             )
             .unwrap();
         },

@@ -29,12 +29,7 @@ static STRANGER: PluginDescriptor = PluginDescriptor::new(
     "9.0.0",
     PluginType::Storage,
     never,
-    SourceLocation {
-        crate_name: "other",
-        module_path: "other",
-        file: "other.rs",
-        line: 1,
-    },
+    SourceLocation::new("other", "other", "other.rs", 1),
 );
 
 #[plugin(type = Storage)]

@@ -17,12 +17,7 @@ const TYPES: [PluginType; 5] = [
     PluginType::Custom("custom"),
 ];
 const CAPABILITIES: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
-const HERE: SourceLocation = SourceLocation {
-    crate_name: "t",
-    module_path: "t",
-    file: "t.rs",
-    line: 1,
-};
+const HERE: SourceLocation = SourceLocation::new("t", "t", "t.rs", 1);
 
 fn never(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
     Err(PluginError::from(PluginErrorKind::NoImplementation {

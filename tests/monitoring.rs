@@ -60,14 +60,11 @@ impl PluginBehavior for Tired {
 }
 
 fn quick_rules() -> AlertRules {
-    AlertRules {
-        window: 4,
-        max_error_rate: 0.5,
-        max_p99_latency: None,
-        max_denials: 3,
-        denial_period: Duration::from_secs(60),
-        cooldown: Duration::from_secs(60),
-    }
+    AlertRules::new()
+        .with_window(4)
+        .with_max_error_rate(0.5)
+        .with_max_denials(3, Duration::from_secs(60))
+        .with_cooldown(Duration::from_secs(60))
 }
 
 fn alerting(real_time: bool) -> ModuleRegistry {

@@ -34,10 +34,12 @@ fn sandboxed(max_workers: Option<usize>) -> ModuleRegistry {
         .configure_plugin_security(
             PluginSecurityConfig::new()
                 .with_plugin_sandboxing(true)
-                .with_sandbox_limits(SandboxLimits {
-                    time_budget: Some(Duration::from_millis(20)),
-                    max_workers,
-                    ..SandboxLimits::default()
+                .with_sandbox_limits({
+                    let limits = SandboxLimits::new().with_time_budget(Duration::from_millis(20));
+                    match max_workers {
+                        Some(workers) => limits.with_max_workers(workers),
+                        None => limits,
+                    }
                 }),
         )
         .unwrap();
@@ -79,10 +81,8 @@ fn limits_apply_or_are_refused() {
     let registry = ModuleRegistry::new();
     let err = registry
         .configure_plugin_security(
-            PluginSecurityConfig::new().with_sandbox_limits(SandboxLimits {
-                max_input_bytes: Some(1),
-                ..SandboxLimits::default()
-            }),
+            PluginSecurityConfig::new()
+                .with_sandbox_limits(SandboxLimits::new().with_max_input_bytes(1)),
         )
         .unwrap_err();
     assert!(err.to_string().contains("sandboxing is off"), "{err}");
@@ -91,10 +91,7 @@ fn limits_apply_or_are_refused() {
         .configure_plugin_security(
             PluginSecurityConfig::new()
                 .with_plugin_sandboxing(true)
-                .with_sandbox_limits(SandboxLimits {
-                    max_workers: Some(0),
-                    ..SandboxLimits::default()
-                }),
+                .with_sandbox_limits(SandboxLimits::new().with_max_workers(0)),
         )
         .unwrap_err();
     assert!(err.to_string().contains("max_workers"), "{err}");

@@ -97,12 +97,12 @@ fn the_sandbox_limits_size_and_time() {
         .configure_plugin_security(
             PluginSecurityConfig::new()
                 .with_plugin_sandboxing(true)
-                .with_sandbox_limits(SandboxLimits {
-                    max_input_bytes: Some(8),
-                    max_output_bytes: Some(12),
-                    time_budget: Some(Duration::from_secs(1)),
-                    ..SandboxLimits::default()
-                }),
+                .with_sandbox_limits(
+                    SandboxLimits::new()
+                        .with_max_input_bytes(8)
+                        .with_max_output_bytes(12)
+                        .with_time_budget(Duration::from_secs(1)),
+                ),
         )
         .unwrap();
     let sleeper = registry.create_plugin("sleeper").unwrap();
@@ -165,11 +165,7 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
         matches!(err.kind(), PluginErrorKind::Unsigned { .. }),
         "{err}"
     );
-    let unsigned = SignedManifest {
-        manifest: manifest.to_owned(),
-        signature: None,
-        key: None,
-    };
+    let unsigned = SignedManifest::unsigned(manifest);
     let err = registry
         .register_signed_manifest(&unsigned.to_toml())
         .unwrap_err();

@@ -14,6 +14,7 @@ use modreg_core::PluginError;
 
 /// How the discovery cache has been used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CacheStats {
     /// Queries answered from the cache.
     pub hits: u64,

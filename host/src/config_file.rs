@@ -89,6 +89,7 @@ impl EnvironmentFlags {
 
 /// A parsed configuration file.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigFile {
     /// The environment the file makes active, if it names one.
     pub environment: Option<String>,

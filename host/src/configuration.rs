@@ -16,6 +16,7 @@ use modreg_core::{PluginError, PluginErrorKind};
     clippy::struct_excessive_bools,
     reason = "one switch per flag of the specification"
 )]
+#[non_exhaustive]
 pub struct SystemFlags {
     /// Plugins may be created (`false`: every `create_*` fails with `Disabled`).
     pub loading: bool,

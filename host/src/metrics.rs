@@ -13,6 +13,7 @@ use std::time::Duration;
 /// assert_eq!(metrics.latency_quantile(0.5), None);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PluginMetrics {
     /// `process` calls.
     pub calls: u64,

@@ -203,6 +203,7 @@ impl PluginSemanticQuery {
 
 /// One result: the plugin and how well it matched.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ScoredPlugin {
     /// The plugin.
     pub plugin: PluginInfo,

@@ -401,11 +401,10 @@ mod tests {
     use super::*;
 
     fn report(overall: HealthStatus) -> HealthReport {
-        HealthReport {
-            overall,
-            plugins: std::collections::BTreeMap::new(),
-            checked_at_ms: 0,
-        }
+        HealthReport::new(
+            std::collections::BTreeMap::from([("p".to_owned(), overall)]),
+            0,
+        )
     }
 
     #[test]

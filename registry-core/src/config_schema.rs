@@ -18,6 +18,7 @@ use serde::ser::{self, Impossible, Serialize};
 
 /// One setting a plugin accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SettingInfo {
     /// The key, as written in a configuration file.
     pub name: &'static str,

@@ -39,7 +39,7 @@ pub type AnyConstructor = fn(&PluginSettings) -> Result<Box<dyn Any>, PluginErro
 /// fn make(_: &PluginSettings) -> Result<Box<dyn Plugin>, PluginError> {
 ///     Err(PluginError::from(PluginErrorKind::NoImplementation { name: "demo".into() }))
 /// }
-/// const HERE: SourceLocation = SourceLocation { crate_name: "demo", module_path: "demo", file: "demo.rs", line: 1 };
+/// const HERE: SourceLocation = SourceLocation::new("demo", "demo", "demo.rs", 1);
 /// static DEMO: PluginDescriptor = PluginDescriptor::new("demo", "1.0.0", PluginType::Storage, make, HERE)
 ///     .with_capabilities(&["storage", "kv"]);
 /// assert_eq!(DEMO.capabilities(), ["storage", "kv"]);

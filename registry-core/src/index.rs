@@ -34,6 +34,7 @@ type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// Two compiled-in definitions of one name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Conflict {
     /// The name both use.
     pub name: &'static str,

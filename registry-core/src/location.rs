@@ -4,6 +4,7 @@ use std::fmt;
 
 /// Where a plugin or factory was defined, so that a conflict can name both sides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SourceLocation {
     /// The defining crate (`CARGO_PKG_NAME`).
     pub crate_name: &'static str,
@@ -13,6 +14,23 @@ pub struct SourceLocation {
     pub file: &'static str,
     /// The line (`line!()`).
     pub line: u32,
+}
+
+impl SourceLocation {
+    /// The location `file:line` of module `module_path` in crate `crate_name`.
+    pub const fn new(
+        crate_name: &'static str,
+        module_path: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> Self {
+        SourceLocation {
+            crate_name,
+            module_path,
+            file,
+            line,
+        }
+    }
 }
 
 impl fmt::Display for SourceLocation {

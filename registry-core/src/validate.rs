@@ -54,6 +54,7 @@ pub fn parse_version(plugin: &str, version: &str) -> Result<Version, PluginError
 
 /// One parsed `depends_on` entry: a plugin name and the versions it accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Dependency {
     /// The plugin depended on.
     pub name: String,

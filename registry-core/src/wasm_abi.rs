@@ -158,6 +158,7 @@ pub const fn metadata<T: ?Sized, const N: usize>(entries: &[&Descriptor<T>]) -> 
 
 /// One plugin as a module's section describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ModuleEntry {
     /// The plugin's name.
     pub name: String,
@@ -259,12 +260,7 @@ mod tests {
             crate::PluginErrorKind::NoImplementation { name: "x".into() },
         ))
     }
-    const HERE: SourceLocation = SourceLocation {
-        crate_name: "t",
-        module_path: "t",
-        file: "t.rs",
-        line: 1,
-    };
+    const HERE: SourceLocation = SourceLocation::new("t", "t", "t.rs", 1);
     const A: PluginDescriptor =
         PluginDescriptor::new("alpha", "1.2.3", PluginType::Encoding, none, HERE)
             .with_capabilities(&["encoding", "hex"])

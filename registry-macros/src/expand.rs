@@ -57,12 +57,12 @@ fn plugin_type(p: &TokenStream, spec: &PluginTypeSpec) -> TokenStream {
 
 fn location(p: &TokenStream) -> TokenStream {
     quote! {
-        #p::SourceLocation {
-            crate_name: ::core::env!("CARGO_PKG_NAME"),
-            module_path: ::core::module_path!(),
-            file: ::core::file!(),
-            line: ::core::line!(),
-        }
+        #p::SourceLocation::new(
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::module_path!(),
+            ::core::file!(),
+            ::core::line!(),
+        )
     }
 }
 

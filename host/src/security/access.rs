@@ -240,6 +240,7 @@ impl Principal {
 
 /// Whether an access was allowed, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AccessDecision {
     /// Allowed or denied.
     pub allowed: bool,

@@ -14,6 +14,7 @@ use modreg_core::{PluginError, PluginErrorKind};
 
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AuditEntry {
     /// Increasing number; with an audit file, it continues from the file's last entry.
     pub sequence: u64,
@@ -185,6 +186,7 @@ fn last_sequence(file: &mut File) -> std::io::Result<Option<u64>> {
 
 /// Counts of access decisions per operation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AccessMetrics {
     /// Allowed decisions by operation.
     pub allowed: Vec<(Operation, u64)>,

@@ -132,6 +132,7 @@ pub(crate) fn sign_bytes(message: &[u8], secret_key_hex: &str) -> Result<[u8; 64
 /// A manifest and its signature, as received.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SignedManifest {
     /// The manifest text the signature covers.
     pub manifest: String,
@@ -182,6 +183,16 @@ struct Manifest {
 pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
 
 impl SignedManifest {
+    /// `manifest` with no signature: what a registration that is not signed carries
+    /// (refused while authentication is on).
+    pub fn unsigned(manifest: impl Into<String>) -> Self {
+        SignedManifest {
+            manifest: manifest.into(),
+            signature: None,
+            key: None,
+        }
+    }
+
     /// Parses an envelope.
     pub fn parse(text: &str) -> Result<Self, PluginError> {
         crate::toml_settings::read_capped(text, MAX_MANIFEST_BYTES, "an envelope")

@@ -38,6 +38,7 @@ use modreg_core::{PluginError, PluginErrorKind};
 
 /// The sandbox's limits, applied to created plugins while sandboxing is on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SandboxLimits {
     /// Inputs larger than this are refused.
     pub max_input_bytes: Option<usize>,
@@ -50,6 +51,37 @@ pub struct SandboxLimits {
     /// ([`PluginErrorKind::SandboxExhausted`]), so stuck plugins cannot pile up threads and the
     /// memory they hold. [`DEFAULT_MAX_WORKERS`] when `None`.
     pub max_workers: Option<usize>,
+}
+
+impl SandboxLimits {
+    /// No limits: each is set with its `with_` method.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Refuses inputs larger than `bytes`.
+    pub fn with_max_input_bytes(mut self, bytes: usize) -> Self {
+        self.max_input_bytes = Some(bytes);
+        self
+    }
+
+    /// Refuses outputs larger than `bytes`.
+    pub fn with_max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = Some(bytes);
+        self
+    }
+
+    /// Runs each call on a worker thread and times it out after `budget`.
+    pub fn with_time_budget(mut self, budget: Duration) -> Self {
+        self.time_budget = Some(budget);
+        self
+    }
+
+    /// Lets at most `workers` worker threads run at once in the process.
+    pub fn with_max_workers(mut self, workers: usize) -> Self {
+        self.max_workers = Some(workers);
+        self
+    }
 }
 
 /// What the security layer keeps in a registry's snapshot: the sandbox's limits, the keys

@@ -55,6 +55,7 @@ impl Default for WasmHost {
 
 /// What loading a directory did.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct WasmLoadReport {
     /// Plugins registered (or re-registered), by module.
     pub loaded: BTreeMap<String, Vec<String>>,

@@ -15,6 +15,7 @@ use modreg_core::{PluginError, PluginErrorKind};
 /// A module's detached signature.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WasmSignature {
     /// The name of the key that signed it.
     pub key: String,

@@ -39,6 +39,7 @@ impl fmt::Display for AlertKind {
 
 /// One alert.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Alert {
     /// The plugin concerned (`*` for registry-wide alerts).
     pub plugin: String,
@@ -52,6 +53,7 @@ pub struct Alert {
 
 /// When alerts fire.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct AlertRules {
     /// Calls per plugin the error-rate and latency rules look back over.
     pub window: usize,
@@ -77,6 +79,45 @@ impl Default for AlertRules {
             denial_period: Duration::from_secs(60),
             cooldown: Duration::from_secs(60),
         }
+    }
+}
+
+impl AlertRules {
+    /// The default rules: over the last 20 calls, an error rate of 0.5; 5 denials a minute;
+    /// no latency rule; a minute's cooldown.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Looks back over `calls` calls per plugin.
+    pub fn with_window(mut self, calls: usize) -> Self {
+        self.window = calls;
+        self
+    }
+
+    /// Fires `ErrorRate` at this fraction of failed calls in the window.
+    pub fn with_max_error_rate(mut self, rate: f64) -> Self {
+        self.max_error_rate = rate;
+        self
+    }
+
+    /// Fires `Latency` when the window's p99 latency exceeds `latency`.
+    pub fn with_max_p99_latency(mut self, latency: Duration) -> Self {
+        self.max_p99_latency = Some(latency);
+        self
+    }
+
+    /// Fires `SecurityDenials` at `denials` denials within `period`.
+    pub fn with_max_denials(mut self, denials: usize, period: Duration) -> Self {
+        self.max_denials = denials;
+        self.denial_period = period;
+        self
+    }
+
+    /// Keeps a plugin's alert of one kind quiet this long after it fires.
+    pub fn with_cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
     }
 }
 

@@ -45,19 +45,10 @@ impl Monitoring {
             });
             plugins.insert(name, status);
         }
-        let overall = plugins
-            .values()
-            .max_by_key(|s| s.rank())
-            .cloned()
-            .unwrap_or(HealthStatus::Healthy);
         let checked_at_ms = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let report = HealthReport {
-            overall,
-            plugins,
-            checked_at_ms,
-        };
+        let report = HealthReport::new(plugins, checked_at_ms);
         if flags.health_metrics {
             let mut counts = lock(&self.health.counts);
             for (name, status) in &report.plugins {

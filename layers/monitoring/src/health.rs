@@ -13,6 +13,7 @@ use modreg_core::PluginError;
 
 /// The result of one round of health checks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct HealthReport {
     /// The worst status of any plugin.
     pub overall: HealthStatus,
@@ -22,8 +23,26 @@ pub struct HealthReport {
     pub checked_at_ms: u64,
 }
 
+impl HealthReport {
+    /// The report of a round that found `plugins` at `checked_at_ms` (milliseconds since the
+    /// Unix epoch): its overall status is the worst of theirs, healthy when there are none.
+    pub fn new(plugins: BTreeMap<String, HealthStatus>, checked_at_ms: u64) -> Self {
+        let overall = plugins
+            .values()
+            .max_by_key(|s| s.rank())
+            .cloned()
+            .unwrap_or(HealthStatus::Healthy);
+        HealthReport {
+            overall,
+            plugins,
+            checked_at_ms,
+        }
+    }
+}
+
 /// Counts of health checks per plugin (kept while health metrics are on).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct HealthCounts {
     /// Checks run.
     pub checks: u64,

@@ -169,19 +169,18 @@ impl MetricsRecorder {
             })
         };
         let latency_buckets: Vec<u64> = (0..BUCKETS).map(|b| sum(&|l| &l.latency[b])).collect();
-        PluginMetrics {
-            calls: sum(&|l| &l.calls),
-            errors: sum(&|l| &l.errors),
-            panics: sum(&|l| &l.panics),
-            bytes_in: sum(&|l| &l.bytes_in),
-            bytes_out: sum(&|l| &l.bytes_out),
-            latency_buckets: if latency_buckets.iter().all(|&c| c == 0) {
-                Vec::new()
-            } else {
-                latency_buckets
-            },
-            latency_sum_ns: sum(&|l| &l.latency_sum_ns),
+        // `PluginMetrics` may grow (`#[non_exhaustive]`): filled field by field.
+        let mut metrics = PluginMetrics::new();
+        metrics.calls = sum(&|l| &l.calls);
+        metrics.errors = sum(&|l| &l.errors);
+        metrics.panics = sum(&|l| &l.panics);
+        metrics.bytes_in = sum(&|l| &l.bytes_in);
+        metrics.bytes_out = sum(&|l| &l.bytes_out);
+        if latency_buckets.iter().any(|&c| c != 0) {
+            metrics.latency_buckets = latency_buckets;
         }
+        metrics.latency_sum_ns = sum(&|l| &l.latency_sum_ns);
+        metrics
     }
 }
 
