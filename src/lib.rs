@@ -81,6 +81,8 @@ pub use modreg_core::*;
 pub use modreg_host::*;
 #[cfg(feature = "host")]
 pub use modreg_monitoring::*;
+#[cfg(feature = "host")]
+pub use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 
 #[cfg(feature = "host")]
 mod module_registry;

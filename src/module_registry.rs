@@ -21,6 +21,7 @@ use modreg_monitoring::{
     AdvancedPluginMonitoringConfig, Alert, HealthChecks, HealthCounts, HealthReport, Monitoring,
     PluginHealthMonitoringConfig, PluginMonitoringConfig,
 };
+use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 
 /// The plugin registry: discovery, instantiation, runtime registration, configuration,
 /// security and monitoring.
@@ -271,6 +272,16 @@ impl ModuleRegistry {
         let refused = None;
         self.monitoring
             .prometheus_text(&self.host, &self.host.access_metrics(), refused)
+    }
+
+    /// The plugins that match `query`, best first, with their scores: semantic discovery
+    /// (BM25 over stemmed words and synonyms), from the `modreg-semantic` crate. A query with
+    /// nothing to look for is refused.
+    pub fn discover_plugins_semantically(
+        &self,
+        query: PluginSemanticQuery,
+    ) -> Result<Vec<ScoredPlugin>, PluginError> {
+        SemanticDiscovery::discover_plugins_semantically(&self.host, query)
     }
 
     /// Watches `dir` for WebAssembly plugin modules, loading each new or changed one (see

@@ -55,7 +55,6 @@ mod registration;
 mod registry;
 mod runtime;
 mod security;
-mod semantic;
 mod shared;
 mod shared_instances;
 mod system;
@@ -90,7 +89,6 @@ pub use crate::security::{
     AuditEntry, DEFAULT_MAX_WORKERS, Operation, PluginAccessControlConfig, PluginSecurityConfig,
     Principal, Role, SandboxLimits, SecretKey, SignedManifest, TrustedKey,
 };
-pub use crate::semantic::{PluginSemanticQuery, ScoredPlugin};
 pub use crate::shared::SharedHandle;
 #[cfg(feature = "wasm")]
 pub use crate::wasm::config::{

@@ -152,7 +152,8 @@ impl ModuleRegistry {
 
     /// `create_plugin` for the compiled-in plugin at `position` of the index, whose entry is
     /// `descriptor`: the cached decision when there is one, else the pipeline.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // as `create_plugin`: out of line in a user's crate otherwise
     #[expect(
         clippy::disallowed_methods,
         reason = "the pipeline's decided fast path"

@@ -284,7 +284,10 @@ impl ModuleRegistry {
     /// lookup, one bit (whether its dependencies are met, decided when the index was built),
     /// one atomic load and a call through a function pointer under the panic guard; anything
     /// else takes the full creation path.
-    #[inline]
+    // Always inlined: measured from a user's crate, `#[inline]` left it (and `create_at`) out
+    // of line there, 11 ns became 16 (`scripts/outside-bench.sh`, BENCHMARKS.md).
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
         if let Some((position, descriptor)) = self.index.find(name) {
             return self.create_at(position, descriptor, name);

@@ -254,7 +254,8 @@ impl<T: ?Sized> Descriptor<T> {
     ///
     /// This is what a resolved handle calls in a hot loop; registries call it after their
     /// checks.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // a hot loop's whole call; out of line across crates otherwise
     pub fn instantiate_default(&self) -> Result<Box<T>, PluginError> {
         match self.infallible {
             Some(make) => guard_value(self.name, "construction", make),

@@ -1,4 +1,20 @@
-//! Semantic discovery: plugins ranked against an intent, a context and requirements.
+//! Semantic discovery for modreg's host: plugins ranked against an intent, a context and
+//! requirements.
+//!
+//! It reads the host through its public queries only (`ModuleRegistry::plugins`): a host
+//! that does not want a stemmer and a BM25 ranking does not compile them. The facade
+//! `modreg` offers it as the specification's `ModuleRegistry::discover_plugins_semantically`;
+//! on a bare host, bring [`SemanticDiscovery`] into scope.
+//!
+//! ```
+//! use modreg_host::ModuleRegistry;
+//! use modreg_semantic::{PluginSemanticQuery, SemanticDiscovery};
+//!
+//! let host = ModuleRegistry::new();
+//! let found = host.discover_plugins_semantically(PluginSemanticQuery::new().with_intent("compress"))?;
+//! # let _ = found;
+//! # Ok::<(), modreg_core::PluginError>(())
+//! ```
 //!
 //! # How the ranking works
 //!
@@ -10,14 +26,15 @@
 //! Documents are scored with Okapi BM25 (k1 = 1.2, b = 0.75), best first; results under
 //! half the best score are left out unless the query asks otherwise.
 
+#![warn(missing_docs)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use crate::info::PluginInfo;
-use crate::registry::ModuleRegistry;
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_host::{ModuleRegistry, PluginInfo};
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -98,7 +115,7 @@ const SYNONYMS: &[&[&str]] = &[
 /// A request in the user's words: what they want to do, where, and what matters.
 ///
 /// ```
-/// use modreg_host::PluginSemanticQuery;
+/// use modreg_semantic::PluginSemanticQuery;
 /// let query = PluginSemanticQuery::new()
 ///     .with_intent("data processing")
 ///     .with_context("high performance")
@@ -322,13 +339,18 @@ fn rank(plugins: Vec<PluginInfo>, query: &PluginSemanticQuery) -> Vec<ScoredPlug
     scored
 }
 
-impl ModuleRegistry {
-    /// The plugins that match `query`, best first, with their scores.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "the specification passes queries by value"
-    )]
-    pub fn discover_plugins_semantically(
+/// Semantic discovery on a host.
+pub trait SemanticDiscovery {
+    /// The plugins that match `query`, best first, with their scores; a query with nothing
+    /// to look for, or a bound out of range, is refused (`InvalidQuery`).
+    fn discover_plugins_semantically(
+        &self,
+        query: PluginSemanticQuery,
+    ) -> Result<Vec<ScoredPlugin>, PluginError>;
+}
+
+impl SemanticDiscovery for ModuleRegistry {
+    fn discover_plugins_semantically(
         &self,
         query: PluginSemanticQuery,
     ) -> Result<Vec<ScoredPlugin>, PluginError> {
