@@ -244,6 +244,25 @@ fn grants_open_only_what_they_name() {
         matches!(missing.kind(), PluginErrorKind::Processing { reason, .. } if reason.contains("not found")),
         "{missing:?}"
     );
+    // A FIFO inside the grant is not a file: the host call fails at once instead of waiting
+    // for a writer past the call's time budget.
+    #[cfg(unix)]
+    {
+        let status = std::process::Command::new("mkfifo")
+            .arg(dir.join("inner/pipe"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let reader = registry.create_plugin("read-passwd").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(reader.process(b"inner/pipe").map_err(|e| e.to_string()));
+        });
+        let answer = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("reading a FIFO answers at once");
+        assert!(answer.is_err(), "{answer:?}");
+    }
     // The variable is granted; any other is refused.
     let env = registry.create_plugin("read-env").unwrap();
     assert!(matches!(

@@ -146,7 +146,7 @@ impl ConfigFile {
     /// Reads and parses the file at `path`.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::files::read_text(path).map_err(|e| {
             PluginError::from(PluginErrorKind::ConfigurationFile {
                 path: path.display().to_string(),
                 reason: e.to_string(),

@@ -165,7 +165,7 @@ impl PluginConfiguration {
     pub fn load(&mut self) -> Result<(), PluginError> {
         if let Some(path) = &self.source {
             let shown = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| {
+            let text = crate::files::read_text(path).map_err(|e| {
                 PluginError::from(PluginErrorKind::ConfigurationFile {
                     path: shown.clone(),
                     reason: e.to_string(),

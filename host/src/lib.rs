@@ -40,6 +40,7 @@ mod configuration;
 mod configure;
 mod extensions;
 mod factory;
+mod files;
 mod guarded;
 mod handle;
 mod info;

@@ -284,8 +284,8 @@ impl ModuleRegistry {
     /// lookup, one bit (whether its dependencies are met, decided when the index was built),
     /// one atomic load and a call through a function pointer under the panic guard; anything
     /// else takes the full creation path.
-    // Always inlined: measured from a user's crate, `#[inline]` left it (and `create_at`) out
-    // of line there, 11 ns became 16 (`scripts/outside-bench.sh`, BENCHMARKS.md).
+    // Always inlined: with `#[inline]` (and the same on `create_at`), a user's crate measured
+    // 1.4 to 2 times the time (BENCHMARKS.md, "Round 3, second pass").
     #[inline(always)]
     #[allow(clippy::inline_always)]
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {

@@ -70,7 +70,7 @@ impl SecretKey {
     /// A key from a file holding 64 hex digits.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::files::read_text(path).map_err(|e| {
             PluginError::from(PluginErrorKind::ConfigurationFile {
                 path: path.display().to_string(),
                 reason: e.to_string(),

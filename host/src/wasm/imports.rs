@@ -201,8 +201,12 @@ fn read_file(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, ca
         return deny(&mut caller, "file.read", &path);
     }
     let max = caller.data().grants.max_read;
-    let Ok(file) = std::fs::File::open(&resolved) else {
-        return NOT_FOUND;
+    // A FIFO or a device inside the grant is not a file to read: opening it must not block
+    // the call past its time budget.
+    let file = match crate::files::open_regular(&resolved) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return NOT_FOUND,
+        Err(_) => return FAILED,
     };
     if !opened_inside(&file, &root) {
         return deny(&mut caller, "file.read", &path);

@@ -2,7 +2,6 @@
 //! module's plugins registered together through the same checks as any runtime registration.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -76,11 +75,17 @@ fn module_name(path: &Path) -> String {
     )
 }
 
-/// The signature file `PATH.sig` beside the module at `path`, if there is one.
+/// The signature file `PATH.sig` beside the module at `path`, if there is one. One that is
+/// there but cannot be read (not a regular file, too large, not text) refuses the module.
 fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
-    match std::fs::read_to_string(format!("{}.sig", path.display())) {
+    let sig = std::path::PathBuf::from(format!("{}.sig", path.display()));
+    match crate::files::read_text(&sig) {
         Ok(text) => WasmSignature::parse(&text).map(Some),
-        Err(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(PluginError::from(PluginErrorKind::WasmModule {
+            module: module_name(path),
+            reason: format!("its signature file cannot be read: {e}"),
+        })),
     }
 }
 
@@ -92,15 +97,7 @@ fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
             reason,
         })
     };
-    let file = std::fs::File::open(path).map_err(|e| refuse(format!("cannot open: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| refuse(format!("cannot read: {e}")))?;
-    if bytes.len() > limit {
-        return Err(refuse(format!("over the limit of {limit} bytes")));
-    }
-    Ok(bytes)
+    crate::files::read_regular(path, limit).map_err(|e| refuse(format!("cannot read: {e}")))
 }
 
 impl ModuleRegistry {
@@ -299,7 +296,9 @@ impl ModuleRegistry {
         let mut files: Vec<PathBuf> = listing
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            // Every `*.wasm` entry: one that is not a regular file (a FIFO, a device, a link to
+            // one) is refused with that reason rather than skipped unseen.
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
             .collect();
         files.sort();
         let host = self.wasm_host();

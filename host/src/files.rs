@@ -1,0 +1,79 @@
+//! Reading a file that a user, a configuration or a guest names: a regular file only, at most
+//! a limit, and never blocking on what is not a file.
+//!
+//! A FIFO opened for reading blocks until a writer comes, and a device such as `/dev/zero`
+//! never ends: named as a configuration file, a key, a module's signature or a file a guest
+//! reads, either would hang the caller or fill its memory. So a file is opened without
+//! blocking, checked on the opened handle (no race with a rename), and read up to a limit.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// The most bytes of a configuration, key or signature file the host reads.
+pub(crate) const MAX_TEXT_FILE_BYTES: usize = 4 << 20;
+
+/// Opens `path` for reading if it is a regular file (after links are followed), without
+/// blocking when it is not.
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Without it, opening a FIFO waits for a writer. Reads of a regular file ignore it.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ))
+    }
+}
+
+/// Reads the regular file `path`: at most `limit` bytes, more is an error.
+pub(crate) fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("over the limit of {limit} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// [`read_regular`] of a UTF-8 text file of at most [`MAX_TEXT_FILE_BYTES`].
+pub(crate) fn read_text(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_regular(path, MAX_TEXT_FILE_BYTES)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_not_a_regular_file_is_refused_at_once() {
+        for path in ["/dev/zero", "/dev/null", "/"] {
+            let err = read_regular(Path::new(path), 16).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{path}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_an_error() {
+        let path = std::env::temp_dir().join(format!("modreg-files-{}", std::process::id()));
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_regular(&path, 10).unwrap(), b"0123456789");
+        let err = read_regular(&path, 9).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge, "{err}");
+        std::fs::remove_file(path).unwrap();
+    }
+}
