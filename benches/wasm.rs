@@ -25,7 +25,7 @@ fn codecs() -> Vec<u8> {
 
 fn sandboxed(config: WasmConfig) -> ModuleRegistry {
     let registry = ModuleRegistry::new();
-    registry.configure_wasm(config);
+    registry.configure_wasm(config).unwrap();
     registry
         .load_wasm_bytes("codecs.wasm", &codecs(), None)
         .expect("codecs.wasm loads");

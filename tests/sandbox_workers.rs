@@ -95,6 +95,14 @@ fn limits_apply_or_are_refused() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("max_workers"), "{err}");
+    let err = registry
+        .configure_plugin_security(
+            PluginSecurityConfig::new()
+                .with_plugin_sandboxing(true)
+                .with_sandbox_limits(SandboxLimits::new().with_time_budget(Duration::ZERO)),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("time_budget = 0"), "{err}");
     assert!(
         !registry.flags().sandboxing,
         "a refused configuration changes nothing"

@@ -29,7 +29,7 @@ fn module(name: &str) -> Vec<u8> {
 /// A registry with both guest modules loaded under `config`.
 fn host(config: WasmConfig) -> ModuleRegistry {
     let registry = ModuleRegistry::new();
-    registry.configure_wasm(config);
+    registry.configure_wasm(config).unwrap();
     let report = registry
         .load_wasm_plugins(wasm_guests::plugin_dir())
         .expect("the plugin directory is readable");
@@ -313,7 +313,9 @@ fn modules_that_break_the_contract_are_refused_before_they_run() {
     no_section[at..at + 14].copy_from_slice(b"modreg.plugin_");
     assert!(refused(&no_section).contains("has no `modreg.plugins` section"));
     let too_big = vec![0u8; 2 << 20];
-    registry.configure_wasm(WasmConfig::new().with_max_module_bytes(1 << 20));
+    registry
+        .configure_wasm(WasmConfig::new().with_max_module_bytes(1 << 20))
+        .unwrap();
     assert!(refused(&too_big).contains("over the limit"));
     assert_eq!(registry.wasm_modules_refused(), 5);
     assert!(registry.plugin("rot13").is_none());

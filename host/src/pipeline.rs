@@ -21,7 +21,7 @@
 //! replays the cached decision.
 //!
 //! Constructors are called in this module only, and the compiler holds it: runtime
-//! constructors take a [`Permit`], which only this module can make, and `host/clippy.toml`
+//! constructors take a [`Permit`], which only this module can make (`pipeline/permit.rs`), and `host/clippy.toml`
 //! forbids the core's constructors (`Descriptor::instantiate*`, `FactoryDescriptor::create`)
 //! everywhere in the host but the functions here that `expect` it.
 
@@ -40,10 +40,9 @@ use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::target::Target;
 
-/// Leave to call a constructor: made only by this module, asked for by every constructor
-/// the host keeps ([`crate::runtime::RuntimeEntry::instantiate`], [`Target::instantiate`]).
-#[derive(Clone, Copy)]
-pub(crate) struct Permit(());
+pub(crate) mod permit;
+
+pub(crate) use self::permit::Permit;
 
 /// What one creation asks for beyond the registry's switches.
 pub(crate) struct Request<'a> {
@@ -142,7 +141,7 @@ impl ModuleRegistry {
             Answer::default()
         };
         let product = guard(name, "construction", || {
-            source.construct(&settings, &answer, Permit(()))
+            source.construct(&settings, &answer, Permit::new())
         })
         .map_err(|error| crate::security::redact(error, &secrets))?;
         source.check_product(self, overlay, &product, validate)?;

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::advanced::AdvancedPlugin;
-use crate::pipeline::Permit;
+use crate::pipeline::permit::Permit;
 use modreg_core::Plugin;
 use modreg_core::PluginDescriptor;
 use modreg_core::PluginSettings;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::info::PluginInfo;
-use crate::pipeline::Permit;
+use crate::pipeline::permit::Permit;
 use crate::runtime::RuntimeEntry;
 use modreg_core::Plugin;
 use modreg_core::PluginDescriptor;

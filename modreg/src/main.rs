@@ -196,7 +196,7 @@ impl Sandbox {
     /// Loads the plugin directory, if one is given; a refused module is reported on standard
     /// error and the others load.
     fn load(&self, registry: &ModuleRegistry) -> Result<(), PluginError> {
-        registry.configure_wasm(self.config.clone());
+        registry.configure_wasm(self.config.clone())?;
         let Some(dir) = &self.plugin_dir else {
             return Ok(());
         };
@@ -254,10 +254,15 @@ fn run(command: Command, sandbox: Sandbox) -> Result<(), CliError> {
             reload_interval_ms,
         } => {
             apply_config(&registry, config)?;
+            // A zero interval would spin a core; a zero timeout or cap would refuse everything.
             for (option, value) in [
-                ("--max-body-bytes", max_body_bytes),
-                ("--max-output-bytes", max_output_bytes),
-                ("--max-connections", max_connections),
+                ("--max-body-bytes", max_body_bytes as u64),
+                ("--max-output-bytes", max_output_bytes as u64),
+                ("--max-connections", max_connections as u64),
+                ("--health-interval-ms", health_interval_ms),
+                ("--reload-interval-ms", reload_interval_ms),
+                ("--request-timeout-ms", request_timeout_ms),
+                ("--header-timeout-ms", header_timeout_ms),
             ] {
                 if value == 0 {
                     return Err(CliError::Usage {

@@ -307,6 +307,22 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
 }
 
 #[test]
+fn zero_intervals_timeouts_and_budgets_are_refused_before_anything_runs() {
+    for option in [
+        "--health-interval-ms",
+        "--reload-interval-ms",
+        "--request-timeout-ms",
+        "--header-timeout-ms",
+        "--max-connections",
+    ] {
+        let err = fails(&["serve", "--addr", "127.0.0.1:0", option, "0"], b"");
+        assert!(err.contains(option) && err.contains("at least 1"), "{err}");
+    }
+    let err = fails(&["list", "--wasm-time-budget-ms", "0"], b"");
+    assert!(err.contains("WebAssembly time budget"), "{err}");
+}
+
+#[test]
 fn usage_errors_exit_2_as_the_readme_says() {
     let out = modreg(&["run"], b"");
     assert_eq!(out.status.code(), Some(2));

@@ -166,6 +166,13 @@ fn install_limits(
             "sandboxing is off, so they would not apply; switch it on with `with_plugin_sandboxing(true)`",
         ));
     }
+    if limits.time_budget == Some(Duration::ZERO) {
+        return Err(PluginError::invalid(
+            "sandbox limits",
+            "time_budget = 0",
+            "a call needs some time to run; leave the budget out for none",
+        ));
+    }
     if limits.max_workers == Some(0) {
         return Err(PluginError::invalid(
             "sandbox limits",

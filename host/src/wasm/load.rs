@@ -106,12 +106,22 @@ impl ModuleRegistry {
     }
 
     /// Sets the sandbox's limits and grants for modules loaded from now on.
-    pub fn configure_wasm(&self, config: WasmConfig) {
+    ///
+    /// A zero time budget is refused (`Invalid`): no call could run, and nothing changes.
+    pub fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
+        if config.time_budget().is_zero() {
+            return Err(PluginError::invalid(
+                "WebAssembly time budget",
+                "0",
+                "a call needs some time to run",
+            ));
+        }
         *self
             .wasm_host()
             .config
             .write()
             .unwrap_or_else(PoisonError::into_inner) = config;
+        Ok(())
     }
 
     /// The sandbox's limits and grants.
