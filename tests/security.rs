@@ -543,16 +543,37 @@ fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
         )
         .unwrap();
 
-    // A string where a number belongs: the error names the key, never the plaintext.
-    let sealed = key.seal("pin-pad", "pin", "hunter2").unwrap();
-    registry
-        .set_plugin_settings(
-            "pin-pad",
-            PluginSettings::from_toml(&format!("pin = \"{sealed}\"")).unwrap(),
-        )
-        .unwrap();
-    let err = registry.create_plugin("pin-pad").err().unwrap();
-    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err}");
+    // A string where a number belongs: the error names the key, never the plaintext, in
+    // any form an error or a log may write it (as is, escaped as Rust, TOML or JSON escape it).
+    for secret in [
+        "hunter2",
+        "hun\"ter2",
+        "hun\\ter2",
+        "hun\nter2",
+        "hun\u{1b}[31mter2",
+        "hun\tter2",
+        "hün\u{7}ter2",
+    ] {
+        let sealed = key.seal("pin-pad", "pin", secret).unwrap();
+        registry
+            .set_plugin_settings(
+                "pin-pad",
+                PluginSettings::from_toml(&format!("pin = \"{sealed}\"")).unwrap(),
+            )
+            .unwrap();
+        let err = registry.create_plugin("pin-pad").err().unwrap();
+        let shown = format!("{err} {err:?}");
+        let json = serde_json::to_string(secret).unwrap();
+        for form in [
+            secret.to_owned(),
+            secret.escape_debug().to_string(),
+            secret.escape_default().to_string(),
+            json.trim_matches('"').to_owned(),
+        ] {
+            assert!(!shown.contains(&form), "{secret:?} shown as {form:?}: {shown}");
+        }
+        assert!(shown.contains("<sealed>") || shown.contains("key `pin`"), "{shown}");
+    }
 
     // A value sealed for one field does not open in another.
     let for_token = key.seal("database", "token", "correct horse").unwrap();

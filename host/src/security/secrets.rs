@@ -213,19 +213,31 @@ pub(crate) fn open_all(
 /// `error` with every one of `secrets` replaced by `<sealed>` wherever it carries text, so
 /// that a constructor's complaint about an opened value never shows the value.
 pub(crate) fn redact(error: PluginError, secrets: &[String]) -> PluginError {
+    // Every form a message may carry a value in: as is, and escaped the ways errors escape
+    // strings (Rust's `{:?}` as serde's messages do, `escape_default`, JSON); longest first,
+    // so a form is not half-replaced by a shorter one.
+    let mut forms: Vec<String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .flat_map(|secret| {
+            let json = serde_json::to_string(secret).unwrap_or_default();
+            [
+                secret.clone(),
+                secret.escape_debug().to_string(),
+                secret.escape_default().to_string(),
+                json.trim_matches('"').to_owned(),
+            ]
+        })
+        .filter(|form| !form.is_empty())
+        .collect();
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+    forms.dedup();
     let clean = |text: String| {
-        secrets
+        forms
             .iter()
-            .filter(|s| !s.is_empty())
-            .fold(text, |text, secret| {
-                text.replace(secret.as_str(), "<sealed>")
-            })
+            .fold(text, |text, form| text.replace(form.as_str(), "<sealed>"))
     };
-    let shows = |text: &str| {
-        secrets
-            .iter()
-            .any(|s| !s.is_empty() && text.contains(s.as_str()))
-    };
+    let shows = |text: &str| forms.iter().any(|form| text.contains(form.as_str()));
     match error.into_kind() {
         PluginErrorKind::Configuration { plugin, reason } => {
             PluginError::from(PluginErrorKind::Configuration {
