@@ -570,9 +570,15 @@ fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
             secret.escape_default().to_string(),
             json.trim_matches('"').to_owned(),
         ] {
-            assert!(!shown.contains(&form), "{secret:?} shown as {form:?}: {shown}");
+            assert!(
+                !shown.contains(&form),
+                "{secret:?} shown as {form:?}: {shown}"
+            );
         }
-        assert!(shown.contains("<sealed>") || shown.contains("key `pin`"), "{shown}");
+        assert!(
+            shown.contains("<sealed>") || shown.contains("key `pin`"),
+            "{shown}"
+        );
     }
 
     // A value sealed for one field does not open in another.

@@ -132,7 +132,7 @@ impl ModuleRegistry {
         let (settings, secrets) = if S::CONFIGURED {
             settings_for(overlay, name, request.settings)?
         } else {
-            (Cow::Borrowed(&EMPTY), Vec::new())
+            (Cow::Borrowed(&EMPTY), crate::security::Secrets::default())
         };
         // What the instance gets around its calls, decided once, before it exists.
         let answer = if S::ANSWERED_FIRST {
@@ -520,7 +520,7 @@ fn settings_for<'a>(
     overlay: &'a Overlay,
     name: &str,
     given: Option<&'a PluginSettings>,
-) -> Result<(Cow<'a, PluginSettings>, Vec<String>), PluginError> {
+) -> Result<(Cow<'a, PluginSettings>, crate::security::Secrets), PluginError> {
     let settings = given
         .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
         .or_else(|| overlay.settings.get(name))

@@ -26,7 +26,7 @@ pub use self::manifest::{SignedManifest, TrustedKey};
 pub(crate) use self::manifest::{decode_hex, encode_hex, sign_bytes};
 pub use self::scope::AccessScope;
 pub use self::secrets::SecretKey;
-pub(crate) use self::secrets::redact;
+pub(crate) use self::secrets::{Secrets, redact};
 use self::secrets::{has_sealed, open_all};
 
 use crate::configuration::{SystemFlags, set};
@@ -129,12 +129,15 @@ pub(crate) fn open_settings<'a>(
 ) -> Result<
     (
         std::borrow::Cow<'a, modreg_core::PluginSettings>,
-        Vec<String>,
+        secrets::Secrets,
     ),
     PluginError,
 > {
     if !has_sealed(settings) {
-        return Ok((std::borrow::Cow::Borrowed(settings), Vec::new()));
+        return Ok((
+            std::borrow::Cow::Borrowed(settings),
+            secrets::Secrets::default(),
+        ));
     }
     let (opened, secrets) = open_all(
         SecuritySettings::of(overlay).secret_key.as_ref(),

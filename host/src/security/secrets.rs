@@ -10,6 +10,7 @@
 //! settings has every opened plaintext replaced by `<sealed>` (see [`redact`]).
 
 use std::fmt;
+use zeroize::{Zeroize, Zeroizing};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -30,9 +31,21 @@ fn associated_data(plugin: &str, field: &str) -> Vec<u8> {
     [plugin.as_bytes(), b"\0", field.as_bytes()].concat()
 }
 
+/// The plaintexts a creation opened, kept to keep them out of its errors; overwritten when
+/// dropped.
+pub(crate) type Secrets = Zeroizing<Vec<String>>;
+
 /// The 32-byte key that seals and opens secret settings. Its `Debug` shows nothing of it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey([u8; 32]);
+
+// The key's bytes are overwritten when it is dropped, so a freed allocation or a stack slot
+// does not keep it.
+impl Drop for SecretKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -162,7 +175,7 @@ pub(crate) fn open_all(
     encryption: bool,
     plugin: &str,
     settings: &PluginSettings,
-) -> Result<(PluginSettings, Vec<String>), PluginError> {
+) -> Result<(PluginSettings, Secrets), PluginError> {
     fn walk(
         value: &mut SettingValue,
         path: &str,
@@ -207,7 +220,7 @@ pub(crate) fn open_all(
     for (k, v) in opened.values_mut() {
         walk(v, k, &open)?;
     }
-    Ok((opened, plaintexts.into_inner()))
+    Ok((opened, Zeroizing::new(plaintexts.into_inner())))
 }
 
 /// `error` with every one of `secrets` replaced by `<sealed>` wherever it carries text, so
@@ -306,7 +319,7 @@ mod tests {
         .unwrap();
         assert!(has_sealed(&settings));
         let (open, plaintexts) = open_all(Some(&key), true, "db", &settings).unwrap();
-        assert_eq!(plaintexts, ["s3cret"]);
+        assert_eq!(*plaintexts, ["s3cret"]);
         let auth = open.get("auth").and_then(SettingValue::as_table).unwrap();
         assert_eq!(auth["password"].as_str(), Some("s3cret"));
         let off = open_all(Some(&key), false, "db", &settings).unwrap_err();
