@@ -50,6 +50,8 @@ pub fn plugins(out: &mut impl Write, plugins: &[PluginInfo], json: bool) -> Resu
     let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
+            // Names come from modules and files too: shown escaped, a cell is one line and
+            // drives no terminal.
             [
                 r.name.to_owned(),
                 r.version.to_owned(),
@@ -57,6 +59,7 @@ pub fn plugins(out: &mut impl Write, plugins: &[PluginInfo], json: bool) -> Resu
                 r.capabilities.join(","),
                 r.crate_name.clone(),
             ]
+            .map(|cell| crate::escape_controls(&cell))
         })
         .collect();
     let mut widths = header.map(str::len);
@@ -152,19 +155,31 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        format!(
-            "name:         {}\nversion:      {}\ntype:         {}\ncapabilities: {}\ndescription:  {}\ndepends on:   {}\npermissions:  {}\nsettings:     {}\ncrate:        {}\ndefined at:   {}",
-            r.name,
-            r.version,
-            r.plugin_type,
-            r.capabilities.join(", "),
-            r.description,
-            detail.depends_on.join(", "),
-            detail.permissions.join(", "),
-            settings,
-            r.crate_name,
-            detail.defined_at
-        )
+        let fields = [
+            ("name", r.name.to_owned()),
+            ("version", r.version.to_owned()),
+            ("type", r.plugin_type.clone()),
+            ("capabilities", r.capabilities.join(", ")),
+            ("description", r.description.to_owned()),
+            ("depends on", detail.depends_on.join(", ")),
+            ("permissions", detail.permissions.join(", ")),
+            ("settings", settings),
+            ("crate", r.crate_name.clone()),
+            ("defined at", detail.defined_at.clone()),
+        ];
+        // Each value escaped: a module's description or file name is one line and drives no
+        // terminal.
+        fields
+            .iter()
+            .map(|(label, value)| {
+                format!(
+                    "{:<14}{}",
+                    format!("{label}:"),
+                    crate::escape_controls(value)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     writeln!(out, "{text}").map_err(write_error)
 }

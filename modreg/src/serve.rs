@@ -203,24 +203,32 @@ fn allowed_hosts(bound: SocketAddr, extra: Vec<String>) -> Vec<String> {
 }
 
 async fn check_host(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    match host {
-        Some(host)
-            if shared
+    // Exactly one `Host`: with two, a proxy and this server could each read another.
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host.to_str().ok(),
+        _ => None,
+    };
+    // An absolute-form target (`GET http://other.example/ HTTP/1.1`) names an authority of
+    // its own: it must be the `Host` too.
+    let allowed = host.is_some_and(|host| {
+        request
+            .uri()
+            .authority()
+            .is_none_or(|authority| authority.as_str().eq_ignore_ascii_case(host))
+            && shared
                 .allowed_hosts
                 .iter()
-                .any(|a| a.eq_ignore_ascii_case(host)) =>
-        {
-            next.run(request).await
-        }
-        _ => (
+                .any(|a| a.eq_ignore_ascii_case(host))
+    });
+    if allowed {
+        next.run(request).await
+    } else {
+        (
             StatusCode::MISDIRECTED_REQUEST,
             "this server does not answer to that Host\n",
         )
-            .into_response(),
+            .into_response()
     }
 }
 
@@ -275,9 +283,18 @@ async fn page(State(shared): State<Arc<Shared>>) -> Response {
 async fn run(
     State(shared): State<Arc<Shared>>,
     Path(pipeline): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Plugin names never need percent-encoding; decoded, `%2C` would become a separator.
+    if uri.path().contains('%') {
+        return (
+            StatusCode::BAD_REQUEST,
+            "plugin names in /run/ are not percent-encoded; separate them with a plain `,`\n",
+        )
+            .into_response();
+    }
     if !authorized(&headers, &shared.token) {
         return (
             StatusCode::UNAUTHORIZED,

@@ -210,6 +210,20 @@ fn malformed_config_file_names_file_and_line() {
 }
 
 #[test]
+fn text_logs_to_a_pipe_have_no_colour_codes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(["run", "hex-encode"])
+        .env("MODREG_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("hex-encode"), "{stderr:?}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}
+
+#[test]
 fn json_logs_carry_the_plugin_fields() {
     let out = Command::new(env!("CARGO_BIN_EXE_modreg"))
         .args(["--log-format", "json", "run", "hex-encode"])
@@ -382,4 +396,25 @@ fn plugins_from_a_plugin_directory_run_in_the_sandbox() {
         err.contains("panicked in process") && err.contains("on purpose"),
         "{err}"
     );
+    // A module's file name is shown escaped: it cannot drive the terminal or forge lines.
+    let forged = std::env::temp_dir().join(format!("modreg-cli-forged-{}", std::process::id()));
+    std::fs::create_dir_all(&forged).unwrap();
+    std::fs::copy(
+        wasm_guests::plugin_dir().join("codecs.wasm"),
+        forged.join("red\u{1b}[31m\nline.wasm"),
+    )
+    .unwrap();
+    let forged_dir = forged.to_str().unwrap();
+    for args in [
+        &["--plugin-dir", forged_dir, "list"][..],
+        &["--plugin-dir", forged_dir, "show", "rot13"],
+    ] {
+        let out = String::from_utf8(ok(args, b"")).unwrap();
+        assert!(!out.contains('\u{1b}'), "{args:?}: {out:?}");
+        assert!(
+            out.contains("red\\u{1b}[31m\\nline.wasm"),
+            "{args:?}: {out:?}"
+        );
+    }
+    std::fs::remove_dir_all(forged).unwrap();
 }

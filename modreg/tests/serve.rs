@@ -247,6 +247,19 @@ fn run_needs_the_token_and_a_host_the_server_answers_to() {
         .0,
         200
     );
+    // Two `Host` headers (the allowed one first), or an absolute-form target naming another
+    // authority: refused.
+    let second = format!("{auth}Host: evil.example:{port}\r\n");
+    assert_eq!(raw(addr, addr, &second, "GET", "/health", b"").0, 421);
+    let foreign = format!("http://evil.example:{port}/health");
+    assert_eq!(raw(addr, addr, "", "GET", &foreign, b"").0, 421);
+    let own = format!("http://{addr}/health");
+    assert_ne!(raw(addr, addr, "", "GET", &own, b"").0, 421);
+    // `%2C` is not a stage separator.
+    assert_eq!(
+        http(&server, "POST", "/run/sha256%2Chex-encode", b"x").0,
+        400
+    );
 }
 
 #[test]
