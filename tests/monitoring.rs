@@ -94,6 +94,54 @@ fn plugin_metrics_count_every_call() {
 }
 
 #[test]
+fn metrics_are_forgotten_with_their_plugin() {
+    let registry = ModuleRegistry::new();
+    // Validation off: each runtime entry hands out a `Flaky`, which reports its own name.
+    registry
+        .configure_plugin_system(
+            modreg::PluginConfiguration::new()
+                .with_plugin_validation(false)
+                .with_plugin_monitoring(true),
+        )
+        .unwrap();
+    for i in 0..100 {
+        let name = format!("churn-{i}");
+        registry
+            .register_plugin(
+                modreg::PluginConfig::new()
+                    .with_name(&name)
+                    .with_version("1.0.0")
+                    .with_type(modreg::PluginType::Analyzer)
+                    .with_constructor(|_| Ok(Box::new(Flaky))),
+            )
+            .unwrap();
+        registry
+            .create_plugin(&name)
+            .unwrap()
+            .process(b"ok")
+            .unwrap();
+        assert!(registry.plugin_metrics(&name).is_some());
+        registry.unregister_plugin(&name).unwrap();
+        assert!(registry.plugin_metrics(&name).is_none(), "{name} kept");
+    }
+    // A compiled-in plugin unregistered is forgotten too.
+    registry
+        .create_plugin("flaky")
+        .unwrap()
+        .process(b"ok")
+        .unwrap();
+    registry.unregister_plugin("flaky").unwrap();
+    assert!(registry.plugin_metrics("flaky").is_none());
+    assert!(
+        registry
+            .monitoring()
+            .all_metrics()
+            .keys()
+            .all(|n| !n.starts_with("churn-"))
+    );
+}
+
+#[test]
 fn real_time_alerts_reach_subscribers_once_per_cooldown() {
     let registry = alerting(true);
     let alerts = registry.subscribe_alerts();

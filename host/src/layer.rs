@@ -99,6 +99,12 @@ pub enum Event<'a> {
         /// Whether it was allowed.
         allowed: bool,
     },
+    /// A plugin registered at run time (or a compiled-in one) was unregistered: what a layer
+    /// keeps about it can go.
+    Unregistered {
+        /// The plugin's name.
+        plugin: &'a str,
+    },
     /// A WebAssembly module was refused at load.
     ModuleRefused {
         /// The module's name.

@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::factory::PluginFactoryConfig;
-use crate::layer::Change;
+use crate::layer::{Change, Event};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig};
@@ -208,7 +208,11 @@ impl ModuleRegistry {
                 }
             }
             Ok(())
-        })
+        })?;
+        for name in names {
+            self.emit(&Event::Unregistered { plugin: name });
+        }
+        Ok(())
     }
 
     /// Removes `name`; `signed` when the removal arrived as a verified manifest.
@@ -240,6 +244,7 @@ impl ModuleRegistry {
         });
         if result.is_ok() {
             tracing::debug!(plugin = name, "unregistered plugin");
+            self.emit(&Event::Unregistered { plugin: name });
         }
         result
     }

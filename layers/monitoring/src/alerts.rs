@@ -152,6 +152,13 @@ impl fmt::Debug for AlertHub {
 const PENDING_CAPACITY: usize = 1024;
 
 impl AlertHub {
+    /// Drops plugin `name`'s window and cooldowns.
+    pub(crate) fn forget(&self, name: &str) {
+        let mut state = self.lock();
+        state.windows.remove(name);
+        state.last_fired.retain(|(plugin, _), _| plugin != name);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()

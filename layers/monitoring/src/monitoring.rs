@@ -140,6 +140,15 @@ impl Monitoring {
             .clone()
     }
 
+    /// Drops what is kept about plugin `name`: its recorder and its alert windows.
+    fn forget(&self, name: &str) {
+        self.recorders
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+        self.alerts.forget(name);
+    }
+
     /// The metrics recorded for plugin `name` by monitored instances, if any were made.
     pub fn plugin_metrics(&self, name: &str) -> Option<PluginMetrics> {
         self.recorders
@@ -221,6 +230,12 @@ impl Layer for Monitoring {
 
     /// Denials and refused modules feed the alert rules while alerting is on.
     fn on_event(&self, event: &Event<'_>) {
+        if let Event::Unregistered { plugin } = *event {
+            // Forgotten with the plugin: registering and unregistering names without end
+            // must not grow this layer's memory.
+            self.forget(plugin);
+            return;
+        }
         let switches = self.switches();
         if !switches.alerting {
             return;
