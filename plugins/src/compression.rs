@@ -180,30 +180,91 @@ impl PluginBehavior for ZstdCompress {
     }
 }
 
-/// Decompresses zstd; input that is not zstd, or whose content does not match its checksum,
-/// is an error; output is limited (`max_output_bytes`).
+/// Settings of `zstd-decompress`: the output limit, and whether every frame must carry a
+/// checksum of its content.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZstdDecompressConfig {
+    /// The output limit in bytes; [`DEFAULT_MAX_OUTPUT_BYTES`] when absent. Must be at least 1.
+    #[serde(default = "default_max_output_bytes")]
+    pub max_output_bytes: usize,
+    /// Refuse a frame that carries no content checksum (default `true`): without one, a
+    /// flipped bit can decode to wrong bytes with no error. `zstd-compress` always writes one;
+    /// set `false` for frames from producers that do not.
+    #[serde(default = "default_require_checksum")]
+    pub require_checksum: bool,
+}
+
+fn default_require_checksum() -> bool {
+    true
+}
+
+impl Default for ZstdDecompressConfig {
+    fn default() -> Self {
+        ZstdDecompressConfig {
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            require_checksum: true,
+        }
+    }
+}
+
+/// Decompresses zstd; input that is not zstd, whose content does not match its checksum, or
+/// (unless `require_checksum = false`) that has a frame without a checksum, is an error;
+/// output is limited (`max_output_bytes`).
 #[plugin(
     type = Compression,
     capabilities = ["decompression", "zstd"],
     description = "Decompresses Zstandard data",
-    config = LimitConfig
+    config = ZstdDecompressConfig
 )]
 #[derive(Debug)]
 pub struct ZstdDecompress {
     limit: usize,
+    require_checksum: bool,
 }
 
 impl ZstdDecompress {
     /// A decompressor that returns at most `config.max_output_bytes`.
-    pub fn from_config(config: LimitConfig) -> Result<Self, PluginError> {
+    pub fn from_config(config: ZstdDecompressConfig) -> Result<Self, PluginError> {
+        let limit = LimitConfig {
+            max_output_bytes: config.max_output_bytes,
+        };
         Ok(ZstdDecompress {
-            limit: config.limit("zstd-decompress")?,
+            limit: limit.limit("zstd-decompress")?,
+            require_checksum: config.require_checksum,
         })
     }
 }
 
+/// The magic number that opens a zstd frame holding content (skippable frames hold none).
+const ZSTD_MAGIC: u32 = 0xFD2F_B528;
+
+/// Fails unless every content frame of `data` declares a checksum (bit 2 of its frame header
+/// descriptor, RFC 8878 section 3.1.1.1.1).
+fn every_frame_has_a_checksum(mut data: &[u8]) -> Result<(), String> {
+    while !data.is_empty() {
+        let size = zstd::zstd_safe::find_frame_compressed_size(data)
+            .map_err(|_| "not a whole zstd frame".to_owned())?;
+        let magic = data
+            .get(..4)
+            .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+        if magic == Some(ZSTD_MAGIC) && data.get(4).is_none_or(|fhd| fhd & 0b100 == 0) {
+            return Err(
+                "a frame carries no content checksum (set `require_checksum = false` to accept it)"
+                    .to_owned(),
+            );
+        }
+        data = data.get(size..).unwrap_or_default();
+    }
+    Ok(())
+}
+
 impl PluginBehavior for ZstdDecompress {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        if self.require_checksum {
+            every_frame_has_a_checksum(data)
+                .map_err(|reason| PluginError::processing("zstd-decompress", reason))?;
+        }
         let decoder = zstd::stream::read::Decoder::new(data)
             .map_err(|e| PluginError::from_plugin("zstd-decompress", e))?;
         read_limited("zstd-decompress", decoder, self.limit)

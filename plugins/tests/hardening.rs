@@ -110,3 +110,25 @@ fn decompression_output_is_limited() {
         Err(PluginErrorKind::Configuration { .. })
     ));
 }
+
+#[test]
+fn zstd_frames_without_a_checksum_are_refused_unless_the_settings_accept_them() {
+    let data = b"the quick brown fox jumps over the lazy dog".repeat(8);
+    // The library's default frame has no checksum: a flipped bit could decode to wrong bytes.
+    let bare = zstd::bulk::compress(&data, 3).unwrap();
+    let err = create("zstd-decompress").process(&bare).unwrap_err();
+    assert!(err.to_string().contains("no content checksum"), "{err}");
+    let lenient = create_with("zstd-decompress", "require_checksum = false");
+    assert_eq!(lenient.process(&bare).unwrap(), data);
+    // Our own frames carry one, alone or concatenated with another.
+    let ours = create("zstd-compress").process(&data).unwrap();
+    assert_eq!(create("zstd-decompress").process(&ours).unwrap(), data);
+    let two = [ours.clone(), ours].concat();
+    assert_eq!(
+        create("zstd-decompress").process(&two).unwrap(),
+        data.repeat(2)
+    );
+    // A checksummed frame followed by a bare one is refused: every frame is checked.
+    let mixed = [create("zstd-compress").process(&data).unwrap(), bare].concat();
+    assert!(create("zstd-decompress").process(&mixed).is_err());
+}
