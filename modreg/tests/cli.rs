@@ -81,7 +81,10 @@ fn show_and_discover() {
         serde_json::from_slice(&ok(&["show", "zstd-decompress", "--json"], b"")).unwrap();
     assert_eq!(
         shown["settings"],
-        serde_json::json!([{"name": "max_output_bytes", "required": false, "default": "67108864"}])
+        serde_json::json!([
+            {"name": "max_output_bytes", "required": false, "default": "67108864"},
+            {"name": "require_checksum", "required": false, "default": "true"}
+        ])
     );
     let found: serde_json::Value = serde_json::from_slice(&ok(
         &[
