@@ -212,30 +212,28 @@ fn malformed_config_file_names_file_and_line() {
     std::fs::remove_file(path).unwrap();
 }
 
-#[test]
-fn text_logs_to_a_pipe_have_no_colour_codes() {
+/// What a successful `modreg ARGS` logs at INFO on standard error (a pipe).
+fn info_logs(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_modreg"))
-        .args(["run", "hex-encode"])
+        .args(args)
         .env("MODREG_LOG", "info")
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn text_logs_to_a_pipe_have_no_colour_codes() {
+    let stderr = info_logs(&["run", "hex-encode"]);
     assert!(stderr.contains("hex-encode"), "{stderr:?}");
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
 
 #[test]
 fn json_logs_carry_the_plugin_fields() {
-    let out = Command::new(env!("CARGO_BIN_EXE_modreg"))
-        .args(["--log-format", "json", "run", "hex-encode"])
-        .env("MODREG_LOG", "info")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = info_logs(&["--log-format", "json", "run", "hex-encode"]);
     let event: serde_json::Value = stderr
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
