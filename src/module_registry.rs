@@ -243,7 +243,7 @@ impl ModuleRegistry {
 
     /// Runs one round of health checks: creates each plugin that has an implementation (in
     /// the panic guard) and asks it [`Plugin::health`](crate::Plugin::health). Fails with
-    /// [`PluginErrorKind::Disabled`] while health checks are off.
+    /// [`PluginErrorKind::Disabled`](crate::PluginErrorKind::Disabled) while health checks are off.
     pub fn run_health_checks(&self) -> Result<HealthReport, PluginError> {
         self.monitoring.run_health_checks(&self.host)
     }
