@@ -23,6 +23,11 @@ impl PluginBehavior for Flaky {
         match data {
             b"panic" => panic!("asked to"),
             b"fail" => Err(PluginError::processing("flaky", "asked to")),
+            // An error text that tries to forge a log line and colour the terminal.
+            _ if data.starts_with(b"forge:") => Err(PluginError::processing(
+                "flaky",
+                String::from_utf8_lossy(&data[6..]),
+            )),
             _ => Ok(data.to_vec()),
         }
     }
@@ -276,6 +281,26 @@ fn plugin_logging_and_structured_logging() {
         "{plain}"
     );
     assert!(!plain.contains("latency_ns"), "{plain}");
+    // A plugin's error text is written escaped: it cannot start a line of its own or send a
+    // terminal escape.
+    let forged = logs(|| {
+        registry
+            .create_plugin("flaky")
+            .unwrap()
+            .process(b"forge:no\n2026-12-04T00:00:00Z  INFO forged: line\r\x1b[31m")
+            .unwrap_err();
+    });
+    assert!(forged.contains("forged: line"), "{forged}");
+    assert!(
+        forged
+            .lines()
+            .all(|l| !l.starts_with("2026-12-04T00:00:00Z")),
+        "{forged}"
+    );
+    assert!(
+        !forged.contains('\u{1b}') && !forged.contains('\r'),
+        "{forged:?}"
+    );
     assert!(
         plain.contains("plugin{plugin=\"flaky\" version=\"1.0.0\" plugin_type=analyzer}"),
         "the span: {plain}"

@@ -168,7 +168,8 @@ impl ModuleRegistry {
         let result = self.load_checked(&host, name, bytes, signature);
         if let Err(error) = &result {
             host.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(module = name, %error, "WebAssembly module refused");
+            // Escaped: the reason quotes the module's own text.
+            tracing::error!(module = name, error = %error.to_string().escape_debug(), "WebAssembly module refused");
             self.emit(&crate::layer::Event::ModuleRefused {
                 module: name,
                 reason: &error.to_string(),

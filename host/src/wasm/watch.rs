@@ -68,7 +68,7 @@ impl WasmWatcher {
                     match registry.as_ref().as_ref().load_wasm_plugins(&dir) {
                         Ok(report) => {
                             for (module, error) in &report.refused {
-                                tracing::warn!(module, %error, "plugin module refused; the version before it, if any, keeps serving");
+                                tracing::warn!(module, error = %error.to_string().escape_debug(), "plugin module refused; the version before it, if any, keeps serving");
                             }
                         }
                         Err(error) => tracing::warn!(%error, "cannot read the plugin directory"),

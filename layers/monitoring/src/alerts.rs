@@ -295,7 +295,8 @@ fn fire(state: &mut State, plugin: &str, kind: AlertKind, message: String, real_
         message,
         at: SystemTime::now(),
     };
-    tracing::warn!(plugin = %alert.plugin, kind = %alert.kind, message = %alert.message, "alert");
+    // Escaped: the message may quote a module's or a plugin's own text.
+    tracing::warn!(plugin = %alert.plugin.escape_debug(), kind = %alert.kind, message = %alert.message.escape_debug(), "alert");
     if real_time {
         state.subscribers.retain(|s| s.send(alert.clone()).is_ok());
     } else {

@@ -123,7 +123,9 @@ impl Metered {
                 bytes_in,
                 match outcome {
                     Ok(out) => format!("{} bytes out", out.len()),
-                    Err(error) => format!("failed: {error}"),
+                    // Escaped: a plugin's error text must not forge a log line or drive a
+                    // terminal.
+                    Err(error) => format!("failed: {}", error.to_string().escape_debug()),
                 }
             );
         }
