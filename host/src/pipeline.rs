@@ -23,7 +23,8 @@
 //! Constructors are called in this module only, and the compiler holds it: runtime
 //! constructors take a [`Permit`], which only this module can make (`pipeline/permit.rs`), and `host/clippy.toml`
 //! forbids the core's constructors (`Descriptor::instantiate*`, `FactoryDescriptor::create`)
-//! everywhere in the host but the functions here that `expect` it.
+//! everywhere in the host but the functions that `expect` it: those here, and the two
+//! constructors that take a `Permit` (`Target::instantiate`, `RuntimeEntry::instantiate`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
