@@ -16,7 +16,7 @@ import sys
 CORE = {"modreg-macros", "modreg-core"}
 HOST = {"modreg-host"}
 # The layer crates: each may see the core and the host, and nothing else of ours.
-LAYERS = {"modreg-monitoring", "modreg-semantic"}
+LAYERS = {"modreg-monitoring", "modreg-security", "modreg-semantic"}
 
 ALLOWED = {
     "modreg-macros": set(),

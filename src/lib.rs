@@ -82,6 +82,8 @@ pub use modreg_host::*;
 #[cfg(feature = "host")]
 pub use modreg_monitoring::*;
 #[cfg(feature = "host")]
+pub use modreg_security::*;
+#[cfg(feature = "host")]
 pub use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 
 #[cfg(feature = "host")]

@@ -1,11 +1,12 @@
 //! `ModuleRegistry` as the specification has it: the host with its layers attached, and the
 //! calls of the specification that belong to a layer, in this one place.
 //!
-//! The host's own calls (discovery, creation, registration, lifecycle, settings, security)
-//! are `modreg_host::ModuleRegistry`'s, reached through `Deref`: one definition of each, with
-//! its documentation, rather than a forwarding copy here. What this type adds is what a layer
-//! owns (monitoring: metrics, alerts, health, Prometheus) and the system configurations whose
-//! switches are split between the host and a layer.
+//! The host's own calls (discovery, creation, registration, lifecycle, settings) are
+//! `modreg_host::ModuleRegistry`'s, reached through `Deref`: one definition of each, with its
+//! documentation, rather than a forwarding copy here. What this type adds is what a layer owns
+//! (security: permissions, signed manifests, principals and the audit log; monitoring:
+//! metrics, alerts, health, Prometheus) and the system configurations whose switches are split
+//! between the host and a layer.
 
 use std::fmt;
 use std::ops::Deref;
@@ -13,13 +14,14 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
 use modreg_core::{PluginError, PluginIndex};
-use modreg_host::{
-    AdvancedPluginConfiguration, Layer, PluginAccessControlConfig, PluginConfiguration,
-    PluginMetrics,
-};
+use modreg_host::{AdvancedPluginConfiguration, Layer, PluginConfiguration, PluginMetrics};
 use modreg_monitoring::{
     AdvancedPluginMonitoringConfig, Alert, HealthChecks, HealthCounts, HealthReport, Monitoring,
     PluginHealthMonitoringConfig, PluginMonitoringConfig,
+};
+use modreg_security::{
+    AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig, AuditEntry,
+    Operation, PluginAccessControlConfig, PluginSecurityConfig, Principal, Security,
 };
 use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 
@@ -52,6 +54,7 @@ use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 /// ```
 pub struct ModuleRegistry {
     host: modreg_host::ModuleRegistry,
+    security: Arc<Security>,
     monitoring: Arc<Monitoring>,
 }
 
@@ -65,6 +68,7 @@ impl fmt::Debug for ModuleRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ModuleRegistry")
             .field("host", &self.host)
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }
@@ -99,8 +103,8 @@ impl ModuleRegistry {
     }
 
     /// A registry over every plugin compiled into this binary, with layers of your own
-    /// attached before the bundled ones: your layers' wrappers sit inside monitoring's, so its
-    /// metrics count what they refuse.
+    /// attached between the bundled ones: after security (its checks run first, its sandbox
+    /// is innermost) and before monitoring (whose metrics count what your wrappers refuse).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -126,18 +130,36 @@ impl ModuleRegistry {
     /// assert!(registry.check().is_ok());
     /// ```
     pub fn with_layers(layers: impl IntoIterator<Item = Arc<dyn Layer>>) -> Self {
-        let builder = layers
-            .into_iter()
-            .fold(modreg_host::ModuleRegistry::builder(), |builder, layer| {
-                builder.layer(layer)
-            });
-        Self::assemble(builder)
+        Self::assemble_with(modreg_host::ModuleRegistry::builder(), layers)
     }
 
     fn assemble(builder: modreg_host::RegistryBuilder) -> Self {
+        Self::assemble_with(builder, [])
+    }
+
+    /// The host from `builder` with security innermost, then `layers`, then monitoring.
+    fn assemble_with(
+        builder: modreg_host::RegistryBuilder,
+        layers: impl IntoIterator<Item = Arc<dyn Layer>>,
+    ) -> Self {
+        let security = Arc::new(Security::new());
         let monitoring = Arc::new(Monitoring::new());
+        let builder = layers
+            .into_iter()
+            .fold(builder.layer(security.clone()), |builder, layer| {
+                builder.layer(layer)
+            });
         let host = builder.layer(monitoring.clone()).build();
-        ModuleRegistry { host, monitoring }
+        ModuleRegistry {
+            host,
+            security,
+            monitoring,
+        }
+    }
+
+    /// The security layer attached to this registry.
+    pub fn security(&self) -> &Security {
+        &self.security
     }
 
     /// The monitoring layer attached to this registry.
@@ -168,7 +190,7 @@ impl ModuleRegistry {
     }
 
     /// Sets every switch the advanced configuration names: monitoring and performance go to
-    /// the monitoring layer, the others to the host.
+    /// the monitoring layer, security to the security layer, the others to the host.
     #[expect(
         clippy::needless_pass_by_value,
         reason = "configurations are passed by value, as the specification's are"
@@ -179,6 +201,8 @@ impl ModuleRegistry {
     ) -> Result<(), PluginError> {
         self.host
             .configure_advanced_plugin_system(config.host_switches())?;
+        self.security
+            .set_permissions(&self.host, config.plugin_security())?;
         self.monitoring
             .set_plugin_metrics(&self.host, config.plugin_monitoring());
         self.monitoring
@@ -208,12 +232,8 @@ impl ModuleRegistry {
     ) -> Result<(), PluginError> {
         self.monitoring
             .configure_advanced_plugin_monitoring(&self.host, &config)?;
-        if let Some(enabled) = config.security_metrics() {
-            self.host.configure_plugin_access_control(
-                PluginAccessControlConfig::new().with_access_monitoring(enabled),
-            )?;
-        }
-        Ok(())
+        self.security
+            .set_access_monitoring(&self.host, config.security_metrics())
     }
 
     /// Applies the health-monitoring switches.
@@ -270,8 +290,100 @@ impl ModuleRegistry {
         let refused = Some(self.host.wasm_modules_refused());
         #[cfg(not(feature = "wasm"))]
         let refused = None;
+        let access = self.security.access_metrics();
+        let counts: Vec<(&str, bool, u64)> = access
+            .allowed
+            .iter()
+            .map(|(op, n)| (op.as_str(), true, *n))
+            .chain(access.denied.iter().map(|(op, n)| (op.as_str(), false, *n)))
+            .collect();
         self.monitoring
-            .prometheus_text(&self.host, &self.host.access_metrics(), refused)
+            .prometheus_text(&self.host, &counts, refused)
+    }
+
+    /// Applies the basic security switches: secure loading, sandboxing (with its limits) and
+    /// permissions are the security layer's; validation is the host's.
+    ///
+    /// ```
+    /// use modreg::{ModuleRegistry, PluginSecurityConfig};
+    /// let registry = ModuleRegistry::new();
+    /// registry.configure_plugin_security(PluginSecurityConfig::new().with_plugin_sandboxing(true))?;
+    /// assert!(registry.security().sandboxing());
+    /// # Ok::<(), modreg::PluginError>(())
+    /// ```
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
+    pub fn configure_plugin_security(
+        &self,
+        config: PluginSecurityConfig,
+    ) -> Result<(), PluginError> {
+        self.security.configure_plugin_security(&self.host, &config)
+    }
+
+    /// Applies every security switch and installs the keys given.
+    ///
+    /// The switches fail closed: authentication with no trusted key refuses every runtime
+    /// registration, and encryption with no secret key refuses every sealed setting, until a
+    /// key is configured. A warning is logged in either case.
+    pub fn configure_advanced_plugin_security(
+        &self,
+        config: AdvancedPluginSecurityConfig,
+    ) -> Result<(), PluginError> {
+        self.security
+            .configure_advanced_plugin_security(&self.host, config)
+    }
+
+    /// Applies the access-control switches and defines the roles given.
+    pub fn configure_plugin_access_control(
+        &self,
+        config: PluginAccessControlConfig,
+    ) -> Result<(), PluginError> {
+        self.security
+            .configure_plugin_access_control(&self.host, config)
+    }
+
+    /// Grants permissions that plugins may declare (checked while permissions are on).
+    pub fn grant_permissions<'a>(
+        &self,
+        permissions: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), PluginError> {
+        self.security.grant_permissions(&self.host, permissions)
+    }
+
+    /// Registers the plugin a manifest envelope describes, or removes it, or replaces its
+    /// settings (the manifest's `action`). While authentication is on, the envelope must be
+    /// signed by a trusted key.
+    pub fn register_signed_manifest(&self, envelope: &str) -> Result<(), PluginError> {
+        self.security.register_signed_manifest(&self.host, envelope)
+    }
+
+    /// Decides whether `principal` may do `operation` on `plugin`, and logs and counts the
+    /// decision as the access switches ask.
+    pub fn check_access(
+        &self,
+        principal: &Principal,
+        operation: Operation,
+        plugin: &str,
+    ) -> AccessDecision {
+        self.security
+            .check_access(&self.host, principal, operation, plugin)
+    }
+
+    /// The registry as seen by `principal`: every call is checked, logged and counted.
+    pub fn on_behalf_of(&self, principal: Principal) -> Result<AccessScope<'_>, PluginError> {
+        self.security.on_behalf_of(&self.host, principal)
+    }
+
+    /// The audit entries kept in memory that `filter` accepts, oldest first.
+    pub fn audit_log(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
+        self.security.audit_log(filter)
+    }
+
+    /// Access decisions counted while access monitoring was on.
+    pub fn access_metrics(&self) -> AccessMetrics {
+        self.security.access_metrics()
     }
 
     /// The plugins that match `query`, best first, with their scores: semantic discovery

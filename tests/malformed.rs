@@ -507,11 +507,7 @@ fn state(registry: &ModuleRegistry) -> String {
         .iter()
         .map(|p| format!("{} {} {:?}", p.name(), p.version(), p.capabilities()))
         .collect();
-    format!(
-        "{plugins:?} {:?} {:?}",
-        registry.flags(),
-        registry.environment()
-    )
+    format!("{plugins:?} {registry:?} {:?}", registry.environment())
 }
 
 #[test]

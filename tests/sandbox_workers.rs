@@ -86,7 +86,7 @@ fn limits_apply_or_are_refused() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("sandboxing is off"), "{err}");
-    assert!(!registry.flags().sandboxing);
+    assert!(!registry.security().sandboxing());
     let err = registry
         .configure_plugin_security(
             PluginSecurityConfig::new()
@@ -104,7 +104,7 @@ fn limits_apply_or_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("time_budget = 0"), "{err}");
     assert!(
-        !registry.flags().sandboxing,
+        !registry.security().sandboxing(),
         "a refused configuration changes nothing"
     );
 }

@@ -490,7 +490,7 @@ fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
     let err = registry.create_plugin("database").err().unwrap();
     assert!(err.to_string().contains("key `password`"), "{err}");
 
-    let shown = format!("{registry:?} {key:?} {:?}", registry.flags());
+    let shown = format!("{registry:?} {key:?} {:?}", registry.security());
     assert!(
         !shown.contains("correct horse") && !shown.contains(SECRET),
         "{shown}"

@@ -1,4 +1,4 @@
-//! System configuration: the flags of the specification and what each one switches.
+//! System configuration: the host's switches of the specification and what each one switches.
 //!
 //! Every flag is an `Option<bool>`: a configuration call changes the flags it names and keeps
 //! the others. `docs/configuration.md` has one row per flag with its effect and its test.
@@ -10,72 +10,48 @@ use modreg_core::PluginSettings;
 use modreg_core::validate::check_identifier;
 use modreg_core::{PluginError, PluginErrorKind};
 
-/// The effective switches of a registry, after base configuration and the active environment.
+/// The host's own switches in force, after base configuration and the active environment.
+/// Each layer keeps its own (security's, monitoring's) in itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[expect(
     clippy::struct_excessive_bools,
     reason = "one switch per flag of the specification"
 )]
-#[non_exhaustive]
-pub struct SystemFlags {
-    /// Plugins may be created (`false`: every `create_*` fails with `Disabled`).
-    pub loading: bool,
-    /// Created plugins are checked against their entry, and dependencies before creation.
-    pub validation: bool,
-    /// Creating a plugin requires every permission it declares to be granted.
-    pub permissions: bool,
-    /// Discovery results are cached until the registry changes.
-    pub caching: bool,
+pub(crate) struct Switches {
+    /// Plugins may be created.
+    pub(crate) loading: bool,
+    /// Dependencies are checked before creation, and what an instance reports against its
+    /// entry.
+    pub(crate) validation: bool,
+    /// Discovery results are cached until the registry changes, and `shared_plugin` keeps
+    /// its instances.
+    pub(crate) caching: bool,
     /// Every registry operation emits a `tracing` DEBUG event.
-    pub debug_mode: bool,
-    /// Every monitored `process` call emits a `tracing` INFO event.
-    pub verbose_logging: bool,
+    pub(crate) debug_mode: bool,
+    /// Every monitored `process` call emits a `tracing` INFO event (read by the monitoring
+    /// layer through `LayerContext::verbose_logging`).
+    pub(crate) verbose_logging: bool,
     /// A plugin marked `mock_of = "x"` stands in for `x`.
-    pub mock_plugins: bool,
-    /// Runtime registrations may not shadow or remove compiled-in plugins.
-    pub secure_loading: bool,
-    /// Created plugins run in the sandbox: panics contained, sizes and time limited.
-    pub sandboxing: bool,
-    /// Runtime registrations must be manifests signed by a trusted key.
-    pub authentication: bool,
-    /// Calls made on behalf of a principal are checked against its own grants.
-    pub authorization: bool,
-    /// A principal's roles grant operations too.
-    pub role_based_access: bool,
-    /// Settings values sealed with the secret key are opened for their plugin only.
-    pub encryption: bool,
-    /// Every access decision is logged (tracing, in-memory audit log, audit file).
-    pub access_logging: bool,
-    /// Access decisions are counted per operation and outcome.
-    pub access_monitoring: bool,
+    pub(crate) mock_plugins: bool,
 }
 
-impl Default for SystemFlags {
+impl Default for Switches {
     fn default() -> Self {
-        SystemFlags {
+        Switches {
             loading: true,
             validation: true,
-            permissions: false,
             caching: false,
             debug_mode: false,
             verbose_logging: false,
             mock_plugins: false,
-            secure_loading: false,
-            sandboxing: false,
-            authentication: false,
-            authorization: false,
-            role_based_access: false,
-            encryption: false,
-            access_logging: false,
-            access_monitoring: false,
         }
     }
 }
 
-impl SystemFlags {
+impl Switches {
     /// Whether every switch is at its default, so the registry can take its fast path.
     pub(crate) fn is_default(&self) -> bool {
-        *self == SystemFlags::default()
+        *self == Switches::default()
     }
 }
 
@@ -199,8 +175,8 @@ impl PluginConfiguration {
         self.monitoring
     }
 
-    pub(crate) fn apply(&self, flags: &mut SystemFlags) -> Result<(), PluginError> {
-        no_monitoring_layer(self.monitoring, "plugin monitoring")?;
+    pub(crate) fn apply(&self, flags: &mut Switches) -> Result<(), PluginError> {
+        no_layer(self.monitoring, "plugin monitoring", "monitoring")?;
         set(&mut flags.loading, self.loading);
         set(&mut flags.validation, self.validation);
         Ok(())
@@ -217,14 +193,16 @@ impl PluginConfiguration {
     }
 }
 
-/// Refuses to switch on what only a layer the host does not have can do: the host alone has no
-/// monitoring layer, so a switch of it would change nothing (`modreg::ModuleRegistry` has one).
-fn no_monitoring_layer(value: Option<bool>, what: &'static str) -> Result<(), PluginError> {
+/// Refuses to switch on what only a layer can do: the host alone has no `layer` layer, so a
+/// switch of it would change nothing (`modreg::ModuleRegistry` hands it to its layer).
+fn no_layer(value: Option<bool>, what: &'static str, layer: &str) -> Result<(), PluginError> {
     if value == Some(true) {
         return Err(PluginError::invalid(
             "configuration",
             what,
-            "this registry has no monitoring layer: build it with one (modreg::ModuleRegistry does)",
+            format!(
+                "this registry has no {layer} layer: build it with one (modreg::ModuleRegistry does)"
+            ),
         ));
     }
     Ok(())
@@ -272,12 +250,17 @@ impl AdvancedPluginConfiguration {
         self.performance
     }
 
-    pub(crate) fn apply(&self, flags: &mut SystemFlags) -> Result<(), PluginError> {
-        no_monitoring_layer(self.monitoring, "plugin monitoring")?;
-        no_monitoring_layer(self.performance, "plugin performance metrics")?;
+    /// Whether the configuration asks for permission checks (the security layer's switch).
+    pub fn plugin_security(&self) -> Option<bool> {
+        self.security
+    }
+
+    pub(crate) fn apply(&self, flags: &mut Switches) -> Result<(), PluginError> {
+        no_layer(self.monitoring, "plugin monitoring", "monitoring")?;
+        no_layer(self.performance, "plugin performance metrics", "monitoring")?;
+        no_layer(self.security, "plugin security", "security")?;
         set(&mut flags.loading, self.loading);
         set(&mut flags.validation, self.validation);
-        set(&mut flags.permissions, self.security);
         set(&mut flags.caching, self.caching);
         Ok(())
     }
@@ -288,6 +271,7 @@ impl AdvancedPluginConfiguration {
         AdvancedPluginConfiguration {
             monitoring: None,
             performance: None,
+            security: None,
             ..self.clone()
         }
     }
@@ -365,7 +349,7 @@ impl EnvironmentPluginConfiguration {
         Ok(())
     }
 
-    pub(crate) fn apply(&self, flags: &mut SystemFlags) {
+    pub(crate) fn apply(&self, flags: &mut Switches) {
         set(&mut flags.debug_mode, self.debug_mode);
         set(&mut flags.verbose_logging, self.verbose_logging);
         set(&mut flags.mock_plugins, self.mock_plugins);
@@ -381,7 +365,7 @@ mod tests {
 
     #[test]
     fn unset_flags_keep_their_value() {
-        let mut flags = SystemFlags::default();
+        let mut flags = Switches::default();
         AdvancedPluginConfiguration::new()
             .with_plugin_caching(true)
             .apply(&mut flags)
@@ -402,7 +386,7 @@ mod tests {
 
     #[test]
     fn real_plugins_turns_mocks_off() {
-        let mut flags = SystemFlags::default();
+        let mut flags = Switches::default();
         EnvironmentPluginConfiguration::new()
             .with_mock_plugins(true)
             .apply(&mut flags);

@@ -1,13 +1,11 @@
-//! The specification's `configure_*` calls, in one place. Each is thin: the configuration
-//! type's own module (`configuration`, `security`); monitoring's are the monitoring layer's says what its switches do.
+//! The specification's `configure_*` calls that the host answers, in one place. Each is thin:
+//! the configuration type's own module (`configuration`) says what its switches do; security's
+//! and monitoring's are their layers'.
 
 use crate::configuration::{
     AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
 };
 use crate::registry::ModuleRegistry;
-use crate::security::{
-    AdvancedPluginSecurityConfig, PluginAccessControlConfig, PluginSecurityConfig,
-};
 use modreg_core::PluginError;
 
 impl ModuleRegistry {
@@ -47,41 +45,5 @@ impl ModuleRegistry {
             overlay.environments.insert(environment.to_owned(), config);
             Ok(())
         })
-    }
-
-    /// Applies the basic security switches.
-    ///
-    /// ```
-    /// use modreg_host::{ModuleRegistry, PluginSecurityConfig};
-    /// let registry = ModuleRegistry::new();
-    /// registry.configure_plugin_security(PluginSecurityConfig::new().with_plugin_sandboxing(true))?;
-    /// assert!(registry.flags().sandboxing);
-    /// # Ok::<(), modreg_core::PluginError>(())
-    /// ```
-    pub fn configure_plugin_security(
-        &self,
-        config: PluginSecurityConfig,
-    ) -> Result<(), PluginError> {
-        config.apply_to(self)
-    }
-
-    /// Applies every security switch and installs the keys given.
-    ///
-    /// The switches fail closed: authentication with no trusted key refuses every runtime
-    /// registration, and encryption with no secret key refuses every sealed setting, until a
-    /// key is configured. A warning is logged in either case.
-    pub fn configure_advanced_plugin_security(
-        &self,
-        config: AdvancedPluginSecurityConfig,
-    ) -> Result<(), PluginError> {
-        config.apply_to(self)
-    }
-
-    /// Applies the access-control switches and defines the roles given.
-    pub fn configure_plugin_access_control(
-        &self,
-        config: PluginAccessControlConfig,
-    ) -> Result<(), PluginError> {
-        config.apply_to(self)
     }
 }

@@ -11,11 +11,11 @@ use std::io::{self, Read};
 use std::path::Path;
 
 /// The most bytes of a configuration, key or signature file the host reads.
-pub(crate) const MAX_TEXT_FILE_BYTES: usize = 4 << 20;
+pub const MAX_TEXT_FILE_BYTES: usize = 4 << 20;
 
 /// Opens `path` for reading if it is a regular file (after links are followed), without
 /// blocking when it is not.
-pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
+pub fn open_regular(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -36,7 +36,7 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
 }
 
 /// Reads the regular file `path`: at most `limit` bytes, more is an error.
-pub(crate) fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+pub fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
     let file = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
@@ -50,7 +50,7 @@ pub(crate) fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
 }
 
 /// [`read_regular`] of a UTF-8 text file of at most [`MAX_TEXT_FILE_BYTES`].
-pub(crate) fn read_text(path: &Path) -> io::Result<String> {
+pub fn read_text(path: &Path) -> io::Result<String> {
     String::from_utf8(read_regular(path, MAX_TEXT_FILE_BYTES)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }

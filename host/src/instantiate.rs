@@ -5,7 +5,9 @@ use crate::advanced::{
     AdvancedAdapter, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginState,
 };
 
-use crate::layer::{Answer, Change, Code, LayerContext};
+use std::borrow::Cow;
+
+use crate::layer::{Answer, Change, Code, LayerContext, Opened, Redactors};
 use crate::overlay::Overlay;
 use crate::pipeline::{Entry, FromFactory, Request, Typed};
 use crate::registry::ModuleRegistry;
@@ -317,14 +319,21 @@ impl ModuleRegistry {
 }
 
 impl ModuleRegistry {
-    /// Asks security, then every attached layer, whether `code` may run.
+    /// What the layers see of `overlay`.
+    pub(crate) fn layer_context<'a>(&'a self, overlay: &'a Overlay) -> LayerContext<'a> {
+        LayerContext {
+            overlay,
+            layers: self.layers(),
+        }
+    }
+
+    /// Asks every attached layer whether `code` may run.
     pub(crate) fn layers_check(
         &self,
         overlay: &Overlay,
         code: &Code<'_>,
     ) -> Result<(), PluginError> {
-        crate::security::SecurityLayer.check(self, overlay, code)?;
-        let cx = LayerContext { overlay };
+        let cx = self.layer_context(overlay);
         self.layers()
             .iter()
             .try_for_each(|layer| layer.check(&cx, code))
@@ -332,33 +341,54 @@ impl ModuleRegistry {
 
     /// Whether any layer's check can refuse anything under `overlay`.
     pub(crate) fn layers_check_anything(&self, overlay: &Overlay) -> bool {
-        let cx = LayerContext { overlay };
-        crate::security::SecurityLayer.checks(overlay)
-            || self.layers().iter().any(|layer| layer.checks(&cx))
+        let cx = self.layer_context(overlay);
+        self.layers().iter().any(|layer| layer.checks(&cx))
     }
 
-    /// Asks security, then every attached layer, whether `change` may happen.
+    /// Asks every attached layer whether `change` may happen.
     pub(crate) fn layers_check_change(
         &self,
         overlay: &Overlay,
         change: Change<'_>,
     ) -> Result<(), PluginError> {
-        crate::security::SecurityLayer.check_change(self, overlay, change)?;
-        let cx = LayerContext { overlay };
+        let cx = self.layer_context(overlay);
         self.layers()
             .iter()
             .try_for_each(|layer| layer.check_change(&cx, change))
     }
 
-    /// The layers' whole answer about instances of `name`: the sandbox, then each layer's
-    /// wrap in order.
+    /// The settings `name` is built with, as the layers open them (security: sealed values),
+    /// with what keeps the opened values out of errors. Empty settings are nobody's concern.
+    pub(crate) fn layers_open_settings<'a>(
+        &self,
+        overlay: &Overlay,
+        name: &str,
+        settings: &'a PluginSettings,
+    ) -> Result<(Cow<'a, PluginSettings>, Redactors), PluginError> {
+        let mut settings = Cow::Borrowed(settings);
+        let mut redactors = Redactors::new();
+        if settings.is_empty() {
+            return Ok((settings, redactors));
+        }
+        let cx = self.layer_context(overlay);
+        for layer in self.layers().iter() {
+            if let Some(Opened {
+                settings: opened,
+                redact,
+            }) = layer.open_settings(&cx, name, &settings)?
+            {
+                settings = Cow::Owned(opened);
+                redactors.push(redact);
+            }
+        }
+        Ok((settings, redactors))
+    }
+
+    /// The layers' whole answer about instances of `name`: each layer's wrap in order.
     pub(crate) fn layers_interest(&self, overlay: &Overlay, name: &str, monitored: bool) -> Answer {
-        let cx = LayerContext { overlay };
-        let mut answer = Answer {
-            sandbox: crate::security::SecurityLayer.interest(overlay),
-            ..Answer::default()
-        };
-        for layer in self.layers() {
+        let cx = self.layer_context(overlay);
+        let mut answer = Answer::default();
+        for layer in self.layers().iter() {
             let interest = layer.interest(&cx, name, monitored);
             answer.wraps.extend(interest.wrap);
             if answer.metrics.is_none() {

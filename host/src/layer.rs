@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use crate::metrics::MetricsSource;
 use crate::overlay::Overlay;
-use modreg_core::{Plugin, PluginError, SourceLocation};
+use modreg_core::{Plugin, PluginError, PluginSettings, SourceLocation};
 
 /// The code a creation would run, as a layer sees it: whatever registry it comes from.
 #[derive(Clone, Debug)]
@@ -51,13 +51,12 @@ impl<'a> Code<'a> {
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub enum Change<'a> {
-    /// Adding (or replacing) the runtime entry `name`; `signed` when it arrived as a verified
-    /// manifest.
+    /// Adding (or replacing) the runtime entry `name`.
     Register {
         /// The entry's name.
         name: &'a str,
-        /// Whether it arrived as a verified signed manifest.
-        signed: bool,
+        /// The signature it arrived with, if any: a layer that requires one verifies it.
+        proof: Option<Proof<'a>>,
     },
     /// The entry `name` will shadow the compiled-in plugin defined at `compiled`.
     Shadow {
@@ -72,16 +71,67 @@ pub enum Change<'a> {
         name: &'a str,
         /// Whether a compiled-in plugin of that name is hidden by the removal.
         compiled: bool,
-        /// Whether the removal arrived as a verified signed manifest.
-        signed: bool,
+        /// The signature the removal arrived with, if any.
+        proof: Option<Proof<'a>>,
     },
     /// Replacing the settings of `name`.
     Settings {
         /// The plugin whose settings change.
         name: &'a str,
-        /// Whether the settings arrived signed.
-        signed: bool,
+        /// The signature the settings arrived with, if any.
+        proof: Option<Proof<'a>>,
     },
+}
+
+impl<'a> Change<'a> {
+    /// The name the change is about.
+    pub fn name(&self) -> &'a str {
+        match *self {
+            Change::Register { name, .. }
+            | Change::Shadow { name, .. }
+            | Change::Unregister { name, .. }
+            | Change::Settings { name, .. } => name,
+        }
+    }
+
+    /// The signature the change arrived with, if any (a shadowing is part of a registration,
+    /// whose own `Register` carries it).
+    pub fn proof(&self) -> Option<Proof<'a>> {
+        match *self {
+            Change::Register { proof, .. }
+            | Change::Unregister { proof, .. }
+            | Change::Settings { proof, .. } => proof,
+            Change::Shadow { .. } => None,
+        }
+    }
+}
+
+/// What a signed artifact (a manifest, a WebAssembly module) brings with the change it asks
+/// for: the bytes that were signed, the key's name and the signature. The host carries it
+/// unread; a layer that authenticates changes (security) verifies it against its own keys.
+///
+/// A proof shows that a trusted key signed `message`; that the change is what the message
+/// describes is the loader's part (the manifest reader, the module loader).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Proof<'a> {
+    /// What was signed: the manifest's text, or a module's SHA-256.
+    pub message: &'a [u8],
+    /// The name of the key that signed it.
+    pub key: &'a str,
+    /// The signature, as hex digits.
+    pub signature: &'a str,
+}
+
+impl<'a> Proof<'a> {
+    /// `signature` (hex) by the key `key` over `message`.
+    pub fn new(message: &'a [u8], key: &'a str, signature: &'a str) -> Self {
+        Proof {
+            message,
+            key,
+            signature,
+        }
+    }
 }
 
 /// Something the host (or a layer inside it) did that another layer may react to.
@@ -105,6 +155,16 @@ pub enum Event<'a> {
         /// The plugin's name.
         plugin: &'a str,
     },
+    /// The sandbox refused a capability a guest asked for (a file outside its grant, an
+    /// environment variable not granted): refused already, for the layers to record.
+    CapabilityRefused {
+        /// The plugin whose guest asked.
+        plugin: &'a str,
+        /// What it asked for (the permission's name).
+        permission: &'a str,
+        /// Why it was refused.
+        reason: &'a str,
+    },
     /// A WebAssembly module was refused at load.
     ModuleRefused {
         /// The module's name.
@@ -114,10 +174,15 @@ pub enum Event<'a> {
     },
 }
 
+/// The layers of one registry, innermost first: shared with what reports events from outside
+/// a registry call (the sandbox's host functions).
+pub(crate) type Layers = Arc<[Arc<dyn Layer>]>;
+
 /// What a layer sees when it is asked about a creation: the configuration in force, never
 /// the registry itself.
 pub struct LayerContext<'a> {
     pub(crate) overlay: &'a Overlay,
+    pub(crate) layers: &'a [Arc<dyn Layer>],
 }
 
 impl fmt::Debug for LayerContext<'_> {
@@ -138,6 +203,47 @@ impl LayerContext<'_> {
     /// The active environment, if any.
     pub fn environment(&self) -> Option<&str> {
         self.overlay.environment.as_deref()
+    }
+
+    /// Tells every layer of the registry (this one included) that `event` happened.
+    pub fn emit(&self, event: &Event<'_>) {
+        for layer in self.layers {
+            layer.on_event(event);
+        }
+    }
+}
+
+/// Settings a layer opened for one construction ([`Layer::open_settings`]), and how to keep
+/// what it opened out of the constructor's errors.
+#[non_exhaustive]
+pub struct Opened {
+    /// The settings the constructor gets.
+    pub settings: PluginSettings,
+    /// Rewrites a construction error so that it shows nothing that was opened.
+    pub redact: Box<dyn Fn(PluginError) -> PluginError + Send + Sync>,
+}
+
+impl Opened {
+    /// `settings`, with `redact` applied to a construction error.
+    pub fn new(
+        settings: PluginSettings,
+        redact: impl Fn(PluginError) -> PluginError + Send + Sync + 'static,
+    ) -> Self {
+        Opened {
+            settings,
+            redact: Box::new(redact),
+        }
+    }
+}
+
+/// What keeps settings the layers opened out of a construction's errors, one per layer that
+/// opened something.
+pub(crate) type Redactors = Vec<Box<dyn Fn(PluginError) -> PluginError + Send + Sync>>;
+
+impl fmt::Debug for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The settings may hold what was opened.
+        f.debug_struct("Opened").finish_non_exhaustive()
     }
 }
 
@@ -214,33 +320,29 @@ pub trait Layer: Send + Sync + fmt::Debug {
         Interest::none()
     }
 
+    /// The settings `name` is built with, when this layer changes them (security opens
+    /// sealed values). Asked only for settings that are not empty, before construction; the
+    /// default leaves them as they are.
+    fn open_settings(
+        &self,
+        cx: &LayerContext<'_>,
+        name: &str,
+        settings: &PluginSettings,
+    ) -> Result<Option<Opened>, PluginError> {
+        let _ = (cx, name, settings);
+        Ok(None)
+    }
+
     /// Something happened that this layer may react to. The default ignores it.
     fn on_event(&self, event: &Event<'_>) {
         let _ = event;
     }
 }
 
-/// What the security module inside the host adds around calls: the sandbox's policy. (The
-/// security layer is still a module of the host; its per-call code is `guarded.rs`.)
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Policy {
-    /// Turns panics into errors and disables the instance after one.
-    pub(crate) catch_panics: bool,
-    /// Refuses larger inputs.
-    pub(crate) max_input_bytes: Option<usize>,
-    /// Refuses larger outputs.
-    pub(crate) max_output_bytes: Option<usize>,
-    /// Runs each call on a worker thread and gives up after this long.
-    pub(crate) time_budget: Option<std::time::Duration>,
-    /// How many worker threads budgeted calls may hold at once in the process.
-    pub(crate) max_workers: usize,
-}
-
-/// The layers' whole answer for one plugin: the sandbox's policy, then each layer's wrap in
-/// the order the layers were given, and where its metrics can be read.
+/// The layers' whole answer for one plugin: each layer's wrap in the order the layers were
+/// given (innermost first), and where its metrics can be read.
 #[derive(Debug, Default)]
 pub(crate) struct Answer {
-    pub(crate) sandbox: Option<Policy>,
     pub(crate) wraps: Vec<Arc<dyn Wrap>>,
     pub(crate) metrics: Option<Arc<dyn MetricsSource>>,
 }
@@ -248,6 +350,6 @@ pub(crate) struct Answer {
 impl Answer {
     /// Whether any layer wraps the instance.
     pub(crate) fn is_active(&self) -> bool {
-        self.sandbox.is_some() || !self.wraps.is_empty()
+        !self.wraps.is_empty()
     }
 }

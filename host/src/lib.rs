@@ -38,10 +38,10 @@ mod cache;
 mod config_file;
 mod configuration;
 mod configure;
+#[cfg(feature = "wasm")]
 mod extensions;
 mod factory;
-mod files;
-mod guarded;
+pub mod files;
 mod handle;
 mod info;
 mod instantiate;
@@ -55,12 +55,11 @@ mod query;
 mod registration;
 mod registry;
 mod runtime;
-mod security;
 mod shared;
 mod shared_instances;
 mod system;
 mod target;
-mod toml_settings;
+pub mod toml_settings;
 #[cfg(feature = "wasm")]
 mod wasm;
 
@@ -71,24 +70,20 @@ pub use crate::advanced::{
 pub use crate::cache::CacheStats;
 pub use crate::config_file::{ConfigFile, SettingsFromToml};
 pub use crate::configuration::{
-    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration, SystemFlags,
+    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
 };
 pub use crate::factory::PluginFactoryConfig;
 pub use crate::handle::PluginHandle;
 pub use crate::info::{PluginInfo, PluginOrigin};
 pub use crate::instantiate::PluginInstantiationConfig;
-pub use crate::layer::{Change, Code, Event, Interest, Layer, LayerContext, Wrap};
+pub use crate::layer::{Change, Code, Event, Interest, Layer, LayerContext, Opened, Proof, Wrap};
 pub use crate::lifecycle::{LifecycleState, PluginManager};
 pub use crate::metrics::{MetricsSource, PluginMetrics};
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
+pub use crate::registration::SignedChange;
 pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry, RegistryBuilder};
 pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
-};
-pub use crate::security::{
-    AUDIT_CAPACITY, AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig,
-    AuditEntry, DEFAULT_MAX_WORKERS, Operation, PluginAccessControlConfig, PluginSecurityConfig,
-    Principal, Role, SandboxLimits, SecretKey, SignedManifest, TrustedKey,
 };
 pub use crate::shared::SharedHandle;
 #[cfg(feature = "wasm")]

@@ -1,12 +1,11 @@
 //! `Overlay`: what was registered, removed or configured at run time, as one immutable
 //! snapshot that a registry swaps atomically (see `registry.rs`).
 
-use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
 
-use crate::configuration::{EnvironmentPluginConfiguration, SystemFlags};
+use crate::configuration::{EnvironmentPluginConfiguration, Switches};
 use crate::factory::PluginFactoryConfig;
 use crate::runtime::RuntimeEntry;
 use modreg_core::FactoryDescriptor;
@@ -30,36 +29,16 @@ pub(crate) struct Overlay {
     /// Settings handed to plugins at construction, by plugin name.
     pub(crate) settings: OrdMap<String, PluginSettings>,
     /// The switches set by `configure_*`, before the environment's.
-    pub(crate) base_flags: SystemFlags,
+    pub(crate) base_flags: Switches,
     /// Environment profiles by name.
     pub(crate) environments: OrdMap<String, EnvironmentPluginConfiguration>,
     /// The active environment, if any.
     pub(crate) environment: Option<String>,
-    /// Permissions granted to plugins (checked when security is on).
-    pub(crate) granted: OrdSet<String>,
     /// `base_flags` with the active environment's applied: what the registry obeys.
-    pub(crate) flags: SystemFlags,
-    /// The layers' own settings (security's keys, roles and limits), one value per type.
-    layers: OrdMap<TypeId, Arc<dyn Any + Send + Sync>>,
-    /// The newest version accepted by signed manifest for each name (never lowered).
-    pub(crate) signed_versions: OrdMap<String, semver::Version>,
-    /// The serial of the last signed settings accepted for each plugin.
-    pub(crate) signed_serials: OrdMap<String, u64>,
+    pub(crate) flags: Switches,
 }
 
 impl Overlay {
-    /// The settings of type `T` a layer stored, if it stored any.
-    pub(crate) fn layer<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.layers
-            .get(&TypeId::of::<T>())
-            .and_then(|value| value.downcast_ref::<T>())
-    }
-
-    /// Stores a layer's settings of type `T`, replacing the previous ones in this snapshot.
-    pub(crate) fn set_layer<T: Any + Send + Sync>(&mut self, value: T) {
-        self.layers.insert(TypeId::of::<T>(), Arc::new(value));
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
             && self.removed.is_empty()

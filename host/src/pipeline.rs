@@ -9,12 +9,12 @@
 //!    registry's entry);
 //! 3. check the code that will run, when it is known before it runs: its dependencies
 //!    (validation) and the layers' checks (security: its permissions);
-//! 4. construct it under the panic guard, with its settings (sealed ones opened and kept out
-//!    of errors);
+//! 4. construct it under the panic guard, with its settings (as the layers open them:
+//!    security's sealed values, kept out of errors);
 //! 5. check the code that came back (a closure, a wrapper, a mock or a factory may return
 //!    compiled code other than the entry's own: it is checked as that code's, whatever the
 //!    validation switch says) and, when validating, what the instance reports;
-//! 6. wrap it in the sandbox and each layer's wrapper.
+//! 6. wrap it in each layer's wrapper (security's sandbox, monitoring's metrics, ...).
 //!
 //! `create_at` is the same pipeline for a compiled-in plugin whose every answer `decide`
 //! (steps 1 to 5, once per configuration generation) found to be "nothing to do"; it
@@ -34,9 +34,8 @@ use modreg_core::{
     FactoryDescriptor, Plugin, PluginDescriptor, PluginError, PluginErrorKind, PluginSettings,
 };
 
-use crate::guarded::wrapped;
 use crate::interest::Decision;
-use crate::layer::{Answer, Code};
+use crate::layer::{Answer, Code, Redactors};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::target::Target;
@@ -130,10 +129,10 @@ impl ModuleRegistry {
         let validate = overlay.flags.validation || request.validate;
         source.check_code(self, overlay, validate)?;
         let name = source.name();
-        let (settings, secrets) = if S::CONFIGURED {
-            settings_for(overlay, name, request.settings)?
+        let (settings, redactors) = if S::CONFIGURED {
+            self.settings_for(overlay, name, request.settings)?
         } else {
-            (Cow::Borrowed(&EMPTY), crate::security::Secrets::default())
+            (Cow::Borrowed(&EMPTY), Redactors::new())
         };
         // What the instance gets around its calls, decided once, before it exists.
         let answer = if S::ANSWERED_FIRST {
@@ -144,7 +143,7 @@ impl ModuleRegistry {
         let product = guard(name, "construction", || {
             source.construct(&settings, &answer, Permit::new())
         })
-        .map_err(|error| crate::security::redact(error, &secrets))?;
+        .map_err(|error| redactors.iter().fold(error, |error, redact| redact(error)))?;
         source.check_product(self, overlay, &product, validate)?;
         let product = source.finish(self, overlay, product, &answer, request.monitored);
         Ok((source, product, answer))
@@ -217,7 +216,9 @@ impl ModuleRegistry {
             && (!overlay.flags.validation || valid())
             && check_loading(overlay, name).is_ok()
             && matches!(self.resolve(overlay, name), Ok(Target::Compiled(d)) if std::ptr::eq(d, descriptor))
-            && matches!(settings_for(overlay, name, None), Ok((settings, secrets)) if settings.is_empty() && secrets.is_empty())
+            && self
+                .settings_for(overlay, name, None)
+                .is_ok_and(|(settings, _)| settings.is_empty())
             && !self.layers_check_anything(overlay);
         if !constructor_only {
             return Decision::Full;
@@ -515,18 +516,22 @@ fn code_of(target: &Target) -> Code<'_> {
 /// The settings of a plugin nobody configured.
 static EMPTY: PluginSettings = PluginSettings::new();
 
-/// Step 4's settings for `name`: `given`, else the active environment's, else the configured
-/// ones, else none; sealed values opened (and returned, to keep them out of errors).
-fn settings_for<'a>(
-    overlay: &'a Overlay,
-    name: &str,
-    given: Option<&'a PluginSettings>,
-) -> Result<(Cow<'a, PluginSettings>, crate::security::Secrets), PluginError> {
-    let settings = given
-        .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
-        .or_else(|| overlay.settings.get(name))
-        .unwrap_or(&EMPTY);
-    crate::security::open_settings(overlay, name, settings)
+impl ModuleRegistry {
+    /// Step 4's settings for `name`: `given`, else the active environment's, else the
+    /// configured ones, else none; as the layers open them (security: sealed values), with
+    /// what keeps the opened values out of errors.
+    fn settings_for<'a>(
+        &self,
+        overlay: &'a Overlay,
+        name: &str,
+        given: Option<&'a PluginSettings>,
+    ) -> Result<(Cow<'a, PluginSettings>, Redactors), PluginError> {
+        let settings = given
+            .or_else(|| overlay.profile().and_then(|p| p.plugins.get(name)))
+            .or_else(|| overlay.settings.get(name))
+            .unwrap_or(&EMPTY);
+        self.layers_open_settings(overlay, name, settings)
+    }
 }
 
 /// Step 1: refuses when plugin loading is switched off.
@@ -573,4 +578,12 @@ fn check_reported(target: &Target, plugin: &dyn Plugin) -> Result<(), PluginErro
         ));
     }
     Ok(())
+}
+
+/// Step 6: `plugin` in every layer's wrap, innermost first; as it is when no layer wraps it.
+pub(crate) fn wrapped(plugin: Box<dyn Plugin>, answer: &Answer) -> Box<dyn Plugin> {
+    answer
+        .wraps
+        .iter()
+        .fold(plugin, |plugin, wrap| wrap.wrap(plugin))
 }

@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::factory::PluginFactoryConfig;
-use crate::layer::{Change, Event};
+use crate::layer::{Change, Event, Proof};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig};
@@ -12,6 +12,18 @@ use crate::runtime::{Fields, Registration, RuntimeEntry};
 use modreg_core::PluginSettings;
 use modreg_core::validate::parse_dependency;
 use modreg_core::{PluginError, PluginErrorKind};
+
+/// A change a signed artifact asks for ([`ModuleRegistry::apply_signed`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SignedChange {
+    /// Register a plugin (refused if the name is registered at run time already).
+    Register(Registration),
+    /// Remove a plugin.
+    Unregister(String),
+    /// Replace a plugin's settings.
+    Settings(String, PluginSettings),
+}
 
 impl ModuleRegistry {
     /// Registers a plugin at run time. A name registered at run time already is refused
@@ -63,7 +75,7 @@ impl ModuleRegistry {
         for fields in &batch {
             self.check_change(Change::Register {
                 name: fields.name.as_deref().unwrap_or(""),
-                signed: false,
+                proof: None,
             })?;
         }
         self.insert_checked(batch, false)
@@ -72,7 +84,7 @@ impl ModuleRegistry {
     fn insert(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
         self.check_change(Change::Register {
             name: fields.name.as_deref().unwrap_or(""),
-            signed: false,
+            proof: None,
         })?;
         self.insert_checked(vec![fields], replace)
     }
@@ -83,31 +95,45 @@ impl ModuleRegistry {
     }
 
     /// Registers a batch loaded from one source (a WebAssembly module): all or none, each
-    /// checked by the layers as `signed` or not; `replace` lets it take over its own earlier
-    /// entries.
+    /// checked by the layers with the module's `proof`; `replace` lets it take over its own
+    /// earlier entries.
     #[cfg(feature = "wasm")]
     pub(crate) fn register_loaded(
         &self,
         batch: Vec<Registration>,
         replace: bool,
-        signed: bool,
+        proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
         let batch: Vec<Fields> = batch.into_iter().map(|r| r.0).collect();
         for fields in &batch {
             self.check_change(Change::Register {
                 name: fields.name.as_deref().unwrap_or(""),
-                signed,
+                proof,
             })?;
         }
         self.insert_checked(batch, replace)
     }
 
-    /// Registers `registration` whose origin was already authenticated.
-    pub(crate) fn insert_authenticated(
+    /// Makes the change an artifact (a manifest) asks for, with its signature if it has one:
+    /// the layers check it as they check any change, and a layer that authenticates changes
+    /// verifies the proof (security, with authentication on, refuses one without).
+    pub fn apply_signed(
         &self,
-        registration: Registration,
+        change: SignedChange,
+        proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
-        self.insert_checked(vec![registration.0], false)
+        match change {
+            SignedChange::Register(registration) => {
+                let fields = registration.0;
+                self.check_change(Change::Register {
+                    name: fields.name.as_deref().unwrap_or(""),
+                    proof,
+                })?;
+                self.insert_checked(vec![fields], false)
+            }
+            SignedChange::Unregister(name) => self.remove(&name, proof),
+            SignedChange::Settings(name, settings) => self.put_settings(&name, settings, proof),
+        }
     }
 
     /// Validates every entry, then adds them all in one snapshot, or none.
@@ -186,13 +212,17 @@ impl ModuleRegistry {
     /// While authentication is on, this is refused as unsigned: a removal is a signed
     /// manifest with `action = "unregister"` (see `register_signed_manifest`).
     pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
-        self.remove(name, false)
+        self.remove(name, None)
     }
 
     /// Removes the runtime entries `names` (a WebAssembly module's plugins), all or none; a
     /// compiled-in plugin one of them shadowed is found again.
     #[cfg(feature = "wasm")]
-    pub(crate) fn withdraw(&self, names: &[String], signed: bool) -> Result<(), PluginError> {
+    pub(crate) fn withdraw(
+        &self,
+        names: &[String],
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
         self.update(|overlay| {
             for name in names {
                 self.layers_check_change(
@@ -200,7 +230,7 @@ impl ModuleRegistry {
                     Change::Unregister {
                         name,
                         compiled: false,
-                        signed,
+                        proof,
                     },
                 )?;
                 if let Some(entry) = overlay.entries.remove(name.as_str()) {
@@ -215,8 +245,8 @@ impl ModuleRegistry {
         Ok(())
     }
 
-    /// Removes `name`; `signed` when the removal arrived as a verified manifest.
-    pub(crate) fn remove(&self, name: &str, signed: bool) -> Result<(), PluginError> {
+    /// Removes `name`, with the `proof` of a signed removal.
+    fn remove(&self, name: &str, proof: Option<Proof<'_>>) -> Result<(), PluginError> {
         let compiled = self.index().get(name).is_some();
         let result = self.update(|overlay| {
             self.layers_check_change(
@@ -224,7 +254,7 @@ impl ModuleRegistry {
                 Change::Unregister {
                     name,
                     compiled,
-                    signed,
+                    proof,
                 },
             )?;
             let removed = overlay.entries.remove(name);
@@ -258,10 +288,17 @@ impl ModuleRegistry {
         name: &str,
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
-        self.check_change(Change::Settings {
-            name,
-            signed: false,
-        })?;
+        self.put_settings(name, settings, None)
+    }
+
+    /// Sets the settings of `name`, with the `proof` of signed settings.
+    fn put_settings(
+        &self,
+        name: &str,
+        settings: PluginSettings,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
+        self.check_change(Change::Settings { name, proof })?;
         self.update(|overlay| {
             overlay.settings.insert(name.to_owned(), settings);
             Ok(())

@@ -15,13 +15,12 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::ArcSwap;
 
-use crate::extensions::Extensions;
 use crate::overlay::Overlay;
 
 use crate::cache::QueryKey;
 use crate::info::PluginInfo;
 use crate::interest::Interests;
-use crate::layer::{Event, Layer};
+use crate::layer::{Event, Layer, Layers};
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 use crate::shared_instances::SharedInstances;
 use modreg_core::Conflict;
@@ -78,12 +77,13 @@ pub struct ModuleRegistry {
     writer: Mutex<()>,
     /// The layers attached when the registry was built, in the order they wrap (innermost
     /// first).
-    layers: Box<[Arc<dyn Layer>]>,
+    layers: Layers,
     /// Cached discovery results, valid for one overlay generation.
     pub(crate) cache: crate::cache::DiscoveryCache,
-    /// State the modules inside the host keep (security's audit log, the sandbox's modules), by
-    /// type. A layer crate keeps its own state in itself.
-    pub(crate) extensions: Extensions,
+    /// State the sandbox inside the host keeps (its loaded modules), by type. A layer crate
+    /// keeps its own state in itself.
+    #[cfg(feature = "wasm")]
+    pub(crate) extensions: crate::extensions::Extensions,
 }
 
 impl Default for ModuleRegistry {
@@ -105,6 +105,8 @@ impl std::fmt::Debug for ModuleRegistry {
             .field("compiled_in", &self.index.len())
             .field("runtime", &overlay.entries.len())
             .field("removed", &overlay.removed.len())
+            .field("switches", &overlay.flags)
+            .field("environment", &overlay.environment)
             .field("layers", &self.layers)
             .finish_non_exhaustive()
     }
@@ -160,7 +162,7 @@ impl ModuleRegistry {
         let index = builder
             .index
             .map_or_else(|| SharedIndex::Static(global_index()), SharedIndex::Owned);
-        let registry = Self::over(index, builder.layers.into_boxed_slice());
+        let registry = Self::over(index, builder.layers.into());
         if !own_index
             && let Ok(environment) = std::env::var(ENVIRONMENT_VARIABLE)
             && !environment.is_empty()
@@ -178,7 +180,7 @@ impl ModuleRegistry {
         Self::builder().index(index).build()
     }
 
-    fn over(index: SharedIndex, layers: Box<[Arc<dyn Layer>]>) -> Self {
+    fn over(index: SharedIndex, layers: Layers) -> Self {
         let len = index.len();
         ModuleRegistry {
             index,
@@ -191,7 +193,8 @@ impl ModuleRegistry {
             writer: Mutex::new(()),
             layers,
             cache: crate::cache::DiscoveryCache::default(),
-            extensions: Extensions::default(),
+            #[cfg(feature = "wasm")]
+            extensions: crate::extensions::Extensions::default(),
         }
     }
 
@@ -208,12 +211,13 @@ impl ModuleRegistry {
     }
 
     /// The attached layers, innermost first.
-    pub(crate) fn layers(&self) -> &[Arc<dyn Layer>] {
+    pub(crate) fn layers(&self) -> &Layers {
         &self.layers
     }
 
-    /// Tells every layer that `event` happened.
-    pub(crate) fn emit(&self, event: &Event<'_>) {
+    /// Tells every attached layer that `event` happened: how a layer's own calls (security's
+    /// access checks) reach the others.
+    pub fn emit(&self, event: &Event<'_>) {
         for layer in &*self.layers {
             layer.on_event(event);
         }

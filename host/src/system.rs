@@ -1,7 +1,7 @@
-//! Configuring the plugin system: switches, environments, granted permissions.
+//! Configuring the plugin system: switches and environments.
 
 use crate::cache::CacheStats;
-use crate::configuration::{AdvancedPluginConfiguration, PluginConfiguration, SystemFlags};
+use crate::configuration::{AdvancedPluginConfiguration, PluginConfiguration, Switches};
 use crate::registry::ModuleRegistry;
 use modreg_core::PluginError;
 use modreg_core::validate::check_identifier;
@@ -10,10 +10,10 @@ impl ModuleRegistry {
     /// Changes the base switches with `apply`.
     fn configure(
         &self,
-        apply: impl FnOnce(&mut SystemFlags) -> Result<(), PluginError>,
+        apply: impl FnOnce(&mut Switches) -> Result<(), PluginError>,
     ) -> Result<(), PluginError> {
         self.update(|overlay| apply(&mut overlay.base_flags))?;
-        tracing::debug!(flags = ?self.flags(), "plugin system configured");
+        tracing::debug!(switches = ?self.snapshot().flags, "plugin system configured");
         Ok(())
     }
 
@@ -38,26 +38,6 @@ impl ModuleRegistry {
     /// The active environment.
     pub fn environment(&self) -> Option<String> {
         self.snapshot().environment.clone()
-    }
-
-    /// The switches in force: the base configuration with the active environment's applied.
-    pub fn flags(&self) -> SystemFlags {
-        self.snapshot().flags.clone()
-    }
-
-    /// Grants permissions that plugins may declare (checked when security is on).
-    pub fn grant_permissions<'a>(
-        &self,
-        permissions: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), PluginError> {
-        let permissions: Vec<String> = permissions.into_iter().map(str::to_owned).collect();
-        for permission in &permissions {
-            check_identifier("permission", permission)?;
-        }
-        self.update(|overlay| {
-            overlay.granted.extend(permissions);
-            Ok(())
-        })
     }
 
     /// How often discovery was answered from the cache.

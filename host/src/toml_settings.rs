@@ -1,15 +1,16 @@
-//! TOML as settings: the conversion both configuration files and `PluginConfiguration::load`
-//! use, and one-line descriptions of TOML errors.
+//! TOML as settings: the conversion configuration files, `PluginConfiguration::load` and
+//! signed settings use, and one-line descriptions of TOML errors (shared with the layers).
 
 use modreg_core::{PluginSettings, SettingValue};
 
 /// Settings from TOML text: the `[plugins.NAME]` body of a configuration file.
-pub(crate) fn settings_from_toml(text: &str) -> Result<PluginSettings, String> {
+pub fn settings_from_toml(text: &str) -> Result<PluginSettings, String> {
     let table: toml::Table = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
     Ok(settings_from_table(table))
 }
 
-pub(crate) fn settings_from_table(table: toml::Table) -> PluginSettings {
+/// Settings from a parsed TOML table.
+pub fn settings_from_table(table: toml::Table) -> PluginSettings {
     PluginSettings::from_values(
         table
             .into_iter()
@@ -39,8 +40,8 @@ fn setting_from_toml(value: toml::Value) -> SettingValue {
 }
 
 /// `text` read as TOML into `T`, refused when over `limit` bytes: a signed envelope or a
-/// signature file, whose errors are [`PluginErrorKind::Manifest`] naming line and column.
-pub(crate) fn read_capped<T: serde::de::DeserializeOwned>(
+/// signature file, whose errors are [`PluginErrorKind::Manifest`](modreg_core::PluginErrorKind::Manifest) naming line and column.
+pub fn read_capped<T: serde::de::DeserializeOwned>(
     text: &str,
     limit: usize,
     what: &str,
@@ -63,7 +64,7 @@ pub(crate) fn read_capped<T: serde::de::DeserializeOwned>(
 }
 
 /// One line for a TOML error: line, column, the key on that line, and the message.
-pub(crate) fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+pub fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = error.message().trim_end();
     let Some(span) = error.span() else {
         return message.to_owned();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use wasmi::{Caller, Extern, Linker, Memory};
 
-use crate::security::{AuditLog, Operation};
+use crate::layer::{Event, Layers};
 use crate::wasm::config::WasmConfig;
 use modreg_core::wasm_abi::{
     DENIED, FAILED, IMPORT_ENV_VAR, IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, NOT_FOUND,
@@ -61,8 +61,8 @@ pub(crate) struct HostState {
     pub(crate) panic_message: Option<String>,
     /// The permission a refused capability call needed, during the current call.
     pub(crate) denied: Option<String>,
-    /// The registry's audit log, where refusals are recorded.
-    pub(crate) audit: Arc<AuditLog>,
+    /// The registry's layers, told of every refusal (security audits it).
+    pub(crate) layers: Layers,
 }
 
 /// Refuses memory growth past the cap and remembers that it did.
@@ -122,18 +122,21 @@ fn argument(caller: &Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8
     Some(bytes)
 }
 
-/// Records a refused capability call: in the registry's audit log (principal `sandbox`,
-/// operation `process`, counted in its access metrics), as a warning, and remembered so the
-/// call's error names the permission.
+/// Reports a refused capability call: to the registry's layers (security records it in its
+/// audit log, principal `sandbox`, operation `process`, and counts it), as a warning, and
+/// remembered so the call's error names the permission.
 fn deny(caller: &mut Caller<'_, HostState>, permission: &str, what: &str) -> i64 {
     let plugin = caller.data().grants.plugin.clone();
     tracing::warn!(target: "modreg::audit", plugin = %plugin, permission, target = ?what, "sandbox refused a capability");
-    caller.data().audit.record_refusal(
-        "sandbox",
-        Operation::Process,
-        &plugin,
-        format!("no grant for `{permission}`: {what:?}"),
-    );
+    let reason = format!("no grant for `{permission}`: {what:?}");
+    let event = Event::CapabilityRefused {
+        plugin: &plugin,
+        permission,
+        reason: &reason,
+    };
+    for layer in caller.data().layers.iter() {
+        layer.on_event(&event);
+    }
     caller.data_mut().denied = Some(permission.to_owned());
     DENIED
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use wasmi::{Engine, Instance, Memory, Store, TypedFunc, TypedResumableCall};
 
-use crate::security::AuditLog;
+use crate::layer::Layers;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::{Grants, HostState, MemoryCap, linker};
 use crate::wasm::module::WasmModule;
@@ -45,10 +45,10 @@ impl Sandbox {
         engine: &Engine,
         module: &WasmModule,
         config: &WasmConfig,
-        audit: &Arc<AuditLog>,
+        layers: &Layers,
     ) -> Result<Self, PluginError> {
         let state = HostState {
-            audit: audit.clone(),
+            layers: layers.clone(),
             limiter: MemoryCap {
                 limit: config.memory_limit(),
                 hit: false,

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use wasmi::Engine;
 
+use crate::layer::Proof;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, Registration};
-use crate::security::{SecuritySettings, encode_hex};
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::Grants;
-use crate::wasm::module::{WasmModule, sha256 as sha256_of};
+use crate::wasm::module::{WasmModule, encode_hex, sha256 as sha256_of};
 use crate::wasm::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::wasm::signature::WasmSignature;
 use modreg_core::PluginType;
@@ -185,31 +185,15 @@ impl ModuleRegistry {
         bytes: &[u8],
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
-        let snapshot = self.snapshot();
-        let mut signed = false;
-        if snapshot.flags.authentication {
-            let outcome = match signature {
-                Some(signature) => {
-                    signature.verify(name, bytes, &SecuritySettings::of(&snapshot).trusted_keys)
-                }
-                None => Err(PluginError::from(PluginErrorKind::Unsigned {
-                    plugin: name.to_owned(),
-                })),
-            };
-            self.note_authentication(&snapshot.flags, name, outcome.as_ref().err())?;
-            outcome?;
-            signed = true;
-        }
-        drop(snapshot);
         let config = self.wasm_config();
         let module = WasmModule::new(name, bytes, &host.engine, &config)?;
         let sha256 = module.sha256.clone();
-        let audit = self.extensions.get::<crate::security::AuditLog>();
+        let layers = self.layers().clone();
         let loaded = Arc::new(LoadedModule::new(
             module,
             host.engine.clone(),
             config.clone(),
-            audit,
+            layers,
         ));
         let mut registrations: Vec<Registration> = Vec::new();
         let mut names = Vec::new();
@@ -256,14 +240,18 @@ impl ModuleRegistry {
             }
         }
         let previous = modules.get(name).cloned();
-        self.register_loaded(registrations, previous.is_some(), signed)?;
+        // The signature is over the module's SHA-256; the layers verify it (security, with
+        // authentication on, refuses a module without one).
+        let digest = loaded.module.digest;
+        let proof = signature.map(|s| Proof::new(&digest, &s.key, &s.signature));
+        self.register_loaded(registrations, previous.is_some(), proof)?;
         if let Some(previous) = previous {
             let gone: Vec<String> = previous
                 .plugins
                 .into_iter()
                 .filter(|p| !names.contains(p))
                 .collect();
-            self.withdraw(&gone, signed)?;
+            self.withdraw(&gone, proof)?;
         }
         tracing::info!(module = name, sha256 = %sha256, plugins = ?names, "WebAssembly module loaded");
         modules.insert(
@@ -286,7 +274,7 @@ impl ModuleRegistry {
                 reason: "no module of that name is loaded".to_owned(),
             }));
         };
-        self.withdraw(&entry.plugins, false)?;
+        self.withdraw(&entry.plugins, None)?;
         Ok(modules.remove(name).map(|e| e.plugins).unwrap_or_default())
     }
 

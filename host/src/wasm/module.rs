@@ -4,7 +4,6 @@
 use sha2::{Digest, Sha256};
 use wasmi::{Engine, ExternType, Module};
 
-use crate::security::encode_hex;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::OFFERED;
 use modreg_core::wasm_abi::{
@@ -19,6 +18,8 @@ pub(crate) struct WasmModule {
     pub(crate) name: String,
     /// SHA-256 of its bytes, hex.
     pub(crate) sha256: String,
+    /// SHA-256 of its bytes: what its signature signs.
+    pub(crate) digest: [u8; 32],
     /// The plugins its section lists, in call order.
     pub(crate) entries: Vec<ModuleEntry>,
     pub(crate) compiled: Module,
@@ -27,6 +28,17 @@ pub(crate) struct WasmModule {
 /// SHA-256 of `bytes`.
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// `bytes` as lowercase hex digits. (Written here: a hash's display is not worth a crate.)
+pub(crate) fn encode_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 impl WasmModule {
@@ -83,9 +95,11 @@ impl WasmModule {
             )));
         }
         let entries = read_metadata(&section).map_err(|e| refuse(format!("`{SECTION}`: {e}")))?;
+        let digest = sha256(bytes);
         Ok(WasmModule {
             name: name.to_owned(),
-            sha256: encode_hex(&sha256(bytes)),
+            sha256: encode_hex(&digest),
+            digest,
             entries,
             compiled,
         })

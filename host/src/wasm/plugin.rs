@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmi::Engine;
 
-use crate::security::AuditLog;
+use crate::layer::Layers;
 use crate::wasm::config::WasmConfig;
 use crate::wasm::imports::Grants;
 use crate::wasm::instance::{CallError, Sandbox};
@@ -21,7 +21,7 @@ pub(crate) struct LoadedModule {
     pub(crate) module: WasmModule,
     engine: Engine,
     config: WasmConfig,
-    audit: Arc<AuditLog>,
+    layers: Layers,
     idle: Mutex<Vec<Sandbox>>,
 }
 
@@ -30,13 +30,13 @@ impl LoadedModule {
         module: WasmModule,
         engine: Engine,
         config: WasmConfig,
-        audit: Arc<AuditLog>,
+        layers: Layers,
     ) -> Self {
         LoadedModule {
             module,
             engine,
             config,
-            audit,
+            layers,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -50,7 +50,7 @@ impl LoadedModule {
             .pop();
         match idle {
             Some(sandbox) => Ok(sandbox),
-            None => Sandbox::new(&self.engine, &self.module, &self.config, &self.audit),
+            None => Sandbox::new(&self.engine, &self.module, &self.config, &self.layers),
         }
     }
 

@@ -5,12 +5,13 @@
 //! key = "release"          # the name of a trusted key
 //! signature = "9f3c…"      # 128 hex digits: Ed25519 over the 32 bytes of SHA-256(module)
 //! ```
+//!
+//! The host reads and carries it; the security layer verifies it against its trusted keys
+//! (and signs modules: `modreg_security::sign_module`).
 
 use serde::Deserialize;
 
-use crate::security::{TrustedKey, decode_hex, encode_hex, sign_bytes};
-use crate::wasm::module::sha256;
-use modreg_core::{PluginError, PluginErrorKind};
+use modreg_core::PluginError;
 
 /// A module's detached signature.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -27,21 +28,17 @@ pub struct WasmSignature {
 const MAX_SIGNATURE_BYTES: usize = 4096;
 
 impl WasmSignature {
-    /// Signs `module` with the signing key given as 64 hex digits, naming it `key_name`.
-    ///
-    /// ```
-    /// use modreg_host::WasmSignature;
-    /// let secret = "0101010101010101010101010101010101010101010101010101010101010101";
-    /// let signature = WasmSignature::sign(b"\0asm\x01\0\0\0", "release", secret)?;
-    /// assert_eq!(WasmSignature::parse(&signature.to_toml())?, signature);
-    /// # Ok::<(), modreg_core::PluginError>(())
-    /// ```
-    pub fn sign(module: &[u8], key_name: &str, secret_key_hex: &str) -> Result<Self, PluginError> {
-        let signature = sign_bytes(&sha256(module), secret_key_hex)?;
-        Ok(WasmSignature {
-            key: key_name.to_owned(),
-            signature: encode_hex(&signature),
-        })
+    /// The signature `signature` (hex digits) by the key named `key`.
+    pub fn new(key: impl Into<String>, signature: impl Into<String>) -> Self {
+        WasmSignature {
+            key: key.into(),
+            signature: signature.into(),
+        }
+    }
+
+    /// What a module's signature signs: the SHA-256 of its bytes.
+    pub fn message(module: &[u8]) -> [u8; 32] {
+        crate::wasm::module::sha256(module)
     }
 
     /// Parses a signature file.
@@ -52,32 +49,5 @@ impl WasmSignature {
     /// The signature file's text.
     pub fn to_toml(&self) -> String {
         format!("key = {:?}\nsignature = {:?}\n", self.key, self.signature)
-    }
-
-    /// Checks the signature of `module` (named `name` in errors) against `trusted`.
-    pub(crate) fn verify(
-        &self,
-        name: &str,
-        module: &[u8],
-        trusted: &[TrustedKey],
-    ) -> Result<(), PluginError> {
-        let Some(key) = trusted.iter().find(|k| k.name() == self.key) else {
-            return Err(PluginError::from(PluginErrorKind::UntrustedKey {
-                plugin: name.to_owned(),
-                key: self.key.clone(),
-            }));
-        };
-        let bad = || {
-            PluginError::from(PluginErrorKind::BadSignature {
-                plugin: name.to_owned(),
-                key: self.key.clone(),
-            })
-        };
-        let signature = decode_hex::<64>("signature", &self.signature).map_err(|_| bad())?;
-        if key.verifies(&sha256(module), &signature) {
-            Ok(())
-        } else {
-            Err(bad())
-        }
     }
 }

@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use modreg_core::HealthStatus;
-use modreg_host::{AccessMetrics, ModuleRegistry, PluginMetrics};
+use modreg_host::{ModuleRegistry, PluginMetrics};
 
 use crate::monitoring::Monitoring;
 
@@ -177,24 +177,18 @@ impl Collector for Snapshot {
 impl Monitoring {
     /// Every metric in the Prometheus text exposition format: this layer's (plugin metrics,
     /// health), `registry`'s count of plugins, and what other layers counted, which the caller
-    /// hands in: the security layer's access decisions and the sandbox's refused modules.
+    /// hands in: the security layer's access decisions (operation, allowed, count) and the
+    /// sandbox's refused modules.
     pub fn prometheus_text(
         &self,
         registry: &ModuleRegistry,
-        access: &AccessMetrics,
+        access: &[(&str, bool, u64)],
         modules_refused: Option<u64>,
     ) -> String {
         let plugins = self.all_metrics().into_iter().collect();
         let access = access
-            .allowed
             .iter()
-            .map(|(op, n)| (op.to_string(), "allowed", *n))
-            .chain(
-                access
-                    .denied
-                    .iter()
-                    .map(|(op, n)| (op.to_string(), "denied", *n)),
-            )
+            .map(|&(op, allowed, n)| (op.to_owned(), if allowed { "allowed" } else { "denied" }, n))
             .collect();
         let health = self
             .health_report()
@@ -242,7 +236,7 @@ mod tests {
         let recorder = monitoring.recorder("gzip-compress");
         recorder.record(10, &Ok(vec![1, 2]));
         recorder.record_latency(std::time::Duration::from_nanos(300));
-        let text = monitoring.prometheus_text(&registry, &registry.access_metrics(), None);
+        let text = monitoring.prometheus_text(&registry, &[("instantiate", false, 2)], None);
         assert!(
             text.contains("modreg_plugin_calls_total{plugin=\"gzip-compress\"} 1"),
             "{text}"

@@ -5,11 +5,11 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::{AccessDecision, Operation};
-use crate::registry::ModuleRegistry;
+use crate::access::{AccessDecision, Operation};
 use modreg_core::{PluginError, PluginErrorKind};
 
 /// One line of the audit log.
@@ -39,7 +39,7 @@ pub const AUDIT_CAPACITY: usize = 1024;
 pub(crate) struct AuditLog {
     entries: Mutex<VecDeque<AuditEntry>>,
     file: Mutex<Option<AuditFile>>,
-    pub(crate) sequence: AtomicU64,
+    sequence: AtomicU64,
     allowed: [AtomicU64; 6],
     denied: [AtomicU64; 6],
 }
@@ -95,7 +95,6 @@ impl AuditLog {
     /// Records and counts a refusal of `principal`'s `operation` on `plugin` made outside an
     /// access check (the WebAssembly sandbox refusing a capability). The operation is refused
     /// already, so an audit file that cannot be written changes nothing.
-    #[cfg(feature = "wasm")]
     pub(crate) fn record_refusal(
         &self,
         principal: &str,
@@ -103,27 +102,43 @@ impl AuditLog {
         plugin: &str,
         reason: String,
     ) {
-        use std::time::{SystemTime, UNIX_EPOCH};
         self.count(operation, false);
+        let _ = self.append(
+            principal,
+            operation,
+            plugin,
+            AccessDecision {
+                allowed: false,
+                reason,
+            },
+        );
+    }
+
+    /// Records `decision` as the next entry, stamped now. An error means the audit file could
+    /// not be written and the operation must be refused.
+    pub(crate) fn append(
+        &self,
+        principal: &str,
+        operation: Operation,
+        plugin: &str,
+        decision: AccessDecision,
+    ) -> Result<(), String> {
         let timestamp_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let _ = self.record(AuditEntry {
+        self.record(AuditEntry {
             sequence: self.sequence.fetch_add(1, Ordering::Relaxed),
             timestamp_ms,
             principal: principal.to_owned(),
             operation,
             plugin: plugin.to_owned(),
-            decision: crate::security::AccessDecision {
-                allowed: false,
-                reason,
-            },
-        });
+            decision,
+        })
     }
 
     /// Records `entry`; an error means the audit file could not be written and the operation
     /// must be refused (the file fails closed unless configured to fail open).
-    pub(crate) fn record(&self, entry: AuditEntry) -> Result<(), String> {
+    fn record(&self, entry: AuditEntry) -> Result<(), String> {
         // Names and reasons are quoted and escaped (`Debug`): a name with a newline or an
         // escape sequence cannot forge a line in a text log.
         tracing::info!(
@@ -194,13 +209,10 @@ pub struct AccessMetrics {
     pub denied: Vec<(Operation, u64)>,
 }
 
-impl ModuleRegistry {
-    /// The audit entries kept in memory (the last [`AUDIT_CAPACITY`]) that `filter` accepts,
-    /// oldest first.
-    pub fn audit_log(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
-        self.extensions
-            .get::<AuditLog>()
-            .entries
+impl AuditLog {
+    /// The entries kept in memory that `filter` accepts, oldest first.
+    pub(crate) fn entries(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
+        self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
@@ -209,8 +221,8 @@ impl ModuleRegistry {
             .collect()
     }
 
-    /// Access decisions counted while access monitoring was on.
-    pub fn access_metrics(&self) -> AccessMetrics {
+    /// The decisions counted.
+    pub(crate) fn metrics(&self) -> AccessMetrics {
         let read = |counters: &[AtomicU64; 6]| {
             Operation::ALL
                 .into_iter()
@@ -219,8 +231,8 @@ impl ModuleRegistry {
                 .collect()
         };
         AccessMetrics {
-            allowed: read(&self.extensions.get::<AuditLog>().allowed),
-            denied: read(&self.extensions.get::<AuditLog>().denied),
+            allowed: read(&self.allowed),
+            denied: read(&self.denied),
         }
     }
 }

@@ -1,20 +1,25 @@
 //! Calls made on behalf of a principal: every one checked, logged and counted.
 
-use super::{Operation, Principal};
-use crate::info::PluginInfo;
-use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
-use crate::registry::ModuleRegistry;
-use crate::runtime::PluginConfig;
+use crate::access::{Operation, Principal};
+use crate::security::Security;
 use modreg_core::Plugin;
 use modreg_core::PluginSettings;
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_host::{
+    ModuleRegistry, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery, PluginInfo,
+};
 
-impl ModuleRegistry {
-    /// The registry as seen by `principal`: every call is checked, logged and counted.
-    pub fn on_behalf_of(&self, principal: Principal) -> Result<AccessScope<'_>, PluginError> {
+impl Security {
+    /// `registry` as seen by `principal`: every call is checked, logged and counted.
+    pub fn on_behalf_of<'r>(
+        &'r self,
+        registry: &'r ModuleRegistry,
+        principal: Principal,
+    ) -> Result<AccessScope<'r>, PluginError> {
         principal.validate()?;
         Ok(AccessScope {
-            registry: self,
+            registry,
+            security: self,
             principal,
         })
     }
@@ -24,16 +29,19 @@ impl ModuleRegistry {
 #[derive(Debug)]
 pub struct AccessScope<'r> {
     registry: &'r ModuleRegistry,
+    security: &'r Security,
     principal: Principal,
 }
 
 impl AccessScope<'_> {
-    fn require(&self, operation: Operation, plugin: &str) -> Result<(), PluginError> {
-        if self
-            .registry
-            .check_access(&self.principal, operation, plugin)
+    fn allowed(&self, operation: Operation, plugin: &str) -> bool {
+        self.security
+            .check_access(self.registry, &self.principal, operation, plugin)
             .allowed
-        {
+    }
+
+    fn require(&self, operation: Operation, plugin: &str) -> Result<(), PluginError> {
+        if self.allowed(operation, plugin) {
             Ok(())
         } else {
             Err(PluginError::from(PluginErrorKind::AccessDenied {
@@ -87,11 +95,7 @@ impl AccessScope<'_> {
     fn visible(&self, found: Vec<PluginInfo>) -> Vec<PluginInfo> {
         found
             .into_iter()
-            .filter(|p| {
-                self.registry
-                    .check_access(&self.principal, Operation::Discover, p.name())
-                    .allowed
-            })
+            .filter(|p| self.allowed(Operation::Discover, p.name()))
             .collect()
     }
 
@@ -100,11 +104,7 @@ impl AccessScope<'_> {
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
         self.require(Operation::Instantiate, name)?;
         let plugin = self.registry.create_plugin(name)?;
-        let may_process = self
-            .registry
-            .check_access(&self.principal, Operation::Process, name)
-            .allowed;
-        if may_process {
+        if self.allowed(Operation::Process, name) {
             return Ok(plugin);
         }
         Ok(Box::new(NoProcess {

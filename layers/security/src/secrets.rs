@@ -83,7 +83,7 @@ impl SecretKey {
     /// A key from a file holding 64 hex digits.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        let text = crate::files::read_text(path).map_err(|e| {
+        let text = modreg_host::files::read_text(path).map_err(|e| {
             PluginError::from(PluginErrorKind::ConfigurationFile {
                 path: path.display().to_string(),
                 reason: e.to_string(),
@@ -313,7 +313,7 @@ mod tests {
     fn nested_sealed_values_are_opened() {
         let key = SecretKey::from_hex(KEY).unwrap();
         let sealed = key.seal("db", "auth.password", "s3cret").unwrap();
-        let settings = <PluginSettings as crate::SettingsFromToml>::from_toml(&format!(
+        let settings = <PluginSettings as modreg_host::SettingsFromToml>::from_toml(&format!(
             "[auth]\npassword = \"{sealed}\"\n"
         ))
         .unwrap();

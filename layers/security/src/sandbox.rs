@@ -1,15 +1,80 @@
-//! `GuardedPlugin`: a created plugin wrapped in the sandbox security asks for (panic guard,
-//! size limits, time budget). Metrics and per-call logging are the monitoring layer's own
-//! wrapper.
+//! The in-process sandbox: `GuardedPlugin` wraps a created plugin while sandboxing is on
+//! (panics contained, the instance disabled after one, sizes limited, each call timed on a
+//! worker thread), with the limits [`SandboxLimits`] sets.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use crate::layer::{Answer, Policy};
 use modreg_core::Plugin;
 use modreg_core::sandbox::{PanicLatch, guard};
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_host::Wrap;
+
+/// The sandbox's limits, applied to created plugins while sandboxing is on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SandboxLimits {
+    /// Inputs larger than this are refused.
+    pub max_input_bytes: Option<usize>,
+    /// Outputs larger than this are refused.
+    pub max_output_bytes: Option<usize>,
+    /// Each call runs on a worker thread and times out after this long.
+    pub time_budget: Option<Duration>,
+    /// With a time budget: how many worker threads may run at once in the process, calls
+    /// that timed out and still run included. A call that finds none free is refused
+    /// ([`PluginErrorKind::SandboxExhausted`]), so stuck plugins cannot pile up threads and the
+    /// memory they hold. [`DEFAULT_MAX_WORKERS`] when `None`.
+    pub max_workers: Option<usize>,
+}
+
+impl SandboxLimits {
+    /// No limits: each is set with its `with_` method.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Refuses inputs larger than `bytes`.
+    pub fn with_max_input_bytes(mut self, bytes: usize) -> Self {
+        self.max_input_bytes = Some(bytes);
+        self
+    }
+
+    /// Refuses outputs larger than `bytes`.
+    pub fn with_max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = Some(bytes);
+        self
+    }
+
+    /// Runs each call on a worker thread and times it out after `budget`.
+    pub fn with_time_budget(mut self, budget: Duration) -> Self {
+        self.time_budget = Some(budget);
+        self
+    }
+
+    /// Lets at most `workers` worker threads run at once in the process.
+    pub fn with_max_workers(mut self, workers: usize) -> Self {
+        self.max_workers = Some(workers);
+        self
+    }
+}
+
+/// How many sandbox worker threads may run at once when [`SandboxLimits::max_workers`] is
+/// not set.
+pub const DEFAULT_MAX_WORKERS: usize = 16;
+
+/// What the sandbox applies to one plugin's instances: its limits, decided once.
+#[derive(Clone, Debug)]
+pub(crate) struct Policy {
+    /// Refuses larger inputs.
+    pub(crate) max_input_bytes: Option<usize>,
+    /// Refuses larger outputs.
+    pub(crate) max_output_bytes: Option<usize>,
+    /// Runs each call on a worker thread and gives up after this long.
+    pub(crate) time_budget: Option<Duration>,
+    /// How many worker threads budgeted calls may hold at once in the process.
+    pub(crate) max_workers: usize,
+}
 
 /// Sandbox worker threads running now, in the whole process.
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
@@ -66,10 +131,7 @@ impl GuardedPlugin {
         }
         let outcome = match self.policy.time_budget {
             Some(budget) => self.call_with_budget(data, budget),
-            None if self.policy.catch_panics => {
-                guard(&self.name, "process", || self.inner.process(data))
-            }
-            None => self.inner.process(data),
+            None => guard(&self.name, "process", || self.inner.process(data)),
         };
         self.failed.observe(&outcome);
         match (outcome, self.policy.max_output_bytes) {
@@ -139,14 +201,9 @@ impl GuardedPlugin {
         during: &'static str,
         call: impl FnOnce(&mut dyn Plugin) -> Result<(), PluginError>,
     ) -> Result<(), PluginError> {
-        let catch = self.policy.catch_panics;
         let name = self.name.clone();
         let plugin = self.exclusive(during)?;
-        let outcome = if catch {
-            guard(&name, during, || call(plugin))
-        } else {
-            call(plugin)
-        };
+        let outcome = guard(&name, during, || call(plugin));
         self.failed.observe(&outcome);
         outcome
     }
@@ -177,15 +234,12 @@ impl Plugin for GuardedPlugin {
     }
 }
 
-/// Step 6: `plugin` in the sandbox and every layer's wrap, innermost first; as it is when no
-/// layer is interested.
-pub(crate) fn wrapped(plugin: Box<dyn Plugin>, answer: &Answer) -> Box<dyn Plugin> {
-    let mut plugin = match &answer.sandbox {
-        Some(policy) => Box::new(GuardedPlugin::new(plugin, policy.clone())),
-        None => plugin,
-    };
-    for wrap in &answer.wraps {
-        plugin = wrap.wrap(plugin);
+/// The sandbox as the layer's wrapper: every instance gets its own [`GuardedPlugin`].
+#[derive(Debug)]
+pub(crate) struct SandboxWrap(pub(crate) Policy);
+
+impl Wrap for SandboxWrap {
+    fn wrap(&self, plugin: Box<dyn Plugin>) -> Box<dyn Plugin> {
+        Box::new(GuardedPlugin::new(plugin, self.0.clone()))
     }
-    plugin
 }

@@ -2,14 +2,13 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::audit::{AuditEntry, AuditLog};
-use crate::registry::ModuleRegistry;
-use modreg_core::{PluginError, PluginErrorKind};
+use std::collections::BTreeMap;
+
+use crate::switches::Switches;
+use modreg_core::PluginError;
 
 /// What a principal asks to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -137,7 +136,7 @@ fn check_pattern(pattern: &str) -> Result<(), PluginError> {
 /// A named set of grants.
 ///
 /// ```
-/// use modreg_host::{Operation, Role};
+/// use modreg_security::{Operation, Role};
 /// let operator = Role::new("operator")
 ///     .allow(Operation::Discover, "*")
 ///     .allow(Operation::Instantiate, "gzip-*");
@@ -248,102 +247,31 @@ pub struct AccessDecision {
     pub reason: String,
 }
 
-impl ModuleRegistry {
-    /// Decides whether `principal` may do `operation` on `plugin`, and logs and counts the
-    /// decision as the access switches ask.
-    pub fn check_access(
-        &self,
-        principal: &Principal,
-        operation: Operation,
-        plugin: &str,
-    ) -> AccessDecision {
-        let overlay = self.snapshot();
-        let flags = &overlay.flags;
-        let security = super::SecuritySettings::of(&overlay);
-        let decision = if !(flags.authorization || flags.role_based_access) {
-            AccessDecision {
-                allowed: true,
-                reason: "not enforced".to_owned(),
-            }
-        } else if principal.grants.iter().any(|g| g.allows(operation, plugin)) {
-            AccessDecision {
-                allowed: true,
-                reason: "grant".to_owned(),
-            }
-        } else if let Some(role) = flags
-            .role_based_access
-            .then(|| {
-                principal
-                    .roles
-                    .iter()
-                    .filter_map(|r| security.roles.get(r))
-                    .find(|r| r.allows(operation, plugin))
-            })
-            .flatten()
-        {
-            AccessDecision {
-                allowed: true,
-                reason: format!("role {}", role.name()),
-            }
-        } else {
-            AccessDecision {
-                allowed: false,
-                reason: "no grant".to_owned(),
-            }
-        };
-        match self.note_access(flags, principal.name(), operation, plugin, &decision) {
-            Ok(()) => decision,
-            Err(error) => AccessDecision {
-                allowed: false,
-                reason: error.to_string(),
-            },
-        }
+/// Whether `principal` may do `operation` on `plugin` under `switches` and `roles`, and why.
+pub(crate) fn decide(
+    switches: Switches,
+    roles: &BTreeMap<String, Role>,
+    principal: &Principal,
+    operation: Operation,
+    plugin: &str,
+) -> AccessDecision {
+    let decision = |allowed, reason: String| AccessDecision { allowed, reason };
+    if !(switches.authorization || switches.role_based_access) {
+        return decision(true, "not enforced".to_owned());
     }
-
-    /// Counts, records and announces `decision` (an `Event` the layers hear). An error means the audit file could not be
-    /// written and fails closed: the caller refuses the operation.
-    pub(crate) fn note_access(
-        &self,
-        flags: &crate::configuration::SystemFlags,
-        principal: &str,
-        operation: Operation,
-        plugin: &str,
-        decision: &AccessDecision,
-    ) -> Result<(), PluginError> {
-        if flags.access_monitoring {
-            self.extensions
-                .get::<AuditLog>()
-                .count(operation, decision.allowed);
-        }
-        self.emit(&crate::layer::Event::AccessDecided {
-            principal,
-            operation: operation.as_str(),
-            plugin,
-            allowed: decision.allowed,
-        });
-        if flags.access_logging {
-            let timestamp_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            let audit = self.extensions.get::<AuditLog>();
-            audit
-                .record(AuditEntry {
-                    sequence: audit.sequence.fetch_add(1, Ordering::Relaxed),
-                    timestamp_ms,
-                    principal: principal.to_owned(),
-                    operation,
-                    plugin: plugin.to_owned(),
-                    decision: decision.clone(),
-                })
-                .map_err(|reason| {
-                    PluginError::from(PluginErrorKind::AuditUnavailable {
-                        operation: operation.as_str(),
-                        plugin: plugin.to_owned(),
-                        reason,
-                    })
-                })?;
-        }
-        Ok(())
+    if principal.grants.iter().any(|g| g.allows(operation, plugin)) {
+        return decision(true, "grant".to_owned());
+    }
+    let by_role = switches.role_based_access.then(|| {
+        principal
+            .roles
+            .iter()
+            .filter_map(|r| roles.get(r))
+            .find(|r| r.allows(operation, plugin))
+    });
+    match by_role.flatten() {
+        Some(role) => decision(true, format!("role {}", role.name())),
+        None => decision(false, "no grant".to_owned()),
     }
 }
 

@@ -31,103 +31,16 @@
 //!   `serial` must be greater than that of the last settings accepted for the plugin.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use semver::Version;
 use serde::Deserialize;
 
-use crate::configuration::SystemFlags;
-use crate::registry::ModuleRegistry;
-use crate::runtime::AdvancedPluginConfig;
-use crate::security::Operation;
-use crate::security::access::AccessDecision;
+use crate::security::Security;
+use crate::signature::{TrustedKey, sign_message, verify_proof};
 use modreg_core::PluginType;
 use modreg_core::{PluginError, PluginErrorKind};
-
-/// A public key whose signatures are trusted, with the name envelopes refer to it by.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TrustedKey {
-    name: String,
-    key: VerifyingKey,
-}
-
-impl fmt::Debug for TrustedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrustedKey")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-pub(crate) fn decode_hex<const N: usize>(
-    field: &'static str,
-    text: &str,
-) -> Result<[u8; N], PluginError> {
-    let text = text.trim();
-    if text.len() != N * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(PluginError::invalid(
-            field,
-            text,
-            format!("expected {} hex digits", N * 2),
-        ));
-    }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-            .map_err(|e| PluginError::invalid(field, text, e.to_string()))?;
-    }
-    Ok(out)
-}
-
-pub(crate) fn encode_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
-
-impl TrustedKey {
-    /// A trusted public key from 64 hex digits.
-    pub fn from_hex(name: impl Into<String>, public_key_hex: &str) -> Result<Self, PluginError> {
-        let name = name.into();
-        modreg_core::validate::check_identifier("key name", &name)?;
-        let bytes = decode_hex::<32>("public key", public_key_hex)?;
-        let key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|e| PluginError::invalid("public key", public_key_hex, e.to_string()))?;
-        Ok(TrustedKey { name, key })
-    }
-
-    /// The public key of a signing key given as 64 hex digits (its seed).
-    pub fn public_of(name: impl Into<String>, secret_key_hex: &str) -> Result<Self, PluginError> {
-        let secret = decode_hex::<32>("secret key", secret_key_hex)?;
-        let public = SigningKey::from_bytes(&secret).verifying_key();
-        Self::from_hex(name, &encode_hex(public.as_bytes()))
-    }
-
-    /// The key's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether `signature` is this key's Ed25519 signature of `message`.
-    #[cfg(feature = "wasm")]
-    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
-        self.key
-            .verify(message, &Signature::from_bytes(signature))
-            .is_ok()
-    }
-}
-
-/// The Ed25519 signature of `message` by the signing key given as 64 hex digits.
-#[cfg(feature = "wasm")]
-pub(crate) fn sign_bytes(message: &[u8], secret_key_hex: &str) -> Result<[u8; 64], PluginError> {
-    let secret = decode_hex::<32>("secret key", secret_key_hex)?;
-    Ok(SigningKey::from_bytes(&secret).sign(message).to_bytes())
-}
+use modreg_host::toml_settings::{describe_toml_error, read_capped, settings_from_table};
+use modreg_host::{AdvancedPluginConfig, ModuleRegistry, PluginOrigin, Proof, SignedChange};
 
 /// A manifest and its signature, as received.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -195,16 +108,15 @@ impl SignedManifest {
 
     /// Parses an envelope.
     pub fn parse(text: &str) -> Result<Self, PluginError> {
-        crate::toml_settings::read_capped(text, MAX_MANIFEST_BYTES, "an envelope")
+        read_capped(text, MAX_MANIFEST_BYTES, "an envelope")
     }
 
     /// Signs `manifest` with the signing key given as 64 hex digits, naming it `key_name`.
     pub fn sign(manifest: &str, key_name: &str, secret_key_hex: &str) -> Result<Self, PluginError> {
-        let secret = decode_hex::<32>("secret key", secret_key_hex)?;
-        let signature = SigningKey::from_bytes(&secret).sign(manifest.as_bytes());
+        let signature = sign_message(manifest.as_bytes(), secret_key_hex)?;
         Ok(SignedManifest {
             manifest: manifest.to_owned(),
-            signature: Some(encode_hex(&signature.to_bytes())),
+            signature: Some(signature),
             key: Some(key_name.to_owned()),
         })
     }
@@ -229,38 +141,29 @@ impl SignedManifest {
             .unwrap_or_else(|| "(unnamed)".to_owned())
     }
 
+    /// The envelope's signature as the host carries it, if it is signed.
+    fn proof(&self) -> Option<Proof<'_>> {
+        match (&self.signature, &self.key) {
+            (Some(signature), Some(key)) => {
+                Some(Proof::new(self.manifest.as_bytes(), key, signature))
+            }
+            _ => None,
+        }
+    }
+
     /// Checks the signature against `trusted`, with a distinct error for each way it fails.
     fn verify(&self, trusted: &[TrustedKey]) -> Result<(), PluginError> {
         let plugin = self.plugin_name();
-        let (Some(signature), Some(key_name)) = (&self.signature, &self.key) else {
-            return Err(PluginError::from(PluginErrorKind::Unsigned { plugin }));
-        };
-        let Some(key) = trusted.iter().find(|k| &k.name == key_name) else {
-            return Err(PluginError::from(PluginErrorKind::UntrustedKey {
-                plugin,
-                key: key_name.clone(),
-            }));
-        };
-        let bytes = decode_hex::<64>("signature", signature).map_err(|_| {
-            PluginError::from(PluginErrorKind::BadSignature {
-                plugin: plugin.clone(),
-                key: key_name.clone(),
-            })
-        })?;
-        key.key
-            .verify(self.manifest.as_bytes(), &Signature::from_bytes(&bytes))
-            .map_err(|_| {
-                PluginError::from(PluginErrorKind::BadSignature {
-                    plugin,
-                    key: key_name.clone(),
-                })
-            })
+        match self.proof() {
+            Some(proof) => verify_proof(trusted, &plugin, &proof),
+            None => Err(PluginError::from(PluginErrorKind::Unsigned { plugin })),
+        }
     }
 
     fn read(&self) -> Result<Manifest, PluginError> {
         toml::from_str(&self.manifest).map_err(|e| {
             PluginError::from(PluginErrorKind::Manifest {
-                reason: crate::toml_settings::describe_toml_error(&self.manifest, &e),
+                reason: describe_toml_error(&self.manifest, &e),
             })
         })
     }
@@ -289,47 +192,66 @@ impl Manifest {
     }
 }
 
-impl ModuleRegistry {
-    /// Registers the plugin a manifest envelope describes. While authentication is on, the
-    /// envelope must be signed by a trusted key: unsigned, untrusted and altered manifests
-    /// are refused with [`PluginErrorKind::Unsigned`], [`PluginErrorKind::UntrustedKey`] and
+impl Security {
+    /// Registers the plugin a manifest envelope describes (or removes it, or replaces its
+    /// settings: the manifest's `action`) on `registry`. While authentication is on, the
+    /// envelope must be signed by a trusted key: unsigned, untrusted and altered manifests are
+    /// refused with [`PluginErrorKind::Unsigned`], [`PluginErrorKind::UntrustedKey`] and
     /// [`PluginErrorKind::BadSignature`].
-    pub fn register_signed_manifest(&self, envelope: &str) -> Result<(), PluginError> {
+    ///
+    /// The change reaches the host with the envelope's signature ([`Proof`]), and this layer
+    /// verifies it there as it verifies any change; a failure is found (and audited) before
+    /// the manifest is read, so a forged manifest's content is never looked at.
+    pub fn register_signed_manifest(
+        &self,
+        registry: &ModuleRegistry,
+        envelope: &str,
+    ) -> Result<(), PluginError> {
         let signed = SignedManifest::parse(envelope)?;
-        let overlay = self.snapshot();
-        if overlay.flags.authentication {
-            let verdict =
-                signed.verify(&crate::security::SecuritySettings::of(&overlay).trusted_keys);
-            self.note_authentication(
-                &overlay.flags,
-                &signed.plugin_name(),
-                verdict.as_ref().err(),
-            )?;
-            verdict?;
+        if self.authentication() {
+            let verdict = signed.verify(&self.state().trusted_keys);
+            if let Err(error) = verdict {
+                self.note_authentication(
+                    &|event| registry.emit(event),
+                    &signed.plugin_name(),
+                    Some(&error),
+                )?;
+                return Err(error);
+            }
         }
         let manifest = signed.read()?;
         let version = modreg_core::validate::parse_version(&manifest.name, &manifest.version)?;
+        let proof = signed.proof();
         match manifest.action {
-            Action::Register => self.register_signed(manifest, version),
-            Action::Unregister => self.unregister_signed(&manifest.name, &version),
-            Action::Settings => self.settings_signed(manifest),
+            Action::Register => self.register_signed(registry, manifest, version, proof),
+            Action::Unregister => self.unregister_signed(registry, &manifest.name, &version, proof),
+            Action::Settings => self.settings_signed(registry, manifest, proof),
         }
     }
 
     /// Adds a signed registration whose version is newer than any accepted for its name.
-    fn register_signed(&self, manifest: Manifest, version: Version) -> Result<(), PluginError> {
+    fn register_signed(
+        &self,
+        registry: &ModuleRegistry,
+        manifest: Manifest,
+        version: Version,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
         let name = manifest.name.clone();
         self.refuse_stale(&name, &version)?;
-        self.insert_authenticated(manifest.into_config()?.into())?;
-        self.update(|overlay| {
-            overlay.signed_versions.insert(name, version);
+        registry.apply_signed(
+            SignedChange::Register(manifest.into_config()?.into()),
+            proof,
+        )?;
+        self.update(registry, |state| {
+            state.signed_versions.insert(name, version);
             Ok(())
         })
     }
 
     /// Fails unless `version` is newer than every version accepted by manifest for `name`.
     fn refuse_stale(&self, name: &str, version: &Version) -> Result<(), PluginError> {
-        match self.snapshot().signed_versions.get(name) {
+        match self.state().signed_versions.get(name) {
             Some(newest) if version <= newest => {
                 Err(PluginError::from(PluginErrorKind::Manifest {
                     reason: format!(
@@ -342,12 +264,17 @@ impl ModuleRegistry {
     }
 
     /// Removes `name`, which must be registered at run time at exactly `version`.
-    fn unregister_signed(&self, name: &str, version: &Version) -> Result<(), PluginError> {
-        let registered = self
-            .snapshot()
-            .entries
-            .get(name)
-            .map(|entry| entry.version.clone());
+    fn unregister_signed(
+        &self,
+        registry: &ModuleRegistry,
+        name: &str,
+        version: &Version,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
+        let registered = registry
+            .plugin(name)
+            .filter(|info| !matches!(info.origin(), PluginOrigin::Compiled(_)))
+            .map(|info| info.version().to_owned());
         if registered.as_deref() != Some(version.to_string().as_str()) {
             return Err(PluginError::from(PluginErrorKind::Manifest {
                 reason: format!(
@@ -359,19 +286,25 @@ impl ModuleRegistry {
                 ),
             }));
         }
-        self.remove(name, true)?;
-        let (name, version) = (name.to_owned(), version.clone());
-        self.update(|overlay| {
-            let newest = overlay.signed_versions.get(&name).cloned();
-            if newest.is_none_or(|newest| version > newest) {
-                overlay.signed_versions.insert(name, version);
+        registry.apply_signed(SignedChange::Unregister(name.to_owned()), proof)?;
+        self.update(registry, |state| {
+            let newest = state.signed_versions.get(name).cloned();
+            if newest.is_none_or(|newest| *version > newest) {
+                state
+                    .signed_versions
+                    .insert(name.to_owned(), version.clone());
             }
             Ok(())
         })
     }
 
     /// Replaces the settings of `manifest.name`; its serial must be greater than the last.
-    fn settings_signed(&self, manifest: Manifest) -> Result<(), PluginError> {
+    fn settings_signed(
+        &self,
+        registry: &ModuleRegistry,
+        manifest: Manifest,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
         let name = manifest.name;
         let serial = manifest.serial.ok_or_else(|| {
             PluginError::from(PluginErrorKind::Manifest {
@@ -380,34 +313,21 @@ impl ModuleRegistry {
                 ),
             })
         })?;
-        let table = manifest.settings.unwrap_or_default();
-        let settings = crate::toml_settings::settings_from_table(table);
-        self.update(|overlay| {
-            if let Some(&last) = overlay.signed_serials.get(&name)
-                && serial <= last
-            {
-                return Err(PluginError::from(PluginErrorKind::Manifest {
-                    reason: format!(
-                        "settings serial {serial} of `{name}` is not greater than {last}, the last accepted: a replayed manifest"
-                    ),
-                }));
-            }
-            overlay.signed_serials.insert(name.clone(), serial);
-            overlay.settings.insert(name, settings);
+        if let Some(&last) = self.state().signed_serials.get(&name)
+            && serial <= last
+        {
+            return Err(PluginError::from(PluginErrorKind::Manifest {
+                reason: format!(
+                    "settings serial {serial} of `{name}` is not greater than {last}, the last accepted: a replayed manifest"
+                ),
+            }));
+        }
+        let settings = settings_from_table(manifest.settings.unwrap_or_default());
+        registry.apply_signed(SignedChange::Settings(name.clone(), settings), proof)?;
+        self.update(registry, |state| {
+            state.signed_serials.insert(name, serial);
             Ok(())
         })
-    }
-    pub(crate) fn note_authentication(
-        &self,
-        flags: &SystemFlags,
-        plugin: &str,
-        error: Option<&PluginError>,
-    ) -> Result<(), PluginError> {
-        let decision = AccessDecision {
-            allowed: error.is_none(),
-            reason: error.map_or_else(|| "signature verified".to_owned(), ToString::to_string),
-        };
-        self.note_access(flags, "-", Operation::Register, plugin, &decision)
     }
 }
 

@@ -1,0 +1,358 @@
+//! `Security`: the security layer's switches and state, and its answers to the host.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use modreg_core::{PluginError, PluginErrorKind, PluginSettings};
+use modreg_host::{Change, Code, Event, Interest, Layer, LayerContext, ModuleRegistry, Opened};
+use semver::Version;
+
+use crate::access::{AccessDecision, Operation, Principal, Role, decide};
+use crate::audit::{AccessMetrics, AuditEntry, AuditLog};
+use crate::sandbox::{DEFAULT_MAX_WORKERS, Policy, SandboxLimits, SandboxWrap};
+use crate::secrets::{SecretKey, has_sealed, open_all, redact};
+use crate::signature::{TrustedKey, verify_proof};
+use crate::switches::Switches;
+
+/// The security layer: permission checks before construction, the sandbox around calls,
+/// authenticated changes, sealed settings, principals, roles and the audit log.
+///
+/// Attach it to a host with [`ModuleRegistry::builder`]; it keeps its own switches and state
+/// and answers the host through [`Layer`]. Each `configure_*` takes the registry it is
+/// attached to, so that the registry decides again with the new switches.
+///
+/// ```
+/// use std::sync::Arc;
+/// use modreg_core::{PluginError, PluginErrorKind, PluginType};
+/// use modreg_host::{ModuleRegistry, PluginConfig};
+/// use modreg_security::{PluginSecurityConfig, Security};
+///
+/// let security = Arc::new(Security::new());
+/// let registry = ModuleRegistry::builder().layer(security.clone()).build();
+/// security.configure_plugin_security(&registry, &PluginSecurityConfig::new().with_plugin_permissions(true))?;
+/// registry.register_plugin(
+///     PluginConfig::new().with_name("reader").with_version("1.0.0").with_type(PluginType::Storage)
+///         .add_permission("fs.read").with_constructor(|_| Err(PluginError::processing("reader", "none"))),
+/// )?;
+/// let refused = registry.create_plugin("reader").err().unwrap();
+/// assert!(matches!(refused.kind(), PluginErrorKind::PermissionDenied { permission, .. } if permission == "fs.read"));
+/// # Ok::<(), PluginError>(())
+/// ```
+#[derive(Default)]
+pub struct Security {
+    state: RwLock<State>,
+    audit: AuditLog,
+}
+
+impl fmt::Debug for Security {
+    /// The switches and what is configured; keys show only their names.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("Security")
+            .field("switches", &state.switches)
+            .field("limits", &state.limits)
+            .field("trusted_keys", &state.trusted_keys)
+            .field("secret_key", &state.secret_key.is_some())
+            .field("roles", &state.roles.keys().collect::<Vec<_>>())
+            .field("granted", &state.granted)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the layer keeps besides its audit log.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) switches: Switches,
+    /// The sandbox's limits (used when sandboxing is on).
+    pub(crate) limits: SandboxLimits,
+    /// Keys whose signatures are accepted (used when authentication is on).
+    pub(crate) trusted_keys: Vec<TrustedKey>,
+    /// The key that opens sealed settings (used when encryption is on).
+    pub(crate) secret_key: Option<SecretKey>,
+    /// Principals' roles, by role name.
+    pub(crate) roles: BTreeMap<String, Role>,
+    /// Permissions granted to plugins (checked when permissions are on).
+    pub(crate) granted: BTreeSet<String>,
+    /// The newest version accepted by signed manifest for each name (never lowered).
+    pub(crate) signed_versions: BTreeMap<String, Version>,
+    /// The serial of the last signed settings accepted for each plugin.
+    pub(crate) signed_serials: BTreeMap<String, u64>,
+}
+
+impl Security {
+    /// Every switch off, nothing granted, no keys.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Changes the state with `change` (all or nothing), then has `registry` decide again.
+    pub(crate) fn update<T>(
+        &self,
+        registry: &ModuleRegistry,
+        change: impl FnOnce(&mut State) -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
+        let out = {
+            let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+            change(&mut state)?
+        };
+        registry.layers_changed();
+        Ok(out)
+    }
+
+    /// Whether created plugins run in the sandbox now.
+    pub fn sandboxing(&self) -> bool {
+        self.state().switches.sandboxing
+    }
+
+    /// Whether runtime changes must be signed now.
+    pub fn authentication(&self) -> bool {
+        self.state().switches.authentication
+    }
+
+    /// Grants permissions that plugins may declare (checked while permissions are on).
+    pub fn grant_permissions<'a>(
+        &self,
+        registry: &ModuleRegistry,
+        permissions: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), PluginError> {
+        let permissions: Vec<String> = permissions.into_iter().map(str::to_owned).collect();
+        for permission in &permissions {
+            modreg_core::validate::check_identifier("permission", permission)?;
+        }
+        self.update(registry, |state| {
+            state.granted.extend(permissions);
+            Ok(())
+        })
+    }
+
+    /// Decides whether `principal` may do `operation` on `plugin`, and logs and counts the
+    /// decision as the access switches ask; `registry`'s layers hear of it.
+    pub fn check_access(
+        &self,
+        registry: &ModuleRegistry,
+        principal: &Principal,
+        operation: Operation,
+        plugin: &str,
+    ) -> AccessDecision {
+        let decision = {
+            let state = self.state();
+            decide(state.switches, &state.roles, principal, operation, plugin)
+        };
+        match self.note_access(
+            &|event| registry.emit(event),
+            principal.name(),
+            operation,
+            plugin,
+            &decision,
+        ) {
+            Ok(()) => decision,
+            Err(error) => AccessDecision {
+                allowed: false,
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    /// The audit entries kept in memory (the last [`AUDIT_CAPACITY`](crate::AUDIT_CAPACITY))
+    /// that `filter` accepts, oldest first.
+    pub fn audit_log(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
+        self.audit.entries(filter)
+    }
+
+    /// Access decisions counted while access monitoring was on.
+    pub fn access_metrics(&self) -> AccessMetrics {
+        self.audit.metrics()
+    }
+
+    /// Counts, records and announces (with `emit`) `decision`. An error means the audit file
+    /// could not be written and fails closed: the caller refuses the operation.
+    pub(crate) fn note_access(
+        &self,
+        emit: &dyn Fn(&Event<'_>),
+        principal: &str,
+        operation: Operation,
+        plugin: &str,
+        decision: &AccessDecision,
+    ) -> Result<(), PluginError> {
+        let switches = self.state().switches;
+        if switches.access_monitoring {
+            self.audit.count(operation, decision.allowed);
+        }
+        emit(&Event::AccessDecided {
+            principal,
+            operation: operation.as_str(),
+            plugin,
+            allowed: decision.allowed,
+        });
+        if switches.access_logging {
+            self.audit
+                .append(principal, operation, plugin, decision.clone())
+                .map_err(|reason| {
+                    PluginError::from(PluginErrorKind::AuditUnavailable {
+                        operation: operation.as_str(),
+                        plugin: plugin.to_owned(),
+                        reason,
+                    })
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Audits the outcome of verifying the signature of a change to `plugin`.
+    pub(crate) fn note_authentication(
+        &self,
+        emit: &dyn Fn(&Event<'_>),
+        plugin: &str,
+        error: Option<&PluginError>,
+    ) -> Result<(), PluginError> {
+        let decision = AccessDecision {
+            allowed: error.is_none(),
+            reason: error.map_or_else(|| "signature verified".to_owned(), ToString::to_string),
+        };
+        self.note_access(emit, "-", Operation::Register, plugin, &decision)
+    }
+}
+
+impl Layer for Security {
+    fn checks(&self, _: &LayerContext<'_>) -> bool {
+        self.state().switches.permissions
+    }
+
+    /// With permissions on, every permission the code declares must be granted; the decision
+    /// is audited.
+    fn check(&self, cx: &LayerContext<'_>, code: &Code<'_>) -> Result<(), PluginError> {
+        let missing = {
+            let state = self.state();
+            if !state.switches.permissions {
+                return Ok(());
+            }
+            code.permissions
+                .iter()
+                .find(|p| !state.granted.contains(**p))
+                .map(|p| (*p).to_owned())
+        };
+        let decision = AccessDecision {
+            allowed: missing.is_none(),
+            reason: missing.as_ref().map_or_else(
+                || "permissions granted".to_owned(),
+                |p| format!("permission `{p}` not granted"),
+            ),
+        };
+        self.note_access(
+            &|event| cx.emit(event),
+            "-",
+            Operation::Instantiate,
+            code.name,
+            &decision,
+        )?;
+        match missing {
+            Some(permission) => Err(PluginError::from(PluginErrorKind::PermissionDenied {
+                plugin: code.name.to_owned(),
+                permission,
+            })),
+            None => Ok(()),
+        }
+    }
+
+    /// With authentication on, a change must carry a proof signed by a trusted key; with
+    /// secure loading on, compiled-in plugins are neither shadowed nor removed.
+    fn check_change(&self, cx: &LayerContext<'_>, change: Change<'_>) -> Result<(), PluginError> {
+        let switches = self.state().switches;
+        let signed_change = !matches!(change, Change::Shadow { .. });
+        if switches.authentication && signed_change {
+            let name = change.name();
+            let verdict = match change.proof() {
+                Some(proof) => verify_proof(&self.state().trusted_keys, name, &proof),
+                None => Err(PluginError::from(PluginErrorKind::Unsigned {
+                    plugin: name.to_owned(),
+                })),
+            };
+            self.note_authentication(&|event| cx.emit(event), name, verdict.as_ref().err())?;
+            verdict?;
+        }
+        if !switches.secure_loading {
+            return Ok(());
+        }
+        match change {
+            Change::Shadow { name, compiled } => {
+                Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
+                    name: name.to_owned(),
+                    existing: format!(
+                        "compiled in at {compiled}; secure plugin loading forbids shadowing it"
+                    ),
+                }))
+            }
+            Change::Unregister {
+                name,
+                compiled: true,
+                ..
+            } => Err(PluginError::invalid(
+                "unregistration",
+                name,
+                "secure plugin loading forbids removing a compiled-in plugin",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// With sandboxing on: panics contained, and the configured size and time limits.
+    fn interest(&self, _: &LayerContext<'_>, _: &str, _: bool) -> Interest {
+        let state = self.state();
+        if !state.switches.sandboxing {
+            return Interest::none();
+        }
+        let limits = state.limits;
+        Interest::none().with_wrap(Arc::new(SandboxWrap(Policy {
+            max_input_bytes: limits.max_input_bytes,
+            max_output_bytes: limits.max_output_bytes,
+            time_budget: limits.time_budget,
+            max_workers: limits.max_workers.unwrap_or(DEFAULT_MAX_WORKERS),
+        })))
+    }
+
+    /// Sealed values opened for `name` (with encryption on and a key); what was opened is kept
+    /// out of the constructor's errors and overwritten when dropped.
+    fn open_settings(
+        &self,
+        _: &LayerContext<'_>,
+        name: &str,
+        settings: &PluginSettings,
+    ) -> Result<Option<Opened>, PluginError> {
+        if !has_sealed(settings) {
+            return Ok(None);
+        }
+        let (opened, secrets) = {
+            let state = self.state();
+            open_all(
+                state.secret_key.as_ref(),
+                state.switches.encryption,
+                name,
+                settings,
+            )?
+        };
+        Ok(Some(Opened::new(opened, move |error| {
+            redact(error, &secrets)
+        })))
+    }
+
+    fn on_event(&self, event: &Event<'_>) {
+        if let Event::CapabilityRefused {
+            plugin,
+            permission: _,
+            reason,
+        } = *event
+        {
+            self.audit
+                .record_refusal("sandbox", Operation::Process, plugin, reason.to_owned());
+        }
+    }
+}
