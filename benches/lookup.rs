@@ -487,20 +487,20 @@ fn real_create(c: &mut Criterion) {
     group.bench_function("create_plugin_caching_on", |b| {
         b.iter(|| r.configured.create_plugin(black_box(name)));
     });
-    let handle = r.registry.handle(name).unwrap();
+    let handle = r.registry.instances().handle(name).unwrap();
     group.bench_function("handle_create", |b| {
         b.iter(|| black_box(&handle).create());
     });
     group.bench_function("shared_plugin_caching_on", |b| {
-        b.iter(|| r.configured.shared_plugin(black_box(name)));
+        b.iter(|| r.configured.instances().shared_plugin(black_box(name)));
     });
     // A shared instance kept in a handle: what a hot loop holds instead of creating.
-    let mut shared = r.configured.shared_handle(name).unwrap();
+    let mut shared = r.configured.instances().shared_handle(name).unwrap();
     group.bench_function("shared_handle_get", |b| {
         b.iter(|| shared.get().map(|p| std::ptr::from_ref(&**p).cast::<u8>()));
     });
     // The same, and a clone of the `Arc` to keep (a reference count up and down).
-    let mut cloned = r.configured.shared_handle(name).unwrap();
+    let mut cloned = r.configured.instances().shared_handle(name).unwrap();
     group.bench_function("shared_handle_clone", |b| {
         b.iter(|| cloned.get().map(|p| black_box(std::sync::Arc::clone(p))));
     });

@@ -64,7 +64,7 @@ fn registration(c: &mut Criterion) {
             b.iter_batched(
                 || (empty_registry(), configs(n)),
                 |(registry, configs)| {
-                    registry.register_plugins(configs).unwrap();
+                    registry.registrations().register_plugins(configs).unwrap();
                     black_box(registry)
                 },
                 BatchSize::PerIteration,

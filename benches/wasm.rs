@@ -25,8 +25,9 @@ fn codecs() -> Vec<u8> {
 
 fn sandboxed(config: WasmConfig) -> ModuleRegistry {
     let registry = ModuleRegistry::new();
-    registry.configure_wasm(config).unwrap();
+    registry.wasm().configure_wasm(config).unwrap();
     registry
+        .wasm()
         .load_wasm_bytes("codecs.wasm", &codecs(), None)
         .expect("codecs.wasm loads");
     registry
@@ -70,6 +71,7 @@ fn load(c: &mut Criterion) {
             ModuleRegistry::new,
             |registry| {
                 registry
+                    .wasm()
                     .load_wasm_bytes("codecs.wasm", black_box(&bytes), None)
                     .unwrap();
                 registry

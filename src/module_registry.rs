@@ -13,8 +13,13 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
-use modreg_core::{PluginError, PluginIndex};
-use modreg_host::{AdvancedPluginConfiguration, Layer, PluginConfiguration, PluginMetrics};
+use modreg_core::{Plugin, PluginError, PluginIndex};
+use modreg_host::{
+    AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstance,
+    AdvancedPluginInstantiationConfig, EnvironmentPluginConfiguration, Layer,
+    PluginCapabilityQuery, PluginConfig, PluginConfiguration, PluginDiscoveryQuery,
+    PluginFactoryConfig, PluginInfo, PluginInstantiationConfig, PluginMetrics,
+};
 use modreg_monitoring::{
     AdvancedPluginMonitoringConfig, Alert, HealthChecks, HealthCounts, HealthReport, Monitoring,
     PluginHealthMonitoringConfig, PluginMonitoringConfig,
@@ -127,7 +132,7 @@ impl ModuleRegistry {
     /// }
     ///
     /// let registry = ModuleRegistry::with_layers([Arc::new(Offline) as Arc<dyn Layer>]);
-    /// assert!(registry.check().is_ok());
+    /// assert!(registry.catalog().check().is_ok());
     /// ```
     pub fn with_layers(layers: impl IntoIterator<Item = Arc<dyn Layer>>) -> Self {
         Self::assemble_with(modreg_host::ModuleRegistry::builder(), layers)
@@ -183,7 +188,9 @@ impl ModuleRegistry {
         reason = "configurations are passed by value, as the specification's are"
     )]
     pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {
-        self.host.configure_plugin_system(config.host_switches())?;
+        self.host
+            .configuration()
+            .configure_plugin_system(config.host_switches())?;
         self.monitoring
             .set_plugin_metrics(&self.host, config.plugin_monitoring());
         Ok(())
@@ -200,6 +207,7 @@ impl ModuleRegistry {
         config: AdvancedPluginConfiguration,
     ) -> Result<(), PluginError> {
         self.host
+            .configuration()
             .configure_advanced_plugin_system(config.host_switches())?;
         self.security
             .set_permissions(&self.host, config.plugin_security())?;
@@ -208,6 +216,84 @@ impl ModuleRegistry {
         self.monitoring
             .set_performance_metrics(&self.host, config.plugin_performance());
         Ok(())
+    }
+
+    /// Stores the profile of `environment`; it applies while that environment is active.
+    pub fn configure_environment_plugin_system(
+        &self,
+        environment: &str,
+        config: EnvironmentPluginConfiguration,
+    ) -> Result<(), PluginError> {
+        self.host
+            .configuration()
+            .configure_environment_plugin_system(environment, config)
+    }
+
+    /// Registers a plugin at run time (see [`Registrations::register_plugin`](modreg_host::Registrations::register_plugin)).
+    pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
+        self.host.registrations().register_plugin(config)
+    }
+
+    /// Registers a plugin with dependencies and metadata (see
+    /// [`Registrations::register_advanced_plugin`](modreg_host::Registrations::register_advanced_plugin)).
+    pub fn register_advanced_plugin(
+        &self,
+        config: AdvancedPluginConfig,
+    ) -> Result<(), PluginError> {
+        self.host.registrations().register_advanced_plugin(config)
+    }
+
+    /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function (see
+    /// [`Registrations::register_plugin_factory`](modreg_host::Registrations::register_plugin_factory)).
+    pub fn register_plugin_factory(&self, config: PluginFactoryConfig) -> Result<(), PluginError> {
+        self.host.registrations().register_plugin_factory(config)
+    }
+
+    /// The plugins matching `query`, sorted by name (see [`Catalog::discover_plugins`](modreg_host::Catalog::discover_plugins)).
+    pub fn discover_plugins(
+        &self,
+        query: PluginDiscoveryQuery,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
+        self.host.catalog().discover_plugins(query)
+    }
+
+    /// The plugins with every required capability, those with more optional capabilities
+    /// first (see [`Catalog::discover_plugins_by_capabilities`](modreg_host::Catalog::discover_plugins_by_capabilities)).
+    pub fn discover_plugins_by_capabilities(
+        &self,
+        query: PluginCapabilityQuery,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
+        self.host.catalog().discover_plugins_by_capabilities(query)
+    }
+
+    /// Creates `name` as `config` asks (see [`Instances::create_plugin_with`](modreg_host::Instances::create_plugin_with)).
+    pub fn create_plugin_with(
+        &self,
+        name: &str,
+        config: PluginInstantiationConfig,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        self.host.instances().create_plugin_with(name, config)
+    }
+
+    /// Creates `name` prepared as `config` asks (see [`Instances::create_advanced_plugin`](modreg_host::Instances::create_advanced_plugin)).
+    pub fn create_advanced_plugin(
+        &self,
+        name: &str,
+        config: AdvancedPluginInstantiationConfig,
+    ) -> Result<AdvancedPluginInstance, PluginError> {
+        self.host.instances().create_advanced_plugin(name, config)
+    }
+
+    /// Creates variant `variant` through the factory registered as `factory` (see
+    /// [`Instances::create_plugin_from_factory`](modreg_host::Instances::create_plugin_from_factory)).
+    pub fn create_plugin_from_factory(
+        &self,
+        factory: &str,
+        variant: &str,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        self.host
+            .instances()
+            .create_plugin_from_factory(factory, variant)
     }
 
     /// Applies the basic monitoring switches.
@@ -287,7 +373,7 @@ impl ModuleRegistry {
     #[cfg(feature = "prometheus")]
     pub fn prometheus_text(&self) -> String {
         #[cfg(feature = "wasm")]
-        let refused = Some(self.host.wasm_modules_refused());
+        let refused = Some(self.host.wasm().wasm_modules_refused());
         #[cfg(not(feature = "wasm"))]
         let refused = None;
         let access = self.security.access_metrics();

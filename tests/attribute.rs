@@ -165,6 +165,7 @@ fn config_plugins_are_built_from_their_settings() {
         b"ab"
     );
     registry
+        .registrations()
         .set_plugin_settings("repeat", PluginSettings::from_toml("times = 3").unwrap())
         .unwrap();
     assert_eq!(
@@ -176,6 +177,7 @@ fn config_plugins_are_built_from_their_settings() {
         b"ababab"
     );
     registry
+        .registrations()
         .set_plugin_settings(
             "repeat",
             PluginSettings::from_toml("times = \"x\"").unwrap(),
@@ -187,6 +189,7 @@ fn config_plugins_are_built_from_their_settings() {
         "{err}"
     );
     registry
+        .registrations()
         .set_plugin_settings("repeat", PluginSettings::from_toml("times = 0").unwrap())
         .unwrap();
     assert!(

@@ -74,7 +74,7 @@ fn registration_discovery_and_instantiation_race_without_loss() {
                     )
                     .unwrap();
                 if i % 4 == 0 {
-                    registry.unregister_plugin(&name).unwrap();
+                    registry.registrations().unregister_plugin(&name).unwrap();
                 }
             }
         }));

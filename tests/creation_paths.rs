@@ -183,7 +183,9 @@ const WASM_PATH: Path = Path {
             &["fs.write"],
             &["matrix-base >= 1.0"],
         );
-        r.load_wasm_bytes("matrix.wasm", &module, None).unwrap();
+        r.wasm()
+            .load_wasm_bytes("matrix.wasm", &module, None)
+            .unwrap();
     },
     create: |r| r.create_plugin("matrix-wasm"),
     metrics_of: "matrix-wasm",
@@ -286,7 +288,7 @@ const PATHS: &[Path] = &[
                 EnvironmentPluginConfiguration::new().with_mock_plugins(true),
             )
             .unwrap();
-            r.set_environment("test").unwrap();
+            r.configuration().set_environment("test").unwrap();
         },
         create: |r| r.create_plugin("matrix-real"),
         metrics_of: "privileged-mock",
@@ -296,7 +298,7 @@ const PATHS: &[Path] = &[
     Path {
         name: "resolved handle",
         setup: nothing,
-        create: |r| r.handle("privileged")?.create(),
+        create: |r| r.instances().handle("privileged")?.create(),
         metrics_of: "privileged",
         held: None,
         validates: true,
@@ -313,8 +315,8 @@ const PATHS: &[Path] = &[
     },
     Path {
         name: "handle resolved before the switch",
-        setup: |r| drop(r.handle("privileged").unwrap().create()),
-        create: |r| r.handle("privileged")?.create(),
+        setup: |r| drop(r.instances().handle("privileged").unwrap().create()),
+        create: |r| r.instances().handle("privileged")?.create(),
         metrics_of: "privileged",
         held: None,
         validates: true,
@@ -323,9 +325,10 @@ const PATHS: &[Path] = &[
         // With caching on (the configured registry) the instance is kept; one made before the
         // switch must not be handed out after it.
         name: "shared instance",
-        setup: |r| drop(r.shared_plugin("privileged")),
+        setup: |r| drop(r.instances().shared_plugin("privileged")),
         create: |r| {
-            r.shared_plugin("privileged")
+            r.instances()
+                .shared_plugin("privileged")
                 .map(|shared| Box::new(Shared(shared)) as Box<dyn Plugin>)
         },
         metrics_of: "privileged",
@@ -338,13 +341,13 @@ const PATHS: &[Path] = &[
         name: "shared handle",
         setup: nothing,
         create: |r| {
-            let mut shared = r.shared_handle("privileged")?;
+            let mut shared = r.instances().shared_handle("privileged")?;
             let instance = Arc::clone(shared.get()?);
             Ok(Box::new(Shared(instance)))
         },
         metrics_of: "privileged",
         held: Some(|r, switch| {
-            let mut shared = r.shared_handle("privileged")?;
+            let mut shared = r.instances().shared_handle("privileged")?;
             drop(shared.get()?.process(b"")?);
             switch(r);
             let instance = Arc::clone(shared.get()?);
@@ -401,7 +404,10 @@ const PATHS: &[Path] = &[
     Path {
         name: "replacing registration with a closure returning compiled-in code",
         setup: |r| {
-            r.replace_plugin(stand_in("privileged").with_constructor(|_| Ok(Box::new(Privileged))))
+            r.registrations()
+                .replace_plugin(
+                    stand_in("privileged").with_constructor(|_| Ok(Box::new(Privileged))),
+                )
                 .unwrap();
         },
         create: |r| r.create_plugin("privileged"),
@@ -427,7 +433,7 @@ const PATHS: &[Path] = &[
                 EnvironmentPluginConfiguration::new().with_mock_plugins(true),
             )
             .unwrap();
-            r.set_environment("test").unwrap();
+            r.configuration().set_environment("test").unwrap();
         },
         create: |r| r.create_plugin("matrix-real"),
         metrics_of: "matrix-stand-in",
@@ -442,7 +448,7 @@ const PATHS: &[Path] = &[
                 EnvironmentPluginConfiguration::new().with_verbose_logging(false),
             )
             .unwrap();
-            r.set_environment("staging").unwrap();
+            r.configuration().set_environment("staging").unwrap();
         },
         create: |r| r.create_plugin("privileged"),
         metrics_of: "privileged",
@@ -520,7 +526,7 @@ const SWITCHES: &[Switch] = &[
     },
     Switch {
         name: "dependency removed",
-        apply: |r| r.unregister_plugin("matrix-base").unwrap(),
+        apply: |r| r.registrations().unregister_plugin("matrix-base").unwrap(),
         expect: Outcome::Refused("MissingDependency"),
         by_validation: true,
     },
@@ -707,6 +713,7 @@ fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
             let ungated = switch.name.starts_with("a user's layer") && kind == "default";
             let expect = if ungated { &Outcome::Works } else { expect };
             let got = match registry
+                .instances()
                 .create_from(&TOOLS, "writer")
                 .as_ref()
                 .map_err(PluginError::kind)

@@ -33,7 +33,7 @@ mod second {
 #[test]
 fn both_definitions_are_named() {
     let registry = ModuleRegistry::new();
-    let err = registry.check().unwrap_err();
+    let err = registry.catalog().check().unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("duplicates::first") && text.contains("duplicates::second"),

@@ -13,7 +13,7 @@ fn the_environment_variable_selects_the_environment() {
     if let Ok(expected) = std::env::var("MODREG_TEST_EXPECT_ENVIRONMENT") {
         let registry = ModuleRegistry::new();
         let expected = (!expected.is_empty()).then_some(expected);
-        assert_eq!(registry.environment(), expected);
+        assert_eq!(registry.configuration().environment(), expected);
         return;
     }
     for (value, expected) in [("staging", "staging"), ("", ""), ("Not Valid", "")] {

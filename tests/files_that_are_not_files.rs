@@ -81,7 +81,7 @@ fn a_plugin_directory_with_a_fifo_or_a_device_is_loaded_around_them() {
     let registry = modreg::ModuleRegistry::new();
     let scanned = dir.clone();
     let report = within("load_wasm_plugins", move || {
-        registry.load_wasm_plugins(&scanned).unwrap()
+        registry.wasm().load_wasm_plugins(&scanned).unwrap()
     });
     let reasons: Vec<(String, String)> = report
         .refused

@@ -41,7 +41,10 @@ fn advanced(dependency: &'static str) -> Attempt {
 }
 
 fn config_file(text: &'static str) -> Attempt {
-    Box::new(move |r| r.apply_config_file("bad.toml", ConfigFile::parse("bad.toml", text)?))
+    Box::new(move |r| {
+        r.configuration()
+            .apply_config_file("bad.toml", ConfigFile::parse("bad.toml", text)?)
+    })
 }
 
 fn manifest(envelope: String) -> Attempt {
@@ -296,7 +299,7 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         ),
         (
             "bad environment",
-            Box::new(|r: &ModuleRegistry| r.set_environment("")),
+            Box::new(|r: &ModuleRegistry| r.configuration().set_environment("")),
             field("environment"),
         ),
         // Queries
@@ -507,7 +510,10 @@ fn state(registry: &ModuleRegistry) -> String {
         .iter()
         .map(|p| format!("{} {} {:?}", p.name(), p.version(), p.capabilities()))
         .collect();
-    format!("{plugins:?} {registry:?} {:?}", registry.environment())
+    format!(
+        "{plugins:?} {registry:?} {:?}",
+        registry.configuration().environment()
+    )
 }
 
 #[test]

@@ -126,7 +126,7 @@ fn metrics_are_forgotten_with_their_plugin() {
             .process(b"ok")
             .unwrap();
         assert!(registry.plugin_metrics(&name).is_some());
-        registry.unregister_plugin(&name).unwrap();
+        registry.registrations().unregister_plugin(&name).unwrap();
         assert!(registry.plugin_metrics(&name).is_none(), "{name} kept");
     }
     // A compiled-in plugin unregistered is forgotten too.
@@ -135,7 +135,7 @@ fn metrics_are_forgotten_with_their_plugin() {
         .unwrap()
         .process(b"ok")
         .unwrap();
-    registry.unregister_plugin("flaky").unwrap();
+    registry.registrations().unregister_plugin("flaky").unwrap();
     assert!(registry.plugin_metrics("flaky").is_none());
     assert!(
         registry

@@ -87,13 +87,18 @@ fn names_are_unique_unless_replaced() {
         "{err}"
     );
     registry
+        .registrations()
         .replace_plugin(config("rt-once").with_version("2.0.0"))
         .unwrap();
     assert_eq!(registry.plugin("rt-once").unwrap().version(), "2.0.0");
-    registry.unregister_plugin("rt-once").unwrap();
+    registry
+        .registrations()
+        .unregister_plugin("rt-once")
+        .unwrap();
     assert!(registry.plugin("rt-once").is_none());
     assert!(matches!(
         registry
+            .registrations()
             .unregister_plugin("rt-once")
             .as_ref()
             .map_err(PluginError::kind),
@@ -162,6 +167,7 @@ fn compiled_in_plugins_lend_their_implementation_when_type_and_version_agree() {
         b"x"
     );
     let err = registry
+        .registrations()
         .replace_plugin(
             PluginConfig::new()
                 .with_name("prefixer")
@@ -243,6 +249,7 @@ fn factories_register_by_method_and_refuse_unknown_ones() {
     );
     assert!(
         registry
+            .catalog()
             .factory_names()
             .contains(&"prefix-factory".to_owned())
     );
@@ -485,7 +492,7 @@ fn circular_dependencies_are_refused_at_registration() {
 fn a_batch_registers_everything_or_nothing() {
     let registry = ModuleRegistry::new();
     let many = (0..20_000).map(|i| config(&format!("bulk-{i:05}")));
-    registry.register_plugins(many).unwrap();
+    registry.registrations().register_plugins(many).unwrap();
     assert_eq!(
         registry
             .discover_plugins(PluginDiscoveryQuery::new().with_name_prefix("bulk-"))
@@ -508,12 +515,13 @@ fn a_batch_registers_everything_or_nothing() {
         config("fresh-two"),
     ];
     assert!(matches!(
-        registry.register_plugins(batch).as_ref().map_err(PluginError::kind),
+        registry.registrations().register_plugins(batch).as_ref().map_err(PluginError::kind),
         Err(PluginErrorKind::AlreadyRegistered { name, .. }) if name == "bulk-00007"
     ));
     let invalid = vec![config("fresh-three"), config("Not Valid")];
     assert!(matches!(
         registry
+            .registrations()
             .register_plugins(invalid)
             .as_ref()
             .map_err(PluginError::kind),

@@ -81,7 +81,10 @@ fn secure_loading_protects_compiled_in_plugins() {
         .unwrap();
     let err = registry.register_plugin(runtime("vault")).unwrap_err();
     assert!(err.to_string().contains("forbids shadowing"), "{err}");
-    let err = registry.unregister_plugin("vault").unwrap_err();
+    let err = registry
+        .registrations()
+        .unregister_plugin("vault")
+        .unwrap_err();
     assert!(err.to_string().contains("forbids removing"), "{err}");
     registry.register_plugin(runtime("new-name")).unwrap();
     assert!(
@@ -235,6 +238,7 @@ fn authentication_and_encryption_without_keys_fail_closed() {
     // Settings are a state change too: unsigned, they are refused.
     assert!(matches!(
         registry
+            .registrations()
             .set_plugin_settings("database", PluginSettings::new())
             .as_ref()
             .map_err(PluginError::kind),
@@ -252,6 +256,7 @@ fn authentication_and_encryption_without_keys_fail_closed() {
         .seal("database", "password", "pw")
         .unwrap();
     registry
+        .registrations()
         .set_plugin_settings(
             "database",
             PluginSettings::from_toml(&format!("password = \"{sealed}\"")).unwrap(),
@@ -455,6 +460,7 @@ fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
     let sealed = key.seal("database", "password", "correct horse").unwrap();
     let registry = ModuleRegistry::new();
     registry
+        .registrations()
         .set_plugin_settings(
             "database",
             PluginSettings::from_toml(&format!("password = \"{sealed}\"")).unwrap(),
@@ -482,6 +488,7 @@ fn sealed_settings_open_only_for_their_plugin_and_only_with_encryption_on() {
 
     let elsewhere = key.seal("vault", "password", "correct horse").unwrap();
     registry
+        .registrations()
         .set_plugin_settings(
             "database",
             PluginSettings::from_toml(&format!("password = \"{elsewhere}\"")).unwrap(),
@@ -556,6 +563,7 @@ fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
     ] {
         let sealed = key.seal("pin-pad", "pin", secret).unwrap();
         registry
+            .registrations()
             .set_plugin_settings(
                 "pin-pad",
                 PluginSettings::from_toml(&format!("pin = \"{sealed}\"")).unwrap(),
@@ -584,6 +592,7 @@ fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
     // A value sealed for one field does not open in another.
     let for_token = key.seal("database", "token", "correct horse").unwrap();
     registry
+        .registrations()
         .set_plugin_settings(
             "database",
             PluginSettings::from_toml(&format!("password = \"{for_token}\"")).unwrap(),
@@ -593,6 +602,7 @@ fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
     assert!(err.to_string().contains("key `password`"), "{err}");
     let for_password = key.seal("database", "password", "correct horse").unwrap();
     registry
+        .registrations()
         .set_plugin_settings(
             "database",
             PluginSettings::from_toml(&format!("password = \"{for_password}\"")).unwrap(),
@@ -633,6 +643,7 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
     // Unsigned changes are refused.
     assert!(matches!(
         registry
+            .registrations()
             .unregister_plugin("ledger")
             .as_ref()
             .map_err(PluginError::kind),
@@ -640,6 +651,7 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
     ));
     assert!(matches!(
         registry
+            .registrations()
             .set_plugin_settings("ledger", PluginSettings::new().with("level", 1))
             .as_ref()
             .map_err(PluginError::kind),
@@ -712,13 +724,18 @@ fn a_typed_registry_through_the_host_gets_opened_settings() {
     let registry = ModuleRegistry::new();
     let sealed = key.seal("token-vault", "token", "open sesame").unwrap();
     registry
+        .registrations()
         .set_plugin_settings(
             "token-vault",
             PluginSettings::from_toml(&format!("token = \"{sealed}\"")).unwrap(),
         )
         .unwrap();
     // Encryption off: the sealed value is an error, not handed over.
-    let err = registry.create_from(&KEEPERS, "token-vault").err().unwrap();
+    let err = registry
+        .instances()
+        .create_from(&KEEPERS, "token-vault")
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("key `token`"), "{err}");
     registry
         .configure_advanced_plugin_security(
@@ -727,6 +744,9 @@ fn a_typed_registry_through_the_host_gets_opened_settings() {
                 .with_secret_key(key),
         )
         .unwrap();
-    let vault = registry.create_from(&KEEPERS, "token-vault").unwrap();
+    let vault = registry
+        .instances()
+        .create_from(&KEEPERS, "token-vault")
+        .unwrap();
     assert_eq!(vault.secret_len(), "open sesame".len());
 }

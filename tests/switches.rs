@@ -211,7 +211,7 @@ fn plugin_caching_answers_repeated_queries_and_forgets_on_change() {
     let registry = ModuleRegistry::new();
     let query = || PluginCapabilityQuery::new().with_required_capabilities(["kv"]);
     registry.discover_plugins_by_capabilities(query()).unwrap();
-    assert_eq!(registry.cache_stats().hits, 0, "off by default");
+    assert_eq!(registry.catalog().cache_stats().hits, 0, "off by default");
     registry
         .configure_advanced_plugin_system(
             AdvancedPluginConfiguration::new().with_plugin_caching(true),
@@ -220,7 +220,7 @@ fn plugin_caching_answers_repeated_queries_and_forgets_on_change() {
     let first = registry.discover_plugins_by_capabilities(query()).unwrap();
     let second = registry.discover_plugins_by_capabilities(query()).unwrap();
     assert_eq!(first.len(), second.len());
-    assert_eq!(registry.cache_stats().hits, 1);
+    assert_eq!(registry.catalog().cache_stats().hits, 1);
     registry
         .register_plugin(
             PluginConfig::new()
@@ -258,9 +258,15 @@ fn mock_plugins_stand_in_only_where_the_environment_asks() {
         b"real",
         "no environment active"
     );
-    registry.set_environment("development").unwrap();
+    registry
+        .configuration()
+        .set_environment("development")
+        .unwrap();
     assert_eq!(run(&registry, "real-store"), b"mock");
-    registry.set_environment("production").unwrap();
+    registry
+        .configuration()
+        .set_environment("production")
+        .unwrap();
     assert_eq!(run(&registry, "real-store"), b"real");
     let err = registry
         .configure_environment_plugin_system(
@@ -276,16 +282,21 @@ fn configuration_files_set_environments_and_their_settings() {
     let registry = ModuleRegistry::new();
     let text = "environment = \"development\"\n[environments.development]\nmock_plugins = true\n";
     registry
+        .configuration()
         .apply_config_file(
             "inline.toml",
             ConfigFile::parse("inline.toml", text).unwrap(),
         )
         .unwrap();
-    assert_eq!(registry.environment().as_deref(), Some("development"));
+    assert_eq!(
+        registry.configuration().environment().as_deref(),
+        Some("development")
+    );
     assert_eq!(run(&registry, "real-store"), b"mock");
 
     let bad = "[environments.development.plugins.no-such-plugin]\nx = 1\n";
     let err = registry
+        .configuration()
         .apply_config_file("bad.toml", ConfigFile::parse("bad.toml", bad).unwrap())
         .unwrap_err();
     assert!(err.to_string().contains("no-such-plugin") && err.to_string().contains("bad.toml"));
@@ -312,7 +323,10 @@ fn debug_mode_and_verbose_logging_emit_events() {
                 .with_verbose_logging(true),
         )
         .unwrap();
-    registry.set_environment("development").unwrap();
+    registry
+        .configuration()
+        .set_environment("development")
+        .unwrap();
     let loud = logs(|| {
         run(&registry, "real-store");
     });

@@ -29,8 +29,9 @@ fn module(name: &str) -> Vec<u8> {
 /// A registry with both guest modules loaded under `config`.
 fn host(config: WasmConfig) -> ModuleRegistry {
     let registry = ModuleRegistry::new();
-    registry.configure_wasm(config).unwrap();
+    registry.wasm().configure_wasm(config).unwrap();
     let report = registry
+        .wasm()
         .load_wasm_plugins(wasm_guests::plugin_dir())
         .expect("the plugin directory is readable");
     assert!(report.refused.is_empty(), "{:?}", report.refused);
@@ -290,6 +291,7 @@ fn grants_open_only_what_they_name() {
 fn modules_that_break_the_contract_are_refused_before_they_run() {
     let registry = ModuleRegistry::new();
     let refused = |bytes: &[u8]| match registry
+        .wasm()
         .load_wasm_bytes("bad.wasm", bytes, None)
         .map_err(PluginError::into_kind)
     {
@@ -314,10 +316,11 @@ fn modules_that_break_the_contract_are_refused_before_they_run() {
     assert!(refused(&no_section).contains("has no `modreg.plugins` section"));
     let too_big = vec![0u8; 2 << 20];
     registry
+        .wasm()
         .configure_wasm(WasmConfig::new().with_max_module_bytes(1 << 20))
         .unwrap();
     assert!(refused(&too_big).contains("over the limit"));
-    assert_eq!(registry.wasm_modules_refused(), 5);
+    assert_eq!(registry.wasm().wasm_modules_refused(), 5);
     assert!(registry.plugin("rot13").is_none());
 }
 
@@ -341,7 +344,9 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
         .unwrap();
     let codecs = module("codecs.wasm");
     let load = |signature: Option<&WasmSignature>| {
-        registry.load_wasm_bytes("codecs.wasm", &codecs, signature)
+        registry
+            .wasm()
+            .load_wasm_bytes("codecs.wasm", &codecs, signature)
     };
     assert!(matches!(
         load(None).as_ref().map_err(PluginError::kind),
@@ -363,6 +368,7 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
     let signed = sign(&codecs, "release", SECRET);
     assert!(matches!(
         registry
+            .wasm()
             .load_wasm_bytes("codecs.wasm", &tampered, Some(&signed))
             .as_ref()
             .map_err(PluginError::kind),
@@ -378,10 +384,16 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     let registry = ModuleRegistry::new();
     let v1 = wasm_text::guest_answering("one", "1.0.0");
     let v2 = wasm_text::guest_answering("two", "2.0.0");
-    registry.load_wasm_bytes("greeter.wasm", &v1, None).unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("greeter.wasm", &v1, None)
+        .unwrap();
     let old = registry.create_plugin("greeter").unwrap();
     assert_eq!(old.process(b"").unwrap(), b"one");
-    registry.load_wasm_bytes("greeter.wasm", &v2, None).unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("greeter.wasm", &v2, None)
+        .unwrap();
     assert_eq!(
         old.process(b"").unwrap(),
         b"one",
@@ -398,6 +410,7 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
         .unwrap();
     assert!(
         registry
+            .wasm()
             .load_wasm_bytes("greeter.wasm", b"\0asm garbage", None)
             .is_err()
     );
@@ -406,7 +419,7 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     assert_eq!(alerts[0].kind, AlertKind::ModuleRefused);
     assert_eq!(alerts[0].plugin, "greeter.wasm");
     assert_eq!(answer_of(&registry, "greeter"), b"two");
-    registry.unload_wasm_module("greeter.wasm").unwrap();
+    registry.wasm().unload_wasm_module("greeter.wasm").unwrap();
     assert!(registry.plugin("greeter").is_none());
 }
 
@@ -434,9 +447,11 @@ fn a_module_cannot_take_over_another_modules_plugin() {
     let first = wasm_text::guest_named("shared-name", "one", "1.0.0");
     let second = wasm_text::guest_named("shared-name", "two", "1.0.0");
     registry
+        .wasm()
         .load_wasm_bytes("first.wasm", &first, None)
         .unwrap();
     let refused = registry
+        .wasm()
         .load_wasm_bytes("second.wasm", &second, None)
         .unwrap_err();
     assert!(
@@ -445,6 +460,7 @@ fn a_module_cannot_take_over_another_modules_plugin() {
     );
     // Reloading the owner replaces it.
     registry
+        .wasm()
         .load_wasm_bytes("first.wasm", &second, None)
         .unwrap();
     let answer = answer_of(&registry, "shared-name");
@@ -467,7 +483,7 @@ fn passes_over_a_directory_from_two_threads_finish() {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             for _ in 0..60 {
-                registry.load_wasm_plugins(&dir).unwrap();
+                registry.wasm().load_wasm_plugins(&dir).unwrap();
             }
         });
         scope.spawn(|| {
@@ -475,7 +491,7 @@ fn passes_over_a_directory_from_two_threads_finish() {
                 let staging = dir.join("greeter.staging");
                 std::fs::write(&staging, &versions[round % 3]).unwrap();
                 std::fs::rename(&staging, &module).unwrap();
-                registry.load_wasm_plugins(&dir).unwrap();
+                registry.wasm().load_wasm_plugins(&dir).unwrap();
             }
         });
     });
@@ -484,7 +500,7 @@ fn passes_over_a_directory_from_two_threads_finish() {
     let answer = answer_of(&registry, "greeter");
     assert!(answer == b"one" || answer == b"two", "{answer:?}");
     std::fs::write(&module, &versions[1]).unwrap();
-    registry.load_wasm_plugins(&dir).unwrap();
+    registry.wasm().load_wasm_plugins(&dir).unwrap();
     let answer = answer_of(&registry, "greeter");
     assert_eq!(answer, b"two");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -169,7 +169,7 @@ impl PluginState {
     }
 }
 
-/// How [`create_advanced_plugin`](crate::ModuleRegistry::create_advanced_plugin) prepares an
+/// How [`create_advanced_plugin`](crate::Instances::create_advanced_plugin) prepares an
 /// instance.
 #[derive(Clone, Debug, Default)]
 pub struct AdvancedPluginInstantiationConfig {

@@ -195,9 +195,12 @@ impl SettingsFromToml for PluginSettings {
 }
 
 impl ModuleRegistry {
-    /// Applies a configuration file: every section must name a registered plugin. Nothing
-    /// is applied unless the whole file is valid.
-    pub fn apply_config_file(&self, origin: &str, file: ConfigFile) -> Result<(), PluginError> {
+    /// What [`Configuration::apply_config_file`](crate::Configuration::apply_config_file) does.
+    pub(crate) fn apply_config_file(
+        &self,
+        origin: &str,
+        file: ConfigFile,
+    ) -> Result<(), PluginError> {
         let sections = file
             .plugins
             .keys()

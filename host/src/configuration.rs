@@ -83,7 +83,7 @@ macro_rules! flag_builders {
 ///
 /// As a plugin's configuration it holds settings, optionally read from a TOML file by
 /// [`load`](Self::load). Given to
-/// [`configure_plugin_system`](crate::ModuleRegistry::configure_plugin_system), its three
+/// [`configure_plugin_system`](crate::Configuration::configure_plugin_system), its three
 /// switches configure the registry.
 ///
 /// ```

@@ -1,6 +1,6 @@
 //! Resolved handles: a plugin looked up once, created many times.
 //!
-//! `registry.handle("gzip-compress")?` does the name lookup; `handle.create()` is then
+//! `registry.instances().handle("gzip-compress")?` does the name lookup; `handle.create()` is then
 //! `create_plugin` without it. Nothing is skipped that `create_plugin` would do: the handle
 //! reads the registry's per-plugin decision on every call, so a configuration change (a
 //! switch, a runtime registration that shadows the name, a removal) applies to the next
@@ -29,7 +29,7 @@ use modreg_core::{Plugin, PluginDescriptor};
 /// }
 ///
 /// let registry = ModuleRegistry::new();
-/// let shout = registry.handle("loud-echo")?;
+/// let shout = registry.instances().handle("loud-echo")?;
 /// for word in [&b"a"[..], b"b"] {
 ///     assert_eq!(shout.create()?.process(word)?, word.to_ascii_uppercase());
 /// }
@@ -61,17 +61,15 @@ impl<'r> PluginHandle<'r> {
         }
     }
 
-    /// An instance to share, as [`ModuleRegistry::shared_plugin`] gives it.
+    /// An instance to share, as [`crate::Instances::shared_plugin`] gives it.
     pub fn shared(&self) -> Result<Arc<dyn Plugin>, PluginError> {
         self.registry.shared_plugin(self.name)
     }
 }
 
 impl ModuleRegistry {
-    /// Resolves `name` once, for creating it many times: [`PluginHandle::create`] skips the
-    /// name lookup and nothing else. Fails as `create_plugin` would when no plugin has that
-    /// name.
-    pub fn handle<'r>(&'r self, name: &'r str) -> Result<PluginHandle<'r>, PluginError> {
+    /// What [`Instances::handle`](crate::Instances::handle) does.
+    pub(crate) fn handle<'r>(&'r self, name: &'r str) -> Result<PluginHandle<'r>, PluginError> {
         if self.plugin(name).is_none() {
             return Err(self.not_found(name));
         }

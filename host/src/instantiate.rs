@@ -19,7 +19,7 @@ use modreg_core::__host::check_dependency;
 use modreg_core::PluginSettings;
 use modreg_core::Registry;
 
-/// How [`create_plugin_with`](ModuleRegistry::create_plugin_with) prepares an instance: the
+/// How [`create_plugin_with`](crate::Instances::create_plugin_with) prepares an instance: the
 /// basic counterpart of [`AdvancedPluginInstantiationConfig`].
 ///
 /// ```
@@ -41,7 +41,7 @@ use modreg_core::Registry;
 /// }
 ///
 /// let registry = ModuleRegistry::new();
-/// let twice = registry.create_plugin_with(
+/// let twice = registry.instances().create_plugin_with(
 ///     "repeat",
 ///     PluginInstantiationConfig::new()
 ///         .with_settings(PluginSettings::new().with("times", 2))
@@ -119,14 +119,12 @@ impl ModuleRegistry {
         }
     }
 
-    /// Creates `name` as `config` asks, on the creation path of `create_plugin`: its settings
-    /// replace the configured ones, and it may ask for validation, monitoring and
-    /// initialization beyond the registry's switches (never for less).
+    /// What [`Instances::create_plugin_with`](crate::Instances::create_plugin_with) does.
     #[expect(
         clippy::needless_pass_by_value,
         reason = "configurations are passed by value, as the specification's are"
     )]
-    pub fn create_plugin_with(
+    pub(crate) fn create_plugin_with(
         &self,
         name: &str,
         config: PluginInstantiationConfig,
@@ -145,35 +143,8 @@ impl ModuleRegistry {
         Ok(plugin)
     }
 
-    /// Creates `name` from a registry of another trait (declared with `registry!`), under this
-    /// registry's policies: plugin loading, then what the registry of `T` decided when it was
-    /// indexed (a duplicate name, an unmet `depends_on` in its own table), then the layers'
-    /// checks (security: the permissions the plugin declares), then its constructor under
-    /// the panic guard with the settings configured for `name` (sealed ones opened, and kept
-    /// out of errors).
-    ///
-    /// Instances of another trait are not wrapped: metrics, per-call logging and the sandbox
-    /// need the trait's methods, which only `dyn Plugin` has here.
-    ///
-    /// ```
-    /// use modreg_core::{plugin, registry, PluginError, PluginErrorKind};
-    /// use modreg_host::{ModuleRegistry, PluginConfiguration};
-    ///
-    /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
-    /// registry!(pub GREETERS: dyn Greeter);
-    ///
-    /// #[plugin(registry = GREETERS)]
-    /// #[derive(Default)]
-    /// struct Hello;
-    /// impl Greeter for Hello { fn greet(&self) -> String { "hello".into() } }
-    ///
-    /// let host = ModuleRegistry::new();
-    /// assert_eq!(host.create_from(&GREETERS, "hello")?.greet(), "hello");
-    /// host.configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
-    /// assert!(matches!(host.create_from(&GREETERS, "hello").map_err(PluginError::into_kind), Err(PluginErrorKind::Disabled { .. })));
-    /// # Ok::<(), PluginError>(())
-    /// ```
-    pub fn create_from<T: ?Sized>(
+    /// What [`Instances::create_from`](crate::Instances::create_from) does.
+    pub(crate) fn create_from<T: ?Sized>(
         &self,
         registry: &Registry<T>,
         name: &str,
@@ -184,14 +155,8 @@ impl ModuleRegistry {
         .map(|(_, plugin, _)| plugin)
     }
 
-    /// Creates the plugin `variant` with the factory called `factory_name`, on the creation
-    /// path: loading, the panic guard, the factory's declared type, the dependencies and
-    /// permissions of the plugin it made (its compiled-in entry), then monitoring and the
-    /// sandbox.
-    ///
-    /// A factory's function runs before its product's permissions are known; the product is
-    /// refused before the caller can call it.
-    pub fn create_plugin_from_factory(
+    /// What [`Instances::create_plugin_from_factory`](crate::Instances::create_plugin_from_factory) does.
+    pub(crate) fn create_plugin_from_factory(
         &self,
         factory_name: &str,
         variant: &str,
@@ -259,15 +224,8 @@ impl ModuleRegistry {
         })
     }
 
-    /// Creates `name` prepared as `config` asks: with its context and configuration,
-    /// validated, monitored and initialized as switched on.
-    ///
-    /// The configuration's settings, when it has any, are the settings the plugin is built
-    /// with. A plugin registered with `with_advanced_constructor` receives the context and
-    /// configuration through `set_context` and `set_configuration`; the registry keeps its
-    /// `state` (initialized after `initialize`, not after `cleanup`) and, when it is monitored,
-    /// hands it its metrics with `update_metrics` at `cleanup`.
-    pub fn create_advanced_plugin(
+    /// What [`Instances::create_advanced_plugin`](crate::Instances::create_advanced_plugin) does.
+    pub(crate) fn create_advanced_plugin(
         &self,
         name: &str,
         config: AdvancedPluginInstantiationConfig,

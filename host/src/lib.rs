@@ -60,6 +60,7 @@ mod shared_instances;
 mod system;
 mod target;
 pub mod toml_settings;
+mod views;
 #[cfg(feature = "wasm")]
 mod wasm;
 
@@ -86,6 +87,9 @@ pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
 };
 pub use crate::shared::SharedHandle;
+#[cfg(feature = "wasm")]
+pub use crate::views::Sandbox;
+pub use crate::views::{Catalog, Configuration, Instances, Registrations};
 #[cfg(feature = "wasm")]
 pub use crate::wasm::config::{
     DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,

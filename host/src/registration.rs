@@ -13,7 +13,7 @@ use modreg_core::PluginSettings;
 use modreg_core::validate::parse_dependency;
 use modreg_core::{PluginError, PluginErrorKind};
 
-/// A change a signed artifact asks for ([`ModuleRegistry::apply_signed`]).
+/// A change a signed artifact asks for ([`crate::Registrations::apply_signed`]).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SignedChange {
@@ -26,47 +26,29 @@ pub enum SignedChange {
 }
 
 impl ModuleRegistry {
-    /// Registers a plugin at run time. A name registered at run time already is refused
-    /// ([`PluginErrorKind::AlreadyRegistered`]); a compiled-in plugin of the same name lends its
-    /// implementation when type and version agree.
-    pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
+    /// What [`Registrations::register_plugin`](crate::Registrations::register_plugin) does.
+    pub(crate) fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
         self.insert(config.into_fields(), false)
     }
 
-    /// Registers a plugin with dependencies and metadata. Dependencies are checked when the
-    /// plugin is created, not now, so they may be registered later.
-    pub fn register_advanced_plugin(
+    /// What [`Registrations::register_advanced_plugin`](crate::Registrations::register_advanced_plugin) does.
+    pub(crate) fn register_advanced_plugin(
         &self,
         config: AdvancedPluginConfig,
     ) -> Result<(), PluginError> {
         self.insert(config.into_fields(), false)
     }
 
-    /// Registers a plugin, replacing a runtime entry of the same name if there is one.
-    pub fn replace_plugin(&self, config: impl Into<Registration>) -> Result<(), PluginError> {
+    /// What [`Registrations::replace_plugin`](crate::Registrations::replace_plugin) does.
+    pub(crate) fn replace_plugin(
+        &self,
+        config: impl Into<Registration>,
+    ) -> Result<(), PluginError> {
         self.insert(config.into().0, true)
     }
 
-    /// Registers every plugin in `configs` at once: all of them, or, if any is invalid,
-    /// refused, names already taken or a dependency cycle, none of them.
-    ///
-    /// One snapshot is published for the whole batch, so readers see all of it or none.
-    ///
-    /// ```
-    /// use modreg_core::PluginType;
-    /// use modreg_host::{ModuleRegistry, PluginConfig};
-    ///
-    /// let registry = ModuleRegistry::new();
-    /// registry.register_plugins((0..3).map(|i| {
-    ///     PluginConfig::new()
-    ///         .with_name(format!("shard-{i}"))
-    ///         .with_version("1.0.0")
-    ///         .with_type(PluginType::Storage)
-    /// }))?;
-    /// assert!(registry.plugin("shard-2").is_some());
-    /// # Ok::<(), modreg_core::PluginError>(())
-    /// ```
-    pub fn register_plugins<I>(&self, configs: I) -> Result<(), PluginError>
+    /// What [`Registrations::register_plugins`](crate::Registrations::register_plugins) does.
+    pub(crate) fn register_plugins<I>(&self, configs: I) -> Result<(), PluginError>
     where
         I: IntoIterator,
         I::Item: Into<Registration>,
@@ -114,10 +96,8 @@ impl ModuleRegistry {
         self.insert_checked(batch, replace)
     }
 
-    /// Makes the change an artifact (a manifest) asks for, with its signature if it has one:
-    /// the layers check it as they check any change, and a layer that authenticates changes
-    /// verifies the proof (security, with authentication on, refuses one without).
-    pub fn apply_signed(
+    /// What [`Registrations::apply_signed`](crate::Registrations::apply_signed) does.
+    pub(crate) fn apply_signed(
         &self,
         change: SignedChange,
         proof: Option<Proof<'_>>,
@@ -207,11 +187,8 @@ impl ModuleRegistry {
         Ok(())
     }
 
-    /// Removes a plugin, compiled in or registered at run time.
-    ///
-    /// While authentication is on, this is refused as unsigned: a removal is a signed
-    /// manifest with `action = "unregister"` (see `register_signed_manifest`).
-    pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
+    /// What [`Registrations::unregister_plugin`](crate::Registrations::unregister_plugin) does.
+    pub(crate) fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
         self.remove(name, None)
     }
 
@@ -279,11 +256,8 @@ impl ModuleRegistry {
         result
     }
 
-    /// Sets the settings `name` is constructed with from now on.
-    ///
-    /// While authentication is on, this is refused as unsigned: settings arrive as a signed
-    /// manifest with `action = "settings"` (see `register_signed_manifest`).
-    pub fn set_plugin_settings(
+    /// What [`Registrations::set_plugin_settings`](crate::Registrations::set_plugin_settings) does.
+    pub(crate) fn set_plugin_settings(
         &self,
         name: &str,
         settings: PluginSettings,
@@ -305,9 +279,11 @@ impl ModuleRegistry {
         })
     }
 
-    /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named
-    /// by [`with_factory_method`](PluginFactoryConfig::with_factory_method).
-    pub fn register_plugin_factory(&self, config: PluginFactoryConfig) -> Result<(), PluginError> {
+    /// What [`Registrations::register_plugin_factory`](crate::Registrations::register_plugin_factory) does.
+    pub(crate) fn register_plugin_factory(
+        &self,
+        config: PluginFactoryConfig,
+    ) -> Result<(), PluginError> {
         let factory = config.resolve(self.index())?;
         self.update(|overlay| {
             if overlay.factories.contains_key(config.name()) {
@@ -323,8 +299,8 @@ impl ModuleRegistry {
         })
     }
 
-    /// The factory names known: registered at run time and compiled in.
-    pub fn factory_names(&self) -> Vec<String> {
+    /// What [`Catalog::factory_names`](crate::Catalog::factory_names) does.
+    pub(crate) fn factory_names(&self) -> Vec<String> {
         let overlay = self.snapshot();
         let mut names: Vec<String> = overlay.factories.keys().cloned().collect();
         names.extend(self.index().factories().iter().map(|f| f.name().to_owned()));

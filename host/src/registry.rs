@@ -53,7 +53,7 @@ pub const ENVIRONMENT_VARIABLE: &str = "MODREG_ENVIRONMENT";
 /// let registry = ModuleRegistry::new();
 /// let reverse = registry.create_plugin("reverse")?;
 /// assert_eq!(reverse.process(b"abc")?, b"cba");
-/// let found = registry.discover_plugins(PluginDiscoveryQuery::new().with_type_filter(PluginType::Encoding))?;
+/// let found = registry.catalog().discover_plugins(PluginDiscoveryQuery::new().with_type_filter(PluginType::Encoding))?;
 /// assert!(found.iter().any(|p| p.name() == "reverse"));
 /// # Ok::<(), PluginError>(())
 /// ```
@@ -147,7 +147,7 @@ impl ModuleRegistry {
     /// A registry over every plugin compiled into this binary.
     ///
     /// When the environment variable `MODREG_ENVIRONMENT` is set, its value is the active
-    /// environment (see [`set_environment`](Self::set_environment)).
+    /// environment (see [`Configuration::set_environment`](crate::Configuration::set_environment)).
     pub fn new() -> Self {
         Self::builder().build()
     }
@@ -235,31 +235,21 @@ impl ModuleRegistry {
         self.cache.invalidate();
     }
 
-    /// Compiled-in names claimed by two definitions (neither is used).
-    pub fn conflicts(&self) -> &[Conflict] {
+    /// What [`Catalog::conflicts`](crate::Catalog::conflicts) does.
+    pub(crate) fn conflicts(&self) -> &[Conflict] {
         self.index.conflicts()
     }
 
-    /// Fails when a compiled-in name was defined twice, naming both definitions.
-    pub fn check(&self) -> Result<(), PluginError> {
+    /// What [`Catalog::check`](crate::Catalog::check) does.
+    pub(crate) fn check(&self) -> Result<(), PluginError> {
         match self.index.conflicts().first() {
             Some(conflict) => Err(conflict.to_error()),
             None => Ok(()),
         }
     }
 
-    /// Fails, naming every absent plugin, unless all of `names` are registered.
-    ///
-    /// Call it at startup with the plugins your program relies on, so that a plugin crate the
-    /// linker dropped is a clear error and not a silent gap.
-    ///
-    /// ```
-    /// use modreg_core::{PluginError, PluginErrorKind};
-    /// use modreg_host::ModuleRegistry;
-    /// let err = ModuleRegistry::new().expect_plugins(["surely-absent"]).unwrap_err();
-    /// assert!(matches!(err.kind(), PluginErrorKind::MissingPlugins { missing } if missing == &["surely-absent"]));
-    /// ```
-    pub fn expect_plugins<'a>(
+    /// What [`Catalog::expect_plugins`](crate::Catalog::expect_plugins) does.
+    pub(crate) fn expect_plugins<'a>(
         &self,
         names: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), PluginError> {
@@ -305,12 +295,12 @@ impl ModuleRegistry {
         self.overlay.load()
     }
 
-    /// The plugins matching `query`, sorted by name.
+    /// What [`Catalog::discover_plugins`](crate::Catalog::discover_plugins) does.
     #[expect(
         clippy::needless_pass_by_value,
         reason = "the specification passes queries by value"
     )]
-    pub fn discover_plugins(
+    pub(crate) fn discover_plugins(
         &self,
         query: PluginDiscoveryQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
@@ -334,13 +324,12 @@ impl ModuleRegistry {
         self.collect(keep, candidates)
     }
 
-    /// The plugins with every required capability, those with more optional capabilities
-    /// first, then by name.
+    /// What [`Catalog::discover_plugins_by_capabilities`](crate::Catalog::discover_plugins_by_capabilities) does.
     #[expect(
         clippy::needless_pass_by_value,
         reason = "the specification passes queries by value"
     )]
-    pub fn discover_plugins_by_capabilities(
+    pub(crate) fn discover_plugins_by_capabilities(
         &self,
         query: PluginCapabilityQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
@@ -466,7 +455,7 @@ impl ModuleRegistry {
 /// ```
 /// use modreg_host::ModuleRegistry;
 /// let registry = ModuleRegistry::builder().build();
-/// assert!(registry.check().is_ok());
+/// assert!(registry.catalog().check().is_ok());
 /// ```
 #[derive(Default)]
 #[must_use]

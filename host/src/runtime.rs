@@ -143,7 +143,7 @@ macro_rules! registration_builder {
 /// use modreg_host::{ModuleRegistry, PluginConfig};
 ///
 /// let registry = ModuleRegistry::new();
-/// registry.register_plugin(
+/// registry.registrations().register_plugin(
 ///     PluginConfig::new()
 ///         .with_name("csv-reader")
 ///         .with_version("1.0.0")
@@ -177,7 +177,7 @@ impl AdvancedPluginConfig {
     }
 }
 
-/// Either kind of registration, for [`ModuleRegistry::replace_plugin`](crate::ModuleRegistry::replace_plugin).
+/// Either kind of registration, for [`crate::Registrations::replace_plugin`](crate::Registrations::replace_plugin).
 #[derive(Debug)]
 pub struct Registration(pub(crate) Fields);
 

@@ -14,12 +14,12 @@ use modreg_core::Plugin;
 use modreg_core::PluginError;
 
 /// One shared instance of a plugin, kept by the caller for a hot loop: see
-/// [`ModuleRegistry::shared_handle`].
+/// [`crate::Instances::shared_handle`].
 ///
 /// [`get`](Self::get) checks with one atomic load that the registry's configuration is the one
 /// the instance was made under, and hands out a reference to it: no lock, no hash, no
 /// reference count. After any change (a switch, a grant, a registration or removal) the next
-/// `get` takes a new instance through [`ModuleRegistry::shared_plugin`], so every policy
+/// `get` takes a new instance through [`crate::Instances::shared_plugin`], so every policy
 /// applies to it as to any other, and a refusal is returned instead of the old instance.
 ///
 /// ```
@@ -37,7 +37,7 @@ use modreg_core::PluginError;
 /// }
 ///
 /// let registry = ModuleRegistry::new();
-/// let mut shout = registry.shared_handle("shared-shout")?;
+/// let mut shout = registry.instances().shared_handle("shared-shout")?;
 /// for word in [&b"a"[..], b"b"] {
 ///     assert_eq!(shout.get()?.process(word)?, word.to_ascii_uppercase());
 /// }
@@ -88,10 +88,11 @@ impl SharedHandle<'_> {
 }
 
 impl ModuleRegistry {
-    /// Takes one shared instance of `name` (as [`shared_plugin`](Self::shared_plugin) gives
-    /// it) and keeps it in a handle whose [`get`](SharedHandle::get) costs one atomic load
-    /// while the configuration does not change. Fails as `shared_plugin` would.
-    pub fn shared_handle<'r>(&'r self, name: &'r str) -> Result<SharedHandle<'r>, PluginError> {
+    /// What [`Instances::shared_handle`](crate::Instances::shared_handle) does.
+    pub(crate) fn shared_handle<'r>(
+        &'r self,
+        name: &'r str,
+    ) -> Result<SharedHandle<'r>, PluginError> {
         let generation = self.interests.generation();
         let instance = self.shared_plugin(name)?;
         Ok(SharedHandle {
@@ -102,14 +103,8 @@ impl ModuleRegistry {
         })
     }
 
-    /// An instance of `name` to share between callers and threads.
-    ///
-    /// With instance caching on (`PluginConfig::with_plugin_caching(true)` through
-    /// `configure_plugin_system`) this is the same instance on every call until the
-    /// configuration changes, and costs a read lock and a reference count; otherwise a new
-    /// instance each call. Instances come from [`create_plugin`](Self::create_plugin), with
-    /// every policy applied; they are not initialized (as `create_plugin`'s are not).
-    pub fn shared_plugin(&self, name: &str) -> Result<Arc<dyn Plugin>, PluginError> {
+    /// What [`Instances::shared_plugin`](crate::Instances::shared_plugin) does.
+    pub(crate) fn shared_plugin(&self, name: &str) -> Result<Arc<dyn Plugin>, PluginError> {
         let generation = self.interests.generation();
         if let Some(kept) = self.shared.get(name, generation) {
             return Ok(kept);

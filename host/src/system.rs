@@ -17,9 +17,8 @@ impl ModuleRegistry {
         Ok(())
     }
 
-    /// Makes `environment` the active one (its profile need not be configured yet). A new
-    /// registry starts in the environment named by `MODREG_ENVIRONMENT`, if set.
-    pub fn set_environment(&self, environment: &str) -> Result<(), PluginError> {
+    /// What [`Configuration::set_environment`](crate::Configuration::set_environment) does.
+    pub(crate) fn set_environment(&self, environment: &str) -> Result<(), PluginError> {
         check_identifier("environment", environment)?;
         self.update(|overlay| {
             overlay.environment = Some(environment.to_owned());
@@ -27,34 +26,34 @@ impl ModuleRegistry {
         })
     }
 
-    /// Leaves every environment: only the base switches apply.
-    pub fn clear_environment(&self) -> Result<(), PluginError> {
+    /// What [`Configuration::clear_environment`](crate::Configuration::clear_environment) does.
+    pub(crate) fn clear_environment(&self) -> Result<(), PluginError> {
         self.update(|overlay| {
             overlay.environment = None;
             Ok(())
         })
     }
 
-    /// The active environment.
-    pub fn environment(&self) -> Option<String> {
+    /// What [`Configuration::environment`](crate::Configuration::environment) does.
+    pub(crate) fn environment(&self) -> Option<String> {
         self.snapshot().environment.clone()
     }
 
-    /// How often discovery was answered from the cache.
-    pub fn cache_stats(&self) -> CacheStats {
+    /// What [`Catalog::cache_stats`](crate::Catalog::cache_stats) does.
+    pub(crate) fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
     }
 }
 
 impl PluginConfiguration {
-    /// What [`ModuleRegistry::configure_plugin_system`] does.
+    /// What [`crate::Configuration::configure_plugin_system`] does.
     pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
         registry.configure(|flags| self.apply(flags))
     }
 }
 
 impl AdvancedPluginConfiguration {
-    /// What [`ModuleRegistry::configure_advanced_plugin_system`] does.
+    /// What [`crate::Configuration::configure_advanced_plugin_system`] does.
     pub(crate) fn apply_to(self, registry: &ModuleRegistry) -> Result<(), PluginError> {
         registry.configure(|flags| self.apply(flags))
     }

@@ -198,11 +198,11 @@ impl Sandbox {
     /// Loads the plugin directory, if one is given; a refused module is reported on standard
     /// error and the others load.
     fn load(&self, registry: &ModuleRegistry) -> Result<(), PluginError> {
-        registry.configure_wasm(self.config.clone())?;
+        registry.wasm().configure_wasm(self.config.clone())?;
         let Some(dir) = &self.plugin_dir else {
             return Ok(());
         };
-        let report = registry.load_wasm_plugins(dir)?;
+        let report = registry.wasm().load_wasm_plugins(dir)?;
         for (module, error) in &report.refused {
             eprintln!(
                 "modreg: skipping {}: {}",
@@ -216,7 +216,7 @@ impl Sandbox {
 
 fn run(command: Command, sandbox: Sandbox) -> Result<(), CliError> {
     let registry = ModuleRegistry::new();
-    registry.check()?;
+    registry.catalog().check()?;
     sandbox.load(&registry)?;
     let mut stdout = std::io::stdout().lock();
     match command {
@@ -353,7 +353,9 @@ fn apply_config(
 ) -> Result<(), PluginError> {
     if let Some(path) = config {
         let file = ConfigFile::read(&path)?;
-        registry.apply_config_file(&path.display().to_string(), file)?;
+        registry
+            .configuration()
+            .apply_config_file(&path.display().to_string(), file)?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ fn create(name: &str) -> Box<dyn Plugin> {
 fn create_with(name: &str, settings: &str) -> Box<dyn Plugin> {
     let registry = ModuleRegistry::new();
     registry
+        .registrations()
         .set_plugin_settings(name, PluginSettings::from_toml(settings).unwrap())
         .unwrap();
     registry.create_plugin(name).unwrap()
@@ -98,11 +99,12 @@ fn decompression_output_is_limited() {
         Err(PluginErrorKind::TooLarge { limit, .. }) if *limit == default
     ));
     let zero = ModuleRegistry::new();
-    zero.set_plugin_settings(
-        "gzip-decompress",
-        PluginSettings::from_toml("max_output_bytes = 0").unwrap(),
-    )
-    .unwrap();
+    zero.registrations()
+        .set_plugin_settings(
+            "gzip-decompress",
+            PluginSettings::from_toml("max_output_bytes = 0").unwrap(),
+        )
+        .unwrap();
     assert!(matches!(
         zero.create_plugin("gzip-decompress")
             .as_ref()

@@ -10,7 +10,10 @@ fn create(name: &str) -> Box<dyn Plugin> {
     let registry = ModuleRegistry::new();
     if name.starts_with("chacha20poly1305") {
         let settings = PluginSettings::from_toml(&format!("key = \"{KEY}\"")).unwrap();
-        registry.set_plugin_settings(name, settings).unwrap();
+        registry
+            .registrations()
+            .set_plugin_settings(name, settings)
+            .unwrap();
     }
     registry
         .create_plugin(name)
@@ -41,6 +44,7 @@ fn pairs() -> Vec<(&'static str, &'static str)> {
 fn every_enabled_plugin_is_registered() {
     let registry = ModuleRegistry::new();
     registry
+        .catalog()
         .expect_plugins(modreg_plugins::enabled_plugins())
         .unwrap();
 }
@@ -142,6 +146,7 @@ mod encryption {
             .unwrap();
         assert!(err.to_string().contains("missing field `key`"), "{err}");
         registry
+            .registrations()
             .set_plugin_settings(
                 "chacha20poly1305-decrypt",
                 PluginSettings::from_toml("key = \"abcd\"").unwrap(),
@@ -160,6 +165,7 @@ mod encryption {
 fn compression_levels_are_validated() {
     let registry = ModuleRegistry::new();
     registry
+        .registrations()
         .set_plugin_settings(
             "gzip-compress",
             PluginSettings::from_toml("level = 12").unwrap(),
@@ -168,6 +174,7 @@ fn compression_levels_are_validated() {
     let err = registry.create_plugin("gzip-compress").err().unwrap();
     assert!(err.to_string().contains("outside 0..=9"), "{err}");
     registry
+        .registrations()
         .set_plugin_settings(
             "zstd-compress",
             PluginSettings::from_toml("levle = 3").unwrap(),

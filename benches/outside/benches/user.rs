@@ -55,7 +55,7 @@ fn user(c: &mut Criterion) {
                 (ModuleRegistry::new(), configs)
             },
             |(registry, configs)| {
-                registry.register_plugins(configs).unwrap();
+                registry.registrations().register_plugins(configs).unwrap();
                 black_box(registry)
             },
             BatchSize::PerIteration,

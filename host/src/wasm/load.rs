@@ -105,10 +105,8 @@ impl ModuleRegistry {
         self.extensions.get::<WasmHost>()
     }
 
-    /// Sets the sandbox's limits and grants for modules loaded from now on.
-    ///
-    /// A zero time budget is refused (`Invalid`): no call could run, and nothing changes.
-    pub fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
+    /// What [`Sandbox::configure_wasm`](crate::Sandbox::configure_wasm) does.
+    pub(crate) fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
         if config.time_budget().is_zero() {
             return Err(PluginError::invalid(
                 "WebAssembly time budget",
@@ -124,8 +122,8 @@ impl ModuleRegistry {
         Ok(())
     }
 
-    /// The sandbox's limits and grants.
-    pub fn wasm_config(&self) -> WasmConfig {
+    /// What [`Sandbox::wasm_config`](crate::Sandbox::wasm_config) does.
+    pub(crate) fn wasm_config(&self) -> WasmConfig {
         self.wasm_host()
             .config
             .read()
@@ -133,17 +131,16 @@ impl ModuleRegistry {
             .clone()
     }
 
-    /// How many modules this registry refused to load.
-    pub fn wasm_modules_refused(&self) -> u64 {
+    /// What [`Sandbox::wasm_modules_refused`](crate::Sandbox::wasm_modules_refused) does.
+    pub(crate) fn wasm_modules_refused(&self) -> u64 {
         self.wasm_host().refused.load(Ordering::Relaxed)
     }
 
-    /// Loads the module at `path` (and its signature `PATH.sig`, if there is one) and
-    /// registers its plugins; the names registered.
-    ///
-    /// Loading it again replaces its plugins: instances already made finish their calls on
-    /// the old code, new ones get the new.
-    pub fn load_wasm_plugin(&self, path: impl AsRef<Path>) -> Result<Vec<String>, PluginError> {
+    /// What [`Sandbox::load_wasm_plugin`](crate::Sandbox::load_wasm_plugin) does.
+    pub(crate) fn load_wasm_plugin(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Vec<String>, PluginError> {
         let path = path.as_ref();
         let limit = self.wasm_config().max_module_bytes();
         let bytes = read_capped(path, limit)?;
@@ -151,14 +148,8 @@ impl ModuleRegistry {
         self.load_wasm_bytes(&module_name(path), &bytes, signature.as_ref())
     }
 
-    /// Loads a module from `bytes` under `name` and registers its plugins; the names
-    /// registered.
-    ///
-    /// With authentication on, `signature` must be a trusted key's signature of the module's
-    /// SHA-256, or the module is refused ([`PluginErrorKind::Unsigned`],
-    /// [`PluginErrorKind::UntrustedKey`], [`PluginErrorKind::BadSignature`]). The module's plugins then
-    /// pass every check a runtime registration does (secure loading, permissions at creation).
-    pub fn load_wasm_bytes(
+    /// What [`Sandbox::load_wasm_bytes`](crate::Sandbox::load_wasm_bytes) does.
+    pub(crate) fn load_wasm_bytes(
         &self,
         name: &str,
         bytes: &[u8],
@@ -264,8 +255,8 @@ impl ModuleRegistry {
         Ok(names)
     }
 
-    /// Removes the plugins module `name` registered.
-    pub fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
+    /// What [`Sandbox::unload_wasm_module`](crate::Sandbox::unload_wasm_module) does.
+    pub(crate) fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
         let host = self.wasm_host();
         let mut modules = host.modules.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = modules.get(name) else {
@@ -278,13 +269,11 @@ impl ModuleRegistry {
         Ok(modules.remove(name).map(|e| e.plugins).unwrap_or_default())
     }
 
-    /// Brings the registry in line with the `*.wasm` files of `dir`: new and changed modules
-    /// are loaded, modules whose file is gone are removed, unchanged ones are left alone. A
-    /// module that fails to load is reported and, if an earlier version is loaded, that version
-    /// keeps serving. This is one pass of hot reload; see [`watch_wasm_plugins`].
-    ///
-    /// [`watch_wasm_plugins`]: crate::ModuleRegistry::watch_wasm_plugins
-    pub fn load_wasm_plugins(&self, dir: impl AsRef<Path>) -> Result<WasmLoadReport, PluginError> {
+    /// What [`Sandbox::load_wasm_plugins`](crate::Sandbox::load_wasm_plugins) does.
+    pub(crate) fn load_wasm_plugins(
+        &self,
+        dir: impl AsRef<Path>,
+    ) -> Result<WasmLoadReport, PluginError> {
         let dir = dir.as_ref();
         let listing = std::fs::read_dir(dir).map_err(|e| {
             PluginError::from(PluginErrorKind::WasmModule {

@@ -8,7 +8,7 @@
 //!   limits.
 //! - [`plugin`]: `WasmPlugin`, the `Plugin` a created wasm plugin is, with its instance pool.
 //! - [`signature`]: Ed25519 signatures over a module's SHA-256.
-//! - [`load`]: `ModuleRegistry::load_wasm_plugins` and friends.
+//! - [`load`]: `crate::Sandbox::load_wasm_plugins` and friends.
 //! - [`watch`]: hot reload of a plugin directory.
 //!
 //! The engine is an interpreter (`wasmi`): no code generation at run time, fuel metering

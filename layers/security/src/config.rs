@@ -26,6 +26,7 @@ use crate::switches::Switches;
 fn set_validation(registry: &ModuleRegistry, value: Option<bool>) -> Result<(), PluginError> {
     match value {
         Some(enabled) => registry
+            .configuration()
             .configure_plugin_system(PluginConfiguration::new().with_plugin_validation(enabled)),
         None => Ok(()),
     }

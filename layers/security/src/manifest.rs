@@ -239,7 +239,7 @@ impl Security {
     ) -> Result<(), PluginError> {
         let name = manifest.name.clone();
         self.refuse_stale(&name, &version)?;
-        registry.apply_signed(
+        registry.registrations().apply_signed(
             SignedChange::Register(manifest.into_config()?.into()),
             proof,
         )?;
@@ -286,7 +286,9 @@ impl Security {
                 ),
             }));
         }
-        registry.apply_signed(SignedChange::Unregister(name.to_owned()), proof)?;
+        registry
+            .registrations()
+            .apply_signed(SignedChange::Unregister(name.to_owned()), proof)?;
         self.update(registry, |state| {
             let newest = state.signed_versions.get(name).cloned();
             if newest.is_none_or(|newest| *version > newest) {
@@ -323,7 +325,9 @@ impl Security {
             }));
         }
         let settings = settings_from_table(manifest.settings.unwrap_or_default());
-        registry.apply_signed(SignedChange::Settings(name.clone(), settings), proof)?;
+        registry
+            .registrations()
+            .apply_signed(SignedChange::Settings(name.clone(), settings), proof)?;
         self.update(registry, |state| {
             state.signed_serials.insert(name, serial);
             Ok(())

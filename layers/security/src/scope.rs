@@ -55,13 +55,13 @@ impl AccessScope<'_> {
     /// Registers a plugin, if the principal may `register` it.
     pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
         self.require(Operation::Register, config.name().unwrap_or(""))?;
-        self.registry.register_plugin(config)
+        self.registry.registrations().register_plugin(config)
     }
 
     /// Removes a plugin, if the principal may `unregister` it.
     pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
         self.require(Operation::Unregister, name)?;
-        self.registry.unregister_plugin(name)
+        self.registry.registrations().unregister_plugin(name)
     }
 
     /// Changes a plugin's settings, if the principal may `configure` it.
@@ -71,7 +71,9 @@ impl AccessScope<'_> {
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
         self.require(Operation::Configure, name)?;
-        self.registry.set_plugin_settings(name, settings)
+        self.registry
+            .registrations()
+            .set_plugin_settings(name, settings)
     }
 
     /// The plugins matching `query` that the principal may `discover`.
@@ -79,7 +81,7 @@ impl AccessScope<'_> {
         &self,
         query: PluginDiscoveryQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
-        let found = self.registry.discover_plugins(query)?;
+        let found = self.registry.catalog().discover_plugins(query)?;
         Ok(self.visible(found))
     }
 
@@ -88,7 +90,10 @@ impl AccessScope<'_> {
         &self,
         query: PluginCapabilityQuery,
     ) -> Result<Vec<PluginInfo>, PluginError> {
-        let found = self.registry.discover_plugins_by_capabilities(query)?;
+        let found = self
+            .registry
+            .catalog()
+            .discover_plugins_by_capabilities(query)?;
         Ok(self.visible(found))
     }
 

@@ -31,7 +31,7 @@ use crate::switches::Switches;
 /// let security = Arc::new(Security::new());
 /// let registry = ModuleRegistry::builder().layer(security.clone()).build();
 /// security.configure_plugin_security(&registry, &PluginSecurityConfig::new().with_plugin_permissions(true))?;
-/// registry.register_plugin(
+/// registry.registrations().register_plugin(
 ///     PluginConfig::new().with_name("reader").with_version("1.0.0").with_type(PluginType::Storage)
 ///         .add_permission("fs.read").with_constructor(|_| Err(PluginError::processing("reader", "none"))),
 /// )?;

@@ -8,6 +8,7 @@ use renamed_dependency_check::FoundThroughRename;
 fn both_are_registered_in_the_one_table() {
     let registry = ModuleRegistry::new();
     registry
+        .catalog()
         .expect_plugins(["found-through-rename", "found-through-crate-path"])
         .unwrap();
     let plugin = registry.create_plugin("found-through-crate-path").unwrap();

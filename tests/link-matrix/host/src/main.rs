@@ -15,12 +15,8 @@ fn main() {
         .iter()
         .map(|d| d.name())
         .collect();
-    println!(
-        "backend={} plugins={}",
-        modreg::BACKEND,
-        names.join(",")
-    );
-    match registry.expect_plugins([
+    println!("backend={} plugins={}", modreg::BACKEND, names.join(","));
+    match registry.catalog().expect_plugins([
         "root-one",
         "hidden-two",
         "deeply-hidden-three",

@@ -1,0 +1,467 @@
+//! The host's calls grouped by what they are about, each a view of the registry that
+//! `ModuleRegistry` hands out: [`Catalog`] (what is registered), [`Registrations`] (changing
+//! it at run time), [`Configuration`] (switches, environments, files), [`Instances`] (creating
+//! beyond `create_plugin`) and, with the `wasm` feature, [`Sandbox`]. The registry's own type
+//! keeps the calls of the hot path and of the seam; the facade `modreg` offers the
+//! specification's calls on its `ModuleRegistry` as well.
+//!
+//! Each view is a borrowed registry; its methods are the registry's, documented here.
+
+#[cfg(feature = "wasm")]
+use std::path::Path;
+use std::sync::Arc;
+
+#[cfg(doc)]
+use modreg_core::PluginErrorKind;
+use modreg_core::{Conflict, Plugin, PluginError, PluginSettings, Registry};
+
+use crate::advanced::{AdvancedPluginInstance, AdvancedPluginInstantiationConfig};
+use crate::cache::CacheStats;
+use crate::config_file::ConfigFile;
+use crate::configuration::{
+    AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
+};
+use crate::factory::PluginFactoryConfig;
+use crate::handle::PluginHandle;
+use crate::info::PluginInfo;
+use crate::instantiate::PluginInstantiationConfig;
+use crate::layer::Proof;
+use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
+use crate::registration::SignedChange;
+use crate::registry::ModuleRegistry;
+use crate::runtime::{AdvancedPluginConfig, PluginConfig, Registration};
+use crate::shared::SharedHandle;
+#[cfg(feature = "wasm")]
+use crate::wasm::{config::WasmConfig, load::WasmLoadReport, signature::WasmSignature};
+
+impl ModuleRegistry {
+    /// What is registered, found by queries.
+    #[inline]
+    pub fn catalog(&self) -> Catalog<'_> {
+        Catalog(self)
+    }
+
+    /// Changing what is registered at run time.
+    #[inline]
+    pub fn registrations(&self) -> Registrations<'_> {
+        Registrations(self)
+    }
+
+    /// The host's switches, environments and configuration files.
+    #[inline]
+    pub fn configuration(&self) -> Configuration<'_> {
+        Configuration(self)
+    }
+
+    /// Creating instances beyond [`create_plugin`](ModuleRegistry::create_plugin).
+    #[inline]
+    pub fn instances(&self) -> Instances<'_> {
+        Instances(self)
+    }
+
+    /// The WebAssembly sandbox.
+    #[cfg(feature = "wasm")]
+    #[inline]
+    pub fn wasm(&self) -> Sandbox<'_> {
+        Sandbox(self)
+    }
+}
+
+/// What is registered, found by queries: discovery, factory names, conflicts, the discovery cache.
+///
+/// Made by [`ModuleRegistry::catalog`].
+#[derive(Clone, Copy, Debug)]
+pub struct Catalog<'r>(pub(crate) &'r ModuleRegistry);
+
+impl Catalog<'_> {
+    /// The plugins matching `query`, sorted by name.
+    pub fn discover_plugins(
+        &self,
+        query: PluginDiscoveryQuery,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
+        self.0.discover_plugins(query)
+    }
+
+    /// The plugins with every required capability, those with more optional capabilities
+    /// first, then by name.
+    pub fn discover_plugins_by_capabilities(
+        &self,
+        query: PluginCapabilityQuery,
+    ) -> Result<Vec<PluginInfo>, PluginError> {
+        self.0.discover_plugins_by_capabilities(query)
+    }
+
+    /// Fails when a compiled-in name was defined twice, naming both definitions.
+    pub fn check(&self) -> Result<(), PluginError> {
+        self.0.check()
+    }
+
+    /// Compiled-in names claimed by two definitions (neither is used).
+    pub fn conflicts(&self) -> &[Conflict] {
+        self.0.conflicts()
+    }
+
+    /// Fails, naming every absent plugin, unless all of `names` are registered.
+    ///
+    /// Call it at startup with the plugins your program relies on, so that a plugin crate the
+    /// linker dropped is a clear error and not a silent gap.
+    ///
+    /// ```
+    /// use modreg_core::{PluginError, PluginErrorKind};
+    /// use modreg_host::ModuleRegistry;
+    /// let err = ModuleRegistry::new().catalog().expect_plugins(["surely-absent"]).unwrap_err();
+    /// assert!(matches!(err.kind(), PluginErrorKind::MissingPlugins { missing } if missing == &["surely-absent"]));
+    /// ```
+    pub fn expect_plugins<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), PluginError> {
+        self.0.expect_plugins(names)
+    }
+
+    /// How often discovery was answered from the cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.0.cache_stats()
+    }
+
+    /// The factory names known: registered at run time and compiled in.
+    pub fn factory_names(&self) -> Vec<String> {
+        self.0.factory_names()
+    }
+}
+
+/// Changing what is registered at run time: registrations, removals, settings, factories, signed changes.
+///
+/// Made by [`ModuleRegistry::registrations`].
+#[derive(Clone, Copy, Debug)]
+pub struct Registrations<'r>(pub(crate) &'r ModuleRegistry);
+
+impl Registrations<'_> {
+    /// Registers a plugin at run time. A name registered at run time already is refused
+    /// ([`PluginErrorKind::AlreadyRegistered`]); a compiled-in plugin of the same name lends its
+    /// implementation when type and version agree.
+    pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
+        self.0.register_plugin(config)
+    }
+
+    /// Registers a plugin with dependencies and metadata. Dependencies are checked when the
+    /// plugin is created, not now, so they may be registered later.
+    pub fn register_advanced_plugin(
+        &self,
+        config: AdvancedPluginConfig,
+    ) -> Result<(), PluginError> {
+        self.0.register_advanced_plugin(config)
+    }
+
+    /// Registers a plugin, replacing a runtime entry of the same name if there is one.
+    pub fn replace_plugin(&self, config: impl Into<Registration>) -> Result<(), PluginError> {
+        self.0.replace_plugin(config)
+    }
+
+    /// Registers every plugin in `configs` at once: all of them, or, if any is invalid,
+    /// refused, names already taken or a dependency cycle, none of them.
+    ///
+    /// One snapshot is published for the whole batch, so readers see all of it or none.
+    ///
+    /// ```
+    /// use modreg_core::PluginType;
+    /// use modreg_host::{ModuleRegistry, PluginConfig};
+    ///
+    /// let registry = ModuleRegistry::new();
+    /// registry.registrations().register_plugins((0..3).map(|i| {
+    ///     PluginConfig::new()
+    ///         .with_name(format!("shard-{i}"))
+    ///         .with_version("1.0.0")
+    ///         .with_type(PluginType::Storage)
+    /// }))?;
+    /// assert!(registry.plugin("shard-2").is_some());
+    /// # Ok::<(), modreg_core::PluginError>(())
+    /// ```
+    pub fn register_plugins<I>(&self, configs: I) -> Result<(), PluginError>
+    where
+        I: IntoIterator,
+        I::Item: Into<Registration>,
+    {
+        self.0.register_plugins(configs)
+    }
+
+    /// Removes a plugin, compiled in or registered at run time.
+    ///
+    /// While authentication is on, this is refused as unsigned: a removal is a signed
+    /// manifest with `action = "unregister"` (see `register_signed_manifest`).
+    pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
+        self.0.unregister_plugin(name)
+    }
+
+    /// Sets the settings `name` is constructed with from now on.
+    ///
+    /// While authentication is on, this is refused as unsigned: settings arrive as a signed
+    /// manifest with `action = "settings"` (see `register_signed_manifest`).
+    pub fn set_plugin_settings(
+        &self,
+        name: &str,
+        settings: PluginSettings,
+    ) -> Result<(), PluginError> {
+        self.0.set_plugin_settings(name, settings)
+    }
+
+    /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named
+    /// by [`with_factory_method`](PluginFactoryConfig::with_factory_method).
+    pub fn register_plugin_factory(&self, config: PluginFactoryConfig) -> Result<(), PluginError> {
+        self.0.register_plugin_factory(config)
+    }
+
+    /// Makes the change an artifact (a manifest) asks for, with its signature if it has one:
+    /// the layers check it as they check any change, and a layer that authenticates changes
+    /// verifies the proof (security, with authentication on, refuses one without).
+    pub fn apply_signed(
+        &self,
+        change: SignedChange,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
+        self.0.apply_signed(change, proof)
+    }
+}
+
+/// The host's switches, environments and configuration files.
+///
+/// Made by [`ModuleRegistry::configuration`].
+#[derive(Clone, Copy, Debug)]
+pub struct Configuration<'r>(pub(crate) &'r ModuleRegistry);
+
+impl Configuration<'_> {
+    /// Sets the basic switches: plugin loading and validation. Monitoring is the monitoring
+    /// layer's switch: this registry alone has none, so switching it on is refused
+    /// (`modreg::ModuleRegistry` hands it to its layer).
+    ///
+    /// ```
+    /// use modreg_core::{PluginError, PluginErrorKind};
+    /// use modreg_host::{ModuleRegistry, PluginConfiguration};
+    ///
+    /// let registry = ModuleRegistry::new();
+    /// registry.configuration().configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
+    /// assert!(matches!(registry.create_plugin("anything").map_err(PluginError::into_kind), Err(PluginErrorKind::Disabled { .. })));
+    /// # Ok::<(), PluginError>(())
+    /// ```
+    pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {
+        self.0.configure_plugin_system(config)
+    }
+
+    /// Sets every switch the advanced configuration names.
+    pub fn configure_advanced_plugin_system(
+        &self,
+        config: AdvancedPluginConfiguration,
+    ) -> Result<(), PluginError> {
+        self.0.configure_advanced_plugin_system(config)
+    }
+
+    /// Stores the profile of `environment`; it applies while that environment is active.
+    pub fn configure_environment_plugin_system(
+        &self,
+        environment: &str,
+        config: EnvironmentPluginConfiguration,
+    ) -> Result<(), PluginError> {
+        self.0
+            .configure_environment_plugin_system(environment, config)
+    }
+
+    /// Makes `environment` the active one (its profile need not be configured yet). A new
+    /// registry starts in the environment named by `MODREG_ENVIRONMENT`, if set.
+    pub fn set_environment(&self, environment: &str) -> Result<(), PluginError> {
+        self.0.set_environment(environment)
+    }
+
+    /// Leaves every environment: only the base switches apply.
+    pub fn clear_environment(&self) -> Result<(), PluginError> {
+        self.0.clear_environment()
+    }
+
+    /// The active environment.
+    pub fn environment(&self) -> Option<String> {
+        self.0.environment()
+    }
+
+    /// Applies a configuration file: every section must name a registered plugin. Nothing
+    /// is applied unless the whole file is valid.
+    pub fn apply_config_file(&self, origin: &str, file: ConfigFile) -> Result<(), PluginError> {
+        self.0.apply_config_file(origin, file)
+    }
+}
+
+/// Creating instances beyond `create_plugin`: with settings, advanced, from a factory, from a typed registry, handles and shared instances.
+///
+/// Made by [`ModuleRegistry::instances`].
+#[derive(Clone, Copy, Debug)]
+pub struct Instances<'r>(pub(crate) &'r ModuleRegistry);
+
+impl<'r> Instances<'r> {
+    /// Creates `name` as `config` asks, on the creation path of `create_plugin`: its settings
+    /// replace the configured ones, and it may ask for validation, monitoring and
+    /// initialization beyond the registry's switches (never for less).
+    pub fn create_plugin_with(
+        &self,
+        name: &str,
+        config: PluginInstantiationConfig,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        self.0.create_plugin_with(name, config)
+    }
+
+    /// Creates `name` prepared as `config` asks: with its context and configuration,
+    /// validated, monitored and initialized as switched on.
+    ///
+    /// The configuration's settings, when it has any, are the settings the plugin is built
+    /// with. A plugin registered with `with_advanced_constructor` receives the context and
+    /// configuration through `set_context` and `set_configuration`; the registry keeps its
+    /// `state` (initialized after `initialize`, not after `cleanup`) and, when it is monitored,
+    /// hands it its metrics with `update_metrics` at `cleanup`.
+    pub fn create_advanced_plugin(
+        &self,
+        name: &str,
+        config: AdvancedPluginInstantiationConfig,
+    ) -> Result<AdvancedPluginInstance, PluginError> {
+        self.0.create_advanced_plugin(name, config)
+    }
+
+    /// Creates the plugin `variant` with the factory called `factory_name`, on the creation
+    /// path: loading, the panic guard, the factory's declared type, the dependencies and
+    /// permissions of the plugin it made (its compiled-in entry), then monitoring and the
+    /// sandbox.
+    ///
+    /// A factory's function runs before its product's permissions are known; the product is
+    /// refused before the caller can call it.
+    pub fn create_plugin_from_factory(
+        &self,
+        factory_name: &str,
+        variant: &str,
+    ) -> Result<Box<dyn Plugin>, PluginError> {
+        self.0.create_plugin_from_factory(factory_name, variant)
+    }
+
+    /// Creates `name` from a registry of another trait (declared with `registry!`), under this
+    /// registry's policies: plugin loading, then what the registry of `T` decided when it was
+    /// indexed (a duplicate name, an unmet `depends_on` in its own table), then the layers'
+    /// checks (security: the permissions the plugin declares), then its constructor under
+    /// the panic guard with the settings configured for `name` (sealed ones opened, and kept
+    /// out of errors).
+    ///
+    /// Instances of another trait are not wrapped: metrics, per-call logging and the sandbox
+    /// need the trait's methods, which only `dyn Plugin` has here.
+    ///
+    /// ```
+    /// use modreg_core::{plugin, registry, PluginError, PluginErrorKind};
+    /// use modreg_host::{ModuleRegistry, PluginConfiguration};
+    ///
+    /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
+    /// registry!(pub GREETERS: dyn Greeter);
+    ///
+    /// #[plugin(registry = GREETERS)]
+    /// #[derive(Default)]
+    /// struct Hello;
+    /// impl Greeter for Hello { fn greet(&self) -> String { "hello".into() } }
+    ///
+    /// let host = ModuleRegistry::new();
+    /// assert_eq!(host.instances().create_from(&GREETERS, "hello")?.greet(), "hello");
+    /// host.configuration().configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
+    /// assert!(matches!(host.instances().create_from(&GREETERS, "hello").map_err(PluginError::into_kind), Err(PluginErrorKind::Disabled { .. })));
+    /// # Ok::<(), PluginError>(())
+    /// ```
+    pub fn create_from<T: ?Sized>(
+        &self,
+        registry: &Registry<T>,
+        name: &str,
+    ) -> Result<Box<T>, PluginError> {
+        self.0.create_from(registry, name)
+    }
+
+    /// Resolves `name` once, for creating it many times: [`PluginHandle::create`] skips the
+    /// name lookup and nothing else. Fails as `create_plugin` would when no plugin has that
+    /// name.
+    pub fn handle(&self, name: &'r str) -> Result<PluginHandle<'r>, PluginError> {
+        self.0.handle(name)
+    }
+
+    /// Takes one shared instance of `name` (as [`shared_plugin`](Self::shared_plugin) gives
+    /// it) and keeps it in a handle whose [`get`](SharedHandle::get) costs one atomic load
+    /// while the configuration does not change. Fails as `shared_plugin` would.
+    pub fn shared_handle(&self, name: &'r str) -> Result<SharedHandle<'r>, PluginError> {
+        self.0.shared_handle(name)
+    }
+
+    /// An instance of `name` to share between callers and threads.
+    ///
+    /// With instance caching on (`PluginConfig::with_plugin_caching(true)` through
+    /// `configure_plugin_system`) this is the same instance on every call until the
+    /// configuration changes, and costs a read lock and a reference count; otherwise a new
+    /// instance each call. Instances come from [`create_plugin`](ModuleRegistry::create_plugin), with
+    /// every policy applied; they are not initialized (as `create_plugin`'s are not).
+    pub fn shared_plugin(&self, name: &str) -> Result<Arc<dyn Plugin>, PluginError> {
+        self.0.shared_plugin(name)
+    }
+}
+
+/// The WebAssembly sandbox: loading, unloading and configuring modules.
+///
+/// Made by [`ModuleRegistry::wasm`].
+#[cfg(feature = "wasm")]
+#[derive(Clone, Copy, Debug)]
+pub struct Sandbox<'r>(pub(crate) &'r ModuleRegistry);
+
+#[cfg(feature = "wasm")]
+impl Sandbox<'_> {
+    /// Loads a module from `bytes` under `name` and registers its plugins; the names
+    /// registered.
+    ///
+    /// With authentication on, `signature` must be a trusted key's signature of the module's
+    /// SHA-256, or the module is refused ([`PluginErrorKind::Unsigned`],
+    /// [`PluginErrorKind::UntrustedKey`], [`PluginErrorKind::BadSignature`]). The module's plugins then
+    /// pass every check a runtime registration does (secure loading, permissions at creation).
+    pub fn load_wasm_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        signature: Option<&WasmSignature>,
+    ) -> Result<Vec<String>, PluginError> {
+        self.0.load_wasm_bytes(name, bytes, signature)
+    }
+
+    /// Loads the module at `path` (and its signature `PATH.sig`, if there is one) and
+    /// registers its plugins; the names registered.
+    ///
+    /// Loading it again replaces its plugins: instances already made finish their calls on
+    /// the old code, new ones get the new.
+    pub fn load_wasm_plugin(&self, path: impl AsRef<Path>) -> Result<Vec<String>, PluginError> {
+        self.0.load_wasm_plugin(path)
+    }
+
+    /// Brings the registry in line with the `*.wasm` files of `dir`: new and changed modules
+    /// are loaded, modules whose file is gone are removed, unchanged ones are left alone. A
+    /// module that fails to load is reported and, if an earlier version is loaded, that version
+    /// keeps serving. This is one pass of hot reload; see [`watch_wasm_plugins`].
+    ///
+    /// [`watch_wasm_plugins`]: crate::ModuleRegistry::watch_wasm_plugins
+    pub fn load_wasm_plugins(&self, dir: impl AsRef<Path>) -> Result<WasmLoadReport, PluginError> {
+        self.0.load_wasm_plugins(dir)
+    }
+
+    /// Removes the plugins module `name` registered.
+    pub fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
+        self.0.unload_wasm_module(name)
+    }
+
+    /// Sets the sandbox's limits and grants for modules loaded from now on.
+    ///
+    /// A zero time budget is refused (`Invalid`): no call could run, and nothing changes.
+    pub fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
+        self.0.configure_wasm(config)
+    }
+
+    /// The sandbox's limits and grants.
+    pub fn wasm_config(&self) -> WasmConfig {
+        self.0.wasm_config()
+    }
+
+    /// How many modules this registry refused to load.
+    pub fn wasm_modules_refused(&self) -> u64 {
+        self.0.wasm_modules_refused()
+    }
+}
