@@ -61,6 +61,9 @@ pub struct ModuleRegistry {
     host: modreg_host::ModuleRegistry,
     security: Arc<Security>,
     monitoring: Arc<Monitoring>,
+    /// The WebAssembly sandbox, a plugin source: what it loads it registers in `host`.
+    #[cfg(feature = "wasm")]
+    wasm: modreg_wasm::Wasm,
 }
 
 impl Default for ModuleRegistry {
@@ -159,6 +162,8 @@ impl ModuleRegistry {
             host,
             security,
             monitoring,
+            #[cfg(feature = "wasm")]
+            wasm: modreg_wasm::Wasm::new(),
         }
     }
 
@@ -373,7 +378,7 @@ impl ModuleRegistry {
     #[cfg(feature = "prometheus")]
     pub fn prometheus_text(&self) -> String {
         #[cfg(feature = "wasm")]
-        let refused = Some(self.host.wasm().wasm_modules_refused());
+        let refused = Some(self.wasm().wasm_modules_refused());
         #[cfg(not(feature = "wasm"))]
         let refused = None;
         let access = self.security.access_metrics();
@@ -482,16 +487,30 @@ impl ModuleRegistry {
         SemanticDiscovery::discover_plugins_semantically(&self.host, query)
     }
 
+    /// The WebAssembly sandbox of this registry: loading, unloading and configuring modules,
+    /// whose plugins it registers here.
+    #[cfg(feature = "wasm")]
+    pub fn wasm(&self) -> modreg_wasm::Sandbox<'_> {
+        self.wasm.on(&self.host)
+    }
+
     /// Watches `dir` for WebAssembly plugin modules, loading each new or changed one (see
-    /// [`modreg_host::ModuleRegistry::watch_wasm_plugins`]); stops when the watcher is dropped
-    /// or the registry is.
+    /// [`modreg_wasm::WasmWatcher::start`]); stops when the watcher is dropped or the registry
+    /// is.
     #[cfg(feature = "wasm")]
     pub fn watch_wasm_plugins(
         self: &Arc<Self>,
         dir: impl Into<std::path::PathBuf>,
         interval: std::time::Duration,
-    ) -> modreg_host::WasmWatcher {
-        modreg_host::WasmWatcher::start(self, dir, interval)
+    ) -> modreg_wasm::WasmWatcher {
+        modreg_wasm::WasmWatcher::start(self, dir, interval)
+    }
+}
+
+#[cfg(feature = "wasm")]
+impl AsRef<modreg_wasm::Wasm> for ModuleRegistry {
+    fn as_ref(&self) -> &modreg_wasm::Wasm {
+        &self.wasm
     }
 }
 

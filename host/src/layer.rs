@@ -178,6 +178,28 @@ pub enum Event<'a> {
 /// a registry call (the sandbox's host functions).
 pub(crate) type Layers = Arc<[Arc<dyn Layer>]>;
 
+/// Tells the layers of one registry of events, from wherever it is kept
+/// ([`ModuleRegistry::events`](crate::ModuleRegistry::events)).
+#[derive(Clone)]
+pub struct Events(pub(crate) Layers);
+
+impl Events {
+    /// Tells every layer that `event` happened.
+    pub fn emit(&self, event: &Event<'_>) {
+        for layer in self.0.iter() {
+            layer.on_event(event);
+        }
+    }
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events")
+            .field("layers", &self.0.len())
+            .finish()
+    }
+}
+
 /// What a layer sees when it is asked about a creation: the configuration in force, never
 /// the registry itself.
 pub struct LayerContext<'a> {

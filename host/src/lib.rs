@@ -38,8 +38,6 @@ mod cache;
 mod config_file;
 mod configuration;
 mod configure;
-#[cfg(feature = "wasm")]
-mod extensions;
 mod factory;
 pub mod files;
 mod handle;
@@ -61,8 +59,6 @@ mod system;
 mod target;
 pub mod toml_settings;
 mod views;
-#[cfg(feature = "wasm")]
-mod wasm;
 
 pub use crate::advanced::{
     AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
@@ -77,7 +73,9 @@ pub use crate::factory::PluginFactoryConfig;
 pub use crate::handle::PluginHandle;
 pub use crate::info::{PluginInfo, PluginOrigin};
 pub use crate::instantiate::PluginInstantiationConfig;
-pub use crate::layer::{Change, Code, Event, Interest, Layer, LayerContext, Opened, Proof, Wrap};
+pub use crate::layer::{
+    Change, Code, Event, Events, Interest, Layer, LayerContext, Opened, Proof, Wrap,
+};
 pub use crate::lifecycle::{LifecycleState, PluginManager};
 pub use crate::metrics::{MetricsSource, PluginMetrics};
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
@@ -87,17 +85,4 @@ pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
 };
 pub use crate::shared::SharedHandle;
-#[cfg(feature = "wasm")]
-pub use crate::views::Sandbox;
 pub use crate::views::{Catalog, Configuration, Instances, Registrations};
-#[cfg(feature = "wasm")]
-pub use crate::wasm::config::{
-    DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,
-    DEFAULT_WASM_TIME_BUDGET, WasmConfig,
-};
-#[cfg(feature = "wasm")]
-pub use crate::wasm::load::WasmLoadReport;
-#[cfg(feature = "wasm")]
-pub use crate::wasm::signature::WasmSignature;
-#[cfg(feature = "wasm")]
-pub use crate::wasm::watch::WasmWatcher;

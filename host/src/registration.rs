@@ -79,7 +79,6 @@ impl ModuleRegistry {
     /// Registers a batch loaded from one source (a WebAssembly module): all or none, each
     /// checked by the layers with the module's `proof`; `replace` lets it take over its own
     /// earlier entries.
-    #[cfg(feature = "wasm")]
     pub(crate) fn register_loaded(
         &self,
         batch: Vec<Registration>,
@@ -194,7 +193,6 @@ impl ModuleRegistry {
 
     /// Removes the runtime entries `names` (a WebAssembly module's plugins), all or none; a
     /// compiled-in plugin one of them shadowed is found again.
-    #[cfg(feature = "wasm")]
     pub(crate) fn withdraw(
         &self,
         names: &[String],

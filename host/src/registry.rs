@@ -20,7 +20,7 @@ use crate::overlay::Overlay;
 use crate::cache::QueryKey;
 use crate::info::PluginInfo;
 use crate::interest::Interests;
-use crate::layer::{Event, Layer, Layers};
+use crate::layer::{Event, Events, Layer, Layers};
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 use crate::shared_instances::SharedInstances;
 use modreg_core::Conflict;
@@ -80,10 +80,6 @@ pub struct ModuleRegistry {
     layers: Layers,
     /// Cached discovery results, valid for one overlay generation.
     pub(crate) cache: crate::cache::DiscoveryCache,
-    /// State the sandbox inside the host keeps (its loaded modules), by type. A layer crate
-    /// keeps its own state in itself.
-    #[cfg(feature = "wasm")]
-    pub(crate) extensions: crate::extensions::Extensions,
 }
 
 impl Default for ModuleRegistry {
@@ -193,8 +189,6 @@ impl ModuleRegistry {
             writer: Mutex::new(()),
             layers,
             cache: crate::cache::DiscoveryCache::default(),
-            #[cfg(feature = "wasm")]
-            extensions: crate::extensions::Extensions::default(),
         }
     }
 
@@ -215,8 +209,14 @@ impl ModuleRegistry {
         &self.layers
     }
 
+    /// What tells the attached layers of an event, for code that reports one later, outside
+    /// a call on the registry (a sandboxed guest's refused capability).
+    pub fn events(&self) -> Events {
+        Events(self.layers.clone())
+    }
+
     /// Tells every attached layer that `event` happened: how a layer's own calls (security's
-    /// access checks) reach the others.
+    /// access checks) and a source's (a refused module) reach the others.
     pub fn emit(&self, event: &Event<'_>) {
         for layer in &*self.layers {
             layer.on_event(event);

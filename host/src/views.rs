@@ -1,14 +1,12 @@
 //! The host's calls grouped by what they are about, each a view of the registry that
 //! `ModuleRegistry` hands out: [`Catalog`] (what is registered), [`Registrations`] (changing
 //! it at run time), [`Configuration`] (switches, environments, files), [`Instances`] (creating
-//! beyond `create_plugin`) and, with the `wasm` feature, [`Sandbox`]. The registry's own type
+//! beyond `create_plugin`). The registry's own type
 //! keeps the calls of the hot path and of the seam; the facade `modreg` offers the
 //! specification's calls on its `ModuleRegistry` as well.
 //!
 //! Each view is a borrowed registry; its methods are the registry's, documented here.
 
-#[cfg(feature = "wasm")]
-use std::path::Path;
 use std::sync::Arc;
 
 #[cfg(doc)]
@@ -31,8 +29,6 @@ use crate::registration::SignedChange;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig, Registration};
 use crate::shared::SharedHandle;
-#[cfg(feature = "wasm")]
-use crate::wasm::{config::WasmConfig, load::WasmLoadReport, signature::WasmSignature};
 
 impl ModuleRegistry {
     /// What is registered, found by queries.
@@ -57,13 +53,6 @@ impl ModuleRegistry {
     #[inline]
     pub fn instances(&self) -> Instances<'_> {
         Instances(self)
-    }
-
-    /// The WebAssembly sandbox.
-    #[cfg(feature = "wasm")]
-    #[inline]
-    pub fn wasm(&self) -> Sandbox<'_> {
-        Sandbox(self)
     }
 }
 
@@ -209,6 +198,25 @@ impl Registrations<'_> {
     /// by [`with_factory_method`](PluginFactoryConfig::with_factory_method).
     pub fn register_plugin_factory(&self, config: PluginFactoryConfig) -> Result<(), PluginError> {
         self.0.register_plugin_factory(config)
+    }
+
+    /// Registers a batch a source loaded together (a WebAssembly module's plugins): all or
+    /// none, each checked by the layers with the source's `proof` (its signature, if it has
+    /// one); `replace` lets the batch take over runtime entries of the same names.
+    pub fn register_batch(
+        &self,
+        batch: Vec<Registration>,
+        replace: bool,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
+        self.0.register_loaded(batch, replace, proof)
+    }
+
+    /// Removes the runtime entries `names` (a source's plugins), all or none, each checked by
+    /// the layers with the source's `proof`; a compiled-in plugin one of them shadowed is found
+    /// again.
+    pub fn withdraw(&self, names: &[String], proof: Option<Proof<'_>>) -> Result<(), PluginError> {
+        self.0.withdraw(names, proof)
     }
 
     /// Makes the change an artifact (a manifest) asks for, with its signature if it has one:
@@ -396,72 +404,5 @@ impl<'r> Instances<'r> {
     /// every policy applied; they are not initialized (as `create_plugin`'s are not).
     pub fn shared_plugin(&self, name: &str) -> Result<Arc<dyn Plugin>, PluginError> {
         self.0.shared_plugin(name)
-    }
-}
-
-/// The WebAssembly sandbox: loading, unloading and configuring modules.
-///
-/// Made by [`ModuleRegistry::wasm`].
-#[cfg(feature = "wasm")]
-#[derive(Clone, Copy, Debug)]
-pub struct Sandbox<'r>(pub(crate) &'r ModuleRegistry);
-
-#[cfg(feature = "wasm")]
-impl Sandbox<'_> {
-    /// Loads a module from `bytes` under `name` and registers its plugins; the names
-    /// registered.
-    ///
-    /// With authentication on, `signature` must be a trusted key's signature of the module's
-    /// SHA-256, or the module is refused ([`PluginErrorKind::Unsigned`],
-    /// [`PluginErrorKind::UntrustedKey`], [`PluginErrorKind::BadSignature`]). The module's plugins then
-    /// pass every check a runtime registration does (secure loading, permissions at creation).
-    pub fn load_wasm_bytes(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        signature: Option<&WasmSignature>,
-    ) -> Result<Vec<String>, PluginError> {
-        self.0.load_wasm_bytes(name, bytes, signature)
-    }
-
-    /// Loads the module at `path` (and its signature `PATH.sig`, if there is one) and
-    /// registers its plugins; the names registered.
-    ///
-    /// Loading it again replaces its plugins: instances already made finish their calls on
-    /// the old code, new ones get the new.
-    pub fn load_wasm_plugin(&self, path: impl AsRef<Path>) -> Result<Vec<String>, PluginError> {
-        self.0.load_wasm_plugin(path)
-    }
-
-    /// Brings the registry in line with the `*.wasm` files of `dir`: new and changed modules
-    /// are loaded, modules whose file is gone are removed, unchanged ones are left alone. A
-    /// module that fails to load is reported and, if an earlier version is loaded, that version
-    /// keeps serving. This is one pass of hot reload; see [`watch_wasm_plugins`].
-    ///
-    /// [`watch_wasm_plugins`]: crate::ModuleRegistry::watch_wasm_plugins
-    pub fn load_wasm_plugins(&self, dir: impl AsRef<Path>) -> Result<WasmLoadReport, PluginError> {
-        self.0.load_wasm_plugins(dir)
-    }
-
-    /// Removes the plugins module `name` registered.
-    pub fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
-        self.0.unload_wasm_module(name)
-    }
-
-    /// Sets the sandbox's limits and grants for modules loaded from now on.
-    ///
-    /// A zero time budget is refused (`Invalid`): no call could run, and nothing changes.
-    pub fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
-        self.0.configure_wasm(config)
-    }
-
-    /// The sandbox's limits and grants.
-    pub fn wasm_config(&self) -> WasmConfig {
-        self.0.wasm_config()
-    }
-
-    /// How many modules this registry refused to load.
-    pub fn wasm_modules_refused(&self) -> u64 {
-        self.0.wasm_modules_refused()
     }
 }

@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use wasmi::{Engine, Instance, Memory, Store, TypedFunc, TypedResumableCall};
 
-use crate::layer::Layers;
-use crate::wasm::config::WasmConfig;
-use crate::wasm::imports::{Grants, HostState, MemoryCap, linker};
-use crate::wasm::module::WasmModule;
+use crate::config::WasmConfig;
+use crate::imports::{Grants, HostState, MemoryCap, linker};
+use crate::module::WasmModule;
 use modreg_core::wasm_abi::{ANSWER_RECORD, EXPORT_ALLOC, EXPORT_PROCESS, STATUS_OK};
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_host::Events;
 
 /// Fuel handed out at a time: the deadline is checked after each slice (a few milliseconds
 /// of guest code).
@@ -45,10 +45,10 @@ impl Sandbox {
         engine: &Engine,
         module: &WasmModule,
         config: &WasmConfig,
-        layers: &Layers,
+        events: &Events,
     ) -> Result<Self, PluginError> {
         let state = HostState {
-            layers: layers.clone(),
+            events: events.clone(),
             limiter: MemoryCap {
                 limit: config.memory_limit(),
                 hit: false,

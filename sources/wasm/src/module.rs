@@ -4,8 +4,8 @@
 use sha2::{Digest, Sha256};
 use wasmi::{Engine, ExternType, Module};
 
-use crate::wasm::config::WasmConfig;
-use crate::wasm::imports::OFFERED;
+use crate::config::WasmConfig;
+use crate::imports::OFFERED;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_MODULE, ModuleEntry, SECTION, read_metadata,
 };

@@ -28,7 +28,7 @@ pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
 ///
 /// ```
 /// use std::time::Duration;
-/// use modreg_host::WasmConfig;
+/// use modreg_wasm::WasmConfig;
 ///
 /// let config = WasmConfig::new()
 ///     .with_time_budget(Duration::from_millis(200))

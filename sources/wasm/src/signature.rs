@@ -38,12 +38,12 @@ impl WasmSignature {
 
     /// What a module's signature signs: the SHA-256 of its bytes.
     pub fn message(module: &[u8]) -> [u8; 32] {
-        crate::wasm::module::sha256(module)
+        crate::module::sha256(module)
     }
 
     /// Parses a signature file.
     pub fn parse(text: &str) -> Result<Self, PluginError> {
-        crate::toml_settings::read_capped(text, MAX_SIGNATURE_BYTES, "a signature file")
+        modreg_host::toml_settings::read_capped(text, MAX_SIGNATURE_BYTES, "a signature file")
     }
 
     /// The signature file's text.

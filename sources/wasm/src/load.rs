@@ -2,31 +2,34 @@
 //! module's plugins registered together through the same checks as any runtime registration.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use wasmi::Engine;
 
-use crate::layer::Proof;
-use crate::registry::ModuleRegistry;
-use crate::runtime::{AdvancedPluginConfig, Registration};
-use crate::wasm::config::WasmConfig;
-use crate::wasm::imports::Grants;
-use crate::wasm::module::{WasmModule, encode_hex, sha256 as sha256_of};
-use crate::wasm::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
-use crate::wasm::signature::WasmSignature;
+use crate::config::WasmConfig;
+use crate::imports::Grants;
+use crate::module::{WasmModule, encode_hex, sha256 as sha256_of};
+use crate::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
+use crate::signature::WasmSignature;
 use modreg_core::PluginType;
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_host::Proof;
+use modreg_host::{AdvancedPluginConfig, Registration};
+use modreg_host::{Event, ModuleRegistry};
 
-/// What a registry keeps for its WebAssembly plugins (in its extensions).
-pub(crate) struct WasmHost {
+/// The WebAssembly sandbox of one registry: its engine, its configuration and the modules it
+/// loaded. Its calls take the registry the modules' plugins are registered in; the facade
+/// `modreg` holds one per registry and offers them as `registry.wasm()` ([`Sandbox`]).
+pub struct Wasm {
     engine: Engine,
     config: RwLock<WasmConfig>,
     /// Loaded modules by name: their hash and the plugins they registered.
     modules: Mutex<BTreeMap<String, LoadedEntry>>,
     /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
-    pub(crate) refused: AtomicU64,
+    refused: AtomicU64,
     /// The hash of each module file last refused, so a directory pass refuses (and logs) a
     /// file once, not on every pass, until it changes.
     refused_files: Mutex<BTreeMap<String, String>>,
@@ -38,11 +41,11 @@ struct LoadedEntry {
     plugins: Vec<String>,
 }
 
-impl Default for WasmHost {
+impl Default for Wasm {
     fn default() -> Self {
         let mut config = wasmi::Config::default();
         config.consume_fuel(true);
-        WasmHost {
+        Wasm {
             engine: Engine::new(&config),
             config: RwLock::new(WasmConfig::default()),
             modules: Mutex::new(BTreeMap::new()),
@@ -79,7 +82,7 @@ fn module_name(path: &Path) -> String {
 /// there but cannot be read (not a regular file, too large, not text) refuses the module.
 fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
     let sig = std::path::PathBuf::from(format!("{}.sig", path.display()));
-    match crate::files::read_text(&sig) {
+    match modreg_host::files::read_text(&sig) {
         Ok(text) => WasmSignature::parse(&text).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(PluginError::from(PluginErrorKind::WasmModule {
@@ -97,15 +100,11 @@ fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
             reason,
         })
     };
-    crate::files::read_regular(path, limit).map_err(|e| refuse(format!("cannot read: {e}")))
+    modreg_host::files::read_regular(path, limit).map_err(|e| refuse(format!("cannot read: {e}")))
 }
 
-impl ModuleRegistry {
-    fn wasm_host(&self) -> Arc<WasmHost> {
-        self.extensions.get::<WasmHost>()
-    }
-
-    /// What [`Sandbox::configure_wasm`](crate::Sandbox::configure_wasm) does.
+impl Wasm {
+    /// What [`Sandbox::configure_wasm`] does.
     pub(crate) fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
         if config.time_budget().is_zero() {
             return Err(PluginError::invalid(
@@ -114,54 +113,50 @@ impl ModuleRegistry {
                 "a call needs some time to run",
             ));
         }
-        *self
-            .wasm_host()
-            .config
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = config;
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
         Ok(())
     }
 
-    /// What [`Sandbox::wasm_config`](crate::Sandbox::wasm_config) does.
+    /// What [`Sandbox::wasm_config`] does.
     pub(crate) fn wasm_config(&self) -> WasmConfig {
-        self.wasm_host()
-            .config
+        self.config
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    /// What [`Sandbox::wasm_modules_refused`](crate::Sandbox::wasm_modules_refused) does.
+    /// What [`Sandbox::wasm_modules_refused`] does.
     pub(crate) fn wasm_modules_refused(&self) -> u64 {
-        self.wasm_host().refused.load(Ordering::Relaxed)
+        self.refused.load(Ordering::Relaxed)
     }
 
-    /// What [`Sandbox::load_wasm_plugin`](crate::Sandbox::load_wasm_plugin) does.
+    /// What [`Sandbox::load_wasm_plugin`] does.
     pub(crate) fn load_wasm_plugin(
         &self,
+        registry: &ModuleRegistry,
         path: impl AsRef<Path>,
     ) -> Result<Vec<String>, PluginError> {
         let path = path.as_ref();
         let limit = self.wasm_config().max_module_bytes();
         let bytes = read_capped(path, limit)?;
         let signature = signature_beside(path)?;
-        self.load_wasm_bytes(&module_name(path), &bytes, signature.as_ref())
+        self.load_wasm_bytes(registry, &module_name(path), &bytes, signature.as_ref())
     }
 
-    /// What [`Sandbox::load_wasm_bytes`](crate::Sandbox::load_wasm_bytes) does.
+    /// What [`Sandbox::load_wasm_bytes`] does.
     pub(crate) fn load_wasm_bytes(
         &self,
+        registry: &ModuleRegistry,
         name: &str,
         bytes: &[u8],
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
-        let host = self.wasm_host();
-        let result = self.load_checked(&host, name, bytes, signature);
+        let result = self.load_checked(registry, name, bytes, signature);
         if let Err(error) = &result {
-            host.refused.fetch_add(1, Ordering::Relaxed);
+            self.refused.fetch_add(1, Ordering::Relaxed);
             // Escaped: the reason quotes the module's own text.
             tracing::error!(module = name, error = %error.to_string().escape_debug(), "WebAssembly module refused");
-            self.emit(&crate::layer::Event::ModuleRefused {
+            registry.emit(&Event::ModuleRefused {
                 module: name,
                 reason: &error.to_string(),
             });
@@ -171,20 +166,20 @@ impl ModuleRegistry {
 
     fn load_checked(
         &self,
-        host: &WasmHost,
+        registry: &ModuleRegistry,
         name: &str,
         bytes: &[u8],
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
         let config = self.wasm_config();
-        let module = WasmModule::new(name, bytes, &host.engine, &config)?;
+        let module = WasmModule::new(name, bytes, &self.engine, &config)?;
         let sha256 = module.sha256.clone();
-        let layers = self.layers().clone();
+        let events = registry.events();
         let loaded = Arc::new(LoadedModule::new(
             module,
-            host.engine.clone(),
+            self.engine.clone(),
             config.clone(),
-            layers,
+            events,
         ));
         let mut registrations: Vec<Registration> = Vec::new();
         let mut names = Vec::new();
@@ -220,7 +215,7 @@ impl ModuleRegistry {
             names.push(entry.name.clone());
             registrations.push(registration.into());
         }
-        let mut modules = host.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
         // Replacing is for a module's own plugins: another module's stay its own.
         for (other, entry) in modules.iter().filter(|(other, _)| *other != name) {
             if let Some(taken) = names.iter().find(|n| entry.plugins.contains(n)) {
@@ -235,14 +230,16 @@ impl ModuleRegistry {
         // authentication on, refuses a module without one).
         let digest = loaded.module.digest;
         let proof = signature.map(|s| Proof::new(&digest, &s.key, &s.signature));
-        self.register_loaded(registrations, previous.is_some(), proof)?;
+        registry
+            .registrations()
+            .register_batch(registrations, previous.is_some(), proof)?;
         if let Some(previous) = previous {
             let gone: Vec<String> = previous
                 .plugins
                 .into_iter()
                 .filter(|p| !names.contains(p))
                 .collect();
-            self.withdraw(&gone, proof)?;
+            registry.registrations().withdraw(&gone, proof)?;
         }
         tracing::info!(module = name, sha256 = %sha256, plugins = ?names, "WebAssembly module loaded");
         modules.insert(
@@ -255,23 +252,27 @@ impl ModuleRegistry {
         Ok(names)
     }
 
-    /// What [`Sandbox::unload_wasm_module`](crate::Sandbox::unload_wasm_module) does.
-    pub(crate) fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
-        let host = self.wasm_host();
-        let mut modules = host.modules.lock().unwrap_or_else(PoisonError::into_inner);
+    /// What [`Sandbox::unload_wasm_module`] does.
+    pub(crate) fn unload_wasm_module(
+        &self,
+        registry: &ModuleRegistry,
+        name: &str,
+    ) -> Result<Vec<String>, PluginError> {
+        let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = modules.get(name) else {
             return Err(PluginError::from(PluginErrorKind::WasmModule {
                 module: name.to_owned(),
                 reason: "no module of that name is loaded".to_owned(),
             }));
         };
-        self.withdraw(&entry.plugins, None)?;
+        registry.registrations().withdraw(&entry.plugins, None)?;
         Ok(modules.remove(name).map(|e| e.plugins).unwrap_or_default())
     }
 
-    /// What [`Sandbox::load_wasm_plugins`](crate::Sandbox::load_wasm_plugins) does.
+    /// What [`Sandbox::load_wasm_plugins`] does.
     pub(crate) fn load_wasm_plugins(
         &self,
+        registry: &ModuleRegistry,
         dir: impl AsRef<Path>,
     ) -> Result<WasmLoadReport, PluginError> {
         let dir = dir.as_ref();
@@ -289,12 +290,11 @@ impl ModuleRegistry {
             .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
             .collect();
         files.sort();
-        let host = self.wasm_host();
         let limit = self.wasm_config().max_module_bytes();
         let mut report = WasmLoadReport::default();
         let present: Vec<String> = files.iter().map(|p| module_name(p)).collect();
         // Removals first, so a plugin that moved to another file loads in the same pass.
-        let gone: Vec<String> = host
+        let gone: Vec<String> = self
             .modules
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -303,7 +303,7 @@ impl ModuleRegistry {
             .cloned()
             .collect();
         for name in gone {
-            match self.unload_wasm_module(&name) {
+            match self.unload_wasm_module(registry, &name) {
                 Ok(_) => report.removed.push(name),
                 Err(error) => report.refused.push((name, error)),
             }
@@ -313,20 +313,20 @@ impl ModuleRegistry {
             let bytes = match read_capped(path, limit) {
                 Ok(bytes) => bytes,
                 Err(error) => {
-                    host.refused.fetch_add(1, Ordering::Relaxed);
+                    self.refused.fetch_add(1, Ordering::Relaxed);
                     report.refused.push((name, error));
                     continue;
                 }
             };
             let sha256 = encode_hex(&sha256_of(&bytes));
             // One lock at a time: neither is held while the other is taken.
-            let loaded_same = host
+            let loaded_same = self
                 .modules
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&name)
                 .is_some_and(|e| e.sha256 == sha256);
-            let refused_same = host
+            let refused_same = self
                 .refused_files
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -344,8 +344,8 @@ impl ModuleRegistry {
                     continue;
                 }
             };
-            let outcome = self.load_wasm_bytes(&name, &bytes, signature.as_ref());
-            let mut refused_files = host
+            let outcome = self.load_wasm_bytes(registry, &name, &bytes, signature.as_ref());
+            let mut refused_files = self
                 .refused_files
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
@@ -361,5 +361,97 @@ impl ModuleRegistry {
             }
         }
         Ok(report)
+    }
+}
+
+impl fmt::Debug for Wasm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Wasm")
+            .field("modules", &modules.keys().collect::<Vec<_>>())
+            .field("refused", &self.refused.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Wasm {
+    /// No module loaded; the default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// This sandbox's calls on `registry`, where its modules' plugins are registered.
+    pub fn on<'r>(&'r self, registry: &'r ModuleRegistry) -> Sandbox<'r> {
+        Sandbox {
+            wasm: self,
+            registry,
+        }
+    }
+}
+
+/// A registry's WebAssembly sandbox: loading, unloading and configuring modules
+/// ([`Wasm::on`]; `registry.wasm()` on the facade's registry).
+#[derive(Clone, Copy, Debug)]
+pub struct Sandbox<'r> {
+    wasm: &'r Wasm,
+    registry: &'r ModuleRegistry,
+}
+impl Sandbox<'_> {
+    /// Loads a module from `bytes` under `name` and registers its plugins; the names
+    /// registered.
+    ///
+    /// With authentication on, `signature` must be a trusted key's signature of the module's
+    /// SHA-256, or the module is refused ([`PluginErrorKind::Unsigned`](modreg_core::PluginErrorKind::Unsigned),
+    /// [`PluginErrorKind::UntrustedKey`](modreg_core::PluginErrorKind::UntrustedKey), [`PluginErrorKind::BadSignature`](modreg_core::PluginErrorKind::BadSignature)). The module's plugins then
+    /// pass every check a runtime registration does (secure loading, permissions at creation).
+    pub fn load_wasm_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        signature: Option<&WasmSignature>,
+    ) -> Result<Vec<String>, PluginError> {
+        self.wasm
+            .load_wasm_bytes(self.registry, name, bytes, signature)
+    }
+
+    /// Loads the module at `path` (and its signature `PATH.sig`, if there is one) and
+    /// registers its plugins; the names registered.
+    ///
+    /// Loading it again replaces its plugins: instances already made finish their calls on
+    /// the old code, new ones get the new.
+    pub fn load_wasm_plugin(&self, path: impl AsRef<Path>) -> Result<Vec<String>, PluginError> {
+        self.wasm.load_wasm_plugin(self.registry, path)
+    }
+
+    /// Brings the registry in line with the `*.wasm` files of `dir`: new and changed modules
+    /// are loaded, modules whose file is gone are removed, unchanged ones are left alone. A
+    /// module that fails to load is reported and, if an earlier version is loaded, that version
+    /// keeps serving. This is one pass of hot reload; see [`watch_wasm_plugins`].
+    ///
+    /// [`watch_wasm_plugins`]: crate::WasmWatcher::start
+    pub fn load_wasm_plugins(&self, dir: impl AsRef<Path>) -> Result<WasmLoadReport, PluginError> {
+        self.wasm.load_wasm_plugins(self.registry, dir)
+    }
+
+    /// Removes the plugins module `name` registered.
+    pub fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
+        self.wasm.unload_wasm_module(self.registry, name)
+    }
+
+    /// Sets the sandbox's limits and grants for modules loaded from now on.
+    ///
+    /// A zero time budget is refused (`Invalid`): no call could run, and nothing changes.
+    pub fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
+        self.wasm.configure_wasm(config)
+    }
+
+    /// The sandbox's limits and grants.
+    pub fn wasm_config(&self) -> WasmConfig {
+        self.wasm.wasm_config()
+    }
+
+    /// How many modules this registry refused to load.
+    pub fn wasm_modules_refused(&self) -> u64 {
+        self.wasm.wasm_modules_refused()
     }
 }

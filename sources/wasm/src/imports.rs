@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use wasmi::{Caller, Extern, Linker, Memory};
 
-use crate::layer::{Event, Layers};
-use crate::wasm::config::WasmConfig;
+use crate::config::WasmConfig;
 use modreg_core::wasm_abi::{
     DENIED, FAILED, IMPORT_ENV_VAR, IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, NOT_FOUND,
 };
+use modreg_host::{Event, Events};
 
 /// The longest path, variable name or panic message a guest may pass.
 const MAX_ARGUMENT: u32 = 4096;
@@ -61,8 +61,8 @@ pub(crate) struct HostState {
     pub(crate) panic_message: Option<String>,
     /// The permission a refused capability call needed, during the current call.
     pub(crate) denied: Option<String>,
-    /// The registry's layers, told of every refusal (security audits it).
-    pub(crate) layers: Layers,
+    /// The registry's events, told of every refusal (security audits it).
+    pub(crate) events: Events,
 }
 
 /// Refuses memory growth past the cap and remembers that it did.
@@ -122,7 +122,7 @@ fn argument(caller: &Caller<'_, HostState>, ptr: u32, len: u32) -> Option<Vec<u8
     Some(bytes)
 }
 
-/// Reports a refused capability call: to the registry's layers (security records it in its
+/// Reports a refused capability call: to the registry's events (security records it in its
 /// audit log, principal `sandbox`, operation `process`, and counts it), as a warning, and
 /// remembered so the call's error names the permission.
 fn deny(caller: &mut Caller<'_, HostState>, permission: &str, what: &str) -> i64 {
@@ -134,9 +134,7 @@ fn deny(caller: &mut Caller<'_, HostState>, permission: &str, what: &str) -> i64
         permission,
         reason: &reason,
     };
-    for layer in caller.data().layers.iter() {
-        layer.on_event(&event);
-    }
+    caller.data().events.emit(&event);
     caller.data_mut().denied = Some(permission.to_owned());
     DENIED
 }
@@ -206,7 +204,7 @@ fn read_file(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, ca
     let max = caller.data().grants.max_read;
     // A FIFO or a device inside the grant is not a file to read: opening it must not block
     // the call past its time budget.
-    let file = match crate::files::open_regular(&resolved) {
+    let file = match modreg_host::files::open_regular(&resolved) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return NOT_FOUND,
         Err(_) => return FAILED,

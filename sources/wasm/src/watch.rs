@@ -7,7 +7,9 @@ use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::registry::ModuleRegistry;
+use modreg_host::ModuleRegistry;
+
+use crate::load::Wasm;
 
 /// Watches a plugin directory for a registry; stops when dropped.
 #[derive(Debug)]
@@ -25,35 +27,37 @@ impl Drop for WasmWatcher {
     }
 }
 
-impl ModuleRegistry {
-    /// Loads `dir` now and again every `interval`: a new or changed module is loaded (calls in
-    /// flight finish on the old code), a removed one unloaded, and one that fails to load or
-    /// verify is refused (logged, counted, alerted) while the version before it keeps serving.
+impl WasmWatcher {
+    /// Loads `dir` now and again every `interval` into the registry `registry` holds, with the
+    /// sandbox it holds: a new or changed module is loaded (calls in flight finish on the old
+    /// code), a removed one unloaded, and one that fails to load or verify is refused (logged,
+    /// counted, alerted) while the version before it keeps serving. The watcher keeps a weak
+    /// reference to `registry` and stops when dropped or when the registry is.
     ///
     /// ```no_run
     /// use std::sync::Arc;
     /// use std::time::Duration;
     /// use modreg_host::ModuleRegistry;
+    /// use modreg_wasm::{Wasm, WasmWatcher};
     ///
-    /// let registry = Arc::new(ModuleRegistry::new());
-    /// let _watcher = registry.watch_wasm_plugins("plugins", Duration::from_secs(1));
+    /// struct Host {
+    ///     registry: ModuleRegistry,
+    ///     wasm: Wasm,
+    /// }
+    /// impl AsRef<ModuleRegistry> for Host {
+    ///     fn as_ref(&self) -> &ModuleRegistry { &self.registry }
+    /// }
+    /// impl AsRef<Wasm> for Host {
+    ///     fn as_ref(&self) -> &Wasm { &self.wasm }
+    /// }
+    ///
+    /// let host = Arc::new(Host { registry: ModuleRegistry::new(), wasm: Wasm::new() });
+    /// let _watcher = WasmWatcher::start(&host, "plugins", Duration::from_secs(1));
     /// // ... serve; dropping `_watcher` stops watching.
     /// ```
-    pub fn watch_wasm_plugins(
-        self: &Arc<Self>,
-        dir: impl Into<PathBuf>,
-        interval: Duration,
-    ) -> WasmWatcher {
-        WasmWatcher::start(self, dir, interval)
-    }
-}
-
-impl WasmWatcher {
-    /// [`ModuleRegistry::watch_wasm_plugins`] for anything that holds a registry (the facade's
-    /// registry, with its layers): the watcher keeps a weak reference to `registry`.
     pub fn start<R>(registry: &Arc<R>, dir: impl Into<PathBuf>, interval: Duration) -> WasmWatcher
     where
-        R: AsRef<ModuleRegistry> + Send + Sync + 'static,
+        R: AsRef<ModuleRegistry> + AsRef<Wasm> + Send + Sync + 'static,
     {
         let (stop, stopped) = channel::<()>();
         let registry = Arc::downgrade(registry);
@@ -65,7 +69,9 @@ impl WasmWatcher {
                     let Some(registry) = registry.upgrade() else {
                         return;
                     };
-                    match registry.as_ref().as_ref().load_wasm_plugins(&dir) {
+                    let host: &ModuleRegistry = (*registry).as_ref();
+                    let wasm: &Wasm = (*registry).as_ref();
+                    match wasm.on(host).load_wasm_plugins(&dir) {
                         Ok(report) => {
                             for (module, error) in &report.refused {
                                 tracing::warn!(module, error = %error.to_string().escape_debug(), "plugin module refused; the version before it, if any, keeps serving");

@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmi::Engine;
 
-use crate::layer::Layers;
-use crate::wasm::config::WasmConfig;
-use crate::wasm::imports::Grants;
-use crate::wasm::instance::{CallError, Sandbox};
-use crate::wasm::module::WasmModule;
+use crate::config::WasmConfig;
+use crate::imports::Grants;
+use crate::instance::{CallError, Sandbox};
+use crate::module::WasmModule;
 use modreg_core::Plugin;
 use modreg_core::PluginError;
 use modreg_core::PluginType;
+use modreg_host::Events;
 
 /// A loaded module with its engine, the limits it was loaded under and its idle sandboxes.
 #[derive(Debug)]
@@ -21,7 +21,7 @@ pub(crate) struct LoadedModule {
     pub(crate) module: WasmModule,
     engine: Engine,
     config: WasmConfig,
-    layers: Layers,
+    events: Events,
     idle: Mutex<Vec<Sandbox>>,
 }
 
@@ -30,13 +30,13 @@ impl LoadedModule {
         module: WasmModule,
         engine: Engine,
         config: WasmConfig,
-        layers: Layers,
+        events: Events,
     ) -> Self {
         LoadedModule {
             module,
             engine,
             config,
-            layers,
+            events,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -50,7 +50,7 @@ impl LoadedModule {
             .pop();
         match idle {
             Some(sandbox) => Ok(sandbox),
-            None => Sandbox::new(&self.engine, &self.module, &self.config, &self.layers),
+            None => Sandbox::new(&self.engine, &self.module, &self.config, &self.events),
         }
     }
 

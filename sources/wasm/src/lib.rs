@@ -1,0 +1,42 @@
+//! The WebAssembly sandbox of module-registry's host, a plugin source: plugins compiled to
+//! WebAssembly, loaded at run time into the same registry as compiled-in ones.
+//!
+//! [`Wasm`] keeps a registry's loaded modules and the sandbox's configuration; what it loads
+//! it registers through the host's public registrations (`Registrations::register_batch`),
+//! so the host's pipeline builds each plugin and the events apply to it as to any other. A
+//! module's signature reaches the security layer as the host's `Proof`, a guest's refused
+//! capability as `Event::CapabilityRefused`: this crate sees no layer.
+//!
+//! - `config`: the sandbox's limits and grants, [`WasmConfig`].
+//! - `module`: a checked, compiled module and the plugins its section lists.
+//! - `imports`: what a guest may call: granted files and variables, its panic message.
+//! - `instance`: one instantiated module and a call under fuel, deadline, memory and output
+//!   limits.
+//! - `plugin`: `WasmPlugin`, the `Plugin` a created wasm plugin is, with its instance pool.
+//! - `signature`: Ed25519 signatures over a module's SHA-256.
+//! - `load`: [`Wasm`] and its view on a registry, [`Sandbox`]: loading and unloading.
+//! - `watch`: hot reload of a plugin directory.
+//!
+//! The engine is an interpreter (`wasmi`): no code generation at run time, fuel metering
+//! with resumable calls (the deadline is checked between slices of fuel), a resource limiter
+//! for memory, and it builds on every target this crate does.
+
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod config;
+mod imports;
+mod instance;
+mod load;
+mod module;
+mod plugin;
+mod signature;
+mod watch;
+
+pub use crate::config::{
+    DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,
+    DEFAULT_WASM_TIME_BUDGET, WasmConfig,
+};
+pub use crate::load::{Sandbox, Wasm, WasmLoadReport};
+pub use crate::signature::WasmSignature;
+pub use crate::watch::WasmWatcher;
