@@ -79,11 +79,11 @@ extern crate self as modreg;
 pub use modreg_core::*;
 #[cfg(feature = "host")]
 pub use modreg_host::*;
-#[cfg(feature = "host")]
+#[cfg(feature = "monitoring")]
 pub use modreg_monitoring::*;
-#[cfg(feature = "host")]
+#[cfg(feature = "security")]
 pub use modreg_security::*;
-#[cfg(feature = "host")]
+#[cfg(feature = "semantic")]
 pub use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 #[cfg(feature = "wasm")]
 pub use modreg_wasm::{

@@ -11,23 +11,29 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+#[cfg(feature = "monitoring")]
 use std::sync::mpsc::Receiver;
 
 use modreg_core::{Plugin, PluginError, PluginIndex};
+#[cfg(feature = "monitoring")]
+use modreg_host::PluginMetrics;
 use modreg_host::{
     AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstance,
     AdvancedPluginInstantiationConfig, EnvironmentPluginConfiguration, Layer,
     PluginCapabilityQuery, PluginConfig, PluginConfiguration, PluginDiscoveryQuery,
-    PluginFactoryConfig, PluginInfo, PluginInstantiationConfig, PluginMetrics,
+    PluginFactoryConfig, PluginInfo, PluginInstantiationConfig,
 };
+#[cfg(feature = "monitoring")]
 use modreg_monitoring::{
     AdvancedPluginMonitoringConfig, Alert, HealthChecks, HealthCounts, HealthReport, Monitoring,
     PluginHealthMonitoringConfig, PluginMonitoringConfig,
 };
+#[cfg(feature = "security")]
 use modreg_security::{
     AccessDecision, AccessMetrics, AccessScope, AdvancedPluginSecurityConfig, AuditEntry,
     Operation, PluginAccessControlConfig, PluginSecurityConfig, Principal, Security,
 };
+#[cfg(feature = "semantic")]
 use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 
 /// The plugin registry: discovery, instantiation, runtime registration, configuration,
@@ -59,7 +65,9 @@ use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 /// ```
 pub struct ModuleRegistry {
     host: modreg_host::ModuleRegistry,
+    #[cfg(feature = "security")]
     security: Arc<Security>,
+    #[cfg(feature = "monitoring")]
     monitoring: Arc<Monitoring>,
     /// The WebAssembly sandbox, a plugin source: what it loads it registers in `host`.
     #[cfg(feature = "wasm")]
@@ -74,10 +82,11 @@ impl Default for ModuleRegistry {
 
 impl fmt::Debug for ModuleRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ModuleRegistry")
-            .field("host", &self.host)
-            .field("security", &self.security)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("ModuleRegistry");
+        out.field("host", &self.host);
+        #[cfg(feature = "security")]
+        out.field("security", &self.security);
+        out.finish_non_exhaustive()
     }
 }
 
@@ -150,31 +159,27 @@ impl ModuleRegistry {
         builder: modreg_host::RegistryBuilder,
         layers: impl IntoIterator<Item = Arc<dyn Layer>>,
     ) -> Self {
+        #[cfg(feature = "security")]
         let security = Arc::new(Security::new());
-        let monitoring = Arc::new(Monitoring::new());
+        #[cfg(feature = "security")]
+        let builder = builder.layer(security.clone());
         let builder = layers
             .into_iter()
-            .fold(builder.layer(security.clone()), |builder, layer| {
-                builder.layer(layer)
-            });
-        let host = builder.layer(monitoring.clone()).build();
+            .fold(builder, |builder, layer| builder.layer(layer));
+        #[cfg(feature = "monitoring")]
+        let monitoring = Arc::new(Monitoring::new());
+        #[cfg(feature = "monitoring")]
+        let builder = builder.layer(monitoring.clone());
+        let host = builder.build();
         ModuleRegistry {
             host,
+            #[cfg(feature = "security")]
             security,
+            #[cfg(feature = "monitoring")]
             monitoring,
             #[cfg(feature = "wasm")]
             wasm: modreg_wasm::Wasm::new(),
         }
-    }
-
-    /// The security layer attached to this registry.
-    pub fn security(&self) -> &Security {
-        &self.security
-    }
-
-    /// The monitoring layer attached to this registry.
-    pub fn monitoring(&self) -> &Monitoring {
-        &self.monitoring
     }
 
     /// Sets the basic switches: plugin loading and validation (the host's), monitoring (the
@@ -193,9 +198,16 @@ impl ModuleRegistry {
         reason = "configurations are passed by value, as the specification's are"
     )]
     pub fn configure_plugin_system(&self, config: PluginConfiguration) -> Result<(), PluginError> {
+        #[cfg(not(feature = "monitoring"))]
+        missing_layer(
+            config.plugin_monitoring(),
+            "plugin monitoring",
+            "monitoring",
+        )?;
         self.host
             .configuration()
             .configure_plugin_system(config.host_switches())?;
+        #[cfg(feature = "monitoring")]
         self.monitoring
             .set_plugin_metrics(&self.host, config.plugin_monitoring());
         Ok(())
@@ -211,15 +223,34 @@ impl ModuleRegistry {
         &self,
         config: AdvancedPluginConfiguration,
     ) -> Result<(), PluginError> {
+        #[cfg(not(feature = "monitoring"))]
+        {
+            missing_layer(
+                config.plugin_monitoring(),
+                "plugin monitoring",
+                "monitoring",
+            )?;
+            missing_layer(
+                config.plugin_performance(),
+                "plugin performance metrics",
+                "monitoring",
+            )?;
+        }
+        #[cfg(not(feature = "security"))]
+        missing_layer(config.plugin_security(), "plugin security", "security")?;
         self.host
             .configuration()
             .configure_advanced_plugin_system(config.host_switches())?;
+        #[cfg(feature = "security")]
         self.security
             .set_permissions(&self.host, config.plugin_security())?;
-        self.monitoring
-            .set_plugin_metrics(&self.host, config.plugin_monitoring());
-        self.monitoring
-            .set_performance_metrics(&self.host, config.plugin_performance());
+        #[cfg(feature = "monitoring")]
+        {
+            self.monitoring
+                .set_plugin_metrics(&self.host, config.plugin_monitoring());
+            self.monitoring
+                .set_performance_metrics(&self.host, config.plugin_performance());
+        }
         Ok(())
     }
 
@@ -300,96 +331,14 @@ impl ModuleRegistry {
             .instances()
             .create_plugin_from_factory(factory, variant)
     }
+}
 
-    /// Applies the basic monitoring switches.
-    pub fn configure_plugin_monitoring(
-        &self,
-        config: PluginMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        self.monitoring
-            .configure_plugin_monitoring(&self.host, &config);
-        Ok(())
-    }
-
-    /// Applies every monitoring switch, and the alert rules if given; access metrics
-    /// (`with_security_metrics`) go to the security switch that counts them.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "configurations are passed by value, as the specification's are"
-    )]
-    pub fn configure_advanced_plugin_monitoring(
-        &self,
-        config: AdvancedPluginMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        self.monitoring
-            .configure_advanced_plugin_monitoring(&self.host, &config)?;
-        self.security
-            .set_access_monitoring(&self.host, config.security_metrics())
-    }
-
-    /// Applies the health-monitoring switches.
-    pub fn configure_plugin_health_monitoring(
-        &self,
-        config: PluginHealthMonitoringConfig,
-    ) -> Result<(), PluginError> {
-        self.monitoring
-            .configure_plugin_health_monitoring(&self.host, &config);
-        Ok(())
-    }
-
-    /// The metrics recorded for plugin `name` by monitored instances, if any were made.
-    pub fn plugin_metrics(&self, name: &str) -> Option<PluginMetrics> {
-        self.monitoring.plugin_metrics(name)
-    }
-
-    /// A channel that receives every alert fired from now on while real-time alerting is on.
-    pub fn subscribe_alerts(&self) -> Receiver<Alert> {
-        self.monitoring.subscribe_alerts()
-    }
-
-    /// The alerts fired while real-time alerting was off, oldest first; they are removed.
-    pub fn take_alerts(&self) -> Vec<Alert> {
-        self.monitoring.take_alerts()
-    }
-
-    /// Runs one round of health checks: creates each plugin that has an implementation (in
-    /// the panic guard) and asks it [`Plugin::health`](crate::Plugin::health). Fails with
-    /// [`PluginErrorKind::Disabled`](crate::PluginErrorKind::Disabled) while health checks are off.
-    pub fn run_health_checks(&self) -> Result<HealthReport, PluginError> {
-        self.monitoring.run_health_checks(&self.host)
-    }
-
-    /// The latest health report, if checks have run.
-    pub fn health_report(&self) -> Option<HealthReport> {
-        self.monitoring.health_report()
-    }
-
-    /// The reports kept for a dashboard, oldest first.
-    pub fn health_history(&self) -> Vec<HealthReport> {
-        self.monitoring.health_history()
-    }
-
-    /// Health-check counts per plugin.
-    pub fn health_metrics(&self) -> std::collections::BTreeMap<String, HealthCounts> {
-        self.monitoring.health_metrics()
-    }
-
-    /// Every metric of the registry in the Prometheus text exposition format.
-    #[cfg(feature = "prometheus")]
-    pub fn prometheus_text(&self) -> String {
-        #[cfg(feature = "wasm")]
-        let refused = Some(self.wasm().wasm_modules_refused());
-        #[cfg(not(feature = "wasm"))]
-        let refused = None;
-        let access = self.security.access_metrics();
-        let counts: Vec<(&str, bool, u64)> = access
-            .allowed
-            .iter()
-            .map(|(op, n)| (op.as_str(), true, *n))
-            .chain(access.denied.iter().map(|(op, n)| (op.as_str(), false, *n)))
-            .collect();
-        self.monitoring
-            .prometheus_text(&self.host, &counts, refused)
+// The security layer's calls of the specification (feature `security`).
+#[cfg(feature = "security")]
+impl ModuleRegistry {
+    /// The security layer attached to this registry.
+    pub fn security(&self) -> &Security {
+        &self.security
     }
 
     /// Applies the basic security switches: secure loading, sandboxing (with its limits) and
@@ -476,7 +425,119 @@ impl ModuleRegistry {
     pub fn access_metrics(&self) -> AccessMetrics {
         self.security.access_metrics()
     }
+}
 
+// The monitoring layer's calls of the specification (feature `monitoring`).
+#[cfg(feature = "monitoring")]
+impl ModuleRegistry {
+    /// The monitoring layer attached to this registry.
+    pub fn monitoring(&self) -> &Monitoring {
+        &self.monitoring
+    }
+
+    /// Applies the basic monitoring switches.
+    pub fn configure_plugin_monitoring(
+        &self,
+        config: PluginMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        self.monitoring
+            .configure_plugin_monitoring(&self.host, &config);
+        Ok(())
+    }
+
+    /// Applies every monitoring switch, and the alert rules if given; access metrics
+    /// (`with_security_metrics`) go to the security switch that counts them.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
+    pub fn configure_advanced_plugin_monitoring(
+        &self,
+        config: AdvancedPluginMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        self.monitoring
+            .configure_advanced_plugin_monitoring(&self.host, &config)?;
+        #[cfg(not(feature = "security"))]
+        missing_layer(config.security_metrics(), "security metrics", "security")?;
+        #[cfg(feature = "security")]
+        self.security
+            .set_access_monitoring(&self.host, config.security_metrics())?;
+        Ok(())
+    }
+
+    /// Applies the health-monitoring switches.
+    pub fn configure_plugin_health_monitoring(
+        &self,
+        config: PluginHealthMonitoringConfig,
+    ) -> Result<(), PluginError> {
+        self.monitoring
+            .configure_plugin_health_monitoring(&self.host, &config);
+        Ok(())
+    }
+
+    /// The metrics recorded for plugin `name` by monitored instances, if any were made.
+    pub fn plugin_metrics(&self, name: &str) -> Option<PluginMetrics> {
+        self.monitoring.plugin_metrics(name)
+    }
+
+    /// A channel that receives every alert fired from now on while real-time alerting is on.
+    pub fn subscribe_alerts(&self) -> Receiver<Alert> {
+        self.monitoring.subscribe_alerts()
+    }
+
+    /// The alerts fired while real-time alerting was off, oldest first; they are removed.
+    pub fn take_alerts(&self) -> Vec<Alert> {
+        self.monitoring.take_alerts()
+    }
+
+    /// Runs one round of health checks: creates each plugin that has an implementation (in
+    /// the panic guard) and asks it [`Plugin::health`](crate::Plugin::health). Fails with
+    /// [`PluginErrorKind::Disabled`](crate::PluginErrorKind::Disabled) while health checks are off.
+    pub fn run_health_checks(&self) -> Result<HealthReport, PluginError> {
+        self.monitoring.run_health_checks(&self.host)
+    }
+
+    /// The latest health report, if checks have run.
+    pub fn health_report(&self) -> Option<HealthReport> {
+        self.monitoring.health_report()
+    }
+
+    /// The reports kept for a dashboard, oldest first.
+    pub fn health_history(&self) -> Vec<HealthReport> {
+        self.monitoring.health_history()
+    }
+
+    /// Health-check counts per plugin.
+    pub fn health_metrics(&self) -> std::collections::BTreeMap<String, HealthCounts> {
+        self.monitoring.health_metrics()
+    }
+
+    /// Every metric of the registry in the Prometheus text exposition format.
+    #[cfg(feature = "prometheus")]
+    pub fn prometheus_text(&self) -> String {
+        #[cfg(feature = "wasm")]
+        let refused = Some(self.wasm().wasm_modules_refused());
+        #[cfg(not(feature = "wasm"))]
+        let refused = None;
+        #[cfg(feature = "security")]
+        let access = self.security.access_metrics();
+        #[cfg(feature = "security")]
+        let counts: Vec<(&str, bool, u64)> = access
+            .allowed
+            .iter()
+            .map(|(op, n)| (op.as_str(), true, *n))
+            .chain(access.denied.iter().map(|(op, n)| (op.as_str(), false, *n)))
+            .collect();
+        #[cfg(not(feature = "security"))]
+        let counts = Vec::new();
+        self.monitoring
+            .prometheus_text(&self.host, &counts, refused)
+    }
+}
+
+// Semantic discovery (feature `semantic`).
+#[cfg(feature = "semantic")]
+impl ModuleRegistry {
     /// The plugins that match `query`, best first, with their scores: semantic discovery
     /// (BM25 over stemmed words and synonyms), from the `modreg-semantic` crate. A query with
     /// nothing to look for is refused.
@@ -486,10 +547,13 @@ impl ModuleRegistry {
     ) -> Result<Vec<ScoredPlugin>, PluginError> {
         SemanticDiscovery::discover_plugins_semantically(&self.host, query)
     }
+}
 
+// The WebAssembly sandbox (feature `wasm`).
+#[cfg(feature = "wasm")]
+impl ModuleRegistry {
     /// The WebAssembly sandbox of this registry: loading, unloading and configuring modules,
     /// whose plugins it registers here.
-    #[cfg(feature = "wasm")]
     pub fn wasm(&self) -> modreg_wasm::Sandbox<'_> {
         self.wasm.on(&self.host)
     }
@@ -497,7 +561,6 @@ impl ModuleRegistry {
     /// Watches `dir` for WebAssembly plugin modules, loading each new or changed one (see
     /// [`modreg_wasm::WasmWatcher::start`]); stops when the watcher is dropped or the registry
     /// is.
-    #[cfg(feature = "wasm")]
     pub fn watch_wasm_plugins(
         self: &Arc<Self>,
         dir: impl Into<std::path::PathBuf>,
@@ -514,6 +577,7 @@ impl AsRef<modreg_wasm::Wasm> for ModuleRegistry {
     }
 }
 
+#[cfg(feature = "monitoring")]
 impl HealthChecks for ModuleRegistry {
     fn health_checks_enabled(&self) -> bool {
         self.monitoring.health_checks_enabled()
@@ -522,4 +586,18 @@ impl HealthChecks for ModuleRegistry {
     fn run_health_checks(&self) -> Result<HealthReport, PluginError> {
         ModuleRegistry::run_health_checks(self)
     }
+}
+
+/// Refuses to switch on what only a layer this build leaves out can do (its feature is off):
+/// the switch would change nothing.
+#[cfg(not(all(feature = "security", feature = "monitoring")))]
+fn missing_layer(value: Option<bool>, what: &'static str, layer: &str) -> Result<(), PluginError> {
+    if value == Some(true) {
+        return Err(PluginError::invalid(
+            "configuration",
+            what,
+            format!("this build of modreg has no {layer} layer: enable its feature `{layer}`"),
+        ));
+    }
+    Ok(())
 }
