@@ -8,7 +8,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Writes the `Plugin` methods that only report metadata, forwarding them to `self.$inner`:
-/// for wrappers around another plugin.
+/// for wrappers around another plugin (the host's and the layers'). Not public API.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! forward_metadata {
     ($inner:ident) => {
         fn name(&self) -> &str {

@@ -12,32 +12,6 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-/// Writes the `Plugin` methods that only report metadata, forwarding them to `self.$inner`:
-/// for wrappers around another plugin.
-macro_rules! forward_metadata {
-    ($inner:ident) => {
-        fn name(&self) -> &str {
-            self.$inner.name()
-        }
-
-        fn version(&self) -> &str {
-            self.$inner.version()
-        }
-
-        fn plugin_type(&self) -> modreg_core::PluginType {
-            self.$inner.plugin_type()
-        }
-
-        fn capabilities(&self) -> &[String] {
-            self.$inner.capabilities()
-        }
-
-        fn descriptor(&self) -> Option<&'static modreg_core::PluginDescriptor> {
-            self.$inner.descriptor()
-        }
-    };
-}
-
 mod access;
 mod audit;
 mod config;

@@ -210,7 +210,7 @@ impl GuardedPlugin {
 }
 
 impl Plugin for GuardedPlugin {
-    forward_metadata!(inner);
+    modreg_host::forward_metadata!(inner);
 
     fn initialize(&mut self) -> Result<(), PluginError> {
         self.lifecycle("initialize", |p| p.initialize())

@@ -126,7 +126,7 @@ struct NoProcess {
 }
 
 impl Plugin for NoProcess {
-    forward_metadata!(inner);
+    modreg_host::forward_metadata!(inner);
 
     fn initialize(&mut self) -> Result<(), PluginError> {
         self.inner.initialize()
