@@ -7,7 +7,8 @@ use modreg::{
     AdvancedPluginConfig, AdvancedPluginSecurityConfig, ConfigFile, EnvironmentPluginConfiguration,
     ModuleRegistry, Operation, PluginAccessControlConfig, PluginCapabilityQuery, PluginConfig,
     PluginDiscoveryQuery, PluginError, PluginErrorKind, PluginFactoryConfig, PluginSemanticQuery,
-    PluginSettings, PluginType, Principal, Role, SecretKey, SignedManifest, TrustedKey,
+    PluginSettings, PluginType, Principal, Role, SecretKey, SecurityError, SignedManifest,
+    TrustedKey,
 };
 use proptest::prelude::*;
 
@@ -82,6 +83,13 @@ fn invalid(field: &'static str) -> impl Fn(&PluginError) -> bool {
 macro_rules! is {
     ($pattern:pat) => {
         (|e: &PluginError| matches!(e.kind(), $pattern)) as Expect
+    };
+}
+
+/// A refusal of the security layer matching `$pattern`.
+macro_rules! is_security {
+    ($pattern:pat) => {
+        (|e: &PluginError| matches!(e.layer_error::<SecurityError>(), Some($pattern))) as Expect
     };
 }
 
@@ -371,7 +379,7 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "manifest: unsigned",
             manifest(format!("manifest = '''{valid_manifest}'''")),
-            b(is!(PluginErrorKind::Unsigned { .. })),
+            b(is_security!(SecurityError::Unsigned { .. })),
         ),
         (
             "manifest: untrusted key",
@@ -380,19 +388,19 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
                     .unwrap()
                     .to_toml(),
             ),
-            b(is!(PluginErrorKind::UntrustedKey { .. })),
+            b(is_security!(SecurityError::UntrustedKey { .. })),
         ),
         (
             "manifest: signature not hex",
             manifest(format!(
                 "key = \"release\"\nsignature = \"zz\"\nmanifest = '''{valid_manifest}'''"
             )),
-            b(is!(PluginErrorKind::BadSignature { .. })),
+            b(is_security!(SecurityError::BadSignature { .. })),
         ),
         (
             "manifest: tampered",
             manifest(signed(valid_manifest).replace("m-kv", "m-kw")),
-            b(is!(PluginErrorKind::BadSignature { .. })),
+            b(is_security!(SecurityError::BadSignature { .. })),
         ),
         (
             "manifest: unknown field",
@@ -430,7 +438,7 @@ fn cases() -> Vec<(&'static str, Attempt, Check)> {
         (
             "unsigned runtime registration",
             register(config("plain")),
-            b(is!(PluginErrorKind::Unsigned { .. })),
+            b(is_security!(SecurityError::Unsigned { .. })),
         ),
         // Keys
         (

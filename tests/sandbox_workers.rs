@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use modreg::{
     ModuleRegistry, PluginBehavior, PluginError, PluginErrorKind, PluginSecurityConfig,
-    SandboxLimits, plugin,
+    SandboxLimits, SecurityError, plugin,
 };
 
 /// Set to `true` to let every blocked call return.
@@ -58,8 +58,11 @@ fn stuck_calls_hold_at_most_max_workers_threads() {
     }
     for _ in 0..5 {
         assert!(matches!(
-            stuck.process(b"x").as_ref().map_err(PluginError::kind),
-            Err(PluginErrorKind::SandboxExhausted { limit: 2, .. })
+            stuck
+                .process(b"x")
+                .as_ref()
+                .map_err(|e| e.layer_error::<SecurityError>()),
+            Err(Some(SecurityError::SandboxExhausted { limit: 2, .. }))
         ));
     }
     // Once the stuck calls return, their workers are free again.

@@ -14,7 +14,7 @@ use modreg::{
     AdvancedPluginSecurityConfig, ModuleRegistry, Operation, PluginAccessControlConfig,
     PluginBehavior, PluginConfig, PluginDiscoveryQuery, PluginError, PluginErrorKind,
     PluginSecurityConfig, PluginSettings, PluginType, Principal, Role, SandboxLimits, SecretKey,
-    SignedManifest, TrustedKey, plugin,
+    SecurityError, SignedManifest, TrustedKey, plugin,
 };
 
 const SIGNER: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -165,7 +165,10 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
         .register_plugin(runtime("unsigned-kv"))
         .unwrap_err();
     assert!(
-        matches!(err.kind(), PluginErrorKind::Unsigned { .. }),
+        matches!(
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::Unsigned { .. })
+        ),
         "{err}"
     );
     let unsigned = SignedManifest::unsigned(manifest);
@@ -173,21 +176,30 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
         .register_signed_manifest(&unsigned.to_toml())
         .unwrap_err();
     assert!(
-        matches!(err.kind(), PluginErrorKind::Unsigned { .. }),
+        matches!(
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::Unsigned { .. })
+        ),
         "{err}"
     );
     let err = registry
         .register_signed_manifest(&signed(manifest, "intruder", OTHER_SIGNER))
         .unwrap_err();
     assert!(
-        matches!(err.kind(), PluginErrorKind::UntrustedKey { .. }),
+        matches!(
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::UntrustedKey { .. })
+        ),
         "{err}"
     );
     let err = registry
         .register_signed_manifest(&signed(manifest, "release", OTHER_SIGNER))
         .unwrap_err();
     assert!(
-        matches!(err.kind(), PluginErrorKind::BadSignature { .. }),
+        matches!(
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::BadSignature { .. })
+        ),
         "wrongly signed: {err}"
     );
     let mut tampered = SignedManifest::sign(manifest, "release", SIGNER).unwrap();
@@ -196,7 +208,10 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
         .register_signed_manifest(&tampered.to_toml())
         .unwrap_err();
     assert!(
-        matches!(err.kind(), PluginErrorKind::BadSignature { .. }),
+        matches!(
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::BadSignature { .. })
+        ),
         "tampered: {err}"
     );
     assert!(
@@ -222,7 +237,10 @@ fn authentication_and_encryption_without_keys_fail_closed() {
         .unwrap();
     let err = registry.register_plugin(runtime("anything")).unwrap_err();
     assert!(
-        matches!(err.kind(), PluginErrorKind::Unsigned { .. }),
+        matches!(
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::Unsigned { .. })
+        ),
         "{err}"
     );
     let envelope = signed(
@@ -232,7 +250,10 @@ fn authentication_and_encryption_without_keys_fail_closed() {
     );
     let err = registry.register_signed_manifest(&envelope).unwrap_err();
     assert!(
-        matches!(err.kind(), PluginErrorKind::UntrustedKey { .. }),
+        matches!(
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::UntrustedKey { .. })
+        ),
         "{err}"
     );
     // Settings are a state change too: unsigned, they are refused.
@@ -241,8 +262,8 @@ fn authentication_and_encryption_without_keys_fail_closed() {
             .registrations()
             .set_plugin_settings("database", PluginSettings::new())
             .as_ref()
-            .map_err(PluginError::kind),
-        Err(PluginErrorKind::Unsigned { .. })
+            .map_err(|e| e.layer_error::<SecurityError>()),
+        Err(Some(SecurityError::Unsigned { .. }))
     ));
 
     let registry = ModuleRegistry::new();
@@ -304,11 +325,11 @@ fn roles_grant_operations_on_name_patterns() {
     let err = vault.process(b"x").unwrap_err();
     assert!(
         matches!(
-            err.kind(),
-            PluginErrorKind::AccessDenied {
+            err.layer_error::<SecurityError>(),
+            Some(SecurityError::AccessDenied {
                 operation: "process",
                 ..
-            }
+            })
         ),
         "no process grant: {err}"
     );
@@ -426,8 +447,10 @@ fn an_audit_file_that_cannot_be_written_fails_closed() {
     );
     assert!(
         matches!(
-            created.as_ref().map_err(PluginError::kind),
-            Err(PluginErrorKind::AuditUnavailable { .. })
+            created
+                .as_ref()
+                .map_err(|e| e.layer_error::<SecurityError>()),
+            Err(Some(SecurityError::AuditUnavailable { .. }))
         ),
         "{created:?}"
     );
@@ -646,16 +669,16 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
             .registrations()
             .unregister_plugin("ledger")
             .as_ref()
-            .map_err(PluginError::kind),
-        Err(PluginErrorKind::Unsigned { .. })
+            .map_err(|e| e.layer_error::<SecurityError>()),
+        Err(Some(SecurityError::Unsigned { .. }))
     ));
     assert!(matches!(
         registry
             .registrations()
             .set_plugin_settings("ledger", PluginSettings::new().with("level", 1))
             .as_ref()
-            .map_err(PluginError::kind),
-        Err(PluginErrorKind::Unsigned { .. })
+            .map_err(|e| e.layer_error::<SecurityError>()),
+        Err(Some(SecurityError::Unsigned { .. }))
     ));
 
     // A signed removal names the version it removes.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use modreg::{
     AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, ModuleRegistry,
     Operation, PluginCapabilityQuery, PluginError, PluginErrorKind, PluginMonitoringConfig,
-    TrustedKey, WasmConfig, WasmSignature,
+    SecurityError, TrustedKey, WasmConfig, WasmSignature,
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -349,18 +349,24 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
             .load_wasm_bytes("codecs.wasm", &codecs, signature)
     };
     assert!(matches!(
-        load(None).as_ref().map_err(PluginError::kind),
-        Err(PluginErrorKind::Unsigned { .. })
+        load(None)
+            .as_ref()
+            .map_err(|e| e.layer_error::<SecurityError>()),
+        Err(Some(SecurityError::Unsigned { .. }))
     ));
     let stranger = sign(&codecs, "stranger", OTHER_SECRET);
     assert!(matches!(
-        load(Some(&stranger)).as_ref().map_err(PluginError::kind),
-        Err(PluginErrorKind::UntrustedKey { .. })
+        load(Some(&stranger))
+            .as_ref()
+            .map_err(|e| e.layer_error::<SecurityError>()),
+        Err(Some(SecurityError::UntrustedKey { .. }))
     ));
     let forged = sign(&codecs, "release", OTHER_SECRET);
     assert!(matches!(
-        load(Some(&forged)).as_ref().map_err(PluginError::kind),
-        Err(PluginErrorKind::BadSignature { .. })
+        load(Some(&forged))
+            .as_ref()
+            .map_err(|e| e.layer_error::<SecurityError>()),
+        Err(Some(SecurityError::BadSignature { .. }))
     ));
     let mut tampered = codecs.clone();
     let last = tampered.len() - 1;
@@ -371,8 +377,8 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
             .wasm()
             .load_wasm_bytes("codecs.wasm", &tampered, Some(&signed))
             .as_ref()
-            .map_err(PluginError::kind),
-        Err(PluginErrorKind::BadSignature { .. })
+            .map_err(|e| e.layer_error::<SecurityError>()),
+        Err(Some(SecurityError::BadSignature { .. }))
     ));
     assert!(registry.plugin("rot13").is_none());
     load(Some(&signed)).unwrap();

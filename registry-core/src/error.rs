@@ -331,70 +331,15 @@ pub enum PluginErrorKind {
         budget: std::time::Duration,
     },
 
-    /// Every sandbox worker thread is busy (calls that timed out may still be running): the
-    /// call is refused rather than given another thread.
-    #[error(
-        "plugin `{plugin}` cannot run: all {limit} sandbox workers are busy (calls that timed out may still be running)"
-    )]
-    SandboxExhausted {
-        /// The plugin.
-        plugin: String,
-        /// How many workers may run at once.
-        limit: usize,
-    },
-
-    /// A principal may not do what it asked.
-    #[error("principal `{principal}` may not {operation} plugin `{plugin}`")]
-    AccessDenied {
-        /// Who asked.
-        principal: String,
-        /// What was asked.
-        operation: &'static str,
-        /// On which plugin.
-        plugin: String,
-    },
-
-    /// An audit file is configured and cannot be written: the operation is refused rather
-    /// than done unrecorded.
-    #[error(
-        "the audit file cannot be written ({reason}); `{operation}` of plugin `{plugin}` is refused"
-    )]
-    AuditUnavailable {
-        /// What was asked.
-        operation: &'static str,
-        /// On which plugin.
-        plugin: String,
-        /// Why the file cannot be written.
-        reason: String,
-    },
-
-    /// Authentication is on and the registration carries no signature.
-    #[error(
-        "registration of plugin `{plugin}` is unsigned, and plugin authentication requires a signed manifest"
-    )]
-    Unsigned {
-        /// The plugin being registered.
-        plugin: String,
-    },
-
-    /// The manifest names a key that is not trusted.
-    #[error("manifest of plugin `{plugin}` is signed with key `{key}`, which is not trusted")]
-    UntrustedKey {
-        /// The plugin being registered.
-        plugin: String,
-        /// The key named.
-        key: String,
-    },
-
-    /// The signature does not match the manifest: it was altered, or signed by another key.
-    #[error(
-        "manifest of plugin `{plugin}` does not match its signature by key `{key}`: it was altered or wrongly signed"
-    )]
-    BadSignature {
-        /// The plugin being registered.
-        plugin: String,
-        /// The key named.
-        key: String,
+    /// A layer of the host refused, with its own error (the security layer's
+    /// `SecurityError`: an unsigned change, a denied principal, an unwritable audit file...).
+    /// Read it with [`PluginError::layer_error`].
+    #[error("{error}")]
+    Layer {
+        /// The layer that refused (`security`, or a layer of yours).
+        layer: &'static str,
+        /// Its error.
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// A manifest envelope or manifest cannot be read.
@@ -507,6 +452,37 @@ impl PluginError {
                 | PluginErrorKind::MemoryLimit { .. }
                 | PluginErrorKind::Trapped { .. }
         )
+    }
+
+    /// A layer's refusal of `layer` (its name), with the layer's own `error`.
+    pub fn from_layer(
+        layer: &'static str,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        PluginError::from(PluginErrorKind::Layer {
+            layer,
+            error: Box::new(error),
+        })
+    }
+
+    /// The error of type `E` a layer refused with, if this is one.
+    ///
+    /// ```
+    /// use modreg_core::PluginError;
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("closed on Sundays")]
+    /// struct Closed;
+    ///
+    /// let err = PluginError::from_layer("opening-hours", Closed);
+    /// assert!(err.layer_error::<Closed>().is_some());
+    /// assert_eq!(err.to_string(), "closed on Sundays");
+    /// ```
+    pub fn layer_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self.kind() {
+            PluginErrorKind::Layer { error, .. } => error.downcast_ref::<E>(),
+            _ => None,
+        }
     }
 
     /// An invalid `field` holding `value`, with the rule it broke.

@@ -226,7 +226,7 @@ impl PluginAccessControlConfig {
     /// Appends every access decision to this file as a JSON line, flushed per entry.
     ///
     /// An operation whose decision cannot be written there (a full disk, a revoked file) is
-    /// refused with [`PluginErrorKind::AuditUnavailable`](modreg_core::PluginErrorKind::AuditUnavailable), unless
+    /// refused with [`SecurityError::AuditUnavailable`](crate::SecurityError::AuditUnavailable), unless
     /// [`with_audit_fail_open`](Self::with_audit_fail_open) says otherwise. Numbering continues
     /// from the file's last entry.
     pub fn with_audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {

@@ -15,6 +15,7 @@
 mod access;
 mod audit;
 mod config;
+mod error;
 mod hex;
 mod manifest;
 mod sandbox;
@@ -29,6 +30,7 @@ pub use crate::audit::{AUDIT_CAPACITY, AccessMetrics, AuditEntry};
 pub use crate::config::{
     AdvancedPluginSecurityConfig, PluginAccessControlConfig, PluginSecurityConfig,
 };
+pub use crate::error::SecurityError;
 pub use crate::manifest::SignedManifest;
 pub use crate::sandbox::{DEFAULT_MAX_WORKERS, SandboxLimits};
 pub use crate::scope::AccessScope;

@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use semver::Version;
 use serde::Deserialize;
 
+use crate::error::SecurityError;
 use crate::security::Security;
 use crate::signature::{TrustedKey, sign_message, verify_proof};
 use modreg_core::PluginType;
@@ -156,7 +157,7 @@ impl SignedManifest {
         let plugin = self.plugin_name();
         match self.proof() {
             Some(proof) => verify_proof(trusted, &plugin, &proof),
-            None => Err(PluginError::from(PluginErrorKind::Unsigned { plugin })),
+            None => Err(PluginError::from(SecurityError::Unsigned { plugin })),
         }
     }
 
@@ -196,8 +197,8 @@ impl Security {
     /// Registers the plugin a manifest envelope describes (or removes it, or replaces its
     /// settings: the manifest's `action`) on `registry`. While authentication is on, the
     /// envelope must be signed by a trusted key: unsigned, untrusted and altered manifests are
-    /// refused with [`PluginErrorKind::Unsigned`], [`PluginErrorKind::UntrustedKey`] and
-    /// [`PluginErrorKind::BadSignature`].
+    /// refused with [`SecurityError::Unsigned`](crate::SecurityError::Unsigned), [`SecurityError::UntrustedKey`](crate::SecurityError::UntrustedKey) and
+    /// [`SecurityError::BadSignature`](crate::SecurityError::BadSignature).
     ///
     /// The change reaches the host with the envelope's signature ([`Proof`]), and this layer
     /// verifies it there as it verifies any change; a failure is found (and audited) before
@@ -354,14 +355,17 @@ mod tests {
             tampered
                 .verify(&trusted)
                 .as_ref()
-                .map_err(PluginError::kind),
-            Err(PluginErrorKind::BadSignature { .. })
+                .map_err(|e| e.layer_error::<SecurityError>()),
+            Err(Some(SecurityError::BadSignature { .. }))
         ));
         let mut unknown = signed.clone();
         unknown.key = Some("someone".into());
         assert!(matches!(
-            unknown.verify(&trusted).as_ref().map_err(PluginError::kind),
-            Err(PluginErrorKind::UntrustedKey { .. })
+            unknown
+                .verify(&trusted)
+                .as_ref()
+                .map_err(|e| e.layer_error::<SecurityError>()),
+            Err(Some(SecurityError::UntrustedKey { .. }))
         ));
         let unsigned = SignedManifest {
             signature: None,
@@ -371,8 +375,8 @@ mod tests {
             unsigned
                 .verify(&trusted)
                 .as_ref()
-                .map_err(PluginError::kind),
-            Err(PluginErrorKind::Unsigned { .. })
+                .map_err(|e| e.layer_error::<SecurityError>()),
+            Err(Some(SecurityError::Unsigned { .. }))
         ));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use crate::error::SecurityError;
 use modreg_core::Plugin;
 use modreg_core::sandbox::{PanicLatch, guard};
 use modreg_core::{PluginError, PluginErrorKind};
@@ -23,7 +24,7 @@ pub struct SandboxLimits {
     pub time_budget: Option<Duration>,
     /// With a time budget: how many worker threads may run at once in the process, calls
     /// that timed out and still run included. A call that finds none free is refused
-    /// ([`PluginErrorKind::SandboxExhausted`]), so stuck plugins cannot pile up threads and the
+    /// ([`SecurityError::SandboxExhausted`](crate::SecurityError::SandboxExhausted)), so stuck plugins cannot pile up threads and the
     /// memory they hold. [`DEFAULT_MAX_WORKERS`] when `None`.
     pub max_workers: Option<usize>,
 }
@@ -153,7 +154,7 @@ impl GuardedPlugin {
     /// a call is refused, so a plugin that never returns cannot pile up threads and memory.
     fn call_with_budget(&self, data: &[u8], budget: Duration) -> Result<Vec<u8>, PluginError> {
         let Some(slot) = WorkerSlot::take(self.policy.max_workers) else {
-            return Err(PluginError::from(PluginErrorKind::SandboxExhausted {
+            return Err(PluginError::from(SecurityError::SandboxExhausted {
                 plugin: self.name.clone(),
                 limit: self.policy.max_workers,
             }));

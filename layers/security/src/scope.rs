@@ -1,10 +1,11 @@
 //! Calls made on behalf of a principal: every one checked, logged and counted.
 
 use crate::access::{Operation, Principal};
+use crate::error::SecurityError;
 use crate::security::Security;
 use modreg_core::Plugin;
+use modreg_core::PluginError;
 use modreg_core::PluginSettings;
-use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::{
     ModuleRegistry, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery, PluginInfo,
 };
@@ -44,7 +45,7 @@ impl AccessScope<'_> {
         if self.allowed(operation, plugin) {
             Ok(())
         } else {
-            Err(PluginError::from(PluginErrorKind::AccessDenied {
+            Err(PluginError::from(SecurityError::AccessDenied {
                 principal: self.principal.name.clone(),
                 operation: operation.as_str(),
                 plugin: plugin.to_owned(),
@@ -135,7 +136,7 @@ impl Plugin for NoProcess {
         self.inner.cleanup()
     }
     fn process(&self, _: &[u8]) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::from(PluginErrorKind::AccessDenied {
+        Err(PluginError::from(SecurityError::AccessDenied {
             principal: self.principal.clone(),
             operation: Operation::Process.as_str(),
             plugin: self.inner.name().to_owned(),

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
+use crate::error::SecurityError;
 use modreg_core::{PluginError, PluginErrorKind, PluginSettings};
 use modreg_host::{Change, Code, Event, Interest, Layer, LayerContext, ModuleRegistry, Opened};
 use semver::Version;
@@ -197,7 +198,7 @@ impl Security {
             self.audit
                 .append(principal, operation, plugin, decision.clone())
                 .map_err(|reason| {
-                    PluginError::from(PluginErrorKind::AuditUnavailable {
+                    PluginError::from(SecurityError::AuditUnavailable {
                         operation: operation.as_str(),
                         plugin: plugin.to_owned(),
                         reason,
@@ -272,7 +273,7 @@ impl Layer for Security {
             let name = change.name();
             let verdict = match change.proof() {
                 Some(proof) => verify_proof(&self.state().trusted_keys, name, &proof),
-                None => Err(PluginError::from(PluginErrorKind::Unsigned {
+                None => Err(PluginError::from(SecurityError::Unsigned {
                     plugin: name.to_owned(),
                 })),
             };

@@ -4,8 +4,9 @@ use std::fmt;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
+use crate::error::SecurityError;
 use crate::hex::{decode_hex, encode_hex};
-use modreg_core::{PluginError, PluginErrorKind};
+use modreg_core::PluginError;
 use modreg_host::Proof;
 
 /// A public key whose signatures are trusted, with the name envelopes refer to it by.
@@ -80,13 +81,13 @@ pub(crate) fn verify_proof(
     proof: &Proof<'_>,
 ) -> Result<(), PluginError> {
     let Some(key) = trusted.iter().find(|k| k.name == proof.key) else {
-        return Err(PluginError::from(PluginErrorKind::UntrustedKey {
+        return Err(PluginError::from(SecurityError::UntrustedKey {
             plugin: plugin.to_owned(),
             key: proof.key.to_owned(),
         }));
     };
     let bad = || {
-        PluginError::from(PluginErrorKind::BadSignature {
+        PluginError::from(SecurityError::BadSignature {
             plugin: plugin.to_owned(),
             key: proof.key.to_owned(),
         })

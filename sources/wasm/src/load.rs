@@ -401,8 +401,8 @@ impl Sandbox<'_> {
     /// registered.
     ///
     /// With authentication on, `signature` must be a trusted key's signature of the module's
-    /// SHA-256, or the module is refused ([`PluginErrorKind::Unsigned`](modreg_core::PluginErrorKind::Unsigned),
-    /// [`PluginErrorKind::UntrustedKey`](modreg_core::PluginErrorKind::UntrustedKey), [`PluginErrorKind::BadSignature`](modreg_core::PluginErrorKind::BadSignature)). The module's plugins then
+    /// SHA-256, or the module is refused by the security layer (its `SecurityError::Unsigned`,
+    /// `UntrustedKey`, `BadSignature`). The module's plugins then
     /// pass every check a runtime registration does (secure loading, permissions at creation).
     pub fn load_wasm_bytes(
         &self,
