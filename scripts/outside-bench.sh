@@ -3,7 +3,8 @@
 # monitored process), measured from a crate outside the workspace, as a user builds them,
 # against two revisions: BEFORE (default: the last commit before the host became crates)
 # and AFTER (default: the working tree; give a revision to measure a commit while the tree
-# changes). Runs alternate (before, after, before, after, ...) RUNS times and
+# changes). Each side builds its revision's own user crate (benches/outside): the same rows,
+# written against that revision's API. Runs alternate (before, after, before, after, ...) RUNS times and
 # print each row's median per run and the ratio after/before.
 #
 # Usage: scripts/outside-bench.sh [BEFORE_REV] [RUNS] [AFTER_REV]
@@ -23,11 +24,12 @@ if [ -n "$after_rev" ]; then
 fi
 for side in before after; do
   mkdir -p "$work/$side"
-  cp -r benches/outside/benches benches/outside/src "$work/$side/"
   tree=$PWD
   [ "$side" = before ] && tree="$work/before-tree"
   [ "$side" = after ] && [ -n "$after_rev" ] && tree="$work/after-tree"
-  sed "s#path = \"../..\"#path = \"$tree\"#" benches/outside/Cargo.toml >"$work/$side/Cargo.toml"
+  # Each side's own user crate: the same rows, written against that revision's API.
+  cp -r "$tree/benches/outside/benches" "$tree/benches/outside/src" "$work/$side/"
+  sed "s#path = \"../..\"#path = \"$tree\"#" "$tree/benches/outside/Cargo.toml" >"$work/$side/Cargo.toml"
   cp "$tree/Cargo.lock" "$work/$side/Cargo.lock"
   (cd "$work/$side" && cargo bench --quiet --no-run)
 done
