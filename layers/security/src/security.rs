@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use crate::error::SecurityError;
@@ -43,6 +44,8 @@ use crate::switches::Switches;
 #[derive(Default)]
 pub struct Security {
     state: RwLock<State>,
+    /// `state.switches` as bits, written with it: read on every check without the lock.
+    switches: AtomicU16,
     audit: AuditLog,
 }
 
@@ -91,6 +94,12 @@ impl Security {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The switches in force.
+    #[inline]
+    pub(crate) fn switches(&self) -> Switches {
+        Switches::from_bits(self.switches.load(Ordering::Acquire))
+    }
+
     pub(crate) fn audit(&self) -> &AuditLog {
         &self.audit
     }
@@ -103,7 +112,10 @@ impl Security {
     ) -> Result<T, PluginError> {
         let out = {
             let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-            change(&mut state)?
+            let out = change(&mut state)?;
+            self.switches
+                .store(state.switches.to_bits(), Ordering::Release);
+            out
         };
         registry.layers_changed();
         Ok(out)
@@ -111,12 +123,12 @@ impl Security {
 
     /// Whether created plugins run in the sandbox now.
     pub fn sandboxing(&self) -> bool {
-        self.state().switches.sandboxing
+        self.switches().sandboxing
     }
 
     /// Whether runtime changes must be signed now.
     pub fn authentication(&self) -> bool {
-        self.state().switches.authentication
+        self.switches().authentication
     }
 
     /// Grants permissions that plugins may declare (checked while permissions are on).
@@ -184,7 +196,7 @@ impl Security {
         plugin: &str,
         decision: &AccessDecision,
     ) -> Result<(), PluginError> {
-        let switches = self.state().switches;
+        let switches = self.switches();
         if switches.access_monitoring {
             self.audit.count(operation, decision.allowed);
         }
@@ -225,7 +237,7 @@ impl Security {
 
 impl Layer for Security {
     fn checks(&self, _: &LayerContext<'_>) -> bool {
-        self.state().switches.permissions
+        self.switches().permissions
     }
 
     /// With permissions on, every permission the code declares must be granted; the decision
@@ -267,7 +279,7 @@ impl Layer for Security {
     /// With authentication on, a change must carry a proof signed by a trusted key; with
     /// secure loading on, compiled-in plugins are neither shadowed nor removed.
     fn check_change(&self, cx: &LayerContext<'_>, change: Change<'_>) -> Result<(), PluginError> {
-        let switches = self.state().switches;
+        let switches = self.switches();
         let signed_change = !matches!(change, Change::Shadow { .. });
         if switches.authentication && signed_change {
             let name = change.name();
