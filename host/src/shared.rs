@@ -1,7 +1,7 @@
 //! Shared instances: one `Arc<dyn Plugin>` per plugin while instance caching is on.
 //!
 //! `process` takes `&self` and every plugin is `Send + Sync`, so one instance can serve every
-//! caller. With `PluginConfig`'s caching switch on (`SystemFlags::caching`, which
+//! caller. With the host's caching switch on (the advanced configuration's, which
 //! `with_plugin_caching(true)` sets) the registry keeps the first instance it makes of each
 //! plugin and hands out clones of it until the configuration changes; with it off, each call
 //! makes a new one. Either way the instance comes from `create_plugin`, so every policy
