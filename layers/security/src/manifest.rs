@@ -244,10 +244,10 @@ impl Security {
             SignedChange::Register(manifest.into_config()?.into()),
             proof,
         )?;
-        self.update(registry, |state| {
+        self.remember(|state| {
             state.signed_versions.insert(name, version);
-            Ok(())
-        })
+        });
+        Ok(())
     }
 
     /// Fails unless `version` is newer than every version accepted by manifest for `name`.
@@ -290,15 +290,15 @@ impl Security {
         registry
             .registrations()
             .apply_signed(SignedChange::Unregister(name.to_owned()), proof)?;
-        self.update(registry, |state| {
+        self.remember(|state| {
             let newest = state.signed_versions.get(name).cloned();
             if newest.is_none_or(|newest| *version > newest) {
                 state
                     .signed_versions
                     .insert(name.to_owned(), version.clone());
             }
-            Ok(())
-        })
+        });
+        Ok(())
     }
 
     /// Replaces the settings of `manifest.name`; its serial must be greater than the last.
@@ -329,10 +329,10 @@ impl Security {
         registry
             .registrations()
             .apply_signed(SignedChange::Settings(name.clone(), settings), proof)?;
-        self.update(registry, |state| {
+        self.remember(|state| {
             state.signed_serials.insert(name, serial);
-            Ok(())
-        })
+        });
+        Ok(())
     }
 }
 

@@ -121,6 +121,12 @@ impl Security {
         Ok(out)
     }
 
+    /// Changes what the layer remembers but never decides with (the versions and serials
+    /// signed manifests brought): no registry needs to decide again, so none is told.
+    pub(crate) fn remember(&self, change: impl FnOnce(&mut State)) {
+        change(&mut self.state.write().unwrap_or_else(PoisonError::into_inner));
+    }
+
     /// Whether created plugins run in the sandbox now.
     pub fn sandboxing(&self) -> bool {
         self.switches().sandboxing
