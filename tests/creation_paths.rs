@@ -322,7 +322,7 @@ const PATHS: &[Path] = &[
         validates: true,
     },
     Path {
-        // With caching on (the configured registry) the instance is kept; one made before the
+        // With instance sharing on (the configured registry) the instance is kept; one made before the
         // switch must not be handed out after it.
         name: "shared instance",
         setup: |r| drop(r.instances().shared_plugin("privileged")),
@@ -591,7 +591,9 @@ fn configured() -> ModuleRegistry {
     let registry = with_gate();
     registry
         .configure_advanced_plugin_system(
-            AdvancedPluginConfiguration::new().with_plugin_caching(true),
+            AdvancedPluginConfiguration::new()
+                .with_plugin_caching(true)
+                .with_instance_sharing(true),
         )
         .unwrap();
     registry

@@ -235,6 +235,50 @@ fn plugin_caching_answers_repeated_queries_and_forgets_on_change() {
 }
 
 #[test]
+fn instance_sharing_keeps_one_instance_until_a_change() {
+    let registry = ModuleRegistry::new();
+    let same = |r: &ModuleRegistry| {
+        let a = r.instances().shared_plugin("real-store").unwrap();
+        let b = r.instances().shared_plugin("real-store").unwrap();
+        std::sync::Arc::ptr_eq(&a, &b)
+    };
+    assert!(!same(&registry), "off by default: a new instance per call");
+    registry
+        .configure_advanced_plugin_system(
+            AdvancedPluginConfiguration::new().with_plugin_caching(true),
+        )
+        .unwrap();
+    assert!(!same(&registry), "discovery caching does not share instances");
+    registry
+        .configure_advanced_plugin_system(
+            AdvancedPluginConfiguration::new().with_instance_sharing(true),
+        )
+        .unwrap();
+    let kept = registry.instances().shared_plugin("real-store").unwrap();
+    assert!(same(&registry));
+    assert!(std::sync::Arc::ptr_eq(
+        &kept,
+        &registry.instances().shared_plugin("real-store").unwrap()
+    ));
+    registry.registrations().unregister_plugin("mock-store").unwrap();
+    let after = registry.instances().shared_plugin("real-store").unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&kept, &after), "a change drops the kept instance");
+    let query = || PluginCapabilityQuery::new().with_required_capabilities(["kv"]);
+    registry
+        .configure_advanced_plugin_system(
+            AdvancedPluginConfiguration::new().with_plugin_caching(false),
+        )
+        .unwrap();
+    registry.discover_plugins_by_capabilities(query()).unwrap();
+    registry.discover_plugins_by_capabilities(query()).unwrap();
+    assert_eq!(
+        registry.catalog().cache_stats().hits,
+        0,
+        "instance sharing does not cache discovery"
+    );
+}
+
+#[test]
 fn mock_plugins_stand_in_only_where_the_environment_asks() {
     let registry = ModuleRegistry::new();
     registry

@@ -23,9 +23,10 @@ pub(crate) struct Switches {
     /// Dependencies are checked before creation, and what an instance reports against its
     /// entry.
     pub(crate) validation: bool,
-    /// Discovery results are cached until the registry changes, and `shared_plugin` keeps
-    /// its instances.
+    /// Discovery results are cached until the registry changes.
     pub(crate) caching: bool,
+    /// `shared_plugin` keeps the instance it makes of each plugin until the registry changes.
+    pub(crate) instance_sharing: bool,
     /// Every registry operation emits a `tracing` DEBUG event.
     pub(crate) debug_mode: bool,
     /// Every monitored `process` call emits a `tracing` INFO event (read by the monitoring
@@ -41,6 +42,7 @@ impl Default for Switches {
             loading: true,
             validation: true,
             caching: false,
+            instance_sharing: false,
             debug_mode: false,
             verbose_logging: false,
             mock_plugins: false,
@@ -140,23 +142,45 @@ impl PluginConfiguration {
     /// set in code). A missing or malformed file is an error naming it.
     pub fn load(&mut self) -> Result<(), PluginError> {
         if let Some(path) = &self.source {
-            let shown = path.display().to_string();
-            let text = crate::files::read_text(path).map_err(|e| {
-                PluginError::from(PluginErrorKind::ConfigurationFile {
-                    path: shown.clone(),
-                    reason: e.to_string(),
-                })
-            })?;
-            let read = crate::toml_settings::settings_from_toml(&text).map_err(|reason| {
-                PluginError::from(PluginErrorKind::ConfigurationFile {
-                    path: shown,
-                    reason,
-                })
-            })?;
-            self.settings.values_mut().extend(read.values().clone());
+            self.settings = Self::read_source(path, self.settings.clone())?;
         }
         self.loaded = true;
         Ok(())
+    }
+
+    /// `settings` with those of the TOML file `path` over them.
+    #[cfg(feature = "toml")]
+    fn read_source(
+        path: &std::path::Path,
+        mut settings: PluginSettings,
+    ) -> Result<PluginSettings, PluginError> {
+        let shown = path.display().to_string();
+        let text = crate::files::read_text(path).map_err(|e| {
+            PluginError::from(PluginErrorKind::ConfigurationFile {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+        let read = crate::toml_settings::settings_from_toml(&text).map_err(|reason| {
+            PluginError::from(PluginErrorKind::ConfigurationFile {
+                path: shown,
+                reason,
+            })
+        })?;
+        settings.values_mut().extend(read.values().clone());
+        Ok(settings)
+    }
+
+    /// Without the `toml` feature a named source cannot be read: refused, never skipped.
+    #[cfg(not(feature = "toml"))]
+    fn read_source(
+        path: &std::path::Path,
+        _: PluginSettings,
+    ) -> Result<PluginSettings, PluginError> {
+        Err(PluginError::from(PluginErrorKind::ConfigurationFile {
+            path: path.display().to_string(),
+            reason: "reading settings from a file needs modreg-host's `toml` feature".to_owned(),
+        }))
     }
 
     /// Whether [`load`](Self::load) has succeeded.
@@ -217,6 +241,7 @@ pub struct AdvancedPluginConfiguration {
     security: Option<bool>,
     performance: Option<bool>,
     caching: Option<bool>,
+    instance_sharing: Option<bool>,
 }
 
 flag_builders!(AdvancedPluginConfiguration {
@@ -232,6 +257,9 @@ flag_builders!(AdvancedPluginConfiguration {
     with_plugin_performance => performance,
     /// Whether discovery results are cached until the registry changes.
     with_plugin_caching => caching,
+    /// Whether `shared_plugin` hands out one kept instance of each plugin (until the registry
+    /// changes) rather than a new one per call.
+    with_instance_sharing => instance_sharing,
 });
 
 impl AdvancedPluginConfiguration {
@@ -262,6 +290,7 @@ impl AdvancedPluginConfiguration {
         set(&mut flags.loading, self.loading);
         set(&mut flags.validation, self.validation);
         set(&mut flags.caching, self.caching);
+        set(&mut flags.instance_sharing, self.instance_sharing);
         Ok(())
     }
 
@@ -417,6 +446,14 @@ mod tests {
         let path = std::env::temp_dir().join(format!("modreg-load-{}.toml", std::process::id()));
         std::fs::write(&path, "level = 3\n").unwrap();
         let mut configuration = PluginConfiguration::new().with_source(&path);
+        if cfg!(not(feature = "toml")) {
+            // Without a parser the file is refused, never skipped.
+            let err = configuration.load().unwrap_err();
+            assert!(err.to_string().contains("`toml` feature"), "{err}");
+            assert!(!configuration.is_loaded());
+            std::fs::remove_file(path).unwrap();
+            return;
+        }
         configuration.load().unwrap();
         assert_eq!(
             configuration

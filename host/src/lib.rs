@@ -37,6 +37,7 @@ macro_rules! forward_metadata {
 
 mod advanced;
 mod cache;
+#[cfg(feature = "toml")]
 mod config_file;
 mod configuration;
 mod configure;
@@ -50,6 +51,7 @@ mod layer;
 mod lifecycle;
 mod metrics;
 mod overlay;
+mod persistent;
 mod pipeline;
 mod query;
 mod registration;
@@ -59,6 +61,7 @@ mod shared;
 mod shared_instances;
 mod system;
 mod target;
+#[cfg(feature = "toml")]
 pub mod toml_settings;
 mod views;
 
@@ -67,6 +70,7 @@ pub use crate::advanced::{
     PluginState,
 };
 pub use crate::cache::CacheStats;
+#[cfg(feature = "toml")]
 pub use crate::config_file::{ConfigFile, SettingsFromToml};
 pub use crate::configuration::{
     AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,

@@ -3,35 +3,34 @@
 
 use std::sync::Arc;
 
-use imbl::{OrdMap, OrdSet};
-
 use crate::configuration::{EnvironmentPluginConfiguration, Switches};
 use crate::factory::PluginFactoryConfig;
+use crate::persistent::{PersistentMap, PersistentSet};
 use crate::runtime::RuntimeEntry;
 use modreg_core::FactoryDescriptor;
 use modreg_core::PluginSettings;
 
 /// What was registered, removed or configured at run time.
 ///
-/// Its maps are persistent (`imbl`): a writer's copy shares every node it does not change,
+/// Its maps are persistent (`persistent.rs`): a writer's copy shares every node it does not change,
 /// so a registration costs O(log n) however many entries there are, and readers keep the
 /// snapshot they loaded.
 #[derive(Clone, Default)]
 pub(crate) struct Overlay {
     /// Runtime entries by name; they shadow compiled-in plugins of the same name.
-    pub(crate) entries: OrdMap<String, Arc<RuntimeEntry>>,
+    pub(crate) entries: PersistentMap<Arc<RuntimeEntry>>,
     /// Runtime mocks by the name they stand in for (`mock_of`).
-    pub(crate) mocks: OrdMap<String, String>,
+    pub(crate) mocks: PersistentMap<String>,
     /// Compiled-in plugins that were unregistered.
-    pub(crate) removed: OrdSet<String>,
+    pub(crate) removed: PersistentSet,
     /// Runtime factory names mapped to compiled-in factories.
-    pub(crate) factories: OrdMap<String, (PluginFactoryConfig, &'static FactoryDescriptor)>,
+    pub(crate) factories: PersistentMap<(PluginFactoryConfig, &'static FactoryDescriptor)>,
     /// Settings handed to plugins at construction, by plugin name.
-    pub(crate) settings: OrdMap<String, PluginSettings>,
+    pub(crate) settings: PersistentMap<PluginSettings>,
     /// The switches set by `configure_*`, before the environment's.
     pub(crate) base_flags: Switches,
     /// Environment profiles by name.
-    pub(crate) environments: OrdMap<String, EnvironmentPluginConfiguration>,
+    pub(crate) environments: PersistentMap<EnvironmentPluginConfiguration>,
     /// The active environment, if any.
     pub(crate) environment: Option<String>,
     /// `base_flags` with the active environment's applied: what the registry obeys.

@@ -237,7 +237,7 @@ impl ModuleRegistry {
                 overlay.forget_mock(entry);
             }
             let was_runtime = removed.is_some();
-            if compiled && overlay.removed.insert(name.to_owned()).is_none() {
+            if compiled && overlay.removed.insert(name.to_owned()) {
                 return Ok(());
             }
             if was_runtime { Ok(()) } else { Err(()) }.map_err(|()| {

@@ -72,7 +72,7 @@ pub struct ModuleRegistry {
     /// Per compiled-in plugin, what creating it takes under the current configuration:
     /// decided once per change.
     pub(crate) interests: Interests,
-    /// Instances handed out by `shared_plugin` while caching is on.
+    /// Instances handed out by `shared_plugin` while instance sharing is on.
     pub(crate) shared: SharedInstances,
     writer: Mutex<()>,
     /// The layers attached when the registry was built, in the order they wrap (innermost

@@ -1,8 +1,8 @@
-//! Shared instances: one `Arc<dyn Plugin>` per plugin while instance caching is on.
+//! Shared instances: one `Arc<dyn Plugin>` per plugin while instance sharing is on.
 //!
 //! `process` takes `&self` and every plugin is `Send + Sync`, so one instance can serve every
-//! caller. With the host's caching switch on (the advanced configuration's, which
-//! `with_plugin_caching(true)` sets) the registry keeps the first instance it makes of each
+//! caller. With the host's instance-sharing switch on (the advanced configuration's, which
+//! `with_instance_sharing(true)` sets) the registry keeps the first instance it makes of each
 //! plugin and hands out clones of it until the configuration changes; with it off, each call
 //! makes a new one. Either way the instance comes from `create_plugin`, so every policy
 //! (permissions, the sandbox, monitoring) applies to it as to any other.
@@ -109,9 +109,9 @@ impl ModuleRegistry {
         if let Some(kept) = self.shared.get(name, generation) {
             return Ok(kept);
         }
-        let caching = self.snapshot().flags.caching;
+        let sharing = self.snapshot().flags.instance_sharing;
         let plugin: Arc<dyn Plugin> = self.create_plugin(name)?.into();
-        if caching {
+        if sharing {
             self.shared.keep(name, generation, Arc::clone(&plugin));
         }
         Ok(plugin)

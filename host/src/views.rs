@@ -15,6 +15,7 @@ use modreg_core::{Conflict, Plugin, PluginError, PluginSettings, Registry};
 
 use crate::advanced::{AdvancedPluginInstance, AdvancedPluginInstantiationConfig};
 use crate::cache::CacheStats;
+#[cfg(feature = "toml")]
 use crate::config_file::ConfigFile;
 use crate::configuration::{
     AdvancedPluginConfiguration, EnvironmentPluginConfiguration, PluginConfiguration,
@@ -291,6 +292,7 @@ impl Configuration<'_> {
 
     /// Applies a configuration file: every section must name a registered plugin. Nothing
     /// is applied unless the whole file is valid.
+    #[cfg(feature = "toml")]
     pub fn apply_config_file(&self, origin: &str, file: ConfigFile) -> Result<(), PluginError> {
         self.0.apply_config_file(origin, file)
     }
@@ -397,8 +399,8 @@ impl<'r> Instances<'r> {
 
     /// An instance of `name` to share between callers and threads.
     ///
-    /// With instance caching on (`PluginConfig::with_plugin_caching(true)` through
-    /// `configure_plugin_system`) this is the same instance on every call until the
+    /// With instance sharing on (`AdvancedPluginConfiguration::with_instance_sharing(true)`
+    /// through `configure_advanced_plugin_system`) this is the same instance on every call until the
     /// configuration changes, and costs a read lock and a reference count; otherwise a new
     /// instance each call. Instances come from [`create_plugin`](ModuleRegistry::create_plugin), with
     /// every policy applied; they are not initialized (as `create_plugin`'s are not).
