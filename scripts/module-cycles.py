@@ -9,7 +9,8 @@ for the workspace, so a crate added later is checked without being named here.
 Every `.rs` file under a crate's `src/` is a module (`a/b.rs` and `a/b/mod.rs` are `a::b`;
 `lib.rs` and `main.rs` are the root, which only declares and re-exports and is left out).
 An edge `m -> n` is any path in m's code (outside its `#[cfg(test)] mod tests`) that starts
-with `crate::` or `super::` and names module n or an item in it: a `use`, a fully qualified
+with `crate::`, `super::` or `self::` and names module n or an item in it (a parent that uses
+its child counts: a child that uses its parent back makes a cycle): a `use`, a fully qualified
 call, a type in a signature. Paths are resolved to the longest module prefix that exists, so
 `crate::security::audit::AuditLog` is an edge to `security::audit`, and
 `crate::security::redact` to `security`; a name the crate root re-exports (`crate::Name`, from
@@ -21,8 +22,8 @@ import re
 import sys
 from pathlib import Path
 
-PATH = re.compile(r"\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
-USE_GROUP = re.compile(r"\buse\s+(crate|super)::((?:[A-Za-z_][A-Za-z0-9_]*::)*)\{([^;]*)\};", re.S)
+PATH = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
+USE_GROUP = re.compile(r"\buse\s+(crate|super|self)::((?:[A-Za-z_][A-Za-z0-9_]*::)*)\{([^;]*)\};", re.S)
 TESTS = re.compile(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", re.S)
 COMMENT = re.compile(r"//[^\n]*")
 
@@ -74,10 +75,11 @@ def root_names(src: Path, modules: set) -> dict:
 
 def edges(src: Path, modules: set, file: Path, me: tuple, aliases: dict):
     text = strip(file.read_text())
-    is_dir_module = file.name == "mod.rs"
     for root, segments in paths(text):
         if root == "crate":
             base = ()
+        elif root == "self":
+            base = me
         else:
             # `super` of `a::b` (file a/b.rs) is `a`; of `a::b` (a/b/mod.rs) it is `a` too.
             base = me[:-1]
@@ -91,7 +93,7 @@ def edges(src: Path, modules: set, file: Path, me: tuple, aliases: dict):
             if full[:n] in modules:
                 target = full[:n]
                 break
-        if target is not None and target != me and not (is_dir_module and target[: len(me)] == me):
+        if target is not None and target != me:
             yield target
 
 

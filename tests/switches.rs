@@ -248,7 +248,10 @@ fn instance_sharing_keeps_one_instance_until_a_change() {
             AdvancedPluginConfiguration::new().with_plugin_caching(true),
         )
         .unwrap();
-    assert!(!same(&registry), "discovery caching does not share instances");
+    assert!(
+        !same(&registry),
+        "discovery caching does not share instances"
+    );
     registry
         .configure_advanced_plugin_system(
             AdvancedPluginConfiguration::new().with_instance_sharing(true),
@@ -260,9 +263,15 @@ fn instance_sharing_keeps_one_instance_until_a_change() {
         &kept,
         &registry.instances().shared_plugin("real-store").unwrap()
     ));
-    registry.registrations().unregister_plugin("mock-store").unwrap();
+    registry
+        .registrations()
+        .unregister_plugin("mock-store")
+        .unwrap();
     let after = registry.instances().shared_plugin("real-store").unwrap();
-    assert!(!std::sync::Arc::ptr_eq(&kept, &after), "a change drops the kept instance");
+    assert!(
+        !std::sync::Arc::ptr_eq(&kept, &after),
+        "a change drops the kept instance"
+    );
     let query = || PluginCapabilityQuery::new().with_required_capabilities(["kv"]);
     registry
         .configure_advanced_plugin_system(

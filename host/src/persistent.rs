@@ -24,6 +24,18 @@ struct Node<V> {
     height: u8,
 }
 
+/// A shallow copy: the same entry and subtrees (what `Arc::make_mut` copies on a shared path).
+impl<V> Clone for Node<V> {
+    fn clone(&self) -> Self {
+        Node {
+            entry: Arc::clone(&self.entry),
+            left: self.left.clone(),
+            right: self.right.clone(),
+            height: self.height,
+        }
+    }
+}
+
 /// A persistent map from `String` keys, iterated in key order. Cloning is O(1).
 pub(crate) struct PersistentMap<V> {
     root: Tree<V>,
@@ -95,8 +107,7 @@ impl<V> PersistentMap<V> {
 impl<V: Clone> PersistentMap<V> {
     /// Inserts `value` under `key`; returns the value it replaces.
     pub(crate) fn insert(&mut self, key: String, value: V) -> Option<V> {
-        let (root, old) = insert(self.root.as_ref(), Arc::new((key, value)));
-        self.root = Some(root);
+        let old = insert(&mut self.root, Arc::new((key, value)));
         if old.is_none() {
             self.len += 1;
         }
@@ -226,29 +237,38 @@ fn balance<V>(entry: Entry<V>, left: Tree<V>, right: Tree<V>) -> Arc<Node<V>> {
     }
 }
 
-/// `tree` with `entry` in it, and the entry it replaced.
-fn insert<V>(tree: Option<&Arc<Node<V>>>, entry: Entry<V>) -> (Arc<Node<V>>, Option<Entry<V>>) {
-    let Some(at) = tree else {
-        return (node(entry, None, None), None);
+/// Puts `entry` into the tree at `slot`; returns the entry it replaced.
+///
+/// Nodes on the path are changed in place where this tree is their only owner (within one
+/// writer's batch, after the first insertion) and copied where a snapshot shares them, as
+/// `Arc::make_mut` decides.
+fn insert<V>(slot: &mut Tree<V>, entry: Entry<V>) -> Option<Entry<V>> {
+    let Some(at) = slot else {
+        *slot = Some(node(entry, None, None));
+        return None;
     };
-    match entry.0.as_str().cmp(at.entry.0.as_str()) {
-        Ordering::Equal => {
-            let replaced = Arc::new(Node {
-                entry,
-                left: at.left.clone(),
-                right: at.right.clone(),
-                height: at.height,
-            });
-            (replaced, Some(at.entry.clone()))
-        }
-        Ordering::Less => {
-            let (left, old) = insert(at.left.as_ref(), entry);
-            (balance(at.entry.clone(), Some(left), at.right.clone()), old)
-        }
-        Ordering::Greater => {
-            let (right, old) = insert(at.right.as_ref(), entry);
-            (balance(at.entry.clone(), at.left.clone(), Some(right)), old)
-        }
+    let here = Arc::make_mut(at);
+    let old = match entry.0.as_str().cmp(here.entry.0.as_str()) {
+        Ordering::Equal => return Some(std::mem::replace(&mut here.entry, entry)),
+        Ordering::Less => insert(&mut here.left, entry),
+        Ordering::Greater => insert(&mut here.right, entry),
+    };
+    if old.is_none() {
+        rebalance(at);
+    }
+    old
+}
+
+/// Restores the height and balance of `at`, whose path this writer owns, after one of its
+/// subtrees grew by one.
+fn rebalance<V>(at: &mut Arc<Node<V>>) {
+    let here = Arc::make_mut(at);
+    let (hl, hr) = (height(here.left.as_ref()), height(here.right.as_ref()));
+    if hl.abs_diff(hr) <= 1 {
+        here.height = 1 + hl.max(hr);
+    } else {
+        let (left, right) = (here.left.take(), here.right.take());
+        *at = balance(Arc::clone(&here.entry), left, right);
     }
 }
 
@@ -298,7 +318,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The height of `tree`, after checking that it is an ordered AVL tree with true heights.
-    fn checked_height<V>(tree: Option<&Arc<Node<V>>>, above: Option<&str>, below: Option<&str>) -> u8 {
+    fn checked_height<V>(
+        tree: Option<&Arc<Node<V>>>,
+        above: Option<&str>,
+        below: Option<&str>,
+    ) -> u8 {
         let Some(node) = tree else { return 0 };
         let key = node.entry.0.as_str();
         assert!(above.is_none_or(|a| key > a), "order");

@@ -85,42 +85,7 @@ enum Command {
     },
     /// Serves `/metrics` (Prometheus), `/health` (JSON), `/` (a live dashboard) and
     /// `POST /run/<pipeline>`.
-    Serve {
-        /// The address to listen on; loopback by default.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: String,
-        /// Milliseconds between background health checks.
-        #[arg(long, default_value_t = 1000)]
-        health_interval_ms: u64,
-        /// A TOML file with `[plugins.NAME]` settings.
-        #[arg(long, value_name = "FILE")]
-        config: Option<std::path::PathBuf>,
-        /// The bearer token `POST /run` needs; else `MODREG_TOKEN`, else one is generated and
-        /// printed at start.
-        #[arg(long, env = "MODREG_TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// Another `Host` to answer to (the bound address and `localhost:PORT` always are).
-        #[arg(long = "allow-host", value_name = "HOST:PORT")]
-        allow_host: Vec<String>,
-        /// The largest request body, in bytes.
-        #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
-        max_body_bytes: usize,
-        /// The largest output of any pipeline stage, in bytes.
-        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
-        max_output_bytes: usize,
-        /// Milliseconds a request may take to send its body and run its pipeline.
-        #[arg(long, default_value_t = 10_000)]
-        request_timeout_ms: u64,
-        /// Milliseconds a client may take to send a request's headers.
-        #[arg(long, default_value_t = 5_000)]
-        header_timeout_ms: u64,
-        /// Connections served at once; more are closed.
-        #[arg(long, default_value_t = 256)]
-        max_connections: usize,
-        /// Milliseconds between looks at `--plugin-dir` for new, changed and removed modules.
-        #[arg(long, default_value_t = 1000)]
-        reload_interval_ms: u64,
-    },
+    Serve(serve::args::ServeArgs),
     /// Pipes standard input through the named plugins, in order, to standard output.
     Run {
         /// Plugin names separated by commas: `gzip-compress,base64-encode`.
@@ -242,61 +207,11 @@ fn run(command: Command, sandbox: Sandbox) -> Result<(), CliError> {
             let found = discover(&registry, plugin_type, capabilities, optional, prefix)?;
             output::plugins(&mut stdout, &found, json)
         }
-        Command::Serve {
-            addr,
-            health_interval_ms,
-            config,
-            token,
-            allow_host,
-            max_body_bytes,
-            max_output_bytes,
-            request_timeout_ms,
-            header_timeout_ms,
-            max_connections,
-            reload_interval_ms,
-        } => {
+        Command::Serve(args) => {
+            let config = args.config.clone();
+            let options = args.into_options(sandbox.plugin_dir)?;
             apply_config(&registry, config)?;
-            // A zero interval would spin a core; a zero timeout or cap would refuse everything.
-            for (option, value) in [
-                ("--max-body-bytes", max_body_bytes as u64),
-                ("--max-output-bytes", max_output_bytes as u64),
-                ("--max-connections", max_connections as u64),
-                ("--health-interval-ms", health_interval_ms),
-                ("--reload-interval-ms", reload_interval_ms),
-                ("--request-timeout-ms", request_timeout_ms),
-                ("--header-timeout-ms", header_timeout_ms),
-            ] {
-                if value == 0 {
-                    return Err(CliError::Usage {
-                        what: "option",
-                        value: option.to_owned(),
-                        reason: "must be at least 1".to_owned(),
-                    });
-                }
-            }
-            if token.as_deref().is_some_and(|t| t.len() < 16) {
-                return Err(CliError::Usage {
-                    what: "option",
-                    value: "--token".to_owned(),
-                    reason: "a token must have at least 16 characters".to_owned(),
-                });
-            }
-            serve::serve(
-                registry,
-                serve::Options {
-                    addr,
-                    health_interval: std::time::Duration::from_millis(health_interval_ms),
-                    token,
-                    allowed_hosts: allow_host,
-                    max_body_bytes,
-                    max_output_bytes,
-                    request_timeout: std::time::Duration::from_millis(request_timeout_ms),
-                    header_timeout: std::time::Duration::from_millis(header_timeout_ms),
-                    max_connections,
-                    plugin_dir: sandbox.plugin_dir,
-                    reload_interval: std::time::Duration::from_millis(reload_interval_ms),
-                },
-            )
+            serve::serve(registry, options)
         }
         Command::Run {
             pipeline,
@@ -380,17 +295,21 @@ fn run_pipeline(
         .lock()
         .read_to_end(&mut data)
         .map_err(CliError::io("standard input"))?;
-    Ok(run_pipeline_on(registry, pipeline, data, max_output_bytes)?)
+    let output = run_pipeline_on(registry, pipeline, data, max_output_bytes, &|| false)?;
+    Ok(output.unwrap_or_default())
 }
 
 /// Runs `data` through the comma-separated plugins of `pipeline`, each initialized first and
-/// cleaned up after; a stage whose output is over `max_output_bytes` stops it.
+/// cleaned up after; a stage whose output is over `max_output_bytes` stops it. `stopped` is
+/// asked before each stage: once it says yes the pipeline ends with `None` (its caller has
+/// given up on it).
 pub(crate) fn run_pipeline_on(
     registry: &ModuleRegistry,
     pipeline: &str,
     mut data: Vec<u8>,
     max_output_bytes: usize,
-) -> Result<Vec<u8>, PluginError> {
+    stopped: &dyn Fn() -> bool,
+) -> Result<Option<Vec<u8>>, PluginError> {
     let names: Vec<&str> = pipeline.split(',').map(str::trim).collect();
     if names.iter().any(|n| n.is_empty()) {
         return Err(PluginError::invalid(
@@ -399,11 +318,17 @@ pub(crate) fn run_pipeline_on(
             "expected plugin names separated by commas, with none empty",
         ));
     }
-    let mut plugins = names
-        .iter()
-        .map(|name| registry.create_plugin(name))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut plugins = Vec::with_capacity(names.len());
+    for name in &names {
+        if stopped() {
+            return Ok(None);
+        }
+        plugins.push(registry.create_plugin(name)?);
+    }
     for plugin in &mut plugins {
+        if stopped() {
+            return Ok(None);
+        }
         plugin.initialize()?;
         data = plugin.process(&data)?;
         plugin.cleanup()?;
@@ -416,7 +341,7 @@ pub(crate) fn run_pipeline_on(
             }));
         }
     }
-    Ok(data)
+    Ok(Some(data))
 }
 
 fn crate_of(info: &PluginInfo) -> String {

@@ -328,11 +328,34 @@ fn zero_intervals_timeouts_and_budgets_are_refused_before_anything_runs() {
         "--reload-interval-ms",
         "--request-timeout-ms",
         "--header-timeout-ms",
+        "--idle-timeout-ms",
+        "--write-timeout-ms",
+        "--max-requests-per-connection",
         "--max-connections",
+        "--max-running-pipelines",
+        "--max-queued-runs",
+        "--max-reply-memory-bytes",
+        "--shutdown-grace-ms",
     ] {
         let err = fails(&["serve", "--addr", "127.0.0.1:0", option, "0"], b"");
         assert!(err.contains(option) && err.contains("at least 1"), "{err}");
     }
+    let err = fails(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--idle-timeout-ms",
+            "500",
+            "--request-timeout-ms",
+            "1000",
+        ],
+        b"",
+    );
+    assert!(
+        err.contains("--idle-timeout-ms 500") && err.contains("--request-timeout-ms"),
+        "{err}"
+    );
     let err = fails(&["list", "--wasm-time-budget-ms", "0"], b"");
     assert!(err.contains("WebAssembly time budget"), "{err}");
 }

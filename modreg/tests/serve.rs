@@ -1,127 +1,16 @@
 //! `modreg serve` under load: `/metrics`, `/health`, and the dashboard as headless Chromium
 //! renders it (Debian's `chromium`, which `.ci/run` installs).
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use support::{Server, http, raw, read_response, start, with_config};
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The server process, stopped when the test ends however it ends.
-struct Server {
-    child: Child,
-    addr: String,
-    /// The token it generated and printed.
-    token: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--health-interval-ms",
-            "100",
-        ])
-        .args(args)
-        .env_remove("MODREG_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("modreg starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    assert!(addr.starts_with("127.0.0.1:"), "binds loopback: {addr}");
-    line.clear();
-    out.read_line(&mut line).unwrap();
-    let token = line
-        .trim()
-        .strip_prefix("token ")
-        .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
-        .to_owned();
-    assert_eq!(token.len(), 64, "a generated token is 32 random bytes");
-    Server { child, addr, token }
-}
-
-fn with_config(config: &std::path::Path) -> Server {
-    start(&["--config", config.to_str().unwrap()])
-}
-
-/// One HTTP/1.1 request with the server's token; returns the status code and the body.
-fn http(server: &Server, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let auth = format!("Authorization: Bearer {}\r\n", server.token);
-    raw(&server.addr, &server.addr, &auth, method, path, body)
-}
-
-/// One HTTP/1.1 request with the `Host` and extra header lines given.
-fn raw(
-    addr: &str,
-    host: &str,
-    extra: &str,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    stream.write_all(body).unwrap();
-    read_response(stream)
-}
-
-fn read_response(mut stream: TcpStream) -> (u16, Vec<u8>) {
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&response[..split]).to_string();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = response[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = unchunk(&body);
-    }
-    (status, body)
-}
-
-fn unchunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
-                .unwrap();
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
 
 #[test]
 fn dashboard_metrics_and_health_under_load() {
