@@ -260,16 +260,66 @@ fn insert<V>(slot: &mut Tree<V>, entry: Entry<V>) -> Option<Entry<V>> {
 }
 
 /// Restores the height and balance of `at`, whose path this writer owns, after one of its
-/// subtrees grew by one.
+/// subtrees grew by one. Rotations happen in place, copying only subtrees a snapshot shares.
 fn rebalance<V>(at: &mut Arc<Node<V>>) {
     let here = Arc::make_mut(at);
     let (hl, hr) = (height(here.left.as_ref()), height(here.right.as_ref()));
-    if hl.abs_diff(hr) <= 1 {
-        here.height = 1 + hl.max(hr);
+    if hl > hr + 1 {
+        if let Some(left) = here.left.as_mut()
+            && height(left.left.as_ref()) < height(left.right.as_ref())
+        {
+            rotate_left(left);
+        }
+        rotate_right(at);
+    } else if hr > hl + 1 {
+        if let Some(right) = here.right.as_mut()
+            && height(right.right.as_ref()) < height(right.left.as_ref())
+        {
+            rotate_right(right);
+        }
+        rotate_left(at);
     } else {
-        let (left, right) = (here.left.take(), here.right.take());
-        *at = balance(Arc::clone(&here.entry), left, right);
+        here.height = 1 + hl.max(hr);
     }
+}
+
+/// Recomputes `node`'s height from its subtrees'.
+fn fix_height<V>(node: &mut Node<V>) {
+    node.height = 1 + height(node.left.as_ref()).max(height(node.right.as_ref()));
+}
+
+/// `at`'s left child takes its place; `at` becomes its right child.
+fn rotate_right<V>(at: &mut Arc<Node<V>>) {
+    let mut pivot = {
+        let here = Arc::make_mut(at);
+        let Some(mut pivot) = here.left.take() else {
+            unreachable!("a left-heavy node has a left subtree")
+        };
+        here.left = Arc::make_mut(&mut pivot).right.take();
+        fix_height(here);
+        pivot
+    };
+    std::mem::swap(at, &mut pivot);
+    let top = Arc::make_mut(at);
+    top.right = Some(pivot);
+    fix_height(top);
+}
+
+/// `at`'s right child takes its place; `at` becomes its left child.
+fn rotate_left<V>(at: &mut Arc<Node<V>>) {
+    let mut pivot = {
+        let here = Arc::make_mut(at);
+        let Some(mut pivot) = here.right.take() else {
+            unreachable!("a right-heavy node has a right subtree")
+        };
+        here.right = Arc::make_mut(&mut pivot).left.take();
+        fix_height(here);
+        pivot
+    };
+    std::mem::swap(at, &mut pivot);
+    let top = Arc::make_mut(at);
+    top.left = Some(pivot);
+    fix_height(top);
 }
 
 /// `tree` without `key`, and the removed entry; `None` if `key` is not there.

@@ -94,3 +94,16 @@ fn with_section(
     module.extend_from_slice(&payload);
     module
 }
+
+/// `text` (a whole module, which keeps or breaks the call contract as a test needs) with a
+/// `modreg.plugins` section for one plugin `name` at `version`.
+pub fn text_guest(text: &str, name: &str, version: &str) -> Vec<u8> {
+    with_section(
+        wat::parse_str(text).unwrap(),
+        name,
+        version,
+        "data-processor",
+        &[],
+        &[],
+    )
+}
