@@ -1,7 +1,8 @@
 //! The WebAssembly sandbox beside the same plugin compiled in, in the same run:
 //!
 //! - `wasm_process`: `hex-encode` on 64 B and 64 KiB, native (`modreg-plugins` linked in) and
-//!   as a guest (the same source built into `codecs.wasm`), both through `Box<dyn Plugin>`;
+//!   as a guest (the same source built into `codecs.wasm`, exported as `wasm-hex-encode`), both
+//!   through `Box<dyn Plugin>`;
 //!   and the guest with no instance pool, so every call instantiates the module;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
 //!   registry.
@@ -38,10 +39,10 @@ fn process(c: &mut Criterion) {
         .create_plugin("hex-encode")
         .expect("hex-encode is compiled in");
     let guest = sandboxed(WasmConfig::new())
-        .create_plugin("hex-encode")
+        .create_plugin("wasm-hex-encode")
         .unwrap();
     let unpooled = sandboxed(WasmConfig::new().with_pool_size(0))
-        .create_plugin("hex-encode")
+        .create_plugin("wasm-hex-encode")
         .unwrap();
     let mut group = c.benchmark_group("wasm_process");
     for size in [64usize, 64 << 10] {

@@ -713,6 +713,78 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
     assert!(err.to_string().contains("serial"), "{err}");
 }
 
+/// Replay protection outlives the process when the host names a state file: after a
+/// "restart" (a new registry on the same file) old manifests are still refused; a file that
+/// is not a replay state fails closed; a refused change leaves the file as it was.
+#[test]
+fn replay_state_kept_in_a_file_refuses_old_manifests_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("modreg-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("replay.json");
+    let start = || {
+        let registry = ModuleRegistry::new();
+        registry
+            .configure_advanced_plugin_security(
+                AdvancedPluginSecurityConfig::new()
+                    .with_plugin_authentication(true)
+                    .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
+            )
+            .unwrap();
+        registry.security().persist_replay_state(&file).unwrap();
+        registry
+    };
+    let manifest = |version: &str, extra: &str| {
+        signed(
+            &format!("name = \"ledger\"\nversion = \"{version}\"\ntype = \"storage\"\n{extra}"),
+            "release",
+            SIGNER,
+        )
+    };
+    let settings = |serial: u64| {
+        manifest(
+            "2.0.0",
+            &format!("action = \"settings\"\nserial = {serial}\n[settings]\nlevel = 1\n"),
+        )
+    };
+    let registry = start();
+    registry
+        .register_signed_manifest(&manifest("2.0.0", ""))
+        .unwrap();
+    registry.register_signed_manifest(&settings(7)).unwrap();
+    let kept = std::fs::read(&file).unwrap();
+    // Refused by the registry (the name is taken): the file does not move.
+    assert!(
+        registry
+            .register_signed_manifest(&manifest("3.0.0", ""))
+            .is_err()
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), kept);
+    drop(registry);
+
+    let restarted = start();
+    let err = restarted
+        .register_signed_manifest(&manifest("1.0.0", ""))
+        .unwrap_err();
+    assert!(err.to_string().contains("not newer"), "{err}");
+    restarted
+        .register_signed_manifest(&manifest("3.0.0", ""))
+        .unwrap();
+    let err = restarted
+        .register_signed_manifest(&settings(7))
+        .unwrap_err();
+    assert!(err.to_string().contains("serial"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no staged file left"
+    );
+
+    std::fs::write(&file, "not a replay state").unwrap();
+    let fresh = ModuleRegistry::new();
+    assert!(fresh.security().persist_replay_state(&file).is_err());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 pub trait Keeper: Send + Sync {
     fn secret_len(&self) -> usize;
 }

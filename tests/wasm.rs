@@ -59,10 +59,10 @@ fn rot13_still_answers(registry: &ModuleRegistry) {
 #[test]
 fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox() {
     let registry = host(WasmConfig::new());
-    let hex = registry.create_plugin("hex-encode").unwrap();
+    let hex = registry.create_plugin("wasm-hex-encode").unwrap();
     assert_eq!(hex.process(b"hi").unwrap(), b"6869");
     assert_eq!(hex.version(), env!("CARGO_PKG_VERSION"));
-    let decode = registry.create_plugin("hex-decode").unwrap();
+    let decode = registry.create_plugin("wasm-hex-decode").unwrap();
     assert!(decode.process(b"zz").unwrap_err().is_plugin_failure());
     // The same instance keeps working after its own error.
     assert_eq!(decode.process(b"6869").unwrap(), b"hi");
@@ -383,6 +383,159 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
     assert!(registry.plugin("rot13").is_none());
     load(Some(&signed)).unwrap();
     rot13_still_answers(&registry);
+}
+
+/// A new version that validates but can never be instantiated is refused before it replaces
+/// anything: the version before it keeps serving, and the refusal is counted.
+#[test]
+fn a_version_that_cannot_be_instantiated_never_replaces_a_working_one() {
+    let registry = ModuleRegistry::new();
+    let v1 = wasm_text::guest_answering("one", "1.0.0");
+    registry
+        .wasm()
+        .load_wasm_bytes("greeter.wasm", &v1, None)
+        .unwrap();
+    let contract = |extra: &str, pages: u32, alloc_param: &str| {
+        format!(
+            r#"(module
+                {extra}
+                (memory (export "memory") {pages})
+                (func (export "modreg_alloc") (param {alloc_param}) (result i32) (i32.const 1024))
+                (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0)))"#
+        )
+    };
+    let cases = [
+        (
+            "a start function that never ends",
+            contract("(func $spin (loop (br 0))) (start $spin)", 1, "i32"),
+        ),
+        (
+            "an import with the wrong signature",
+            contract(
+                r#"(import "modreg" "panic_message" (func (param i64)))"#,
+                1,
+                "i32",
+            ),
+        ),
+        ("4 GiB of initial memory", contract("", 65_536, "i32")),
+        ("an export of the wrong type", contract("", 1, "i64")),
+    ];
+    for (what, text) in &cases {
+        let v2 = wasm_text::text_guest(text, "greeter", "2.0.0");
+        let err = registry
+            .wasm()
+            .load_wasm_bytes("greeter.wasm", &v2, None)
+            .expect_err(what);
+        assert!(
+            matches!(err.kind(), PluginErrorKind::WasmModule { .. }),
+            "{what}: {err}"
+        );
+        assert_eq!(answer_of(&registry, "greeter"), b"one", "{what}");
+        assert_eq!(registry.plugin("greeter").unwrap().version(), "1.0.0");
+    }
+    assert_eq!(registry.wasm().wasm_modules_refused(), cases.len() as u64);
+}
+
+/// A compiled-in plugin a module could try to impersonate.
+#[modreg::plugin(type = Encryption, version = "1.0.0")]
+#[derive(Default)]
+struct Sealer;
+
+impl modreg::PluginBehavior for Sealer {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        Ok(data.iter().map(|b| b ^ 0x5a).collect())
+    }
+}
+
+/// A file in a plugin directory never silently replaces a compiled-in plugin (an encryptor
+/// that returns the plaintext); the host may allow it explicitly.
+#[test]
+fn a_module_takes_a_compiled_in_name_only_when_the_host_allows_it() {
+    let registry = ModuleRegistry::new();
+    assert!(registry.plugin("sealer").is_some(), "compiled in");
+    let impostor = wasm_text::guest_typed("sealer", "plain", "1.0.0", "encryption");
+    let err = registry
+        .wasm()
+        .load_wasm_bytes("impostor.wasm", &impostor, None)
+        .unwrap_err();
+    assert!(err.to_string().contains("compiled in"), "{err}");
+    let sealer = registry.create_plugin("sealer").unwrap();
+    assert_eq!(sealer.process(b"a").unwrap(), [b'a' ^ 0x5a]);
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_replace_compiled(true))
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("impostor.wasm", &impostor, None)
+        .unwrap();
+    assert_eq!(answer_of(&registry, "sealer"), b"plain");
+}
+
+/// A signed module may only replace an older one (signatures bind bytes, not versions), and
+/// with a state file the rule holds after a restart.
+#[test]
+fn a_signed_module_only_replaces_an_older_one_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("modreg-signed-versions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("wasm-versions.json");
+    let start = || {
+        let registry = ModuleRegistry::new();
+        registry
+            .configure_advanced_plugin_security(
+                AdvancedPluginSecurityConfig::new()
+                    .with_plugin_authentication(true)
+                    .with_trusted_key(TrustedKey::public_of("release", SECRET).unwrap()),
+            )
+            .unwrap();
+        registry
+            .wasm()
+            .configure_wasm(WasmConfig::new().with_state_file(&state))
+            .unwrap();
+        registry
+    };
+    let v1 = wasm_text::guest_answering("one", "1.0.0");
+    let v2 = wasm_text::guest_answering("two", "2.0.0");
+    let v2_rebuilt = wasm_text::guest_answering("TWO", "2.0.0");
+    let load = |registry: &ModuleRegistry, bytes: &[u8]| {
+        registry.wasm().load_wasm_bytes(
+            "greeter.wasm",
+            bytes,
+            Some(&sign(bytes, "release", SECRET)),
+        )
+    };
+    let registry = start();
+    load(&registry, &v1).unwrap();
+    load(&registry, &v2).unwrap();
+    let err = load(&registry, &v1).unwrap_err();
+    assert!(
+        err.to_string().contains("may only replace an older one"),
+        "{err}"
+    );
+    assert!(
+        load(&registry, &v2_rebuilt).is_err(),
+        "same version, other bytes"
+    );
+    assert_eq!(answer_of(&registry, "greeter"), b"two");
+    // A forged signature is refused by the security layer and leaves the record alone.
+    let v3 = wasm_text::guest_answering("three", "3.0.0");
+    assert!(
+        registry
+            .wasm()
+            .load_wasm_bytes(
+                "greeter.wasm",
+                &v3,
+                Some(&sign(&v3, "release", OTHER_SECRET))
+            )
+            .is_err()
+    );
+    drop(registry);
+    let restarted = start();
+    assert!(load(&restarted, &v1).is_err(), "after a restart too");
+    load(&restarted, &v2).unwrap();
+    assert_eq!(answer_of(&restarted, "greeter"), b"two");
+    load(&restarted, &v3).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -14,6 +14,7 @@ use crate::error::{CliError, STDOUT};
 mod error;
 mod output;
 mod serve;
+mod trust;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +40,8 @@ struct Cli {
     /// Milliseconds a WebAssembly plugin's call may run before it is stopped.
     #[arg(long, global = true, value_name = "MS", default_value_t = 1000)]
     wasm_time_budget_ms: u64,
+    #[command(flatten)]
+    trust: trust::TrustArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -128,7 +131,7 @@ fn main() -> ExitCode {
             config
         },
     };
-    match run(cli.command, sandbox) {
+    match run(cli.command, sandbox, &cli.trust) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`modreg list | head -1`): nothing is left to say to it.
         Err(error) if error.is_closed_output() => ExitCode::SUCCESS,
@@ -179,9 +182,13 @@ impl Sandbox {
     }
 }
 
-fn run(command: Command, sandbox: Sandbox) -> Result<(), CliError> {
+fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(), CliError> {
     let registry = ModuleRegistry::new();
     registry.catalog().check()?;
+    let sandbox = Sandbox {
+        config: trust.apply(&registry, sandbox.config)?,
+        ..sandbox
+    };
     sandbox.load(&registry)?;
     let mut stdout = std::io::stdout().lock();
     match command {

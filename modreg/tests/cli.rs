@@ -371,6 +371,106 @@ fn usage_errors_exit_2_as_the_readme_says() {
 #[path = "../../tests/support/wasm_guests.rs"]
 #[allow(dead_code)]
 mod wasm_guests;
+#[path = "../../tests/support/wasm_text.rs"]
+#[allow(dead_code)]
+mod wasm_text;
+
+/// A signing key for the tests (its seed) and the public key `--trusted-key` takes.
+const SECRET: &str = "0909090909090909090909090909090909090909090909090909090909090909";
+
+/// What the tool trusts in a plugin directory: a module never takes a compiled-in name unless
+/// allowed; `--require-signatures` refuses unsigned modules; with `--state-dir` an older
+/// signed module is refused in a later run.
+#[test]
+fn a_plugin_directory_is_trusted_only_as_far_as_the_options_say() {
+    let dir = std::env::temp_dir().join(format!("modreg-trust-{}", std::process::id()));
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let plugin_dir = plugins.to_str().unwrap().to_owned();
+
+    // An impostor of a compiled-in plugin, agreeing with it on type and version.
+    let shown: serde_json::Value =
+        serde_json::from_slice(&ok(&["show", "hex-encode", "--json"], b"")).unwrap();
+    let impostor = wasm_text::guest_typed(
+        "hex-encode",
+        "plain",
+        shown["version"].as_str().unwrap(),
+        shown["type"].as_str().unwrap(),
+    );
+    std::fs::write(plugins.join("impostor.wasm"), &impostor).unwrap();
+    let out = modreg(&["--plugin-dir", &plugin_dir, "run", "hex-encode"], b"a");
+    assert_eq!(out.stdout, b"61", "the compiled-in plugin answers");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("skipping impostor.wasm") && err.contains("compiled in"),
+        "{err}"
+    );
+    let replaced = ok(
+        &[
+            "--plugin-dir",
+            &plugin_dir,
+            "--allow-replacing-compiled-plugins",
+            "run",
+            "hex-encode",
+        ],
+        b"a",
+    );
+    assert_eq!(replaced, b"plain");
+    std::fs::remove_file(plugins.join("impostor.wasm")).unwrap();
+
+    // Signatures.
+    let public = modreg::TrustedKey::public_of("release", SECRET)
+        .unwrap()
+        .public_key_hex();
+    let trusted = format!("release={public}");
+    let state_dir = dir.join("state");
+    let state = state_dir.to_str().unwrap().to_owned();
+    let strict = |rest: &[&str]| -> Output {
+        let mut args = vec![
+            "--plugin-dir",
+            plugin_dir.as_str(),
+            "--require-signatures",
+            "--trusted-key",
+            trusted.as_str(),
+            "--state-dir",
+            state.as_str(),
+        ];
+        args.extend_from_slice(rest);
+        modreg(&args, b"")
+    };
+    let put = |bytes: &[u8], signed: bool| {
+        std::fs::write(plugins.join("greeter.wasm"), bytes).unwrap();
+        let sig = plugins.join("greeter.wasm.sig");
+        if signed {
+            let signature = modreg::WasmSignature::new(
+                "release",
+                modreg::sign_message(&modreg::WasmSignature::message(bytes), SECRET).unwrap(),
+            );
+            std::fs::write(sig, signature.to_toml()).unwrap();
+        } else {
+            let _ = std::fs::remove_file(sig);
+        }
+    };
+    let v1 = wasm_text::guest_answering("one", "1.0.0");
+    let v2 = wasm_text::guest_answering("two", "2.0.0");
+    put(&v1, false);
+    let out = strict(&["run", "greeter"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("skipping greeter.wasm"), "{err}");
+    put(&v2, true);
+    assert_eq!(strict(&["run", "greeter"]).stdout, b"two");
+    // A later run, with the older signed version in the directory: refused.
+    put(&v1, true);
+    let out = strict(&["run", "greeter"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("may only replace an older one"), "{err}");
+    // Without a trusted key, requiring signatures is a usage error.
+    let out = modreg(&["--require-signatures", "list"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).unwrap();
+}
 
 /// The README's WebAssembly commands, and the hostile guests stopped with one line each.
 #[test]
@@ -384,7 +484,7 @@ fn plugins_from_a_plugin_directory_run_in_the_sandbox() {
     let args = with_dir(&["run", "rot13"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(ok(&args, b"Hello"), b"Uryyb");
-    let args = with_dir(&["run", "rot13,hex-encode,hex-decode"]);
+    let args = with_dir(&["run", "rot13,wasm-hex-encode,wasm-hex-decode"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(ok(&args, b"Hello"), b"Uryyb");
     let args = with_dir(&["list"]);

@@ -9,6 +9,11 @@ pub fn guest_answering(answer: &str, version: &str) -> Vec<u8> {
 
 /// A module in text form whose plugin `name` answers `answer` whatever its input.
 pub fn guest_named(name: &str, answer: &str, version: &str) -> Vec<u8> {
+    guest_typed(name, answer, version, "data-processor")
+}
+
+/// [`guest_named`] with a plugin type of its own.
+pub fn guest_typed(name: &str, answer: &str, version: &str, plugin_type: &str) -> Vec<u8> {
     let len = answer.len();
     let module = wat::parse_str(format!(
         r#"(module
@@ -23,7 +28,7 @@ pub fn guest_named(name: &str, answer: &str, version: &str) -> Vec<u8> {
                 (i32.const 0)))"#
     ))
     .unwrap();
-    with_section(module, name, version, "data-processor", &[], &[])
+    with_section(module, name, version, plugin_type, &[], &[])
 }
 
 /// A module in text form whose plugin `name` answers its input, declaring `permissions` and

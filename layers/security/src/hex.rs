@@ -4,7 +4,7 @@
 use modreg_core::PluginError;
 
 /// `text` (surrounding space ignored) as exactly `N` bytes of hex digits; `field` names it in
-/// the error.
+/// the error, which never repeats the text (it may be a secret key).
 pub(crate) fn decode_hex<const N: usize>(
     field: &'static str,
     text: &str,
@@ -13,14 +13,14 @@ pub(crate) fn decode_hex<const N: usize>(
     if text.len() != N * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PluginError::invalid(
             field,
-            text,
+            format!("({} characters, not shown)", text.len()),
             format!("expected {} hex digits", N * 2),
         ));
     }
     let mut out = [0u8; N];
     for (i, byte) in out.iter_mut().enumerate() {
         *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-            .map_err(|e| PluginError::invalid(field, text, e.to_string()))?;
+            .map_err(|e| PluginError::invalid(field, "(not shown)", e.to_string()))?;
     }
     Ok(out)
 }

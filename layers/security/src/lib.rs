@@ -18,6 +18,7 @@ mod config;
 mod error;
 mod hex;
 mod manifest;
+mod replay;
 mod sandbox;
 mod scope;
 mod secrets;

@@ -31,6 +31,7 @@
 //!   `serial` must be greater than that of the last settings accepted for the plugin.
 
 use std::collections::BTreeMap;
+use std::sync::PoisonError;
 
 use semver::Version;
 use serde::Deserialize;
@@ -208,6 +209,9 @@ impl Security {
         registry: &ModuleRegistry,
         envelope: &str,
     ) -> Result<(), PluginError> {
+        // One signed change at a time: each is checked against the state the one before it
+        // left.
+        let _one_at_a_time = self.signing.lock().unwrap_or_else(PoisonError::into_inner);
         let signed = SignedManifest::parse(envelope)?;
         if self.authentication() {
             let verdict = signed.verify(&self.state().trusted_keys);
@@ -240,19 +244,22 @@ impl Security {
     ) -> Result<(), PluginError> {
         let name = manifest.name.clone();
         self.refuse_stale(&name, &version)?;
-        registry.registrations().apply_signed(
-            SignedChange::Register(manifest.into_config()?.into()),
-            proof,
-        )?;
-        self.remember(|state| {
-            state.signed_versions.insert(name, version);
-        });
-        Ok(())
+        let config = manifest.into_config()?;
+        self.record(
+            |replay| {
+                replay.versions.insert(name, version);
+            },
+            || {
+                registry
+                    .registrations()
+                    .apply_signed(SignedChange::Register(config.into()), proof)
+            },
+        )
     }
 
     /// Fails unless `version` is newer than every version accepted by manifest for `name`.
     fn refuse_stale(&self, name: &str, version: &Version) -> Result<(), PluginError> {
-        match self.state().signed_versions.get(name) {
+        match self.state().replay.versions.get(name) {
             Some(newest) if version <= newest => {
                 Err(PluginError::from(PluginErrorKind::Manifest {
                     reason: format!(
@@ -287,18 +294,19 @@ impl Security {
                 ),
             }));
         }
-        registry
-            .registrations()
-            .apply_signed(SignedChange::Unregister(name.to_owned()), proof)?;
-        self.remember(|state| {
-            let newest = state.signed_versions.get(name).cloned();
-            if newest.is_none_or(|newest| *version > newest) {
-                state
-                    .signed_versions
-                    .insert(name.to_owned(), version.clone());
-            }
-        });
-        Ok(())
+        self.record(
+            |replay| {
+                let newest = replay.versions.get(name).cloned();
+                if newest.is_none_or(|newest| *version > newest) {
+                    replay.versions.insert(name.to_owned(), version.clone());
+                }
+            },
+            || {
+                registry
+                    .registrations()
+                    .apply_signed(SignedChange::Unregister(name.to_owned()), proof)
+            },
+        )
     }
 
     /// Replaces the settings of `manifest.name`; its serial must be greater than the last.
@@ -316,7 +324,7 @@ impl Security {
                 ),
             })
         })?;
-        if let Some(&last) = self.state().signed_serials.get(&name)
+        if let Some(&last) = self.state().replay.serials.get(&name)
             && serial <= last
         {
             return Err(PluginError::from(PluginErrorKind::Manifest {
@@ -326,13 +334,16 @@ impl Security {
             }));
         }
         let settings = settings_from_table(manifest.settings.unwrap_or_default());
-        registry
-            .registrations()
-            .apply_signed(SignedChange::Settings(name.clone(), settings), proof)?;
-        self.remember(|state| {
-            state.signed_serials.insert(name, serial);
-        });
-        Ok(())
+        self.record(
+            |replay| {
+                replay.serials.insert(name.clone(), serial);
+            },
+            || {
+                registry
+                    .registrations()
+                    .apply_signed(SignedChange::Settings(name.clone(), settings), proof)
+            },
+        )
     }
 }
 

@@ -2,16 +2,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use crate::error::SecurityError;
 use modreg_core::{PluginError, PluginErrorKind, PluginSettings};
 use modreg_host::{Change, Code, Event, Interest, Layer, LayerContext, ModuleRegistry, Opened};
-use semver::Version;
 
 use crate::access::{AccessDecision, Operation, Principal, Role, decide};
 use crate::audit::{AccessMetrics, AuditEntry, AuditLog};
+use crate::replay::{ReplayState, Staged};
 use crate::sandbox::{DEFAULT_MAX_WORKERS, Policy, SandboxLimits, SandboxWrap};
 use crate::secrets::{SecretKey, has_sealed, open_all, redact};
 use crate::signature::{TrustedKey, verify_proof};
@@ -47,6 +48,8 @@ pub struct Security {
     /// `state.switches` as bits, written with it: read on every check without the lock.
     switches: AtomicU16,
     audit: AuditLog,
+    /// Held while a signed manifest is checked and applied (`manifest.rs`).
+    pub(crate) signing: Mutex<()>,
 }
 
 impl fmt::Debug for Security {
@@ -78,10 +81,10 @@ pub(crate) struct State {
     pub(crate) roles: BTreeMap<String, Role>,
     /// Permissions granted to plugins (checked when permissions are on).
     pub(crate) granted: BTreeSet<String>,
-    /// The newest version accepted by signed manifest for each name (never lowered).
-    pub(crate) signed_versions: BTreeMap<String, Version>,
-    /// The serial of the last signed settings accepted for each plugin.
-    pub(crate) signed_serials: BTreeMap<String, u64>,
+    /// What signed manifests brought: an older or replayed one is measured against it.
+    pub(crate) replay: ReplayState,
+    /// Where `replay` is kept across restarts, if the host named a file.
+    pub(crate) replay_file: Option<PathBuf>,
 }
 
 impl Security {
@@ -121,10 +124,44 @@ impl Security {
         Ok(out)
     }
 
-    /// Changes what the layer remembers but never decides with (the versions and serials
-    /// signed manifests brought): no registry needs to decide again, so none is told.
-    pub(crate) fn remember(&self, change: impl FnOnce(&mut State)) {
-        change(&mut self.state.write().unwrap_or_else(PoisonError::into_inner));
+    /// Applies a signed change with `apply` and records what it brought with `change`: the
+    /// next replay state is written (if kept in a file) before the change is applied, a state
+    /// that cannot be written refuses it, and a change the registry refuses leaves the state
+    /// as it was. What is recorded never changes a decision, so no registry is told.
+    pub(crate) fn record(
+        &self,
+        change: impl FnOnce(&mut ReplayState),
+        apply: impl FnOnce() -> Result<(), PluginError>,
+    ) -> Result<(), PluginError> {
+        let (mut next, file) = {
+            let state = self.state();
+            (state.replay.clone(), state.replay_file.clone())
+        };
+        change(&mut next);
+        let staged = file.as_deref().map(|f| next.stage(f)).transpose()?;
+        apply()?;
+        let kept = staged.map_or(Ok(()), Staged::commit);
+        self.state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replay = next;
+        kept
+    }
+
+    /// Keeps what signed manifests brought in `path` (JSON), so that an old manifest stays
+    /// refused after a restart: what the file holds is read and merged with what this layer
+    /// accepted so far, and the file is rewritten before each signed change is applied. A
+    /// file that exists but is not a replay state is an error (replay protection fails
+    /// closed).
+    pub fn persist_replay_state(&self, path: impl Into<PathBuf>) -> Result<(), PluginError> {
+        let path = path.into();
+        let _one_at_a_time = self.signing.lock().unwrap_or_else(PoisonError::into_inner);
+        let merged = ReplayState::read(&path)?.merged(&self.state().replay);
+        merged.stage(&path)?.commit()?;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.replay = merged;
+        state.replay_file = Some(path);
+        Ok(())
     }
 
     /// Whether created plugins run in the sandbox now.

@@ -47,6 +47,12 @@ impl TrustedKey {
         &self.name
     }
 
+    /// The public key as 64 hex digits: what `from_hex` takes (and `--trusted-key` on the
+    /// command line).
+    pub fn public_key_hex(&self) -> String {
+        encode_hex(self.key.as_bytes())
+    }
+
     /// Whether `signature` is this key's Ed25519 signature of `message`.
     pub(crate) fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         self.key

@@ -47,6 +47,8 @@ pub struct WasmConfig {
     read_dir: Option<PathBuf>,
     env_vars: Vec<String>,
     pool_size: usize,
+    replace_compiled: bool,
+    state_file: Option<PathBuf>,
 }
 
 impl Default for WasmConfig {
@@ -60,6 +62,8 @@ impl Default for WasmConfig {
             read_dir: None,
             env_vars: Vec::new(),
             pool_size: 4,
+            replace_compiled: false,
+            state_file: None,
         }
     }
 }
@@ -120,7 +124,23 @@ impl WasmConfig {
         self
     }
 
-    /// The time budget of a call.
+    /// Lets a module's plugin take the name of a compiled-in plugin (off by default: a file
+    /// dropped into a plugin directory never silently replaces a built-in, an encryptor
+    /// among them).
+    pub fn with_replace_compiled(mut self, allow: bool) -> Self {
+        self.replace_compiled = allow;
+        self
+    }
+
+    /// Keeps the newest signed version (and digest) accepted for each plugin in `path`, read
+    /// when the configuration is set and written before each signed module is accepted, so
+    /// that an older signed module is refused after a restart too.
+    pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// The time budget of one call.
     pub fn time_budget(&self) -> Duration {
         self.time_budget
     }
@@ -153,6 +173,16 @@ impl WasmConfig {
     /// The environment variables that may be granted.
     pub fn env_vars(&self) -> &[String] {
         &self.env_vars
+    }
+
+    /// Whether a module's plugin may take the name of a compiled-in plugin.
+    pub fn replaces_compiled(&self) -> bool {
+        self.replace_compiled
+    }
+
+    /// The file the newest signed version of each plugin is kept in, if one was named.
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state_file.as_deref()
     }
 
     /// How many idle instances are kept per module.

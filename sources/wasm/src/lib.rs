@@ -31,6 +31,7 @@ mod load;
 mod module;
 mod plugin;
 mod signature;
+mod versions;
 mod watch;
 
 pub use crate::config::{

@@ -14,6 +14,7 @@ use crate::imports::Grants;
 use crate::module::{WasmModule, encode_hex, sha256 as sha256_of};
 use crate::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::signature::WasmSignature;
+use crate::versions::SignedVersions;
 use modreg_core::PluginType;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Proof;
@@ -28,6 +29,8 @@ pub struct Wasm {
     config: RwLock<WasmConfig>,
     /// Loaded modules by name: their hash and the plugins they registered.
     modules: Mutex<BTreeMap<String, LoadedEntry>>,
+    /// The newest signed version accepted for each plugin (taken after `modules`).
+    versions: Mutex<SignedVersions>,
     /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
     refused: AtomicU64,
     /// The hash of each module file last refused, so a directory pass refuses (and logs) a
@@ -49,6 +52,7 @@ impl Default for Wasm {
             engine: Engine::new(&config),
             config: RwLock::new(WasmConfig::default()),
             modules: Mutex::new(BTreeMap::new()),
+            versions: Mutex::new(SignedVersions::default()),
             refused: AtomicU64::new(0),
             refused_files: Mutex::new(BTreeMap::new()),
         }
@@ -103,6 +107,72 @@ fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
     modreg_host::files::read_regular(path, limit).map_err(|e| refuse(format!("cannot read: {e}")))
 }
 
+/// The registrations of `loaded`'s plugins (module `name`), and their names.
+fn registrations_of(
+    loaded: &Arc<LoadedModule>,
+    name: &str,
+    config: &WasmConfig,
+) -> Result<(Vec<Registration>, Vec<String>), PluginError> {
+    let sha256 = &loaded.module.sha256;
+    let mut registrations: Vec<Registration> = Vec::new();
+    let mut names = Vec::new();
+    for (index, entry) in loaded.module.entries.iter().enumerate() {
+        let spec = Arc::new(WasmPluginSpec {
+            module: loaded.clone(),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            name: entry.name.clone(),
+            version: entry.version.clone(),
+            plugin_type: entry.plugin_type.parse::<PluginType>()?,
+            capabilities: entry.capabilities.clone(),
+            grants: Arc::new(Grants::of(&entry.name, &entry.permissions, config)),
+        });
+        let mut registration = AdvancedPluginConfig::new()
+            .with_name(&entry.name)
+            .with_version(&entry.version)
+            .with_type(spec.plugin_type)
+            .with_metadata("wasm.module", name)
+            .with_metadata("wasm.sha256", sha256)
+            .with_constructor(move |_| Ok(Box::new(WasmPlugin::new(spec.clone()))));
+        if !entry.description.is_empty() {
+            registration = registration.with_metadata("description", &entry.description);
+        }
+        for capability in &entry.capabilities {
+            registration = registration.add_capability(capability);
+        }
+        for permission in &entry.permissions {
+            registration = registration.add_permission(permission);
+        }
+        for dependency in &entry.depends_on {
+            registration = registration.add_dependency(dependency);
+        }
+        names.push(entry.name.clone());
+        registrations.push(registration.into());
+    }
+    Ok((registrations, names))
+}
+
+/// Each plugin of `loaded` (module `name`) with its version.
+fn plugin_versions(
+    loaded: &LoadedModule,
+    name: &str,
+) -> Result<Vec<(String, semver::Version)>, PluginError> {
+    loaded
+        .module
+        .entries
+        .iter()
+        .map(|e| {
+            semver::Version::parse(&e.version)
+                .map(|v| (e.name.clone(), v))
+                .map_err(|err| {
+                    PluginError::from(PluginErrorKind::WasmModule {
+                        module: name.to_owned(),
+                        reason: format!("plugin `{}` has version `{}`: {err}", e.name, e.version),
+                    })
+                })
+        })
+        .collect()
+}
+
 impl Wasm {
     /// What [`Sandbox::configure_wasm`] does.
     pub(crate) fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
@@ -113,6 +183,8 @@ impl Wasm {
                 "a call needs some time to run",
             ));
         }
+        let versions = SignedVersions::open(config.state_file())?;
+        *self.versions.lock().unwrap_or_else(PoisonError::into_inner) = versions;
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
         Ok(())
     }
@@ -181,40 +253,8 @@ impl Wasm {
             config.clone(),
             events,
         ));
-        let mut registrations: Vec<Registration> = Vec::new();
-        let mut names = Vec::new();
-        for (index, entry) in loaded.module.entries.iter().enumerate() {
-            let spec = Arc::new(WasmPluginSpec {
-                module: loaded.clone(),
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-                name: entry.name.clone(),
-                version: entry.version.clone(),
-                plugin_type: entry.plugin_type.parse::<PluginType>()?,
-                capabilities: entry.capabilities.clone(),
-                grants: Arc::new(Grants::of(&entry.name, &entry.permissions, &config)),
-            });
-            let mut registration = AdvancedPluginConfig::new()
-                .with_name(&entry.name)
-                .with_version(&entry.version)
-                .with_type(spec.plugin_type)
-                .with_metadata("wasm.module", name)
-                .with_metadata("wasm.sha256", &sha256)
-                .with_constructor(move |_| Ok(Box::new(WasmPlugin::new(spec.clone()))));
-            if !entry.description.is_empty() {
-                registration = registration.with_metadata("description", &entry.description);
-            }
-            for capability in &entry.capabilities {
-                registration = registration.add_capability(capability);
-            }
-            for permission in &entry.permissions {
-                registration = registration.add_permission(permission);
-            }
-            for dependency in &entry.depends_on {
-                registration = registration.add_dependency(dependency);
-            }
-            names.push(entry.name.clone());
-            registrations.push(registration.into());
-        }
+        loaded.instantiate_once()?;
+        let (registrations, names) = registrations_of(&loaded, name, &config)?;
         let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
         // Replacing is for a module's own plugins: another module's stay its own.
         for (other, entry) in modules.iter().filter(|(other, _)| *other != name) {
@@ -225,7 +265,22 @@ impl Wasm {
                 }));
             }
         }
+        if !config.replaces_compiled()
+            && let Some(taken) = names.iter().find(|n| registry.index().get(n).is_some())
+        {
+            return Err(PluginError::from(PluginErrorKind::WasmModule {
+                module: name.to_owned(),
+                reason: format!(
+                    "plugin `{taken}` is compiled in; a module replaces a compiled-in plugin only when the host allows it (WasmConfig::with_replace_compiled)"
+                ),
+            }));
+        }
         let previous = modules.get(name).cloned();
+        let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        let pending = match signature {
+            Some(_) => Some(versions.prepare(name, &sha256, &plugin_versions(&loaded, name)?)?),
+            None => None,
+        };
         // The signature is over the module's SHA-256; the layers verify it (security, with
         // authentication on, refuses a module without one).
         let digest = loaded.module.digest;
@@ -240,6 +295,12 @@ impl Wasm {
                 .filter(|p| !names.contains(p))
                 .collect();
             registry.registrations().withdraw(&gone, proof)?;
+        }
+        if let Some(pending) = pending
+            && let Err(error) = pending.commit(&mut versions)
+        {
+            // The module is registered; only the record of its version could not be kept.
+            tracing::error!(module = name, %error, "the signed version could not be recorded");
         }
         tracing::info!(module = name, sha256 = %sha256, plugins = ?names, "WebAssembly module loaded");
         modules.insert(

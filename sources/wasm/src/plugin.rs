@@ -54,6 +54,15 @@ impl LoadedModule {
         }
     }
 
+    /// Makes the module's first instance before it may replace anything: its imports link,
+    /// its memory fits the cap, its start function ends within one slice of fuel and its
+    /// exports have their types. The instance waits in the pool for the first call.
+    pub(crate) fn instantiate_once(&self) -> Result<(), PluginError> {
+        let sandbox = Sandbox::new(&self.engine, &self.module, &self.config, &self.events)?;
+        self.give_back(sandbox);
+        Ok(())
+    }
+
     fn give_back(&self, sandbox: Sandbox) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < self.config.pool_size() {

@@ -1,6 +1,10 @@
 //! The bundled hex and Base64 codecs, compiled from `modreg-plugins`' own source, and `rot13`,
 //! as one WebAssembly plugin module.
 //!
+//! The codecs are exported under names of their own (`wasm-hex-encode` for `hex-encode`...):
+//! a module may not take a compiled-in plugin's name unless the host allows it, and the
+//! `modreg` tool compiles the originals in. The code that runs is the same.
+//!
 //! `scripts/build-wasm-plugins.sh` builds it for `wasm32-unknown-unknown` into
 //! `target/wasm-plugins/codecs.wasm`; `modreg --plugin-dir target/wasm-plugins run rot13` runs
 //! it in the sandbox.
@@ -26,4 +30,47 @@ impl PluginBehavior for Rot13 {
     }
 }
 
-modreg_guest::export!(Rot13, HexEncode, HexDecode, Base64Encode, Base64Decode);
+/// A codec of `modreg-plugins`, run as it is, under the name of the wrapper `$ty` (the
+/// codec's own with `wasm-` in front).
+macro_rules! renamed {
+    ($(#[$attr:meta])* $ty:ident($inner:ty)) => {
+        $(#[$attr])*
+        #[derive(Debug, Default)]
+        pub struct $ty($inner);
+
+        impl PluginBehavior for $ty {
+            fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+                self.0.process(data)
+            }
+        }
+    };
+}
+
+renamed!(
+    /// `hex-encode`, sandboxed.
+    #[plugin(type = Encoding, capabilities = ["encoding", "hex"], description = "Encodes bytes as hexadecimal text")]
+    WasmHexEncode(HexEncode)
+);
+renamed!(
+    /// `hex-decode`, sandboxed.
+    #[plugin(type = Encoding, capabilities = ["decoding", "hex"], description = "Decodes hexadecimal text to bytes")]
+    WasmHexDecode(HexDecode)
+);
+renamed!(
+    /// `base64-encode`, sandboxed.
+    #[plugin(type = Encoding, capabilities = ["encoding", "base64"], description = "Encodes bytes as Base64 text")]
+    WasmBase64Encode(Base64Encode)
+);
+renamed!(
+    /// `base64-decode`, sandboxed.
+    #[plugin(type = Encoding, capabilities = ["decoding", "base64"], description = "Decodes Base64 text to bytes")]
+    WasmBase64Decode(Base64Decode)
+);
+
+modreg_guest::export!(
+    Rot13,
+    WasmHexEncode,
+    WasmHexDecode,
+    WasmBase64Encode,
+    WasmBase64Decode
+);

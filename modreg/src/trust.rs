@@ -1,0 +1,68 @@
+//! What the tool trusts to change its registry at run time: whether modules must be signed
+//! and by which keys, whether a module may take a compiled-in plugin's name, and where the
+//! newest signed versions are kept across runs.
+
+use std::path::PathBuf;
+
+use modreg::{AdvancedPluginSecurityConfig, ModuleRegistry, TrustedKey, WasmConfig};
+
+use crate::error::CliError;
+
+/// The file under `--state-dir` where security keeps what signed manifests brought.
+const MANIFEST_STATE: &str = "signed-manifests.json";
+/// The file under `--state-dir` where the sandbox keeps the newest signed module versions.
+const MODULE_STATE: &str = "signed-modules.json";
+
+/// Options every command takes (they shape the registry before the command runs).
+#[derive(clap::Args, Debug)]
+pub(crate) struct TrustArgs {
+    /// Refuse every WebAssembly module (and every other runtime change) not signed by a key
+    /// given with `--trusted-key`.
+    #[arg(long, global = true, requires = "trusted_keys")]
+    require_signatures: bool,
+    /// A key whose signatures are accepted, as `NAME=HEX` (the 32-byte Ed25519 public key
+    /// in hex); repeat for several.
+    #[arg(long = "trusted-key", global = true, value_name = "NAME=HEX")]
+    trusted_keys: Vec<String>,
+    /// Let a module in `--plugin-dir` take the name of a compiled-in plugin (refused
+    /// otherwise: a file dropped in the directory never silently replaces a built-in).
+    #[arg(long, global = true)]
+    allow_replacing_compiled_plugins: bool,
+    /// A directory where the newest signed versions accepted are kept, so that an older
+    /// signed module or manifest is refused after a restart too.
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    /// Configures `registry`'s security layer and returns `config` with the sandbox's part.
+    pub(crate) fn apply(
+        &self,
+        registry: &ModuleRegistry,
+        mut config: WasmConfig,
+    ) -> Result<WasmConfig, CliError> {
+        if !self.trusted_keys.is_empty() {
+            let mut security = AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(self.require_signatures);
+            for key in &self.trusted_keys {
+                let Some((name, hex)) = key.split_once('=') else {
+                    return Err(CliError::Usage {
+                        what: "option",
+                        value: "--trusted-key".to_owned(),
+                        reason: "expected NAME=HEX".to_owned(),
+                    });
+                };
+                security = security.with_trusted_key(TrustedKey::from_hex(name, hex)?);
+            }
+            registry.configure_advanced_plugin_security(security)?;
+        }
+        if let Some(dir) = &self.state_dir {
+            std::fs::create_dir_all(dir).map_err(CliError::io("the state directory"))?;
+            registry
+                .security()
+                .persist_replay_state(dir.join(MANIFEST_STATE))?;
+            config = config.with_state_file(dir.join(MODULE_STATE));
+        }
+        Ok(config.with_replace_compiled(self.allow_replacing_compiled_plugins))
+    }
+}

@@ -1,0 +1,222 @@
+//! `SignedVersions`: the newest signed version of each plugin the sandbox accepted.
+//!
+//! A signature binds a module's bytes, not its version: without a record, an older signed
+//! module (one with a known bug) could be loaded over a newer one. So a signed module is
+//! accepted only if each of its plugins is newer than the newest signed version accepted for
+//! that name, or is that very version from the same bytes (the same module loaded again, as
+//! after a restart). The record can be kept in a state file the host names
+//! ([`WasmConfig::with_state_file`](crate::WasmConfig::with_state_file)), so that the rule holds
+//! across restarts.
+//!
+//! Accepting is a two-step transaction: [`SignedVersions::prepare`] checks the rule and writes
+//! the next record beside the state file; the module is registered (the layers verify its
+//! signature); only then [`Pending::commit`] renames the record into place. A module the
+//! layers refuse leaves the record as it was.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use modreg_core::{PluginError, PluginErrorKind};
+
+/// The most bytes of a state file read.
+const MAX_STATE_BYTES: usize = 4 << 20;
+
+/// What is kept for one plugin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Newest {
+    version: Version,
+    /// The SHA-256 of the module it came from, as hex.
+    sha256: String,
+}
+
+/// The newest signed version accepted for each plugin, and where it is kept.
+#[derive(Debug, Default)]
+pub(crate) struct SignedVersions {
+    newest: BTreeMap<String, Newest>,
+    file: Option<PathBuf>,
+}
+
+/// An accepted record not yet in place: dropped, it is discarded.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    next: BTreeMap<String, Newest>,
+    staged: Option<PathBuf>,
+}
+
+fn refuse(module: &str, reason: String) -> PluginError {
+    PluginError::from(PluginErrorKind::WasmModule {
+        module: module.to_owned(),
+        reason,
+    })
+}
+
+impl SignedVersions {
+    /// The record kept in `file` (empty if it does not exist yet), or none kept at all.
+    pub(crate) fn open(file: Option<&Path>) -> Result<Self, PluginError> {
+        let Some(file) = file else {
+            return Ok(Self::default());
+        };
+        let shown = file.display().to_string();
+        let newest = match modreg_host::files::read_regular(file, MAX_STATE_BYTES) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                refuse(
+                    &shown,
+                    format!("the state file cannot be read as a record: {e}"),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(refuse(&shown, format!("cannot read the state file: {e}"))),
+        };
+        Ok(Self {
+            newest,
+            file: Some(file.to_owned()),
+        })
+    }
+
+    /// Checks that the signed module `module` (SHA-256 `sha256`) may bring `plugins`, and
+    /// stages the record that accepts it.
+    pub(crate) fn prepare(
+        &self,
+        module: &str,
+        sha256: &str,
+        plugins: &[(String, Version)],
+    ) -> Result<Pending, PluginError> {
+        let mut next = self.newest.clone();
+        for (name, version) in plugins {
+            if let Some(newest) = self.newest.get(name) {
+                let same_module = *version == newest.version && sha256 == newest.sha256;
+                if *version < newest.version || (*version == newest.version && !same_module) {
+                    return Err(refuse(
+                        module,
+                        format!(
+                            "plugin `{name}` {version} is not newer than {}, the newest signed version accepted{}: a signed module may only replace an older one",
+                            newest.version,
+                            if *version == newest.version {
+                                " (from other bytes)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+            }
+            next.insert(
+                name.clone(),
+                Newest {
+                    version: version.clone(),
+                    sha256: sha256.to_owned(),
+                },
+            );
+        }
+        let staged = match &self.file {
+            Some(file) => Some(stage(module, file, &next)?),
+            None => None,
+        };
+        Ok(Pending { next, staged })
+    }
+}
+
+/// Writes `record` beside `file`; returns where.
+fn stage(
+    module: &str,
+    file: &Path,
+    record: &BTreeMap<String, Newest>,
+) -> Result<PathBuf, PluginError> {
+    let mut staged = file.as_os_str().to_owned();
+    staged.push(format!(".{}.next", std::process::id()));
+    let staged = PathBuf::from(staged);
+    let text = serde_json::to_vec_pretty(record)
+        .map_err(|e| refuse(module, format!("the state record cannot be written: {e}")))?;
+    std::fs::write(&staged, text).map_err(|e| {
+        refuse(
+            module,
+            format!("cannot write the state file {}: {e}", staged.display()),
+        )
+    })?;
+    Ok(staged)
+}
+
+impl Pending {
+    /// Puts the record in place (in memory and in the state file).
+    pub(crate) fn commit(mut self, versions: &mut SignedVersions) -> Result<(), PluginError> {
+        if let (Some(staged), Some(file)) = (self.staged.take(), &versions.file) {
+            std::fs::rename(&staged, file).map_err(|e| {
+                let _ = std::fs::remove_file(&staged);
+                refuse(
+                    &file.display().to_string(),
+                    format!("cannot replace the state file: {e}"),
+                )
+            })?;
+        }
+        versions.newest = std::mem::take(&mut self.next);
+        Ok(())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(staged) = self.staged.take() {
+            let _ = std::fs::remove_file(staged);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(name: &str, version: &str) -> Vec<(String, Version)> {
+        vec![(name.to_owned(), Version::parse(version).unwrap())]
+    }
+
+    #[test]
+    fn only_newer_versions_or_the_same_module_again_are_accepted() {
+        let mut versions = SignedVersions::default();
+        versions
+            .prepare("m", "aa", &plugin("p", "1.0.0"))
+            .unwrap()
+            .commit(&mut versions)
+            .unwrap();
+        assert!(versions.prepare("m", "bb", &plugin("p", "0.9.0")).is_err());
+        assert!(versions.prepare("m", "bb", &plugin("p", "1.0.0")).is_err());
+        assert!(versions.prepare("m", "aa", &plugin("p", "1.0.0")).is_ok());
+        assert!(versions.prepare("m", "cc", &plugin("p", "1.0.1")).is_ok());
+        assert!(
+            versions
+                .prepare("m", "cc", &plugin("other", "0.1.0"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_record_survives_a_restart_and_a_refused_module_leaves_it_alone() {
+        let dir = std::env::temp_dir().join(format!("modreg-versions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("state.json");
+        let mut versions = SignedVersions::open(Some(&file)).unwrap();
+        versions
+            .prepare("m", "aa", &plugin("p", "2.0.0"))
+            .unwrap()
+            .commit(&mut versions)
+            .unwrap();
+        // Staged, then dropped (the layers refused the module): nothing changes.
+        drop(versions.prepare("m", "bb", &plugin("p", "3.0.0")).unwrap());
+        let restarted = SignedVersions::open(Some(&file)).unwrap();
+        assert!(restarted.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
+        assert!(restarted.prepare("m", "aa", &plugin("p", "2.0.0")).is_ok());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no staged file left"
+        );
+        std::fs::write(&file, "not a record").unwrap();
+        assert!(
+            SignedVersions::open(Some(&file)).is_err(),
+            "a bad record fails closed"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
