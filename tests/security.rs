@@ -421,6 +421,54 @@ fn the_audit_file_is_appended_and_survives_a_restart() {
     std::fs::remove_file(path).unwrap();
 }
 
+/// Two registries appending to one audit file (from several threads) never write the same
+/// sequence number, and the file's lines are in sequence order.
+#[test]
+fn sequence_numbers_are_unique_per_audit_file() {
+    let path =
+        std::env::temp_dir().join(format!("modreg-audit-shared-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let registries: Vec<ModuleRegistry> = (0..2)
+        .map(|_| {
+            let registry = ModuleRegistry::new();
+            registry
+                .configure_plugin_access_control(
+                    PluginAccessControlConfig::new()
+                        .with_access_logging(true)
+                        .with_audit_file(&path),
+                )
+                .unwrap();
+            registry
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (i, registry) in registries.iter().enumerate() {
+            for t in 0..2 {
+                scope.spawn(move || {
+                    for n in 0..50 {
+                        registry.check_access(
+                            &Principal::new(format!("r{i}-t{t}-{n}")),
+                            Operation::Discover,
+                            "vault",
+                        );
+                    }
+                });
+            }
+        }
+    });
+    let sequences: Vec<u64> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["sequence"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sequences, (0..200).collect::<Vec<u64>>());
+    std::fs::remove_file(path).unwrap();
+}
+
 #[test]
 fn an_audit_file_that_cannot_be_written_fails_closed() {
     let run = |fail_open: bool| {

@@ -1,10 +1,11 @@
 //! The audit log: every access decision, bounded in memory and optionally appended to a file.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::Write;
-use std::sync::Mutex;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -45,11 +46,53 @@ pub(crate) struct AuditLog {
 }
 
 /// The file the audit log appends to, and what happens when it cannot.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct AuditFile {
-    file: File,
+    shared: Arc<SharedFile>,
     /// `false` (the default): an operation whose decision cannot be written is refused.
     fail_open: bool,
+}
+
+/// An audit file as every log of the process that appends to it shares it: one handle and
+/// one numbering, so that sequence numbers are unique in the file however many registries
+/// write to it, and lines are in sequence order (a number is taken under the file's lock).
+#[derive(Debug)]
+struct SharedFile {
+    file: Mutex<File>,
+    next: AtomicU64,
+}
+
+impl SharedFile {
+    /// The shared file at `path` (opened for appending, created if missing), numbering from
+    /// after its last entry.
+    fn open(path: &std::path::Path) -> Result<Arc<Self>, String> {
+        static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> = OnceLock::new();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the audit file: {e}"))?;
+        // The same file however it is named (a relative path, a link).
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let mut open = OPEN
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        open.retain(|_, shared| shared.strong_count() > 0);
+        if let Some(shared) = open.get(&key).and_then(Weak::upgrade) {
+            return Ok(shared);
+        }
+        let next = last_sequence(&mut file)
+            .map_err(|e| format!("cannot read the audit file: {e}"))?
+            .map_or(0, |last| last + 1);
+        let shared = Arc::new(SharedFile {
+            file: Mutex::new(file),
+            next: AtomicU64::new(next),
+        });
+        open.insert(key, Arc::downgrade(&shared));
+        Ok(shared)
+    }
 }
 
 /// How much of the end of an existing audit file is read to find its last sequence number.
@@ -62,28 +105,14 @@ impl AuditLog {
         path: &std::path::Path,
         fail_open: bool,
     ) -> Result<(), PluginError> {
-        let error = |reason: String| {
+        let shared = SharedFile::open(path).map_err(|reason| {
             PluginError::from(PluginErrorKind::ConfigurationFile {
                 path: path.display().to_string(),
                 reason,
             })
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| error(format!("cannot open the audit file: {e}")))?;
-        if let Some(last) = last_sequence(&mut file)
-            .map_err(|e| error(format!("cannot read the audit file: {e}")))?
-        {
-            self.sequence.fetch_max(last + 1, Ordering::Relaxed);
-        }
-        *self
-            .file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(AuditFile { file, fail_open });
+        })?;
+        *self.file.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(AuditFile { shared, fail_open });
         Ok(())
     }
 
@@ -126,19 +155,47 @@ impl AuditLog {
         let timestamp_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        self.record(AuditEntry {
-            sequence: self.sequence.fetch_add(1, Ordering::Relaxed),
+        let entry = |sequence| AuditEntry {
+            sequence,
             timestamp_ms,
             principal: principal.to_owned(),
             operation,
             plugin: plugin.to_owned(),
             decision,
-        })
+        };
+        let file = self
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(audit) = file else {
+            self.keep(entry(self.sequence.fetch_add(1, Ordering::Relaxed)));
+            return Ok(());
+        };
+        let mut outcome = Ok(());
+        let entry = {
+            let mut file = audit
+                .shared
+                .file
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let entry = entry(audit.shared.next.fetch_add(1, Ordering::Relaxed));
+            // JSON escapes every control character.
+            let line = serde_json::to_string(&entry).unwrap_or_default();
+            if let Err(error) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+                tracing::error!(%error, fail_open = audit.fail_open, "cannot append to the audit file");
+                if !audit.fail_open {
+                    outcome = Err(error.to_string());
+                }
+            }
+            entry
+        };
+        self.keep(entry);
+        outcome
     }
 
-    /// Records `entry`; an error means the audit file could not be written and the operation
-    /// must be refused (the file fails closed unless configured to fail open).
-    fn record(&self, entry: AuditEntry) -> Result<(), String> {
+    /// Logs `entry` and keeps it in memory (the oldest goes past [`AUDIT_CAPACITY`]).
+    fn keep(&self, entry: AuditEntry) {
         // Names and reasons are quoted and escaped (`Debug`): a name with a newline or an
         // escape sequence cannot forge a line in a text log.
         tracing::info!(
@@ -151,31 +208,11 @@ impl AuditLog {
             reason = ?entry.decision.reason,
             "access"
         );
-        let mut outcome = Ok(());
-        if let Some(audit) = self
-            .file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_mut()
-        {
-            // JSON escapes every control character.
-            let line = serde_json::to_string(&entry).unwrap_or_default();
-            if let Err(error) = writeln!(audit.file, "{line}").and_then(|()| audit.file.flush()) {
-                tracing::error!(%error, fail_open = audit.fail_open, "cannot append to the audit file");
-                if !audit.fail_open {
-                    outcome = Err(error.to_string());
-                }
-            }
-        }
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() == AUDIT_CAPACITY {
             entries.pop_front();
         }
         entries.push_back(entry);
-        outcome
     }
 }
 

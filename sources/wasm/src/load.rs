@@ -300,7 +300,7 @@ impl Wasm {
             && let Err(error) = pending.commit(&mut versions)
         {
             // The module is registered; only the record of its version could not be kept.
-            tracing::error!(module = name, %error, "the signed version could not be recorded");
+            tracing::error!(module = name, error = %error.to_string().escape_debug(), "the signed version could not be recorded");
         }
         tracing::info!(module = name, sha256 = %sha256, plugins = ?names, "WebAssembly module loaded");
         modules.insert(
