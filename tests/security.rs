@@ -287,6 +287,114 @@ fn authentication_and_encryption_without_keys_fail_closed() {
     assert!(err.to_string().contains("no secret key"), "{err}");
 }
 
+/// A runtime plugin whose constructor reports the `level` setting it was given.
+fn victim() -> PluginConfig {
+    runtime("victim").with_constructor(|settings| {
+        Err(PluginError::processing(
+            "victim",
+            format!(
+                "level {:?}",
+                settings.get("level").and_then(|v| v.as_integer())
+            ),
+        ))
+    })
+}
+
+/// Under role-based access every way to change the registry at run time needs a principal
+/// allowed to make the change: made outside a scope (no principal) or by a principal without
+/// the right role, each is refused and leaves the registry as it was; by an allowed one, it
+/// is made. (Configuration files and `configure_*` calls are the host's own configuration,
+/// not runtime changes: docs/security.md.)
+#[test]
+fn under_access_control_every_change_needs_an_allowed_principal() {
+    type Change = fn(&ModuleRegistry) -> Result<(), PluginError>;
+    let paths: [(&str, Change); 8] = [
+        ("register_plugin", |r| {
+            r.registrations().register_plugin(runtime("newcomer"))
+        }),
+        ("register_advanced_plugin", |r| {
+            r.registrations().register_advanced_plugin(
+                modreg::AdvancedPluginConfig::new()
+                    .with_name("newcomer")
+                    .with_version("1.0.0")
+                    .with_type(PluginType::Storage),
+            )
+        }),
+        ("replace_plugin", |r| {
+            r.registrations()
+                .replace_plugin(victim().with_version("2.0.0"))
+        }),
+        ("register_plugins", |r| {
+            r.registrations()
+                .register_plugins([runtime("newcomer"), runtime("second")])
+        }),
+        ("register_batch", |r| {
+            r.registrations()
+                .register_batch(vec![runtime("newcomer").into()], false, None)
+        }),
+        ("unregister_plugin", |r| {
+            r.registrations().unregister_plugin("victim")
+        }),
+        ("withdraw", |r| {
+            r.registrations().withdraw(&["victim".to_owned()], None)
+        }),
+        ("set_plugin_settings", |r| {
+            r.registrations()
+                .set_plugin_settings("victim", PluginSettings::new().with("level", 1))
+        }),
+    ];
+    // What the registry holds: the victim's version, the settings its constructor sees,
+    // whether a newcomer was registered.
+    let state = |r: &ModuleRegistry| {
+        (
+            r.plugin("victim").map(|p| p.version().to_owned()),
+            r.create_plugin("victim").err().map(|e| e.to_string()),
+            r.plugin("newcomer").is_some(),
+        )
+    };
+    for (path, change) in paths {
+        let registry = ModuleRegistry::new();
+        registry.register_plugin(victim()).unwrap();
+        registry
+            .configure_plugin_access_control(
+                PluginAccessControlConfig::new()
+                    .with_role_based_access(true)
+                    .with_role(
+                        Role::new("admin")
+                            .allow(Operation::Register, "*")
+                            .allow(Operation::Unregister, "*")
+                            .allow(Operation::Configure, "*"),
+                    )
+                    .with_role(Role::new("reader").allow(Operation::Discover, "*")),
+            )
+            .unwrap();
+        let before = state(&registry);
+        let denied = |err: PluginError, who: &str| {
+            assert!(
+                matches!(
+                    err.layer_error::<SecurityError>(),
+                    Some(SecurityError::AccessDenied { principal, .. }) if principal == who
+                ),
+                "{path} by {who}: {err}"
+            );
+        };
+        denied(change(&registry).unwrap_err(), "-");
+        assert_eq!(state(&registry), before, "{path}: nothing changed");
+        let reader = registry
+            .on_behalf_of(Principal::new("rita").with_role("reader"))
+            .unwrap();
+        denied(reader.changes(|| change(&registry)).unwrap_err(), "rita");
+        assert_eq!(state(&registry), before, "{path}: nothing changed");
+        let admin = registry
+            .on_behalf_of(Principal::new("ada").with_role("admin"))
+            .unwrap();
+        admin
+            .changes(|| change(&registry))
+            .unwrap_or_else(|e| panic!("{path} by ada: {e}"));
+        assert_ne!(state(&registry), before, "{path}: the change was made");
+    }
+}
+
 #[test]
 fn roles_grant_operations_on_name_patterns() {
     let registry = ModuleRegistry::new();

@@ -13,6 +13,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod access;
+mod acting;
 mod audit;
 mod config;
 mod error;

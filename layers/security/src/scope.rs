@@ -1,6 +1,7 @@
 //! Calls made on behalf of a principal: every one checked, logged and counted.
 
 use crate::access::{Operation, Principal};
+use crate::acting::acting_as;
 use crate::error::SecurityError;
 use crate::security::Security;
 use modreg_core::Plugin;
@@ -53,16 +54,19 @@ impl AccessScope<'_> {
         }
     }
 
-    /// Registers a plugin, if the principal may `register` it.
+    /// Registers a plugin, if the principal may `register` it. The layer asks when the host
+    /// checks the change (once, audited), with this principal acting.
     pub fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
-        self.require(Operation::Register, config.name().unwrap_or(""))?;
-        self.registry.registrations().register_plugin(config)
+        acting_as(&self.principal, || {
+            self.registry.registrations().register_plugin(config)
+        })
     }
 
     /// Removes a plugin, if the principal may `unregister` it.
     pub fn unregister_plugin(&self, name: &str) -> Result<(), PluginError> {
-        self.require(Operation::Unregister, name)?;
-        self.registry.registrations().unregister_plugin(name)
+        acting_as(&self.principal, || {
+            self.registry.registrations().unregister_plugin(name)
+        })
     }
 
     /// Changes a plugin's settings, if the principal may `configure` it.
@@ -71,10 +75,22 @@ impl AccessScope<'_> {
         name: &str,
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
-        self.require(Operation::Configure, name)?;
-        self.registry
-            .registrations()
-            .set_plugin_settings(name, settings)
+        acting_as(&self.principal, || {
+            self.registry
+                .registrations()
+                .set_plugin_settings(name, settings)
+        })
+    }
+
+    /// Runs `change` with the principal acting: every change it makes to the registry
+    /// (a registration, a replacement, a batch, a removal, settings, a configuration file, a
+    /// WebAssembly module) is checked against the principal's grants when the host checks
+    /// it. Under access control, a change made outside a scope (and not signed by a trusted
+    /// key) has no principal and is refused.
+    ///
+    /// `change` runs on this thread: a change it hands to another thread has no principal.
+    pub fn changes<T>(&self, change: impl FnOnce() -> T) -> T {
+        acting_as(&self.principal, change)
     }
 
     /// The plugins matching `query` that the principal may `discover`.

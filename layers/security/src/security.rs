@@ -11,6 +11,7 @@ use modreg_core::{PluginError, PluginErrorKind, PluginSettings};
 use modreg_host::{Change, Code, Event, Interest, Layer, LayerContext, ModuleRegistry, Opened};
 
 use crate::access::{AccessDecision, Operation, Principal, Role, decide};
+use crate::acting::acting;
 use crate::audit::{AccessMetrics, AuditEntry, AuditLog};
 use crate::replay::{ReplayState, Staged};
 use crate::sandbox::{DEFAULT_MAX_WORKERS, Policy, SandboxLimits, SandboxWrap};
@@ -218,6 +219,39 @@ impl Security {
         }
     }
 
+    /// Whether the principal acting on this thread (an [`AccessScope`](crate::AccessScope)'s)
+    /// may make a change of `operation` to `plugin`; a change with no principal is refused.
+    /// Decided, audited and counted as any access.
+    fn check_acting(
+        &self,
+        cx: &LayerContext<'_>,
+        operation: Operation,
+        plugin: &str,
+    ) -> Result<(), PluginError> {
+        let principal = acting();
+        let decision = match &principal {
+            Some(principal) => {
+                let state = self.state();
+                decide(state.switches, &state.roles, principal, operation, plugin)
+            }
+            None => AccessDecision {
+                allowed: false,
+                reason: "a change under access control needs a principal allowed to make it (on_behalf_of) or a trusted signature".to_owned(),
+            },
+        };
+        let name = principal.as_ref().map_or("-", Principal::name);
+        self.note_access(&|event| cx.emit(event), name, operation, plugin, &decision)?;
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(PluginError::from(SecurityError::AccessDenied {
+                principal: name.to_owned(),
+                operation: operation.as_str(),
+                plugin: plugin.to_owned(),
+            }))
+        }
+    }
+
     /// The audit entries kept in memory (the last [`AUDIT_CAPACITY`](crate::AUDIT_CAPACITY))
     /// that `filter` accepts, oldest first.
     pub fn audit_log(&self, filter: impl Fn(&AuditEntry) -> bool) -> Vec<AuditEntry> {
@@ -335,6 +369,15 @@ impl Layer for Security {
             self.note_authentication(&|event| cx.emit(event), name, verdict.as_ref().err())?;
             verdict?;
         }
+        // Under access control a change needs a principal allowed to make it; a change
+        // signed by a trusted key (verified above) carries its authority in the signature.
+        let enforced = switches.role_based_access || switches.authorization;
+        if !switches.authentication
+            && let Some(operation) = operation_of(&change)
+            && (enforced || acting().is_some())
+        {
+            self.check_acting(cx, operation, change.name())?;
+        }
         if !switches.secure_loading {
             return Ok(());
         }
@@ -410,5 +453,16 @@ impl Layer for Security {
             self.audit
                 .record_refusal("sandbox", Operation::Process, plugin, reason.to_owned());
         }
+    }
+}
+
+/// The access operation a change is: a registration, a removal or a change of settings.
+/// Shadowing a compiled-in plugin comes with a registration, which is the one asked.
+fn operation_of(change: &Change<'_>) -> Option<Operation> {
+    match change {
+        Change::Register { .. } => Some(Operation::Register),
+        Change::Unregister { .. } => Some(Operation::Unregister),
+        Change::Settings { .. } => Some(Operation::Configure),
+        _ => None,
     }
 }
