@@ -530,3 +530,54 @@ fn a_batch_registers_everything_or_nothing() {
     assert_eq!(registry.plugins().len(), before);
     assert!(registry.plugin("fresh-one").is_none() && registry.plugin("fresh-three").is_none());
 }
+
+/// Settings for a name no plugin has are refused (they would be kept for nothing), and a
+/// plugin's settings go with it: a later plugin of the same name starts without them.
+#[test]
+fn settings_are_refused_for_unknown_names_and_forgotten_with_their_plugin() {
+    let registry = ModuleRegistry::new();
+    let settings = modreg::PluginSettings::new().with("level", 3);
+    let err = registry
+        .registrations()
+        .set_plugin_settings("ghost", settings.clone())
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), PluginErrorKind::NotFound { name, .. } if name == "ghost"),
+        "{err}"
+    );
+    // A plugin whose constructor reports the level it was given.
+    let reporter = || {
+        config("reporter").with_constructor(|settings| {
+            Err(PluginError::processing(
+                "reporter",
+                format!(
+                    "level {:?}",
+                    settings.get("level").and_then(|v| v.as_integer())
+                ),
+            ))
+        })
+    };
+    let level = |r: &ModuleRegistry| r.create_plugin("reporter").err().unwrap().to_string();
+    registry.register_plugin(reporter()).unwrap();
+    registry
+        .registrations()
+        .set_plugin_settings("reporter", settings.clone())
+        .unwrap();
+    assert!(level(&registry).contains("Some(3)"), "{}", level(&registry));
+    registry
+        .registrations()
+        .unregister_plugin("reporter")
+        .unwrap();
+    registry.register_plugin(reporter()).unwrap();
+    assert!(level(&registry).contains("None"), "{}", level(&registry));
+    registry
+        .registrations()
+        .set_plugin_settings("reporter", settings)
+        .unwrap();
+    registry
+        .registrations()
+        .withdraw(&["reporter".to_owned()], None)
+        .unwrap();
+    registry.register_plugin(reporter()).unwrap();
+    assert!(level(&registry).contains("None"), "{}", level(&registry));
+}

@@ -976,11 +976,19 @@ fn a_typed_registry_through_the_host_gets_opened_settings() {
     let sealed = key.seal("token-vault", "token", "open sesame").unwrap();
     registry
         .registrations()
-        .set_plugin_settings(
+        .set_typed_plugin_settings(
+            &KEEPERS,
             "token-vault",
             PluginSettings::from_toml(&format!("token = \"{sealed}\"")).unwrap(),
         )
         .unwrap();
+    // A name the typed registry does not have is refused.
+    assert!(
+        registry
+            .registrations()
+            .set_typed_plugin_settings(&KEEPERS, "no-such-vault", PluginSettings::new())
+            .is_err()
+    );
     // Encryption off: the sealed value is an error, not handed over.
     let err = registry
         .instances()

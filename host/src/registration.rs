@@ -9,9 +9,9 @@ use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig};
 use crate::runtime::{Fields, Registration, RuntimeEntry};
-use modreg_core::PluginSettings;
 use modreg_core::validate::parse_dependency;
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_core::{PluginSettings, Registry};
 
 /// A change a signed artifact asks for ([`crate::Registrations::apply_signed`]).
 #[derive(Debug)]
@@ -111,7 +111,9 @@ impl ModuleRegistry {
                 self.insert_checked(vec![fields], false)
             }
             SignedChange::Unregister(name) => self.remove(&name, proof),
-            SignedChange::Settings(name, settings) => self.put_settings(&name, settings, proof),
+            SignedChange::Settings(name, settings) => {
+                self.put_settings(&name, settings, proof, false)
+            }
         }
     }
 
@@ -211,6 +213,8 @@ impl ModuleRegistry {
                 if let Some(entry) = overlay.entries.remove(name.as_str()) {
                     overlay.forget_mock(&entry);
                 }
+                // Settings go with their plugin: a later one of that name starts without.
+                overlay.settings.remove(name.as_str());
             }
             Ok(())
         })?;
@@ -236,6 +240,7 @@ impl ModuleRegistry {
             if let Some(entry) = &removed {
                 overlay.forget_mock(entry);
             }
+            overlay.settings.remove(name);
             let was_runtime = removed.is_some();
             if compiled && overlay.removed.insert(name.to_owned()) {
                 return Ok(());
@@ -260,18 +265,46 @@ impl ModuleRegistry {
         name: &str,
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
-        self.put_settings(name, settings, None)
+        self.put_settings(name, settings, None, false)
+    }
+
+    /// What [`Registrations::set_typed_plugin_settings`](crate::Registrations::set_typed_plugin_settings) does.
+    pub(crate) fn set_typed_plugin_settings<T: ?Sized>(
+        &self,
+        registry: &Registry<T>,
+        name: &str,
+        settings: PluginSettings,
+    ) -> Result<(), PluginError> {
+        if registry.get(name).is_none() {
+            return Err(PluginError::from(PluginErrorKind::NotFound {
+                name: name.to_owned(),
+                suggestions: Vec::new(),
+            }));
+        }
+        self.put_settings(name, settings, None, true)
     }
 
     /// Sets the settings of `name`, with the `proof` of signed settings.
+    /// `typed`: `name` was found in a typed registry already.
     fn put_settings(
         &self,
         name: &str,
         settings: PluginSettings,
         proof: Option<Proof<'_>>,
+        typed: bool,
     ) -> Result<(), PluginError> {
         self.check_change(Change::Settings { name, proof })?;
         self.update(|overlay| {
+            // Settings for a name no plugin has would be kept for nothing (and without end).
+            let known = typed
+                || overlay.entries.contains_key(name)
+                || (self.index().get(name).is_some() && !overlay.removed.contains(name));
+            if !known {
+                return Err(PluginError::from(PluginErrorKind::NotFound {
+                    name: name.to_owned(),
+                    suggestions: Vec::new(),
+                }));
+            }
             overlay.settings.insert(name.to_owned(), settings);
             Ok(())
         })

@@ -187,12 +187,27 @@ impl Registrations<'_> {
     ///
     /// While authentication is on, this is refused as unsigned: settings arrive as a signed
     /// manifest with `action = "settings"` (see `register_signed_manifest`).
+    ///
+    /// `name` must be a plugin of this registry (compiled in or registered at run time):
+    /// settings for any other name are refused with `NotFound` rather than kept for nothing.
+    /// A plugin's settings go with it when it is removed.
     pub fn set_plugin_settings(
         &self,
         name: &str,
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
         self.0.set_plugin_settings(name, settings)
+    }
+
+    /// Sets the settings the plugin `name` of the typed registry `registry` is built with by
+    /// [`Instances::create_from`]; `name` must be in `registry`.
+    pub fn set_typed_plugin_settings<T: ?Sized>(
+        &self,
+        registry: &Registry<T>,
+        name: &str,
+        settings: PluginSettings,
+    ) -> Result<(), PluginError> {
+        self.0.set_typed_plugin_settings(registry, name, settings)
     }
 
     /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named
