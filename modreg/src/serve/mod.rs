@@ -128,6 +128,7 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
     let bound = listener
         .local_addr()
         .map_err(CliError::io("the listening socket"))?;
+    let stop = stop_signal();
     let (token, generated) = match options.token {
         Some(token) => (token, false),
         None => (generate_token()?, true),
@@ -149,7 +150,6 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
     let app = routes::app(shared, options.queue);
     let connections = Arc::new(Semaphore::new(options.max_connections));
     let graceful = GracefulShutdown::new();
-    let stop = stop_signal();
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
@@ -194,25 +194,40 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+/// A future that resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are
+/// installed here, before the server says it listens: a signal sent as soon as it does is
+/// caught, not left to its default action.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    _ = int.recv() => {}
                 }
-                return;
             }
-            Err(error) => tracing::warn!(%error, "SIGTERM cannot be caught; SIGINT still stops"),
+            (term, int) => {
+                if let Some(error) = term.err().or(int.err()) {
+                    tracing::warn!(%error, "signals cannot be caught; the server stops only when killed");
+                }
+                std::future::pending::<()>().await;
+            }
         }
     }
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::warn!(%error, "SIGINT cannot be caught; the server stops only when killed");
-        std::future::pending::<()>().await;
+}
+
+/// A future that resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "Ctrl-C cannot be caught; the server stops only when killed");
+            std::future::pending::<()>().await;
+        }
     }
 }
 

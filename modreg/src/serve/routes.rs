@@ -69,11 +69,13 @@ pub(crate) fn app(shared: Arc<Shared>, queue: RunQueue) -> Router {
         .layer(DefaultBodyLimit::max(shared.max_body_bytes))
         // The access log: one INFO event per request (method, path, status, latency); shown
         // with `MODREG_LOG=info`. Paths are logged as hyper parsed them, which has no control
-        // characters, and text logs escape what is left.
+        // characters, and text logs escape what is left. A 5xx is in that event too, not in
+        // an ERROR of its own: a 503 for shed load is the server working as meant.
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                .on_failure(()),
         )
         .with_state(shared)
 }
