@@ -538,6 +538,65 @@ fn a_signed_module_only_replaces_an_older_one_across_restarts() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// One bulk instruction larger than a slice of fuel (a 62 MiB `memory.fill`) gets the fuel
+/// it needs at once: it completes well within the time budget instead of being retried
+/// until the budget ends; under a fuel cap smaller than it needs, it stops at once.
+#[test]
+fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
+    let fill = wasm_text::text_guest(
+        r#"(module
+            (memory (export "memory") 1000)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (memory.fill (i32.const 2048) (i32.const 97) (i32.const 65011712))
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 2048))
+                (i32.store (i32.const 8) (i32.const 3))
+                (i32.const 0)))"#,
+        "filler",
+        "1.0.0",
+    );
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_time_budget(Duration::from_secs(5)))
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("filler.wasm", &fill, None)
+        .unwrap();
+    let started = Instant::now();
+    assert_eq!(answer_of(&registry, "filler"), b"aaa");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    registry
+        .wasm()
+        .configure_wasm(
+            WasmConfig::new()
+                .with_time_budget(Duration::from_secs(5))
+                .with_fuel(10_000),
+        )
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("filler.wasm", &fill, None)
+        .unwrap();
+    let started = Instant::now();
+    let err = registry
+        .create_plugin("filler")
+        .unwrap()
+        .process(b"")
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), PluginErrorKind::Trapped { .. }),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
 #[test]
 fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     let registry = ModuleRegistry::new();

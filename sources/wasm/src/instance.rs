@@ -205,8 +205,15 @@ impl Sandbox {
             match call {
                 Ok(TypedResumableCall::Finished(result)) => return Ok(result),
                 Ok(TypedResumableCall::OutOfFuel(paused)) => {
-                    burnt = burnt.saturating_add(slice);
-                    if burnt >= fuel_cap {
+                    // What the slice gave minus what is left: an instruction that needs more
+                    // than is left stops before it runs and leaves the rest unburnt.
+                    let left = self.store.get_fuel().unwrap_or(0);
+                    burnt = burnt.saturating_add(slice.saturating_sub(left));
+                    // One bulk instruction (`memory.fill`, `memory.copy`) may need more than a
+                    // slice: it gets what it needs at once, or stops now if the cap cannot
+                    // give it, rather than being retried until the deadline.
+                    let needed = paused.required_fuel();
+                    if burnt >= fuel_cap || needed > fuel_cap - burnt {
                         return Err(CallError::Fatal(PluginError::from(
                             PluginErrorKind::Trapped {
                                 plugin: plugin.to_owned(),
@@ -222,7 +229,7 @@ impl Sandbox {
                             },
                         )));
                     }
-                    slice = SLICE.min(fuel_cap - burnt);
+                    slice = SLICE.max(needed).min(fuel_cap - burnt);
                     if let Err(e) = self.store.set_fuel(slice) {
                         return Err(self.fatal(plugin, &e.to_string()));
                     }
