@@ -1,6 +1,7 @@
-//! The sandbox's worker threads are bounded: calls that time out keep their thread until the
-//! plugin returns, and once every worker is taken further calls are refused, not given more.
-//! (Its own test binary: the worker count is process-wide.)
+//! The sandbox's worker threads are bounded per registry: calls that time out keep their
+//! thread until the plugin returns, and once every worker is taken further calls are refused,
+//! not given more; another registry's workers are its own. (Its own test binary: the stuck
+//! plugin is released through a process-wide switch.)
 
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
@@ -65,6 +66,17 @@ fn stuck_calls_hold_at_most_max_workers_threads() {
             Err(Some(SecurityError::SandboxExhausted { limit: 2, .. }))
         ));
     }
+    // Another registry's calls get workers of their own: they time out, not refused.
+    let other = sandboxed(Some(2));
+    assert!(matches!(
+        other
+            .create_plugin("stuck")
+            .unwrap()
+            .process(b"x")
+            .as_ref()
+            .map_err(PluginError::kind),
+        Err(PluginErrorKind::Timeout { .. })
+    ));
     // Once the stuck calls return, their workers are free again.
     *RELEASED.lock().unwrap() = true;
     RELEASE.notify_all();

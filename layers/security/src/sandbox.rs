@@ -22,7 +22,7 @@ pub struct SandboxLimits {
     pub max_output_bytes: Option<usize>,
     /// Each call runs on a worker thread and times out after this long.
     pub time_budget: Option<Duration>,
-    /// With a time budget: how many worker threads may run at once in the process, calls
+    /// With a time budget: how many worker threads may run at once for this registry (its security layer), calls
     /// that timed out and still run included. A call that finds none free is refused
     /// ([`SecurityError::SandboxExhausted`](crate::SecurityError::SandboxExhausted)), so stuck plugins cannot pile up threads and the
     /// memory they hold. [`DEFAULT_MAX_WORKERS`] when `None`.
@@ -53,7 +53,7 @@ impl SandboxLimits {
         self
     }
 
-    /// Lets at most `workers` worker threads run at once in the process.
+    /// Lets at most `workers` worker threads run at once for this registry.
     pub fn with_max_workers(mut self, workers: usize) -> Self {
         self.max_workers = Some(workers);
         self
@@ -73,31 +73,31 @@ pub(crate) struct Policy {
     pub(crate) max_output_bytes: Option<usize>,
     /// Runs each call on a worker thread and gives up after this long.
     pub(crate) time_budget: Option<Duration>,
-    /// How many worker threads budgeted calls may hold at once in the process.
+    /// How many worker threads budgeted calls may hold at once in this layer's registry.
     pub(crate) max_workers: usize,
+    /// The worker threads running now for this layer (one count per `Security`, so one
+    /// registry's stuck calls never take another's workers).
+    pub(crate) workers: Arc<AtomicUsize>,
 }
 
-/// Sandbox worker threads running now, in the whole process.
-static WORKERS: AtomicUsize = AtomicUsize::new(0);
-
-/// One of at most `max` running worker threads; given back when dropped (when the thread
-/// ends, or if it could not start).
-struct WorkerSlot;
+/// One of at most `max` running worker threads of a layer; given back when dropped (when the
+/// thread ends, or if it could not start).
+struct WorkerSlot(Arc<AtomicUsize>);
 
 impl WorkerSlot {
-    fn take(max: usize) -> Option<WorkerSlot> {
-        WORKERS
+    fn take(workers: &Arc<AtomicUsize>, max: usize) -> Option<WorkerSlot> {
+        workers
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
                 (running < max).then_some(running + 1)
             })
             .ok()
-            .map(|_| WorkerSlot)
+            .map(|_| WorkerSlot(Arc::clone(workers)))
     }
 }
 
 impl Drop for WorkerSlot {
     fn drop(&mut self) {
-        WORKERS.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -150,10 +150,10 @@ impl GuardedPlugin {
 
     /// Runs the call on a worker thread; after `budget` the caller gets `Timeout` and the
     /// thread is left to finish (a thread cannot be stopped from outside). At most
-    /// `max_workers` such threads run at once in the process, stuck ones included; past that
+    /// `max_workers` such threads run at once for this registry, stuck ones included; past that
     /// a call is refused, so a plugin that never returns cannot pile up threads and memory.
     fn call_with_budget(&self, data: &[u8], budget: Duration) -> Result<Vec<u8>, PluginError> {
-        let Some(slot) = WorkerSlot::take(self.policy.max_workers) else {
+        let Some(slot) = WorkerSlot::take(&self.policy.workers, self.policy.max_workers) else {
             return Err(PluginError::from(SecurityError::SandboxExhausted {
                 plugin: self.name.clone(),
                 limit: self.policy.max_workers,

@@ -51,6 +51,8 @@ pub struct Security {
     audit: AuditLog,
     /// Held while a signed manifest is checked and applied (`manifest.rs`).
     pub(crate) signing: Mutex<()>,
+    /// The sandbox's worker threads running now for this layer (`sandbox.rs`).
+    workers: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl fmt::Debug for Security {
@@ -415,6 +417,7 @@ impl Layer for Security {
             max_output_bytes: limits.max_output_bytes,
             time_budget: limits.time_budget,
             max_workers: limits.max_workers.unwrap_or(DEFAULT_MAX_WORKERS),
+            workers: Arc::clone(&self.workers),
         })))
     }
 
