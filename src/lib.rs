@@ -87,9 +87,9 @@ pub use modreg_security::*;
 pub use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 #[cfg(feature = "wasm")]
 pub use modreg_wasm::{
-    DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES,
-    DEFAULT_WASM_TIME_BUDGET, Sandbox, Wasm, WasmConfig, WasmLoadReport, WasmSignature,
-    WasmWatcher,
+    DEFAULT_WASM_IDLE_MEMORY_BYTES, DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES,
+    DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET, Sandbox, Wasm, WasmConfig, WasmLoadReport,
+    WasmSignature, WasmWatcher,
 };
 
 #[cfg(feature = "host")]

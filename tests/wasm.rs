@@ -597,6 +597,61 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
+/// Idle instances keep memory for the next call, so they are bounded: an instance whose
+/// guest grew its memory is dropped when its call ends, and all modules together keep at
+/// most `max_idle_memory`; a replaced module's idle memory goes with it.
+#[test]
+fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules() {
+    let grower = wasm_text::text_guest(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (drop (memory.grow (i32.const 100)))
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 1024))
+                (i32.store (i32.const 8) (i32.const 0))
+                (i32.const 0)))"#,
+        "grower",
+        "1.0.0",
+    );
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .load_wasm_bytes("grower.wasm", &grower, None)
+        .unwrap();
+    // The instance made at load waits idle: one page.
+    assert_eq!(registry.wasm().idle_memory_bytes(), 64 << 10);
+    answer_of(&registry, "grower");
+    assert_eq!(
+        registry.wasm().idle_memory_bytes(),
+        0,
+        "the instance that grew to 101 pages was dropped"
+    );
+
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_max_idle_memory(64 << 10))
+        .unwrap();
+    for (file, name) in [("a.wasm", "greeter-a"), ("b.wasm", "greeter-b")] {
+        let module = wasm_text::guest_named(name, "hi", "1.0.0");
+        registry
+            .wasm()
+            .load_wasm_bytes(file, &module, None)
+            .unwrap();
+        answer_of(&registry, name);
+    }
+    assert_eq!(
+        registry.wasm().idle_memory_bytes(),
+        64 << 10,
+        "one page across both modules"
+    );
+    registry.wasm().unload_wasm_module("a.wasm").unwrap();
+    registry.wasm().unload_wasm_module("b.wasm").unwrap();
+    assert_eq!(registry.wasm().idle_memory_bytes(), 0);
+}
+
 #[test]
 fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     let registry = ModuleRegistry::new();

@@ -11,6 +11,8 @@ pub const DEFAULT_WASM_MEMORY_BYTES: usize = 64 << 20;
 pub const DEFAULT_WASM_OUTPUT_BYTES: usize = 16 << 20;
 /// The default cap on a module file's size.
 pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
+/// The default cap on the memory idle instances keep, across all modules of a registry.
+pub const DEFAULT_WASM_IDLE_MEMORY_BYTES: usize = 128 << 20;
 
 /// The sandbox's limits and grants for every WebAssembly plugin a registry loads.
 ///
@@ -49,6 +51,7 @@ pub struct WasmConfig {
     pool_size: usize,
     replace_compiled: bool,
     state_file: Option<PathBuf>,
+    max_idle_memory: usize,
 }
 
 impl Default for WasmConfig {
@@ -64,6 +67,7 @@ impl Default for WasmConfig {
             pool_size: 4,
             replace_compiled: false,
             state_file: None,
+            max_idle_memory: DEFAULT_WASM_IDLE_MEMORY_BYTES,
         }
     }
 }
@@ -124,6 +128,14 @@ impl WasmConfig {
         self
     }
 
+    /// Caps the memory idle instances keep for the next call, across all the registry's
+    /// modules (an instance past it is dropped when its call ends, its memory given back).
+    /// An instance whose guest grew its memory is never kept idle.
+    pub fn with_max_idle_memory(mut self, bytes: usize) -> Self {
+        self.max_idle_memory = bytes;
+        self
+    }
+
     /// Lets a module's plugin take the name of a compiled-in plugin (off by default: a file
     /// dropped into a plugin directory never silently replaces a built-in, an encryptor
     /// among them).
@@ -173,6 +185,11 @@ impl WasmConfig {
     /// The environment variables that may be granted.
     pub fn env_vars(&self) -> &[String] {
         &self.env_vars
+    }
+
+    /// The cap on the memory idle instances keep, across the registry's modules.
+    pub fn max_idle_memory(&self) -> usize {
+        self.max_idle_memory
     }
 
     /// Whether a module's plugin may take the name of a compiled-in plugin.

@@ -26,6 +26,19 @@ pub(crate) struct Sandbox {
     process: TypedFunc<(u32, u32, u32), u32>,
 }
 
+impl Sandbox {
+    /// The bytes of linear memory this instance holds.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.memory.data_size(&self.store)
+    }
+
+    /// Whether the guest grew its memory past what the module declared at the start: such
+    /// an instance is not kept idle (its memory is given back when it is dropped).
+    pub(crate) fn grew(&self) -> bool {
+        self.memory.size(&self.store) > self.memory.ty(&self.store).minimum()
+    }
+}
+
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sandbox").finish_non_exhaustive()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use wasmi::Engine;
@@ -31,6 +31,8 @@ pub struct Wasm {
     modules: Mutex<BTreeMap<String, LoadedEntry>>,
     /// The newest signed version accepted for each plugin (taken after `modules`).
     versions: Mutex<SignedVersions>,
+    /// Bytes of memory the idle instances of every module hold (`plugin.rs`).
+    idle: Arc<AtomicUsize>,
     /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
     refused: AtomicU64,
     /// The hash of each module file last refused, so a directory pass refuses (and logs) a
@@ -53,6 +55,7 @@ impl Default for Wasm {
             config: RwLock::new(WasmConfig::default()),
             modules: Mutex::new(BTreeMap::new()),
             versions: Mutex::new(SignedVersions::default()),
+            idle: Arc::default(),
             refused: AtomicU64::new(0),
             refused_files: Mutex::new(BTreeMap::new()),
         }
@@ -197,6 +200,11 @@ impl Wasm {
             .clone()
     }
 
+    /// What [`Sandbox::idle_memory_bytes`] does.
+    pub(crate) fn idle_memory_bytes(&self) -> usize {
+        self.idle.load(Ordering::Acquire)
+    }
+
     /// What [`Sandbox::wasm_modules_refused`] does.
     pub(crate) fn wasm_modules_refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
@@ -252,6 +260,7 @@ impl Wasm {
             self.engine.clone(),
             config.clone(),
             events,
+            Arc::clone(&self.idle),
         ));
         loaded.instantiate_once()?;
         let (registrations, names) = registrations_of(&loaded, name, &config)?;
@@ -514,5 +523,11 @@ impl Sandbox<'_> {
     /// How many modules this registry refused to load.
     pub fn wasm_modules_refused(&self) -> u64 {
         self.wasm.wasm_modules_refused()
+    }
+
+    /// The bytes of linear memory idle instances keep for their next call, across every
+    /// module (at most [`WasmConfig::max_idle_memory`]).
+    pub fn idle_memory_bytes(&self) -> usize {
+        self.wasm.idle_memory_bytes()
     }
 }

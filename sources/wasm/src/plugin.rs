@@ -2,6 +2,7 @@
 //! its compiled code and a pool of idle sandboxes; a sandbox a call trapped in is dropped, not
 //! reused.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmi::Engine;
@@ -16,13 +17,20 @@ use modreg_core::PluginType;
 use modreg_host::Events;
 
 /// A loaded module with its engine, the limits it was loaded under and its idle sandboxes.
+///
+/// Idle sandboxes keep their linear memory for the next call, so they are bounded: at most
+/// `pool_size` per module, none whose guest grew its memory (it is dropped, its memory given
+/// back), and all modules of a registry together at most `max_idle_memory` bytes (`idle`
+/// counts them).
 #[derive(Debug)]
 pub(crate) struct LoadedModule {
     pub(crate) module: WasmModule,
     engine: Engine,
     config: WasmConfig,
     events: Events,
-    idle: Mutex<Vec<Sandbox>>,
+    pool: Mutex<Vec<Sandbox>>,
+    /// Bytes of memory idle sandboxes hold across the registry's modules.
+    idle: Arc<AtomicUsize>,
 }
 
 impl LoadedModule {
@@ -31,25 +39,31 @@ impl LoadedModule {
         engine: Engine,
         config: WasmConfig,
         events: Events,
+        idle: Arc<AtomicUsize>,
     ) -> Self {
         LoadedModule {
             module,
             engine,
             config,
             events,
-            idle: Mutex::new(Vec::new()),
+            pool: Mutex::new(Vec::new()),
+            idle,
         }
     }
 
     /// A sandbox ready for a call: an idle one, else a new instance.
     pub(crate) fn sandbox(&self) -> Result<Sandbox, PluginError> {
         let idle = self
-            .idle
+            .pool
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match idle {
-            Some(sandbox) => Ok(sandbox),
+            Some(sandbox) => {
+                self.idle
+                    .fetch_sub(sandbox.memory_bytes(), Ordering::AcqRel);
+                Ok(sandbox)
+            }
             None => Sandbox::new(&self.engine, &self.module, &self.config, &self.events),
         }
     }
@@ -64,9 +78,22 @@ impl LoadedModule {
     }
 
     fn give_back(&self, sandbox: Sandbox) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < self.config.pool_size() {
-            idle.push(sandbox);
+        if sandbox.grew() {
+            return;
+        }
+        let bytes = sandbox.memory_bytes();
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() >= self.config.pool_size() {
+            return;
+        }
+        let budget = self.config.max_idle_memory();
+        let taken = self
+            .idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes).filter(|total| *total <= budget)
+            });
+        if taken.is_ok() {
+            pool.push(sandbox);
         }
     }
 
@@ -84,6 +111,15 @@ impl LoadedModule {
             }
             Err(CallError::Fatal(error)) => Err(error),
         }
+    }
+}
+
+impl Drop for LoadedModule {
+    /// A replaced or unloaded module's idle sandboxes go, and their memory off the count.
+    fn drop(&mut self) {
+        let pool = self.pool.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let bytes: usize = pool.iter().map(Sandbox::memory_bytes).sum();
+        self.idle.fetch_sub(bytes, Ordering::AcqRel);
     }
 }
 
