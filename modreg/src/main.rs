@@ -100,6 +100,10 @@ enum Command {
         /// pipeline with an error.
         #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
         max_output_bytes: usize,
+        /// The most bytes read from standard input (at least 1); more is an error, found
+        /// before anything runs (`/dev/zero` is not read until memory runs out).
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
+        max_input_bytes: usize,
     },
 }
 
@@ -224,13 +228,14 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
             pipeline,
             config,
             max_output_bytes,
+            max_input_bytes,
         } => {
             apply_config(&registry, config)?;
             // Per-call events at INFO, shown with `MODREG_LOG=info`.
             registry.configure_plugin_monitoring(
                 modreg::PluginMonitoringConfig::new().with_plugin_logging(true),
             )?;
-            let output = run_pipeline(&registry, &pipeline, max_output_bytes)?;
+            let output = run_pipeline(&registry, &pipeline, max_input_bytes, max_output_bytes)?;
             stdout.write_all(&output).map_err(CliError::io(STDOUT))
         }
     }
@@ -288,20 +293,34 @@ pub(crate) const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 << 20;
 fn run_pipeline(
     registry: &ModuleRegistry,
     pipeline: &str,
+    max_input_bytes: usize,
     max_output_bytes: usize,
 ) -> Result<Vec<u8>, CliError> {
-    if max_output_bytes == 0 {
-        return Err(CliError::Usage {
-            what: "option",
-            value: "--max-output-bytes 0".to_owned(),
-            reason: "the limit must be at least 1 byte".to_owned(),
-        });
+    for (option, limit) in [
+        ("--max-output-bytes", max_output_bytes),
+        ("--max-input-bytes", max_input_bytes),
+    ] {
+        if limit == 0 {
+            return Err(CliError::Usage {
+                what: "option",
+                value: format!("{option} 0"),
+                reason: "the limit must be at least 1 byte".to_owned(),
+            });
+        }
     }
     let mut data = Vec::new();
     std::io::stdin()
         .lock()
+        .take(max_input_bytes as u64 + 1)
         .read_to_end(&mut data)
         .map_err(CliError::io("standard input"))?;
+    if data.len() > max_input_bytes {
+        return Err(CliError::Usage {
+            what: "input",
+            value: "standard input".to_owned(),
+            reason: format!("over the limit of {max_input_bytes} bytes (--max-input-bytes)"),
+        });
+    }
     let output = run_pipeline_on(registry, pipeline, data, max_output_bytes, &|| false)?;
     Ok(output.unwrap_or_default())
 }

@@ -360,6 +360,27 @@ fn zero_intervals_timeouts_and_budgets_are_refused_before_anything_runs() {
     assert!(err.contains("WebAssembly time budget"), "{err}");
 }
 
+/// Standard input is read up to a limit: `/dev/zero` (or a 100-byte input over a 10-byte
+/// limit) is an error before anything runs, not a read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn standard_input_is_read_up_to_a_limit() {
+    let err = fails(
+        &["run", "hex-encode", "--max-input-bytes", "10"],
+        &[b'a'; 100],
+    );
+    assert!(err.contains("over the limit of 10 bytes"), "{err}");
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(["run", "hex-encode"])
+        .stdin(zero)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-input-bytes"));
+    assert!(out.stdout.is_empty());
+}
+
 #[test]
 fn usage_errors_exit_2_as_the_readme_says() {
     let out = modreg(&["run"], b"");
