@@ -169,13 +169,13 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
         "--max-queued-runs",
         "2",
         "--request-timeout-ms",
-        "500",
+        "1000",
         "--idle-timeout-ms",
-        "500",
+        "1000",
     ]));
     let slow = format!(
         "/run/{}",
-        ["hex-encode", "hex-decode"].repeat(1_000).join(",")
+        ["hex-encode", "hex-decode"].repeat(1_500).join(",")
     );
     let body = vec![b'a'; 1 << 20];
     let burst: Vec<_> = (0..12)
@@ -437,20 +437,13 @@ fn soak_256_hostile_connections_while_legitimate_requests_succeed() {
 #[test]
 fn soak_forty_unread_64_mib_replies_under_a_3_gib_address_space() {
     let _serial = serial();
+    // The same server, started by a shell that caps its address space first.
     let mut command = Command::new("sh");
     command
         .arg("-c")
         .arg("ulimit -v 3145728 && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_modreg"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--health-interval-ms",
-            "100",
-            "--max-body-bytes",
-            "34603008",
-        ])
+        .args(support::serve_args(&["--max-body-bytes", "34603008"]))
         .env_remove("MODREG_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -22,18 +22,24 @@ impl Drop for Server {
     }
 }
 
+/// The arguments of `modreg serve` on a free loopback port, with `args` after them.
+pub fn serve_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--health-interval-ms",
+        "100",
+    ];
+    all.extend_from_slice(args);
+    all
+}
+
 /// `modreg serve` on a free loopback port with `args`, not started yet.
 pub fn serve_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_modreg"));
     command
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--health-interval-ms",
-            "100",
-        ])
-        .args(args)
+        .args(serve_args(args))
         .env_remove("MODREG_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
