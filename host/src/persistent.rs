@@ -14,8 +14,15 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-type Entry<V> = Arc<(String, V)>;
 type Tree<V> = Option<Arc<Node<V>>>;
+
+/// A key and its value, held in the node itself: a lookup reads the node and the key's bytes,
+/// nothing else. Copying one (on a path a snapshot shares) copies a pointer and the value.
+#[derive(Clone)]
+struct Entry<V> {
+    key: Arc<str>,
+    value: V,
+}
 
 struct Node<V> {
     entry: Entry<V>,
@@ -24,11 +31,12 @@ struct Node<V> {
     height: u8,
 }
 
-/// A shallow copy: the same entry and subtrees (what `Arc::make_mut` copies on a shared path).
-impl<V> Clone for Node<V> {
+/// A shallow copy: the same key, a copy of the value, the same subtrees (what `Arc::make_mut`
+/// copies on a shared path).
+impl<V: Clone> Clone for Node<V> {
     fn clone(&self) -> Self {
         Node {
-            entry: Arc::clone(&self.entry),
+            entry: self.entry.clone(),
             left: self.left.clone(),
             right: self.right.clone(),
             height: self.height,
@@ -75,10 +83,10 @@ impl<V> PersistentMap<V> {
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
         let mut at = self.root.as_deref();
         while let Some(node) = at {
-            at = match key.cmp(node.entry.0.as_str()) {
+            at = match key.cmp(&*node.entry.key) {
                 Ordering::Less => node.left.as_deref(),
                 Ordering::Greater => node.right.as_deref(),
-                Ordering::Equal => return Some(&node.entry.1),
+                Ordering::Equal => return Some(&node.entry.value),
             };
         }
         None
@@ -95,7 +103,7 @@ impl<V> PersistentMap<V> {
         iter
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.iter().map(|(k, _)| k)
     }
 
@@ -107,11 +115,17 @@ impl<V> PersistentMap<V> {
 impl<V: Clone> PersistentMap<V> {
     /// Inserts `value` under `key`; returns the value it replaces.
     pub(crate) fn insert(&mut self, key: String, value: V) -> Option<V> {
-        let old = insert(&mut self.root, Arc::new((key, value)));
+        let old = insert(
+            &mut self.root,
+            Entry {
+                key: Arc::from(key),
+                value,
+            },
+        );
         if old.is_none() {
             self.len += 1;
         }
-        old.map(|entry| entry.1.clone())
+        old.map(|entry| entry.value)
     }
 
     /// Removes `key`; returns its value.
@@ -119,7 +133,7 @@ impl<V: Clone> PersistentMap<V> {
         let (root, old) = remove(self.root.as_ref(), key)?;
         self.root = root;
         self.len -= 1;
-        Some(old.1.clone())
+        Some(old.value)
     }
 }
 
@@ -147,12 +161,12 @@ impl<'a, V> Iter<'a, V> {
 }
 
 impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a String, &'a V);
+    type Item = (&'a str, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
         let node = self.stack.pop()?;
         self.descend(node.right.as_deref());
-        Some((&node.entry.0, &node.entry.1))
+        Some((&*node.entry.key, &node.entry.value))
     }
 }
 
@@ -184,11 +198,11 @@ impl PersistentSet {
     }
 }
 
-fn height<V>(tree: Option<&Arc<Node<V>>>) -> u8 {
+fn height<V: Clone>(tree: Option<&Arc<Node<V>>>) -> u8 {
     tree.map_or(0, |node| node.height)
 }
 
-fn node<V>(entry: Entry<V>, left: Tree<V>, right: Tree<V>) -> Arc<Node<V>> {
+fn node<V: Clone>(entry: Entry<V>, left: Tree<V>, right: Tree<V>) -> Arc<Node<V>> {
     let height = 1 + height(left.as_ref()).max(height(right.as_ref()));
     Arc::new(Node {
         entry,
@@ -200,7 +214,7 @@ fn node<V>(entry: Entry<V>, left: Tree<V>, right: Tree<V>) -> Arc<Node<V>> {
 
 /// A node over `left` and `right`, whose heights differ by at most 2, rotated so that they
 /// differ by at most 1.
-fn balance<V>(entry: Entry<V>, left: Tree<V>, right: Tree<V>) -> Arc<Node<V>> {
+fn balance<V: Clone>(entry: Entry<V>, left: Tree<V>, right: Tree<V>) -> Arc<Node<V>> {
     let (hl, hr) = (height(left.as_ref()), height(right.as_ref()));
     if hl > hr + 1 {
         let Some(l) = left else {
@@ -242,13 +256,13 @@ fn balance<V>(entry: Entry<V>, left: Tree<V>, right: Tree<V>) -> Arc<Node<V>> {
 /// Nodes on the path are changed in place where this tree is their only owner (within one
 /// writer's batch, after the first insertion) and copied where a snapshot shares them, as
 /// `Arc::make_mut` decides.
-fn insert<V>(slot: &mut Tree<V>, entry: Entry<V>) -> Option<Entry<V>> {
+fn insert<V: Clone>(slot: &mut Tree<V>, entry: Entry<V>) -> Option<Entry<V>> {
     let Some(at) = slot else {
         *slot = Some(node(entry, None, None));
         return None;
     };
     let here = Arc::make_mut(at);
-    let old = match entry.0.as_str().cmp(here.entry.0.as_str()) {
+    let old = match entry.key.as_ref().cmp(&*here.entry.key) {
         Ordering::Equal => return Some(std::mem::replace(&mut here.entry, entry)),
         Ordering::Less => insert(&mut here.left, entry),
         Ordering::Greater => insert(&mut here.right, entry),
@@ -261,7 +275,7 @@ fn insert<V>(slot: &mut Tree<V>, entry: Entry<V>) -> Option<Entry<V>> {
 
 /// Restores the height and balance of `at`, whose path this writer owns, after one of its
 /// subtrees grew by one. Rotations happen in place, copying only subtrees a snapshot shares.
-fn rebalance<V>(at: &mut Arc<Node<V>>) {
+fn rebalance<V: Clone>(at: &mut Arc<Node<V>>) {
     let here = Arc::make_mut(at);
     let (hl, hr) = (height(here.left.as_ref()), height(here.right.as_ref()));
     if hl > hr + 1 {
@@ -284,12 +298,12 @@ fn rebalance<V>(at: &mut Arc<Node<V>>) {
 }
 
 /// Recomputes `node`'s height from its subtrees'.
-fn fix_height<V>(node: &mut Node<V>) {
+fn fix_height<V: Clone>(node: &mut Node<V>) {
     node.height = 1 + height(node.left.as_ref()).max(height(node.right.as_ref()));
 }
 
 /// `at`'s left child takes its place; `at` becomes its right child.
-fn rotate_right<V>(at: &mut Arc<Node<V>>) {
+fn rotate_right<V: Clone>(at: &mut Arc<Node<V>>) {
     let mut pivot = {
         let here = Arc::make_mut(at);
         let Some(mut pivot) = here.left.take() else {
@@ -306,7 +320,7 @@ fn rotate_right<V>(at: &mut Arc<Node<V>>) {
 }
 
 /// `at`'s right child takes its place; `at` becomes its left child.
-fn rotate_left<V>(at: &mut Arc<Node<V>>) {
+fn rotate_left<V: Clone>(at: &mut Arc<Node<V>>) {
     let mut pivot = {
         let here = Arc::make_mut(at);
         let Some(mut pivot) = here.right.take() else {
@@ -323,9 +337,9 @@ fn rotate_left<V>(at: &mut Arc<Node<V>>) {
 }
 
 /// `tree` without `key`, and the removed entry; `None` if `key` is not there.
-fn remove<V>(tree: Option<&Arc<Node<V>>>, key: &str) -> Option<(Tree<V>, Entry<V>)> {
+fn remove<V: Clone>(tree: Option<&Arc<Node<V>>>, key: &str) -> Option<(Tree<V>, Entry<V>)> {
     let at = tree?;
-    Some(match key.cmp(at.entry.0.as_str()) {
+    Some(match key.cmp(&*at.entry.key) {
         Ordering::Less => {
             let (left, old) = remove(at.left.as_ref(), key)?;
             let rest = balance(at.entry.clone(), left, at.right.clone());
@@ -350,7 +364,7 @@ fn remove<V>(tree: Option<&Arc<Node<V>>>, key: &str) -> Option<(Tree<V>, Entry<V
 }
 
 /// `tree` without its least entry, and that entry.
-fn remove_least<V>(tree: &Arc<Node<V>>) -> (Tree<V>, Entry<V>) {
+fn remove_least<V: Clone>(tree: &Arc<Node<V>>) -> (Tree<V>, Entry<V>) {
     match &tree.left {
         None => (tree.right.clone(), tree.entry.clone()),
         Some(left) => {
@@ -374,7 +388,7 @@ mod tests {
         below: Option<&str>,
     ) -> u8 {
         let Some(node) = tree else { return 0 };
-        let key = node.entry.0.as_str();
+        let key = &*node.entry.key;
         assert!(above.is_none_or(|a| key > a), "order");
         assert!(below.is_none_or(|b| key < b), "order");
         let hl = checked_height(node.left.as_ref(), above, Some(key));
@@ -422,7 +436,7 @@ mod tests {
                 checked_height(map.root.as_ref(), None, None);
                 prop_assert_eq!(map.len(), model.len());
             }
-            let seen: Vec<_> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let seen: Vec<_> = map.iter().map(|(k, v)| (k.to_owned(), *v)).collect();
             let want: Vec<_> = model.iter().map(|(k, v)| (k.clone(), *v)).collect();
             prop_assert_eq!(seen, want);
             for (key, value) in &model {
@@ -430,7 +444,7 @@ mod tests {
             }
             prop_assert_eq!(map.get("absent"), None);
             for (snapshot, then) in snapshots {
-                let seen: Vec<_> = snapshot.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                let seen: Vec<_> = snapshot.iter().map(|(k, v)| (k.to_owned(), *v)).collect();
                 let want: Vec<_> = then.into_iter().collect();
                 prop_assert_eq!(seen, want);
             }

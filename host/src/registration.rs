@@ -133,20 +133,30 @@ impl ModuleRegistry {
                         },
                     )?;
                 }
-                if !replace && overlay.entries.contains_key(&entry.name) {
-                    return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
-                        name: entry.name.clone(),
-                        existing: "registered at run time".to_owned(),
-                    }));
-                }
                 tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
                 let name = entry.name.clone();
+                let is_mock = entry.mock_of.is_some();
+                // A cycle through this entry leaves it by one of its dependencies (its own,
+                // or those of the compiled-in plugin it lends from).
+                let may_close_a_cycle = !entry.depends_on.is_empty() || entry.compiled.is_some();
                 overlay.removed.remove(&name);
+                // One walk of the map per entry: the insertion says what it replaced. On an
+                // error the whole copy of the overlay is dropped, so nothing is registered.
                 if let Some(previous) = overlay.entries.insert(name.clone(), Arc::new(entry)) {
+                    if !replace {
+                        return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
+                            name,
+                            existing: "registered at run time".to_owned(),
+                        }));
+                    }
                     overlay.forget_mock(&previous);
                 }
-                overlay.remember_mock(&name);
-                self.refuse_cycle(overlay, &name)?;
+                if is_mock {
+                    overlay.remember_mock(&name);
+                }
+                if may_close_a_cycle {
+                    self.refuse_cycle(overlay, &name)?;
+                }
             }
             Ok(())
         })
@@ -333,7 +343,7 @@ impl ModuleRegistry {
     /// What [`Catalog::factory_names`](crate::Catalog::factory_names) does.
     pub(crate) fn factory_names(&self) -> Vec<String> {
         let overlay = self.snapshot();
-        let mut names: Vec<String> = overlay.factories.keys().cloned().collect();
+        let mut names: Vec<String> = overlay.factories.keys().map(str::to_owned).collect();
         names.extend(self.index().factories().iter().map(|f| f.name().to_owned()));
         names.sort();
         names.dedup();
