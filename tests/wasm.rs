@@ -565,13 +565,8 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
         .wasm()
         .load_wasm_bytes("filler.wasm", &fill, None)
         .unwrap();
-    let started = Instant::now();
+    // Retried slice by slice, it ran until the budget ended: a `Timeout`, not an answer.
     assert_eq!(answer_of(&registry, "filler"), b"aaa");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
     registry
         .wasm()
         .configure_wasm(
@@ -584,7 +579,7 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
         .wasm()
         .load_wasm_bytes("filler.wasm", &fill, None)
         .unwrap();
-    let started = Instant::now();
+    // Stopped for its fuel (`Trapped`), not at the 5 s deadline (`Timeout`).
     let err = registry
         .create_plugin("filler")
         .unwrap()
@@ -594,7 +589,6 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
         matches!(err.kind(), PluginErrorKind::Trapped { .. }),
         "{err}"
     );
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 /// Idle instances keep memory for the next call, so they are bounded: an instance whose

@@ -114,9 +114,8 @@ fn an_idle_connection_is_closed_at_the_idle_timeout() {
         server.addr
     )
     .unwrap();
-    let started = Instant::now();
+    // Without an idle timeout the connection stays open (the header timeout is a minute).
     assert!(closed_within(&mut idle, Duration::from_secs(5)));
-    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 /// Failure: pipelined requests were served without end on one connection.
@@ -217,6 +216,8 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
     thread::sleep(Duration::from_millis(1_500));
     let busy = cpu_seconds(pid) - before;
     assert!(busy < 0.5, "{busy} CPU seconds after the burst");
+    // The bound, a behaviour rather than a speed: `/run` answers within 2 s of the
+    // burst's end (before the fix it answered 503 for minutes).
     let started = Instant::now();
     assert_eq!(
         http(&server, "POST", "/run/hex-encode", b"hi"),
