@@ -287,6 +287,12 @@ fn authentication_and_encryption_without_keys_fail_closed() {
     assert!(err.to_string().contains("no secret key"), "{err}");
 }
 
+/// A compiled-in factory a runtime factory name can be registered for.
+#[modreg::plugin_factory(name = "newcomer-factory", type = Storage, variants = ["one"])]
+fn make_newcomer(_: &str) -> Result<Box<dyn modreg::Plugin>, PluginError> {
+    Err(PluginError::processing("newcomer", "never made here"))
+}
+
 /// A runtime plugin whose constructor reports the `level` setting it was given.
 fn victim() -> PluginConfig {
     runtime("victim").with_constructor(|settings| {
@@ -308,7 +314,7 @@ fn victim() -> PluginConfig {
 #[test]
 fn under_access_control_every_change_needs_an_allowed_principal() {
     type Change = fn(&ModuleRegistry) -> Result<(), PluginError>;
-    let paths: [(&str, Change); 8] = [
+    let paths: [(&str, Change); 9] = [
         ("register_plugin", |r| {
             r.registrations().register_plugin(runtime("newcomer"))
         }),
@@ -338,6 +344,14 @@ fn under_access_control_every_change_needs_an_allowed_principal() {
         ("withdraw", |r| {
             r.registrations().withdraw(&["victim".to_owned()], None)
         }),
+        ("register_plugin_factory", |r| {
+            r.registrations().register_plugin_factory(
+                modreg::PluginFactoryConfig::new()
+                    .with_name("newcomer")
+                    .with_type(PluginType::Storage)
+                    .with_factory_method("make_newcomer"),
+            )
+        }),
         ("set_plugin_settings", |r| {
             r.registrations()
                 .set_plugin_settings("victim", PluginSettings::new().with("level", 1))
@@ -350,6 +364,7 @@ fn under_access_control_every_change_needs_an_allowed_principal() {
             r.plugin("victim").map(|p| p.version().to_owned()),
             r.create_plugin("victim").err().map(|e| e.to_string()),
             r.plugin("newcomer").is_some(),
+            r.catalog().factory_names().contains(&"newcomer".to_owned()),
         )
     };
     for (path, change) in paths {

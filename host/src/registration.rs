@@ -326,6 +326,11 @@ impl ModuleRegistry {
         config: PluginFactoryConfig,
     ) -> Result<(), PluginError> {
         let factory = config.resolve(self.index())?;
+        // A factory name is a runtime change like any registration: the layers are asked.
+        self.check_change(Change::Register {
+            name: config.name(),
+            proof: None,
+        })?;
         self.update(|overlay| {
             if overlay.factories.contains_key(config.name()) {
                 return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
