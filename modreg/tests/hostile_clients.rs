@@ -216,14 +216,12 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
     thread::sleep(Duration::from_millis(1_500));
     let busy = cpu_seconds(pid) - before;
     assert!(busy < 0.5, "{busy} CPU seconds after the burst");
-    // The bound, a behaviour rather than a speed: `/run` answers within 2 s of the
-    // burst's end (before the fix it answered 503 for minutes).
-    let started = Instant::now();
+    // Recovered: a request now gets its answer, not a 503. Under a 1 s request timeout that
+    // answer also came within 1 s of asking (before the fix, `/run` answered 503 for minutes).
     assert_eq!(
         http(&server, "POST", "/run/hex-encode", b"hi"),
         (200, b"6869".to_vec())
     );
-    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 /// POSTs `body` to `/run/hex-encode` and returns the socket without reading the reply.
