@@ -1,5 +1,7 @@
 //! Every plugin reaches the binary in every build configuration, with both backends; a plugin
-//! crate the host never names is reported missing, with the fix.
+//! crate the host never names is reported missing, with the fix. The run order (`before`,
+//! `after`, `priority`), fan-out and typed metadata of a registry declared in one crate,
+//! re-exported, and filled from another through an import, are the same in every build.
 //!
 //! Builds `tests/link-matrix/` (a host and three plugin crates: plugins at the crate root,
 //! in private modules, and in a crate the host forgets) in the dev, release, thin-LTO,
@@ -47,6 +49,8 @@ fn every_profile_and_backend_keeps_every_named_plugin() {
             let text = String::from_utf8_lossy(&output.stdout).to_string();
             let expected = format!(
                 "backend={backend} plugins=deeply-hidden-three,hidden-two,root-one\n\
+                 order=hidden-two,root-one,deeply-hidden-three\n\
+                 stages=zeroth,middle,last labels=z,a,m\n\
                  expect: expected plugins missing from this binary: forgotten-four; make sure the crates \
                  defining them are dependencies and are named in the binary (`use the_plugin_crate as _;`)\n"
             );

@@ -356,6 +356,20 @@ fn zero_intervals_timeouts_and_budgets_are_refused_before_anything_runs() {
         err.contains("--idle-timeout-ms 500") && err.contains("--request-timeout-ms"),
         "{err}"
     );
+    // Equal timeouts race: the connection could close before the request's 503.
+    let err = fails(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--idle-timeout-ms",
+            "1000",
+            "--request-timeout-ms",
+            "1000",
+        ],
+        b"",
+    );
+    assert!(err.contains("must be longer than"), "{err}");
     let err = fails(&["list", "--wasm-time-budget-ms", "0"], b"");
     assert!(err.contains("WebAssembly time budget"), "{err}");
 }

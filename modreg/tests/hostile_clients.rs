@@ -103,7 +103,7 @@ fn an_idle_connection_is_closed_at_the_idle_timeout() {
         "--idle-timeout-ms",
         "500",
         "--request-timeout-ms",
-        "500",
+        "400",
         "--header-timeout-ms",
         "60000",
     ]);
@@ -170,7 +170,7 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
         "--request-timeout-ms",
         "1000",
         "--idle-timeout-ms",
-        "1000",
+        "2000",
     ]));
     let slow = format!(
         "/run/{}",
@@ -339,7 +339,7 @@ fn soak_256_hostile_connections_while_legitimate_requests_succeed() {
         "--idle-timeout-ms",
         "2000",
         "--request-timeout-ms",
-        "2000",
+        "1500",
         "--write-timeout-ms",
         "1000",
     ]));

@@ -62,6 +62,10 @@ pub struct Descriptor<T: ?Sized + 'static> {
     /// Whether its instances report exactly this descriptor (`#[plugin]` wrote their `Plugin`
     /// implementation from it).
     reports_itself: bool,
+    priority: i32,
+    before: &'static [&'static str],
+    after: &'static [&'static str],
+    meta: Option<&'static (dyn Any + Send + Sync)>,
     location: SourceLocation,
 }
 
@@ -98,8 +102,38 @@ impl<T: ?Sized> Descriptor<T> {
             concrete: None,
             settings: None,
             reports_itself: false,
+            priority: 0,
+            before: &[],
+            after: &[],
+            meta: None,
             location,
         }
+    }
+
+    /// Sets the priority: among plugins that `before`/`after` leave unordered, a higher one
+    /// runs earlier (ties by name). The default is 0.
+    pub const fn with_priority(mut self, priority: i32) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Orders the plugin before the plugins named in `before` and after those in `after`,
+    /// within its registry.
+    pub const fn with_order(
+        mut self,
+        before: &'static [&'static str],
+        after: &'static [&'static str],
+    ) -> Self {
+        self.before = before;
+        self.after = after;
+        self
+    }
+
+    /// Attaches the plugin's metadata, a value of its registry's `meta` type
+    /// (`#[plugin(meta = ...)]` gives it).
+    pub const fn with_meta(mut self, meta: &'static (dyn Any + Send + Sync)) -> Self {
+        self.meta = Some(meta);
+        self
     }
 
     /// Adds a constructor that needs no settings and cannot fail (`#[plugin]` without
@@ -226,6 +260,27 @@ impl<T: ?Sized> Descriptor<T> {
         self.mock_of
     }
 
+    /// The priority (0 unless `priority = N` was given).
+    pub const fn priority(&self) -> i32 {
+        self.priority
+    }
+
+    /// The plugins this one runs before, as written.
+    pub const fn before(&self) -> &'static [&'static str] {
+        self.before
+    }
+
+    /// The plugins this one runs after, as written.
+    pub const fn after(&self) -> &'static [&'static str] {
+        self.after
+    }
+
+    /// The metadata, untyped; a registry declared with `meta = M` hands it out as `&M`
+    /// ([`MetaRegistry`](crate::MetaRegistry)).
+    pub const fn meta_any(&self) -> Option<&'static (dyn Any + Send + Sync)> {
+        self.meta
+    }
+
     /// Where it was defined.
     pub const fn location(&self) -> SourceLocation {
         self.location
@@ -298,6 +353,9 @@ impl<T: ?Sized> fmt::Debug for Descriptor<T> {
             .field("depends_on", &self.depends_on)
             .field("permissions", &self.permissions)
             .field("mock_of", &self.mock_of)
+            .field("priority", &self.priority)
+            .field("before", &self.before)
+            .field("after", &self.after)
             .field("location", &self.location)
             .finish_non_exhaustive()
     }

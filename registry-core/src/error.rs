@@ -171,6 +171,36 @@ pub enum PluginErrorKind {
         cycle: Vec<String>,
     },
 
+    /// A plugin's `before` or `after` names a plugin its registry does not have.
+    #[error("plugin `{plugin}` is ordered {relation} `{other}`, which is not in its registry")]
+    UnknownInOrder {
+        /// The plugin whose attribute names `other`.
+        plugin: String,
+        /// `before` or `after`.
+        relation: &'static str,
+        /// The name that is not in the registry.
+        other: String,
+    },
+
+    /// `before`/`after` order plugins in a circle.
+    #[error("plugins are ordered in a circle: {}", .cycle.join(" runs before "))]
+    OrderCycle {
+        /// The plugins on the circle, each running before the next, the first repeated last.
+        cycle: Vec<String>,
+    },
+
+    /// A fan-out call found no plugin that answered.
+    #[error("no plugin of `{registry}` answered ({tried} tried)")]
+    NoAnswer {
+        /// The registry's name.
+        registry: &'static str,
+        /// How many plugins were called.
+        tried: usize,
+        /// The last plugin's error, if one failed.
+        #[source]
+        last: Option<Box<PluginError>>,
+    },
+
     /// Plugins the program expects were not linked into the binary.
     #[error(
         "expected plugins missing from this binary: {}; make sure the crates defining them are dependencies and are named in the binary (`use the_plugin_crate as _;`)",

@@ -14,7 +14,8 @@
 //! definitions.
 //!
 //! Whether each entry's `depends_on` is met by the table is decided here, once: the table
-//! cannot change, so creating a plugin reads one bit instead of parsing requirements.
+//! cannot change, so creating a plugin reads one bit instead of parsing requirements. So is
+//! the run order (`before`/`after`, priority, name; see `order.rs`).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -25,6 +26,7 @@ use crate::error::{PluginError, PluginErrorKind};
 use crate::factory_descriptor::FactoryDescriptor;
 use crate::location::SourceLocation;
 use crate::name_table::NameTable;
+use crate::order::{RunOrder, run_order};
 use crate::plugin::Plugin;
 use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
@@ -92,6 +94,7 @@ pub struct PluginIndex<T: ?Sized + 'static = dyn Plugin> {
     mocks: FastMap<&'static str, u32>,
     /// Entries with a `depends_on` the table does not meet.
     unmet: BitSet,
+    order: RunOrder,
 }
 
 impl<T: ?Sized> PluginIndex<T> {
@@ -163,6 +166,8 @@ impl<T: ?Sized> PluginIndex<T> {
             }
         }
 
+        let order = run_order(&entries, |name| by_name.find(name).map(|(p, _)| p));
+
         PluginIndex {
             entries,
             by_name,
@@ -175,6 +180,7 @@ impl<T: ?Sized> PluginIndex<T> {
             factory_conflicts,
             mocks,
             unmet,
+            order,
         }
     }
 
@@ -197,6 +203,22 @@ impl<T: ?Sized> PluginIndex<T> {
     #[inline]
     pub fn get(&self, name: &str) -> Option<&'static PluginDescriptor<T>> {
         self.by_name.find(name).map(|(_, d)| d)
+    }
+
+    /// Every indexed plugin in run order: `before`/`after`, then priority (higher first), then
+    /// name. Total even when [`order_check`](Self::order_check) fails: the plugins it cannot
+    /// place follow the others.
+    pub fn in_order(&self) -> impl ExactSizeIterator<Item = &'static PluginDescriptor<T>> + '_ {
+        self.order
+            .positions
+            .iter()
+            .map(|&p| self.entries[p as usize])
+    }
+
+    /// Whether the `before`/`after` of the plugins form an order: the first name that is not
+    /// in the table, or a circle, is the error.
+    pub fn order_check(&self) -> Result<(), PluginError> {
+        self.order.check()
     }
 
     /// Where the plugin called `name` is in [`entries`](Self::entries), and its entry: both

@@ -45,10 +45,12 @@
 //!     }
 //! }
 //!
+//! # fn main() -> Result<(), PluginError> {
 //! let codec = CODECS.create("reverse")?;
 //! assert_eq!(codec.encode(b"abc"), b"cba");
 //! assert_eq!(CODECS.with_capabilities(&["reverse"]).len(), 1);
-//! # Ok::<(), PluginError>(())
+//! # Ok(())
+//! # }
 //! ```
 
 #![warn(missing_docs)]
@@ -60,10 +62,13 @@ mod config_schema;
 mod descriptor;
 mod error;
 mod factory_descriptor;
+mod fan_out;
 mod health;
 mod index;
 mod location;
+mod meta;
 mod name_table;
+mod order;
 mod plugin;
 mod plugin_type;
 pub mod sandbox;
@@ -80,6 +85,7 @@ pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
 pub use crate::health::HealthStatus;
 pub use crate::index::{Conflict, Matching, PluginIndex};
 pub use crate::location::SourceLocation;
+pub use crate::meta::{MetaEntry, MetaRegistry};
 pub use crate::plugin::{
     Constructor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
 };
@@ -142,6 +148,7 @@ pub mod __private_0_1_0 {
     pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
     pub use crate::health::HealthStatus;
     pub use crate::location::SourceLocation;
+    pub use crate::meta::{MetaRequired, NoMeta};
     pub use crate::plugin::{
         Constructor, HasDescriptor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
     };
@@ -153,7 +160,8 @@ pub mod __private_0_1_0 {
     pub use crate::slice::MODREG_FACTORIES_V0;
     pub use crate::slice::default_registry;
     pub use crate::{
-        __declare_registry as declare_registry, __submit_factory as submit_factory,
+        __declare_registry as declare_registry, __in_registry as in_registry,
+        __registry_static as registry_static, __submit_factory as submit_factory,
         __submit_plugin as submit_plugin,
     };
 

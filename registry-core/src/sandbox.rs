@@ -5,19 +5,54 @@
 //! not stop memory corruption in `unsafe` code, an abort, or a plugin that never returns.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{PluginError, PluginErrorKind};
 
+thread_local! {
+    /// How many guards this thread is inside: a panic here is caught and reported as an error.
+    static GUARDED: Cell<u32> = const { Cell::new(0) };
+}
+
+static QUIET_HOOK: Once = Once::new();
+
+/// Installs, once, a panic hook in front of the one the process has: a panic inside a guard is
+/// reported once, by the error the guard returns, and not also printed by the hook; every
+/// other panic goes to the hook that was there before (the application's or the default).
+/// An application that sets its own hook later replaces this one and sees every panic.
+fn quiet_guarded_panics() {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(Cell::get) == 0 {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `call` with this thread marked as guarded.
+#[inline]
+fn guarded<R>(call: impl FnOnce() -> R) -> std::thread::Result<R> {
+    quiet_guarded_panics();
+    GUARDED.with(|depth| depth.set(depth.get() + 1));
+    let outcome = catch_unwind(AssertUnwindSafe(call));
+    GUARDED.with(|depth| depth.set(depth.get() - 1));
+    outcome
+}
+
 /// Runs `call` for `plugin`, turning a panic into an error that names the plugin and call.
+/// The panic is not also printed by the process's panic hook (see [`guard_value`]).
 #[inline]
 pub fn guard<T>(
     plugin: &str,
     during: &'static str,
     call: impl FnOnce() -> Result<T, PluginError>,
 ) -> Result<T, PluginError> {
-    match catch_unwind(AssertUnwindSafe(call)) {
+    match guarded(call) {
         Ok(outcome) => outcome,
         Err(payload) => Err(panicked(plugin, during, payload.as_ref())),
     }
@@ -26,14 +61,17 @@ pub fn guard<T>(
 /// Runs an infallible `call` for `plugin`, turning a panic into an error. What crosses the
 /// guard is `T` alone (a `Box` for a constructor), which keeps the happy path as cheap as a
 /// plain call.
+///
+/// The first guard installs a panic hook in front of the process's own: a panic inside a
+/// guard is reported once, by the returned error (and by the host's log), not also printed
+/// as if nothing had caught it. Panics outside guards reach the hook that was there before.
 #[inline]
 pub fn guard_value<T>(
     plugin: &str,
     during: &'static str,
     call: impl FnOnce() -> T,
 ) -> Result<T, PluginError> {
-    catch_unwind(AssertUnwindSafe(call))
-        .map_err(|payload| panicked(plugin, during, payload.as_ref()))
+    guarded(call).map_err(|payload| panicked(plugin, during, payload.as_ref()))
 }
 
 #[cold]

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de::value::SeqDeserializer;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
 use crate::error::{PluginError, PluginErrorKind};
@@ -203,12 +203,10 @@ impl<'de> de::Deserializer<'de> for SettingValue {
                 seq.end()?;
                 Ok(value)
             }
-            SettingValue::Table(table) => {
-                let mut map = MapDeserializer::new(table.into_iter());
-                let value = visitor.visit_map(&mut map)?;
-                map.end()?;
-                Ok(value)
-            }
+            SettingValue::Table(table) => visitor.visit_map(KeyedMap {
+                entries: table.into_iter(),
+                key: None,
+            }),
         }
     }
 
@@ -245,6 +243,54 @@ impl<'de> de::Deserializer<'de> for SettingValue {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
         ignored_any
+    }
+}
+
+/// A table's entries for a visitor, each value's error prefixed with where it is: `at
+/// `codec.level`: invalid type: ...`. Written here rather than with a path-tracking crate: the
+/// whole job is this one `MapAccess`, and the lean core takes no dependency for it.
+struct KeyedMap {
+    entries: std::collections::btree_map::IntoIter<String, SettingValue>,
+    key: Option<(String, SettingValue)>,
+}
+
+impl<'de> de::MapAccess<'de> for KeyedMap {
+    type Error = de::value::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        let read = seed.deserialize(key.as_str().into_deserializer())?;
+        self.key = Some((key, value));
+        Ok(Some(read))
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let (key, value) = self
+            .key
+            .take()
+            .ok_or_else(|| de::Error::custom("a value asked for before its key"))?;
+        seed.deserialize(value)
+            .map_err(|e: de::value::Error| at_key(&key, &e.to_string()))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
+
+/// `message` located at `key`, joining the path of an error from a nested table.
+fn at_key(key: &str, message: &str) -> de::value::Error {
+    match message.strip_prefix("at `") {
+        Some(nested) => de::Error::custom(format_args!("at `{key}.{nested}")),
+        None => de::Error::custom(format_args!("at `{key}`: {message}")),
     }
 }
 
@@ -346,5 +392,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("levle"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_key_and_the_path_to_it() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            inner: Inner,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            name: String,
+        }
+        let wrong = PluginSettings::new()
+            .with("level", "x")
+            .with("mode", "fast");
+        let err = wrong.deserialize::<Config>("gzip").unwrap_err().to_string();
+        assert!(
+            err.contains("at `level`: invalid type: string \"x\""),
+            "{err}"
+        );
+        let mut inner = BTreeMap::new();
+        inner.insert("name".to_owned(), SettingValue::Integer(5));
+        let nested = PluginSettings::new().with("inner", SettingValue::Table(inner));
+        let err = nested
+            .deserialize::<Outer>("formal")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("at `inner.name`: invalid type: integer `5`, expected a string"),
+            "{err}"
+        );
     }
 }

@@ -8,42 +8,68 @@
 //! - `inventory` (feature `inventory`): each entry is submitted by a constructor that runs
 //!   before `main`; for targets `linkme` does not support, such as WebAssembly.
 //!
-//! Every registry has hidden items beside its `static` `NAME`: `__modreg_NAME_Object` (its trait
-//! object type), `__modreg_NAME_table` (its table; `__modreg_NAME_Entry` on `inventory`).
-//! Generated code reaches them with [`submit_plugin!`](crate::__submit_plugin); the default
-//! registry's are in [`default_registry`].
+//! Every registry has a hidden module named like its `static` `NAME` (the two live in different
+//! namespaces, so a `use` of the static brings the module along, as `linkme` does with its
+//! macro): `NAME::Object` (its trait object type), `NAME::table` (its table; `NAME::Entry` on
+//! `inventory`). Generated code reaches them with [`submit_plugin!`](crate::__submit_plugin)
+//! through any path that names the static; the default registry's are in [`default_registry`].
+//! The trait object type is also a hidden alias `__modreg_NAME_Object` beside the static, which
+//! the module re-exports: a `registry!` must therefore be at module level, not in a function.
 
 use crate::typed::Registry;
 
 #[cfg(not(any(feature = "inventory", target_family = "wasm")))]
 mod backend {
-    /// Declares a registry: its `static`, its trait object type and its table, the hidden
-    /// items named `__modreg_NAME_*` beside it. Not public API.
+    /// Declares a registry: its `static` and, in a hidden module of the same name, its trait
+    /// object type and its table. Not public API.
     #[doc(hidden)]
     #[macro_export]
     macro_rules! __declare_registry {
-        (($($attr:tt)*) ($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
+        ($kind:ident ($($attr:tt)*) ($($vis:tt)*) $name:ident $table:ident $object:ident $meta:ident $plugin_type:literal ($($ty:tt)+) ($($m:tt)+)) => {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
             $($vis)* type $object = $($ty)+;
 
-            #[$crate::__private_0_1_0::linkme::distributed_slice]
-            #[linkme(crate = $crate::__private_0_1_0::linkme)]
             #[doc(hidden)]
-            $($vis)* static $table: [$crate::__private_0_1_0::PluginDescriptor<$object>];
-
-            #[doc(hidden)]
-            $($vis)* use $table as $alias;
+            #[allow(non_camel_case_types)]
+            $($vis)* type $meta = $($m)+;
 
             #[doc(hidden)]
             #[allow(non_snake_case)]
-            fn $collect() -> $crate::__private_0_1_0::Vec<&'static $crate::__private_0_1_0::PluginDescriptor<$object>> {
-                $table.iter().collect()
+            $($vis)* mod $name {
+                pub type Object = super::$object;
+
+                pub type Meta = super::$meta;
+
+                pub const PLUGIN_TYPE: &str = $plugin_type;
+
+                pub use $crate::__private_0_1_0::in_registry as expand;
+
+                #[$crate::__private_0_1_0::linkme::distributed_slice]
+                #[linkme(crate = $crate::__private_0_1_0::linkme)]
+                pub static $table: [$crate::__private_0_1_0::PluginDescriptor<Object>];
+
+                pub use self::$table as table;
+
+                pub fn collect() -> $crate::__private_0_1_0::Vec<&'static $crate::__private_0_1_0::PluginDescriptor<Object>> {
+                    $table.iter().collect()
+                }
             }
 
-            $($attr)*
-            $($vis)* static $name: $crate::Registry<$($ty)+> =
-                $crate::Registry::new(::core::stringify!($name), $collect);
+            $crate::__private_0_1_0::registry_static! {
+                $kind ($($attr)*) ($($vis)*) $name ($($ty)+) ($($m)+)
+            }
+        };
+    }
+
+    /// Writes a plugin's items, reached as `NAME::expand!` through the registry's hidden
+    /// module: a path that does not name a registry is one error at that path, and the items
+    /// that would name its table are not written. Not public API.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __in_registry {
+        ($($item:tt)*) => {
+            $($item)*
         };
     }
 
@@ -86,31 +112,54 @@ mod backend {
 
 #[cfg(any(feature = "inventory", target_family = "wasm"))]
 mod backend {
-    /// Declares a registry: its `static`, its trait object type and its table, the hidden
-    /// items named `__modreg_NAME_*` beside it. Not public API.
+    /// Declares a registry: its `static` and, in a hidden module of the same name, its trait
+    /// object type and its table. Not public API.
     #[doc(hidden)]
     #[macro_export]
     macro_rules! __declare_registry {
-        (($($attr:tt)*) ($($vis:tt)*) $name:ident $table:ident $object:ident $alias:ident $entry:ident $collect:ident ($($ty:tt)+)) => {
+        ($kind:ident ($($attr:tt)*) ($($vis:tt)*) $name:ident $table:ident $object:ident $meta:ident $plugin_type:literal ($($ty:tt)+) ($($m:tt)+)) => {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
             $($vis)* type $object = $($ty)+;
 
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
-            $($vis)* struct $entry(pub &'static $crate::__private_0_1_0::PluginDescriptor<$object>);
-
-            $crate::__private_0_1_0::inventory::collect!($entry);
+            $($vis)* type $meta = $($m)+;
 
             #[doc(hidden)]
             #[allow(non_snake_case)]
-            fn $collect() -> $crate::__private_0_1_0::Vec<&'static $crate::__private_0_1_0::PluginDescriptor<$object>> {
-                $crate::__private_0_1_0::inventory::iter::<$entry>.into_iter().map(|entry| entry.0).collect()
+            $($vis)* mod $name {
+                pub type Object = super::$object;
+
+                pub type Meta = super::$meta;
+
+                pub const PLUGIN_TYPE: &str = $plugin_type;
+
+                pub use $crate::__private_0_1_0::in_registry as expand;
+
+                pub struct Entry(pub &'static $crate::__private_0_1_0::PluginDescriptor<Object>);
+
+                $crate::__private_0_1_0::inventory::collect!(Entry);
+
+                pub fn collect() -> $crate::__private_0_1_0::Vec<&'static $crate::__private_0_1_0::PluginDescriptor<Object>> {
+                    $crate::__private_0_1_0::inventory::iter::<Entry>.into_iter().map(|entry| entry.0).collect()
+                }
             }
 
-            $($attr)*
-            $($vis)* static $name: $crate::Registry<$($ty)+> =
-                $crate::Registry::new(::core::stringify!($name), $collect);
+            $crate::__private_0_1_0::registry_static! {
+                $kind ($($attr)*) ($($vis)*) $name ($($ty)+) ($($m)+)
+            }
+        };
+    }
+
+    /// Writes a plugin's items, reached as `NAME::expand!` through the registry's hidden
+    /// module: a path that does not name a registry is one error at that path, and the items
+    /// that would name its table are not written. Not public API.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __in_registry {
+        ($($item:tt)*) => {
+            $($item)*
         };
     }
 
@@ -159,6 +208,24 @@ mod backend {
 pub use backend::FactoryEntry;
 #[cfg(not(any(feature = "inventory", target_family = "wasm")))]
 pub use backend::MODREG_FACTORIES_V0;
+
+/// The `static` of a registry: a [`Registry`] or, with `meta = M`, a
+/// [`MetaRegistry`](crate::MetaRegistry). Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __registry_static {
+    (plain ($($attr:tt)*) ($($vis:tt)*) $name:ident ($($ty:tt)+) ($($m:tt)+)) => {
+        $($attr)*
+        $($vis)* static $name: $crate::Registry<$($ty)+> =
+            $crate::Registry::new(::core::stringify!($name), $name::collect);
+    };
+    (with_meta ($($attr:tt)*) ($($vis:tt)*) $name:ident ($($ty:tt)+) ($($m:tt)+)) => {
+        $($attr)*
+        $($vis)* static $name: $crate::MetaRegistry<$($ty)+, $($m)+> = $crate::MetaRegistry::new(
+            $crate::Registry::new(::core::stringify!($name), $name::collect),
+        );
+    };
+}
 
 /// The default registry's hidden module: the table `#[plugin]` without `registry =` adds to.
 #[doc(hidden)]

@@ -51,12 +51,14 @@ pub type Collect<T> = fn() -> Vec<&'static PluginDescriptor<T>>;
 ///     }
 /// }
 ///
+/// # fn main() -> Result<(), PluginError> {
 /// let formal = GREETERS.create("formal")?;
 /// assert_eq!(formal.greet("Ada"), "Good morning, Ada.");
 /// assert_eq!(GREETERS.with_capabilities(&["polite"])[0].name(), "formal");
 /// let concrete: Box<Formal> = GREETERS.create_as("formal")?;
 /// # let _ = concrete;
-/// # Ok::<(), PluginError>(())
+/// # Ok(())
+/// # }
 /// ```
 pub struct Registry<T: ?Sized + 'static> {
     name: &'static str,
@@ -171,6 +173,15 @@ impl<T: ?Sized> Registry<T> {
             .instantiate_as::<C>(&crate::settings::EMPTY)
     }
 
+    /// Creates the plugin called `name` with `settings`, as its concrete type `C`.
+    pub fn create_as_with<C: 'static>(
+        &self,
+        name: &str,
+        settings: &PluginSettings,
+    ) -> Result<Box<C>, PluginError> {
+        self.resolve(name)?.instantiate_as::<C>(settings)
+    }
+
     /// The entry for `name` if it may be created: registered once, with its dependencies met.
     #[inline]
     pub fn resolve(&self, name: &str) -> Result<&'static PluginDescriptor<T>, PluginError> {
@@ -207,11 +218,13 @@ impl<T: ?Sized> Registry<T> {
         })
     }
 
-    /// Fails when a name was defined twice, naming both definitions.
+    /// Fails when a name was defined twice (naming both definitions), or when `before`/`after`
+    /// name a plugin the registry does not have or order plugins in a circle.
     pub fn check(&self) -> Result<(), PluginError> {
-        match self.index().conflicts().first() {
+        let index = self.index();
+        match index.conflicts().first() {
             Some(conflict) => Err(conflict.to_error()),
-            None => Ok(()),
+            None => index.order_check(),
         }
     }
 

@@ -167,6 +167,10 @@ fn typed_config_and_concrete_types() {
         ),
         "{negative}"
     );
+    let configured: Box<Square> = SHAPES
+        .create_as_with("square", &PluginSettings::new().with("side", 2.0))
+        .unwrap();
+    assert!((configured.side - 2.0).abs() < 1e-12);
     let concrete: Box<UnitCircle> = SHAPES.create_as("unit-circle").unwrap();
     let _: &UnitCircle = &concrete;
     assert!(matches!(

@@ -18,40 +18,23 @@ fn private_path(krate: Option<&syn::Path>, runtime: Runtime) -> TokenStream {
     }
 }
 
-/// The hidden items `registry!` writes beside the registry static `NAME`:
-/// `__modreg_NAME_Object` (the trait object type), `__modreg_NAME_table` (the table) and
-/// `__modreg_NAME_Entry` (an entry, on the `inventory` backend).
-fn hidden_ident(ident: &syn::Ident, what: &str) -> syn::Ident {
-    format_ident!("__modreg_{}_{}", ident, what)
-}
-
-/// `(Object) (table) (Entry)`: the paths generated code names a registry's table by.
+/// `(Object) (table) (Entry)`: the paths generated code names a registry's table by. A
+/// registry's hidden module has its static's name, so any path to the static (imported,
+/// re-exported) names the module too.
 fn registry_paths(p: &TokenStream, registry: Option<&syn::Path>) -> TokenStream {
     let Some(path) = registry else {
         return quote! {
             (#p::default_registry::Object) (#p::default_registry::table) (#p::default_registry::Entry)
         };
     };
-    let (object, table, entry) = (
-        hidden_path(path, "Object"),
-        hidden_path(path, "table"),
-        hidden_path(path, "Entry"),
-    );
-    quote!((#object) (#table) (#entry))
-}
-
-/// `path::NAME` with its last segment made `__modreg_NAME_{what}`.
-fn hidden_path(path: &syn::Path, what: &str) -> TokenStream {
-    let mut path = path.clone();
-    let last = path.segments.last_mut().expect("a path has a segment");
-    last.ident = hidden_ident(&last.ident, what);
-    quote!(#path)
+    quote!((#path::Object) (#path::table) (#path::Entry))
 }
 
 fn plugin_type(p: &TokenStream, spec: &PluginTypeSpec) -> TokenStream {
     match spec {
         PluginTypeSpec::BuiltIn(ident) => quote!(#p::PluginType::#ident),
         PluginTypeSpec::Custom(name) => quote!(#p::PluginType::Custom(#name)),
+        PluginTypeSpec::OfRegistry(path) => quote!(#p::PluginType::Custom(#path::PLUGIN_TYPE)),
     }
 }
 
@@ -74,7 +57,7 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
     let paths = registry_paths(&p, attr.registry.as_ref());
     let object = attr.registry.as_ref().map_or_else(
         || quote!(#p::default_registry::Object),
-        |path| hidden_path(path, "Object"),
+        |path| quote!(#path::Object),
     );
     let item = &attr.item;
     let ident = &item.ident;
@@ -93,6 +76,77 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
         .as_ref()
         .map(|d| quote!(.with_description(#d)));
     let mock_of = attr.mock_of.as_ref().map(|m| quote!(.with_mock_of(#m)));
+    let constructors = constructors(&p, attr, &object);
+    let (make_any, with_infallible) = match &attr.config {
+        None => (
+            quote!(#p::make_any_default::<#ident>),
+            Some(quote!(.with_infallible_constructor(make_default))),
+        ),
+        Some(_) => (quote!(make_any), None),
+    };
+    let (settings_schema, with_settings) = settings_schema(&p, attr.config.as_ref());
+    // Empty lists are the descriptor's defaults: not written.
+    let with_capabilities =
+        (!capabilities.is_empty()).then(|| quote!(.with_capabilities(&[#(#capabilities),*])));
+    let with_dependencies =
+        (!depends_on.is_empty()).then(|| quote!(.with_dependencies(&[#(#depends_on),*])));
+    let with_permissions =
+        (!permissions.is_empty()).then(|| quote!(.with_permissions(&[#(#permissions),*])));
+    // The default registry's `Plugin` implementation is the runtime crate's, for every type
+    // with a `PluginBehavior` and a table entry (`HasDescriptor`).
+    let with_generated_impl = attr
+        .registry
+        .is_none()
+        .then(|| quote!(.with_generated_plugin_impl()));
+    let (meta_static, placement) = placement(&p, attr);
+
+    let entry = quote! {
+        const _: () = {
+            use #private as __modreg;
+
+            #constructors
+
+            #settings_schema
+
+            #meta_static
+
+            #p::submit_plugin! {
+                #paths DESCRIPTOR = #p::PluginDescriptor::<#object>::new(#name, #version, #ty, make, #location)
+                    .with_concrete_type(#make_any, #p::type_id_of::<#ident>)
+                    #with_capabilities
+                    #with_dependencies
+                    #with_permissions
+                    #description
+                    #mock_of
+                    #with_infallible
+                    #with_settings
+                    #with_generated_impl
+                    #placement
+            }
+
+            impl #p::HasDescriptor<#object> for #ident {
+                const DESCRIPTOR: &'static #p::PluginDescriptor<#object> = &DESCRIPTOR;
+            }
+        };
+    };
+    // A registry's entry is written through its hidden module's `expand!`: a path that is not
+    // a registry fails once, there, and nothing inside is resolved.
+    let entry = match &attr.registry {
+        Some(path) => quote!(#path::expand! { #entry }),
+        None => entry,
+    };
+    quote! {
+        #item
+
+        #entry
+    }
+}
+
+/// The plugin's constructors: `make` (and `make_default` without `config`, `new` and
+/// `make_any` with one).
+fn constructors(p: &TokenStream, attr: &PluginAttr, object: &TokenStream) -> TokenStream {
+    let ident = &attr.item.ident;
+    let name = &attr.name;
     // The coercion to the registry's trait object is spanned at the struct, so that a struct
     // that does not implement the registry's trait is reported there.
     // Located at the struct for the error, resolved at the call site like the `let value` it
@@ -108,7 +162,7 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
     // With no `config`, `make` goes through the infallible constructor, so the coercion is
     // written (and a missing trait reported) once, and the concrete constructor is a generic
     // function of the runtime crate: nothing more per plugin.
-    let constructors = match &attr.config {
+    match &attr.config {
         None => quote! {
             fn make_default() -> #p::Box<#object> {
                 let value = <#ident as ::core::default::Default>::default();
@@ -139,57 +193,33 @@ pub fn plugin(attr: &PluginAttr, runtime: Runtime) -> TokenStream {
                 }
             }
         }
-    };
-    let (make_any, with_infallible) = match &attr.config {
-        None => (
-            quote!(#p::make_any_default::<#ident>),
-            Some(quote!(.with_infallible_constructor(make_default))),
-        ),
-        Some(_) => (quote!(make_any), None),
-    };
-    let (settings_schema, with_settings) = settings_schema(&p, attr.config.as_ref());
-    // Empty lists are the descriptor's defaults: not written.
-    let with_capabilities =
-        (!capabilities.is_empty()).then(|| quote!(.with_capabilities(&[#(#capabilities),*])));
-    let with_dependencies =
-        (!depends_on.is_empty()).then(|| quote!(.with_dependencies(&[#(#depends_on),*])));
-    let with_permissions =
-        (!permissions.is_empty()).then(|| quote!(.with_permissions(&[#(#permissions),*])));
-    // The default registry's `Plugin` implementation is the runtime crate's, for every type
-    // with a `PluginBehavior` and a table entry (`HasDescriptor`).
-    let with_generated_impl = attr
-        .registry
-        .is_none()
-        .then(|| quote!(.with_generated_plugin_impl()));
-
-    quote! {
-        #item
-
-        const _: () = {
-            use #private as __modreg;
-
-            #constructors
-
-            #settings_schema
-
-            #p::submit_plugin! {
-                #paths DESCRIPTOR = #p::PluginDescriptor::<#object>::new(#name, #version, #ty, make, #location)
-                    .with_concrete_type(#make_any, #p::type_id_of::<#ident>)
-                    #with_capabilities
-                    #with_dependencies
-                    #with_permissions
-                    #description
-                    #mock_of
-                    #with_infallible
-                    #with_settings
-                    #with_generated_impl
-            }
-
-            impl #p::HasDescriptor<#object> for #ident {
-                const DESCRIPTOR: &'static #p::PluginDescriptor<#object> = &DESCRIPTOR;
-            }
-        };
     }
+}
+
+/// The plugin's place in its registry: its metadata `static` and the builder calls for its
+/// order and metadata.
+fn placement(p: &TokenStream, attr: &PluginAttr) -> (Option<TokenStream>, TokenStream) {
+    let with_priority = attr.priority.as_ref().map(|n| quote!(.with_priority(#n)));
+    let (before, after) = (&attr.before, &attr.after);
+    let with_order = (!before.is_empty() || !after.is_empty())
+        .then(|| quote!(.with_order(&[#(#before),*], &[#(#after),*])));
+    // A plugin of a user's registry carries a value of the registry's `meta` type: the one
+    // given, or, where none is, `NoMeta`'s, which only a registry without `meta` takes (a
+    // registry with one reports the missing value at the struct).
+    let Some(path) = &attr.registry else {
+        return (None, quote!(#with_priority #with_order));
+    };
+    let value = attr.meta.as_ref().map_or_else(
+        || {
+            let at = Span::call_site().located_at(attr.item.ident.span());
+            quote_spanned!(at=> <#path::Meta as #p::MetaRequired>::NONE)
+        },
+        |expr| quote!(#expr),
+    );
+    (
+        Some(quote!(static META: #path::Meta = #value;)),
+        quote!(#with_priority #with_order .with_meta(&META)),
+    )
 }
 
 /// What a `config` type accepts, read from it when a host asks (`modreg show`): the function
@@ -240,19 +270,27 @@ pub fn registry(attr: &RegistryAttr, runtime: Runtime) -> TokenStream {
     let p = private_path(attr.krate.as_ref(), runtime);
     let vis = &attr.vis;
     let ident = &attr.ident;
-    let object_alias = hidden_ident(ident, "Object");
-    let table_alias = hidden_ident(ident, "table");
-    let entry = hidden_ident(ident, "Entry");
-    let collect = hidden_ident(ident, "collect");
+    let object_alias = format_ident!("__modreg_{}_Object", ident);
     // The link-time table's name must be unique in the binary: the defining crate's name
     // keeps two crates' registries of the same name apart.
     let krate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
     let table = format_ident!("MODREG_{}_{}", krate.to_uppercase(), ident);
     let object = &attr.object;
     let attrs = &attr.attrs;
+    let plugin_type = &attr.plugin_type;
+    let meta_alias = format_ident!("__modreg_{}_Meta", ident);
+    let meta = attr
+        .meta
+        .as_ref()
+        .map_or_else(|| quote!(#p::NoMeta), |ty| quote!(#ty));
+    let kind = if attr.meta.is_some() {
+        quote!(with_meta)
+    } else {
+        quote!(plain)
+    };
     quote! {
         #p::declare_registry! {
-            (#(#attrs)*) (#vis) #ident #table #object_alias #table_alias #entry #collect (#object)
+            #kind (#(#attrs)*) (#vis) #ident #table #object_alias #meta_alias #plugin_type (#object) (#meta)
         }
     }
 }

@@ -43,6 +43,18 @@ impl Parse for Arg {
     }
 }
 
+/// One `key = value` of `registry!`: a type after `meta =`, an expression otherwise.
+fn registry_arg(input: ParseStream) -> syn::Result<Arg> {
+    let key = input.call(Ident::parse_any)?;
+    input.parse::<Token![=]>()?;
+    let value = if key == "meta" {
+        Value::Type(input.parse()?)
+    } else {
+        Value::Expr(input.parse()?)
+    };
+    Ok(Arg { key, value })
+}
+
 /// The input of `registry!`: `pub NAME: dyn Trait` and optional `, key = value` pairs.
 pub struct RegistryDecl {
     pub attrs: Vec<syn::Attribute>,
@@ -63,7 +75,7 @@ impl Parse for RegistryDecl {
             Punctuated::new()
         } else {
             input.parse::<Token![,]>()?;
-            Punctuated::parse_terminated(input)?
+            Punctuated::parse_terminated_with(input, registry_arg)?
         };
         Ok(RegistryDecl {
             attrs,

@@ -32,10 +32,14 @@ const PLUGIN_KEYS: &[&str] = &[
     "config",
     "mock_of",
     "registry",
+    "meta",
+    "priority",
+    "before",
+    "after",
     "crate",
 ];
 
-const REGISTRY_KEYS: &[&str] = &["crate"];
+const REGISTRY_KEYS: &[&str] = &["meta", "crate"];
 
 const FACTORY_KEYS: &[&str] = &["name", "type", "variants", "interface", "crate"];
 
@@ -43,6 +47,9 @@ const FACTORY_KEYS: &[&str] = &["name", "type", "variants", "interface", "crate"
 pub enum PluginTypeSpec {
     BuiltIn(Ident),
     Custom(LitStr),
+    /// None given for a plugin of a user's registry: the registry's own type name, as
+    /// declared (so that an import under another name changes nothing).
+    OfRegistry(Path),
 }
 
 /// A validated `registry!`.
@@ -51,6 +58,10 @@ pub struct RegistryAttr {
     pub vis: syn::Visibility,
     pub ident: Ident,
     pub object: Type,
+    /// `meta = Type`: the metadata every plugin of the registry gives.
+    pub meta: Option<Type>,
+    /// The plugin type of the registry's plugins: its name in kebab-case.
+    pub plugin_type: LitStr,
     pub krate: Option<Path>,
 }
 
@@ -68,6 +79,12 @@ pub struct PluginAttr {
     pub mock_of: Option<LitStr>,
     /// The registry the plugin goes into; `None` is the default registry of `dyn Plugin`.
     pub registry: Option<Path>,
+    /// `meta = expr`: the plugin's metadata, of the registry's `meta` type.
+    pub meta: Option<Expr>,
+    /// `priority = N`: higher runs earlier among plugins `before`/`after` do not order.
+    pub priority: Option<syn::LitInt>,
+    pub before: Vec<LitStr>,
+    pub after: Vec<LitStr>,
     pub krate: Option<Path>,
 }
 
@@ -110,7 +127,8 @@ fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T, errors: &mut Errors)
     }
 }
 
-pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
+/// The item under `#[plugin]`: a struct with no generics.
+fn plugin_struct(item: Item) -> syn::Result<ItemStruct> {
     let item = match item {
         Item::Struct(item) => item,
         other => {
@@ -126,6 +144,11 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
             "#[plugin] does not support generic structs; register a concrete type (a type alias or a wrapper struct)",
         ));
     }
+    Ok(item)
+}
+
+pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
+    let item = plugin_struct(item)?;
 
     let mut errors = Errors::default();
     let mut plugin_type = None;
@@ -138,6 +161,7 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
     let mut config = None;
     let mut mock_of = None;
     let mut registry = None;
+    let mut placement = Placement::default();
     let mut krate = None;
 
     let mut type_given = false;
@@ -171,7 +195,9 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
                 registry_path(&value).map(|v| set_once(&mut registry, &key, v, &mut errors))
             }
             "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
-            _ => Err(unknown_key(&key, PLUGIN_KEYS, "#[plugin]")),
+            _ => placement
+                .read(&key, &value, &mut errors)
+                .unwrap_or_else(|| Err(unknown_key(&key, PLUGIN_KEYS, "#[plugin]"))),
         };
         if let Err(error) = result {
             errors.push(error);
@@ -189,8 +215,9 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
             ),
         ));
     }
+    placement.check_meta(registry.as_ref(), &mut errors);
     errors.finish()?;
-    let plugin_type = resolve_type(plugin_type, registry.as_ref())?;
+    let plugin_type = resolve_type(plugin_type, registry.as_ref());
 
     let name = if let Some(lit) = name {
         lit.value()
@@ -202,6 +229,14 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         })?;
         derived
     };
+    let Placement {
+        meta,
+        priority,
+        before,
+        after,
+    } = placement;
+    let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
+    check_order(&name, &before, &after)?;
     Ok(PluginAttr {
         item,
         name,
@@ -214,29 +249,123 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         config,
         mock_of,
         registry,
+        meta: meta.map(|(_, expr)| expr),
+        priority,
+        before,
+        after,
         krate,
     })
 }
 
-/// The type given, or for a plugin of a user's registry the registry's name in kebab-case.
-fn resolve_type(
-    given: Option<PluginTypeSpec>,
-    registry: Option<&Path>,
-) -> syn::Result<PluginTypeSpec> {
-    match (given, registry) {
-        (Some(ty), _) => Ok(ty),
-        (None, Some(path)) => {
-            let last = &path.segments.last().expect("a path has a segment").ident;
-            let derived = kebab_case(&last.unraw_string()).to_lowercase();
-            let lit = LitStr::new(&derived, last.span());
-            check_identifier(&lit, "registry type").map_err(|e| {
-                syn::Error::new(
-                    last.span(),
-                    format!("{e}; give the plugin a `type = Custom(\"...\")`"),
-                )
-            })?;
-            Ok(PluginTypeSpec::Custom(lit))
+/// Where a plugin stands in its registry: its metadata and its order keys.
+#[derive(Default)]
+struct Placement {
+    meta: Option<(Ident, Expr)>,
+    priority: Option<syn::LitInt>,
+    before: Option<Vec<LitStr>>,
+    after: Option<Vec<LitStr>>,
+}
+
+impl Placement {
+    /// Reads `key` if it is one of these; `None` for any other key.
+    fn read(&mut self, key: &Ident, value: &Value, errors: &mut Errors) -> Option<syn::Result<()>> {
+        Some(match key.to_string().as_str() {
+            "meta" => {
+                expr(value).map(|v| set_once(&mut self.meta, key, (key.clone(), v.clone()), errors))
+            }
+            "priority" => {
+                priority_value(value).map(|v| set_once(&mut self.priority, key, v, errors))
+            }
+            "before" => plugin_names(value).map(|v| set_once(&mut self.before, key, v, errors)),
+            "after" => plugin_names(value).map(|v| set_once(&mut self.after, key, v, errors)),
+            _ => return None,
+        })
+    }
+
+    /// `meta` needs a registry of the user's: the default registry has no metadata type.
+    fn check_meta(&self, registry: Option<&Path>, errors: &mut Errors) {
+        if let (Some((key, _)), None) = (&self.meta, registry) {
+            errors.push(syn::Error::new(
+                key.span(),
+                "`meta` belongs to a registry declared with `registry!(..., meta = Type)`; add `registry = NAME`",
+            ));
         }
+    }
+}
+
+/// A plugin is not ordered against itself, nor both before and after one plugin.
+fn check_order(name: &str, before: &[LitStr], after: &[LitStr]) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    for lit in before.iter().chain(after) {
+        if lit.value() == name {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("plugin `{name}` cannot be ordered against itself"),
+            ));
+        }
+    }
+    for lit in after {
+        if before.iter().any(|b| b.value() == lit.value()) {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!(
+                    "plugin `{name}` is ordered both before and after `{}`",
+                    lit.value()
+                ),
+            ));
+        }
+    }
+    errors.finish()
+}
+
+/// `priority = N`: an `i32`, negative allowed.
+fn priority_value(value: &Value) -> syn::Result<syn::LitInt> {
+    const EXPECTED: &str =
+        "expected a whole number: `priority = 10` (higher runs first; the default is 0)";
+    let e = expr(value)?;
+    let (negative, lit) = match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => (false, lit),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(lit), ..
+            }) => (true, lit),
+            _ => return Err(syn::Error::new_spanned(e, EXPECTED)),
+        },
+        _ => return Err(syn::Error::new_spanned(e, EXPECTED)),
+    };
+    if !lit.suffix().is_empty() && lit.suffix() != "i32" {
+        return Err(syn::Error::new_spanned(lit, "a priority is an `i32`"));
+    }
+    let text = format!("{}{}", if negative { "-" } else { "" }, lit.base10_digits());
+    text.parse::<i32>()
+        .map_err(|_| syn::Error::new_spanned(e, "a priority is an `i32`: out of range"))?;
+    Ok(syn::LitInt::new(&text, e.span()))
+}
+
+/// `"name"` or `["a", "b"]`: plugin names, each checked.
+fn plugin_names(value: &Value) -> syn::Result<Vec<LitStr>> {
+    match expr(value)? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => {
+            check_identifier(lit, "plugin name")?;
+            Ok(vec![lit.clone()])
+        }
+        _ => identifier_list(value, "plugin name"),
+    }
+}
+
+/// The type given, or for a plugin of a user's registry the registry's own.
+fn resolve_type(given: Option<PluginTypeSpec>, registry: Option<&Path>) -> PluginTypeSpec {
+    match (given, registry) {
+        (Some(ty), _) => ty,
+        (None, Some(path)) => PluginTypeSpec::OfRegistry(path.clone()),
         (None, None) => unreachable!("a missing type or a bad registry was reported above"),
     }
 }
@@ -250,9 +379,11 @@ pub fn registry(decl: crate::parse::RegistryDecl) -> syn::Result<RegistryAttr> {
     }
     let mut errors = Errors::default();
     let mut krate = None;
+    let mut meta = None;
     for Arg { key, value } in decl.args {
         let result = match key.to_string().as_str() {
             "crate" => crate_path(&value).map(|v| set_once(&mut krate, &key, v, &mut errors)),
+            "meta" => config_type(value).map(|v| set_once(&mut meta, &key, v, &mut errors)),
             _ => Err(unknown_key(&key, REGISTRY_KEYS, "registry!")),
         };
         if let Err(error) = result {
@@ -260,11 +391,17 @@ pub fn registry(decl: crate::parse::RegistryDecl) -> syn::Result<RegistryAttr> {
         }
     }
     errors.finish()?;
+    // The registry's plugins have its name in kebab-case as their type.
+    let derived = kebab_case(&decl.ident.unraw_string()).to_lowercase();
+    let plugin_type = LitStr::new(&derived, decl.ident.span());
+    check_identifier(&plugin_type, "registry name as a plugin type")?;
     Ok(RegistryAttr {
         attrs: decl.attrs,
         vis: decl.vis,
         ident: decl.ident,
         object: decl.object,
+        meta,
+        plugin_type,
         krate,
     })
 }

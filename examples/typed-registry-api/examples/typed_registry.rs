@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use modreg::{PluginError, PluginSettings, plugin};
+// The registries are re-exported by the API crate; an import names them for `#[plugin]` too.
 use typed_registry_api::{CODECS, Codec, FETCHERS, Fetcher, Rot13};
 
 /// XOR with a key byte, set in the plugin's settings (`key = 42`).
-#[plugin(registry = typed_registry_api::CODECS, capabilities = ["binary", "reversible"], config = XorConfig)]
+#[plugin(registry = CODECS, capabilities = ["binary", "reversible"], config = XorConfig)]
 struct Xor {
     key: u8,
 }
@@ -49,7 +50,7 @@ impl Codec for Xor {
 }
 
 /// A fetcher that takes its time, as one behind a network would.
-#[plugin(registry = typed_registry_api::FETCHERS, capabilities = ["slow"])]
+#[plugin(registry = FETCHERS, capabilities = ["slow"])]
 #[derive(Default)]
 struct Slow;
 

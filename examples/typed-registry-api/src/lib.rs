@@ -4,7 +4,7 @@
 //! another crate and uses them.
 
 use async_trait::async_trait;
-use modreg_core::{PluginError, plugin, registry};
+use modreg_core::{PluginError, plugin};
 
 /// Turns bytes into other bytes.
 pub trait Codec: Send + Sync {
@@ -21,14 +21,23 @@ pub trait Fetcher: Send + Sync {
     async fn fetch(&self, key: &str) -> Result<Vec<u8>, PluginError>;
 }
 
-registry! {
-    /// Every codec linked into the binary.
-    pub CODECS: dyn Codec
+/// The registries, declared in a module of their own and re-exported at the crate root: a
+/// registry is named like any Rust item, by its defining path, an import or a re-export.
+pub mod registries {
+    use super::{Codec, Fetcher};
+    use modreg_core::registry;
+
+    registry! {
+        /// Every codec linked into the binary.
+        pub CODECS: dyn Codec
+    }
+    registry! {
+        /// Every fetcher linked into the binary.
+        pub FETCHERS: dyn Fetcher
+    }
 }
-registry! {
-    /// Every fetcher linked into the binary.
-    pub FETCHERS: dyn Fetcher
-}
+
+pub use registries::{CODECS, FETCHERS};
 
 /// ROT13 on ASCII letters; its own inverse.
 #[plugin(registry = CODECS, capabilities = ["text", "reversible"], description = "Rotates ASCII letters by 13")]

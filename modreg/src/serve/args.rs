@@ -109,14 +109,15 @@ impl ServeArgs {
                 });
             }
         }
-        // A connection waiting on a running request reads nothing: a shorter idle
-        // timeout would close it before its reply.
-        if self.idle_timeout_ms < self.request_timeout_ms {
+        // A connection waiting on a running request reads nothing: an idle timeout no longer
+        // than the request timeout would close it before its reply (an equal one races the
+        // request's 503, and a client then reads no reply at all).
+        if self.idle_timeout_ms <= self.request_timeout_ms {
             return Err(CliError::Usage {
                 what: "option",
                 value: format!("--idle-timeout-ms {}", self.idle_timeout_ms),
                 reason: format!(
-                    "must be at least --request-timeout-ms ({})",
+                    "must be longer than --request-timeout-ms ({})",
                     self.request_timeout_ms
                 ),
             });

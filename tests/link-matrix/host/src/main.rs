@@ -16,6 +16,17 @@ fn main() {
         .map(|d| d.name())
         .collect();
     println!("backend={} plugins={}", modreg::BACKEND, names.join(","));
+    let order: Vec<&str> = registry.index().in_order().map(|d| d.name()).collect();
+    println!("order={}", order.join(","));
+    let stages: Vec<String> = root_plugins::STAGES
+        .call_all(|stage| stage.mark().to_owned())
+        .expect("the stages are ordered");
+    let labels: Vec<&str> = root_plugins::STAGES
+        .entries()
+        .iter()
+        .map(|e| e.meta().label)
+        .collect();
+    println!("stages={} labels={}", stages.join(","), labels.join(","));
     match registry.catalog().expect_plugins([
         "root-one",
         "hidden-two",

@@ -1,5 +1,30 @@
 //! Plugins in private modules only: nothing here is public.
 
+mod stages {
+    use modreg::plugin;
+    use root_plugins::{STAGES, Stage, StageMeta};
+
+    #[plugin(registry = STAGES, priority = 5, meta = StageMeta { label: "a" })]
+    #[derive(Default)]
+    struct Middle;
+
+    impl Stage for Middle {
+        fn mark(&self) -> &'static str {
+            "middle"
+        }
+    }
+
+    #[plugin(registry = STAGES, before = "middle", meta = StageMeta { label: "m" })]
+    #[derive(Default)]
+    struct Zeroth;
+
+    impl Stage for Zeroth {
+        fn mark(&self) -> &'static str {
+            "zeroth"
+        }
+    }
+}
+
 mod hidden {
     use modreg::{PluginBehavior, PluginError, plugin};
 
@@ -16,7 +41,7 @@ mod hidden {
     mod deeper {
         use modreg::{PluginBehavior, PluginError, plugin};
 
-        #[plugin(type = Analyzer, name = "deeply-hidden-three")]
+        #[plugin(type = Analyzer, name = "deeply-hidden-three", priority = -5)]
         #[derive(Default)]
         struct DeeplyHiddenThree;
 
