@@ -212,10 +212,18 @@ impl ModuleRegistry {
                     .map(move |name| (format!("environments.{env}.plugins.{name}"), name))
             }));
         for (section, name) in sections {
-            if self.plugin(name).is_none() {
+            if self.plugin(name).is_none() && !self.typed.has_plugin(name) {
+                let did_you_mean = match self.unknown_plugin(name).into_kind() {
+                    PluginErrorKind::NotFound { suggestions, .. } if !suggestions.is_empty() => {
+                        format!("; did you mean `{}`?", suggestions.join("`, `"))
+                    }
+                    _ => String::new(),
+                };
                 return Err(PluginError::from(PluginErrorKind::ConfigurationFile {
                     path: origin.to_owned(),
-                    reason: format!("section `[{section}]` names a plugin that is not registered"),
+                    reason: format!(
+                        "section `[{section}]` names a plugin that is not registered{did_you_mean}"
+                    ),
                 }));
             }
         }

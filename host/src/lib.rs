@@ -63,6 +63,7 @@ mod system;
 mod target;
 #[cfg(feature = "toml")]
 pub mod toml_settings;
+mod typed_registries;
 mod views;
 
 pub use crate::advanced::{
@@ -91,4 +92,5 @@ pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
 };
 pub use crate::shared::SharedHandle;
+pub use crate::typed_registries::TypedRegistry;
 pub use crate::views::{Catalog, Configuration, Instances, Registrations};

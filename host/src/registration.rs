@@ -308,12 +308,10 @@ impl ModuleRegistry {
             // Settings for a name no plugin has would be kept for nothing (and without end).
             let known = typed
                 || overlay.entries.contains_key(name)
-                || (self.index().get(name).is_some() && !overlay.removed.contains(name));
+                || (self.index().get(name).is_some() && !overlay.removed.contains(name))
+                || self.typed.has_plugin(name);
             if !known {
-                return Err(PluginError::from(PluginErrorKind::NotFound {
-                    name: name.to_owned(),
-                    suggestions: Vec::new(),
-                }));
+                return Err(self.unknown_plugin(name));
             }
             overlay.settings.insert(name.to_owned(), settings);
             Ok(())

@@ -80,6 +80,8 @@ pub struct ModuleRegistry {
     layers: Layers,
     /// Cached discovery results, valid for one overlay generation.
     pub(crate) cache: crate::cache::DiscoveryCache,
+    /// The registries of users' traits this host was given.
+    pub(crate) typed: crate::typed_registries::TypedRegistries,
 }
 
 impl Default for ModuleRegistry {
@@ -189,6 +191,7 @@ impl ModuleRegistry {
             writer: Mutex::new(()),
             layers,
             cache: crate::cache::DiscoveryCache::default(),
+            typed: crate::typed_registries::TypedRegistries::default(),
         }
     }
 
@@ -242,10 +245,29 @@ impl ModuleRegistry {
 
     /// What [`Catalog::check`](crate::Catalog::check) does.
     pub(crate) fn check(&self) -> Result<(), PluginError> {
-        match self.index.conflicts().first() {
-            Some(conflict) => Err(conflict.to_error()),
-            None => Ok(()),
+        if let Some(conflict) = self.index.conflicts().first() {
+            return Err(conflict.to_error());
         }
+        self.index.order_check()?;
+        self.typed.check()
+    }
+
+    /// The error for settings or a configuration section naming `name`, which no plugin has:
+    /// `NotFound` with the closest names of every registry the host knows.
+    pub(crate) fn unknown_plugin(&self, name: &str) -> PluginError {
+        let overlay = self.overlay.load();
+        let names = self
+            .index
+            .entries()
+            .iter()
+            .map(|d| d.name())
+            .filter(|n| !overlay.removed.contains(n))
+            .chain(overlay.entries.keys())
+            .chain(self.typed.plugin_names());
+        PluginError::from(modreg_core::PluginErrorKind::NotFound {
+            name: name.to_owned(),
+            suggestions: modreg_core::__host::close_names(name, names),
+        })
     }
 
     /// What [`Catalog::expect_plugins`](crate::Catalog::expect_plugins) does.

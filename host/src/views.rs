@@ -81,7 +81,9 @@ impl Catalog<'_> {
         self.0.discover_plugins_by_capabilities(query)
     }
 
-    /// Fails when a compiled-in name was defined twice, naming both definitions.
+    /// Fails when a compiled-in name was defined twice (naming both definitions), or the
+    /// `before`/`after` of the compiled-in plugins cannot be met; the same for every registry
+    /// of a user's trait given to [`Registrations::add_registry`].
     pub fn check(&self) -> Result<(), PluginError> {
         self.0.check()
     }
@@ -208,6 +210,37 @@ impl Registrations<'_> {
         settings: PluginSettings,
     ) -> Result<(), PluginError> {
         self.0.set_typed_plugin_settings(registry, name, settings)
+    }
+
+    /// Makes the registry of a user's trait known to this host: from now on configuration
+    /// files and [`set_plugin_settings`](Self::set_plugin_settings) accept its plugins' names
+    /// (and suggest them for a typo), and [`Catalog::check`] reports its duplicates and an
+    /// impossible order. Adding a registry twice changes nothing.
+    ///
+    /// ```
+    /// use modreg_core::{plugin, registry, PluginError, PluginSettings};
+    /// use modreg_host::ModuleRegistry;
+    ///
+    /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
+    /// registry!(pub GREETERS: dyn Greeter);
+    ///
+    /// #[plugin(registry = GREETERS)]
+    /// #[derive(Default)]
+    /// struct Formal;
+    /// impl Greeter for Formal { fn greet(&self) -> String { "Good day.".into() } }
+    ///
+    /// # fn main() -> Result<(), PluginError> {
+    /// let host = ModuleRegistry::new();
+    /// host.registrations().add_registry(&GREETERS);
+    /// host.registrations().set_plugin_settings("formal", PluginSettings::new())?;
+    /// let typo = host.registrations().set_plugin_settings("formla", PluginSettings::new());
+    /// assert!(typo.unwrap_err().to_string().contains("did you mean `formal`"));
+    /// host.catalog().check()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_registry<T: ?Sized + 'static>(&self, registry: &'static Registry<T>) {
+        self.0.typed.add(registry);
     }
 
     /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named

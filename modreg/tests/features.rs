@@ -8,6 +8,7 @@
 use std::process::Command;
 
 #[test]
+#[ignore = "a fat-LTO release build of the tool (minutes on 2 cores): `.ci/run` runs it; locally `cargo test --workspace --tests -- --ignored`"]
 fn release_lto_build_with_one_feature_lists_exactly_that_family() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-subset");
