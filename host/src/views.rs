@@ -417,11 +417,13 @@ impl<'r> Instances<'r> {
     /// struct Hello;
     /// impl Greeter for Hello { fn greet(&self) -> String { "hello".into() } }
     ///
+    /// # fn main() -> Result<(), PluginError> {
     /// let host = ModuleRegistry::new();
     /// assert_eq!(host.instances().create_from(&GREETERS, "hello")?.greet(), "hello");
     /// host.configuration().configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))?;
     /// assert!(matches!(host.instances().create_from(&GREETERS, "hello").map_err(PluginError::into_kind), Err(PluginErrorKind::Disabled { .. })));
-    /// # Ok::<(), PluginError>(())
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn create_from<T: ?Sized>(
         &self,
