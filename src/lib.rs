@@ -1,4 +1,4 @@
-//! module-registry: plugins registered at compile time, discovered in nanoseconds.
+//! modreg: plugins registered at compile time, discovered in nanoseconds.
 //!
 //! Mark a struct with [`#[plugin]`](plugin), implement [`PluginBehavior`], and every binary
 //! that links the defining crate can find it through a [`ModuleRegistry`]: by name, by
@@ -26,19 +26,11 @@
 //!
 //! # The `#[plugin]` attribute
 //!
-//! | key | value | default |
-//! |---|---|---|
-//! | `type` | a [`PluginType`] variant, or `Custom("name")` | required |
-//! | `capabilities` | `["a", "b"]`, each `[a-z0-9][a-z0-9._-]*`, no duplicates | none |
-//! | `name` | `"kebab-name"` | the struct's name in kebab-case |
-//! | `version` | a semver version | the defining crate's version |
-//! | `description` | a string | empty |
-//! | `depends_on` | `["base-plugin >= 1.0"]`: a name and an optional semver requirement | none |
-//! | `permissions` | `["fs.read"]` | none |
-//! | `config` | a `serde::Deserialize` type | none: the struct is built with `Default` |
-//! | `mock_of` | the name of the plugin this one stands in for in test environments | none |
-//! | `registry` | the registry to join, declared with [`registry!`] | the default registry of [`Plugin`] |
-//! | `crate` | the path of this crate where it is not `::modreg` (a renamed dependency) | `::modreg` |
+//! Its keys (`type`, `capabilities`, `name`, `version`, `description`, `depends_on`,
+//! `permissions`, `config`, `mock_of`, `registry`, `meta`, `priority`, `before`, `after`,
+//! `wrapper`, `crate`) are listed, with their defaults, on
+//! [`modreg_core::plugin`](macro@modreg_core::plugin); a registry's on
+//! [`modreg_core::registry`](macro@modreg_core::registry).
 //!
 //! With `config = C`, the struct provides `fn from_config(config: C) -> Result<Self,
 //! PluginError>`; the registry deserializes `C` from the plugin's settings (an empty table when
@@ -100,9 +92,15 @@ pub use crate::module_registry::ModuleRegistry;
 // The attributes as this crate's users reach them: generated paths start at
 // `::modreg` (the glob above brings the core's, which start at
 // `::modreg_core`; these shadow them).
-pub use modreg_macros::{
-    facade_plugin as plugin, facade_plugin_factory as plugin_factory, facade_registry as registry,
-};
+/// [`modreg_core::plugin`](macro@modreg_core::plugin), whose page lists every key, with
+/// generated paths that start at `::modreg`.
+pub use modreg_macros::facade_plugin as plugin;
+/// [`modreg_core::plugin_factory`](macro@modreg_core::plugin_factory), with generated paths
+/// that start at `::modreg`.
+pub use modreg_macros::facade_plugin_factory as plugin_factory;
+/// [`modreg_core::registry`](macro@modreg_core::registry), whose page lists every key, with
+/// generated paths that start at `::modreg`.
+pub use modreg_macros::facade_registry as registry;
 
 #[cfg(any(
     feature = "compression",

@@ -1,9 +1,10 @@
 //! A host treats the registries of users' traits it is given as its own: a configuration
 //! file's section, `set_plugin_settings` and `check()` reach their plugins; a typo is refused
-//! with the closest name of any registry; settings reach `create_from`.
+//! with the closest name of any registry; settings reach `create_from` and the host's fan-out.
 
 use modreg::{
-    ConfigFile, ModuleRegistry, PluginError, PluginErrorKind, PluginSettings, plugin, registry,
+    ConfigFile, ModuleRegistry, PluginConfiguration, PluginError, PluginErrorKind, PluginSettings,
+    plugin, registry,
 };
 
 pub trait Greeter: Send + Sync {
@@ -115,6 +116,35 @@ fn a_given_registry_is_configured_and_checked_like_the_hosts_own() {
     assert!(
         wrong.contains("at `title`: invalid type: integer `5`"),
         "{wrong}"
+    );
+
+    // Fan-out under the host: its settings reach every plugin called, and its switches hold.
+    host.registrations()
+        .set_plugin_settings("formal", PluginSettings::new().with("title", "Dr"))
+        .unwrap();
+    let greetings = host
+        .instances()
+        .fan_out(&GREETERS)
+        .call_all(|greeter| greeter.greet("Ada"))
+        .unwrap();
+    assert_eq!(greetings, ["Good day, Dr Ada."]);
+    host.configuration()
+        .configure_plugin_system(PluginConfiguration::new().with_plugin_loading(false))
+        .unwrap();
+    let refused = host
+        .instances()
+        .fan_out(&GREETERS)
+        .call_all(|greeter| greeter.greet("Ada"))
+        .unwrap_err();
+    assert!(
+        matches!(refused.kind(), PluginErrorKind::Disabled { .. }),
+        "{refused}"
+    );
+    // The registry's own fan-out knows nothing of the host.
+    assert!(
+        GREETERS
+            .call_all(|g| g.greet("Ada"))
+            .is_err_and(|e| matches!(e.kind(), PluginErrorKind::Configuration { .. }))
     );
 
     // `check` sees a given registry's duplicates.

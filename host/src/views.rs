@@ -433,6 +433,19 @@ impl<'r> Instances<'r> {
         self.0.create_from(registry, name)
     }
 
+    /// The plugins of `registry` called together in run order (see [`FanOut`]), each created
+    /// as [`create_from`](Self::create_from) creates it: under the host's switches, layers
+    /// and settings.
+    ///
+    /// [`FanOut`]: modreg_core::FanOut
+    pub fn fan_out<T: ?Sized>(
+        &self,
+        registry: &'r Registry<T>,
+    ) -> modreg_core::FanOut<'r, T, impl Fn(&str) -> Result<Box<T>, PluginError> + 'r> {
+        let host = self.0;
+        modreg_core::FanOut::new(registry, move |name| host.create_from(registry, name))
+    }
+
     /// Resolves `name` once, for creating it many times: [`PluginHandle::create`] skips the
     /// name lookup and nothing else. Fails as `create_plugin` would when no plugin has that
     /// name.

@@ -66,6 +66,7 @@ pub struct Descriptor<T: ?Sized + 'static> {
     before: &'static [&'static str],
     after: &'static [&'static str],
     meta: Option<&'static (dyn Any + Send + Sync)>,
+    wrapper: bool,
     location: SourceLocation,
 }
 
@@ -106,8 +107,18 @@ impl<T: ?Sized> Descriptor<T> {
             before: &[],
             after: &[],
             meta: None,
+            wrapper: false,
             location,
         }
+    }
+
+    /// Marks the plugin as a wrapper: fan-out calls do not call it, [`FanOut::call_around`]
+    /// runs it around the others (`#[plugin(wrapper)]` gives it).
+    ///
+    /// [`FanOut::call_around`]: crate::FanOut::call_around
+    pub const fn as_wrapper(mut self) -> Self {
+        self.wrapper = true;
+        self
     }
 
     /// Sets the priority: among plugins that `before`/`after` leave unordered, a higher one
@@ -260,6 +271,11 @@ impl<T: ?Sized> Descriptor<T> {
         self.mock_of
     }
 
+    /// Whether the plugin is a wrapper (see [`as_wrapper`](Self::as_wrapper)).
+    pub const fn is_wrapper(&self) -> bool {
+        self.wrapper
+    }
+
     /// The priority (0 unless `priority = N` was given).
     pub const fn priority(&self) -> i32 {
         self.priority
@@ -356,6 +372,7 @@ impl<T: ?Sized> fmt::Debug for Descriptor<T> {
             .field("priority", &self.priority)
             .field("before", &self.before)
             .field("after", &self.after)
+            .field("wrapper", &self.wrapper)
             .field("location", &self.location)
             .finish_non_exhaustive()
     }

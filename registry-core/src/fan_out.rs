@@ -1,15 +1,22 @@
 //! Calling a registry's plugins together, in their run order (see `order.rs`): every one, or
-//! until one answers.
+//! until one answers. [`FanOut`] holds the registry and how each plugin is created:
+//! [`Registry::fan_out`] creates through [`Registry::create`], a host through its own creation
+//! path (its policies, layers and settings apply to every plugin called).
 //!
-//! Each plugin is created with no settings, through the same checks as
-//! [`Registry::create`] (a duplicate name, an unmet `depends_on`, a panicking constructor
-//! are errors naming the plugin); a plugin that cannot be created stops the call with its
-//! error, so that a fan-out never skips a plugin silently. A host runs the same calls under
-//! its policies through its own views of a registry.
+//! Wrappers (`#[plugin(wrapper)]`) are not called by these: [`FanOut::call_around`] runs
+//! them around the others, as hook wrappers do in pluggy.
+//!
+//! A plugin that cannot be created (a duplicate name, an unmet `depends_on`, a panicking
+//! constructor, a host's refusal) stops the call with its error, so that a fan-out never skips
+//! a plugin silently.
 
 use crate::error::{PluginError, PluginErrorKind};
 use crate::plugin::PluginDescriptor;
 use crate::typed::Registry;
+
+/// What `call_around` runs each wrapper with: the wrapper, and the call of everything inside it.
+type Around<'a, T, R> =
+    dyn Fn(&T, &mut dyn FnMut() -> Result<Vec<R>, PluginError>) -> Result<Vec<R>, PluginError> + 'a;
 
 impl<T: ?Sized> Registry<T> {
     /// Every plugin in run order: `before`/`after`, then priority (higher first), then name.
@@ -59,12 +66,66 @@ impl<T: ?Sized> Registry<T> {
         Ok(index.in_order())
     }
 
+    /// The plugins of this registry called together, each created by [`create`](Self::create).
+    pub fn fan_out(&self) -> FanOut<'_, T, impl Fn(&str) -> Result<Box<T>, PluginError> + '_> {
+        FanOut::new(self, |name| self.create(name))
+    }
+
+    /// [`FanOut::for_each`] on [`fan_out`](Self::fan_out).
+    pub fn for_each(
+        &self,
+        f: impl FnMut(&'static PluginDescriptor<T>, &T),
+    ) -> Result<(), PluginError> {
+        self.fan_out().for_each(f)
+    }
+
+    /// [`FanOut::call_all`] on [`fan_out`](Self::fan_out).
+    pub fn call_all<R>(&self, f: impl FnMut(&T) -> R) -> Result<Vec<R>, PluginError> {
+        self.fan_out().call_all(f)
+    }
+
+    /// [`FanOut::first_some`] on [`fan_out`](Self::fan_out).
+    pub fn first_some<R>(&self, f: impl FnMut(&T) -> Option<R>) -> Result<Option<R>, PluginError> {
+        self.fan_out().first_some(f)
+    }
+
+    /// [`FanOut::first_ok`] on [`fan_out`](Self::fan_out).
+    pub fn first_ok<R>(
+        &self,
+        f: impl FnMut(&T) -> Result<R, PluginError>,
+    ) -> Result<R, PluginError> {
+        self.fan_out().first_ok(f)
+    }
+}
+
+/// The plugins of one registry, called together in run order, each created by `C`.
+///
+/// Made by [`Registry::fan_out`] or, under a host's policies, by the host.
+pub struct FanOut<'r, T: ?Sized + 'static, C> {
+    registry: &'r Registry<T>,
+    create: C,
+}
+
+impl<T: ?Sized, C> std::fmt::Debug for FanOut<'_, T, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FanOut")
+            .field("registry", &self.registry.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'r, T: ?Sized, C: Fn(&str) -> Result<Box<T>, PluginError>> FanOut<'r, T, C> {
+    /// The plugins of `registry`, each created by `create` (given the plugin's name).
+    pub fn new(registry: &'r Registry<T>, create: C) -> Self {
+        FanOut { registry, create }
+    }
+
     /// Creates each plugin in run order and calls `f` with its descriptor and instance.
     pub fn for_each(
         &self,
         mut f: impl FnMut(&'static PluginDescriptor<T>, &T),
     ) -> Result<(), PluginError> {
-        for descriptor in self.in_order()? {
+        for descriptor in self.callees()? {
             let plugin = self.create_entry(descriptor)?;
             f(descriptor, &plugin);
         }
@@ -73,9 +134,8 @@ impl<T: ?Sized> Registry<T> {
 
     /// Calls `f` on every plugin in run order and collects what each returns.
     pub fn call_all<R>(&self, mut f: impl FnMut(&T) -> R) -> Result<Vec<R>, PluginError> {
-        let order = self.in_order()?;
-        let mut results = Vec::with_capacity(order.len());
-        for descriptor in order {
+        let mut results = Vec::new();
+        for descriptor in self.callees()? {
             results.push(f(&*self.create_entry(descriptor)?));
         }
         Ok(results)
@@ -87,7 +147,7 @@ impl<T: ?Sized> Registry<T> {
         &self,
         mut f: impl FnMut(&T) -> Option<R>,
     ) -> Result<Option<R>, PluginError> {
-        for descriptor in self.in_order()? {
+        for descriptor in self.callees()? {
             if let Some(answer) = f(&*self.create_entry(descriptor)?) {
                 return Ok(Some(answer));
             }
@@ -103,7 +163,7 @@ impl<T: ?Sized> Registry<T> {
     ) -> Result<R, PluginError> {
         let mut tried = 0;
         let mut last = None;
-        for descriptor in self.in_order()? {
+        for descriptor in self.callees()? {
             tried += 1;
             match f(&*self.create_entry(descriptor)?) {
                 Ok(answer) => return Ok(answer),
@@ -111,16 +171,99 @@ impl<T: ?Sized> Registry<T> {
             }
         }
         Err(PluginError::from(PluginErrorKind::NoAnswer {
-            registry: self.name(),
+            registry: self.registry.name(),
             tried,
             last,
         }))
+    }
+
+    /// Calls `f` on every plugin in run order, as [`call_all`](Self::call_all) does, inside
+    /// the wrappers: the first wrapper in run order is outermost. `around(wrapper, inner)` runs
+    /// one wrapper; `inner()` runs the rest (the next wrappers, then the plugins) and returns
+    /// their results, which the wrapper may read or change before returning them (or not call
+    /// at all, to answer in their place), as a pluggy hook wrapper does around its `yield`.
+    ///
+    /// ```
+    /// use modreg_core::{plugin, registry, PluginError};
+    ///
+    /// pub trait Step: Send + Sync {
+    ///     fn apply(&self, text: &str) -> String;
+    ///     /// What a wrapper does with the others' results.
+    ///     fn wrap(&self, results: Vec<String>) -> Vec<String> { results }
+    /// }
+    ///
+    /// registry!(pub STEPS: dyn Step);
+    ///
+    /// #[plugin(registry = STEPS)]
+    /// #[derive(Default)]
+    /// struct Upper;
+    /// impl Step for Upper {
+    ///     fn apply(&self, text: &str) -> String { text.to_uppercase() }
+    /// }
+    ///
+    /// #[plugin(registry = STEPS, wrapper)]
+    /// #[derive(Default)]
+    /// struct Quote;
+    /// impl Step for Quote {
+    ///     fn apply(&self, text: &str) -> String { text.to_owned() }
+    ///     fn wrap(&self, results: Vec<String>) -> Vec<String> {
+    ///         results.into_iter().map(|r| format!("\"{r}\"")).collect()
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), PluginError> {
+    /// let results = STEPS.fan_out().call_around(
+    ///     |step| step.apply("hi"),
+    ///     |wrapper, inner| Ok(wrapper.wrap(inner()?)),
+    /// )?;
+    /// assert_eq!(results, ["\"HI\""]);
+    /// assert_eq!(STEPS.fan_out().call_all(|step| step.apply("hi"))?, ["HI"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call_around<R>(
+        &self,
+        mut f: impl FnMut(&T) -> R,
+        around: impl Fn(
+            &T,
+            &mut dyn FnMut() -> Result<Vec<R>, PluginError>,
+        ) -> Result<Vec<R>, PluginError>,
+    ) -> Result<Vec<R>, PluginError> {
+        let wrappers: Vec<_> = self
+            .registry
+            .in_order()?
+            .filter(|d| d.is_wrapper())
+            .collect();
+        self.wrapped(&wrappers, &mut f, &around)
+    }
+
+    /// Runs `wrappers[0]` around the rest, the plugins innermost. `around` is `Fn`: the outer
+    /// wrapper's call is still running while the inner ones are made.
+    fn wrapped<R>(
+        &self,
+        wrappers: &[&'static PluginDescriptor<T>],
+        f: &mut dyn FnMut(&T) -> R,
+        around: &Around<'_, T, R>,
+    ) -> Result<Vec<R>, PluginError> {
+        let Some((outer, rest)) = wrappers.split_first() else {
+            return self.call_all(f);
+        };
+        let wrapper = self.create_entry(outer)?;
+        let mut inner = || self.wrapped(rest, f, around);
+        around(&wrapper, &mut inner)
+    }
+
+    /// The plugins a fan-out calls, in run order: every one but the wrappers.
+    fn callees(
+        &self,
+    ) -> Result<impl Iterator<Item = &'static PluginDescriptor<T>> + '_, PluginError> {
+        Ok(self.registry.in_order()?.filter(|d| !d.is_wrapper()))
     }
 
     fn create_entry(
         &self,
         descriptor: &'static PluginDescriptor<T>,
     ) -> Result<Box<T>, PluginError> {
-        self.create(descriptor.name())
+        (self.create)(descriptor.name())
     }
 }

@@ -1,4 +1,4 @@
-//! The core of module-registry: registries filled at link time, for any trait.
+//! The core of modreg: registries filled at link time, for any trait.
 //!
 //! # What is a registry
 //!
@@ -82,6 +82,7 @@ pub use crate::config_schema::SettingInfo;
 pub use crate::descriptor::{AnyConstructor, Descriptor};
 pub use crate::error::{PluginError, PluginErrorKind};
 pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
+pub use crate::fan_out::FanOut;
 pub use crate::health::HealthStatus;
 pub use crate::index::{Conflict, Matching, PluginIndex};
 pub use crate::location::SourceLocation;
@@ -94,7 +95,11 @@ pub use crate::settings::{PluginSettings, SettingValue};
 pub use crate::slice::{BACKEND, PLUGINS};
 pub use crate::typed::Registry;
 
-pub use modreg_macros::{plugin, plugin_factory, registry};
+#[doc = include_str!("plugin_keys.md")]
+pub use modreg_macros::plugin;
+#[doc = include_str!("registry_keys.md")]
+pub use modreg_macros::registry;
+pub use modreg_macros::{plugin_factory, registry_trait};
 
 /// Defines `pub fn link()` in a plugin crate. A host that calls `the_crate::link()` (or writes
 /// `use the_crate as _;`) keeps every `#[plugin]` of that crate in its binary; a crate the

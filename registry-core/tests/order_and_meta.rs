@@ -222,3 +222,92 @@ fn a_circle_or_an_unknown_name_is_an_error_naming_the_plugins() {
     // A plugin whose order is wrong can still be created by name.
     assert!(UNKNOWN.create("lonely").is_ok());
 }
+
+pub trait Stage: Send + Sync {
+    fn run(&self, input: &str) -> String;
+    /// What a wrapper does with the results of the plugins inside it.
+    fn wrap(&self, results: Vec<String>) -> Vec<String> {
+        results
+    }
+}
+
+registry!(pub STAGES: dyn Stage);
+
+#[plugin(registry = STAGES)]
+#[derive(Default)]
+struct AddA;
+impl Stage for AddA {
+    fn run(&self, input: &str) -> String {
+        format!("{input}a")
+    }
+}
+
+#[plugin(registry = STAGES, priority = 1)]
+#[derive(Default)]
+struct AddB;
+impl Stage for AddB {
+    fn run(&self, input: &str) -> String {
+        format!("{input}b")
+    }
+}
+
+/// Outermost: the first wrapper in run order.
+#[plugin(registry = STAGES, wrapper, priority = 10)]
+#[derive(Default)]
+struct Brackets;
+impl Stage for Brackets {
+    fn run(&self, _: &str) -> String {
+        "brackets".into()
+    }
+    fn wrap(&self, results: Vec<String>) -> Vec<String> {
+        results.into_iter().map(|r| format!("<{r}>")).collect()
+    }
+}
+
+#[plugin(registry = STAGES, wrapper = true)]
+#[derive(Default)]
+struct Reverse;
+impl Stage for Reverse {
+    fn run(&self, _: &str) -> String {
+        "reverse".into()
+    }
+    fn wrap(&self, mut results: Vec<String>) -> Vec<String> {
+        results.reverse();
+        results
+    }
+}
+
+#[test]
+fn wrappers_run_around_the_others_and_fan_out_skips_them() {
+    assert_eq!(STAGES.call_all(|s| s.run("x")).unwrap(), ["xb", "xa"]);
+    let log = std::cell::RefCell::new(Vec::new());
+    let results = STAGES
+        .fan_out()
+        .call_around(
+            |stage| stage.run("x"),
+            |wrapper, inner| {
+                log.borrow_mut().push(format!("enter {}", wrapper.run("")));
+                let results = wrapper.wrap(inner()?);
+                log.borrow_mut().push(format!("leave {}", wrapper.run("")));
+                Ok(results)
+            },
+        )
+        .unwrap();
+    assert_eq!(results, ["<xa>", "<xb>"]);
+    assert_eq!(
+        log.into_inner(),
+        [
+            "enter brackets",
+            "enter reverse",
+            "leave reverse",
+            "leave brackets"
+        ]
+    );
+    // A wrapper may answer in the plugins' place.
+    let short = STAGES
+        .fan_out()
+        .call_around(|stage| stage.run("x"), |_, _| Ok(vec!["cached".to_owned()]))
+        .unwrap();
+    assert_eq!(short, ["cached"]);
+    assert!(STAGES.get("brackets").unwrap().is_wrapper());
+}

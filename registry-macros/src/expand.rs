@@ -199,7 +199,9 @@ fn constructors(p: &TokenStream, attr: &PluginAttr, object: &TokenStream) -> Tok
 /// The plugin's place in its registry: its metadata `static` and the builder calls for its
 /// order and metadata.
 fn placement(p: &TokenStream, attr: &PluginAttr) -> (Option<TokenStream>, TokenStream) {
+    let as_wrapper = attr.wrapper.then(|| quote!(.as_wrapper()));
     let with_priority = attr.priority.as_ref().map(|n| quote!(.with_priority(#n)));
+    let with_priority = quote!(#with_priority #as_wrapper);
     let (before, after) = (&attr.before, &attr.after);
     let with_order = (!before.is_empty() || !after.is_empty())
         .then(|| quote!(.with_order(&[#(#before),*], &[#(#after),*])));

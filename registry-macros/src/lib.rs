@@ -10,6 +10,7 @@
 //! (`::modreg_core` or `::modreg`), and `crate = path` overrides it where the
 //! dependency is renamed.
 
+mod dyn_trait;
 mod expand;
 mod parse;
 mod validate;
@@ -65,6 +66,29 @@ pub fn registry(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn facade_registry(input: TokenStream) -> TokenStream {
     registry_with(Runtime::Facade, input)
+}
+
+/// On a trait with native `async fn`s, writes its trait-object form `Dyn<Trait>` (boxed
+/// futures) and implements it for every implementation of the trait, so that a registry of
+/// `dyn Dyn<Trait>` holds them; each `async fn` of the trait becomes `fn ... -> impl Future +
+/// Send`, which implementations still write as `async fn`.
+///
+/// See the `modreg_core` crate for an example.
+#[proc_macro_attribute]
+pub fn registry_trait(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    let result = if args.is_empty() {
+        syn::parse::<syn::ItemTrait>(item).and_then(|item| dyn_trait::expand(&item))
+    } else {
+        Err(syn::Error::new(
+            proc_macro2::TokenStream::from(args)
+                .into_iter()
+                .next()
+                .map_or_else(proc_macro2::Span::call_site, |t| t.span()),
+            "#[registry_trait] takes no arguments",
+        ))
+    };
+    finish(result, &original)
 }
 
 fn plugin_with(runtime: Runtime, args: TokenStream, item: TokenStream) -> TokenStream {

@@ -33,6 +33,14 @@ impl Parse for Args {
 impl Parse for Arg {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let key = input.call(Ident::parse_any)?;
+        // A key alone is a flag: `wrapper` reads as `wrapper = true`.
+        if input.is_empty() || input.peek(Token![,]) {
+            let value = syn::LitBool::new(true, key.span());
+            return Ok(Arg {
+                key,
+                value: Value::Expr(syn::parse_quote!(#value)),
+            });
+        }
         input.parse::<Token![=]>()?;
         let value = if key == "config" {
             Value::Type(input.parse()?)

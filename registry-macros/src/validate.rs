@@ -36,6 +36,7 @@ const PLUGIN_KEYS: &[&str] = &[
     "priority",
     "before",
     "after",
+    "wrapper",
     "crate",
 ];
 
@@ -85,6 +86,8 @@ pub struct PluginAttr {
     pub priority: Option<syn::LitInt>,
     pub before: Vec<LitStr>,
     pub after: Vec<LitStr>,
+    /// `wrapper`: runs around the registry's other plugins in `FanOut::call_around`.
+    pub wrapper: bool,
     pub krate: Option<Path>,
 }
 
@@ -229,13 +232,8 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         })?;
         derived
     };
-    let Placement {
-        meta,
-        priority,
-        before,
-        after,
-    } = placement;
-    let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
+    let before = placement.before.take().unwrap_or_default();
+    let after = placement.after.take().unwrap_or_default();
     check_order(&name, &before, &after)?;
     Ok(PluginAttr {
         item,
@@ -249,10 +247,11 @@ pub fn plugin(args: Args, item: Item) -> syn::Result<PluginAttr> {
         config,
         mock_of,
         registry,
-        meta: meta.map(|(_, expr)| expr),
-        priority,
+        meta: placement.meta.map(|(_, expr)| expr),
+        priority: placement.priority,
         before,
         after,
+        wrapper: placement.wrapper.unwrap_or(false),
         krate,
     })
 }
@@ -264,6 +263,7 @@ struct Placement {
     priority: Option<syn::LitInt>,
     before: Option<Vec<LitStr>>,
     after: Option<Vec<LitStr>>,
+    wrapper: Option<bool>,
 }
 
 impl Placement {
@@ -278,6 +278,7 @@ impl Placement {
             }
             "before" => plugin_names(value).map(|v| set_once(&mut self.before, key, v, errors)),
             "after" => plugin_names(value).map(|v| set_once(&mut self.after, key, v, errors)),
+            "wrapper" => flag(value).map(|v| set_once(&mut self.wrapper, key, v, errors)),
             _ => return None,
         })
     }
@@ -316,6 +317,19 @@ fn check_order(name: &str, before: &[LitStr], after: &[LitStr]) -> syn::Result<(
         }
     }
     errors.finish()
+}
+
+/// `key` alone or `key = true|false`.
+fn flag(value: &Value) -> syn::Result<bool> {
+    match expr(value)? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(b.value),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected `true` or `false` (or the key alone, for `true`)",
+        )),
+    }
 }
 
 /// `priority = N`: an `i32`, negative allowed.
