@@ -20,6 +20,12 @@ pub(crate) enum CliError {
         source: std::io::Error,
     },
 
+    /// `run`'s output is binary and standard output is a terminal.
+    #[error(
+        "binary output is not written to a terminal: redirect it to a file or a pipe, or pass --force"
+    )]
+    BinaryToTerminal,
+
     /// An option or address given on the command line cannot be used.
     #[error("invalid {what} `{value}`: {reason}")]
     Usage {

@@ -16,6 +16,9 @@ mod output;
 mod serve;
 mod trust;
 
+/// The help section of the options every subcommand takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser)]
 #[command(
     name = "modreg",
@@ -24,21 +27,21 @@ mod trust;
 )]
 struct Cli {
     /// How log events are written to standard error: `text` or `json` (one object a line).
-    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text", help_heading = GLOBAL)]
     log_format: LogFormat,
     /// A directory of WebAssembly plugin modules (`*.wasm`, each with an optional `.sig`)
     /// loaded into the registry's sandbox; `serve` watches it and reloads on change.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     plugin_dir: Option<std::path::PathBuf>,
     /// A directory WebAssembly plugins that declare `file.read` may read under, read-only.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     grant_dir: Option<std::path::PathBuf>,
     /// An environment variable WebAssembly plugins that declare `env.<name>` may read;
     /// repeat for several.
-    #[arg(long = "grant-env", global = true, value_name = "NAME")]
+    #[arg(long = "grant-env", global = true, value_name = "NAME", help_heading = GLOBAL)]
     grant_env: Vec<String>,
     /// Milliseconds a WebAssembly plugin's call may run before it is stopped.
-    #[arg(long, global = true, value_name = "MS", default_value_t = 1000)]
+    #[arg(long, global = true, value_name = "MS", default_value_t = 1000, help_heading = GLOBAL)]
     wasm_time_budget_ms: u64,
     #[command(flatten)]
     trust: trust::TrustArgs,
@@ -104,11 +107,41 @@ enum Command {
         /// before anything runs (`/dev/zero` is not read until memory runs out).
         #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
         max_input_bytes: usize,
+        /// Writes binary output to a terminal too (by default it is refused there, as gzip
+        /// does: redirect it to a file or a pipe).
+        #[arg(long)]
+        force: bool,
     },
+    /// Prints a completion script for a shell: `modreg completions bash > /etc/bash_completion.d/modreg`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints the man page (roff): `modreg man > modreg.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // What needs no registry: the completion script and the man page.
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "modreg", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            return match page.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("modreg: {STDOUT}: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // Colour only for a terminal: a pipe or a file gets plain text.
@@ -144,6 +177,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `output` is not text a terminal shows as written: not UTF-8, or with control
+/// characters other than line breaks and tabs (an escape sequence would drive the terminal).
+fn is_binary(output: &[u8]) -> bool {
+    std::str::from_utf8(output).is_err()
+        || output
+            .iter()
+            .any(|&b| (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) || b == 0x7f)
 }
 
 /// `text` with every control character written as an escape (`\n`, `\u{1b}`), so that a name
@@ -196,6 +238,8 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
     sandbox.load(&registry)?;
     let mut stdout = std::io::stdout().lock();
     match command {
+        // Answered in `main`, before a registry is built.
+        Command::Completions { .. } | Command::Man => Ok(()),
         Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
         Command::Show { name, json } => {
             let info = registry.plugin(&name).ok_or_else(|| {
@@ -229,6 +273,7 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
             config,
             max_output_bytes,
             max_input_bytes,
+            force,
         } => {
             apply_config(&registry, config)?;
             // Per-call events at INFO, shown with `MODREG_LOG=info`.
@@ -236,6 +281,10 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
                 modreg::PluginMonitoringConfig::new().with_plugin_logging(true),
             )?;
             let output = run_pipeline(&registry, &pipeline, max_input_bytes, max_output_bytes)?;
+            if !force && std::io::IsTerminal::is_terminal(&std::io::stdout()) && is_binary(&output)
+            {
+                return Err(CliError::BinaryToTerminal);
+            }
             stdout.write_all(&output).map_err(CliError::io(STDOUT))
         }
     }

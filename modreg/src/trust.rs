@@ -18,19 +18,19 @@ const MODULE_STATE: &str = "signed-modules.json";
 pub(crate) struct TrustArgs {
     /// Refuse every WebAssembly module (and every other runtime change) not signed by a key
     /// given with `--trusted-key`.
-    #[arg(long, global = true, requires = "trusted_keys")]
+    #[arg(long, global = true, requires = "trusted_keys", help_heading = crate::GLOBAL)]
     require_signatures: bool,
     /// A key whose signatures are accepted, as `NAME=HEX` (the 32-byte Ed25519 public key
     /// in hex); repeat for several.
-    #[arg(long = "trusted-key", global = true, value_name = "NAME=HEX")]
+    #[arg(long = "trusted-key", global = true, value_name = "NAME=HEX", help_heading = crate::GLOBAL)]
     trusted_keys: Vec<String>,
     /// Let a module in `--plugin-dir` take the name of a compiled-in plugin (refused
     /// otherwise: a file dropped in the directory never silently replaces a built-in).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = crate::GLOBAL)]
     allow_replacing_compiled_plugins: bool,
     /// A directory where the newest signed versions accepted are kept, so that an older
     /// signed module or manifest is refused after a restart too.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = crate::GLOBAL)]
     state_dir: Option<PathBuf>,
 }
 

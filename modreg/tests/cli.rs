@@ -577,3 +577,74 @@ fn plugins_from_a_plugin_directory_run_in_the_sandbox() {
     }
     std::fs::remove_dir_all(forged).unwrap();
 }
+
+#[test]
+fn completions_man_page_and_global_options_in_their_own_section() {
+    let bash = String::from_utf8(ok(&["completions", "bash"], b"")).unwrap();
+    assert!(
+        bash.contains("_modreg()") && bash.contains("discover"),
+        "{bash}"
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        assert!(!ok(&["completions", shell], b"").is_empty(), "{shell}");
+    }
+    let man = String::from_utf8(ok(&["man"], b"")).unwrap();
+    assert!(
+        man.contains(".TH modreg") && man.contains("completions"),
+        "{man}"
+    );
+    let help = String::from_utf8(ok(&["run", "--help"], b"")).unwrap();
+    let (own, global) = help
+        .split_once("Global options:")
+        .expect("a global section");
+    assert!(
+        own.contains("--max-output-bytes") && own.contains("--force"),
+        "{help}"
+    );
+    assert!(
+        global.contains("--plugin-dir") && global.contains("--log-format"),
+        "{help}"
+    );
+    assert!(!own.contains("--plugin-dir"), "{help}");
+}
+
+/// `echo aGk= | modreg run base64-decode`: every shell adds a newline; wrapped input (76
+/// columns, as `base64` writes it) has more.
+#[test]
+fn decoders_take_input_as_shells_and_base64_write_it() {
+    assert_eq!(ok(&["run", "base64-decode"], b"aGk=\n"), b"hi");
+    let wrapped = ok(&["run", "base64-encode"], &[b'x'; 100]);
+    let mut lines: Vec<u8> = wrapped
+        .chunks(76)
+        .flat_map(|line| line.iter().copied().chain([b'\n']))
+        .collect();
+    lines.push(b'\n');
+    assert_eq!(ok(&["run", "base64-decode"], &lines), [b'x'; 100]);
+}
+
+/// Binary output is refused on a terminal (a pseudo-terminal from `script`), as gzip does;
+/// `--force` writes it, and text goes through.
+#[cfg(target_os = "linux")]
+#[test]
+fn binary_output_is_refused_on_a_terminal_unless_forced() {
+    let on_terminal = |pipeline: &str, force: bool| {
+        let command = format!(
+            "printf hello | {} run {pipeline}{}",
+            env!("CARGO_BIN_EXE_modreg"),
+            if force { " --force" } else { "" }
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .expect("`script` (util-linux) gives the command a terminal");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = on_terminal("gzip-compress", false);
+    assert!(
+        refused.contains("binary output is not written to a terminal"),
+        "{refused}"
+    );
+    let forced = on_terminal("gzip-compress", true);
+    assert!(!forced.contains("binary output"), "{forced}");
+    assert!(on_terminal("hex-encode", false).contains("68656c6c6f"));
+}
