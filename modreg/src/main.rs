@@ -168,10 +168,21 @@ fn main() -> ExitCode {
             config
         },
     };
+    let json = matches!(
+        cli.command,
+        Command::List { json: true }
+            | Command::Show { json: true, .. }
+            | Command::Discover { json: true, .. }
+    );
     match run(cli.command, sandbox, &cli.trust) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`modreg list | head -1`): nothing is left to say to it.
         Err(error) if error.is_closed_output() => ExitCode::SUCCESS,
+        // Asked for JSON: the error is JSON too, one object on standard error.
+        Err(error) if json => {
+            eprintln!("{}", serde_json::json!({ "error": error.to_string() }));
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("modreg: {}", escape_controls(&error.to_string()));
             ExitCode::FAILURE
@@ -298,8 +309,9 @@ fn discover(
     capabilities: Vec<String>,
     optional: Vec<String>,
     prefix: Option<String>,
-) -> Result<Vec<PluginInfo>, PluginError> {
+) -> Result<Vec<PluginInfo>, CliError> {
     let plugin_type = plugin_type.map(|t| t.parse::<PluginType>()).transpose()?;
+    check_known(registry, plugin_type, capabilities.iter().chain(&optional))?;
     if capabilities.is_empty() && optional.is_empty() {
         let mut query = PluginDiscoveryQuery::new();
         if let Some(ty) = plugin_type {
@@ -308,7 +320,7 @@ fn discover(
         if let Some(prefix) = prefix {
             query = query.with_name_prefix(prefix);
         }
-        return registry.discover_plugins(query);
+        return Ok(registry.discover_plugins(query)?);
     }
     let mut query = PluginCapabilityQuery::new()
         .with_required_capabilities(capabilities)
@@ -321,6 +333,52 @@ fn discover(
         found.retain(|p| p.name().starts_with(&prefix));
     }
     Ok(found)
+}
+
+/// A type or a capability no plugin has is a typo more often than a question: an error with
+/// the closest known names, rather than an empty answer.
+fn check_known<'a>(
+    registry: &ModuleRegistry,
+    plugin_type: Option<PluginType>,
+    capabilities: impl Iterator<Item = &'a String>,
+) -> Result<(), CliError> {
+    let plugins = registry.plugins();
+    let unknown = |what: &'static str, value: &str, known: std::collections::BTreeSet<&str>| {
+        let close = modreg::__host::close_names(value, known.into_iter());
+        let hint = match close.as_slice() {
+            [] => String::new(),
+            [one] => format!("; did you mean `{one}`?"),
+            many => format!("; did you mean one of `{}`?", many.join("`, `")),
+        };
+        CliError::Usage {
+            what,
+            value: value.to_owned(),
+            reason: format!("no plugin has it{hint}"),
+        }
+    };
+    if let Some(ty) = plugin_type
+        && !plugins.iter().any(|p| p.plugin_type() == ty)
+    {
+        let mut known: std::collections::BTreeSet<&str> = PluginType::BUILT_IN
+            .iter()
+            .map(PluginType::as_str)
+            .collect();
+        known.extend(plugins.iter().map(|p| p.plugin_type().as_str()));
+        return Err(unknown("type", ty.as_str(), known));
+    }
+    // A capability that is not a valid name is the query's to refuse, with its own rule.
+    for capability in
+        capabilities.filter(|c| modreg::validate::check_identifier("capability", c).is_ok())
+    {
+        if !plugins
+            .iter()
+            .any(|p| p.capabilities().contains(&capability.as_str()))
+        {
+            let known = plugins.iter().flat_map(PluginInfo::capabilities).collect();
+            return Err(unknown("capability", capability, known));
+        }
+    }
+    Ok(())
 }
 
 fn apply_config(

@@ -96,7 +96,7 @@ struct Detail<'a> {
     permissions: Vec<&'a str>,
     /// The settings its config type accepts; absent when it takes none.
     settings: Option<Vec<Setting>>,
-    defined_at: String,
+    defined_at: DefinedAt,
 }
 
 /// One setting, as `show` prints it.
@@ -104,23 +104,76 @@ struct Detail<'a> {
 struct Setting {
     name: &'static str,
     required: bool,
-    /// `null` when required, or when the config type cannot show its default.
-    default: Option<String>,
+    /// The value used when the setting is absent, typed as a configuration file writes it;
+    /// `null` when required, absent by default, or not shown by the config type.
+    default: Option<serde_json::Value>,
+}
+
+/// Where a plugin comes from: a source location, or a module or registration at run time.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum DefinedAt {
+    Source {
+        file: &'static str,
+        line: u32,
+        module: &'static str,
+    },
+    Module {
+        module: String,
+        sha256: Option<String>,
+    },
+    Runtime {
+        registered_at_run_time: bool,
+    },
+}
+
+impl std::fmt::Display for DefinedAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DefinedAt::Source { file, line, module } => write!(f, "{file}:{line} ({module})"),
+            DefinedAt::Module { module, sha256 } => write!(
+                f,
+                "loaded from {module} (WebAssembly, sha256 {})",
+                sha256.as_deref().unwrap_or("?")
+            ),
+            DefinedAt::Runtime { .. } => f.write_str("registered at run time"),
+        }
+    }
+}
+
+/// A setting's value as JSON.
+fn json_value(value: &modreg::SettingValue) -> serde_json::Value {
+    use modreg::SettingValue as V;
+    match value {
+        V::Bool(b) => (*b).into(),
+        V::Integer(n) => (*n).into(),
+        V::Float(x) => (*x).into(),
+        V::String(s) => s.as_str().into(),
+        V::Array(items) => items.iter().map(json_value).collect(),
+        V::Table(table) => table
+            .iter()
+            .map(|(k, v)| (k.clone(), json_value(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    }
 }
 
 /// Prints one plugin with every field.
 pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(), CliError> {
     let defined_at = match info.origin() {
-        PluginOrigin::Compiled(location) => format!(
-            "{}:{} ({})",
-            location.file, location.line, location.module_path
-        ),
+        PluginOrigin::Compiled(location) => DefinedAt::Source {
+            file: location.file,
+            line: location.line,
+            module: location.module_path,
+        },
         PluginOrigin::Runtime => match info.metadata().get("wasm.module") {
-            Some(module) => format!(
-                "loaded from {module} (WebAssembly, sha256 {})",
-                info.metadata().get("wasm.sha256").copied().unwrap_or("?")
-            ),
-            None => "registered at run time".to_owned(),
+            Some(module) => DefinedAt::Module {
+                module: (*module).to_owned(),
+                sha256: info.metadata().get("wasm.sha256").map(|s| (*s).to_owned()),
+            },
+            None => DefinedAt::Runtime {
+                registered_at_run_time: true,
+            },
         },
     };
     let detail = Detail {
@@ -133,7 +186,7 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
                 .map(|s| Setting {
                     name: s.name,
                     required: s.required,
-                    default: s.default,
+                    default: s.default.as_ref().map(json_value),
                 })
                 .collect()
         }),
@@ -155,6 +208,7 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
                 .collect::<Vec<_>>()
                 .join(", "),
         };
+        // A list that is empty is left out: a blank line says nothing a reader can use.
         let fields = [
             ("name", r.name.to_owned()),
             ("version", r.version.to_owned()),
@@ -165,12 +219,14 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
             ("permissions", detail.permissions.join(", ")),
             ("settings", settings),
             ("crate", r.crate_name.clone()),
-            ("defined at", detail.defined_at.clone()),
+            ("defined at", detail.defined_at.to_string()),
         ];
+        let fields = fields.iter().filter(|(label, value)| {
+            !(value.is_empty() && matches!(*label, "depends on" | "permissions" | "capabilities"))
+        });
         // Each value escaped: a module's description or file name is one line and drives no
         // terminal.
         fields
-            .iter()
             .map(|(label, value)| {
                 format!(
                     "{:<14}{}",

@@ -82,9 +82,23 @@ fn show_and_discover() {
     assert_eq!(
         shown["settings"],
         serde_json::json!([
-            {"name": "max_output_bytes", "required": false, "default": "67108864"},
-            {"name": "require_checksum", "required": false, "default": "true"}
+            {"name": "max_output_bytes", "required": false, "default": 67_108_864},
+            {"name": "require_checksum", "required": false, "default": true}
         ])
+    );
+    // Typed values, the real default, and the definition site as fields.
+    let shown: serde_json::Value =
+        serde_json::from_slice(&ok(&["show", "gzip-compress", "--json"], b"")).unwrap();
+    assert_eq!(shown["settings"][0]["default"], serde_json::json!(6));
+    assert_eq!(shown["defined_at"]["file"], "plugins/src/compression.rs");
+    assert!(shown["defined_at"]["line"].as_u64().unwrap() > 0);
+    assert_eq!(shown["defined_at"]["module"], "modreg_plugins::compression");
+    // An empty list is left out of the text, rather than printed as a blank line.
+    let shown = String::from_utf8(ok(&["show", "gzip-compress"], b"")).unwrap();
+    assert!(shown.contains("settings:     level = 6\n"), "{shown}");
+    assert!(
+        !shown.contains("depends on:") && !shown.contains("permissions:"),
+        "{shown}"
     );
     let found: serde_json::Value = serde_json::from_slice(&ok(
         &[
@@ -647,4 +661,37 @@ fn binary_output_is_refused_on_a_terminal_unless_forced() {
     let forced = on_terminal("gzip-compress", true);
     assert!(!forced.contains("binary output"), "{forced}");
     assert!(on_terminal("hex-encode", false).contains("68656c6c6f"));
+}
+
+/// A type or capability no plugin has is a typo more often than a question.
+#[test]
+fn discover_suggests_the_closest_type_and_capability() {
+    let err = fails(&["discover", "--type", "compresion"], b"");
+    assert!(
+        err.contains("`compresion`") && err.contains("did you mean `compression`?"),
+        "{err}"
+    );
+    let err = fails(&["discover", "--capability", "gzipp"], b"");
+    assert!(err.contains("did you mean `gzip`?"), "{err}");
+    let err = fails(&["discover", "--optional", "zzz-nothing"], b"");
+    assert!(
+        err.contains("no plugin has it") && !err.contains("did you mean"),
+        "{err}"
+    );
+    assert!(!ok(&["discover", "--type", "compression"], b"").is_empty());
+}
+
+/// Asked for JSON, a failing command says so in JSON (on standard error; standard output
+/// stays empty).
+#[test]
+fn json_errors_are_json() {
+    for args in [
+        &["show", "gzip-compres", "--json"][..],
+        &["discover", "--type", "compresion", "--json"],
+    ] {
+        let err = fails(args, b"");
+        let value: serde_json::Value = serde_json::from_str(&err).expect("a JSON object");
+        let message = value["error"].as_str().unwrap();
+        assert!(message.contains("did you mean"), "{message}");
+    }
 }

@@ -62,12 +62,34 @@ fn read_limited(plugin: &str, reader: impl Read, limit: usize) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// Settings of the compressors: the level (gzip 0-9, default 6; zstd 1-22, default 3).
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+/// Settings of `gzip-compress`: the level, 0 (store) to 9 (smallest), 6 by default.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct LevelConfig {
-    /// The compression level; the codec's default when absent.
-    pub level: Option<i32>,
+pub struct GzipConfig {
+    /// The compression level.
+    #[serde(default = "GzipConfig::default_level")]
+    pub level: i32,
+}
+
+impl GzipConfig {
+    fn default_level() -> i32 {
+        6
+    }
+}
+
+/// Settings of `zstd-compress`: the level, 1 (fastest) to 22 (smallest), 3 by default.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZstdConfig {
+    /// The compression level.
+    #[serde(default = "ZstdConfig::default_level")]
+    pub level: i32,
+}
+
+impl ZstdConfig {
+    fn default_level() -> i32 {
+        3
+    }
 }
 
 /// Compresses with gzip.
@@ -75,7 +97,7 @@ pub struct LevelConfig {
     type = Compression,
     capabilities = ["compression", "gzip"],
     description = "Compresses data with gzip (DEFLATE)",
-    config = LevelConfig
+    config = GzipConfig
 )]
 #[derive(Debug)]
 pub struct GzipCompress {
@@ -84,11 +106,10 @@ pub struct GzipCompress {
 
 impl GzipCompress {
     /// A compressor at `config.level` (0-9).
-    pub fn from_config(LevelConfig { level }: LevelConfig) -> Result<Self, PluginError> {
+    pub fn from_config(GzipConfig { level }: GzipConfig) -> Result<Self, PluginError> {
         let level = match level {
-            None => flate2::Compression::default(),
-            Some(level @ 0..=9) => flate2::Compression::new(level.unsigned_abs()),
-            Some(other) => {
+            0..=9 => flate2::Compression::new(level.unsigned_abs()),
+            other => {
                 return Err(PluginError::from(PluginErrorKind::Configuration {
                     plugin: "gzip-compress".into(),
                     reason: format!("key `level`: {other} is outside 0..=9"),
@@ -149,7 +170,7 @@ impl PluginBehavior for GzipDecompress {
     type = Compression,
     capabilities = ["compression", "zstd"],
     description = "Compresses data with Zstandard",
-    config = LevelConfig
+    config = ZstdConfig
 )]
 #[derive(Debug)]
 pub struct ZstdCompress {
@@ -158,11 +179,10 @@ pub struct ZstdCompress {
 
 impl ZstdCompress {
     /// A compressor at `config.level` (1-22).
-    pub fn from_config(LevelConfig { level }: LevelConfig) -> Result<Self, PluginError> {
+    pub fn from_config(ZstdConfig { level }: ZstdConfig) -> Result<Self, PluginError> {
         match level {
-            None => Ok(ZstdCompress { level: 3 }),
-            Some(level @ 1..=22) => Ok(ZstdCompress { level }),
-            Some(other) => Err(PluginError::from(PluginErrorKind::Configuration {
+            1..=22 => Ok(ZstdCompress { level }),
+            other => Err(PluginError::from(PluginErrorKind::Configuration {
                 plugin: "zstd-compress".into(),
                 reason: format!("key `level`: {other} is outside 1..=22"),
             })),

@@ -16,17 +16,19 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::ser::{self, Impossible, Serialize};
 
+use crate::settings::SettingValue;
+
 /// One setting a plugin accepts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SettingInfo {
     /// The key, as written in a configuration file.
     pub name: &'static str,
     /// Whether creation fails without it.
     pub required: bool,
-    /// The value used when it is absent (`none` for an absent `Option`), when known: the
-    /// config type implements `Serialize` and the value is a scalar.
-    pub default: Option<String>,
+    /// The value used when it is absent, when known: the config type implements `Serialize`
+    /// and the value is a scalar. `None` also for an `Option` that is absent by default.
+    pub default: Option<SettingValue>,
 }
 
 impl fmt::Display for SettingInfo {
@@ -79,7 +81,7 @@ impl<C: DeserializeOwned> NamesOnly for Schema<C> {
 }
 
 /// A struct's fields and their values as text (`None` for a value that is not a scalar).
-type FieldTexts = Vec<(&'static str, Option<String>)>;
+type FieldTexts = Vec<(&'static str, Option<SettingValue>)>;
 
 /// Reads `C`'s settings; `defaults` turns a value of `C` into `(field, value)` pairs.
 pub fn describe<C: DeserializeOwned>(
@@ -307,7 +309,9 @@ impl<'de> de::Deserializer<'de> for Placeholder {
 /// What [`Text`] makes of a value: a scalar as a configuration file would write it, or a
 /// struct's fields (each a scalar, or `None` when it is not one).
 enum Rendered {
-    Scalar(String),
+    Scalar(SettingValue),
+    /// An absent `Option`: no value.
+    Absent,
     Struct(FieldTexts),
 }
 
@@ -347,11 +351,11 @@ impl ser::SerializeStruct for Fields {
     }
 }
 
-macro_rules! scalar_as_text {
-    ($($method:ident: $ty:ty),* $(,)?) => {
+macro_rules! scalar_as {
+    ($variant:ident as $as:ty: $($method:ident: $ty:ty),* $(,)?) => {
         $(
             fn $method(self, value: $ty) -> Result<Rendered, ProbeError> {
-                Ok(Rendered::Scalar(value.to_string()))
+                Ok(Rendered::Scalar(SettingValue::$variant(<$as>::from(value))))
             }
         )*
     };
@@ -373,20 +377,31 @@ impl ser::Serializer for Text {
     type SerializeStruct = Fields;
     type SerializeStructVariant = Impossible<Rendered, ProbeError>;
 
-    scalar_as_text! {
-        serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+    scalar_as! { Bool as bool: serialize_bool: bool }
+    scalar_as! {
+        Integer as i64: serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
         serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
-        serialize_u64: u64, serialize_f32: f32, serialize_f64: f64, serialize_char: char,
     }
+    scalar_as! { Float as f64: serialize_f32: f32, serialize_f64: f64 }
 
+    fn serialize_u64(self, value: u64) -> Result<Rendered, ProbeError> {
+        // A `u64` beyond `i64` is written as text: a configuration file holds `i64`s.
+        Ok(Rendered::Scalar(i64::try_from(value).map_or_else(
+            |_| SettingValue::String(value.to_string()),
+            SettingValue::Integer,
+        )))
+    }
+    fn serialize_char(self, value: char) -> Result<Rendered, ProbeError> {
+        Ok(Rendered::Scalar(SettingValue::String(value.to_string())))
+    }
     fn serialize_str(self, value: &str) -> Result<Rendered, ProbeError> {
-        Ok(Rendered::Scalar(format!("{value:?}")))
+        Ok(Rendered::Scalar(SettingValue::String(value.to_owned())))
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<Rendered, ProbeError> {
         compound("bytes")
     }
     fn serialize_none(self) -> Result<Rendered, ProbeError> {
-        Ok(Rendered::Scalar("none".to_owned()))
+        Ok(Rendered::Absent)
     }
     fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<Rendered, ProbeError> {
         value.serialize(self)
@@ -403,7 +418,7 @@ impl ser::Serializer for Text {
         _: u32,
         variant: &'static str,
     ) -> Result<Rendered, ProbeError> {
-        Ok(Rendered::Scalar(format!("{variant:?}")))
+        Ok(Rendered::Scalar(SettingValue::String(variant.to_owned())))
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,

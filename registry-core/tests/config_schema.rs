@@ -113,7 +113,13 @@ fn setting(name: &'static str, required: bool, default: Option<&str>) -> Setting
 fn fields(settings: &[SettingInfo]) -> Vec<Setting> {
     settings
         .iter()
-        .map(|s| (s.name, s.required, s.default.clone()))
+        .map(|s| {
+            (
+                s.name,
+                s.required,
+                s.default.as_ref().map(ToString::to_string),
+            )
+        })
         .collect()
 }
 
@@ -126,7 +132,8 @@ fn every_field_with_requiredness_and_defaults() {
             setting("endpoint", true, None),
             setting("verbose", false, Some("false")),
             setting("workers", false, Some("5")),
-            setting("timeout_ms", false, Some("none")),
+            // An `Option` absent by default: no value, not a word standing for one.
+            setting("timeout_ms", false, None),
             setting("retry", true, None),
             setting("mode", false, Some("\"careful\"")),
             // Not a scalar: its default is not shown.
@@ -138,6 +145,14 @@ fn every_field_with_requiredness_and_defaults() {
     assert_eq!(shown[0], "endpoint (required)");
     assert_eq!(shown[2], "workers = 5");
     assert_eq!(shown[6], "tags (optional)");
+    assert_eq!(shown[3], "timeout_ms (optional)");
+    // The defaults are typed values, as a configuration file would hold them.
+    assert_eq!(settings[2].default, Some(SettingValue::Integer(5)));
+    assert_eq!(settings[1].default, Some(SettingValue::Bool(false)));
+    assert_eq!(
+        settings[5].default,
+        Some(SettingValue::String("careful".into()))
+    );
 }
 
 #[test]
