@@ -120,12 +120,14 @@ impl ConfigFile {
         };
         let raw: Raw =
             toml::from_str(text).map_err(|e| file_error(describe_toml_error(text, &e)))?;
-        let plugins = settings_by_plugin(raw.plugins, "plugins").map_err(file_error)?;
+        let lines = Lines::of(origin, text);
+        let plugins = settings_by_plugin(raw.plugins, "plugins", &lines).map_err(file_error)?;
         let mut environments = BTreeMap::new();
         for (name, flags) in raw.environments {
             let section = format!("environments.{name}");
-            let own = settings_by_plugin(flags.plugins.clone(), &format!("{section}.plugins"))
-                .map_err(file_error)?;
+            let own =
+                settings_by_plugin(flags.plugins.clone(), &format!("{section}.plugins"), &lines)
+                    .map_err(file_error)?;
             let profile = flags.into_profile(&name, own);
             profile
                 .validate(&name)
@@ -159,14 +161,66 @@ impl ConfigFile {
 fn settings_by_plugin(
     tables: BTreeMap<String, toml::Table>,
     section: &str,
+    lines: &Lines,
 ) -> Result<BTreeMap<String, PluginSettings>, String> {
     let mut plugins = BTreeMap::new();
     for (name, table) in tables {
         check_identifier("plugin name", &name)
             .map_err(|e| format!("section `[{section}.{name}]`: {e}"))?;
-        plugins.insert(name, settings_from_table(table));
+        let path = format!("{section}.{name}");
+        let settings = settings_from_table(table);
+        let settings = match lines.origin(&path) {
+            Some(origin) => settings.with_origin(origin),
+            None => settings,
+        };
+        plugins.insert(name, settings);
     }
     Ok(plugins)
+}
+
+/// Where each plugin section of a file, and each of its keys, is written: read from the
+/// parser's spans, so that an error about a setting names its line.
+struct Lines<'t> {
+    file: &'t str,
+    text: &'t str,
+    table: Option<toml::Spanned<toml::de::DeTable<'t>>>,
+}
+
+impl<'t> Lines<'t> {
+    fn of(file: &'t str, text: &'t str) -> Self {
+        Lines {
+            file,
+            text,
+            table: toml::de::DeTable::parse(text).ok(),
+        }
+    }
+
+    /// The line (from 1) of byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    /// The origin of the settings under the dotted `path` (`plugins.gzip-compress`).
+    fn origin(&self, path: &str) -> Option<modreg_core::SettingsOrigin> {
+        let mut table = self.table.as_ref()?.get_ref();
+        let mut header = None;
+        for part in path.split('.') {
+            let (key, value) = table.get_key_value(part)?;
+            header = Some(key.span().start);
+            match value.get_ref() {
+                toml::de::DeValue::Table(inner) => table = inner,
+                _ => return None,
+            }
+        }
+        let mut origin = modreg_core::SettingsOrigin::new(self.file, path, self.line(header?));
+        for key in table.keys() {
+            origin = origin.with_key(key.get_ref().as_ref(), self.line(key.span().start));
+        }
+        Some(origin)
+    }
 }
 
 /// [`PluginSettings`] read from TOML: the core, which every plugin crate compiles, has no TOML

@@ -286,12 +286,14 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
             max_input_bytes,
             force,
         } => {
+            let from_file = config.is_some();
             apply_config(&registry, config)?;
             // Per-call events at INFO, shown with `MODREG_LOG=info`.
             registry.configure_plugin_monitoring(
                 modreg::PluginMonitoringConfig::new().with_plugin_logging(true),
             )?;
-            let output = run_pipeline(&registry, &pipeline, max_input_bytes, max_output_bytes)?;
+            let output = run_pipeline(&registry, &pipeline, max_input_bytes, max_output_bytes)
+                .map_err(|e| how_to_give_missing_settings(e, from_file))?;
             if !force && std::io::IsTerminal::is_terminal(&std::io::stdout()) && is_binary(&output)
             {
                 return Err(CliError::BinaryToTerminal);
@@ -333,6 +335,27 @@ fn discover(
         found.retain(|p| p.name().starts_with(&prefix));
     }
     Ok(found)
+}
+
+/// A required setting missing with no configuration file given: the error says how to give it.
+fn how_to_give_missing_settings(error: CliError, from_file: bool) -> CliError {
+    if !from_file
+        && let CliError::Plugin(plugin_error) = &error
+        && let PluginErrorKind::Configuration { plugin, reason } = plugin_error.kind()
+        && let Some(key) = reason
+            .split_once("missing field `")
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(key, _)| key)
+    {
+        return CliError::Usage {
+            what: "settings of plugin",
+            value: plugin.clone(),
+            reason: format!(
+                "`{key}` is required: give it in a TOML file passed with `--config FILE`, as `[plugins.{plugin}]` then `{key} = ...`"
+            ),
+        };
+    }
+    error
 }
 
 /// A type or a capability no plugin has is a typo more often than a question: an error with

@@ -695,3 +695,72 @@ fn json_errors_are_json() {
         assert!(message.contains("did you mean"), "{message}");
     }
 }
+
+/// Every kind of mistake in a configuration file is one line naming the file, the line and
+/// the key (docs/configuration.md promises it).
+#[test]
+fn configuration_errors_name_the_file_the_line_and_the_key() {
+    let dir = std::env::temp_dir().join(format!("modreg-config-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, &str, &str, &[&str]); 6] = [
+        (
+            "syntax",
+            "[plugins.gzip-compress\nlevel = 3\n",
+            "gzip-compress",
+            &["line 1", "expected `]`"],
+        ),
+        (
+            "a section naming no plugin",
+            "[plugins.gzip-compres]\nlevel = 3\n",
+            "gzip-compress",
+            &["`[plugins.gzip-compres]`", "did you mean `gzip-compress`"],
+        ),
+        (
+            "a value of the wrong type",
+            "# levels\n[plugins.gzip-compress]\nlevel = \"x\"\n",
+            "gzip-compress",
+            &[
+                "line 3",
+                "`[plugins.gzip-compress]` key `level`",
+                "invalid type",
+            ],
+        ),
+        (
+            "an unknown key",
+            "[plugins.gzip-compress]\n\nlevle = 3\n",
+            "gzip-compress",
+            &["line 3", "key `levle`", "unknown field"],
+        ),
+        (
+            "a value the plugin refuses",
+            "[plugins.gzip-compress]\nlevel = 30\n",
+            "gzip-compress",
+            &["line 2", "key `level`", "outside 0..=9"],
+        ),
+        (
+            "a value in an environment's section",
+            "environment = \"prod\"\n[environments.prod.plugins.zstd-compress]\nlevel = 99\n",
+            "zstd-compress",
+            &[
+                "line 3",
+                "`[environments.prod.plugins.zstd-compress]` key `level`",
+            ],
+        ),
+    ];
+    for (kind, text, plugin, expected) in cases {
+        let path = dir.join("modreg.toml");
+        std::fs::write(&path, text).unwrap();
+        let err = fails(&["run", plugin, "--config", path.to_str().unwrap()], b"x");
+        assert!(err.contains(path.to_str().unwrap()), "{kind}: {err}");
+        for part in expected {
+            assert!(err.contains(part), "{kind}: `{part}` missing from {err}");
+        }
+    }
+    // A required key with no file at all: the error says how to give it.
+    let err = fails(&["run", "chacha20poly1305-encrypt"], b"x");
+    assert!(
+        err.contains("--config FILE") && err.contains("[plugins.chacha20poly1305-encrypt]"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

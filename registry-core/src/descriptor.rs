@@ -316,8 +316,11 @@ impl<T: ?Sized> Descriptor<T> {
 
     /// Creates an instance with the given settings, under the panic guard.
     #[inline]
+    /// A configuration error names where the settings were written, when they come from a
+    /// file ([`PluginSettings::locate_error`]).
     pub fn instantiate(&self, settings: &PluginSettings) -> Result<Box<T>, PluginError> {
         guard(self.name, "construction", || (self.constructor)(settings))
+            .map_err(|e| settings.locate_error(e))
     }
 
     /// Creates an instance with no settings, under the panic guard: through the infallible
@@ -353,7 +356,8 @@ impl<T: ?Sized> Descriptor<T> {
         if type_id() != TypeId::of::<C>() {
             return Err(wrong_type());
         }
-        guard(self.name, "construction", || make(settings))?
+        guard(self.name, "construction", || make(settings))
+            .map_err(|e| settings.locate_error(e))?
             .downcast::<C>()
             .map_err(|_| wrong_type())
     }

@@ -91,7 +91,7 @@ pub use crate::plugin::{
     Constructor, InfallibleConstructor, Plugin, PluginBehavior, PluginDescriptor,
 };
 pub use crate::plugin_type::PluginType;
-pub use crate::settings::{PluginSettings, SettingValue};
+pub use crate::settings::{PluginSettings, SettingValue, SettingsOrigin};
 pub use crate::slice::{BACKEND, PLUGINS};
 pub use crate::typed::Registry;
 

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::value::SeqDeserializer;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
@@ -122,9 +123,76 @@ impl<V: Into<SettingValue>> From<Vec<V>> for SettingValue {
 /// let err = empty.deserialize::<Level>("gzip-compress").unwrap_err();
 /// assert!(err.to_string().contains("missing field `level`"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct PluginSettings {
     values: BTreeMap<String, SettingValue>,
+    /// Where the values were written, when they come from a file.
+    origin: Option<Arc<SettingsOrigin>>,
+}
+
+/// Settings are equal when their values are: where they were written does not count.
+impl PartialEq for PluginSettings {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+/// Where settings were written: a file, the section that holds them, and the line of each key,
+/// so that an error about a setting names the file, the line and the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsOrigin {
+    file: String,
+    section: String,
+    line: usize,
+    keys: BTreeMap<String, usize>,
+}
+
+impl SettingsOrigin {
+    /// Settings written in `file`, in the section `section` (as `plugins.gzip-compress`),
+    /// whose header is on `line` (from 1).
+    pub fn new(file: impl Into<String>, section: impl Into<String>, line: usize) -> Self {
+        SettingsOrigin {
+            file: file.into(),
+            section: section.into(),
+            line,
+            keys: BTreeMap::new(),
+        }
+    }
+
+    /// The same, with `key` written on `line`.
+    pub fn with_key(mut self, key: impl Into<String>, line: usize) -> Self {
+        self.keys.insert(key.into(), line);
+        self
+    }
+
+    /// `file, line N, [section] key `key``: the line of `key` where it was written, else the
+    /// section's.
+    pub fn locate(&self, key: Option<&str>) -> String {
+        match key.and_then(|k| self.keys.get(k).map(|line| (k, *line))) {
+            Some((key, line)) => format!(
+                "{}, line {line}, `[{}]` key `{key}`",
+                self.file, self.section
+            ),
+            None => match key {
+                Some(key) => format!(
+                    "{}, line {}, `[{}]` (key `{key}`)",
+                    self.file, self.line, self.section
+                ),
+                None => format!("{}, line {}, `[{}]`", self.file, self.line, self.section),
+            },
+        }
+    }
+}
+
+/// The setting an error message is about: `at `k``, `key `k``, `missing field `k``,
+/// `unknown field `k``.
+fn key_in(message: &str) -> Option<&str> {
+    ["at `", "key `", "field `"].iter().find_map(|marker| {
+        let start = message.find(marker)? + marker.len();
+        let rest = &message[start..];
+        let end = rest.find(['`', '.'])?;
+        Some(&rest[..end])
+    })
 }
 
 /// The empty settings every unconfigured plugin receives.
@@ -135,12 +203,74 @@ impl PluginSettings {
     pub const fn new() -> Self {
         PluginSettings {
             values: BTreeMap::new(),
+            origin: None,
         }
     }
 
     /// Settings from named values.
     pub fn from_values(values: BTreeMap<String, SettingValue>) -> Self {
-        PluginSettings { values }
+        PluginSettings {
+            values,
+            origin: None,
+        }
+    }
+
+    /// These settings, written at `origin`: errors about them name its file, line and key.
+    pub fn with_origin(mut self, origin: SettingsOrigin) -> Self {
+        self.origin = Some(Arc::new(origin));
+        self
+    }
+
+    /// Where these settings were written, if they come from a file.
+    pub fn origin(&self) -> Option<&SettingsOrigin> {
+        self.origin.as_deref()
+    }
+
+    /// `error`, about these settings, with where they were written: a configuration error
+    /// (or an invalid field) names the file, the line and the key. Other errors, and settings
+    /// not from a file, are returned as they are.
+    #[cold]
+    pub fn locate_error(&self, error: PluginError) -> PluginError {
+        let Some(origin) = &self.origin else {
+            return error;
+        };
+        match error.into_kind() {
+            // Located already (by `deserialize`, inside the constructor).
+            PluginErrorKind::Configuration { plugin, reason }
+                if reason.starts_with(&format!("{}, line ", origin.file)) =>
+            {
+                PluginError::from(PluginErrorKind::Configuration { plugin, reason })
+            }
+            PluginErrorKind::Configuration { plugin, reason } => {
+                let key = key_in(&reason);
+                let at = origin.locate(key);
+                // The location names the key: a message that starts by naming it again drops
+                // that.
+                let reason = key
+                    .and_then(|key| {
+                        [format!("at `{key}`: "), format!("key `{key}`: ")]
+                            .iter()
+                            .find_map(|prefix| reason.strip_prefix(prefix.as_str()))
+                    })
+                    .unwrap_or(&reason);
+                PluginError::from(PluginErrorKind::Configuration {
+                    plugin,
+                    reason: format!("{at}: {reason}"),
+                })
+            }
+            PluginErrorKind::Invalid {
+                field,
+                value,
+                reason,
+            } if self.values.contains_key(field) && !reason.contains(&origin.file) => {
+                PluginError::from(PluginErrorKind::Invalid {
+                    field,
+                    value,
+                    reason: format!("{reason} ({})", origin.locate(Some(field))),
+                })
+            }
+            other => PluginError::from(other),
+        }
     }
 
     /// These settings with `key` set to `value`.
@@ -172,10 +302,10 @@ impl PluginSettings {
     /// Reads the settings into `C` for `plugin`; the error names the plugin and the key.
     pub fn deserialize<C: DeserializeOwned>(&self, plugin: &str) -> Result<C, PluginError> {
         C::deserialize(SettingValue::Table(self.values.clone())).map_err(|e: de::value::Error| {
-            PluginError::from(PluginErrorKind::Configuration {
+            self.locate_error(PluginError::from(PluginErrorKind::Configuration {
                 plugin: plugin.to_owned(),
                 reason: e.to_string(),
-            })
+            }))
         })
     }
 }
@@ -392,6 +522,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("levle"), "{err}");
+    }
+
+    #[test]
+    fn settings_from_a_file_locate_their_errors() {
+        let origin = SettingsOrigin::new("app.toml", "plugins.gzip", 4)
+            .with_key("level", 5)
+            .with_key("mode", 6);
+        let settings = PluginSettings::new()
+            .with("level", "x")
+            .with("mode", "fast")
+            .with_origin(origin);
+        let err = settings
+            .deserialize::<Config>("gzip")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("app.toml, line 5, `[plugins.gzip]` key `level`: invalid type"),
+            "{err}"
+        );
+        // Located once, however many times it passes through.
+        let again = settings.locate_error(settings.deserialize::<Config>("gzip").unwrap_err());
+        assert_eq!(again.to_string().matches("app.toml").count(), 1, "{again}");
+        // A key that is not written: the section's line.
+        let missing = PluginSettings::new()
+            .with_origin(SettingsOrigin::new("app.toml", "plugins.gzip", 4))
+            .deserialize::<Config>("gzip")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("app.toml, line 4, `[plugins.gzip]` (key `level`)"),
+            "{missing}"
+        );
+        // Not from a file: unchanged, and equal settings whatever their origin.
+        assert!(
+            !PluginSettings::new()
+                .deserialize::<Config>("gzip")
+                .unwrap_err()
+                .to_string()
+                .contains("line")
+        );
+        assert_eq!(
+            settings,
+            PluginSettings::new()
+                .with("level", "x")
+                .with("mode", "fast")
+        );
     }
 
     #[test]
