@@ -84,6 +84,23 @@ pub use modreg_wasm::{
     WasmSignature, WasmWatcher,
 };
 
+// Every Rust block of the README and of docs/ is compiled and run, as a doctest of this crate.
+#[cfg(all(doctest, feature = "host"))]
+mod docs_compile {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/README.md")]
+    struct DocsIndex;
+    #[doc = include_str!("../docs/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../docs/security.md")]
+    struct Security;
+    #[doc = include_str!("../docs/monitoring.md")]
+    struct Monitoring;
+    #[doc = include_str!("../docs/seed-deviations.md")]
+    struct SeedDeviations;
+}
+
 #[cfg(feature = "host")]
 mod module_registry;
 #[cfg(feature = "host")]

@@ -54,6 +54,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as modreg_core;

@@ -35,6 +35,7 @@
 //! (permission `env.name`: the variable `NAME`, upper-cased).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 
 mod capability;
 mod runtime;
