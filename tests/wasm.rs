@@ -772,3 +772,62 @@ fn passes_over_a_directory_from_two_threads_finish() {
     assert_eq!(answer, b"two");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Hot reload follows file notifications: with a one-hour poll interval, a new module, a
+/// changed one and a removed one each serve (or stop) without waiting for it, and a burst of
+/// writes is one pass, not one per write.
+#[cfg(target_os = "linux")]
+#[test]
+fn hot_reload_follows_file_events_and_coalesces_a_burst() {
+    let dir = std::env::temp_dir().join(format!("modreg-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let registry = std::sync::Arc::new(ModuleRegistry::new());
+    let watcher = registry.watch_wasm_plugins(&dir, Duration::from_secs(3600));
+    assert!(watcher.is_event_driven());
+    // Waits (polling the registry, up to 20 s on a loaded machine) for `check`.
+    let eventually = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !check() {
+            assert!(Instant::now() < deadline, "{what}: not seen");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let write = |name: &str, bytes: &[u8]| {
+        // Written beside, then moved into place: the watcher never sees half a module.
+        let staging = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&staging, bytes).unwrap();
+        std::fs::rename(&staging, dir.join(name)).unwrap();
+    };
+    write("greeter.wasm", &wasm_text::guest_answering("one", "1.0.0"));
+    eventually("a new module", &|| registry.plugin("greeter").is_some());
+    assert_eq!(answer_of(&registry, "greeter"), b"one");
+    write("greeter.wasm", &wasm_text::guest_answering("two", "2.0.0"));
+    eventually("a changed module", &|| {
+        registry
+            .plugin("greeter")
+            .is_some_and(|p| p.version() == "2.0.0")
+    });
+    assert_eq!(answer_of(&registry, "greeter"), b"two");
+
+    let before = watcher.passes();
+    for i in 0..40u32 {
+        write(
+            &format!("burst-{i}.wasm"),
+            &wasm_text::guest_named(&format!("burst-{i}"), "b", "1.0.0"),
+        );
+    }
+    eventually("a burst of 40 modules", &|| {
+        registry.plugin("burst-39").is_some()
+    });
+    let passes = watcher.passes() - before;
+    assert!(
+        passes < 40,
+        "{passes} passes for 40 writes: a burst is coalesced"
+    );
+
+    std::fs::remove_file(dir.join("greeter.wasm")).unwrap();
+    eventually("a removed module", &|| registry.plugin("greeter").is_none());
+    drop(watcher);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

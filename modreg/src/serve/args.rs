@@ -66,7 +66,9 @@ pub(crate) struct ServeArgs {
     /// Milliseconds requests in flight may take to finish after SIGTERM or SIGINT.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) shutdown_grace_ms: u64,
-    /// Milliseconds between looks at `--plugin-dir` for new, changed and removed modules.
+    /// Milliseconds between looks at `--plugin-dir` for new, changed and removed modules,
+    /// besides the file notifications that reload at once (or instead of them, where the
+    /// platform gives none).
     #[arg(long, default_value_t = 1000)]
     pub(crate) reload_interval_ms: u64,
 }

@@ -38,6 +38,17 @@ pub struct Wasm {
     /// The hash of each module file last refused, so a directory pass refuses (and logs) a
     /// file once, not on every pass, until it changes.
     refused_files: Mutex<BTreeMap<String, String>>,
+    /// The size and modification time of each module file when a pass last read it: a file
+    /// whose stamp is the same is not read (nor hashed) again.
+    stamps: Mutex<BTreeMap<String, FileStamp>>,
+}
+
+/// What a directory pass compares before reading a module file again.
+type FileStamp = (u64, Option<std::time::SystemTime>);
+
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.len(), metadata.modified().ok()))
 }
 
 #[derive(Clone, Debug)]
@@ -58,6 +69,7 @@ impl Default for Wasm {
             idle: Arc::default(),
             refused: AtomicU64::new(0),
             refused_files: Mutex::new(BTreeMap::new()),
+            stamps: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -336,7 +348,30 @@ impl Wasm {
             }));
         };
         registry.registrations().withdraw(&entry.plugins, None)?;
+        // A directory pass reads the file again, whatever its stamp.
+        self.stamps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
         Ok(modules.remove(name).map(|e| e.plugins).unwrap_or_default())
+    }
+
+    /// Whether module file `name` has `stamp` still (a file without one is read again).
+    fn stamped(&self, name: &str, stamp: Option<&FileStamp>) -> bool {
+        stamp.is_some()
+            && self
+                .stamps
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(name)
+                == stamp
+    }
+
+    fn stamp(&self, name: &str, stamp: FileStamp) {
+        self.stamps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), stamp);
     }
 
     /// What [`Sandbox::load_wasm_plugins`] does.
@@ -372,6 +407,10 @@ impl Wasm {
             .filter(|name| !present.contains(name))
             .cloned()
             .collect();
+        self.stamps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|name, _| present.contains(name));
         for name in gone {
             match self.unload_wasm_module(registry, &name) {
                 Ok(_) => report.removed.push(name),
@@ -380,6 +419,12 @@ impl Wasm {
         }
         for path in &files {
             let name = module_name(path);
+            // Not read again while its size and modification time stay the same.
+            let stamp = stamp_of(path);
+            if self.stamped(&name, stamp.as_ref()) {
+                report.unchanged.push(name);
+                continue;
+            }
             let bytes = match read_capped(path, limit) {
                 Ok(bytes) => bytes,
                 Err(error) => {
@@ -403,6 +448,9 @@ impl Wasm {
                 .get(&name)
                 .is_some_and(|refused| *refused == sha256);
             let unchanged = loaded_same || refused_same;
+            if let Some(stamp) = stamp {
+                self.stamp(&name, stamp);
+            }
             if unchanged {
                 report.unchanged.push(name);
                 continue;

@@ -1,9 +1,17 @@
-//! Hot reload: a thread that brings a registry in line with its plugin directory every so
-//! often, until the returned guard is dropped.
+//! Hot reload: a thread that brings a registry in line with its plugin directory, until the
+//! returned guard is dropped.
+//!
+//! The thread waits on the directory's file notifications (`notify`: inotify, FSEvents,
+//! ReadDirectoryChangesW) and, after the first event of a burst, for [`COALESCE`] of quiet, so
+//! that a module written in several pieces (or many modules copied at once) is loaded in one
+//! pass. Where notifications are unavailable it polls every `interval`; with them it still
+//! passes every `interval`, in case an event was lost (a pass costs a `stat` per unchanged
+//! module: only a file whose size or modification time changed is read and hashed again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -11,16 +19,31 @@ use modreg_host::ModuleRegistry;
 
 use crate::load::Wasm;
 
+/// How long a burst of file events must be quiet before the directory is passed over.
+pub const COALESCE: Duration = Duration::from_millis(30);
+
+/// What the watching thread hears.
+enum Signal {
+    /// Something in the directory changed.
+    Changed,
+    /// The watcher was dropped.
+    Stop,
+}
+
 /// Watches a plugin directory for a registry; stops when dropped.
 #[derive(Debug)]
 pub struct WasmWatcher {
-    stop: Option<Sender<()>>,
+    stop: Sender<Signal>,
+    /// The file-notification source, `None` where the watcher polls.
+    notifier: Option<notify::RecommendedWatcher>,
+    passes: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Drop for WasmWatcher {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        let _ = self.stop.send(Signal::Stop);
+        drop(self.notifier.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -28,11 +51,13 @@ impl Drop for WasmWatcher {
 }
 
 impl WasmWatcher {
-    /// Loads `dir` now and again every `interval` into the registry `registry` holds, with the
-    /// sandbox it holds: a new or changed module is loaded (calls in flight finish on the old
-    /// code), a removed one unloaded, and one that fails to load or verify is refused (logged,
-    /// counted, alerted) while the version before it keeps serving. The watcher keeps a weak
-    /// reference to `registry` and stops when dropped or when the registry is.
+    /// Loads `dir` now, then again whenever a file in it changes (and every `interval`, or only
+    /// every `interval` where file notifications are unavailable), into the registry
+    /// `registry` holds, with the sandbox it holds: a new or changed module is loaded (calls
+    /// in flight finish on the old code), a removed one unloaded, and one that fails to load
+    /// or verify is refused (logged, counted, alerted) while the version before it keeps
+    /// serving. The watcher keeps a weak reference to `registry` and stops when dropped or
+    /// when the registry is.
     ///
     /// ```no_run
     /// use std::sync::Arc;
@@ -52,16 +77,20 @@ impl WasmWatcher {
     /// }
     ///
     /// let host = Arc::new(Host { registry: ModuleRegistry::new(), wasm: Wasm::new() });
-    /// let _watcher = WasmWatcher::start(&host, "plugins", Duration::from_secs(1));
+    /// let _watcher = WasmWatcher::start(&host, "plugins", Duration::from_secs(60));
     /// // ... serve; dropping `_watcher` stops watching.
     /// ```
     pub fn start<R>(registry: &Arc<R>, dir: impl Into<PathBuf>, interval: Duration) -> WasmWatcher
     where
         R: AsRef<ModuleRegistry> + AsRef<Wasm> + Send + Sync + 'static,
     {
-        let (stop, stopped) = channel::<()>();
-        let registry = Arc::downgrade(registry);
+        let (stop, signals) = channel::<Signal>();
         let dir = dir.into();
+        let notifier = notifications(&dir, stop.clone());
+        let events = notifier.is_some();
+        let passes = Arc::new(AtomicU64::new(0));
+        let registry = Arc::downgrade(registry);
+        let counted = Arc::clone(&passes);
         let thread = std::thread::Builder::new()
             .name("modreg-wasm-watch".to_owned())
             .spawn(move || {
@@ -69,27 +98,85 @@ impl WasmWatcher {
                     let Some(registry) = registry.upgrade() else {
                         return;
                     };
-                    let host: &ModuleRegistry = (*registry).as_ref();
-                    let wasm: &Wasm = (*registry).as_ref();
-                    match wasm.on(host).load_wasm_plugins(&dir) {
-                        Ok(report) => {
-                            for (module, error) in &report.refused {
-                                tracing::warn!(module, error = %error.to_string().escape_debug(), "plugin module refused; the version before it, if any, keeps serving");
-                            }
-                        }
-                        Err(error) => tracing::warn!(%error, "cannot read the plugin directory"),
-                    }
+                    pass(&*registry, &dir);
+                    counted.fetch_add(1, Ordering::Relaxed);
                     drop(registry);
-                    match stopped.recv_timeout(interval) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    if !wait(&signals, interval, events) {
+                        return;
                     }
                 }
             })
             .ok();
         WasmWatcher {
-            stop: Some(stop),
+            stop,
+            notifier,
+            passes,
             thread,
         }
+    }
+
+    /// Whether the directory's file notifications drive the reloads (else it is polled).
+    pub fn is_event_driven(&self) -> bool {
+        self.notifier.is_some()
+    }
+
+    /// How many passes over the directory were made so far: a burst of writes makes one, not
+    /// one per write.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(Ordering::Relaxed)
+    }
+}
+
+/// A notifier sending `Changed` for every event in `dir`, or `None` (logged) where the
+/// platform or the directory gives none.
+fn notifications(
+    dir: &std::path::Path,
+    signals: Sender<Signal>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher as _;
+    let watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+        // An error (a lost event, an overflow) is a change too: the pass rereads the directory.
+        let _ = signals.send(Signal::Changed);
+    })
+    .and_then(|mut watcher| {
+        watcher.watch(dir, notify::RecursiveMode::NonRecursive)?;
+        Ok(watcher)
+    });
+    match watcher {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::warn!(dir = %dir.display(), %error, "file notifications unavailable: polling the plugin directory instead");
+            None
+        }
+    }
+}
+
+/// Waits for the next pass: a change followed by [`COALESCE`] of quiet, or `interval`.
+/// `false` when the watcher was dropped.
+fn wait(signals: &Receiver<Signal>, interval: Duration, events: bool) -> bool {
+    match signals.recv_timeout(interval) {
+        Ok(Signal::Changed) if events => loop {
+            match signals.recv_timeout(COALESCE) {
+                Ok(Signal::Changed) => {}
+                Err(RecvTimeoutError::Timeout) => return true,
+                Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        },
+        Ok(Signal::Changed) | Err(RecvTimeoutError::Timeout) => true,
+        Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => false,
+    }
+}
+
+/// One pass over `dir`.
+fn pass<R: AsRef<ModuleRegistry> + AsRef<Wasm>>(registry: &R, dir: &std::path::Path) {
+    let host: &ModuleRegistry = registry.as_ref();
+    let wasm: &Wasm = registry.as_ref();
+    match wasm.on(host).load_wasm_plugins(dir) {
+        Ok(report) => {
+            for (module, error) in &report.refused {
+                tracing::warn!(module, error = %error.to_string().escape_debug(), "plugin module refused; the version before it, if any, keeps serving");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot read the plugin directory"),
     }
 }
