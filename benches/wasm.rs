@@ -2,8 +2,8 @@
 //!
 //! - `wasm_process`: `hex-encode` on 64 B and 64 KiB, native (`modreg-plugins` linked in) and
 //!   as a guest (the same source built into `codecs.wasm`, exported as `wasm-hex-encode`), both
-//!   through `Box<dyn Plugin>`;
-//!   and the guest with no instance pool, so every call instantiates the module;
+//!   through `Box<dyn Plugin>`; the guest in each `GuestState`: a fresh instance per call (the
+//!   default), one per plugin instance, or shared idle instances;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
 //!   registry.
 //!
@@ -18,7 +18,7 @@ mod wasm_guests;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use modreg::{ModuleRegistry, WasmConfig};
+use modreg::{GuestState, ModuleRegistry, WasmConfig};
 
 fn codecs() -> Vec<u8> {
     std::fs::read(wasm_guests::plugin_dir().join("codecs.wasm")).expect("the guest was built")
@@ -38,12 +38,16 @@ fn process(c: &mut Criterion) {
     let native = ModuleRegistry::new()
         .create_plugin("hex-encode")
         .expect("hex-encode is compiled in");
-    let guest = sandboxed(WasmConfig::new())
-        .create_plugin("wasm-hex-encode")
-        .unwrap();
-    let unpooled = sandboxed(WasmConfig::new().with_pool_size(0))
-        .create_plugin("wasm-hex-encode")
-        .unwrap();
+    let guest = |state| {
+        sandboxed(WasmConfig::new().with_guest_state(state))
+            .create_plugin("wasm-hex-encode")
+            .unwrap()
+    };
+    let guests = [
+        ("wasm_fresh_per_call", guest(GuestState::FreshPerCall)),
+        ("wasm_per_instance", guest(GuestState::PerInstance)),
+        ("wasm_shared", guest(GuestState::Shared)),
+    ];
     let mut group = c.benchmark_group("wasm_process");
     for size in [64usize, 64 << 10] {
         let input = vec![0xa5u8; size];
@@ -51,14 +55,11 @@ fn process(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("native", size), &input, |b, input| {
             b.iter(|| native.process(black_box(input)).unwrap());
         });
-        group.bench_with_input(BenchmarkId::new("wasm", size), &input, |b, input| {
-            b.iter(|| guest.process(black_box(input)).unwrap());
-        });
-        group.bench_with_input(
-            BenchmarkId::new("wasm_instantiate_per_call", size),
-            &input,
-            |b, input| b.iter(|| unpooled.process(black_box(input)).unwrap()),
-        );
+        for (name, guest) in &guests {
+            group.bench_with_input(BenchmarkId::new(*name, size), &input, |b, input| {
+                b.iter(|| guest.process(black_box(input)).unwrap());
+            });
+        }
     }
     group.finish();
 }

@@ -11,9 +11,9 @@ mod wasm_text;
 use std::time::{Duration, Instant};
 
 use modreg::{
-    AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, ModuleRegistry,
-    Operation, PluginCapabilityQuery, PluginError, PluginErrorKind, PluginMonitoringConfig,
-    SecurityError, TrustedKey, WasmConfig, WasmSignature,
+    AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, GuestState,
+    ModuleRegistry, Operation, PluginCapabilityQuery, PluginError, PluginErrorKind,
+    PluginMonitoringConfig, SecurityError, TrustedKey, WasmConfig, WasmSignature,
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -626,8 +626,13 @@ fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules() {
     let registry = ModuleRegistry::new();
     registry
         .wasm()
-        .configure_wasm(WasmConfig::new().with_max_idle_memory(64 << 10))
+        .configure_wasm(
+            WasmConfig::new()
+                .with_max_idle_memory(64 << 10)
+                .with_guest_state(GuestState::Shared),
+        )
         .unwrap();
+    // Shared guests: an instance a call used goes back to the pool, within the cap.
     for (file, name) in [("a.wasm", "greeter-a"), ("b.wasm", "greeter-b")] {
         let module = wasm_text::guest_named(name, "hi", "1.0.0");
         registry
@@ -830,4 +835,69 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
     eventually("a removed module", &|| registry.plugin("greeter").is_none());
     drop(watcher);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A guest's state lives as the host chose: by default no call sees what another left (its
+/// globals and its memory); per instance, one instance's calls share it and no other
+/// instance sees it; shared, any call of the module may find what another left. Each on the
+/// plain creation path, through a handle, and with two threads.
+#[test]
+fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured() {
+    let answers = |state: Option<GuestState>| {
+        let registry = ModuleRegistry::new();
+        if let Some(state) = state {
+            registry
+                .wasm()
+                .configure_wasm(WasmConfig::new().with_guest_state(state))
+                .unwrap();
+        }
+        registry
+            .wasm()
+            .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
+            .unwrap();
+        let first = registry.create_plugin("counter").unwrap();
+        let second = registry.create_plugin("counter").unwrap();
+        let handle = registry
+            .instances()
+            .handle("counter")
+            .unwrap()
+            .create()
+            .unwrap();
+        let calls = [
+            first.process(b"").unwrap(),
+            first.process(b"").unwrap(),
+            second.process(b"").unwrap(),
+            handle.process(b"").unwrap(),
+            handle.process(b"").unwrap(),
+        ];
+        calls.map(|answer| String::from_utf8(answer).unwrap())
+    };
+    // Each answer is the global's count then the memory byte's: "00" is a guest no call used.
+    assert_eq!(answers(None), ["00"; 5], "fresh per call is the default");
+    assert_eq!(answers(Some(GuestState::FreshPerCall)), ["00"; 5]);
+    assert_eq!(
+        answers(Some(GuestState::PerInstance)),
+        ["00", "11", "00", "00", "11"]
+    );
+    assert_eq!(
+        answers(Some(GuestState::Shared)),
+        ["00", "11", "22", "33", "44"]
+    );
+
+    // Two threads calling one fresh-per-call instance: every call starts from nothing.
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
+        .unwrap();
+    let counter = registry.create_plugin("counter").unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for _ in 0..20 {
+                    assert_eq!(counter.process(b"").unwrap(), b"00");
+                }
+            });
+        }
+    });
 }

@@ -351,7 +351,7 @@ fn how_to_give_missing_settings(error: CliError, from_file: bool) -> CliError {
             what: "settings of plugin",
             value: plugin.clone(),
             reason: format!(
-                "`{key}` is required: give it in a TOML file passed with `--config FILE`, as `[plugins.{plugin}]` then `{key} = ...`"
+                "missing field `{key}`: give it in a TOML file passed with `--config FILE`, as `[plugins.{plugin}]` then `{key} = ...`"
             ),
         };
     }

@@ -55,6 +55,28 @@ pub fn echo_guest(
     with_section(module, name, version, plugin_type, permissions, depends_on)
 }
 
+/// A module whose plugin `name` counts its calls twice, in a mutable global and in a byte of
+/// its memory, and answers both counts as digits before adding one: a guest that keeps state.
+pub fn counting_guest(name: &str) -> Vec<u8> {
+    let module = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1)
+            (global $calls (mut i32) (i32.const 0))
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (i32.store8 (i32.const 32) (i32.add (i32.const 48) (global.get $calls)))
+                (i32.store8 (i32.const 33) (i32.add (i32.const 48) (i32.load8_u (i32.const 100))))
+                (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+                (i32.store8 (i32.const 100) (i32.add (i32.load8_u (i32.const 100)) (i32.const 1)))
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 32))
+                (i32.store (i32.const 8) (i32.const 2))
+                (i32.const 0)))"#,
+    )
+    .unwrap();
+    with_section(module, name, "1.0.0", "data-processor", &[], &[])
+}
+
 /// `module` with a `modreg.plugins` section describing one plugin appended.
 fn with_section(
     mut module: Vec<u8>,

@@ -14,6 +14,28 @@ pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
 /// The default cap on the memory idle instances keep, across all modules of a registry.
 pub const DEFAULT_WASM_IDLE_MEMORY_BYTES: usize = 128 << 20;
 
+/// How long a guest's state (its linear memory and globals) lives between calls.
+///
+/// A guest keeps what a call leaves in its memory: a buffer, a cache, another caller's input.
+/// By default no call sees what another left ([`FreshPerCall`](Self::FreshPerCall)); a plugin
+/// that needs state across calls is loaded with a longer lifetime on purpose.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GuestState {
+    /// Every call starts from the module's initial state, in an instance no call used before:
+    /// nothing one call leaves is seen by the next. The default.
+    #[default]
+    FreshPerCall,
+    /// Each created plugin instance (what `create_plugin` or a handle returns) keeps one guest
+    /// across its calls, seen by no other instance; a call made while another call on the
+    /// same instance runs gets a fresh guest.
+    PerInstance,
+    /// Idle guests are reused by any call of the module (at most
+    /// [`with_pool_size`](WasmConfig::with_pool_size)): the fastest, with no isolation between
+    /// callers.
+    Shared,
+}
+
 /// The sandbox's limits and grants for every WebAssembly plugin a registry loads.
 ///
 /// Every limit has a default and fails closed: a call over its time budget or fuel stops with
@@ -52,6 +74,7 @@ pub struct WasmConfig {
     replace_compiled: bool,
     state_file: Option<PathBuf>,
     max_idle_memory: usize,
+    guest_state: GuestState,
 }
 
 impl Default for WasmConfig {
@@ -68,6 +91,7 @@ impl Default for WasmConfig {
             replace_compiled: false,
             state_file: None,
             max_idle_memory: DEFAULT_WASM_IDLE_MEMORY_BYTES,
+            guest_state: GuestState::default(),
         }
     }
 }
@@ -122,7 +146,19 @@ impl WasmConfig {
         self
     }
 
-    /// How many idle instances of a module are kept for the next call.
+    /// How long a guest's state lives between calls: a fresh guest per call by default.
+    pub fn with_guest_state(mut self, lifetime: GuestState) -> Self {
+        self.guest_state = lifetime;
+        self
+    }
+
+    /// How long a guest's state lives between calls ([`GuestState::FreshPerCall`] unless set).
+    pub fn guest_state(&self) -> GuestState {
+        self.guest_state
+    }
+
+    /// How many idle instances of a module are kept for the next call: guests no call used
+    /// yet, or, where guests are [`Shared`](GuestState::Shared), guests a call left.
     pub fn with_pool_size(mut self, instances: usize) -> Self {
         self.pool_size = instances;
         self

@@ -1,13 +1,14 @@
 //! `WasmPlugin`: the `Plugin` a created WebAssembly plugin is. Instances of one module share
-//! its compiled code and a pool of idle sandboxes; a sandbox a call trapped in is dropped, not
-//! reused.
+//! its compiled code and a pool of idle sandboxes; how long a sandbox's state lives is the
+//! module's [`GuestState`]: by default every call gets a sandbox no call used before. A
+//! sandbox a call trapped in is dropped, never reused.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmi::Engine;
 
-use crate::config::WasmConfig;
+use crate::config::{GuestState, WasmConfig};
 use crate::imports::Grants;
 use crate::instance::{CallError, Sandbox};
 use crate::module::WasmModule;
@@ -77,6 +78,7 @@ impl LoadedModule {
         Ok(())
     }
 
+    /// Keeps `sandbox` idle for a later call, within the pool's bounds.
     fn give_back(&self, sandbox: Sandbox) {
         if sandbox.grew() {
             return;
@@ -97,20 +99,31 @@ impl LoadedModule {
         }
     }
 
-    /// Runs plugin `index` on `input` in a pooled sandbox.
-    fn call(&self, spec: &WasmPluginSpec, input: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let mut sandbox = self.sandbox()?;
+    /// Runs plugin `index` on `input` in `sandbox`; the sandbox back when the call left it
+    /// usable (an answer or the plugin's own error), `None` when it trapped.
+    fn run(
+        &self,
+        spec: &WasmPluginSpec,
+        mut sandbox: Sandbox,
+        input: &[u8],
+    ) -> (Result<Vec<u8>, PluginError>, Option<Sandbox>) {
         match sandbox.call(&spec.name, spec.index, input, &spec.grants, &self.config) {
-            Ok(output) => {
-                self.give_back(sandbox);
-                Ok(output)
-            }
-            Err(CallError::Plugin(error)) => {
-                self.give_back(sandbox);
-                Err(error)
-            }
-            Err(CallError::Fatal(error)) => Err(error),
+            Ok(output) => (Ok(output), Some(sandbox)),
+            Err(CallError::Plugin(error)) => (Err(error), Some(sandbox)),
+            Err(CallError::Fatal(error)) => (Err(error), None),
         }
+    }
+
+    /// Runs plugin `index` on `input`: in a sandbox no call used (dropped after), or one from
+    /// the shared pool (given back after), as the module's [`GuestState`] says.
+    fn call(&self, spec: &WasmPluginSpec, input: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let (outcome, used) = self.run(spec, self.sandbox()?, input);
+        if self.config.guest_state() == GuestState::Shared
+            && let Some(sandbox) = used
+        {
+            self.give_back(sandbox);
+        }
+        outcome
     }
 }
 
@@ -139,11 +152,31 @@ pub(crate) struct WasmPluginSpec {
 #[derive(Debug)]
 pub(crate) struct WasmPlugin {
     spec: Arc<WasmPluginSpec>,
+    /// Its own guest, kept across its calls where guests live [`GuestState::PerInstance`].
+    own: Mutex<Option<Sandbox>>,
 }
 
 impl WasmPlugin {
     pub(crate) fn new(spec: Arc<WasmPluginSpec>) -> Self {
-        WasmPlugin { spec }
+        WasmPlugin {
+            spec,
+            own: Mutex::new(None),
+        }
+    }
+
+    /// A call in this instance's own guest; one made while another runs gets a fresh guest.
+    fn call_own(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let module = &self.spec.module;
+        let Ok(mut own) = self.own.try_lock() else {
+            return module.call(&self.spec, data);
+        };
+        let sandbox = match own.take() {
+            Some(sandbox) => sandbox,
+            None => module.sandbox()?,
+        };
+        let (outcome, used) = module.run(&self.spec, sandbox, data);
+        *own = used;
+        outcome
     }
 }
 
@@ -174,6 +207,9 @@ impl Plugin for WasmPlugin {
     }
 
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        self.spec.module.call(&self.spec, data)
+        match self.spec.module.config.guest_state() {
+            GuestState::PerInstance => self.call_own(data),
+            _ => self.spec.module.call(&self.spec, data),
+        }
     }
 }
