@@ -62,17 +62,6 @@ mod backend {
         };
     }
 
-    /// Writes a plugin's items, reached as `NAME::expand!` through the registry's hidden
-    /// module: a path that does not name a registry is one error at that path, and the items
-    /// that would name its table are not written. Not public API.
-    #[doc(hidden)]
-    #[macro_export]
-    macro_rules! __in_registry {
-        ($($item:tt)*) => {
-            $($item)*
-        };
-    }
-
     /// Adds a plugin descriptor to a registry's table. Not public API.
     #[doc(hidden)]
     #[macro_export]
@@ -152,17 +141,6 @@ mod backend {
         };
     }
 
-    /// Writes a plugin's items, reached as `NAME::expand!` through the registry's hidden
-    /// module: a path that does not name a registry is one error at that path, and the items
-    /// that would name its table are not written. Not public API.
-    #[doc(hidden)]
-    #[macro_export]
-    macro_rules! __in_registry {
-        ($($item:tt)*) => {
-            $($item)*
-        };
-    }
-
     /// Adds a plugin descriptor to a registry's table. Not public API.
     #[doc(hidden)]
     #[macro_export]
@@ -208,6 +186,17 @@ mod backend {
 pub use backend::FactoryEntry;
 #[cfg(not(any(feature = "inventory", target_family = "wasm")))]
 pub use backend::MODREG_FACTORIES_V0;
+
+/// Writes a plugin's items, reached as `NAME::expand!` through the registry's hidden module: a
+/// path that does not name a registry is one error at that path, and the items that would name
+/// its table are not written. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __in_registry {
+    ($($item:tt)*) => {
+        $($item)*
+    };
+}
 
 /// The `static` of a registry: a [`Registry`] or, with `meta = M`, a
 /// [`MetaRegistry`](crate::MetaRegistry). Not public API.
