@@ -901,3 +901,44 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured() {
         }
     });
 }
+
+/// All instances of all modules of a registry hold at most `with_max_total_memory` at once:
+/// one more instance past it is refused with `MemoryLimit`, and dropping one makes room.
+#[test]
+fn instances_of_every_module_share_one_memory_cap() {
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(
+            WasmConfig::new()
+                .with_guest_state(GuestState::PerInstance)
+                .with_max_total_memory(3 << 16),
+        )
+        .unwrap();
+    for (file, name) in [("a.wasm", "a"), ("b.wasm", "b")] {
+        registry
+            .wasm()
+            .load_wasm_bytes(file, &wasm_text::counting_guest(name), None)
+            .unwrap();
+    }
+    // The instance each module made at load: two pages, one each.
+    assert_eq!(registry.wasm().memory_bytes(), 2 << 16);
+    let kept: Vec<_> = ["a", "b", "a"]
+        .iter()
+        .map(|name| {
+            let plugin = registry.create_plugin(name).unwrap();
+            plugin.process(b"").unwrap();
+            plugin
+        })
+        .collect();
+    assert_eq!(registry.wasm().memory_bytes(), 3 << 16);
+    let over = registry.create_plugin("b").unwrap();
+    let err = over.process(b"").unwrap_err();
+    assert!(
+        matches!(err.kind(), PluginErrorKind::MemoryLimit { .. }),
+        "{err}"
+    );
+    drop(kept);
+    assert_eq!(over.process(b"").unwrap(), b"00");
+    assert_eq!(registry.wasm().memory_bytes(), 1 << 16);
+}

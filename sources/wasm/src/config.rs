@@ -13,6 +13,9 @@ pub const DEFAULT_WASM_OUTPUT_BYTES: usize = 16 << 20;
 pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
 /// The default cap on the memory idle instances keep, across all modules of a registry.
 pub const DEFAULT_WASM_IDLE_MEMORY_BYTES: usize = 128 << 20;
+/// The default cap on the memory every instance of every module of a registry holds at once,
+/// running or idle.
+pub const DEFAULT_WASM_TOTAL_MEMORY_BYTES: usize = 1 << 30;
 
 /// How long a guest's state (its linear memory and globals) lives between calls.
 ///
@@ -74,6 +77,7 @@ pub struct WasmConfig {
     replace_compiled: bool,
     state_file: Option<PathBuf>,
     max_idle_memory: usize,
+    max_total_memory: usize,
     guest_state: GuestState,
 }
 
@@ -91,6 +95,7 @@ impl Default for WasmConfig {
             replace_compiled: false,
             state_file: None,
             max_idle_memory: DEFAULT_WASM_IDLE_MEMORY_BYTES,
+            max_total_memory: DEFAULT_WASM_TOTAL_MEMORY_BYTES,
             guest_state: GuestState::default(),
         }
     }
@@ -144,6 +149,20 @@ impl WasmConfig {
     pub fn with_env_var(mut self, name: impl Into<String>) -> Self {
         self.env_vars.push(name.into());
         self
+    }
+
+    /// At most this many bytes of linear memory held by all instances of all modules of the
+    /// registry at once (running, idle or kept by a plugin instance): a guest that would grow
+    /// past it gets `MemoryLimit`, as one over its own cap does, and a call that would need a
+    /// new instance past it is refused the same way. 1 GiB by default.
+    pub fn with_max_total_memory(mut self, bytes: usize) -> Self {
+        self.max_total_memory = bytes;
+        self
+    }
+
+    /// The cap on the memory of all instances at once.
+    pub fn max_total_memory(&self) -> usize {
+        self.max_total_memory
     }
 
     /// How long a guest's state lives between calls: a fresh guest per call by default.

@@ -4,6 +4,7 @@
 use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wasmi::{Caller, Extern, Linker, Memory};
 
@@ -65,21 +66,48 @@ pub(crate) struct HostState {
     pub(crate) events: Events,
 }
 
-/// Refuses memory growth past the cap and remembers that it did.
+/// Refuses memory growth past the instance's cap, or past what all instances of the registry
+/// may hold together, and remembers that it did.
 #[derive(Debug)]
 pub(crate) struct MemoryCap {
     pub(crate) limit: usize,
     pub(crate) hit: bool,
+    /// Bytes every instance of the registry holds, and the most they may.
+    pub(crate) total: Arc<AtomicUsize>,
+    pub(crate) total_limit: usize,
+    /// Bytes this instance counted in `total`, given back when it is dropped.
+    pub(crate) held: usize,
+    /// Whether a growth was refused for the registry's budget (not the instance's own cap).
+    pub(crate) total_hit: bool,
+}
+
+impl Drop for MemoryCap {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.held, Ordering::AcqRel);
+    }
 }
 
 impl wasmi::ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool, wasmi_core::LimiterError> {
-        let allow = desired <= self.limit && maximum.is_none_or(|max| desired <= max);
+        let mut allow = desired <= self.limit && maximum.is_none_or(|max| desired <= max);
+        if allow {
+            let more = desired.saturating_sub(current);
+            allow = self
+                .total
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                    held.checked_add(more).filter(|t| *t <= self.total_limit)
+                })
+                .is_ok();
+            if allow {
+                self.held += more;
+            }
+            self.total_hit |= !allow;
+        }
         self.hit |= !allow;
         Ok(allow)
     }

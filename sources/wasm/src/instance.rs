@@ -3,6 +3,7 @@
 //! length checked before it is copied.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 
 use wasmi::{Engine, Instance, Memory, Store, TypedFunc, TypedResumableCall};
@@ -59,12 +60,17 @@ impl Sandbox {
         module: &WasmModule,
         config: &WasmConfig,
         events: &Events,
+        total: &Arc<AtomicUsize>,
     ) -> Result<Self, PluginError> {
         let state = HostState {
             events: events.clone(),
             limiter: MemoryCap {
                 limit: config.memory_limit(),
                 hit: false,
+                total: Arc::clone(total),
+                total_limit: config.max_total_memory(),
+                held: 0,
+                total_hit: false,
             },
             grants: Arc::default(),
             panic_message: None,
@@ -78,7 +84,17 @@ impl Sandbox {
         let linker = linker(engine).map_err(|e| engine_error(&module.name, &e))?;
         let instance: Instance = linker
             .instantiate_and_start(&mut store, &module.compiled)
-            .map_err(|e| engine_error(&module.name, &e))?;
+            .map_err(|e| {
+                // The registry's guests hold all they may: no room now, not a bad module.
+                if store.data().limiter.total_hit {
+                    PluginError::from(PluginErrorKind::MemoryLimit {
+                        plugin: module.name.clone(),
+                        limit: config.max_total_memory(),
+                    })
+                } else {
+                    engine_error(&module.name, &e)
+                }
+            })?;
         let missing = |what: &str| {
             PluginError::from(PluginErrorKind::WasmModule {
                 module: module.name.clone(),
@@ -114,6 +130,7 @@ impl Sandbox {
         state.denied = None;
         // A refused growth the guest survived in an earlier call is not this call's cause.
         state.limiter.hit = false;
+        state.limiter.total_hit = false;
         state.panic_message = None;
         let started = Instant::now();
         let len = u32::try_from(input.len()).map_err(|_| {
@@ -188,7 +205,12 @@ impl Sandbox {
         } else if state.limiter.hit {
             PluginError::from(PluginErrorKind::MemoryLimit {
                 plugin: plugin.to_owned(),
-                limit: state.limiter.limit,
+                // The limit it met: the registry's, or its own.
+                limit: if state.limiter.total_hit {
+                    state.limiter.total_limit
+                } else {
+                    state.limiter.limit
+                },
             })
         } else {
             PluginError::from(PluginErrorKind::Trapped {

@@ -36,7 +36,8 @@ mod watch;
 
 pub use crate::config::{
     DEFAULT_WASM_IDLE_MEMORY_BYTES, DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES,
-    DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET, GuestState, WasmConfig,
+    DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET, DEFAULT_WASM_TOTAL_MEMORY_BYTES,
+    GuestState, WasmConfig,
 };
 pub use crate::load::{Sandbox, Wasm, WasmLoadReport};
 pub use crate::signature::WasmSignature;

@@ -33,6 +33,8 @@ pub struct Wasm {
     versions: Mutex<SignedVersions>,
     /// Bytes of memory the idle instances of every module hold (`plugin.rs`).
     idle: Arc<AtomicUsize>,
+    /// Bytes of memory every instance of every module holds (`imports.rs`'s limiter).
+    total: Arc<AtomicUsize>,
     /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
     refused: AtomicU64,
     /// The hash of each module file last refused, so a directory pass refuses (and logs) a
@@ -67,6 +69,7 @@ impl Default for Wasm {
             modules: Mutex::new(BTreeMap::new()),
             versions: Mutex::new(SignedVersions::default()),
             idle: Arc::default(),
+            total: Arc::default(),
             refused: AtomicU64::new(0),
             refused_files: Mutex::new(BTreeMap::new()),
             stamps: Mutex::new(BTreeMap::new()),
@@ -217,6 +220,11 @@ impl Wasm {
         self.idle.load(Ordering::Acquire)
     }
 
+    /// What [`Sandbox::memory_bytes`] does.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.total.load(Ordering::Acquire)
+    }
+
     /// What [`Sandbox::wasm_modules_refused`] does.
     pub(crate) fn wasm_modules_refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
@@ -273,6 +281,7 @@ impl Wasm {
             config.clone(),
             events,
             Arc::clone(&self.idle),
+            Arc::clone(&self.total),
         ));
         loaded.instantiate_once()?;
         let (registrations, names) = registrations_of(&loaded, name, &config)?;
@@ -577,5 +586,11 @@ impl Sandbox<'_> {
     /// module (at most [`WasmConfig::max_idle_memory`]).
     pub fn idle_memory_bytes(&self) -> usize {
         self.wasm.idle_memory_bytes()
+    }
+
+    /// Bytes of linear memory every instance of every module holds now (running, idle or kept
+    /// by a plugin instance), at most [`WasmConfig::max_total_memory`].
+    pub fn memory_bytes(&self) -> usize {
+        self.wasm.memory_bytes()
     }
 }

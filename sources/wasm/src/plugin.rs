@@ -32,6 +32,8 @@ pub(crate) struct LoadedModule {
     pool: Mutex<Vec<Sandbox>>,
     /// Bytes of memory idle sandboxes hold across the registry's modules.
     idle: Arc<AtomicUsize>,
+    /// Bytes of memory every sandbox of the registry holds, capped by `max_total_memory`.
+    total: Arc<AtomicUsize>,
 }
 
 impl LoadedModule {
@@ -41,6 +43,7 @@ impl LoadedModule {
         config: WasmConfig,
         events: Events,
         idle: Arc<AtomicUsize>,
+        total: Arc<AtomicUsize>,
     ) -> Self {
         LoadedModule {
             module,
@@ -49,6 +52,7 @@ impl LoadedModule {
             events,
             pool: Mutex::new(Vec::new()),
             idle,
+            total,
         }
     }
 
@@ -65,7 +69,13 @@ impl LoadedModule {
                     .fetch_sub(sandbox.memory_bytes(), Ordering::AcqRel);
                 Ok(sandbox)
             }
-            None => Sandbox::new(&self.engine, &self.module, &self.config, &self.events),
+            None => Sandbox::new(
+                &self.engine,
+                &self.module,
+                &self.config,
+                &self.events,
+                &self.total,
+            ),
         }
     }
 
@@ -73,7 +83,13 @@ impl LoadedModule {
     /// its memory fits the cap, its start function ends within one slice of fuel and its
     /// exports have their types. The instance waits in the pool for the first call.
     pub(crate) fn instantiate_once(&self) -> Result<(), PluginError> {
-        let sandbox = Sandbox::new(&self.engine, &self.module, &self.config, &self.events)?;
+        let sandbox = Sandbox::new(
+            &self.engine,
+            &self.module,
+            &self.config,
+            &self.events,
+            &self.total,
+        )?;
         self.give_back(sandbox);
         Ok(())
     }
