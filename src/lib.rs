@@ -99,6 +99,8 @@ mod docs_compile {
     struct Monitoring;
     #[doc = include_str!("../docs/seed-deviations.md")]
     struct SeedDeviations;
+    #[doc = include_str!("../docs/wasm-abi.md")]
+    struct WasmAbi;
 }
 
 #[cfg(feature = "host")]
