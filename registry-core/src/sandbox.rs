@@ -24,6 +24,11 @@ static QUIET_HOOK: Once = Once::new();
 /// other panic goes to the hook that was there before (the application's or the default).
 /// An application that sets its own hook later replaces this one and sees every panic.
 fn quiet_guarded_panics() {
+    // The hook cannot be changed from a thread that is unwinding (a guard in a `Drop` during a
+    // panic): the next guard installs it.
+    if QUIET_HOOK.is_completed() || std::thread::panicking() {
+        return;
+    }
     QUIET_HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
