@@ -100,16 +100,22 @@ fn async_methods_are_called_through_the_registry() {
         7
     );
     assert_eq!(fetcher.label(), "fixtures");
-    // The future borrows the instance and the key; it can cross threads.
+
+    let decimal = TO_TEXT.create("decimal").unwrap();
+    assert_eq!(block_on(decimal.convert(-42)), "-42");
+}
+
+#[test]
+#[cfg_attr(target_family = "wasm", ignore = "no threads on this target")]
+fn a_future_from_the_registry_crosses_threads() {
+    let fetcher = FETCHERS.create("fixtures").unwrap();
+    // The future borrows the instance and the key; it is `Send`.
     let key = String::from("greeting");
     let answer = std::thread::scope(|s| {
         let future = fetcher.fetch(&key);
         s.spawn(move || block_on(future)).join().unwrap()
     });
     assert_eq!(answer.unwrap(), b"hello");
-
-    let decimal = TO_TEXT.create("decimal").unwrap();
-    assert_eq!(block_on(decimal.convert(-42)), "-42");
 }
 
 #[test]
