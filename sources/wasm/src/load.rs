@@ -251,7 +251,20 @@ impl Wasm {
         bytes: &[u8],
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
-        let result = self.load_checked(registry, name, bytes, signature);
+        self.load_hashed(registry, name, bytes, sha256_of(bytes), signature)
+    }
+
+    /// [`load_wasm_bytes`](Self::load_wasm_bytes) of bytes whose SHA-256 the caller has
+    /// (a directory pass hashes a file to see whether it changed): it is not computed again.
+    fn load_hashed(
+        &self,
+        registry: &ModuleRegistry,
+        name: &str,
+        bytes: &[u8],
+        digest: [u8; 32],
+        signature: Option<&WasmSignature>,
+    ) -> Result<Vec<String>, PluginError> {
+        let result = self.load_checked(registry, name, bytes, digest, signature);
         if let Err(error) = &result {
             self.refused.fetch_add(1, Ordering::Relaxed);
             // Escaped: the reason quotes the module's own text.
@@ -269,10 +282,11 @@ impl Wasm {
         registry: &ModuleRegistry,
         name: &str,
         bytes: &[u8],
+        digest: [u8; 32],
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
         let config = self.wasm_config();
-        let module = WasmModule::new(name, bytes, &self.engine, &config)?;
+        let module = WasmModule::new(name, bytes, digest, &self.engine, &config)?;
         let sha256 = module.sha256.clone();
         let events = registry.events();
         let loaded = Arc::new(LoadedModule::new(
@@ -442,7 +456,8 @@ impl Wasm {
                     continue;
                 }
             };
-            let sha256 = encode_hex(&sha256_of(&bytes));
+            let digest = sha256_of(&bytes);
+            let sha256 = encode_hex(&digest);
             // One lock at a time: neither is held while the other is taken.
             let loaded_same = self
                 .modules
@@ -471,7 +486,7 @@ impl Wasm {
                     continue;
                 }
             };
-            let outcome = self.load_wasm_bytes(registry, &name, &bytes, signature.as_ref());
+            let outcome = self.load_hashed(registry, &name, &bytes, digest, signature.as_ref());
             let mut refused_files = self
                 .refused_files
                 .lock()

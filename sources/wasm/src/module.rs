@@ -42,10 +42,11 @@ pub(crate) fn encode_hex(bytes: &[u8]) -> String {
 }
 
 impl WasmModule {
-    /// Checks and compiles `bytes`, loaded under `name`.
+    /// Checks and compiles `bytes`, loaded under `name`; `digest` is their SHA-256.
     pub(crate) fn new(
         name: &str,
         bytes: &[u8],
+        digest: [u8; 32],
         engine: &Engine,
         config: &WasmConfig,
     ) -> Result<Self, PluginError> {
@@ -95,7 +96,6 @@ impl WasmModule {
             )));
         }
         let entries = read_metadata(&section).map_err(|e| refuse(format!("`{SECTION}`: {e}")))?;
-        let digest = sha256(bytes);
         Ok(WasmModule {
             name: name.to_owned(),
             sha256: encode_hex(&digest),
