@@ -26,7 +26,7 @@ use modreg_host::{
 #[cfg(feature = "monitoring")]
 use modreg_monitoring::{
     AdvancedPluginMonitoringConfig, Alert, HealthChecks, HealthCounts, HealthReport, Monitoring,
-    PluginHealthMonitoringConfig, PluginMonitoringConfig,
+    PluginHealthMonitoringConfig, PluginMonitoringConfig, RecentMetrics,
 };
 #[cfg(feature = "security")]
 use modreg_security::{
@@ -465,14 +465,23 @@ impl ModuleRegistry {
         Ok(())
     }
 
-    /// Applies the health-monitoring switches.
+    /// Applies the health-monitoring switches, and the health rules if given.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "configurations are passed by value, as the specification's are"
+    )]
     pub fn configure_plugin_health_monitoring(
         &self,
         config: PluginHealthMonitoringConfig,
     ) -> Result<(), PluginError> {
         self.monitoring
-            .configure_plugin_health_monitoring(&self.host, &config);
-        Ok(())
+            .configure_plugin_health_monitoring(&self.host, &config)
+    }
+
+    /// What plugin `name` did over the last `window` (at most [`MAX_WINDOW`](crate::MAX_WINDOW)),
+    /// if it records metrics: calls, errors, latency and its last error in that period.
+    pub fn recent_metrics(&self, name: &str, window: std::time::Duration) -> Option<RecentMetrics> {
+        self.monitoring.recent_metrics(name, window)
     }
 
     /// The metrics recorded for plugin `name` by monitored instances, if any were made.

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use modreg::{
-    AdvancedPluginMonitoringConfig, AlertKind, AlertRules, HealthMonitor, HealthStatus,
-    ModuleRegistry, Operation, PluginAccessControlConfig, PluginBehavior, PluginError,
-    PluginErrorKind, PluginHealthMonitoringConfig, PluginMonitoringConfig, Principal, plugin,
+    AdvancedPluginMonitoringConfig, AlertKind, AlertRules, HealthMonitor, HealthRules,
+    HealthStatus, ModuleRegistry, Operation, PluginAccessControlConfig, PluginBehavior,
+    PluginError, PluginErrorKind, PluginHealthMonitoringConfig, PluginMonitoringConfig, Principal,
+    plugin,
 };
 
 #[plugin(type = Analyzer, version = "1.0.0")]
@@ -372,6 +373,58 @@ fn health_reports_aggregate_and_feed_metrics_alerts_and_history() {
     assert_eq!((counts["sick"].checks, counts["sick"].unhealthy), (2, 2));
     assert_eq!(counts["tired"].degraded, 2);
     assert_eq!(registry.health_history().len(), 2);
+}
+
+#[test]
+fn health_rules_judge_a_plugin_by_its_recent_calls() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_advanced_plugin_monitoring(
+            AdvancedPluginMonitoringConfig::new()
+                .with_plugin_metrics(true)
+                .with_performance_metrics(true),
+        )
+        .unwrap();
+    let checks = PluginHealthMonitoringConfig::new().with_plugin_health_checks(true);
+    registry
+        .configure_plugin_health_monitoring(checks.clone())
+        .unwrap();
+    let flaky = registry.create_plugin("flaky").unwrap();
+    flaky.process(b"ok").unwrap();
+    for _ in 0..31 {
+        flaky.process(b"fail").unwrap_err();
+    }
+    // Without rules, the plugin's own word: healthy.
+    let report = registry.run_health_checks().unwrap();
+    assert_eq!(report.plugins["flaky"], HealthStatus::Healthy);
+    // With them, 31 failures in 32 calls: unhealthy, with the figures; the last error is kept.
+    registry
+        .configure_plugin_health_monitoring(checks.clone().with_health_rules(HealthRules::new()))
+        .unwrap();
+    let report = registry.run_health_checks().unwrap();
+    match &report.plugins["flaky"] {
+        HealthStatus::Unhealthy(why) => assert!(why.contains("failed 31 of its 32 calls"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(report.overall.label(), "unhealthy");
+    let metrics = registry.plugin_metrics("flaky").unwrap();
+    assert!(metrics.last_error.unwrap().message.contains("asked to"));
+    #[cfg(feature = "prometheus")]
+    assert!(
+        registry
+            .prometheus_text()
+            .contains("modreg_plugin_health{plugin=\"flaky\",status=\"unhealthy\"} 1")
+    );
+    // Rules off again, and bad rules refused.
+    registry
+        .configure_plugin_health_monitoring(checks.clone().without_health_rules())
+        .unwrap();
+    assert_eq!(
+        registry.run_health_checks().unwrap().plugins["flaky"],
+        HealthStatus::Healthy
+    );
+    let bad = checks.with_health_rules(HealthRules::new().with_max_error_ratio(Some(2.0)));
+    assert!(registry.configure_plugin_health_monitoring(bad).is_err());
 }
 
 #[test]

@@ -84,7 +84,9 @@ pub use crate::layer::{
     Change, Code, Event, Events, Interest, Layer, LayerContext, Opened, Proof, Wrap,
 };
 pub use crate::lifecycle::{LifecycleState, PluginManager};
-pub use crate::metrics::{MetricsSource, PluginMetrics};
+pub use crate::metrics::{
+    LATENCY_BUCKETS, LastError, MetricsSource, PluginMetrics, latency_bucket, latency_bucket_bounds,
+};
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 pub use crate::registration::SignedChange;
 pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry, RegistryBuilder};

@@ -29,6 +29,7 @@ impl Monitoring {
             }));
         }
         let previous = self.health.latest();
+        let rules = self.health_rules();
         let mut plugins = BTreeMap::new();
         for info in registry.plugins() {
             let name = info.name().to_owned();
@@ -43,6 +44,15 @@ impl Monitoring {
                 }
                 error => HealthStatus::Unhealthy(error.to_string()),
             });
+            // What the calls say, when rules are set: the worse of the two counts.
+            let judged = rules.as_ref().and_then(|rules| {
+                let recent = self.recent_metrics(&name, rules.window)?;
+                rules.judge(&recent)
+            });
+            let status = match judged {
+                Some(judged) if judged.rank() > status.rank() => judged,
+                _ => status,
+            };
             plugins.insert(name, status);
         }
         let checked_at_ms = SystemTime::now()

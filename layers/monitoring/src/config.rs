@@ -5,6 +5,7 @@ use modreg_core::PluginError;
 use modreg_host::flag_builders;
 
 use crate::alerts::AlertRules;
+use crate::rules::HealthRules;
 
 /// The basic monitoring switches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,12 +78,22 @@ impl AdvancedPluginMonitoringConfig {
 }
 
 /// The health-monitoring switches.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PluginHealthMonitoringConfig {
     checks: Option<bool>,
     metrics: Option<bool>,
     alerts: Option<bool>,
     dashboard: Option<bool>,
+    rules: Option<RulesChange>,
+}
+
+/// What a health configuration does to the health rules.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum RulesChange {
+    /// Sets them.
+    On(HealthRules),
+    /// Turns them off.
+    Off,
 }
 
 flag_builders!(PluginHealthMonitoringConfig {
@@ -100,6 +111,34 @@ impl PluginHealthMonitoringConfig {
     /// Changes no switch.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Health checks also judge each plugin by its recent calls (error ratio, latency), by
+    /// these rules. Off by default.
+    #[must_use]
+    pub fn with_health_rules(mut self, rules: HealthRules) -> Self {
+        self.rules = Some(RulesChange::On(rules));
+        self
+    }
+
+    /// Health checks go by what plugins say of themselves only.
+    #[must_use]
+    pub fn without_health_rules(mut self) -> Self {
+        self.rules = Some(RulesChange::Off);
+        self
+    }
+
+    /// What this configuration does to the rules, if anything.
+    pub(crate) fn rules(&self) -> Option<&RulesChange> {
+        self.rules.as_ref()
+    }
+
+    /// Checks the health rules, if any.
+    pub(crate) fn validate(&self) -> Result<(), PluginError> {
+        match &self.rules {
+            Some(RulesChange::On(rules)) => rules.validate(),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -118,7 +118,7 @@ pub trait HealthChecks: Send + Sync + 'static {
 /// let monitoring = Arc::new(Monitoring::new());
 /// let registry = ModuleRegistry::builder().layer(monitoring.clone()).build();
 /// let checks = PluginHealthMonitoringConfig::new().with_plugin_health_checks(true);
-/// monitoring.configure_plugin_health_monitoring(&registry, &checks);
+/// monitoring.configure_plugin_health_monitoring(&registry, &checks).unwrap();
 /// let host = Arc::new(Host { registry, monitoring: monitoring.clone() });
 /// let monitor = HealthMonitor::start(host, Duration::from_millis(10));
 /// std::thread::sleep(Duration::from_millis(50));

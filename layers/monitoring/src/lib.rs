@@ -21,7 +21,9 @@ mod monitoring;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 mod recorder;
+mod rules;
 mod thread_slot;
+mod window;
 
 pub use crate::alerts::{Alert, AlertKind, AlertRules};
 pub use crate::config::{
@@ -30,3 +32,5 @@ pub use crate::config::{
 pub use crate::health::{HEALTH_HISTORY, HealthChecks, HealthCounts, HealthMonitor, HealthReport};
 pub use crate::monitoring::Monitoring;
 pub use crate::recorder::MetricsRecorder;
+pub use crate::rules::HealthRules;
+pub use crate::window::{MAX_WINDOW, RecentMetrics};

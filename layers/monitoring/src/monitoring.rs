@@ -3,17 +3,21 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use modreg_core::PluginError;
 use modreg_host::{Event, Interest, Layer, LayerContext, ModuleRegistry, PluginMetrics};
 
 use crate::alerts::{Alert, AlertHub};
 use crate::config::{
-    AdvancedPluginMonitoringConfig, PluginHealthMonitoringConfig, PluginMonitoringConfig, Switches,
+    AdvancedPluginMonitoringConfig, PluginHealthMonitoringConfig, PluginMonitoringConfig,
+    RulesChange, Switches,
 };
 use crate::health::{HealthCounts, HealthReport, HealthState};
 use crate::metered::Plan;
 use crate::recorder::MetricsRecorder;
+use crate::rules::HealthRules;
+use crate::window::{RecentMetrics, Windows};
 
 /// The monitoring layer: metrics, latency, alerts and per-call logging around the calls of
 /// created plugins, and health checks on demand.
@@ -39,6 +43,10 @@ pub struct Monitoring {
     recorders: RwLock<HashMap<String, Arc<MetricsRecorder>>>,
     pub(crate) alerts: Arc<AlertHub>,
     pub(crate) health: HealthState,
+    /// Rules that judge health by recent calls; `None`: off.
+    pub(crate) health_rules: RwLock<Option<HealthRules>>,
+    /// Snapshots for recent metrics.
+    windows: Windows,
 }
 
 impl Monitoring {
@@ -87,13 +95,41 @@ impl Monitoring {
         Ok(())
     }
 
-    /// Applies the health-monitoring switches.
+    /// Applies the health-monitoring switches, and the health rules if given.
     pub fn configure_plugin_health_monitoring(
         &self,
         registry: &ModuleRegistry,
         config: &PluginHealthMonitoringConfig,
-    ) {
+    ) -> Result<(), PluginError> {
+        config.validate()?;
+        if let Some(change) = config.rules() {
+            let mut rules = self
+                .health_rules
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            match change {
+                RulesChange::On(new) => rules.clone_from(&Some(new.clone())),
+                RulesChange::Off => *rules = None,
+            }
+        }
         self.configure(registry, |switches| config.apply(switches));
+        Ok(())
+    }
+
+    /// The health rules in force, if any.
+    pub fn health_rules(&self) -> Option<HealthRules> {
+        self.health_rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// What plugin `name` did over the last `window` (at most [`MAX_WINDOW`](crate::MAX_WINDOW)),
+    /// if it records metrics. Windows are cut from snapshots kept every few seconds while
+    /// someone asks (health rounds, a dashboard), so the period may run a few seconds over.
+    pub fn recent_metrics(&self, name: &str, window: Duration) -> Option<RecentMetrics> {
+        let now = self.plugin_metrics(name)?;
+        Some(self.windows.recent(name, now, window))
     }
 
     /// Sets whether created plugins record metrics (`with_plugin_monitoring` of the system
@@ -147,6 +183,7 @@ impl Monitoring {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(name);
         self.alerts.forget(name);
+        self.windows.forget(name);
     }
 
     /// The metrics recorded for plugin `name` by monitored instances, if any were made.

@@ -54,20 +54,7 @@ impl Snapshot {
             .iter()
             .filter(|(_, m)| !m.latency_buckets.is_empty())
         {
-            #[expect(clippy::cast_precision_loss, reason = "nanoseconds to seconds")]
-            let buckets: Vec<(f64, u64)> = m
-                .latency_buckets
-                .iter()
-                .enumerate()
-                .map(|(i, &count)| {
-                    let upper = if i + 1 == m.latency_buckets.len() {
-                        f64::INFINITY
-                    } else {
-                        (1u64 << i) as f64 / 1e9
-                    };
-                    (upper, count)
-                })
-                .collect();
+            let buckets = octaves(&m.latency_buckets);
             #[expect(clippy::cast_precision_loss, reason = "nanoseconds to seconds")]
             let sum = m.latency_sum_ns as f64 / 1e9;
             let count = buckets.iter().map(|(_, c)| c).sum();
@@ -84,6 +71,29 @@ impl Snapshot {
 
         Ok(())
     }
+}
+
+/// The exported histogram: the recorder's log-linear buckets summed into one per power of two
+/// of nanoseconds (`le` 1 ns, 2 ns, ... 2^40 ns, then `+Inf`), so a scrape stays small. Each
+/// counts the latencies under its edge (no fine bucket straddles one, so the counts are
+/// exact; a latency of exactly `2^k` ns counts one edge up).
+fn octaves(fine: &[u64]) -> Vec<(f64, u64)> {
+    let mut edges: Vec<(f64, u64)> = (0..=40)
+        .map(|power: i32| (2f64.powi(power) / 1e9, 0))
+        .chain([(f64::INFINITY, 0)])
+        .collect();
+    for (index, &count) in fine.iter().enumerate() {
+        let (_, high) = modreg_host::latency_bucket_bounds(index);
+        // The first edge at or above the bucket's exclusive upper bound.
+        let edge = if high == u64::MAX {
+            edges.len() - 1
+        } else {
+            (u64::BITS - (high - 1).leading_zeros()) as usize
+        };
+        let last = edges.len() - 1;
+        edges[edge.min(last)].1 += count;
+    }
+    edges
 }
 
 impl Collector for Snapshot {
@@ -217,6 +227,21 @@ mod tests {
     use modreg_host::ModuleRegistry;
 
     use crate::{AdvancedPluginMonitoringConfig, Monitoring};
+
+    #[test]
+    fn fine_buckets_sum_into_power_of_two_edges() {
+        let mut fine = vec![0; modreg_host::LATENCY_BUCKETS];
+        for nanos in [0, 1, 3, 300, 1_000_000, u64::MAX] {
+            fine[modreg_host::latency_bucket(nanos)] += 1;
+        }
+        let edges = super::octaves(&fine);
+        assert_eq!(edges.len(), 42);
+        let at = |power: usize| edges[power].1;
+        // 0 is under 1 ns; 1 under 2; 3 under 4; 300 under 512; 1 ms under 2^20 ns.
+        assert_eq!((at(0), at(1), at(2), at(9), at(20)), (1, 1, 1, 1, 1));
+        assert_eq!(edges[41], (f64::INFINITY, 1));
+        assert_eq!(edges.iter().map(|(_, c)| c).sum::<u64>(), 6);
+    }
 
     #[test]
     fn exposes_counters_histograms_and_gauges() {

@@ -1,21 +1,17 @@
-//! Per-plugin metrics: lock-free counters and a fixed-bucket latency histogram.
+//! Per-plugin metrics: lock-free counters and a log-linear latency histogram.
 //!
 //! A [`MetricsRecorder`] is shared by every monitored instance of one plugin; recording is a
 //! few plain stores to the calling thread's own counters. [`PluginMetrics`] (the host's type,
 //! which an advanced plugin is handed) is a snapshot of it.
 
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use crate::thread_slot;
 use modreg_core::{PluginError, PluginErrorKind};
-use modreg_host::{MetricsSource, PluginMetrics};
-
-/// Latency buckets: bucket `i` counts calls of less than `2^i` nanoseconds (the last one
-/// everything longer), so quantiles are exact to within a factor of two.
-const BUCKETS: usize = 40;
+use modreg_host::{LATENCY_BUCKETS as BUCKETS, LastError, MetricsSource, PluginMetrics};
 
 /// The live, shared counters of one plugin.
 ///
@@ -29,6 +25,8 @@ pub struct MetricsRecorder {
     owned: Box<[OnceLock<Box<Line>>]>,
     /// For threads without a slot.
     shared: Line,
+    /// The last failure: written on the error path only.
+    last_error: Mutex<Option<LastError>>,
 }
 
 /// One thread's counters and latency histogram, on cache lines of their own.
@@ -62,8 +60,7 @@ impl Line {
     #[inline]
     fn add_latency(&self, writer: Writer, latency: Duration) {
         let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        let bucket = (u64::BITS - nanos.leading_zeros()) as usize;
-        writer.add(&self.latency[bucket.min(BUCKETS - 1)], 1);
+        writer.add(&self.latency[modreg_host::latency_bucket(nanos)], 1);
         writer.add(&self.latency_sum_ns, nanos);
     }
 }
@@ -94,6 +91,7 @@ impl Default for MetricsRecorder {
         MetricsRecorder {
             owned: (0..thread_slot::SLOTS).map(|_| OnceLock::new()).collect(),
             shared: Line::default(),
+            last_error: Mutex::new(None),
         }
     }
 }
@@ -136,6 +134,7 @@ impl MetricsRecorder {
                 if matches!(error.kind(), PluginErrorKind::Panicked { .. }) {
                     writer.add(&line.panics, 1);
                 }
+                self.keep_error(error);
             }
         }
         if let Some(latency) = latency {
@@ -147,6 +146,19 @@ impl MetricsRecorder {
     #[inline]
     pub fn record(&self, bytes_in: usize, outcome: &Result<Vec<u8>, PluginError>) {
         self.record_call(bytes_in, outcome, None);
+    }
+
+    /// Keeps `error` as the plugin's last.
+    #[cold]
+    fn keep_error(&self, error: &PluginError) {
+        let at_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some(LastError::new(error.to_string(), at_ms));
     }
 
     /// Records the latency of one call (counted by [`record`](Self::record)).
@@ -180,6 +192,12 @@ impl MetricsRecorder {
             metrics.latency_buckets = latency_buckets;
         }
         metrics.latency_sum_ns = sum(&|l| &l.latency_sum_ns);
+        metrics.last_error.clone_from(
+            &self
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         metrics
     }
 }
@@ -204,18 +222,17 @@ mod tests {
             recorder.record_latency(Duration::from_micros(100));
         }
         let metrics = recorder.snapshot();
-        assert_eq!(
-            metrics.latency_quantile(0.5),
-            Some(Duration::from_nanos(128))
-        );
-        assert_eq!(
-            metrics.latency_quantile(0.9),
-            Some(Duration::from_nanos(128))
-        );
-        assert_eq!(
-            metrics.latency_quantile(0.99),
-            Some(Duration::from_nanos(131_072))
-        );
+        #[expect(clippy::cast_precision_loss, reason = "a test's ratios")]
+        let within = |q: f64, want: u64| {
+            let got = metrics.latency_quantile(q).unwrap().as_nanos() as f64;
+            assert!(
+                (got - want as f64).abs() / (want as f64) < 0.035,
+                "p{q}: {got}"
+            );
+        };
+        within(0.5, 100);
+        within(0.9, 100);
+        within(0.99, 100_000);
     }
 
     #[test]
@@ -247,7 +264,7 @@ mod tests {
             (m.calls, m.bytes_in, m.bytes_out),
             (calls, 2 * calls, 3 * calls)
         );
-        assert_eq!((m.latency_sum_ns, m.latency_buckets[3]), (5 * calls, calls));
+        assert_eq!((m.latency_sum_ns, m.latency_buckets[5]), (5 * calls, calls));
     }
 
     #[test]
@@ -258,5 +275,9 @@ mod tests {
         let m = recorder.snapshot();
         assert_eq!((m.calls, m.errors, m.bytes_in, m.bytes_out), (2, 1, 8, 2));
         assert!(m.latency_buckets.is_empty());
+        assert_eq!(
+            m.last_error.unwrap().message,
+            PluginError::processing("p", "x").to_string()
+        );
     }
 }
