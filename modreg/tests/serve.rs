@@ -12,10 +12,58 @@ use support::{Server, http, raw, read_response, start, with_config};
 const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
+/// Headless Chromium with a throwaway profile and `args`, on `url`.
+fn chromium(profile: &std::path::Path, args: &[&str], url: &str) -> std::process::Output {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install Debian's `chromium` package (`.ci/run` does)"
+    );
+    Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .args(args)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .output()
+        .expect("chromium runs")
+}
+
+/// The element of `dom` that opens with `opening` (through the first `</{tag}>` after it).
+fn element<'a>(dom: &'a str, opening: &str, tag: &str) -> &'a str {
+    let start = dom
+        .find(opening)
+        .unwrap_or_else(|| panic!("no {opening} in the page: {dom}"));
+    let end = dom[start..]
+        .find(&format!("</{tag}>"))
+        .map_or(dom.len(), |e| start + e);
+    &dom[start..end]
+}
+
 #[test]
 fn dashboard_metrics_and_health_under_load() {
     let dir = std::env::temp_dir().join(format!("modreg-serve-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let server = drive_traffic(&dir);
+    check_metrics(&server);
+    check_health(&server);
+    check_state(&server);
+    check_page(&server, &dir);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A server with keys, driven with calls: `base64-decode` fails 31 of its 32; its own health
+/// check still says healthy.
+fn drive_traffic(dir: &std::path::Path) -> Server {
     let config = dir.join("keys.toml");
     std::fs::write(
         &config,
@@ -23,8 +71,6 @@ fn dashboard_metrics_and_health_under_load() {
     )
     .unwrap();
     let server = with_config(&config);
-    let addr = server.addr.as_str();
-
     for _ in 0..3 {
         let (status, body) = http(
             &server,
@@ -37,72 +83,190 @@ fn dashboard_metrics_and_health_under_load() {
     for _ in 0..2 {
         assert_eq!(http(&server, "POST", "/run/sha256", b"abc").0, 200);
     }
+    assert_eq!(
+        http(&server, "POST", "/run/base64-decode", b"aGk="),
+        (200, b"hi".to_vec())
+    );
+    for _ in 0..31 {
+        assert_eq!(
+            http(&server, "POST", "/run/base64-decode", b"not base64!").0,
+            400
+        );
+    }
     let (status, body) = http(&server, "POST", "/run/no-such-plugin", b"x");
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&body).contains("no-such-plugin"));
+    // A health round (every 100 ms here) and a few chart points (every second).
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    server
+}
 
-    let (status, metrics) = http(&server, "GET", "/metrics", b"");
+fn check_metrics(server: &Server) {
+    let (status, metrics) = http(server, "GET", "/metrics", b"");
     let metrics = String::from_utf8(metrics).unwrap();
     assert_eq!(status, 200);
-    assert!(
-        metrics.contains("modreg_plugin_calls_total{plugin=\"gzip-compress\"} 3"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("modreg_plugin_calls_total{plugin=\"sha256\"} 2"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("modreg_plugin_latency_seconds_count{plugin=\"base64-encode\"} 3"),
-        "{metrics}"
-    );
-
-    let (status, health) = http(&server, "GET", "/health", b"");
-    assert_eq!(status, 200);
-    let health: serde_json::Value = serde_json::from_slice(&health).unwrap();
-    assert_eq!(health["overall"]["status"], "healthy", "{health}");
-    assert_eq!(health["plugins"]["gzip-compress"]["status"], "healthy");
-
-    assert!(
-        std::path::Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: install Debian's `chromium` package (`.ci/run` does)"
-    );
-    let profile = dir.join("chromium-profile");
-    let output = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("http://{addr}/"))
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        dom.contains("<table id=\"plugins\">"),
-        "the page rendered: {dom}"
-    );
-    for (plugin, calls) in [("gzip-compress", 3), ("base64-encode", 3), ("sha256", 2)] {
-        let row = dom
-            .lines()
-            .find(|l| l.contains(&format!("data-plugin=\"{plugin}\"")))
-            .unwrap_or_else(|| panic!("no row for {plugin}: {dom}"));
-        assert!(
-            row.contains(&format!("<td class=\"calls\">{calls}</td>")),
-            "{row}"
-        );
-        assert!(row.contains("class=\"healthy\""), "{row}");
+    for line in [
+        "modreg_plugin_calls_total{plugin=\"gzip-compress\"} 3",
+        "modreg_plugin_calls_total{plugin=\"sha256\"} 2",
+        "modreg_plugin_errors_total{plugin=\"base64-decode\"} 31",
+        "modreg_plugin_latency_seconds_count{plugin=\"base64-encode\"} 3",
+        "modreg_plugin_health{plugin=\"base64-decode\",status=\"unhealthy\"} 1",
+        "modreg_plugin_health{plugin=\"sha256\",status=\"healthy\"} 1",
+        // The server's own: HTTP requests by route pattern, method and status.
+        "modreg_http_requests_total{route=\"/run/{pipeline}\",method=\"POST\",status=\"400\"} 32",
+        "modreg_http_request_duration_seconds_count{route=\"/run/{pipeline}\"}",
+        "modreg_http_requests_in_flight 1",
+        "# TYPE process_resident_memory_bytes gauge",
+        "# TYPE process_cpu_seconds counter",
+        "process_open_fds ",
+        "process_start_time_seconds ",
+        &format!(
+            "modreg_build_info{{version=\"{}\",",
+            env!("CARGO_PKG_VERSION")
+        ),
+    ] {
+        assert!(metrics.contains(line), "no {line:?} in {metrics}");
     }
-    assert!(dom.contains("Overall: healthy"), "{dom}");
-    drop(server);
-    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(metrics.matches("# EOF").count(), 1, "{metrics}");
+    assert!(metrics.ends_with("# EOF\n"));
+}
+
+fn check_health(server: &Server) {
+    let (status, health) = http(server, "GET", "/health", b"");
+    assert_eq!(
+        status, 503,
+        "a plugin failing most of its calls is unhealthy"
+    );
+    let health: serde_json::Value = serde_json::from_slice(&health).unwrap();
+    assert_eq!(health["overall"]["status"], "unhealthy", "{health}");
+    let decode = &health["plugins"]["base64-decode"];
+    assert_eq!(decode["status"], "unhealthy", "{health}");
+    assert!(
+        decode["reason"]
+            .as_str()
+            .unwrap()
+            .contains("failed 31 of its 32 calls"),
+        "{health}"
+    );
+    assert_eq!(health["plugins"]["gzip-compress"]["status"], "healthy");
+}
+
+/// The page's data, as the page polls it.
+fn check_state(server: &Server) {
+    let (status, state) = http(server, "GET", "/api/dashboard", b"");
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_slice(&state).unwrap();
+    let plugins = state["plugins"].as_array().unwrap();
+    let decode = plugins
+        .iter()
+        .find(|p| p["name"] == "base64-decode")
+        .unwrap();
+    assert_eq!(
+        (decode["calls"].as_u64(), decode["errors"].as_u64()),
+        (Some(32), Some(31))
+    );
+    let ratio = decode["recent"]["error_ratio"].as_f64().unwrap();
+    assert!((ratio - 31.0 / 32.0).abs() < 1e-9, "{decode}");
+    assert!(
+        decode["recent"]["p99_us"].as_f64().unwrap() > 0.0,
+        "{decode}"
+    );
+    assert!(
+        decode["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("base64-decode"),
+        "{decode}"
+    );
+    let points = decode["series"]["calls"].as_array().unwrap();
+    assert!(!points.is_empty(), "{decode}");
+    assert_eq!(
+        points
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .sum::<u64>(),
+        32,
+        "every call is in one point: {decode}"
+    );
+}
+
+/// The page as Chromium draws it: its script ran and drew a card per plugin called, with
+/// charts, the error ratio and the unhealthy state; the plugins never called in a table.
+fn check_page(server: &Server, dir: &std::path::Path) {
+    let profile = dir.join("chromium-profile");
+    let url = format!("http://{}/", server.addr);
+    let output = chromium(
+        &profile,
+        &["--dump-dom", "--virtual-time-budget=3000"],
+        &url,
+    );
+    let dom = String::from_utf8_lossy(&output.stdout).to_string();
+    let card = element(
+        &dom,
+        "<article class=\"card unhealthy\" data-plugin=\"base64-decode\"",
+        "article",
+    );
+    assert!(card.contains("data-health=\"unhealthy\""), "{card}");
+    assert!(
+        card.contains("<span class=\"badge unhealthy\">unhealthy</span>"),
+        "{card}"
+    );
+    assert!(card.contains("failed 31 of its 32 calls"), "{card}");
+    assert!(
+        card.contains(
+            "<span class=\"value\">97%</span><span class=\"label\">errors (1 min)</span>"
+        ),
+        "{card}"
+    );
+    assert!(card.contains("class=\"last-error\""), "{card}");
+    for chart in ["chart chart-calls", "chart chart-latency"] {
+        let svg = element(card, &format!("<svg class=\"{chart}\""), "svg");
+        assert!(svg.contains("<polyline class=\"line"), "{svg}");
+    }
+    for (plugin, calls) in [
+        ("gzip-compress", "3"),
+        ("base64-encode", "3"),
+        ("sha256", "2"),
+    ] {
+        let card = element(&dom, &format!("data-plugin=\"{plugin}\""), "article");
+        assert!(card.contains("data-health=\"healthy\""), "{card}");
+        assert!(
+            card.contains(&format!(
+                "<span class=\"value\">{calls}</span><span class=\"label\">calls</span>"
+            )),
+            "{card}"
+        );
+    }
+    let idle = element(&dom, "<table id=\"idle\">", "table");
+    assert!(idle.contains("data-plugin=\"zstd-compress\""), "{idle}");
+    assert!(
+        dom.contains("<span id=\"overall\" class=\"badge unhealthy\""),
+        "{dom}"
+    );
+
+    // A screenshot, kept with the test's output (`target/tmp/dashboard.png`) to look at.
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    let output = chromium(
+        &profile,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1400,1300",
+            "--virtual-time-budget=3000",
+        ],
+        &url,
+    );
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use modreg::HealthRules;
+
 use super::Options;
 use super::connection::Limits;
 use super::routes::RunQueue;
@@ -71,6 +73,14 @@ pub(crate) struct ServeArgs {
     /// platform gives none).
     #[arg(long, default_value_t = 1000)]
     pub(crate) reload_interval_ms: u64,
+    /// A plugin failing more than this fraction of its calls over the last minute (with at
+    /// least 10 calls) is unhealthy; 1 turns the rule off.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.5)]
+    pub(crate) unhealthy_error_ratio: f64,
+    /// A plugin whose p99 latency over the last minute is over this many milliseconds is
+    /// degraded.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub(crate) degraded_p99_ms: u64,
 }
 
 impl ServeArgs {
@@ -102,6 +112,7 @@ impl ServeArgs {
                 self.max_reply_memory_bytes as u64,
             ),
             ("--shutdown-grace-ms", self.shutdown_grace_ms),
+            ("--degraded-p99-ms", self.degraded_p99_ms),
         ] {
             if value == 0 {
                 return Err(CliError::Usage {
@@ -122,6 +133,13 @@ impl ServeArgs {
                     "must be longer than --request-timeout-ms ({})",
                     self.request_timeout_ms
                 ),
+            });
+        }
+        if !(0.0..=1.0).contains(&self.unhealthy_error_ratio) {
+            return Err(CliError::Usage {
+                what: "option",
+                value: format!("--unhealthy-error-ratio {}", self.unhealthy_error_ratio),
+                reason: "must be within 0 and 1 (a fraction of calls)".to_owned(),
             });
         }
         if self.token.as_deref().is_some_and(|t| t.len() < 16) {
@@ -154,6 +172,9 @@ impl ServeArgs {
             shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
             plugin_dir,
             reload_interval: Duration::from_millis(self.reload_interval_ms),
+            health_rules: HealthRules::new()
+                .with_max_error_ratio(Some(self.unhealthy_error_ratio))
+                .with_max_p99_latency(Duration::from_millis(self.degraded_p99_ms)),
         })
     }
 }

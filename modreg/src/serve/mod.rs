@@ -1,5 +1,11 @@
-//! `modreg serve`: `/metrics` (Prometheus), `/health` (JSON), `/` (a dashboard that refreshes
-//! itself) and `POST /run/<pipeline>` to drive load through plugins.
+//! `modreg serve`: `/metrics` (Prometheus: the plugins', the server's HTTP requests, the
+//! process, build info), `/health` (JSON), `/` (a live dashboard with charts) and
+//! `POST /run/<pipeline>` to drive load through plugins.
+//!
+//! Health is judged by behaviour as well as by what plugins say: a plugin failing more than
+//! `--unhealthy-error-ratio` of its calls over the last minute is unhealthy, one whose p99
+//! latency is over `--degraded-p99-ms` degraded (on the page, in `/health` and in
+//! `/metrics`).
 //!
 //! Written as if the network were hostile (the threat model is in `docs/security.md`):
 //!
@@ -24,6 +30,9 @@
 pub(crate) mod args;
 mod connection;
 mod dashboard;
+mod history;
+mod http_metrics;
+mod process;
 mod reply;
 mod routes;
 
@@ -33,8 +42,8 @@ use std::time::Duration;
 
 use hyper_util::server::graceful::GracefulShutdown;
 use modreg::{
-    AdvancedPluginMonitoringConfig, HealthMonitor, ModuleRegistry, PluginAccessControlConfig,
-    PluginHealthMonitoringConfig,
+    AdvancedPluginMonitoringConfig, HealthMonitor, HealthRules, ModuleRegistry,
+    PluginAccessControlConfig, PluginHealthMonitoringConfig,
 };
 use tokio::sync::Semaphore;
 
@@ -74,6 +83,8 @@ pub struct Options {
     pub plugin_dir: Option<std::path::PathBuf>,
     /// Time between looks at `plugin_dir`.
     pub reload_interval: Duration,
+    /// How health checks judge plugins by their calls.
+    pub health_rules: HealthRules,
 }
 
 /// Runs the server until SIGTERM or SIGINT.
@@ -89,7 +100,8 @@ pub fn serve(registry: ModuleRegistry, options: Options) -> Result<(), CliError>
         PluginHealthMonitoringConfig::new()
             .with_plugin_health_checks(true)
             .with_plugin_health_metrics(true)
-            .with_plugin_health_dashboard(true),
+            .with_plugin_health_dashboard(true)
+            .with_health_rules(options.health_rules.clone()),
     )?;
     registry.configure_plugin_access_control(
         PluginAccessControlConfig::new().with_access_monitoring(true),
@@ -146,7 +158,21 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
         max_output_bytes: options.max_output_bytes,
         request_timeout: options.request_timeout,
         replies: reply::ReplyBudget::new(options.max_reply_memory_bytes),
+        history: Arc::default(),
+        http: Arc::new(http_metrics::HttpMetrics::new()),
     });
+    // The dashboard's charts: a point per plugin every second.
+    let sampler = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(history::EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                shared.history.sample(&shared.registry);
+            }
+        })
+    };
     let app = routes::app(shared, options.queue);
     let connections = Arc::new(Semaphore::new(options.max_connections));
     let graceful = GracefulShutdown::new();
@@ -181,6 +207,7 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
         ));
     }
     drop(listener);
+    sampler.abort();
     tracing::info!(
         open = graceful.count(),
         "stopping: no new connections; requests in flight may finish"

@@ -1,5 +1,6 @@
-//! What the server answers: `/metrics`, `/health`, `/` and `POST /run/<pipeline>`, behind the
-//! `Host` check and the access log.
+//! What the server answers: `/metrics`, `/health`, `/` (with `/dashboard.js`,
+//! `/dashboard.css` and `/api/dashboard`) and `POST /run/<pipeline>`, behind the `Host` check,
+//! the access log and the HTTP metrics.
 //!
 //! `/run` is the only route that does real work, so only it sheds load: at most
 //! `--max-running-pipelines` run at once on the blocking pool, at most `--max-queued-runs`
@@ -29,6 +30,8 @@ use subtle::ConstantTimeEq;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
+use super::history::History;
+use super::http_metrics::{self, HttpMetrics};
 use super::reply::ReplyBudget;
 
 /// What every handler reads.
@@ -40,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) max_output_bytes: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) replies: ReplyBudget,
+    pub(crate) history: Arc<History>,
+    pub(crate) http: Arc<HttpMetrics>,
 }
 
 /// How many `/run` requests run and wait at once.
@@ -64,8 +69,16 @@ pub(crate) fn app(shared: Arc<Shared>, queue: RunQueue) -> Router {
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/", get(page))
+        .route("/api/dashboard", get(dashboard_state))
+        .route("/dashboard.js", get(script))
+        .route("/dashboard.css", get(style))
         .route("/run/{pipeline}", run_route)
         .layer(middleware::from_fn_with_state(shared.clone(), check_host))
+        // Outside the `Host` check: refused requests count too.
+        .layer(middleware::from_fn_with_state(
+            shared.http.clone(),
+            http_metrics::record,
+        ))
         .layer(DefaultBodyLimit::max(shared.max_body_bytes))
         // The access log: one INFO event per request (method, path, status, latency); shown
         // with `MODREG_LOG=info`. Paths are logged as hyper parsed them, which has no control
@@ -148,12 +161,19 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    // The registry's metrics, then the server's, then one `# EOF`.
+    let mut text = shared.registry.prometheus_text();
+    if let Some(body) = text.strip_suffix("# EOF\n") {
+        text.truncate(body.len());
+    }
+    text.push_str(&shared.http.text());
+    text.push_str("# EOF\n");
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        shared.registry.prometheus_text(),
+        text,
     )
         .into_response()
 }
@@ -180,8 +200,50 @@ async fn health(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn page(State(shared): State<Arc<Shared>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        super::dashboard::dashboard(&shared.registry),
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                super::dashboard::CONTENT_SECURITY_POLICY,
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        super::dashboard::page(&shared.registry, &shared.history),
+    )
+        .into_response()
+}
+
+async fn dashboard_state(State(shared): State<Arc<Shared>>) -> Response {
+    let state = super::dashboard::state(&shared.registry, &shared.history);
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        serde_json::to_string(&state).unwrap_or_else(|_| "null".to_owned()),
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        super::dashboard::SCRIPT,
+    )
+        .into_response()
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        super::dashboard::STYLE,
     )
         .into_response()
 }
