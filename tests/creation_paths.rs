@@ -2,7 +2,9 @@
 //! registry: the same decision everywhere. One table of paths, one table of switches.
 //!
 //! Each path ends up running the code of a plugin that declares the permission `fs.write`
-//! and depends on `matrix-base >= 1.0`, so every check has something to decide.
+//! and depends on `matrix-base >= 1.0`, so every check has something to decide. Every
+//! instance is called both ways, `process` and `stream` (the plugin streams where its path
+//! keeps it a `#[plugin]`), and both must come out the same.
 
 #![expect(
     clippy::unnecessary_wraps,
@@ -10,7 +12,10 @@
 )]
 
 use std::cell::Cell;
+use std::io::Read;
 use std::sync::Arc;
+
+use modreg::stream::{Reader, from_io};
 
 use modreg::{
     AdvancedPluginConfig, AdvancedPluginConfiguration, AdvancedPluginInstantiationConfig, Code,
@@ -36,6 +41,15 @@ struct Privileged;
 impl PluginBehavior for Privileged {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         Ok(data.to_vec())
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    /// Its input, passed through as it comes.
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(input)
     }
 }
 
@@ -617,13 +631,31 @@ fn outcome(
             });
         }
     };
-    match plugin.process(b"xy").as_ref().map_err(PluginError::kind) {
-        Err(PluginErrorKind::TooLarge { .. }) => return Outcome::Limited,
-        Err(error) => panic!("{}: process failed: {error}", path.name),
-        Ok(out) => assert_eq!(out, b"xy", "{}", path.name),
+    let processed = plugin.process(b"xy");
+    let mut streamed = Vec::new();
+    let streamed = plugin
+        .stream(Box::new(&b"xy"[..]))
+        .read_to_end(&mut streamed)
+        .map(|_| streamed)
+        .map_err(|e| from_io(e, path.name));
+    for (how, outcome) in [("process", &processed), ("stream", &streamed)] {
+        match outcome.as_ref().map_err(PluginError::kind) {
+            Err(PluginErrorKind::TooLarge { .. }) => {}
+            Err(error) => panic!("{}: {how} failed: {error}", path.name),
+            Ok(out) => assert_eq!(out, b"xy", "{}: {how}", path.name),
+        }
+    }
+    match (&processed, &streamed) {
+        (Err(_), Err(_)) => return Outcome::Limited,
+        (Ok(_), Ok(_)) => {}
+        _ => panic!(
+            "{}: process and stream disagree: {processed:?} against {streamed:?}",
+            path.name
+        ),
     }
     match registry.plugin_metrics(path.metrics_of) {
-        Some(metrics) if metrics.calls == 1 => Outcome::Counted,
+        // One call each way.
+        Some(metrics) if metrics.calls == 2 => Outcome::Counted,
         Some(metrics) => panic!("{}: {} calls counted", path.name, metrics.calls),
         None => Outcome::Works,
     }

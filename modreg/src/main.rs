@@ -1,6 +1,6 @@
 //! `modreg`: the plugins compiled into this binary, listed, discovered and run.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -13,6 +13,8 @@ use crate::error::{CliError, STDOUT};
 
 mod error;
 mod output;
+mod pipeline;
+mod progress;
 mod serve;
 mod trust;
 
@@ -92,25 +94,33 @@ enum Command {
     /// Serves `/metrics` (Prometheus), `/health` (JSON), `/` (a live dashboard) and
     /// `POST /run/<pipeline>`.
     Serve(serve::args::ServeArgs),
-    /// Pipes standard input through the named plugins, in order, to standard output.
+    /// Pipes standard input through the named plugins, in order, to standard output, a chunk
+    /// at a time: memory does not grow with the input.
     Run {
         /// Plugin names separated by commas: `gzip-compress,base64-encode`.
         pipeline: String,
         /// A TOML file with `[plugins.NAME]` settings.
         #[arg(long, value_name = "FILE")]
         config: Option<std::path::PathBuf>,
-        /// The most bytes any stage may output (at least 1); a stage over it stops the
-        /// pipeline with an error.
-        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
-        max_output_bytes: usize,
-        /// The most bytes read from standard input (at least 1); more is an error, found
-        /// before anything runs (`/dev/zero` is not read until memory runs out).
-        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
-        max_input_bytes: usize,
+        /// The most input a plugin that cannot stream (encryption) may hold whole; more is an
+        /// error that names it.
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFER_BYTES)]
+        max_buffer_bytes: usize,
+        /// The most bytes any stage may output; a stage over it stops the pipeline with an
+        /// error. No limit by default.
+        #[arg(long, value_name = "BYTES")]
+        max_output_bytes: Option<u64>,
+        /// The most bytes read from standard input; more is an error. No limit by default.
+        #[arg(long, value_name = "BYTES")]
+        max_input_bytes: Option<u64>,
         /// Writes binary output to a terminal too (by default it is refused there, as gzip
         /// does: redirect it to a file or a pipe).
         #[arg(long)]
         force: bool,
+        /// Shows a progress line on standard error even when it is not a terminal (it is
+        /// shown on a terminal once a run has lasted a second).
+        #[arg(long)]
+        progress: bool,
     },
     /// Prints a completion script for a shell: `modreg completions bash > /etc/bash_completion.d/modreg`.
     Completions {
@@ -192,7 +202,7 @@ fn main() -> ExitCode {
 
 /// Whether `output` is not text a terminal shows as written: not UTF-8, or with control
 /// characters other than line breaks and tabs (an escape sequence would drive the terminal).
-fn is_binary(output: &[u8]) -> bool {
+pub(crate) fn is_binary(output: &[u8]) -> bool {
     std::str::from_utf8(output).is_err()
         || output
             .iter()
@@ -282,23 +292,33 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
         Command::Run {
             pipeline,
             config,
+            max_buffer_bytes,
             max_output_bytes,
             max_input_bytes,
             force,
+            progress,
         } => {
+            let limits = run_limits(max_buffer_bytes, max_output_bytes, max_input_bytes)?;
             let from_file = config.is_some();
             apply_config(&registry, config)?;
             // Per-call events at INFO, shown with `MODREG_LOG=info`.
             registry.configure_plugin_monitoring(
                 modreg::PluginMonitoringConfig::new().with_plugin_logging(true),
             )?;
-            let output = run_pipeline(&registry, &pipeline, max_input_bytes, max_output_bytes)
-                .map_err(|e| how_to_give_missing_settings(e, from_file))?;
-            if !force && std::io::IsTerminal::is_terminal(&std::io::stdout()) && is_binary(&output)
-            {
-                return Err(CliError::BinaryToTerminal);
-            }
-            stdout.write_all(&output).map_err(CliError::io(STDOUT))
+            let refuse_binary = !force && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let mut progress = progress::Progress::new(
+                progress || std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            );
+            pipeline::stream(
+                &registry,
+                &pipeline,
+                std::io::stdin(),
+                &mut stdout,
+                limits,
+                refuse_binary,
+                &mut progress,
+            )
+            .map_err(|e| how_to_give_missing_settings(e, from_file))
         }
     }
     // Whatever could not be written is an error, not a silent success.
@@ -417,20 +437,26 @@ fn apply_config(
     Ok(())
 }
 
-/// The most bytes a pipeline stage may output unless `--max-output-bytes` says otherwise.
+/// The most bytes a `serve` pipeline stage may output unless `--max-output-bytes` says
+/// otherwise.
 pub(crate) const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 << 20;
 
-fn run_pipeline(
-    registry: &ModuleRegistry,
-    pipeline: &str,
-    max_input_bytes: usize,
-    max_output_bytes: usize,
-) -> Result<Vec<u8>, CliError> {
+/// The most input a plugin that cannot stream holds in `run` unless `--max-buffer-bytes` says
+/// otherwise.
+const DEFAULT_MAX_BUFFER_BYTES: usize = modreg::stream::DEFAULT_MAX_BUFFERED_BYTES;
+
+/// `run`'s limits, each at least 1 byte.
+fn run_limits(
+    max_buffer_bytes: usize,
+    max_output_bytes: Option<u64>,
+    max_input_bytes: Option<u64>,
+) -> Result<pipeline::Limits, CliError> {
     for (option, limit) in [
+        ("--max-buffer-bytes", Some(max_buffer_bytes as u64)),
         ("--max-output-bytes", max_output_bytes),
         ("--max-input-bytes", max_input_bytes),
     ] {
-        if limit == 0 {
+        if limit == Some(0) {
             return Err(CliError::Usage {
                 what: "option",
                 value: format!("{option} 0"),
@@ -438,66 +464,11 @@ fn run_pipeline(
             });
         }
     }
-    let mut data = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(max_input_bytes as u64 + 1)
-        .read_to_end(&mut data)
-        .map_err(CliError::io("standard input"))?;
-    if data.len() > max_input_bytes {
-        return Err(CliError::Usage {
-            what: "input",
-            value: "standard input".to_owned(),
-            reason: format!("over the limit of {max_input_bytes} bytes (--max-input-bytes)"),
-        });
-    }
-    let output = run_pipeline_on(registry, pipeline, data, max_output_bytes, &|| false)?;
-    Ok(output.unwrap_or_default())
-}
-
-/// Runs `data` through the comma-separated plugins of `pipeline`, each initialized first and
-/// cleaned up after; a stage whose output is over `max_output_bytes` stops it. `stopped` is
-/// asked before each stage: once it says yes the pipeline ends with `None` (its caller has
-/// given up on it).
-pub(crate) fn run_pipeline_on(
-    registry: &ModuleRegistry,
-    pipeline: &str,
-    mut data: Vec<u8>,
-    max_output_bytes: usize,
-    stopped: &dyn Fn() -> bool,
-) -> Result<Option<Vec<u8>>, PluginError> {
-    let names: Vec<&str> = pipeline.split(',').map(str::trim).collect();
-    if names.iter().any(|n| n.is_empty()) {
-        return Err(PluginError::invalid(
-            "pipeline",
-            pipeline,
-            "expected plugin names separated by commas, with none empty",
-        ));
-    }
-    let mut plugins = Vec::with_capacity(names.len());
-    for name in &names {
-        if stopped() {
-            return Ok(None);
-        }
-        plugins.push(registry.create_plugin(name)?);
-    }
-    for plugin in &mut plugins {
-        if stopped() {
-            return Ok(None);
-        }
-        plugin.initialize()?;
-        data = plugin.process(&data)?;
-        plugin.cleanup()?;
-        if data.len() > max_output_bytes {
-            return Err(PluginError::from(PluginErrorKind::TooLarge {
-                plugin: plugin.name().to_owned(),
-                what: "output",
-                size: data.len(),
-                limit: max_output_bytes,
-            }));
-        }
-    }
-    Ok(Some(data))
+    Ok(pipeline::Limits {
+        input: max_input_bytes,
+        stage_output: max_output_bytes,
+        buffer: max_buffer_bytes,
+    })
 }
 
 fn crate_of(info: &PluginInfo) -> String {

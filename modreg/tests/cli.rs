@@ -388,25 +388,173 @@ fn zero_intervals_timeouts_and_budgets_are_refused_before_anything_runs() {
     assert!(err.contains("WebAssembly time budget"), "{err}");
 }
 
-/// Standard input is read up to a limit: `/dev/zero` (or a 100-byte input over a 10-byte
-/// limit) is an error before anything runs, not a read until memory runs out.
+/// Standard input is streamed: `/dev/zero` through a plugin that streams runs as long as its
+/// reader reads (and ends quietly when it stops, as `cat` does), in bounded memory; a plugin
+/// that cannot stream holds its input up to `--max-buffer-bytes` and the error names that
+/// option; `--max-input-bytes` caps the input when asked.
 #[cfg(unix)]
 #[test]
-fn standard_input_is_read_up_to_a_limit() {
+fn standard_input_is_streamed_and_what_is_held_is_limited() {
+    use std::io::Read;
     let err = fails(
         &["run", "hex-encode", "--max-input-bytes", "10"],
         &[b'a'; 100],
     );
     assert!(err.contains("over the limit of 10 bytes"), "{err}");
+    // Endless input, a reader that takes 4 MiB and goes away.
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(["run", "hex-encode"])
+        .stdin(zero)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut taken = vec![0; 4 << 20];
+    child.stdout.take().unwrap().read_exact(&mut taken).unwrap();
+    assert!(taken.iter().all(|&b| b == b'0'));
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A plugin that cannot stream, over the buffer limit.
+    let dir = std::env::temp_dir().join(format!("modreg-buffer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("keys.toml");
+    std::fs::write(
+        &config,
+        "[plugins.chacha20poly1305-encrypt]\nkey = \"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"\n",
+    )
+    .unwrap();
     let zero = std::fs::File::open("/dev/zero").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_modreg"))
-        .args(["run", "hex-encode"])
+        .args([
+            "run",
+            "chacha20poly1305-encrypt",
+            "--max-buffer-bytes",
+            "1048576",
+            "--config",
+        ])
+        .arg(&config)
         .stdin(zero)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-input-bytes"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot stream")
+            && err.contains("--max-buffer-bytes")
+            && err.contains("1048576"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The peak resident memory of process `pid` so far, in bytes (`VmHWM`).
+#[cfg(target_os = "linux")]
+fn peak_resident(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// 256 MiB (four times the old limit on input) through each pair of streaming plugins:
+/// everything comes back, and the process never holds more than 64 MiB.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_large_input_streams_through_in_bounded_memory() {
+    use std::io::Read;
+    const SIZE: usize = 256 << 20;
+    for pipeline in [
+        "gzip-compress,gzip-decompress",
+        "zstd-compress,zstd-decompress",
+        "base64-encode,base64-decode",
+        "hex-encode,sha256,hex-encode",
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
+            .args(["run", pipeline])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let (mut total, mut nonzero) = (0usize, 0usize);
+            let mut buf = vec![0; 1 << 16];
+            loop {
+                let n = stdout.read(&mut buf).unwrap();
+                if n == 0 {
+                    return (total, nonzero);
+                }
+                total += n;
+                nonzero += buf[..n].iter().filter(|&&b| b != 0).count();
+            }
+        });
+        // A pattern that is not all zeros, so the codecs have something to do.
+        let block: Vec<u8> = (0..1 << 20)
+            .map(|i: u32| u8::try_from(i % 251 * (i / 4096 % 3) % 256).unwrap())
+            .collect();
+        for _ in 0..SIZE / block.len() {
+            stdin.write_all(&block).unwrap();
+        }
+        // Read before the input ends: the process is still running, at its peak.
+        let peak = peak_resident(pid);
+        drop(stdin);
+        let (total, _) = reader.join().unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{pipeline}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = if pipeline.contains("sha256") {
+            64
+        } else {
+            SIZE
+        };
+        assert_eq!(total, want, "{pipeline}");
+        assert!(peak < 64 << 20, "{pipeline}: {} MiB resident", peak >> 20);
+    }
+}
+
+/// `--progress` draws the progress line where it is not a terminal too; it is erased at the
+/// end.
+#[test]
+fn progress_shows_bytes_in_and_out_when_asked() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(["run", "hex-encode", "--progress"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Input for longer than the second after which progress shows.
+    let start = std::time::Instant::now();
+    let chunk = vec![7; 1 << 16];
+    while start.elapsed() < std::time::Duration::from_millis(1600) {
+        stdin.write_all(&chunk).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("modreg: ") && err.contains(" in, ") && err.contains(" out, "),
+        "{err:?}"
+    );
+    assert!(err.ends_with("\r\u{1b}[2K"), "erased at the end: {err:?}");
 }
 
 #[test]

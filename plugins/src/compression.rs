@@ -1,9 +1,17 @@
-//! gzip (flate2) and zstd compression.
+//! gzip (flate2) and zstd compression. All four stream: compressors and decompressors hold a
+//! window and a buffer, whatever the size of the input.
+//!
+//! The decompressors' output limit (`max_output_bytes`) bounds what `process` holds in
+//! memory. A stream holds a buffer at a time however much it expands, so the limit does not
+//! apply there: a caller that collects a stream whole caps it itself (`Read::take`).
 
 use std::io::{Read, Write};
 
+use modreg_core::stream::{Reader, into_io};
 use modreg_core::{PluginBehavior, PluginError, PluginErrorKind, plugin};
 use serde::{Deserialize, Serialize};
+
+use crate::stream::{Failed, Named};
 
 /// The most bytes a decompressor returns unless its settings say otherwise: 64 MiB.
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 << 20;
@@ -128,6 +136,17 @@ impl PluginBehavior for GzipCompress {
             .and_then(|()| encoder.finish())
             .map_err(|e| PluginError::from_plugin("gzip-compress", e))
     }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(Box::new(Named {
+            name: "gzip-compress",
+            inner: flate2::read::GzEncoder::new(input, self.level),
+        }))
+    }
 }
 
 /// Decompresses gzip: every member of a multi-member stream, as `gzip -dc` does. Input that
@@ -163,6 +182,17 @@ impl PluginBehavior for GzipDecompress {
             self.limit,
         )
     }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(Box::new(Named {
+            name: "gzip-decompress",
+            inner: flate2::read::MultiGzDecoder::new(input),
+        }))
+    }
 }
 
 /// Compresses with zstd.
@@ -197,6 +227,28 @@ impl PluginBehavior for ZstdCompress {
         let mut compressor = zstd::bulk::Compressor::new(self.level).map_err(fail)?;
         compressor.include_checksum(true).map_err(fail)?;
         compressor.compress(data).map_err(fail)
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    /// One frame, with its checksum, however long the input.
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        let encoder = zstd::stream::read::Encoder::new(input, self.level).and_then(|mut e| {
+            e.include_checksum(true)?;
+            Ok(e)
+        });
+        Ok(match encoder {
+            Ok(encoder) => Box::new(Named {
+                name: "zstd-compress",
+                inner: encoder,
+            }),
+            Err(error) => Box::new(Failed(Some(PluginError::from_plugin(
+                "zstd-compress",
+                error,
+            )))),
+        })
     }
 }
 
@@ -288,5 +340,119 @@ impl PluginBehavior for ZstdDecompress {
         let decoder = zstd::stream::read::Decoder::new(data)
             .map_err(|e| PluginError::from_plugin("zstd-decompress", e))?;
         read_limited("zstd-decompress", decoder, self.limit)
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(match zstd::stream::raw::Decoder::new() {
+            Ok(decoder) => Box::new(ZstdFrames {
+                input,
+                decoder,
+                require_checksum: self.require_checksum,
+                buffer: Vec::with_capacity(ZSTD_CHUNK),
+                position: 0,
+                at_frame_start: true,
+                input_ended: false,
+            }),
+            Err(error) => Box::new(Failed(Some(PluginError::from_plugin(
+                "zstd-decompress",
+                error,
+            )))),
+        })
+    }
+}
+
+/// Compressed input read at a time by a zstd stream.
+const ZSTD_CHUNK: usize = 64 * 1024;
+
+/// zstd frames decoded as they come, each frame's header checked as `process` checks them
+/// (a content checksum required unless `require_checksum` is off). Written on zstd's raw
+/// decoder rather than its `Read` adapter, which gives no hold on where a frame begins.
+struct ZstdFrames<'a> {
+    input: Reader<'a>,
+    decoder: zstd::stream::raw::Decoder<'static>,
+    require_checksum: bool,
+    /// Input read and not yet decoded: `buffer[position..]`.
+    buffer: Vec<u8>,
+    position: usize,
+    /// The next input byte begins a frame.
+    at_frame_start: bool,
+    input_ended: bool,
+}
+
+impl ZstdFrames<'_> {
+    fn fail(reason: &str) -> std::io::Error {
+        into_io(PluginError::processing("zstd-decompress", reason))
+    }
+
+    /// Reads more input after what is buffered; `false` at its end.
+    fn fill(&mut self) -> std::io::Result<bool> {
+        if self.input_ended {
+            return Ok(false);
+        }
+        self.buffer.drain(..self.position);
+        self.position = 0;
+        let start = self.buffer.len();
+        self.buffer.resize(start + ZSTD_CHUNK, 0);
+        let read = self.input.read(&mut self.buffer[start..]);
+        let n = *read.as_ref().unwrap_or(&0);
+        self.buffer.truncate(start + n);
+        read?;
+        self.input_ended = n == 0;
+        Ok(n > 0)
+    }
+
+    /// At a frame's start: the frame header is checked (once 5 bytes are in).
+    fn check_frame_header(&mut self) -> std::io::Result<()> {
+        while self.buffer.len() - self.position < 5 && self.fill()? {}
+        let header = &self.buffer[self.position..];
+        if header.len() < 5 {
+            return Err(Self::fail("not a whole zstd frame"));
+        }
+        let magic = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        if self.require_checksum && magic == ZSTD_MAGIC && header[4] & 0b100 == 0 {
+            return Err(Self::fail(
+                "a frame carries no content checksum (set `require_checksum = false` to accept it)",
+            ));
+        }
+        self.at_frame_start = false;
+        Ok(())
+    }
+}
+
+impl Read for ZstdFrames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use zstd::stream::raw::Operation;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.position == self.buffer.len() && !self.fill()? {
+                // The input ended: between frames (done), or inside one (cut off).
+                return if self.at_frame_start {
+                    Ok(0)
+                } else {
+                    Err(Self::fail("the input ends inside a zstd frame"))
+                };
+            }
+            if self.at_frame_start {
+                self.check_frame_header()?;
+            }
+            let status = self
+                .decoder
+                .run_on_buffers(&self.buffer[self.position..], buf)
+                .map_err(|e| into_io(PluginError::from_plugin("zstd-decompress", e)))?;
+            self.position += status.bytes_read;
+            if status.remaining == 0 {
+                // The frame is decoded and flushed; the next byte begins another.
+                self.at_frame_start = true;
+            }
+            if status.bytes_written > 0 {
+                return Ok(status.bytes_written);
+            }
+        }
     }
 }

@@ -1,8 +1,12 @@
-//! Base64 (standard alphabet, padded) and lowercase hex.
+//! Base64 (standard alphabet, padded) and lowercase hex. All four stream: a chunk at a time,
+//! with at most a few bytes of a group carried from one chunk to the next.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use modreg_core::stream::Reader;
 use modreg_core::{PluginBehavior, PluginError, plugin};
+
+use crate::stream::{Transform, transformed};
 
 /// Encodes bytes as Base64.
 #[plugin(type = Encoding, capabilities = ["encoding", "base64"], description = "Encodes bytes as Base64 text")]
@@ -12,6 +16,36 @@ pub struct Base64Encode;
 impl PluginBehavior for Base64Encode {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         Ok(STANDARD.encode(data).into_bytes())
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(transformed(input, Base64Encoder::default()))
+    }
+}
+
+/// Encodes whole groups of 3 bytes as they come; the last 0-2 bytes at the end, padded.
+#[derive(Default)]
+struct Base64Encoder {
+    pending: Vec<u8>,
+}
+
+impl Transform for Base64Encoder {
+    fn update(&mut self, input: &[u8], output: &mut Vec<u8>) -> Result<(), PluginError> {
+        self.pending.extend_from_slice(input);
+        let whole = self.pending.len() / 3 * 3;
+        output.extend_from_slice(STANDARD.encode(&self.pending[..whole]).as_bytes());
+        self.pending.drain(..whole);
+        Ok(())
+    }
+
+    fn finish(&mut self, output: &mut Vec<u8>) -> Result<(), PluginError> {
+        output.extend_from_slice(STANDARD.encode(&self.pending).as_bytes());
+        self.pending.clear();
+        Ok(())
     }
 }
 
@@ -27,6 +61,69 @@ impl PluginBehavior for Base64Decode {
             .decode(without_whitespace(data))
             .map_err(|e| PluginError::from_plugin("base64-decode", e))
     }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(transformed(input, Base64Decoder::default()))
+    }
+}
+
+/// Decodes whole groups of 4 symbols as they come, whitespace dropped. The last whole group
+/// is held back until more follows: only the final group may carry padding, and an error's
+/// offset counts symbols from the start of the stream, as `process` counts them.
+#[derive(Default)]
+struct Base64Decoder {
+    pending: Vec<u8>,
+    /// Symbols decoded before `pending`.
+    decoded: usize,
+}
+
+impl Base64Decoder {
+    fn fail(&self, error: base64::DecodeError) -> PluginError {
+        use base64::DecodeError::{InvalidByte, InvalidLastSymbol};
+        let error = match error {
+            InvalidByte(offset, byte) => InvalidByte(self.decoded + offset, byte),
+            InvalidLastSymbol {
+                offset,
+                symbol,
+                symbol_value,
+            } => InvalidLastSymbol {
+                offset: self.decoded + offset,
+                symbol,
+                symbol_value,
+            },
+            other => other,
+        };
+        PluginError::from_plugin("base64-decode", error)
+    }
+}
+
+impl Transform for Base64Decoder {
+    fn update(&mut self, input: &[u8], output: &mut Vec<u8>) -> Result<(), PluginError> {
+        self.pending
+            .extend(input.iter().filter(|b| !b.is_ascii_whitespace()));
+        let ready = (self.pending.len() / 4).saturating_sub(1) * 4;
+        if let Some(at) = self.pending[..ready].iter().position(|&b| b == b'=') {
+            return Err(self.fail(base64::DecodeError::InvalidByte(at, b'=')));
+        }
+        STANDARD
+            .decode_vec(&self.pending[..ready], output)
+            .map_err(|e| self.fail(e))?;
+        self.pending.drain(..ready);
+        self.decoded += ready;
+        Ok(())
+    }
+
+    fn finish(&mut self, output: &mut Vec<u8>) -> Result<(), PluginError> {
+        STANDARD
+            .decode_vec(&self.pending, output)
+            .map_err(|e| self.fail(e))?;
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 /// Encodes bytes as lowercase hex.
@@ -38,6 +135,28 @@ impl PluginBehavior for HexEncode {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         Ok(hex::encode(data).into_bytes())
     }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(transformed(input, HexEncoder))
+    }
+}
+
+/// Every byte as it comes.
+struct HexEncoder;
+
+impl Transform for HexEncoder {
+    fn update(&mut self, input: &[u8], output: &mut Vec<u8>) -> Result<(), PluginError> {
+        output.extend_from_slice(hex::encode(input).as_bytes());
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &mut Vec<u8>) -> Result<(), PluginError> {
+        Ok(())
+    }
 }
 
 /// Decodes hex text; whitespace and line breaks anywhere are ignored (as `xxd -r -p` does).
@@ -48,6 +167,64 @@ pub struct HexDecode;
 impl PluginBehavior for HexDecode {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         hex::decode(without_whitespace(data)).map_err(|e| PluginError::from_plugin("hex-decode", e))
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Result<Reader<'a>, Reader<'a>> {
+        Ok(transformed(input, HexDecoder::default()))
+    }
+}
+
+/// Decodes pairs of digits as they come, whitespace dropped; an error's index counts digits
+/// from the start of the stream.
+#[derive(Default)]
+struct HexDecoder {
+    pending: Vec<u8>,
+    decoded: usize,
+}
+
+impl HexDecoder {
+    fn decode(&mut self, digits: usize, output: &mut Vec<u8>) -> Result<(), PluginError> {
+        let start = output.len();
+        output.resize(start + digits / 2, 0);
+        hex::decode_to_slice(&self.pending[..digits], &mut output[start..]).map_err(|e| {
+            let e = match e {
+                hex::FromHexError::InvalidHexCharacter { c, index } => {
+                    hex::FromHexError::InvalidHexCharacter {
+                        c,
+                        index: self.decoded + index,
+                    }
+                }
+                other => other,
+            };
+            PluginError::from_plugin("hex-decode", e)
+        })?;
+        self.pending.drain(..digits);
+        self.decoded += digits;
+        Ok(())
+    }
+}
+
+impl Transform for HexDecoder {
+    fn update(&mut self, input: &[u8], output: &mut Vec<u8>) -> Result<(), PluginError> {
+        self.pending
+            .extend(input.iter().filter(|b| !b.is_ascii_whitespace()));
+        let pairs = self.pending.len() / 2 * 2;
+        self.decode(pairs, output)
+    }
+
+    fn finish(&mut self, output: &mut Vec<u8>) -> Result<(), PluginError> {
+        if self.pending.len() % 2 == 1 {
+            return Err(PluginError::from_plugin(
+                "hex-decode",
+                hex::FromHexError::OddLength,
+            ));
+        }
+        let rest = self.pending.len();
+        self.decode(rest, output)
     }
 }
 

@@ -7,6 +7,10 @@
 //! | `encoding` | `base64-encode`, `base64-decode`, `hex-encode`, `hex-decode` |
 //! | `encryption` | `chacha20poly1305-encrypt`, `chacha20poly1305-decrypt` (key from configuration) |
 //!
+//! Every plugin but the two AEAD ones streams (`Plugin::streams`): `modreg run` pushes input
+//! of any size through it in bounded memory. Encryption needs the whole message (one
+//! authentication tag over all of it), so it is buffered, within the caller's limit.
+//!
 //! Every plugin registers itself with `#[plugin]`; enabling the feature is all a binary
 //! needs, provided the binary links this crate (the `module-registry` facade does that for
 //! its own features).
@@ -22,6 +26,8 @@ pub mod encoding;
 pub mod encryption;
 #[cfg(feature = "hashing")]
 pub mod hashing;
+#[cfg(any(feature = "compression", feature = "encoding", feature = "hashing"))]
+mod stream;
 
 /// The names of the plugins this build of the crate contains, by the features enabled.
 ///

@@ -75,6 +75,7 @@ mod plugin_type;
 pub mod sandbox;
 mod settings;
 mod slice;
+pub mod stream;
 mod typed;
 pub mod validate;
 pub mod wasm_abi;

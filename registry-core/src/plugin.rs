@@ -74,6 +74,24 @@ pub trait Plugin: Send + Sync {
     fn health(&self) -> HealthStatus {
         HealthStatus::Healthy
     }
+
+    /// Whether [`stream`](Self::stream) works a piece at a time, in memory that does not grow
+    /// with the input. The default, `false`, says the plugin needs its whole input: a caller
+    /// then buffers it itself, with the limit it chooses ([`stream::buffered`](crate::stream::buffered)).
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// This plugin's output for `input`, read as it is produced (see [`crate::stream`]). The
+    /// default reads the whole input (at most
+    /// [`DEFAULT_MAX_BUFFERED_BYTES`](crate::stream::DEFAULT_MAX_BUFFERED_BYTES)) and calls
+    /// [`process`](Self::process). A plugin that overrides it overrides
+    /// [`streams`](Self::streams) too; a wrapper that forwards one forwards both, with its
+    /// policy applied to the stream (one that does not keeps the defaults: the stream then
+    /// goes through its `process`, and its policy holds there).
+    fn stream<'a>(&'a self, input: crate::stream::Reader<'a>) -> crate::stream::Reader<'a> {
+        crate::stream::buffered(self, input, crate::stream::DEFAULT_MAX_BUFFERED_BYTES)
+    }
 }
 
 /// The behaviour of a `#[plugin]` struct: the part its author writes.
@@ -118,6 +136,22 @@ pub trait PluginBehavior: Send + Sync {
     /// How the plugin is doing; the default reports healthy.
     fn health(&self) -> HealthStatus {
         HealthStatus::Healthy
+    }
+
+    /// Whether [`stream`](Self::stream) works a piece at a time ([`Plugin::streams`]); `false`
+    /// by default.
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// The output for `input`, read as it is produced ([`Plugin::stream`]). The default gives
+    /// the input back (`Err(input)`, as `Arc::try_unwrap` gives back what it cannot take): it
+    /// is then buffered and handed to [`process`](Self::process).
+    fn stream<'a>(
+        &'a self,
+        input: crate::stream::Reader<'a>,
+    ) -> Result<crate::stream::Reader<'a>, crate::stream::Reader<'a>> {
+        Err(input)
     }
 }
 
@@ -171,6 +205,19 @@ impl<P: PluginBehavior + HasDescriptor<dyn Plugin>> Plugin for P {
 
     fn health(&self) -> HealthStatus {
         PluginBehavior::health(self)
+    }
+
+    fn streams(&self) -> bool {
+        PluginBehavior::streams(self)
+    }
+
+    fn stream<'a>(&'a self, input: crate::stream::Reader<'a>) -> crate::stream::Reader<'a> {
+        match PluginBehavior::stream(self, input) {
+            Ok(output) => output,
+            Err(input) => {
+                crate::stream::buffered(self, input, crate::stream::DEFAULT_MAX_BUFFERED_BYTES)
+            }
+        }
     }
 }
 

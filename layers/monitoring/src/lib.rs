@@ -17,6 +17,7 @@ mod clock;
 mod config;
 mod health;
 mod metered;
+mod metered_stream;
 mod monitoring;
 #[cfg(feature = "prometheus")]
 mod prometheus;

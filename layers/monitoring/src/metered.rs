@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use modreg_core::sandbox::{PanicLatch, guard};
+use modreg_core::stream::Reader;
 use modreg_core::{
     HealthStatus, Plugin, PluginDescriptor, PluginError, PluginErrorKind, PluginType,
 };
@@ -59,11 +60,11 @@ impl Wrap for Plan {
     }
 }
 
-struct Metered {
-    inner: Box<dyn Plugin>,
-    name: String,
-    plan: Plan,
-    failed: PanicLatch,
+pub(crate) struct Metered {
+    pub(crate) inner: Box<dyn Plugin>,
+    pub(crate) name: String,
+    pub(crate) plan: Plan,
+    pub(crate) failed: PanicLatch,
     /// Decided once, when the instance is made (see [`Plan::meters_only`]).
     only_meters: bool,
 }
@@ -95,12 +96,42 @@ impl Metered {
         outcome
     }
 
-    fn log(
+    /// What the plan does once a call has ended (`process` returned, or a stream reached its
+    /// end or failed): the recorder, the alert rules, the per-call event.
+    pub(crate) fn account(
         &self,
-        bytes_in: usize,
-        outcome: &Result<Vec<u8>, PluginError>,
+        bytes_in: u64,
+        outcome: Result<usize, &PluginError>,
         latency: Option<Duration>,
     ) {
+        if let Some(recorder) = &self.plan.recorder {
+            let latency = latency.filter(|_| self.plan.latency);
+            recorder.record_outcome(bytes_in, outcome, latency);
+        }
+        if let Some((hub, real_time)) = &self.plan.alerts {
+            let panicked = matches!(
+                outcome.map_err(PluginError::kind),
+                Err(PluginErrorKind::Panicked { .. })
+            );
+            hub.observe_call(
+                &self.name,
+                outcome.is_ok(),
+                panicked,
+                latency.unwrap_or_default(),
+                *real_time,
+            );
+        }
+        if self.plan.verbose {
+            self.log(bytes_in, outcome, latency);
+        }
+    }
+
+    /// Whether the plan times calls.
+    pub(crate) fn timed(&self) -> bool {
+        self.plan.latency || self.plan.alerts.is_some() || self.plan.structured
+    }
+
+    fn log(&self, bytes_in: u64, outcome: Result<usize, &PluginError>, latency: Option<Duration>) {
         let plugin = self.inner.name();
         if self.plan.structured {
             tracing::info!(
@@ -108,10 +139,10 @@ impl Metered {
                 version = self.inner.version(),
                 plugin_type = %self.inner.plugin_type(),
                 bytes_in,
-                bytes_out = outcome.as_ref().map_or(0, Vec::len),
+                bytes_out = outcome.unwrap_or(0),
                 latency_ns = latency.map_or(0, |l| u64::try_from(l.as_nanos()).unwrap_or(u64::MAX)),
                 ok = outcome.is_ok(),
-                error = outcome.as_ref().err().map(ToString::to_string),
+                error = outcome.err().map(ToString::to_string),
                 "process"
             );
         } else {
@@ -122,7 +153,7 @@ impl Metered {
                 "process {} bytes in, {}",
                 bytes_in,
                 match outcome {
-                    Ok(out) => format!("{} bytes out", out.len()),
+                    Ok(out) => format!("{out} bytes out"),
                     // Escaped: a plugin's error text must not forge a log line or drive a
                     // terminal.
                     Err(error) => format!("failed: {}", error.to_string().escape_debug()),
@@ -183,8 +214,7 @@ impl Plugin for Metered {
         {
             return self.metered(data, recorder);
         }
-        let timed = self.plan.latency || self.plan.alerts.is_some() || self.plan.structured;
-        let start = timed.then(Instant::now);
+        let start = self.timed().then(Instant::now);
         let span = self.plan.verbose.then(|| {
             tracing::info_span!(
                 "plugin",
@@ -196,28 +226,19 @@ impl Plugin for Metered {
         });
         let outcome = self.call(data);
         let latency = start.map(|s| s.elapsed());
-        if let Some(recorder) = &self.plan.recorder {
-            let latency = latency.filter(|_| self.plan.latency);
-            recorder.record_call(data.len(), &outcome, latency);
-        }
-        if let Some((hub, real_time)) = &self.plan.alerts {
-            let panicked = matches!(
-                outcome.as_ref().map_err(PluginError::kind),
-                Err(PluginErrorKind::Panicked { .. })
-            );
-            hub.observe_call(
-                &self.name,
-                outcome.is_ok(),
-                panicked,
-                latency.unwrap_or_default(),
-                *real_time,
-            );
-        }
-        if self.plan.verbose {
-            self.log(data.len(), &outcome, latency);
-        }
+        self.account(data.len() as u64, outcome.as_ref().map(Vec::len), latency);
         drop(span);
         outcome
+    }
+
+    fn streams(&self) -> bool {
+        self.inner.streams()
+    }
+
+    /// The inner plugin's stream, metered as one call: counted when it ends (or is dropped),
+    /// its reads guarded like `process`.
+    fn stream<'a>(&'a self, input: Reader<'a>) -> Reader<'a> {
+        crate::metered_stream::metered(self, input)
     }
 
     fn health(&self) -> HealthStatus {

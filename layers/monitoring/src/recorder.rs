@@ -124,11 +124,23 @@ impl MetricsRecorder {
         outcome: &Result<Vec<u8>, PluginError>,
         latency: Option<Duration>,
     ) {
+        self.record_outcome(as_u64(bytes_in), outcome.as_ref().map(Vec::len), latency);
+    }
+
+    /// Records one call given its figures: `bytes_in` of input, and the bytes it returned or
+    /// its error (what a stream knows when it ends).
+    #[inline]
+    pub fn record_outcome(
+        &self,
+        bytes_in: u64,
+        outcome: Result<usize, &PluginError>,
+        latency: Option<Duration>,
+    ) {
         let (line, writer) = self.line();
         writer.add(&line.calls, 1);
-        writer.add(&line.bytes_in, as_u64(bytes_in));
+        writer.add(&line.bytes_in, bytes_in);
         match outcome {
-            Ok(out) => writer.add(&line.bytes_out, as_u64(out.len())),
+            Ok(out) => writer.add(&line.bytes_out, as_u64(out)),
             Err(error) => {
                 writer.add(&line.errors, 1);
                 if matches!(error.kind(), PluginErrorKind::Panicked { .. }) {

@@ -324,7 +324,7 @@ async fn run(
     let job = {
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
-            crate::run_pipeline_on(
+            crate::pipeline::run_buffered(
                 &shared.registry,
                 &pipeline,
                 input,
