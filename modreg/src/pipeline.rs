@@ -113,7 +113,9 @@ pub(crate) fn stream(
         let stage = if plugin.streams() {
             plugin.stream(chain)
         } else {
-            buffered(&**plugin, chain, limits.buffer)
+            buffered(plugin.name(), chain, limits.buffer, |data| {
+                plugin.process(data)
+            })
         };
         chain = match limits.stage_output {
             Some(limit) => Box::new(StageLimit {

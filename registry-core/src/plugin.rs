@@ -90,7 +90,12 @@ pub trait Plugin: Send + Sync {
     /// policy applied to the stream (one that does not keeps the defaults: the stream then
     /// goes through its `process`, and its policy holds there).
     fn stream<'a>(&'a self, input: crate::stream::Reader<'a>) -> crate::stream::Reader<'a> {
-        crate::stream::buffered(self, input, crate::stream::DEFAULT_MAX_BUFFERED_BYTES)
+        crate::stream::buffered(
+            self.name(),
+            input,
+            crate::stream::DEFAULT_MAX_BUFFERED_BYTES,
+            move |data| self.process(data),
+        )
     }
 }
 
@@ -214,9 +219,12 @@ impl<P: PluginBehavior + HasDescriptor<dyn Plugin>> Plugin for P {
     fn stream<'a>(&'a self, input: crate::stream::Reader<'a>) -> crate::stream::Reader<'a> {
         match PluginBehavior::stream(self, input) {
             Ok(output) => output,
-            Err(input) => {
-                crate::stream::buffered(self, input, crate::stream::DEFAULT_MAX_BUFFERED_BYTES)
-            }
+            Err(input) => crate::stream::buffered(
+                self.name(),
+                input,
+                crate::stream::DEFAULT_MAX_BUFFERED_BYTES,
+                move |data| self.process(data),
+            ),
         }
     }
 }

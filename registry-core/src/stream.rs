@@ -33,7 +33,9 @@
 //! assert_eq!(output, "ABC");
 //!
 //! // Over a limit, the error names the plugin and the limit.
-//! let mut over = stream::buffered(upper, Box::new(&b"abcdef"[..]), 4);
+//! let mut over = stream::buffered("upper", Box::new(&b"abcdef"[..]), 4, |data| {
+//!     upper.process(data)
+//! });
 //! let error = stream::from_io(over.read(&mut [0; 8]).unwrap_err(), "upper");
 //! assert!(error.to_string().contains("over the limit of 4 bytes"), "{error}");
 //! ```
@@ -41,7 +43,6 @@
 use std::io::{self, Read};
 
 use crate::error::{PluginError, PluginErrorKind};
-use crate::plugin::Plugin;
 
 /// The input a plugin that cannot stream may hold whole, unless its caller says otherwise:
 /// 64 MiB.
@@ -80,16 +81,16 @@ impl std::error::Error for Unwrapped {
     }
 }
 
-/// A stream of `plugin`'s output made by reading all of `input` (at most `limit` bytes; more
-/// is [`PluginErrorKind::TooLarge`]) and calling its `process` once: what a plugin that cannot
-/// stream offers.
-pub fn buffered<'a, P: Plugin + ?Sized>(
-    plugin: &'a P,
-    input: Reader<'a>,
-    limit: usize,
-) -> Reader<'a> {
+/// A stream of plugin `name`'s output made by reading all of `input` (at most `limit` bytes;
+/// more is [`PluginErrorKind::TooLarge`]) and calling `process` (the plugin's) once: what a
+/// plugin that cannot stream offers.
+pub fn buffered<'a, F>(name: &'a str, input: Reader<'a>, limit: usize, process: F) -> Reader<'a>
+where
+    F: FnOnce(&[u8]) -> Result<Vec<u8>, PluginError> + Send + 'a,
+{
     Box::new(Buffered {
-        plugin,
+        name,
+        process: Some(process),
         input: Some(input),
         limit,
         output: Vec::new(),
@@ -97,8 +98,10 @@ pub fn buffered<'a, P: Plugin + ?Sized>(
     })
 }
 
-struct Buffered<'a, P: ?Sized> {
-    plugin: &'a P,
+struct Buffered<'a, F> {
+    name: &'a str,
+    /// `Some` until called.
+    process: Option<F>,
     /// `Some` until the input has been read and processed.
     input: Option<Reader<'a>>,
     limit: usize,
@@ -106,7 +109,10 @@ struct Buffered<'a, P: ?Sized> {
     position: usize,
 }
 
-impl<P: Plugin + ?Sized> Buffered<'_, P> {
+impl<F> Buffered<'_, F>
+where
+    F: FnOnce(&[u8]) -> Result<Vec<u8>, PluginError>,
+{
     /// Reads the whole input and processes it.
     fn run(&mut self, mut input: Reader<'_>) -> io::Result<()> {
         let mut data = Vec::new();
@@ -116,18 +122,23 @@ impl<P: Plugin + ?Sized> Buffered<'_, P> {
             .read_to_end(&mut data)?;
         if data.len() > self.limit {
             return Err(into_io(PluginError::from(PluginErrorKind::TooLarge {
-                plugin: self.plugin.name().to_owned(),
+                plugin: self.name.to_owned(),
                 what: "buffered input",
                 size: data.len(),
                 limit: self.limit,
             })));
         }
-        self.output = self.plugin.process(&data).map_err(into_io)?;
+        if let Some(process) = self.process.take() {
+            self.output = process(&data).map_err(into_io)?;
+        }
         Ok(())
     }
 }
 
-impl<P: Plugin + ?Sized> Read for Buffered<'_, P> {
+impl<F> Read for Buffered<'_, F>
+where
+    F: FnOnce(&[u8]) -> Result<Vec<u8>, PluginError>,
+{
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(input) = self.input.take() {
             self.run(input)?;

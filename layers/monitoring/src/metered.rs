@@ -15,6 +15,7 @@ use modreg_host::Wrap;
 
 use crate::alerts::AlertHub;
 use crate::clock::Instant;
+use crate::metered_stream::{self, Meter};
 use crate::recorder::MetricsRecorder;
 
 /// What the monitoring layer does around each call of one plugin's instances.
@@ -60,11 +61,11 @@ impl Wrap for Plan {
     }
 }
 
-pub(crate) struct Metered {
-    pub(crate) inner: Box<dyn Plugin>,
-    pub(crate) name: String,
-    pub(crate) plan: Plan,
-    pub(crate) failed: PanicLatch,
+struct Metered {
+    inner: Box<dyn Plugin>,
+    name: String,
+    plan: Plan,
+    failed: PanicLatch,
     /// Decided once, when the instance is made (see [`Plan::meters_only`]).
     only_meters: bool,
 }
@@ -98,7 +99,7 @@ impl Metered {
 
     /// What the plan does once a call has ended (`process` returned, or a stream reached its
     /// end or failed): the recorder, the alert rules, the per-call event.
-    pub(crate) fn account(
+    fn account(
         &self,
         bytes_in: u64,
         outcome: Result<usize, &PluginError>,
@@ -127,7 +128,7 @@ impl Metered {
     }
 
     /// Whether the plan times calls.
-    pub(crate) fn timed(&self) -> bool {
+    fn timed(&self) -> bool {
         self.plan.latency || self.plan.alerts.is_some() || self.plan.structured
     }
 
@@ -176,6 +177,37 @@ impl Metered {
         };
         self.failed.observe(&outcome);
         outcome
+    }
+}
+
+impl Meter for Metered {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn inner(&self) -> &dyn Plugin {
+        &*self.inner
+    }
+
+    fn latch(&self) -> &PanicLatch {
+        &self.failed
+    }
+
+    fn catch_panics(&self) -> bool {
+        self.plan.catch_panics
+    }
+
+    fn timed(&self) -> bool {
+        Metered::timed(self)
+    }
+
+    fn account(
+        &self,
+        bytes_in: u64,
+        outcome: Result<usize, &PluginError>,
+        latency: Option<Duration>,
+    ) {
+        Metered::account(self, bytes_in, outcome, latency);
     }
 }
 
@@ -238,7 +270,7 @@ impl Plugin for Metered {
     /// The inner plugin's stream, metered as one call: counted when it ends (or is dropped),
     /// its reads guarded like `process`.
     fn stream<'a>(&'a self, input: Reader<'a>) -> Reader<'a> {
-        crate::metered_stream::metered(self, input)
+        metered_stream::metered(self, input)
     }
 
     fn health(&self) -> HealthStatus {

@@ -11,16 +11,38 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-use modreg_core::PluginError;
-use modreg_core::sandbox::guard;
+use std::time::Duration;
+
+use modreg_core::sandbox::{PanicLatch, guard};
 use modreg_core::stream::{Reader, from_io, into_io};
+use modreg_core::{Plugin, PluginError};
 
 use crate::clock::Instant;
-use crate::metered::Metered;
+
+/// What a stream needs of the wrapper it is metered for (the monitoring layer's `Metered`).
+pub(crate) trait Meter: Sync {
+    /// The plugin's name.
+    fn name(&self) -> &str;
+    /// The wrapped instance.
+    fn inner(&self) -> &dyn Plugin;
+    /// The instance's panic latch.
+    fn latch(&self) -> &PanicLatch;
+    /// Whether calls run in the panic guard.
+    fn catch_panics(&self) -> bool;
+    /// Whether calls are timed.
+    fn timed(&self) -> bool;
+    /// Records a call that ended.
+    fn account(
+        &self,
+        bytes_in: u64,
+        outcome: Result<usize, &PluginError>,
+        latency: Option<Duration>,
+    );
+}
 
 /// `metered`'s inner stream over `input`, metered.
-pub(crate) fn metered<'a>(metered: &'a Metered, input: Reader<'a>) -> Reader<'a> {
-    if let Err(refused) = metered.failed.check(&metered.name) {
+pub(crate) fn metered<'a>(metered: &'a dyn Meter, input: Reader<'a>) -> Reader<'a> {
+    if let Err(refused) = metered.latch().check(metered.name()) {
         return Box::new(Refused(Some(refused)));
     }
     let input_state = Arc::new(Input::default());
@@ -29,11 +51,11 @@ pub(crate) fn metered<'a>(metered: &'a Metered, input: Reader<'a>) -> Reader<'a>
         state: input_state.clone(),
     };
     let start = metered.timed().then(Instant::now);
-    let inner = if metered.plan.catch_panics {
-        let made = guard(&metered.name, "stream", || {
-            Ok(metered.inner.stream(Box::new(counted)))
+    let inner = if metered.catch_panics() {
+        let made = guard(metered.name(), "stream", || {
+            Ok(metered.inner().stream(Box::new(counted)))
         });
-        metered.failed.observe(&made);
+        metered.latch().observe(&made);
         match made {
             Ok(inner) => inner,
             Err(panicked) => {
@@ -42,7 +64,7 @@ pub(crate) fn metered<'a>(metered: &'a Metered, input: Reader<'a>) -> Reader<'a>
             }
         }
     } else {
-        metered.inner.stream(Box::new(counted))
+        metered.inner().stream(Box::new(counted))
     };
     Box::new(MeteredStream {
         metered,
@@ -95,7 +117,7 @@ impl Read for Refused {
 }
 
 struct MeteredStream<'a> {
-    metered: &'a Metered,
+    metered: &'a dyn Meter,
     inner: Reader<'a>,
     input: Arc<Input>,
     bytes_out: usize,
@@ -126,19 +148,19 @@ impl Read for MeteredStream<'_> {
         }
         let metered = self.metered;
         let inner = &mut self.inner;
-        let read = if metered.plan.catch_panics {
-            guard(&metered.name, "stream", || {
-                inner.read(buf).map_err(|e| from_io(e, &metered.name))
+        let read = if metered.catch_panics() {
+            guard(metered.name(), "stream", || {
+                inner.read(buf).map_err(|e| from_io(e, metered.name()))
             })
         } else {
-            inner.read(buf).map_err(|e| from_io(e, &metered.name))
+            inner.read(buf).map_err(|e| from_io(e, metered.name()))
         };
         if read.is_err() && self.input.failed.load(Relaxed) {
             // The input's failure, passed on: the call ended, this plugin did not fail.
             self.end(Ok(()));
             return read.map_err(into_io);
         }
-        metered.failed.observe(&read);
+        metered.latch().observe(&read);
         match read {
             Ok(0) if !buf.is_empty() => {
                 self.end(Ok(()));

@@ -197,3 +197,59 @@ impl Collector for Process {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::{HttpMetrics, record};
+
+    /// A client choosing paths and methods cannot add label values: unknown routes are
+    /// `unmatched`, unknown methods `other`.
+    #[tokio::test]
+    async fn labels_come_from_a_closed_set() {
+        let metrics = Arc::new(HttpMetrics::new());
+        let app = Router::new()
+            .route("/run/{pipeline}", get(|| async { "ran" }))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics.clone(),
+                record,
+            ));
+        for (method, path) in [
+            ("GET", "/run/a-b-c"),
+            ("GET", "/run/x-y-z"),
+            ("BREW", "/coffee-pot-7f3a"),
+            ("GET", "/unknown-path-1234"),
+        ] {
+            let request = Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(request).await.unwrap();
+        }
+        let text = metrics.text();
+        assert!(
+            text.contains(
+                "modreg_http_requests_total{route=\"/run/{pipeline}\",method=\"GET\",status=\"200\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "modreg_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 1"
+            ),
+            "{text}"
+        );
+        for chosen in ["a-b-c", "coffee", "BREW", "unknown-path"] {
+            assert!(!text.contains(chosen), "{chosen} in {text}");
+        }
+        assert!(text.contains("modreg_http_requests_in_flight 0"), "{text}");
+    }
+}

@@ -76,8 +76,9 @@ pub(crate) fn stats() -> ProcessStats {
     ProcessStats::default()
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
 mod tests {
+    #[cfg(target_os = "linux")]
     #[test]
     fn proc_gives_every_figure() {
         let stats = super::stats();
