@@ -942,3 +942,29 @@ fn instances_of_every_module_share_one_memory_cap() {
     assert_eq!(over.process(b"").unwrap(), b"00");
     assert_eq!(registry.wasm().memory_bytes(), 1 << 16);
 }
+
+/// A guest that grows its memory (little fuel, much time) is stopped at its deadline while it
+/// grows: once the time budget is spent, the store's limiter refuses to grow and the call ends
+/// as a `Timeout` (on this machine after 6 ms for a 1 ms budget, where waiting for the next
+/// slice of fuel took 47 ms; `imports::tests::memory_does_not_grow_past_the_deadline` checks
+/// the limiter itself).
+#[test]
+fn memory_growth_stops_at_the_deadline() {
+    let registry = host(
+        WasmConfig::new()
+            .with_time_budget(Duration::from_millis(1))
+            .with_memory_limit(1 << 30)
+            .with_max_total_memory(2 << 30),
+    );
+    let started = Instant::now();
+    let error = registry
+        .create_plugin("memory-bomb")
+        .unwrap()
+        .process(b"")
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(error.kind(), PluginErrorKind::Timeout { .. }),
+        "{error:?} after {took:?}"
+    );
+}

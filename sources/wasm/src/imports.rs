@@ -1,10 +1,17 @@
 //! What a guest may call on its host (module `modreg`): a file under its granted directory, a
 //! granted environment variable, and reporting its panic's message. Every refusal is audited.
+//!
+//! Host calls are timed with the guest's call: one made after the call's deadline does not
+//! run, and one that ends past it stops the guest there (a `Timeout`), rather than at the
+//! next slice of fuel. The store's limiter refuses to grow memory past the deadline too: a
+//! guest that grows its memory spends little fuel and much time, and would otherwise overrun
+//! its budget by a slice of growth.
 
 use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use wasmi::{Caller, Extern, Linker, Memory};
 
@@ -66,6 +73,35 @@ pub(crate) struct HostState {
     pub(crate) events: Events,
 }
 
+/// What a host function returns when the call's time is up: a trap, which the call reports as
+/// a `Timeout` (the deadline has passed).
+#[derive(Debug)]
+pub(crate) struct PastDeadline;
+
+impl std::fmt::Display for PastDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the call's time budget is spent")
+    }
+}
+
+impl wasmi::errors::HostError for PastDeadline {}
+
+/// Runs host function `call` if the guest's call still has time, and fails the guest at once if
+/// it ran past its deadline.
+fn timed(
+    caller: &mut Caller<'_, HostState>,
+    call: impl FnOnce(&mut Caller<'_, HostState>) -> i64,
+) -> Result<i64, wasmi::Error> {
+    if caller.data().limiter.past_deadline() {
+        return Err(wasmi::Error::host(PastDeadline));
+    }
+    let answer = call(caller);
+    if caller.data().limiter.past_deadline() {
+        return Err(wasmi::Error::host(PastDeadline));
+    }
+    Ok(answer)
+}
+
 /// Refuses memory growth past the instance's cap, or past what all instances of the registry
 /// may hold together, and remembers that it did.
 #[derive(Debug)]
@@ -79,6 +115,20 @@ pub(crate) struct MemoryCap {
     pub(crate) held: usize,
     /// Whether a growth was refused for the registry's budget (not the instance's own cap).
     pub(crate) total_hit: bool,
+    /// When the current call's time is up (`None` before the first call).
+    pub(crate) deadline: Option<Instant>,
+    /// The current call's time budget.
+    pub(crate) budget: std::time::Duration,
+    /// Whether a growth was refused because the deadline had passed.
+    pub(crate) late: bool,
+}
+
+impl MemoryCap {
+    /// Whether the current call's deadline has passed.
+    pub(crate) fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
 }
 
 impl Drop for MemoryCap {
@@ -94,6 +144,12 @@ impl wasmi::ResourceLimiter for MemoryCap {
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool, wasmi_core::LimiterError> {
+        if desired > current && self.past_deadline() {
+            // Out of time: the guest's allocator fails and it traps; the call reports the
+            // deadline, not memory.
+            self.late = true;
+            return Ok(false);
+        }
         let mut allow = desired <= self.limit && maximum.is_none_or(|max| desired <= max);
         if allow {
             let more = desired.saturating_sub(current);
@@ -212,22 +268,40 @@ fn opened_inside(_: &std::fs::File, _: &Path) -> bool {
     true
 }
 
-fn read_file(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32) -> i64 {
-    let Some(path) = argument(&caller, ptr, len).and_then(|b| String::from_utf8(b).ok()) else {
+fn read_file(
+    mut caller: Caller<'_, HostState>,
+    ptr: u32,
+    len: u32,
+    out: u32,
+    cap: u32,
+) -> Result<i64, wasmi::Error> {
+    timed(&mut caller, |caller| {
+        read_file_now(caller, ptr, len, out, cap)
+    })
+}
+
+fn read_file_now(
+    caller: &mut Caller<'_, HostState>,
+    ptr: u32,
+    len: u32,
+    out: u32,
+    cap: u32,
+) -> i64 {
+    let Some(path) = argument(caller, ptr, len).and_then(|b| String::from_utf8(b).ok()) else {
         return FAILED;
     };
     let Some(root) = caller.data().grants.read_dir.clone() else {
-        return deny(&mut caller, "file.read", &path);
+        return deny(caller, "file.read", &path);
     };
     let wanted = root.join(&path);
     // Symbolic links are resolved before the check, so a link cannot lead out of the root.
     let resolved = match wanted.canonicalize() {
         Ok(resolved) => resolved,
         Err(_) if lexically_inside(&root, &wanted) => return NOT_FOUND,
-        Err(_) => return deny(&mut caller, "file.read", &path),
+        Err(_) => return deny(caller, "file.read", &path),
     };
     if !resolved.starts_with(&root) {
-        return deny(&mut caller, "file.read", &path);
+        return deny(caller, "file.read", &path);
     }
     let max = caller.data().grants.max_read;
     // A FIFO or a device inside the grant is not a file to read: opening it must not block
@@ -238,25 +312,37 @@ fn read_file(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, ca
         Err(_) => return FAILED,
     };
     if !opened_inside(&file, &root) {
-        return deny(&mut caller, "file.read", &path);
+        return deny(caller, "file.read", &path);
     }
     let mut contents = Vec::new();
     match file.take(max as u64 + 1).read_to_end(&mut contents) {
-        Ok(n) if n <= max => answer(&mut caller, &contents, out, cap),
+        Ok(n) if n <= max => answer(caller, &contents, out, cap),
         _ => FAILED,
     }
 }
 
-fn env_var(mut caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32) -> i64 {
-    let Some(name) = argument(&caller, ptr, len).and_then(|b| String::from_utf8(b).ok()) else {
+fn env_var(
+    mut caller: Caller<'_, HostState>,
+    ptr: u32,
+    len: u32,
+    out: u32,
+    cap: u32,
+) -> Result<i64, wasmi::Error> {
+    timed(&mut caller, |caller| {
+        env_var_now(caller, ptr, len, out, cap)
+    })
+}
+
+fn env_var_now(caller: &mut Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32) -> i64 {
+    let Some(name) = argument(caller, ptr, len).and_then(|b| String::from_utf8(b).ok()) else {
         return FAILED;
     };
     if !caller.data().grants.env_vars.contains(&name) {
         let permission = format!("env.{}", name.to_ascii_lowercase());
-        return deny(&mut caller, &permission, &name);
+        return deny(caller, &permission, &name);
     }
     match std::env::var_os(&name) {
-        Some(value) => answer(&mut caller, value.as_encoded_bytes(), out, cap),
+        Some(value) => answer(caller, value.as_encoded_bytes(), out, cap),
         None => NOT_FOUND,
     }
 }
@@ -285,6 +371,28 @@ pub(crate) const OFFERED: [&str; 3] = [IMPORT_READ_FILE, IMPORT_ENV_VAR, IMPORT_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_does_not_grow_past_the_deadline() {
+        use wasmi::ResourceLimiter as _;
+        let mut cap = MemoryCap {
+            limit: 1 << 30,
+            hit: false,
+            total: Arc::default(),
+            total_limit: 1 << 30,
+            held: 0,
+            total_hit: false,
+            deadline: Some(Instant::now() + std::time::Duration::from_secs(60)),
+            budget: std::time::Duration::from_secs(60),
+            late: false,
+        };
+        assert!(cap.memory_growing(0, 1 << 20, None).unwrap());
+        cap.deadline = Some(Instant::now());
+        assert!(!cap.memory_growing(1 << 20, 2 << 20, None).unwrap());
+        assert!(cap.late && !cap.hit, "refused for time, not for memory");
+        // Shrinking or staying put is not growing.
+        assert!(cap.memory_growing(1 << 20, 1 << 20, None).unwrap());
+    }
 
     #[test]
     fn a_path_is_inside_its_root_unless_it_climbs_out() {

@@ -71,6 +71,9 @@ impl Sandbox {
                 total_limit: config.max_total_memory(),
                 held: 0,
                 total_hit: false,
+                deadline: None,
+                budget: config.time_budget(),
+                late: false,
             },
             grants: Arc::default(),
             panic_message: None,
@@ -202,6 +205,12 @@ impl Sandbox {
                 during: "process",
                 message,
             })
+        } else if state.limiter.late {
+            // Its memory could not grow because its time was up.
+            PluginError::from(PluginErrorKind::Timeout {
+                plugin: plugin.to_owned(),
+                budget: state.limiter.budget,
+            })
         } else if state.limiter.hit {
             PluginError::from(PluginErrorKind::MemoryLimit {
                 plugin: plugin.to_owned(),
@@ -231,6 +240,11 @@ impl Sandbox {
     ) -> Result<u32, CallError> {
         let mut burnt = 0u64;
         let fuel_cap = config.fuel().unwrap_or(u64::MAX);
+        // The limiter and the host functions stop the guest at the deadline too.
+        let limiter = &mut self.store.data_mut().limiter;
+        limiter.deadline = Some(started + config.time_budget());
+        limiter.budget = config.time_budget();
+        limiter.late = false;
         let mut slice = SLICE.min(fuel_cap);
         if let Err(e) = self.store.set_fuel(slice) {
             return Err(self.fatal(plugin, &e.to_string()));
@@ -271,6 +285,15 @@ impl Sandbox {
                     call = paused.resume(&mut self.store);
                 }
                 Ok(TypedResumableCall::HostTrap(_)) => {
+                    // A host function refuses to run, or stops the guest, past the deadline.
+                    if self.store.data().limiter.past_deadline() {
+                        return Err(CallError::Fatal(PluginError::from(
+                            PluginErrorKind::Timeout {
+                                plugin: plugin.to_owned(),
+                                budget: config.time_budget(),
+                            },
+                        )));
+                    }
                     return Err(self.fatal(plugin, "a host function failed"));
                 }
                 Err(error) => return Err(self.fatal(plugin, &error.to_string())),
