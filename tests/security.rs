@@ -546,6 +546,91 @@ fn the_audit_file_is_appended_and_survives_a_restart() {
 
 /// Two registries appending to one audit file (from several threads) never write the same
 /// sequence number, and the file's lines are in sequence order.
+/// The audit file a child process of [`two_processes_number_one_audit_file_in_one_sequence`]
+/// appends to; unset otherwise.
+const AUDIT_CHILD: &str = "MODREG_TEST_AUDIT_CHILD";
+
+/// The child's part: 100 access decisions into the file the parent names.
+#[test]
+#[ignore = "a child process of two_processes_number_one_audit_file_in_one_sequence"]
+fn audit_child_appends() {
+    let Some(path) = std::env::var_os(AUDIT_CHILD) else {
+        return;
+    };
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new()
+                .with_access_logging(true)
+                .with_audit_file(std::path::Path::new(&path)),
+        )
+        .unwrap();
+    for n in 0..100 {
+        registry.check_access(
+            &Principal::new(format!("child-{n}")),
+            Operation::Discover,
+            "vault",
+        );
+    }
+}
+
+/// Three processes append to one audit file at once (this one and two children): every
+/// entry has its own number, and the numbers run from 0 without a gap.
+#[test]
+fn two_processes_number_one_audit_file_in_one_sequence() {
+    let path = std::env::temp_dir().join(format!(
+        "modreg-audit-processes-{}.jsonl",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["audit_child_appends", "--exact", "--ignored", "--quiet"])
+                .env(AUDIT_CHILD, &path)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    audit_child_appends_to(&path);
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let mut sequences: Vec<u64> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["sequence"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sequences.len(), 300);
+    sequences.sort_unstable();
+    assert_eq!(sequences, (0..300).collect::<Vec<u64>>());
+    std::fs::remove_file(path).unwrap();
+}
+
+/// This process's 100 entries, as a child appends them.
+fn audit_child_appends_to(path: &std::path::Path) {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new()
+                .with_access_logging(true)
+                .with_audit_file(path),
+        )
+        .unwrap();
+    for n in 0..100 {
+        registry.check_access(
+            &Principal::new(format!("parent-{n}")),
+            Operation::Discover,
+            "vault",
+        );
+    }
+}
+
 #[test]
 fn sequence_numbers_are_unique_per_audit_file() {
     let path =

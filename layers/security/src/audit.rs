@@ -56,10 +56,16 @@ struct AuditFile {
 /// An audit file as every log of the process that appends to it shares it: one handle and
 /// one numbering, so that sequence numbers are unique in the file however many registries
 /// write to it, and lines are in sequence order (a number is taken under the file's lock).
+///
+/// Other processes may append to the same file: each entry is numbered and written under an
+/// exclusive lock on the file (`flock`, `LockFileEx`), and when the file has grown since this
+/// process last wrote, the numbering continues from its last entry.
 #[derive(Debug)]
 struct SharedFile {
     file: Mutex<File>,
     next: AtomicU64,
+    /// The file's length after this process's last write (or when it was opened).
+    end: AtomicU64,
 }
 
 impl SharedFile {
@@ -86,12 +92,48 @@ impl SharedFile {
         let next = last_sequence(&mut file)
             .map_err(|e| format!("cannot read the audit file: {e}"))?
             .map_or(0, |last| last + 1);
+        let end = file.metadata().map_or(0, |m| m.len());
         let shared = Arc::new(SharedFile {
             file: Mutex::new(file),
             next: AtomicU64::new(next),
+            end: AtomicU64::new(end),
         });
         open.insert(key, Arc::downgrade(&shared));
         Ok(shared)
+    }
+}
+
+impl SharedFile {
+    /// Numbers and appends one entry under the file's lock (held by `file`'s caller within
+    /// this process, taken here across processes).
+    fn write_locked(
+        &self,
+        file: &mut File,
+        entry: impl FnOnce(u64) -> AuditEntry,
+    ) -> (AuditEntry, std::io::Result<()>) {
+        let locked = fs4::fs_std::FileExt::lock_exclusive(&*file);
+        let mut next = self.next.load(Ordering::Relaxed);
+        // Another process wrote since this one did: continue from its last entry.
+        if locked.is_ok()
+            && file
+                .metadata()
+                .is_ok_and(|m| m.len() != self.end.load(Ordering::Relaxed))
+            && let Ok(Some(last)) = last_sequence(file)
+        {
+            next = next.max(last + 1);
+        }
+        let entry = entry(next);
+        self.next.store(next + 1, Ordering::Relaxed);
+        // JSON escapes every control character.
+        let line = serde_json::to_string(&entry).unwrap_or_default();
+        let written = locked
+            .and_then(|()| writeln!(file, "{line}"))
+            .and_then(|()| file.flush());
+        if let Ok(metadata) = file.metadata() {
+            self.end.store(metadata.len(), Ordering::Relaxed);
+        }
+        let _ = fs4::fs_std::FileExt::unlock(&*file);
+        (entry, written)
     }
 }
 
@@ -179,10 +221,8 @@ impl AuditLog {
                 .file
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let entry = entry(audit.shared.next.fetch_add(1, Ordering::Relaxed));
-            // JSON escapes every control character.
-            let line = serde_json::to_string(&entry).unwrap_or_default();
-            if let Err(error) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+            let (entry, written) = audit.shared.write_locked(&mut file, entry);
+            if let Err(error) = written {
                 tracing::error!(%error, fail_open = audit.fail_open, "cannot append to the audit file");
                 if !audit.fail_open {
                     outcome = Err(error.to_string());
