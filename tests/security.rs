@@ -410,6 +410,81 @@ fn under_access_control_every_change_needs_an_allowed_principal() {
     }
 }
 
+/// A role may register plugins of some types and not others: a `publisher` registers storage
+/// plugins, a `Security` plugin it may not; nor may anyone without a principal. The same
+/// grant limited to types decides `check_access` on a registered plugin by its type.
+#[test]
+fn roles_grant_registration_by_plugin_type() {
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new()
+                .with_role_based_access(true)
+                .with_role(Role::new("publisher").allow_types(
+                    Operation::Register,
+                    "*",
+                    [PluginType::Storage],
+                ))
+                .with_role(Role::new("user").allow_types(
+                    Operation::Instantiate,
+                    "*",
+                    [PluginType::Storage],
+                )),
+        )
+        .unwrap();
+    let denied = |err: PluginError, who: &str, what: &str| {
+        assert!(
+            matches!(
+                err.layer_error::<SecurityError>(),
+                Some(SecurityError::AccessDenied { principal, plugin, .. }) if principal == who && plugin == what
+            ),
+            "{who} {what}: {err}"
+        );
+    };
+    // No principal at all: refused whatever the type.
+    denied(
+        registry
+            .register_plugin(runtime("shelf").with_type(PluginType::Security))
+            .unwrap_err(),
+        "-",
+        "shelf",
+    );
+    let publisher = registry
+        .on_behalf_of(Principal::new("pat").with_role("publisher"))
+        .unwrap();
+    denied(
+        publisher
+            .changes(|| registry.register_plugin(runtime("guard").with_type(PluginType::Security)))
+            .unwrap_err(),
+        "pat",
+        "guard",
+    );
+    assert!(registry.plugin("guard").is_none());
+    publisher
+        .changes(|| registry.register_plugin(runtime("shelf")))
+        .unwrap();
+    assert!(registry.plugin("shelf").is_some());
+    // A typed grant on a registered plugin: by the type the catalog knows (`vault`, compiled
+    // in, is a storage plugin too).
+    let user = Principal::new("uma").with_role("user");
+    assert!(
+        registry
+            .check_access(&user, Operation::Instantiate, "shelf")
+            .allowed
+    );
+    assert!(
+        registry
+            .check_access(&user, Operation::Instantiate, "vault")
+            .allowed
+    );
+    // A name the catalog does not know has no type: a grant limited to types does not cover it.
+    assert!(
+        !registry
+            .check_access(&user, Operation::Instantiate, "nowhere")
+            .allowed
+    );
+}
+
 #[test]
 fn roles_grant_operations_on_name_patterns() {
     let registry = ModuleRegistry::new();

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use crate::metrics::MetricsSource;
 use crate::overlay::Overlay;
-use modreg_core::{Plugin, PluginError, PluginSettings, SourceLocation};
+use modreg_core::{Plugin, PluginError, PluginSettings, PluginType, SourceLocation};
 
 /// The code a creation would run, as a layer sees it: whatever registry it comes from.
 #[derive(Clone, Debug)]
@@ -55,6 +55,8 @@ pub enum Change<'a> {
     Register {
         /// The entry's name.
         name: &'a str,
+        /// The entry's type, when the registration gives one (a factory's name has none).
+        plugin_type: Option<PluginType>,
         /// The signature it arrived with, if any: a layer that requires one verifies it.
         proof: Option<Proof<'a>>,
     },

@@ -57,6 +57,7 @@ impl ModuleRegistry {
         for fields in &batch {
             self.check_change(Change::Register {
                 name: fields.name.as_deref().unwrap_or(""),
+                plugin_type: fields.plugin_type(),
                 proof: None,
             })?;
         }
@@ -66,6 +67,7 @@ impl ModuleRegistry {
     fn insert(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
         self.check_change(Change::Register {
             name: fields.name.as_deref().unwrap_or(""),
+            plugin_type: fields.plugin_type(),
             proof: None,
         })?;
         self.insert_checked(vec![fields], replace)
@@ -89,6 +91,7 @@ impl ModuleRegistry {
         for fields in &batch {
             self.check_change(Change::Register {
                 name: fields.name.as_deref().unwrap_or(""),
+                plugin_type: fields.plugin_type(),
                 proof,
             })?;
         }
@@ -106,6 +109,7 @@ impl ModuleRegistry {
                 let fields = registration.0;
                 self.check_change(Change::Register {
                     name: fields.name.as_deref().unwrap_or(""),
+                    plugin_type: fields.plugin_type(),
                     proof,
                 })?;
                 self.insert_checked(vec![fields], false)
@@ -327,6 +331,7 @@ impl ModuleRegistry {
         // A factory name is a runtime change like any registration: the layers are asked.
         self.check_change(Change::Register {
             name: config.name(),
+            plugin_type: None,
             proof: None,
         })?;
         self.update(|overlay| {

@@ -200,6 +200,11 @@ impl fmt::Debug for Fields {
 }
 
 impl Fields {
+    /// The type given, if any.
+    pub(crate) fn plugin_type(&self) -> Option<PluginType> {
+        self.plugin_type
+    }
+
     fn fmt_named(&self, ty: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(ty)
             .field("name", &self.name)

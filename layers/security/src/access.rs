@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::switches::Switches;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginType};
 
 /// What a principal asks to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -80,16 +80,30 @@ impl FromStr for Operation {
 }
 
 /// An operation allowed on the plugins whose names match a pattern (`*` matches any run
-/// of characters: `gzip-*`, `*`).
+/// of characters: `gzip-*`, `*`), and, when `types` is not empty, whose type is one of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Grant {
     operation: Operation,
     pattern: String,
+    /// Empty: any type.
+    types: Vec<PluginType>,
 }
 
 impl Grant {
-    fn allows(&self, operation: Operation, plugin: &str) -> bool {
-        self.operation == operation && glob(&self.pattern, plugin)
+    fn new(operation: Operation, pattern: String, types: Vec<PluginType>) -> Self {
+        Grant {
+            operation,
+            pattern,
+            types,
+        }
+    }
+
+    /// Whether the grant covers `operation` on `plugin`, of type `plugin_type` if known: a
+    /// grant limited to types covers no plugin whose type is not known.
+    fn allows(&self, operation: Operation, plugin: &str, plugin_type: Option<PluginType>) -> bool {
+        self.operation == operation
+            && glob(&self.pattern, plugin)
+            && (self.types.is_empty() || plugin_type.is_some_and(|t| self.types.contains(&t)))
     }
 }
 
@@ -160,10 +174,37 @@ impl Role {
 
     /// Grants `operation` on plugins matching `pattern`.
     pub fn allow(mut self, operation: Operation, pattern: impl Into<String>) -> Self {
-        self.grants.push(Grant {
+        self.grants
+            .push(Grant::new(operation, pattern.into(), Vec::new()));
+        self
+    }
+
+    /// Grants `operation` on plugins matching `pattern` whose type is one of `types`: a
+    /// role may register `DataProcessor`s and not a `Security` plugin.
+    ///
+    /// ```
+    /// use modreg_core::PluginType;
+    /// use modreg_security::{Operation, Role};
+    /// let publisher = Role::new("publisher").allow_types(
+    ///     Operation::Register,
+    ///     "*",
+    ///     [PluginType::DataProcessor, PluginType::Encoding],
+    /// );
+    /// assert!(publisher.allows_type(Operation::Register, "rot13", Some(PluginType::Encoding)));
+    /// assert!(!publisher.allows_type(Operation::Register, "vault", Some(PluginType::Security)));
+    /// assert!(!publisher.allows_type(Operation::Register, "rot13", None), "type unknown");
+    /// ```
+    pub fn allow_types(
+        mut self,
+        operation: Operation,
+        pattern: impl Into<String>,
+        types: impl IntoIterator<Item = PluginType>,
+    ) -> Self {
+        self.grants.push(Grant::new(
             operation,
-            pattern: pattern.into(),
-        });
+            pattern.into(),
+            types.into_iter().collect(),
+        ));
         self
     }
 
@@ -172,9 +213,23 @@ impl Role {
         &self.name
     }
 
-    /// Whether the role grants `operation` on `plugin`.
+    /// Whether the role grants `operation` on `plugin`, whatever its type (grants limited to
+    /// types do not count).
     pub fn allows(&self, operation: Operation, plugin: &str) -> bool {
-        self.grants.iter().any(|g| g.allows(operation, plugin))
+        self.allows_type(operation, plugin, None)
+    }
+
+    /// Whether the role grants `operation` on `plugin` of type `plugin_type` (`None`: not
+    /// known).
+    pub fn allows_type(
+        &self,
+        operation: Operation,
+        plugin: &str,
+        plugin_type: Option<PluginType>,
+    ) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.allows(operation, plugin, plugin_type))
     }
 
     /// Checks the role's name and patterns.
@@ -213,10 +268,24 @@ impl Principal {
 
     /// Grants the principal `operation` on plugins matching `pattern` directly.
     pub fn allow(mut self, operation: Operation, pattern: impl Into<String>) -> Self {
-        self.grants.push(Grant {
+        self.grants
+            .push(Grant::new(operation, pattern.into(), Vec::new()));
+        self
+    }
+
+    /// Grants the principal `operation` on plugins matching `pattern` whose type is one of
+    /// `types` ([`Role::allow_types`]).
+    pub fn allow_types(
+        mut self,
+        operation: Operation,
+        pattern: impl Into<String>,
+        types: impl IntoIterator<Item = PluginType>,
+    ) -> Self {
+        self.grants.push(Grant::new(
             operation,
-            pattern: pattern.into(),
-        });
+            pattern.into(),
+            types.into_iter().collect(),
+        ));
         self
     }
 
@@ -247,19 +316,25 @@ pub struct AccessDecision {
     pub reason: String,
 }
 
-/// Whether `principal` may do `operation` on `plugin` under `switches` and `roles`, and why.
+/// Whether `principal` may do `operation` on `plugin` (of type `plugin_type`, if known) under
+/// `switches` and `roles`, and why.
 pub(crate) fn decide(
     switches: Switches,
     roles: &BTreeMap<String, Role>,
     principal: &Principal,
     operation: Operation,
     plugin: &str,
+    plugin_type: Option<PluginType>,
 ) -> AccessDecision {
     let decision = |allowed, reason: String| AccessDecision { allowed, reason };
     if !(switches.authorization || switches.role_based_access) {
         return decision(true, "not enforced".to_owned());
     }
-    if principal.grants.iter().any(|g| g.allows(operation, plugin)) {
+    if principal
+        .grants
+        .iter()
+        .any(|g| g.allows(operation, plugin, plugin_type))
+    {
         return decision(true, "grant".to_owned());
     }
     let by_role = switches.role_based_access.then(|| {
@@ -267,7 +342,7 @@ pub(crate) fn decide(
             .roles
             .iter()
             .filter_map(|r| roles.get(r))
-            .find(|r| r.allows(operation, plugin))
+            .find(|r| r.allows_type(operation, plugin, plugin_type))
     });
     match by_role.flatten() {
         Some(role) => decision(true, format!("role {}", role.name())),

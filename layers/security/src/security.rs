@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use crate::error::SecurityError;
-use modreg_core::{PluginError, PluginErrorKind, PluginSettings};
+use modreg_core::{PluginError, PluginErrorKind, PluginSettings, PluginType};
 use modreg_host::{Change, Code, Event, Interest, Layer, LayerContext, ModuleRegistry, Opened};
 
 use crate::access::{AccessDecision, Operation, Principal, Role, decide};
@@ -202,9 +202,18 @@ impl Security {
         operation: Operation,
         plugin: &str,
     ) -> AccessDecision {
+        // Grants limited to types need the plugin's: a registered plugin's is known.
+        let plugin_type = registry.plugin(plugin).map(|info| info.plugin_type());
         let decision = {
             let state = self.state();
-            decide(state.switches, &state.roles, principal, operation, plugin)
+            decide(
+                state.switches,
+                &state.roles,
+                principal,
+                operation,
+                plugin,
+                plugin_type,
+            )
         };
         match self.note_access(
             &|event| registry.emit(event),
@@ -229,12 +238,20 @@ impl Security {
         cx: &LayerContext<'_>,
         operation: Operation,
         plugin: &str,
+        plugin_type: Option<PluginType>,
     ) -> Result<(), PluginError> {
         let principal = acting();
         let decision = match &principal {
             Some(principal) => {
                 let state = self.state();
-                decide(state.switches, &state.roles, principal, operation, plugin)
+                decide(
+                    state.switches,
+                    &state.roles,
+                    principal,
+                    operation,
+                    plugin,
+                    plugin_type,
+                )
             }
             None => AccessDecision {
                 allowed: false,
@@ -378,7 +395,12 @@ impl Layer for Security {
             && let Some(operation) = operation_of(&change)
             && (enforced || acting().is_some())
         {
-            self.check_acting(cx, operation, change.name())?;
+            // A registration names its type: a grant limited to types is checked against it.
+            let plugin_type = match change {
+                Change::Register { plugin_type, .. } => plugin_type,
+                _ => None,
+            };
+            self.check_acting(cx, operation, change.name(), plugin_type)?;
         }
         if !switches.secure_loading {
             return Ok(());
