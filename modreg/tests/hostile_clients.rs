@@ -159,6 +159,39 @@ fn cpu_seconds(pid: u32) -> f64 {
 /// Failures: a pipeline answered 503 at its deadline kept running (a core busy 150 s after
 /// its 503), and a burst left `/run` answering 503 for minutes.
 #[cfg(target_os = "linux")]
+/// One long stage (16 MiB of incompressible bytes through `gzip-compress`) whose request times
+/// out: the plugin listens for cancellation and stops inside its call, so the server is idle
+/// soon after the 503 rather than compressing on for nobody.
+#[test]
+fn a_long_plugin_call_stops_inside_itself_when_its_request_is_over() {
+    let _serial = serial();
+    let server = start(&[
+        "--request-timeout-ms",
+        "100",
+        "--idle-timeout-ms",
+        "5000",
+        "--max-body-bytes",
+        "16777216",
+    ]);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let body: Vec<u8> = (0..16 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    let (status, reply) = http(&server, "POST", "/run/gzip-compress", &body);
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&reply));
+    let pid = server.child.id();
+    thread::sleep(Duration::from_millis(100));
+    let before = cpu_seconds(pid);
+    thread::sleep(Duration::from_secs(1));
+    let busy = cpu_seconds(pid) - before;
+    assert!(busy < 0.15, "{busy} CPU seconds after the request was over");
+}
+
 #[test]
 fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recovers() {
     let _serial = serial();

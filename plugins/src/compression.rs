@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::stream::{Failed, Named};
 
+/// How much work `process` does between two looks at whether its caller gave up.
+const CANCEL_CHUNK: usize = 256 * 1024;
+
 /// The most bytes a decompressor returns unless its settings say otherwise: 64 MiB.
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 << 20;
 
@@ -52,13 +55,24 @@ impl LimitConfig {
 
 /// Reads all of `reader`, refusing to produce more than `limit` bytes: at most `limit + 1`
 /// bytes are ever held, however large the input expands.
+///
+/// It listens for cancellation ([`modreg_core::cancel`]) between chunks: a caller that gives up
+/// on a large decompression stops it there.
 fn read_limited(plugin: &str, reader: impl Read, limit: usize) -> Result<Vec<u8>, PluginError> {
     let mut out = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    reader
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|e| PluginError::from_plugin(plugin, e))?;
+    let mut reader = reader.take(cap);
+    let mut chunk = vec![0; CANCEL_CHUNK];
+    loop {
+        modreg_core::cancel::check(plugin)?;
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PluginError::from_plugin(plugin, e)),
+        };
+        out.extend_from_slice(&chunk[..n]);
+    }
     if out.len() > limit {
         return Err(PluginError::from(PluginErrorKind::TooLarge {
             plugin: plugin.to_owned(),
@@ -131,9 +145,15 @@ impl GzipCompress {
 impl PluginBehavior for GzipCompress {
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), self.level);
+        // A chunk at a time, listening for cancellation between chunks.
+        for chunk in data.chunks(CANCEL_CHUNK) {
+            modreg_core::cancel::check("gzip-compress")?;
+            encoder
+                .write_all(chunk)
+                .map_err(|e| PluginError::from_plugin("gzip-compress", e))?;
+        }
         encoder
-            .write_all(data)
-            .and_then(|()| encoder.finish())
+            .finish()
             .map_err(|e| PluginError::from_plugin("gzip-compress", e))
     }
 

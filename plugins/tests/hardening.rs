@@ -134,3 +134,24 @@ fn zstd_frames_without_a_checksum_are_refused_unless_the_settings_accept_them() 
     let mixed = [create("zstd-compress").process(&data).unwrap(), bare].concat();
     assert!(create("zstd-decompress").process(&mixed).is_err());
 }
+
+/// The compressors and decompressors listen for cancellation between chunks: a call whose
+/// caller gave up stops with `Cancelled`, and the same call outside a cancelled scope runs.
+#[test]
+fn a_call_whose_caller_gave_up_stops_with_cancelled() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let data = vec![7u8; 1 << 20];
+    let compressed = create("gzip-compress").process(&data).unwrap();
+    let given_up = Arc::new(AtomicBool::new(true));
+    for (name, input) in [("gzip-compress", &data), ("gzip-decompress", &compressed)] {
+        let plugin = create(name);
+        let error = modreg_core::cancel::with_cancellation(&given_up, || plugin.process(input))
+            .unwrap_err();
+        assert!(
+            matches!(error.kind(), PluginErrorKind::Cancelled { plugin } if plugin == name),
+            "{name}: {error}"
+        );
+        assert!(plugin.process(input).is_ok(), "{name}");
+    }
+}

@@ -352,6 +352,14 @@ pub enum PluginErrorKind {
         limit: usize,
     },
 
+    /// The caller gave up on the call (its request ended) and the plugin, listening
+    /// ([`crate::cancel`]), stopped.
+    #[error("plugin `{plugin}` stopped: its caller gave up on the call")]
+    Cancelled {
+        /// The plugin.
+        plugin: String,
+    },
+
     /// A call took longer than the sandbox's time budget.
     #[error("plugin `{plugin}` did not answer within {budget:?}")]
     Timeout {

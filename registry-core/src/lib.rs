@@ -59,6 +59,7 @@
 
 extern crate self as modreg_core;
 
+pub mod cancel;
 mod config_schema;
 mod descriptor;
 mod error;

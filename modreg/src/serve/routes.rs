@@ -9,8 +9,10 @@
 //! and `/metrics` never wait behind `/run`.
 //!
 //! A pipeline that outlives its request (its deadline passed, or its client went away) is
-//! told to stop: it checks before each stage, so a long pipeline ends within one stage of its
-//! deadline rather than running on with nobody to answer.
+//! told to stop: it checks before each stage, and a plugin that listens for cancellation
+//! (`modreg::cancel`; the bundled compressors and decompressors do, between 256 KiB chunks)
+//! stops inside its call, so a long pipeline ends within a chunk of its deadline rather than
+//! running on with nobody to answer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -324,13 +326,16 @@ async fn run(
     let job = {
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
-            crate::pipeline::run_buffered(
-                &shared.registry,
-                &pipeline,
-                input,
-                shared.max_output_bytes,
-                &|| stop.load(Ordering::Relaxed),
-            )
+            // Plugins that listen (`modreg::cancel`) stop inside their call too.
+            modreg::cancel::with_cancellation(&stop, || {
+                crate::pipeline::run_buffered(
+                    &shared.registry,
+                    &pipeline,
+                    input,
+                    shared.max_output_bytes,
+                    &|| stop.load(Ordering::Relaxed),
+                )
+            })
         })
     };
     match tokio::time::timeout_at(deadline, job).await {
