@@ -629,23 +629,8 @@ const AUDIT_CHILD: &str = "MODREG_TEST_AUDIT_CHILD";
 #[test]
 #[ignore = "a child process of two_processes_number_one_audit_file_in_one_sequence"]
 fn audit_child_appends() {
-    let Some(path) = std::env::var_os(AUDIT_CHILD) else {
-        return;
-    };
-    let registry = ModuleRegistry::new();
-    registry
-        .configure_plugin_access_control(
-            PluginAccessControlConfig::new()
-                .with_access_logging(true)
-                .with_audit_file(std::path::Path::new(&path)),
-        )
-        .unwrap();
-    for n in 0..100 {
-        registry.check_access(
-            &Principal::new(format!("child-{n}")),
-            Operation::Discover,
-            "vault",
-        );
+    if let Some(path) = std::env::var_os(AUDIT_CHILD) {
+        append_100_decisions(std::path::Path::new(&path), "child");
     }
 }
 
@@ -668,7 +653,7 @@ fn two_processes_number_one_audit_file_in_one_sequence() {
                 .unwrap()
         })
         .collect();
-    audit_child_appends_to(&path);
+    append_100_decisions(&path, "parent");
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
@@ -687,8 +672,8 @@ fn two_processes_number_one_audit_file_in_one_sequence() {
     std::fs::remove_file(path).unwrap();
 }
 
-/// This process's 100 entries, as a child appends them.
-fn audit_child_appends_to(path: &std::path::Path) {
+/// 100 access decisions by principals named after `who`, into the audit file at `path`.
+fn append_100_decisions(path: &std::path::Path, who: &str) {
     let registry = ModuleRegistry::new();
     registry
         .configure_plugin_access_control(
@@ -699,7 +684,7 @@ fn audit_child_appends_to(path: &std::path::Path) {
         .unwrap();
     for n in 0..100 {
         registry.check_access(
-            &Principal::new(format!("parent-{n}")),
+            &Principal::new(format!("{who}-{n}")),
             Operation::Discover,
             "vault",
         );
