@@ -122,9 +122,10 @@ pub(crate) async fn record(
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = method_label(request.method());
-    metrics.in_flight.inc();
+    // Counted down when the request ends however it ends: a client that goes away drops this
+    // future before it completes.
+    let _in_flight = InFlight::enter(&metrics.in_flight);
     let response = next.run(request).await;
-    metrics.in_flight.dec();
     metrics
         .latency
         .get_or_create(&vec![("route", route.clone())])
@@ -138,6 +139,22 @@ pub(crate) async fn record(
         ])
         .inc();
     response
+}
+
+/// One request in the in-flight gauge, for as long as it lives.
+struct InFlight<'a>(&'a Gauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a Gauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// The process metrics, read at scrape time.
@@ -250,6 +267,25 @@ mod tests {
         for chosen in ["a-b-c", "coffee", "BREW", "unknown-path"] {
             assert!(!text.contains(chosen), "{chosen} in {text}");
         }
+        assert!(text.contains("modreg_http_requests_in_flight 0"), "{text}");
+    }
+
+    /// A request whose client went away (its future dropped before it completed) leaves the
+    /// in-flight gauge.
+    #[tokio::test]
+    async fn an_abandoned_request_leaves_the_in_flight_gauge() {
+        let metrics = Arc::new(HttpMetrics::new());
+        let app = Router::new()
+            .route("/slow", get(|| std::future::pending::<&str>()))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics.clone(),
+                record,
+            ));
+        let request = Request::builder().uri("/slow").body(Body::empty()).unwrap();
+        let abandoned =
+            tokio::time::timeout(std::time::Duration::from_millis(50), app.oneshot(request)).await;
+        assert!(abandoned.is_err(), "the request never answers");
+        let text = metrics.text();
         assert!(text.contains("modreg_http_requests_in_flight 0"), "{text}");
     }
 }
