@@ -276,7 +276,7 @@ mod tests {
     async fn an_abandoned_request_leaves_the_in_flight_gauge() {
         let metrics = Arc::new(HttpMetrics::new());
         let app = Router::new()
-            .route("/slow", get(|| std::future::pending::<&str>()))
+            .route("/slow", get(std::future::pending::<&str>))
             .layer(axum::middleware::from_fn_with_state(
                 metrics.clone(),
                 record,
