@@ -64,7 +64,7 @@ struct AuditFile {
 struct SharedFile {
     file: Mutex<File>,
     next: AtomicU64,
-    /// The file's length after this process's last write (or when it was opened).
+    /// The file's length after this process's last write (`u64::MAX` before its first).
     end: AtomicU64,
 }
 
@@ -92,11 +92,12 @@ impl SharedFile {
         let next = last_sequence(&mut file)
             .map_err(|e| format!("cannot read the audit file: {e}"))?
             .map_or(0, |last| last + 1);
-        let end = file.metadata().map_or(0, |m| m.len());
         let shared = Arc::new(SharedFile {
             file: Mutex::new(file),
             next: AtomicU64::new(next),
-            end: AtomicU64::new(end),
+            // Unknown: another process may append between the read above and any look at the
+            // length, so the first write reads the last entry again, under the lock.
+            end: AtomicU64::new(u64::MAX),
         });
         open.insert(key, Arc::downgrade(&shared));
         Ok(shared)
