@@ -77,6 +77,10 @@ pub use modreg_monitoring::*;
 pub use modreg_security::*;
 #[cfg(feature = "semantic")]
 pub use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
+/// The conformance kit a guest of the hex codec is checked against, in any language
+/// (`modreg conformance FILE.wasm`).
+#[cfg(feature = "wasm")]
+pub use modreg_wasm::conformance;
 #[cfg(feature = "wasm")]
 pub use modreg_wasm::{
     DEFAULT_WASM_IDLE_MEMORY_BYTES, DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES,

@@ -2,6 +2,8 @@
 //! time, found by the same queries as compiled-in plugins, and stopped with a typed error
 //! whenever they misbehave, while the host goes on serving.
 
+#[path = "support/c_guest.rs"]
+mod c_guest;
 #[path = "support/wasm_guests.rs"]
 mod wasm_guests;
 #[path = "support/wasm_text.rs"]
@@ -70,6 +72,29 @@ fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox() {
     // 64 KiB in, 128 KiB out.
     let big = vec![0xabu8; 64 << 10];
     assert_eq!(hex.process(&big).unwrap().len(), 128 << 10);
+}
+
+/// The conformance kit, one table over guests in two languages: the bundled hex codec compiled
+/// from its Rust source, and the same codec written in C. Every case passes on both.
+#[test]
+fn guests_in_rust_and_in_c_pass_the_conformance_kit() {
+    let guests = [
+        ("rust", wasm_guests::plugin_dir().join("codecs.wasm")),
+        ("c", c_guest::c_hex_module().to_path_buf()),
+    ];
+    for (language, path) in guests {
+        let report = modreg::conformance::check_hex_codec_file(&path).unwrap();
+        assert!(report.conforms(), "the {language} guest:\n{report}");
+        assert_eq!(report.passed(), modreg::conformance::CASES.len());
+        assert!(report.passed() >= 20);
+    }
+    // A module with no hex codec does not conform, and says so.
+    let report =
+        modreg::conformance::check_hex_codec_file(&wasm_guests::plugin_dir().join("hostile.wasm"))
+            .unwrap();
+    assert!(!report.conforms());
+    assert!(report.plugins.is_none());
+    assert!(report.to_string().contains("lists no plugin"), "{report}");
 }
 
 #[test]

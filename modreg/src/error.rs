@@ -26,6 +26,15 @@ pub(crate) enum CliError {
     )]
     BinaryToTerminal,
 
+    /// `conformance`: the module failed cases of the kit, or lists no hex codec.
+    #[error("`{module}` does not conform to the hex codec kit: {reason}")]
+    Nonconforming {
+        /// The module's name.
+        module: String,
+        /// How many cases failed, or that it lists no codec.
+        reason: String,
+    },
+
     /// An option or address given on the command line cannot be used.
     #[error("invalid {what} `{value}`: {reason}")]
     Usage {

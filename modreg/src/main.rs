@@ -122,6 +122,13 @@ enum Command {
         #[arg(long)]
         progress: bool,
     },
+    /// Checks a WebAssembly module's hex codec against the conformance kit (the codec's
+    /// answers and the sandbox's limits) and prints each case; fails unless every case passes.
+    Conformance {
+        /// The module: a `.wasm` file listing a plugin with the capabilities `encoding` and
+        /// `hex` and one with `decoding` and `hex`.
+        module: std::path::PathBuf,
+    },
     /// Prints a completion script for a shell: `modreg completions bash > /etc/bash_completion.d/modreg`.
     Completions {
         /// The shell.
@@ -261,6 +268,27 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
     match command {
         // Answered in `main`, before a registry is built.
         Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Conformance { module } => {
+            let report = modreg::conformance::check_hex_codec_file(&module)?;
+            write!(stdout, "{report}").map_err(CliError::io(STDOUT))?;
+            if report.conforms() {
+                Ok(())
+            } else {
+                let reason = if report.plugins.is_none() {
+                    "it lists no hex codec".to_owned()
+                } else {
+                    format!(
+                        "{} of {} cases failed",
+                        report.cases.len() - report.passed(),
+                        report.cases.len()
+                    )
+                };
+                Err(CliError::Nonconforming {
+                    module: report.module,
+                    reason,
+                })
+            }
+        }
         Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
         Command::Show { name, json } => {
             let info = registry.plugin(&name).ok_or_else(|| {

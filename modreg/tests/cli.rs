@@ -912,3 +912,44 @@ fn configuration_errors_name_the_file_the_line_and_the_key() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
+    let dir = wasm_guests::plugin_dir();
+    let codecs = dir.join("codecs.wasm");
+    let report = String::from_utf8(ok(&["conformance", codecs.to_str().unwrap()], b"")).unwrap();
+    let cases = modreg::conformance::CASES.len();
+    assert!(
+        report.contains(&format!("{cases} of {cases} cases passed: conforms")),
+        "{report}"
+    );
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("  ok ")).count(),
+        cases
+    );
+
+    // A module with no hex codec: the report says so, and the exit status is 1.
+    let hostile = dir.join("hostile.wasm");
+    let out = modreg(&["conformance", hostile.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lists no plugin"));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("does not conform") && err.contains("no hex codec"),
+        "{err}"
+    );
+
+    // What is not a module at all is refused with the loader's reason (logged by the loader
+    // too), and no report.
+    let out = modreg(&["conformance", "Cargo.toml"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("modreg: ")
+            && last.contains("Cargo.toml")
+            && last.contains("not a valid module"),
+        "{err}"
+    );
+}

@@ -16,6 +16,7 @@
 //! - `signature`: Ed25519 signatures over a module's SHA-256.
 //! - `load`: [`Wasm`] and its view on a registry, [`Sandbox`]: loading and unloading.
 //! - `watch`: hot reload of a plugin directory.
+//! - [`conformance`]: the kit any guest of the hex codec is checked against, in any language.
 //!
 //! The engine is an interpreter (`wasmi`): no code generation at run time, fuel metering
 //! with resumable calls (the deadline is checked between slices of fuel), a resource limiter
@@ -25,6 +26,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+pub mod conformance;
 mod imports;
 mod instance;
 mod load;

@@ -63,6 +63,18 @@ impl Default for Wasm {
     fn default() -> Self {
         let mut config = wasmi::Config::default();
         config.consume_fuel(true);
+        // A function is translated on its first call (lazy translation, wasmi's default), and
+        // wasmi charges that to the calling guest's fuel; but when the slice left is short of
+        // it, the call ends with an error that cannot be resumed, so a call failed at random
+        // ("ran out of fuel while calling a resumable function"; the conformance kit's 1 MiB
+        // round trip found it). Translation is the host's work, bounded by the module's size
+        // (capped and validated at load) and done once per engine: it is not the guest's to pay.
+        // Copies keep wasmi's default price.
+        config.fuel_cost(wasmi::CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        });
         Wasm {
             engine: Engine::new(&config),
             config: RwLock::new(WasmConfig::default()),
