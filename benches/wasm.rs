@@ -3,14 +3,23 @@
 //! - `wasm_process`: `hex-encode` on 64 B and 64 KiB, native (`modreg-plugins` linked in) and
 //!   as a guest (the same source built into `codecs.wasm`, exported as `wasm-hex-encode`), both
 //!   through `Box<dyn Plugin>`; the guest in each `GuestState`: a fresh instance per call (the
-//!   default), one per plugin instance, or shared idle instances;
+//!   default), one per plugin instance, or shared idle instances; and the same codec written in
+//!   C (`c-hex-encode`, `examples/wasm-guests/c-hex`), fresh and per instance;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
-//!   registry.
+//!   registry;
+//! - `wasm_call`: the sandbox's own cost: a guest that does nothing (kept, and fresh per call),
+//!   and one that calls the host 1,000 times.
 //!
-//! The guests are built from source first (`tests/support/wasm_guests.rs`).
+//! The guests are built from source first (`tests/support/wasm_guests.rs`, `c_guest.rs`: the C
+//! guest needs clang and lld).
 //!
 //! Run: `cargo bench -p modreg --features wasm,encoding --bench wasm`.
 
+#[path = "../tests/support/c_guest.rs"]
+mod c_guest;
+#[path = "../tests/support/wasm_text.rs"]
+#[allow(dead_code)]
+mod wasm_text;
 #[path = "../tests/support/wasm_guests.rs"]
 #[allow(dead_code)]
 mod wasm_guests;
@@ -32,21 +41,40 @@ fn sandboxed(config: WasmConfig) -> ModuleRegistry {
         .load_wasm_bytes("codecs.wasm", &codecs(), None)
         .expect("codecs.wasm loads");
     registry
+        .wasm()
+        .load_wasm_plugin(c_guest::c_hex_module())
+        .expect("c-hex.wasm loads");
+    registry
 }
 
 fn process(c: &mut Criterion) {
     let native = ModuleRegistry::new()
         .create_plugin("hex-encode")
         .expect("hex-encode is compiled in");
-    let guest = |state| {
+    let guest = |state, name| {
         sandboxed(WasmConfig::new().with_guest_state(state))
-            .create_plugin("wasm-hex-encode")
+            .create_plugin(name)
             .unwrap()
     };
     let guests = [
-        ("wasm_fresh_per_call", guest(GuestState::FreshPerCall)),
-        ("wasm_per_instance", guest(GuestState::PerInstance)),
-        ("wasm_shared", guest(GuestState::Shared)),
+        (
+            "wasm_fresh_per_call",
+            guest(GuestState::FreshPerCall, "wasm-hex-encode"),
+        ),
+        (
+            "wasm_per_instance",
+            guest(GuestState::PerInstance, "wasm-hex-encode"),
+        ),
+        ("wasm_shared", guest(GuestState::Shared, "wasm-hex-encode")),
+        // The same codec written in C: 2 KB, two pages of memory, no allocator to set up.
+        (
+            "c_fresh_per_call",
+            guest(GuestState::FreshPerCall, "c-hex-encode"),
+        ),
+        (
+            "c_per_instance",
+            guest(GuestState::PerInstance, "c-hex-encode"),
+        ),
     ];
     let mut group = c.benchmark_group("wasm_process");
     for size in [64usize, 64 << 10] {
@@ -84,5 +112,58 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, process, load);
+/// A guest that calls the host's `panic_message` with an empty message 1,000 times, then
+/// answers nothing: (its call - a no-op call) / 1,000 is one guest-to-host call.
+const HOST_CALLS: &str = r#"(module
+    (import "modreg" "panic_message" (func $host (param i32 i32)))
+    (memory (export "memory") 1)
+    (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+    (func (export "modreg_process") (param i32 i32 i32) (result i32)
+        (local $left i32)
+        (local.set $left (i32.const 1000))
+        (loop $again
+            (call $host (i32.const 0) (i32.const 0))
+            (local.set $left (i32.sub (local.get $left) (i32.const 1)))
+            (br_if $again (local.get $left)))
+        (i32.store (i32.const 0) (i32.const 0))
+        (i32.store (i32.const 4) (i32.const 32))
+        (i32.store (i32.const 8) (i32.const 0))
+        (i32.const 0)))"#;
+
+/// The sandbox's own cost: a call to a guest that does nothing, kept or fresh, and a guest
+/// that calls the host 1,000 times.
+fn call(c: &mut Criterion) {
+    let guest = |state, bytes: &[u8], name: &str| {
+        let registry = ModuleRegistry::new();
+        registry
+            .wasm()
+            .configure_wasm(WasmConfig::new().with_guest_state(state))
+            .unwrap();
+        registry
+            .wasm()
+            .load_wasm_bytes(&format!("{name}.wasm"), bytes, None)
+            .unwrap();
+        let plugin = registry.create_plugin(name).unwrap();
+        (registry, plugin)
+    };
+    let noop = wasm_text::guest_named("noop", "", "1.0.0");
+    let host_calls = wasm_text::text_guest(HOST_CALLS, "host-calls", "1.0.0");
+    let cases = [
+        ("noop_per_instance", guest(GuestState::PerInstance, &noop, "noop")),
+        ("noop_fresh_per_call", guest(GuestState::FreshPerCall, &noop, "noop")),
+        (
+            "host_calls_1000_per_instance",
+            guest(GuestState::PerInstance, &host_calls, "host-calls"),
+        ),
+    ];
+    let mut group = c.benchmark_group("wasm_call");
+    for (name, (_registry, plugin)) in &cases {
+        group.bench_function(*name, |b| {
+            b.iter(|| plugin.process(black_box(b"")).unwrap());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, process, load, call);
 criterion_main!(benches);

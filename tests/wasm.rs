@@ -909,22 +909,34 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured() {
         ["00", "11", "22", "33", "44"]
     );
 
-    // Two threads calling one fresh-per-call instance: every call starts from nothing.
+    // 10,000 calls from 8 threads on one fresh-per-call instance and on a handle's instances:
+    // every call starts from nothing, so no call sees what another left (0 leaks).
     let registry = ModuleRegistry::new();
     registry
         .wasm()
         .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
         .unwrap();
     let counter = registry.create_plugin("counter").unwrap();
+    let handle = registry.instances().handle("counter").unwrap();
+    let leaks = std::sync::atomic::AtomicUsize::new(0);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                for _ in 0..20 {
-                    assert_eq!(counter.process(b"").unwrap(), b"00");
+        for thread in 0..8 {
+            let (counter, handle, leaks, calls) = (&counter, &handle, &leaks, &calls);
+            scope.spawn(move || {
+                let own = handle.create().unwrap();
+                for call in 0..1_250 {
+                    let plugin = if (thread + call) % 2 == 0 { counter } else { &own };
+                    if plugin.process(b"").unwrap() != b"00" {
+                        leaks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             });
         }
     });
+    assert_eq!(calls.into_inner(), 10_000);
+    assert_eq!(leaks.into_inner(), 0, "a fresh call saw another call's state");
 }
 
 /// All instances of all modules of a registry hold at most `with_max_total_memory` at once:

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 
-use wasmi::{Engine, Instance, Memory, Store, TypedFunc, TypedResumableCall};
+use wasmi::{Engine, Instance, Linker, Memory, Store, TypedFunc, TypedResumableCall};
 
 use crate::config::WasmConfig;
-use crate::imports::{Grants, HostState, MemoryCap, linker};
+use crate::imports::{Grants, HostState, MemoryCap};
 use crate::module::WasmModule;
 use modreg_core::wasm_abi::{ANSWER_RECORD, EXPORT_ALLOC, EXPORT_PROCESS, STATUS_OK};
 use modreg_core::{PluginError, PluginErrorKind};
@@ -54,9 +54,11 @@ fn engine_error(module: &str, error: &wasmi::Error) -> PluginError {
 }
 
 impl Sandbox {
-    /// Instantiates `module` (its start function, if any, runs under one slice of fuel).
+    /// Instantiates `module` with the imports `linker` defines (its start function, if any,
+    /// runs under one slice of fuel).
     pub(crate) fn new(
         engine: &Engine,
+        linker: &Linker<HostState>,
         module: &WasmModule,
         config: &WasmConfig,
         events: &Events,
@@ -84,7 +86,6 @@ impl Sandbox {
         store
             .set_fuel(SLICE)
             .map_err(|e| engine_error(&module.name, &e))?;
-        let linker = linker(engine).map_err(|e| engine_error(&module.name, &e))?;
         let instance: Instance = linker
             .instantiate_and_start(&mut store, &module.compiled)
             .map_err(|e| {

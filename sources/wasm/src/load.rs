@@ -308,7 +308,7 @@ impl Wasm {
             events,
             Arc::clone(&self.idle),
             Arc::clone(&self.total),
-        ));
+        )?);
         loaded.instantiate_once()?;
         let (registrations, names) = registrations_of(&loaded, name, &config)?;
         let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);

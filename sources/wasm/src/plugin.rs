@@ -6,10 +6,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use wasmi::Engine;
+use wasmi::{Engine, Linker};
 
 use crate::config::{GuestState, WasmConfig};
-use crate::imports::Grants;
+use crate::imports::{Grants, HostState, linker};
 use crate::instance::{CallError, Sandbox};
 use crate::module::WasmModule;
 use modreg_core::Plugin;
@@ -27,6 +27,9 @@ use modreg_host::Events;
 pub(crate) struct LoadedModule {
     pub(crate) module: WasmModule,
     engine: Engine,
+    /// The imports, defined once for every instance (not per instantiation: a fresh guest per
+    /// call would rebuild them on every call).
+    linker: Linker<HostState>,
     config: WasmConfig,
     events: Events,
     pool: Mutex<Vec<Sandbox>>,
@@ -44,16 +47,23 @@ impl LoadedModule {
         events: Events,
         idle: Arc<AtomicUsize>,
         total: Arc<AtomicUsize>,
-    ) -> Self {
-        LoadedModule {
+    ) -> Result<Self, PluginError> {
+        let linker = linker(&engine).map_err(|e| {
+            PluginError::from(modreg_core::PluginErrorKind::WasmModule {
+                module: module.name.clone(),
+                reason: format!("its imports cannot be defined: {e}"),
+            })
+        })?;
+        Ok(LoadedModule {
             module,
             engine,
+            linker,
             config,
             events,
             pool: Mutex::new(Vec::new()),
             idle,
             total,
-        }
+        })
     }
 
     /// A sandbox ready for a call: an idle one, else a new instance.
@@ -71,6 +81,7 @@ impl LoadedModule {
             }
             None => Sandbox::new(
                 &self.engine,
+                &self.linker,
                 &self.module,
                 &self.config,
                 &self.events,
@@ -85,6 +96,7 @@ impl LoadedModule {
     pub(crate) fn instantiate_once(&self) -> Result<(), PluginError> {
         let sandbox = Sandbox::new(
             &self.engine,
+            &self.linker,
             &self.module,
             &self.config,
             &self.events,
