@@ -6,7 +6,7 @@
 //!   default), one per plugin instance, or shared idle instances; and the same codec written in
 //!   C (`c-hex-encode`, `examples/wasm-guests/c-hex`), fresh and per instance;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
-//!   registry;
+//!   registry, and 100 one-plugin modules into one;
 //! - `wasm_call`: the sandbox's own cost: a guest that does nothing (kept, and fresh per call),
 //!   and one that calls the host 1,000 times.
 //!
@@ -17,12 +17,12 @@
 
 #[path = "../tests/support/c_guest.rs"]
 mod c_guest;
-#[path = "../tests/support/wasm_text.rs"]
-#[allow(dead_code)]
-mod wasm_text;
 #[path = "../tests/support/wasm_guests.rs"]
 #[allow(dead_code)]
 mod wasm_guests;
+#[path = "../tests/support/wasm_text.rs"]
+#[allow(dead_code)]
+mod wasm_text;
 
 use std::hint::black_box;
 
@@ -109,6 +109,30 @@ fn load(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
+    // 100 small modules (one plugin each, as the text guests are) into one registry, cold.
+    let small: Vec<(String, Vec<u8>)> = (0..100)
+        .map(|i| {
+            let name = format!("small-{i}");
+            let bytes = wasm_text::guest_named(&name, "ok", "1.0.0");
+            (format!("{name}.wasm"), bytes)
+        })
+        .collect();
+    group.throughput(Throughput::Elements(100));
+    group.bench_function("100_small_modules", |b| {
+        b.iter_batched(
+            ModuleRegistry::new,
+            |registry| {
+                for (name, bytes) in &small {
+                    registry
+                        .wasm()
+                        .load_wasm_bytes(name, black_box(bytes), None)
+                        .unwrap();
+                }
+                registry
+            },
+            BatchSize::SmallInput,
+        );
+    });
     group.finish();
 }
 
@@ -149,8 +173,14 @@ fn call(c: &mut Criterion) {
     let noop = wasm_text::guest_named("noop", "", "1.0.0");
     let host_calls = wasm_text::text_guest(HOST_CALLS, "host-calls", "1.0.0");
     let cases = [
-        ("noop_per_instance", guest(GuestState::PerInstance, &noop, "noop")),
-        ("noop_fresh_per_call", guest(GuestState::FreshPerCall, &noop, "noop")),
+        (
+            "noop_per_instance",
+            guest(GuestState::PerInstance, &noop, "noop"),
+        ),
+        (
+            "noop_fresh_per_call",
+            guest(GuestState::FreshPerCall, &noop, "noop"),
+        ),
         (
             "host_calls_1000_per_instance",
             guest(GuestState::PerInstance, &host_calls, "host-calls"),

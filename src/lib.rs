@@ -85,7 +85,8 @@ pub use modreg_wasm::conformance;
 pub use modreg_wasm::{
     DEFAULT_WASM_IDLE_MEMORY_BYTES, DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES,
     DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET, DEFAULT_WASM_TOTAL_MEMORY_BYTES,
-    GuestState, Sandbox, Wasm, WasmConfig, WasmLoadReport, WasmSignature, WasmWatcher,
+    GuestState, HostCall, HostFunction, HostFunctionError, Sandbox, Wasm, WasmConfig,
+    WasmLoadReport, WasmSignature, WasmWatcher,
 };
 
 // Every Rust block of the README and of docs/ is compiled and run, as a doctest of this crate.

@@ -926,7 +926,11 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured() {
             scope.spawn(move || {
                 let own = handle.create().unwrap();
                 for call in 0..1_250 {
-                    let plugin = if (thread + call) % 2 == 0 { counter } else { &own };
+                    let plugin = if (thread + call) % 2 == 0 {
+                        counter
+                    } else {
+                        &own
+                    };
                     if plugin.process(b"").unwrap() != b"00" {
                         leaks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
@@ -936,7 +940,11 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured() {
         }
     });
     assert_eq!(calls.into_inner(), 10_000);
-    assert_eq!(leaks.into_inner(), 0, "a fresh call saw another call's state");
+    assert_eq!(
+        leaks.into_inner(),
+        0,
+        "a fresh call saw another call's state"
+    );
 }
 
 /// All instances of all modules of a registry hold at most `with_max_total_memory` at once:
@@ -1004,4 +1012,144 @@ fn memory_growth_stops_at_the_deadline() {
         matches!(error.kind(), PluginErrorKind::Timeout { .. }),
         "{error:?} after {took:?}"
     );
+}
+
+/// Host functions, one table over the ways to call a plugin (a created instance, a handle's
+/// instance) on a registry that offers them and on a default one: a declared permission runs
+/// the function (bytes, typed, an answer larger than the guest's first buffer), an undeclared
+/// one is refused and audited, an unknown name is not found, a failure or a panic is the call's
+/// error with its message, a slow function stops at the deadline; monitoring counts the calls
+/// that ran, per function.
+#[test]
+fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
+    use modreg::{HostFunction, HostFunctionError};
+    let offered = WasmConfig::new()
+        .with_time_budget(Duration::from_millis(200))
+        .with_host_function(HostFunction::new("kv.get", "kv.read", |call, key| {
+            assert_eq!((call.plugin, call.function), ("ask-host", "kv.get"));
+            match key {
+                b"alpha" => Ok(b"1".to_vec()),
+                _ => Err(HostFunctionError::failed("no such key")),
+            }
+        }))
+        .with_host_function(HostFunction::new("secret", "secret.read", |_, _| {
+            Ok(b"hunter2".to_vec())
+        }))
+        .with_host_function(HostFunction::new("big", "kv.read", |_, _| {
+            Ok(vec![b'x'; 10_000])
+        }))
+        .with_host_function(HostFunction::new("boom", "kv.read", |_, _| {
+            panic!("on purpose")
+        }))
+        .with_host_function(HostFunction::new("slow", "kv.read", |_, _| {
+            std::thread::sleep(Duration::from_millis(250));
+            Ok(Vec::new())
+        }))
+        .with_host_function(HostFunction::typed(
+            "add",
+            "math",
+            |_, (a, b): (u32, u32)| {
+                a.checked_add(b)
+                    .ok_or_else(|| HostFunctionError::failed("overflow"))
+            },
+        ));
+    type Expect = fn(&Result<Vec<u8>, PluginError>) -> bool;
+    let table: [(&str, &[u8], Expect, Expect); 8] = [
+        // (plugin, input, on the offering registry, on a default registry)
+        (
+            "ask-host",
+            b"kv.get:alpha",
+            |r| matches!(r, Ok(out) if out == b"1"),
+            |r| matches!(r, Err(e) if e.to_string().contains("no such function")),
+        ),
+        (
+            "ask-host",
+            b"kv.get:beta",
+            |r| matches!(r, Err(e) if e.to_string().contains("no such key")),
+            |r| r.is_err(),
+        ),
+        (
+            "ask-host",
+            b"secret",
+            |r| matches!(r, Err(e) if matches!(e.kind(), PluginErrorKind::PermissionDenied { permission, .. } if permission == "secret.read")),
+            |r| matches!(r, Err(e) if e.to_string().contains("no such function")),
+        ),
+        (
+            "ask-host",
+            b"missing",
+            |r| matches!(r, Err(e) if e.to_string().contains("no such function")),
+            |r| matches!(r, Err(e) if e.to_string().contains("no such function")),
+        ),
+        (
+            "ask-host",
+            b"big",
+            |r| r.as_ref().is_ok_and(|out| out.len() == 10_000),
+            |r| r.is_err(),
+        ),
+        (
+            "ask-host",
+            b"boom",
+            |r| matches!(r, Err(e) if e.to_string().contains("`boom` panicked")),
+            |r| r.is_err(),
+        ),
+        (
+            "ask-host",
+            b"slow",
+            |r| matches!(r, Err(e) if matches!(e.kind(), PluginErrorKind::Timeout { .. })),
+            |r| r.is_err(),
+        ),
+        (
+            "add-on-host",
+            b"2 3",
+            |r| matches!(r, Ok(out) if out == b"5"),
+            |r| matches!(r, Err(e) if e.to_string().contains("no such function")),
+        ),
+    ];
+    for (configured, config) in [(true, offered), (false, WasmConfig::new())] {
+        let registry = host(config);
+        registry
+            .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
+            .unwrap();
+        for (plugin, input, on_offering, on_default) in &table {
+            let expected = if configured { on_offering } else { on_default };
+            let created = registry.create_plugin(plugin).unwrap();
+            let from_handle = registry
+                .instances()
+                .handle(plugin)
+                .unwrap()
+                .create()
+                .unwrap();
+            for (path, instance) in [("create_plugin", &created), ("handle", &from_handle)] {
+                let answer = instance.process(input);
+                assert!(
+                    expected(&answer),
+                    "{plugin} {:?} via {path} (configured: {configured}): {answer:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+        let counted = registry.plugin_metrics("ask-host").unwrap().host_calls;
+        let refusals = registry.audit_log(|e| e.principal == "sandbox" && !e.decision.allowed);
+        if configured {
+            // Two paths each; the refused `secret` and the unknown `missing` did not run.
+            let calls = |name: &str| counted.get(name).map(|m| (m.calls, m.errors));
+            assert_eq!(calls("kv.get"), Some((4, 2)), "{counted:?}");
+            assert_eq!(calls("big"), Some((2, 0)));
+            assert_eq!(calls("boom"), Some((2, 2)));
+            assert_eq!(calls("secret"), None);
+            assert_eq!(calls("missing"), None);
+            let typed = registry.plugin_metrics("add-on-host").unwrap().host_calls;
+            assert_eq!(typed.get("add").map(|m| m.calls), Some(2));
+            assert_eq!(refusals.len(), 2, "{refusals:?}");
+            assert!(
+                refusals
+                    .iter()
+                    .all(|r| r.decision.reason.contains("secret.read"))
+            );
+        } else {
+            assert!(counted.is_empty(), "{counted:?}");
+            assert!(refusals.is_empty(), "{refusals:?}");
+        }
+        rot13_still_answers(&registry);
+    }
 }

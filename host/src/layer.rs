@@ -167,6 +167,18 @@ pub enum Event<'a> {
         /// Why it was refused.
         reason: &'a str,
     },
+    /// A guest called a host function its plugin may call (refused calls are
+    /// [`CapabilityRefused`](Event::CapabilityRefused)).
+    HostFunctionCalled {
+        /// The plugin whose guest called.
+        plugin: &'a str,
+        /// The host function.
+        function: &'a str,
+        /// How long it ran.
+        elapsed: std::time::Duration,
+        /// Whether it answered (rather than failed).
+        ok: bool,
+    },
     /// A WebAssembly module was refused at load.
     ModuleRefused {
         /// The module's name.

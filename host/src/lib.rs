@@ -85,7 +85,8 @@ pub use crate::layer::{
 };
 pub use crate::lifecycle::{LifecycleState, PluginManager};
 pub use crate::metrics::{
-    LATENCY_BUCKETS, LastError, MetricsSource, PluginMetrics, latency_bucket, latency_bucket_bounds,
+    HostFunctionMetrics, LATENCY_BUCKETS, LastError, MetricsSource, PluginMetrics, latency_bucket,
+    latency_bucket_bounds,
 };
 pub use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 pub use crate::registration::SignedChange;

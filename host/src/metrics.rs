@@ -126,6 +126,31 @@ pub struct PluginMetrics {
     pub latency_sum_ns: u64,
     /// The last call that failed, if any did.
     pub last_error: Option<LastError>,
+    /// The host functions its WebAssembly guest called, by name (empty for a native plugin).
+    pub host_calls: std::collections::BTreeMap<String, HostFunctionMetrics>,
+}
+
+/// A WebAssembly guest's calls of one host function.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostFunctionMetrics {
+    /// Calls that ran (refused ones are audited, not counted here).
+    pub calls: u64,
+    /// Calls that failed (an error, a panic, an answer over the limit).
+    pub errors: u64,
+    /// The time they ran, in nanoseconds.
+    pub total_ns: u64,
+}
+
+impl HostFunctionMetrics {
+    /// Adds one call that ran for `elapsed`.
+    pub fn record(&mut self, elapsed: Duration, ok: bool) {
+        self.calls += 1;
+        self.errors += u64::from(!ok);
+        self.total_ns = self
+            .total_ns
+            .saturating_add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
+    }
 }
 
 impl PluginMetrics {
@@ -203,6 +228,20 @@ impl PluginMetrics {
                 .last_error
                 .clone()
                 .filter(|error| earlier.last_error.as_ref() != Some(error)),
+            host_calls: self
+                .host_calls
+                .iter()
+                .map(|(name, now)| {
+                    let before = earlier.host_calls.get(name).copied().unwrap_or_default();
+                    let delta = HostFunctionMetrics {
+                        calls: now.calls.saturating_sub(before.calls),
+                        errors: now.errors.saturating_sub(before.errors),
+                        total_ns: now.total_ns.saturating_sub(before.total_ns),
+                    };
+                    (name.clone(), delta)
+                })
+                .filter(|(_, delta)| delta.calls > 0)
+                .collect(),
         }
     }
 

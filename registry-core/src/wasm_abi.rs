@@ -51,15 +51,25 @@ pub const IMPORT_READ_FILE: &str = "read_file";
 pub const IMPORT_ENV_VAR: &str = "env_var";
 /// `(ptr, len: u32)`: the message of a panic, reported before the guest traps.
 pub const IMPORT_PANIC: &str = "panic_message";
+/// `(name_ptr, name_len, in_ptr, in_len, out_ptr, out_cap: u32) -> i64`: calls the host
+/// function `name` with the input; answers the answer's length (copied only when it fits in
+/// `out_cap`; kept for [`IMPORT_HOST_ANSWER`] either way) or a negative code. A failure's
+/// message is kept the same way and answered as `FAILED`.
+pub const IMPORT_HOST_CALL: &str = "host_call";
+/// `(out_ptr, out_cap: u32) -> i64`: copies the last host function's answer (or failure
+/// message) if it fits; its length either way, `NOT_FOUND` if there is none.
+pub const IMPORT_HOST_ANSWER: &str = "host_answer";
 /// The call returned output.
 pub const STATUS_OK: u32 = 0;
 /// The plugin returned an error; the answer is its message.
 pub const STATUS_ERROR: u32 = 1;
-/// A capability call was refused: the plugin does not hold the grant.
+/// A capability call was refused: the plugin does not hold the grant (or does not declare
+/// the host function's permission).
 pub const DENIED: i64 = -1;
-/// A capability call found nothing (no such file or variable).
+/// A capability call found nothing (no such file, variable or host function).
 pub const NOT_FOUND: i64 = -2;
-/// A capability call failed on the host (an I/O error, a value over the size limit).
+/// A capability call failed on the host (an I/O error, a value over the size limit, a host
+/// function's failure).
 pub const FAILED: i64 = -3;
 
 /// The most plugins one module may describe.

@@ -38,9 +38,11 @@
 #![cfg_attr(doctest, doc = include_str!("../README.md"))]
 
 mod capability;
+mod host_call;
 mod runtime;
 
 pub use crate::capability::{CapabilityError, env_var, read_file};
+pub use crate::host_call::{HostCallError, host_call, host_call_typed};
 
 /// Exports the listed `#[plugin]` types from this WebAssembly module, in this order.
 ///

@@ -274,6 +274,19 @@ impl Layer for Monitoring {
             return;
         }
         let switches = self.switches();
+        if let Event::HostFunctionCalled {
+            plugin,
+            function,
+            elapsed,
+            ok,
+        } = *event
+        {
+            if switches.metrics {
+                self.recorder(plugin)
+                    .record_host_call(function, elapsed, ok);
+            }
+            return;
+        }
         if !switches.alerting {
             return;
         }

@@ -4,6 +4,7 @@
 //! few plain stores to the calling thread's own counters. [`PluginMetrics`] (the host's type,
 //! which an advanced plugin is handed) is a snapshot of it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -11,7 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::thread_slot;
 use modreg_core::{PluginError, PluginErrorKind};
-use modreg_host::{LATENCY_BUCKETS as BUCKETS, LastError, MetricsSource, PluginMetrics};
+use modreg_host::{
+    HostFunctionMetrics, LATENCY_BUCKETS as BUCKETS, LastError, MetricsSource, PluginMetrics,
+};
 
 /// The live, shared counters of one plugin.
 ///
@@ -27,6 +30,9 @@ pub struct MetricsRecorder {
     shared: Line,
     /// The last failure: written on the error path only.
     last_error: Mutex<Option<LastError>>,
+    /// Its guest's host function calls, by function. A lock rather than per-thread lines: a
+    /// host function is the embedder's code, which costs far more than the lock.
+    host_calls: Mutex<BTreeMap<String, HostFunctionMetrics>>,
 }
 
 /// One thread's counters and latency histogram, on cache lines of their own.
@@ -92,6 +98,7 @@ impl Default for MetricsRecorder {
             owned: (0..thread_slot::SLOTS).map(|_| OnceLock::new()).collect(),
             shared: Line::default(),
             last_error: Mutex::new(None),
+            host_calls: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -179,6 +186,21 @@ impl MetricsRecorder {
         line.add_latency(writer, latency);
     }
 
+    /// Counts one call of host function `function` by this plugin's guest.
+    pub fn record_host_call(&self, function: &str, elapsed: Duration, ok: bool) {
+        let mut calls = self
+            .host_calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match calls.get_mut(function) {
+            Some(metrics) => metrics.record(elapsed, ok),
+            None => calls
+                .entry(function.to_owned())
+                .or_default()
+                .record(elapsed, ok),
+        }
+    }
+
     /// The current values: the sum of every thread's.
     pub fn snapshot(&self) -> PluginMetrics {
         let lines: Vec<&Line> = self
@@ -207,6 +229,12 @@ impl MetricsRecorder {
         metrics.last_error.clone_from(
             &self
                 .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        metrics.host_calls.clone_from(
+            &self
+                .host_calls
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );

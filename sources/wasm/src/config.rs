@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::host_function::HostFunction;
+
 /// A call's default time budget.
 pub const DEFAULT_WASM_TIME_BUDGET: Duration = Duration::from_secs(1);
 /// A module instance's default memory cap.
@@ -79,6 +81,7 @@ pub struct WasmConfig {
     max_idle_memory: usize,
     max_total_memory: usize,
     guest_state: GuestState,
+    host_functions: Vec<HostFunction>,
 }
 
 impl Default for WasmConfig {
@@ -97,6 +100,7 @@ impl Default for WasmConfig {
             max_idle_memory: DEFAULT_WASM_IDLE_MEMORY_BYTES,
             max_total_memory: DEFAULT_WASM_TOTAL_MEMORY_BYTES,
             guest_state: GuestState::default(),
+            host_functions: Vec::new(),
         }
     }
 }
@@ -148,6 +152,15 @@ impl WasmConfig {
     /// An environment variable plugins that declare `env.<name>` (lower case) may read.
     pub fn with_env_var(mut self, name: impl Into<String>) -> Self {
         self.env_vars.push(name.into());
+        self
+    }
+
+    /// Offers `function` to the guests of modules loaded from now on whose plugin declares
+    /// its permission (others are refused, and the refusal audited). A function of the same
+    /// name as one offered before replaces it.
+    pub fn with_host_function(mut self, function: HostFunction) -> Self {
+        self.host_functions.retain(|f| f.name() != function.name());
+        self.host_functions.push(function);
         self
     }
 
@@ -240,6 +253,11 @@ impl WasmConfig {
     /// The environment variables that may be granted.
     pub fn env_vars(&self) -> &[String] {
         &self.env_vars
+    }
+
+    /// The host functions offered to guests.
+    pub fn host_functions(&self) -> &[HostFunction] {
+        &self.host_functions
     }
 
     /// The cap on the memory idle instances keep, across the registry's modules.

@@ -1,5 +1,6 @@
 //! What a guest may call on its host (module `modreg`): a file under its granted directory, a
-//! granted environment variable, and reporting its panic's message. Every refusal is audited.
+//! granted environment variable, a host function its plugin declares the permission of, and
+//! reporting its panic's message. Every refusal is audited.
 //!
 //! Host calls are timed with the guest's call: one made after the call's deadline does not
 //! run, and one that ends past it stops the guest there (a `Timeout`), rather than at the
@@ -16,8 +17,10 @@ use std::time::Instant;
 use wasmi::{Caller, Extern, Linker, Memory};
 
 use crate::config::WasmConfig;
+use crate::host_function::{HostCall, HostFunction};
 use modreg_core::wasm_abi::{
-    DENIED, FAILED, IMPORT_ENV_VAR, IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, NOT_FOUND,
+    DENIED, FAILED, IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_HOST_CALL, IMPORT_MODULE,
+    IMPORT_PANIC, IMPORT_READ_FILE, NOT_FOUND,
 };
 use modreg_host::{Event, Events};
 
@@ -33,8 +36,13 @@ pub(crate) struct Grants {
     pub(crate) read_dir: Option<PathBuf>,
     /// The environment variables it may read.
     pub(crate) env_vars: Vec<String>,
-    /// The largest file or value it may read.
+    /// The largest file or value it may read, and the largest input and answer of a host
+    /// function.
     pub(crate) max_read: usize,
+    /// The host functions offered to the registry's guests.
+    pub(crate) host_functions: Vec<HostFunction>,
+    /// The permissions the plugin declares: a host function is called only under its own.
+    pub(crate) declared: Vec<String>,
 }
 
 impl Grants {
@@ -56,6 +64,8 @@ impl Grants {
             read_dir,
             env_vars,
             max_read: config.max_output_bytes(),
+            host_functions: config.host_functions().to_vec(),
+            declared: permissions.to_vec(),
         }
     }
 }
@@ -69,6 +79,8 @@ pub(crate) struct HostState {
     pub(crate) panic_message: Option<String>,
     /// The permission a refused capability call needed, during the current call.
     pub(crate) denied: Option<String>,
+    /// The last host function's answer or failure message, for `host_answer`.
+    pub(crate) host_answer: Option<Vec<u8>>,
     /// The registry's events, told of every refusal (security audits it).
     pub(crate) events: Events,
 }
@@ -347,6 +359,107 @@ fn env_var_now(caller: &mut Caller<'_, HostState>, ptr: u32, len: u32, out: u32,
     }
 }
 
+fn host_call(
+    mut caller: Caller<'_, HostState>,
+    name_ptr: u32,
+    name_len: u32,
+    in_ptr: u32,
+    in_len: u32,
+    out_ptr: u32,
+    out_cap: u32,
+) -> Result<i64, wasmi::Error> {
+    timed(&mut caller, |caller| {
+        host_call_now(
+            caller,
+            (name_ptr, name_len),
+            (in_ptr, in_len),
+            (out_ptr, out_cap),
+        )
+    })
+}
+
+/// Runs the host function the guest names, if its plugin declares the function's permission;
+/// the answer (or the failure's message) is kept for `host_answer`.
+fn host_call_now(
+    caller: &mut Caller<'_, HostState>,
+    (name_ptr, name_len): (u32, u32),
+    (in_ptr, in_len): (u32, u32),
+    (out_ptr, out_cap): (u32, u32),
+) -> i64 {
+    caller.data_mut().host_answer = None;
+    let Some(name) = argument(caller, name_ptr, name_len).and_then(|b| String::from_utf8(b).ok())
+    else {
+        return FAILED;
+    };
+    let grants = Arc::clone(&caller.data().grants);
+    let Some(function) = grants.host_functions.iter().find(|f| f.name() == name) else {
+        return NOT_FOUND;
+    };
+    if !grants.declared.iter().any(|p| p == function.permission()) {
+        return deny(caller, function.permission(), &name);
+    }
+    let max = grants.max_read;
+    let mut input = vec![0; in_len as usize];
+    let read = memory(caller).is_some_and(|memory| {
+        in_len as usize <= max && memory.read(&*caller, in_ptr as usize, &mut input).is_ok()
+    });
+    if !read {
+        caller.data_mut().host_answer = Some(
+            format!("the input to `{name}` is outside the guest's memory or over {max} bytes")
+                .into_bytes(),
+        );
+        return FAILED;
+    }
+    let started = Instant::now();
+    let call = HostCall {
+        plugin: &grants.plugin,
+        function: &name,
+    };
+    // A panic in the embedder's function is that call's failure, not the host's end.
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function.call(call, &input)));
+    let elapsed = started.elapsed();
+    let failure = match &outcome {
+        Ok(Ok(answer)) if answer.len() <= max => None,
+        Ok(Ok(answer)) => Some(format!(
+            "`{name}` answered {} bytes, over the limit of {max}",
+            answer.len()
+        )),
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(_) => Some(format!("`{name}` panicked")),
+    };
+    caller.data().events.emit(&Event::HostFunctionCalled {
+        plugin: &grants.plugin,
+        function: &name,
+        elapsed,
+        ok: failure.is_none(),
+    });
+    match (outcome, failure) {
+        (Ok(Ok(answer_bytes)), None) => {
+            let len = answer(caller, &answer_bytes, out_ptr, out_cap);
+            caller.data_mut().host_answer = Some(answer_bytes);
+            len
+        }
+        (_, message) => {
+            caller.data_mut().host_answer = Some(message.unwrap_or_default().into_bytes());
+            FAILED
+        }
+    }
+}
+
+fn host_answer(
+    mut caller: Caller<'_, HostState>,
+    out_ptr: u32,
+    out_cap: u32,
+) -> Result<i64, wasmi::Error> {
+    timed(&mut caller, |caller| {
+        match caller.data().host_answer.clone() {
+            Some(kept) => answer(caller, &kept, out_ptr, out_cap),
+            None => NOT_FOUND,
+        }
+    })
+}
+
 fn panic_message(mut caller: Caller<'_, HostState>, ptr: u32, len: u32) {
     let message = argument(&caller, ptr, len.min(MAX_ARGUMENT)).map_or_else(
         || "(unreadable panic message)".to_owned(),
@@ -362,11 +475,19 @@ pub(crate) fn linker(engine: &wasmi::Engine) -> Result<Linker<HostState>, wasmi:
     linker.func_wrap(IMPORT_MODULE, IMPORT_READ_FILE, read_file)?;
     linker.func_wrap(IMPORT_MODULE, IMPORT_ENV_VAR, env_var)?;
     linker.func_wrap(IMPORT_MODULE, IMPORT_PANIC, panic_message)?;
+    linker.func_wrap(IMPORT_MODULE, IMPORT_HOST_CALL, host_call)?;
+    linker.func_wrap(IMPORT_MODULE, IMPORT_HOST_ANSWER, host_answer)?;
     Ok(linker)
 }
 
 /// The imports a module may have.
-pub(crate) const OFFERED: [&str; 3] = [IMPORT_READ_FILE, IMPORT_ENV_VAR, IMPORT_PANIC];
+pub(crate) const OFFERED: [&str; 5] = [
+    IMPORT_READ_FILE,
+    IMPORT_ENV_VAR,
+    IMPORT_PANIC,
+    IMPORT_HOST_CALL,
+    IMPORT_HOST_ANSWER,
+];
 
 #[cfg(test)]
 mod tests {

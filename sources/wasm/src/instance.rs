@@ -80,6 +80,7 @@ impl Sandbox {
             grants: Arc::default(),
             panic_message: None,
             denied: None,
+            host_answer: None,
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -132,6 +133,7 @@ impl Sandbox {
         let state = self.store.data_mut();
         state.grants = Arc::clone(grants);
         state.denied = None;
+        state.host_answer = None;
         // A refused growth the guest survived in an earlier call is not this call's cause.
         state.limiter.hit = false;
         state.limiter.total_hit = false;

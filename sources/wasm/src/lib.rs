@@ -9,7 +9,9 @@
 //!
 //! - `config`: the sandbox's limits and grants, [`WasmConfig`].
 //! - `module`: a checked, compiled module and the plugins its section lists.
-//! - `imports`: what a guest may call: granted files and variables, its panic message.
+//! - `host_function`: [`HostFunction`], what an embedder offers guests behind a permission.
+//! - `imports`: what a guest may call: granted files and variables, host functions, its panic
+//!   message.
 //! - `instance`: one instantiated module and a call under fuel, deadline, memory and output
 //!   limits.
 //! - `plugin`: `WasmPlugin`, the `Plugin` a created wasm plugin is, with its instance pool.
@@ -27,6 +29,7 @@
 
 mod config;
 pub mod conformance;
+mod host_function;
 mod imports;
 mod instance;
 mod load;
@@ -41,6 +44,7 @@ pub use crate::config::{
     DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET, DEFAULT_WASM_TOTAL_MEMORY_BYTES,
     GuestState, WasmConfig,
 };
+pub use crate::host_function::{HostCall, HostFunction, HostFunctionError};
 pub use crate::load::{Sandbox, Wasm, WasmLoadReport};
 pub use crate::signature::WasmSignature;
 pub use crate::watch::WasmWatcher;

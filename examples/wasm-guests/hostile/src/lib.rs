@@ -111,4 +111,57 @@ impl PluginBehavior for Flood {
     }
 }
 
-modreg_guest::export!(Spin, MemoryBomb, ReadPasswd, ReadEnv, Recurse, Panic, Flood);
+/// Calls the host function its input names (`name` or `name:input`) and answers what it
+/// answered; declares the permission `kv.read` and no other.
+#[plugin(
+    type = DataProcessor,
+    capabilities = ["host-functions"],
+    permissions = ["kv.read"],
+    description = "Calls the host function its input names"
+)]
+#[derive(Debug, Default)]
+pub struct AskHost;
+
+impl PluginBehavior for AskHost {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let text = String::from_utf8_lossy(data);
+        let (name, input) = text.split_once(':').unwrap_or((&text, ""));
+        modreg_guest::host_call(name, input.as_bytes())
+            .map_err(|e| PluginError::from_plugin("ask-host", e))
+    }
+}
+
+/// Adds the two numbers of its input (`2 3`) on the host, through the typed host function
+/// `add` (`(u32, u32) -> u32`), and answers the sum in decimal.
+#[plugin(
+    type = DataProcessor,
+    capabilities = ["host-functions"],
+    permissions = ["math"],
+    description = "Adds on the host through a typed host function"
+)]
+#[derive(Debug, Default)]
+pub struct AddOnHost;
+
+impl PluginBehavior for AddOnHost {
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let text = String::from_utf8_lossy(data);
+        let numbers: Vec<u32> = text
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|e| PluginError::from_plugin("add-on-host", e))?;
+        let [a, b] = numbers[..] else {
+            return Err(PluginError::processing(
+                "add-on-host",
+                "two numbers, please",
+            ));
+        };
+        let sum: u32 = modreg_guest::host_call_typed("add", &(a, b))
+            .map_err(|e| PluginError::from_plugin("add-on-host", e))?;
+        Ok(sum.to_string().into_bytes())
+    }
+}
+
+modreg_guest::export!(
+    Spin, MemoryBomb, ReadPasswd, ReadEnv, Recurse, Panic, Flood, AskHost, AddOnHost
+);
