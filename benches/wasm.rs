@@ -7,6 +7,8 @@
 //!   C (`c-hex-encode`, `examples/wasm-guests/c-hex`), fresh and per instance;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
 //!   registry, and 100 one-plugin modules into one;
+//! - `wasm_reload`: a changed module in a watched directory, from the write to the new code
+//!   answering;
 //! - `wasm_call`: the sandbox's own cost: a guest that does nothing (kept, and fresh per call),
 //!   and one that calls the host 1,000 times.
 //!
@@ -195,5 +197,46 @@ fn call(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, process, load, call);
+/// From a changed module written into a watched directory to the new code answering: the
+/// file notification, 30 ms of quiet to coalesce a burst (`COALESCE`), the load, the swap.
+fn reload(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("modreg-bench-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let registry = std::sync::Arc::new(ModuleRegistry::new());
+    let _watcher = registry.watch_wasm_plugins(&dir, std::time::Duration::from_secs(3600));
+    let mut version = 0u64;
+    let mut group = c.benchmark_group("wasm_reload");
+    group.sample_size(10);
+    group.bench_function("changed_file_serving", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                version += 1;
+                let answer = format!("v{version}");
+                let bytes = wasm_text::guest_answering(&answer, &format!("1.0.{version}"));
+                let staging = dir.join(".greeter.tmp");
+                std::fs::write(&staging, &bytes).unwrap();
+                let started = std::time::Instant::now();
+                std::fs::rename(&staging, dir.join("greeter.wasm")).unwrap();
+                loop {
+                    let serving = registry
+                        .create_plugin("greeter")
+                        .ok()
+                        .and_then(|p| p.process(b"").ok());
+                    if serving.as_deref() == Some(answer.as_bytes()) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                total += started.elapsed();
+            }
+            total
+        });
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, process, load, call, reload);
 criterion_main!(benches);
