@@ -4,7 +4,7 @@
 //!   as a guest (the same source built into `codecs.wasm`, exported as `wasm-hex-encode`), both
 //!   through `Box<dyn Plugin>`; the guest in each `GuestState`: a fresh instance per call (the
 //!   default), one per plugin instance, or shared idle instances; and the same codec written in
-//!   C (`c-hex-encode`, `examples/wasm-guests/c-hex`), fresh and per instance;
+//!   C (`c-hex-encode`, `examples/wasm-guests/c/hex.c`), fresh and per instance;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
 //!   registry, and 100 one-plugin modules into one;
 //! - `wasm_reload`: a changed module in a watched directory, from the write to the new code

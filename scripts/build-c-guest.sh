@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Builds the C guest (examples/wasm-guests/c-hex: the hex codec written in C, no C library)
-# with clang's wasm32 target and lld's wasm-ld (Debian's `clang` and `lld`; `.ci/run`
-# installs them) into target/wasm-c-guests/c-hex.wasm. Then:
+# Builds the C guests (examples/wasm-guests/c: the hex codec, and the hostile guests, in C with
+# no C library) with clang's wasm32 target and lld's wasm-ld (Debian's `clang` and `lld`;
+# `.ci/run` installs them) into target/wasm-c-guests/{c-hex,c-hostile}.wasm, and prints the
+# directory. Then:
 #   cargo run --release -- conformance target/wasm-c-guests/c-hex.wasm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
 out="$target/wasm-c-guests"
 mkdir -p "$out"
-# -nostdlib: the guest is freestanding; --no-entry: a library, its exports named in the source;
-# a 64 KiB stack instead of wasm-ld's 1 MiB default keeps a fresh instance small.
-clang --target=wasm32 -O2 -std=c11 -nostdlib -ffreestanding -Wall -Wextra -Werror \
-  -Wl,--no-entry -Wl,-z,stack-size=65536 -Wl,--stack-first \
-  -o "$out/.c-hex.wasm.$$" examples/wasm-guests/c-hex/hex.c
-mv "$out/.c-hex.wasm.$$" "$out/c-hex.wasm"
-echo "$out/c-hex.wasm"
+for guest in hex hostile; do
+  # -nostdlib: freestanding (-mbulk-memory: a fill or copy is `memory.fill`/`memory.copy`,
+  # not a call to a C library that is not there); --no-entry: a library, its exports named
+  # in the source; a 64 KiB stack (wasm-ld's default is 1 MiB) keeps a fresh instance small,
+  # and --stack-first puts it below the data, so an overflow traps instead of overwriting it.
+  clang --target=wasm32 -mbulk-memory -O2 -std=c11 -nostdlib -ffreestanding -Wall -Wextra -Werror \
+    -Wl,--no-entry -Wl,-z,stack-size=65536 -Wl,--stack-first \
+    -o "$out/.c-$guest.wasm.$$" "examples/wasm-guests/c/$guest.c"
+  mv "$out/.c-$guest.wasm.$$" "$out/c-$guest.wasm"
+done
+echo "$out"

@@ -80,7 +80,7 @@ fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox() {
 fn guests_in_rust_and_in_c_pass_the_conformance_kit() {
     let guests = [
         ("rust", wasm_guests::plugin_dir().join("codecs.wasm")),
-        ("c", c_guest::c_hex_module().to_path_buf()),
+        ("c", c_guest::c_hex_module()),
     ];
     for (language, path) in guests {
         let report = modreg::conformance::check_hex_codec_file(&path).unwrap();
@@ -125,6 +125,11 @@ fn wasm_plugins_are_found_by_the_same_queries() {
 #[test]
 fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
     let registry = host(strict());
+    // The same guests written in C, named with `c-` in front: the table runs over both.
+    registry
+        .wasm()
+        .load_wasm_plugin(c_guest::c_hostile_module())
+        .unwrap();
     registry
         .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
         .unwrap();
@@ -163,35 +168,42 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
             |e| matches!(e.kind(), PluginErrorKind::TooLarge { what: "output", size, .. } if *size == 8 << 20),
         ),
     ];
-    for (name, input, expected) in table {
-        for attempt in 0..2 {
-            // A fresh instance each time: after a panic, the wrapper refuses further calls on
-            // the same instance (`Failed`), as it does for native plugins.
-            let plugin = registry.create_plugin(name).unwrap();
-            let started = Instant::now();
-            let error = plugin.process(input).unwrap_err();
-            assert!(expected(&error), "{name} (attempt {attempt}): {error:?}");
-            assert!(
-                error.is_plugin_failure()
-                    || matches!(
-                        error.kind(),
-                        PluginErrorKind::PermissionDenied { .. } | PluginErrorKind::TooLarge { .. }
-                    ),
-                "{name}: {error:?}"
+    for (language, prefix) in [("rust", ""), ("c", "c-")] {
+        for (name, input, expected) in table {
+            let name = &format!("{prefix}{name}");
+            for attempt in 0..2 {
+                // A fresh instance each time: after a panic, the wrapper refuses further calls on
+                // the same instance (`Failed`), as it does for native plugins.
+                let plugin = registry.create_plugin(name).unwrap();
+                let started = Instant::now();
+                let error = plugin.process(input).unwrap_err();
+                assert!(
+                    expected(&error),
+                    "{language} {name} (attempt {attempt}): {error:?}"
+                );
+                assert!(
+                    error.is_plugin_failure()
+                        || matches!(
+                            error.kind(),
+                            PluginErrorKind::PermissionDenied { .. }
+                                | PluginErrorKind::TooLarge { .. }
+                        ),
+                    "{name}: {error:?}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "{name} took {:?}",
+                    started.elapsed()
+                );
+                rot13_still_answers(&registry);
+            }
+            let metrics = registry.plugin_metrics(name).unwrap();
+            assert_eq!(
+                (metrics.calls, metrics.errors),
+                (2, 2),
+                "{name}: monitoring counts it"
             );
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "{name} took {:?}",
-                started.elapsed()
-            );
-            rot13_still_answers(&registry);
         }
-        let metrics = registry.plugin_metrics(name).unwrap();
-        assert_eq!(
-            (metrics.calls, metrics.errors),
-            (2, 2),
-            "{name}: monitoring counts it"
-        );
     }
 }
 
