@@ -33,6 +33,11 @@ fn names(pipeline: &str) -> Result<Vec<&str>, PluginError> {
 /// cleaned up after; a stage whose output is over `max_output_bytes` stops it. `stopped` is
 /// asked before each stage: once it says yes the pipeline ends with `None` (its caller has
 /// given up on it).
+///
+/// Every name is looked up before anything runs (an unknown one fails the request at once),
+/// but each plugin is created only when its stage comes and dropped when it ends: a request
+/// naming thousands of stages (a URL holds them) holds one instance and two buffers at a
+/// time, not thousands of instances.
 pub(crate) fn run_buffered(
     registry: &ModuleRegistry,
     pipeline: &str,
@@ -41,17 +46,17 @@ pub(crate) fn run_buffered(
     stopped: &dyn Fn() -> bool,
 ) -> Result<Option<Vec<u8>>, PluginError> {
     let names = names(pipeline)?;
-    let mut plugins = Vec::with_capacity(names.len());
+    for name in &names {
+        if registry.plugin(name).is_none() {
+            // The creation path's own error: not found, with suggestions.
+            registry.create_plugin(name)?;
+        }
+    }
     for name in &names {
         if stopped() {
             return Ok(None);
         }
-        plugins.push(registry.create_plugin(name)?);
-    }
-    for plugin in &mut plugins {
-        if stopped() {
-            return Ok(None);
-        }
+        let mut plugin = registry.create_plugin(name)?;
         plugin.initialize()?;
         data = plugin.process(&data)?;
         plugin.cleanup()?;
@@ -250,5 +255,97 @@ impl Read for StageLimit<'_> {
             })));
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use modreg::{Plugin, PluginConfig, PluginType};
+
+    use super::*;
+
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+
+    /// Counts its live instances and the most alive at once; appends a byte.
+    struct Probe(Vec<String>);
+
+    impl Probe {
+        fn new() -> Self {
+            MADE.fetch_add(1, Relaxed);
+            let live = LIVE.fetch_add(1, Relaxed) + 1;
+            MOST.fetch_max(live, Relaxed);
+            Probe(Vec::new())
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            LIVE.fetch_sub(1, Relaxed);
+        }
+    }
+
+    impl Plugin for Probe {
+        fn name(&self) -> &'static str {
+            "probe"
+        }
+        fn version(&self) -> &'static str {
+            "1.0.0"
+        }
+        fn plugin_type(&self) -> PluginType {
+            PluginType::DataProcessor
+        }
+        fn capabilities(&self) -> &[String] {
+            &self.0
+        }
+        fn initialize(&mut self) -> Result<(), PluginError> {
+            Ok(())
+        }
+        fn cleanup(&mut self) -> Result<(), PluginError> {
+            Ok(())
+        }
+        fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+            Ok([data, b"."].concat())
+        }
+    }
+
+    /// A request naming a thousand stages holds one instance at a time, and an unknown name
+    /// anywhere fails it before any stage runs.
+    #[test]
+    fn a_buffered_pipeline_holds_one_instance_at_a_time() {
+        let registry = ModuleRegistry::new();
+        registry
+            .register_plugin(
+                PluginConfig::new()
+                    .with_name("probe")
+                    .with_version("1.0.0")
+                    .with_type(PluginType::DataProcessor)
+                    .with_constructor(|_| Ok(Box::new(Probe::new()))),
+            )
+            .unwrap();
+        let pipeline = vec!["probe"; 1000].join(",");
+        let output = run_buffered(&registry, &pipeline, Vec::new(), 1 << 20, &|| false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(output.len(), 1000);
+        assert_eq!(MOST.load(Relaxed), 1, "instances alive at once");
+
+        let made = MADE.load(Relaxed);
+        let error = run_buffered(
+            &registry,
+            "probe,no-such-plugin",
+            Vec::new(),
+            1 << 20,
+            &|| false,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error.kind(), PluginErrorKind::NotFound { .. }),
+            "{error}"
+        );
+        assert_eq!(MADE.load(Relaxed), made, "no stage ran");
     }
 }
