@@ -1164,4 +1164,53 @@ fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
         }
         rot13_still_answers(&registry);
     }
+
+    // A guest lying about its buffers: an answer asked for before any call, an input it
+    // claims is 4 GiB, an input past the end of its memory. Each is a code, nothing is
+    // allocated for the claimed length, and the host goes on.
+    let liar = wasm_text::text_guest_declaring(
+        r#"(module
+            (import "modreg" "host_call"
+                (func $call (param i32 i32 i32 i32 i32 i32) (result i64)))
+            (import "modreg" "host_answer" (func $answer (param i32 i32) (result i64)))
+            (memory (export "memory") 1)
+            (data (i32.const 100) "kv.get")
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (i64.store (i32.const 40) (call $answer (i32.const 200) (i32.const 16)))
+                (i64.store (i32.const 48) (call $call (i32.const 100) (i32.const 6)
+                    (i32.const 0) (i32.const -1) (i32.const 200) (i32.const 16)))
+                (i64.store (i32.const 56) (call $call (i32.const 100) (i32.const 6)
+                    (i32.const 65530) (i32.const 100) (i32.const 200) (i32.const 16)))
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 40))
+                (i32.store (i32.const 8) (i32.const 24))
+                (i32.const 0)))"#,
+        "liar",
+        &["kv.read"],
+    );
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_host_function(HostFunction::new(
+            "kv.get",
+            "kv.read",
+            |_, _| Ok(b"1".to_vec()),
+        )))
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("liar.wasm", &liar, None)
+        .unwrap();
+    let answer = registry
+        .create_plugin("liar")
+        .unwrap()
+        .process(b"")
+        .unwrap();
+    let codes: Vec<i64> = answer
+        .chunks(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    // NOT_FOUND (-2), FAILED (-3), FAILED (-3).
+    assert_eq!(codes, [-2, -3, -3]);
 }

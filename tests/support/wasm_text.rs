@@ -134,3 +134,15 @@ pub fn text_guest(text: &str, name: &str, version: &str) -> Vec<u8> {
         &[],
     )
 }
+
+/// [`text_guest`] whose plugin declares `permissions`.
+pub fn text_guest_declaring(text: &str, name: &str, permissions: &[&str]) -> Vec<u8> {
+    with_section(
+        wat::parse_str(text).unwrap(),
+        name,
+        "1.0.0",
+        "data-processor",
+        permissions,
+        &[],
+    )
+}

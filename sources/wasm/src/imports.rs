@@ -399,17 +399,24 @@ fn host_call_now(
         return deny(caller, function.permission(), &name);
     }
     let max = grants.max_read;
-    let mut input = vec![0; in_len as usize];
-    let read = memory(caller).is_some_and(|memory| {
-        in_len as usize <= max && memory.read(&*caller, in_ptr as usize, &mut input).is_ok()
-    });
-    if !read {
+    // The length is checked before anything is allocated for it: a guest may claim 4 GiB.
+    let input = (in_len as usize <= max)
+        .then(|| {
+            let mut input = vec![0; in_len as usize];
+            let memory = memory(caller)?;
+            memory
+                .read(&*caller, in_ptr as usize, &mut input)
+                .ok()
+                .map(|()| input)
+        })
+        .flatten();
+    let Some(input) = input else {
         caller.data_mut().host_answer = Some(
             format!("the input to `{name}` is outside the guest's memory or over {max} bytes")
                 .into_bytes(),
         );
         return FAILED;
-    }
+    };
     let started = Instant::now();
     let call = HostCall {
         plugin: &grants.plugin,
