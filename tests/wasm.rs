@@ -1214,3 +1214,153 @@ fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
     // NOT_FOUND (-2), FAILED (-3), FAILED (-3).
     assert_eq!(codes, [-2, -3, -3]);
 }
+
+/// Version 1 and version 2 of the plugins record, served side by side in one registry: the
+/// Rust and C guests write version 1; version-2 records carry the limits their plugin asks to
+/// run under, which narrow the host's and never widen them. A limit the host does not know and
+/// a version it does not read are refused at load, by name.
+#[test]
+fn abi_versions_one_and_two_serve_side_by_side() {
+    const ECHO: &str = r#"(module
+        (memory (export "memory") 1)
+        (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+        (func (export "modreg_process") (param i32 i32 i32) (result i32)
+            (i32.store (i32.const 0) (i32.const 0))
+            (i32.store (i32.const 4) (i32.const 1024))
+            (i32.store (i32.const 8) (local.get 2))
+            (i32.const 0)))"#;
+    const SPIN: &str = r#"(module
+        (memory (export "memory") 1)
+        (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+        (func (export "modreg_process") (param i32 i32 i32) (result i32)
+            (loop $again (br $again))
+            (i32.const 0)))"#;
+    const GROW: &str = r#"(module
+        (memory (export "memory") 1)
+        (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+        (func (export "modreg_process") (param i32 i32 i32) (result i32)
+            (loop $again
+                (br_if $again (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+            unreachable))"#;
+    let registry = host(WasmConfig::new().with_time_budget(Duration::from_millis(300)));
+    registry
+        .wasm()
+        .load_wasm_plugin(c_guest::c_hex_module())
+        .unwrap();
+    let v2 = [
+        ("tight-echo", ECHO, &["output_bytes=16"][..]),
+        ("tight-spin", SPIN, &["time_budget_ms=20"]),
+        ("loose-spin", SPIN, &["time_budget_ms=600000"]),
+        ("fuelled-spin", SPIN, &["fuel=1000"]),
+        ("small-grow", GROW, &["memory_bytes=131072"]),
+    ];
+    for (name, text, limits) in v2 {
+        registry
+            .wasm()
+            .load_wasm_bytes(
+                &format!("{name}.wasm"),
+                &wasm_text::text_guest_limited(text, name, limits),
+                None,
+            )
+            .unwrap();
+    }
+    // Which record each plugin came from.
+    let abi = |name: &str| {
+        registry
+            .plugin(name)
+            .unwrap()
+            .metadata()
+            .get("wasm.abi")
+            .map(|v| (*v).to_owned())
+    };
+    for (name, version) in [
+        ("wasm-hex-encode", "1"),
+        ("c-hex-encode", "1"),
+        ("tight-echo", "2"),
+        ("small-grow", "2"),
+    ] {
+        assert_eq!(abi(name).as_deref(), Some(version), "{name}");
+    }
+    // Version 1 beside version 2, in the same registry.
+    let hex = registry.create_plugin("wasm-hex-encode").unwrap();
+    assert_eq!(hex.process(b"hi").unwrap(), b"6869");
+    let c_hex = registry.create_plugin("c-hex-encode").unwrap();
+    assert_eq!(c_hex.process(b"hi").unwrap(), b"6869");
+    let echo = registry.create_plugin("tight-echo").unwrap();
+    assert_eq!(echo.process(b"sixteen bytes!!!").unwrap().len(), 16);
+    assert!(matches!(
+        echo.process(&[b'x'; 17]).unwrap_err().kind(),
+        PluginErrorKind::TooLarge { limit: 16, .. }
+    ));
+
+    let stopped = |name: &str| {
+        let started = Instant::now();
+        let error = registry
+            .create_plugin(name)
+            .unwrap()
+            .process(b"")
+            .unwrap_err();
+        (error, started.elapsed())
+    };
+    let (error, took) = stopped("tight-spin");
+    assert!(
+        matches!(error.kind(), PluginErrorKind::Timeout { budget, .. } if *budget == Duration::from_millis(20)),
+        "{error:?}"
+    );
+    assert!(
+        took < Duration::from_millis(250),
+        "its own 20 ms, not the host's 300: {took:?}"
+    );
+    let (error, _) = stopped("loose-spin");
+    assert!(
+        matches!(error.kind(), PluginErrorKind::Timeout { budget, .. } if *budget == Duration::from_millis(300)),
+        "the host's budget, not the 10 minutes asked: {error:?}"
+    );
+    let (error, _) = stopped("fuelled-spin");
+    assert!(
+        matches!(error.kind(), PluginErrorKind::Trapped { trap, .. } if trap.contains("fuel of 1000")),
+        "{error:?}"
+    );
+    let (error, _) = stopped("small-grow");
+    assert!(
+        matches!(
+            error.kind(),
+            PluginErrorKind::MemoryLimit { limit: 131_072, .. }
+        ),
+        "{error:?}"
+    );
+
+    // What this host cannot honour is refused at load, with where and why.
+    let unknown = wasm_text::text_guest_limited(ECHO, "asks-speed", &["speed=9"]);
+    let error = registry
+        .wasm()
+        .load_wasm_bytes("asks-speed.wasm", &unknown, None)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("plugin `asks-speed`: unknown limit `speed`"),
+        "{error}"
+    );
+    let mut future = wasm_text::text_guest_limited(ECHO, "from-the-future", &[]);
+    let at = future
+        .windows(b"modreg.plugins".len())
+        .position(|w| w == b"modreg.plugins")
+        .unwrap()
+        + b"modreg.plugins".len();
+    future[at] = 3;
+    let error = registry
+        .wasm()
+        .load_wasm_bytes("future.wasm", &future, None)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("record 0 has format version 3; this host reads 1 and 2"),
+        "{error}"
+    );
+    assert!(
+        registry.plugin("asks-speed").is_none() && registry.plugin("from-the-future").is_none()
+    );
+    rot13_still_answers(&registry);
+}

@@ -13,10 +13,18 @@
 //! ```text
 //! record := 0x01 name version type description list(capability) list(permission)
 //!           list(dependency)
+//!         | 0x02 name version type description list(capability) list(permission)
+//!           list(dependency) list(limit)
 //! list   := count string*
 //! string := u32-le length, UTF-8 bytes
 //! count  := u32-le
+//! limit  := "time_budget_ms=N" | "memory_bytes=N" | "output_bytes=N" | "fuel=N"
 //! ```
+//!
+//! A host reads both record versions, side by side in one section and across modules
+//! ([`FORMAT_VERSIONS`]); [`metadata`] writes version 1. A version-2 record carries the limits
+//! its plugin asks to run under: a host applies the tighter of its own and the plugin's, so a
+//! module can narrow its limits, never widen them.
 //!
 //! # The calls
 //!
@@ -32,8 +40,10 @@ use crate::descriptor::Descriptor;
 
 /// The custom section that lists a module's plugins.
 pub const SECTION: &str = "modreg.plugins";
-/// The version of the record format, the first byte of each record.
+/// The version of the record format [`metadata`] writes, the first byte of each record.
 pub const FORMAT_VERSION: u8 = 1;
+/// The record format versions a host reads: 1, and 2 (version 1 with the plugin's own limits).
+pub const FORMAT_VERSIONS: [u8; 2] = [1, 2];
 /// `(len: u32) -> u32`: a buffer of `len` bytes the guest then owns.
 pub const EXPORT_ALLOC: &str = "modreg_alloc";
 /// `(plugin: u32, ptr: u32, len: u32) -> u32`: processes the input; answers the address of
@@ -184,6 +194,10 @@ pub struct ModuleEntry {
     pub permissions: Vec<String>,
     /// The plugins it depends on (`name` or `name >= version`).
     pub depends_on: Vec<String>,
+    /// The record's format version (1 or 2).
+    pub format_version: u8,
+    /// The limits it asks to run under, as `name=value` (version 2; empty in version 1).
+    pub limits: Vec<String>,
 }
 
 struct Reader<'a> {
@@ -237,9 +251,9 @@ pub fn read_metadata(section: &[u8]) -> Result<Vec<ModuleEntry>, String> {
             return Err(format!("more than {MAX_PLUGINS} plugins"));
         }
         let version = reader.take(1)?[0];
-        if version != FORMAT_VERSION {
+        if !FORMAT_VERSIONS.contains(&version) {
             return Err(format!(
-                "record {} has format version {version}; this host reads {FORMAT_VERSION}",
+                "record {} has format version {version}; this host reads 1 and 2",
                 entries.len()
             ));
         }
@@ -251,6 +265,12 @@ pub fn read_metadata(section: &[u8]) -> Result<Vec<ModuleEntry>, String> {
             capabilities: reader.list()?,
             permissions: reader.list()?,
             depends_on: reader.list()?,
+            format_version: version,
+            limits: if version >= 2 {
+                reader.list()?
+            } else {
+                Vec::new()
+            },
         });
     }
     Ok(entries)
@@ -318,5 +338,32 @@ mod tests {
         );
         let huge = [1u8, 0xff, 0xff, 0xff, 0xff];
         assert!(read_metadata(&huge).unwrap_err().contains("over the limit"));
+    }
+
+    /// A version-2 record (version 1's fields, then its limits) beside a version-1 one.
+    #[test]
+    fn version_two_records_read_beside_version_one() {
+        fn string(out: &mut Vec<u8>, s: &str) {
+            out.extend_from_slice(&u32::try_from(s.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        let mut section = SECTION_BYTES[..record_len(&A)].to_vec();
+        section.push(2);
+        for field in ["gamma", "2.0.0", "encoding", ""] {
+            string(&mut section, field);
+        }
+        for list in [&[][..], &[], &[], &["time_budget_ms=20", "fuel=1000"]] {
+            section.extend_from_slice(&u32::try_from(list.len()).unwrap().to_le_bytes());
+            for item in list {
+                string(&mut section, item);
+            }
+        }
+        let entries = read_metadata(&section).unwrap();
+        assert_eq!((entries[0].format_version, entries[0].limits.len()), (1, 0));
+        assert_eq!(entries[1].format_version, 2);
+        assert_eq!(entries[1].name, "gamma");
+        assert_eq!(entries[1].limits, ["time_budget_ms=20", "fuel=1000"]);
+        // Cut inside the limits: an error, not a version-1 reading.
+        assert!(read_metadata(&section[..section.len() - 3]).is_err());
     }
 }

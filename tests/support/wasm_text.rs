@@ -77,14 +77,49 @@ pub fn counting_guest(name: &str) -> Vec<u8> {
     with_section(module, name, "1.0.0", "data-processor", &[], &[])
 }
 
-/// `module` with a `modreg.plugins` section describing one plugin appended.
+/// `module` with a `modreg.plugins` section describing one plugin appended (a version-1
+/// record).
 fn with_section(
+    module: Vec<u8>,
+    name: &str,
+    version: &str,
+    plugin_type: &str,
+    permissions: &[&str],
+    depends_on: &[&str],
+) -> Vec<u8> {
+    with_record(
+        module,
+        name,
+        version,
+        plugin_type,
+        permissions,
+        depends_on,
+        None,
+    )
+}
+
+/// [`text_guest`] with a version-2 record asking for `limits` (`name=value`).
+pub fn text_guest_limited(text: &str, name: &str, limits: &[&str]) -> Vec<u8> {
+    with_record(
+        wat::parse_str(text).unwrap(),
+        name,
+        "1.0.0",
+        "data-processor",
+        &[],
+        &[],
+        Some(limits),
+    )
+}
+
+/// `module` with a section of one record: version 1, or version 2 with `limits`.
+fn with_record(
     mut module: Vec<u8>,
     name: &str,
     version: &str,
     plugin_type: &str,
     permissions: &[&str],
     depends_on: &[&str],
+    limits: Option<&[&str]>,
 ) -> Vec<u8> {
     fn string(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&u32::try_from(s.len()).unwrap().to_le_bytes());
@@ -97,16 +132,19 @@ fn with_section(
         }
     }
     let section_name = b"modreg.plugins";
-    // The section's name, its length as one LEB128 byte; then the record, format version 1.
+    // The section's name, its length as one LEB128 byte; then the record.
     let mut payload = vec![u8::try_from(section_name.len()).unwrap()];
     payload.extend_from_slice(section_name);
-    payload.push(1);
+    payload.push(if limits.is_some() { 2 } else { 1 });
     for field in [name, version, plugin_type, "a test guest"] {
         string(&mut payload, field);
     }
     list(&mut payload, &[]);
     list(&mut payload, permissions);
     list(&mut payload, depends_on);
+    if let Some(limits) = limits {
+        list(&mut payload, limits);
+    }
     module.push(0); // a custom section
     let mut size = payload.len();
     loop {

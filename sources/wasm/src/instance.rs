@@ -136,6 +136,8 @@ impl Sandbox {
         state.grants = Arc::clone(grants);
         state.denied = None;
         state.host_answer = None;
+        // The plugin's own cap (its record may narrow the module's) for what this call grows.
+        state.limiter.limit = config.memory_limit();
         // A refused growth the guest survived in an earlier call is not this call's cause.
         state.limiter.hit = false;
         state.limiter.total_hit = false;

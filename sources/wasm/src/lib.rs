@@ -12,6 +12,7 @@
 //! - `host_function`: [`HostFunction`], what an embedder offers guests behind a permission.
 //! - `imports`: what a guest may call: granted files and variables, host functions, its panic
 //!   message.
+//! - `limits`: the limits a plugin asks to run under, tightening the sandbox's own.
 //! - `instance`: one instantiated module and a call under fuel, deadline, memory and output
 //!   limits.
 //! - `plugin`: `WasmPlugin`, the `Plugin` a created wasm plugin is, with its instance pool.
@@ -32,6 +33,7 @@ pub mod conformance;
 mod host_function;
 mod imports;
 mod instance;
+mod limits;
 mod load;
 mod module;
 mod plugin;

@@ -11,6 +11,7 @@ use wasmi::Engine;
 
 use crate::config::WasmConfig;
 use crate::imports::Grants;
+use crate::limits::tightened;
 use crate::module::{WasmModule, encode_hex, sha256 as sha256_of};
 use crate::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::signature::WasmSignature;
@@ -147,6 +148,12 @@ fn registrations_of(
     let mut registrations: Vec<Registration> = Vec::new();
     let mut names = Vec::new();
     for (index, entry) in loaded.module.entries.iter().enumerate() {
+        let limited = tightened(&entry.limits, config).map_err(|reason| {
+            PluginError::from(PluginErrorKind::WasmModule {
+                module: name.to_owned(),
+                reason: format!("plugin `{}`: {reason}", entry.name),
+            })
+        })?;
         let spec = Arc::new(WasmPluginSpec {
             module: loaded.clone(),
             index: u32::try_from(index).unwrap_or(u32::MAX),
@@ -155,6 +162,7 @@ fn registrations_of(
             plugin_type: entry.plugin_type.parse::<PluginType>()?,
             capabilities: entry.capabilities.clone(),
             grants: Arc::new(Grants::of(&entry.name, &entry.permissions, config)),
+            config: limited,
         });
         let mut registration = AdvancedPluginConfig::new()
             .with_name(&entry.name)
@@ -162,6 +170,7 @@ fn registrations_of(
             .with_type(spec.plugin_type)
             .with_metadata("wasm.module", name)
             .with_metadata("wasm.sha256", sha256)
+            .with_metadata("wasm.abi", entry.format_version.to_string())
             .with_constructor(move |_| Ok(Box::new(WasmPlugin::new(spec.clone()))));
         if !entry.description.is_empty() {
             registration = registration.with_metadata("description", &entry.description);

@@ -130,12 +130,11 @@ impl LoadedModule {
     /// Runs plugin `index` on `input` in `sandbox`; the sandbox back when the call left it
     /// usable (an answer or the plugin's own error), `None` when it trapped.
     fn run(
-        &self,
         spec: &WasmPluginSpec,
         mut sandbox: Sandbox,
         input: &[u8],
     ) -> (Result<Vec<u8>, PluginError>, Option<Sandbox>) {
-        match sandbox.call(&spec.name, spec.index, input, &spec.grants, &self.config) {
+        match sandbox.call(&spec.name, spec.index, input, &spec.grants, &spec.config) {
             Ok(output) => (Ok(output), Some(sandbox)),
             Err(CallError::Plugin(error)) => (Err(error), Some(sandbox)),
             Err(CallError::Fatal(error)) => (Err(error), None),
@@ -145,7 +144,7 @@ impl LoadedModule {
     /// Runs plugin `index` on `input`: in a sandbox no call used (dropped after), or one from
     /// the shared pool (given back after), as the module's [`GuestState`] says.
     fn call(&self, spec: &WasmPluginSpec, input: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let (outcome, used) = self.run(spec, self.sandbox()?, input);
+        let (outcome, used) = Self::run(spec, self.sandbox()?, input);
         if self.config.guest_state() == GuestState::Shared
             && let Some(sandbox) = used
         {
@@ -174,6 +173,8 @@ pub(crate) struct WasmPluginSpec {
     pub(crate) plugin_type: PluginType,
     pub(crate) capabilities: Vec<String>,
     pub(crate) grants: Arc<Grants>,
+    /// The limits its calls run under: the module's, tightened by what its record asks.
+    pub(crate) config: WasmConfig,
 }
 
 /// An instance of a WebAssembly plugin.
@@ -202,7 +203,7 @@ impl WasmPlugin {
             Some(sandbox) => sandbox,
             None => module.sandbox()?,
         };
-        let (outcome, used) = module.run(&self.spec, sandbox, data);
+        let (outcome, used) = LoadedModule::run(&self.spec, sandbox, data);
         *own = used;
         outcome
     }
