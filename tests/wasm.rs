@@ -88,6 +88,29 @@ fn guests_in_rust_and_in_c_pass_the_conformance_kit() {
         assert_eq!(report.passed(), modreg::conformance::CASES.len());
         assert!(report.passed() >= 20);
     }
+    // A hex codec in name only (it echoes its input) fails the cases that check answers, and
+    // passes those an echo happens to meet (an empty input encodes to nothing).
+    let fake =
+        modreg::conformance::check_hex_codec("fake.wasm", &wasm_text::fake_hex_codec("fake"))
+            .unwrap();
+    assert!(!fake.conforms(), "{fake}");
+    let failed: Vec<&str> = fake
+        .cases
+        .iter()
+        .filter(|case| case.result.is_err())
+        .map(|case| case.name)
+        .collect();
+    for name in [
+        "encode-every-byte",
+        "decode-lowercase",
+        "decode-odd-length",
+        "round-trip-64-bytes",
+    ] {
+        assert!(failed.contains(&name), "{name} should fail: {fake}");
+    }
+    assert!(!failed.contains(&"encode-empty"), "{fake}");
+    assert!(fake.to_string().contains("does not conform"));
+
     // A module with no hex codec does not conform, and says so.
     let report =
         modreg::conformance::check_hex_codec_file(&wasm_guests::plugin_dir().join("hostile.wasm"))

@@ -111,12 +111,70 @@ pub fn text_guest_limited(text: &str, name: &str, limits: &[&str]) -> Vec<u8> {
     )
 }
 
+/// A module of two plugins, `name-encode` (capabilities `encoding`, `hex`) and `name-decode`
+/// (`decoding`, `hex`), both answering their input unchanged: a hex codec in name only, which
+/// the conformance kit must fail.
+pub fn fake_hex_codec(name: &str) -> Vec<u8> {
+    let module = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 1024))
+                (i32.store (i32.const 8) (local.get 2))
+                (i32.const 0)))"#,
+    )
+    .unwrap();
+    let encode = record(
+        &format!("{name}-encode"),
+        "1.0.0",
+        "encoding",
+        &["encoding", "hex"],
+        &[],
+        &[],
+        None,
+    );
+    let decode = record(
+        &format!("{name}-decode"),
+        "1.0.0",
+        "encoding",
+        &["decoding", "hex"],
+        &[],
+        &[],
+        None,
+    );
+    append_section(module, &[encode, decode].concat())
+}
+
 /// `module` with a section of one record: version 1, or version 2 with `limits`.
 fn with_record(
-    mut module: Vec<u8>,
+    module: Vec<u8>,
     name: &str,
     version: &str,
     plugin_type: &str,
+    permissions: &[&str],
+    depends_on: &[&str],
+    limits: Option<&[&str]>,
+) -> Vec<u8> {
+    let record = record(
+        name,
+        version,
+        plugin_type,
+        &[],
+        permissions,
+        depends_on,
+        limits,
+    );
+    append_section(module, &record)
+}
+
+/// One record of the plugins section: version 1, or version 2 with `limits`.
+fn record(
+    name: &str,
+    version: &str,
+    plugin_type: &str,
+    capabilities: &[&str],
     permissions: &[&str],
     depends_on: &[&str],
     limits: Option<&[&str]>,
@@ -131,20 +189,26 @@ fn with_record(
             string(out, item);
         }
     }
+    let mut out = vec![if limits.is_some() { 2 } else { 1 }];
+    for field in [name, version, plugin_type, "a test guest"] {
+        string(&mut out, field);
+    }
+    list(&mut out, capabilities);
+    list(&mut out, permissions);
+    list(&mut out, depends_on);
+    if let Some(limits) = limits {
+        list(&mut out, limits);
+    }
+    out
+}
+
+/// `module` with a `modreg.plugins` custom section holding `records` appended.
+fn append_section(mut module: Vec<u8>, records: &[u8]) -> Vec<u8> {
     let section_name = b"modreg.plugins";
-    // The section's name, its length as one LEB128 byte; then the record.
+    // The section's name, its length as one LEB128 byte; then the records.
     let mut payload = vec![u8::try_from(section_name.len()).unwrap()];
     payload.extend_from_slice(section_name);
-    payload.push(if limits.is_some() { 2 } else { 1 });
-    for field in [name, version, plugin_type, "a test guest"] {
-        string(&mut payload, field);
-    }
-    list(&mut payload, &[]);
-    list(&mut payload, permissions);
-    list(&mut payload, depends_on);
-    if let Some(limits) = limits {
-        list(&mut payload, limits);
-    }
+    payload.extend_from_slice(records);
     module.push(0); // a custom section
     let mut size = payload.len();
     loop {
