@@ -71,6 +71,33 @@ impl Snapshot {
 
         Ok(())
     }
+
+    /// A guest's host function calls: the functions are the embedder's own, a set it
+    /// configured, so the `function` label stays bounded.
+    fn encode_host_calls(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let host_calls = |field: fn(&modreg_host::HostFunctionMetrics) -> u64| {
+            self.plugins.iter().flat_map(move |(name, m)| {
+                m.host_calls.iter().map(move |(function, calls)| {
+                    (
+                        vec![("plugin", name.clone()), ("function", function.clone())],
+                        field(calls),
+                    )
+                })
+            })
+        };
+        counter(
+            encoder,
+            "modreg_plugin_host_calls",
+            "host function calls by a WebAssembly guest that ran",
+            host_calls(|m| m.calls),
+        )?;
+        counter(
+            encoder,
+            "modreg_plugin_host_call_errors",
+            "host function calls that failed",
+            host_calls(|m| m.errors),
+        )
+    }
 }
 
 /// The exported histogram: the recorder's log-linear buckets summed into one per power of two
@@ -135,6 +162,8 @@ impl Collector for Snapshot {
         )?;
 
         self.encode_latency(&mut encoder)?;
+
+        self.encode_host_calls(&mut encoder)?;
 
         counter(
             &mut encoder,
@@ -224,7 +253,7 @@ impl Monitoring {
 mod tests {
     use std::sync::Arc;
 
-    use modreg_host::ModuleRegistry;
+    use modreg_host::{Layer as _, ModuleRegistry};
 
     use crate::{AdvancedPluginMonitoringConfig, Monitoring};
 
@@ -261,7 +290,28 @@ mod tests {
         let recorder = monitoring.recorder("gzip-compress");
         recorder.record(10, &Ok(vec![1, 2]));
         recorder.record_latency(std::time::Duration::from_nanos(300));
+        // A guest's host function calls, heard as the sandbox's events.
+        for ok in [true, true, false] {
+            monitoring.on_event(&modreg_host::Event::HostFunctionCalled {
+                plugin: "gzip-compress",
+                function: "kv.get",
+                elapsed: std::time::Duration::from_micros(3),
+                ok,
+            });
+        }
         let text = monitoring.prometheus_text(&registry, &[("instantiate", false, 2)], None);
+        assert!(
+            text.contains(
+                "modreg_plugin_host_calls_total{plugin=\"gzip-compress\",function=\"kv.get\"} 3"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "modreg_plugin_host_call_errors_total{plugin=\"gzip-compress\",function=\"kv.get\"} 1"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains("modreg_plugin_calls_total{plugin=\"gzip-compress\"} 1"),
             "{text}"
