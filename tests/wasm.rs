@@ -1298,12 +1298,21 @@ fn abi_versions_one_and_two_serve_side_by_side() {
     };
     for (name, version) in [
         ("wasm-hex-encode", "1"),
+        // The Rust guest's rot13 names a limit in `export!`: version 2 beside version 1 in
+        // one module.
+        ("rot13", "2"),
         ("c-hex-encode", "1"),
         ("tight-echo", "2"),
         ("small-grow", "2"),
     ] {
         assert_eq!(abi(name).as_deref(), Some(version), "{name}");
     }
+    let rot13 = registry.create_plugin("rot13").unwrap();
+    assert_eq!(rot13.process(&[b'a'; 65_536]).unwrap().len(), 65_536);
+    assert!(matches!(
+        rot13.process(&[b'a'; 65_537]).unwrap_err().kind(),
+        PluginErrorKind::TooLarge { limit: 65_536, .. }
+    ));
     // Version 1 beside version 2, in the same registry.
     let hex = registry.create_plugin("wasm-hex-encode").unwrap();
     assert_eq!(hex.process(b"hi").unwrap(), b"6869");

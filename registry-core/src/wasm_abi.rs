@@ -111,6 +111,119 @@ const fn record_len<T: ?Sized>(entry: &Descriptor<T>) -> usize {
         + list_len(entry.depends_on())
 }
 
+/// The limits `limits` gives entry `i` (none past its end).
+const fn limits_of<'a>(limits: &[&'a [&'a str]], i: usize) -> &'a [&'a str] {
+    if i < limits.len() { limits[i] } else { &[] }
+}
+
+/// The length of the section that describes `entries`, entry `i` asking for `limits[i]`
+/// (a version-2 record; version 1 for an entry with none).
+pub const fn metadata_len_limited<T: ?Sized>(
+    entries: &[&Descriptor<T>],
+    limits: &[&[&str]],
+) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < entries.len() {
+        len += record_len(entries[i]);
+        let asked = limits_of(limits, i);
+        if !asked.is_empty() {
+            len += list_len(asked);
+        }
+        i += 1;
+    }
+    len
+}
+
+/// The section that describes `entries`, `N` bytes long
+/// ([`metadata_len_limited`]`(entries, limits)`), entry `i` asking for `limits[i]`.
+pub const fn metadata_limited<T: ?Sized, const N: usize>(
+    entries: &[&Descriptor<T>],
+    limits: &[&[&str]],
+) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut at = 0;
+    let mut i = 0;
+    while i < entries.len() {
+        let entry = entries[i];
+        let asked = limits_of(limits, i);
+        out[at] = if asked.is_empty() { FORMAT_VERSION } else { 2 };
+        at = put_string(&mut out, at + 1, entry.name());
+        at = put_string(&mut out, at, entry.version());
+        at = put_string(&mut out, at, entry.plugin_type().as_str());
+        at = put_string(&mut out, at, entry.description());
+        at = put_list(&mut out, at, entry.capabilities());
+        at = put_list(&mut out, at, entry.permissions());
+        at = put_list(&mut out, at, entry.depends_on());
+        if !asked.is_empty() {
+            at = put_list(&mut out, at, asked);
+        }
+        i += 1;
+    }
+    assert!(
+        at == N,
+        "metadata length does not match metadata_len_limited"
+    );
+    out
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `limit` split at its `=`: the name, and the value after it.
+const fn split_limit(limit: &str) -> Option<(&[u8], &[u8])> {
+    let bytes = limit.as_bytes();
+    let mut eq = 0;
+    while eq < bytes.len() && bytes[eq] != b'=' {
+        eq += 1;
+    }
+    if eq == bytes.len() {
+        return None;
+    }
+    let (name, rest) = bytes.split_at(eq);
+    Some((name, rest.split_at(1).1))
+}
+
+/// Whether `limit`'s value (after its `=`) is a positive whole number.
+pub const fn has_positive_value(limit: &str) -> bool {
+    let Some((_, value)) = split_limit(limit) else {
+        return false;
+    };
+    let mut nonzero = false;
+    let mut i = 0;
+    while i < value.len() {
+        if !value[i].is_ascii_digit() {
+            return false;
+        }
+        nonzero |= value[i] != b'0';
+        i += 1;
+    }
+    nonzero
+}
+
+/// Whether `limit` is `name=N` with a name a host knows and `N` a positive whole number.
+pub const fn is_known_limit(limit: &str) -> bool {
+    let Some((name, _)) = split_limit(limit) else {
+        return false;
+    };
+    let known = same(name, b"time_budget_ms")
+        || same(name, b"memory_bytes")
+        || same(name, b"output_bytes")
+        || same(name, b"fuel");
+    known && has_positive_value(limit)
+}
+
 /// The length of the section that describes `entries`.
 pub const fn metadata_len<T: ?Sized>(entries: &[&Descriptor<T>]) -> usize {
     let mut len = 0;
@@ -338,6 +451,34 @@ mod tests {
         );
         let huge = [1u8, 0xff, 0xff, 0xff, 0xff];
         assert!(read_metadata(&huge).unwrap_err().contains("over the limit"));
+    }
+
+    const LIMITS: &[&[&str]] = &[&[], &["output_bytes=65536", "fuel=10"]];
+    const LIMITED_LEN: usize = metadata_len_limited(ENTRIES, LIMITS);
+    static LIMITED: [u8; LIMITED_LEN] = metadata_limited(ENTRIES, LIMITS);
+
+    #[test]
+    fn limits_written_at_compile_time_make_version_two_records() {
+        let entries = read_metadata(&LIMITED).unwrap();
+        assert_eq!(
+            (entries[0].format_version, entries[1].format_version),
+            (1, 2)
+        );
+        assert_eq!(entries[1].limits, ["output_bytes=65536", "fuel=10"]);
+        assert_eq!(entries[1].name, "beta");
+        for known in [
+            "time_budget_ms=20",
+            "memory_bytes=1048576",
+            "output_bytes=1",
+            "fuel=007",
+        ] {
+            assert!(is_known_limit(known), "{known}");
+        }
+        for unknown in [
+            "speed=9", "fuel=0", "fuel=", "fuel", "=5", "fuel=1x", "fuel=-1",
+        ] {
+            assert!(!is_known_limit(unknown), "{unknown}");
+        }
     }
 
     /// A version-2 record (version 1's fields, then its limits) beside a version-1 one.

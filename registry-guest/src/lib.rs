@@ -48,20 +48,52 @@ pub use crate::host_call::{HostCallError, host_call, host_call_typed};
 ///
 /// Use it once per module, at the crate root of a `cdylib`. Each type must be a `#[plugin]`
 /// of the default registry with a `Default` (or settings-free) constructor.
+///
+/// A plugin may name the limits it asks to run under, in braces after it; a host applies the
+/// tighter of its own and these (they narrow, never widen), and a name it does not know is a
+/// compile error here:
+///
+/// ```ignore
+/// modreg_guest::export!(Rot13 { output_bytes: 1048576, time_budget_ms: 100 }, Other);
+/// ```
+///
+/// Limits: `time_budget_ms`, `memory_bytes`, `output_bytes`, `fuel`, each a positive integer
+/// literal. A plugin with limits is written as a version-2 record (`docs/wasm-abi.md`).
 #[macro_export]
 macro_rules! export {
-    ($($plugin:ty),+ $(,)?) => {
+    ($($plugin:ty $({ $($limit:ident : $value:literal),* $(,)? })?),+ $(,)?) => {
         const _: () = {
             const ENTRIES: &[&$crate::__private::PluginDescriptor] = &[
                 $(<$plugin as $crate::__private::HasDescriptor<dyn $crate::__private::Plugin>>::DESCRIPTOR),+
             ];
-            const LEN: usize = $crate::__private::metadata_len(ENTRIES);
+            const LIMITS: &[&[&str]] = &[
+                $(&[$($(concat!(stringify!($limit), "=", $value)),*)?]),+
+            ];
+            // An unknown limit's name is an error at that name: there is no such item.
+            const _: () = {
+                $($($($crate::__private::limits::$limit;)*)?)+
+            };
+            const _: () = {
+                let mut plugin = 0;
+                while plugin < LIMITS.len() {
+                    let mut limit = 0;
+                    while limit < LIMITS[plugin].len() {
+                        assert!(
+                            $crate::__private::has_positive_value(LIMITS[plugin][limit]),
+                            "every limit's value must be a positive integer"
+                        );
+                        limit += 1;
+                    }
+                    plugin += 1;
+                }
+            };
+            const LEN: usize = $crate::__private::metadata_len_limited(ENTRIES, LIMITS);
 
             #[cfg(target_family = "wasm")]
             #[allow(unsafe_code)]
             #[unsafe(link_section = "modreg.plugins")]
             #[used]
-            static METADATA: [u8; LEN] = $crate::__private::metadata(ENTRIES);
+            static METADATA: [u8; LEN] = $crate::__private::metadata_limited(ENTRIES, LIMITS);
 
             #[cfg(target_family = "wasm")]
             #[allow(unsafe_code)]
@@ -84,7 +116,21 @@ macro_rules! export {
 #[doc(hidden)]
 pub mod __private {
     pub use modreg_core::__private_0_1_0::{HasDescriptor, Plugin, PluginDescriptor};
-    pub use modreg_core::wasm_abi::{metadata, metadata_len};
+    pub use modreg_core::wasm_abi::{has_positive_value, metadata_len_limited, metadata_limited};
 
     pub use crate::runtime::{alloc, process};
+
+    /// The limits `export!` knows, one item each, so that an unknown name fails to resolve at
+    /// that name.
+    #[allow(non_upper_case_globals)]
+    pub mod limits {
+        /// A call's time budget, in milliseconds.
+        pub const time_budget_ms: () = ();
+        /// The bytes an instance's memory may grow to during the plugin's calls.
+        pub const memory_bytes: () = ();
+        /// The most bytes a call may answer.
+        pub const output_bytes: () = ();
+        /// A call's fuel cap.
+        pub const fuel: () = ();
+    }
 }
