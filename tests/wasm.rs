@@ -1311,6 +1311,19 @@ fn abi_versions_one_and_two_serve_side_by_side() {
     ] {
         assert_eq!(abi(name).as_deref(), Some(version), "{name}");
     }
+    let asked = registry.plugin("tight-spin").unwrap();
+    assert_eq!(
+        asked.metadata().get("wasm.limits"),
+        Some(&"time_budget_ms=20")
+    );
+    assert_eq!(
+        registry
+            .plugin("wasm-hex-encode")
+            .unwrap()
+            .metadata()
+            .get("wasm.limits"),
+        None
+    );
     let rot13 = registry.create_plugin("rot13").unwrap();
     assert_eq!(rot13.process(&[b'a'; 65_536]).unwrap().len(), 65_536);
     assert!(matches!(

@@ -121,6 +121,12 @@ enum DefinedAt {
     Module {
         module: String,
         sha256: Option<String>,
+        /// The version of its plugins record (`docs/wasm-abi.md`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        abi: Option<String>,
+        /// The limits its record asks for (version 2), `name=value` separated by commas.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        limits: Option<String>,
     },
     Runtime {
         registered_at_run_time: bool,
@@ -131,11 +137,21 @@ impl std::fmt::Display for DefinedAt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DefinedAt::Source { file, line, module } => write!(f, "{file}:{line} ({module})"),
-            DefinedAt::Module { module, sha256 } => write!(
-                f,
-                "loaded from {module} (WebAssembly, sha256 {})",
-                sha256.as_deref().unwrap_or("?")
-            ),
+            DefinedAt::Module {
+                module,
+                sha256,
+                abi,
+                limits,
+            } => {
+                write!(f, "loaded from {module} (WebAssembly")?;
+                if let Some(abi) = abi {
+                    write!(f, ", record version {abi}")?;
+                }
+                if let Some(limits) = limits {
+                    write!(f, ", asks {limits}")?;
+                }
+                write!(f, ", sha256 {})", sha256.as_deref().unwrap_or("?"))
+            }
             DefinedAt::Runtime { .. } => f.write_str("registered at run time"),
         }
     }
@@ -170,6 +186,8 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
             Some(module) => DefinedAt::Module {
                 module: (*module).to_owned(),
                 sha256: info.metadata().get("wasm.sha256").map(|s| (*s).to_owned()),
+                abi: info.metadata().get("wasm.abi").map(|s| (*s).to_owned()),
+                limits: info.metadata().get("wasm.limits").map(|s| (*s).to_owned()),
             },
             None => DefinedAt::Runtime {
                 registered_at_run_time: true,

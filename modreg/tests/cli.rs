@@ -684,6 +684,14 @@ fn plugins_from_a_plugin_directory_run_in_the_sandbox() {
     let args = with_dir(&["run", "rot13,wasm-hex-encode,wasm-hex-decode"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(ok(&args, b"Hello"), b"Uryyb");
+    // What its record asked for, beside where it came from.
+    let args = with_dir(&["show", "rot13"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let shown = String::from_utf8(ok(&args, b"")).unwrap();
+    assert!(
+        shown.contains("(WebAssembly, record version 2, asks output_bytes=65536, sha256 "),
+        "{shown}"
+    );
     let args = with_dir(&["list"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let listing = String::from_utf8(ok(&args, b"")).unwrap();

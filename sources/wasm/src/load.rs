@@ -175,6 +175,11 @@ fn registrations_of(
         if !entry.description.is_empty() {
             registration = registration.with_metadata("description", &entry.description);
         }
+        if !entry.limits.is_empty() {
+            // What it asked for (`modreg show` lists it); what applies is the tighter of this
+            // and the sandbox's own.
+            registration = registration.with_metadata("wasm.limits", entry.limits.join(","));
+        }
         for capability in &entry.capabilities {
             registration = registration.add_capability(capability);
         }
