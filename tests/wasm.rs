@@ -1248,14 +1248,7 @@ fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
 /// a version it does not read are refused at load, by name.
 #[test]
 fn abi_versions_one_and_two_serve_side_by_side() {
-    const ECHO: &str = r#"(module
-        (memory (export "memory") 1)
-        (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-        (func (export "modreg_process") (param i32 i32 i32) (result i32)
-            (i32.store (i32.const 0) (i32.const 0))
-            (i32.store (i32.const 4) (i32.const 1024))
-            (i32.store (i32.const 8) (local.get 2))
-            (i32.const 0)))"#;
+    use wasm_text::ECHO;
     const SPIN: &str = r#"(module
         (memory (export "memory") 1)
         (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))

@@ -111,6 +111,38 @@ const fn record_len<T: ?Sized>(entry: &Descriptor<T>) -> usize {
         + list_len(entry.depends_on())
 }
 
+const fn put_bytes<const N: usize>(out: &mut [u8; N], at: usize, bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i < bytes.len() {
+        out[at + i] = bytes[i];
+        i += 1;
+    }
+    at + bytes.len()
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a compile-time string is far below 4 GiB"
+)]
+const fn put_string<const N: usize>(out: &mut [u8; N], at: usize, s: &str) -> usize {
+    let at = put_bytes(out, at, &(s.len() as u32).to_le_bytes());
+    put_bytes(out, at, s.as_bytes())
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a compile-time list is far below 4 G entries"
+)]
+const fn put_list<const N: usize>(out: &mut [u8; N], at: usize, list: &[&str]) -> usize {
+    let mut at = put_bytes(out, at, &(list.len() as u32).to_le_bytes());
+    let mut i = 0;
+    while i < list.len() {
+        at = put_string(out, at, list[i]);
+        i += 1;
+    }
+    at
+}
+
 /// The limits `limits` gives entry `i` (none past its end).
 const fn limits_of<'a>(limits: &[&'a [&'a str]], i: usize) -> &'a [&'a str] {
     if i < limits.len() { limits[i] } else { &[] }
@@ -224,69 +256,15 @@ pub const fn is_known_limit(limit: &str) -> bool {
     known && has_positive_value(limit)
 }
 
-/// The length of the section that describes `entries`.
+/// The length of the section that describes `entries` (version-1 records).
 pub const fn metadata_len<T: ?Sized>(entries: &[&Descriptor<T>]) -> usize {
-    let mut len = 0;
-    let mut i = 0;
-    while i < entries.len() {
-        len += record_len(entries[i]);
-        i += 1;
-    }
-    len
+    metadata_len_limited(entries, &[])
 }
 
-const fn put_bytes<const N: usize>(out: &mut [u8; N], at: usize, bytes: &[u8]) -> usize {
-    let mut i = 0;
-    while i < bytes.len() {
-        out[at + i] = bytes[i];
-        i += 1;
-    }
-    at + bytes.len()
-}
-
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "a compile-time string is far below 4 GiB"
-)]
-const fn put_string<const N: usize>(out: &mut [u8; N], at: usize, s: &str) -> usize {
-    let at = put_bytes(out, at, &(s.len() as u32).to_le_bytes());
-    put_bytes(out, at, s.as_bytes())
-}
-
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "a compile-time list is far below 4 G entries"
-)]
-const fn put_list<const N: usize>(out: &mut [u8; N], at: usize, list: &[&str]) -> usize {
-    let mut at = put_bytes(out, at, &(list.len() as u32).to_le_bytes());
-    let mut i = 0;
-    while i < list.len() {
-        at = put_string(out, at, list[i]);
-        i += 1;
-    }
-    at
-}
-
-/// The section that describes `entries`, `N` bytes long (`metadata_len(entries)`), made at
-/// compile time.
+/// The section that describes `entries` (version-1 records), `N` bytes long
+/// (`metadata_len(entries)`), made at compile time.
 pub const fn metadata<T: ?Sized, const N: usize>(entries: &[&Descriptor<T>]) -> [u8; N] {
-    let mut out = [0u8; N];
-    let mut at = 0;
-    let mut i = 0;
-    while i < entries.len() {
-        let entry = entries[i];
-        out[at] = FORMAT_VERSION;
-        at = put_string(&mut out, at + 1, entry.name());
-        at = put_string(&mut out, at, entry.version());
-        at = put_string(&mut out, at, entry.plugin_type().as_str());
-        at = put_string(&mut out, at, entry.description());
-        at = put_list(&mut out, at, entry.capabilities());
-        at = put_list(&mut out, at, entry.permissions());
-        at = put_list(&mut out, at, entry.depends_on());
-        i += 1;
-    }
-    assert!(at == N, "metadata length does not match metadata_len");
-    out
+    metadata_limited(entries, &[])
 }
 
 /// One plugin as a module's section describes it.

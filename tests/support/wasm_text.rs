@@ -31,6 +31,17 @@ pub fn guest_typed(name: &str, answer: &str, version: &str, plugin_type: &str) -
     with_section(module, name, version, plugin_type, &[], &[])
 }
 
+/// A module that answers its input (at most 63 KiB: it is written at 1024 of one page).
+pub const ECHO: &str = r#"(module
+    (memory (export "memory") 1)
+    (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+    ;; The answer record at 0: status 0, the input itself (at 1024) as the answer.
+    (func (export "modreg_process") (param i32 i32 i32) (result i32)
+        (i32.store (i32.const 0) (i32.const 0))
+        (i32.store (i32.const 4) (i32.const 1024))
+        (i32.store (i32.const 8) (local.get 2))
+        (i32.const 0)))"#;
+
 /// A module in text form whose plugin `name` answers its input, declaring `permissions` and
 /// `depends_on`.
 pub fn echo_guest(
@@ -40,18 +51,7 @@ pub fn echo_guest(
     permissions: &[&str],
     depends_on: &[&str],
 ) -> Vec<u8> {
-    let module = wat::parse_str(
-        r#"(module
-            (memory (export "memory") 1)
-            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-            ;; The answer record at 0: status 0, the input itself (at 1024) as the answer.
-            (func (export "modreg_process") (param i32 i32 i32) (result i32)
-                (i32.store (i32.const 0) (i32.const 0))
-                (i32.store (i32.const 4) (i32.const 1024))
-                (i32.store (i32.const 8) (local.get 2))
-                (i32.const 0)))"#,
-    )
-    .unwrap();
+    let module = wat::parse_str(ECHO).unwrap();
     with_section(module, name, version, plugin_type, permissions, depends_on)
 }
 
@@ -115,17 +115,7 @@ pub fn text_guest_limited(text: &str, name: &str, limits: &[&str]) -> Vec<u8> {
 /// (`decoding`, `hex`), both answering their input unchanged: a hex codec in name only, which
 /// the conformance kit must fail.
 pub fn fake_hex_codec(name: &str) -> Vec<u8> {
-    let module = wat::parse_str(
-        r#"(module
-            (memory (export "memory") 1)
-            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-            (func (export "modreg_process") (param i32 i32 i32) (result i32)
-                (i32.store (i32.const 0) (i32.const 0))
-                (i32.store (i32.const 4) (i32.const 1024))
-                (i32.store (i32.const 8) (local.get 2))
-                (i32.const 0)))"#,
-    )
-    .unwrap();
+    let module = wat::parse_str(ECHO).unwrap();
     let encode = record(
         &format!("{name}-encode"),
         "1.0.0",
