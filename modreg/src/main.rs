@@ -128,6 +128,9 @@ enum Command {
         /// The module: a `.wasm` file listing a plugin with the capabilities `encoding` and
         /// `hex` and one with `decoding` and `hex`.
         module: std::path::PathBuf,
+        /// Prints the report as JSON (each case with `ok`, its error and its time).
+        #[arg(long)]
+        json: bool,
     },
     /// Prints a completion script for a shell: `modreg completions bash > /etc/bash_completion.d/modreg`.
     Completions {
@@ -190,6 +193,7 @@ fn main() -> ExitCode {
         Command::List { json: true }
             | Command::Show { json: true, .. }
             | Command::Discover { json: true, .. }
+            | Command::Conformance { json: true, .. }
     );
     match run(cli.command, sandbox, &cli.trust) {
         Ok(()) => ExitCode::SUCCESS,
@@ -268,9 +272,13 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
     match command {
         // Answered in `main`, before a registry is built.
         Command::Completions { .. } | Command::Man => Ok(()),
-        Command::Conformance { module } => {
+        Command::Conformance { module, json } => {
             let report = modreg::conformance::check_hex_codec_file(&module)?;
-            write!(stdout, "{report}").map_err(CliError::io(STDOUT))?;
+            if json {
+                output::conformance_json(&mut stdout, &report)?;
+            } else {
+                write!(stdout, "{report}").map_err(CliError::io(STDOUT))?;
+            }
             if report.conforms() {
                 Ok(())
             } else {

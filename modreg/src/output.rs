@@ -257,3 +257,33 @@ pub fn detail(out: &mut impl Write, info: &PluginInfo, json: bool) -> Result<(),
     };
     writeln!(out, "{text}").map_err(write_error)
 }
+
+/// A conformance report as JSON: the module, its codec's plugins, whether it conforms, and
+/// every case with `ok`, its error (if any) and its time in milliseconds.
+pub fn conformance_json(
+    out: &mut impl Write,
+    report: &modreg::conformance::ConformanceReport,
+) -> Result<(), CliError> {
+    let cases: Vec<serde_json::Value> = report
+        .cases
+        .iter()
+        .map(|case| {
+            serde_json::json!({
+                "name": case.name,
+                "ok": case.result.is_ok(),
+                "error": case.result.as_ref().err(),
+                "ms": case.took.as_secs_f64() * 1e3,
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "module": report.module,
+        "encoder": report.plugins.as_ref().map(|(encode, _)| encode),
+        "decoder": report.plugins.as_ref().map(|(_, decode)| decode),
+        "conforms": report.conforms(),
+        "passed": report.passed(),
+        "cases": cases,
+    });
+    let text = serde_json::to_string_pretty(&value).expect("a report serializes");
+    writeln!(out, "{text}").map_err(write_error)
+}

@@ -935,6 +935,21 @@ fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
         report.lines().filter(|l| l.starts_with("  ok ")).count(),
         cases
     );
+    let json: serde_json::Value = serde_json::from_slice(&ok(
+        &["conformance", codecs.to_str().unwrap(), "--json"],
+        b"",
+    ))
+    .unwrap();
+    assert_eq!(json["conforms"], true);
+    assert_eq!(json["encoder"], "wasm-hex-encode");
+    assert_eq!(json["cases"].as_array().unwrap().len(), cases);
+    assert!(
+        json["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true && c["error"].is_null())
+    );
 
     // A module with no hex codec: the report says so, and the exit status is 1.
     let hostile = dir.join("hostile.wasm");
@@ -944,6 +959,19 @@ fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
         err.contains("does not conform") && err.contains("no hex codec"),
+        "{err}"
+    );
+
+    // With --json, a failure is JSON too: the report on standard output, the error on
+    // standard error.
+    let out = modreg(&["conformance", hostile.to_str().unwrap(), "--json"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["conforms"], false);
+    assert!(json["encoder"].is_null());
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(
+        err["error"].as_str().unwrap().contains("no hex codec"),
         "{err}"
     );
 
