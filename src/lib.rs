@@ -125,6 +125,9 @@ pub use modreg_macros::facade_plugin_factory as plugin_factory;
 /// [`modreg_core::registry`](macro@modreg_core::registry), whose page lists every key, with
 /// generated paths that start at `::modreg`.
 pub use modreg_macros::facade_registry as registry;
+/// [`modreg_core::sandboxed`](macro@modreg_core::sandboxed), with generated paths that start
+/// at `::modreg`.
+pub use modreg_macros::facade_sandboxed as sandboxed;
 
 #[cfg(any(
     feature = "compression",

@@ -6,6 +6,7 @@ use crate::advanced::{
 };
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::layer::{Answer, Change, Code, LayerContext, Opened, Redactors};
 use crate::overlay::Overlay;
@@ -149,8 +150,17 @@ impl ModuleRegistry {
         registry: &Registry<T>,
         name: &str,
     ) -> Result<Box<T>, PluginError> {
-        self.build(&self.snapshot(), name, &Request::PLAIN, |_| {
-            Ok(Typed(registry.resolve(name)?))
+        self.build(&self.snapshot(), name, &Request::PLAIN, |overlay| {
+            // A sandboxed entry of the registry's trait shadows a compiled-in plugin, as any
+            // runtime entry does.
+            if let Some(abi) = registry.sandboxed()
+                && let Some(entry) = overlay.sandboxed.get(name)
+                && entry.trait_name() == abi.trait_name
+            {
+                entry.check_fingerprint(abi.fingerprint)?;
+                return Ok(Typed::Sandboxed(Arc::clone(entry), abi));
+            }
+            Ok(Typed::Compiled(registry.resolve(name)?))
         })
         .map(|(_, plugin, _)| plugin)
     }

@@ -7,6 +7,7 @@ use crate::configuration::{EnvironmentPluginConfiguration, Switches};
 use crate::factory::PluginFactoryConfig;
 use crate::persistent::{PersistentMap, PersistentSet};
 use crate::runtime::RuntimeEntry;
+use crate::sandboxed::SandboxedRegistration;
 use modreg_core::FactoryDescriptor;
 use modreg_core::PluginSettings;
 
@@ -19,6 +20,8 @@ use modreg_core::PluginSettings;
 pub(crate) struct Overlay {
     /// Runtime entries by name; they shadow compiled-in plugins of the same name.
     pub(crate) entries: PersistentMap<Arc<RuntimeEntry>>,
+    /// Plugins of `#[sandboxed]` traits by name, registered by a source (`sandboxed.rs`).
+    pub(crate) sandboxed: PersistentMap<Arc<SandboxedRegistration>>,
     /// Runtime mocks by the name they stand in for (`mock_of`).
     pub(crate) mocks: PersistentMap<String>,
     /// Compiled-in plugins that were unregistered.
@@ -40,6 +43,7 @@ pub(crate) struct Overlay {
 impl Overlay {
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+            && self.sandboxed.is_empty()
             && self.removed.is_empty()
             && self.factories.is_empty()
             && self.settings.is_empty()

@@ -30,6 +30,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use modreg_core::sandbox::guard;
+use modreg_core::typed_sandbox::TraitAbi;
 use modreg_core::{
     FactoryDescriptor, Plugin, PluginDescriptor, PluginError, PluginErrorKind, PluginSettings,
 };
@@ -38,6 +39,7 @@ use crate::interest::Decision;
 use crate::layer::{Answer, Code, Redactors};
 use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
+use crate::sandboxed::SandboxedRegistration;
 use crate::target::Target;
 
 pub(crate) mod permit;
@@ -381,7 +383,15 @@ where
 /// Instances of another trait are not wrapped: metrics, per-call logging and the sandbox
 /// need the trait's methods, which only `dyn Plugin` has here; and the typed registry
 /// decided its own dependencies when it was indexed.
-pub(crate) struct Typed<T: ?Sized + 'static>(pub(crate) &'static PluginDescriptor<T>);
+///
+/// A plugin of a `#[sandboxed]` trait registered by a source is built as the trait's proxy
+/// over the call its registration makes; its limits are the sandbox's, inside that call.
+pub(crate) enum Typed<T: ?Sized + 'static> {
+    /// Compiled in.
+    Compiled(&'static PluginDescriptor<T>),
+    /// Registered by a source, with the registry's trait ABI.
+    Sandboxed(Arc<SandboxedRegistration>, TraitAbi<T>),
+}
 
 impl<T: ?Sized + 'static> Source for Typed<T> {
     type Object = T;
@@ -389,7 +399,10 @@ impl<T: ?Sized + 'static> Source for Typed<T> {
     const ANSWERED_FIRST: bool = false;
 
     fn name(&self) -> &str {
-        self.0.name()
+        match self {
+            Typed::Compiled(d) => d.name(),
+            Typed::Sandboxed(entry, _) => entry.name(),
+        }
     }
 
     /// The layers' checks of the code it runs (its dependencies were decided by its own
@@ -400,10 +413,11 @@ impl<T: ?Sized + 'static> Source for Typed<T> {
         overlay: &Overlay,
         _: bool,
     ) -> Result<(), PluginError> {
-        host.layers_check(
-            overlay,
-            &Code::new(self.0.name(), self.0.permissions().to_vec()),
-        )
+        let permissions = match self {
+            Typed::Compiled(d) => d.permissions().to_vec(),
+            Typed::Sandboxed(entry, _) => entry.permissions().iter().map(String::as_str).collect(),
+        };
+        host.layers_check(overlay, &Code::new(self.name(), permissions))
     }
 
     #[expect(clippy::disallowed_methods, reason = "the pipeline's step 4")]
@@ -413,10 +427,11 @@ impl<T: ?Sized + 'static> Source for Typed<T> {
         _: &Answer,
         _: Permit,
     ) -> Result<Box<T>, PluginError> {
-        if settings.is_empty() {
-            self.0.instantiate_default()
-        } else {
-            self.0.instantiate(settings)
+        match self {
+            Typed::Compiled(d) if settings.is_empty() => d.instantiate_default(),
+            Typed::Compiled(d) => d.instantiate(settings),
+            // A guest's settings are its own: it is built by its module, not configured here.
+            Typed::Sandboxed(entry, abi) => Ok((abi.proxy)(entry.make()?)),
         }
     }
 

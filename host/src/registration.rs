@@ -227,6 +227,7 @@ impl ModuleRegistry {
                 if let Some(entry) = overlay.entries.remove(name.as_str()) {
                     overlay.forget_mock(&entry);
                 }
+                overlay.sandboxed.remove(name.as_str());
                 // Settings go with their plugin: a later one of that name starts without.
                 overlay.settings.remove(name.as_str());
             }

@@ -6,7 +6,7 @@
 
 use std::sync::{PoisonError, RwLock};
 
-use modreg_core::{PluginError, Registry};
+use modreg_core::{PluginError, Registry, SourceLocation};
 
 /// A registry of any trait, as the host sees it.
 pub trait TypedRegistry: Send + Sync {
@@ -21,6 +21,12 @@ pub trait TypedRegistry: Send + Sync {
 
     /// What the registry's index found wrong: a name defined twice, an impossible order.
     fn check_registry(&self) -> Result<(), PluginError>;
+
+    /// Its trait's name and fingerprint when the trait is `#[sandboxed]`.
+    fn sandboxed_trait(&self) -> Option<(&'static str, &'static str)>;
+
+    /// Where its compiled-in plugin `name` is defined, if it has one.
+    fn compiled_location(&self, name: &str) -> Option<SourceLocation>;
 }
 
 impl<T: ?Sized + 'static> TypedRegistry for Registry<T> {
@@ -38,6 +44,15 @@ impl<T: ?Sized + 'static> TypedRegistry for Registry<T> {
 
     fn check_registry(&self) -> Result<(), PluginError> {
         self.check()
+    }
+
+    fn sandboxed_trait(&self) -> Option<(&'static str, &'static str)> {
+        self.sandboxed()
+            .map(|abi| (abi.trait_name, abi.fingerprint))
+    }
+
+    fn compiled_location(&self, name: &str) -> Option<SourceLocation> {
+        self.get(name).map(modreg_core::Descriptor::location)
     }
 }
 
@@ -78,6 +93,14 @@ impl TypedRegistries {
     /// The first problem of a known registry.
     pub(crate) fn check(&self) -> Result<(), PluginError> {
         self.known().iter().try_for_each(|r| r.check_registry())
+    }
+
+    /// The known registry of the `#[sandboxed]` trait `trait_name`.
+    pub(crate) fn serving(&self, trait_name: &str) -> Option<&'static dyn TypedRegistry> {
+        self.known().into_iter().find(|r| {
+            r.sandboxed_trait()
+                .is_some_and(|(name, _)| name == trait_name)
+        })
     }
 
     /// The known registries' names.

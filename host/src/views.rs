@@ -29,6 +29,7 @@ use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
 use crate::registration::SignedChange;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig, Registration};
+use crate::sandboxed::SandboxedRegistration;
 use crate::shared::SharedHandle;
 
 impl ModuleRegistry {
@@ -259,6 +260,21 @@ impl Registrations<'_> {
         proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
         self.0.register_loaded(batch, replace, proof)
+    }
+
+    /// Registers plugins of users' own `#[sandboxed]` traits that a source loaded together (a
+    /// WebAssembly module's typed plugins): all or none. Each plugin's trait must be that of a
+    /// registry given to [`add_registry`](Self::add_registry), with the same fingerprint
+    /// (`TraitNotServed`, `TraitMismatch` otherwise); the layers check each as a registration
+    /// with `proof`. [`Instances::create_from`] finds them; [`withdraw`](Self::withdraw)
+    /// removes them.
+    pub fn register_sandboxed(
+        &self,
+        batch: Vec<SandboxedRegistration>,
+        replace: bool,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
+        self.0.register_sandboxed(batch, replace, proof)
     }
 
     /// Removes the runtime entries `names` (a source's plugins), all or none, each checked by

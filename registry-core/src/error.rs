@@ -407,6 +407,34 @@ pub enum PluginErrorKind {
         reason: String,
     },
 
+    /// A plugin of a `#[sandboxed]` trait was built against another version of the trait than
+    /// the host's registry serves: their fingerprints differ.
+    #[error(
+        "plugin `{plugin}` implements trait `{trait_name}` with fingerprint {found}, but this host's `{trait_name}` has fingerprint {expected}: rebuild the plugin against the host's trait"
+    )]
+    TraitMismatch {
+        /// The plugin.
+        plugin: String,
+        /// The trait.
+        trait_name: String,
+        /// The host's fingerprint of the trait.
+        expected: String,
+        /// The fingerprint the plugin was built against.
+        found: String,
+    },
+
+    /// A plugin of a `#[sandboxed]` trait arrived where no registry of that trait was given to
+    /// the host.
+    #[error(
+        "plugin `{plugin}` implements trait `{trait_name}`, which no registry of this host serves: give the host the trait's registry (`Registrations::add_registry`) before loading it"
+    )]
+    TraitNotServed {
+        /// The plugin.
+        plugin: String,
+        /// The trait.
+        trait_name: String,
+    },
+
     /// A sandboxed (WebAssembly) plugin asked for more memory than its limit.
     #[error("plugin `{plugin}` needed more than its memory limit of {limit} bytes")]
     MemoryLimit {

@@ -78,6 +78,7 @@ mod settings;
 mod slice;
 pub mod stream;
 mod typed;
+pub mod typed_sandbox;
 pub mod validate;
 pub mod wasm_abi;
 
@@ -102,7 +103,7 @@ pub use crate::typed::Registry;
 pub use modreg_macros::plugin;
 #[doc = include_str!("registry_keys.md")]
 pub use modreg_macros::registry;
-pub use modreg_macros::{plugin_factory, registry_trait};
+pub use modreg_macros::{plugin_factory, registry_trait, sandboxed};
 
 /// Defines `pub fn link()` in a plugin crate. A host that calls `the_crate::link()` (or writes
 /// `use the_crate as _;`) keeps every `#[plugin]` of that crate in its binary; a crate the
@@ -167,8 +168,13 @@ pub mod __private_0_1_0 {
     #[cfg(not(any(feature = "inventory", target_family = "wasm")))]
     pub use crate::slice::MODREG_FACTORIES_V0;
     pub use crate::slice::default_registry;
+    #[cfg(feature = "sandboxed")]
+    pub use crate::typed_sandbox::encoding as typed_encoding;
+    pub use crate::typed_sandbox::{
+        AbiOfPlain, AbiOfSandboxed, AbiProbe, SandboxedTrait, TraitAbi, TypedCall,
+    };
     pub use crate::{
-        __declare_registry as declare_registry, __in_registry as in_registry,
+        __abi_of as abi_of, __declare_registry as declare_registry, __in_registry as in_registry,
         __registry_static as registry_static, __submit_factory as submit_factory,
         __submit_plugin as submit_plugin,
     };

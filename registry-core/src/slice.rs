@@ -206,13 +206,29 @@ macro_rules! __registry_static {
     (plain ($($attr:tt)*) ($($vis:tt)*) $name:ident ($($ty:tt)+) ($($m:tt)+)) => {
         $($attr)*
         $($vis)* static $name: $crate::Registry<$($ty)+> =
-            $crate::Registry::new(::core::stringify!($name), $name::collect);
+            $crate::Registry::new(::core::stringify!($name), $name::collect)
+                .with_abi($crate::__private_0_1_0::abi_of!($($ty)+));
     };
     (with_meta ($($attr:tt)*) ($($vis:tt)*) $name:ident ($($ty:tt)+) ($($m:tt)+)) => {
         $($attr)*
         $($vis)* static $name: $crate::MetaRegistry<$($ty)+, $($m)+> = $crate::MetaRegistry::new(
-            $crate::Registry::new(::core::stringify!($name), $name::collect),
+            $crate::Registry::new(::core::stringify!($name), $name::collect)
+                .with_abi($crate::__private_0_1_0::abi_of!($($ty)+)),
         );
+    };
+}
+
+/// The ABI of a registry's trait object type when its trait is `#[sandboxed]`, else `None`,
+/// as a `fn` a `static` can hold. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __abi_of {
+    ($($ty:tt)+) => {
+        || {
+            #[allow(unused_imports)]
+            use $crate::__private_0_1_0::{AbiOfPlain as _, AbiOfSandboxed as _};
+            (&&$crate::__private_0_1_0::AbiProbe::<$($ty)+>::NEW).abi()
+        }
     };
 }
 

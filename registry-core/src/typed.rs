@@ -24,6 +24,7 @@ use crate::index::PluginIndex;
 use crate::plugin::PluginDescriptor;
 use crate::plugin_type::PluginType;
 use crate::settings::PluginSettings;
+use crate::typed_sandbox::TraitAbi;
 
 /// Collects a registry's descriptors from its link-time table.
 pub type Collect<T> = fn() -> Vec<&'static PluginDescriptor<T>>;
@@ -64,7 +65,12 @@ pub struct Registry<T: ?Sized + 'static> {
     name: &'static str,
     collect: Collect<T>,
     factories: fn() -> Vec<&'static FactoryDescriptor>,
+    abi: fn() -> Option<TraitAbi<T>>,
     index: OnceLock<PluginIndex<T>>,
+}
+
+fn no_abi<T: ?Sized>() -> Option<TraitAbi<T>> {
+    None
 }
 
 fn no_factories() -> Vec<&'static FactoryDescriptor> {
@@ -78,6 +84,7 @@ impl<T: ?Sized> Registry<T> {
             name,
             collect,
             factories: no_factories,
+            abi: no_abi,
             index: OnceLock::new(),
         }
     }
@@ -90,6 +97,19 @@ impl<T: ?Sized> Registry<T> {
     ) -> Self {
         self.factories = factories;
         self
+    }
+
+    /// The same registry, whose trait's ABI `abi` answers. Not public API.
+    #[doc(hidden)]
+    pub const fn with_abi(mut self, abi: fn() -> Option<TraitAbi<T>>) -> Self {
+        self.abi = abi;
+        self
+    }
+
+    /// The ABI of the registry's trait when it is [`#[sandboxed]`](macro@crate::sandboxed):
+    /// a host loads WebAssembly plugins of this registry with it. `None` for any other trait.
+    pub fn sandboxed(&self) -> Option<TraitAbi<T>> {
+        (self.abi)()
     }
 
     /// The registry's name, as declared.

@@ -15,6 +15,8 @@
 //!           list(dependency)
 //!         | 0x02 name version type description list(capability) list(permission)
 //!           list(dependency) list(limit)
+//!         | 0x03 name version type description list(capability) list(permission)
+//!           list(dependency) list(limit) trait fingerprint
 //! list   := count string*
 //! string := u32-le length, UTF-8 bytes
 //! count  := u32-le
@@ -24,7 +26,9 @@
 //! A host reads both record versions, side by side in one section and across modules
 //! ([`FORMAT_VERSIONS`]); [`metadata`] writes version 1. A version-2 record carries the limits
 //! its plugin asks to run under: a host applies the tighter of its own and the plugin's, so a
-//! module can narrow its limits, never widen them.
+//! module can narrow its limits, never widen them. A version-3 record is a plugin of a user's
+//! own `#[sandboxed]` trait (see [`crate::typed_sandbox`]): the trait's name and fingerprint
+//! follow its limits, and its calls are typed (below).
 //!
 //! # The calls
 //!
@@ -35,6 +39,11 @@
 //! the length against its limit before it copies anything. The guest imports only
 //! what [`IMPORT_MODULE`] offers: reading a file or an environment variable it was granted,
 //! and reporting a panic's message before it traps.
+//!
+//! A typed plugin (a version-3 record) is called through the same export: its input is the
+//! method's number (a little-endian `u32`, the method's position in the trait) followed by
+//! the method's arguments as one encoded tuple, and an `OK` answer is the method's encoded
+//! return value, its own `Err` included.
 
 use crate::descriptor::Descriptor;
 
@@ -42,8 +51,11 @@ use crate::descriptor::Descriptor;
 pub const SECTION: &str = "modreg.plugins";
 /// The version of the record format [`metadata`] writes, the first byte of each record.
 pub const FORMAT_VERSION: u8 = 1;
-/// The record format versions a host reads: 1, and 2 (version 1 with the plugin's own limits).
-pub const FORMAT_VERSIONS: [u8; 2] = [1, 2];
+/// The record format versions a host reads: 1; 2 (version 1 with the plugin's own limits);
+/// 3 (version 2 with the trait of a typed plugin and its fingerprint).
+pub const FORMAT_VERSIONS: [u8; 3] = [1, 2, 3];
+/// The record version of a typed plugin, one of a `#[sandboxed]` trait.
+pub const TYPED_FORMAT_VERSION: u8 = 3;
 /// `(len: u32) -> u32`: a buffer of `len` bytes the guest then owns.
 pub const EXPORT_ALLOC: &str = "modreg_alloc";
 /// `(plugin: u32, ptr: u32, len: u32) -> u32`: processes the input; answers the address of
@@ -154,17 +166,51 @@ pub const fn metadata_len_limited<T: ?Sized>(
     entries: &[&Descriptor<T>],
     limits: &[&[&str]],
 ) -> usize {
+    metadata_len_of(entries, limits, None)
+}
+
+/// The length of the section that describes `entries`, plugins of the trait
+/// `typed = (name, fingerprint)` when it is given (version-3 records).
+const fn metadata_len_of<T: ?Sized>(
+    entries: &[&Descriptor<T>],
+    limits: &[&[&str]],
+    typed: Option<(&str, &str)>,
+) -> usize {
     let mut len = 0;
     let mut i = 0;
     while i < entries.len() {
         len += record_len(entries[i]);
         let asked = limits_of(limits, i);
-        if !asked.is_empty() {
+        if let Some((name, fingerprint)) = typed {
+            len += list_len(asked) + string_len(name) + string_len(fingerprint);
+        } else if !asked.is_empty() {
             len += list_len(asked);
         }
         i += 1;
     }
     len
+}
+
+/// The length of the section that describes `entries`, plugins of the `#[sandboxed]` trait
+/// `trait_name` whose fingerprint is `fingerprint` (version-3 records).
+pub const fn metadata_len_typed<T: ?Sized>(
+    entries: &[&Descriptor<T>],
+    limits: &[&[&str]],
+    trait_name: &str,
+    fingerprint: &str,
+) -> usize {
+    metadata_len_of(entries, limits, Some((trait_name, fingerprint)))
+}
+
+/// The section that describes `entries`, plugins of the `#[sandboxed]` trait `trait_name`,
+/// `N` bytes long ([`metadata_len_typed`] with the same arguments).
+pub const fn metadata_typed<T: ?Sized, const N: usize>(
+    entries: &[&Descriptor<T>],
+    limits: &[&[&str]],
+    trait_name: &str,
+    fingerprint: &str,
+) -> [u8; N] {
+    metadata_of(entries, limits, Some((trait_name, fingerprint)))
 }
 
 /// The section that describes `entries`, `N` bytes long
@@ -173,13 +219,27 @@ pub const fn metadata_limited<T: ?Sized, const N: usize>(
     entries: &[&Descriptor<T>],
     limits: &[&[&str]],
 ) -> [u8; N] {
+    metadata_of(entries, limits, None)
+}
+
+const fn metadata_of<T: ?Sized, const N: usize>(
+    entries: &[&Descriptor<T>],
+    limits: &[&[&str]],
+    typed: Option<(&str, &str)>,
+) -> [u8; N] {
     let mut out = [0u8; N];
     let mut at = 0;
     let mut i = 0;
     while i < entries.len() {
         let entry = entries[i];
         let asked = limits_of(limits, i);
-        out[at] = if asked.is_empty() { FORMAT_VERSION } else { 2 };
+        out[at] = if typed.is_some() {
+            TYPED_FORMAT_VERSION
+        } else if asked.is_empty() {
+            FORMAT_VERSION
+        } else {
+            2
+        };
         at = put_string(&mut out, at + 1, entry.name());
         at = put_string(&mut out, at, entry.version());
         at = put_string(&mut out, at, entry.plugin_type().as_str());
@@ -187,14 +247,18 @@ pub const fn metadata_limited<T: ?Sized, const N: usize>(
         at = put_list(&mut out, at, entry.capabilities());
         at = put_list(&mut out, at, entry.permissions());
         at = put_list(&mut out, at, entry.depends_on());
-        if !asked.is_empty() {
+        if let Some((name, fingerprint)) = typed {
+            at = put_list(&mut out, at, asked);
+            at = put_string(&mut out, at, name);
+            at = put_string(&mut out, at, fingerprint);
+        } else if !asked.is_empty() {
             at = put_list(&mut out, at, asked);
         }
         i += 1;
     }
     assert!(
         at == N,
-        "metadata length does not match metadata_len_limited"
+        "metadata length does not match its length function"
     );
     out
 }
@@ -287,8 +351,21 @@ pub struct ModuleEntry {
     pub depends_on: Vec<String>,
     /// The record's format version (1 or 2).
     pub format_version: u8,
-    /// The limits it asks to run under, as `name=value` (version 2; empty in version 1).
+    /// The limits it asks to run under, as `name=value` (versions 2 and 3; empty in 1).
     pub limits: Vec<String>,
+    /// For a typed plugin (version 3): the `#[sandboxed]` trait it implements and the
+    /// trait's fingerprint as the module was built against it.
+    pub typed: Option<TypedEntry>,
+}
+
+/// The trait a typed plugin implements, as its record names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TypedEntry {
+    /// The trait's name.
+    pub trait_name: String,
+    /// The trait's fingerprint.
+    pub fingerprint: String,
 }
 
 struct Reader<'a> {
@@ -344,7 +421,7 @@ pub fn read_metadata(section: &[u8]) -> Result<Vec<ModuleEntry>, String> {
         let version = reader.take(1)?[0];
         if !FORMAT_VERSIONS.contains(&version) {
             return Err(format!(
-                "record {} has format version {version}; this host reads 1 and 2",
+                "record {} has format version {version}; this host reads 1, 2 and 3",
                 entries.len()
             ));
         }
@@ -361,6 +438,14 @@ pub fn read_metadata(section: &[u8]) -> Result<Vec<ModuleEntry>, String> {
                 reader.list()?
             } else {
                 Vec::new()
+            },
+            typed: if version == TYPED_FORMAT_VERSION {
+                Some(TypedEntry {
+                    trait_name: reader.string()?,
+                    fingerprint: reader.string()?,
+                })
+            } else {
+                None
             },
         });
     }

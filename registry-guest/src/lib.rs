@@ -59,34 +59,59 @@ pub use crate::host_call::{HostCallError, host_call, host_call_typed};
 ///
 /// Limits: `time_budget_ms`, `memory_bytes`, `output_bytes`, `fuel`, each a positive integer
 /// literal. A plugin with limits is written as a version-2 record (`docs/wasm-abi.md`).
+///
+/// Plugins of a user's own `#[sandboxed]` trait (`modreg_core::typed_sandbox`) are exported
+/// with the trait object type first; their records are version 3, carrying the trait's name
+/// and fingerprint, and their calls are typed:
+///
+/// ```ignore
+/// modreg_guest::export!(dyn Shapes: Geometry, Strict { fuel: 1000000 });
+/// ```
 #[macro_export]
 macro_rules! export {
+    (dyn $trait:path : $($plugin:ty $({ $($limit:ident : $value:literal),* $(,)? })?),+ $(,)?) => {
+        const _: () = {
+            type Object = dyn $trait;
+            const ENTRIES: &[&$crate::__private::PluginDescriptor<Object>] = &[
+                $(<$plugin as $crate::__private::HasDescriptor<Object>>::DESCRIPTOR),+
+            ];
+            $crate::__export_limits!($($plugin $({ $($limit : $value),* })?),+);
+            const TRAIT: &str = <Object as $crate::__private::SandboxedTrait>::TRAIT_NAME;
+            const FINGERPRINT: &str = <Object as $crate::__private::SandboxedTrait>::FINGERPRINT;
+            const LEN: usize = $crate::__private::metadata_len_typed(ENTRIES, LIMITS, TRAIT, FINGERPRINT);
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(link_section = "modreg.plugins")]
+            #[used]
+            static METADATA: [u8; LEN] = $crate::__private::metadata_typed(ENTRIES, LIMITS, TRAIT, FINGERPRINT);
+
+            ::std::thread_local! {
+                static INSTANCES: ::core::cell::RefCell<::std::vec::Vec<::core::option::Option<::std::boxed::Box<Object>>>> =
+                    const { ::core::cell::RefCell::new(::std::vec::Vec::new()) };
+            }
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn modreg_alloc(len: u32) -> u32 {
+                $crate::__private::alloc(len)
+            }
+
+            #[cfg(target_family = "wasm")]
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn modreg_process(plugin: u32, ptr: u32, len: u32) -> u32 {
+                $crate::__private::process_typed(ENTRIES, &INSTANCES, plugin, ptr, len)
+            }
+        };
+    };
     ($($plugin:ty $({ $($limit:ident : $value:literal),* $(,)? })?),+ $(,)?) => {
         const _: () = {
             const ENTRIES: &[&$crate::__private::PluginDescriptor] = &[
                 $(<$plugin as $crate::__private::HasDescriptor<dyn $crate::__private::Plugin>>::DESCRIPTOR),+
             ];
-            const LIMITS: &[&[&str]] = &[
-                $(&[$($(concat!(stringify!($limit), "=", $value)),*)?]),+
-            ];
-            // An unknown limit's name is an error at that name: there is no such item.
-            const _: () = {
-                $($($($crate::__private::limits::$limit;)*)?)+
-            };
-            const _: () = {
-                let mut plugin = 0;
-                while plugin < LIMITS.len() {
-                    let mut limit = 0;
-                    while limit < LIMITS[plugin].len() {
-                        assert!(
-                            $crate::__private::has_positive_value(LIMITS[plugin][limit]),
-                            "every limit's value must be a positive integer"
-                        );
-                        limit += 1;
-                    }
-                    plugin += 1;
-                }
-            };
+            $crate::__export_limits!($($plugin $({ $($limit : $value),* })?),+);
             const LEN: usize = $crate::__private::metadata_len_limited(ENTRIES, LIMITS);
 
             #[cfg(target_family = "wasm")]
@@ -112,13 +137,46 @@ macro_rules! export {
     };
 }
 
+/// `LIMITS`, each plugin's limits as `name=value`, checked at compile time. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_limits {
+    ($($plugin:ty $({ $($limit:ident : $value:literal),* $(,)? })?),+) => {
+        const LIMITS: &[&[&str]] = &[
+            $(&[$($(concat!(stringify!($limit), "=", $value)),*)?]),+
+        ];
+        // An unknown limit's name is an error at that name: there is no such item.
+        const _: () = {
+            $($($($crate::__private::limits::$limit;)*)?)+
+        };
+        const _: () = {
+            let mut plugin = 0;
+            while plugin < LIMITS.len() {
+                let mut limit = 0;
+                while limit < LIMITS[plugin].len() {
+                    assert!(
+                        $crate::__private::has_positive_value(LIMITS[plugin][limit]),
+                        "every limit's value must be a positive integer"
+                    );
+                    limit += 1;
+                }
+                plugin += 1;
+            }
+        };
+    };
+}
+
 // Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
     pub use modreg_core::__private_0_1_0::{HasDescriptor, Plugin, PluginDescriptor};
-    pub use modreg_core::wasm_abi::{has_positive_value, metadata_len_limited, metadata_limited};
+    pub use modreg_core::typed_sandbox::SandboxedTrait;
+    pub use modreg_core::wasm_abi::{
+        has_positive_value, metadata_len_limited, metadata_len_typed, metadata_limited,
+        metadata_typed,
+    };
 
-    pub use crate::runtime::{alloc, process};
+    pub use crate::runtime::{alloc, process, process_typed};
 
     /// The limits `export!` knows, one item each, so that an unknown name fails to resolve at
     /// that name.

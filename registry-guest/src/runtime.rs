@@ -4,7 +4,10 @@
 use std::cell::{Cell, RefCell};
 
 use modreg_core::__private_0_1_0::PluginDescriptor;
+use std::thread::LocalKey;
+
 use modreg_core::Plugin;
+use modreg_core::typed_sandbox::SandboxedTrait;
 use modreg_core::wasm_abi::{STATUS_ERROR, STATUS_OK};
 
 thread_local! {
@@ -52,6 +55,44 @@ pub(crate) fn run(
     })
 }
 
+/// Runs method `method` of typed plugin number `plugin` of `entries` on the encoded
+/// `arguments`, the plugin made on its first call and kept in `instances`.
+pub(crate) fn run_typed<T: ?Sized + SandboxedTrait + 'static>(
+    entries: &'static [&'static PluginDescriptor<T>],
+    instances: &RefCell<Vec<Option<Box<T>>>>,
+    plugin: u32,
+    input: &[u8],
+) -> (u32, Vec<u8>) {
+    let Some(entry) = usize::try_from(plugin).ok().and_then(|i| entries.get(i)) else {
+        let message = format!(
+            "no plugin number {plugin}: this module exports {}",
+            entries.len()
+        );
+        return (STATUS_ERROR, message.into_bytes());
+    };
+    let Some((method, arguments)) = input.split_first_chunk::<4>() else {
+        let message = "a typed call starts with its method's number (4 bytes)";
+        return (STATUS_ERROR, message.as_bytes().to_vec());
+    };
+    let method = u32::from_le_bytes(*method);
+    let index = usize::try_from(plugin).unwrap_or(usize::MAX);
+    let mut instances = instances.borrow_mut();
+    if instances.len() < entries.len() {
+        instances.resize_with(entries.len(), || None);
+    }
+    if instances[index].is_none() {
+        match entry.instantiate_default() {
+            Ok(instance) => instances[index] = Some(instance),
+            Err(e) => return (STATUS_ERROR, e.to_string().into_bytes()),
+        }
+    }
+    let instance = instances[index].as_deref().expect("made above");
+    match instance.dispatch(method, arguments) {
+        Ok(output) => (STATUS_OK, output),
+        Err(e) => (STATUS_ERROR, e.to_string().into_bytes()),
+    }
+}
+
 /// The address as the 32-bit offset the host sees.
 fn offset<T>(pointer: *const T) -> u32 {
     // wasm32 addresses are 32 bits; elsewhere nothing calls this with a real buffer.
@@ -73,6 +114,25 @@ pub fn process(
     ptr: u32,
     len: u32,
 ) -> u32 {
+    answer(ptr, len, |input| run(entries, plugin, input))
+}
+
+/// [`process`] for typed plugins (a `#[sandboxed]` trait's): the input is a method's number
+/// and its encoded arguments; `instances` is the module's own (`export!` declares it).
+pub fn process_typed<T: ?Sized + SandboxedTrait + 'static>(
+    entries: &'static [&'static PluginDescriptor<T>],
+    instances: &'static LocalKey<RefCell<Vec<Option<Box<T>>>>>,
+    plugin: u32,
+    ptr: u32,
+    len: u32,
+) -> u32 {
+    answer(ptr, len, |input| {
+        instances.with(|instances| run_typed(entries, instances, plugin, input))
+    })
+}
+
+/// Takes the input at `ptr`, runs `run` on it and keeps its answer for the host.
+fn answer(ptr: u32, len: u32, run: impl FnOnce(&[u8]) -> (u32, Vec<u8>)) -> u32 {
     crate::capability::report_panics();
     let input = if len == 0 {
         Vec::new()
@@ -85,7 +145,7 @@ pub fn process(
         let buffer = unsafe { Box::from_raw(slice) };
         buffer.into_vec()
     };
-    let (status, answer) = run(entries, plugin, &input);
+    let (status, answer) = run(&input);
     drop(input);
     let (at, len) = OUTPUT.with_borrow_mut(|output| {
         *output = answer;

@@ -13,6 +13,7 @@
 mod dyn_trait;
 mod expand;
 mod parse;
+mod sandboxed;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -86,6 +87,38 @@ pub fn registry_trait(args: TokenStream, item: TokenStream) -> TokenStream {
                 .next()
                 .map_or_else(proc_macro2::Span::call_site, |t| t.span()),
             "#[registry_trait] takes no arguments",
+        ))
+    };
+    finish(result, &original)
+}
+
+/// On a trait, writes what runs its plugins in the WebAssembly sandbox: a proxy implementing
+/// the trait over encoded calls, the guest's dispatch and the trait's fingerprint; generated
+/// paths start at `::modreg_core` (with its `sandboxed` feature).
+///
+/// See `modreg_core::typed_sandbox` for the contract and an example.
+#[proc_macro_attribute]
+pub fn sandboxed(args: TokenStream, item: TokenStream) -> TokenStream {
+    sandboxed_with(Runtime::Core, args, item)
+}
+
+/// `#[sandboxed]` whose generated paths start at `::modreg`.
+#[proc_macro_attribute]
+pub fn facade_sandboxed(args: TokenStream, item: TokenStream) -> TokenStream {
+    sandboxed_with(Runtime::Facade, args, item)
+}
+
+fn sandboxed_with(runtime: Runtime, args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    let result = if args.is_empty() {
+        syn::parse::<syn::ItemTrait>(item).and_then(|item| sandboxed::expand(&item, runtime))
+    } else {
+        Err(syn::Error::new(
+            proc_macro2::TokenStream::from(args)
+                .into_iter()
+                .next()
+                .map_or_else(proc_macro2::Span::call_site, |t| t.span()),
+            "#[sandboxed] takes no arguments",
         ))
     };
     finish(result, &original)

@@ -17,9 +17,10 @@ use crate::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::signature::WasmSignature;
 use crate::versions::SignedVersions;
 use modreg_core::PluginType;
+use modreg_core::typed_sandbox::TypedCall;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Proof;
-use modreg_host::{AdvancedPluginConfig, Registration};
+use modreg_host::{AdvancedPluginConfig, Registration, SandboxedRegistration};
 use modreg_host::{Event, ModuleRegistry};
 
 /// The WebAssembly sandbox of one registry: its engine, its configuration and the modules it
@@ -139,13 +140,18 @@ fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
 }
 
 /// The registrations of `loaded`'s plugins (module `name`), and their names.
+/// A module's plugins as the host registers them: the `Plugin`s, the typed ones (of a
+/// `#[sandboxed]` trait), and every name.
+type ModuleRegistrations = (Vec<Registration>, Vec<SandboxedRegistration>, Vec<String>);
+
 fn registrations_of(
     loaded: &Arc<LoadedModule>,
     name: &str,
     config: &WasmConfig,
-) -> Result<(Vec<Registration>, Vec<String>), PluginError> {
+) -> Result<ModuleRegistrations, PluginError> {
     let sha256 = &loaded.module.sha256;
     let mut registrations: Vec<Registration> = Vec::new();
+    let mut typed_registrations = Vec::new();
     let mut names = Vec::new();
     for (index, entry) in loaded.module.entries.iter().enumerate() {
         let limited = tightened(&entry.limits, config).map_err(|reason| {
@@ -164,6 +170,25 @@ fn registrations_of(
             grants: Arc::new(Grants::of(&entry.name, &entry.permissions, config)),
             config: limited,
         });
+        if let Some(typed) = &entry.typed {
+            // A plugin of the user's own trait: created through its registry as the trait's
+            // proxy, each method a call of this plugin (`WasmPlugin` is its `TypedCall`).
+            names.push(entry.name.clone());
+            typed_registrations.push(
+                SandboxedRegistration::new(
+                    &entry.name,
+                    &typed.trait_name,
+                    &typed.fingerprint,
+                    move || Ok(Box::new(WasmPlugin::new(spec.clone())) as Box<dyn TypedCall>),
+                )
+                .with_version(&entry.version)
+                .with_description(&entry.description)
+                .with_capabilities(entry.capabilities.clone())
+                .with_permissions(entry.permissions.clone())
+                .with_shadowing(config.replaces_compiled()),
+            );
+            continue;
+        }
         let mut registration = AdvancedPluginConfig::new()
             .with_name(&entry.name)
             .with_version(&entry.version)
@@ -192,7 +217,7 @@ fn registrations_of(
         names.push(entry.name.clone());
         registrations.push(registration.into());
     }
-    Ok((registrations, names))
+    Ok((registrations, typed_registrations, names))
 }
 
 /// Each plugin of `loaded` (module `name`) with its version.
@@ -324,7 +349,7 @@ impl Wasm {
             Arc::clone(&self.total),
         )?);
         loaded.instantiate_once()?;
-        let (registrations, names) = registrations_of(&loaded, name, &config)?;
+        let (registrations, typed_registrations, names) = registrations_of(&loaded, name, &config)?;
         let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
         // Replacing is for a module's own plugins: another module's stay its own.
         for (other, entry) in modules.iter().filter(|(other, _)| *other != name) {
@@ -358,6 +383,24 @@ impl Wasm {
         registry
             .registrations()
             .register_batch(registrations, previous.is_some(), proof)?;
+        if let Err(error) = registry.registrations().register_sandboxed(
+            typed_registrations,
+            previous.is_some(),
+            proof,
+        ) {
+            // All or none: the module's untyped plugins just registered go again.
+            let untyped: Vec<String> = loaded
+                .module
+                .entries
+                .iter()
+                .filter(|e| e.typed.is_none())
+                .map(|e| e.name.clone())
+                .collect();
+            if previous.is_none() {
+                let _ = registry.registrations().withdraw(&untyped, proof);
+            }
+            return Err(error);
+        }
         if let Some(previous) = previous {
             let gone: Vec<String> = previous
                 .plugins

@@ -1,0 +1,243 @@
+//! Plugins of a user's own trait run in the sandbox: the trait's ABI, written by
+//! [`#[sandboxed]`](macro@crate::sandboxed).
+//!
+//! # What the attribute writes
+//!
+//! On `#[sandboxed] pub trait Codec { ... }` the attribute writes, beside the trait:
+//!
+//! - a **proxy**: a type implementing `Codec` whose every method encodes its arguments, asks
+//!   a [`TypedCall`] to run method number `n` in the guest, and decodes the answer, so a host
+//!   hands out a `Box<dyn Codec>` whether the plugin is linked in or loaded from a module;
+//! - the **dispatch** a guest runs: method number `n`'s arguments decoded, the method called
+//!   on the guest's own plugin, its whole result encoded (a method's `Err` travels as the
+//!   user's error value, not as a string);
+//! - the **fingerprint**: a hash of the trait's name, its methods' names in order and their
+//!   written argument and result types. A module's plugins section carries the fingerprint of
+//!   the trait its plugins were built against; a host refuses a module whose fingerprint is
+//!   not its own trait's, naming the trait and both fingerprints.
+//!
+//! All of it is [`SandboxedTrait`], implemented for `dyn Codec`. `registry!` finds it by
+//! itself: a registry of a sandboxed trait object type knows its [`TraitAbi`]
+//! ([`Registry::sandboxed`](crate::Registry::sandboxed)).
+//!
+//! # The encoding
+//!
+//! Arguments are encoded as one tuple, results as the method's return value, both with
+//! `postcard` (serde's data model, compact, no schema at run time); a method's input in the
+//! guest call is its number (`u32`, little-endian) followed by the encoded tuple
+//! (`docs/wasm-abi.md`, "Typed plugins").
+//!
+//! # Failures
+//!
+//! Every method of a sandboxed trait returns `Result<T, E>` (an `async fn` too): a guest can
+//! fail where a native call cannot (its fuel, memory or time ran out, it trapped). Such a
+//! failure reaches the caller as `E::from(PluginError)`, so `E: From<PluginError>`; the
+//! plugin's own `Err` reaches it unchanged.
+//!
+//! # Async methods
+//!
+//! An `async fn` of an `#[async_trait]` trait is served too. A guest cannot wait on anything
+//! (no clock, no I/O), so its future is polled to its end inside the one guest call, and the
+//! proxy's future makes that call when it is first polled: the caller's task runs the guest,
+//! bounded by the sandbox's deadline, on the thread that polls it.
+
+use crate::error::PluginError;
+
+/// The host's way into one sandboxed plugin: runs method number `method` on the encoded
+/// arguments, answers the encoded result.
+pub trait TypedCall: Send + Sync {
+    /// The plugin's name, for errors.
+    fn plugin_name(&self) -> &str;
+
+    /// Runs method `method` (its position in the trait) on `arguments`.
+    fn call(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError>;
+}
+
+/// A trait whose plugins can run in the sandbox: implemented for its trait object type by
+/// [`#[sandboxed]`](macro@crate::sandboxed).
+pub trait SandboxedTrait {
+    /// The trait's name, as written.
+    const TRAIT_NAME: &'static str;
+    /// The hash of the trait's methods and their written types (16 hex digits).
+    const FINGERPRINT: &'static str;
+    /// The methods' names, in order: a method's number is its position here.
+    const METHODS: &'static [&'static str];
+
+    /// A host-side instance whose methods run in the guest through `call`.
+    fn proxy(call: Box<dyn TypedCall>) -> Box<Self>;
+
+    /// The guest's side: runs method number `method` of `self` on the encoded `arguments`,
+    /// answers the encoded result (the method's own `Err` included).
+    fn dispatch(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError>;
+}
+
+/// What a registry knows of its sandboxed trait: the name and fingerprint a module must
+/// carry, and how to make the host's proxy.
+pub struct TraitAbi<T: ?Sized> {
+    /// The trait's name.
+    pub trait_name: &'static str,
+    /// The trait's fingerprint.
+    pub fingerprint: &'static str,
+    /// The methods' names, in order.
+    pub methods: &'static [&'static str],
+    /// Makes a `Box<T>` whose methods run through the given call.
+    pub proxy: fn(Box<dyn TypedCall>) -> Box<T>,
+}
+
+impl<T: ?Sized> Clone for TraitAbi<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for TraitAbi<T> {}
+
+impl<T: ?Sized> std::fmt::Debug for TraitAbi<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraitAbi")
+            .field("trait_name", &self.trait_name)
+            .field("fingerprint", &self.fingerprint)
+            .field("methods", &self.methods)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: ?Sized + SandboxedTrait> TraitAbi<T> {
+    /// The ABI [`#[sandboxed]`](macro@crate::sandboxed) wrote for `T`.
+    pub fn of() -> Self {
+        TraitAbi {
+            trait_name: T::TRAIT_NAME,
+            fingerprint: T::FINGERPRINT,
+            methods: T::METHODS,
+            proxy: T::proxy,
+        }
+    }
+}
+
+/// What `registry!` writes to learn whether its trait is sandboxed, without a bound on it
+/// (autoref specialization: `(&&AbiProbe::<T>::NEW).abi()` picks [`AbiOfSandboxed`] where
+/// `T: SandboxedTrait`, else [`AbiOfPlain`]). Not public API.
+#[doc(hidden)]
+pub struct AbiProbe<T: ?Sized>(std::marker::PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> std::fmt::Debug for AbiProbe<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AbiProbe")
+    }
+}
+
+impl<T: ?Sized> AbiProbe<T> {
+    /// The probe. Not public API.
+    pub const NEW: Self = AbiProbe(std::marker::PhantomData);
+}
+
+/// The probe's answer for a sandboxed trait. Not public API.
+#[doc(hidden)]
+pub trait AbiOfSandboxed<T: ?Sized> {
+    /// The trait's ABI.
+    fn abi(&self) -> Option<TraitAbi<T>>;
+}
+
+impl<T: ?Sized + SandboxedTrait> AbiOfSandboxed<T> for &AbiProbe<T> {
+    fn abi(&self) -> Option<TraitAbi<T>> {
+        Some(TraitAbi::of())
+    }
+}
+
+/// The probe's answer for any other trait. Not public API.
+#[doc(hidden)]
+pub trait AbiOfPlain<T: ?Sized> {
+    /// None.
+    fn abi(&self) -> Option<TraitAbi<T>>;
+}
+
+impl<T: ?Sized> AbiOfPlain<T> for AbiProbe<T> {
+    fn abi(&self) -> Option<TraitAbi<T>> {
+        None
+    }
+}
+
+/// What the code `#[sandboxed]` writes calls: the encoding and the guest's executor. Needs
+/// the `sandboxed` feature (`postcard`). Not public API.
+#[cfg(feature = "sandboxed")]
+#[doc(hidden)]
+pub mod encoding {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    use super::TypedCall;
+    use crate::error::{PluginError, PluginErrorKind};
+
+    /// The item whose absence tells a user the feature is off.
+    pub const THE_SANDBOXED_FEATURE_OF_MODREG_CORE: () = ();
+
+    fn failed(plugin: &str, reason: String) -> PluginError {
+        PluginError::from(PluginErrorKind::Processing {
+            plugin: plugin.to_owned(),
+            reason,
+        })
+    }
+
+    /// `value` encoded.
+    pub fn encode<V: Serialize + ?Sized>(plugin: &str, value: &V) -> Result<Vec<u8>, PluginError> {
+        postcard::to_allocvec(value)
+            .map_err(|e| failed(plugin, format!("its typed value cannot be encoded: {e}")))
+    }
+
+    /// `bytes` decoded as a `V`, every byte used.
+    pub fn decode<V: DeserializeOwned>(plugin: &str, bytes: &[u8]) -> Result<V, PluginError> {
+        match postcard::take_from_bytes(bytes) {
+            Ok((value, [])) => Ok(value),
+            Ok((_, rest)) => Err(failed(
+                plugin,
+                format!("its typed value has {} bytes left over", rest.len()),
+            )),
+            Err(e) => Err(failed(
+                plugin,
+                format!("its typed value cannot be decoded: {e}"),
+            )),
+        }
+    }
+
+    /// The host's side of one method: `arguments` encoded, method `method` run through
+    /// `call`, its result decoded.
+    pub fn call<A: Serialize, R: DeserializeOwned>(
+        call: &dyn TypedCall,
+        method: u32,
+        arguments: &A,
+    ) -> Result<R, PluginError> {
+        let plugin = call.plugin_name();
+        let answer = call.call(method, &encode(plugin, arguments)?)?;
+        decode(plugin, &answer)
+    }
+
+    /// Runs `future` to its end on this thread: what a guest's `async fn` is, where nothing
+    /// can wake it later (no clock, no I/O). A future that waits is an error, not a hang.
+    pub fn block_on<F: Future>(plugin: &str, future: F) -> Result<F::Output, PluginError> {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        // A future may yield a few times before it finishes; one that still waits after that
+        // waits for something the sandbox cannot give.
+        for _ in 0..64 {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return Ok(output);
+            }
+        }
+        Err(failed(
+            plugin,
+            "its async method waited for something a sandboxed guest cannot receive".to_owned(),
+        ))
+    }
+
+    /// The error for a method number the trait does not have.
+    pub fn no_method(trait_name: &str, method: u32, count: usize) -> PluginError {
+        failed(
+            trait_name,
+            format!("no method number {method}: the trait has {count}"),
+        )
+    }
+}
