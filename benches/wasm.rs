@@ -10,7 +10,9 @@
 //! - `wasm_reload`: a changed module in a watched directory, from the write to the new code
 //!   answering;
 //! - `wasm_call`: the sandbox's own cost: a guest that does nothing (kept, and fresh per call),
-//!   and one that calls the host 1,000 times.
+//!   and one that calls the host 1,000 times;
+//! - `wasm_typed`: a method of a user's `#[sandboxed]` trait with a 64-byte struct argument
+//!   (`examples/sandboxed-trait`), native and in the guest, beside a 64-byte bytes call.
 //!
 //! The guests are built from source first (`tests/support/wasm_guests.rs`, `c_guest.rs`: the C
 //! guest needs clang and lld).
@@ -19,6 +21,8 @@
 
 #[path = "../tests/support/c_guest.rs"]
 mod c_guest;
+#[path = "../examples/sandboxed-trait/support/guest.rs"]
+mod pricing_guest;
 #[path = "../tests/support/wasm_guests.rs"]
 #[allow(dead_code)]
 mod wasm_guests;
@@ -197,6 +201,72 @@ fn call(c: &mut Criterion) {
     group.finish();
 }
 
+/// A typed call (a `#[sandboxed]` trait's method, its 64-byte struct argument encoded, its
+/// enum-free `Result<u64, _>` decoded) beside the native call and beside today's bytes call
+/// of 64 bytes (rot13), each guest kept (`Shared`) and fresh per call.
+fn typed(c: &mut Criterion) {
+    use sandboxed_trait::{Order, PRICING};
+    let order = Order {
+        item: "bread".to_owned(),
+        quantity: 3,
+        express: true,
+        coupon: Some("HALF".to_owned()),
+        note: "ring twice; the parcel goes to the neighbour at 1".to_owned(),
+    };
+    let encoded = postcard::to_allocvec(&order).unwrap();
+    assert_eq!(encoded.len(), 64, "the argument is 64 bytes encoded");
+    let pricing = |state| {
+        let registry = ModuleRegistry::new();
+        registry.registrations().add_registry(&PRICING);
+        registry
+            .wasm()
+            .configure_wasm(
+                WasmConfig::new()
+                    .with_guest_state(state)
+                    .with_replace_compiled(true),
+            )
+            .unwrap();
+        registry
+            .wasm()
+            .load_wasm_plugin(pricing_guest::pricing_module())
+            .unwrap();
+        let plugin = registry
+            .instances()
+            .create_from(&PRICING, "catalog")
+            .unwrap();
+        assert_eq!(plugin.pointer_bits(), Ok(32));
+        (registry, plugin)
+    };
+    let rot13 = |state| {
+        sandboxed(WasmConfig::new().with_guest_state(state))
+            .create_plugin("rot13")
+            .unwrap()
+    };
+    let native = PRICING.create("catalog").unwrap();
+    let (_kept_host, kept) = pricing(GuestState::Shared);
+    let (_fresh_host, fresh) = pricing(GuestState::FreshPerCall);
+    let bytes_kept = rot13(GuestState::Shared);
+    let bytes_fresh = rot13(GuestState::FreshPerCall);
+    let input = [b'a'; 64];
+    let mut group = c.benchmark_group("wasm_typed");
+    group.bench_function("native_quote", |b| {
+        b.iter(|| native.quote(black_box(&order)).unwrap());
+    });
+    group.bench_function("typed_quote_shared", |b| {
+        b.iter(|| kept.quote(black_box(&order)).unwrap());
+    });
+    group.bench_function("bytes_rot13_64B_shared", |b| {
+        b.iter(|| bytes_kept.process(black_box(&input)).unwrap());
+    });
+    group.bench_function("typed_quote_fresh", |b| {
+        b.iter(|| fresh.quote(black_box(&order)).unwrap());
+    });
+    group.bench_function("bytes_rot13_64B_fresh", |b| {
+        b.iter(|| bytes_fresh.process(black_box(&input)).unwrap());
+    });
+    group.finish();
+}
+
 /// From a changed module written into a watched directory to the new code answering: the
 /// file notification, 30 ms of quiet to coalesce a burst (`COALESCE`), the load, the swap.
 fn reload(c: &mut Criterion) {
@@ -238,5 +308,5 @@ fn reload(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, process, load, call, reload);
+criterion_group!(benches, process, load, call, typed, reload);
 criterion_main!(benches);

@@ -712,9 +712,21 @@ fn every_switch_decides_the_same_on_every_creation_path() {
     );
 }
 
-/// A trait of the user's own, with a registry and a plugin that declares `fs.write`.
+/// The error of [`Tool`]: a sandboxed trait's methods may fail for the sandbox's reasons.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ToolError(String);
+
+impl From<PluginError> for ToolError {
+    fn from(error: PluginError) -> Self {
+        ToolError(error.to_string())
+    }
+}
+
+/// A trait of the user's own, with a registry and a plugin that declares `fs.write`; it is
+/// `#[sandboxed]`, so a source may register plugins of it too.
+#[modreg::sandboxed]
 pub trait Tool: Send + Sync {
-    fn run(&self) -> u32;
+    fn run(&self) -> Result<u32, ToolError>;
 }
 
 modreg::registry!(pub TOOLS: dyn Tool);
@@ -724,14 +736,53 @@ modreg::registry!(pub TOOLS: dyn Tool);
 struct Writer;
 
 impl Tool for Writer {
-    fn run(&self) -> u32 {
-        7
+    fn run(&self) -> Result<u32, ToolError> {
+        Ok(7)
     }
 }
 
+/// A sandboxed plugin's call, in process: each method goes through the trait's encoding and
+/// its guest-side dispatch, on a `Writer`.
+struct Loopback;
+
+impl modreg::__private_0_1_0::TypedCall for Loopback {
+    fn plugin_name(&self) -> &'static str {
+        "sandboxed-writer"
+    }
+
+    fn call(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError> {
+        use modreg::__private_0_1_0::SandboxedTrait;
+        let writer: &dyn Tool = &Writer;
+        writer.dispatch(method, arguments)
+    }
+}
+
+/// Registers `sandboxed-writer`, a plugin of `Tool` declaring `fs.write`, as a source would.
+fn register_sandboxed_writer(registry: &ModuleRegistry) {
+    use modreg::__private_0_1_0::SandboxedTrait;
+    registry.registrations().add_registry(&TOOLS);
+    registry
+        .registrations()
+        .register_sandboxed(
+            vec![
+                modreg::SandboxedRegistration::new(
+                    "sandboxed-writer",
+                    <dyn Tool as SandboxedTrait>::TRAIT_NAME,
+                    <dyn Tool as SandboxedTrait>::FINGERPRINT,
+                    || Ok(Box::new(Loopback)),
+                )
+                .with_permissions(vec!["fs.write".to_owned()]),
+            ],
+            false,
+            None,
+        )
+        .unwrap();
+}
+
 /// Through `ModuleRegistry::create_from`, a registry of another trait obeys the switches that
-/// decide whether code may run; the others do not concern it, by design: its dependencies
-/// live in its own table, and an instance of another trait is not wrapped.
+/// decide whether code may run, for its compiled-in plugins and for those a source registered
+/// (a `#[sandboxed]` trait's); the others do not concern it, by design: its dependencies live
+/// in its own table, and an instance of another trait is not wrapped.
 #[test]
 fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
     let mut wrong = Vec::new();
@@ -740,20 +791,29 @@ fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
             refused @ Outcome::Refused("Disabled" | "PermissionDenied") => refused,
             _ => &Outcome::Works,
         };
-        for (kind, make) in REGISTRIES {
+        for ((kind, make), (source, name)) in REGISTRIES.into_iter().flat_map(|registry| {
+            [
+                ("compiled in", "writer"),
+                ("sandboxed, registered by a source", "sandboxed-writer"),
+            ]
+            .map(|source| (registry, source))
+        }) {
             GATED.set(false);
             let registry = make();
+            if name == "sandboxed-writer" {
+                register_sandboxed_writer(&registry);
+            }
             (switch.apply)(&registry);
             let ungated = switch.name.starts_with("a user's layer") && kind == "default";
             let expect = if ungated { &Outcome::Works } else { expect };
             let got = match registry
                 .instances()
-                .create_from(&TOOLS, "writer")
+                .create_from(&TOOLS, name)
                 .as_ref()
                 .map_err(PluginError::kind)
             {
                 Ok(tool) => {
-                    assert_eq!(tool.run(), 7);
+                    assert_eq!(tool.run(), Ok(7), "{source}");
                     Outcome::Works
                 }
                 Err(PluginErrorKind::Disabled { .. }) => Outcome::Refused("Disabled"),
@@ -764,7 +824,7 @@ fn a_typed_registry_through_the_host_obeys_the_same_refusals() {
             };
             if got != *expect {
                 wrong.push(format!(
-                    "{} / {kind}: expected {expect:?}, got {got:?}",
+                    "{} / {source} / {kind}: expected {expect:?}, got {got:?}",
                     switch.name
                 ));
             }

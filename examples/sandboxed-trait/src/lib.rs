@@ -29,6 +29,8 @@ pub struct Order {
     pub express: bool,
     /// A discount code, if any.
     pub coupon: Option<String>,
+    /// A note for whoever packs it (pricing ignores it).
+    pub note: String,
 }
 
 /// What happens to an order.

@@ -12,8 +12,8 @@ pub fn pricing_module() -> &'static Path {
     MODULE.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .ancestors()
-            .nth(2)
-            .expect("the example sits two folders under the workspace root")
+            .find(|dir| dir.join("examples/sandboxed-trait").is_dir())
+            .expect("the workspace holds examples/sandboxed-trait")
             .to_path_buf();
         let target =
             std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);

@@ -25,6 +25,7 @@ fn order(item: &str, quantity: u32) -> Order {
         quantity,
         express: false,
         coupon: None,
+        note: String::new(),
     }
 }
 
@@ -36,7 +37,10 @@ fn fnv(data: &[u8]) -> u32 {
 
 type Case = (&'static str, fn(&dyn Pricing) -> Result<(), String>);
 
-#[expect(clippy::needless_pass_by_value, reason = "each case passes the values it made")]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "each case passes the values it made"
+)]
 fn same<T: PartialEq + std::fmt::Debug>(got: T, want: T) -> Result<(), String> {
     if got == want {
         Ok(())
@@ -175,6 +179,15 @@ const CASES: &[Case] = &[
             Err(PricingError::UnknownItem("pear".into())),
         )?;
         same(p.quote(&order("apple", 1)), Ok(50))
+    }),
+    ("a note does not change the total", |p| {
+        same(
+            p.quote(&Order {
+                note: "leave it by the door".into(),
+                ..order("apple", 2)
+            }),
+            Ok(100),
+        )
     }),
     ("100 calls in a row agree", |p| {
         (1..=100).try_for_each(|n| same(p.quote(&order("apple", n)), Ok(50 * u64::from(n))))
