@@ -203,7 +203,7 @@ fn call(c: &mut Criterion) {
 
 /// A typed call (a `#[sandboxed]` trait's method, its 64-byte struct argument encoded, its
 /// enum-free `Result<u64, _>` decoded) beside the native call and beside today's bytes call
-/// of 64 bytes (rot13), each guest kept (`Shared`) and fresh per call.
+/// of 64 bytes (rot13), each guest kept (`PerInstance`) and fresh per call.
 fn typed(c: &mut Criterion) {
     use sandboxed_trait::{Order, PRICING};
     let order = Order {
@@ -243,19 +243,19 @@ fn typed(c: &mut Criterion) {
             .unwrap()
     };
     let native = PRICING.create("catalog").unwrap();
-    let (_kept_host, kept) = pricing(GuestState::Shared);
+    let (_kept_host, kept) = pricing(GuestState::PerInstance);
     let (_fresh_host, fresh) = pricing(GuestState::FreshPerCall);
-    let bytes_kept = rot13(GuestState::Shared);
+    let bytes_kept = rot13(GuestState::PerInstance);
     let bytes_fresh = rot13(GuestState::FreshPerCall);
     let input = [b'a'; 64];
     let mut group = c.benchmark_group("wasm_typed");
     group.bench_function("native_quote", |b| {
         b.iter(|| native.quote(black_box(&order)).unwrap());
     });
-    group.bench_function("typed_quote_shared", |b| {
+    group.bench_function("typed_quote_per_instance", |b| {
         b.iter(|| kept.quote(black_box(&order)).unwrap());
     });
-    group.bench_function("bytes_rot13_64B_shared", |b| {
+    group.bench_function("bytes_rot13_64B_per_instance", |b| {
         b.iter(|| bytes_kept.process(black_box(&input)).unwrap());
     });
     group.bench_function("typed_quote_fresh", |b| {
