@@ -31,8 +31,9 @@ ALLOWED = {
     "modreg-cli": CORE | HOST | LAYERS | SOURCES | {"modreg", "modreg-plugins"},
 }
 ALLOWED.update({crate: CORE | HOST for crate in LAYERS | SOURCES})
-# Dev-only: the bundled plugins' tests drive them through the host.
-DEV_ONLY = {"modreg-plugins": HOST}
+# Dev-only: the bundled plugins' tests drive them through the host; the facade's sandbox bench
+# measures the typed calls of the `#[sandboxed]` example (a user's crate) beside its own.
+DEV_ONLY = {"modreg-plugins": HOST, "modreg": {"sandboxed-trait"}}
 # Packages that only use the crates (examples, guests, checks): they may see anything.
 USERS_UNDER = ("examples/", "tests/")
 

@@ -16,7 +16,10 @@ fn show(label: &str, pricing: &dyn Pricing) {
         coupon: None,
         note: String::new(),
     };
-    println!("{label} (pointers of {} bits)", pricing.pointer_bits().unwrap_or(0));
+    println!(
+        "{label} (pointers of {} bits)",
+        pricing.pointer_bits().unwrap_or(0)
+    );
     println!("  quote:    {:?}", pricing.quote(&order));
     println!("  check:    {:?}", pricing.check(order));
     println!("  describe: {:?}", pricing.describe("cheese"));
@@ -38,6 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     host.wasm()
         .configure_wasm(WasmConfig::new().with_replace_compiled(true))?;
     host.wasm().load_wasm_plugin(&module)?;
-    show("in the sandbox", &*host.instances().create_from(&PRICING, "catalog")?);
+    show(
+        "in the sandbox",
+        &*host.instances().create_from(&PRICING, "catalog")?,
+    );
     Ok(())
 }

@@ -115,7 +115,7 @@ const ITEMS: &[(&str, u64, u32)] = &[
     ("gold", u64::MAX / 4, 1_000),
 ];
 
-/// The fixed catalogue of [`ITEMS`].
+/// A fixed catalogue: apples, bread, cheese (out of stock) and gold (priced to overflow).
 #[plugin(registry = PRICING, capabilities = ["pricing", "catalogue"], description = "Prices orders from a fixed catalogue")]
 #[derive(Debug, Default)]
 pub struct Catalog;
