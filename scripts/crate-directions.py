@@ -32,8 +32,9 @@ ALLOWED = {
 }
 ALLOWED.update({crate: CORE | HOST for crate in LAYERS | SOURCES})
 # Dev-only: the bundled plugins' tests drive them through the host; the facade's sandbox bench
-# measures the typed calls of the `#[sandboxed]` example (a user's crate) beside its own.
-DEV_ONLY = {"modreg-plugins": HOST, "modreg": {"sandboxed-trait"}}
+# measures the typed calls of the `#[sandboxed]` example (a user's crate) beside its own, and its
+# sandbox tests call the typed hostile guests through their trait.
+DEV_ONLY = {"modreg-plugins": HOST, "modreg": {"sandboxed-trait", "guest-hostile-typed"}}
 # Packages that only use the crates (examples, guests, checks): they may see anything.
 USERS_UNDER = ("examples/", "tests/")
 

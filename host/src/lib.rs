@@ -95,7 +95,7 @@ pub use crate::registry::{ENVIRONMENT_VARIABLE, ModuleRegistry, RegistryBuilder}
 pub use crate::runtime::{
     AdvancedPluginConfig, DynAdvancedConstructor, DynConstructor, PluginConfig, Registration,
 };
-pub use crate::sandboxed::{SandboxedRegistration, TypedCallMaker};
+pub use crate::sandboxed::{SandboxedMaker, SandboxedRegistration};
 pub use crate::shared::SharedHandle;
 pub use crate::typed_registries::TypedRegistry;
 pub use crate::views::{Catalog, Configuration, Instances, Registrations};

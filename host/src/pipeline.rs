@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use modreg_core::sandbox::guard;
-use modreg_core::typed_sandbox::TraitAbi;
+use modreg_core::typed_sandbox::{TraitAbi, TypedCall, framed, recovered};
 use modreg_core::{
     FactoryDescriptor, Plugin, PluginDescriptor, PluginError, PluginErrorKind, PluginSettings,
 };
@@ -75,8 +75,9 @@ pub(crate) trait Source {
     const CONFIGURED: bool;
 
     /// Whether the layers answer for [`name`](Self::name) before construction (a factory's
-    /// product is known only after; a typed registry's instances are not wrapped).
-    const ANSWERED_FIRST: bool;
+    /// product is known only after; a typed registry's compiled-in instances are not
+    /// wrapped).
+    fn answered_first(&self) -> bool;
 
     /// The entry's name: the panic guard, the settings and the layers' answer use it.
     fn name(&self) -> &str;
@@ -137,7 +138,7 @@ impl ModuleRegistry {
             (Cow::Borrowed(&EMPTY), Redactors::new())
         };
         // What the instance gets around its calls, decided once, before it exists.
-        let answer = if S::ANSWERED_FIRST {
+        let answer = if source.answered_first() {
             self.layers_interest(overlay, name, request.monitored)
         } else {
             Answer::default()
@@ -322,7 +323,10 @@ where
 {
     type Object = dyn Plugin;
     const CONFIGURED: bool = true;
-    const ANSWERED_FIRST: bool = true;
+
+    fn answered_first(&self) -> bool {
+        true
+    }
 
     fn name(&self) -> &str {
         self.target.name()
@@ -380,12 +384,13 @@ where
 
 /// An entry of a typed registry (`registry!`) brought under the host.
 ///
-/// Instances of another trait are not wrapped: metrics, per-call logging and the sandbox
-/// need the trait's methods, which only `dyn Plugin` has here; and the typed registry
+/// Compiled-in instances of another trait are not wrapped: metrics, per-call logging and the
+/// sandbox need the trait's methods, which only `dyn Plugin` has here; and the typed registry
 /// decided its own dependencies when it was indexed.
 ///
-/// A plugin of a `#[sandboxed]` trait registered by a source is built as the trait's proxy
-/// over the call its registration makes; its limits are the sandbox's, inside that call.
+/// A plugin of a `#[sandboxed]` trait registered by a source is a `Plugin` whose `process`
+/// takes a framed typed call: the layers wrap it as any plugin, and the trait's proxy calls
+/// through the wrapped plugin.
 pub(crate) enum Typed<T: ?Sized + 'static> {
     /// Compiled in.
     Compiled(&'static PluginDescriptor<T>),
@@ -396,7 +401,11 @@ pub(crate) enum Typed<T: ?Sized + 'static> {
 impl<T: ?Sized + 'static> Source for Typed<T> {
     type Object = T;
     const CONFIGURED: bool = true;
-    const ANSWERED_FIRST: bool = false;
+
+    /// A sandboxed plugin's calls are a `Plugin`'s: the layers wrap them as any other's.
+    fn answered_first(&self) -> bool {
+        matches!(self, Typed::Sandboxed(..))
+    }
 
     fn name(&self) -> &str {
         match self {
@@ -424,14 +433,19 @@ impl<T: ?Sized + 'static> Source for Typed<T> {
     fn construct(
         &self,
         settings: &PluginSettings,
-        _: &Answer,
+        answer: &Answer,
         _: Permit,
     ) -> Result<Box<T>, PluginError> {
         match self {
             Typed::Compiled(d) if settings.is_empty() => d.instantiate_default(),
             Typed::Compiled(d) => d.instantiate(settings),
             // A guest's settings are its own: it is built by its module, not configured here.
-            Typed::Sandboxed(entry, abi) => Ok((abi.proxy)(entry.make()?)),
+            // Its calls are its `Plugin`'s, wrapped by the layers (metrics, logging, the
+            // in-process sandbox), under the trait's proxy.
+            Typed::Sandboxed(entry, abi) => {
+                let calls = wrapped(entry.make()?, answer);
+                Ok((abi.proxy)(Box::new(PluginCall(calls))))
+            }
         }
     }
 
@@ -457,6 +471,20 @@ impl<T: ?Sized + 'static> Source for Typed<T> {
     }
 }
 
+/// A typed call made as a `Plugin`'s `process`, its input framed as the ABI says (the method's
+/// number, then the encoded arguments).
+struct PluginCall(Box<dyn Plugin>);
+
+impl TypedCall for PluginCall {
+    fn plugin_name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn call(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError> {
+        recovered(self.0.process(&framed(method, arguments)))
+    }
+}
+
 /// A factory's variant: what runs is known only after the factory's function returns.
 pub(crate) struct FromFactory<'a> {
     pub(crate) factory: &'static FactoryDescriptor,
@@ -466,7 +494,10 @@ pub(crate) struct FromFactory<'a> {
 impl Source for FromFactory<'_> {
     type Object = dyn Plugin;
     const CONFIGURED: bool = false;
-    const ANSWERED_FIRST: bool = false;
+
+    fn answered_first(&self) -> bool {
+        false
+    }
 
     fn name(&self) -> &str {
         self.factory.name()

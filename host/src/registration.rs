@@ -9,6 +9,7 @@ use crate::overlay::Overlay;
 use crate::registry::ModuleRegistry;
 use crate::runtime::{AdvancedPluginConfig, PluginConfig};
 use crate::runtime::{Fields, Registration, RuntimeEntry};
+use crate::sandboxed::SandboxedRegistration;
 use modreg_core::validate::parse_dependency;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_core::{PluginSettings, Registry};
@@ -357,5 +358,77 @@ impl ModuleRegistry {
         names.sort();
         names.dedup();
         names
+    }
+}
+
+impl ModuleRegistry {
+    /// What [`Registrations::register_sandboxed`](crate::Registrations::register_sandboxed)
+    /// does: each plugin's trait must be one of a registry the host was given, with the same
+    /// fingerprint; then the layers check each as a registration (with `proof`), and the
+    /// shadowing of a compiled-in plugin of its registry; then all are added, or none.
+    pub(crate) fn register_sandboxed(
+        &self,
+        batch: Vec<SandboxedRegistration>,
+        replace: bool,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
+        let mut shadowed = Vec::new();
+        for entry in &batch {
+            let registry = self.typed.serving(&entry.trait_name).ok_or_else(|| {
+                PluginError::from(PluginErrorKind::TraitNotServed {
+                    plugin: entry.name.clone(),
+                    trait_name: entry.trait_name.clone(),
+                })
+            })?;
+            let (_, fingerprint) = registry
+                .sandboxed_trait()
+                .expect("serving() finds sandboxed registries only");
+            entry.check_fingerprint(fingerprint)?;
+            shadowed.push(registry.compiled_location(&entry.name));
+        }
+        self.update(|overlay| {
+            for (entry, compiled) in batch.into_iter().zip(shadowed) {
+                self.layers_check_change(
+                    overlay,
+                    Change::Register {
+                        name: &entry.name,
+                        plugin_type: None,
+                        proof,
+                    },
+                )?;
+                if let Some(compiled) = compiled {
+                    if !entry.shadows {
+                        return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
+                            name: entry.name,
+                            existing: format!(
+                                "compiled in at {compiled}; a sandboxed plugin takes a compiled-in plugin's name only when its source allows it"
+                            ),
+                        }));
+                    }
+                    self.layers_check_change(
+                        overlay,
+                        Change::Shadow {
+                            name: &entry.name,
+                            compiled,
+                        },
+                    )?;
+                }
+                if overlay.entries.contains_key(&entry.name) {
+                    return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
+                        name: entry.name,
+                        existing: "registered at run time".to_owned(),
+                    }));
+                }
+                let name = entry.name.clone();
+                if overlay.sandboxed.insert(name.clone(), Arc::new(entry)).is_some() && !replace
+                {
+                    return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
+                        name,
+                        existing: "registered at run time".to_owned(),
+                    }));
+                }
+            }
+            Ok(())
+        })
     }
 }

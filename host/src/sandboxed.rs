@@ -1,6 +1,6 @@
 //! Plugins of users' own `#[sandboxed]` traits that a source (the WebAssembly sandbox)
-//! registers at run time: [`SandboxedRegistration`], and what the host checks before it takes
-//! them (the trait is one of a registry it was given, with the same fingerprint).
+//! registers at run time: [`SandboxedRegistration`] (`registration.rs` checks and adds them:
+//! the trait is one of a registry the host was given, with the same fingerprint).
 //!
 //! [`Instances::create_from`](crate::Instances::create_from) finds them beside the
 //! registry's compiled-in plugins (a sandboxed entry shadows a compiled-in plugin of its name,
@@ -9,37 +9,36 @@
 
 use std::sync::Arc;
 
-use modreg_core::typed_sandbox::TypedCall;
-use modreg_core::{PluginError, PluginErrorKind};
+use modreg_core::{Plugin, PluginError, PluginErrorKind};
 
-use crate::layer::{Change, Proof};
-use crate::registry::ModuleRegistry;
-
-/// Makes the call a new instance's methods run through.
-pub type TypedCallMaker = dyn Fn() -> Result<Box<dyn TypedCall>, PluginError> + Send + Sync;
+/// Makes a new instance: a `Plugin` whose `process` takes a typed call, framed
+/// (`modreg_core::typed_sandbox::framed`: the method's number, then the encoded arguments).
+pub type SandboxedMaker = dyn Fn() -> Result<Box<dyn Plugin>, PluginError> + Send + Sync;
 
 /// One plugin of a `#[sandboxed]` trait, as a source registers it.
 #[derive(Clone)]
 pub struct SandboxedRegistration {
-    name: String,
+    pub(crate) name: String,
     version: String,
     description: String,
     capabilities: Vec<String>,
     permissions: Vec<String>,
-    trait_name: String,
+    pub(crate) trait_name: String,
     fingerprint: String,
-    shadows: bool,
-    make: Arc<TypedCallMaker>,
+    pub(crate) shadows: bool,
+    make: Arc<SandboxedMaker>,
 }
 
 impl SandboxedRegistration {
     /// The plugin `name` of the trait `trait_name` whose fingerprint (as the plugin was built
-    /// against it) is `fingerprint`; `make` makes each instance's call.
+    /// against it) is `fingerprint`; `make` makes each instance, a `Plugin` whose `process`
+    /// takes a framed typed call (see [`SandboxedMaker`]). The host wraps that plugin as it
+    /// wraps any other (metrics, logging, the in-process sandbox), then the trait's proxy.
     pub fn new(
         name: impl Into<String>,
         trait_name: impl Into<String>,
         fingerprint: impl Into<String>,
-        make: impl Fn() -> Result<Box<dyn TypedCall>, PluginError> + Send + Sync + 'static,
+        make: impl Fn() -> Result<Box<dyn Plugin>, PluginError> + Send + Sync + 'static,
     ) -> Self {
         SandboxedRegistration {
             name: name.into(),
@@ -121,8 +120,8 @@ impl SandboxedRegistration {
         &self.fingerprint
     }
 
-    /// A new instance's call.
-    pub(crate) fn make(&self) -> Result<Box<dyn TypedCall>, PluginError> {
+    /// A new instance.
+    pub(crate) fn make(&self) -> Result<Box<dyn Plugin>, PluginError> {
         (self.make)()
     }
 
@@ -149,77 +148,5 @@ impl std::fmt::Debug for SandboxedRegistration {
             .field("trait_name", &self.trait_name)
             .field("fingerprint", &self.fingerprint)
             .finish_non_exhaustive()
-    }
-}
-
-impl ModuleRegistry {
-    /// What [`Registrations::register_sandboxed`](crate::Registrations::register_sandboxed)
-    /// does: each plugin's trait must be one of a registry the host was given, with the same
-    /// fingerprint; then the layers check each as a registration (with `proof`), and the
-    /// shadowing of a compiled-in plugin of its registry; then all are added, or none.
-    pub(crate) fn register_sandboxed(
-        &self,
-        batch: Vec<SandboxedRegistration>,
-        replace: bool,
-        proof: Option<Proof<'_>>,
-    ) -> Result<(), PluginError> {
-        let mut shadowed = Vec::new();
-        for entry in &batch {
-            let registry = self.typed.serving(&entry.trait_name).ok_or_else(|| {
-                PluginError::from(PluginErrorKind::TraitNotServed {
-                    plugin: entry.name.clone(),
-                    trait_name: entry.trait_name.clone(),
-                })
-            })?;
-            let (_, fingerprint) = registry
-                .sandboxed_trait()
-                .expect("serving() finds sandboxed registries only");
-            entry.check_fingerprint(fingerprint)?;
-            shadowed.push(registry.compiled_location(&entry.name));
-        }
-        self.update(|overlay| {
-            for (entry, compiled) in batch.into_iter().zip(shadowed) {
-                self.layers_check_change(
-                    overlay,
-                    Change::Register {
-                        name: &entry.name,
-                        plugin_type: None,
-                        proof,
-                    },
-                )?;
-                if let Some(compiled) = compiled {
-                    if !entry.shadows {
-                        return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
-                            name: entry.name,
-                            existing: format!(
-                                "compiled in at {compiled}; a sandboxed plugin takes a compiled-in plugin's name only when its source allows it"
-                            ),
-                        }));
-                    }
-                    self.layers_check_change(
-                        overlay,
-                        Change::Shadow {
-                            name: &entry.name,
-                            compiled,
-                        },
-                    )?;
-                }
-                if overlay.entries.contains_key(&entry.name) {
-                    return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
-                        name: entry.name,
-                        existing: "registered at run time".to_owned(),
-                    }));
-                }
-                let name = entry.name.clone();
-                if overlay.sandboxed.insert(name.clone(), Arc::new(entry)).is_some() && !replace
-                {
-                    return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
-                        name,
-                        existing: "registered at run time".to_owned(),
-                    }));
-                }
-            }
-            Ok(())
-        })
     }
 }

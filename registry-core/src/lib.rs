@@ -171,7 +171,7 @@ pub mod __private_0_1_0 {
     #[cfg(feature = "sandboxed")]
     pub use crate::typed_sandbox::encoding as typed_encoding;
     pub use crate::typed_sandbox::{
-        AbiOfPlain, AbiOfSandboxed, AbiProbe, SandboxedTrait, TraitAbi, TypedCall,
+        AbiOfPlain, AbiOfSandboxed, AbiProbe, Dispatched, SandboxedTrait, TraitAbi, TypedCall,
     };
     pub use crate::{
         __abi_of as abi_of, __declare_registry as declare_registry, __in_registry as in_registry,

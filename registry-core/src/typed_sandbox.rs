@@ -53,6 +53,22 @@ pub trait TypedCall: Send + Sync {
     fn call(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError>;
 }
 
+/// The input of a typed call as a `Plugin::process` takes it: the method's number
+/// (little-endian), then the encoded arguments.
+pub fn framed(method: u32, arguments: &[u8]) -> Vec<u8> {
+    let mut input = Vec::with_capacity(4 + arguments.len());
+    input.extend_from_slice(&method.to_le_bytes());
+    input.extend_from_slice(arguments);
+    input
+}
+
+/// A framed input split into the method's number and the encoded arguments; `None` when it is
+/// shorter than a number.
+pub fn unframed(input: &[u8]) -> Option<(u32, &[u8])> {
+    let (method, arguments) = input.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*method), arguments))
+}
+
 /// A trait whose plugins can run in the sandbox: implemented for its trait object type by
 /// [`#[sandboxed]`](macro@crate::sandboxed).
 pub trait SandboxedTrait {
@@ -68,7 +84,55 @@ pub trait SandboxedTrait {
 
     /// The guest's side: runs method number `method` of `self` on the encoded `arguments`,
     /// answers the encoded result (the method's own `Err` included).
-    fn dispatch(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError>;
+    fn dispatch(&self, method: u32, arguments: &[u8]) -> Result<Dispatched, PluginError>;
+}
+
+/// What a method answered, encoded: its whole `Result`, and whether that is an `Err`.
+#[derive(Debug)]
+pub struct Dispatched {
+    /// The encoded return value.
+    pub encoded: Vec<u8>,
+    /// Whether the method returned `Err`: the call then counts as a failed one (monitoring,
+    /// logs) while its caller still receives its own error value.
+    pub failed: bool,
+}
+
+/// A typed method's own `Err`, encoded, as a `Plugin`'s `process` reports it
+/// ([`PluginErrorKind::Plugin`](crate::PluginErrorKind::Plugin)'s source): a failed call to the
+/// layers, the method's error value to the proxy ([`recovered`]).
+#[derive(Debug)]
+pub struct MethodError(pub Vec<u8>);
+
+impl std::fmt::Display for MethodError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the method returned its error ({} bytes encoded)",
+            self.0.len()
+        )
+    }
+}
+
+impl std::error::Error for MethodError {}
+
+/// The answer of a typed call made as a `Plugin`'s `process`: a [`MethodError`] is the
+/// method's encoded `Err`, an answer like any other; every other error stays one.
+pub fn recovered(answer: Result<Vec<u8>, PluginError>) -> Result<Vec<u8>, PluginError> {
+    match answer {
+        Ok(encoded) => Ok(encoded),
+        Err(error) => match error.into_kind() {
+            crate::PluginErrorKind::Plugin { plugin, source } => {
+                match source.downcast::<MethodError>() {
+                    Ok(method_error) => Ok(method_error.0),
+                    Err(source) => Err(PluginError::from(crate::PluginErrorKind::Plugin {
+                        plugin,
+                        source,
+                    })),
+                }
+            }
+            other => Err(PluginError::from(other)),
+        },
+    }
 }
 
 /// What a registry knows of its sandboxed trait: the name and fingerprint a module must
@@ -169,6 +233,7 @@ pub mod encoding {
     use serde::Serialize;
     use serde::de::DeserializeOwned;
 
+    pub use super::Dispatched;
     use super::TypedCall;
     use crate::error::{PluginError, PluginErrorKind};
 
@@ -239,5 +304,37 @@ pub mod encoding {
             trait_name,
             format!("no method number {method}: the trait has {count}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PluginErrorKind;
+
+    #[test]
+    fn a_framed_call_splits_back_and_a_method_error_is_recovered() {
+        let input = framed(7, b"args");
+        assert_eq!(unframed(&input), Some((7, &b"args"[..])));
+        assert_eq!(unframed(b"abc"), None);
+
+        let method_error = PluginError::from_plugin("p", MethodError(b"err".to_vec()));
+        assert_eq!(recovered(Err(method_error)).unwrap(), b"err");
+        assert_eq!(recovered(Ok(b"ok".to_vec())).unwrap(), b"ok");
+        // Any other failure stays one, its kind and source kept.
+        let io = PluginError::from_plugin("p", std::io::Error::other("disk"));
+        let kept = recovered(Err(io)).unwrap_err();
+        assert!(
+            matches!(kept.kind(), PluginErrorKind::Plugin { .. }),
+            "{kept:?}"
+        );
+        let timeout = PluginError::from(PluginErrorKind::Timeout {
+            plugin: "p".into(),
+            budget: std::time::Duration::from_secs(1),
+        });
+        assert!(matches!(
+            recovered(Err(timeout)).unwrap_err().kind(),
+            PluginErrorKind::Timeout { .. }
+        ));
     }
 }

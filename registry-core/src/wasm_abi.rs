@@ -85,6 +85,9 @@ pub const IMPORT_HOST_ANSWER: &str = "host_answer";
 pub const STATUS_OK: u32 = 0;
 /// The plugin returned an error; the answer is its message.
 pub const STATUS_ERROR: u32 = 1;
+/// A typed plugin's method returned `Err`; the answer is its encoded return value (a failed
+/// call that still answers the method's own error value).
+pub const STATUS_METHOD_ERROR: u32 = 2;
 /// A capability call was refused: the plugin does not hold the grant (or does not declare
 /// the host function's permission).
 pub const DENIED: i64 = -1;
@@ -478,6 +481,48 @@ mod tests {
     const ENTRIES: &[&PluginDescriptor] = &[&A, &B];
     const LEN: usize = metadata_len(ENTRIES);
     static SECTION_BYTES: [u8; LEN] = metadata(ENTRIES);
+
+    const TYPED_LEN: usize =
+        metadata_len_typed(ENTRIES, &[&["fuel=9"]], "Pricing", "0123456789abcdef");
+    static TYPED_SECTION: [u8; TYPED_LEN] =
+        metadata_typed(ENTRIES, &[&["fuel=9"]], "Pricing", "0123456789abcdef");
+
+    #[test]
+    fn typed_records_read_back_with_their_trait_and_limits() {
+        let entries = read_metadata(&TYPED_SECTION).unwrap();
+        assert_eq!(entries.len(), 2);
+        for entry in &entries {
+            assert_eq!(entry.format_version, TYPED_FORMAT_VERSION);
+            let typed = entry.typed.as_ref().unwrap();
+            assert_eq!(
+                (typed.trait_name.as_str(), typed.fingerprint.as_str()),
+                ("Pricing", "0123456789abcdef")
+            );
+        }
+        assert_eq!(entries[0].limits, ["fuel=9"]);
+        assert!(entries[1].limits.is_empty(), "the list is there, empty");
+        assert_eq!(entries[0].capabilities, ["encoding", "hex"]);
+        // Untyped records carry no trait.
+        assert!(
+            read_metadata(&SECTION_BYTES)
+                .unwrap()
+                .iter()
+                .all(|e| e.typed.is_none())
+        );
+        // Every truncation of a typed section is an error but at a record's end.
+        let first = record_len(&A)
+            + list_len(&["fuel=9"])
+            + string_len("Pricing")
+            + string_len("0123456789abcdef");
+        for cut in 1..TYPED_SECTION.len() {
+            if cut != first {
+                assert!(
+                    read_metadata(&TYPED_SECTION[..cut]).is_err(),
+                    "cut at {cut}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn what_is_written_at_compile_time_reads_back() {

@@ -7,8 +7,8 @@ use modreg_core::__private_0_1_0::PluginDescriptor;
 use std::thread::LocalKey;
 
 use modreg_core::Plugin;
-use modreg_core::typed_sandbox::SandboxedTrait;
-use modreg_core::wasm_abi::{STATUS_ERROR, STATUS_OK};
+use modreg_core::typed_sandbox::{SandboxedTrait, unframed};
+use modreg_core::wasm_abi::{STATUS_ERROR, STATUS_METHOD_ERROR, STATUS_OK};
 
 thread_local! {
     /// One instance per exported plugin, made and initialized on its first call.
@@ -70,11 +70,10 @@ pub(crate) fn run_typed<T: ?Sized + SandboxedTrait + 'static>(
         );
         return (STATUS_ERROR, message.into_bytes());
     };
-    let Some((method, arguments)) = input.split_first_chunk::<4>() else {
+    let Some((method, arguments)) = unframed(input) else {
         let message = "a typed call starts with its method's number (4 bytes)";
         return (STATUS_ERROR, message.as_bytes().to_vec());
     };
-    let method = u32::from_le_bytes(*method);
     let index = usize::try_from(plugin).unwrap_or(usize::MAX);
     let mut instances = instances.borrow_mut();
     if instances.len() < entries.len() {
@@ -88,7 +87,8 @@ pub(crate) fn run_typed<T: ?Sized + SandboxedTrait + 'static>(
     }
     let instance = instances[index].as_deref().expect("made above");
     match instance.dispatch(method, arguments) {
-        Ok(output) => (STATUS_OK, output),
+        Ok(answer) if answer.failed => (STATUS_METHOD_ERROR, answer.encoded),
+        Ok(answer) => (STATUS_OK, answer.encoded),
         Err(e) => (STATUS_ERROR, e.to_string().into_bytes()),
     }
 }

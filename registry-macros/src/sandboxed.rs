@@ -110,7 +110,7 @@ pub fn expand(item: &ItemTrait, runtime: Runtime) -> syn::Result<TokenStream> {
                     &self,
                     method: u32,
                     arguments: &[u8],
-                ) -> #p::Result<#p::Vec<u8>, #p::PluginError> {
+                ) -> #p::Result<#p::Dispatched, #p::PluginError> {
                     match method {
                         #(#arms)*
                         _ => #p::Result::Err(__modreg_encoding::no_method(#trait_name, method, #count)),
@@ -375,7 +375,9 @@ fn dispatch_arm(i: usize, m: &Method<'_>) -> TokenStream {
         #index => {
             let (#(#names,)*): (#(#types,)*) = __modreg_encoding::decode(#name, arguments)?;
             let result = #result;
+            let failed = result.is_err();
             __modreg_encoding::encode(#name, &result)
+                .map(|encoded| __modreg_encoding::Dispatched { encoded, failed })
         }
     }
 }

@@ -57,3 +57,46 @@ pub fn plugin_dir() -> &'static Path {
         dir
     })
 }
+
+/// `target/wasm-typed/hostile-typed.wasm`: the hostile guests behind a typed method (a folder of
+/// its own: its trait, `Probe`, is not every host's).
+#[allow(dead_code)]
+pub fn typed_hostile_module() -> PathBuf {
+    static MODULE: OnceLock<PathBuf> = OnceLock::new();
+    MODULE
+        .get_or_init(|| {
+            let root = workspace_root();
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from);
+            let guests_target = target.join("wasm-guests");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = Command::new(cargo)
+                .current_dir(&root)
+                .args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "-p",
+                    "guest-hostile-typed",
+                    "--target-dir",
+                ])
+                .arg(&guests_target)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the typed hostile guest failed");
+            let dir = target.join("wasm-typed");
+            std::fs::create_dir_all(&dir).expect("target/wasm-typed can be made");
+            let to = dir.join("hostile-typed.wasm");
+            let staging = dir.join(format!(".hostile-typed.wasm.{}", std::process::id()));
+            std::fs::copy(
+                guests_target.join("wasm32-unknown-unknown/release/guest_hostile_typed.wasm"),
+                &staging,
+            )
+            .expect("the built guest can be copied");
+            std::fs::rename(&staging, &to).expect("the copy can be moved into place");
+            to
+        })
+        .clone()
+}

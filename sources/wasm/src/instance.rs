@@ -11,7 +11,10 @@ use wasmi::{Engine, Instance, Linker, Memory, Store, TypedFunc, TypedResumableCa
 use crate::config::WasmConfig;
 use crate::imports::{Grants, HostState, MemoryCap};
 use crate::module::WasmModule;
-use modreg_core::wasm_abi::{ANSWER_RECORD, EXPORT_ALLOC, EXPORT_PROCESS, STATUS_OK};
+use modreg_core::typed_sandbox::MethodError;
+use modreg_core::wasm_abi::{
+    ANSWER_RECORD, EXPORT_ALLOC, EXPORT_PROCESS, STATUS_METHOD_ERROR, STATUS_OK,
+};
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Events;
 
@@ -190,6 +193,13 @@ impl Sandbox {
             .map_err(|e| self.fatal(plugin, &e.to_string()))?;
         if status == STATUS_OK {
             return Ok(answer);
+        }
+        if status == STATUS_METHOD_ERROR {
+            // A typed method's own `Err`: a failed call, carrying the method's error value.
+            return Err(CallError::Plugin(PluginError::from_plugin(
+                plugin,
+                MethodError(answer),
+            )));
         }
         let message = String::from_utf8_lossy(&answer).into_owned();
         Err(CallError::Plugin(match self.store.data().denied.clone() {

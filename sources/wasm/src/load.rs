@@ -16,8 +16,8 @@ use crate::module::{WasmModule, encode_hex, sha256 as sha256_of};
 use crate::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::signature::WasmSignature;
 use crate::versions::SignedVersions;
+use modreg_core::Plugin;
 use modreg_core::PluginType;
-use modreg_core::typed_sandbox::TypedCall;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Proof;
 use modreg_host::{AdvancedPluginConfig, Registration, SandboxedRegistration};
@@ -172,14 +172,14 @@ fn registrations_of(
         });
         if let Some(typed) = &entry.typed {
             // A plugin of the user's own trait: created through its registry as the trait's
-            // proxy, each method a call of this plugin (`WasmPlugin` is its `TypedCall`).
+            // proxy, each method one `process` call of this plugin (its input framed).
             names.push(entry.name.clone());
             typed_registrations.push(
                 SandboxedRegistration::new(
                     &entry.name,
                     &typed.trait_name,
                     &typed.fingerprint,
-                    move || Ok(Box::new(WasmPlugin::new(spec.clone())) as Box<dyn TypedCall>),
+                    move || Ok(Box::new(WasmPlugin::new(spec.clone())) as Box<dyn Plugin>),
                 )
                 .with_version(&entry.version)
                 .with_description(&entry.description)

@@ -15,7 +15,6 @@ use crate::module::WasmModule;
 use modreg_core::Plugin;
 use modreg_core::PluginError;
 use modreg_core::PluginType;
-use modreg_core::typed_sandbox::TypedCall;
 use modreg_host::Events;
 
 /// A loaded module with its engine, the limits it was loaded under and its idle sandboxes.
@@ -241,20 +240,5 @@ impl Plugin for WasmPlugin {
             GuestState::PerInstance => self.call_own(data),
             _ => self.spec.module.call(&self.spec, data),
         }
-    }
-}
-
-/// A typed plugin's instance: each method of its `#[sandboxed]` trait is one call, its input
-/// the method's number and the encoded arguments (`docs/wasm-abi.md`, "Typed plugins").
-impl TypedCall for WasmPlugin {
-    fn plugin_name(&self) -> &str {
-        &self.spec.name
-    }
-
-    fn call(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let mut input = Vec::with_capacity(4 + arguments.len());
-        input.extend_from_slice(&method.to_le_bytes());
-        input.extend_from_slice(arguments);
-        self.process(&input)
     }
 }
