@@ -175,3 +175,29 @@ impl fmt::Debug for PluginInfo {
             .finish()
     }
 }
+
+/// One plugin of a registry of a user's trait, as the host sees it: compiled in, or
+/// registered by a source (a `#[sandboxed]` trait's plugin loaded into the sandbox).
+/// [`Catalog::typed_plugins`](crate::Catalog::typed_plugins) lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypedPluginInfo {
+    /// The name.
+    pub name: String,
+    /// The version.
+    pub version: String,
+    /// The description.
+    pub description: String,
+    /// The capabilities.
+    pub capabilities: Vec<String>,
+    /// Whether a source registered it (it runs in the sandbox) rather than the binary.
+    pub sandboxed: bool,
+}
+
+impl TypedPluginInfo {
+    /// Whether it has every capability of `required`.
+    pub fn has_capabilities(&self, required: &[&str]) -> bool {
+        required
+            .iter()
+            .all(|c| self.capabilities.iter().any(|own| own == c))
+    }
+}

@@ -79,7 +79,7 @@ pub use crate::configuration::{
 };
 pub use crate::factory::PluginFactoryConfig;
 pub use crate::handle::PluginHandle;
-pub use crate::info::{PluginInfo, PluginOrigin};
+pub use crate::info::{PluginInfo, PluginOrigin, TypedPluginInfo};
 pub use crate::instantiate::PluginInstantiationConfig;
 pub use crate::layer::{
     Change, Code, Event, Events, Interest, Layer, LayerContext, Opened, Proof, Wrap,

@@ -18,7 +18,7 @@ use arc_swap::ArcSwap;
 use crate::overlay::Overlay;
 
 use crate::cache::QueryKey;
-use crate::info::PluginInfo;
+use crate::info::{PluginInfo, TypedPluginInfo};
 use crate::interest::Interests;
 use crate::layer::{Event, Events, Layer, Layers};
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
@@ -27,6 +27,7 @@ use modreg_core::Conflict;
 use modreg_core::Plugin;
 use modreg_core::PluginError;
 use modreg_core::PluginIndex;
+use modreg_core::Registry;
 
 /// The environment variable that names the active environment of a new registry.
 pub const ENVIRONMENT_VARIABLE: &str = "MODREG_ENVIRONMENT";
@@ -331,6 +332,39 @@ impl ModuleRegistry {
             || QueryKey::Discovery(query.clone()),
             || Ok(self.discover_uncached(&query)),
         )
+    }
+
+    /// What [`Catalog::typed_plugins`](crate::Catalog::typed_plugins) does.
+    pub(crate) fn typed_plugins<T: ?Sized>(&self, registry: &Registry<T>) -> Vec<TypedPluginInfo> {
+        let overlay = self.snapshot();
+        let trait_name = registry.sandboxed().map(|abi| abi.trait_name);
+        let sandboxed: Vec<TypedPluginInfo> = overlay
+            .sandboxed
+            .values()
+            .filter(|entry| Some(entry.trait_name()) == trait_name)
+            .map(|entry| TypedPluginInfo {
+                name: entry.name().to_owned(),
+                version: entry.version().to_owned(),
+                description: entry.description().to_owned(),
+                capabilities: entry.capabilities().to_vec(),
+                sandboxed: true,
+            })
+            .collect();
+        let mut all: Vec<TypedPluginInfo> = registry
+            .entries()
+            .iter()
+            .filter(|d| !sandboxed.iter().any(|s| s.name == d.name()))
+            .map(|d| TypedPluginInfo {
+                name: d.name().to_owned(),
+                version: d.version().to_owned(),
+                description: d.description().to_owned(),
+                capabilities: d.capabilities().iter().map(|c| (*c).to_owned()).collect(),
+                sandboxed: false,
+            })
+            .collect();
+        all.extend(sandboxed);
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     fn discover_uncached(&self, query: &PluginDiscoveryQuery) -> Vec<PluginInfo> {

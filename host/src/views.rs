@@ -22,7 +22,7 @@ use crate::configuration::{
 };
 use crate::factory::PluginFactoryConfig;
 use crate::handle::PluginHandle;
-use crate::info::PluginInfo;
+use crate::info::{PluginInfo, TypedPluginInfo};
 use crate::instantiate::PluginInstantiationConfig;
 use crate::layer::Proof;
 use crate::query::{PluginCapabilityQuery, PluginDiscoveryQuery};
@@ -120,6 +120,33 @@ impl Catalog<'_> {
     /// The factory names known: registered at run time and compiled in.
     pub fn factory_names(&self) -> Vec<String> {
         self.0.factory_names()
+    }
+
+    /// Every plugin [`Instances::create_from`] finds in `registry`, sorted by name: its
+    /// compiled-in plugins and, for a `#[sandboxed]` trait, those a source registered (which
+    /// take the place of a compiled-in plugin of their name).
+    ///
+    /// ```
+    /// use modreg_core::{plugin, registry};
+    /// use modreg_host::ModuleRegistry;
+    ///
+    /// pub trait Greeter: Send + Sync { fn greet(&self) -> String; }
+    /// registry!(pub GREETERS: dyn Greeter);
+    ///
+    /// #[plugin(registry = GREETERS, capabilities = ["polite"])]
+    /// #[derive(Default)]
+    /// struct Formal;
+    /// impl Greeter for Formal { fn greet(&self) -> String { "Good day.".into() } }
+    ///
+    /// # fn main() {
+    /// let host = ModuleRegistry::new();
+    /// let found = host.catalog().typed_plugins(&GREETERS);
+    /// assert_eq!(found.len(), 1);
+    /// assert!(found[0].has_capabilities(&["polite"]) && !found[0].sandboxed);
+    /// # }
+    /// ```
+    pub fn typed_plugins<T: ?Sized>(&self, registry: &Registry<T>) -> Vec<TypedPluginInfo> {
+        self.0.typed_plugins(registry)
     }
 }
 

@@ -244,6 +244,13 @@ fn one_suite_passes_natively_and_in_the_sandbox() {
     assert_eq!(run_suite(&*native), Vec::<String>::new(), "native");
 
     let host = sandboxed_host(WasmConfig::new());
+    // Found by the host's query as the compiled-in one is, now from the sandbox.
+    let found = host.catalog().typed_plugins(&PRICING);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].sandboxed && found[0].has_capabilities(&["pricing", "catalogue"]));
+    assert_eq!(found[0].description, "Prices orders from a fixed catalogue");
+    let linked_only = ModuleRegistry::new().catalog().typed_plugins(&PRICING);
+    assert!(!linked_only[0].sandboxed);
     let sandboxed = host.instances().create_from(&PRICING, "catalog").unwrap();
     // The same `Box<dyn Pricing>`, running where pointers are 32 bits wide: in the guest.
     assert_eq!(sandboxed.pointer_bits(), Ok(32));
