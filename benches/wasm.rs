@@ -12,7 +12,9 @@
 //! - `wasm_call`: the sandbox's own cost: a guest that does nothing (kept, and fresh per call),
 //!   and one that calls the host 1,000 times;
 //! - `wasm_typed`: a method of a user's `#[sandboxed]` trait with a 64-byte struct argument
-//!   (`examples/sandboxed-trait`), native and in the guest, beside a 64-byte bytes call.
+//!   (`examples/sandboxed-trait`), native and in the guest, beside a 64-byte bytes call;
+//! - `wasm_async`: 1,000 guest calls at once, each awaiting a 10 ms async host function, on a
+//!   runtime with two worker threads.
 //!
 //! The guests are built from source first (`tests/support/wasm_guests.rs`, `c_guest.rs`: the C
 //! guest needs clang and lld).
@@ -267,6 +269,55 @@ fn typed(c: &mut Criterion) {
     group.finish();
 }
 
+/// 1,000 guest calls at once, each awaiting an async host function that sleeps 10 ms, from a
+/// runtime with two worker threads: suspended guests, not blocked threads.
+fn async_host(c: &mut Criterion) {
+    use modreg::{HostFunction, HostFunctionError};
+    use std::sync::Arc;
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(
+            WasmConfig::new().with_host_function(HostFunction::new_async(
+                "nap",
+                "kv.read",
+                |_, _| async {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    Ok::<_, HostFunctionError>(b"slept".to_vec())
+                },
+            )),
+        )
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_plugin(wasm_guests::plugin_dir().join("hostile.wasm"))
+        .unwrap();
+    let ask = Arc::new(registry.create_plugin("ask-host").unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("wasm_async");
+    group.sample_size(10);
+    group.bench_function("1000_calls_awaiting_10ms_host_function", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let calls: Vec<_> = (0..1000)
+                    .map(|_| {
+                        let ask = Arc::clone(&ask);
+                        tokio::spawn(async move { ask.process_async(b"nap").await })
+                    })
+                    .collect();
+                for call in calls {
+                    assert_eq!(call.await.unwrap().unwrap(), b"slept");
+                }
+            });
+        });
+    });
+    group.finish();
+}
+
 /// From a changed module written into a watched directory to the new code answering: the
 /// file notification, 30 ms of quiet to coalesce a burst (`COALESCE`), the load, the swap.
 fn reload(c: &mut Criterion) {
@@ -308,5 +359,5 @@ fn reload(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, process, load, call, typed, reload);
+criterion_group!(benches, process, load, call, typed, async_host, reload);
 criterion_main!(benches);

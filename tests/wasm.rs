@@ -1105,6 +1105,99 @@ fn memory_growth_stops_at_the_deadline() {
 /// one is refused and audited, an unknown name is not found, a failure or a panic is the call's
 /// error with its message, a slow function stops at the deadline; monitoring counts the calls
 /// that ran, per function.
+/// An async host function suspends the guest that calls it: awaited through `process_async`,
+/// the caller's task yields its thread, so a thousand guests wait at once on two worker
+/// threads; called through `process`, the thread waits. Either way the guest's deadline bounds
+/// the wait, and the host goes on.
+#[test]
+fn async_host_functions_suspend_the_guest_instead_of_a_thread() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use modreg::{HostFunction, HostFunctionError};
+
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (now, peak) = (Arc::clone(&in_flight), Arc::clone(&most));
+    let config = WasmConfig::new()
+        .with_time_budget(Duration::from_secs(10))
+        .with_host_function(HostFunction::new_async(
+            "nap",
+            "kv.read",
+            move |_, input| {
+                let (now, peak) = (Arc::clone(&now), Arc::clone(&peak));
+                async move {
+                    let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(running, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Ok::<_, HostFunctionError>([b"slept:", &input[..]].concat())
+                }
+            },
+        ))
+        .with_host_function(HostFunction::new_async("ready", "kv.read", |_, _| async {
+            Ok::<_, HostFunctionError>(b"at once".to_vec())
+        }));
+    let registry = host(config);
+    let ask = Arc::new(registry.create_plugin("ask-host").unwrap());
+
+    // 400 guests, each awaiting a 10 ms host function, from two worker threads (the bench runs
+    // a thousand).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let answers = runtime.block_on(async {
+        let calls: Vec<_> = (0..400)
+            .map(|i| {
+                let ask = Arc::clone(&ask);
+                tokio::spawn(async move {
+                    let input = format!("nap:{i}");
+                    ask.process_async(input.as_bytes()).await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap());
+        }
+        answers
+    });
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer.as_ref().unwrap(), format!("slept:{i}").as_bytes());
+    }
+    // Suspended guests, not blocked threads: far more than two waited at once.
+    assert!(
+        most.load(Ordering::SeqCst) > 100,
+        "at most {} at once",
+        most.load(Ordering::SeqCst)
+    );
+    assert_eq!(in_flight.load(Ordering::SeqCst), 0);
+
+    // Through `process` the thread waits for the answer.
+    assert_eq!(ask.process(b"ready").unwrap(), b"at once");
+
+    // A function that never answers is bounded by the guest's deadline, on both paths.
+    let strict = host(
+        WasmConfig::new()
+            .with_time_budget(Duration::from_millis(100))
+            .with_host_function(HostFunction::new_async("never", "kv.read", |_, _| {
+                std::future::pending::<Result<Vec<u8>, HostFunctionError>>()
+            })),
+    );
+    let stuck = strict.create_plugin("ask-host").unwrap();
+    let timed_out = |r: Result<Vec<u8>, PluginError>| {
+        matches!(
+            r.map_err(PluginError::into_kind),
+            Err(PluginErrorKind::Timeout { .. })
+        )
+    };
+    assert!(timed_out(stuck.process(b"never")));
+    assert!(timed_out(runtime.block_on(stuck.process_async(b"never"))));
+    rot13_still_answers(&strict);
+}
+
 #[test]
 fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
     use modreg::{HostFunction, HostFunctionError};

@@ -483,6 +483,17 @@ impl TypedCall for PluginCall {
     fn call(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError> {
         recovered(self.0.process(&framed(method, arguments)))
     }
+
+    fn call_async(
+        &self,
+        method: u32,
+        arguments: Vec<u8>,
+    ) -> modreg_core::typed_sandbox::BoxFuture<'_, Vec<u8>> {
+        Box::pin(async move {
+            let input = framed(method, &arguments);
+            recovered(self.0.process_async(&input).await)
+        })
+    }
 }
 
 /// A factory's variant: what runs is known only after the factory's function returns.

@@ -63,6 +63,16 @@ pub trait Plugin: Send + Sync {
     /// Process data
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError>;
 
+    /// [`process`](Self::process) as a future, for a plugin that waits on something (a
+    /// sandboxed guest awaiting the embedder's async host function): awaiting it yields the
+    /// thread instead of blocking it. The default runs `process` when first polled. A wrapper
+    /// that forwards it applies its policy around the inner future; one that does not keeps
+    /// the default, and the call goes through its `process` (its policy holds; the thread
+    /// blocks).
+    fn process_async<'a>(&'a self, data: &'a [u8]) -> crate::typed_sandbox::BoxFuture<'a, Vec<u8>> {
+        Box::pin(async move { self.process(data) })
+    }
+
     /// The compiled-in table entry this plugin was made from, if any.
     ///
     /// `#[plugin]` structs answer their entry; a hand-written plugin keeps the default, `None`.

@@ -79,6 +79,23 @@ pub fn guard_value<T>(
     guarded(call).map_err(|payload| panicked(plugin, during, payload.as_ref()))
 }
 
+/// [`guard`] for a future: each poll runs under the guard, so a panic while it is polled is
+/// the future's `PluginErrorKind::Panicked`, not an unwinding executor.
+pub async fn guard_future<T>(
+    plugin: &str,
+    during: &'static str,
+    future: impl std::future::Future<Output = Result<T, PluginError>>,
+) -> Result<T, PluginError> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(
+        |cx| match guard_value(plugin, during, || future.as_mut().poll(cx)) {
+            Ok(poll) => poll,
+            Err(panicked) => std::task::Poll::Ready(Err(panicked)),
+        },
+    )
+    .await
+}
+
 #[cold]
 #[inline(never)]
 fn panicked(plugin: &str, during: &'static str, payload: &(dyn Any + Send)) -> PluginError {
@@ -131,6 +148,40 @@ impl PanicLatch {
 
 #[cfg(test)]
 mod tests {
+
+    /// Polls `future` once: these futures are ready at once.
+    fn once<T>(future: impl std::future::Future<Output = T>) -> T {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(out) => out,
+            std::task::Poll::Pending => panic!("pending"),
+        }
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(panic = "unwind"),
+        ignore = "panics abort on this target: nothing to catch"
+    )]
+    fn a_future_that_panics_while_polled_is_an_error() {
+        assert_eq!(
+            once(guard_future("p", "process", async { Ok(7u8) })).unwrap(),
+            7
+        );
+        let error = once(guard_future("p", "process", async {
+            if std::hint::black_box(true) {
+                panic!("inside the future");
+            }
+            Ok(0u8)
+        }))
+        .unwrap_err();
+        assert!(
+            matches!(error.kind(), PluginErrorKind::Panicked { message, .. } if message.contains("inside the future")),
+            "{error:?}"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -43,6 +43,11 @@
 
 use crate::error::PluginError;
 
+/// A call's answer, to be awaited: what [`Plugin::process_async`](crate::Plugin::process_async)
+/// and [`TypedCall::call_async`] return.
+pub type BoxFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, PluginError>> + Send + 'a>>;
+
 /// The host's way into one sandboxed plugin: runs method number `method` on the encoded
 /// arguments, answers the encoded result.
 pub trait TypedCall: Send + Sync {
@@ -51,6 +56,13 @@ pub trait TypedCall: Send + Sync {
 
     /// Runs method `method` (its position in the trait) on `arguments`.
     fn call(&self, method: u32, arguments: &[u8]) -> Result<Vec<u8>, PluginError>;
+
+    /// [`call`](Self::call) as a future: an `async fn` of the trait awaits it, so a guest
+    /// awaiting an async host function yields the caller's thread. The default calls `call`
+    /// when first polled.
+    fn call_async(&self, method: u32, arguments: Vec<u8>) -> BoxFuture<'_, Vec<u8>> {
+        Box::pin(async move { self.call(method, &arguments) })
+    }
 }
 
 /// The input of a typed call as a `Plugin::process` takes it: the method's number
@@ -277,6 +289,18 @@ pub mod encoding {
     ) -> Result<R, PluginError> {
         let plugin = call.plugin_name();
         let answer = call.call(method, &encode(plugin, arguments)?)?;
+        decode(plugin, &answer)
+    }
+
+    /// [`call`] for an `async fn`: the arguments encoded at once, the call awaited.
+    pub async fn call_async<A: Serialize, R: DeserializeOwned>(
+        call: &dyn TypedCall,
+        method: u32,
+        arguments: &A,
+    ) -> Result<R, PluginError> {
+        let plugin = call.plugin_name();
+        let encoded = encode(plugin, arguments)?;
+        let answer = call.call_async(method, encoded).await?;
         decode(plugin, &answer)
     }
 

@@ -337,9 +337,16 @@ fn proxy_method(p: &TokenStream, i: usize, m: &Method<'_>) -> TokenStream {
     // The conversion's error points at the method's `E` when it lacks `From<PluginError>`.
     let convert =
         quote_spanned!(error.span()=> <#error as ::core::convert::From<#p::PluginError>>::from);
+    // An `async fn` awaits the call: a guest awaiting an async host function yields the
+    // caller's thread.
+    let answer = if sig.asyncness.is_some() {
+        quote!(__modreg_encoding::call_async::<_, #output>(&*self.0, #index, &(#(&#names,)*)).await)
+    } else {
+        quote!(__modreg_encoding::call::<_, #output>(&*self.0, #index, &(#(&#names,)*)))
+    };
     quote! {
         #sig {
-            match __modreg_encoding::call::<_, #output>(&*self.0, #index, &(#(&#names,)*)) {
+            match #answer {
                 #p::Result::Ok(answer) => answer,
                 #p::Result::Err(error) => #p::Result::Err(#convert(error)),
             }

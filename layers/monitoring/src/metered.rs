@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use modreg_core::sandbox::{PanicLatch, guard};
+use modreg_core::sandbox::{PanicLatch, guard, guard_future};
 use modreg_core::stream::Reader;
+use modreg_core::typed_sandbox::BoxFuture;
 use modreg_core::{
     HealthStatus, Plugin, PluginDescriptor, PluginError, PluginErrorKind, PluginType,
 };
@@ -261,6 +262,25 @@ impl Plugin for Metered {
         self.account(data.len() as u64, outcome.as_ref().map(Vec::len), latency);
         drop(span);
         outcome
+    }
+
+    /// The inner plugin's future, metered as `process` is: refused after a panic, guarded,
+    /// timed from the first poll to the end, counted once.
+    fn process_async<'a>(&'a self, data: &'a [u8]) -> BoxFuture<'a, Vec<u8>> {
+        Box::pin(async move {
+            let start = self.timed().then(Instant::now);
+            let outcome = match self.failed.check(&self.name) {
+                Ok(()) if self.plan.catch_panics => {
+                    guard_future(&self.name, "process", self.inner.process_async(data)).await
+                }
+                Ok(()) => self.inner.process_async(data).await,
+                Err(refused) => Err(refused),
+            };
+            self.failed.observe(&outcome);
+            let latency = start.map(|s| s.elapsed());
+            self.account(data.len() as u64, outcome.as_ref().map(Vec::len), latency);
+            outcome
+        })
     }
 
     fn streams(&self) -> bool {

@@ -15,6 +15,8 @@
 //! monitoring layer counts per plugin and function.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -56,12 +58,33 @@ impl HostFunctionError {
 
 type Call = dyn Fn(HostCall<'_>, &[u8]) -> Result<Vec<u8>, HostFunctionError> + Send + Sync;
 
+/// An async host function's answer, to be awaited.
+pub(crate) type Answer =
+    Pin<Box<dyn Future<Output = Result<Vec<u8>, HostFunctionError>> + Send + 'static>>;
+
+type AsyncCall = dyn Fn(HostCall<'_>, Vec<u8>) -> Answer + Send + Sync;
+
+/// The function itself.
+#[derive(Clone)]
+enum Body {
+    Sync(Arc<Call>),
+    Async(Arc<AsyncCall>),
+}
+
+/// What starting a host function gave.
+pub(crate) enum Started {
+    /// A synchronous function's answer.
+    Done(Result<Vec<u8>, HostFunctionError>),
+    /// An async function's answer, to be awaited while the guest is suspended.
+    Pending(Answer),
+}
+
 /// A function the host offers to guests whose plugin declares its permission.
 #[derive(Clone)]
 pub struct HostFunction {
     name: Arc<str>,
     permission: Arc<str>,
-    call: Arc<Call>,
+    body: Body,
 }
 
 impl fmt::Debug for HostFunction {
@@ -76,9 +99,12 @@ impl fmt::Debug for HostFunction {
 /// The same function: the same name, permission and closure (not an equal closure).
 impl PartialEq for HostFunction {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-            && self.permission == other.permission
-            && Arc::ptr_eq(&self.call, &other.call)
+        let same_body = match (&self.body, &other.body) {
+            (Body::Sync(a), Body::Sync(b)) => Arc::ptr_eq(a, b),
+            (Body::Async(a), Body::Async(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        self.name == other.name && self.permission == other.permission && same_body
     }
 }
 
@@ -95,8 +121,46 @@ impl HostFunction {
         HostFunction {
             name: name.into().into(),
             permission: permission.into().into(),
-            call: Arc::new(call),
+            body: Body::Sync(Arc::new(call)),
         }
+    }
+
+    /// An async function: the guest that calls it is suspended while its future runs, and
+    /// resumed with the answer. Called through
+    /// [`Plugin::process_async`](modreg_core::Plugin::process_async) (and a `#[sandboxed]`
+    /// trait's `async fn`), the caller's task yields its thread meanwhile; called through
+    /// `process`, the calling thread waits. Either way the future runs under the guest's
+    /// deadline: one still running then is dropped, and the call is a `Timeout`.
+    ///
+    /// ```
+    /// use modreg_wasm::{HostFunction, HostFunctionError};
+    ///
+    /// let lookup = HostFunction::new_async("kv.get", "kv.read", |_, key: Vec<u8>| async move {
+    ///     // An embedder's own I/O: a database, an HTTP client...
+    ///     Ok::<_, HostFunctionError>(key.to_ascii_uppercase())
+    /// });
+    /// assert!(lookup.is_async());
+    /// ```
+    pub fn new_async<F>(
+        name: impl Into<String>,
+        permission: impl Into<String>,
+        call: impl Fn(HostCall<'_>, Vec<u8>) -> F + Send + Sync + 'static,
+    ) -> Self
+    where
+        F: Future<Output = Result<Vec<u8>, HostFunctionError>> + Send + 'static,
+    {
+        HostFunction {
+            name: name.into().into(),
+            permission: permission.into().into(),
+            body: Body::Async(Arc::new(move |caller, input| {
+                Box::pin(call(caller, input)) as Answer
+            })),
+        }
+    }
+
+    /// Whether it is an async function ([`new_async`](Self::new_async)).
+    pub fn is_async(&self) -> bool {
+        matches!(self.body, Body::Async(_))
     }
 
     /// A function that takes an `I` and answers an `O`, both encoded with `postcard` (what
@@ -131,13 +195,21 @@ impl HostFunction {
         &self.permission
     }
 
-    /// Runs it.
-    pub(crate) fn call(
-        &self,
-        caller: HostCall<'_>,
-        input: &[u8],
-    ) -> Result<Vec<u8>, HostFunctionError> {
-        (self.call)(caller, input)
+    /// Runs it: the answer of a synchronous function, an async one's future.
+    pub(crate) fn start(&self, caller: HostCall<'_>, input: Vec<u8>) -> Started {
+        match &self.body {
+            Body::Sync(call) => Started::Done(call(caller, &input)),
+            Body::Async(call) => Started::Pending(call(caller, input)),
+        }
+    }
+
+    /// Runs a synchronous function (tests).
+    #[cfg(test)]
+    fn call(&self, caller: HostCall<'_>, input: &[u8]) -> Result<Vec<u8>, HostFunctionError> {
+        match self.start(caller, input.to_vec()) {
+            Started::Done(answer) => answer,
+            Started::Pending(_) => unreachable!("a synchronous function"),
+        }
     }
 }
 

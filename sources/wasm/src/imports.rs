@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use wasmi::{Caller, Extern, Linker, Memory};
+use wasmi::{AsContextMut, Caller, Extern, Linker, Memory};
 
 use crate::config::WasmConfig;
-use crate::host_function::{HostCall, HostFunction};
+use crate::host_function::{Answer, HostCall, HostFunction, HostFunctionError, Started};
 use modreg_core::wasm_abi::{
     DENIED, FAILED, IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_HOST_CALL, IMPORT_MODULE,
     IMPORT_PANIC, IMPORT_READ_FILE, NOT_FOUND,
@@ -81,9 +81,45 @@ pub(crate) struct HostState {
     pub(crate) denied: Option<String>,
     /// The last host function's answer or failure message, for `host_answer`.
     pub(crate) host_answer: Option<Vec<u8>>,
+    /// An async host function the guest waits on: its call trapped with [`Suspended`], and
+    /// resumes with the answer (`instance.rs`).
+    pub(crate) pending: Option<PendingCall>,
     /// The registry's events, told of every refusal (security audits it).
     pub(crate) events: Events,
 }
+
+/// An async host function's call the guest is suspended on.
+pub(crate) struct PendingCall {
+    /// Its answer, to be awaited.
+    pub(crate) answer: Answer,
+    /// The function's name.
+    pub(crate) function: String,
+    /// Where the guest wants the answer: its address and room.
+    pub(crate) out: (u32, u32),
+    /// When it was called.
+    pub(crate) started: Instant,
+}
+
+impl std::fmt::Debug for PendingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCall")
+            .field("function", &self.function)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `host_call` traps with while an async host function runs: the call is resumed with
+/// its answer, not failed.
+#[derive(Debug)]
+pub(crate) struct Suspended;
+
+impl std::fmt::Display for Suspended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("suspended on an async host function")
+    }
+}
+
+impl wasmi::errors::HostError for Suspended {}
 
 /// What a host function returns when the call's time is up: a trap, which the call reports as
 /// a `Timeout` (the deadline has passed).
@@ -237,14 +273,26 @@ fn deny(caller: &mut Caller<'_, HostState>, permission: &str, what: &str) -> i64
 
 /// Copies `value` to the guest if it fits `out_cap`; its length either way.
 fn answer(caller: &mut Caller<'_, HostState>, value: &[u8], out_ptr: u32, out_cap: u32) -> i64 {
+    let memory = memory(caller);
+    write_answer(caller, memory, value, (out_ptr, out_cap))
+}
+
+/// [`answer`] into `memory` of any store context (a host call's caller, or the store of a
+/// call resumed after an async host function).
+fn write_answer(
+    mut ctx: impl AsContextMut<Data = HostState>,
+    memory: Option<Memory>,
+    value: &[u8],
+    (out_ptr, out_cap): (u32, u32),
+) -> i64 {
     let Ok(len) = i64::try_from(value.len()) else {
         return FAILED;
     };
     if value.len() <= out_cap as usize {
-        let Some(memory) = memory(caller) else {
+        let Some(memory) = memory else {
             return FAILED;
         };
-        if memory.write(&mut *caller, out_ptr as usize, value).is_err() {
+        if memory.write(&mut ctx, out_ptr as usize, value).is_err() {
             return FAILED;
         }
     }
@@ -368,14 +416,19 @@ fn host_call(
     out_ptr: u32,
     out_cap: u32,
 ) -> Result<i64, wasmi::Error> {
-    timed(&mut caller, |caller| {
+    let answered = timed(&mut caller, |caller| {
         host_call_now(
             caller,
             (name_ptr, name_len),
             (in_ptr, in_len),
             (out_ptr, out_cap),
         )
-    })
+    })?;
+    // An async function's future is running: the guest waits, suspended, for its answer.
+    if caller.data().pending.is_some() {
+        return Err(wasmi::Error::host(Suspended));
+    }
+    Ok(answered)
 }
 
 /// Runs the host function the guest names, if its plugin declares the function's permission;
@@ -424,31 +477,71 @@ fn host_call_now(
     };
     // A panic in the embedder's function is that call's failure, not the host's end.
     let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function.call(call, &input)));
-    let elapsed = started.elapsed();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function.start(call, input)));
+    let outcome = match outcome {
+        Ok(Started::Pending(answer)) => {
+            caller.data_mut().pending = Some(PendingCall {
+                answer,
+                function: name,
+                out: (out_ptr, out_cap),
+                started,
+            });
+            return 0;
+        }
+        Ok(Started::Done(answer)) => Some(answer),
+        Err(_) => None,
+    };
+    let memory = memory(caller);
+    settle(
+        caller,
+        memory,
+        &name,
+        outcome,
+        started.elapsed(),
+        (out_ptr, out_cap),
+    )
+}
+
+/// Ends a host function's call with its `outcome` (`None`: it panicked): counted
+/// (`Event::HostFunctionCalled`), the answer copied to the guest if it fits and kept for
+/// `host_answer`, or the failure's message kept; the guest's return value.
+pub(crate) fn settle(
+    mut ctx: impl AsContextMut<Data = HostState>,
+    memory: Option<Memory>,
+    name: &str,
+    outcome: Option<Result<Vec<u8>, HostFunctionError>>,
+    elapsed: std::time::Duration,
+    out: (u32, u32),
+) -> i64 {
+    let grants = Arc::clone(&ctx.as_context().data().grants);
+    let max = grants.max_read;
     let failure = match &outcome {
-        Ok(Ok(answer)) if answer.len() <= max => None,
-        Ok(Ok(answer)) => Some(format!(
+        Some(Ok(answer)) if answer.len() <= max => None,
+        Some(Ok(answer)) => Some(format!(
             "`{name}` answered {} bytes, over the limit of {max}",
             answer.len()
         )),
-        Ok(Err(error)) => Some(error.to_string()),
-        Err(_) => Some(format!("`{name}` panicked")),
+        Some(Err(error)) => Some(error.to_string()),
+        None => Some(format!("`{name}` panicked")),
     };
-    caller.data().events.emit(&Event::HostFunctionCalled {
-        plugin: &grants.plugin,
-        function: &name,
-        elapsed,
-        ok: failure.is_none(),
-    });
+    ctx.as_context()
+        .data()
+        .events
+        .emit(&Event::HostFunctionCalled {
+            plugin: &grants.plugin,
+            function: name,
+            elapsed,
+            ok: failure.is_none(),
+        });
     match (outcome, failure) {
-        (Ok(Ok(answer_bytes)), None) => {
-            let len = answer(caller, &answer_bytes, out_ptr, out_cap);
-            caller.data_mut().host_answer = Some(answer_bytes);
+        (Some(Ok(answer_bytes)), None) => {
+            let len = write_answer(&mut ctx, memory, &answer_bytes, out);
+            ctx.as_context_mut().data_mut().host_answer = Some(answer_bytes);
             len
         }
         (_, message) => {
-            caller.data_mut().host_answer = Some(message.unwrap_or_default().into_bytes());
+            ctx.as_context_mut().data_mut().host_answer =
+                Some(message.unwrap_or_default().into_bytes());
             FAILED
         }
     }

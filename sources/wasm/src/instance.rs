@@ -2,11 +2,17 @@
 //! with the deadline checked between them, memory capped by the store's limiter, the answer's
 //! length checked before it is copied.
 
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use wasmi::{Engine, Instance, Linker, Memory, Store, TypedFunc, TypedResumableCall};
+use wasmi::{Engine, Instance, Linker, Memory, Store, TypedFunc, TypedResumableCall, Val};
+
+use crate::host_function::{Answer, HostFunctionError};
+use crate::imports::{PendingCall, settle};
 
 use crate::config::WasmConfig;
 use crate::imports::{Grants, HostState, MemoryCap};
@@ -86,6 +92,7 @@ impl Sandbox {
             panic_message: None,
             denied: None,
             host_answer: None,
+            pending: None,
         };
         let mut store = Box::new(Store::new(engine, state));
         store.limiter(|state| &mut state.limiter);
@@ -126,8 +133,22 @@ impl Sandbox {
     }
 
     /// Runs plugin number `index` (named `plugin`) on `input` with `grants`. An `Err` that is
-    /// not the plugin's own error leaves the instance unusable: drop it.
+    /// not the plugin's own error leaves the instance unusable: drop it. The thread waits for
+    /// any async host function the guest calls.
     pub(crate) fn call(
+        &mut self,
+        plugin: &str,
+        index: u32,
+        input: &[u8],
+        grants: &Arc<Grants>,
+        config: &WasmConfig,
+    ) -> Result<Vec<u8>, CallError> {
+        block_on(self.call_async(plugin, index, input, grants, config))
+    }
+
+    /// [`call`](Self::call) as a future: while the guest waits for an async host function,
+    /// the future is pending (the caller's task yields its thread).
+    pub(crate) async fn call_async(
         &mut self,
         plugin: &str,
         index: u32,
@@ -158,18 +179,22 @@ impl Sandbox {
             0
         } else {
             let alloc = self.alloc;
-            let ptr = self.run(plugin, started, config, |store| {
-                alloc.call_resumable(store, len)
-            })?;
+            let ptr = self
+                .run(plugin, started, config, |store| {
+                    alloc.call_resumable(store, len)
+                })
+                .await?;
             self.memory
                 .write(&mut *self.store, ptr as usize, input)
                 .map_err(|e| self.fatal(plugin, &e.to_string()))?;
             ptr
         };
         let process = self.process;
-        let at = self.run(plugin, started, config, |store| {
-            process.call_resumable(store, (index, ptr, len))
-        })?;
+        let at = self
+            .run(plugin, started, config, |store| {
+                process.call_resumable(store, (index, ptr, len))
+            })
+            .await?;
         let mut record = [0u8; ANSWER_RECORD];
         self.memory
             .read(&*self.store, at as usize, &mut record)
@@ -247,8 +272,9 @@ impl Sandbox {
     }
 
     /// Runs one exported function to its end, a slice of fuel at a time, within the call's
-    /// deadline and fuel cap.
-    fn run(
+    /// deadline and fuel cap; suspended (pending) while an async host function it called
+    /// runs, and resumed with its answer.
+    async fn run(
         &mut self,
         plugin: &str,
         started: Instant,
@@ -301,6 +327,11 @@ impl Sandbox {
                     }
                     call = paused.resume(&mut *self.store);
                 }
+                Ok(TypedResumableCall::HostTrap(paused)) if self.store.data().pending.is_some() => {
+                    let pending = self.store.data_mut().pending.take().expect("checked above");
+                    let answered = self.wait(plugin, pending, config).await?;
+                    call = paused.resume(&mut *self.store, &[Val::I64(answered)]);
+                }
                 Ok(TypedResumableCall::HostTrap(_)) => {
                     // A host function refuses to run, or stops the guest, past the deadline.
                     if self.store.data().limiter.past_deadline() {
@@ -317,6 +348,122 @@ impl Sandbox {
             }
         }
     }
+}
+
+impl Sandbox {
+    /// Waits for the async host function the guest is suspended on, until the call's
+    /// deadline: its answer settled into the guest (the guest's return value), or a
+    /// `Timeout` (the future is dropped; the guest with it).
+    async fn wait(
+        &mut self,
+        plugin: &str,
+        pending: PendingCall,
+        config: &WasmConfig,
+    ) -> Result<i64, CallError> {
+        let PendingCall {
+            answer,
+            function,
+            out,
+            started,
+        } = pending;
+        let deadline = self
+            .store
+            .data()
+            .limiter
+            .deadline
+            .unwrap_or_else(Instant::now);
+        let timeout = || {
+            CallError::Fatal(PluginError::from(PluginErrorKind::Timeout {
+                plugin: plugin.to_owned(),
+                budget: config.time_budget(),
+            }))
+        };
+        let Some(outcome) = (Deadlined {
+            answer,
+            deadline,
+            timer: futures_timer::Delay::new(deadline.saturating_duration_since(Instant::now())),
+        })
+        .await
+        else {
+            return Err(timeout());
+        };
+        let memory = Some(self.memory);
+        let answered = settle(
+            &mut *self.store,
+            memory,
+            &function,
+            outcome,
+            started.elapsed(),
+            out,
+        );
+        if self.store.data().limiter.past_deadline() {
+            return Err(timeout());
+        }
+        Ok(answered)
+    }
+}
+
+/// An async host function's answer raced against the call's deadline: `None` when the
+/// deadline came first; `Some(None)` when the future panicked (that call's failure).
+struct Deadlined {
+    answer: Answer,
+    deadline: Instant,
+    /// Wakes the task at the deadline (the answer may never wake it).
+    timer: futures_timer::Delay,
+}
+
+impl Future for Deadlined {
+    type Output = Option<Option<Result<Vec<u8>, HostFunctionError>>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            this.answer.as_mut().poll(cx)
+        }));
+        match polled {
+            Ok(Poll::Ready(answer)) => return Poll::Ready(Some(Some(answer))),
+            Err(_) => return Poll::Ready(Some(None)),
+            Ok(Poll::Pending) => {}
+        }
+        if Instant::now() >= this.deadline || Pin::new(&mut this.timer).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+}
+
+/// Wakes the thread that parked in [`block_on`].
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    /// This thread's waker for [`block_on`], made once.
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+}
+
+/// Runs `future` on this thread, parking it while the future waits. Written here rather than
+/// taken from an executor crate: a sandbox call is one future that is ready at once unless its
+/// guest waits on an async host function, which a timer or the embedder's runtime wakes.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    THREAD_WAKER.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            std::thread::park();
+        }
+    })
 }
 
 /// How a call failed.

@@ -15,6 +15,7 @@ use crate::module::WasmModule;
 use modreg_core::Plugin;
 use modreg_core::PluginError;
 use modreg_core::PluginType;
+use modreg_core::typed_sandbox::BoxFuture;
 use modreg_host::Events;
 
 /// A loaded module with its engine, the limits it was loaded under and its idle sandboxes.
@@ -141,16 +142,49 @@ impl LoadedModule {
         }
     }
 
+    /// [`run`](Self::run) as a future (pending while the guest waits on an async host
+    /// function).
+    async fn run_async(
+        spec: &WasmPluginSpec,
+        mut sandbox: Sandbox,
+        input: &[u8],
+    ) -> (Result<Vec<u8>, PluginError>, Option<Sandbox>) {
+        let called = sandbox
+            .call_async(&spec.name, spec.index, input, &spec.grants, &spec.config)
+            .await;
+        match called {
+            Ok(output) => (Ok(output), Some(sandbox)),
+            Err(CallError::Plugin(error)) => (Err(error), Some(sandbox)),
+            Err(CallError::Fatal(error)) => (Err(error), None),
+        }
+    }
+
     /// Runs plugin `index` on `input`: in a sandbox no call used (dropped after), or one from
     /// the shared pool (given back after), as the module's [`GuestState`] says.
     fn call(&self, spec: &WasmPluginSpec, input: &[u8]) -> Result<Vec<u8>, PluginError> {
         let (outcome, used) = Self::run(spec, self.sandbox()?, input);
+        self.after(used);
+        outcome
+    }
+
+    /// [`call`](Self::call) as a future.
+    async fn call_async(
+        &self,
+        spec: &WasmPluginSpec,
+        input: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        let (outcome, used) = Self::run_async(spec, self.sandbox()?, input).await;
+        self.after(used);
+        outcome
+    }
+
+    /// A sandbox a call left usable goes back to the pool where guests are shared.
+    fn after(&self, used: Option<Sandbox>) {
         if self.config.guest_state() == GuestState::Shared
             && let Some(sandbox) = used
         {
             self.give_back(sandbox);
         }
-        outcome
     }
 }
 
@@ -240,5 +274,17 @@ impl Plugin for WasmPlugin {
             GuestState::PerInstance => self.call_own(data),
             _ => self.spec.module.call(&self.spec, data),
         }
+    }
+
+    /// A guest that calls an async host function is suspended, and this future pending,
+    /// until the function answers: the caller's thread is free meanwhile. (An instance's own
+    /// guest, under [`GuestState::PerInstance`], is called as `process` calls it.)
+    fn process_async<'a>(&'a self, data: &'a [u8]) -> BoxFuture<'a, Vec<u8>> {
+        Box::pin(async move {
+            match self.spec.module.config.guest_state() {
+                GuestState::PerInstance => self.call_own(data),
+                _ => self.spec.module.call_async(&self.spec, data).await,
+            }
+        })
     }
 }
