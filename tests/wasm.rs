@@ -1178,6 +1178,23 @@ fn async_host_functions_suspend_the_guest_instead_of_a_thread() {
     // Through `process` the thread waits for the answer.
     assert_eq!(ask.process(b"ready").unwrap(), b"at once");
 
+    // An instance that keeps its own guest awaits the same way, and keeps the guest.
+    let kept = host(
+        WasmConfig::new()
+            .with_guest_state(GuestState::PerInstance)
+            .with_host_function(HostFunction::new_async("nap", "kv.read", |_, _| async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                Ok::<_, HostFunctionError>(b"slept".to_vec())
+            })),
+    );
+    let own = kept.create_plugin("ask-host").unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            runtime.block_on(own.process_async(b"nap")).unwrap(),
+            b"slept"
+        );
+    }
+
     // A function that never answers is bounded by the guest's deadline, on both paths.
     let strict = host(
         WasmConfig::new()

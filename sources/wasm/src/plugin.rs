@@ -243,6 +243,31 @@ impl WasmPlugin {
     }
 }
 
+impl WasmPlugin {
+    /// [`call_own`](Self::call_own) as a future. The guest is taken out of the instance for
+    /// the call (a lock is not held across an await): a call made meanwhile gets a fresh guest,
+    /// as it would while `call_own` holds it.
+    async fn call_own_async(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let module = &self.spec.module;
+        let taken = self.own.try_lock().ok().map(|mut own| own.take());
+        let Some(own) = taken else {
+            return module.call_async(&self.spec, data).await;
+        };
+        let sandbox = match own {
+            Some(sandbox) => sandbox,
+            None => module.sandbox()?,
+        };
+        let (outcome, used) = LoadedModule::run_async(&self.spec, sandbox, data).await;
+        if let Some(used) = used
+            && let Ok(mut own) = self.own.try_lock()
+            && own.is_none()
+        {
+            *own = Some(used);
+        }
+        outcome
+    }
+}
+
 impl Plugin for WasmPlugin {
     fn name(&self) -> &str {
         &self.spec.name
@@ -277,12 +302,11 @@ impl Plugin for WasmPlugin {
     }
 
     /// A guest that calls an async host function is suspended, and this future pending,
-    /// until the function answers: the caller's thread is free meanwhile. (An instance's own
-    /// guest, under [`GuestState::PerInstance`], is called as `process` calls it.)
+    /// until the function answers: the caller's thread is free meanwhile.
     fn process_async<'a>(&'a self, data: &'a [u8]) -> BoxFuture<'a, Vec<u8>> {
         Box::pin(async move {
             match self.spec.module.config.guest_state() {
-                GuestState::PerInstance => self.call_own(data),
+                GuestState::PerInstance => self.call_own_async(data).await,
                 _ => self.spec.module.call_async(&self.spec, data).await,
             }
         })
