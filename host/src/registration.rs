@@ -372,6 +372,9 @@ impl ModuleRegistry {
         replace: bool,
         proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         let mut shadowed = Vec::new();
         for entry in &batch {
             let registry = self.typed.serving(&entry.trait_name).ok_or_else(|| {

@@ -380,24 +380,28 @@ impl Wasm {
         // authentication on, refuses a module without one).
         let digest = loaded.module.digest;
         let proof = signature.map(|s| Proof::new(&digest, &s.key, &s.signature));
-        registry
-            .registrations()
-            .register_batch(registrations, previous.is_some(), proof)?;
-        if let Err(error) = registry.registrations().register_sandboxed(
+        // The typed plugins first: their trait and fingerprint are checked before anything of
+        // the module is registered, so a module built against another trait changes nothing.
+        registry.registrations().register_sandboxed(
             typed_registrations,
             previous.is_some(),
             proof,
-        ) {
-            // All or none: the module's untyped plugins just registered go again.
-            let untyped: Vec<String> = loaded
-                .module
-                .entries
-                .iter()
-                .filter(|e| e.typed.is_none())
-                .map(|e| e.name.clone())
-                .collect();
+        )?;
+        if let Err(error) =
+            registry
+                .registrations()
+                .register_batch(registrations, previous.is_some(), proof)
+        {
+            // All or none: the typed plugins just registered go again.
             if previous.is_none() {
-                let _ = registry.registrations().withdraw(&untyped, proof);
+                let typed: Vec<String> = loaded
+                    .module
+                    .entries
+                    .iter()
+                    .filter(|e| e.typed.is_some())
+                    .map(|e| e.name.clone())
+                    .collect();
+                let _ = registry.registrations().withdraw(&typed, proof);
             }
             return Err(error);
         }
