@@ -20,6 +20,9 @@
 //! itself: a registry of a sandboxed trait object type knows its [`TraitAbi`]
 //! ([`Registry::sandboxed`](crate::Registry::sandboxed)).
 //!
+//! The attribute's code needs this crate's `sandboxed` feature (the encoding, `postcard`); the
+//! facade `modreg` and `modreg-guest` turn it on.
+//!
 //! # The encoding
 //!
 //! Arguments are encoded as one tuple, results as the method's return value, both with
