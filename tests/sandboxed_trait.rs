@@ -1,0 +1,164 @@
+//! `#[sandboxed]` on a trait with native `async fn`s (`#[registry_trait]`): its object form,
+//! `dyn DynStore`, is the registry's type, and a plugin a source registers is called through
+//! the same `Box<dyn DynStore>` as a compiled-in one, its `async fn` awaited through the call.
+//! The source here is in process: a `Plugin` whose `process` runs the trait's guest-side
+//! dispatch on a compiled-in `Memory`, so the whole encoding is exercised without a module.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use modreg::__private_0_1_0::SandboxedTrait;
+use modreg::typed_sandbox::{MethodError, unframed};
+use modreg::{
+    ModuleRegistry, Plugin, PluginError, PluginType, SandboxedRegistration, plugin, registry,
+    registry_trait, sandboxed,
+};
+
+/// Runs a future that is ready when first polled (nothing here waits).
+fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the future waited"),
+    }
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum StoreError {
+    Missing(String),
+    Sandbox(String),
+}
+
+impl From<PluginError> for StoreError {
+    fn from(error: PluginError) -> Self {
+        StoreError::Sandbox(error.to_string())
+    }
+}
+
+#[sandboxed]
+#[registry_trait]
+pub trait Store: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    fn size(&self) -> Result<usize, StoreError>;
+}
+
+registry!(pub STORES: dyn DynStore);
+
+#[plugin(registry = STORES)]
+#[derive(Default)]
+struct Memory;
+
+impl Store for Memory {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        match key {
+            "greeting" => Ok(b"hello".to_vec()),
+            other => Err(StoreError::Missing(other.to_owned())),
+        }
+    }
+
+    fn size(&self) -> Result<usize, StoreError> {
+        Ok(1)
+    }
+}
+
+/// The in-process source's plugin: a typed call run by the trait's dispatch on a `Memory`.
+struct InProcess;
+
+impl Plugin for InProcess {
+    fn name(&self) -> &'static str {
+        "in-process"
+    }
+    fn version(&self) -> &'static str {
+        "1.0.0"
+    }
+    fn plugin_type(&self) -> PluginType {
+        PluginType::Storage
+    }
+    fn capabilities(&self) -> &[String] {
+        &[]
+    }
+    fn initialize(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn cleanup(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let (method, arguments) = unframed(data).expect("a framed call");
+        let store: &dyn DynStore = &Memory;
+        let answer = store.dispatch(method, arguments)?;
+        if answer.failed {
+            return Err(PluginError::from_plugin(
+                "in-process",
+                MethodError(answer.encoded),
+            ));
+        }
+        Ok(answer.encoded)
+    }
+}
+
+#[test]
+fn a_registry_trait_is_sandboxed_through_its_object_form() {
+    assert_eq!(<dyn DynStore as SandboxedTrait>::TRAIT_NAME, "Store");
+    assert_eq!(<dyn DynStore as SandboxedTrait>::METHODS, ["get", "size"]);
+    let abi = STORES.sandboxed().expect("registry! finds the trait's ABI");
+    assert_eq!(
+        abi.fingerprint,
+        <dyn DynStore as SandboxedTrait>::FINGERPRINT
+    );
+
+    let host = ModuleRegistry::new();
+    host.registrations().add_registry(&STORES);
+    host.registrations()
+        .register_sandboxed(
+            vec![SandboxedRegistration::new(
+                "in-process",
+                abi.trait_name,
+                abi.fingerprint,
+                || Ok(Box::new(InProcess)),
+            )],
+            false,
+            None,
+        )
+        .unwrap();
+    for name in ["memory", "in-process"] {
+        let store = host.instances().create_from(&STORES, name).unwrap();
+        assert_eq!(
+            ready(store.get("greeting")),
+            Ok(b"hello".to_vec()),
+            "{name}"
+        );
+        assert_eq!(
+            ready(store.get("nothing")),
+            Err(StoreError::Missing("nothing".into())),
+            "{name}"
+        );
+        assert_eq!(store.size(), Ok(1), "{name}");
+    }
+    let listed = host.catalog().typed_plugins(&STORES);
+    let sandboxed: Vec<_> = listed
+        .iter()
+        .map(|p| (p.name.as_str(), p.sandboxed))
+        .collect();
+    assert_eq!(sandboxed, [("in-process", true), ("memory", false)]);
+
+    // A trait of another shape (another fingerprint) is refused by name and fingerprints.
+    let error = host
+        .registrations()
+        .register_sandboxed(
+            vec![SandboxedRegistration::new(
+                "stale",
+                "Store",
+                "0000000000000000",
+                || Ok(Box::new(InProcess)),
+            )],
+            false,
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("0000000000000000")
+            && error.to_string().contains(abi.fingerprint),
+        "{error}"
+    );
+}
