@@ -23,8 +23,6 @@
 
 #[path = "../tests/support/c_guest.rs"]
 mod c_guest;
-#[path = "../examples/sandboxed-trait/support/guest.rs"]
-mod pricing_guest;
 #[path = "../tests/support/wasm_guests.rs"]
 #[allow(dead_code)]
 mod wasm_guests;
@@ -230,7 +228,7 @@ fn typed(c: &mut Criterion) {
             .unwrap();
         registry
             .wasm()
-            .load_wasm_plugin(pricing_guest::pricing_module())
+            .load_wasm_plugin(wasm_guests::pricing_module())
             .unwrap();
         let plugin = registry
             .instances()

@@ -19,18 +19,33 @@ thread_local! {
     static RECORD: Cell<[u32; 3]> = const { Cell::new([0; 3]) };
 }
 
+/// Entry number `plugin` of `entries`, or the answer that says there is none.
+fn entry_at<T: ?Sized>(
+    entries: &'static [&'static PluginDescriptor<T>],
+    plugin: u32,
+) -> Result<&'static PluginDescriptor<T>, (u32, Vec<u8>)> {
+    usize::try_from(plugin)
+        .ok()
+        .and_then(|i| entries.get(i))
+        .copied()
+        .ok_or_else(|| {
+            let message = format!(
+                "no plugin number {plugin}: this module exports {}",
+                entries.len()
+            );
+            (STATUS_ERROR, message.into_bytes())
+        })
+}
+
 /// Runs plugin number `plugin` of `entries` on `input`: the status and the answer.
 pub(crate) fn run(
     entries: &'static [&'static PluginDescriptor],
     plugin: u32,
     input: &[u8],
 ) -> (u32, Vec<u8>) {
-    let Some(entry) = usize::try_from(plugin).ok().and_then(|i| entries.get(i)) else {
-        let message = format!(
-            "no plugin number {plugin}: this module exports {}",
-            entries.len()
-        );
-        return (STATUS_ERROR, message.into_bytes());
+    let entry = match entry_at(entries, plugin) {
+        Ok(entry) => entry,
+        Err(refused) => return refused,
     };
     let index = usize::try_from(plugin).unwrap_or(usize::MAX);
     INSTANCES.with_borrow_mut(|instances| {
@@ -63,12 +78,9 @@ pub(crate) fn run_typed<T: ?Sized + SandboxedTrait + 'static>(
     plugin: u32,
     input: &[u8],
 ) -> (u32, Vec<u8>) {
-    let Some(entry) = usize::try_from(plugin).ok().and_then(|i| entries.get(i)) else {
-        let message = format!(
-            "no plugin number {plugin}: this module exports {}",
-            entries.len()
-        );
-        return (STATUS_ERROR, message.into_bytes());
+    let entry = match entry_at(entries, plugin) {
+        Ok(entry) => entry,
+        Err(refused) => return refused,
     };
     let Some((method, arguments)) = unframed(input) else {
         let message = "a typed call starts with its method's number (4 bytes)";

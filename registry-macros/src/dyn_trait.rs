@@ -95,14 +95,17 @@ fn check(item: &ItemTrait) -> syn::Result<()> {
     errors.map_or(Ok(()), Err)
 }
 
-fn check_method(method: &TraitItemFn) -> syn::Result<()> {
-    let sig = &method.sig;
-    if let Some(param) = sig
-        .generics
+/// A method's first parameter that is not a lifetime: what no trait object can call.
+pub(crate) fn type_parameter(sig: &syn::Signature) -> Option<&GenericParam> {
+    sig.generics
         .params
         .iter()
         .find(|p| !matches!(p, GenericParam::Lifetime(_)))
-    {
+}
+
+fn check_method(method: &TraitItemFn) -> syn::Result<()> {
+    let sig = &method.sig;
+    if let Some(param) = type_parameter(sig) {
         return Err(syn::Error::new_spanned(
             param,
             format!(

@@ -17,8 +17,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{
-    FnArg, GenericArgument, GenericParam, ItemTrait, Pat, PathArguments, ReturnType, TraitItem,
-    TraitItemFn, Type,
+    FnArg, GenericArgument, ItemTrait, Pat, PathArguments, ReturnType, TraitItem, TraitItemFn, Type,
 };
 
 use crate::Runtime;
@@ -176,12 +175,7 @@ fn check<'a>(item: &'a ItemTrait, asyncness: &Asyncness) -> syn::Result<Vec<Meth
 
 fn check_method<'a>(method: &'a TraitItemFn, asyncness: &Asyncness) -> syn::Result<Method<'a>> {
     let sig = &method.sig;
-    if let Some(param) = sig
-        .generics
-        .params
-        .iter()
-        .find(|p| !matches!(p, GenericParam::Lifetime(_)))
-    {
+    if let Some(param) = crate::dyn_trait::type_parameter(sig) {
         return Err(syn::Error::new_spanned(
             param,
             format!(

@@ -1,8 +1,8 @@
 //! One conformance suite over a user's own trait, run unchanged over the plugin linked in and
 //! over the same source built to WebAssembly and loaded into the sandbox.
 
-#[path = "../support/guest.rs"]
-mod guest;
+#[path = "../../../tests/support/wasm_guests.rs"]
+mod wasm_guests;
 
 use std::future::Future;
 use std::pin::pin;
@@ -230,7 +230,7 @@ fn sandboxed_host(config: WasmConfig) -> ModuleRegistry {
         .unwrap();
     let loaded = host
         .wasm()
-        .load_wasm_plugin(guest::pricing_module())
+        .load_wasm_plugin(wasm_guests::pricing_module())
         .unwrap();
     assert_eq!(loaded, ["catalog"]);
     host
@@ -274,7 +274,7 @@ fn the_sandboxs_own_failures_reach_the_caller_as_the_traits_error() {
 
 #[test]
 fn a_module_built_against_another_version_of_the_trait_is_refused() {
-    let bytes = std::fs::read(guest::pricing_module()).unwrap();
+    let bytes = std::fs::read(wasm_guests::pricing_module()).unwrap();
     let fingerprint = <dyn Pricing as modreg::__private_0_1_0::SandboxedTrait>::FINGERPRINT;
     assert_eq!(fingerprint.len(), 16);
     // The same module, its section naming another fingerprint of the same length.
