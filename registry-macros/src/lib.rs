@@ -78,17 +78,9 @@ pub fn facade_registry(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn registry_trait(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    let result = if args.is_empty() {
-        syn::parse::<syn::ItemTrait>(item).and_then(|item| dyn_trait::expand(&item))
-    } else {
-        Err(syn::Error::new(
-            proc_macro2::TokenStream::from(args)
-                .into_iter()
-                .next()
-                .map_or_else(proc_macro2::Span::call_site, |t| t.span()),
-            "#[registry_trait] takes no arguments",
-        ))
-    };
+    let result = no_arguments(args, "#[registry_trait] takes no arguments")
+        .and_then(|()| syn::parse::<syn::ItemTrait>(item))
+        .and_then(|item| dyn_trait::expand(&item));
     finish(result, &original)
 }
 
@@ -110,18 +102,18 @@ pub fn facade_sandboxed(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn sandboxed_with(runtime: Runtime, args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    let result = if args.is_empty() {
-        syn::parse::<syn::ItemTrait>(item).and_then(|item| sandboxed::expand(&item, runtime))
-    } else {
-        Err(syn::Error::new(
-            proc_macro2::TokenStream::from(args)
-                .into_iter()
-                .next()
-                .map_or_else(proc_macro2::Span::call_site, |t| t.span()),
-            "#[sandboxed] takes no arguments",
-        ))
-    };
+    let result = no_arguments(args, "#[sandboxed] takes no arguments")
+        .and_then(|()| syn::parse::<syn::ItemTrait>(item))
+        .and_then(|item| sandboxed::expand(&item, runtime));
     finish(result, &original)
+}
+
+/// An attribute that takes none: an error at its first argument otherwise.
+fn no_arguments(args: TokenStream, message: &str) -> syn::Result<()> {
+    match proc_macro2::TokenStream::from(args).into_iter().next() {
+        None => Ok(()),
+        Some(first) => Err(syn::Error::new(first.span(), message)),
+    }
 }
 
 fn plugin_with(runtime: Runtime, args: TokenStream, item: TokenStream) -> TokenStream {
