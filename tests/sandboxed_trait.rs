@@ -162,3 +162,42 @@ fn a_registry_trait_is_sandboxed_through_its_object_form() {
         "{error}"
     );
 }
+
+mod hostile_bytes {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A guest's dispatch takes whatever a host (or anyone writing its memory) sends: any
+        /// method number and any bytes answer a typed value or an error, never a panic.
+        #[test]
+        fn any_call_is_answered_or_refused(method in 0u32..4, arguments in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let store: &dyn DynStore = &Memory;
+            if let Ok(answer) = store.dispatch(method, &arguments) {
+                prop_assert!(method < 2, "method {method} has no dispatch");
+                prop_assert!(!answer.encoded.is_empty());
+            }
+        }
+
+        /// The host's side decodes whatever a guest answers: a value of the method's type, or
+        /// an error.
+        #[test]
+        fn any_answer_decodes_or_is_refused(answer in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = modreg::__private_0_1_0::typed_encoding::decode::<Result<Vec<u8>, StoreError>>("p", &answer);
+        }
+    }
+
+    /// A length prefix claiming 4 GiB is refused without allocating it.
+    #[test]
+    fn a_huge_claimed_length_is_refused_at_once() {
+        let claimed = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F];
+        let store: &dyn DynStore = &Memory;
+        // `get(&str)`: a string of 4 GiB, in 5 bytes.
+        assert!(store.dispatch(0, &claimed).is_err());
+        let decoded = modreg::__private_0_1_0::typed_encoding::decode::<Result<Vec<u8>, StoreError>>(
+            "p",
+            &[0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F],
+        );
+        assert!(decoded.is_err());
+    }
+}
