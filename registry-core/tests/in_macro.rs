@@ -1,5 +1,6 @@
-//! `#[plugin]` written inside a `macro_rules!`, with the struct's name and its config type
-//! coming from the macro's caller: the generated code must resolve its own names (hygiene).
+//! `#[plugin]` written inside a `macro_rules!`, with the struct's name, its config type and its
+//! keys' values coming from the macro's caller: the generated code must resolve its own names
+//! (hygiene), and a `$x:literal` key reads as the literal it is.
 
 use modreg_core::{PluginError, PluginSettings, SettingValue, plugin, registry};
 
@@ -50,10 +51,32 @@ macro_rules! gauge {
 gauge!(Plain);
 gauge!(Shifted, Offset);
 
+// Keys from `$x:literal` fragments, which arrive wrapped in invisible groups.
+macro_rules! named_gauge {
+    ($name:literal $ty:ident [$($capability:literal),*] $value:expr) => {
+        #[plugin(registry = GAUGES, name = $name, capabilities = [$($capability),*])]
+        #[derive(Default)]
+        struct $ty;
+
+        impl Gauge for $ty {
+            fn read(&self) -> u32 {
+                $value
+            }
+        }
+    };
+}
+
+named_gauge!("pressure" Pressure ["fluid", "sensor"] 3);
+
 #[test]
 fn plugins_declared_by_a_macro_register_and_create() {
     assert_eq!(GAUGES.create("plain").unwrap().read(), 1);
     let settings =
         PluginSettings::from_values([("by".to_owned(), SettingValue::Integer(7))].into());
     assert_eq!(GAUGES.create_with("shifted", &settings).unwrap().read(), 7);
+    assert_eq!(GAUGES.create("pressure").unwrap().read(), 3);
+    assert_eq!(
+        GAUGES.with_capabilities(&["fluid", "sensor"])[0].name(),
+        "pressure"
+    );
 }

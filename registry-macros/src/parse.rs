@@ -3,6 +3,7 @@
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
+use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident, Token, Type};
 
 /// The arguments of `#[plugin(...)]` or `#[plugin_factory(...)]`.
@@ -45,10 +46,26 @@ impl Parse for Arg {
         let value = if key == "config" {
             Value::Type(input.parse()?)
         } else {
-            Value::Expr(input.parse()?)
+            Value::Expr(ungrouped(input.parse()?))
         };
         Ok(Arg { key, value })
     }
+}
+
+/// `expr` without the invisible groups `macro_rules!` wraps a `$x:literal` or `$x:expr` in,
+/// so that `name = $name` reads as the literal it is, however deep (`capabilities = [$c]`).
+fn ungrouped(mut expr: Expr) -> Expr {
+    struct Ungroup;
+    impl VisitMut for Ungroup {
+        fn visit_expr_mut(&mut self, expr: &mut Expr) {
+            while let Expr::Group(group) = expr {
+                *expr = (*group.expr).clone();
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    Ungroup.visit_expr_mut(&mut expr);
+    expr
 }
 
 /// One `key = value` of `registry!`: a type after `meta =`, an expression otherwise.
@@ -58,7 +75,7 @@ fn registry_arg(input: ParseStream) -> syn::Result<Arg> {
     let value = if key == "meta" {
         Value::Type(input.parse()?)
     } else {
-        Value::Expr(input.parse()?)
+        Value::Expr(ungrouped(input.parse()?))
     };
     Ok(Arg { key, value })
 }
