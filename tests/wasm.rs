@@ -218,7 +218,6 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
         let name = &format!("typed-{name}");
         for attempt in 0..2 {
             let probe = typed.instances().create_from(&PROBES, name).unwrap();
-            let started = Instant::now();
             let error = probe.run(input).unwrap_err();
             match &error.sandbox {
                 Some(sandbox) => {
@@ -230,7 +229,6 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
                     "{name} (attempt {attempt}): {error:?}"
                 ),
             }
-            assert!(started.elapsed() < Duration::from_secs(5), "{name}");
             rot13_still_answers(&typed);
         }
         // Its calls are a plugin's calls: monitoring counts them, under its name.
