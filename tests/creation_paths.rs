@@ -765,17 +765,8 @@ impl Plugin for Loopback {
         Ok(())
     }
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        use modreg::__private_0_1_0::SandboxedTrait;
-        let (method, arguments) = modreg::typed_sandbox::unframed(data).expect("a framed call");
-        let writer: &dyn Tool = &Writer;
-        let answer = writer.dispatch(method, arguments)?;
-        if answer.failed {
-            return Err(PluginError::from_plugin(
-                "sandboxed-writer",
-                modreg::typed_sandbox::MethodError(answer.encoded),
-            ));
-        }
-        Ok(answer.encoded)
+        let target: &dyn Tool = &Writer;
+        modreg::typed_sandbox::run_framed("sandboxed-writer", target, data)
     }
 }
 

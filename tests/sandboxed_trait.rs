@@ -9,7 +9,6 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use modreg::__private_0_1_0::SandboxedTrait;
-use modreg::typed_sandbox::{MethodError, unframed};
 use modreg::{
     ModuleRegistry, Plugin, PluginError, PluginType, SandboxedRegistration, plugin, registry,
     registry_trait, sandboxed,
@@ -84,16 +83,8 @@ impl Plugin for InProcess {
         Ok(())
     }
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let (method, arguments) = unframed(data).expect("a framed call");
-        let store: &dyn DynStore = &Memory;
-        let answer = store.dispatch(method, arguments)?;
-        if answer.failed {
-            return Err(PluginError::from_plugin(
-                "in-process",
-                MethodError(answer.encoded),
-            ));
-        }
-        Ok(answer.encoded)
+        let target: &dyn DynStore = &Memory;
+        modreg::typed_sandbox::run_framed("in-process", target, data)
     }
 }
 

@@ -84,6 +84,30 @@ pub fn unframed(input: &[u8]) -> Option<(u32, &[u8])> {
     Some((u32::from_le_bytes(*method), arguments))
 }
 
+/// A framed typed call run on `target` in this process, answered as a `Plugin`'s `process`
+/// answers one (the method's `Err` as a [`MethodError`]): the guest's side, for a source that
+/// runs a typed plugin natively (an in-process source, a test double).
+pub fn run_framed<T: ?Sized + SandboxedTrait>(
+    plugin: &str,
+    target: &T,
+    input: &[u8],
+) -> Result<Vec<u8>, PluginError> {
+    let (method, arguments) = unframed(input).ok_or_else(|| {
+        PluginError::processing(
+            plugin,
+            "a typed call starts with its method's number (4 bytes)",
+        )
+    })?;
+    let answer = target.dispatch(method, arguments)?;
+    if answer.failed {
+        return Err(PluginError::from_plugin(
+            plugin,
+            MethodError(answer.encoded),
+        ));
+    }
+    Ok(answer.encoded)
+}
+
 /// A trait whose plugins can run in the sandbox: implemented for its trait object type by
 /// [`#[sandboxed]`](macro@crate::sandboxed).
 pub trait SandboxedTrait {
