@@ -14,12 +14,16 @@
 //! - `wasm_typed`: a method of a user's `#[sandboxed]` trait with a 64-byte struct argument
 //!   (`examples/sandboxed-trait`), native and in the guest, beside a 64-byte bytes call;
 //! - `wasm_async`: 1,000 guest calls at once, each awaiting a 10 ms async host function, on a
-//!   runtime with two worker threads.
+//!   runtime with two worker threads;
+//! - `wasm_jit_*` (feature `wasm-jit`): the compiling engine beside native code and the
+//!   interpreter: `hex-encode` 64 B and 64 KiB, a no-op call kept and fresh, loading the
+//!   codecs module compiled and from the disk cache.
 //!
 //! The guests are built from source first (`tests/support/wasm_guests.rs`, `c_guest.rs`: the C
 //! guest needs clang and lld).
 //!
-//! Run: `cargo bench -p modreg --features wasm,encoding --bench wasm`.
+//! Run: `cargo bench -p modreg --features wasm,encoding --bench wasm` (and
+//! `--features wasm-jit,encoding ... -- wasm_jit` for the compiling engine).
 
 #[path = "../tests/support/c_guest.rs"]
 mod c_guest;
@@ -357,5 +361,123 @@ fn reload(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, process, load, call, typed, async_host, reload);
+/// The compiling engine (feature `wasm-jit`) beside native code and the interpreter, in the
+/// same run: `hex-encode` on 64 B and 64 KiB, a no-op call, the codecs module's fresh
+/// instance per call, and loading the codecs module (compiled, and from the disk cache).
+#[cfg(feature = "wasm-jit")]
+fn jit(c: &mut Criterion) {
+    use modreg::WasmEngine;
+    let native = ModuleRegistry::new()
+        .create_plugin("hex-encode")
+        .expect("hex-encode is compiled in");
+    let guest = |engine, state| {
+        let registry = sandboxed(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_guest_state(state),
+        );
+        registry.create_plugin("wasm-hex-encode").unwrap()
+    };
+    let guests = [
+        (
+            "interpreter_per_instance",
+            guest(WasmEngine::Interpreter, GuestState::PerInstance),
+        ),
+        (
+            "jit_per_instance",
+            guest(WasmEngine::Jit, GuestState::PerInstance),
+        ),
+        (
+            "jit_fresh_per_call",
+            guest(WasmEngine::Jit, GuestState::FreshPerCall),
+        ),
+        ("jit_shared", guest(WasmEngine::Jit, GuestState::Shared)),
+    ];
+    let mut group = c.benchmark_group("wasm_jit_process");
+    for size in [64usize, 64 << 10] {
+        let input = vec![0xa5u8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("native", size), &input, |b, input| {
+            b.iter(|| native.process(black_box(input)).unwrap());
+        });
+        for (name, guest) in &guests {
+            group.bench_with_input(BenchmarkId::new(*name, size), &input, |b, input| {
+                b.iter(|| guest.process(black_box(input)).unwrap());
+            });
+        }
+    }
+    group.finish();
+
+    let noop = wasm_text::guest_named("noop", "", "1.0.0");
+    let noop_in = |state| {
+        let registry = ModuleRegistry::new();
+        registry
+            .wasm()
+            .configure_wasm(
+                WasmConfig::new()
+                    .with_engine(WasmEngine::Jit)
+                    .with_guest_state(state),
+            )
+            .unwrap();
+        registry
+            .wasm()
+            .load_wasm_bytes("noop.wasm", &noop, None)
+            .unwrap();
+        let plugin = registry.create_plugin("noop").unwrap();
+        (registry, plugin)
+    };
+    let mut group = c.benchmark_group("wasm_jit_call");
+    for (name, state) in [
+        ("noop_per_instance", GuestState::PerInstance),
+        ("noop_fresh_per_call", GuestState::FreshPerCall),
+    ] {
+        let (_registry, plugin) = noop_in(state);
+        group.bench_function(name, |b| {
+            b.iter(|| plugin.process(black_box(b"")).unwrap());
+        });
+    }
+    group.finish();
+
+    let bytes = codecs();
+    let cache = std::env::temp_dir().join(format!("modreg-bench-jit-cache-{}", std::process::id()));
+    let mut group = c.benchmark_group("wasm_jit_load");
+    group.sample_size(10);
+    for (name, config) in [
+        (
+            "codecs.wasm_compiled",
+            WasmConfig::new().with_engine(WasmEngine::Jit),
+        ),
+        (
+            "codecs.wasm_from_disk_cache",
+            WasmConfig::new()
+                .with_engine(WasmEngine::Jit)
+                .with_jit_cache_dir(&cache),
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let registry = ModuleRegistry::new();
+                    registry.wasm().configure_wasm(config.clone()).unwrap();
+                    registry
+                },
+                |registry| {
+                    registry
+                        .wasm()
+                        .load_wasm_bytes("codecs.wasm", black_box(&bytes), None)
+                        .unwrap();
+                    registry
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[cfg(not(feature = "wasm-jit"))]
+fn jit(_: &mut Criterion) {}
+
+criterion_group!(benches, process, load, call, typed, async_host, reload, jit);
 criterion_main!(benches);

@@ -85,7 +85,7 @@ pub use modreg_wasm::conformance;
 pub use modreg_wasm::{
     DEFAULT_WASM_IDLE_MEMORY_BYTES, DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES,
     DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET, DEFAULT_WASM_TOTAL_MEMORY_BYTES,
-    GuestState, HostCall, HostFunction, HostFunctionError, Sandbox, Wasm, WasmConfig,
+    GuestState, HostCall, HostFunction, HostFunctionError, Sandbox, Wasm, WasmConfig, WasmEngine,
     WasmLoadReport, WasmSignature, WasmWatcher,
 };
 

@@ -17,7 +17,7 @@ use guest_hostile_typed::PROBES;
 use modreg::{
     AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, GuestState,
     ModuleRegistry, Operation, PluginCapabilityQuery, PluginError, PluginErrorKind,
-    PluginMonitoringConfig, SecurityError, TrustedKey, WasmConfig, WasmSignature,
+    PluginMonitoringConfig, SecurityError, TrustedKey, WasmConfig, WasmEngine, WasmSignature,
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -43,8 +43,9 @@ fn host(config: WasmConfig) -> ModuleRegistry {
     registry
 }
 
-fn strict() -> WasmConfig {
+fn strict(engine: WasmEngine) -> WasmConfig {
     WasmConfig::new()
+        .with_engine(engine)
         .with_time_budget(Duration::from_millis(300))
         .with_memory_limit(16 << 20)
         .with_max_output_bytes(1 << 20)
@@ -60,9 +61,8 @@ fn rot13_still_answers(registry: &ModuleRegistry) {
     assert_eq!(rot13.process(b"Hello").unwrap(), b"Uryyb");
 }
 
-#[test]
-fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox() {
-    let registry = host(WasmConfig::new());
+fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox(engine: WasmEngine) {
+    let registry = host(WasmConfig::new().with_engine(engine));
     let hex = registry.create_plugin("wasm-hex-encode").unwrap();
     assert_eq!(hex.process(b"hi").unwrap(), b"6869");
     assert_eq!(hex.version(), env!("CARGO_PKG_VERSION"));
@@ -78,23 +78,25 @@ fn a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox() {
 
 /// The conformance kit, one table over guests in two languages: the bundled hex codec compiled
 /// from its Rust source, and the same codec written in C. Every case passes on both.
-#[test]
-fn guests_in_rust_and_in_c_pass_the_conformance_kit() {
+fn guests_in_rust_and_in_c_pass_the_conformance_kit(engine: WasmEngine) {
     let guests = [
         ("rust", wasm_guests::plugin_dir().join("codecs.wasm")),
         ("c", c_guest::c_hex_module()),
     ];
     for (language, path) in guests {
-        let report = modreg::conformance::check_hex_codec_file(&path).unwrap();
+        let report = modreg::conformance::check_hex_codec_file_in(engine, &path).unwrap();
         assert!(report.conforms(), "the {language} guest:\n{report}");
         assert_eq!(report.passed(), modreg::conformance::CASES.len());
         assert!(report.passed() >= 20);
     }
     // A hex codec in name only (it echoes its input) fails the cases that check answers, and
     // passes those an echo happens to meet (an empty input encodes to nothing).
-    let fake =
-        modreg::conformance::check_hex_codec("fake.wasm", &wasm_text::fake_hex_codec("fake"))
-            .unwrap();
+    let fake = modreg::conformance::check_hex_codec_in(
+        engine,
+        "fake.wasm",
+        &wasm_text::fake_hex_codec("fake"),
+    )
+    .unwrap();
     assert!(!fake.conforms(), "{fake}");
     let failed: Vec<&str> = fake
         .cases
@@ -114,17 +116,18 @@ fn guests_in_rust_and_in_c_pass_the_conformance_kit() {
     assert!(fake.to_string().contains("does not conform"));
 
     // A module with no hex codec does not conform, and says so.
-    let report =
-        modreg::conformance::check_hex_codec_file(&wasm_guests::plugin_dir().join("hostile.wasm"))
-            .unwrap();
+    let report = modreg::conformance::check_hex_codec_file_in(
+        engine,
+        &wasm_guests::plugin_dir().join("hostile.wasm"),
+    )
+    .unwrap();
     assert!(!report.conforms());
     assert!(report.plugins.is_none());
     assert!(report.to_string().contains("lists no plugin"), "{report}");
 }
 
-#[test]
-fn wasm_plugins_are_found_by_the_same_queries() {
-    let registry = host(WasmConfig::new());
+fn wasm_plugins_are_found_by_the_same_queries(engine: WasmEngine) {
+    let registry = host(WasmConfig::new().with_engine(engine));
     let found = registry
         .discover_plugins_by_capabilities(
             PluginCapabilityQuery::new().with_required_capabilities(["rot13"]),
@@ -147,9 +150,8 @@ fn wasm_plugins_are_found_by_the_same_queries() {
 }
 
 /// Every hostile guest, with the error the sandbox stops it with.
-#[test]
-fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
-    let registry = host(strict());
+fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on(engine: WasmEngine) {
+    let registry = host(strict(engine));
     // The same guests written in C, named with `c-` in front: the table runs over both.
     registry
         .wasm()
@@ -196,7 +198,7 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
     // And the Rust guests again behind a typed method of a `#[sandboxed]` trait: the sandbox
     // stops the typed call with the same error, which reaches the caller inside the trait's.
     // (The test links the same plugins in: the module's take their names, as the host allows.)
-    let typed = host(strict().with_replace_compiled(true));
+    let typed = host(strict(engine).with_replace_compiled(true));
     typed
         .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
         .unwrap();
@@ -274,9 +276,12 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on() {
     }
 }
 
-#[test]
-fn the_time_budget_frees_the_thread_within_its_budget() {
-    let registry = host(WasmConfig::new().with_time_budget(Duration::from_millis(100)));
+fn the_time_budget_frees_the_thread_within_its_budget(engine: WasmEngine) {
+    let registry = host(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_time_budget(Duration::from_millis(100)),
+    );
     let spin = registry.create_plugin("spin").unwrap();
     let started = Instant::now();
     assert!(matches!(
@@ -291,10 +296,10 @@ fn the_time_budget_frees_the_thread_within_its_budget() {
     );
 }
 
-#[test]
-fn a_fuel_cap_stops_a_loop_deterministically() {
+fn a_fuel_cap_stops_a_loop_deterministically(engine: WasmEngine) {
     let registry = host(
         WasmConfig::new()
+            .with_engine(engine)
             .with_fuel(5_000_000)
             .with_time_budget(Duration::from_secs(60)),
     );
@@ -309,15 +314,14 @@ fn a_fuel_cap_stops_a_loop_deterministically() {
     );
 }
 
-#[test]
-fn grants_open_only_what_they_name() {
+fn grants_open_only_what_they_name(engine: WasmEngine) {
     let dir = std::env::temp_dir().join(format!("modreg-wasm-grant-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("inner")).unwrap();
     std::fs::write(dir.join("inner/allowed.txt"), b"granted contents").unwrap();
     #[cfg(unix)]
     let _ = std::os::unix::fs::symlink("/etc/passwd", dir.join("escape"));
     let registry = host(
-        strict()
+        strict(engine)
             .with_read_dir(&dir)
             .with_env_var("MODREG_GUEST_GREETING"),
     );
@@ -391,8 +395,7 @@ fn grants_open_only_what_they_name() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn modules_that_break_the_contract_are_refused_before_they_run() {
+fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngine) {
     let registry = ModuleRegistry::new();
     let refused = |bytes: &[u8]| match registry
         .wasm()
@@ -421,7 +424,11 @@ fn modules_that_break_the_contract_are_refused_before_they_run() {
     let too_big = vec![0u8; 2 << 20];
     registry
         .wasm()
-        .configure_wasm(WasmConfig::new().with_max_module_bytes(1 << 20))
+        .configure_wasm(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_max_module_bytes(1 << 20),
+        )
         .unwrap();
     assert!(refused(&too_big).contains("over the limit"));
     assert_eq!(registry.wasm().wasm_modules_refused(), 5);
@@ -495,9 +502,12 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
 
 /// A new version that validates but can never be instantiated is refused before it replaces
 /// anything: the version before it keeps serving, and the refusal is counted.
-#[test]
-fn a_version_that_cannot_be_instantiated_never_replaces_a_working_one() {
+fn a_version_that_cannot_be_instantiated_never_replaces_a_working_one(engine: WasmEngine) {
     let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_engine(engine))
+        .unwrap();
     let v1 = wasm_text::guest_answering("one", "1.0.0");
     registry
         .wasm()
@@ -557,8 +567,7 @@ impl modreg::PluginBehavior for Sealer {
 
 /// A file in a plugin directory never silently replaces a compiled-in plugin (an encryptor
 /// that returns the plaintext); the host may allow it explicitly.
-#[test]
-fn a_module_takes_a_compiled_in_name_only_when_the_host_allows_it() {
+fn a_module_takes_a_compiled_in_name_only_when_the_host_allows_it(engine: WasmEngine) {
     let registry = ModuleRegistry::new();
     assert!(registry.plugin("sealer").is_some(), "compiled in");
     let impostor = wasm_text::guest_typed("sealer", "plain", "1.0.0", "encryption");
@@ -571,7 +580,11 @@ fn a_module_takes_a_compiled_in_name_only_when_the_host_allows_it() {
     assert_eq!(sealer.process(b"a").unwrap(), [b'a' ^ 0x5a]);
     registry
         .wasm()
-        .configure_wasm(WasmConfig::new().with_replace_compiled(true))
+        .configure_wasm(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_replace_compiled(true),
+        )
         .unwrap();
     registry
         .wasm()
@@ -649,8 +662,7 @@ fn a_signed_module_only_replaces_an_older_one_across_restarts() {
 /// One bulk instruction larger than a slice of fuel (a 62 MiB `memory.fill`) gets the fuel
 /// it needs at once: it completes well within the time budget instead of being retried
 /// until the budget ends; under a fuel cap smaller than it needs, it stops at once.
-#[test]
-fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
+fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once(engine: WasmEngine) {
     let fill = wasm_text::text_guest(
         r#"(module
             (memory (export "memory") 1000)
@@ -667,7 +679,11 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
     let registry = ModuleRegistry::new();
     registry
         .wasm()
-        .configure_wasm(WasmConfig::new().with_time_budget(Duration::from_secs(5)))
+        .configure_wasm(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_time_budget(Duration::from_secs(5)),
+        )
         .unwrap();
     registry
         .wasm()
@@ -679,6 +695,7 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
         .wasm()
         .configure_wasm(
             WasmConfig::new()
+                .with_engine(engine)
                 .with_time_budget(Duration::from_secs(5))
                 .with_fuel(10_000),
         )
@@ -687,23 +704,26 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once() {
         .wasm()
         .load_wasm_bytes("filler.wasm", &fill, None)
         .unwrap();
-    // Stopped for its fuel (`Trapped`), not at the 5 s deadline (`Timeout`).
-    let err = registry
-        .create_plugin("filler")
-        .unwrap()
-        .process(b"")
-        .unwrap_err();
-    assert!(
-        matches!(err.kind(), PluginErrorKind::Trapped { .. }),
-        "{err}"
-    );
+    let answer = registry.create_plugin("filler").unwrap().process(b"");
+    if engine == WasmEngine::Interpreter {
+        // Stopped for its fuel (`Trapped`), not at the 5 s deadline (`Timeout`): the
+        // interpreter charges a bulk instruction by the bytes it copies.
+        let err = answer.unwrap_err();
+        assert!(
+            matches!(err.kind(), PluginErrorKind::Trapped { .. }),
+            "{err}"
+        );
+    } else {
+        // Compiled code charges one unit per instruction, a bulk one too (it runs at memory
+        // speed: the deadline is never at stake).
+        assert_eq!(answer.unwrap(), b"aaa");
+    }
 }
 
 /// Idle instances keep memory for the next call, so they are bounded: an instance whose
 /// guest grew its memory is dropped when its call ends, and all modules together keep at
 /// most `max_idle_memory`; a replaced module's idle memory goes with it.
-#[test]
-fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules() {
+fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules(engine: WasmEngine) {
     let grower = wasm_text::text_guest(
         r#"(module
             (memory (export "memory") 1)
@@ -736,6 +756,7 @@ fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules() {
         .wasm()
         .configure_wasm(
             WasmConfig::new()
+                .with_engine(engine)
                 .with_max_idle_memory(64 << 10)
                 .with_guest_state(GuestState::Shared),
         )
@@ -759,9 +780,12 @@ fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules() {
     assert_eq!(registry.wasm().idle_memory_bytes(), 0);
 }
 
-#[test]
-fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
+fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code(engine: WasmEngine) {
     let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_engine(engine))
+        .unwrap();
     let v1 = wasm_text::guest_answering("one", "1.0.0");
     let v2 = wasm_text::guest_answering("two", "2.0.0");
     registry
@@ -803,9 +827,8 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code() {
     assert!(registry.plugin("greeter").is_none());
 }
 
-#[test]
-fn one_plugin_serves_many_threads_each_in_its_own_sandbox() {
-    let registry = host(WasmConfig::new());
+fn one_plugin_serves_many_threads_each_in_its_own_sandbox(engine: WasmEngine) {
+    let registry = host(WasmConfig::new().with_engine(engine));
     let rot13 = registry.create_plugin("rot13").unwrap();
     std::thread::scope(|scope| {
         for thread in 0..8u8 {
@@ -949,14 +972,17 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
 /// globals and its memory); per instance, one instance's calls share it and no other
 /// instance sees it; shared, any call of the module may find what another left. Each on the
 /// plain creation path, through a handle, and with two threads.
-#[test]
-fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured() {
+fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: WasmEngine) {
     let answers = |state: Option<GuestState>| {
         let registry = ModuleRegistry::new();
         if let Some(state) = state {
             registry
                 .wasm()
-                .configure_wasm(WasmConfig::new().with_guest_state(state))
+                .configure_wasm(
+                    WasmConfig::new()
+                        .with_engine(engine)
+                        .with_guest_state(state),
+                )
                 .unwrap();
         }
         registry
@@ -1032,13 +1058,13 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured() {
 
 /// All instances of all modules of a registry hold at most `with_max_total_memory` at once:
 /// one more instance past it is refused with `MemoryLimit`, and dropping one makes room.
-#[test]
-fn instances_of_every_module_share_one_memory_cap() {
+fn instances_of_every_module_share_one_memory_cap(engine: WasmEngine) {
     let registry = ModuleRegistry::new();
     registry
         .wasm()
         .configure_wasm(
             WasmConfig::new()
+                .with_engine(engine)
                 .with_guest_state(GuestState::PerInstance)
                 .with_max_total_memory(3 << 16),
         )
@@ -1076,10 +1102,10 @@ fn instances_of_every_module_share_one_memory_cap() {
 /// as a `Timeout` (on this machine after 6 ms for a 1 ms budget, where waiting for the next
 /// slice of fuel took 47 ms; `imports::tests::memory_does_not_grow_past_the_deadline` checks
 /// the limiter itself).
-#[test]
-fn memory_growth_stops_at_the_deadline() {
+fn memory_growth_stops_at_the_deadline(engine: WasmEngine) {
     let registry = host(
         WasmConfig::new()
+            .with_engine(engine)
             .with_time_budget(Duration::from_millis(1))
             .with_memory_limit(1 << 30)
             .with_max_total_memory(2 << 30),
@@ -1107,8 +1133,7 @@ fn memory_growth_stops_at_the_deadline() {
 /// the caller's task yields its thread, so a thousand guests wait at once on two worker
 /// threads; called through `process`, the thread waits. Either way the guest's deadline bounds
 /// the wait, and the host goes on.
-#[test]
-fn async_host_functions_suspend_the_guest_instead_of_a_thread() {
+fn async_host_functions_suspend_the_guest_instead_of_a_thread(engine: WasmEngine) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -1118,6 +1143,7 @@ fn async_host_functions_suspend_the_guest_instead_of_a_thread() {
     let most = Arc::new(AtomicUsize::new(0));
     let (now, peak) = (Arc::clone(&in_flight), Arc::clone(&most));
     let config = WasmConfig::new()
+        .with_engine(engine)
         .with_time_budget(Duration::from_secs(10))
         .with_host_function(HostFunction::new_async(
             "nap",
@@ -1179,6 +1205,7 @@ fn async_host_functions_suspend_the_guest_instead_of_a_thread() {
     // An instance that keeps its own guest awaits the same way, and keeps the guest.
     let kept = host(
         WasmConfig::new()
+            .with_engine(engine)
             .with_guest_state(GuestState::PerInstance)
             .with_host_function(HostFunction::new_async("nap", "kv.read", |_, _| async {
                 tokio::time::sleep(Duration::from_millis(1)).await;
@@ -1196,6 +1223,7 @@ fn async_host_functions_suspend_the_guest_instead_of_a_thread() {
     // A function that never answers is bounded by the guest's deadline, on both paths.
     let strict = host(
         WasmConfig::new()
+            .with_engine(engine)
             .with_time_budget(Duration::from_millis(100))
             .with_host_function(HostFunction::new_async("never", "kv.read", |_, _| {
                 std::future::pending::<Result<Vec<u8>, HostFunctionError>>()
@@ -1213,10 +1241,10 @@ fn async_host_functions_suspend_the_guest_instead_of_a_thread() {
     rot13_still_answers(&strict);
 }
 
-#[test]
-fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
+fn host_functions_run_only_under_a_declared_permission_and_are_counted(engine: WasmEngine) {
     use modreg::{HostFunction, HostFunctionError};
     let offered = WasmConfig::new()
+        .with_engine(engine)
         .with_time_budget(Duration::from_millis(200))
         .with_host_function(HostFunction::new("kv.get", "kv.read", |call, key| {
             assert_eq!((call.plugin, call.function), ("ask-host", "kv.get"));
@@ -1298,7 +1326,10 @@ fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
             |r| matches!(r, Err(e) if e.to_string().contains("no such function")),
         ),
     ];
-    for (configured, config) in [(true, offered), (false, WasmConfig::new())] {
+    for (configured, config) in [
+        (true, offered),
+        (false, WasmConfig::new().with_engine(engine)),
+    ] {
         let registry = host(config);
         registry
             .configure_plugin_monitoring(PluginMonitoringConfig::new().with_plugin_metrics(true))
@@ -1373,11 +1404,9 @@ fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
     let registry = ModuleRegistry::new();
     registry
         .wasm()
-        .configure_wasm(WasmConfig::new().with_host_function(HostFunction::new(
-            "kv.get",
-            "kv.read",
-            |_, _| Ok(b"1".to_vec()),
-        )))
+        .configure_wasm(WasmConfig::new().with_engine(engine).with_host_function(
+            HostFunction::new("kv.get", "kv.read", |_, _| Ok(b"1".to_vec())),
+        ))
         .unwrap();
     registry
         .wasm()
@@ -1400,8 +1429,7 @@ fn host_functions_run_only_under_a_declared_permission_and_are_counted() {
 /// Rust and C guests write version 1; version-2 records carry the limits their plugin asks to
 /// run under, which narrow the host's and never widen them. A limit the host does not know and
 /// a version it does not read are refused at load, by name.
-#[test]
-fn abi_versions_one_and_two_serve_side_by_side() {
+fn abi_versions_one_and_two_serve_side_by_side(engine: WasmEngine) {
     use wasm_text::ECHO;
     const SPIN: &str = r#"(module
         (memory (export "memory") 1)
@@ -1416,7 +1444,11 @@ fn abi_versions_one_and_two_serve_side_by_side() {
             (loop $again
                 (br_if $again (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
             unreachable))"#;
-    let registry = host(WasmConfig::new().with_time_budget(Duration::from_millis(300)));
+    let registry = host(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_time_budget(Duration::from_millis(300)),
+    );
     registry
         .wasm()
         .load_wasm_plugin(c_guest::c_hex_module())
@@ -1560,3 +1592,112 @@ fn abi_versions_one_and_two_serve_side_by_side() {
     );
     rot13_still_answers(&registry);
 }
+
+/// The compiling engine keeps a module's machine code on disk under the module's SHA-256 and
+/// the engine's fingerprint: a later load takes it from there (what runs is the file's code),
+/// and a damaged file is never used: the module is compiled again and the file replaced.
+#[cfg(feature = "wasm-jit")]
+#[test]
+fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
+    let dir = std::env::temp_dir().join(format!("modreg-jit-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = WasmConfig::new()
+        .with_engine(WasmEngine::Jit)
+        .with_jit_cache_dir(&dir);
+    let greeter = |version: &[u8]| {
+        let registry = ModuleRegistry::new();
+        registry.wasm().configure_wasm(config.clone()).unwrap();
+        let bytes = if version == b"one" {
+            wasm_text::guest_answering("one", "1.0.0")
+        } else {
+            wasm_text::guest_answering("two", "2.0.0")
+        };
+        registry
+            .wasm()
+            .load_wasm_bytes("greeter.wasm", &bytes, None)
+            .unwrap();
+        answer_of(&registry, "greeter")
+    };
+    let cached = || -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "cwasm"))
+            .collect();
+        files.sort_by_key(|path| std::fs::metadata(path).unwrap().modified().unwrap());
+        files
+    };
+    assert_eq!(greeter(b"one"), b"one");
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(greeter(b"two"), b"two");
+    let files = cached();
+    assert_eq!(files.len(), 2, "one file per module: {files:?}");
+    let (one, two) = (&files[0], &files[1]);
+    let two_compiled = std::fs::read(two).unwrap();
+
+    // What runs is the cached file: the first module's code, put under the second's name, is
+    // what the second module's load runs. (The cache directory is the host's to guard.)
+    std::fs::copy(one, two).unwrap();
+    assert_eq!(greeter(b"two"), b"one");
+
+    // A damaged file is not used: the module is compiled again and the file written anew.
+    let mut damaged = two_compiled.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    std::fs::write(two, &damaged).unwrap();
+    assert_eq!(greeter(b"two"), b"two");
+    assert_eq!(std::fs::read(two).unwrap(), two_compiled);
+    // A short file too.
+    std::fs::write(two, b"short").unwrap();
+    assert_eq!(greeter(b"two"), b"two");
+    assert_eq!(std::fs::read(two).unwrap(), two_compiled);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Each test above that takes an engine, run once per engine this build has: the same table,
+/// the same assertions, in the interpreter and (feature `wasm-jit`) in compiled code.
+macro_rules! on_every_engine {
+    ($($test:ident),* $(,)?) => {
+        mod interpreter {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(super::WasmEngine::Interpreter);
+                }
+            )*
+        }
+
+        #[cfg(feature = "wasm-jit")]
+        mod jit {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(super::WasmEngine::Jit);
+                }
+            )*
+        }
+    };
+}
+
+on_every_engine!(
+    a_codec_compiled_from_the_bundled_source_runs_in_the_sandbox,
+    guests_in_rust_and_in_c_pass_the_conformance_kit,
+    wasm_plugins_are_found_by_the_same_queries,
+    hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on,
+    the_time_budget_frees_the_thread_within_its_budget,
+    a_fuel_cap_stops_a_loop_deterministically,
+    grants_open_only_what_they_name,
+    modules_that_break_the_contract_are_refused_before_they_run,
+    a_version_that_cannot_be_instantiated_never_replaces_a_working_one,
+    a_module_takes_a_compiled_in_name_only_when_the_host_allows_it,
+    a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once,
+    idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules,
+    reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code,
+    one_plugin_serves_many_threads_each_in_its_own_sandbox,
+    a_guests_state_lives_per_call_per_instance_or_shared_as_configured,
+    instances_of_every_module_share_one_memory_cap,
+    memory_growth_stops_at_the_deadline,
+    async_host_functions_suspend_the_guest_instead_of_a_thread,
+    host_functions_run_only_under_a_declared_permission_and_are_counted,
+    abi_versions_one_and_two_serve_side_by_side,
+);

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use modreg::{ModuleRegistry, PluginErrorKind, WasmConfig};
+use modreg::{ModuleRegistry, PluginErrorKind, WasmConfig, WasmEngine};
 use sandboxed_trait::{Order, PRICING, Pricing, PricingError, Verdict};
 
 /// Runs a future that finishes when first polled: the proxy's make their guest call then.
@@ -220,6 +220,14 @@ fn run_suite(plugin: &dyn Pricing) -> Vec<String> {
         .collect()
 }
 
+/// The engines the sandboxed suite runs in: the interpreter, and compiled code with the
+/// `jit` feature.
+const ENGINES: &[WasmEngine] = &[
+    WasmEngine::Interpreter,
+    #[cfg(feature = "jit")]
+    WasmEngine::Jit,
+];
+
 /// A host that loaded the module built from this crate's source: its `catalog` shadows the
 /// compiled-in one (the host allows it), so `create_from` hands out the sandboxed one.
 fn sandboxed_host(config: WasmConfig) -> ModuleRegistry {
@@ -243,18 +251,20 @@ fn one_suite_passes_natively_and_in_the_sandbox() {
     assert_eq!(native.pointer_bits(), Ok(usize::BITS));
     assert_eq!(run_suite(&*native), Vec::<String>::new(), "native");
 
-    let host = sandboxed_host(WasmConfig::new());
-    // Found by the host's query as the compiled-in one is, now from the sandbox.
-    let found = host.catalog().typed_plugins(&PRICING);
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].sandboxed && found[0].has_capabilities(&["pricing", "catalogue"]));
-    assert_eq!(found[0].description, "Prices orders from a fixed catalogue");
+    for &engine in ENGINES {
+        let host = sandboxed_host(WasmConfig::new().with_engine(engine));
+        // Found by the host's query as the compiled-in one is, now from the sandbox.
+        let found = host.catalog().typed_plugins(&PRICING);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].sandboxed && found[0].has_capabilities(&["pricing", "catalogue"]));
+        assert_eq!(found[0].description, "Prices orders from a fixed catalogue");
+        let sandboxed = host.instances().create_from(&PRICING, "catalog").unwrap();
+        // The same `Box<dyn Pricing>`, running where pointers are 32 bits wide: in the guest.
+        assert_eq!(sandboxed.pointer_bits(), Ok(32), "{engine:?}");
+        assert_eq!(run_suite(&*sandboxed), Vec::<String>::new(), "{engine:?}");
+    }
     let linked_only = ModuleRegistry::new().catalog().typed_plugins(&PRICING);
     assert!(!linked_only[0].sandboxed);
-    let sandboxed = host.instances().create_from(&PRICING, "catalog").unwrap();
-    // The same `Box<dyn Pricing>`, running where pointers are 32 bits wide: in the guest.
-    assert_eq!(sandboxed.pointer_bits(), Ok(32));
-    assert_eq!(run_suite(&*sandboxed), Vec::<String>::new(), "sandboxed");
 }
 
 #[test]

@@ -41,6 +41,31 @@ pub enum GuestState {
     Shared,
 }
 
+/// Which engine runs a registry's WebAssembly modules.
+///
+/// Chosen per registry, by its sandbox's configuration, and read when each module is loaded:
+/// a module keeps the engine it was loaded in until it is loaded again (so a host that loads
+/// some modules, changes the configuration and loads others has chosen per module).
+///
+/// ```
+/// use modreg_wasm::{WasmConfig, WasmEngine};
+///
+/// assert_eq!(WasmConfig::new().engine(), WasmEngine::Interpreter);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WasmEngine {
+    /// An interpreter (`wasmi`): no code generated at run time, loading in microseconds,
+    /// builds on every target. The default.
+    #[default]
+    Interpreter,
+    /// Machine code compiled by Cranelift (`wasmtime`), with the `jit` feature: calls several
+    /// times faster, loading slower (unless cached on disk:
+    /// [`WasmConfig::with_jit_cache_dir`](crate::WasmConfig::with_jit_cache_dir)).
+    #[cfg(feature = "jit")]
+    Jit,
+}
+
 /// The sandbox's limits and grants for every WebAssembly plugin a registry loads.
 ///
 /// Every limit has a default and fails closed: a call over its time budget or fuel stops with
@@ -82,6 +107,8 @@ pub struct WasmConfig {
     max_total_memory: usize,
     guest_state: GuestState,
     host_functions: Vec<HostFunction>,
+    engine: WasmEngine,
+    jit_cache_dir: Option<PathBuf>,
 }
 
 impl Default for WasmConfig {
@@ -101,6 +128,8 @@ impl Default for WasmConfig {
             max_total_memory: DEFAULT_WASM_TOTAL_MEMORY_BYTES,
             guest_state: GuestState::default(),
             host_functions: Vec::new(),
+            engine: WasmEngine::default(),
+            jit_cache_dir: None,
         }
     }
 }
@@ -119,7 +148,9 @@ impl WasmConfig {
     }
 
     /// A cap on the fuel (about one unit per instruction) one call may burn, on top of the
-    /// time budget: a deterministic limit.
+    /// time budget: a deterministic limit. Units are the engine's: the interpreter charges a
+    /// bulk instruction (`memory.fill`, `memory.copy`) one unit per 64 bytes, compiled code
+    /// (`WasmEngine::Jit`) one unit per instruction, bulk or not.
     pub fn with_fuel(mut self, fuel: u64) -> Self {
         self.fuel = Some(fuel);
         self
@@ -278,5 +309,33 @@ impl WasmConfig {
     /// How many idle instances are kept per module.
     pub fn pool_size(&self) -> usize {
         self.pool_size
+    }
+
+    /// Runs the modules loaded from now on in `engine` (the interpreter by default). A module
+    /// keeps the engine it was loaded in; load it again to move it.
+    pub fn with_engine(mut self, engine: WasmEngine) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// The engine modules loaded under this configuration run in.
+    pub fn engine(&self) -> WasmEngine {
+        self.engine
+    }
+
+    /// Keeps the machine code the compiling engine makes of a module in `dir`, so that the
+    /// module loads again without being compiled: one file per module and engine, named for
+    /// the module's SHA-256 and the engine's fingerprint, and checked against its own
+    /// SHA-256 before it is used (a damaged file is compiled again and replaced). Only the
+    /// host may write to `dir`: the check finds damage, not a forgery. No cache by default.
+    #[cfg(feature = "jit")]
+    pub fn with_jit_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.jit_cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Where compiled modules are cached, if anywhere.
+    pub fn jit_cache_dir(&self) -> Option<&Path> {
+        self.jit_cache_dir.as_deref()
     }
 }

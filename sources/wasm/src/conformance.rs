@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use modreg_core::{Plugin, PluginError, PluginErrorKind};
 use modreg_host::ModuleRegistry;
 
-use crate::config::WasmConfig;
+use crate::config::{WasmConfig, WasmEngine};
 use crate::load::Wasm;
 
 /// One case of the kit: its name, what it checks, and the check.
@@ -111,6 +111,8 @@ impl fmt::Display for ConformanceReport {
 /// A module under test: its bytes and the plugins it lists.
 struct Codec<'a> {
     module: &'a str,
+    /// The engine every registry of the kit runs it in.
+    engine: WasmEngine,
     bytes: &'a [u8],
     encode: String,
     decode: String,
@@ -123,7 +125,7 @@ impl Codec<'_> {
         let wasm = Wasm::new();
         let sandbox = wasm.on(&registry);
         sandbox
-            .configure_wasm(config)
+            .configure_wasm(config.with_engine(self.engine))
             .map_err(|e| format!("the configuration is refused: {e}"))?;
         sandbox
             .load_wasm_bytes(self.module, self.bytes, None)
@@ -442,9 +444,20 @@ fn round_trip(codec: &Codec, input: &[u8]) -> Result<(), String> {
 /// Loads `bytes` (a module named `module`) and runs every case of [`CASES`] against the hex
 /// codec it lists. `Err` when the module does not load at all (the host's reason).
 pub fn check_hex_codec(module: &str, bytes: &[u8]) -> Result<ConformanceReport, PluginError> {
+    check_hex_codec_in(WasmEngine::Interpreter, module, bytes)
+}
+
+/// [`check_hex_codec`] with the module run in `engine`.
+pub fn check_hex_codec_in(
+    engine: WasmEngine,
+    module: &str,
+    bytes: &[u8],
+) -> Result<ConformanceReport, PluginError> {
     let registry = ModuleRegistry::new();
     let wasm = Wasm::new();
-    let names = wasm.on(&registry).load_wasm_bytes(module, bytes, None)?;
+    let sandbox = wasm.on(&registry);
+    sandbox.configure_wasm(WasmConfig::new().with_engine(engine))?;
+    let names = sandbox.load_wasm_bytes(module, bytes, None)?;
     // Read from what the module's section declared: no plugin is made to find them.
     let with = |wanted: [&str; 2]| {
         names.iter().find(|name| {
@@ -464,6 +477,7 @@ pub fn check_hex_codec(module: &str, bytes: &[u8]) -> Result<ConformanceReport, 
     };
     let codec = Codec {
         module,
+        engine,
         bytes,
         encode: encode.clone(),
         decode: decode.clone(),
@@ -484,6 +498,14 @@ pub fn check_hex_codec(module: &str, bytes: &[u8]) -> Result<ConformanceReport, 
 /// [`check_hex_codec`] on the module at `path` (a regular file of at most
 /// `DEFAULT_WASM_MODULE_BYTES`, 32 MiB), named by its file name.
 pub fn check_hex_codec_file(path: &std::path::Path) -> Result<ConformanceReport, PluginError> {
+    check_hex_codec_file_in(WasmEngine::Interpreter, path)
+}
+
+/// [`check_hex_codec_file`] with the module run in `engine`.
+pub fn check_hex_codec_file_in(
+    engine: WasmEngine,
+    path: &std::path::Path,
+) -> Result<ConformanceReport, PluginError> {
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -495,7 +517,7 @@ pub fn check_hex_codec_file(path: &std::path::Path) -> Result<ConformanceReport,
                 reason: format!("cannot read: {e}"),
             })
         })?;
-    check_hex_codec(&name, &bytes)
+    check_hex_codec_in(engine, &name, &bytes)
 }
 
 #[cfg(test)]

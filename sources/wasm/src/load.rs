@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use wasmi::Engine;
-
 use crate::config::WasmConfig;
+use crate::digest::{encode_hex, sha256 as sha256_of};
+use crate::engines::Engines;
 use crate::imports::Grants;
 use crate::limits::tightened;
-use crate::module::{WasmModule, encode_hex, sha256 as sha256_of};
+use crate::module::WasmModule;
 use crate::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::signature::WasmSignature;
 use crate::versions::SignedVersions;
@@ -27,7 +27,7 @@ use modreg_host::{Event, ModuleRegistry};
 /// loaded. Its calls take the registry the modules' plugins are registered in; the facade
 /// `modreg` holds one per registry and offers them as `registry.wasm()` ([`Sandbox`]).
 pub struct Wasm {
-    engine: Engine,
+    engines: Engines,
     config: RwLock<WasmConfig>,
     /// Loaded modules by name: their hash and the plugins they registered.
     modules: Mutex<BTreeMap<String, LoadedEntry>>,
@@ -63,22 +63,8 @@ struct LoadedEntry {
 
 impl Default for Wasm {
     fn default() -> Self {
-        let mut config = wasmi::Config::default();
-        config.consume_fuel(true);
-        // A function is translated on its first call (lazy translation, wasmi's default), and
-        // wasmi charges that to the calling guest's fuel; but when the slice left is short of
-        // it, the call ends with an error that cannot be resumed, so a call failed at random
-        // ("ran out of fuel while calling a resumable function"; the conformance kit's 1 MiB
-        // round trip found it). Translation is the host's work, bounded by the module's size
-        // (capped and validated at load) and done once per engine: it is not the guest's to pay.
-        // Copies keep wasmi's default price.
-        config.fuel_cost(wasmi::CustomFuelCosts {
-            bytes_copied_per_fuel: 64,
-            fuel_per_bytes_translated: 0,
-            fuel_per_bytes_validated: 0,
-        });
         Wasm {
-            engine: Engine::new(&config),
+            engines: Engines::default(),
             config: RwLock::new(WasmConfig::default()),
             modules: Mutex::new(BTreeMap::new()),
             versions: Mutex::new(SignedVersions::default()),
@@ -337,17 +323,16 @@ impl Wasm {
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
         let config = self.wasm_config();
-        let module = WasmModule::new(name, bytes, digest, &self.engine, &config)?;
+        let module = WasmModule::new(name, bytes, digest, &self.engines, &config)?;
         let sha256 = module.sha256.clone();
         let events = registry.events();
         let loaded = Arc::new(LoadedModule::new(
             module,
-            self.engine.clone(),
             config.clone(),
             events,
             Arc::clone(&self.idle),
             Arc::clone(&self.total),
-        )?);
+        ));
         loaded.instantiate_once()?;
         let (registrations, typed_registrations, names) = registrations_of(&loaded, name, &config)?;
         let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);

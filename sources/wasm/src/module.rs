@@ -1,14 +1,10 @@
 //! `WasmModule`: a module checked before any of it runs (size, validity, imports, exports,
 //! the `modreg.plugins` section), compiled once, with the plugins it lists.
 
-use sha2::{Digest, Sha256};
-use wasmi::{Engine, ExternType, Module};
-
 use crate::config::WasmConfig;
-use crate::imports::OFFERED;
-use modreg_core::wasm_abi::{
-    EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_MODULE, ModuleEntry, SECTION, read_metadata,
-};
+use crate::digest::encode_hex;
+use crate::engines::{Compiled, Engines};
+use modreg_core::wasm_abi::{EXPORT_ALLOC, EXPORT_PROCESS, ModuleEntry, SECTION, read_metadata};
 use modreg_core::{PluginError, PluginErrorKind};
 
 /// A loaded module: compiled, checked, and what it says of its plugins.
@@ -22,23 +18,8 @@ pub(crate) struct WasmModule {
     pub(crate) digest: [u8; 32],
     /// The plugins its section lists, in call order.
     pub(crate) entries: Vec<ModuleEntry>,
-    pub(crate) compiled: Module,
-}
-
-/// SHA-256 of `bytes`.
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-/// `bytes` as lowercase hex digits. (Written here: a hash's display is not worth a crate.)
-pub(crate) fn encode_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    /// Compiled for the engine the registry's configuration named when it was loaded.
+    pub(crate) compiled: Compiled,
 }
 
 impl WasmModule {
@@ -47,7 +28,7 @@ impl WasmModule {
         name: &str,
         bytes: &[u8],
         digest: [u8; 32],
-        engine: &Engine,
+        engines: &Engines,
         config: &WasmConfig,
     ) -> Result<Self, PluginError> {
         let refuse = |reason: String| {
@@ -63,33 +44,15 @@ impl WasmModule {
                 config.max_module_bytes()
             )));
         }
-        let compiled =
-            Module::new(engine, bytes).map_err(|e| refuse(format!("not a valid module: {e}")))?;
-        for import in compiled.imports() {
-            let offered = import.module() == IMPORT_MODULE
-                && OFFERED.contains(&import.name())
-                && matches!(import.ty(), ExternType::Func(_));
-            if !offered {
-                return Err(refuse(format!(
-                    "imports `{}::{}`, which the sandbox does not offer (it offers only {IMPORT_MODULE}::{{{}}})",
-                    import.module(),
-                    import.name(),
-                    OFFERED.join(", ")
-                )));
-            }
-        }
+        let compiled = engines.compile(bytes, &digest, config).map_err(refuse)?;
         for export in [EXPORT_ALLOC, EXPORT_PROCESS, "memory"] {
-            if compiled.get_export(export).is_none() {
+            if !compiled.exports(export) {
                 return Err(refuse(format!(
                     "exports no `{export}`: build it with `modreg_guest::export!`"
                 )));
             }
         }
-        let section: Vec<u8> = compiled
-            .custom_sections()
-            .filter(|s| s.name() == SECTION)
-            .flat_map(|s| s.data().iter().copied())
-            .collect();
+        let section = compiled.custom_section(bytes, SECTION);
         if section.is_empty() {
             return Err(refuse(format!(
                 "has no `{SECTION}` section listing its plugins"

@@ -6,11 +6,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use wasmi::{Engine, Linker};
-
+use crate::call::CallError;
 use crate::config::{GuestState, WasmConfig};
-use crate::imports::{Grants, HostState, linker};
-use crate::instance::{CallError, Sandbox};
+use crate::imports::Grants;
+use crate::instance::Sandbox;
 use crate::module::WasmModule;
 use modreg_core::Plugin;
 use modreg_core::PluginError;
@@ -27,10 +26,6 @@ use modreg_host::Events;
 #[derive(Debug)]
 pub(crate) struct LoadedModule {
     pub(crate) module: WasmModule,
-    engine: Engine,
-    /// The imports, defined once for every instance (not per instantiation: a fresh guest per
-    /// call would rebuild them on every call).
-    linker: Linker<HostState>,
     config: WasmConfig,
     events: Events,
     pool: Mutex<Vec<Sandbox>>,
@@ -43,28 +38,19 @@ pub(crate) struct LoadedModule {
 impl LoadedModule {
     pub(crate) fn new(
         module: WasmModule,
-        engine: Engine,
         config: WasmConfig,
         events: Events,
         idle: Arc<AtomicUsize>,
         total: Arc<AtomicUsize>,
-    ) -> Result<Self, PluginError> {
-        let linker = linker(&engine).map_err(|e| {
-            PluginError::from(modreg_core::PluginErrorKind::WasmModule {
-                module: module.name.clone(),
-                reason: format!("its imports cannot be defined: {e}"),
-            })
-        })?;
-        Ok(LoadedModule {
+    ) -> Self {
+        LoadedModule {
             module,
-            engine,
-            linker,
             config,
             events,
             pool: Mutex::new(Vec::new()),
             idle,
             total,
-        })
+        }
     }
 
     /// A sandbox ready for a call: an idle one, else a new instance.
@@ -80,14 +66,7 @@ impl LoadedModule {
                     .fetch_sub(sandbox.memory_bytes(), Ordering::AcqRel);
                 Ok(sandbox)
             }
-            None => Sandbox::new(
-                &self.engine,
-                &self.linker,
-                &self.module,
-                &self.config,
-                &self.events,
-                &self.total,
-            ),
+            None => Sandbox::new(&self.module, &self.config, &self.events, &self.total),
         }
     }
 
@@ -95,14 +74,7 @@ impl LoadedModule {
     /// its memory fits the cap, its start function ends within one slice of fuel and its
     /// exports have their types. The instance waits in the pool for the first call.
     pub(crate) fn instantiate_once(&self) -> Result<(), PluginError> {
-        let sandbox = Sandbox::new(
-            &self.engine,
-            &self.linker,
-            &self.module,
-            &self.config,
-            &self.events,
-            &self.total,
-        )?;
+        let sandbox = Sandbox::new(&self.module, &self.config, &self.events, &self.total)?;
         self.give_back(sandbox);
         Ok(())
     }

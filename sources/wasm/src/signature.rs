@@ -38,7 +38,7 @@ impl WasmSignature {
 
     /// What a module's signature signs: the SHA-256 of its bytes.
     pub fn message(module: &[u8]) -> [u8; 32] {
-        crate::module::sha256(module)
+        crate::digest::sha256(module)
     }
 
     /// Parses a signature file.

@@ -1,0 +1,86 @@
+//! The engines a registry's modules run in: the interpreter (`wasmi`, always there, the
+//! default) and, with the `jit` feature, Cranelift's compiled code (`wasmtime`). A module is
+//! compiled for the engine its registry's configuration names when it is loaded
+//! ([`WasmConfig::with_engine`](crate::WasmConfig::with_engine)); the imports, the call
+//! protocol, the limits and the grants are the same in both (`imports`, `instance`).
+
+use crate::config::{WasmConfig, WasmEngine};
+use crate::interpreter::{self, InterpretedModule};
+#[cfg(feature = "jit")]
+use crate::jit::{self, JitModule};
+
+/// The engines of one registry's sandbox. The interpreter's is the registry's own; the
+/// compiling engine is the process's (`jit::engine`): its instance pool reserves address
+/// space once, not once per registry.
+pub(crate) struct Engines {
+    interpreter: wasmi::Engine,
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engines").finish_non_exhaustive()
+    }
+}
+
+impl Default for Engines {
+    fn default() -> Self {
+        Engines {
+            interpreter: interpreter::engine(),
+        }
+    }
+}
+
+/// A module compiled for one engine.
+#[derive(Debug)]
+pub(crate) enum Compiled {
+    Interpreted(InterpretedModule),
+    #[cfg(feature = "jit")]
+    Jitted(JitModule),
+}
+
+impl Engines {
+    /// Validates and compiles `bytes` (SHA-256 `digest`) for the engine `config` names.
+    pub(crate) fn compile(
+        &self,
+        bytes: &[u8],
+        digest: &[u8; 32],
+        config: &WasmConfig,
+    ) -> Result<Compiled, String> {
+        match config.engine() {
+            WasmEngine::Interpreter => {
+                let _ = digest;
+                InterpretedModule::new(&self.interpreter, bytes).map(Compiled::Interpreted)
+            }
+            #[cfg(feature = "jit")]
+            WasmEngine::Jit => JitModule::new(bytes, digest, config).map(Compiled::Jitted),
+        }
+    }
+}
+
+impl Compiled {
+    /// Whether the module exports `name`.
+    pub(crate) fn exports(&self, name: &str) -> bool {
+        match self {
+            Compiled::Interpreted(compiled) => compiled.module.get_export(name).is_some(),
+            #[cfg(feature = "jit")]
+            Compiled::Jitted(compiled) => compiled.exports(name),
+        }
+    }
+
+    /// The contents of every custom section named `section`, in order, joined.
+    pub(crate) fn custom_section(&self, bytes: &[u8], section: &str) -> Vec<u8> {
+        match self {
+            Compiled::Interpreted(compiled) => {
+                let _ = bytes;
+                compiled
+                    .module
+                    .custom_sections()
+                    .filter(|s| s.name() == section)
+                    .flat_map(|s| s.data().iter().copied())
+                    .collect()
+            }
+            #[cfg(feature = "jit")]
+            Compiled::Jitted(_) => jit::custom_section(bytes, section),
+        }
+    }
+}

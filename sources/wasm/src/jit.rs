@@ -1,0 +1,516 @@
+//! The compiling engine (feature `jit`): modules compiled to machine code by Cranelift
+//! (`wasmtime`), under the same imports, call protocol, limits and grants as the interpreter.
+//!
+//! - Time: epoch interruption. One thread of the process advances the engines' epoch every
+//!   [`TICK`]; a guest running past its call's deadline traps at the next loop or call
+//!   (`Timeout`). Cheaper than fuel: no counter in the guest's code.
+//! - Fuel is metered only for modules that need it (the registry's `fuel` cap, or a plugin's
+//!   own `fuel` limit): they are compiled by a second engine whose code counts it.
+//! - Memory: the store's limiter is the interpreter's `MemoryCap`; instances come from
+//!   wasmtime's pooling allocator, whose slots are reset by copy-on-write (a fresh guest per
+//!   call costs an instantiation of a few microseconds).
+//! - Async host functions: calls are wasmtime's async calls (on a fiber), so a guest waiting
+//!   on one is suspended and the caller's task yields its thread.
+//! - One engine for the process, not per registry: the pool reserves its address space
+//!   once; each registry's limits live in its stores.
+
+use std::sync::{Once, OnceLock};
+use std::time::{Duration, Instant};
+
+use wasmtime::{
+    Caller, Engine, Extern, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Memory,
+    Module, PoolingAllocationConfig, Store, Trap, TypedFunc,
+};
+
+use crate::call::{
+    CallError, Export, GuestInstance, await_host_function, block_on, fatal, out_of_fuel, timeout,
+};
+use crate::config::WasmConfig;
+use crate::imports::{self, GuestContext, HostState, Import, MemoryCap, PastDeadline, PendingCall};
+use crate::jit_cache;
+use modreg_core::wasm_abi::{
+    EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_HOST_CALL,
+    IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, SECTION, read_metadata,
+};
+use modreg_core::{PluginError, PluginErrorKind};
+
+/// How often the engines' epoch advances: a guest overruns its deadline by at most this.
+const TICK: Duration = Duration::from_millis(1);
+
+/// The native stack a guest's calls may use.
+const MAX_WASM_STACK: usize = 128 << 10;
+
+/// The process's compiling engines, made on first use: one whose code counts fuel, one whose
+/// code does not.
+static ENGINES: [OnceLock<Result<Engine, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+
+/// The process's compiling engine, metering fuel or not.
+pub(crate) fn engine(metered: bool) -> Result<&'static Engine, String> {
+    ENGINES[usize::from(metered)]
+        .get_or_init(|| {
+            let mut pool = PoolingAllocationConfig::default();
+            // A guest's memory is capped by its registry's limiter (`MemoryCap`); the pool's
+            // slot is the whole 32-bit space so the limiter, not the pool, is what a guest
+            // meets.
+            pool.max_memory_size(4 << 30);
+            // A fresh instance's first pages are zeroed in place rather than unmapped, and
+            // slots are given back in batches: fewer system calls and TLB flushes per call.
+            pool.linear_memory_keep_resident(64 << 10);
+            pool.decommit_batch_size(64);
+            let mut config = wasmtime::Config::new();
+            config
+                .async_support(true)
+                .consume_fuel(metered)
+                .epoch_interruption(true)
+                .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+                .memory_init_cow(true)
+                // Some thousand calls deep, as the interpreter's 1,000: a guest recursing without
+                // end meets this before its own stack (in its linear memory) runs out, and traps
+                // with a stack overflow rather than an access out of bounds.
+                .max_wasm_stack(MAX_WASM_STACK);
+            let engine = Engine::new(&config)
+                .map_err(|e| format!("the compiling engine cannot start: {e}"))?;
+            start_ticking();
+            Ok(engine)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Starts the thread that advances every made engine's epoch each [`TICK`] (once per process;
+/// it lives as the engines do).
+fn start_ticking() {
+    static TICKING: Once = Once::new();
+    TICKING.call_once(|| {
+        let started = std::thread::Builder::new()
+            .name("modreg-wasm-epoch".to_owned())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(TICK);
+                    for engine in ENGINES.iter().filter_map(OnceLock::get).flatten() {
+                        engine.increment_epoch();
+                    }
+                }
+            });
+        if let Err(e) = started {
+            // No deadline could be kept: every call times out at once (fails closed).
+            tracing::error!(error = %e, "the compiling engine's epoch thread cannot start");
+        }
+    });
+}
+
+/// Whether a module's plugins ask for a fuel cap of their own (`fuel=N` among their limits).
+pub(crate) fn asks_fuel(bytes: &[u8]) -> bool {
+    read_metadata(&custom_section(bytes, SECTION)).is_ok_and(|entries| {
+        entries
+            .iter()
+            .any(|entry| entry.limits.iter().any(|limit| limit.starts_with("fuel=")))
+    })
+}
+
+/// A module compiled to machine code, with its imports resolved once.
+pub(crate) struct JitModule {
+    /// Whether its code counts fuel.
+    metered: bool,
+    module: Module,
+    pre: InstancePre<HostState>,
+}
+
+impl std::fmt::Debug for JitModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitModule").finish_non_exhaustive()
+    }
+}
+
+impl JitModule {
+    /// Compiles `bytes` (SHA-256 `digest`), or takes its machine code from the configured
+    /// cache.
+    pub(crate) fn new(
+        bytes: &[u8],
+        digest: &[u8; 32],
+        config: &WasmConfig,
+    ) -> Result<Self, String> {
+        let metered = config.fuel().is_some() || asks_fuel(bytes);
+        let engine = engine(metered)?;
+        let cached = config
+            .jit_cache_dir()
+            .and_then(|dir| jit_cache::load(dir, engine, digest));
+        let module = if let Some(module) = cached {
+            module
+        } else {
+            let module =
+                Module::new(engine, bytes).map_err(|e| format!("not a valid module: {e:#}"))?;
+            if let Some(dir) = config.jit_cache_dir() {
+                jit_cache::store(dir, engine, digest, &module);
+            }
+            module
+        };
+        imports::check_imports(module.imports().map(|import| Import {
+            module: import.module(),
+            name: import.name(),
+            is_function: matches!(import.ty(), ExternType::Func(_)),
+        }))?;
+        let pre = linker(engine)
+            .and_then(|linker| linker.instantiate_pre(&module))
+            .map_err(|e| format!("its imports do not link: {e:#}"))?;
+        Ok(JitModule {
+            metered,
+            module,
+            pre,
+        })
+    }
+
+    pub(crate) fn exports(&self, name: &str) -> bool {
+        self.module.get_export(name).is_some()
+    }
+}
+
+/// The contents of every custom section named `name` in the module `bytes`, joined (read
+/// where they lie: the module is parsed, not copied).
+pub(crate) fn custom_section(bytes: &[u8], name: &str) -> Vec<u8> {
+    let mut found = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(wasmparser::Payload::CustomSection(section)) if section.name() == name => {
+                found.extend_from_slice(section.data());
+            }
+            Ok(_) => {}
+            // The module compiled, so it parses; stop at anything else.
+            Err(_) => break,
+        }
+    }
+    found
+}
+
+/// An instance of a compiled module.
+pub(crate) struct Jitted {
+    metered: bool,
+    store: Store<HostState>,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    process: TypedFunc<(u32, u32, u32), u32>,
+}
+
+impl std::fmt::Debug for Jitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jitted").finish_non_exhaustive()
+    }
+}
+
+impl Jitted {
+    /// Instantiates `compiled` (its start function, if any, runs under one slice of fuel and
+    /// the call's time budget).
+    pub(crate) fn new(
+        compiled: &JitModule,
+        name: &str,
+        config: &WasmConfig,
+        state: HostState,
+    ) -> Result<Self, PluginError> {
+        let engine_error = |e: &wasmtime::Error| {
+            PluginError::from(PluginErrorKind::WasmModule {
+                module: name.to_owned(),
+                reason: format!("cannot be instantiated: {e:#}"),
+            })
+        };
+        let mut store = Store::new(compiled.pre.module().engine(), state);
+        store.limiter(|state| &mut state.limiter);
+        if compiled.metered {
+            store
+                .set_fuel(config.fuel().unwrap_or(u64::MAX))
+                .map_err(|e| engine_error(&e))?;
+        }
+        // The start function, if any, runs under the call's time budget.
+        store.set_epoch_deadline(ticks(config.time_budget()));
+        store.data_mut().limiter.deadline = Some(Instant::now() + config.time_budget());
+        let instance = block_on(compiled.pre.instantiate_async(&mut store)).map_err(|e| {
+            // The registry's guests hold all they may: no room now, not a bad module.
+            if store.data().limiter.total_hit {
+                PluginError::from(PluginErrorKind::MemoryLimit {
+                    plugin: name.to_owned(),
+                    limit: config.max_total_memory(),
+                })
+            } else {
+                engine_error(&e)
+            }
+        })?;
+        store.data_mut().limiter.deadline = None;
+        let missing = |what: &str| {
+            PluginError::from(PluginErrorKind::WasmModule {
+                module: name.to_owned(),
+                reason: format!("`{what}` is missing or has the wrong type"),
+            })
+        };
+        Ok(Jitted {
+            metered: compiled.metered,
+            memory: instance
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| missing("memory"))?,
+            alloc: instance
+                .get_typed_func(&mut store, EXPORT_ALLOC)
+                .map_err(|_| missing(EXPORT_ALLOC))?,
+            process: instance
+                .get_typed_func(&mut store, EXPORT_PROCESS)
+                .map_err(|_| missing(EXPORT_PROCESS))?,
+            store,
+        })
+    }
+}
+
+impl GuestInstance for Jitted {
+    fn state(&self) -> &HostState {
+        self.store.data()
+    }
+
+    fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    fn read(&self, at: usize, buf: &mut [u8]) -> Result<(), String> {
+        self.memory
+            .read(&self.store, at, buf)
+            .map_err(|e| e.to_string())
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) -> Result<(), String> {
+        self.memory
+            .write(&mut self.store, at, bytes)
+            .map_err(|e| e.to_string())
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.memory.data_size(&self.store)
+    }
+
+    fn grew(&self) -> bool {
+        self.memory.size(&self.store) > self.memory.ty(&self.store).minimum()
+    }
+
+    /// Runs one export to its end on a fiber, until its deadline (the epoch) or its fuel cap;
+    /// pending while it waits on an async host function.
+    async fn run(
+        &mut self,
+        plugin: &str,
+        started: Instant,
+        config: &WasmConfig,
+        export: Export,
+    ) -> Result<u32, CallError> {
+        let budget = config.time_budget();
+        let left = budget.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(CallError::Fatal(timeout(plugin, budget)));
+        }
+        self.store.set_epoch_deadline(ticks(left));
+        let fuel_cap = config.fuel();
+        match (self.metered, fuel_cap) {
+            (true, cap) => {
+                if let Err(e) = self.store.set_fuel(cap.unwrap_or(u64::MAX)) {
+                    return Err(fatal(self.store.data_mut(), plugin, &e.to_string()));
+                }
+            }
+            // Compiled without metering (`JitModule::new` meters whenever a cap applies):
+            // refused rather than run uncapped.
+            (false, Some(_)) => {
+                return Err(fatal(
+                    self.store.data_mut(),
+                    plugin,
+                    "a fuel cap applies, and the module was compiled without metering",
+                ));
+            }
+            (false, None) => {}
+        }
+        let called = match export {
+            Export::Alloc(len) => self.alloc.call_async(&mut self.store, len).await,
+            Export::Process(index, ptr, len) => {
+                self.process
+                    .call_async(&mut self.store, (index, ptr, len))
+                    .await
+            }
+        };
+        match called {
+            Ok(result) => Ok(result),
+            Err(error) => {
+                let trap = error.downcast_ref::<Trap>();
+                if error.downcast_ref::<PastDeadline>().is_some()
+                    || matches!(trap, Some(Trap::Interrupt))
+                {
+                    return Err(CallError::Fatal(timeout(plugin, budget)));
+                }
+                if matches!(trap, Some(Trap::OutOfFuel)) {
+                    return Err(CallError::Fatal(out_of_fuel(
+                        plugin,
+                        fuel_cap.unwrap_or(u64::MAX),
+                    )));
+                }
+                let trap = trap.map_or_else(|| format!("{error:#}"), ToString::to_string);
+                Err(fatal(self.store.data_mut(), plugin, &trap))
+            }
+        }
+    }
+}
+
+/// The epoch ticks from now that cover `left` (at least one more than it: a deadline is
+/// never early).
+fn ticks(left: Duration) -> u64 {
+    u64::try_from(left.as_nanos() / TICK.as_nanos())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1)
+}
+
+/// A host call's guest in the compiling engine: its caller, with the guest's memory.
+struct InCaller<'a> {
+    caller: Caller<'a, HostState>,
+    memory: Option<Memory>,
+}
+
+impl<'a> InCaller<'a> {
+    fn new(mut caller: Caller<'a, HostState>) -> Self {
+        let memory = caller.get_export("memory").and_then(Extern::into_memory);
+        InCaller { caller, memory }
+    }
+
+    fn past_deadline(&self) -> wasmtime::Result<()> {
+        if self.state().limiter.past_deadline() {
+            return Err(wasmtime::Error::new(PastDeadline));
+        }
+        Ok(())
+    }
+}
+
+impl GuestContext for InCaller<'_> {
+    fn state(&self) -> &HostState {
+        self.caller.data()
+    }
+
+    fn state_mut(&mut self) -> &mut HostState {
+        self.caller.data_mut()
+    }
+
+    fn read(&self, ptr: u32, buf: &mut [u8]) -> bool {
+        self.memory
+            .is_some_and(|memory| memory.read(&self.caller, ptr as usize, buf).is_ok())
+    }
+
+    fn write(&mut self, ptr: u32, bytes: &[u8]) -> bool {
+        self.memory
+            .is_some_and(|memory| memory.write(&mut self.caller, ptr as usize, bytes).is_ok())
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(MemoryCap::memory_growing(self, current, desired, maximum))
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(MemoryCap::table_growing(desired, maximum))
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        4
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+/// Runs import `call` on the caller's guest if its call still has time, and fails the guest
+/// at once if it ran past its deadline.
+fn timed(
+    caller: Caller<'_, HostState>,
+    call: impl FnOnce(&mut InCaller<'_>) -> i64,
+) -> wasmtime::Result<i64> {
+    let mut guest = InCaller::new(caller);
+    guest.past_deadline()?;
+    let answer = call(&mut guest);
+    guest.past_deadline()?;
+    Ok(answer)
+}
+
+/// A linker offering exactly the sandbox's imports.
+fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap(
+        IMPORT_MODULE,
+        IMPORT_READ_FILE,
+        |caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32| {
+            timed(caller, |guest| {
+                imports::read_file(guest, (ptr, len), (out, cap))
+            })
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        IMPORT_ENV_VAR,
+        |caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32| {
+            timed(caller, |guest| {
+                imports::env_var(guest, (ptr, len), (out, cap))
+            })
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        IMPORT_PANIC,
+        |caller: Caller<'_, HostState>, ptr: u32, len: u32| {
+            imports::panic_message(&mut InCaller::new(caller), (ptr, len));
+        },
+    )?;
+    linker.func_wrap_async(
+        IMPORT_MODULE,
+        IMPORT_HOST_CALL,
+        |caller: Caller<'_, HostState>,
+         (name_ptr, name_len, in_ptr, in_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32)| {
+            Box::new(async move {
+                let mut guest = InCaller::new(caller);
+                guest.past_deadline()?;
+                let mut answered = imports::host_call(
+                    &mut guest,
+                    (name_ptr, name_len),
+                    (in_ptr, in_len),
+                    (out_ptr, out_cap),
+                );
+                // An async function: the guest's fiber waits for its answer, until the call's
+                // deadline.
+                if let Some(pending) = guest.state_mut().pending.take() {
+                    let PendingCall {
+                        answer,
+                        function,
+                        out,
+                        started,
+                    } = pending;
+                    let deadline = guest.state().limiter.deadline.unwrap_or_else(Instant::now);
+                    let Some(outcome) = await_host_function(answer, deadline).await else {
+                        return Err(wasmtime::Error::new(PastDeadline));
+                    };
+                    answered = imports::settle(&mut guest, &function, outcome, started.elapsed(), out);
+                }
+                guest.past_deadline()?;
+                Ok(answered)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        IMPORT_HOST_ANSWER,
+        |caller: Caller<'_, HostState>, out_ptr: u32, out_cap: u32| {
+            timed(caller, |guest| {
+                imports::host_answer(guest, (out_ptr, out_cap))
+            })
+        },
+    )?;
+    Ok(linker)
+}

@@ -1,0 +1,79 @@
+//! The compiling engine's disk cache: a module's machine code kept in a file named for the
+//! module's SHA-256 and the engine's fingerprint, and checked against its own SHA-256 before
+//! it is used.
+//!
+//! Written here rather than with wasmtime's own cache (feature `cache`): that one brings a
+//! configuration file format, compression and a background worker, for what is a file per
+//! module here.
+//!
+//! A file is `SHA-256 of the rest` followed by what `Module::serialize` wrote. A file that is
+//! short, damaged or from another engine is not used (the module is compiled again and the
+//! file replaced); a file is written to a temporary name and renamed, so a reader never sees
+//! half of one.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use wasmtime::{Engine, Module};
+
+use crate::digest::{encode_hex, sha256};
+
+/// The largest cache file read back: machine code is a few times its module's size, and a
+/// module is at most `max_module_bytes`.
+const MAX_CACHE_FILE: usize = 512 << 20;
+
+/// The cache file of the module with SHA-256 `digest` compiled by `engine`.
+fn path_of(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
+    // The engine's settings, target and version: code compiled under other ones is another
+    // file. (A `DefaultHasher` is stable within one build of the host, which is what a cache
+    // file outliving it needs: another build's files are not found, and are compiled again.)
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    dir.join(format!(
+        "{}-{:016x}.cwasm",
+        encode_hex(digest),
+        hasher.finish()
+    ))
+}
+
+/// The module with SHA-256 `digest`, from `dir`, if a sound file of it is there.
+pub(crate) fn load(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> Option<Module> {
+    let path = path_of(dir, engine, digest);
+    let bytes = modreg_host::files::read_regular(&path, MAX_CACHE_FILE).ok()?;
+    let (sum, code) = bytes.split_at_checked(32)?;
+    if sha256(code) != sum {
+        tracing::warn!(file = %path.display(), "a cached compiled module is damaged; compiling it again");
+        return None;
+    }
+    // SAFETY: `Module::deserialize` runs machine code it is given, so the bytes must be what
+    // `Module::serialize` wrote. They are: the file is named for this module's digest and this
+    // engine's fingerprint, its contents match the digest stored with them (so it is whole,
+    // as `store` wrote it), and wasmtime refuses code from another engine version or
+    // configuration itself. The directory is the host's (`with_jit_cache_dir` says so).
+    #[allow(unsafe_code)]
+    let module = unsafe { Module::deserialize(engine, code) };
+    module
+        .inspect_err(|e| tracing::warn!(file = %path.display(), error = %e, "a cached compiled module cannot be used; compiling it again"))
+        .ok()
+}
+
+/// Keeps `module` (SHA-256 `digest`) in `dir`; a failure is logged, not an error (the module
+/// serves from memory).
+pub(crate) fn store(dir: &Path, engine: &Engine, digest: &[u8; 32], module: &Module) {
+    let written = (|| -> Result<(), String> {
+        let code = module.serialize().map_err(|e| e.to_string())?;
+        let mut file = sha256(&code).to_vec();
+        file.extend_from_slice(&code);
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let path = path_of(dir, engine, digest);
+        let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(&temporary, &file).map_err(|e| e.to_string())?;
+        std::fs::rename(&temporary, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            e.to_string()
+        })
+    })();
+    if let Err(error) = written {
+        tracing::warn!(dir = %dir.display(), error, "a compiled module could not be cached");
+    }
+}
