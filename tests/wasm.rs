@@ -1593,6 +1593,28 @@ fn abi_versions_one_and_two_serve_side_by_side(engine: WasmEngine) {
     rot13_still_answers(&registry);
 }
 
+/// A guest is configured by its module: settings the host holds for a WebAssembly plugin are
+/// refused when it is created, never silently dropped.
+fn settings_for_a_guest_are_refused_not_dropped(engine: WasmEngine) {
+    let registry = host(WasmConfig::new().with_engine(engine));
+    registry
+        .registrations()
+        .set_plugin_settings("rot13", modreg::PluginSettings::default().with("shift", 3))
+        .unwrap();
+    let error = registry.create_plugin("rot13").err().expect("refused");
+    assert!(
+        matches!(error.kind(), PluginErrorKind::Invalid { field, .. } if *field == "plugin settings"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("rot13"), "{error}");
+    // Without them, it is created as before.
+    registry
+        .registrations()
+        .set_plugin_settings("rot13", modreg::PluginSettings::default())
+        .unwrap();
+    rot13_still_answers(&registry);
+}
+
 /// The compiling engine keeps a module's machine code on disk under the module's SHA-256 and
 /// the engine's fingerprint: a later load takes it from there (what runs is the file's code),
 /// and a damaged file is never used: the module is compiled again and the file replaced.
@@ -1693,6 +1715,7 @@ on_every_engine!(
     a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once,
     idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules,
     reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code,
+    settings_for_a_guest_are_refused_not_dropped,
     one_plugin_serves_many_threads_each_in_its_own_sandbox,
     a_guests_state_lives_per_call_per_instance_or_shared_as_configured,
     instances_of_every_module_share_one_memory_cap,

@@ -439,7 +439,13 @@ impl<T: ?Sized + 'static> Source for Typed<T> {
         match self {
             Typed::Compiled(d) if settings.is_empty() => d.instantiate_default(),
             Typed::Compiled(d) => d.instantiate(settings),
-            // A guest's settings are its own: it is built by its module, not configured here.
+            // A guest's settings are its own: it is built by its module, not configured here,
+            // so settings for it are refused rather than dropped.
+            Typed::Sandboxed(entry, _) if !settings.is_empty() => Err(PluginError::invalid(
+                "plugin settings",
+                entry.name(),
+                "are not applied to a sandboxed plugin (its module configures it); remove them",
+            )),
             // Its calls are its `Plugin`'s, wrapped by the layers (metrics, logging, the
             // in-process sandbox), under the trait's proxy.
             Typed::Sandboxed(entry, abi) => {

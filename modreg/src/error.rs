@@ -26,6 +26,16 @@ pub(crate) enum CliError {
     )]
     BinaryToTerminal,
 
+    /// `--wasm-engine` names an engine this build of the tool does not have.
+    #[cfg(not(feature = "jit"))]
+    #[error(
+        "this modreg was built without the `{engine}` engine: build it with `--features {engine}` (cargo install modreg-cli --features {engine})"
+    )]
+    EngineNotBuilt {
+        /// The engine asked for.
+        engine: &'static str,
+    },
+
     /// `conformance`: the module failed cases of the kit, or lists no hex codec.
     #[error("`{module}` does not conform to the hex codec kit: {reason}")]
     Nonconforming {

@@ -268,6 +268,27 @@ fn one_suite_passes_natively_and_in_the_sandbox() {
 }
 
 #[test]
+fn settings_for_a_sandboxed_plugin_are_refused_not_dropped() {
+    let host = sandboxed_host(WasmConfig::new());
+    host.registrations()
+        .set_typed_plugin_settings(
+            &PRICING,
+            "catalog",
+            modreg::PluginSettings::default().with("discount", 10),
+        )
+        .unwrap();
+    let error = host
+        .instances()
+        .create_from(&PRICING, "catalog")
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(error.kind(), PluginErrorKind::Invalid { field, .. } if *field == "plugin settings"),
+        "{error}"
+    );
+}
+
+#[test]
 fn the_sandboxs_own_failures_reach_the_caller_as_the_traits_error() {
     // A fuel cap too small for 64 KiB: the sandbox stops the call, and the caller sees the
     // trait's error type, made from the sandbox's typed error.

@@ -182,7 +182,18 @@ fn registrations_of(
             .with_metadata("wasm.module", name)
             .with_metadata("wasm.sha256", sha256)
             .with_metadata("wasm.abi", entry.format_version.to_string())
-            .with_constructor(move |_| Ok(Box::new(WasmPlugin::new(spec.clone()))));
+            .with_constructor(move |settings| {
+                // A guest is configured by its module: settings the host would pass are
+                // refused, never silently dropped.
+                if !settings.is_empty() {
+                    return Err(PluginError::invalid(
+                        "plugin settings",
+                        spec.name.clone(),
+                        "are not applied to a WebAssembly plugin (its module configures it); remove them",
+                    ));
+                }
+                Ok(Box::new(WasmPlugin::new(spec.clone())))
+            });
         if !entry.description.is_empty() {
             registration = registration.with_metadata("description", &entry.description);
         }
