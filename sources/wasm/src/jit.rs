@@ -9,8 +9,10 @@
 //! - Memory: the store's limiter is the interpreter's `MemoryCap`; instances come from
 //!   wasmtime's pooling allocator, whose slots are reset by copy-on-write (a fresh guest per
 //!   call costs an instantiation of a few microseconds).
-//! - Async host functions: calls are wasmtime's async calls (on a fiber), so a guest waiting
-//!   on one is suspended and the caller's task yields its thread.
+//! - Async host functions: a registry that offers one gets an engine whose calls are
+//!   wasmtime's async calls (on a fiber), so a guest waiting on one is suspended and the
+//!   caller's task yields its thread; other registries call synchronously (a fiber per call
+//!   costs about 200 ns).
 //! - One engine for the process, not per registry: the pool reserves its address space
 //!   once; each registry's limits live in its stores.
 
@@ -26,10 +28,11 @@ use crate::call::{
     CallError, Export, GuestInstance, await_host_function, block_on, fatal, out_of_fuel, timeout,
 };
 use crate::config::WasmConfig;
+use crate::host_function::HostFunction;
 use crate::imports::{self, GuestContext, HostState, Import, MemoryCap, PastDeadline, PendingCall};
 use crate::jit_cache;
 use modreg_core::wasm_abi::{
-    EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_HOST_CALL,
+    EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_HOST_CALL,
     IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, SECTION, read_metadata,
 };
 use modreg_core::{PluginError, PluginErrorKind};
@@ -40,13 +43,28 @@ const TICK: Duration = Duration::from_millis(1);
 /// The native stack a guest's calls may use.
 const MAX_WASM_STACK: usize = 128 << 10;
 
-/// The process's compiling engines, made on first use: one whose code counts fuel, one whose
-/// code does not.
-static ENGINES: [OnceLock<Result<Engine, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+/// The process's compiling engines, made on first use: whether their code counts fuel, and
+/// whether their calls are async, four.
+static ENGINES: [OnceLock<Result<Engine, String>>; 4] = [
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
+];
 
-/// The process's compiling engine, metering fuel or not.
-pub(crate) fn engine(metered: bool) -> Result<&'static Engine, String> {
-    ENGINES[usize::from(metered)]
+/// What a module's engine must do.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Kind {
+    /// Its code counts fuel: a cap applies.
+    metered: bool,
+    /// Its calls are async: the registry offers an async host function.
+    suspends: bool,
+}
+
+/// The process's compiling engine of `kind`.
+fn engine(kind: Kind) -> Result<&'static Engine, String> {
+    let Kind { metered, suspends } = kind;
+    ENGINES[usize::from(metered) * 2 + usize::from(suspends)]
         .get_or_init(|| {
             let mut pool = PoolingAllocationConfig::default();
             // A guest's memory is capped by its registry's limiter (`MemoryCap`); the pool's
@@ -59,7 +77,7 @@ pub(crate) fn engine(metered: bool) -> Result<&'static Engine, String> {
             pool.decommit_batch_size(64);
             let mut config = wasmtime::Config::new();
             config
-                .async_support(true)
+                .async_support(suspends)
                 .consume_fuel(metered)
                 .epoch_interruption(true)
                 .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
@@ -110,8 +128,8 @@ pub(crate) fn asks_fuel(bytes: &[u8]) -> bool {
 
 /// A module compiled to machine code, with its imports resolved once.
 pub(crate) struct JitModule {
-    /// Whether its code counts fuel.
-    metered: bool,
+    /// Its engine's kind.
+    kind: Kind,
     module: Module,
     pre: InstancePre<HostState>,
 }
@@ -130,8 +148,11 @@ impl JitModule {
         digest: &[u8; 32],
         config: &WasmConfig,
     ) -> Result<Self, String> {
-        let metered = config.fuel().is_some() || asks_fuel(bytes);
-        let engine = engine(metered)?;
+        let kind = Kind {
+            metered: config.fuel().is_some() || asks_fuel(bytes),
+            suspends: config.host_functions().iter().any(HostFunction::is_async),
+        };
+        let engine = engine(kind)?;
         let cached = config
             .jit_cache_dir()
             .and_then(|dir| jit_cache::load(dir, engine, digest));
@@ -150,14 +171,10 @@ impl JitModule {
             name: import.name(),
             is_function: matches!(import.ty(), ExternType::Func(_)),
         }))?;
-        let pre = linker(engine)
+        let pre = linker(engine, kind.suspends)
             .and_then(|linker| linker.instantiate_pre(&module))
             .map_err(|e| format!("its imports do not link: {e:#}"))?;
-        Ok(JitModule {
-            metered,
-            module,
-            pre,
-        })
+        Ok(JitModule { kind, module, pre })
     }
 
     pub(crate) fn exports(&self, name: &str) -> bool {
@@ -184,7 +201,7 @@ pub(crate) fn custom_section(bytes: &[u8], name: &str) -> Vec<u8> {
 
 /// An instance of a compiled module.
 pub(crate) struct Jitted {
-    metered: bool,
+    kind: Kind,
     store: Store<HostState>,
     memory: Memory,
     alloc: TypedFunc<u32, u32>,
@@ -214,7 +231,7 @@ impl Jitted {
         };
         let mut store = Store::new(compiled.pre.module().engine(), state);
         store.limiter(|state| &mut state.limiter);
-        if compiled.metered {
+        if compiled.kind.metered {
             store
                 .set_fuel(config.fuel().unwrap_or(u64::MAX))
                 .map_err(|e| engine_error(&e))?;
@@ -222,7 +239,12 @@ impl Jitted {
         // The start function, if any, runs under the call's time budget.
         store.set_epoch_deadline(ticks(config.time_budget()));
         store.data_mut().limiter.deadline = Some(Instant::now() + config.time_budget());
-        let instance = block_on(compiled.pre.instantiate_async(&mut store)).map_err(|e| {
+        let instance = if compiled.kind.suspends {
+            block_on(compiled.pre.instantiate_async(&mut store))
+        } else {
+            compiled.pre.instantiate(&mut store)
+        };
+        let instance = instance.map_err(|e| {
             // The registry's guests hold all they may: no room now, not a bad module.
             if store.data().limiter.total_hit {
                 PluginError::from(PluginErrorKind::MemoryLimit {
@@ -241,7 +263,7 @@ impl Jitted {
             })
         };
         Ok(Jitted {
-            metered: compiled.metered,
+            kind: compiled.kind,
             memory: instance
                 .get_memory(&mut store, "memory")
                 .ok_or_else(|| missing("memory"))?,
@@ -301,7 +323,7 @@ impl GuestInstance for Jitted {
         }
         self.store.set_epoch_deadline(ticks(left));
         let fuel_cap = config.fuel();
-        match (self.metered, fuel_cap) {
+        match (self.kind.metered, fuel_cap) {
             (true, cap) => {
                 if let Err(e) = self.store.set_fuel(cap.unwrap_or(u64::MAX)) {
                     return Err(fatal(self.store.data_mut(), plugin, &e.to_string()));
@@ -318,12 +340,16 @@ impl GuestInstance for Jitted {
             }
             (false, None) => {}
         }
-        let called = match export {
-            Export::Alloc(len) => self.alloc.call_async(&mut self.store, len).await,
-            Export::Process(index, ptr, len) => {
+        let called = match (export, self.kind.suspends) {
+            (Export::Alloc(len), true) => self.alloc.call_async(&mut self.store, len).await,
+            (Export::Alloc(len), false) => self.alloc.call(&mut self.store, len),
+            (Export::Process(index, ptr, len), true) => {
                 self.process
                     .call_async(&mut self.store, (index, ptr, len))
                     .await
+            }
+            (Export::Process(index, ptr, len), false) => {
+                self.process.call(&mut self.store, (index, ptr, len))
             }
         };
         match called {
@@ -441,8 +467,9 @@ fn timed(
     Ok(answer)
 }
 
-/// A linker offering exactly the sandbox's imports.
-fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+/// A linker offering exactly the sandbox's imports; `host_call` suspends the guest on an async
+/// host function where the engine's calls are async (`suspends`).
+fn linker(engine: &Engine, suspends: bool) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     linker.func_wrap(
         IMPORT_MODULE,
@@ -469,40 +496,78 @@ fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
             imports::panic_message(&mut InCaller::new(caller), (ptr, len));
         },
     )?;
-    linker.func_wrap_async(
-        IMPORT_MODULE,
-        IMPORT_HOST_CALL,
-        |caller: Caller<'_, HostState>,
-         (name_ptr, name_len, in_ptr, in_len, out_ptr, out_cap): (u32, u32, u32, u32, u32, u32)| {
-            Box::new(async move {
-                let mut guest = InCaller::new(caller);
-                guest.past_deadline()?;
-                let mut answered = imports::host_call(
-                    &mut guest,
-                    (name_ptr, name_len),
-                    (in_ptr, in_len),
-                    (out_ptr, out_cap),
-                );
-                // An async function: the guest's fiber waits for its answer, until the call's
-                // deadline.
-                if let Some(pending) = guest.state_mut().pending.take() {
-                    let PendingCall {
-                        answer,
-                        function,
-                        out,
-                        started,
-                    } = pending;
-                    let deadline = guest.state().limiter.deadline.unwrap_or_else(Instant::now);
-                    let Some(outcome) = await_host_function(answer, deadline).await else {
-                        return Err(wasmtime::Error::new(PastDeadline));
-                    };
-                    answered = imports::settle(&mut guest, &function, outcome, started.elapsed(), out);
-                }
-                guest.past_deadline()?;
-                Ok(answered)
-            })
-        },
-    )?;
+    if suspends {
+        linker.func_wrap_async(
+            IMPORT_MODULE,
+            IMPORT_HOST_CALL,
+            |caller: Caller<'_, HostState>,
+             (name_ptr, name_len, in_ptr, in_len, out_ptr, out_cap): (
+                u32,
+                u32,
+                u32,
+                u32,
+                u32,
+                u32,
+            )| {
+                Box::new(async move {
+                    let mut guest = InCaller::new(caller);
+                    guest.past_deadline()?;
+                    let mut answered = imports::host_call(
+                        &mut guest,
+                        (name_ptr, name_len),
+                        (in_ptr, in_len),
+                        (out_ptr, out_cap),
+                    );
+                    // An async function: the guest's fiber waits for its answer, until the call's
+                    // deadline.
+                    if let Some(pending) = guest.state_mut().pending.take() {
+                        let PendingCall {
+                            answer,
+                            function,
+                            out,
+                            started,
+                        } = pending;
+                        let deadline = guest.state().limiter.deadline.unwrap_or_else(Instant::now);
+                        let Some(outcome) = await_host_function(answer, deadline).await else {
+                            return Err(wasmtime::Error::new(PastDeadline));
+                        };
+                        answered =
+                            imports::settle(&mut guest, &function, outcome, started.elapsed(), out);
+                    }
+                    guest.past_deadline()?;
+                    Ok(answered)
+                })
+            },
+        )?;
+    } else {
+        // No async host function is offered: `host_call` never has a future to wait on.
+        linker.func_wrap(
+            IMPORT_MODULE,
+            IMPORT_HOST_CALL,
+            |caller: Caller<'_, HostState>,
+             name_ptr: u32,
+             name_len: u32,
+             in_ptr: u32,
+             in_len: u32,
+             out_ptr: u32,
+             out_cap: u32| {
+                timed(caller, |guest| {
+                    let answered = imports::host_call(
+                        guest,
+                        (name_ptr, name_len),
+                        (in_ptr, in_len),
+                        (out_ptr, out_cap),
+                    );
+                    // Unreachable by construction (the registry offers no async function);
+                    // should one start, its call fails rather than block the thread.
+                    if guest.state_mut().pending.take().is_some() {
+                        return FAILED;
+                    }
+                    answered
+                })
+            },
+        )?;
+    }
     linker.func_wrap(
         IMPORT_MODULE,
         IMPORT_HOST_ANSWER,
