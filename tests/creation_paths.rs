@@ -207,13 +207,31 @@ const WASM_PATH: Path = Path {
     validates: true,
 };
 
-/// Every path: the table, and the WebAssembly one where the sandbox is built.
+/// The same module in compiled code (feature `wasm-jit`): another engine, the same path.
+#[cfg(feature = "wasm-jit")]
+const JIT_PATH: Path = Path {
+    name: "WebAssembly module, compiled (JIT)",
+    setup: |r| {
+        r.wasm()
+            .configure_wasm(modreg::WasmConfig::new().with_engine(modreg::WasmEngine::Jit))
+            .unwrap();
+        (WASM_PATH.setup)(r);
+    },
+    ..WASM_PATH
+};
+
+/// Every path: the table, and the WebAssembly ones where the sandbox is built (one per
+/// engine).
 fn paths() -> Vec<&'static Path> {
     #[cfg(feature = "wasm")]
     let wasm = Some(&WASM_PATH);
     #[cfg(not(feature = "wasm"))]
     let wasm = None;
-    PATHS.iter().chain(wasm).collect()
+    #[cfg(feature = "wasm-jit")]
+    let jit = Some(&JIT_PATH);
+    #[cfg(not(feature = "wasm-jit"))]
+    let jit = None;
+    PATHS.iter().chain(wasm).chain(jit).collect()
 }
 
 const PATHS: &[Path] = &[
