@@ -465,6 +465,88 @@ pub(crate) fn panic_message(guest: &mut impl GuestContext, (ptr, len): (u32, u32
     guest.state_mut().panic_message = Some(message);
 }
 
+/// Defines the imports every engine offers the same way, each run by `$timed` (the engine's
+/// check of the call's deadline around it): `read_file`, `env_var`, `host_answer`. `$linker` is
+/// the engine's linker, `$caller` its caller type; `panic_message` and `host_call` differ by
+/// engine and are defined beside it. (A macro: the two engines' linkers are distinct types with
+/// the same `func_wrap`.)
+macro_rules! link_timed_imports {
+    ($linker:expr, $caller:ty, $timed:path) => {{
+        use modreg_core::wasm_abi::{
+            IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_MODULE, IMPORT_READ_FILE,
+        };
+        $linker.func_wrap(
+            IMPORT_MODULE,
+            IMPORT_READ_FILE,
+            |caller: $caller, ptr: u32, len: u32, out: u32, cap: u32| {
+                $timed(caller, |guest| {
+                    $crate::imports::read_file(guest, (ptr, len), (out, cap))
+                })
+            },
+        )?;
+        $linker.func_wrap(
+            IMPORT_MODULE,
+            IMPORT_ENV_VAR,
+            |caller: $caller, ptr: u32, len: u32, out: u32, cap: u32| {
+                $timed(caller, |guest| {
+                    $crate::imports::env_var(guest, (ptr, len), (out, cap))
+                })
+            },
+        )?;
+        $linker.func_wrap(
+            IMPORT_MODULE,
+            IMPORT_HOST_ANSWER,
+            |caller: $caller, out_ptr: u32, out_cap: u32| {
+                $timed(caller, |guest| {
+                    $crate::imports::host_answer(guest, (out_ptr, out_cap))
+                })
+            },
+        )?;
+    }};
+}
+pub(crate) use link_timed_imports;
+
+/// Implements an engine's resource-limiter trait (`$limiter`, whose answers are `$answer`)
+/// for [`MemoryCap`]: one instance, one memory, four tables, growth as `MemoryCap` decides.
+macro_rules! memory_cap_limiter {
+    ($limiter:path, $answer:ty) => {
+        impl $limiter for $crate::imports::MemoryCap {
+            fn memory_growing(
+                &mut self,
+                current: usize,
+                desired: usize,
+                maximum: Option<usize>,
+            ) -> $answer {
+                Ok($crate::imports::MemoryCap::memory_growing(
+                    self, current, desired, maximum,
+                ))
+            }
+
+            fn table_growing(
+                &mut self,
+                _current: usize,
+                desired: usize,
+                maximum: Option<usize>,
+            ) -> $answer {
+                Ok($crate::imports::MemoryCap::table_growing(desired, maximum))
+            }
+
+            fn instances(&self) -> usize {
+                1
+            }
+
+            fn tables(&self) -> usize {
+                4
+            }
+
+            fn memories(&self) -> usize {
+                1
+            }
+        }
+    };
+}
+pub(crate) use memory_cap_limiter;
+
 /// What a module imports: its module name, the name, and whether it is a function.
 pub(crate) struct Import<'a> {
     pub(crate) module: &'a str,

@@ -14,12 +14,9 @@ use crate::call::{
     CallError, Export, GuestInstance, await_host_function, fatal, out_of_fuel, timeout,
 };
 use crate::config::WasmConfig;
-use crate::imports::{
-    self, GuestContext, HostState, Import, MemoryCap, PastDeadline, PendingCall, Suspended,
-};
+use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall, Suspended};
 use modreg_core::wasm_abi::{
-    EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_HOST_CALL,
-    IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE,
+    EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
 };
 use modreg_core::{PluginError, PluginErrorKind};
 
@@ -341,37 +338,7 @@ impl wasmi::errors::HostError for Suspended {}
 
 impl wasmi::errors::HostError for PastDeadline {}
 
-impl wasmi::ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
-        Ok(MemoryCap::memory_growing(self, current, desired, maximum))
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
-        Ok(MemoryCap::table_growing(desired, maximum))
-    }
-
-    fn instances(&self) -> usize {
-        1
-    }
-
-    fn tables(&self) -> usize {
-        4
-    }
-
-    fn memories(&self) -> usize {
-        1
-    }
-}
+imports::memory_cap_limiter!(wasmi::ResourceLimiter, Result<bool, wasmi_core::LimiterError>);
 
 /// Runs host function `call` on the caller's guest if its call still has time, and fails the
 /// guest at once if it ran past its deadline.
@@ -402,24 +369,7 @@ fn timed(
 /// load.
 fn linker(engine: &Engine) -> Result<Linker<HostState>, wasmi::Error> {
     let mut linker = Linker::new(engine);
-    linker.func_wrap(
-        IMPORT_MODULE,
-        IMPORT_READ_FILE,
-        |caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32| {
-            timed(caller, |guest| {
-                imports::read_file(guest, (ptr, len), (out, cap))
-            })
-        },
-    )?;
-    linker.func_wrap(
-        IMPORT_MODULE,
-        IMPORT_ENV_VAR,
-        |caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32| {
-            timed(caller, |guest| {
-                imports::env_var(guest, (ptr, len), (out, cap))
-            })
-        },
-    )?;
+    imports::link_timed_imports!(linker, Caller<'_, HostState>, timed);
     linker.func_wrap(
         IMPORT_MODULE,
         IMPORT_PANIC,
@@ -449,15 +399,6 @@ fn linker(engine: &Engine) -> Result<Linker<HostState>, wasmi::Error> {
                     (in_ptr, in_len),
                     (out_ptr, out_cap),
                 )
-            })
-        },
-    )?;
-    linker.func_wrap(
-        IMPORT_MODULE,
-        IMPORT_HOST_ANSWER,
-        |caller: Caller<'_, HostState>, out_ptr: u32, out_cap: u32| {
-            timed(caller, |guest| {
-                imports::host_answer(guest, (out_ptr, out_cap))
             })
         },
     )?;

@@ -29,11 +29,11 @@ use crate::call::{
 };
 use crate::config::WasmConfig;
 use crate::host_function::HostFunction;
-use crate::imports::{self, GuestContext, HostState, Import, MemoryCap, PastDeadline, PendingCall};
+use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall};
 use crate::jit_cache;
 use modreg_core::wasm_abi::{
-    EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_ENV_VAR, IMPORT_HOST_ANSWER, IMPORT_HOST_CALL,
-    IMPORT_MODULE, IMPORT_PANIC, IMPORT_READ_FILE, SECTION, read_metadata,
+    EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC, SECTION,
+    read_metadata,
 };
 use modreg_core::{PluginError, PluginErrorKind};
 
@@ -422,37 +422,7 @@ impl GuestContext for InCaller<'_> {
     }
 }
 
-impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(MemoryCap::memory_growing(self, current, desired, maximum))
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(MemoryCap::table_growing(desired, maximum))
-    }
-
-    fn instances(&self) -> usize {
-        1
-    }
-
-    fn tables(&self) -> usize {
-        4
-    }
-
-    fn memories(&self) -> usize {
-        1
-    }
-}
+imports::memory_cap_limiter!(wasmtime::ResourceLimiter, wasmtime::Result<bool>);
 
 /// Runs import `call` on the caller's guest if its call still has time, and fails the guest
 /// at once if it ran past its deadline.
@@ -471,24 +441,7 @@ fn timed(
 /// host function where the engine's calls are async (`suspends`).
 fn linker(engine: &Engine, suspends: bool) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    linker.func_wrap(
-        IMPORT_MODULE,
-        IMPORT_READ_FILE,
-        |caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32| {
-            timed(caller, |guest| {
-                imports::read_file(guest, (ptr, len), (out, cap))
-            })
-        },
-    )?;
-    linker.func_wrap(
-        IMPORT_MODULE,
-        IMPORT_ENV_VAR,
-        |caller: Caller<'_, HostState>, ptr: u32, len: u32, out: u32, cap: u32| {
-            timed(caller, |guest| {
-                imports::env_var(guest, (ptr, len), (out, cap))
-            })
-        },
-    )?;
+    imports::link_timed_imports!(linker, Caller<'_, HostState>, timed);
     linker.func_wrap(
         IMPORT_MODULE,
         IMPORT_PANIC,
@@ -568,14 +521,5 @@ fn linker(engine: &Engine, suspends: bool) -> wasmtime::Result<Linker<HostState>
             },
         )?;
     }
-    linker.func_wrap(
-        IMPORT_MODULE,
-        IMPORT_HOST_ANSWER,
-        |caller: Caller<'_, HostState>, out_ptr: u32, out_cap: u32| {
-            timed(caller, |guest| {
-                imports::host_answer(guest, (out_ptr, out_cap))
-            })
-        },
-    )?;
     Ok(linker)
 }
