@@ -8,15 +8,15 @@
 //!   own `fuel` limit): they are compiled by a second engine whose code counts it.
 //! - Memory: the store's limiter is the interpreter's `MemoryCap`; instances come from
 //!   wasmtime's pooling allocator, whose slots are reset by copy-on-write (a fresh guest per
-//!   call costs an instantiation of a few microseconds).
+//!   call costs an instantiation: 2.3 us for a one-page module, BENCHMARKS.md).
 //! - Async host functions: a registry that offers one gets an engine whose calls are
 //!   wasmtime's async calls (on a fiber), so a guest waiting on one is suspended and the
-//!   caller's task yields its thread; other registries call synchronously (a fiber per call
-//!   costs about 200 ns).
+//!   caller's task yields its thread; other registries call synchronously (a fiber costs about
+//!   150 ns per guest entry).
 //! - One engine for the process, not per registry: the pool reserves its address space
 //!   once; each registry's limits live in its stores.
 
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
@@ -86,35 +86,34 @@ fn engine(kind: Kind) -> Result<&'static Engine, String> {
                 // end meets this before its own stack (in its linear memory) runs out, and traps
                 // with a stack overflow rather than an access out of bounds.
                 .max_wasm_stack(MAX_WASM_STACK);
-            let engine = Engine::new(&config)
-                .map_err(|e| format!("the compiling engine cannot start: {e}"))?;
-            start_ticking();
-            Ok(engine)
+            // Without the clock no deadline could be kept: no engine, and no module loads in it.
+            start_ticking()?;
+            Engine::new(&config).map_err(|e| format!("the compiling engine cannot start: {e}"))
         })
         .as_ref()
         .map_err(Clone::clone)
 }
 
 /// Starts the thread that advances every made engine's epoch each [`TICK`] (once per process;
-/// it lives as the engines do).
-fn start_ticking() {
-    static TICKING: Once = Once::new();
-    TICKING.call_once(|| {
-        let started = std::thread::Builder::new()
-            .name("modreg-wasm-epoch".to_owned())
-            .spawn(|| {
-                loop {
-                    std::thread::sleep(TICK);
-                    for engine in ENGINES.iter().filter_map(OnceLock::get).flatten() {
-                        engine.increment_epoch();
+/// it lives as the engines do). An `Err` when it cannot start.
+fn start_ticking() -> Result<(), String> {
+    static TICKING: OnceLock<Result<(), String>> = OnceLock::new();
+    TICKING
+        .get_or_init(|| {
+            std::thread::Builder::new()
+                .name("modreg-wasm-epoch".to_owned())
+                .spawn(|| {
+                    loop {
+                        std::thread::sleep(TICK);
+                        for engine in ENGINES.iter().filter_map(OnceLock::get).flatten() {
+                            engine.increment_epoch();
+                        }
                     }
-                }
-            });
-        if let Err(e) = started {
-            // No deadline could be kept: every call times out at once (fails closed).
-            tracing::error!(error = %e, "the compiling engine's epoch thread cannot start");
-        }
-    });
+                })
+                .map(drop)
+                .map_err(|e| format!("the compiling engine's clock cannot start: {e}"))
+        })
+        .clone()
 }
 
 /// Whether a module's plugins ask for a fuel cap of their own (`fuel=N` among their limits).
@@ -215,8 +214,8 @@ impl std::fmt::Debug for Jitted {
 }
 
 impl Jitted {
-    /// Instantiates `compiled` (its start function, if any, runs under one slice of fuel and
-    /// the call's time budget).
+    /// Instantiates `compiled` (its start function, if any, runs under the call's time budget,
+    /// and its fuel cap where one applies).
     pub(crate) fn new(
         compiled: &JitModule,
         name: &str,
