@@ -361,9 +361,10 @@ fn reload(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The compiling engine (feature `wasm-jit`) beside native code and the interpreter, in the
-/// same run: `hex-encode` on 64 B and 64 KiB, a no-op call, the codecs module's fresh
-/// instance per call, and loading the codecs module (compiled, and from the disk cache).
+/// The compiling engines (feature `wasm-jit`) beside native code and the interpreter, in the
+/// same run: `hex-encode` on 64 B and 64 KiB (Cranelift's code and Winch's), a no-op call, the
+/// codecs module's fresh instance per call, and loading the codecs module (compiled by each
+/// compiler, and from the disk cache).
 #[cfg(feature = "wasm-jit")]
 fn jit(c: &mut Criterion) {
     use modreg::WasmEngine;
@@ -392,6 +393,10 @@ fn jit(c: &mut Criterion) {
             guest(WasmEngine::Jit, GuestState::FreshPerCall),
         ),
         ("jit_shared", guest(WasmEngine::Jit, GuestState::Shared)),
+        (
+            "jit_baseline_per_instance",
+            guest(WasmEngine::JitBaseline, GuestState::PerInstance),
+        ),
     ];
     let mut group = c.benchmark_group("wasm_jit_process");
     for size in [64usize, 64 << 10] {
@@ -446,6 +451,10 @@ fn jit(c: &mut Criterion) {
         (
             "codecs.wasm_compiled",
             WasmConfig::new().with_engine(WasmEngine::Jit),
+        ),
+        (
+            "codecs.wasm_compiled_baseline",
+            WasmConfig::new().with_engine(WasmEngine::JitBaseline),
         ),
         (
             "codecs.wasm_from_disk_cache",

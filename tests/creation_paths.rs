@@ -220,6 +220,19 @@ const JIT_PATH: Path = Path {
     ..WASM_PATH
 };
 
+/// The same module in Winch's code (feature `wasm-jit`).
+#[cfg(feature = "wasm-jit")]
+const JIT_BASELINE_PATH: Path = Path {
+    name: "WebAssembly module, compiled (baseline JIT)",
+    setup: |r| {
+        r.wasm()
+            .configure_wasm(modreg::WasmConfig::new().with_engine(modreg::WasmEngine::JitBaseline))
+            .unwrap();
+        (WASM_PATH.setup)(r);
+    },
+    ..WASM_PATH
+};
+
 /// Every path: the table, and the WebAssembly ones where the sandbox is built (one per
 /// engine).
 fn paths() -> Vec<&'static Path> {
@@ -228,9 +241,9 @@ fn paths() -> Vec<&'static Path> {
     #[cfg(not(feature = "wasm"))]
     let wasm = None;
     #[cfg(feature = "wasm-jit")]
-    let jit = Some(&JIT_PATH);
+    let jit = [&JIT_PATH, &JIT_BASELINE_PATH];
     #[cfg(not(feature = "wasm-jit"))]
-    let jit = None;
+    let jit = [];
     PATHS.iter().chain(wasm).chain(jit).collect()
 }
 

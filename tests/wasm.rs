@@ -721,35 +721,65 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once(engine: WasmEn
 }
 
 /// Idle instances keep memory for the next call, so they are bounded: an instance whose
-/// guest grew its memory is dropped when its call ends, and all modules together keep at
-/// most `max_idle_memory`; a replaced module's idle memory goes with it.
+/// guest grew its memory past its share of `max_idle_memory` (divided by the pool's size) is
+/// dropped when its call ends, one within it is kept, and all modules together keep at most
+/// `max_idle_memory`; a replaced module's idle memory goes with it.
 fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules(engine: WasmEngine) {
-    let grower = wasm_text::text_guest(
-        r#"(module
-            (memory (export "memory") 1)
-            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-            (func (export "modreg_process") (param i32 i32 i32) (result i32)
-                (drop (memory.grow (i32.const 100)))
-                (i32.store (i32.const 0) (i32.const 0))
-                (i32.store (i32.const 4) (i32.const 1024))
-                (i32.store (i32.const 8) (i32.const 0))
-                (i32.const 0)))"#,
-        "grower",
-        "1.0.0",
-    );
+    // A guest that grows its memory by `pages` on each call.
+    let grower = |name: &str, pages: u32| {
+        wasm_text::text_guest(
+            &format!(
+                r#"(module
+                    (memory (export "memory") 1)
+                    (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+                    (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                        (drop (memory.grow (i32.const {pages})))
+                        (i32.store (i32.const 0) (i32.const 0))
+                        (i32.store (i32.const 4) (i32.const 1024))
+                        (i32.store (i32.const 8) (i32.const 0))
+                        (i32.const 0)))"#
+            ),
+            name,
+            "1.0.0",
+        )
+    };
     let registry = ModuleRegistry::new();
     registry
         .wasm()
-        .load_wasm_bytes("grower.wasm", &grower, None)
+        .configure_wasm(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_guest_state(GuestState::Shared)
+                .with_pool_size(4)
+                .with_max_idle_memory(4 << 20),
+        )
         .unwrap();
-    // The instance made at load waits idle: one page.
-    assert_eq!(registry.wasm().idle_memory_bytes(), 64 << 10);
+    for (file, name, pages) in [("big.wasm", "grower", 100), ("small.wasm", "nibbler", 1)] {
+        registry
+            .wasm()
+            .load_wasm_bytes(file, &grower(name, pages), None)
+            .unwrap();
+    }
+    // The instances made at load wait idle: one page each.
+    assert_eq!(registry.wasm().idle_memory_bytes(), 2 * (64 << 10));
     answer_of(&registry, "grower");
     assert_eq!(
         registry.wasm().idle_memory_bytes(),
-        0,
-        "the instance that grew to 101 pages was dropped"
+        64 << 10,
+        "the instance that grew to 101 pages (past its share, 1 MiB) was dropped"
     );
+    answer_of(&registry, "nibbler");
+    assert_eq!(
+        registry.wasm().idle_memory_bytes(),
+        2 * (64 << 10),
+        "the instance that grew to 2 pages (within its share) was kept"
+    );
+    // Kept, it is the next call's guest: its memory grows on from where the last call left it.
+    answer_of(&registry, "nibbler");
+    assert_eq!(registry.wasm().idle_memory_bytes(), 3 * (64 << 10));
+    registry.wasm().unload_wasm_module("small.wasm").unwrap();
+    registry.wasm().unload_wasm_module("big.wasm").unwrap();
+    assert_eq!(registry.wasm().idle_memory_bytes(), 0);
 
     let registry = ModuleRegistry::new();
     registry
@@ -1673,11 +1703,31 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
     std::fs::write(two, b"short").unwrap();
     assert_eq!(greeter(b"two"), b"two");
     assert_eq!(std::fs::read(two).unwrap(), two_compiled);
+
+    // Another compiler's code is another file: the baseline engine, on the same directory,
+    // neither takes Cranelift's file nor replaces it.
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(config.clone().with_engine(WasmEngine::JitBaseline))
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes(
+            "greeter.wasm",
+            &wasm_text::guest_answering("two", "2.0.0"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(answer_of(&registry, "greeter"), b"two");
+    assert_eq!(cached().len(), 3, "{:?}", cached());
+    assert_eq!(std::fs::read(two).unwrap(), two_compiled);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Each test above that takes an engine, run once per engine this build has: the same table,
-/// the same assertions, in the interpreter and (feature `wasm-jit`) in compiled code.
+/// the same assertions, in the interpreter and (feature `wasm-jit`) in Cranelift's and in
+/// Winch's compiled code.
 macro_rules! on_every_engine {
     ($($test:ident),* $(,)?) => {
         mod interpreter {
@@ -1695,6 +1745,16 @@ macro_rules! on_every_engine {
                 #[test]
                 fn $test() {
                     super::$test(super::WasmEngine::Jit);
+                }
+            )*
+        }
+
+        #[cfg(feature = "wasm-jit")]
+        mod jit_baseline {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(super::WasmEngine::JitBaseline);
                 }
             )*
         }

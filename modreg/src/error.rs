@@ -29,7 +29,7 @@ pub(crate) enum CliError {
     /// `--wasm-engine` names an engine this build of the tool does not have.
     #[cfg(not(feature = "jit"))]
     #[error(
-        "this modreg was built without the `{engine}` engine: build it with `--features {engine}` (cargo install modreg-cli --features {engine})"
+        "this modreg was built without the `{engine}` engine: build it with `--features jit` (cargo install modreg-cli --features jit)"
     )]
     EngineNotBuilt {
         /// The engine asked for.

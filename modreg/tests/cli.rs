@@ -951,25 +951,30 @@ fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
             .all(|c| c["ok"] == true && c["error"].is_null())
     );
 
-    // In the compiling engine: the same kit, the same verdict (a build with the feature `jit`),
-    // or a refusal that says how to get it (a build without).
-    let jit = modreg(
-        &[
-            "--wasm-engine",
-            "jit",
-            "conformance",
-            codecs.to_str().unwrap(),
-        ],
-        b"",
-    );
-    if cfg!(feature = "jit") {
-        let report = String::from_utf8(jit.stdout).unwrap();
-        assert!(jit.status.success(), "{report}");
-        assert!(report.contains(&format!("{cases} of {cases} cases passed: conforms")));
-    } else {
-        assert_eq!(jit.status.code(), Some(1));
-        let err = String::from_utf8(jit.stderr).unwrap();
-        assert!(err.contains("--features jit"), "{err}");
+    // In the compiling engines: the same kit, the same verdict (a build with the feature
+    // `jit`), or a refusal that says how to get it (a build without).
+    for engine in ["jit", "jit-baseline"] {
+        let jit = modreg(
+            &[
+                "--wasm-engine",
+                engine,
+                "conformance",
+                codecs.to_str().unwrap(),
+            ],
+            b"",
+        );
+        if cfg!(feature = "jit") {
+            let report = String::from_utf8(jit.stdout).unwrap();
+            assert!(jit.status.success(), "{engine}: {report}");
+            assert!(report.contains(&format!("{cases} of {cases} cases passed: conforms")));
+        } else {
+            assert_eq!(jit.status.code(), Some(1));
+            let err = String::from_utf8(jit.stderr).unwrap();
+            assert!(
+                err.contains("--features jit") && err.contains(&format!("`{engine}`")),
+                "{err}"
+            );
+        }
     }
 
     // A module with no hex codec: the report says so, and the exit status is 1.

@@ -226,6 +226,8 @@ const ENGINES: &[WasmEngine] = &[
     WasmEngine::Interpreter,
     #[cfg(feature = "jit")]
     WasmEngine::Jit,
+    #[cfg(feature = "jit")]
+    WasmEngine::JitBaseline,
 ];
 
 /// A host that loaded the module built from this crate's source: its `catalog` shadows the

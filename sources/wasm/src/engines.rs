@@ -1,5 +1,6 @@
 //! The engines a registry's modules run in: the interpreter (`wasmi`, always there, the
-//! default) and, with the `jit` feature, Cranelift's compiled code (`wasmtime`). A module is
+//! default) and, with the `jit` feature, compiled code (`wasmtime`: Cranelift, or its baseline
+//! compiler Winch). A module is
 //! compiled for the engine its registry's configuration names when it is loaded
 //! ([`WasmConfig::with_engine`](crate::WasmConfig::with_engine)); the imports, the call
 //! protocol, the limits and the grants are the same in both (`imports`, `instance`).
@@ -52,7 +53,12 @@ impl Engines {
                 InterpretedModule::new(&self.interpreter, bytes).map(Compiled::Interpreted)
             }
             #[cfg(feature = "jit")]
-            WasmEngine::Jit => JitModule::new(bytes, digest, config).map(Compiled::Jitted),
+            WasmEngine::Jit => JitModule::new(bytes, digest, config, jit::Compiler::Optimizing)
+                .map(Compiled::Jitted),
+            #[cfg(feature = "jit")]
+            WasmEngine::JitBaseline => {
+                JitModule::new(bytes, digest, config, jit::Compiler::Baseline).map(Compiled::Jitted)
+            }
         }
     }
 }

@@ -60,7 +60,7 @@ impl Sandbox {
     }
 
     /// Whether the guest grew its memory past what the module declared at the start: such
-    /// an instance is not kept idle (its memory is given back when it is dropped).
+    /// an instance is kept idle only within its share of the idle budget.
     pub(crate) fn grew(&self) -> bool {
         with_guest!(self, guest => guest.grew())
     }

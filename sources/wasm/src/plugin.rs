@@ -20,9 +20,9 @@ use modreg_host::Events;
 /// A loaded module with its engine, the limits it was loaded under and its idle sandboxes.
 ///
 /// Idle sandboxes keep their linear memory for the next call, so they are bounded: at most
-/// `pool_size` per module, none whose guest grew its memory (it is dropped, its memory given
-/// back), and all modules of a registry together at most `max_idle_memory` bytes (`idle`
-/// counts them).
+/// `pool_size` per module, none whose guest grew its memory past `max_idle_memory /
+/// pool_size` (it is dropped, its memory given back), and all modules of a registry together
+/// at most `max_idle_memory` bytes (`idle` counts them).
 #[derive(Debug)]
 pub(crate) struct LoadedModule {
     pub(crate) module: WasmModule,
@@ -81,10 +81,10 @@ impl LoadedModule {
 
     /// Keeps `sandbox` idle for a later call, within the pool's bounds.
     fn give_back(&self, sandbox: Sandbox) {
-        if sandbox.grew() {
+        let bytes = sandbox.memory_bytes();
+        if sandbox.grew() && bytes > self.fair_share() {
             return;
         }
-        let bytes = sandbox.memory_bytes();
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         if pool.len() >= self.config.pool_size() {
             return;
@@ -148,6 +148,14 @@ impl LoadedModule {
         let (outcome, used) = Self::run_async(spec, self.sandbox()?, input).await;
         self.after(used);
         outcome
+    }
+
+    /// The most memory a guest that grew may hold and still be kept idle: its share of the
+    /// registry's idle budget, so that a full pool fits it. (A Rust guest's allocator grows
+    /// memory on its first call: dropping every guest that grew would make shared guests
+    /// fresh ones.)
+    fn fair_share(&self) -> usize {
+        self.config.max_idle_memory() / self.config.pool_size().max(1)
     }
 
     /// A sandbox a call left usable goes back to the pool where guests are shared.
