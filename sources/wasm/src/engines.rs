@@ -5,10 +5,13 @@
 //! ([`WasmConfig::with_engine`](crate::WasmConfig::with_engine)); the imports, the call
 //! protocol, the limits and the grants are the same in both (`imports`, `instance`).
 
+use std::borrow::Cow;
+
 use crate::config::{WasmConfig, WasmEngine};
 use crate::interpreter::{self, InterpretedModule};
 #[cfg(feature = "jit")]
 use crate::jit::{self, JitModule};
+use modreg_core::wasm_abi::SECTION;
 
 /// The engines of one registry's sandbox. The interpreter's is the registry's own; the
 /// compiling engine is the process's (`jit::engine`): its instance pool reserves address
@@ -73,20 +76,20 @@ impl Compiled {
         }
     }
 
-    /// The contents of every custom section named `section`, in order, joined.
-    pub(crate) fn custom_section(&self, bytes: &[u8], section: &str) -> Vec<u8> {
+    /// The contents of every custom section named [`SECTION`] (the plugins the module lists),
+    /// in order, joined.
+    pub(crate) fn plugin_section(&self) -> Cow<'_, [u8]> {
         match self {
-            Compiled::Interpreted(compiled) => {
-                let _ = bytes;
+            Compiled::Interpreted(compiled) => Cow::Owned(
                 compiled
                     .module
                     .custom_sections()
-                    .filter(|s| s.name() == section)
+                    .filter(|s| s.name() == SECTION)
                     .flat_map(|s| s.data().iter().copied())
-                    .collect()
-            }
+                    .collect(),
+            ),
             #[cfg(feature = "jit")]
-            Compiled::Jitted(_) => jit::custom_section(bytes, section),
+            Compiled::Jitted(compiled) => Cow::Borrowed(&compiled.section),
         }
     }
 }

@@ -138,9 +138,10 @@ fn start_ticking() -> Result<(), String> {
         .clone()
 }
 
-/// Whether a module's plugins ask for a fuel cap of their own (`fuel=N` among their limits).
-pub(crate) fn asks_fuel(bytes: &[u8]) -> bool {
-    read_metadata(&custom_section(bytes, SECTION)).is_ok_and(|entries| {
+/// Whether a module's plugins, listed in its `section`, ask for a fuel cap of their own
+/// (`fuel=N` among their limits).
+fn asks_fuel(section: &[u8]) -> bool {
+    read_metadata(section).is_ok_and(|entries| {
         entries
             .iter()
             .any(|entry| entry.limits.iter().any(|limit| limit.starts_with("fuel=")))
@@ -153,6 +154,8 @@ pub(crate) struct JitModule {
     kind: Kind,
     module: Module,
     pre: InstancePre<HostState>,
+    /// Its plugins' section, read once (before compiling, to choose the engine).
+    pub(crate) section: Vec<u8>,
 }
 
 impl std::fmt::Debug for JitModule {
@@ -170,9 +173,10 @@ impl JitModule {
         config: &WasmConfig,
         compiler: Compiler,
     ) -> Result<Self, String> {
+        let section = custom_section(bytes, SECTION);
         let kind = Kind {
             compiler,
-            metered: config.fuel().is_some() || asks_fuel(bytes),
+            metered: config.fuel().is_some() || asks_fuel(&section),
             suspends: config.host_functions().iter().any(HostFunction::is_async),
         };
         let engine = engine(kind)?;
@@ -197,7 +201,12 @@ impl JitModule {
         let pre = linker(engine, kind.suspends)
             .and_then(|linker| linker.instantiate_pre(&module))
             .map_err(|e| format!("its imports do not link: {e:#}"))?;
-        Ok(JitModule { kind, module, pre })
+        Ok(JitModule {
+            kind,
+            module,
+            pre,
+            section,
+        })
     }
 
     pub(crate) fn exports(&self, name: &str) -> bool {
@@ -206,8 +215,9 @@ impl JitModule {
 }
 
 /// The contents of every custom section named `name` in the module `bytes`, joined (read
-/// where they lie: the module is parsed, not copied).
-pub(crate) fn custom_section(bytes: &[u8], name: &str) -> Vec<u8> {
+/// where they lie: the module is parsed, not copied). Parsed before the module is compiled:
+/// what does not parse is left for the compiler to refuse.
+fn custom_section(bytes: &[u8], name: &str) -> Vec<u8> {
     let mut found = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         match payload {
@@ -215,7 +225,7 @@ pub(crate) fn custom_section(bytes: &[u8], name: &str) -> Vec<u8> {
                 found.extend_from_slice(section.data());
             }
             Ok(_) => {}
-            // The module compiled, so it parses; stop at anything else.
+            // The compiler refuses what does not parse, with its reason.
             Err(_) => break,
         }
     }

@@ -52,7 +52,7 @@ impl WasmModule {
                 )));
             }
         }
-        let section = compiled.custom_section(bytes, SECTION);
+        let section = compiled.plugin_section();
         if section.is_empty() {
             return Err(refuse(format!(
                 "has no `{SECTION}` section listing its plugins"
