@@ -17,7 +17,8 @@ use guest_hostile_typed::PROBES;
 use modreg::{
     AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, GuestState,
     ModuleRegistry, Operation, PluginCapabilityQuery, PluginError, PluginErrorKind,
-    PluginMonitoringConfig, SecurityError, TrustedKey, WasmConfig, WasmEngine, WasmSignature,
+    PluginMonitoringConfig, Principal, SecurityError, TrustedKey, WasmConfig, WasmEngine,
+    WasmSignature,
 };
 
 const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
@@ -1000,8 +1001,9 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
 
 /// A guest's state lives as the host chose: by default no call sees what another left (its
 /// globals and its memory); per instance, one instance's calls share it and no other
-/// instance sees it; shared, any call of the module may find what another left. Each on the
-/// plain creation path, through a handle, and with two threads.
+/// instance sees it; per principal, the instances made on one principal's behalf share it;
+/// shared, any call of the module may find what another left. Each on the plain creation
+/// path, through a handle, and with two threads.
 fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: WasmEngine) {
     let answers = |state: Option<GuestState>| {
         let registry = ModuleRegistry::new();
@@ -1047,6 +1049,58 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: Wa
         answers(Some(GuestState::Shared)),
         ["00", "11", "22", "33", "44"]
     );
+
+    // Per principal: the instances made on one principal's behalf (through its access scope,
+    // or a handle inside `on_behalf_of`) share its guest; another principal's and one made on
+    // nobody's behalf never see it.
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_guest_state(GuestState::PerPrincipal),
+        )
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
+        .unwrap();
+    let alice = registry.on_behalf_of(Principal::new("alice")).unwrap();
+    let bob = registry.on_behalf_of(Principal::new("bob")).unwrap();
+    let (alice_1, alice_2) = (
+        alice.create_plugin("counter").unwrap(),
+        alice.create_plugin("counter").unwrap(),
+    );
+    let bob_1 = bob.create_plugin("counter").unwrap();
+    let alice_3 = modreg::on_behalf_of("alice", || {
+        registry
+            .instances()
+            .handle("counter")
+            .unwrap()
+            .create()
+            .unwrap()
+    });
+    let nobodys = registry.create_plugin("counter").unwrap();
+    let calls = [
+        &alice_1, &alice_1, &alice_2, &bob_1, &nobodys, &nobodys, &bob_1, &alice_3,
+    ]
+    .map(|plugin| String::from_utf8(plugin.process(b"").unwrap()).unwrap());
+    assert_eq!(calls, ["00", "11", "22", "00", "00", "00", "11", "33"]);
+    // The async call is the same guest's.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(alice_2.process_async(b"")).unwrap();
+    assert_eq!(answer, b"44");
+    // A principal's guest goes with its module.
+    registry.wasm().unload_wasm_module("counter.wasm").unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
+        .unwrap();
+    let again = alice.create_plugin("counter").unwrap();
+    assert_eq!(again.process(b"").unwrap(), b"00");
 
     // 10,000 calls from 8 threads on one fresh-per-call instance and on a handle's instances:
     // every call starts from nothing, so no call sees what another left (0 leaks).

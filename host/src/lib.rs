@@ -35,6 +35,7 @@ macro_rules! forward_metadata {
     };
 }
 
+mod acting;
 mod advanced;
 mod cache;
 #[cfg(feature = "toml")]
@@ -67,6 +68,7 @@ pub mod toml_settings;
 mod typed_registries;
 mod views;
 
+pub use crate::acting::{acting_principal, on_behalf_of};
 pub use crate::advanced::{
     AdvancedPlugin, AdvancedPluginInstance, AdvancedPluginInstantiationConfig, PluginContext,
     PluginState,

@@ -24,7 +24,8 @@ pub(crate) fn acting_as<T>(principal: &Principal, call: impl FnOnce() -> T) -> T
     }
     ACTING.with(|acting| acting.borrow_mut().push(principal.clone()));
     let _done = Done;
-    call()
+    // The host hears the name too: what keeps state per caller reads it there.
+    modreg_host::on_behalf_of(&principal.name, call)
 }
 
 /// The principal acting on this thread, if any.

@@ -122,10 +122,12 @@ impl AccessScope<'_> {
     }
 
     /// Creates a plugin, if the principal may `instantiate` it; each `process` call on it is
-    /// checked too.
+    /// checked too. It is created on the principal's behalf
+    /// ([`modreg_host::on_behalf_of`]): a WebAssembly plugin under
+    /// `GuestState::PerPrincipal` shares its guest with the principal's other instances.
     pub fn create_plugin(&self, name: &str) -> Result<Box<dyn Plugin>, PluginError> {
         self.require(Operation::Instantiate, name)?;
-        let plugin = self.registry.create_plugin(name)?;
+        let plugin = acting_as(&self.principal, || self.registry.create_plugin(name))?;
         if self.allowed(Operation::Process, name) {
             return Ok(plugin);
         }

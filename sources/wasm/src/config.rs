@@ -35,6 +35,15 @@ pub enum GuestState {
     /// across its calls, seen by no other instance; a call made while another call on the
     /// same instance runs gets a fresh guest.
     PerInstance,
+    /// The instances created on behalf of one principal (security's
+    /// `AccessScope::create_plugin`, or any creation inside
+    /// [`modreg_host::on_behalf_of`]) share one guest across their calls, seen by no other
+    /// principal; an instance keeps the principal it was created for. An instance created
+    /// on nobody's behalf gets a fresh guest per call, and so does a call made while another
+    /// call of the same principal runs. A principal's guest lives until its module is
+    /// unloaded or replaced, or a call traps in it (the next call starts fresh); its memory
+    /// counts toward [`with_max_total_memory`](WasmConfig::with_max_total_memory).
+    PerPrincipal,
     /// Idle guests are reused by any call of the module (at most
     /// [`with_pool_size`](WasmConfig::with_pool_size)): the fastest, with no isolation between
     /// callers.

@@ -1,8 +1,10 @@
 //! `WasmPlugin`: the `Plugin` a created WebAssembly plugin is. Instances of one module share
 //! its compiled code and a pool of idle sandboxes; how long a sandbox's state lives is the
-//! module's [`GuestState`]: by default every call gets a sandbox no call used before. A
-//! sandbox a call trapped in is dropped, never reused.
+//! module's [`GuestState`]: by default every call gets a sandbox no call used before; per
+//! instance, per principal, or shared on request. A sandbox a call trapped in is dropped,
+//! never reused.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -29,6 +31,8 @@ pub(crate) struct LoadedModule {
     config: WasmConfig,
     events: Events,
     pool: Mutex<Vec<Sandbox>>,
+    /// Each principal's guest, between its calls ([`GuestState::PerPrincipal`]).
+    principals: Mutex<HashMap<Arc<str>, Sandbox>>,
     /// Bytes of memory idle sandboxes hold across the registry's modules.
     idle: Arc<AtomicUsize>,
     /// Bytes of memory every sandbox of the registry holds, capped by `max_total_memory`.
@@ -48,6 +52,7 @@ impl LoadedModule {
             config,
             events,
             pool: Mutex::new(Vec::new()),
+            principals: Mutex::new(HashMap::new()),
             idle,
             total,
         }
@@ -150,6 +155,59 @@ impl LoadedModule {
         outcome
     }
 
+    /// `principal`'s guest, taken out for a call (`None`: it has none yet, or another of its
+    /// calls holds it).
+    fn take_principals(&self, principal: &Arc<str>) -> Option<Sandbox> {
+        self.principals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(principal)
+    }
+
+    /// Keeps the guest a call of `principal` left usable for its next call (unless a
+    /// concurrent call put one back first: the principal keeps that one).
+    fn keep_principals(&self, principal: &Arc<str>, used: Option<Sandbox>) {
+        if let Some(sandbox) = used {
+            self.principals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(principal.clone())
+                .or_insert(sandbox);
+        }
+    }
+
+    /// A call in `principal`'s guest (a new one when it has none or its guest is busy).
+    fn call_as(
+        &self,
+        principal: &Arc<str>,
+        spec: &WasmPluginSpec,
+        input: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        let sandbox = match self.take_principals(principal) {
+            Some(sandbox) => sandbox,
+            None => self.sandbox()?,
+        };
+        let (outcome, used) = Self::run(spec, sandbox, input);
+        self.keep_principals(principal, used);
+        outcome
+    }
+
+    /// [`call_as`](Self::call_as) as a future (the guest is out of the map while it runs).
+    async fn call_as_async(
+        &self,
+        principal: &Arc<str>,
+        spec: &WasmPluginSpec,
+        input: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        let sandbox = match self.take_principals(principal) {
+            Some(sandbox) => sandbox,
+            None => self.sandbox()?,
+        };
+        let (outcome, used) = Self::run_async(spec, sandbox, input).await;
+        self.keep_principals(principal, used);
+        outcome
+    }
+
     /// The most memory a guest that grew may hold and still be kept idle: its share of the
     /// registry's idle budget, so that a full pool fits it. (A Rust guest's allocator grows
     /// memory on its first call: dropping every guest that grew would make shared guests
@@ -197,13 +255,18 @@ pub(crate) struct WasmPlugin {
     spec: Arc<WasmPluginSpec>,
     /// Its own guest, kept across its calls where guests live [`GuestState::PerInstance`].
     own: Mutex<Option<Sandbox>>,
+    /// The principal it was created for, whose guest it calls where guests live
+    /// [`GuestState::PerPrincipal`].
+    principal: Option<Arc<str>>,
 }
 
 impl WasmPlugin {
+    /// An instance of `spec`'s plugin, for the principal acting on this thread (if any).
     pub(crate) fn new(spec: Arc<WasmPluginSpec>) -> Self {
         WasmPlugin {
             spec,
             own: Mutex::new(None),
+            principal: modreg_host::acting_principal(),
         }
     }
 
@@ -275,9 +338,13 @@ impl Plugin for WasmPlugin {
     }
 
     fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        match self.spec.module.config.guest_state() {
-            GuestState::PerInstance => self.call_own(data),
-            _ => self.spec.module.call(&self.spec, data),
+        let module = &self.spec.module;
+        match (module.config.guest_state(), &self.principal) {
+            (GuestState::PerInstance, _) => self.call_own(data),
+            (GuestState::PerPrincipal, Some(principal)) => {
+                module.call_as(principal, &self.spec, data)
+            }
+            _ => module.call(&self.spec, data),
         }
     }
 
@@ -285,9 +352,13 @@ impl Plugin for WasmPlugin {
     /// until the function answers: the caller's thread is free meanwhile.
     fn process_async<'a>(&'a self, data: &'a [u8]) -> BoxFuture<'a, Vec<u8>> {
         Box::pin(async move {
-            match self.spec.module.config.guest_state() {
-                GuestState::PerInstance => self.call_own_async(data).await,
-                _ => self.spec.module.call_async(&self.spec, data).await,
+            let module = &self.spec.module;
+            match (module.config.guest_state(), &self.principal) {
+                (GuestState::PerInstance, _) => self.call_own_async(data).await,
+                (GuestState::PerPrincipal, Some(principal)) => {
+                    module.call_as_async(principal, &self.spec, data).await
+                }
+                _ => module.call_async(&self.spec, data).await,
             }
         })
     }
