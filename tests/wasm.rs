@@ -1101,6 +1101,19 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: Wa
         .unwrap();
     let again = alice.create_plugin("counter").unwrap();
     assert_eq!(again.process(b"").unwrap(), b"00");
+    // An instance the host shares between callers is nobody's, whoever asked for it first:
+    // it never calls alice's guest (which has counted one call by now).
+    registry
+        .configure_advanced_plugin_system(
+            modreg::AdvancedPluginConfiguration::new().with_instance_sharing(true),
+        )
+        .unwrap();
+    let shared = modreg::on_behalf_of("alice", || {
+        registry.instances().shared_plugin("counter").unwrap()
+    });
+    assert_eq!(shared.process(b"").unwrap(), b"00");
+    assert_eq!(shared.process(b"").unwrap(), b"00");
+    assert_eq!(again.process(b"").unwrap(), b"11");
 
     // 10,000 calls from 8 threads on one fresh-per-call instance and on a handle's instances:
     // every call starts from nothing, so no call sees what another left (0 leaks).

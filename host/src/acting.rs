@@ -4,13 +4,15 @@
 //! names one here for the length of a call, on the calling thread; what keeps state per
 //! caller reads it when a plugin is created (the sandbox's per-principal guest state), and
 //! the instance keeps the name for its life. A call made outside any such scope has no
-//! principal.
+//! principal, and neither has an instance the host shares between callers (instance
+//! sharing): it is made on nobody's behalf.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 thread_local! {
-    static ACTING: RefCell<Vec<Arc<str>>> = const { RefCell::new(Vec::new()) };
+    /// The principals acting, innermost last; `None` where the host acts on nobody's behalf.
+    static ACTING: RefCell<Vec<Option<Arc<str>>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `call` with the principal named `principal` acting on this thread (innermost wins,
@@ -25,6 +27,16 @@ thread_local! {
 /// assert_eq!(acting_principal(), None);
 /// ```
 pub fn on_behalf_of<T>(principal: &str, call: impl FnOnce() -> T) -> T {
+    acting(Some(Arc::from(principal)), call)
+}
+
+/// Runs `call` with no principal acting, whoever acts around it: for instances the host
+/// shares between callers.
+pub(crate) fn on_nobodys_behalf<T>(call: impl FnOnce() -> T) -> T {
+    acting(None, call)
+}
+
+fn acting<T>(principal: Option<Arc<str>>, call: impl FnOnce() -> T) -> T {
     /// Ends the principal's turn however `call` ends.
     struct Done;
     impl Drop for Done {
@@ -32,12 +44,12 @@ pub fn on_behalf_of<T>(principal: &str, call: impl FnOnce() -> T) -> T {
             ACTING.with(|acting| acting.borrow_mut().pop());
         }
     }
-    ACTING.with(|acting| acting.borrow_mut().push(Arc::from(principal)));
+    ACTING.with(|acting| acting.borrow_mut().push(principal));
     let _done = Done;
     call()
 }
 
 /// The principal acting on this thread ([`on_behalf_of`]), if any.
 pub fn acting_principal() -> Option<Arc<str>> {
-    ACTING.with(|acting| acting.borrow().last().cloned())
+    ACTING.with(|acting| acting.borrow().last().cloned().flatten())
 }

@@ -110,7 +110,13 @@ impl ModuleRegistry {
             return Ok(kept);
         }
         let sharing = self.snapshot().flags.instance_sharing;
-        let plugin: Arc<dyn Plugin> = self.create_plugin(name)?.into();
+        // An instance shared between callers is nobody's: it must not carry the principal
+        // that happened to ask first (state kept per principal would leak through it).
+        let plugin: Arc<dyn Plugin> = if sharing {
+            crate::acting::on_nobodys_behalf(|| self.create_plugin(name))?.into()
+        } else {
+            self.create_plugin(name)?.into()
+        };
         if sharing {
             self.shared.keep(name, generation, Arc::clone(&plugin));
         }
