@@ -238,6 +238,30 @@ fn hostile_guests_are_stopped_with_typed_errors_and_the_host_goes_on(engine: Was
         let metrics = typed.plugin_metrics(name).unwrap();
         assert_eq!((metrics.calls, metrics.errors), (2, 2), "{name}");
     }
+
+    // The host's fan-out over the registry calls what the module alone has too: after the
+    // table's plugins (here the module's, in their place), by name, with no descriptor.
+    let mut called = Vec::new();
+    typed
+        .instances()
+        .fan_out(&PROBES)
+        .for_each(|callee, _| {
+            called.push((callee.name().to_owned(), callee.descriptor().is_some()))
+        })
+        .unwrap();
+    let (last, in_table) = called.pop().unwrap();
+    assert_eq!(
+        (last.as_str(), in_table),
+        ("typed-only-in-the-module", false)
+    );
+    assert_eq!(called.len(), PROBES.in_order().unwrap().len());
+    assert!(called.iter().all(|(_, in_table)| *in_table), "{called:?}");
+    let answer = typed
+        .instances()
+        .fan_out(&PROBES)
+        .first_some(|probe| probe.run(b"hi").ok())
+        .unwrap();
+    assert_eq!(answer.as_deref(), Some(b"from the module: hi".as_slice()));
     for (language, prefix) in [("rust", ""), ("c", "c-")] {
         for (name, input, expected) in table {
             let name = &format!("{prefix}{name}");

@@ -165,6 +165,26 @@ impl ModuleRegistry {
         .map(|(_, plugin, _)| plugin)
     }
 
+    /// The plugins of `registry`'s trait that a source registered and its table does not
+    /// hold (a sandboxed plugin of a compiled-in name is created in its place, so it is not
+    /// here), by name: what the host's fan-out calls after the table.
+    pub(crate) fn sandboxed_only<T: ?Sized>(&self, registry: &Registry<T>) -> Vec<String> {
+        let Some(abi) = registry.sandboxed() else {
+            return Vec::new();
+        };
+        let overlay = self.snapshot();
+        let mut names: Vec<String> = overlay
+            .sandboxed
+            .values()
+            .filter(|entry| {
+                entry.trait_name() == abi.trait_name && registry.get(&entry.name).is_none()
+            })
+            .map(|entry| entry.name.clone())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
     /// What [`Instances::create_plugin_from_factory`](crate::Instances::create_plugin_from_factory) does.
     pub(crate) fn create_plugin_from_factory(
         &self,

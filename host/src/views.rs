@@ -478,15 +478,19 @@ impl<'r> Instances<'r> {
 
     /// The plugins of `registry` called together in run order (see [`FanOut`]), each created
     /// as [`create_from`](Self::create_from) creates it: under the host's switches, layers
-    /// and settings.
+    /// and settings. The plugins of a `#[sandboxed]` trait that a source loaded and the
+    /// registry's table does not hold are called too, after the table's, by name
+    /// ([`FanOut::with_more`]).
     ///
     /// [`FanOut`]: modreg_core::FanOut
+    /// [`FanOut::with_more`]: modreg_core::FanOut::with_more
     pub fn fan_out<T: ?Sized>(
         &self,
         registry: &'r Registry<T>,
     ) -> modreg_core::FanOut<'r, T, impl Fn(&str) -> Result<Box<T>, PluginError> + 'r> {
         let host = self.0;
         modreg_core::FanOut::new(registry, move |name| host.create_from(registry, name))
+            .with_more(host.sandboxed_only(registry))
     }
 
     /// Resolves `name` once, for creating it many times: [`PluginHandle::create`] skips the

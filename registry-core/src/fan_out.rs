@@ -6,6 +6,10 @@
 //! Wrappers (`#[plugin(wrapper)]`) are not called by these: [`FanOut::call_around`] runs
 //! them around the others, as hook wrappers do in pluggy.
 //!
+//! A host also calls the plugins of the registry's trait that are not in its table (a
+//! `#[sandboxed]` trait's plugins loaded from WebAssembly): after the table's, by name
+//! ([`FanOut::with_more`]); they carry no order of their own.
+//!
 //! A plugin that cannot be created (a duplicate name, an unmet `depends_on`, a panicking
 //! constructor, a host's refusal) stops the call with its error, so that a fan-out never skips
 //! a plugin silently.
@@ -71,12 +75,19 @@ impl<T: ?Sized> Registry<T> {
         FanOut::new(self, |name| self.create(name))
     }
 
-    /// [`FanOut::for_each`] on [`fan_out`](Self::fan_out).
+    /// [`FanOut::for_each`] on [`fan_out`](Self::fan_out): every plugin is in the table, so
+    /// `f` gets its descriptor.
     pub fn for_each(
         &self,
-        f: impl FnMut(&'static PluginDescriptor<T>, &T),
+        mut f: impl FnMut(&'static PluginDescriptor<T>, &T),
     ) -> Result<(), PluginError> {
-        self.fan_out().for_each(f)
+        let fan_out = self.fan_out();
+        for callee in fan_out.callees()? {
+            if let Callee::Compiled(descriptor) = callee {
+                f(descriptor, &*fan_out.create_entry(callee)?);
+            }
+        }
+        Ok(())
     }
 
     /// [`FanOut::call_all`] on [`fan_out`](Self::fan_out).
@@ -98,18 +109,65 @@ impl<T: ?Sized> Registry<T> {
     }
 }
 
+/// One plugin a fan-out calls: one of the registry's table, or one a host registered at run
+/// time (a `#[sandboxed]` trait's plugin loaded from WebAssembly), which has no descriptor.
+pub enum Callee<'a, T: ?Sized + 'static> {
+    /// In the registry's table.
+    Compiled(&'static PluginDescriptor<T>),
+    /// Registered at run time, by this name.
+    Registered(&'a str),
+}
+
+impl<T: ?Sized> Clone for Callee<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Callee<'_, T> {}
+
+impl<T: ?Sized> std::fmt::Debug for Callee<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Callee::Compiled(d) => f.debug_tuple("Compiled").field(&d.name()).finish(),
+            Callee::Registered(name) => f.debug_tuple("Registered").field(name).finish(),
+        }
+    }
+}
+
+impl<'a, T: ?Sized> Callee<'a, T> {
+    /// Its name.
+    pub fn name(&self) -> &'a str {
+        match *self {
+            Callee::Compiled(d) => d.name(),
+            Callee::Registered(name) => name,
+        }
+    }
+
+    /// Its descriptor, if it is in the registry's table.
+    pub fn descriptor(&self) -> Option<&'static PluginDescriptor<T>> {
+        match *self {
+            Callee::Compiled(d) => Some(d),
+            Callee::Registered(_) => None,
+        }
+    }
+}
+
 /// The plugins of one registry, called together in run order, each created by `C`.
 ///
 /// Made by [`Registry::fan_out`] or, under a host's policies, by the host.
 pub struct FanOut<'r, T: ?Sized + 'static, C> {
     registry: &'r Registry<T>,
     create: C,
+    /// Plugins of the registry's trait that its table does not hold, called after it.
+    more: Vec<String>,
 }
 
 impl<T: ?Sized, C> std::fmt::Debug for FanOut<'_, T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FanOut")
             .field("registry", &self.registry.name())
+            .field("more", &self.more)
             .finish_non_exhaustive()
     }
 }
@@ -117,17 +175,28 @@ impl<T: ?Sized, C> std::fmt::Debug for FanOut<'_, T, C> {
 impl<'r, T: ?Sized, C: Fn(&str) -> Result<Box<T>, PluginError>> FanOut<'r, T, C> {
     /// The plugins of `registry`, each created by `create` (given the plugin's name).
     pub fn new(registry: &'r Registry<T>, create: C) -> Self {
-        FanOut { registry, create }
+        FanOut {
+            registry,
+            create,
+            more: Vec::new(),
+        }
     }
 
-    /// Creates each plugin in run order and calls `f` with its descriptor and instance.
-    pub fn for_each(
-        &self,
-        mut f: impl FnMut(&'static PluginDescriptor<T>, &T),
-    ) -> Result<(), PluginError> {
-        for descriptor in self.callees()? {
-            let plugin = self.create_entry(descriptor)?;
-            f(descriptor, &plugin);
+    /// Also calls `names`, plugins of the registry's trait that its table does not hold
+    /// (registered at run time; `create` must make them), after the table's plugins, in the
+    /// order given. A host passes its `#[sandboxed]` plugins of the trait here.
+    #[must_use]
+    pub fn with_more(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.more.extend(names);
+        self
+    }
+
+    /// Creates each plugin in run order and calls `f` with it (which plugin: [`Callee`]) and
+    /// its instance.
+    pub fn for_each(&self, mut f: impl FnMut(Callee<'_, T>, &T)) -> Result<(), PluginError> {
+        for callee in self.callees()? {
+            let plugin = self.create_entry(callee)?;
+            f(callee, &plugin);
         }
         Ok(())
     }
@@ -135,8 +204,8 @@ impl<'r, T: ?Sized, C: Fn(&str) -> Result<Box<T>, PluginError>> FanOut<'r, T, C>
     /// Calls `f` on every plugin in run order and collects what each returns.
     pub fn call_all<R>(&self, mut f: impl FnMut(&T) -> R) -> Result<Vec<R>, PluginError> {
         let mut results = Vec::new();
-        for descriptor in self.callees()? {
-            results.push(f(&*self.create_entry(descriptor)?));
+        for callee in self.callees()? {
+            results.push(f(&*self.create_entry(callee)?));
         }
         Ok(results)
     }
@@ -147,8 +216,8 @@ impl<'r, T: ?Sized, C: Fn(&str) -> Result<Box<T>, PluginError>> FanOut<'r, T, C>
         &self,
         mut f: impl FnMut(&T) -> Option<R>,
     ) -> Result<Option<R>, PluginError> {
-        for descriptor in self.callees()? {
-            if let Some(answer) = f(&*self.create_entry(descriptor)?) {
+        for callee in self.callees()? {
+            if let Some(answer) = f(&*self.create_entry(callee)?) {
                 return Ok(Some(answer));
             }
         }
@@ -163,9 +232,9 @@ impl<'r, T: ?Sized, C: Fn(&str) -> Result<Box<T>, PluginError>> FanOut<'r, T, C>
     ) -> Result<R, PluginError> {
         let mut tried = 0;
         let mut last = None;
-        for descriptor in self.callees()? {
+        for callee in self.callees()? {
             tried += 1;
-            match f(&*self.create_entry(descriptor)?) {
+            match f(&*self.create_entry(callee)?) {
                 Ok(answer) => return Ok(answer),
                 Err(error) => last = Some(Box::new(error)),
             }
@@ -248,22 +317,23 @@ impl<'r, T: ?Sized, C: Fn(&str) -> Result<Box<T>, PluginError>> FanOut<'r, T, C>
         let Some((outer, rest)) = wrappers.split_first() else {
             return self.call_all(f);
         };
-        let wrapper = self.create_entry(outer)?;
+        let wrapper = self.create_entry(Callee::Compiled(outer))?;
         let mut inner = || self.wrapped(rest, f, around);
         around(&wrapper, &mut inner)
     }
 
-    /// The plugins a fan-out calls, in run order: every one but the wrappers.
-    fn callees(
-        &self,
-    ) -> Result<impl Iterator<Item = &'static PluginDescriptor<T>> + '_, PluginError> {
-        Ok(self.registry.in_order()?.filter(|d| !d.is_wrapper()))
+    /// The plugins a fan-out calls, in run order: every one of the table but the wrappers,
+    /// then the others it was given.
+    fn callees(&self) -> Result<impl Iterator<Item = Callee<'_, T>> + '_, PluginError> {
+        let table = self
+            .registry
+            .in_order()?
+            .filter(|d| !d.is_wrapper())
+            .map(Callee::Compiled);
+        Ok(table.chain(self.more.iter().map(|name| Callee::Registered(name))))
     }
 
-    fn create_entry(
-        &self,
-        descriptor: &'static PluginDescriptor<T>,
-    ) -> Result<Box<T>, PluginError> {
-        (self.create)(descriptor.name())
+    fn create_entry(&self, callee: Callee<'_, T>) -> Result<Box<T>, PluginError> {
+        (self.create)(callee.name())
     }
 }

@@ -86,7 +86,7 @@ pub use crate::config_schema::SettingInfo;
 pub use crate::descriptor::{AnyConstructor, Descriptor};
 pub use crate::error::{PluginError, PluginErrorKind};
 pub use crate::factory_descriptor::{FactoryDescriptor, FactoryFn};
-pub use crate::fan_out::FanOut;
+pub use crate::fan_out::{Callee, FanOut};
 pub use crate::health::HealthStatus;
 pub use crate::index::{Conflict, Matching, PluginIndex};
 pub use crate::location::SourceLocation;

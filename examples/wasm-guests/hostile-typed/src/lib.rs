@@ -92,12 +92,38 @@ probes! {
     };
 }
 
-modreg_guest::export!(
-    dyn Probe: TypedSpin,
-    TypedMemoryBomb,
-    TypedReadPasswd,
-    TypedReadEnv,
-    TypedRecurse,
-    TypedPanic,
-    TypedFlood,
-);
+/// A well-behaved plugin that only the module has (it is not compiled for a native target):
+/// a host that links this crate in finds it among the registry's plugins only through the
+/// module it loaded (its fan-out calls it after the table's plugins).
+#[cfg(target_family = "wasm")]
+#[plugin(registry = PROBES, name = "typed-only-in-the-module", capabilities = ["polite"])]
+#[derive(Debug, Default)]
+pub struct OnlyInTheModule;
+
+#[cfg(target_family = "wasm")]
+impl Probe for OnlyInTheModule {
+    fn run(&self, input: &[u8]) -> Result<Vec<u8>, ProbeError> {
+        Ok([b"from the module: ".as_slice(), input].concat())
+    }
+}
+
+/// Exports the probes, and `$more` after them.
+macro_rules! export_probes {
+    ($($more:ty),*) => {
+        modreg_guest::export!(
+            dyn Probe: TypedSpin,
+            TypedMemoryBomb,
+            TypedReadPasswd,
+            TypedReadEnv,
+            TypedRecurse,
+            TypedPanic,
+            TypedFlood
+            $(, $more)*
+        );
+    };
+}
+
+#[cfg(target_family = "wasm")]
+export_probes!(OnlyInTheModule);
+#[cfg(not(target_family = "wasm"))]
+export_probes!();
