@@ -155,13 +155,15 @@ impl LoadedModule {
         outcome
     }
 
-    /// `principal`'s guest, taken out for a call (`None`: it has none yet, or another of its
-    /// calls holds it).
-    fn take_principals(&self, principal: &Arc<str>) -> Option<Sandbox> {
-        self.principals
+    /// `principal`'s guest, taken out for a call; a new one when it has none yet or another
+    /// of its calls holds it.
+    fn principals(&self, principal: &Arc<str>) -> Result<Sandbox, PluginError> {
+        let kept = self
+            .principals
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(principal)
+            .remove(principal);
+        kept.map_or_else(|| self.sandbox(), Ok)
     }
 
     /// Keeps the guest a call of `principal` left usable for its next call (unless a
@@ -176,18 +178,14 @@ impl LoadedModule {
         }
     }
 
-    /// A call in `principal`'s guest (a new one when it has none or its guest is busy).
+    /// A call in `principal`'s guest.
     fn call_as(
         &self,
         principal: &Arc<str>,
         spec: &WasmPluginSpec,
         input: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        let sandbox = match self.take_principals(principal) {
-            Some(sandbox) => sandbox,
-            None => self.sandbox()?,
-        };
-        let (outcome, used) = Self::run(spec, sandbox, input);
+        let (outcome, used) = Self::run(spec, self.principals(principal)?, input);
         self.keep_principals(principal, used);
         outcome
     }
@@ -199,11 +197,7 @@ impl LoadedModule {
         spec: &WasmPluginSpec,
         input: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        let sandbox = match self.take_principals(principal) {
-            Some(sandbox) => sandbox,
-            None => self.sandbox()?,
-        };
-        let (outcome, used) = Self::run_async(spec, sandbox, input).await;
+        let (outcome, used) = Self::run_async(spec, self.principals(principal)?, input).await;
         self.keep_principals(principal, used);
         outcome
     }
