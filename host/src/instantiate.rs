@@ -173,16 +173,15 @@ impl ModuleRegistry {
             return Vec::new();
         };
         let overlay = self.snapshot();
-        let mut names: Vec<String> = overlay
+        // The map iterates in key order: the names come sorted.
+        overlay
             .sandboxed
             .values()
             .filter(|entry| {
                 entry.trait_name() == abi.trait_name && registry.get(&entry.name).is_none()
             })
             .map(|entry| entry.name.clone())
-            .collect();
-        names.sort_unstable();
-        names
+            .collect()
     }
 
     /// What [`Instances::create_plugin_from_factory`](crate::Instances::create_plugin_from_factory) does.
