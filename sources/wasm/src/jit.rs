@@ -90,8 +90,9 @@ fn engine(kind: Kind) -> Result<&'static Engine, String> {
             pool.linear_memory_keep_resident(64 << 10);
             pool.decommit_batch_size(64);
             // A guest's table (a Rust guest's holds some hundred functions) is reset in place
-            // too: unmapping it cost a page fault on the next instance's first indirect call
-            // (a fresh 64-byte call through the codecs guest: 23.6 us before, 19.6 us after).
+            // too: unmapping it cost a page fault on the next instance's first indirect call (a
+            // fresh 64-byte call through the codecs guest: 23.5-23.7 us before, 20.0-20.6 us
+            // after; BENCHMARKS.md).
             pool.table_keep_resident(64 << 10);
             let mut config = wasmtime::Config::new();
             config
