@@ -6,7 +6,8 @@
 //!   default), one per plugin instance, or shared idle instances; and the same codec written in
 //!   C (`c-hex-encode`, `examples/wasm-guests/c/hex.c`), fresh and per instance;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
-//!   registry, and 100 one-plugin modules into one;
+//!   registry, unsigned and signed, validated at load and at each function's first call
+//!   (`WasmEngine::LazyInterpreter`); and 100 one-plugin modules into one;
 //! - `wasm_reload`: a changed module in a watched directory, from the write to the new code
 //!   answering;
 //! - `wasm_call`: the sandbox's own cost: a guest that does nothing (kept, and fresh per call),
@@ -37,7 +38,13 @@ mod wasm_text;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use modreg::{GuestState, ModuleRegistry, WasmConfig};
+use modreg::{
+    AdvancedPluginSecurityConfig, GuestState, ModuleRegistry, TrustedKey, WasmConfig, WasmEngine,
+    WasmSignature,
+};
+
+/// The secret key the signed loads are signed with (a test key).
+const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
 
 fn codecs() -> Vec<u8> {
     std::fs::read(wasm_guests::plugin_dir().join("codecs.wasm")).expect("the guest was built")
@@ -106,19 +113,58 @@ fn load(c: &mut Criterion) {
     let bytes = codecs();
     let mut group = c.benchmark_group("wasm_load");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
-    group.bench_function("codecs.wasm", |b| {
-        b.iter_batched(
-            ModuleRegistry::new,
-            |registry| {
-                registry
-                    .wasm()
-                    .load_wasm_bytes("codecs.wasm", black_box(&bytes), None)
-                    .unwrap();
-                registry
-            },
-            BatchSize::SmallInput,
-        );
-    });
+    // Unsigned, then signed (the registry requires a trusted key's signature), each in the
+    // interpreter that validates at load and in the one that validates each function at its
+    // first call.
+    let signature = WasmSignature::new(
+        "release",
+        modreg::sign_message(&WasmSignature::message(&bytes), SECRET).unwrap(),
+    );
+    let signing = || {
+        let registry = ModuleRegistry::new();
+        registry
+            .configure_advanced_plugin_security(
+                AdvancedPluginSecurityConfig::new()
+                    .with_plugin_authentication(true)
+                    .with_trusted_key(TrustedKey::public_of("release", SECRET).unwrap()),
+            )
+            .unwrap();
+        registry
+    };
+    let cases: [(&str, WasmEngine, bool); 4] = [
+        ("codecs.wasm", WasmEngine::Interpreter, false),
+        ("codecs.wasm_signed", WasmEngine::Interpreter, true),
+        ("codecs.wasm_lazy", WasmEngine::LazyInterpreter, false),
+        ("codecs.wasm_lazy_signed", WasmEngine::LazyInterpreter, true),
+    ];
+    for (id, engine, signed) in cases {
+        group.bench_function(id, |b| {
+            b.iter_batched(
+                || {
+                    let registry = if signed {
+                        signing()
+                    } else {
+                        ModuleRegistry::new()
+                    };
+                    let config = WasmConfig::new().with_engine(engine);
+                    registry.wasm().configure_wasm(config).unwrap();
+                    registry
+                },
+                |registry| {
+                    registry
+                        .wasm()
+                        .load_wasm_bytes(
+                            "codecs.wasm",
+                            black_box(&bytes),
+                            signed.then_some(&signature),
+                        )
+                        .unwrap();
+                    registry
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
     // 100 small modules (one plugin each, as the text guests are) into one registry, cold.
     let small: Vec<(String, Vec<u8>)> = (0..100)
         .map(|i| {
@@ -367,7 +413,6 @@ fn reload(c: &mut Criterion) {
 /// compiler, and from the disk cache).
 #[cfg(feature = "wasm-jit")]
 fn jit(c: &mut Criterion) {
-    use modreg::WasmEngine;
     let native = ModuleRegistry::new()
         .create_plugin("hex-encode")
         .expect("hex-encode is compiled in");

@@ -207,6 +207,21 @@ const WASM_PATH: Path = Path {
     validates: true,
 };
 
+/// The same module in the interpreter that validates each function at its first call.
+#[cfg(feature = "wasm")]
+const LAZY_WASM_PATH: Path = Path {
+    name: "WebAssembly module, interpreted (lazy validation)",
+    setup: |r| {
+        r.wasm()
+            .configure_wasm(
+                modreg::WasmConfig::new().with_engine(modreg::WasmEngine::LazyInterpreter),
+            )
+            .unwrap();
+        (WASM_PATH.setup)(r);
+    },
+    ..WASM_PATH
+};
+
 /// The same module in compiled code (feature `wasm-jit`): another engine, the same path.
 #[cfg(feature = "wasm-jit")]
 const JIT_PATH: Path = Path {
@@ -237,9 +252,9 @@ const JIT_BASELINE_PATH: Path = Path {
 /// engine).
 fn paths() -> Vec<&'static Path> {
     #[cfg(feature = "wasm")]
-    let wasm = Some(&WASM_PATH);
+    let wasm = [&WASM_PATH, &LAZY_WASM_PATH];
     #[cfg(not(feature = "wasm"))]
-    let wasm = None;
+    let wasm = [];
     #[cfg(feature = "wasm-jit")]
     let jit = [&JIT_PATH, &JIT_BASELINE_PATH];
     #[cfg(not(feature = "wasm-jit"))]

@@ -422,6 +422,14 @@ fn grants_open_only_what_they_name(engine: WasmEngine) {
 
 fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngine) {
     let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_max_module_bytes(1 << 20),
+        )
+        .unwrap();
     let refused = |bytes: &[u8]| match registry
         .wasm()
         .load_wasm_bytes("bad.wasm", bytes, None)
@@ -447,17 +455,42 @@ fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngin
     no_section[at..at + 14].copy_from_slice(b"modreg.plugin_");
     assert!(refused(&no_section).contains("has no `modreg.plugins` section"));
     let too_big = vec![0u8; 2 << 20];
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_max_module_bytes(1 << 20),
-        )
-        .unwrap();
     assert!(refused(&too_big).contains("over the limit"));
     assert_eq!(registry.wasm().wasm_modules_refused(), 5);
     assert!(registry.plugin("rot13").is_none());
+
+    // A function that is not valid (it answers an i64 where its type says i32), in a module
+    // that keeps the contract otherwise: refused at load, or, in the engine that validates
+    // each function at its first call, loaded and stopped at that call before it runs.
+    let broken = wasm_text::text_guest(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i64.const 0)))"#,
+        "broken",
+        "1.0.0",
+    );
+    if engine == WasmEngine::LazyInterpreter {
+        registry
+            .wasm()
+            .load_wasm_bytes("broken.wasm", &broken, None)
+            .unwrap();
+        for _ in 0..2 {
+            let err = registry.create_plugin("broken").unwrap().process(b"x");
+            match err.map_err(PluginError::into_kind) {
+                Err(PluginErrorKind::Trapped { plugin, trap }) => {
+                    assert_eq!(plugin, "broken");
+                    assert!(trap.contains("is not valid WebAssembly"), "{trap}");
+                }
+                other => panic!("expected the call to stop, got {other:?}"),
+            }
+        }
+        assert_eq!(registry.wasm().wasm_modules_refused(), 5);
+    } else {
+        assert!(refused(&broken).contains("not a valid module"));
+        assert_eq!(registry.wasm().wasm_modules_refused(), 6);
+        assert!(registry.plugin("broken").is_none());
+    }
 }
 
 /// `module` signed by the key `key` whose secret is `secret`: what `modreg sign` writes.
@@ -730,7 +763,10 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once(engine: WasmEn
         .load_wasm_bytes("filler.wasm", &fill, None)
         .unwrap();
     let answer = registry.create_plugin("filler").unwrap().process(b"");
-    if engine == WasmEngine::Interpreter {
+    if matches!(
+        engine,
+        WasmEngine::Interpreter | WasmEngine::LazyInterpreter
+    ) {
         // Stopped for its fuel (`Trapped`), not at the 5 s deadline (`Timeout`): the
         // interpreter charges a bulk instruction by the bytes it copies.
         let err = answer.unwrap_err();
@@ -1817,8 +1853,8 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
 }
 
 /// Each test above that takes an engine, run once per engine this build has: the same table,
-/// the same assertions, in the interpreter and (feature `wasm-jit`) in Cranelift's and in
-/// Winch's compiled code.
+/// the same assertions, in the interpreter (validating at load, and validating each function
+/// at its first call) and (feature `wasm-jit`) in Cranelift's and in Winch's compiled code.
 macro_rules! on_every_engine {
     ($($test:ident),* $(,)?) => {
         mod interpreter {
@@ -1826,6 +1862,15 @@ macro_rules! on_every_engine {
                 #[test]
                 fn $test() {
                     super::$test(super::WasmEngine::Interpreter);
+                }
+            )*
+        }
+
+        mod lazy_interpreter {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(super::WasmEngine::LazyInterpreter);
                 }
             )*
         }

@@ -45,10 +45,11 @@ struct Cli {
     /// Milliseconds a WebAssembly plugin's call may run before it is stopped.
     #[arg(long, global = true, value_name = "MS", default_value_t = 1000, help_heading = GLOBAL)]
     wasm_time_budget_ms: u64,
-    /// The engine WebAssembly plugins run in: `interpreter`, `jit` (machine code compiled by
-    /// Cranelift: faster calls, slower loading) or `jit-baseline` (Winch: compiles about five
-    /// times faster than `jit`, runs half as fast); the last two in a `modreg` built with the
-    /// feature `jit`.
+    /// The engine WebAssembly plugins run in: `interpreter`, `lazy-interpreter` (the same,
+    /// validating each function at its first call: loads faster, finds an invalid function
+    /// only when it is called), `jit` (machine code compiled by Cranelift: faster calls, slower
+    /// loading) or `jit-baseline` (Winch: compiles about five times faster than `jit`, runs
+    /// half as fast); the last two in a `modreg` built with the feature `jit`.
     #[arg(long, global = true, value_name = "ENGINE", default_value = "interpreter", help_heading = GLOBAL)]
     wasm_engine: EngineArg,
     #[command(flatten)]
@@ -60,6 +61,7 @@ struct Cli {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum EngineArg {
     Interpreter,
+    LazyInterpreter,
     Jit,
     JitBaseline,
 }
@@ -73,6 +75,7 @@ impl EngineArg {
     fn engine(self) -> Result<modreg::WasmEngine, CliError> {
         match self {
             EngineArg::Interpreter => Ok(modreg::WasmEngine::Interpreter),
+            EngineArg::LazyInterpreter => Ok(modreg::WasmEngine::LazyInterpreter),
             #[cfg(feature = "jit")]
             EngineArg::Jit => Ok(modreg::WasmEngine::Jit),
             #[cfg(feature = "jit")]

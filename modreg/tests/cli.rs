@@ -951,9 +951,10 @@ fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
             .all(|c| c["ok"] == true && c["error"].is_null())
     );
 
-    // In the compiling engines: the same kit, the same verdict (a build with the feature
-    // `jit`), or a refusal that says how to get it (a build without).
-    for engine in ["jit", "jit-baseline"] {
+    // In the other engines: the same kit, the same verdict (the lazy interpreter always; the
+    // compiling engines in a build with the feature `jit`), or a refusal that says how to get
+    // the engine (a build without).
+    for engine in ["lazy-interpreter", "jit", "jit-baseline"] {
         let jit = modreg(
             &[
                 "--wasm-engine",
@@ -963,7 +964,7 @@ fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
             ],
             b"",
         );
-        if cfg!(feature = "jit") {
+        if engine == "lazy-interpreter" || cfg!(feature = "jit") {
             let report = String::from_utf8(jit.stdout).unwrap();
             assert!(jit.status.success(), "{engine}: {report}");
             assert!(report.contains(&format!("{cases} of {cases} cases passed: conforms")));

@@ -220,10 +220,11 @@ fn run_suite(plugin: &dyn Pricing) -> Vec<String> {
         .collect()
 }
 
-/// The engines the sandboxed suite runs in: the interpreter, and compiled code with the
-/// `jit` feature.
+/// The engines the sandboxed suite runs in: the interpreter (validating at load, and at each
+/// function's first call), and compiled code with the `jit` feature.
 const ENGINES: &[WasmEngine] = &[
     WasmEngine::Interpreter,
+    WasmEngine::LazyInterpreter,
     #[cfg(feature = "jit")]
     WasmEngine::Jit,
     #[cfg(feature = "jit")]

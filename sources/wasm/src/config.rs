@@ -68,6 +68,16 @@ pub enum WasmEngine {
     /// builds on every target. The default.
     #[default]
     Interpreter,
+    /// The same interpreter, validating and translating each function at its first call
+    /// instead of at load (`wasmi`'s lazy compilation): a module loads several times faster
+    /// (BENCHMARKS.md), and a function that is not valid WebAssembly is found only when it is
+    /// first called: that call stops with
+    /// [`PluginErrorKind::Trapped`](modreg_core::PluginErrorKind::Trapped) (the function
+    /// "is not valid WebAssembly") before any of the function runs, and so does every later
+    /// call that reaches it. What is checked at load stays checked at load: the module's structure, its
+    /// imports and exports, its `modreg.plugins` section, its size and its signature. For
+    /// hosts that load many modules and call few of their functions.
+    LazyInterpreter,
     /// Machine code compiled by Cranelift (`wasmtime`), with the `jit` feature: calls several
     /// times faster, loading slower (unless cached on disk:
     /// [`WasmConfig::with_jit_cache_dir`](crate::WasmConfig::with_jit_cache_dir)).

@@ -6,6 +6,7 @@
 //! protocol, the limits and the grants are the same in both (`imports`, `instance`).
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::config::{WasmConfig, WasmEngine};
 use crate::interpreter::{self, InterpretedModule};
@@ -18,6 +19,9 @@ use modreg_core::wasm_abi::SECTION;
 /// space once, not once per registry.
 pub(crate) struct Engines {
     interpreter: wasmi::Engine,
+    /// The interpreter that validates each function at its first call, made when a module is
+    /// first loaded in it.
+    lazy_interpreter: OnceLock<wasmi::Engine>,
 }
 
 impl std::fmt::Debug for Engines {
@@ -29,7 +33,8 @@ impl std::fmt::Debug for Engines {
 impl Default for Engines {
     fn default() -> Self {
         Engines {
-            interpreter: interpreter::engine(),
+            interpreter: interpreter::engine(false),
+            lazy_interpreter: OnceLock::new(),
         }
     }
 }
@@ -54,6 +59,13 @@ impl Engines {
             WasmEngine::Interpreter => {
                 let _ = digest;
                 InterpretedModule::new(&self.interpreter, bytes).map(Compiled::Interpreted)
+            }
+            WasmEngine::LazyInterpreter => {
+                let _ = digest;
+                let engine = self
+                    .lazy_interpreter
+                    .get_or_init(|| interpreter::engine(true));
+                InterpretedModule::new(engine, bytes).map(Compiled::Interpreted)
             }
             #[cfg(feature = "jit")]
             WasmEngine::Jit => JitModule::new(bytes, digest, config, jit::Compiler::Optimizing)

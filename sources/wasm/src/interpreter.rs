@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use wasmi::errors::ErrorKind;
 use wasmi::{
     AsContextMut, Caller, Engine, Extern, ExternType, Instance, Linker, Memory, Module, Store,
     TypedFunc, TypedResumableCall, Val,
@@ -24,10 +25,14 @@ use modreg_core::{PluginError, PluginErrorKind};
 /// of guest code).
 const SLICE: u64 = 1_000_000;
 
-/// The interpreter's engine for one registry: fuel metered, translation free of charge.
-pub(crate) fn engine() -> Engine {
+/// The interpreter's engine for one registry: fuel metered, translation free of charge;
+/// `lazy`: each function validated at its first call, not at load.
+pub(crate) fn engine(lazy: bool) -> Engine {
     let mut config = wasmi::Config::default();
     config.consume_fuel(true);
+    if lazy {
+        config.compilation_mode(wasmi::CompilationMode::Lazy);
+    }
     // A function is translated on its first call (lazy translation, wasmi's default), and
     // wasmi charges that to the calling guest's fuel; but when the slice left is short of
     // it, the call ends with an error that cannot be resumed, so a call failed at random
@@ -59,7 +64,8 @@ impl std::fmt::Debug for InterpretedModule {
 }
 
 impl InterpretedModule {
-    /// Validates and compiles `bytes` (functions are translated on their first call).
+    /// Validates and compiles `bytes` (functions are translated on their first call; in the
+    /// lazy engine validated then too).
     pub(crate) fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, String> {
         let module = Module::new(engine, bytes).map_err(|e| format!("not a valid module: {e}"))?;
         imports::check_imports(module.imports().map(|import| Import {
@@ -234,6 +240,17 @@ impl GuestInstance for Interpreted {
                         self.store.data_mut(),
                         plugin,
                         "a host function failed",
+                    ));
+                }
+                Err(error)
+                    if matches!(error.kind(), ErrorKind::Wasm(_) | ErrorKind::Translation(_)) =>
+                {
+                    // The lazy engine validates a function at its first call: this one is not
+                    // valid, and nothing of it ran.
+                    return Err(fatal(
+                        self.store.data_mut(),
+                        plugin,
+                        &format!("a function it called is not valid WebAssembly: {error}"),
                     ));
                 }
                 Err(error) => {
