@@ -157,7 +157,7 @@ impl SignedManifest {
     fn verify(&self, trusted: &[TrustedKey]) -> Result<(), PluginError> {
         let plugin = self.plugin_name();
         match self.proof() {
-            Some(proof) => verify_proof(trusted, &plugin, &proof),
+            Some(proof) => verify_proof(trusted, &plugin, &proof, None),
             None => Err(PluginError::from(SecurityError::Unsigned { plugin })),
         }
     }

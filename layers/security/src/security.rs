@@ -16,7 +16,7 @@ use crate::audit::{AccessMetrics, AuditEntry, AuditLog};
 use crate::replay::{ReplayState, Staged};
 use crate::sandbox::{DEFAULT_MAX_WORKERS, Policy, SandboxLimits, SandboxWrap};
 use crate::secrets::{SecretKey, has_sealed, open_all, redact};
-use crate::signature::{TrustedKey, verify_proof};
+use crate::signature::{LastVerified, TrustedKey, verify_proof};
 use crate::switches::Switches;
 
 /// The security layer: permission checks before construction, the sandbox around calls,
@@ -53,6 +53,8 @@ pub struct Security {
     pub(crate) signing: Mutex<()>,
     /// The sandbox's worker threads running now for this layer (`sandbox.rs`).
     workers: Arc<std::sync::atomic::AtomicUsize>,
+    /// The last proof that verified: a module's, checked again for each of its plugins.
+    verified: LastVerified,
 }
 
 impl fmt::Debug for Security {
@@ -380,7 +382,12 @@ impl Layer for Security {
         if switches.authentication && signed_change {
             let name = change.name();
             let verdict = match change.proof() {
-                Some(proof) => verify_proof(&self.state().trusted_keys, name, &proof),
+                Some(proof) => verify_proof(
+                    &self.state().trusted_keys,
+                    name,
+                    &proof,
+                    Some(&self.verified),
+                ),
                 None => Err(PluginError::from(SecurityError::Unsigned {
                     plugin: name.to_owned(),
                 })),

@@ -1,6 +1,7 @@
 //! Ed25519 signatures: trusted keys, signing, and the check of a change's proof.
 
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
@@ -79,12 +80,53 @@ pub fn sign_message(message: &[u8], secret_key_hex: &str) -> Result<String, Plug
     ))
 }
 
+/// The last proof that verified: the public key, what was signed, and the signature.
+///
+/// A module's proof is checked once for each plugin it registers (the layer answers each
+/// registration on its own), and an Ed25519 verification is most of a signed load's cost once
+/// the module is hashed. Whether a signature verifies depends on those three values alone, so
+/// the same three again are answered from here; which keys are trusted is looked up on every
+/// check, so a key no longer trusted is refused whatever was kept.
+#[derive(Debug, Default)]
+pub(crate) struct LastVerified(Mutex<Option<Verified>>);
+
+#[derive(Debug)]
+struct Verified {
+    key: [u8; 32],
+    message: Vec<u8>,
+    signature: [u8; 64],
+}
+
+impl LastVerified {
+    fn holds(&self, key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|last| {
+                last.key == *key.as_bytes()
+                    && last.signature == *signature
+                    && last.message == message
+            })
+    }
+
+    fn keep(&self, key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Verified {
+            key: *key.as_bytes(),
+            message: message.to_vec(),
+            signature: *signature,
+        });
+    }
+}
+
 /// Checks `proof` against `trusted`, with a distinct error for each way it fails; `plugin`
-/// names the change in errors.
+/// names the change in errors. `last`, if given, answers a proof that verified last time
+/// without verifying it again, and keeps one that verifies now.
 pub(crate) fn verify_proof(
     trusted: &[TrustedKey],
     plugin: &str,
     proof: &Proof<'_>,
+    last: Option<&LastVerified>,
 ) -> Result<(), PluginError> {
     let Some(key) = trusted.iter().find(|k| k.name == proof.key) else {
         return Err(PluginError::from(SecurityError::UntrustedKey {
@@ -99,9 +141,66 @@ pub(crate) fn verify_proof(
         })
     };
     let signature = decode_hex::<64>("signature", proof.signature).map_err(|_| bad())?;
+    if last.is_some_and(|last| last.holds(&key.key, proof.message, &signature)) {
+        return Ok(());
+    }
     if key.verifies(proof.message, &signature) {
+        if let Some(last) = last {
+            last.keep(&key.key, proof.message, &signature);
+        }
         Ok(())
     } else {
         Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+    const OTHER: &str = "0808080808080808080808080808080808080808080808080808080808080808";
+
+    fn kind(result: Result<(), PluginError>) -> &'static str {
+        let Err(error) = result else { return "ok" };
+        match error.layer_error::<SecurityError>() {
+            Some(SecurityError::UntrustedKey { .. }) => "untrusted",
+            Some(SecurityError::BadSignature { .. }) => "bad",
+            _ => panic!("{error}"),
+        }
+    }
+
+    /// What the last verification kept answers only the same key, message and signature
+    /// again: any other proof is verified (and refused) as if nothing were kept, and the key
+    /// must still be trusted.
+    #[test]
+    fn a_kept_verification_answers_only_the_same_proof_under_a_trusted_key() {
+        let release = vec![TrustedKey::public_of("release", SECRET).unwrap()];
+        let message = [7u8; 32];
+        let good = sign_message(&message, SECRET).unwrap();
+        let forged = sign_message(&message, OTHER).unwrap();
+        let other_message = sign_message(&[8u8; 32], SECRET).unwrap();
+        let last = LastVerified::default();
+        let check = |trusted: &[TrustedKey], message: &[u8], signature: &str| {
+            kind(verify_proof(
+                trusted,
+                "p",
+                &Proof::new(message, "release", signature),
+                Some(&last),
+            ))
+        };
+        assert_eq!(check(&release, &message, &good), "ok");
+        let key = &release[0].key;
+        let signature = decode_hex::<64>("signature", &good).unwrap();
+        assert!(last.holds(key, &message, &signature), "kept");
+        assert_eq!(check(&release, &message, &good), "ok", "answered again");
+        assert_eq!(check(&release, &message, &forged), "bad");
+        assert_eq!(check(&release, &[8u8; 32], &good), "bad", "another message");
+        assert_eq!(check(&release, &[8u8; 32], &other_message), "ok");
+        assert_eq!(check(&release, &message, &good), "ok", "verified once more");
+        // The name now stands for another key: the kept answer was for the old one.
+        let renamed = vec![TrustedKey::public_of("release", OTHER).unwrap()];
+        assert_eq!(check(&renamed, &message, &good), "bad");
+        assert_eq!(check(&[], &message, &good), "untrusted");
     }
 }
