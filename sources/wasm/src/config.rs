@@ -72,10 +72,10 @@ pub enum WasmEngine {
     /// instead of at load (`wasmi`'s lazy compilation): a module loads several times faster
     /// (BENCHMARKS.md), and a function that is not valid WebAssembly is found only when it is
     /// first called: that call stops with
-    /// [`PluginErrorKind::Trapped`](modreg_core::PluginErrorKind::Trapped) (the function
-    /// "is not valid WebAssembly") before any of the function runs, and so does every later
-    /// call that reaches it. What is checked at load stays checked at load: the module's structure, its
-    /// imports and exports, its `modreg.plugins` section, its size and its signature. For
+    /// [`PluginErrorKind::Trapped`](modreg_core::PluginErrorKind::Trapped) ("is not valid
+    /// WebAssembly") before any of the function runs, and so does every later call that
+    /// reaches it. What is checked at load stays checked at load: the module's structure, its
+    /// size, its imports and exports, its `modreg.plugins` section and its signature. For
     /// hosts that load many modules and call few of their functions.
     LazyInterpreter,
     /// Machine code compiled by Cranelift (`wasmtime`), with the `jit` feature: calls several
