@@ -38,7 +38,7 @@ use serde::Deserialize;
 
 use crate::error::SecurityError;
 use crate::security::Security;
-use crate::signature::{TrustedKey, sign_message, verify_proof};
+use crate::signature::{LastVerified, TrustedKey, sign_message, verify_proof};
 use modreg_core::PluginType;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::toml_settings::{describe_toml_error, read_capped, settings_from_table};
@@ -154,10 +154,14 @@ impl SignedManifest {
     }
 
     /// Checks the signature against `trusted`, with a distinct error for each way it fails.
-    fn verify(&self, trusted: &[TrustedKey]) -> Result<(), PluginError> {
+    fn verify(
+        &self,
+        trusted: &[TrustedKey],
+        last: Option<&LastVerified>,
+    ) -> Result<(), PluginError> {
         let plugin = self.plugin_name();
         match self.proof() {
-            Some(proof) => verify_proof(trusted, &plugin, &proof, None),
+            Some(proof) => verify_proof(trusted, &plugin, &proof, last),
             None => Err(PluginError::from(SecurityError::Unsigned { plugin })),
         }
     }
@@ -214,7 +218,9 @@ impl Security {
         let _one_at_a_time = self.signing.lock().unwrap_or_else(PoisonError::into_inner);
         let signed = SignedManifest::parse(envelope)?;
         if self.authentication() {
-            let verdict = signed.verify(&self.state().trusted_keys);
+            // Kept once it verifies: registering the manifest's plugin checks the same proof
+            // again, and is answered from what was kept.
+            let verdict = signed.verify(&self.state().trusted_keys, Some(&self.verified));
             if let Err(error) = verdict {
                 self.note_authentication(
                     &|event| registry.emit(event),
@@ -357,14 +363,14 @@ mod tests {
     fn sign_then_verify_and_detect_tampering() {
         let trusted = [TrustedKey::public_of("ci", SECRET).unwrap()];
         let signed = SignedManifest::sign("name = \"x\"\n", "ci", SECRET).unwrap();
-        signed.verify(&trusted).unwrap();
+        signed.verify(&trusted, None).unwrap();
         let round_trip = SignedManifest::parse(&signed.to_toml()).unwrap();
         assert_eq!(round_trip, signed);
         let mut tampered = signed.clone();
         tampered.manifest.push(' ');
         assert!(matches!(
             tampered
-                .verify(&trusted)
+                .verify(&trusted, None)
                 .as_ref()
                 .map_err(|e| e.layer_error::<SecurityError>()),
             Err(Some(SecurityError::BadSignature { .. }))
@@ -373,7 +379,7 @@ mod tests {
         unknown.key = Some("someone".into());
         assert!(matches!(
             unknown
-                .verify(&trusted)
+                .verify(&trusted, None)
                 .as_ref()
                 .map_err(|e| e.layer_error::<SecurityError>()),
             Err(Some(SecurityError::UntrustedKey { .. }))
@@ -384,7 +390,7 @@ mod tests {
         };
         assert!(matches!(
             unsigned
-                .verify(&trusted)
+                .verify(&trusted, None)
                 .as_ref()
                 .map_err(|e| e.layer_error::<SecurityError>()),
             Err(Some(SecurityError::Unsigned { .. }))

@@ -53,8 +53,9 @@ pub struct Security {
     pub(crate) signing: Mutex<()>,
     /// The sandbox's worker threads running now for this layer (`sandbox.rs`).
     workers: Arc<std::sync::atomic::AtomicUsize>,
-    /// The last proof that verified: a module's, checked again for each of its plugins.
-    verified: LastVerified,
+    /// The last proof that verified: a module's, checked again for each of its plugins; a
+    /// signed manifest's, checked again when its plugin registers (`manifest.rs`).
+    pub(crate) verified: LastVerified,
 }
 
 impl fmt::Debug for Security {
