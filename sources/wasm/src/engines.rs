@@ -56,15 +56,14 @@ impl Engines {
         config: &WasmConfig,
     ) -> Result<Compiled, String> {
         match config.engine() {
-            WasmEngine::Interpreter => {
+            chosen @ (WasmEngine::Interpreter | WasmEngine::LazyInterpreter) => {
                 let _ = digest;
-                InterpretedModule::new(&self.interpreter, bytes).map(Compiled::Interpreted)
-            }
-            WasmEngine::LazyInterpreter => {
-                let _ = digest;
-                let engine = self
-                    .lazy_interpreter
-                    .get_or_init(|| interpreter::engine(true));
+                let engine = if chosen == WasmEngine::LazyInterpreter {
+                    self.lazy_interpreter
+                        .get_or_init(|| interpreter::engine(true))
+                } else {
+                    &self.interpreter
+                };
                 InterpretedModule::new(engine, bytes).map(Compiled::Interpreted)
             }
             #[cfg(feature = "jit")]
