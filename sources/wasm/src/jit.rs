@@ -8,8 +8,9 @@
 //! - Fuel is metered only for modules that need it (the registry's `fuel` cap, or a plugin's
 //!   own `fuel` limit): they are compiled by a second engine whose code counts it.
 //! - Memory: the store's limiter is the interpreter's `MemoryCap`; instances come from
-//!   wasmtime's pooling allocator, whose slots are reset by copy-on-write (a fresh guest per
-//!   call costs an instantiation: 2.3 us for a one-page module, BENCHMARKS.md).
+//!   wasmtime's pooling allocator, whose slots are zeroed in place and get the module's data
+//!   copied in (a fresh guest per call costs an instantiation: 2.3 us for a one-page module,
+//!   12 us with the first call for the codecs guest, BENCHMARKS.md).
 //! - Async host functions: a registry that offers one gets an engine whose calls are
 //!   wasmtime's async calls (on a fiber), so a guest waiting on one is suspended and the
 //!   caller's task yields its thread; other registries call synchronously (a fiber costs about
@@ -85,9 +86,12 @@ fn engine(kind: Kind) -> Result<&'static Engine, String> {
             // slot is the whole 32-bit space so the limiter, not the pool, is what a guest
             // meets.
             pool.max_memory_size(4 << 30);
-            // A fresh instance's first pages are zeroed in place rather than unmapped, and
-            // slots are given back in batches: fewer system calls and TLB flushes per call.
-            pool.linear_memory_keep_resident(64 << 10);
+            // A fresh instance's first MiB is zeroed in place rather than unmapped, and slots
+            // are given back in batches: fewer system calls and TLB flushes per call. A MiB
+            // holds what a small call touches (the codecs guest's two initial pages, the page
+            // its allocator grows by, a 64 KiB input and its output): with 64 KiB kept, a fresh
+            // 64 KiB call cost 1.8x a kept one, with a MiB 1.2x (BENCHMARKS.md).
+            pool.linear_memory_keep_resident(1 << 20);
             pool.decommit_batch_size(64);
             // A guest's table (a Rust guest's holds some hundred functions) is reset in place
             // too: unmapping it cost a page fault on the next instance's first indirect call (a
@@ -104,7 +108,11 @@ fn engine(kind: Kind) -> Result<&'static Engine, String> {
                 .consume_fuel(metered)
                 .epoch_interruption(true)
                 .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-                .memory_init_cow(true)
+                // A module's data is copied into the kept-resident slot at instantiation, not
+                // mapped copy-on-write: a mapped image is unmapped at every reset and faults
+                // back in page by page at the next guest's first touch, which cost a fresh
+                // 64-byte call through the codecs guest 19 us against 12 us copied.
+                .memory_init_cow(false)
                 // Some thousand calls deep, as the interpreter's 1,000: a guest recursing without
                 // end meets this before its own stack (in its linear memory) runs out, and traps
                 // with a stack overflow rather than an access out of bounds.
