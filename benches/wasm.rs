@@ -28,6 +28,8 @@
 
 #[path = "../tests/support/c_guest.rs"]
 mod c_guest;
+#[path = "../tests/support/signing.rs"]
+mod signing;
 #[path = "../tests/support/wasm_guests.rs"]
 #[allow(dead_code)]
 mod wasm_guests;
@@ -38,13 +40,9 @@ mod wasm_text;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use modreg::{
-    AdvancedPluginSecurityConfig, GuestState, ModuleRegistry, TrustedKey, WasmConfig, WasmEngine,
-    WasmSignature,
-};
+use modreg::{GuestState, ModuleRegistry, WasmConfig, WasmEngine, WasmSignature};
 
-/// The secret key the signed loads are signed with (a test key).
-const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+use signing::RELEASE_SECRET as SECRET;
 
 fn codecs() -> Vec<u8> {
     std::fs::read(wasm_guests::plugin_dir().join("codecs.wasm")).expect("the guest was built")
@@ -120,17 +118,6 @@ fn load(c: &mut Criterion) {
         "release",
         modreg::sign_message(&WasmSignature::message(&bytes), SECRET).unwrap(),
     );
-    let signing = || {
-        let registry = ModuleRegistry::new();
-        registry
-            .configure_advanced_plugin_security(
-                AdvancedPluginSecurityConfig::new()
-                    .with_plugin_authentication(true)
-                    .with_trusted_key(TrustedKey::public_of("release", SECRET).unwrap()),
-            )
-            .unwrap();
-        registry
-    };
     let cases: [(&str, WasmEngine, bool); 4] = [
         ("codecs.wasm", WasmEngine::Interpreter, false),
         ("codecs.wasm_signed", WasmEngine::Interpreter, true),
@@ -142,7 +129,7 @@ fn load(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let registry = if signed {
-                        signing()
+                        signing::signing_registry()
                     } else {
                         ModuleRegistry::new()
                     };

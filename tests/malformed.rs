@@ -2,17 +2,19 @@
 //! (`#[plugin]` attributes are covered at compile time by `tests/ui/`.) Property tests throw
 //! random text at the parsers: they may refuse it, never panic.
 
+#[path = "support/signing.rs"]
+mod signing;
+
 use modreg::SettingsFromToml;
 use modreg::{
-    AdvancedPluginConfig, AdvancedPluginSecurityConfig, ConfigFile, EnvironmentPluginConfiguration,
-    ModuleRegistry, Operation, PluginAccessControlConfig, PluginCapabilityQuery, PluginConfig,
-    PluginDiscoveryQuery, PluginError, PluginErrorKind, PluginFactoryConfig, PluginSemanticQuery,
-    PluginSettings, PluginType, Principal, Role, SecretKey, SecurityError, SignedManifest,
-    TrustedKey,
+    AdvancedPluginConfig, ConfigFile, EnvironmentPluginConfiguration, ModuleRegistry, Operation,
+    PluginAccessControlConfig, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery,
+    PluginError, PluginErrorKind, PluginFactoryConfig, PluginSemanticQuery, PluginSettings,
+    PluginType, Principal, Role, SecretKey, SecurityError, SignedManifest, TrustedKey,
 };
 use proptest::prelude::*;
 
-const SIGNER: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+use signing::RELEASE_SECRET as SIGNER;
 
 type Attempt = Box<dyn Fn(&ModuleRegistry) -> Result<(), PluginError>>;
 type Expect = fn(&PluginError) -> bool;
@@ -532,13 +534,7 @@ fn every_malformed_input_gets_its_error_and_changes_nothing() {
     for (label, attempt, expected) in &cases {
         let registry = ModuleRegistry::new();
         if label.contains("manifest") || label.starts_with("unsigned") {
-            registry
-                .configure_advanced_plugin_security(
-                    AdvancedPluginSecurityConfig::new()
-                        .with_plugin_authentication(true)
-                        .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
-                )
-                .unwrap();
+            signing::require_release_signatures(&registry);
         }
         let before = state(&registry);
         match attempt(&registry) {
@@ -589,14 +585,7 @@ proptest! {
         ty in "[a-z-]{0,10}",
         extra in "\\PC{0,40}",
     ) {
-        let registry = ModuleRegistry::new();
-        registry
-            .configure_advanced_plugin_security(
-                AdvancedPluginSecurityConfig::new()
-                    .with_plugin_authentication(true)
-                    .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
-            )
-            .unwrap();
+        let registry = signing::signing_registry();
         let manifest = format!("name = \"{name}\"\nversion = \"{version}\"\ntype = \"{ty}\"\n{extra}");
         let _ = registry.register_signed_manifest(&signed(&manifest));
     }

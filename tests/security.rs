@@ -6,6 +6,8 @@
 )]
 
 mod common;
+#[path = "support/signing.rs"]
+mod signing;
 
 use modreg::SettingsFromToml;
 use std::time::Duration;
@@ -14,10 +16,10 @@ use modreg::{
     AdvancedPluginSecurityConfig, ModuleRegistry, Operation, PluginAccessControlConfig,
     PluginBehavior, PluginConfig, PluginDiscoveryQuery, PluginError, PluginErrorKind,
     PluginSecurityConfig, PluginSettings, PluginType, Principal, Role, SandboxLimits, SecretKey,
-    SecurityError, SignedManifest, TrustedKey, plugin,
+    SecurityError, SignedManifest, plugin,
 };
 
-const SIGNER: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+use signing::RELEASE_SECRET as SIGNER;
 const OTHER_SIGNER: &str = "0909090909090909090909090909090909090909090909090909090909090909";
 const SECRET: &str = "5555555555555555555555555555555555555555555555555555555555555555";
 
@@ -150,14 +152,7 @@ fn signed(manifest: &str, key_name: &str, secret: &str) -> String {
 
 #[test]
 fn authentication_accepts_only_trusted_untampered_manifests() {
-    let registry = ModuleRegistry::new();
-    registry
-        .configure_advanced_plugin_security(
-            AdvancedPluginSecurityConfig::new()
-                .with_plugin_authentication(true)
-                .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
-        )
-        .unwrap();
+    let registry = signing::signing_registry();
     let manifest =
         "name = \"signed-kv\"\nversion = \"1.0.0\"\ntype = \"storage\"\ncapabilities = [\"kv\"]\n";
 
@@ -959,14 +954,7 @@ fn a_sealed_value_is_bound_to_its_field_and_never_shown() {
 
 #[test]
 fn with_authentication_every_state_change_is_signed_and_none_replays() {
-    let registry = ModuleRegistry::new();
-    registry
-        .configure_advanced_plugin_security(
-            AdvancedPluginSecurityConfig::new()
-                .with_plugin_authentication(true)
-                .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
-        )
-        .unwrap();
+    let registry = signing::signing_registry();
     let manifest = |version: &str, extra: &str| {
         signed(
             &format!("name = \"ledger\"\nversion = \"{version}\"\ntype = \"storage\"\n{extra}"),
@@ -1038,14 +1026,7 @@ fn replay_state_kept_in_a_file_refuses_old_manifests_after_a_restart() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("replay.json");
     let start = || {
-        let registry = ModuleRegistry::new();
-        registry
-            .configure_advanced_plugin_security(
-                AdvancedPluginSecurityConfig::new()
-                    .with_plugin_authentication(true)
-                    .with_trusted_key(TrustedKey::public_of("release", SIGNER).unwrap()),
-            )
-            .unwrap();
+        let registry = signing::signing_registry();
         registry.security().persist_replay_state(&file).unwrap();
         registry
     };

@@ -4,6 +4,8 @@
 
 #[path = "support/c_guest.rs"]
 mod c_guest;
+#[path = "support/signing.rs"]
+mod signing;
 #[path = "support/wasm_guests.rs"]
 mod wasm_guests;
 #[path = "support/wasm_text.rs"]
@@ -15,13 +17,12 @@ use std::time::{Duration, Instant};
 use guest_hostile_typed::PROBES;
 
 use modreg::{
-    AdvancedPluginMonitoringConfig, AdvancedPluginSecurityConfig, AlertKind, GuestState,
-    ModuleRegistry, Operation, PluginCapabilityQuery, PluginError, PluginErrorKind,
-    PluginMonitoringConfig, Principal, SecurityError, TrustedKey, WasmConfig, WasmEngine,
-    WasmSignature,
+    AdvancedPluginMonitoringConfig, AlertKind, GuestState, ModuleRegistry, Operation,
+    PluginCapabilityQuery, PluginError, PluginErrorKind, PluginMonitoringConfig, Principal,
+    SecurityError, WasmConfig, WasmEngine, WasmSignature,
 };
 
-const SECRET: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+use signing::RELEASE_SECRET as SECRET;
 /// Whether an error is the one expected.
 type Check = fn(&PluginError) -> bool;
 
@@ -503,14 +504,7 @@ fn sign(module: &[u8], key: &str, secret: &str) -> WasmSignature {
 
 #[test]
 fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
-    let registry = ModuleRegistry::new();
-    registry
-        .configure_advanced_plugin_security(
-            AdvancedPluginSecurityConfig::new()
-                .with_plugin_authentication(true)
-                .with_trusted_key(TrustedKey::public_of("release", SECRET).unwrap()),
-        )
-        .unwrap();
+    let registry = signing::signing_registry();
     let codecs = module("codecs.wasm");
     let load = |signature: Option<&WasmSignature>| {
         registry
@@ -659,14 +653,7 @@ fn a_signed_module_only_replaces_an_older_one_across_restarts() {
     std::fs::create_dir_all(&dir).unwrap();
     let state = dir.join("wasm-versions.json");
     let start = || {
-        let registry = ModuleRegistry::new();
-        registry
-            .configure_advanced_plugin_security(
-                AdvancedPluginSecurityConfig::new()
-                    .with_plugin_authentication(true)
-                    .with_trusted_key(TrustedKey::public_of("release", SECRET).unwrap()),
-            )
-            .unwrap();
+        let registry = signing::signing_registry();
         registry
             .wasm()
             .configure_wasm(WasmConfig::new().with_state_file(&state))
