@@ -23,6 +23,22 @@ use signing::RELEASE_SECRET as SIGNER;
 const OTHER_SIGNER: &str = "0909090909090909090909090909090909090909090909090909090909090909";
 const SECRET: &str = "5555555555555555555555555555555555555555555555555555555555555555";
 
+/// Asserts that `err` is the security layer's refusal matching `pattern` (`label` says which
+/// attempt it was, when a test makes several of one kind).
+macro_rules! assert_refused {
+    ($err:expr, $pattern:pat) => {
+        assert_refused!($err, $pattern, "refused")
+    };
+    ($err:expr, $pattern:pat, $label:literal) => {{
+        let err: &PluginError = &$err;
+        assert!(
+            matches!(err.layer_error::<SecurityError>(), Some($pattern)),
+            "{}: {err}",
+            $label
+        );
+    }};
+}
+
 #[plugin(type = Storage, version = "1.0.0", capabilities = ["vault"])]
 #[derive(Default)]
 struct Vault;
@@ -159,56 +175,26 @@ fn authentication_accepts_only_trusted_untampered_manifests() {
     let err = registry
         .register_plugin(runtime("unsigned-kv"))
         .unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::Unsigned { .. })
-        ),
-        "{err}"
-    );
+    assert_refused!(err, SecurityError::Unsigned { .. });
     let unsigned = SignedManifest::unsigned(manifest);
     let err = registry
         .register_signed_manifest(&unsigned.to_toml())
         .unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::Unsigned { .. })
-        ),
-        "{err}"
-    );
+    assert_refused!(err, SecurityError::Unsigned { .. });
     let err = registry
         .register_signed_manifest(&signed(manifest, "intruder", OTHER_SIGNER))
         .unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::UntrustedKey { .. })
-        ),
-        "{err}"
-    );
+    assert_refused!(err, SecurityError::UntrustedKey { .. });
     let err = registry
         .register_signed_manifest(&signed(manifest, "release", OTHER_SIGNER))
         .unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::BadSignature { .. })
-        ),
-        "wrongly signed: {err}"
-    );
+    assert_refused!(err, SecurityError::BadSignature { .. }, "wrongly signed");
     let mut tampered = SignedManifest::sign(manifest, "release", SIGNER).unwrap();
     tampered.manifest = tampered.manifest.replace("1.0.0", "9.9.9");
     let err = registry
         .register_signed_manifest(&tampered.to_toml())
         .unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::BadSignature { .. })
-        ),
-        "tampered: {err}"
-    );
+    assert_refused!(err, SecurityError::BadSignature { .. }, "tampered");
     assert!(
         registry.plugin("signed-kv").is_none(),
         "nothing registered so far"
@@ -231,26 +217,14 @@ fn authentication_and_encryption_without_keys_fail_closed() {
         )
         .unwrap();
     let err = registry.register_plugin(runtime("anything")).unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::Unsigned { .. })
-        ),
-        "{err}"
-    );
+    assert_refused!(err, SecurityError::Unsigned { .. });
     let envelope = signed(
         "name = \"k\"\nversion = \"1.0.0\"\ntype = \"storage\"\n",
         "release",
         SIGNER,
     );
     let err = registry.register_signed_manifest(&envelope).unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::UntrustedKey { .. })
-        ),
-        "{err}"
-    );
+    assert_refused!(err, SecurityError::UntrustedKey { .. });
     // Settings are a state change too: unsigned, they are refused.
     assert!(matches!(
         registry
