@@ -3,6 +3,10 @@
 //! not given more; another registry's workers are its own. (Its own test binary: the stuck
 //! plugin is released through a process-wide switch.)
 
+#[macro_use]
+#[path = "support/refusals.rs"]
+mod refusals;
+
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -58,13 +62,10 @@ fn stuck_calls_hold_at_most_max_workers_threads() {
         ));
     }
     for _ in 0..5 {
-        assert!(matches!(
-            stuck
-                .process(b"x")
-                .as_ref()
-                .map_err(|e| e.layer_error::<SecurityError>()),
-            Err(Some(SecurityError::SandboxExhausted { limit: 2, .. }))
-        ));
+        assert_refused!(
+            stuck.process(b"x"),
+            SecurityError::SandboxExhausted { limit: 2, .. }
+        );
     }
     // Another registry's calls get workers of their own: they time out, not refused.
     let other = sandboxed(Some(2));

@@ -6,6 +6,9 @@
 )]
 
 mod common;
+#[macro_use]
+#[path = "support/refusals.rs"]
+mod refusals;
 #[path = "support/signing.rs"]
 mod signing;
 
@@ -22,22 +25,6 @@ use modreg::{
 use signing::RELEASE_SECRET as SIGNER;
 const OTHER_SIGNER: &str = "0909090909090909090909090909090909090909090909090909090909090909";
 const SECRET: &str = "5555555555555555555555555555555555555555555555555555555555555555";
-
-/// Asserts that `err` is the security layer's refusal matching `pattern` (`label` says which
-/// attempt it was, when a test makes several of one kind).
-macro_rules! assert_refused {
-    ($err:expr, $pattern:pat) => {
-        assert_refused!($err, $pattern, "refused")
-    };
-    ($err:expr, $pattern:pat, $label:literal) => {{
-        let err: &PluginError = &$err;
-        assert!(
-            matches!(err.layer_error::<SecurityError>(), Some($pattern)),
-            "{}: {err}",
-            $label
-        );
-    }};
-}
 
 #[plugin(type = Storage, version = "1.0.0", capabilities = ["vault"])]
 #[derive(Default)]
@@ -226,14 +213,12 @@ fn authentication_and_encryption_without_keys_fail_closed() {
     let err = registry.register_signed_manifest(&envelope).unwrap_err();
     assert_refused!(err, SecurityError::UntrustedKey { .. });
     // Settings are a state change too: unsigned, they are refused.
-    assert!(matches!(
+    assert_refused!(
         registry
             .registrations()
-            .set_plugin_settings("database", PluginSettings::new())
-            .as_ref()
-            .map_err(|e| e.layer_error::<SecurityError>()),
-        Err(Some(SecurityError::Unsigned { .. }))
-    ));
+            .set_plugin_settings("database", PluginSettings::new()),
+        SecurityError::Unsigned { .. }
+    );
 
     let registry = ModuleRegistry::new();
     registry
@@ -354,12 +339,10 @@ fn under_access_control_every_change_needs_an_allowed_principal() {
             .unwrap();
         let before = state(&registry);
         let denied = |err: PluginError, who: &str| {
-            assert!(
-                matches!(
-                    err.layer_error::<SecurityError>(),
-                    Some(SecurityError::AccessDenied { principal, .. }) if principal == who
-                ),
-                "{path} by {who}: {err}"
+            assert_refused!(
+                err,
+                SecurityError::AccessDenied { principal, .. } if principal == who,
+                format!("{path} by {who}")
             );
         };
         denied(change(&registry).unwrap_err(), "-");
@@ -402,12 +385,10 @@ fn roles_grant_registration_by_plugin_type() {
         )
         .unwrap();
     let denied = |err: PluginError, who: &str, what: &str| {
-        assert!(
-            matches!(
-                err.layer_error::<SecurityError>(),
-                Some(SecurityError::AccessDenied { principal, plugin, .. }) if principal == who && plugin == what
-            ),
-            "{who} {what}: {err}"
+        assert_refused!(
+            err,
+            SecurityError::AccessDenied { principal, plugin, .. } if principal == who && plugin == what,
+            format!("{who} {what}")
         );
     };
     // No principal at all: refused whatever the type.
@@ -490,15 +471,13 @@ fn roles_grant_operations_on_name_patterns() {
     );
     let vault = reader.create_plugin("vault").unwrap();
     let err = vault.process(b"x").unwrap_err();
-    assert!(
-        matches!(
-            err.layer_error::<SecurityError>(),
-            Some(SecurityError::AccessDenied {
-                operation: "process",
-                ..
-            })
-        ),
-        "no process grant: {err}"
+    assert_refused!(
+        err,
+        SecurityError::AccessDenied {
+            operation: "process",
+            ..
+        },
+        "no process grant"
     );
     let err = reader.unregister_plugin("acl-public").unwrap_err();
     assert_eq!(
@@ -730,15 +709,7 @@ fn an_audit_file_that_cannot_be_written_fails_closed() {
         !access.allowed && access.reason.contains("audit file"),
         "{access:?}"
     );
-    assert!(
-        matches!(
-            created
-                .as_ref()
-                .map_err(|e| e.layer_error::<SecurityError>()),
-            Err(Some(SecurityError::AuditUnavailable { .. }))
-        ),
-        "{created:?}"
-    );
+    assert_refused!(created, SecurityError::AuditUnavailable { .. });
     // Open, when asked for: the operations go ahead.
     let (access, created) = run(true);
     assert!(access.allowed, "{access:?}");
@@ -942,22 +913,16 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
     registry.register_signed_manifest(&v2).unwrap_err(); // taken: replace needs a removal first
 
     // Unsigned changes are refused.
-    assert!(matches!(
+    assert_refused!(
+        registry.registrations().unregister_plugin("ledger"),
+        SecurityError::Unsigned { .. }
+    );
+    assert_refused!(
         registry
             .registrations()
-            .unregister_plugin("ledger")
-            .as_ref()
-            .map_err(|e| e.layer_error::<SecurityError>()),
-        Err(Some(SecurityError::Unsigned { .. }))
-    ));
-    assert!(matches!(
-        registry
-            .registrations()
-            .set_plugin_settings("ledger", PluginSettings::new().with("level", 1))
-            .as_ref()
-            .map_err(|e| e.layer_error::<SecurityError>()),
-        Err(Some(SecurityError::Unsigned { .. }))
-    ));
+            .set_plugin_settings("ledger", PluginSettings::new().with("level", 1)),
+        SecurityError::Unsigned { .. }
+    );
 
     // A signed removal names the version it removes.
     let remove_v1 = manifest("1.0.0", "action = \"unregister\"\n");

@@ -4,6 +4,9 @@
 
 #[path = "support/c_guest.rs"]
 mod c_guest;
+#[macro_use]
+#[path = "support/refusals.rs"]
+mod refusals;
 #[path = "support/signing.rs"]
 mod signing;
 #[path = "support/wasm_guests.rs"]
@@ -511,26 +514,11 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
             .wasm()
             .load_wasm_bytes("codecs.wasm", &codecs, signature)
     };
-    assert!(matches!(
-        load(None)
-            .as_ref()
-            .map_err(|e| e.layer_error::<SecurityError>()),
-        Err(Some(SecurityError::Unsigned { .. }))
-    ));
+    assert_refused!(load(None), SecurityError::Unsigned { .. });
     let stranger = sign(&codecs, "stranger", OTHER_SECRET);
-    assert!(matches!(
-        load(Some(&stranger))
-            .as_ref()
-            .map_err(|e| e.layer_error::<SecurityError>()),
-        Err(Some(SecurityError::UntrustedKey { .. }))
-    ));
+    assert_refused!(load(Some(&stranger)), SecurityError::UntrustedKey { .. });
     let forged = sign(&codecs, "release", OTHER_SECRET);
-    assert!(matches!(
-        load(Some(&forged))
-            .as_ref()
-            .map_err(|e| e.layer_error::<SecurityError>()),
-        Err(Some(SecurityError::BadSignature { .. }))
-    ));
+    assert_refused!(load(Some(&forged)), SecurityError::BadSignature { .. });
     // One letter of a description changed: still a valid module, no longer the signed bytes.
     let mut tampered = codecs.clone();
     let at = tampered
@@ -539,14 +527,12 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
         .unwrap();
     tampered[at] = b'r';
     let signed = sign(&codecs, "release", SECRET);
-    assert!(matches!(
+    assert_refused!(
         registry
             .wasm()
-            .load_wasm_bytes("codecs.wasm", &tampered, Some(&signed))
-            .as_ref()
-            .map_err(|e| e.layer_error::<SecurityError>()),
-        Err(Some(SecurityError::BadSignature { .. }))
-    ));
+            .load_wasm_bytes("codecs.wasm", &tampered, Some(&signed)),
+        SecurityError::BadSignature { .. }
+    );
     assert!(registry.plugin("rot13").is_none());
     load(Some(&signed)).unwrap();
     rot13_still_answers(&registry);
