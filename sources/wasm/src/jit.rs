@@ -88,8 +88,8 @@ fn engine(kind: Kind) -> Result<&'static Engine, String> {
             pool.max_memory_size(4 << 30);
             // A fresh instance's first MiB is zeroed in place rather than unmapped, and slots
             // are given back in batches: fewer system calls and TLB flushes per call. A MiB
-            // holds what a small call touches (the codecs guest's two initial pages, the page
-            // its allocator grows by, a 64 KiB input and its output): with 64 KiB kept, a fresh
+            // holds what a small call touches (the codecs guest's two initial pages, what its
+            // allocator grows into, a 64 KiB input and its output): with 64 KiB kept, a fresh
             // 64 KiB call cost 1.8x a kept one, with a MiB 1.2x (BENCHMARKS.md).
             pool.linear_memory_keep_resident(1 << 20);
             pool.decommit_batch_size(64);
