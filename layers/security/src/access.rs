@@ -107,6 +107,34 @@ impl Grant {
     }
 }
 
+/// The grants a role or a principal holds: what [`Role`] and [`Principal`] share.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Grants(Vec<Grant>);
+
+impl Grants {
+    fn add(
+        &mut self,
+        operation: Operation,
+        pattern: String,
+        types: impl IntoIterator<Item = PluginType>,
+    ) {
+        self.0
+            .push(Grant::new(operation, pattern, types.into_iter().collect()));
+    }
+
+    fn allows(&self, operation: Operation, plugin: &str, plugin_type: Option<PluginType>) -> bool {
+        self.0
+            .iter()
+            .any(|g| g.allows(operation, plugin, plugin_type))
+    }
+
+    fn validate(&self) -> Result<(), PluginError> {
+        self.0
+            .iter()
+            .try_for_each(|grant| check_pattern(&grant.pattern))
+    }
+}
+
 /// `*` matches any run of characters; everything else matches itself.
 fn glob(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
@@ -160,7 +188,7 @@ fn check_pattern(pattern: &str) -> Result<(), PluginError> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Role {
     name: String,
-    grants: Vec<Grant>,
+    grants: Grants,
 }
 
 impl Role {
@@ -168,14 +196,13 @@ impl Role {
     pub fn new(name: impl Into<String>) -> Self {
         Role {
             name: name.into(),
-            grants: Vec::new(),
+            grants: Grants::default(),
         }
     }
 
     /// Grants `operation` on plugins matching `pattern`.
     pub fn allow(mut self, operation: Operation, pattern: impl Into<String>) -> Self {
-        self.grants
-            .push(Grant::new(operation, pattern.into(), Vec::new()));
+        self.grants.add(operation, pattern.into(), []);
         self
     }
 
@@ -200,11 +227,7 @@ impl Role {
         pattern: impl Into<String>,
         types: impl IntoIterator<Item = PluginType>,
     ) -> Self {
-        self.grants.push(Grant::new(
-            operation,
-            pattern.into(),
-            types.into_iter().collect(),
-        ));
+        self.grants.add(operation, pattern.into(), types);
         self
     }
 
@@ -227,18 +250,13 @@ impl Role {
         plugin: &str,
         plugin_type: Option<PluginType>,
     ) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.allows(operation, plugin, plugin_type))
+        self.grants.allows(operation, plugin, plugin_type)
     }
 
     /// Checks the role's name and patterns.
     pub fn validate(&self) -> Result<(), PluginError> {
         modreg_core::validate::check_identifier("role name", &self.name)?;
-        for grant in &self.grants {
-            check_pattern(&grant.pattern)?;
-        }
-        Ok(())
+        self.grants.validate()
     }
 }
 
@@ -247,7 +265,7 @@ impl Role {
 pub struct Principal {
     pub(crate) name: String,
     roles: Vec<String>,
-    grants: Vec<Grant>,
+    grants: Grants,
 }
 
 impl Principal {
@@ -256,7 +274,7 @@ impl Principal {
         Principal {
             name: name.into(),
             roles: Vec::new(),
-            grants: Vec::new(),
+            grants: Grants::default(),
         }
     }
 
@@ -268,8 +286,7 @@ impl Principal {
 
     /// Grants the principal `operation` on plugins matching `pattern` directly.
     pub fn allow(mut self, operation: Operation, pattern: impl Into<String>) -> Self {
-        self.grants
-            .push(Grant::new(operation, pattern.into(), Vec::new()));
+        self.grants.add(operation, pattern.into(), []);
         self
     }
 
@@ -281,11 +298,7 @@ impl Principal {
         pattern: impl Into<String>,
         types: impl IntoIterator<Item = PluginType>,
     ) -> Self {
-        self.grants.push(Grant::new(
-            operation,
-            pattern.into(),
-            types.into_iter().collect(),
-        ));
+        self.grants.add(operation, pattern.into(), types);
         self
     }
 
@@ -299,10 +312,7 @@ impl Principal {
         for role in &self.roles {
             modreg_core::validate::check_identifier("role name", role)?;
         }
-        for grant in &self.grants {
-            check_pattern(&grant.pattern)?;
-        }
-        Ok(())
+        self.grants.validate()
     }
 }
 
@@ -330,11 +340,7 @@ pub(crate) fn decide(
     if !(switches.authorization || switches.role_based_access) {
         return decision(true, "not enforced".to_owned());
     }
-    if principal
-        .grants
-        .iter()
-        .any(|g| g.allows(operation, plugin, plugin_type))
-    {
+    if principal.grants.allows(operation, plugin, plugin_type) {
         return decision(true, "grant".to_owned());
     }
     let by_role = switches.role_based_access.then(|| {
