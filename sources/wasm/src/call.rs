@@ -51,6 +51,40 @@ pub(crate) trait GuestInstance {
     fn grew(&self) -> bool;
 }
 
+/// Why a new instance of `module` was not made: the registry's guests hold all the memory
+/// they may (no room now, not a bad module), or what the engine said.
+pub(crate) fn not_instantiated(
+    module: &str,
+    state: &HostState,
+    config: &WasmConfig,
+    reason: impl std::fmt::Display,
+) -> PluginError {
+    if state.limiter.total_hit {
+        PluginError::from(PluginErrorKind::MemoryLimit {
+            plugin: module.to_owned(),
+            limit: config.max_total_memory(),
+        })
+    } else {
+        cannot_instantiate(module, reason)
+    }
+}
+
+/// `module` cannot be instantiated, as the engine said.
+pub(crate) fn cannot_instantiate(module: &str, reason: impl std::fmt::Display) -> PluginError {
+    PluginError::from(PluginErrorKind::WasmModule {
+        module: module.to_owned(),
+        reason: format!("cannot be instantiated: {reason}"),
+    })
+}
+
+/// An export of the protocol that `module` lacks, or has with the wrong type.
+pub(crate) fn missing_export(module: &str, export: &str) -> PluginError {
+    PluginError::from(PluginErrorKind::WasmModule {
+        module: module.to_owned(),
+        reason: format!("`{export}` is missing or has the wrong type"),
+    })
+}
+
 /// The host's state for a new instance of `module`.
 pub(crate) fn host_state(
     config: &WasmConfig,

@@ -12,14 +12,15 @@ use wasmi::{
 };
 
 use crate::call::{
-    CallError, Export, GuestInstance, await_host_function, fatal, out_of_fuel, timeout,
+    CallError, Export, GuestInstance, await_host_function, cannot_instantiate, fatal,
+    missing_export, not_instantiated, out_of_fuel, timeout,
 };
 use crate::config::WasmConfig;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall, Suspended};
+use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
 };
-use modreg_core::{PluginError, PluginErrorKind};
 
 /// Fuel handed out at a time: the deadline is checked after each slice (a few milliseconds
 /// of guest code).
@@ -98,13 +99,6 @@ impl std::fmt::Debug for Interpreted {
     }
 }
 
-fn engine_error(module: &str, error: &wasmi::Error) -> PluginError {
-    PluginError::from(PluginErrorKind::WasmModule {
-        module: module.to_owned(),
-        reason: format!("cannot be instantiated: {error}"),
-    })
-}
-
 impl Interpreted {
     /// Instantiates `compiled` (its start function, if any, runs under one slice of fuel).
     pub(crate) fn new(
@@ -115,27 +109,14 @@ impl Interpreted {
     ) -> Result<Self, PluginError> {
         let mut store = Box::new(Store::new(&compiled.engine, state));
         store.limiter(|state| &mut state.limiter);
-        store.set_fuel(SLICE).map_err(|e| engine_error(name, &e))?;
+        store
+            .set_fuel(SLICE)
+            .map_err(|e| cannot_instantiate(name, e))?;
         let instance: Instance = compiled
             .linker
             .instantiate_and_start(&mut *store, &compiled.module)
-            .map_err(|e| {
-                // The registry's guests hold all they may: no room now, not a bad module.
-                if store.data().limiter.total_hit {
-                    PluginError::from(PluginErrorKind::MemoryLimit {
-                        plugin: name.to_owned(),
-                        limit: config.max_total_memory(),
-                    })
-                } else {
-                    engine_error(name, &e)
-                }
-            })?;
-        let missing = |what: &str| {
-            PluginError::from(PluginErrorKind::WasmModule {
-                module: name.to_owned(),
-                reason: format!("`{what}` is missing or has the wrong type"),
-            })
-        };
+            .map_err(|e| not_instantiated(name, store.data(), config, e))?;
+        let missing = |export| missing_export(name, export);
         Ok(Interpreted {
             memory: instance
                 .get_memory(&*store, "memory")

@@ -27,17 +27,18 @@ use wasmtime::{
 };
 
 use crate::call::{
-    CallError, Export, GuestInstance, await_host_function, block_on, fatal, out_of_fuel, timeout,
+    CallError, Export, GuestInstance, await_host_function, block_on, cannot_instantiate, fatal,
+    missing_export, not_instantiated, out_of_fuel, timeout,
 };
 use crate::config::WasmConfig;
 use crate::host_function::HostFunction;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall};
 use crate::jit_cache;
+use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC, SECTION,
     read_metadata,
 };
-use modreg_core::{PluginError, PluginErrorKind};
 
 /// How often the engines' epoch advances: a guest overruns its deadline by at most this.
 const TICK: Duration = Duration::from_millis(1);
@@ -265,18 +266,12 @@ impl Jitted {
         config: &WasmConfig,
         state: HostState,
     ) -> Result<Self, PluginError> {
-        let engine_error = |e: &wasmtime::Error| {
-            PluginError::from(PluginErrorKind::WasmModule {
-                module: name.to_owned(),
-                reason: format!("cannot be instantiated: {e:#}"),
-            })
-        };
         let mut store = Store::new(compiled.pre.module().engine(), state);
         store.limiter(|state| &mut state.limiter);
         if compiled.kind.metered {
             store
                 .set_fuel(config.fuel().unwrap_or(u64::MAX))
-                .map_err(|e| engine_error(&e))?;
+                .map_err(|e| cannot_instantiate(name, format_args!("{e:#}")))?;
         }
         // The start function, if any, runs under the call's time budget.
         store.set_epoch_deadline(ticks(config.time_budget()));
@@ -286,24 +281,10 @@ impl Jitted {
         } else {
             compiled.pre.instantiate(&mut store)
         };
-        let instance = instance.map_err(|e| {
-            // The registry's guests hold all they may: no room now, not a bad module.
-            if store.data().limiter.total_hit {
-                PluginError::from(PluginErrorKind::MemoryLimit {
-                    plugin: name.to_owned(),
-                    limit: config.max_total_memory(),
-                })
-            } else {
-                engine_error(&e)
-            }
-        })?;
+        let instance = instance
+            .map_err(|e| not_instantiated(name, store.data(), config, format_args!("{e:#}")))?;
         store.data_mut().limiter.deadline = None;
-        let missing = |what: &str| {
-            PluginError::from(PluginErrorKind::WasmModule {
-                module: name.to_owned(),
-                reason: format!("`{what}` is missing or has the wrong type"),
-            })
-        };
+        let missing = |export| missing_export(name, export);
         Ok(Jitted {
             kind: compiled.kind,
             memory: instance
