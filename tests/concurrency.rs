@@ -1,11 +1,15 @@
 //! Many threads at once: registration racing discovery and instantiation.
 
+#[path = "support/handmade.rs"]
+#[macro_use]
+mod handmade;
+
 use std::sync::{Arc, Barrier};
 use std::thread;
 
 use modreg::{
-    ModuleRegistry, Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig,
-    PluginDiscoveryQuery, PluginError, PluginType, plugin,
+    ModuleRegistry, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery,
+    PluginError, PluginType, plugin,
 };
 
 #[plugin(type = Storage, capabilities = ["kv"])]
@@ -21,29 +25,7 @@ impl PluginBehavior for Shelf {
 /// A runtime plugin that reports the name it was registered under.
 struct Named(String);
 
-impl Plugin for Named {
-    fn name(&self) -> &str {
-        &self.0
-    }
-    fn version(&self) -> &'static str {
-        "1.0.0"
-    }
-    fn plugin_type(&self) -> PluginType {
-        PluginType::Storage
-    }
-    fn capabilities(&self) -> &[String] {
-        &[]
-    }
-    fn initialize(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn cleanup(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        Ok(data.to_vec())
-    }
-}
+handmade_plugin!(Named, |this| &this.0, Storage);
 
 const THREADS: usize = 8;
 const PER_THREAD: usize = 200;

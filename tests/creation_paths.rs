@@ -11,6 +11,10 @@
     reason = "constructors and factories return Result by contract"
 )]
 
+#[path = "support/handmade.rs"]
+#[macro_use]
+mod handmade;
+
 use std::cell::Cell;
 use std::io::Read;
 use std::sync::Arc;
@@ -72,29 +76,7 @@ fn make_privileged(_: &str) -> Result<Box<dyn Plugin>, PluginError> {
 /// A hand-written plugin, as a runtime constructor returns.
 struct Handmade;
 
-impl Plugin for Handmade {
-    fn name(&self) -> &'static str {
-        "matrix-closure"
-    }
-    fn version(&self) -> &'static str {
-        "1.0.0"
-    }
-    fn plugin_type(&self) -> PluginType {
-        PluginType::Storage
-    }
-    fn capabilities(&self) -> &[String] {
-        &[]
-    }
-    fn initialize(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn cleanup(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        Ok(data.to_vec())
-    }
-}
+handmade_plugin!(Handmade, |_this| "matrix-closure", Storage);
 
 /// A runtime registration of `name` that declares no permission and no dependency.
 fn stand_in(name: &str) -> PluginConfig {
@@ -791,30 +773,15 @@ impl Tool for Writer {
 /// runs it through the trait's guest-side dispatch, on a `Writer`.
 struct Loopback;
 
-impl Plugin for Loopback {
-    fn name(&self) -> &'static str {
-        "sandboxed-writer"
-    }
-    fn version(&self) -> &'static str {
-        "1.0.0"
-    }
-    fn plugin_type(&self) -> PluginType {
-        PluginType::Storage
-    }
-    fn capabilities(&self) -> &[String] {
-        &[]
-    }
-    fn initialize(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn cleanup(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+handmade_plugin!(
+    Loopback,
+    |_this| "sandboxed-writer",
+    Storage,
+    |_this, data| {
         let target: &dyn Tool = &Writer;
         modreg::typed_sandbox::run_framed("sandboxed-writer", target, data)
     }
-}
+);
 
 /// Registers `sandboxed-writer`, a plugin of `Tool` declaring `fs.write`, as a source would.
 fn register_sandboxed_writer(registry: &ModuleRegistry) {

@@ -4,14 +4,17 @@
 //! The source here is in process: a `Plugin` whose `process` runs the trait's guest-side
 //! dispatch on a compiled-in `Memory`, so the whole encoding is exercised without a module.
 
+#[path = "support/handmade.rs"]
+#[macro_use]
+mod handmade;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use modreg::__private_0_1_0::SandboxedTrait;
 use modreg::{
-    ModuleRegistry, Plugin, PluginError, PluginType, SandboxedRegistration, plugin, registry,
-    registry_trait, sandboxed,
+    ModuleRegistry, PluginError, SandboxedRegistration, plugin, registry, registry_trait, sandboxed,
 };
 
 /// Runs a future that is ready when first polled (nothing here waits).
@@ -63,30 +66,10 @@ impl Store for Memory {
 /// The in-process source's plugin: a typed call run by the trait's dispatch on a `Memory`.
 struct InProcess;
 
-impl Plugin for InProcess {
-    fn name(&self) -> &'static str {
-        "in-process"
-    }
-    fn version(&self) -> &'static str {
-        "1.0.0"
-    }
-    fn plugin_type(&self) -> PluginType {
-        PluginType::Storage
-    }
-    fn capabilities(&self) -> &[String] {
-        &[]
-    }
-    fn initialize(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn cleanup(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let target: &dyn DynStore = &Memory;
-        modreg::typed_sandbox::run_framed("in-process", target, data)
-    }
-}
+handmade_plugin!(InProcess, |_this| "in-process", Storage, |_this, data| {
+    let target: &dyn DynStore = &Memory;
+    modreg::typed_sandbox::run_framed("in-process", target, data)
+});
 
 #[test]
 fn a_registry_trait_is_sandboxed_through_its_object_form() {

@@ -1,13 +1,17 @@
 //! Every switch of the plugin system changes what the registry does (docs/configuration.md
 //! names the test of each).
 
+#[path = "support/handmade.rs"]
+#[macro_use]
+mod handmade;
+
 mod common;
 
 use common::logs;
 
 use modreg::{
     AdvancedPluginConfiguration, ConfigFile, EnvironmentPluginConfiguration, ModuleRegistry,
-    Plugin, PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration, PluginError,
+    PluginBehavior, PluginCapabilityQuery, PluginConfig, PluginConfiguration, PluginError,
     PluginErrorKind, PluginType, plugin,
 };
 
@@ -45,29 +49,7 @@ impl PluginBehavior for Panicky {
 /// A hand-written plugin that reports a name of its choosing.
 struct Liar;
 
-impl Plugin for Liar {
-    fn name(&self) -> &'static str {
-        "someone-else"
-    }
-    fn version(&self) -> &'static str {
-        "1.0.0"
-    }
-    fn plugin_type(&self) -> PluginType {
-        PluginType::Storage
-    }
-    fn capabilities(&self) -> &[String] {
-        &[]
-    }
-    fn initialize(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn cleanup(&mut self) -> Result<(), PluginError> {
-        Ok(())
-    }
-    fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        Ok(data.to_vec())
-    }
-}
+handmade_plugin!(Liar, |_this| "someone-else", Storage);
 
 fn run(registry: &ModuleRegistry, name: &str) -> Vec<u8> {
     registry.create_plugin(name).unwrap().process(b"x").unwrap()
