@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Server, http, launch, raw, serve_command, start};
+use support::{Server, http, launch, raw, serve_command, start, written_in_full};
 
 /// The tests here load the machine (hundreds of sockets, gigabytes over loopback) and some
 /// read the clock: they run one at a time.
@@ -215,7 +215,11 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
             let (server, slow, body) = (server.clone(), slow.clone(), body.clone());
             thread::spawn(move || {
                 let started = Instant::now();
-                let (status, reply) = http(&server, "POST", &slow, &body);
+                // A client that writes all before it reads gets its 503 too (the rest of a
+                // shed request's body is read before the answer goes).
+                let auth = format!("Authorization: Bearer {}\r\n", server.token);
+                let (status, reply) =
+                    written_in_full(&server.addr, &server.addr, &auth, "POST", &slow, &body);
                 (
                     status,
                     String::from_utf8_lossy(&reply).into_owned(),
@@ -255,6 +259,62 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
         http(&server, "POST", "/run/hex-encode", b"hi"),
         (200, b"6869".to_vec())
     );
+}
+
+/// Failure: an answer given before the body was read (no token, another `Host`) went out and
+/// the connection closed with the body's rest unread, so the kernel reset it, and a client
+/// that writes its whole request before reading saw a broken pipe instead of the answer.
+#[test]
+fn answers_given_before_the_body_reach_clients_that_write_everything_first() {
+    let _serial = serial();
+    let server = start(&[]);
+    let addr = server.addr.as_str();
+    let auth = format!("Authorization: Bearer {}\r\n", server.token);
+    // 4 MiB: more than the sockets hold between the two ends, under `--max-body-bytes`.
+    let body = vec![b'a'; 4 << 20];
+    let cases: [(&str, &str, &str, &str, u16); 3] = [
+        ("no token", addr, "", "/run/hex-encode", 401),
+        (
+            "another Host",
+            "rebound.example:80",
+            &auth,
+            "/run/hex-encode",
+            421,
+        ),
+        (
+            "a plugin that is not registered",
+            addr,
+            &auth,
+            "/run/no-such-plugin",
+            400,
+        ),
+    ];
+    for (case, host, extra, path, want) in cases {
+        let (status, reply) = written_in_full(addr, host, extra, "POST", path, &body);
+        assert_eq!(status, want, "{case}: {}", String::from_utf8_lossy(&reply));
+    }
+    // A client waiting for `100 Continue` has sent no body: it gets the answer, and is never
+    // asked for the body.
+    let mut waiting = connect(&server);
+    write!(
+        waiting,
+        "POST /run/hex-encode HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let (status, reply) = support::read_response(waiting);
+    assert_eq!(status, 401, "{}", String::from_utf8_lossy(&reply));
+    // A body declared over the limit is refused at once, unread.
+    let mut over = connect(&server);
+    write!(
+        over,
+        "POST /run/hex-encode HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: {}\r\n\r\n",
+        64 << 20
+    )
+    .unwrap();
+    assert_eq!(support::read_response(over).0, 413);
+    // The server still answers.
+    assert_eq!(get_health(&server), 200);
 }
 
 /// POSTs `body` to `/run/hex-encode` and returns the socket without reading the reply.

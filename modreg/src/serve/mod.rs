@@ -22,6 +22,9 @@
 //!   at once past that; a pipeline whose request is over stops before its next stage
 //!   (`routes.rs`);
 //! - replies held for clients share one memory budget, 503 past it (`reply.rs`);
+//! - an answer given before the body was read (a shed request, a missing token) waits until
+//!   the rest of the body is read, up to `--max-body-bytes` and `--request-timeout-ms`, so a
+//!   client that writes its whole request before reading gets it (`drain.rs`);
 //! - limits with defaults, all failing closed: request body (`--max-body-bytes`, 413), each
 //!   pipeline stage's output (`--max-output-bytes`, 413), error texts (4 KiB);
 //! - SIGTERM or SIGINT stops accepting, lets requests in flight finish for
@@ -30,6 +33,7 @@
 pub(crate) mod args;
 mod connection;
 mod dashboard;
+mod drain;
 mod history;
 mod http_metrics;
 mod process;

@@ -32,6 +32,7 @@ use subtle::ConstantTimeEq;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
+use super::drain::{self, DrainLimits};
 use super::history::History;
 use super::http_metrics::{self, HttpMetrics};
 use super::reply::ReplyBudget;
@@ -82,6 +83,15 @@ pub(crate) fn app(shared: Arc<Shared>, queue: RunQueue) -> Router {
             http_metrics::record,
         ))
         .layer(DefaultBodyLimit::max(shared.max_body_bytes))
+        // Outside every answer that comes before the body is read (the `Host` check, the
+        // token, the queue): the rest is read before the answer goes.
+        .layer(middleware::from_fn_with_state(
+            DrainLimits {
+                max_bytes: shared.max_body_bytes,
+                within: shared.request_timeout,
+            },
+            drain::unread_body,
+        ))
         // The access log: one INFO event per request (method, path, status, latency); shown
         // with `MODREG_LOG=info`. Paths are logged as hyper parsed them, which has no control
         // characters, and text logs escape what is left. A 5xx is in that event too, not in
@@ -301,6 +311,20 @@ async fn run(
         )
             .into_response();
     }
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body is over the limit of {} bytes, or was cut off\n",
+                shared.max_body_bytes
+            ),
+        )
+            .into_response()
+    };
+    // A body declared over the limit is refused before a byte of it is read.
+    if http_body::Body::size_hint(&body).lower() > shared.max_body_bytes as u64 {
+        return too_large();
+    }
     let deadline = tokio::time::Instant::now() + shared.request_timeout;
     let input =
         match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, shared.max_body_bytes))
@@ -309,16 +333,7 @@ async fn run(
             Err(_) => {
                 return (StatusCode::REQUEST_TIMEOUT, "the body took too long\n").into_response();
             }
-            Ok(Err(_)) => {
-                return (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "the body is over the limit of {} bytes, or was cut off\n",
-                        shared.max_body_bytes
-                    ),
-                )
-                    .into_response();
-            }
+            Ok(Err(_)) => return too_large(),
             Ok(Ok(bytes)) => bytes.to_vec(),
         };
     let stop = Arc::new(AtomicBool::new(false));

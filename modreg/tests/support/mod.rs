@@ -93,6 +93,44 @@ pub fn raw(
     path: &str,
     body: &[u8],
 ) -> (u16, Vec<u8>) {
+    let (stream, sent) = send(addr, host, extra, method, path, body);
+    // A server may answer before it has read the whole body (a body over the limit) and
+    // close: the rest of the write then fails, and the answer is still there to read, as a
+    // client that watches for an early reply reads it (RFC 9112, section 9.5).
+    if let Err(error) = sent {
+        assert!(closed_by_peer(&error), "sending the request: {error}");
+    }
+    read_response(stream)
+}
+
+/// [`raw`] from a client that writes its whole request before it reads (most simple clients
+/// do): a write the server cuts short fails.
+pub fn written_in_full(
+    addr: &str,
+    host: &str,
+    extra: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let (stream, sent) = send(addr, host, extra, method, path, body);
+    if let Err(error) = sent {
+        panic!(
+            "the server cut {method} {path} short after reading part of its {} bytes: {error}",
+            body.len()
+        );
+    }
+    read_response(stream)
+}
+
+fn send(
+    addr: &str,
+    host: &str,
+    extra: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (TcpStream, std::io::Result<()>) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
@@ -103,13 +141,7 @@ pub fn raw(
         body.len()
     )
     .and_then(|()| stream.write_all(body));
-    // A server may answer before it has read the whole body (a shed request, a body over the
-    // limit) and close: the rest of the write then fails, and the answer is still there to
-    // read, as a client that watches for an early reply reads it (RFC 9112, section 9.5).
-    if let Err(error) = sent {
-        assert!(closed_by_peer(&error), "sending the request: {error}");
-    }
-    read_response(stream)
+    (stream, sent)
 }
 
 fn closed_by_peer(error: &std::io::Error) -> bool {
