@@ -2,7 +2,8 @@
 //! `/dashboard.css` and `/api/dashboard`) and `POST /run/<pipeline>`, behind the `Host` check,
 //! the access log and the HTTP metrics.
 //!
-//! `/run` is the only route that does real work, so only it sheds load: at most
+//! `/run` is the only route that does real work, so only it needs the token (checked before
+//! its queue: a client without it never takes a place there) and only it sheds load: at most
 //! `--max-running-pipelines` run at once on the blocking pool, at most `--max-queued-runs`
 //! wait for a place, and one more is answered 503 at once (tower's `ConcurrencyLimit`,
 //! `Buffer` and `LoadShed`). A queued request counts its wait against its time limit. `/health`
@@ -62,6 +63,11 @@ pub(crate) struct RunQueue {
 pub(crate) fn app(shared: Arc<Shared>, queue: RunQueue) -> Router {
     let run_route = post(run).layer(
         ServiceBuilder::new()
+            // Before the queue: a client without the token never takes a place in it.
+            .layer(middleware::from_fn_with_state(
+                shared.clone(),
+                require_token,
+            ))
             .layer(HandleErrorLayer::new(refused))
             .timeout(shared.request_timeout)
             .load_shed()
@@ -161,6 +167,23 @@ async fn check_host(State(shared): State<Arc<Shared>>, request: Request, next: N
         )
             .into_response()
     }
+}
+
+/// `POST /run` needs `Authorization: Bearer <token>`: 401 without it.
+async fn require_token(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if authorized(request.headers(), &shared.token) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "POST /run needs `Authorization: Bearer <token>`\n",
+    )
+        .into_response()
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>`, compared in constant time.
@@ -292,7 +315,6 @@ async fn run(
     State(shared): State<Arc<Shared>>,
     Path(pipeline): Path<String>,
     uri: axum::http::Uri,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
     // Plugin names never need percent-encoding; decoded, `%2C` would become a separator.
@@ -300,14 +322,6 @@ async fn run(
         return (
             StatusCode::BAD_REQUEST,
             "plugin names in /run/ are not percent-encoded; separate them with a plain `,`\n",
-        )
-            .into_response();
-    }
-    if !authorized(&headers, &shared.token) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "POST /run needs `Authorization: Bearer <token>`\n",
         )
             .into_response();
     }
