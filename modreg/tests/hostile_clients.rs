@@ -228,11 +228,23 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
             })
         })
         .collect();
-    // While the queue is full, a request without the token is told so (401), not that the
-    // queue is full: it is checked before it may take a place.
+    // While the queue is full, a request without the token is told so (401), and one whose
+    // body is declared over the limit too (413), not that the queue is full: both are checked
+    // before a request may take a place.
     thread::sleep(Duration::from_millis(200));
     let (status, reply) = written_in_full(&server.addr, &server.addr, "", "POST", &slow, &body);
     assert_eq!(status, 401, "{}", String::from_utf8_lossy(&reply));
+    let mut over = connect(&server);
+    write!(
+        over,
+        "POST {slow} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        server.token,
+        64 << 20
+    )
+    .unwrap();
+    let (status, reply) = support::read_response(over);
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&reply));
     let answers: Vec<_> = burst.into_iter().map(|t| t.join().unwrap()).collect();
     assert!(
         answers.iter().all(|(status, ..)| *status == 503),

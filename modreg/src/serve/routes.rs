@@ -3,7 +3,8 @@
 //! the access log and the HTTP metrics.
 //!
 //! `/run` is the only route that does real work, so only it needs the token (checked before
-//! its queue: a client without it never takes a place there) and only it sheds load: at most
+//! its queue, with a declared body length: a request refused anyway never takes a place
+//! there) and only it sheds load: at most
 //! `--max-running-pipelines` run at once on the blocking pool, at most `--max-queued-runs`
 //! wait for a place, and one more is answered 503 at once (tower's `ConcurrencyLimit`,
 //! `Buffer` and `LoadShed`). A queued request counts its wait against its time limit. `/health`
@@ -63,11 +64,8 @@ pub(crate) struct RunQueue {
 pub(crate) fn app(shared: Arc<Shared>, queue: RunQueue) -> Router {
     let run_route = post(run).layer(
         ServiceBuilder::new()
-            // Before the queue: a client without the token never takes a place in it.
-            .layer(middleware::from_fn_with_state(
-                shared.clone(),
-                require_token,
-            ))
+            // Before the queue: a request refused anyway never takes a place in it.
+            .layer(middleware::from_fn_with_state(shared.clone(), admit))
             .layer(HandleErrorLayer::new(refused))
             .timeout(shared.request_timeout)
             .load_shed()
@@ -169,19 +167,31 @@ async fn check_host(State(shared): State<Arc<Shared>>, request: Request, next: N
     }
 }
 
-/// `POST /run` needs `Authorization: Bearer <token>`: 401 without it.
-async fn require_token(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if authorized(request.headers(), &shared.token) {
-        return next.run(request).await;
+/// What `POST /run` checks before its queue: `Authorization: Bearer <token>` (401 without
+/// it), and a body declared over `--max-body-bytes` (413, before a byte of it is read).
+async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if !authorized(request.headers(), &shared.token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "POST /run needs `Authorization: Bearer <token>`\n",
+        )
+            .into_response();
     }
+    if http_body::Body::size_hint(request.body()).lower() > shared.max_body_bytes as u64 {
+        return too_large(&shared);
+    }
+    next.run(request).await
+}
+
+/// 413: the body is (or would be) over `--max-body-bytes`.
+fn too_large(shared: &Shared) -> Response {
     (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        "POST /run needs `Authorization: Bearer <token>`\n",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the body is over the limit of {} bytes, or was cut off\n",
+            shared.max_body_bytes
+        ),
     )
         .into_response()
 }
@@ -325,20 +335,6 @@ async fn run(
         )
             .into_response();
     }
-    let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the body is over the limit of {} bytes, or was cut off\n",
-                shared.max_body_bytes
-            ),
-        )
-            .into_response()
-    };
-    // A body declared over the limit is refused before a byte of it is read.
-    if http_body::Body::size_hint(&body).lower() > shared.max_body_bytes as u64 {
-        return too_large();
-    }
     let deadline = tokio::time::Instant::now() + shared.request_timeout;
     let input =
         match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, shared.max_body_bytes))
@@ -347,7 +343,7 @@ async fn run(
             Err(_) => {
                 return (StatusCode::REQUEST_TIMEOUT, "the body took too long\n").into_response();
             }
-            Ok(Err(_)) => return too_large(),
+            Ok(Err(_)) => return too_large(&shared),
             Ok(Ok(bytes)) => bytes.to_vec(),
         };
     let stop = Arc::new(AtomicBool::new(false));
