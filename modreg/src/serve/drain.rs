@@ -46,13 +46,9 @@ pub(crate) async fn unread_body(
     request: Request,
     next: Next,
 ) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     let worth_reading = !http_body::Body::is_end_stream(request.body())
         && !request.headers().contains_key(header::EXPECT)
-        && declared.is_none_or(|length| length <= limits.max_bytes as u64);
+        && !declares_over(&request, limits.max_bytes);
     if !worth_reading {
         return next.run(request).await;
     }
@@ -68,6 +64,12 @@ pub(crate) async fn unread_body(
         let _ = tokio::time::timeout(limits.within, discard(rest, limits.max_bytes)).await;
     }
     response
+}
+
+/// Whether `request`'s body is declared longer than `max_bytes` (its `Content-Length`, which
+/// hyper gives as the body's size hint; a chunked body declares nothing).
+pub(crate) fn declares_over(request: &Request, max_bytes: usize) -> bool {
+    http_body::Body::size_hint(request.body()).lower() > max_bytes as u64
 }
 
 /// Reads `body` to its end, or until `max_bytes` are read or it fails, dropping each chunk.

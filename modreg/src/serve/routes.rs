@@ -178,7 +178,7 @@ async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         )
             .into_response();
     }
-    if http_body::Body::size_hint(request.body()).lower() > shared.max_body_bytes as u64 {
+    if drain::declares_over(&request, shared.max_body_bytes) {
         return too_large(&shared);
     }
     next.run(request).await
