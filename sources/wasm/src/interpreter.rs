@@ -26,7 +26,7 @@ use modreg_core::wasm_abi::{
 /// of guest code).
 const SLICE: u64 = 1_000_000;
 
-/// The interpreter's engine for one registry: fuel metered, translation free of charge;
+/// The interpreter's engine for one module (`engines::compile`): fuel metered, translation free of charge;
 /// `lazy`: each function validated at its first call, not at load.
 pub(crate) fn engine(lazy: bool) -> Engine {
     let mut config = wasmi::Config::default();

@@ -15,7 +15,7 @@
 //! - `imports`: what a guest may call: granted files and variables, host functions, its panic
 //!   message.
 //! - `limits`: the limits a plugin asks to run under, tightening the sandbox's own.
-//! - `engines`: the engines of a registry, and a module compiled for one of them.
+//! - `engines`: a module compiled for one of the engines.
 //! - `call`: a call under fuel, deadline, memory and output limits, written once over any
 //!   engine's instance.
 //! - `instance`: one instantiated module, in whichever engine it was compiled for.

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::config::WasmConfig;
 use crate::digest::{encode_hex, sha256 as sha256_of};
-use crate::engines::Engines;
 use crate::imports::Grants;
 use crate::limits::tightened;
 use crate::module::WasmModule;
@@ -23,11 +22,10 @@ use modreg_host::Proof;
 use modreg_host::{AdvancedPluginConfig, Registration, SandboxedRegistration};
 use modreg_host::{Event, ModuleRegistry};
 
-/// The WebAssembly sandbox of one registry: its engine, its configuration and the modules it
-/// loaded. Its calls take the registry the modules' plugins are registered in; the facade
-/// `modreg` holds one per registry and offers them as `registry.wasm()` ([`Sandbox`]).
+/// The WebAssembly sandbox of one registry: its configuration and the modules it loaded. Its
+/// calls take the registry the modules' plugins are registered in; the facade `modreg` holds
+/// one per registry and offers them as `registry.wasm()` ([`Sandbox`]).
 pub struct Wasm {
-    engines: Engines,
     config: RwLock<WasmConfig>,
     /// Loaded modules by name: their hash and the plugins they registered.
     modules: Mutex<BTreeMap<String, LoadedEntry>>,
@@ -64,7 +62,6 @@ struct LoadedEntry {
 impl Default for Wasm {
     fn default() -> Self {
         Wasm {
-            engines: Engines::default(),
             config: RwLock::new(WasmConfig::default()),
             modules: Mutex::new(BTreeMap::new()),
             versions: Mutex::new(SignedVersions::default()),
@@ -334,7 +331,7 @@ impl Wasm {
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
         let config = self.wasm_config();
-        let module = WasmModule::new(name, bytes, digest, &self.engines, &config)?;
+        let module = WasmModule::new(name, bytes, digest, &config)?;
         let sha256 = module.sha256.clone();
         let events = registry.events();
         let loaded = Arc::new(LoadedModule::new(

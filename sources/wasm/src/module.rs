@@ -3,7 +3,7 @@
 
 use crate::config::WasmConfig;
 use crate::digest::encode_hex;
-use crate::engines::{Compiled, Engines};
+use crate::engines::{self, Compiled};
 use modreg_core::wasm_abi::{EXPORT_ALLOC, EXPORT_PROCESS, ModuleEntry, SECTION, read_metadata};
 use modreg_core::{PluginError, PluginErrorKind};
 
@@ -28,7 +28,6 @@ impl WasmModule {
         name: &str,
         bytes: &[u8],
         digest: [u8; 32],
-        engines: &Engines,
         config: &WasmConfig,
     ) -> Result<Self, PluginError> {
         let refuse = |reason: String| {
@@ -44,7 +43,7 @@ impl WasmModule {
                 config.max_module_bytes()
             )));
         }
-        let compiled = engines.compile(bytes, &digest, config).map_err(refuse)?;
+        let compiled = engines::compile(bytes, &digest, config).map_err(refuse)?;
         for export in [EXPORT_ALLOC, EXPORT_PROCESS, "memory"] {
             if !compiled.exports(export) {
                 return Err(refuse(format!(
