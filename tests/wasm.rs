@@ -897,51 +897,80 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code(engin
     assert!(registry.plugin("greeter").is_none());
 }
 
-/// A module replaced by a new version, and one refused after it was compiled, leave nothing
-/// behind once their plugins are gone: the heap this thread holds stays flat over hundreds of
-/// loads (the interpreter kept every module it compiled in the registry's engine: some
-/// kilobytes a load here, 220 KB for the codecs module).
+/// Modules come and go without end (a watched directory rewritten for months: versions
+/// replaced, modules of ever new names loaded and unloaded, refused before and after they
+/// compiled) and leave nothing behind: the heap this thread holds stays flat over hundreds of
+/// rounds, on a default registry and on one with every monitoring switch on (alerts keyed by
+/// module names no withdrawal forgets). The interpreter kept every module it compiled in the
+/// registry's engine (kilobytes a load here, 220 KB for the codecs module), and the alert
+/// cooldowns kept every refused module's name.
 fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(WasmConfig::new().with_engine(engine))
-        .unwrap();
-    let versions = [
-        wasm_text::guest_answering("one", "1.0.0"),
-        wasm_text::guest_answering("two", "2.0.0"),
-    ];
-    // Compiled, then refused: it lists no plugins.
-    let unlisted = wat::parse_str(wasm_text::ECHO).unwrap();
-    let round = || {
-        for (version, answer) in versions.iter().zip([&b"one"[..], b"two"]) {
+    let monitored = AdvancedPluginMonitoringConfig::new()
+        .with_plugin_metrics(true)
+        .with_performance_metrics(true)
+        .with_security_metrics(true)
+        .with_health_metrics(true)
+        .with_plugin_alerting(true)
+        .with_alert_rules(modreg::AlertRules::new().with_cooldown(Duration::ZERO));
+    for monitoring in [None, Some(monitored)] {
+        let registry = ModuleRegistry::new();
+        registry
+            .wasm()
+            .configure_wasm(WasmConfig::new().with_engine(engine))
+            .unwrap();
+        let configured = monitoring.is_some();
+        if let Some(config) = monitoring {
             registry
-                .wasm()
-                .load_wasm_bytes("greeter.wasm", version, None)
+                .configure_advanced_plugin_monitoring(config)
                 .unwrap();
-            assert_eq!(answer_of(&registry, "greeter"), answer);
         }
-        assert!(
+        let versions = [
+            wasm_text::guest_answering("one", "1.0.0"),
+            wasm_text::guest_answering("two", "2.0.0"),
+        ];
+        // Compiled, then refused: it lists no plugins.
+        let unlisted = wat::parse_str(wasm_text::ECHO).unwrap();
+        let round = |i: usize| {
+            for (version, answer) in versions.iter().zip([&b"one"[..], b"two"]) {
+                registry
+                    .wasm()
+                    .load_wasm_bytes("greeter.wasm", version, None)
+                    .unwrap();
+                assert_eq!(answer_of(&registry, "greeter"), answer);
+            }
+            let (module, plugin) = (format!("m{i}.wasm"), format!("p{i}"));
+            let bytes = wasm_text::guest_named(&plugin, "x", "1.0.0");
             registry
                 .wasm()
-                .load_wasm_bytes("unlisted.wasm", &unlisted, None)
-                .is_err()
+                .load_wasm_bytes(&module, &bytes, None)
+                .unwrap();
+            assert_eq!(answer_of(&registry, &plugin), b"x");
+            registry.wasm().unload_wasm_module(&module).unwrap();
+            for (module, bytes) in [
+                (format!("bad{i}.wasm"), &b"\0asm garbage"[..]),
+                ("unlisted.wasm".to_owned(), &unlisted[..]),
+            ] {
+                let refused = registry.wasm().load_wasm_bytes(&module, bytes, None);
+                assert!(refused.is_err());
+            }
+            let alerts = registry.take_alerts();
+            assert_eq!(alerts.len(), if configured { 2 } else { 0 }, "{alerts:?}");
+        };
+        // What is kept once (pools, caches, the first records) is kept by then.
+        for i in 0..100 {
+            round(i);
+        }
+        let before = held_memory::held();
+        let rounds = 200;
+        for i in 100..100 + rounds {
+            round(i);
+        }
+        let grown = held_memory::held() - before;
+        assert!(
+            grown <= 4 << 10,
+            "{grown} bytes more held after {rounds} rounds (monitoring configured: {configured})"
         );
-    };
-    // What is kept once (pools, caches, the first records) is kept by then.
-    for _ in 0..20 {
-        round();
     }
-    let before = held_memory::held();
-    let rounds = 200;
-    for _ in 0..rounds {
-        round();
-    }
-    let grown = held_memory::held() - before;
-    assert!(
-        grown <= 4 << 10,
-        "{grown} bytes more held after {rounds} rounds of three loads"
-    );
 }
 
 fn one_plugin_serves_many_threads_each_in_its_own_sandbox(engine: WasmEngine) {

@@ -132,6 +132,8 @@ struct State {
     windows: HashMap<String, Window>,
     denials: VecDeque<Instant>,
     last_fired: HashMap<(String, AlertKind), Instant>,
+    /// `last_fired`'s size at which its run-out cooldowns are dropped next.
+    prune_at: usize,
     subscribers: Vec<Sender<Alert>>,
     pending: VecDeque<Alert>,
 }
@@ -150,6 +152,13 @@ impl fmt::Debug for AlertHub {
 
 /// The most alerts kept for polling.
 const PENDING_CAPACITY: usize = 1024;
+
+/// The most cooldowns kept: past it, the oldest go (their plugin and kind may then fire again
+/// within their cooldown; memory stays bounded).
+const MAX_COOLDOWNS: usize = 4096;
+
+/// The smallest `last_fired` that is pruned.
+const PRUNE_FLOOR: usize = 64;
 
 impl AlertHub {
     /// Drops plugin `name`'s window and cooldowns.
@@ -277,6 +286,28 @@ impl AlertHub {
     }
 }
 
+/// Drops the cooldowns that have run out, once `last_fired` has doubled since the last pass
+/// (each fire is then O(1) on average), and the oldest past [`MAX_COOLDOWNS`]. A withdrawn
+/// plugin's go with it (`forget`), but alerts keyed by a module's name (`ModuleRefused`) are
+/// forgotten by nothing else: a directory written with ever new refused modules would grow
+/// the map without end.
+fn prune_cooldowns(state: &mut State, now: Instant) {
+    if state.last_fired.len() < state.prune_at.max(PRUNE_FLOOR) {
+        return;
+    }
+    let cooldown = state.rules.cooldown;
+    state
+        .last_fired
+        .retain(|_, fired| now.duration_since(*fired) < cooldown);
+    if state.last_fired.len() > MAX_COOLDOWNS {
+        let mut fired: Vec<Instant> = state.last_fired.values().copied().collect();
+        let (_, newest_gone, _) = fired.select_nth_unstable(state.last_fired.len() - MAX_COOLDOWNS);
+        let cutoff = *newest_gone;
+        state.last_fired.retain(|_, fired| *fired > cutoff);
+    }
+    state.prune_at = state.last_fired.len() * 2;
+}
+
 /// Delivers an alert unless its plugin and kind fired within the cool-down.
 fn fire(state: &mut State, plugin: &str, kind: AlertKind, message: String, real_time: bool) {
     let now = Instant::now();
@@ -289,6 +320,7 @@ fn fire(state: &mut State, plugin: &str, kind: AlertKind, message: String, real_
         return;
     }
     state.last_fired.insert(key, now);
+    prune_cooldowns(state, now);
     let alert = Alert {
         plugin: plugin.to_owned(),
         kind,
@@ -304,5 +336,36 @@ fn fire(state: &mut State, plugin: &str, kind: AlertKind, message: String, real_
             state.pending.pop_front();
         }
         state.pending.push_back(alert);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Alerts keyed by ever new names keep the cooldowns bounded: the run-out ones go, and
+    /// past [`MAX_COOLDOWNS`] the oldest; a cooldown still running still silences its alert.
+    #[test]
+    fn cooldowns_stay_bounded_and_a_running_one_still_silences() {
+        for (cooldown, bound) in [
+            (Duration::ZERO, PRUNE_FLOOR),
+            (Duration::from_secs(3600), 2 * MAX_COOLDOWNS),
+        ] {
+            let hub = AlertHub::default();
+            hub.set_rules(AlertRules::new().with_cooldown(cooldown));
+            for i in 0..3 * MAX_COOLDOWNS {
+                hub.module_refused(&format!("m{i}.wasm"), "not wasm", false);
+                let kept = hub.lock().last_fired.len();
+                assert!(
+                    kept <= bound,
+                    "{kept} cooldowns kept (cooldown {cooldown:?})"
+                );
+            }
+            assert_eq!(hub.take_pending().len(), PENDING_CAPACITY);
+            let newest = format!("m{}.wasm", 3 * MAX_COOLDOWNS - 1);
+            hub.module_refused(&newest, "not wasm", false);
+            let again = hub.take_pending().len();
+            assert_eq!(again, usize::from(cooldown.is_zero()), "{cooldown:?}");
+        }
     }
 }
