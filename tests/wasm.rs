@@ -899,11 +899,11 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code(engin
 
 /// Modules come and go without end (a watched directory rewritten for months: versions
 /// replaced, modules of ever new names loaded and unloaded, refused before and after they
-/// compiled) and leave nothing behind: the heap this thread holds stays flat over hundreds of
+/// compiled, files that come and go) and leave nothing behind: the heap this thread holds stays flat over hundreds of
 /// rounds, on a default registry and on one with every monitoring switch on (alerts keyed by
 /// module names no withdrawal forgets). The interpreter kept every module it compiled in the
-/// registry's engine (kilobytes a load here, 220 KB for the codecs module), and the alert
-/// cooldowns kept every refused module's name.
+/// registry's engine (kilobytes a load here, 220 KB for the codecs module), the alert
+/// cooldowns kept every refused module's name, and directory passes every refused file's.
 fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
     let monitored = AdvancedPluginMonitoringConfig::new()
         .with_plugin_metrics(true)
@@ -930,6 +930,11 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
         ];
         // Compiled, then refused: it lists no plugins.
         let unlisted = wat::parse_str(wasm_text::ECHO).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "modreg-churn-{}-{engine:?}-{configured}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
         let round = |i: usize| {
             for (version, answer) in versions.iter().zip([&b"one"[..], b"two"]) {
                 registry
@@ -953,8 +958,25 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
                 let refused = registry.wasm().load_wasm_bytes(&module, bytes, None);
                 assert!(refused.is_err());
             }
+            // A directory pass over files of new names, one loaded and one refused, then gone.
+            let (good, bad) = (
+                dir.join(format!("g{i}.wasm")),
+                dir.join(format!("d{i}.wasm")),
+            );
+            std::fs::write(
+                &good,
+                wasm_text::guest_named(&format!("g{i}"), "x", "1.0.0"),
+            )
+            .unwrap();
+            std::fs::write(&bad, b"\0asm garbage").unwrap();
+            let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+            assert_eq!((report.loaded.len(), report.refused.len()), (1, 1));
+            std::fs::remove_file(&good).unwrap();
+            std::fs::remove_file(&bad).unwrap();
+            let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+            assert_eq!(report.removed, [format!("g{i}.wasm")]);
             let alerts = registry.take_alerts();
-            assert_eq!(alerts.len(), if configured { 2 } else { 0 }, "{alerts:?}");
+            assert_eq!(alerts.len(), if configured { 3 } else { 0 }, "{alerts:?}");
         };
         // What is kept once (pools, caches, the first records) is kept by then.
         for i in 0..100 {
@@ -970,6 +992,7 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
             grown <= 4 << 10,
             "{grown} bytes more held after {rounds} rounds (monitoring configured: {configured})"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

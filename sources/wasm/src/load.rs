@@ -1,7 +1,7 @@
 //! Loading WebAssembly plugin modules into a registry: one file, bytes, or a directory, each
 //! module's plugins registered together through the same checks as any runtime registration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -486,17 +486,23 @@ impl Wasm {
         files.sort();
         let limit = self.wasm_config().max_module_bytes();
         let mut report = WasmLoadReport::default();
-        let present: Vec<String> = files.iter().map(|p| module_name(p)).collect();
+        let present: BTreeSet<String> = files.iter().map(|p| module_name(p)).collect();
         // Removals first, so a plugin that moved to another file loads in the same pass.
         let gone: Vec<String> = self
             .modules
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .keys()
-            .filter(|name| !present.contains(name))
+            .filter(|name| !present.contains(*name))
             .cloned()
             .collect();
+        // What is kept of a file goes with it: a directory written with ever new names would
+        // grow these without end.
         self.stamps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|name, _| present.contains(name));
+        self.refused_files
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|name, _| present.contains(name));
