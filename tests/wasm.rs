@@ -923,6 +923,14 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
             registry
                 .configure_advanced_plugin_monitoring(config)
                 .unwrap();
+            registry
+                .configure_plugin_health_monitoring(
+                    modreg::PluginHealthMonitoringConfig::new()
+                        .with_plugin_health_checks(true)
+                        .with_plugin_health_metrics(true)
+                        .with_plugin_health_dashboard(true),
+                )
+                .unwrap();
         }
         let versions = [
             wasm_text::guest_answering("one", "1.0.0"),
@@ -950,6 +958,10 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
                 .load_wasm_bytes(&module, &bytes, None)
                 .unwrap();
             assert_eq!(answer_of(&registry, &plugin), b"x");
+            if configured {
+                let report = registry.run_health_checks().unwrap();
+                assert!(report.plugins.contains_key(&plugin));
+            }
             registry.wasm().unload_wasm_module(&module).unwrap();
             for (module, bytes) in [
                 (format!("bad{i}.wasm"), &b"\0asm garbage"[..]),

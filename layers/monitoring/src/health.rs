@@ -78,6 +78,12 @@ impl HealthState {
     pub(crate) fn counts(&self) -> BTreeMap<String, HealthCounts> {
         lock(&self.counts).clone()
     }
+
+    /// Drops plugin `name`'s counts (it was unregistered). The reports kept are bounded
+    /// ([`HEALTH_HISTORY`]) and say what was checked then: they keep its name.
+    pub(crate) fn forget(&self, name: &str) {
+        lock(&self.counts).remove(name);
+    }
 }
 
 /// What a [`HealthMonitor`] checks: a registry with the monitoring layer attached

@@ -176,7 +176,8 @@ impl Monitoring {
             .clone()
     }
 
-    /// Drops what is kept about plugin `name`: its recorder and its alert windows.
+    /// Drops what is kept about plugin `name`: its recorder, its alert windows and its health
+    /// counts.
     fn forget(&self, name: &str) {
         self.recorders
             .write()
@@ -184,6 +185,7 @@ impl Monitoring {
             .remove(name);
         self.alerts.forget(name);
         self.windows.forget(name);
+        self.health.forget(name);
     }
 
     /// The metrics recorded for plugin `name` by monitored instances, if any were made.
