@@ -1942,6 +1942,90 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The compiling engine's disk cache stays under its limit: storing a module removes the
+/// least recently used files (a load from the cache renews its file), and a file larger than
+/// the limit is not kept.
+#[cfg(feature = "wasm-jit")]
+#[test]
+fn the_jit_cache_stays_under_its_limit_removing_the_least_recently_used() {
+    let dir = std::env::temp_dir().join(format!("modreg-jit-cache-limit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // Three modules of one shape: their machine code is about one size.
+    let modules: Vec<Vec<u8>> = ["a", "b", "c"]
+        .iter()
+        .map(|name| wasm_text::guest_named("greeter", name, "1.0.0"))
+        .collect();
+    // Loads `module` with the cache limited to `limit`; the SHA-256 its plugin carries.
+    let load = |module: &[u8], limit: u64| -> String {
+        let registry = ModuleRegistry::new();
+        let config = WasmConfig::new()
+            .with_engine(WasmEngine::Jit)
+            .with_jit_cache_dir(&dir)
+            .with_jit_cache_limit(limit);
+        registry.wasm().configure_wasm(config).unwrap();
+        registry
+            .wasm()
+            .load_wasm_bytes("greeter.wasm", module, None)
+            .unwrap();
+        answer_of(&registry, "greeter");
+        let info = registry.plugin("greeter").unwrap();
+        let metadata = info.metadata();
+        (*metadata.get("wasm.sha256").unwrap()).to_owned()
+    };
+    let cached = || -> Vec<(String, u64)> {
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap())
+            .map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                (name, entry.metadata().unwrap().len())
+            })
+            .filter(|(name, _)| name.ends_with(".cwasm"))
+            .collect();
+        files.sort();
+        files
+    };
+    let holds = |sha256: &str| cached().iter().any(|(name, _)| name.starts_with(sha256));
+    // Unlimited: a file per module, and their sizes.
+    let sums: Vec<String> = modules.iter().map(|m| load(m, u64::MAX)).collect();
+    let sizes: Vec<u64> = cached().iter().map(|(_, size)| *size).collect();
+    let (smallest, largest) = (*sizes.iter().min().unwrap(), *sizes.iter().max().unwrap());
+    assert_eq!(sizes.len(), 3);
+    assert!(smallest * 6 > largest * 5, "{sizes:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Room for two files, not three.
+    let limit = largest * 2 + largest / 2;
+    let pause = || std::thread::sleep(Duration::from_millis(20));
+    load(&modules[0], limit);
+    pause();
+    load(&modules[1], limit);
+    pause();
+    // From the cache: `a` is now the most recently used.
+    load(&modules[0], limit);
+    pause();
+    load(&modules[2], limit);
+    assert!(holds(&sums[0]) && holds(&sums[2]), "{:?}", cached());
+    assert!(
+        !holds(&sums[1]),
+        "the least recently used goes: {:?}",
+        cached()
+    );
+    let total: u64 = cached().iter().map(|(_, size)| size).sum();
+    assert!(total <= limit, "{total} > {limit}");
+    // Files that are not the cache's are neither counted nor removed.
+    std::fs::write(dir.join("notes.txt"), vec![b'x'; 4 * limit as usize]).unwrap();
+    pause();
+    load(&modules[1], limit);
+    assert!(dir.join("notes.txt").exists());
+    assert_eq!(cached().len(), 2, "{:?}", cached());
+
+    // A limit smaller than one file: nothing is kept, and the module still serves.
+    load(&modules[0], smallest / 2);
+    assert!(cached().is_empty(), "{:?}", cached());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Each test above that takes an engine, run once per engine this build has: the same table,
 /// the same assertions, in the interpreter (validating at load, and validating each function
 /// at its first call) and (feature `wasm-jit`) in Cranelift's and in Winch's compiled code.

@@ -18,6 +18,9 @@ pub const DEFAULT_WASM_IDLE_MEMORY_BYTES: usize = 128 << 20;
 /// The default cap on the memory every instance of every module of a registry holds at once,
 /// running or idle.
 pub const DEFAULT_WASM_TOTAL_MEMORY_BYTES: usize = 1 << 30;
+/// The default cap on the disk the compiling engine's cache takes
+/// (`WasmConfig::with_jit_cache_limit`, feature `jit`).
+pub const DEFAULT_WASM_JIT_CACHE_BYTES: u64 = 1 << 30;
 
 /// How long a guest's state (its linear memory and globals) lives between calls.
 ///
@@ -136,6 +139,7 @@ pub struct WasmConfig {
     host_functions: Vec<HostFunction>,
     engine: WasmEngine,
     jit_cache_dir: Option<PathBuf>,
+    jit_cache_limit: u64,
 }
 
 impl Default for WasmConfig {
@@ -157,6 +161,7 @@ impl Default for WasmConfig {
             host_functions: Vec::new(),
             engine: WasmEngine::default(),
             jit_cache_dir: None,
+            jit_cache_limit: DEFAULT_WASM_JIT_CACHE_BYTES,
         }
     }
 }
@@ -359,6 +364,8 @@ impl WasmConfig {
     /// the module's SHA-256 and the engine's fingerprint, and checked against its own
     /// SHA-256 before it is used (a damaged file is compiled again and replaced). Only the
     /// host may write to `dir`: the check finds damage, not a forgery. No cache by default.
+    /// The cache's files take at most [`with_jit_cache_limit`](Self::with_jit_cache_limit)
+    /// bytes.
     #[cfg(feature = "jit")]
     pub fn with_jit_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.jit_cache_dir = Some(dir.into());
@@ -368,5 +375,25 @@ impl WasmConfig {
     /// Where compiled modules are cached, if anywhere.
     pub fn jit_cache_dir(&self) -> Option<&Path> {
         self.jit_cache_dir.as_deref()
+    }
+
+    /// The most disk the cache's files (`*.cwasm` in [`with_jit_cache_dir`]'s directory,
+    /// whatever engine wrote them) may take: after a module is stored, the least recently
+    /// used files (by modification time; a load from the cache renews its file's) are removed
+    /// until the rest fit. [`DEFAULT_WASM_JIT_CACHE_BYTES`] (1 GiB) by default; a file larger
+    /// than the limit is removed as soon as it is written (the module then compiles at every
+    /// load). A directory written with ever new modules (a hot-reloaded one, rewritten for
+    /// months) would otherwise fill the disk.
+    ///
+    /// [`with_jit_cache_dir`]: Self::with_jit_cache_dir
+    #[cfg(feature = "jit")]
+    pub fn with_jit_cache_limit(mut self, bytes: u64) -> Self {
+        self.jit_cache_limit = bytes;
+        self
+    }
+
+    /// The most disk the compiling engine's cache may take, in bytes.
+    pub fn jit_cache_limit(&self) -> u64 {
+        self.jit_cache_limit
     }
 }

@@ -199,7 +199,7 @@ impl JitModule {
             let module =
                 Module::new(engine, bytes).map_err(|e| format!("not a valid module: {e:#}"))?;
             if let Some(dir) = config.jit_cache_dir() {
-                jit_cache::store(dir, engine, digest, &module);
+                jit_cache::store(dir, engine, digest, &module, config.jit_cache_limit());
             }
             module
         };

@@ -10,9 +10,13 @@
 //! short, damaged or from another engine is not used (the module is compiled again and the
 //! file replaced); a file is written to a temporary name and renamed, so a reader never sees
 //! half of one.
+//!
+//! The files take at most the configured limit (`WasmConfig::with_jit_cache_limit`): after a
+//! store, the least recently used go (by modification time, which a load renews).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use wasmtime::{Engine, Module};
 
@@ -52,14 +56,66 @@ pub(crate) fn load(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> Option<Mod
     // configuration itself. The directory is the host's (`with_jit_cache_dir` says so).
     #[allow(unsafe_code)]
     let module = unsafe { Module::deserialize(engine, code) };
-    module
+    let module = module
         .inspect_err(|e| tracing::warn!(file = %path.display(), error = %e, "a cached compiled module cannot be used; compiling it again"))
-        .ok()
+        .ok()?;
+    // Used now: the last file the limit removes.
+    renew(&path);
+    Some(module)
 }
 
-/// Keeps `module` (SHA-256 `digest`) in `dir`; a failure is logged, not an error (the module
-/// serves from memory).
-pub(crate) fn store(dir: &Path, engine: &Engine, digest: &[u8; 32], module: &Module) {
+/// Sets `path`'s modification time to now (what `trim` orders files by); a failure leaves it
+/// older, and removed sooner.
+fn renew(path: &Path) {
+    let _ = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(SystemTime::now()));
+}
+
+/// Removes the least recently modified cache files (`*.cwasm`, regular files, whatever engine
+/// wrote them) of `dir` until the rest take at most `limit` bytes. Nothing else in `dir` is
+/// counted or touched. Listing the directory is cheap beside the compilation that precedes
+/// every store.
+fn trim(dir: &Path, limit: u64) {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(SystemTime, u64, PathBuf)> = listing
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "cwasm"))
+        .filter_map(|entry| {
+            // Not followed: a link is not the cache's file.
+            let metadata = entry.metadata().ok()?;
+            metadata.is_file().then(|| {
+                let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                (modified, metadata.len(), entry.path())
+            })
+        })
+        .collect();
+    let mut total: u64 = files.iter().map(|(_, size, _)| size).sum();
+    if total <= limit {
+        return;
+    }
+    files.sort();
+    for (_, size, path) in files {
+        if total <= limit {
+            break;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => total -= size,
+            // Another process took it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => total -= size,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "a cached compiled module over the cache's limit could not be removed");
+            }
+        }
+    }
+}
+
+/// Keeps `module` (SHA-256 `digest`) in `dir`, whose cache files then take at most `limit`
+/// bytes; a failure is logged, not an error (the module serves from memory).
+pub(crate) fn store(dir: &Path, engine: &Engine, digest: &[u8; 32], module: &Module, limit: u64) {
     let written = (|| -> Result<(), String> {
         let code = module.serialize().map_err(|e| e.to_string())?;
         let mut file = sha256(&code).to_vec();
@@ -71,9 +127,13 @@ pub(crate) fn store(dir: &Path, engine: &Engine, digest: &[u8; 32], module: &Mod
         std::fs::rename(&temporary, &path).map_err(|e| {
             let _ = std::fs::remove_file(&temporary);
             e.to_string()
-        })
+        })?;
+        // To the clock's full precision (a write's time may be a tick old): the newest file.
+        renew(&path);
+        Ok(())
     })();
     if let Err(error) = written {
         tracing::warn!(dir = %dir.display(), error, "a compiled module could not be cached");
     }
+    trim(dir, limit);
 }
