@@ -350,7 +350,11 @@ fn a_fuel_cap_stops_a_loop_deterministically(engine: WasmEngine) {
 }
 
 fn grants_open_only_what_they_name(engine: WasmEngine) {
-    let dir = std::env::temp_dir().join(format!("modreg-wasm-grant-{}", std::process::id()));
+    // One directory per engine: the engines' tests run at once.
+    let dir = std::env::temp_dir().join(format!(
+        "modreg-wasm-grant-{}-{engine:?}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(dir.join("inner")).unwrap();
     std::fs::write(dir.join("inner/allowed.txt"), b"granted contents").unwrap();
     #[cfg(unix)]
@@ -427,6 +431,48 @@ fn grants_open_only_what_they_name(engine: WasmEngine) {
     assert!(refusals[0].decision.reason.contains("/etc/passwd"));
     let denied = registry.access_metrics().denied;
     assert!(denied.contains(&(Operation::Process, 5)), "{denied:?}");
+    // A guest that asks again and again is refused every time, and recorded at most 16 times
+    // a call: it cannot write the audit log (and its file) as fast as it can call.
+    let asker = wasm_text::text_guest(
+        r#"(module
+            (import "modreg" "env_var" (func $env (param i32 i32 i32 i32) (result i64)))
+            (memory (export "memory") 1)
+            (data (i32.const 64) "PATH")
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (local $left i32)
+                (local.set $left (i32.const 10000))
+                (loop $again
+                    ;; Refused every time: the answer is -1.
+                    (if (i64.ne (call $env (i32.const 64) (i32.const 4) (i32.const 128) (i32.const 64))
+                                (i64.const -1))
+                        (then unreachable))
+                    (local.set $left (i32.sub (local.get $left) (i32.const 1)))
+                    (br_if $again (local.get $left)))
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 32))
+                (i32.store (i32.const 8) (i32.const 0))
+                (i32.const 0)))"#,
+        "asker",
+        "1.0.0",
+    );
+    registry
+        .wasm()
+        .load_wasm_bytes("asker.wasm", &asker, None)
+        .unwrap();
+    for call in 1..=2 {
+        assert_eq!(answer_of(&registry, "asker"), b"");
+        let refusals = registry.audit_log(|e| e.plugin == "asker" && !e.decision.allowed);
+        assert_eq!(refusals.len(), 16 * call, "call {call}");
+        assert!(
+            refusals[16 * call - 1]
+                .decision
+                .reason
+                .contains("any more in this call are refused unrecorded"),
+            "{:?}",
+            refusals[16 * call - 1]
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

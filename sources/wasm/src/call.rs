@@ -107,6 +107,7 @@ pub(crate) fn host_state(
         grants: Arc::default(),
         panic_message: None,
         denied: None,
+        refusals: 0,
         host_answer: None,
         pending: None,
     }
@@ -125,6 +126,7 @@ pub(crate) async fn call(
     let state = guest.state_mut();
     state.grants = Arc::clone(grants);
     state.denied = None;
+    state.refusals = 0;
     state.host_answer = None;
     // The plugin's own cap (its record may narrow the module's) for what this call grows.
     state.limiter.limit = config.memory_limit();

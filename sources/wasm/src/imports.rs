@@ -77,6 +77,9 @@ pub(crate) struct HostState {
     pub(crate) panic_message: Option<String>,
     /// The permission a refused capability call needed, during the current call.
     pub(crate) denied: Option<String>,
+    /// Capability calls refused during the current call (the first [`AUDITED_REFUSALS`] are
+    /// told to the registry).
+    pub(crate) refusals: u32,
     /// The last host function's answer or failure message, for `host_answer`.
     pub(crate) host_answer: Option<Vec<u8>>,
     /// An async host function the guest waits on: its call trapped with [`Suspended`], and
@@ -234,18 +237,35 @@ fn argument(guest: &impl GuestContext, ptr: u32, len: u32) -> Option<Vec<u8>> {
 /// audit log, principal `sandbox`, operation `process`, and counts it), as a warning, and
 /// remembered so the call's error names the permission.
 fn deny(guest: &mut impl GuestContext, permission: &str, what: &str) -> i64 {
-    let plugin = guest.state().grants.plugin.clone();
+    let state = guest.state_mut();
+    state.denied = Some(permission.to_owned());
+    state.refusals = state.refusals.saturating_add(1);
+    let refusals = state.refusals;
+    if refusals > AUDITED_REFUSALS {
+        return DENIED;
+    }
+    let plugin = state.grants.plugin.clone();
     tracing::warn!(target: "modreg::audit", plugin = %plugin, permission, target = ?what, "sandbox refused a capability");
-    let reason = format!("no grant for `{permission}`: {what:?}");
+    let reason = if refusals == AUDITED_REFUSALS {
+        format!(
+            "no grant for `{permission}`: {what:?} (the call's {AUDITED_REFUSALS}th refusal: any more in this call are refused unrecorded)"
+        )
+    } else {
+        format!("no grant for `{permission}`: {what:?}")
+    };
     let event = Event::CapabilityRefused {
         plugin: &plugin,
         permission,
         reason: &reason,
     };
-    guest.state().events.emit(&event);
-    guest.state_mut().denied = Some(permission.to_owned());
+    state.events.emit(&event);
     DENIED
 }
+
+/// The capability refusals of one call that are logged and told to the registry (the security
+/// layer audits each, to its file too): a guest asking in a loop would otherwise write the
+/// audit file as fast as it can call. Every refusal is refused all the same.
+pub(crate) const AUDITED_REFUSALS: u32 = 16;
 
 /// Copies `value` to the guest at `out_ptr` if it fits `out_cap`; its length either way.
 fn answer(guest: &mut impl GuestContext, value: &[u8], (out_ptr, out_cap): (u32, u32)) -> i64 {
