@@ -317,18 +317,40 @@ fn the_time_budget_frees_the_thread_within_its_budget(engine: WasmEngine) {
             .with_engine(engine)
             .with_time_budget(Duration::from_millis(100)),
     );
-    let spin = registry.create_plugin("spin").unwrap();
-    let started = Instant::now();
-    assert!(matches!(
-        spin.process(b"").unwrap_err().kind(),
-        PluginErrorKind::Timeout { .. }
-    ));
-    // Stopped between slices of fuel: within the budget and one slice.
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
+    // A guest that spins, and one that reports a 4 KiB panic message in a loop (a call into
+    // the host that checks no deadline: only the call's first message is read, so a slice of
+    // fuel stays short; reading each, a 50 ms budget ran 257 ms in a release build).
+    let panicky = wasm_text::text_guest(
+        r#"(module
+            (import "modreg" "panic_message" (func $panic (param i32 i32)))
+            (memory (export "memory") 1)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (loop $again
+                    (call $panic (i32.const 0) (i32.const 4096))
+                    (br $again))
+                (i32.const 0)))"#,
+        "panicky",
+        "1.0.0",
     );
+    registry
+        .wasm()
+        .load_wasm_bytes("panicky.wasm", &panicky, None)
+        .unwrap();
+    for plugin in ["spin", "panicky"] {
+        let plugin = registry.create_plugin(plugin).unwrap();
+        let started = Instant::now();
+        assert!(matches!(
+            plugin.process(b"").unwrap_err().kind(),
+            PluginErrorKind::Timeout { .. }
+        ));
+        // Stopped between slices of fuel: within the budget and one slice.
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }
 
 fn a_fuel_cap_stops_a_loop_deterministically(engine: WasmEngine) {

@@ -478,6 +478,13 @@ pub(crate) fn host_answer(guest: &mut impl GuestContext, out: (u32, u32)) -> i64
 
 /// `panic`: the guest's panic message, kept for the error its trap becomes.
 pub(crate) fn panic_message(guest: &mut impl GuestContext, (ptr, len): (u32, u32)) {
+    // The call's first message is its panic's, and the only one read: a guest calling again
+    // and again (4 KiB a time) made each call a copy, and a slice of fuel some hundreds of
+    // milliseconds of them, the deadline unchecked in between (this import is not timed: it
+    // ends the guest's run, and the guest-to-host call it measures costs no clock read).
+    if guest.state().panic_message.is_some() {
+        return;
+    }
     let message = argument(guest, ptr, len.min(MAX_ARGUMENT)).map_or_else(
         || "(unreadable panic message)".to_owned(),
         |b| String::from_utf8_lossy(&b).into_owned(),
@@ -626,6 +633,56 @@ mod tests {
         assert!(cap.late && !cap.hit, "refused for time, not for memory");
         // Shrinking or staying put is not growing.
         assert!(cap.memory_growing(1 << 20, 1 << 20, None));
+    }
+
+    /// A guest over one page of memory that counts what the host reads of it.
+    struct Counted {
+        state: HostState,
+        memory: Vec<u8>,
+        reads: std::cell::Cell<usize>,
+    }
+
+    impl GuestContext for Counted {
+        fn state(&self) -> &HostState {
+            &self.state
+        }
+
+        fn state_mut(&mut self) -> &mut HostState {
+            &mut self.state
+        }
+
+        fn read(&self, ptr: u32, buf: &mut [u8]) -> bool {
+            self.reads.set(self.reads.get() + 1);
+            let at = ptr as usize;
+            match self.memory.get(at..at + buf.len()) {
+                Some(bytes) => {
+                    buf.copy_from_slice(bytes);
+                    true
+                }
+                None => false,
+            }
+        }
+
+        fn write(&mut self, _: u32, _: &[u8]) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_calls_first_panic_message_is_kept_and_no_later_one_is_read() {
+        let registry = modreg_host::ModuleRegistry::new();
+        let config = crate::WasmConfig::new();
+        let mut guest = Counted {
+            state: crate::call::host_state(&config, &registry.events(), &Arc::default()),
+            memory: [&b"first"[..], &[b'x'; 4091]].concat(),
+            reads: std::cell::Cell::new(0),
+        };
+        panic_message(&mut guest, (0, 5));
+        for _ in 0..1000 {
+            panic_message(&mut guest, (0, MAX_ARGUMENT));
+        }
+        assert_eq!(guest.state.panic_message.as_deref(), Some("first"));
+        assert_eq!(guest.reads.get(), 1, "one message read, not a thousand");
     }
 
     #[test]
