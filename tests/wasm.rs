@@ -1211,6 +1211,33 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
         "{passes} passes for 40 writes: a burst is coalesced"
     );
 
+    // A file beside the modules that never stops changing (a log appended to every 5 ms)
+    // does not hold a change back: a burst lasts at most `MAX_COALESCE` (250 ms).
+    let writing = std::sync::atomic::AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            use std::io::Write as _;
+            let mut log = std::fs::File::create(dir.join("noise.log")).unwrap();
+            // Past `eventually`'s 20 s, so that a failing check ends the test.
+            let until = Instant::now() + Duration::from_secs(25);
+            while writing.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < until {
+                log.write_all(b"a line\n").unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        write(
+            "greeter.wasm",
+            &wasm_text::guest_answering("three", "3.0.0"),
+        );
+        eventually("a change while another file keeps changing", &|| {
+            registry
+                .plugin("greeter")
+                .is_some_and(|p| p.version() == "3.0.0")
+        });
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    });
+
     std::fs::remove_file(dir.join("greeter.wasm")).unwrap();
     eventually("a removed module", &|| registry.plugin("greeter").is_none());
     drop(watcher);

@@ -4,16 +4,18 @@
 //! The thread waits on the directory's file notifications (`notify`: inotify, FSEvents,
 //! ReadDirectoryChangesW) and, after the first event of a burst, for [`COALESCE`] of quiet, so
 //! that a module written in several pieces (or many modules copied at once) is loaded in one
-//! pass. Where notifications are unavailable it polls every `interval`; with them it still
+//! pass; at most [`MAX_COALESCE`] after the first, so that a file that never stops changing
+//! (a log written beside the modules) cannot hold the reloads back. One pending change is
+//! kept, however many events arrive during a pass. Where notifications are unavailable it polls every `interval`; with them it still
 //! passes every `interval`, in case an event was lost (a pass costs a `stat` per unchanged
 //! module: only a file whose size or modification time changed is read and hashed again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use modreg_host::ModuleRegistry;
 
@@ -21,6 +23,9 @@ use crate::load::Wasm;
 
 /// How long a burst of file events must be quiet before the directory is passed over.
 pub const COALESCE: Duration = Duration::from_millis(30);
+
+/// The longest a burst of file events holds a pass back, from its first event.
+pub const MAX_COALESCE: Duration = Duration::from_millis(250);
 
 /// What the watching thread hears.
 enum Signal {
@@ -33,7 +38,7 @@ enum Signal {
 /// Watches a plugin directory for a registry; stops when dropped.
 #[derive(Debug)]
 pub struct WasmWatcher {
-    stop: Sender<Signal>,
+    stop: SyncSender<Signal>,
     /// The file-notification source, `None` where the watcher polls.
     notifier: Option<notify::RecommendedWatcher>,
     passes: Arc<AtomicU64>,
@@ -84,7 +89,8 @@ impl WasmWatcher {
     where
         R: AsRef<ModuleRegistry> + AsRef<Wasm> + Send + Sync + 'static,
     {
-        let (stop, signals) = channel::<Signal>();
+        // One signal waits at most: a change already pending says all the next ones would.
+        let (stop, signals) = sync_channel::<Signal>(1);
         let dir = dir.into();
         let notifier = notifications(&dir, stop.clone());
         let events = notifier.is_some();
@@ -131,12 +137,13 @@ impl WasmWatcher {
 /// platform or the directory gives none.
 fn notifications(
     dir: &std::path::Path,
-    signals: Sender<Signal>,
+    signals: SyncSender<Signal>,
 ) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher as _;
     let watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
         // An error (a lost event, an overflow) is a change too: the pass rereads the directory.
-        let _ = signals.send(Signal::Changed);
+        // Full: a change is pending already.
+        let _ = signals.try_send(Signal::Changed);
     })
     .and_then(|mut watcher| {
         watcher.watch(dir, notify::RecursiveMode::NonRecursive)?;
@@ -151,17 +158,24 @@ fn notifications(
     }
 }
 
-/// Waits for the next pass: a change followed by [`COALESCE`] of quiet, or `interval`.
-/// `false` when the watcher was dropped.
+/// Waits for the next pass: a change followed by [`COALESCE`] of quiet (or [`MAX_COALESCE`]
+/// of changes), or `interval`. `false` when the watcher was dropped.
 fn wait(signals: &Receiver<Signal>, interval: Duration, events: bool) -> bool {
     match signals.recv_timeout(interval) {
-        Ok(Signal::Changed) if events => loop {
-            match signals.recv_timeout(COALESCE) {
-                Ok(Signal::Changed) => {}
-                Err(RecvTimeoutError::Timeout) => return true,
-                Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
+        Ok(Signal::Changed) if events => {
+            let latest = Instant::now() + MAX_COALESCE;
+            loop {
+                let quiet = COALESCE.min(latest.saturating_duration_since(Instant::now()));
+                if quiet.is_zero() {
+                    return true;
+                }
+                match signals.recv_timeout(quiet) {
+                    Ok(Signal::Changed) => {}
+                    Err(RecvTimeoutError::Timeout) => return true,
+                    Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
+                }
             }
-        },
+        }
         Ok(Signal::Changed) | Err(RecvTimeoutError::Timeout) => true,
         Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => false,
     }
