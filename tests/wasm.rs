@@ -970,7 +970,7 @@ fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code(engin
 /// compiled, files that come and go) and leave nothing behind: the heap this thread holds stays flat over hundreds of
 /// rounds, on a default registry and on one with every monitoring switch on (alerts keyed by
 /// module names no withdrawal forgets). The interpreter kept every module it compiled in the
-/// registry's engine (kilobytes a load here, 220 KB for the codecs module), the alert
+/// registry's engine (kilobytes a load of these small modules), the alert
 /// cooldowns kept every refused module's name, and directory passes every refused file's.
 fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
     let monitored = AdvancedPluginMonitoringConfig::new()

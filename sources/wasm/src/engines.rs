@@ -22,11 +22,12 @@ pub(crate) enum Compiled {
 
 /// Validates and compiles `bytes` (SHA-256 `digest`) for the engine `config` names.
 ///
-/// An interpreted module gets an engine of its own (60 ns to make): wasmi keeps a module's
-/// functions in its engine until the engine goes, so with one engine for the registry every
-/// module ever loaded (each replaced version, each module refused after it parsed) stayed in
-/// memory for the registry's life, some 220 KB a load of the codecs module. Its own engine
-/// goes with the module's last instance. Compiled code is the module's own in `wasmtime`.
+/// An interpreted module gets an engine of its own (cheap: `wasm_load` did not move,
+/// BENCHMARKS.md): wasmi keeps a module's functions in its engine until the engine goes, so
+/// with one engine for the registry every module ever loaded (each replaced version, each
+/// module refused after it parsed) stayed in memory for the registry's life
+/// (`replaced_and_refused_modules_give_their_memory_back`). Its own engine goes with the
+/// module's last instance. Compiled code is the module's own in `wasmtime`.
 pub(crate) fn compile(
     bytes: &[u8],
     digest: &[u8; 32],
