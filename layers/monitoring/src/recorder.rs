@@ -279,6 +279,9 @@ mod tests {
     fn every_thread_counts_including_those_past_the_slots() {
         // More threads alive at once than there are slots: some write their own line, the
         // rest the shared one; the snapshot has every call either way.
+        let _alone = crate::thread_slot::MANY_SLOTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let threads = crate::thread_slot::SLOTS + 6;
         let recorder = std::sync::Arc::new(MetricsRecorder::default());
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));

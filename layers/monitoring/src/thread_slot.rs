@@ -63,6 +63,12 @@ pub(crate) fn current() -> Option<usize> {
     HELD.try_with(|held| held.0).ok().flatten()
 }
 
+/// Held by the tests of this crate that take slots in many threads at once: one that holds
+/// them all would leave another none (`live_threads_hold_different_slots` then failed at
+/// random).
+#[cfg(test)]
+pub(crate) static MANY_SLOTS: Mutex<()> = Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +77,7 @@ mod tests {
 
     #[test]
     fn live_threads_hold_different_slots() {
+        let _alone = MANY_SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
         let threads = 8;
         let barrier = Arc::new(Barrier::new(threads));
         let slots: Vec<Option<usize>> = (0..threads)
@@ -88,8 +95,9 @@ mod tests {
             .into_iter()
             .map(|t| t.join().unwrap())
             .collect();
-        // Other tests of this binary may hold slots meanwhile, so a thread may find none
-        // free; the property is that no two live threads share one.
+        // Other tests of this binary may hold a few slots meanwhile (none takes many while
+        // this runs), so a thread may find none free; the property is that no two live
+        // threads share one.
         let held: Vec<_> = slots.iter().flatten().collect();
         let distinct: HashSet<_> = held.iter().collect();
         assert_eq!(distinct.len(), held.len(), "{slots:?}");
