@@ -153,8 +153,9 @@ impl fmt::Debug for AlertHub {
 /// The most alerts kept for polling.
 const PENDING_CAPACITY: usize = 1024;
 
-/// The most cooldowns kept: past it, the oldest go (their plugin and kind may then fire again
-/// within their cooldown; memory stays bounded).
+/// The most cooldowns kept: a pruning that finds more than half as many still running keeps
+/// the newest half (the others' plugin and kind may then fire again within their cooldown;
+/// memory stays bounded).
 const MAX_COOLDOWNS: usize = 4096;
 
 /// The smallest `last_fired` that is pruned.
@@ -287,7 +288,8 @@ impl AlertHub {
 }
 
 /// Drops the cooldowns that have run out, once `last_fired` has doubled since the last pass
-/// (each fire is then O(1) on average), and the oldest past [`MAX_COOLDOWNS`]. A withdrawn
+/// (each fire is then O(1) on average), and keeps at most half of [`MAX_COOLDOWNS`] of those
+/// still running (the newest), so that it never holds more than `MAX_COOLDOWNS`. A withdrawn
 /// plugin's go with it (`forget`), but alerts keyed by a module's name (`ModuleRefused`) are
 /// forgotten by nothing else: a directory written with ever new refused modules would grow
 /// the map without end.
@@ -299,9 +301,11 @@ fn prune_cooldowns(state: &mut State, now: Instant) {
     state
         .last_fired
         .retain(|_, fired| now.duration_since(*fired) < cooldown);
-    if state.last_fired.len() > MAX_COOLDOWNS {
+    let keep = MAX_COOLDOWNS / 2;
+    if state.last_fired.len() > keep {
         let mut fired: Vec<Instant> = state.last_fired.values().copied().collect();
-        let (_, newest_gone, _) = fired.select_nth_unstable(state.last_fired.len() - MAX_COOLDOWNS);
+        let gone = fired.len() - keep;
+        let (_, newest_gone, _) = fired.select_nth_unstable(gone - 1);
         let cutoff = *newest_gone;
         state.last_fired.retain(|_, fired| *fired > cutoff);
     }
@@ -344,12 +348,13 @@ mod tests {
     use super::*;
 
     /// Alerts keyed by ever new names keep the cooldowns bounded: the run-out ones go, and
-    /// past [`MAX_COOLDOWNS`] the oldest; a cooldown still running still silences its alert.
+    /// never more than [`MAX_COOLDOWNS`] are kept (the oldest go first); a cooldown still
+    /// running still silences its alert.
     #[test]
     fn cooldowns_stay_bounded_and_a_running_one_still_silences() {
         for (cooldown, bound) in [
             (Duration::ZERO, PRUNE_FLOOR),
-            (Duration::from_secs(3600), 2 * MAX_COOLDOWNS),
+            (Duration::from_secs(3600), MAX_COOLDOWNS),
         ] {
             let hub = AlertHub::default();
             hub.set_rules(AlertRules::new().with_cooldown(cooldown));

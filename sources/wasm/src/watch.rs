@@ -6,9 +6,10 @@
 //! that a module written in several pieces (or many modules copied at once) is loaded in one
 //! pass; at most [`MAX_COALESCE`] after the first, so that a file that never stops changing
 //! (a log written beside the modules) cannot hold the reloads back. One pending change is
-//! kept, however many events arrive during a pass. Where notifications are unavailable it polls every `interval`; with them it still
-//! passes every `interval`, in case an event was lost (a pass costs a `stat` per unchanged
-//! module: only a file whose size or modification time changed is read and hashed again).
+//! kept, however many events arrive during a pass. Where notifications are unavailable it
+//! polls every `interval`; with them it still passes every `interval`, in case an event was
+//! lost (a pass costs a `stat` per unchanged module: only a file whose size or modification
+//! time changed is read and hashed again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
