@@ -1359,6 +1359,37 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: Wa
     assert_eq!(shared.process(b"").unwrap(), b"00");
     assert_eq!(again.process(b"").unwrap(), b"11");
 
+    // Principals come and go: with room for four one-page guests in the registry's memory,
+    // twenty principals each get one, the guests of those that called least recently making
+    // room (they kept every new principal out with `MemoryLimit` before); a principal that
+    // called recently keeps its state, one long gone starts afresh.
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_guest_state(GuestState::PerPrincipal)
+                .with_max_total_memory(4 << 16),
+        )
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
+        .unwrap();
+    let call_as = |principal: &str| -> String {
+        modreg::on_behalf_of(principal, || {
+            let answer = registry.create_plugin("counter").unwrap().process(b"");
+            String::from_utf8(answer.unwrap()).unwrap()
+        })
+    };
+    for i in 0..20 {
+        assert_eq!(call_as(&format!("p{i}")), "00", "principal {i}");
+    }
+    assert_eq!(call_as("p19"), "11", "a recent principal keeps its guest");
+    assert_eq!(call_as("p0"), "00", "a principal long gone starts afresh");
+    assert!(registry.wasm().memory_bytes() <= 4 << 16);
+
     // 10,000 calls from 8 threads on one fresh-per-call instance and on a handle's instances:
     // every call starts from nothing, so no call sees what another left (0 leaks).
     let registry = ModuleRegistry::new();

@@ -44,8 +44,10 @@ pub enum GuestState {
     /// principal; an instance keeps the principal it was created for. An instance created
     /// on nobody's behalf gets a fresh guest per call, and so does a call made while another
     /// call of the same principal runs. A principal's guest lives until its module is
-    /// unloaded or replaced, or a call traps in it (the next call starts fresh); its memory
-    /// counts toward [`with_max_total_memory`](WasmConfig::with_max_total_memory).
+    /// unloaded or replaced, or a call traps in it (the next call starts fresh), or a new
+    /// principal's guest needs its memory: guests count toward
+    /// [`with_max_total_memory`](WasmConfig::with_max_total_memory), and one that does not
+    /// fit takes the place of the guest of the principal that called least recently.
     PerPrincipal,
     /// Idle guests are reused by any call of the module (at most
     /// [`with_pool_size`](WasmConfig::with_pool_size)): the fastest, with no isolation between

@@ -5,7 +5,7 @@
 //! never reused.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::call::CallError;
@@ -14,9 +14,9 @@ use crate::imports::Grants;
 use crate::instance::Sandbox;
 use crate::module::WasmModule;
 use modreg_core::Plugin;
-use modreg_core::PluginError;
 use modreg_core::PluginType;
 use modreg_core::typed_sandbox::BoxFuture;
+use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Events;
 
 /// A loaded module with its engine, the limits it was loaded under and its idle sandboxes.
@@ -31,8 +31,11 @@ pub(crate) struct LoadedModule {
     config: WasmConfig,
     events: Events,
     pool: Mutex<Vec<Sandbox>>,
-    /// Each principal's guest, between its calls ([`GuestState::PerPrincipal`]).
-    principals: Mutex<HashMap<Arc<str>, Sandbox>>,
+    /// Each principal's guest between its calls ([`GuestState::PerPrincipal`]), with when it
+    /// was last put back (a count of `uses`).
+    principals: Mutex<HashMap<Arc<str>, (u64, Sandbox)>>,
+    /// Principals' guests put back so far: the order `principals` were last used in.
+    uses: AtomicU64,
     /// Bytes of memory idle sandboxes hold across the registry's modules.
     idle: Arc<AtomicUsize>,
     /// Bytes of memory every sandbox of the registry holds, capped by `max_total_memory`.
@@ -53,6 +56,7 @@ impl LoadedModule {
             events,
             pool: Mutex::new(Vec::new()),
             principals: Mutex::new(HashMap::new()),
+            uses: AtomicU64::new(0),
             idle,
             total,
         }
@@ -156,25 +160,52 @@ impl LoadedModule {
     }
 
     /// `principal`'s guest, taken out for a call; a new one when it has none yet or another
-    /// of its calls holds it.
+    /// of its calls holds it. A new one that does not fit the registry's memory
+    /// (`max_total_memory`) takes the place of the guest of the principal that called least
+    /// recently, then of the next: principals come and go, and those long gone would
+    /// otherwise keep every new one out.
     fn principals(&self, principal: &Arc<str>) -> Result<Sandbox, PluginError> {
         let kept = self
             .principals
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(principal);
-        kept.map_or_else(|| self.sandbox(), Ok)
+        if let Some((_, sandbox)) = kept {
+            return Ok(sandbox);
+        }
+        loop {
+            match self.sandbox() {
+                Err(error) if matches!(error.kind(), PluginErrorKind::MemoryLimit { .. }) => {
+                    let mut principals = self
+                        .principals
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    let oldest = principals
+                        .iter()
+                        .min_by_key(|(_, (used, _))| *used)
+                        .map(|(name, _)| Arc::clone(name));
+                    let Some(evicted) = oldest.and_then(|name| principals.remove(&name)) else {
+                        return Err(error);
+                    };
+                    drop(principals);
+                    // Its memory goes back to the registry's budget here.
+                    drop(evicted);
+                }
+                made => return made,
+            }
+        }
     }
 
     /// Keeps the guest a call of `principal` left usable for its next call (unless a
     /// concurrent call put one back first: the principal keeps that one).
     fn keep_principals(&self, principal: &Arc<str>, used: Option<Sandbox>) {
         if let Some(sandbox) = used {
+            let stamp = self.uses.fetch_add(1, Ordering::Relaxed);
             self.principals
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(principal.clone())
-                .or_insert(sandbox);
+                .or_insert((stamp, sandbox));
         }
     }
 
