@@ -41,10 +41,16 @@ fn module(name: &str) -> Vec<u8> {
     std::fs::read(wasm_guests::plugin_dir().join(name)).expect("the guest was built")
 }
 
-/// A registry with both guest modules loaded under `config`.
-fn host(config: WasmConfig) -> ModuleRegistry {
+/// A registry whose sandbox runs under `config`, nothing loaded.
+fn registry_with(config: WasmConfig) -> ModuleRegistry {
     let registry = ModuleRegistry::new();
     registry.wasm().configure_wasm(config).unwrap();
+    registry
+}
+
+/// A registry with both guest modules loaded under `config`.
+fn host(config: WasmConfig) -> ModuleRegistry {
+    let registry = registry_with(config);
     let report = registry
         .wasm()
         .load_wasm_plugins(wasm_guests::plugin_dir())
@@ -498,15 +504,11 @@ fn grants_open_only_what_they_name(engine: WasmEngine) {
 }
 
 fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngine) {
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_max_module_bytes(1 << 20),
-        )
-        .unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_max_module_bytes(1 << 20),
+    );
     let refused = |bytes: &[u8]| match registry
         .wasm()
         .load_wasm_bytes("bad.wasm", bytes, None)
@@ -614,11 +616,7 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
 /// A new version that validates but can never be instantiated is refused before it replaces
 /// anything: the version before it keeps serving, and the refusal is counted.
 fn a_version_that_cannot_be_instantiated_never_replaces_a_working_one(engine: WasmEngine) {
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(WasmConfig::new().with_engine(engine))
-        .unwrap();
+    let registry = registry_with(WasmConfig::new().with_engine(engine));
     let v1 = wasm_text::guest_answering("one", "1.0.0");
     registry
         .wasm()
@@ -780,15 +778,11 @@ fn a_large_bulk_instruction_is_fuelled_at_once_or_stopped_at_once(engine: WasmEn
         "filler",
         "1.0.0",
     );
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_time_budget(Duration::from_secs(5)),
-        )
-        .unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_time_budget(Duration::from_secs(5)),
+    );
     registry
         .wasm()
         .load_wasm_bytes("filler.wasm", &fill, None)
@@ -850,17 +844,13 @@ fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules(eng
             "1.0.0",
         )
     };
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_guest_state(GuestState::Shared)
-                .with_pool_size(4)
-                .with_max_idle_memory(4 << 20),
-        )
-        .unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_guest_state(GuestState::Shared)
+            .with_pool_size(4)
+            .with_max_idle_memory(4 << 20),
+    );
     for (file, name, pages) in [("big.wasm", "grower", 100), ("small.wasm", "nibbler", 1)] {
         registry
             .wasm()
@@ -888,16 +878,12 @@ fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules(eng
     registry.wasm().unload_wasm_module("big.wasm").unwrap();
     assert_eq!(registry.wasm().idle_memory_bytes(), 0);
 
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_max_idle_memory(64 << 10)
-                .with_guest_state(GuestState::Shared),
-        )
-        .unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_max_idle_memory(64 << 10)
+            .with_guest_state(GuestState::Shared),
+    );
     // Shared guests: an instance a call used goes back to the pool, within the cap.
     for (file, name) in [("a.wasm", "greeter-a"), ("b.wasm", "greeter-b")] {
         let module = wasm_text::guest_named(name, "hi", "1.0.0");
@@ -918,11 +904,7 @@ fn idle_instances_give_back_grown_memory_and_stay_under_a_cap_across_modules(eng
 }
 
 fn reloading_replaces_new_calls_while_old_instances_finish_on_the_old_code(engine: WasmEngine) {
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(WasmConfig::new().with_engine(engine))
-        .unwrap();
+    let registry = registry_with(WasmConfig::new().with_engine(engine));
     let v1 = wasm_text::guest_answering("one", "1.0.0");
     let v2 = wasm_text::guest_answering("two", "2.0.0");
     registry
@@ -980,12 +962,8 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
         .with_plugin_alerting(true)
         .with_alert_rules(modreg::AlertRules::new().with_cooldown(Duration::ZERO));
     for monitoring in [None, Some(monitored)] {
-        let registry = ModuleRegistry::new();
-        registry
-            .wasm()
-            .configure_wasm(WasmConfig::new().with_engine(engine))
-            .unwrap();
-        let configured = monitoring.is_some();
+        let registry = registry_with(WasmConfig::new().with_engine(engine));
+        let monitored = monitoring.is_some();
         if let Some(config) = monitoring {
             registry
                 .configure_advanced_plugin_monitoring(config)
@@ -1006,7 +984,7 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
         // Compiled, then refused: it lists no plugins.
         let unlisted = wat::parse_str(wasm_text::ECHO).unwrap();
         let dir = std::env::temp_dir().join(format!(
-            "modreg-churn-{}-{engine:?}-{configured}",
+            "modreg-churn-{}-{engine:?}-{monitored}",
             std::process::id()
         ));
         std::fs::create_dir_all(&dir).unwrap();
@@ -1025,7 +1003,7 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
                 .load_wasm_bytes(&module, &bytes, None)
                 .unwrap();
             assert_eq!(answer_of(&registry, &plugin), b"x");
-            if configured {
+            if monitored {
                 let report = registry.run_health_checks().unwrap();
                 assert!(report.plugins.contains_key(&plugin));
             }
@@ -1055,7 +1033,7 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
             let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
             assert_eq!(report.removed, [format!("g{i}.wasm")]);
             let alerts = registry.take_alerts();
-            assert_eq!(alerts.len(), if configured { 3 } else { 0 }, "{alerts:?}");
+            assert_eq!(alerts.len(), if monitored { 3 } else { 0 }, "{alerts:?}");
         };
         // What is kept once (pools, caches, the first records) is kept by then.
         for i in 0..100 {
@@ -1069,7 +1047,7 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
         let grown = held_memory::held() - before;
         assert!(
             grown <= 4 << 10,
-            "{grown} bytes more held after {rounds} rounds (monitoring configured: {configured})"
+            "{grown} bytes more held after {rounds} rounds (monitoring configured: {monitored})"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -1297,15 +1275,11 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: Wa
     // Per principal: the instances made on one principal's behalf (through its access scope,
     // or a handle inside `on_behalf_of`) share its guest; another principal's and one made on
     // nobody's behalf never see it.
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_guest_state(GuestState::PerPrincipal),
-        )
-        .unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_guest_state(GuestState::PerPrincipal),
+    );
     registry
         .wasm()
         .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
@@ -1363,16 +1337,12 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: Wa
     // twenty principals each get one, the guests of those that called least recently making
     // room (they kept every new principal out with `MemoryLimit` before); a principal that
     // called recently keeps its state, one long gone starts afresh.
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_guest_state(GuestState::PerPrincipal)
-                .with_max_total_memory(4 << 16),
-        )
-        .unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_guest_state(GuestState::PerPrincipal)
+            .with_max_total_memory(4 << 16),
+    );
     registry
         .wasm()
         .load_wasm_bytes("counter.wasm", &wasm_text::counting_guest("counter"), None)
@@ -1431,16 +1401,12 @@ fn a_guests_state_lives_per_call_per_instance_or_shared_as_configured(engine: Wa
 /// All instances of all modules of a registry hold at most `with_max_total_memory` at once:
 /// one more instance past it is refused with `MemoryLimit`, and dropping one makes room.
 fn instances_of_every_module_share_one_memory_cap(engine: WasmEngine) {
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_guest_state(GuestState::PerInstance)
-                .with_max_total_memory(3 << 16),
-        )
-        .unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_guest_state(GuestState::PerInstance)
+            .with_max_total_memory(3 << 16),
+    );
     for (file, name) in [("a.wasm", "a"), ("b.wasm", "b")] {
         registry
             .wasm()
@@ -1773,13 +1739,9 @@ fn host_functions_run_only_under_a_declared_permission_and_are_counted(engine: W
         "liar",
         &["kv.read"],
     );
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(WasmConfig::new().with_engine(engine).with_host_function(
-            HostFunction::new("kv.get", "kv.read", |_, _| Ok(b"1".to_vec())),
-        ))
-        .unwrap();
+    let registry = registry_with(WasmConfig::new().with_engine(engine).with_host_function(
+        HostFunction::new("kv.get", "kv.read", |_, _| Ok(b"1".to_vec())),
+    ));
     registry
         .wasm()
         .load_wasm_bytes("liar.wasm", &liar, None)
@@ -1999,8 +1961,7 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
         .with_engine(WasmEngine::Jit)
         .with_jit_cache_dir(&dir);
     let greeter = |version: &[u8]| {
-        let registry = ModuleRegistry::new();
-        registry.wasm().configure_wasm(config.clone()).unwrap();
+        let registry = registry_with(config.clone());
         let bytes = if version == b"one" {
             wasm_text::guest_answering("one", "1.0.0")
         } else {
@@ -2048,11 +2009,7 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
 
     // Another compiler's code is another file: the baseline engine, on the same directory,
     // neither takes Cranelift's file nor replaces it.
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(config.clone().with_engine(WasmEngine::JitBaseline))
-        .unwrap();
+    let registry = registry_with(config.clone().with_engine(WasmEngine::JitBaseline));
     registry
         .wasm()
         .load_wasm_bytes(
@@ -2082,12 +2039,12 @@ fn the_jit_cache_stays_under_its_limit_removing_the_least_recently_used() {
         .collect();
     // Loads `module` with the cache limited to `limit`; the SHA-256 its plugin carries.
     let load = |module: &[u8], limit: u64| -> String {
-        let registry = ModuleRegistry::new();
-        let config = WasmConfig::new()
-            .with_engine(WasmEngine::Jit)
-            .with_jit_cache_dir(&dir)
-            .with_jit_cache_limit(limit);
-        registry.wasm().configure_wasm(config).unwrap();
+        let registry = registry_with(
+            WasmConfig::new()
+                .with_engine(WasmEngine::Jit)
+                .with_jit_cache_dir(&dir)
+                .with_jit_cache_limit(limit),
+        );
         registry
             .wasm()
             .load_wasm_bytes("greeter.wasm", module, None)
