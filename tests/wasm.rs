@@ -587,20 +587,20 @@ fn sign(module: &[u8], key: &str, secret: &str) -> WasmSignature {
     )
 }
 
-#[test]
-fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
+/// With authentication on, a module loads only with a trusted key's signature over its bytes,
+/// checked before any of the module is parsed, compiled or run: an unsigned, foreign, forged
+/// or altered module is refused as such even when it is not WebAssembly or its start function
+/// never ends, and the compiling engine's disk cache gets nothing of it.
+fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: WasmEngine) {
+    let cache =
+        std::env::temp_dir().join(format!("modreg-unsigned-{engine:?}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
     let registry = signing::signing_registry();
+    let config = WasmConfig::new().with_engine(engine);
+    #[cfg(feature = "wasm-jit")]
+    let config = config.with_jit_cache_dir(&cache);
+    registry.wasm().configure_wasm(config).unwrap();
     let codecs = module("codecs.wasm");
-    let load = |signature: Option<&WasmSignature>| {
-        registry
-            .wasm()
-            .load_wasm_bytes("codecs.wasm", &codecs, signature)
-    };
-    assert_refused!(load(None), SecurityError::Unsigned { .. });
-    let stranger = sign(&codecs, "stranger", OTHER_SECRET);
-    assert_refused!(load(Some(&stranger)), SecurityError::UntrustedKey { .. });
-    let forged = sign(&codecs, "release", OTHER_SECRET);
-    assert_refused!(load(Some(&forged)), SecurityError::BadSignature { .. });
     // One letter of a description changed: still a valid module, no longer the signed bytes.
     let mut tampered = codecs.clone();
     let at = tampered
@@ -608,16 +608,90 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load() {
         .position(|w| w == b"Rotates")
         .unwrap();
     tampered[at] = b'r';
-    let signed = sign(&codecs, "release", SECRET);
-    assert_refused!(
-        registry
-            .wasm()
-            .load_wasm_bytes("codecs.wasm", &tampered, Some(&signed)),
-        SecurityError::BadSignature { .. }
+    let spinning = wasm_text::text_guest(
+        r#"(module
+            (func $spin (loop (br 0))) (start $spin)
+            (memory (export "memory") 1)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0)))"#,
+        "spinner",
+        "1.0.0",
     );
-    assert!(registry.plugin("rot13").is_none());
-    load(Some(&signed)).unwrap();
+    let not_wasm = b"\0asm, and then not a module at all".to_vec();
+    let signed = sign(&codecs, "release", SECRET);
+    type Expected = fn(&SecurityError) -> bool;
+    let unsigned: Expected = |e| matches!(e, SecurityError::Unsigned { .. });
+    let untrusted: Expected = |e| matches!(e, SecurityError::UntrustedKey { .. });
+    let forged: Expected = |e| matches!(e, SecurityError::BadSignature { .. });
+    let by = |bytes: &[u8], key, secret| Some(sign(bytes, key, secret));
+    let cases: [(&str, &[u8], Option<WasmSignature>, Expected); 8] = [
+        ("unsigned", &codecs, None, unsigned),
+        (
+            "signed by a stranger",
+            &codecs,
+            by(&codecs, "stranger", OTHER_SECRET),
+            untrusted,
+        ),
+        (
+            "forged",
+            &codecs,
+            by(&codecs, "release", OTHER_SECRET),
+            forged,
+        ),
+        (
+            "altered after signing",
+            &tampered,
+            Some(signed.clone()),
+            forged,
+        ),
+        ("unsigned, not WebAssembly", &not_wasm, None, unsigned),
+        (
+            "forged, not WebAssembly",
+            &not_wasm,
+            by(&not_wasm, "release", OTHER_SECRET),
+            forged,
+        ),
+        (
+            "unsigned, a start function that never ends",
+            &spinning,
+            None,
+            unsigned,
+        ),
+        (
+            "forged, a start function that never ends",
+            &spinning,
+            by(&spinning, "release", OTHER_SECRET),
+            forged,
+        ),
+    ];
+    for (what, bytes, signature, expected) in &cases {
+        let outcome = registry
+            .wasm()
+            .load_wasm_bytes("codecs.wasm", bytes, signature.as_ref());
+        let compiled = std::fs::read_dir(&cache).map_or(0, |dir| dir.count());
+        assert_eq!(compiled, 0, "{what}: the compiling engine's cache got it");
+        assert_refused!(outcome, e if expected(e), what);
+        assert!(registry.plugin("rot13").is_none(), "{what}");
+    }
+    // Signed by a trusted key, a module is checked as any other: it must still run.
+    let err = registry
+        .wasm()
+        .load_wasm_bytes(
+            "spinner.wasm",
+            &spinning,
+            Some(&sign(&spinning, "release", SECRET)),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), PluginErrorKind::WasmModule { .. }),
+        "{err}"
+    );
+    registry
+        .wasm()
+        .load_wasm_bytes("codecs.wasm", &codecs, Some(&signed))
+        .unwrap();
     rot13_still_answers(&registry);
+    let _ = std::fs::remove_dir_all(&cache);
 }
 
 /// A new version that validates but can never be instantiated is refused before it replaces
@@ -2102,11 +2176,31 @@ fn the_jit_cache_stays_under_its_limit_removing_the_least_recently_used() {
     );
     let total: u64 = cached().iter().map(|(_, size)| size).sum();
     assert!(total <= limit, "{total} > {limit}");
-    // Files that are not the cache's are neither counted nor removed.
+    // Files that are not the cache's are neither counted nor removed; a temporary file a
+    // killed process left mid-write goes once it is old, one being written does not.
     std::fs::write(dir.join("notes.txt"), vec![b'x'; 4 * limit as usize]).unwrap();
+    let temporary = |age: u64, pid: u32| {
+        let path = dir.join(format!("{}-{:016x}.{pid}.tmp", "ab".repeat(32), 7));
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(1 << 20).unwrap();
+        let time = std::time::SystemTime::now() - Duration::from_secs(age);
+        file.set_modified(time).unwrap();
+        path
+    };
+    let (left, writing) = (temporary(3_600, 1), temporary(0, 2));
+    let not_ours = dir.join("notes.1.tmp");
+    std::fs::write(&not_ours, b"x").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&not_ours)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3_600))
+        .unwrap();
     pause();
     load(&modules[1], limit);
-    assert!(dir.join("notes.txt").exists());
+    assert!(dir.join("notes.txt").exists() && not_ours.exists());
+    assert!(!left.exists(), "a killed process's temporary file stays");
+    assert!(writing.exists(), "a temporary file being written went");
     assert_eq!(cached().len(), 2, "{:?}", cached());
 
     // A limit smaller than one file: nothing is kept, and the module still serves.
@@ -2183,4 +2277,5 @@ on_every_engine!(
     async_host_functions_suspend_the_guest_instead_of_a_thread,
     host_functions_run_only_under_a_declared_permission_and_are_counted,
     abi_versions_one_and_two_serve_side_by_side,
+    with_authentication_on_only_modules_signed_by_a_trusted_key_load,
 );

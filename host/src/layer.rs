@@ -51,6 +51,17 @@ impl<'a> Code<'a> {
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub enum Change<'a> {
+    /// Reading the bytes of the source `name` (a WebAssembly module) at all: asked before
+    /// any of them is parsed, compiled or run, so that a layer that authenticates changes
+    /// refuses an unsigned or forged source before its code reaches a compiler. Each plugin
+    /// the source holds is asked again as a [`Register`](Change::Register) with the same
+    /// proof.
+    Load {
+        /// The source's name (a module's file name).
+        name: &'a str,
+        /// The signature it arrived with, if any.
+        proof: Option<Proof<'a>>,
+    },
     /// Adding (or replacing) the runtime entry `name`.
     Register {
         /// The entry's name.
@@ -89,7 +100,8 @@ impl<'a> Change<'a> {
     /// The name the change is about.
     pub fn name(&self) -> &'a str {
         match *self {
-            Change::Register { name, .. }
+            Change::Load { name, .. }
+            | Change::Register { name, .. }
             | Change::Shadow { name, .. }
             | Change::Unregister { name, .. }
             | Change::Settings { name, .. } => name,
@@ -100,7 +112,8 @@ impl<'a> Change<'a> {
     /// whose own `Register` carries it).
     pub fn proof(&self) -> Option<Proof<'a>> {
         match *self {
-            Change::Register { proof, .. }
+            Change::Load { proof, .. }
+            | Change::Register { proof, .. }
             | Change::Unregister { proof, .. }
             | Change::Settings { proof, .. } => proof,
             Change::Shadow { .. } => None,

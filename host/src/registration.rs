@@ -79,6 +79,15 @@ impl ModuleRegistry {
         self.layers_check_change(&self.snapshot(), change)
     }
 
+    /// What [`Registrations::admit_source`](crate::Registrations::admit_source) does.
+    pub(crate) fn admit_source(
+        &self,
+        name: &str,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), PluginError> {
+        self.check_change(Change::Load { name, proof })
+    }
+
     /// Registers a batch loaded from one source (a WebAssembly module): all or none, each
     /// checked by the layers with the module's `proof`; `replace` lets it take over its own
     /// earlier entries.

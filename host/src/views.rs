@@ -277,6 +277,16 @@ impl Registrations<'_> {
         self.0.register_plugin_factory(config)
     }
 
+    /// Asks the layers whether the source `name` (a WebAssembly module) may be read at all,
+    /// with the `proof` it arrived with: a loader calls it before it parses, compiles or runs
+    /// any of the source's bytes, so a layer that authenticates changes (security, with
+    /// authentication on) refuses an unsigned or forged source before a compiler sees it.
+    /// Nothing changes; each plugin the source holds is checked again when it is registered
+    /// ([`register_batch`](Self::register_batch)).
+    pub fn admit_source(&self, name: &str, proof: Option<Proof<'_>>) -> Result<(), PluginError> {
+        self.0.admit_source(name, proof)
+    }
+
     /// Registers a batch a source loaded together (a WebAssembly module's plugins): all or
     /// none, each checked by the layers with the source's `proof` (its signature, if it has
     /// one); `replace` lets the batch take over runtime entries of the same names.

@@ -307,6 +307,46 @@ impl Sandbox {
     }
 }
 
+/// `modreg conformance`: the kit's report on `module`, run in `engine`; an error unless it
+/// conforms.
+fn conformance(
+    registry: &ModuleRegistry,
+    engine: modreg::WasmEngine,
+    module: &std::path::Path,
+    json: bool,
+    stdout: &mut impl Write,
+) -> Result<(), CliError> {
+    // Admitted as a module of the plugin directory would be (`--require-signatures` holds
+    // here too), then run by the kit in registries of its own.
+    let bytes = registry.wasm().admit_wasm_file(module)?;
+    let name = module.file_name().map_or_else(
+        || module.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let report = modreg::conformance::check_hex_codec_in(engine, &name, &bytes)?;
+    if json {
+        output::conformance_json(stdout, &report)?;
+    } else {
+        write!(stdout, "{report}").map_err(CliError::io(STDOUT))?;
+    }
+    if report.conforms() {
+        return Ok(());
+    }
+    let reason = if report.plugins.is_none() {
+        "it lists no hex codec".to_owned()
+    } else {
+        format!(
+            "{} of {} cases failed",
+            report.cases.len() - report.passed(),
+            report.cases.len()
+        )
+    };
+    Err(CliError::Nonconforming {
+        module: report.module,
+        reason,
+    })
+}
+
 fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(), CliError> {
     let registry = ModuleRegistry::new();
     registry.catalog().check()?;
@@ -319,32 +359,13 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
     match command {
         // Answered in `main`, before a registry is built.
         Command::Completions { .. } | Command::Man => Ok(()),
-        Command::Conformance { module, json } => {
-            let report =
-                modreg::conformance::check_hex_codec_file_in(sandbox.config.engine(), &module)?;
-            if json {
-                output::conformance_json(&mut stdout, &report)?;
-            } else {
-                write!(stdout, "{report}").map_err(CliError::io(STDOUT))?;
-            }
-            if report.conforms() {
-                Ok(())
-            } else {
-                let reason = if report.plugins.is_none() {
-                    "it lists no hex codec".to_owned()
-                } else {
-                    format!(
-                        "{} of {} cases failed",
-                        report.cases.len() - report.passed(),
-                        report.cases.len()
-                    )
-                };
-                Err(CliError::Nonconforming {
-                    module: report.module,
-                    reason,
-                })
-            }
-        }
+        Command::Conformance { module, json } => conformance(
+            &registry,
+            sandbox.config.engine(),
+            &module,
+            json,
+            &mut stdout,
+        ),
         Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
         Command::Show { name, json } => {
             let info = registry.plugin(&name).ok_or_else(|| {

@@ -669,6 +669,52 @@ fn a_plugin_directory_is_trusted_only_as_far_as_the_options_say() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A module the tool runs directly (`modreg conformance FILE`) is admitted as a plugin
+/// directory's would be: with `--require-signatures`, only with a trusted key's `.sig` beside
+/// it, and an unsigned one is refused before the kit runs any of it.
+#[test]
+fn a_module_run_directly_needs_the_signatures_a_directory_would() {
+    let dir = std::env::temp_dir().join(format!("modreg-trust-direct-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let public = modreg::TrustedKey::public_of("release", SECRET)
+        .unwrap()
+        .public_key_hex();
+    let trusted = format!("release={public}");
+    let codecs = dir.join("codecs.wasm");
+    let bytes = std::fs::read(wasm_guests::plugin_dir().join("codecs.wasm")).unwrap();
+    std::fs::write(&codecs, &bytes).unwrap();
+    let codecs = codecs.to_str().unwrap();
+    let strict = || {
+        modreg(
+            &[
+                "--require-signatures",
+                "--trusted-key",
+                &trusted,
+                "conformance",
+                codecs,
+            ],
+            b"",
+        )
+    };
+    let out = strict();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing of it ran");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`codecs.wasm` is unsigned"), "{err}");
+    let signature = modreg::WasmSignature::new(
+        "release",
+        modreg::sign_message(&modreg::WasmSignature::message(&bytes), SECRET).unwrap(),
+    );
+    std::fs::write(format!("{codecs}.sig"), signature.to_toml()).unwrap();
+    let out = strict();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// The README's WebAssembly commands, and the hostile guests stopped with one line each.
 #[test]
 fn plugins_from_a_plugin_directory_run_in_the_sandbox() {

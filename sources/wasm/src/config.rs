@@ -385,7 +385,8 @@ impl WasmConfig {
     /// until the rest fit. [`DEFAULT_WASM_JIT_CACHE_BYTES`] (1 GiB) by default; a file larger
     /// than the limit is removed as soon as it is written (the module then compiles at every
     /// load). A directory written with ever new modules (a hot-reloaded one, rewritten for
-    /// months) would otherwise fill the disk.
+    /// months) would otherwise fill the disk. A store also removes the cache's temporary
+    /// files that are ten minutes old (left by a process killed while it wrote one).
     ///
     /// [`with_jit_cache_dir`]: Self::with_jit_cache_dir
     #[cfg(feature = "jit")]

@@ -12,11 +12,13 @@
 //! half of one.
 //!
 //! The files take at most the configured limit (`WasmConfig::with_jit_cache_limit`): after a
-//! store, the least recently used go (by modification time, which a load renews).
+//! store, the least recently used go (by modification time, which a load renews). A temporary
+//! file a process killed mid-write left behind goes at the next store once it is
+//! [`STALE_TEMPORARY`] old.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use wasmtime::{Engine, Module};
 
@@ -25,6 +27,11 @@ use crate::digest::{encode_hex, sha256};
 /// The largest cache file read back: machine code is a few times its module's size, and a
 /// module is at most `max_module_bytes`.
 const MAX_CACHE_FILE: usize = 512 << 20;
+
+/// How old a temporary file (`NAME.PID.tmp`, written and then renamed by [`store`]) must be
+/// before a store takes it for one a killed process left: a write takes at most a few
+/// seconds, even of [`MAX_CACHE_FILE`] bytes.
+const STALE_TEMPORARY: Duration = Duration::from_secs(600);
 
 /// The cache file of the module with SHA-256 `digest` compiled by `engine`.
 fn path_of(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
@@ -81,18 +88,29 @@ fn trim(dir: &Path, limit: u64) {
     let Ok(listing) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut files: Vec<(SystemTime, u64, PathBuf)> = listing
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension().is_some_and(|e| e == "cwasm"))
-        .filter_map(|entry| {
-            // Not followed: a link is not the cache's file.
-            let metadata = entry.metadata().ok()?;
-            metadata.is_file().then(|| {
-                let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                (modified, metadata.len(), entry.path())
-            })
-        })
-        .collect();
+    let now = SystemTime::now();
+    let mut files: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
+    for entry in listing.filter_map(Result::ok) {
+        // Not followed: a link is not the cache's file.
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        if !metadata.is_file() {
+            continue;
+        }
+        let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "cwasm") {
+            files.push((modified, metadata.len(), path));
+        } else if is_temporary(&path)
+            && now
+                .duration_since(modified)
+                .is_ok_and(|age| age >= STALE_TEMPORARY)
+        {
+            // A killed process's half-written file: nothing will rename it.
+            let _ = std::fs::remove_file(&path);
+        }
+    }
     let mut total: u64 = files.iter().map(|(_, size, _)| size).sum();
     if total <= limit {
         return;
@@ -111,6 +129,30 @@ fn trim(dir: &Path, limit: u64) {
             }
         }
     }
+}
+
+/// Whether `path` is named as [`store`]'s temporary files are: `HEX-FINGERPRINT.PID.tmp`
+/// (64 and 16 lowercase hex digits, a process id).
+fn is_temporary(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let Some(rest) = name.strip_suffix(".tmp") else {
+        return false;
+    };
+    let Some((stem, pid)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    let Some((sum, fingerprint)) = stem.split_once('-') else {
+        return false;
+    };
+    hex(sum, 64)
+        && hex(fingerprint, 16)
+        && !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Keeps `module` (SHA-256 `digest`) in `dir`, whose cache files then take at most `limit`
@@ -136,4 +178,27 @@ pub(crate) fn store(dir: &Path, engine: &Engine, digest: &[u8; 32], module: &Mod
         tracing::warn!(dir = %dir.display(), error, "a compiled module could not be cached");
     }
     trim(dir, limit);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_stores_own_temporary_names_are_temporary() {
+        let sum = "0f".repeat(32);
+        let ours = format!("{sum}-00000000000000ff.4242.tmp");
+        assert!(is_temporary(Path::new(&ours)));
+        for other in [
+            format!("{sum}-00000000000000ff.cwasm"),
+            format!("{sum}-00000000000000ff.tmp"),
+            format!("{sum}-00000000000000ff.42a.tmp"),
+            format!("{sum}-00000000000000FF.4242.tmp"),
+            format!("{}-00000000000000ff.4242.tmp", "0f".repeat(31)),
+            "notes.1.tmp".to_owned(),
+            ".tmp".to_owned(),
+        ] {
+            assert!(!is_temporary(Path::new(&other)), "{other}");
+        }
+    }
 }

@@ -288,6 +288,24 @@ impl Wasm {
         self.load_wasm_bytes(registry, &module_name(path), &bytes, signature.as_ref())
     }
 
+    /// What [`Sandbox::admit_wasm_file`] does.
+    pub(crate) fn admit_wasm_file(
+        &self,
+        registry: &ModuleRegistry,
+        path: &Path,
+    ) -> Result<Vec<u8>, PluginError> {
+        let bytes = read_capped(path, self.wasm_config().max_module_bytes())?;
+        let signature = signature_beside(path)?;
+        let digest = sha256_of(&bytes);
+        let proof = signature
+            .as_ref()
+            .map(|s| Proof::new(&digest, &s.key, &s.signature));
+        registry
+            .registrations()
+            .admit_source(&module_name(path), proof)?;
+        Ok(bytes)
+    }
+
     /// What [`Sandbox::load_wasm_bytes`] does.
     pub(crate) fn load_wasm_bytes(
         &self,
@@ -331,6 +349,11 @@ impl Wasm {
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
         let config = self.wasm_config();
+        // The signature is over the module's SHA-256; the layers verify it (security, with
+        // authentication on, refuses a module without one) before a byte of the module is
+        // parsed, compiled or run, and again with each plugin it registers.
+        let proof = signature.map(|s| Proof::new(&digest, &s.key, &s.signature));
+        registry.registrations().admit_source(name, proof)?;
         let module = WasmModule::new(name, bytes, digest, &config)?;
         let sha256 = module.sha256.clone();
         let events = registry.events();
@@ -369,10 +392,6 @@ impl Wasm {
             Some(_) => Some(versions.prepare(name, &sha256, &plugin_versions(&loaded, name)?)?),
             None => None,
         };
-        // The signature is over the module's SHA-256; the layers verify it (security, with
-        // authentication on, refuses a module without one).
-        let digest = loaded.module.digest;
-        let proof = signature.map(|s| Proof::new(&digest, &s.key, &s.signature));
         // The typed plugins first: their trait and fingerprint are checked before anything of
         // the module is registered, so a module built against another trait changes nothing.
         registry.registrations().register_sandboxed(
@@ -635,6 +654,15 @@ impl Sandbox<'_> {
     /// the old code, new ones get the new.
     pub fn load_wasm_plugin(&self, path: impl AsRef<Path>) -> Result<Vec<String>, PluginError> {
         self.wasm.load_wasm_plugin(self.registry, path)
+    }
+
+    /// Reads the module at `path` (and its signature `PATH.sig`, if there is one) as
+    /// [`load_wasm_plugin`](Self::load_wasm_plugin) does and asks the registry's layers
+    /// whether it may run at all (with authentication on: signed by a trusted key), without
+    /// loading it; its bytes. What a tool that runs a module outside the registry calls
+    /// first (`modreg conformance`, whose kit loads the module into registries of its own).
+    pub fn admit_wasm_file(&self, path: impl AsRef<Path>) -> Result<Vec<u8>, PluginError> {
+        self.wasm.admit_wasm_file(self.registry, path.as_ref())
     }
 
     /// Brings the registry in line with the `*.wasm` files of `dir`: new and changed modules

@@ -14,8 +14,6 @@ pub(crate) struct WasmModule {
     pub(crate) name: String,
     /// SHA-256 of its bytes, hex.
     pub(crate) sha256: String,
-    /// SHA-256 of its bytes: what its signature signs.
-    pub(crate) digest: [u8; 32],
     /// The plugins its section lists, in call order.
     pub(crate) entries: Vec<ModuleEntry>,
     /// Compiled for the engine the registry's configuration named when it was loaded.
@@ -61,7 +59,6 @@ impl WasmModule {
         Ok(WasmModule {
             name: name.to_owned(),
             sha256: encode_hex(&digest),
-            digest,
             entries,
             compiled,
         })
