@@ -579,6 +579,81 @@ fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngin
     }
 }
 
+/// A module whose every instance would make too many functions, globals or segments is
+/// refused at load, from its section headers, before a compiler sees it (a fresh guest makes
+/// every one of them, outside the call's time budget and the memory caps).
+fn modules_whose_instances_would_cost_too_much_are_refused_before_they_compile(engine: WasmEngine) {
+    // The contract's two functions, and `extra`.
+    let contract = |extra: &str| {
+        format!(
+            r#"(module
+                (memory (export "memory") 1)
+                (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+                (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0))
+                {extra})"#
+        )
+    };
+    let registry = registry_with(WasmConfig::new().with_engine(engine));
+    let functions = modreg::DEFAULT_WASM_MODULE_FUNCTIONS as usize;
+    let cases = [
+        (
+            contract(&"(func)".repeat(functions - 1)),
+            format!("{} functions, over the limit of {functions}", functions + 1),
+        ),
+        (
+            contract(&"(global i32 (i32.const 0))".repeat(10_001)),
+            "10001 globals, over the limit of 10000".to_owned(),
+        ),
+        (
+            contract(&r#"(data (i32.const 0) "")"#.repeat(10_001)),
+            "10001 data segments, over the limit of 10000".to_owned(),
+        ),
+        (
+            contract(&format!(
+                "(table 1 funcref) {}",
+                "(elem (i32.const 0))".repeat(10_001)
+            )),
+            "10001 element segments, over the limit of 10000".to_owned(),
+        ),
+    ];
+    for (text, says) in &cases {
+        let bytes = wasm_text::text_guest(text, "wide", "1.0.0");
+        let err = registry
+            .wasm()
+            .load_wasm_bytes("wide.wasm", &bytes, None)
+            .unwrap_err();
+        assert!(
+            matches!(err.kind(), PluginErrorKind::WasmModule { reason, .. } if reason.contains(says.as_str())),
+            "{says}: {err}"
+        );
+    }
+    assert_eq!(registry.wasm().wasm_modules_refused(), cases.len() as u64);
+    assert!(registry.plugin("wide").is_none());
+    // The cap is the host's: ten functions load under a cap of ten, not under nine.
+    let ten = wasm_text::text_guest(&contract(&"(func)".repeat(8)), "ten", "1.0.0");
+    let capped = |cap| {
+        registry_with(
+            WasmConfig::new()
+                .with_engine(engine)
+                .with_max_module_functions(cap),
+        )
+        .wasm()
+        .load_wasm_bytes("ten.wasm", &ten, None)
+    };
+    capped(10).unwrap();
+    let err = capped(9).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("10 functions, over the limit of 9 (WasmConfig::with_max_module_functions)"),
+        "{err}"
+    );
+    // The bundled guests are far under the default caps.
+    registry
+        .wasm()
+        .load_wasm_bytes("codecs.wasm", &module("codecs.wasm"), None)
+        .unwrap();
+}
+
 /// `module` signed by the key `key` whose secret is `secret`: what `modreg sign` writes.
 fn sign(module: &[u8], key: &str, secret: &str) -> WasmSignature {
     WasmSignature::new(
@@ -2278,4 +2353,5 @@ on_every_engine!(
     host_functions_run_only_under_a_declared_permission_and_are_counted,
     abi_versions_one_and_two_serve_side_by_side,
     with_authentication_on_only_modules_signed_by_a_trusted_key_load,
+    modules_whose_instances_would_cost_too_much_are_refused_before_they_compile,
 );

@@ -13,6 +13,9 @@ pub const DEFAULT_WASM_MEMORY_BYTES: usize = 64 << 20;
 pub const DEFAULT_WASM_OUTPUT_BYTES: usize = 16 << 20;
 /// The default cap on a module file's size.
 pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
+/// The default cap on the functions a module declares (imported and defined): each fresh
+/// guest makes every one.
+pub const DEFAULT_WASM_MODULE_FUNCTIONS: u32 = 50_000;
 /// The default cap on the memory idle instances keep, across all modules of a registry.
 pub const DEFAULT_WASM_IDLE_MEMORY_BYTES: usize = 128 << 20;
 /// The default cap on the memory every instance of every module of a registry holds at once,
@@ -130,6 +133,7 @@ pub struct WasmConfig {
     memory_limit: usize,
     max_output_bytes: usize,
     max_module_bytes: usize,
+    max_module_functions: u32,
     read_dir: Option<PathBuf>,
     env_vars: Vec<String>,
     pool_size: usize,
@@ -152,6 +156,7 @@ impl Default for WasmConfig {
             memory_limit: DEFAULT_WASM_MEMORY_BYTES,
             max_output_bytes: DEFAULT_WASM_OUTPUT_BYTES,
             max_module_bytes: DEFAULT_WASM_MODULE_BYTES,
+            max_module_functions: DEFAULT_WASM_MODULE_FUNCTIONS,
             read_dir: None,
             env_vars: Vec::new(),
             pool_size: 4,
@@ -205,6 +210,18 @@ impl WasmConfig {
     /// The largest module file accepted, in bytes.
     pub fn with_max_module_bytes(mut self, bytes: usize) -> Self {
         self.max_module_bytes = bytes;
+        self
+    }
+
+    /// The most functions (imported and defined) a module may declare,
+    /// [`DEFAULT_WASM_MODULE_FUNCTIONS`] (50,000) by default; checked from the module's
+    /// section headers before it is compiled. Each fresh guest makes every function of its
+    /// module, outside any call's time budget and any memory cap: a module of a million empty
+    /// functions (3.6 MB) made each call cost 46 ms of the host's time in the interpreter.
+    /// (A Rust guest has hundreds to a few thousand; globals and segments have fixed caps of
+    /// 10,000 each.)
+    pub fn with_max_module_functions(mut self, functions: u32) -> Self {
+        self.max_module_functions = functions;
         self
     }
 
@@ -312,6 +329,11 @@ impl WasmConfig {
     /// The size cap of a module file.
     pub fn max_module_bytes(&self) -> usize {
         self.max_module_bytes
+    }
+
+    /// The cap on the functions a module declares.
+    pub fn max_module_functions(&self) -> u32 {
+        self.max_module_functions
     }
 
     /// The granted directory, if any.

@@ -55,14 +55,15 @@ mod limits;
 mod load;
 mod module;
 mod plugin;
+mod shape;
 mod signature;
 mod versions;
 mod watch;
 
 pub use crate::config::{
     DEFAULT_WASM_IDLE_MEMORY_BYTES, DEFAULT_WASM_JIT_CACHE_BYTES, DEFAULT_WASM_MEMORY_BYTES,
-    DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET,
-    DEFAULT_WASM_TOTAL_MEMORY_BYTES, GuestState, WasmConfig, WasmEngine,
+    DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_MODULE_FUNCTIONS, DEFAULT_WASM_OUTPUT_BYTES,
+    DEFAULT_WASM_TIME_BUDGET, DEFAULT_WASM_TOTAL_MEMORY_BYTES, GuestState, WasmConfig, WasmEngine,
 };
 pub use crate::host_function::{HostCall, HostFunction, HostFunctionError};
 pub use crate::load::{Sandbox, Wasm, WasmLoadReport};

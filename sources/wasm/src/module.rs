@@ -4,6 +4,7 @@
 use crate::config::WasmConfig;
 use crate::digest::encode_hex;
 use crate::engines::{self, Compiled};
+use crate::shape::ModuleShape;
 use modreg_core::wasm_abi::{EXPORT_ALLOC, EXPORT_PROCESS, ModuleEntry, SECTION, read_metadata};
 use modreg_core::{PluginError, PluginErrorKind};
 
@@ -41,6 +42,8 @@ impl WasmModule {
                 config.max_module_bytes()
             )));
         }
+        // Before a compiler sees it: what each of its instances would make.
+        ModuleShape::of(bytes).check(config).map_err(refuse)?;
         let compiled = engines::compile(bytes, &digest, config).map_err(refuse)?;
         for export in [EXPORT_ALLOC, EXPORT_PROCESS, "memory"] {
             if !compiled.exports(export) {

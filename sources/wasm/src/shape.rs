@@ -1,0 +1,137 @@
+//! `ModuleShape`: how many functions, globals and segments a module declares, read from its
+//! section headers before it is compiled.
+//!
+//! Every instance of a module gets an entity for each of them: making a fresh guest of a
+//! module of a million empty functions (3.6 MB) took 46 ms in the interpreter, outside any
+//! call's time budget, and host memory no memory cap counts. The counts are capped at load
+//! (`WasmConfig::with_max_module_functions`, and fixed caps for the rest, which no compiler
+//! makes many of), so a fresh guest's cost is bounded before a compiler sees the module.
+
+use wasmparser::{Chunk, Parser, Payload, TypeRef};
+
+use crate::config::WasmConfig;
+
+/// The most globals a module may declare (a Rust or C guest has a handful).
+pub(crate) const MAX_MODULE_GLOBALS: u32 = 10_000;
+/// The most data segments, and the most element segments, a module may declare (a Rust or C
+/// guest has a few).
+pub(crate) const MAX_MODULE_SEGMENTS: u32 = 10_000;
+
+/// What a module declares that each of its instances makes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ModuleShape {
+    /// Functions, imported and defined.
+    pub(crate) functions: u32,
+    /// Globals, imported and defined.
+    pub(crate) globals: u32,
+    /// Data segments.
+    pub(crate) data_segments: u32,
+    /// Element segments.
+    pub(crate) element_segments: u32,
+}
+
+impl ModuleShape {
+    /// The shape of `bytes`, as far as they parse: a module that does not parse is left to
+    /// the compiler, which refuses it with its own reason. Function bodies are skipped, not
+    /// read.
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        let mut shape = ModuleShape::default();
+        let mut parser = Parser::new(0);
+        let mut rest = bytes;
+        loop {
+            let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(rest, true) else {
+                return shape;
+            };
+            rest = &rest[consumed..];
+            match payload {
+                Payload::ImportSection(imports) => {
+                    for import in imports.into_iter().flatten() {
+                        match import.ty {
+                            TypeRef::Func(_) => shape.functions = shape.functions.saturating_add(1),
+                            TypeRef::Global(_) => shape.globals = shape.globals.saturating_add(1),
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::FunctionSection(functions) => {
+                    shape.functions = shape.functions.saturating_add(functions.count());
+                }
+                Payload::GlobalSection(globals) => {
+                    shape.globals = shape.globals.saturating_add(globals.count());
+                }
+                Payload::DataSection(data) => shape.data_segments = data.count(),
+                Payload::ElementSection(elements) => shape.element_segments = elements.count(),
+                Payload::CodeSectionStart { size, .. } => {
+                    parser.skip_section();
+                    let Some(after) = rest.get(size as usize..) else {
+                        return shape;
+                    };
+                    rest = after;
+                }
+                Payload::End(_) => return shape,
+                _ => {}
+            }
+        }
+    }
+
+    /// Refuses a shape over `config`'s caps, naming what is over and the cap.
+    pub(crate) fn check(&self, config: &WasmConfig) -> Result<(), String> {
+        let caps = [
+            (
+                "functions",
+                self.functions,
+                config.max_module_functions(),
+                " (WasmConfig::with_max_module_functions)",
+            ),
+            ("globals", self.globals, MAX_MODULE_GLOBALS, ""),
+            ("data segments", self.data_segments, MAX_MODULE_SEGMENTS, ""),
+            (
+                "element segments",
+                self.element_segments,
+                MAX_MODULE_SEGMENTS,
+                "",
+            ),
+        ];
+        match caps.into_iter().find(|(_, count, cap, _)| count > cap) {
+            Some((what, count, cap, how)) => Err(format!(
+                "declares {count} {what}, over the limit of {cap}{how}: each instance makes every one"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shape_counts_imported_and_defined_items_and_skips_function_bodies() {
+        let bytes = wat::parse_str(
+            r#"(module
+                (import "modreg" "panic_message" (func (param i32 i32)))
+                (import "env" "g" (global i32))
+                (memory 1)
+                (table 1 funcref)
+                (global i32 (i32.const 1))
+                (global i32 (i32.const 2))
+                (func) (func) (func (drop (i32.const 7)))
+                (elem (i32.const 0) func 1)
+                (data (i32.const 0) "a")
+                (data (i32.const 8) "b"))"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ModuleShape::of(&bytes),
+            ModuleShape {
+                functions: 4,
+                globals: 3,
+                data_segments: 2,
+                element_segments: 1,
+            }
+        );
+        // What does not parse is the compiler's to refuse: the counts as far as they went.
+        assert_eq!(ModuleShape::of(b"\0asm\x01"), ModuleShape::default());
+        assert_eq!(ModuleShape::of(&bytes[..bytes.len() - 3]).functions, 4);
+    }
+}
