@@ -615,6 +615,11 @@ fn modules_whose_instances_would_cost_too_much_are_refused_before_they_compile(e
             )),
             "10001 element segments, over the limit of 10000".to_owned(),
         ),
+        (
+            // One passive segment: the interpreter copies its items into every instance.
+            contract(&format!("(elem func{})", " 0".repeat(100_001))),
+            "100001 element items, over the limit of 100000".to_owned(),
+        ),
     ];
     for (text, says) in &cases {
         let bytes = wasm_text::text_guest(text, "wide", "1.0.0");

@@ -219,7 +219,7 @@ impl WasmConfig {
     /// module, outside any call's time budget and any memory cap: a module of a million empty
     /// functions (3.6 MB) made each call cost 46 ms of the host's time in the interpreter.
     /// (A Rust guest has hundreds to a few thousand; globals and segments have fixed caps of
-    /// 10,000 each.)
+    /// 10,000 each, element items one of 100,000.)
     pub fn with_max_module_functions(mut self, functions: u32) -> Self {
         self.max_module_functions = functions;
         self

@@ -1,13 +1,15 @@
-//! `ModuleShape`: how many functions, globals and segments a module declares, read from its
-//! section headers before it is compiled.
+//! `ModuleShape`: how many functions, globals, segments and element items a module declares,
+//! read from its section headers before it is compiled.
 //!
-//! Every instance of a module gets an entity for each of them: making a fresh guest of a
-//! module of a million empty functions (3.6 MB) took 46 ms in the interpreter, outside any
-//! call's time budget, and host memory no memory cap counts. The counts are capped at load
-//! (`WasmConfig::with_max_module_functions`, and fixed caps for the rest, which no compiler
-//! makes many of), so a fresh guest's cost is bounded before a compiler sees the module.
+//! Every instance of a module gets an entity for each of them, and the interpreter copies
+//! every element segment's items into each instance: a fresh guest of a module of 900,000
+//! empty functions (3.6 MB) took 46 ms in the interpreter, one of a passive element segment
+//! of four million items (4 MB) 17 ms, outside any call's time budget, in host memory no
+//! memory cap counts. The counts are capped at load (`WasmConfig::with_max_module_functions`,
+//! and fixed caps for the rest, which no compiler makes many of), so a fresh guest's cost is
+//! bounded before a compiler sees the module.
 
-use wasmparser::{Chunk, Parser, Payload, TypeRef};
+use wasmparser::{Chunk, ElementItems, Parser, Payload, TypeRef};
 
 use crate::config::WasmConfig;
 
@@ -16,6 +18,9 @@ pub(crate) const MAX_MODULE_GLOBALS: u32 = 10_000;
 /// The most data segments, and the most element segments, a module may declare (a Rust or C
 /// guest has a few).
 pub(crate) const MAX_MODULE_SEGMENTS: u32 = 10_000;
+/// The most items a module's element segments may hold together (a table has at most
+/// 100,000 elements; a Rust guest's one segment fills its table, a few hundred).
+pub(crate) const MAX_MODULE_ELEMENT_ITEMS: u32 = 100_000;
 
 /// What a module declares that each of its instances makes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,6 +33,8 @@ pub(crate) struct ModuleShape {
     pub(crate) data_segments: u32,
     /// Element segments.
     pub(crate) element_segments: u32,
+    /// The items of every element segment together.
+    pub(crate) element_items: u32,
 }
 
 impl ModuleShape {
@@ -60,7 +67,16 @@ impl ModuleShape {
                     shape.globals = shape.globals.saturating_add(globals.count());
                 }
                 Payload::DataSection(data) => shape.data_segments = data.count(),
-                Payload::ElementSection(elements) => shape.element_segments = elements.count(),
+                Payload::ElementSection(elements) => {
+                    shape.element_segments = elements.count();
+                    for element in elements.into_iter().flatten() {
+                        let items = match element.items {
+                            ElementItems::Functions(items) => items.count(),
+                            ElementItems::Expressions(_, items) => items.count(),
+                        };
+                        shape.element_items = shape.element_items.saturating_add(items);
+                    }
+                }
                 Payload::CodeSectionStart { size, .. } => {
                     parser.skip_section();
                     let Some(after) = rest.get(size as usize..) else {
@@ -91,6 +107,12 @@ impl ModuleShape {
                 MAX_MODULE_SEGMENTS,
                 "",
             ),
+            (
+                "element items",
+                self.element_items,
+                MAX_MODULE_ELEMENT_ITEMS,
+                "",
+            ),
         ];
         match caps.into_iter().find(|(_, count, cap, _)| count > cap) {
             Some((what, count, cap, how)) => Err(format!(
@@ -117,6 +139,7 @@ mod tests {
                 (global i32 (i32.const 2))
                 (func) (func) (func (drop (i32.const 7)))
                 (elem (i32.const 0) func 1)
+                (elem func 0 1 2)
                 (data (i32.const 0) "a")
                 (data (i32.const 8) "b"))"#,
         )
@@ -127,7 +150,8 @@ mod tests {
                 functions: 4,
                 globals: 3,
                 data_segments: 2,
-                element_segments: 1,
+                element_segments: 2,
+                element_items: 4,
             }
         );
         // What does not parse is the compiler's to refuse: the counts as far as they went.
