@@ -620,6 +620,24 @@ fn modules_whose_instances_would_cost_too_much_are_refused_before_they_compile(e
             contract(&format!("(elem func{})", " 0".repeat(100_001))),
             "100001 element items, over the limit of 100000".to_owned(),
         ),
+        (
+            contract(
+                &(0..1_000)
+                    .map(|i| format!(r#"(export "e{i}" (memory 0))"#))
+                    .collect::<String>(),
+            ),
+            "1003 exports, over the limit of 1000".to_owned(),
+        ),
+        (
+            contract(&format!(
+                r#"(export "{}" (memory 0))"#,
+                "x".repeat(64 << 10)
+            )),
+            format!(
+                "{} bytes of export names, over the limit of 65536",
+                (64 << 10) + "memory".len() + "modreg_alloc".len() + "modreg_process".len()
+            ),
+        ),
     ];
     for (text, says) in &cases {
         let bytes = wasm_text::text_guest(text, "wide", "1.0.0");

@@ -1,13 +1,14 @@
-//! `ModuleShape`: how many functions, globals, segments and element items a module declares,
-//! read from its section headers before it is compiled.
+//! `ModuleShape`: how many functions, globals, segments, element items and exports a module
+//! declares, read from its section headers before it is compiled.
 //!
 //! Every instance of a module gets an entity for each of them, and the interpreter copies
-//! every element segment's items into each instance: a fresh guest of a module of 900,000
-//! empty functions (3.6 MB) took 46 ms in the interpreter, one of a passive element segment
-//! of four million items (4 MB) 17 ms, outside any call's time budget, in host memory no
-//! memory cap counts. The counts are capped at load (`WasmConfig::with_max_module_functions`,
-//! and fixed caps for the rest, which no compiler makes many of), so a fresh guest's cost is
-//! bounded before a compiler sees the module.
+//! every element segment's items and every export's name into each instance. A fresh guest
+//! took, in the interpreter, 46 ms for a module of 900,000 empty functions (3.6 MB), 17 ms
+//! for one passive element segment of four million items (4 MB), 3 ms for 8,000 exports of
+//! 1 KB names (8 MB): outside any call's time budget, in host memory no memory cap counts.
+//! The counts are capped at load (`WasmConfig::with_max_module_functions`, and fixed caps for
+//! the rest, which no compiler makes many of), so a fresh guest's cost is bounded before a
+//! compiler sees the module.
 
 use wasmparser::{Chunk, ElementItems, Parser, Payload, TypeRef};
 
@@ -18,6 +19,11 @@ pub(crate) const MAX_MODULE_GLOBALS: u32 = 10_000;
 /// The most data segments, and the most element segments, a module may declare (a Rust or C
 /// guest has a few).
 pub(crate) const MAX_MODULE_SEGMENTS: u32 = 10_000;
+/// The most exports a module may have (the contract needs three).
+pub(crate) const MAX_MODULE_EXPORTS: u32 = 1_000;
+/// The most bytes a module's export names may take together: the interpreter copies every
+/// name into each instance.
+pub(crate) const MAX_MODULE_EXPORT_NAME_BYTES: u32 = 64 << 10;
 /// The most items a module's element segments may hold together (a table has at most
 /// 100,000 elements; a Rust guest's one segment fills its table, a few hundred).
 pub(crate) const MAX_MODULE_ELEMENT_ITEMS: u32 = 100_000;
@@ -35,6 +41,10 @@ pub(crate) struct ModuleShape {
     pub(crate) element_segments: u32,
     /// The items of every element segment together.
     pub(crate) element_items: u32,
+    /// Exports.
+    pub(crate) exports: u32,
+    /// The bytes of every export's name together.
+    pub(crate) export_name_bytes: u32,
 }
 
 impl ModuleShape {
@@ -67,6 +77,13 @@ impl ModuleShape {
                     shape.globals = shape.globals.saturating_add(globals.count());
                 }
                 Payload::DataSection(data) => shape.data_segments = data.count(),
+                Payload::ExportSection(exports) => {
+                    shape.exports = exports.count();
+                    for export in exports.into_iter().flatten() {
+                        let len = u32::try_from(export.name.len()).unwrap_or(u32::MAX);
+                        shape.export_name_bytes = shape.export_name_bytes.saturating_add(len);
+                    }
+                }
                 Payload::ElementSection(elements) => {
                     shape.element_segments = elements.count();
                     for element in elements.into_iter().flatten() {
@@ -113,6 +130,13 @@ impl ModuleShape {
                 MAX_MODULE_ELEMENT_ITEMS,
                 "",
             ),
+            ("exports", self.exports, MAX_MODULE_EXPORTS, ""),
+            (
+                "bytes of export names",
+                self.export_name_bytes,
+                MAX_MODULE_EXPORT_NAME_BYTES,
+                "",
+            ),
         ];
         match caps.into_iter().find(|(_, count, cap, _)| count > cap) {
             Some((what, count, cap, how)) => Err(format!(
@@ -137,7 +161,7 @@ mod tests {
                 (table 1 funcref)
                 (global i32 (i32.const 1))
                 (global i32 (i32.const 2))
-                (func) (func) (func (drop (i32.const 7)))
+                (func (export "one")) (func (export "two")) (func (drop (i32.const 7)))
                 (elem (i32.const 0) func 1)
                 (elem func 0 1 2)
                 (data (i32.const 0) "a")
@@ -152,6 +176,8 @@ mod tests {
                 data_segments: 2,
                 element_segments: 2,
                 element_items: 4,
+                exports: 2,
+                export_name_bytes: 6,
             }
         );
         // What does not parse is the compiler's to refuse: the counts as far as they went.
