@@ -700,7 +700,10 @@ fn a_module_run_directly_needs_the_signatures_a_directory_would() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "nothing of it ran");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`codecs.wasm` is unsigned"), "{err}");
+    assert!(
+        err.contains("`codecs.wasm` is unsigned") && err.contains(".wasm.sig"),
+        "{err}"
+    );
     let signature = modreg::WasmSignature::new(
         "release",
         modreg::sign_message(&modreg::WasmSignature::message(&bytes), SECRET).unwrap(),

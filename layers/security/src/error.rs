@@ -55,17 +55,18 @@ pub enum SecurityError {
 
     /// Authentication is on and the change carries no signature.
     #[error(
-        "registration of plugin `{plugin}` is unsigned, and plugin authentication requires a signed manifest"
+        "the change to `{plugin}` is unsigned, and plugin authentication requires a trusted key's signature (a signed manifest; for a WebAssembly module, its `.wasm.sig` file)"
     )]
     Unsigned {
-        /// The plugin concerned.
+        /// The plugin concerned (a WebAssembly module's file name when the module itself is
+        /// checked, before its plugins are read).
         plugin: String,
     },
 
     /// The signature names a key that is not trusted.
-    #[error("manifest of plugin `{plugin}` is signed with key `{key}`, which is not trusted")]
+    #[error("the change to `{plugin}` is signed with key `{key}`, which is not trusted")]
     UntrustedKey {
-        /// The plugin concerned.
+        /// The plugin concerned (or a WebAssembly module's file name).
         plugin: String,
         /// The key named.
         key: String,
@@ -74,10 +75,10 @@ pub enum SecurityError {
     /// The signature does not match what was signed: it was altered, or signed by another
     /// key.
     #[error(
-        "manifest of plugin `{plugin}` does not match its signature by key `{key}`: it was altered or wrongly signed"
+        "the change to `{plugin}` does not match its signature by key `{key}`: it was altered or wrongly signed"
     )]
     BadSignature {
-        /// The plugin concerned.
+        /// The plugin concerned (or a WebAssembly module's file name).
         plugin: String,
         /// The key named.
         key: String,
