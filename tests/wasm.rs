@@ -1219,14 +1219,22 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
             round(i);
         }
         let before = held_memory::held();
+        let started = Instant::now();
         let rounds = 200;
         for i in 100..100 + rounds {
             round(i);
         }
         let grown = held_memory::held() - before;
+        // Monitoring keeps a snapshot of each live plugin's metrics every 5 s, for two
+        // minutes (what health rules and the dashboard read): bounded by time, not by rounds,
+        // so a slow run (a loaded CI machine: 6.6 KB once) holds a few more. Allowed: 2 KiB
+        // per period the rounds spanned, for the one plugin that lives through them.
+        let periods = isize::try_from(started.elapsed().as_secs() / 5).unwrap() + 2;
+        let allowed = (4 << 10) + if monitored { periods * (2 << 10) } else { 0 };
         assert!(
-            grown <= 4 << 10,
-            "{grown} bytes more held after {rounds} rounds (monitoring configured: {monitored})"
+            grown <= allowed,
+            "{grown} bytes more held after {rounds} rounds in {:?} (monitoring configured: {monitored}; allowed {allowed})",
+            started.elapsed()
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
