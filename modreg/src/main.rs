@@ -318,12 +318,8 @@ fn conformance(
 ) -> Result<(), CliError> {
     // Admitted as a module of the plugin directory would be (`--require-signatures` holds
     // here too), then run by the kit in registries of its own.
-    let bytes = registry.wasm().admit_wasm_file(module)?;
-    let name = module.file_name().map_or_else(
-        || module.display().to_string(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    let report = modreg::conformance::check_hex_codec_in(engine, &name, &bytes)?;
+    let module = registry.wasm().admit_wasm_file(module)?;
+    let report = modreg::conformance::check_hex_codec_in(engine, &module.name, &module.bytes)?;
     if json {
         output::conformance_json(stdout, &report)?;
     } else {

@@ -506,17 +506,8 @@ pub fn check_hex_codec_file_in(
     engine: WasmEngine,
     path: &std::path::Path,
 ) -> Result<ConformanceReport, PluginError> {
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    let bytes = modreg_host::files::read_regular(path, crate::config::DEFAULT_WASM_MODULE_BYTES)
-        .map_err(|e| {
-            PluginError::from(PluginErrorKind::WasmModule {
-                module: name.clone(),
-                reason: format!("cannot read: {e}"),
-            })
-        })?;
+    let name = crate::load::module_name(path);
+    let bytes = crate::load::read_capped(path, crate::config::DEFAULT_WASM_MODULE_BYTES)?;
     check_hex_codec_in(engine, &name, &bytes)
 }
 

@@ -66,6 +66,6 @@ pub use crate::config::{
     DEFAULT_WASM_TIME_BUDGET, DEFAULT_WASM_TOTAL_MEMORY_BYTES, GuestState, WasmConfig, WasmEngine,
 };
 pub use crate::host_function::{HostCall, HostFunction, HostFunctionError};
-pub use crate::load::{Sandbox, Wasm, WasmLoadReport};
+pub use crate::load::{AdmittedModule, Sandbox, Wasm, WasmLoadReport};
 pub use crate::signature::WasmSignature;
 pub use crate::watch::WasmWatcher;

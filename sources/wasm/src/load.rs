@@ -89,8 +89,19 @@ pub struct WasmLoadReport {
     pub refused: Vec<(String, PluginError)>,
 }
 
+/// A module file the registry's layers let run: its name and bytes
+/// ([`Sandbox::admit_wasm_file`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AdmittedModule {
+    /// The name it would be loaded under: its file name.
+    pub name: String,
+    /// The file's bytes, read once.
+    pub bytes: Vec<u8>,
+}
+
 /// The name a module file is loaded under: its file name.
-fn module_name(path: &Path) -> String {
+pub(crate) fn module_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -112,7 +123,7 @@ fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
 }
 
 /// Reads at most `limit` bytes of `path`; more is an error.
-fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
+pub(crate) fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
     let refuse = |reason: String| {
         PluginError::from(PluginErrorKind::WasmModule {
             module: module_name(path),
@@ -293,17 +304,16 @@ impl Wasm {
         &self,
         registry: &ModuleRegistry,
         path: &Path,
-    ) -> Result<Vec<u8>, PluginError> {
+    ) -> Result<AdmittedModule, PluginError> {
         let bytes = read_capped(path, self.wasm_config().max_module_bytes())?;
         let signature = signature_beside(path)?;
         let digest = sha256_of(&bytes);
         let proof = signature
             .as_ref()
             .map(|s| Proof::new(&digest, &s.key, &s.signature));
-        registry
-            .registrations()
-            .admit_source(&module_name(path), proof)?;
-        Ok(bytes)
+        let name = module_name(path);
+        registry.registrations().admit_source(&name, proof)?;
+        Ok(AdmittedModule { name, bytes })
     }
 
     /// What [`Sandbox::load_wasm_bytes`] does.
@@ -659,9 +669,9 @@ impl Sandbox<'_> {
     /// Reads the module at `path` (and its signature `PATH.sig`, if there is one) as
     /// [`load_wasm_plugin`](Self::load_wasm_plugin) does and asks the registry's layers
     /// whether it may run at all (with authentication on: signed by a trusted key), without
-    /// loading it; its bytes. What a tool that runs a module outside the registry calls
+    /// loading it; its name and bytes. What a tool that runs a module outside the registry calls
     /// first (`modreg conformance`, whose kit loads the module into registries of its own).
-    pub fn admit_wasm_file(&self, path: impl AsRef<Path>) -> Result<Vec<u8>, PluginError> {
+    pub fn admit_wasm_file(&self, path: impl AsRef<Path>) -> Result<AdmittedModule, PluginError> {
         self.wasm.admit_wasm_file(self.registry, path.as_ref())
     }
 
