@@ -23,8 +23,9 @@ use guest_hostile_typed::PROBES;
 
 use modreg::{
     AdvancedPluginMonitoringConfig, AlertKind, GuestState, ModuleRegistry, Operation,
-    PluginCapabilityQuery, PluginError, PluginErrorKind, PluginMonitoringConfig, Principal,
-    SecurityError, WasmConfig, WasmEngine, WasmSignature,
+    PluginAccessControlConfig, PluginCapabilityQuery, PluginError, PluginErrorKind,
+    PluginMonitoringConfig, PluginType, Principal, Role, SecurityError, WasmConfig, WasmEngine,
+    WasmSignature,
 };
 
 use signing::RELEASE_SECRET as SECRET;
@@ -525,12 +526,14 @@ fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngin
         other => panic!("expected a refusal, got {other:?}"),
     };
     assert!(refused(b"not wasm at all").contains("not a valid module"));
-    let wasi = wat::parse_str(
+    // Each below lists a plugin and breaks one rule.
+    let wasi = wasm_text::text_guest(
         r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#,
-    )
-    .unwrap();
+        "wasi",
+        "1.0.0",
+    );
     assert!(refused(&wasi).contains("wasi_snapshot_preview1::fd_write"));
-    let bare = wat::parse_str("(module (memory (export \"memory\") 1))").unwrap();
+    let bare = wasm_text::text_guest("(module (memory (export \"memory\") 1))", "bare", "1.0.0");
     assert!(refused(&bare).contains("modreg_alloc"));
     let mut no_section = module("codecs.wasm");
     // Rename the section: same length, another name.
@@ -789,6 +792,100 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: Wasm
         .load_wasm_bytes("codecs.wasm", &codecs, Some(&signed))
         .unwrap();
     rot13_still_answers(&registry);
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// Under access control a module loads only for a principal allowed to register every plugin
+/// it lists, and that is asked before the module is compiled or its start function runs
+/// (`Change::Declare`): without a principal, or by one whose grant does not cover a plugin (by
+/// operation, or by type), the load is refused as `AccessDenied` even when the module's start
+/// function never ends, and the compiling engine's cache gets nothing of it. An allowed load
+/// is audited once per plugin, a refused one once.
+fn under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins(
+    engine: WasmEngine,
+) {
+    let cache = std::env::temp_dir().join(format!(
+        "modreg-undeclared-{engine:?}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&cache);
+    let registry = ModuleRegistry::new();
+    let config = WasmConfig::new().with_engine(engine);
+    #[cfg(feature = "wasm-jit")]
+    let config = config.with_jit_cache_dir(&cache);
+    registry.wasm().configure_wasm(config).unwrap();
+    registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new()
+                .with_role_based_access(true)
+                .with_access_logging(true)
+                .with_role(Role::new("encoders").allow_types(
+                    Operation::Register,
+                    "*",
+                    [PluginType::Encoding],
+                ))
+                .with_role(Role::new("reader").allow(Operation::Discover, "*")),
+        )
+        .unwrap();
+    let codecs = module("codecs.wasm");
+    // A data processor whose start function never ends.
+    let spinning = wasm_text::text_guest(
+        r#"(module
+            (func $spin (loop (br 0))) (start $spin)
+            (memory (export "memory") 1)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0)))"#,
+        "spinner",
+        "1.0.0",
+    );
+    let encoder = Principal::new("ed").with_role("encoders");
+    let reader = Principal::new("rita").with_role("reader");
+    // What, by whom, which module.
+    let cases = [
+        ("no principal", None, "codecs.wasm", codecs.as_slice()),
+        ("a reader", Some(&reader), "codecs.wasm", &codecs),
+        (
+            "an encoder, a data processor that never starts",
+            Some(&encoder),
+            "spinner.wasm",
+            &spinning,
+        ),
+    ];
+    let load = |principal: Option<&Principal>, name: &str, bytes: &[u8]| {
+        let load = || registry.wasm().load_wasm_bytes(name, bytes, None);
+        match principal {
+            Some(principal) => registry
+                .on_behalf_of(principal.clone())
+                .unwrap()
+                .changes(load),
+            None => load(),
+        }
+    };
+    for (what, principal, name, bytes) in cases {
+        let who = principal.map_or("-", Principal::name);
+        let started = Instant::now();
+        let outcome = load(principal, name, bytes);
+        assert_refused!(
+            outcome,
+            SecurityError::AccessDenied { principal, .. } if principal == who,
+            what
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{what}: it ran");
+        let compiled = std::fs::read_dir(&cache).map_or(0, |dir| dir.count());
+        assert_eq!(compiled, 0, "{what}: the compiling engine's cache got it");
+        assert!(registry.plugin("rot13").is_none(), "{what}");
+    }
+    let refusals =
+        registry.audit_log(|e| e.operation == Operation::Register && !e.decision.allowed);
+    assert_eq!(refusals.len(), 3, "one refusal a load: {refusals:?}");
+    load(Some(&encoder), "codecs.wasm", &codecs).unwrap();
+    rot13_still_answers(&registry);
+    let allowed = registry.audit_log(|e| e.principal == "ed" && e.decision.allowed);
+    assert_eq!(
+        allowed.iter().filter(|e| e.plugin == "rot13").count(),
+        1,
+        "each plugin's registration audited once: {allowed:?}"
+    );
     let _ = std::fs::remove_dir_all(&cache);
 }
 
@@ -2384,5 +2481,6 @@ on_every_engine!(
     host_functions_run_only_under_a_declared_permission_and_are_counted,
     abi_versions_one_and_two_serve_side_by_side,
     with_authentication_on_only_modules_signed_by_a_trusted_key_load,
+    under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins,
     modules_whose_instances_would_cost_too_much_are_refused_before_they_compile,
 );

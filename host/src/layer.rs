@@ -62,6 +62,20 @@ pub enum Change<'a> {
         /// The signature it arrived with, if any.
         proof: Option<Proof<'a>>,
     },
+    /// The source `source`, admitted by its [`Load`](Change::Load), declares the entry
+    /// `name`: the registration it would make, read from the source's own listing before any
+    /// of its code is compiled or run, so that a layer that decides registrations (security,
+    /// under access control) refuses the source before its code costs anything. The
+    /// [`Register`](Change::Register) that follows once the source is compiled is asked as
+    /// well; a layer that records its decisions records that one (and a `Declare` it refuses).
+    Declare {
+        /// The source's name (a module's file name).
+        source: &'a str,
+        /// The entry's name.
+        name: &'a str,
+        /// The entry's type, when its registration will give one (a typed plugin's has none).
+        plugin_type: Option<PluginType>,
+    },
     /// Adding (or replacing) the runtime entry `name`.
     Register {
         /// The entry's name.
@@ -101,6 +115,7 @@ impl<'a> Change<'a> {
     pub fn name(&self) -> &'a str {
         match *self {
             Change::Load { name, .. }
+            | Change::Declare { name, .. }
             | Change::Register { name, .. }
             | Change::Shadow { name, .. }
             | Change::Unregister { name, .. }
@@ -109,14 +124,14 @@ impl<'a> Change<'a> {
     }
 
     /// The signature the change arrived with, if any (a shadowing is part of a registration,
-    /// whose own `Register` carries it).
+    /// whose own `Register` carries it; a declaration is part of its source's `Load`).
     pub fn proof(&self) -> Option<Proof<'a>> {
         match *self {
             Change::Load { proof, .. }
             | Change::Register { proof, .. }
             | Change::Unregister { proof, .. }
             | Change::Settings { proof, .. } => proof,
-            Change::Shadow { .. } => None,
+            Change::Shadow { .. } | Change::Declare { .. } => None,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::runtime::{Fields, Registration, RuntimeEntry};
 use crate::sandboxed::SandboxedRegistration;
 use modreg_core::validate::parse_dependency;
 use modreg_core::{PluginError, PluginErrorKind};
-use modreg_core::{PluginSettings, Registry};
+use modreg_core::{PluginSettings, PluginType, Registry};
 
 /// A change a signed artifact asks for ([`crate::Registrations::apply_signed`]).
 #[derive(Debug)]
@@ -86,6 +86,20 @@ impl ModuleRegistry {
         proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
         self.check_change(Change::Load { name, proof })
+    }
+
+    /// What [`Registrations::declare`](crate::Registrations::declare) does.
+    pub(crate) fn declare(
+        &self,
+        source: &str,
+        name: &str,
+        plugin_type: Option<PluginType>,
+    ) -> Result<(), PluginError> {
+        self.check_change(Change::Declare {
+            source,
+            name,
+            plugin_type,
+        })
     }
 
     /// Registers a batch loaded from one source (a WebAssembly module): all or none, each

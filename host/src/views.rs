@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 #[cfg(doc)]
 use modreg_core::PluginErrorKind;
-use modreg_core::{Conflict, Plugin, PluginError, PluginSettings, Registry};
+use modreg_core::{Conflict, Plugin, PluginError, PluginSettings, PluginType, Registry};
 
 use crate::advanced::{AdvancedPluginInstance, AdvancedPluginInstantiationConfig};
 use crate::cache::CacheStats;
@@ -285,6 +285,22 @@ impl Registrations<'_> {
     /// ([`register_batch`](Self::register_batch)).
     pub fn admit_source(&self, name: &str, proof: Option<Proof<'_>>) -> Result<(), PluginError> {
         self.0.admit_source(name, proof)
+    }
+
+    /// Asks the layers whether the source `source`, already admitted
+    /// ([`admit_source`](Self::admit_source)), may declare the entry `name` of `plugin_type`
+    /// (`None` for a typed plugin, whose registration gives none): a loader calls it for each
+    /// plugin the source lists, after reading that list and before compiling or running any
+    /// of the source's code, so a registration the layers would refuse (security, under
+    /// access control: a principal not allowed to register it) stops the source before its
+    /// code costs anything. Nothing changes; the registration is checked again when made.
+    pub fn declare(
+        &self,
+        source: &str,
+        name: &str,
+        plugin_type: Option<PluginType>,
+    ) -> Result<(), PluginError> {
+        self.0.declare(source, name, plugin_type)
     }
 
     /// Registers a batch a source loaded together (a WebAssembly module's plugins): all or

@@ -242,6 +242,7 @@ impl Security {
         operation: Operation,
         plugin: &str,
         plugin_type: Option<PluginType>,
+        record: Record,
     ) -> Result<(), PluginError> {
         let principal = acting();
         let decision = match &principal {
@@ -262,7 +263,9 @@ impl Security {
             },
         };
         let name = principal.as_ref().map_or("-", Principal::name);
-        self.note_access(&|event| cx.emit(event), name, operation, plugin, &decision)?;
+        if record == Record::Every || !decision.allowed {
+            self.note_access(&|event| cx.emit(event), name, operation, plugin, &decision)?;
+        }
         if decision.allowed {
             Ok(())
         } else {
@@ -379,7 +382,8 @@ impl Layer for Security {
     /// secure loading on, compiled-in plugins are neither shadowed nor removed.
     fn check_change(&self, cx: &LayerContext<'_>, change: Change<'_>) -> Result<(), PluginError> {
         let switches = self.switches();
-        let signed_change = !matches!(change, Change::Shadow { .. });
+        // A shadowing is signed with its registration, a declaration with its source's load.
+        let signed_change = !matches!(change, Change::Shadow { .. } | Change::Declare { .. });
         if switches.authentication && signed_change {
             let name = change.name();
             let verdict = match change.proof() {
@@ -405,10 +409,19 @@ impl Layer for Security {
         {
             // A registration names its type: a grant limited to types is checked against it.
             let plugin_type = match change {
-                Change::Register { plugin_type, .. } => plugin_type,
+                Change::Register { plugin_type, .. } | Change::Declare { plugin_type, .. } => {
+                    plugin_type
+                }
                 _ => None,
             };
-            self.check_acting(cx, operation, change.name(), plugin_type)?;
+            // A declaration is the registration asked early: it is recorded when refused, and
+            // when allowed by the registration itself, so each is audited once.
+            let record = if matches!(change, Change::Declare { .. }) {
+                Record::Refusals
+            } else {
+                Record::Every
+            };
+            self.check_acting(cx, operation, change.name(), plugin_type, record)?;
         }
         if !switches.secure_loading {
             return Ok(());
@@ -491,9 +504,17 @@ impl Layer for Security {
 
 /// The access operation a change is: a registration, a removal or a change of settings.
 /// Shadowing a compiled-in plugin comes with a registration, which is the one asked.
+/// Which access decisions a check records (audits, counts and emits).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Record {
+    Every,
+    /// Only refusals: the allowed decision is recorded by a later check of the same change.
+    Refusals,
+}
+
 fn operation_of(change: &Change<'_>) -> Option<Operation> {
     match change {
-        Change::Register { .. } => Some(Operation::Register),
+        Change::Register { .. } | Change::Declare { .. } => Some(Operation::Register),
         Change::Unregister { .. } => Some(Operation::Unregister),
         Change::Settings { .. } => Some(Operation::Configure),
         _ => None,

@@ -4,13 +4,11 @@
 //! loaded ([`WasmConfig::with_engine`](crate::WasmConfig::with_engine)); the imports, the call
 //! protocol, the limits and the grants are the same in both (`imports`, `instance`).
 
-use std::borrow::Cow;
-
 use crate::config::{WasmConfig, WasmEngine};
 use crate::interpreter::{self, InterpretedModule};
 #[cfg(feature = "jit")]
 use crate::jit::{self, JitModule};
-use modreg_core::wasm_abi::SECTION;
+use modreg_core::wasm_abi::ModuleEntry;
 
 /// A module compiled for one engine.
 #[derive(Debug)]
@@ -20,7 +18,8 @@ pub(crate) enum Compiled {
     Jitted(JitModule),
 }
 
-/// Validates and compiles `bytes` (SHA-256 `digest`) for the engine `config` names.
+/// Validates and compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`) for the
+/// engine `config` names.
 ///
 /// An interpreted module gets an engine of its own (cheap: `wasm_load` did not move,
 /// BENCHMARKS.md): wasmi keeps a module's functions in its engine until the engine goes, so
@@ -31,21 +30,24 @@ pub(crate) enum Compiled {
 pub(crate) fn compile(
     bytes: &[u8],
     digest: &[u8; 32],
+    entries: &[ModuleEntry],
     config: &WasmConfig,
 ) -> Result<Compiled, String> {
     match config.engine() {
         chosen @ (WasmEngine::Interpreter | WasmEngine::LazyInterpreter) => {
-            let _ = digest;
+            let _ = (digest, entries);
             let engine = interpreter::engine(chosen == WasmEngine::LazyInterpreter);
             InterpretedModule::new(&engine, bytes).map(Compiled::Interpreted)
         }
         #[cfg(feature = "jit")]
         WasmEngine::Jit => {
-            JitModule::new(bytes, digest, config, jit::Compiler::Optimizing).map(Compiled::Jitted)
+            JitModule::new(bytes, digest, entries, config, jit::Compiler::Optimizing)
+                .map(Compiled::Jitted)
         }
         #[cfg(feature = "jit")]
         WasmEngine::JitBaseline => {
-            JitModule::new(bytes, digest, config, jit::Compiler::Baseline).map(Compiled::Jitted)
+            JitModule::new(bytes, digest, entries, config, jit::Compiler::Baseline)
+                .map(Compiled::Jitted)
         }
     }
 }
@@ -57,23 +59,6 @@ impl Compiled {
             Compiled::Interpreted(compiled) => compiled.module.get_export(name).is_some(),
             #[cfg(feature = "jit")]
             Compiled::Jitted(compiled) => compiled.exports(name),
-        }
-    }
-
-    /// The contents of every custom section named [`SECTION`] (the plugins the module lists),
-    /// in order, joined.
-    pub(crate) fn plugin_section(&self) -> Cow<'_, [u8]> {
-        match self {
-            Compiled::Interpreted(compiled) => Cow::Owned(
-                compiled
-                    .module
-                    .custom_sections()
-                    .filter(|s| s.name() == SECTION)
-                    .flat_map(|s| s.data().iter().copied())
-                    .collect(),
-            ),
-            #[cfg(feature = "jit")]
-            Compiled::Jitted(compiled) => Cow::Borrowed(&compiled.section),
         }
     }
 }

@@ -31,6 +31,8 @@ const SLICE: u64 = 1_000_000;
 pub(crate) fn engine(lazy: bool) -> Engine {
     let mut config = wasmi::Config::default();
     config.consume_fuel(true);
+    // The plugin listing is read before compiling (`shape`); wasmi need not keep a copy.
+    config.ignore_custom_sections(true);
     if lazy {
         config.compilation_mode(wasmi::CompilationMode::Lazy);
     }

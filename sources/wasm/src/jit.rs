@@ -36,8 +36,8 @@ use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, Pendin
 use crate::jit_cache;
 use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
-    EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC, SECTION,
-    read_metadata,
+    EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
+    ModuleEntry,
 };
 
 /// How often the engines' epoch advances: a guest overruns its deadline by at most this.
@@ -148,14 +148,12 @@ fn start_ticking() -> Result<(), String> {
         .clone()
 }
 
-/// Whether a module's plugins, listed in its `section`, ask for a fuel cap of their own
-/// (`fuel=N` among their limits).
-fn asks_fuel(section: &[u8]) -> bool {
-    read_metadata(section).is_ok_and(|entries| {
-        entries
-            .iter()
-            .any(|entry| entry.limits.iter().any(|limit| limit.starts_with("fuel=")))
-    })
+/// Whether a module's plugins (`entries`) ask for a fuel cap of their own (`fuel=N` among
+/// their limits).
+fn asks_fuel(entries: &[ModuleEntry]) -> bool {
+    entries
+        .iter()
+        .any(|entry| entry.limits.iter().any(|limit| limit.starts_with("fuel=")))
 }
 
 /// A module compiled to machine code, with its imports resolved once.
@@ -164,8 +162,6 @@ pub(crate) struct JitModule {
     kind: Kind,
     module: Module,
     pre: InstancePre<HostState>,
-    /// Its plugins' section, read once (before compiling, to choose the engine).
-    pub(crate) section: Vec<u8>,
 }
 
 impl std::fmt::Debug for JitModule {
@@ -175,18 +171,18 @@ impl std::fmt::Debug for JitModule {
 }
 
 impl JitModule {
-    /// Compiles `bytes` (SHA-256 `digest`) with `compiler`, or takes its machine code from the
-    /// configured cache.
+    /// Compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`) with `compiler`, or
+    /// takes its machine code from the configured cache.
     pub(crate) fn new(
         bytes: &[u8],
         digest: &[u8; 32],
+        entries: &[ModuleEntry],
         config: &WasmConfig,
         compiler: Compiler,
     ) -> Result<Self, String> {
-        let section = custom_section(bytes, SECTION);
         let kind = Kind {
             compiler,
-            metered: config.fuel().is_some() || asks_fuel(&section),
+            metered: config.fuel().is_some() || asks_fuel(entries),
             suspends: config.host_functions().iter().any(HostFunction::is_async),
         };
         let engine = engine(kind)?;
@@ -211,35 +207,12 @@ impl JitModule {
         let pre = linker(engine, kind.suspends)
             .and_then(|linker| linker.instantiate_pre(&module))
             .map_err(|e| format!("its imports do not link: {e:#}"))?;
-        Ok(JitModule {
-            kind,
-            module,
-            pre,
-            section,
-        })
+        Ok(JitModule { kind, module, pre })
     }
 
     pub(crate) fn exports(&self, name: &str) -> bool {
         self.module.get_export(name).is_some()
     }
-}
-
-/// The contents of every custom section named `name` in the module `bytes`, joined (read
-/// where they lie: the module is parsed, not copied). Parsed before the module is compiled:
-/// what does not parse is left for the compiler to refuse.
-fn custom_section(bytes: &[u8], name: &str) -> Vec<u8> {
-    let mut found = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        match payload {
-            Ok(wasmparser::Payload::CustomSection(section)) if section.name() == name => {
-                found.extend_from_slice(section.data());
-            }
-            Ok(_) => {}
-            // The compiler refuses what does not parse, with its reason.
-            Err(_) => break,
-        }
-    }
-    found
 }
 
 /// An instance of a compiled module.

@@ -11,7 +11,7 @@ use crate::config::WasmConfig;
 use crate::digest::{encode_hex, sha256 as sha256_of};
 use crate::imports::Grants;
 use crate::limits::tightened;
-use crate::module::WasmModule;
+use crate::module::DeclaredModule;
 use crate::plugin::{LoadedModule, WasmPlugin, WasmPluginSpec};
 use crate::signature::WasmSignature;
 use crate::versions::SignedVersions;
@@ -364,7 +364,20 @@ impl Wasm {
         // parsed, compiled or run, and again with each plugin it registers.
         let proof = signature.map(|s| Proof::new(&digest, &s.key, &s.signature));
         registry.registrations().admit_source(name, proof)?;
-        let module = WasmModule::new(name, bytes, digest, &config)?;
+        // Then what it declares, read from its headers: each plugin it lists is asked of the
+        // layers (security, under access control: may the acting principal register it?)
+        // before a compiler or its start function costs anything.
+        let declared = DeclaredModule::read(name, bytes, &config)?;
+        for entry in &declared.entries {
+            let plugin_type = match entry.typed {
+                Some(_) => None,
+                None => Some(entry.plugin_type.parse::<PluginType>()?),
+            };
+            registry
+                .registrations()
+                .declare(name, &entry.name, plugin_type)?;
+        }
+        let module = declared.compile(digest, &config)?;
         let sha256 = module.sha256.clone();
         let events = registry.events();
         let loaded = Arc::new(LoadedModule::new(

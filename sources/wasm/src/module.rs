@@ -1,5 +1,6 @@
-//! `WasmModule`: a module checked before any of it runs (size, validity, imports, exports,
-//! the `modreg.plugins` section), compiled once, with the plugins it lists.
+//! `WasmModule`: a module checked before any of it runs (size, shape, the `modreg.plugins`
+//! section, then validity, imports, exports), compiled once, with the plugins it lists.
+//! `DeclaredModule` is the first half: what the module declares, read before it compiles.
 
 use crate::config::WasmConfig;
 use crate::digest::encode_hex;
@@ -21,20 +22,25 @@ pub(crate) struct WasmModule {
     pub(crate) compiled: Compiled,
 }
 
-impl WasmModule {
-    /// Checks and compiles `bytes`, loaded under `name`; `digest` is their SHA-256.
-    pub(crate) fn new(
-        name: &str,
-        bytes: &[u8],
-        digest: [u8; 32],
+/// A module's bytes read as far as what it declares, before any of its code is compiled:
+/// its size and shape are within the caps and its plugin listing parses.
+#[derive(Debug)]
+pub(crate) struct DeclaredModule<'b> {
+    name: &'b str,
+    bytes: &'b [u8],
+    /// The plugins its section lists, in call order.
+    pub(crate) entries: Vec<ModuleEntry>,
+}
+
+impl<'b> DeclaredModule<'b> {
+    /// Reads `bytes`, loaded under `name`: refused when over `config`'s size or shape caps,
+    /// not a module, or without a plugin listing that parses.
+    pub(crate) fn read(
+        name: &'b str,
+        bytes: &'b [u8],
         config: &WasmConfig,
     ) -> Result<Self, PluginError> {
-        let refuse = |reason: String| {
-            PluginError::from(PluginErrorKind::WasmModule {
-                module: name.to_owned(),
-                reason,
-            })
-        };
+        let refuse = |reason: String| refuse(name, reason);
         if bytes.len() > config.max_module_bytes() {
             return Err(refuse(format!(
                 "{} bytes is over the limit of {}",
@@ -43,8 +49,32 @@ impl WasmModule {
             )));
         }
         // Before a compiler sees it: what each of its instances would make.
-        ModuleShape::of(bytes).check(config).map_err(refuse)?;
-        let compiled = engines::compile(bytes, &digest, config).map_err(refuse)?;
+        let shape = ModuleShape::of(bytes).map_err(refuse)?;
+        shape.check(config).map_err(refuse)?;
+        if shape.plugin_section.is_empty() {
+            return Err(refuse(format!(
+                "has no `{SECTION}` section listing its plugins"
+            )));
+        }
+        let entries = read_metadata(&shape.plugin_section)
+            .map_err(|e| refuse(format!("`{SECTION}`: {e}")))?;
+        Ok(DeclaredModule {
+            name,
+            bytes,
+            entries,
+        })
+    }
+
+    /// Compiles the module (`digest`: the SHA-256 of its bytes) for the engine `config`
+    /// names, and checks it exports what the contract needs.
+    pub(crate) fn compile(
+        self,
+        digest: [u8; 32],
+        config: &WasmConfig,
+    ) -> Result<WasmModule, PluginError> {
+        let refuse = |reason: String| refuse(self.name, reason);
+        let compiled =
+            engines::compile(self.bytes, &digest, &self.entries, config).map_err(refuse)?;
         for export in [EXPORT_ALLOC, EXPORT_PROCESS, "memory"] {
             if !compiled.exports(export) {
                 return Err(refuse(format!(
@@ -52,18 +82,18 @@ impl WasmModule {
                 )));
             }
         }
-        let section = compiled.plugin_section();
-        if section.is_empty() {
-            return Err(refuse(format!(
-                "has no `{SECTION}` section listing its plugins"
-            )));
-        }
-        let entries = read_metadata(&section).map_err(|e| refuse(format!("`{SECTION}`: {e}")))?;
         Ok(WasmModule {
-            name: name.to_owned(),
+            name: self.name.to_owned(),
             sha256: encode_hex(&digest),
-            entries,
+            entries: self.entries,
             compiled,
         })
     }
+}
+
+fn refuse(module: &str, reason: String) -> PluginError {
+    PluginError::from(PluginErrorKind::WasmModule {
+        module: module.to_owned(),
+        reason,
+    })
 }

@@ -1,5 +1,5 @@
 //! `ModuleShape`: how many functions, globals, segments, element items and exports a module
-//! declares, read from its section headers before it is compiled.
+//! declares, and the plugins it lists, read from its section headers before it is compiled.
 //!
 //! Every instance of a module gets an entity for each of them, and the interpreter copies
 //! every element segment's items and every export's name into each instance. A fresh guest
@@ -9,10 +9,15 @@
 //! The counts are capped at load (`WasmConfig::with_max_module_functions`, and fixed caps for
 //! the rest, which no compiler makes many of), so a fresh guest's cost is bounded before a
 //! compiler sees the module.
+//!
+//! The plugin listing (the `modreg.plugins` custom section) is read in the same pass: the
+//! loader asks the registry's layers about each plugin before the module is compiled
+//! (`Change::Declare`), and the compiling engine picks its metering from it.
 
 use wasmparser::{Chunk, ElementItems, Parser, Payload, TypeRef};
 
 use crate::config::WasmConfig;
+use modreg_core::wasm_abi::SECTION;
 
 /// The most globals a module may declare (a Rust or C guest has a handful).
 pub(crate) const MAX_MODULE_GLOBALS: u32 = 10_000;
@@ -28,9 +33,12 @@ pub(crate) const MAX_MODULE_EXPORT_NAME_BYTES: u32 = 64 << 10;
 /// 100,000 elements; a Rust guest's one segment fills its table, a few hundred).
 pub(crate) const MAX_MODULE_ELEMENT_ITEMS: u32 = 100_000;
 
-/// What a module declares that each of its instances makes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a module declares that each of its instances makes, and the plugins it lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ModuleShape {
+    /// Every custom section named `modreg.plugins`, in order, joined (the plugins the module
+    /// lists).
+    pub(crate) plugin_section: Vec<u8>,
     /// Functions, imported and defined.
     pub(crate) functions: u32,
     /// Globals, imported and defined.
@@ -48,16 +56,21 @@ pub(crate) struct ModuleShape {
 }
 
 impl ModuleShape {
-    /// The shape of `bytes`, as far as they parse: a module that does not parse is left to
-    /// the compiler, which refuses it with its own reason. Function bodies are skipped, not
-    /// read.
-    pub(crate) fn of(bytes: &[u8]) -> Self {
+    /// The shape of `bytes`, or why they are not a module: what does not parse is refused
+    /// here, with wasmparser's reason (the parser both engines validate with). Function
+    /// bodies are skipped, not read: the compiler validates them.
+    pub(crate) fn of(bytes: &[u8]) -> Result<Self, String> {
         let mut shape = ModuleShape::default();
         let mut parser = Parser::new(0);
         let mut rest = bytes;
         loop {
-            let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(rest, true) else {
-                return shape;
+            let (consumed, payload) = match parser.parse(rest, true) {
+                Ok(Chunk::Parsed { consumed, payload }) => (consumed, payload),
+                // Only before the end of input; all of it was given.
+                Ok(Chunk::NeedMoreData(_)) => {
+                    return Err("not a valid module: it ends early".to_owned());
+                }
+                Err(e) => return Err(format!("not a valid module: {e}")),
             };
             rest = &rest[consumed..];
             match payload {
@@ -97,11 +110,14 @@ impl ModuleShape {
                 Payload::CodeSectionStart { size, .. } => {
                     parser.skip_section();
                     let Some(after) = rest.get(size as usize..) else {
-                        return shape;
+                        return Err("not a valid module: its code section ends early".to_owned());
                     };
                     rest = after;
                 }
-                Payload::End(_) => return shape,
+                Payload::CustomSection(section) if section.name() == SECTION => {
+                    shape.plugin_section.extend_from_slice(section.data());
+                }
+                Payload::End(_) => return Ok(shape),
                 _ => {}
             }
         }
@@ -152,7 +168,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_shape_counts_imported_and_defined_items_and_skips_function_bodies() {
+    fn a_shape_counts_imported_and_defined_items_joins_the_plugin_listing_and_skips_bodies() {
         let bytes = wat::parse_str(
             r#"(module
                 (import "modreg" "panic_message" (func (param i32 i32)))
@@ -165,12 +181,16 @@ mod tests {
                 (elem (i32.const 0) func 1)
                 (elem func 0 1 2)
                 (data (i32.const 0) "a")
-                (data (i32.const 8) "b"))"#,
+                (data (i32.const 8) "b")
+                (@custom "modreg.plugins" (before first) "ab")
+                (@custom "other" "x")
+                (@custom "modreg.plugins" (after data) "cd"))"#,
         )
         .unwrap();
         assert_eq!(
-            ModuleShape::of(&bytes),
+            ModuleShape::of(&bytes).unwrap(),
             ModuleShape {
+                plugin_section: b"abcd".to_vec(),
                 functions: 4,
                 globals: 3,
                 data_segments: 2,
@@ -180,8 +200,10 @@ mod tests {
                 export_name_bytes: 6,
             }
         );
-        // What does not parse is the compiler's to refuse: the counts as far as they went.
-        assert_eq!(ModuleShape::of(b"\0asm\x01"), ModuleShape::default());
-        assert_eq!(ModuleShape::of(&bytes[..bytes.len() - 3]).functions, 4);
+        // What does not parse is refused with the parser's reason.
+        for cut in [b"\0asm\x01".as_slice(), &bytes[..bytes.len() - 3]] {
+            let reason = ModuleShape::of(cut).unwrap_err();
+            assert!(reason.starts_with("not a valid module: "), "{reason}");
+        }
     }
 }
