@@ -83,11 +83,11 @@ pub use modreg_semantic::{PluginSemanticQuery, ScoredPlugin, SemanticDiscovery};
 pub use modreg_wasm::conformance;
 #[cfg(feature = "wasm")]
 pub use modreg_wasm::{
-    AdmittedModule, DEFAULT_WASM_IDLE_MEMORY_BYTES, DEFAULT_WASM_JIT_CACHE_BYTES,
-    DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES, DEFAULT_WASM_MODULE_FUNCTIONS,
-    DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET, DEFAULT_WASM_TOTAL_MEMORY_BYTES,
-    GuestState, HostCall, HostFunction, HostFunctionError, Sandbox, Wasm, WasmConfig, WasmEngine,
-    WasmLoadReport, WasmSignature, WasmWatcher,
+    AdmittedModule, DEFAULT_WASM_FUNCTION_BYTES, DEFAULT_WASM_IDLE_MEMORY_BYTES,
+    DEFAULT_WASM_JIT_CACHE_BYTES, DEFAULT_WASM_MEMORY_BYTES, DEFAULT_WASM_MODULE_BYTES,
+    DEFAULT_WASM_MODULE_FUNCTIONS, DEFAULT_WASM_OUTPUT_BYTES, DEFAULT_WASM_TIME_BUDGET,
+    DEFAULT_WASM_TOTAL_MEMORY_BYTES, GuestState, HostCall, HostFunction, HostFunctionError,
+    Sandbox, Wasm, WasmConfig, WasmEngine, WasmLoadReport, WasmSignature, WasmWatcher,
 };
 
 // Every Rust block of the README and of docs/ is compiled and run, as a doctest of this crate.

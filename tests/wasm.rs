@@ -582,9 +582,11 @@ fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngin
     }
 }
 
-/// A module whose every instance would make too many functions, globals or segments is
-/// refused at load, from its section headers, before a compiler sees it (a fresh guest makes
-/// every one of them, outside the call's time budget and the memory caps).
+/// A module whose every instance would make too many functions, globals or segments, or with
+/// a function body too large to compile at a bounded cost, is refused at load, from its
+/// section headers, before a compiler sees it (a fresh guest makes every one of them, outside
+/// the call's time budget and the memory caps; Cranelift's time and memory grow faster than a
+/// body's size).
 fn modules_whose_instances_would_cost_too_much_are_refused_before_they_compile(engine: WasmEngine) {
     // The contract's two functions, and `extra`.
     let contract = |extra: &str| {
@@ -641,6 +643,18 @@ fn modules_whose_instances_would_cost_too_much_are_refused_before_they_compile(e
                 (64 << 10) + "memory".len() + "modreg_alloc".len() + "modreg_process".len()
             ),
         ),
+        (
+            // A body of its local declarations (one byte), the nops and `end`: one byte over.
+            contract(&format!(
+                "(func{})",
+                " nop".repeat(modreg::DEFAULT_WASM_FUNCTION_BYTES - 1)
+            )),
+            format!(
+                "a function body of {} bytes, over the limit of {}",
+                modreg::DEFAULT_WASM_FUNCTION_BYTES + 1,
+                modreg::DEFAULT_WASM_FUNCTION_BYTES
+            ),
+        ),
     ];
     for (text, says) in &cases {
         let bytes = wasm_text::text_guest(text, "wide", "1.0.0");
@@ -655,24 +669,29 @@ fn modules_whose_instances_would_cost_too_much_are_refused_before_they_compile(e
     }
     assert_eq!(registry.wasm().wasm_modules_refused(), cases.len() as u64);
     assert!(registry.plugin("wide").is_none());
-    // The cap is the host's: ten functions load under a cap of ten, not under nine.
+    // The caps are the host's: ten functions load under a cap of ten, not under nine; the
+    // largest body (`i32.const 1024`: five bytes) under a cap of five, not under four.
     let ten = wasm_text::text_guest(&contract(&"(func)".repeat(8)), "ten", "1.0.0");
-    let capped = |cap| {
-        registry_with(
-            WasmConfig::new()
-                .with_engine(engine)
-                .with_max_module_functions(cap),
-        )
-        .wasm()
-        .load_wasm_bytes("ten.wasm", &ten, None)
+    let capped = |config: WasmConfig| {
+        registry_with(config.with_engine(engine))
+            .wasm()
+            .load_wasm_bytes("ten.wasm", &ten, None)
     };
-    capped(10).unwrap();
-    let err = capped(9).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("10 functions, over the limit of 9 (WasmConfig::with_max_module_functions)"),
-        "{err}"
-    );
+    capped(WasmConfig::new().with_max_module_functions(10)).unwrap();
+    capped(WasmConfig::new().with_max_function_bytes(5)).unwrap();
+    for (config, says) in [
+        (
+            WasmConfig::new().with_max_module_functions(9),
+            "10 functions, over the limit of 9 (WasmConfig::with_max_module_functions)",
+        ),
+        (
+            WasmConfig::new().with_max_function_bytes(4),
+            "a function body of 5 bytes, over the limit of 4 (WasmConfig::with_max_function_bytes)",
+        ),
+    ] {
+        let err = capped(config).unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+    }
     // The bundled guests are far under the default caps.
     registry
         .wasm()
