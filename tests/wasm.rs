@@ -699,6 +699,33 @@ fn modules_whose_instances_would_cost_too_much_are_refused_before_they_compile(e
         .unwrap();
 }
 
+/// A module keeping the call contract, of one data processor `spinner`, whose start function
+/// never ends.
+fn spinning_start() -> Vec<u8> {
+    wasm_text::text_guest(
+        r#"(module
+            (func $spin (loop (br 0))) (start $spin)
+            (memory (export "memory") 1)
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0)))"#,
+        "spinner",
+        "1.0.0",
+    )
+}
+
+/// A configuration for `engine` whose compiling engine caches its machine code in an empty
+/// directory of its own (named for `test`), and that directory: a test checks nothing of a
+/// refused module reached it.
+fn with_empty_jit_cache(test: &str, engine: WasmEngine) -> (std::path::PathBuf, WasmConfig) {
+    let cache =
+        std::env::temp_dir().join(format!("modreg-{test}-{engine:?}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let config = WasmConfig::new().with_engine(engine);
+    #[cfg(feature = "wasm-jit")]
+    let config = config.with_jit_cache_dir(&cache);
+    (cache, config)
+}
+
 /// `module` signed by the key `key` whose secret is `secret`: what `modreg sign` writes.
 fn sign(module: &[u8], key: &str, secret: &str) -> WasmSignature {
     WasmSignature::new(
@@ -712,13 +739,8 @@ fn sign(module: &[u8], key: &str, secret: &str) -> WasmSignature {
 /// or altered module is refused as such even when it is not WebAssembly or its start function
 /// never ends, and the compiling engine's disk cache gets nothing of it.
 fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: WasmEngine) {
-    let cache =
-        std::env::temp_dir().join(format!("modreg-unsigned-{engine:?}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&cache);
+    let (cache, config) = with_empty_jit_cache("unsigned", engine);
     let registry = signing::signing_registry();
-    let config = WasmConfig::new().with_engine(engine);
-    #[cfg(feature = "wasm-jit")]
-    let config = config.with_jit_cache_dir(&cache);
     registry.wasm().configure_wasm(config).unwrap();
     let codecs = module("codecs.wasm");
     // One letter of a description changed: still a valid module, no longer the signed bytes.
@@ -728,15 +750,7 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: Wasm
         .position(|w| w == b"Rotates")
         .unwrap();
     tampered[at] = b'r';
-    let spinning = wasm_text::text_guest(
-        r#"(module
-            (func $spin (loop (br 0))) (start $spin)
-            (memory (export "memory") 1)
-            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0)))"#,
-        "spinner",
-        "1.0.0",
-    );
+    let spinning = spinning_start();
     let not_wasm = b"\0asm, and then not a module at all".to_vec();
     let signed = sign(&codecs, "release", SECRET);
     type Expected = fn(&SecurityError) -> bool;
@@ -823,15 +837,8 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: Wasm
 fn under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins(
     engine: WasmEngine,
 ) {
-    let cache = std::env::temp_dir().join(format!(
-        "modreg-undeclared-{engine:?}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&cache);
+    let (cache, config) = with_empty_jit_cache("undeclared", engine);
     let registry = ModuleRegistry::new();
-    let config = WasmConfig::new().with_engine(engine);
-    #[cfg(feature = "wasm-jit")]
-    let config = config.with_jit_cache_dir(&cache);
     registry.wasm().configure_wasm(config).unwrap();
     registry
         .configure_plugin_access_control(
@@ -847,16 +854,7 @@ fn under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins(
         )
         .unwrap();
     let codecs = module("codecs.wasm");
-    // A data processor whose start function never ends.
-    let spinning = wasm_text::text_guest(
-        r#"(module
-            (func $spin (loop (br 0))) (start $spin)
-            (memory (export "memory") 1)
-            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
-            (func (export "modreg_process") (param i32 i32 i32) (result i32) (i32.const 0)))"#,
-        "spinner",
-        "1.0.0",
-    );
+    let spinning = spinning_start();
     let encoder = Principal::new("ed").with_role("encoders");
     let reader = Principal::new("rita").with_role("reader");
     // What, by whom, which module.
