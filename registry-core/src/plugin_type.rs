@@ -15,6 +15,7 @@ use crate::error::PluginError;
 /// use modreg_core::PluginType;
 ///
 /// assert_eq!("data-processor".parse::<PluginType>().unwrap(), PluginType::DataProcessor);
+/// assert_eq!("DataProcessor".parse::<PluginType>().unwrap(), PluginType::DataProcessor);
 /// assert_eq!(PluginType::Custom("telemetry").to_string(), "telemetry");
 /// assert!("".parse::<PluginType>().is_err());
 /// ```
@@ -87,14 +88,34 @@ impl FromStr for PluginType {
     /// [`PluginType::Custom`] (its text is kept for the life of the program, once per name).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         for ty in PluginType::BUILT_IN {
-            let camel = format!("{ty:?}");
-            if s == ty.as_str() || s == camel {
+            if s == ty.as_str() || is_camel_case_of(s, ty.as_str()) {
                 return Ok(ty);
             }
         }
         crate::validate::check_identifier("plugin type", s)?;
         Ok(PluginType::Custom(intern(s)))
     }
+}
+
+/// Whether `s` is the kebab-case `kebab` written in CamelCase (`data-processor`:
+/// `DataProcessor`), compared byte by byte: a parse allocates nothing (a module's load parses
+/// each of its plugins' types twice).
+fn is_camel_case_of(s: &str, kebab: &str) -> bool {
+    let mut word_starts = true;
+    let camel = kebab.bytes().filter_map(|b| {
+        if b == b'-' {
+            word_starts = true;
+            return None;
+        }
+        let b = if word_starts {
+            b.to_ascii_uppercase()
+        } else {
+            b
+        };
+        word_starts = false;
+        Some(b)
+    });
+    s.bytes().eq(camel)
 }
 
 /// Keeps one `'static` copy of each custom type name seen at run time.
@@ -123,6 +144,20 @@ mod tests {
         for ty in PluginType::BUILT_IN {
             assert_eq!(ty.as_str().parse::<PluginType>().unwrap(), ty);
             assert_eq!(format!("{ty:?}").parse::<PluginType>().unwrap(), ty);
+        }
+        // Only the exact CamelCase: a near miss is another (custom) type, or refused.
+        for near in [
+            "Dataprocessor",
+            "dataProcessor",
+            "DataProcessors",
+            "DataProcesso",
+            "Data-Processor",
+        ] {
+            assert_ne!(
+                near.parse::<PluginType>().ok(),
+                Some(PluginType::DataProcessor),
+                "{near}"
+            );
         }
     }
 
