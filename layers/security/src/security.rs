@@ -502,8 +502,6 @@ impl Layer for Security {
     }
 }
 
-/// The access operation a change is: a registration, a removal or a change of settings.
-/// Shadowing a compiled-in plugin comes with a registration, which is the one asked.
 /// Which access decisions a check records (audits, counts and emits).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Record {
@@ -512,6 +510,9 @@ enum Record {
     Refusals,
 }
 
+/// The access operation a change is: a registration (or its declaration, asked before the
+/// source compiles), a removal or a change of settings. Shadowing a compiled-in plugin comes
+/// with a registration, which is the one asked.
 fn operation_of(change: &Change<'_>) -> Option<Operation> {
     match change {
         Change::Register { .. } | Change::Declare { .. } => Some(Operation::Register),

@@ -17,8 +17,8 @@ pub const DEFAULT_WASM_MODULE_BYTES: usize = 32 << 20;
 /// guest makes every one.
 pub const DEFAULT_WASM_MODULE_FUNCTIONS: u32 = 50_000;
 /// The default cap on one function body's size, in bytes: the compiling engine's time and
-/// memory grow faster than a body's size (Cranelift, measured: 1 MB 0.95 s and 186 MB,
-/// 3.6 MB 3.9 s and 430 MB).
+/// memory grow faster than a body's size (Cranelift, measured in a test build: 1 MB 0.95 s
+/// and 186 MB, 3.6 MB 3.9 s and 430 MB).
 pub const DEFAULT_WASM_FUNCTION_BYTES: usize = 1 << 20;
 /// The default cap on the memory idle instances keep, across all modules of a registry.
 pub const DEFAULT_WASM_IDLE_MEMORY_BYTES: usize = 128 << 20;
@@ -235,7 +235,7 @@ impl WasmConfig {
     /// [`DEFAULT_WASM_FUNCTION_BYTES`] (1 MiB) by default; checked from the module's code
     /// section (each body's length, no instruction read) before it is compiled. The compiling
     /// engine's time and memory grow faster than one body's size: a 3.6 MB function took
-    /// Cranelift 3.9 s and 430 MB, on the loading thread and outside every cap. (The bundled
+    /// Cranelift 3.9 s and 430 MB (a test build), on the loading thread and outside every cap. (The bundled
     /// guests' largest function is 5 KB.) Under the cap a module's compile cost is about
     /// linear in its size, which [`with_max_module_bytes`](Self::with_max_module_bytes) caps.
     pub fn with_max_function_bytes(mut self, bytes: usize) -> Self {

@@ -10,7 +10,7 @@
 //! the rest, which no compiler makes many of), so a fresh guest's cost is bounded before a
 //! compiler sees the module. So is the largest function body (its length only): the compiling
 //! engine's time and memory grow faster than a body's size (Cranelift took 3.9 s and 430 MB
-//! for one 3.6 MB function).
+//! for one 3.6 MB function, in a test build).
 //!
 //! The plugin listing (the `modreg.plugins` custom section) is read in the same pass: the
 //! loader asks the registry's layers about each plugin before the module is compiled
