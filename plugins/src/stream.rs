@@ -58,7 +58,7 @@ pub(crate) trait Transform: Send {
 pub(crate) fn transformed<'a>(input: Reader<'a>, transform: impl Transform + 'a) -> Reader<'a> {
     Box::new(Transformed {
         input,
-        transform,
+        transform: Box::new(transform),
         chunk: vec![0; CHUNK],
         output: Vec::new(),
         position: 0,
@@ -66,10 +66,13 @@ pub(crate) fn transformed<'a>(input: Reader<'a>, transform: impl Transform + 'a)
     })
 }
 
+/// What [`transformed`] returns: one type for every transform, so that the `Read` methods
+/// (`read_to_end`, `read_exact`, ...) are in the binary once rather than once a plugin (a
+/// WebAssembly guest pays for each copy at every load and every fresh instance).
 #[cfg(any(feature = "encoding", feature = "hashing"))]
-struct Transformed<'a, T> {
+struct Transformed<'a> {
     input: Reader<'a>,
-    transform: T,
+    transform: Box<dyn Transform + 'a>,
     chunk: Vec<u8>,
     output: Vec<u8>,
     position: usize,
@@ -77,7 +80,7 @@ struct Transformed<'a, T> {
 }
 
 #[cfg(any(feature = "encoding", feature = "hashing"))]
-impl<T: Transform> Read for Transformed<'_, T> {
+impl Read for Transformed<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.position == self.output.len() {
             if self.ended {

@@ -90,7 +90,7 @@ where
 {
     Box::new(Buffered {
         name,
-        process: Some(process),
+        process: Some(Box::new(process)),
         input: Some(input),
         limit,
         output: Vec::new(),
@@ -98,10 +98,17 @@ where
     })
 }
 
-struct Buffered<'a, F> {
+/// A plugin's `process`, called once by [`Buffered`].
+type Process<'a> = Box<dyn FnOnce(&[u8]) -> Result<Vec<u8>, PluginError> + Send + 'a>;
+
+/// What [`buffered`] returns. One type for every plugin, not one per `process` closure: each
+/// type turned into a [`Reader`] brings its own copy of every `Read` method (`read_to_end`,
+/// `read_exact`, ...) into the binary, and a WebAssembly guest pays for each copy at every
+/// load and every fresh instance. The box costs one allocation per stream.
+struct Buffered<'a> {
     name: &'a str,
     /// `Some` until called.
-    process: Option<F>,
+    process: Option<Process<'a>>,
     /// `Some` until the input has been read and processed.
     input: Option<Reader<'a>>,
     limit: usize,
@@ -109,10 +116,7 @@ struct Buffered<'a, F> {
     position: usize,
 }
 
-impl<F> Buffered<'_, F>
-where
-    F: FnOnce(&[u8]) -> Result<Vec<u8>, PluginError>,
-{
+impl Buffered<'_> {
     /// Reads the whole input and processes it.
     fn run(&mut self, mut input: Reader<'_>) -> io::Result<()> {
         let mut data = Vec::new();
@@ -135,10 +139,7 @@ where
     }
 }
 
-impl<F> Read for Buffered<'_, F>
-where
-    F: FnOnce(&[u8]) -> Result<Vec<u8>, PluginError>,
-{
+impl Read for Buffered<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(input) = self.input.take() {
             self.run(input)?;
