@@ -7,7 +7,8 @@
 //!   C (`c-hex-encode`, `examples/wasm-guests/c/hex.c`), fresh and per instance;
 //! - `wasm_load`: loading `codecs.wasm` (check, compile, register five plugins) into a fresh
 //!   registry, unsigned and signed, validated at load and at each function's first call
-//!   (`WasmEngine::LazyInterpreter`); and 100 one-plugin modules into one;
+//!   (`WasmEngine::LazyInterpreter`); the SHA-256 of its bytes alone, which every load pays;
+//!   and 100 one-plugin modules into one;
 //! - `wasm_reload`: a changed module in a watched directory, from the write to the new code
 //!   answering;
 //! - `wasm_call`: the sandbox's own cost: a guest that does nothing (kept, and fresh per call),
@@ -152,6 +153,11 @@ fn load(c: &mut Criterion) {
             );
         });
     }
+    // The floor of every load above: the SHA-256 of the module's bytes (what a signature
+    // signs, and the module's identity), which each load computes once before anything else.
+    group.bench_function("codecs.wasm_sha256_only", |b| {
+        b.iter(|| WasmSignature::message(black_box(&bytes)));
+    });
     // 100 small modules (one plugin each, as the text guests are) into one registry, cold.
     let small: Vec<(String, Vec<u8>)> = (0..100)
         .map(|i| {
