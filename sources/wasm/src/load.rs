@@ -17,6 +17,7 @@ use crate::signature::WasmSignature;
 use crate::versions::SignedVersions;
 use modreg_core::Plugin;
 use modreg_core::PluginType;
+use modreg_core::wasm_abi::ModuleEntry;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Proof;
 use modreg_host::{AdvancedPluginConfig, Registration, SandboxedRegistration};
@@ -134,6 +135,16 @@ pub(crate) fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginEr
 }
 
 /// The registrations of `loaded`'s plugins (module `name`), and their names.
+/// The type plugin `entry`'s registration gives, and so the one its declaration names to the
+/// layers before the module compiles: none for a typed plugin (its trait's registry says what
+/// it is), the type its record lists otherwise.
+fn registered_type(entry: &ModuleEntry) -> Result<Option<PluginType>, PluginError> {
+    match entry.typed {
+        Some(_) => Ok(None),
+        None => entry.plugin_type.parse().map(Some),
+    }
+}
+
 /// A module's plugins as the host registers them: the `Plugin`s, the typed ones (of a
 /// `#[sandboxed]` trait), and every name.
 type ModuleRegistrations = (Vec<Registration>, Vec<SandboxedRegistration>, Vec<String>);
@@ -186,7 +197,6 @@ fn registrations_of(
         let mut registration = AdvancedPluginConfig::new()
             .with_name(&entry.name)
             .with_version(&entry.version)
-            .with_type(spec.plugin_type)
             .with_metadata("wasm.module", name)
             .with_metadata("wasm.sha256", sha256)
             .with_metadata("wasm.abi", entry.format_version.to_string())
@@ -202,6 +212,9 @@ fn registrations_of(
                 }
                 Ok(Box::new(WasmPlugin::new(spec.clone())))
             });
+        if let Some(plugin_type) = registered_type(entry)? {
+            registration = registration.with_type(plugin_type);
+        }
         if !entry.description.is_empty() {
             registration = registration.with_metadata("description", &entry.description);
         }
@@ -369,13 +382,9 @@ impl Wasm {
         // before a compiler or its start function costs anything.
         let declared = DeclaredModule::read(name, bytes, &config)?;
         for entry in &declared.entries {
-            let plugin_type = match entry.typed {
-                Some(_) => None,
-                None => Some(entry.plugin_type.parse::<PluginType>()?),
-            };
             registry
                 .registrations()
-                .declare(name, &entry.name, plugin_type)?;
+                .declare(name, &entry.name, registered_type(entry)?)?;
         }
         let module = declared.compile(digest, &config)?;
         let sha256 = module.sha256.clone();
