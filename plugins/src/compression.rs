@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 
 use modreg_core::stream::{Reader, into_io};
-use modreg_core::{PluginBehavior, PluginError, PluginErrorKind, plugin};
+use modreg_core::{PluginBehavior, PluginError, PluginErrorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::stream::{Failed, Named};
@@ -115,12 +115,12 @@ impl ZstdConfig {
 }
 
 /// Compresses with gzip.
-#[plugin(
+#[cfg_attr(feature = "registered", modreg_core::plugin(
     type = Compression,
     capabilities = ["compression", "gzip"],
     description = "Compresses data with gzip (DEFLATE)",
     config = GzipConfig
-)]
+))]
 #[derive(Debug)]
 pub struct GzipCompress {
     level: flate2::Compression,
@@ -172,12 +172,12 @@ impl PluginBehavior for GzipCompress {
 /// Decompresses gzip: every member of a multi-member stream, as `gzip -dc` does. Input that
 /// is not gzip, or gzip followed by anything else, is an error; output is limited
 /// (`max_output_bytes`).
-#[plugin(
+#[cfg_attr(feature = "registered", modreg_core::plugin(
     type = Compression,
     capabilities = ["decompression", "gzip"],
     description = "Decompresses gzip data",
     config = LimitConfig
-)]
+))]
 #[derive(Debug)]
 pub struct GzipDecompress {
     limit: usize,
@@ -216,12 +216,12 @@ impl PluginBehavior for GzipDecompress {
 }
 
 /// Compresses with zstd.
-#[plugin(
+#[cfg_attr(feature = "registered", modreg_core::plugin(
     type = Compression,
     capabilities = ["compression", "zstd"],
     description = "Compresses data with Zstandard",
     config = ZstdConfig
-)]
+))]
 #[derive(Debug)]
 pub struct ZstdCompress {
     level: i32,
@@ -303,12 +303,12 @@ impl Default for ZstdDecompressConfig {
 /// Decompresses zstd; input that is not zstd, whose content does not match its checksum, or
 /// (unless `require_checksum = false`) that has a frame without a checksum, is an error;
 /// output is limited (`max_output_bytes`).
-#[plugin(
+#[cfg_attr(feature = "registered", modreg_core::plugin(
     type = Compression,
     capabilities = ["decompression", "zstd"],
     description = "Decompresses Zstandard data",
     config = ZstdDecompressConfig
-)]
+))]
 #[derive(Debug)]
 pub struct ZstdDecompress {
     limit: usize,

@@ -4,12 +4,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use modreg_core::stream::Reader;
-use modreg_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError};
 
 use crate::stream::{Transform, transformed};
 
 /// Encodes bytes as Base64.
-#[plugin(type = Encoding, capabilities = ["encoding", "base64"], description = "Encodes bytes as Base64 text")]
+#[cfg_attr(feature = "registered", modreg_core::plugin(type = Encoding, capabilities = ["encoding", "base64"], description = "Encodes bytes as Base64 text"))]
 #[derive(Debug, Default)]
 pub struct Base64Encode;
 
@@ -51,7 +51,7 @@ impl Transform for Base64Encoder {
 
 /// Decodes Base64 text; whitespace and line breaks anywhere are ignored (as `base64 -d` does
 /// with wrapped input), anything else invalid is an error.
-#[plugin(type = Encoding, capabilities = ["decoding", "base64"], description = "Decodes Base64 text to bytes")]
+#[cfg_attr(feature = "registered", modreg_core::plugin(type = Encoding, capabilities = ["decoding", "base64"], description = "Decodes Base64 text to bytes"))]
 #[derive(Debug, Default)]
 pub struct Base64Decode;
 
@@ -127,7 +127,7 @@ impl Transform for Base64Decoder {
 }
 
 /// Encodes bytes as lowercase hex.
-#[plugin(type = Encoding, capabilities = ["encoding", "hex"], description = "Encodes bytes as hexadecimal text")]
+#[cfg_attr(feature = "registered", modreg_core::plugin(type = Encoding, capabilities = ["encoding", "hex"], description = "Encodes bytes as hexadecimal text"))]
 #[derive(Debug, Default)]
 pub struct HexEncode;
 
@@ -173,7 +173,7 @@ fn hex_into(input: &[u8], output: &mut Vec<u8>) {
 }
 
 /// Decodes hex text; whitespace and line breaks anywhere are ignored (as `xxd -r -p` does).
-#[plugin(type = Encoding, capabilities = ["decoding", "hex"], description = "Decodes hexadecimal text to bytes")]
+#[cfg_attr(feature = "registered", modreg_core::plugin(type = Encoding, capabilities = ["decoding", "hex"], description = "Decodes hexadecimal text to bytes"))]
 #[derive(Debug, Default)]
 pub struct HexDecode;
 

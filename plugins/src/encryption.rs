@@ -5,7 +5,7 @@
 
 use chacha20poly1305::aead::{Aead, Generate, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
-use modreg_core::{PluginBehavior, PluginError, PluginErrorKind, plugin};
+use modreg_core::{PluginBehavior, PluginError, PluginErrorKind};
 use serde::Deserialize;
 
 const NONCE_LEN: usize = 12;
@@ -43,13 +43,13 @@ fn cipher(plugin: &str, KeyConfig { key }: KeyConfig) -> Result<ChaCha20Poly1305
 }
 
 /// Encrypts with ChaCha20-Poly1305 under a fresh random nonce.
-#[plugin(
+#[cfg_attr(feature = "registered", modreg_core::plugin(
     type = Encryption,
     name = "chacha20poly1305-encrypt",
     capabilities = ["encryption", "chacha20poly1305", "authenticated"],
     description = "Encrypts with ChaCha20-Poly1305; output is nonce, ciphertext and tag",
     config = KeyConfig
-)]
+))]
 pub struct ChaCha20Poly1305Encrypt {
     cipher: ChaCha20Poly1305,
 }
@@ -90,13 +90,13 @@ impl PluginBehavior for ChaCha20Poly1305Encrypt {
 }
 
 /// Decrypts what `chacha20poly1305-encrypt` produced; tampered input is an error.
-#[plugin(
+#[cfg_attr(feature = "registered", modreg_core::plugin(
     type = Encryption,
     name = "chacha20poly1305-decrypt",
     capabilities = ["decryption", "chacha20poly1305", "authenticated"],
     description = "Decrypts and authenticates ChaCha20-Poly1305 data",
     config = KeyConfig
-)]
+))]
 pub struct ChaCha20Poly1305Decrypt {
     cipher: ChaCha20Poly1305,
 }

@@ -2,13 +2,13 @@
 //! `hex-encode` for text.
 
 use modreg_core::stream::Reader;
-use modreg_core::{PluginBehavior, PluginError, plugin};
+use modreg_core::{PluginBehavior, PluginError};
 use sha2::Digest;
 
 use crate::stream::{Transform, transformed};
 
 /// The SHA-256 digest of the input.
-#[plugin(type = Hashing, capabilities = ["hashing", "digest", "sha256"], description = "SHA-256 digest (32 raw bytes)")]
+#[cfg_attr(feature = "registered", modreg_core::plugin(type = Hashing, capabilities = ["hashing", "digest", "sha256"], description = "SHA-256 digest (32 raw bytes)"))]
 #[derive(Debug, Default)]
 pub struct Sha256;
 
@@ -39,7 +39,7 @@ impl Transform for sha2::Sha256 {
 }
 
 /// The BLAKE3 digest of the input.
-#[plugin(type = Hashing, capabilities = ["hashing", "digest", "blake3"], description = "BLAKE3 digest (32 raw bytes)")]
+#[cfg_attr(feature = "registered", modreg_core::plugin(type = Hashing, capabilities = ["hashing", "digest", "blake3"], description = "BLAKE3 digest (32 raw bytes)"))]
 #[derive(Debug, Default)]
 pub struct Blake3;
 

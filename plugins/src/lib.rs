@@ -13,7 +13,10 @@
 //!
 //! Every plugin registers itself with `#[plugin]`; enabling the feature is all a binary
 //! needs, provided the binary links this crate (the `module-registry` facade does that for
-//! its own features).
+//! its own features). That is the default feature `registered`: without it the types are
+//! plain [`PluginBehavior`](modreg_core::PluginBehavior) implementations to call or wrap, and
+//! nothing of their registration is linked (a WebAssembly guest that exports them under names
+//! of its own, as the bundled codecs guest does, is 22 % fewer functions without it).
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

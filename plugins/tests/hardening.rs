@@ -1,7 +1,7 @@
 //! What a careless or hostile input must not do to the bundled codecs: wrong bytes with
 //! success, half a stream with success, or unbounded output.
 
-#![cfg(feature = "compression")]
+#![cfg(all(feature = "registered", feature = "compression"))]
 
 use std::io::Write;
 

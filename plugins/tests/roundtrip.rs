@@ -1,5 +1,7 @@
 //! Every pair of bundled plugins round-trips, through the registry as a user would call them.
 
+#![cfg(feature = "registered")]
+
 use modreg_core::{Plugin, PluginErrorKind, PluginSettings};
 use modreg_host::{ModuleRegistry, SettingsFromToml};
 use proptest::prelude::*;

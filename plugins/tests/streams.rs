@@ -2,7 +2,12 @@
 //! input, or an error from both, whatever sizes the input arrives and the output is read in.
 //! The streams are taken through the registry, as a caller gets them.
 
-#![cfg(all(feature = "compression", feature = "encoding", feature = "hashing"))]
+#![cfg(all(
+    feature = "registered",
+    feature = "compression",
+    feature = "encoding",
+    feature = "hashing"
+))]
 
 use std::io::{self, Read};
 
