@@ -159,22 +159,25 @@ fn cpu_seconds(pid: u32) -> f64 {
 /// Failures: a pipeline answered 503 at its deadline kept running (a core busy 150 s after
 /// its 503), and a burst left `/run` answering 503 for minutes.
 #[cfg(target_os = "linux")]
-/// One long stage (16 MiB of incompressible bytes through `gzip-compress`) whose request times
+/// One long stage (32 MiB of incompressible bytes through `gzip-compress`) whose request times
 /// out: the plugin listens for cancellation and stops inside its call, so the server is idle
 /// soon after the 503 rather than compressing on for nobody.
 #[test]
 fn a_long_plugin_call_stops_inside_itself_when_its_request_is_over() {
     let _serial = serial();
+    // The deadline covers the upload too: 400 ms lets 32 MiB arrive on a loaded machine (a
+    // 100 ms deadline with 16 MiB answered 408 in CI), and the compression takes about 1.1 s
+    // here, so the 503 comes mid-call and a plugin that did not listen would stay busy.
     let server = start(&[
         "--request-timeout-ms",
-        "100",
+        "400",
         "--idle-timeout-ms",
         "5000",
         "--max-body-bytes",
-        "16777216",
+        "33554432",
     ]);
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    let body: Vec<u8> = (0..16 << 20)
+    let body: Vec<u8> = (0..32 << 20)
         .map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
