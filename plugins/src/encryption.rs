@@ -33,13 +33,16 @@ fn cipher(plugin: &str, KeyConfig { key }: KeyConfig) -> Result<ChaCha20Poly1305
             reason: format!("key `key`: {reason}"),
         })
     };
-    let bytes = hex::decode(key.trim()).map_err(|e| invalid(format!("not hex: {e}")))?;
-    ChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| {
+    let key = key.trim();
+    let mut bytes = [0u8; 32];
+    // `hex`'s own error shows the offending character of the key: not repeated here.
+    hex::decode_to_slice(key, &mut bytes).map_err(|_| {
         invalid(format!(
-            "must be 32 bytes (64 hex digits), found {} bytes",
-            bytes.len()
+            "must be 32 bytes as 64 hex digits, found {} characters (not shown)",
+            key.len()
         ))
-    })
+    })?;
+    Ok(ChaCha20Poly1305::new(&bytes.into()))
 }
 
 /// Encrypts with ChaCha20-Poly1305 under a fresh random nonce.

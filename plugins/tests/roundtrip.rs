@@ -147,18 +147,26 @@ mod encryption {
             .err()
             .unwrap();
         assert!(err.to_string().contains("missing field `key`"), "{err}");
-        registry
-            .registrations()
-            .set_plugin_settings(
-                "chacha20poly1305-decrypt",
-                PluginSettings::from_toml("key = \"abcd\"").unwrap(),
-            )
-            .unwrap();
-        let err = registry
-            .create_plugin("chacha20poly1305-decrypt")
-            .err()
-            .unwrap();
-        assert!(err.to_string().contains("32 bytes"), "{err}");
+        let error_with = |key: &str| {
+            registry
+                .registrations()
+                .set_plugin_settings(
+                    "chacha20poly1305-decrypt",
+                    PluginSettings::from_toml(&format!("key = \"{key}\"")).unwrap(),
+                )
+                .unwrap();
+            registry
+                .create_plugin("chacha20poly1305-decrypt")
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        let err = error_with("abcd");
+        assert!(err.contains("32 bytes"), "{err}");
+        // A key that is not hex: the error never shows a character of it.
+        let err = error_with(&format!("{}z", &KEY[..63]));
+        assert!(err.contains("64 hex digits"), "{err}");
+        assert!(!err.contains('z'), "{err}");
     }
 }
 

@@ -56,20 +56,7 @@ impl fmt::Debug for SecretKey {
 impl SecretKey {
     /// A key from 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, PluginError> {
-        let text = text.trim();
-        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(PluginError::invalid(
-                "secret key",
-                "<redacted>",
-                "expected 64 hex digits",
-            ));
-        }
-        let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-                .map_err(|e| PluginError::invalid("secret key", "<redacted>", e.to_string()))?;
-        }
-        Ok(SecretKey(key))
+        crate::hex::decode_hex::<32>("secret key", text).map(SecretKey)
     }
 
     /// A key from the environment variable `name` (64 hex digits).

@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
 use crate::error::SecurityError;
-use crate::hex::{decode_hex, encode_hex};
+use crate::hex::decode_hex;
 use modreg_core::PluginError;
 use modreg_host::Proof;
 
@@ -40,7 +40,7 @@ impl TrustedKey {
     pub fn public_of(name: impl Into<String>, secret_key_hex: &str) -> Result<Self, PluginError> {
         let secret = decode_hex::<32>("secret key", secret_key_hex)?;
         let public = SigningKey::from_bytes(&secret).verifying_key();
-        Self::from_hex(name, &encode_hex(public.as_bytes()))
+        Self::from_hex(name, &::hex::encode(public.as_bytes()))
     }
 
     /// The key's name.
@@ -51,7 +51,7 @@ impl TrustedKey {
     /// The public key as 64 hex digits: what `from_hex` takes (and `--trusted-key` on the
     /// command line).
     pub fn public_key_hex(&self) -> String {
-        encode_hex(self.key.as_bytes())
+        ::hex::encode(self.key.as_bytes())
     }
 
     /// Whether `signature` is this key's Ed25519 signature of `message`.
@@ -75,8 +75,8 @@ impl TrustedKey {
 /// ```
 pub fn sign_message(message: &[u8], secret_key_hex: &str) -> Result<String, PluginError> {
     let secret = decode_hex::<32>("secret key", secret_key_hex)?;
-    Ok(encode_hex(
-        &SigningKey::from_bytes(&secret).sign(message).to_bytes(),
+    Ok(::hex::encode(
+        SigningKey::from_bytes(&secret).sign(message).to_bytes(),
     ))
 }
 

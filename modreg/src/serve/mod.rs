@@ -40,7 +40,6 @@ mod process;
 mod reply;
 mod routes;
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -269,8 +268,5 @@ fn generate_token() -> Result<String, CliError> {
         what: "the random source for a token",
         source: std::io::Error::other(e),
     })?;
-    Ok(bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    }))
+    Ok(hex::encode(bytes))
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::{Engine, Module};
 
-use crate::digest::{encode_hex, sha256};
+use crate::digest::sha256;
 
 /// The largest cache file read back: machine code is a few times its module's size, and a
 /// module is at most `max_module_bytes`.
@@ -42,7 +42,7 @@ fn path_of(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
     engine.precompile_compatibility_hash().hash(&mut hasher);
     dir.join(format!(
         "{}-{:016x}.cwasm",
-        encode_hex(digest),
+        hex::encode(digest),
         hasher.finish()
     ))
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::config::WasmConfig;
-use crate::digest::{encode_hex, sha256 as sha256_of};
+use crate::digest::sha256 as sha256_of;
 use crate::imports::Grants;
 use crate::limits::tightened;
 use crate::module::DeclaredModule;
@@ -134,7 +134,6 @@ pub(crate) fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginEr
     modreg_host::files::read_regular(path, limit).map_err(|e| refuse(format!("cannot read: {e}")))
 }
 
-/// The registrations of `loaded`'s plugins (module `name`), and their names.
 /// The type plugin `entry`'s registration gives, and so the one its declaration names to the
 /// layers before the module compiles: none for a typed plugin (its trait's registry says what
 /// it is), the type its record lists otherwise.
@@ -149,6 +148,7 @@ fn registered_type(entry: &ModuleEntry) -> Result<Option<PluginType>, PluginErro
 /// `#[sandboxed]` trait), and every name.
 type ModuleRegistrations = (Vec<Registration>, Vec<SandboxedRegistration>, Vec<String>);
 
+/// The registrations of `loaded`'s plugins (module `name`), and their names.
 fn registrations_of(
     loaded: &Arc<LoadedModule>,
     name: &str,
@@ -165,12 +165,18 @@ fn registrations_of(
                 reason: format!("plugin `{}`: {reason}", entry.name),
             })
         })?;
+        // Parsed once: the registered type when there is one, else the record's own.
+        let registered = registered_type(entry)?;
+        let plugin_type = match registered {
+            Some(plugin_type) => plugin_type,
+            None => entry.plugin_type.parse::<PluginType>()?,
+        };
         let spec = Arc::new(WasmPluginSpec {
             module: loaded.clone(),
             index: u32::try_from(index).unwrap_or(u32::MAX),
             name: entry.name.clone(),
             version: entry.version.clone(),
-            plugin_type: entry.plugin_type.parse::<PluginType>()?,
+            plugin_type,
             capabilities: entry.capabilities.clone(),
             grants: Arc::new(Grants::of(&entry.name, &entry.permissions, config)),
             config: limited,
@@ -212,7 +218,7 @@ fn registrations_of(
                 }
                 Ok(Box::new(WasmPlugin::new(spec.clone())))
             });
-        if let Some(plugin_type) = registered_type(entry)? {
+        if let Some(plugin_type) = registered {
             registration = registration.with_type(plugin_type);
         }
         if !entry.description.is_empty() {
@@ -580,7 +586,7 @@ impl Wasm {
                 }
             };
             let digest = sha256_of(&bytes);
-            let sha256 = encode_hex(&digest);
+            let sha256 = hex::encode(digest);
             // One lock at a time: neither is held while the other is taken.
             let loaded_same = self
                 .modules

@@ -3,7 +3,6 @@
 //! `DeclaredModule` is the first half: what the module declares, read before it compiles.
 
 use crate::config::WasmConfig;
-use crate::digest::encode_hex;
 use crate::engines::{self, Compiled};
 use crate::shape::ModuleShape;
 use modreg_core::wasm_abi::{EXPORT_ALLOC, EXPORT_PROCESS, ModuleEntry, SECTION, read_metadata};
@@ -84,7 +83,7 @@ impl<'b> DeclaredModule<'b> {
         }
         Ok(WasmModule {
             name: self.name.to_owned(),
-            sha256: encode_hex(&digest),
+            sha256: hex::encode(digest),
             entries: self.entries,
             compiled,
         })
