@@ -203,10 +203,12 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
         "1",
         "--max-queued-runs",
         "2",
+        // Room for twelve 1 MiB uploads on a loaded machine: a shed request's reply (its body
+        // read first) must come well before the deadline a queued one would wait for.
         "--request-timeout-ms",
-        "1000",
+        "2500",
         "--idle-timeout-ms",
-        "2000",
+        "3500",
     ]));
     let slow = format!(
         "/run/{}",
@@ -263,7 +265,7 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
     );
     assert!(
         shed.iter()
-            .all(|(.., took)| *took < Duration::from_millis(400)),
+            .all(|(.., took)| *took < Duration::from_millis(1_200)),
         "{shed:?}"
     );
     // The pipelines that timed out were told to stop: the server is (nearly) idle now.
@@ -273,8 +275,8 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
     thread::sleep(Duration::from_millis(1_500));
     let busy = cpu_seconds(pid) - before;
     assert!(busy < 0.5, "{busy} CPU seconds after the burst");
-    // Recovered: a request now gets its answer, not a 503. Under a 1 s request timeout that
-    // answer also came within 1 s of asking (before the fix, `/run` answered 503 for minutes).
+    // Recovered: a request now gets its answer, not a 503 (before the fix, `/run` answered
+    // 503 for minutes).
     assert_eq!(
         http(&server, "POST", "/run/hex-encode", b"hi"),
         (200, b"6869".to_vec())
