@@ -307,6 +307,16 @@ impl<T: ?Sized> Descriptor<T> {
         self.constructor
     }
 
+    /// The constructor of the concrete type, when the entry has one (`#[plugin]` entries do).
+    /// A `const fn`, so that generated code can take the function out of an entry at compile
+    /// time without keeping the entry.
+    pub(crate) const fn any_constructor(&self) -> Option<AnyConstructor> {
+        match self.concrete {
+            Some((make, _)) => Some(make),
+            None => None,
+        }
+    }
+
     /// Whether the concrete type behind this entry is `C`; `None` when the entry does not say
     /// (a descriptor written by hand without [`with_concrete_type`](Self::with_concrete_type)).
     pub fn is<C: 'static>(&self) -> Option<bool> {

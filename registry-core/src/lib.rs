@@ -200,6 +200,16 @@ pub mod __private_0_1_0 {
         Ok(Box::new(X::default()))
     }
 
+    /// The constructor of `entry`'s concrete type, taken out at compile time (`const`), so that
+    /// a WebAssembly guest (`modreg_guest::export!`) makes its plugins without keeping their
+    /// entries, and with them every `Plugin` method's code the module never calls. `None` for
+    /// an entry written by hand without one.
+    pub const fn any_constructor_of<T: ?Sized + 'static>(
+        entry: &PluginDescriptor<T>,
+    ) -> Option<crate::descriptor::AnyConstructor> {
+        entry.any_constructor()
+    }
+
     /// What `link_anchor!`'s `link()` calls: an opaque use of the crate's name.
     #[inline(never)]
     pub fn keep_linked(crate_path: &'static str) {

@@ -142,6 +142,7 @@ mod backend {
     }
 
     /// Adds a plugin descriptor to a registry's table. Not public API.
+    #[cfg(not(all(feature = "guest", target_family = "wasm")))]
     #[doc(hidden)]
     #[macro_export]
     macro_rules! __submit_plugin {
@@ -150,6 +151,20 @@ mod backend {
             $crate::__private_0_1_0::inventory::submit! {
                 $($entry)+(&$name)
             }
+        };
+    }
+
+    /// In a WebAssembly plugin module (feature `guest`, which `modreg-guest` turns on), a
+    /// descriptor is made but put into no table: `modreg_guest::export!` reaches the plugins it
+    /// exports without one, and a table entry would keep every method of the plugin's trait
+    /// object in the module (for the default registry, all of `Plugin`'s, streams included),
+    /// which every load hashes and parses and every fresh instance sets up. Not public API.
+    #[cfg(all(feature = "guest", target_family = "wasm"))]
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __submit_plugin {
+        (($($object:tt)+) ($($table:tt)+) ($($entry:tt)+) $name:ident = $value:expr) => {
+            static $name: $crate::__private_0_1_0::PluginDescriptor<$($object)+> = $value;
         };
     }
 

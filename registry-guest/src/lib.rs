@@ -131,7 +131,10 @@ macro_rules! export {
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]
             extern "C" fn modreg_process(plugin: u32, ptr: u32, len: u32) -> u32 {
-                $crate::__private::process(ENTRIES, plugin, ptr, len)
+                // The plugins are made without their entries (`ENTRIES` is read at compile
+                // time only, above): see `make`.
+                const PLUGINS: &[$crate::__private::Make] = &[$($crate::__private::make::<$plugin>),+];
+                $crate::__private::process(PLUGINS, plugin, ptr, len)
             }
         };
     };
@@ -176,7 +179,7 @@ pub mod __private {
         metadata_typed,
     };
 
-    pub use crate::runtime::{alloc, process, process_typed};
+    pub use crate::runtime::{Make, alloc, make, process, process_typed};
 
     /// The limits `export!` knows, one item each, so that an unknown name fails to resolve at
     /// that name.

@@ -2,58 +2,79 @@
 //! buffer, the answer kept until the next call.
 
 use std::cell::{Cell, RefCell};
-
-use modreg_core::__private_0_1_0::PluginDescriptor;
 use std::thread::LocalKey;
 
-use modreg_core::Plugin;
+use modreg_core::__private_0_1_0::{HasDescriptor, PluginDescriptor, any_constructor_of};
 use modreg_core::typed_sandbox::{SandboxedTrait, unframed};
 use modreg_core::wasm_abi::{STATUS_ERROR, STATUS_METHOD_ERROR, STATUS_OK};
+use modreg_core::{Plugin, PluginBehavior, PluginError, PluginErrorKind, PluginSettings};
 
 thread_local! {
     /// One instance per exported plugin, made and initialized on its first call.
-    static INSTANCES: RefCell<Vec<Option<Box<dyn Plugin>>>> = const { RefCell::new(Vec::new()) };
+    static INSTANCES: RefCell<Vec<Option<Box<dyn PluginBehavior>>>> = const { RefCell::new(Vec::new()) };
     /// The last call's answer: output, or an error's message.
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The answer record the host reads: status, the answer's address, its length.
     static RECORD: Cell<[u32; 3]> = const { Cell::new([0; 3]) };
 }
 
-/// Entry number `plugin` of `entries`, or the answer that says there is none.
-fn entry_at<T: ?Sized>(
-    entries: &'static [&'static PluginDescriptor<T>],
-    plugin: u32,
-) -> Result<&'static PluginDescriptor<T>, (u32, Vec<u8>)> {
+/// How [`export!`](crate::export) makes one of its plugins: boxed as the trait a guest calls,
+/// without its table entry. Not public API.
+pub type Make = fn() -> Result<Box<dyn PluginBehavior>, PluginError>;
+
+/// Makes `P` with empty settings, through the constructor its `#[plugin]` entry holds.
+///
+/// The constructor is taken out of the entry at compile time: the module keeps that function
+/// and not the entry, whose other constructors box `P` as a `Plugin` and so keep every one of
+/// its methods (streams, health, capabilities), none of which a guest calls.
+pub fn make<P: PluginBehavior + HasDescriptor<dyn Plugin> + 'static>()
+-> Result<Box<dyn PluginBehavior>, PluginError> {
+    let construct = const {
+        match any_constructor_of(P::DESCRIPTOR) {
+            Some(construct) => construct,
+            None => {
+                panic!("`export!` exports `#[plugin]` structs, whose entries say how to make them")
+            }
+        }
+    };
+    let made = construct(&PluginSettings::new())?;
+    match made.downcast::<P>() {
+        Ok(plugin) => Ok(plugin),
+        Err(_) => Err(PluginErrorKind::WrongType {
+            plugin: P::DESCRIPTOR.name().to_owned(),
+            requested: std::any::type_name::<P>(),
+        }
+        .into()),
+    }
+}
+
+/// Item number `plugin` of `items`, or the answer that says there is none.
+fn numbered<T>(items: &[T], plugin: u32) -> Result<&T, (u32, Vec<u8>)> {
     usize::try_from(plugin)
         .ok()
-        .and_then(|i| entries.get(i))
-        .copied()
+        .and_then(|i| items.get(i))
         .ok_or_else(|| {
             let message = format!(
                 "no plugin number {plugin}: this module exports {}",
-                entries.len()
+                items.len()
             );
             (STATUS_ERROR, message.into_bytes())
         })
 }
 
-/// Runs plugin number `plugin` of `entries` on `input`: the status and the answer.
-pub(crate) fn run(
-    entries: &'static [&'static PluginDescriptor],
-    plugin: u32,
-    input: &[u8],
-) -> (u32, Vec<u8>) {
-    let entry = match entry_at(entries, plugin) {
-        Ok(entry) => entry,
+/// Runs plugin number `plugin` of `plugins` on `input`: the status and the answer.
+pub(crate) fn run(plugins: &'static [Make], plugin: u32, input: &[u8]) -> (u32, Vec<u8>) {
+    let construct = match numbered(plugins, plugin) {
+        Ok(construct) => construct,
         Err(refused) => return refused,
     };
     let index = usize::try_from(plugin).unwrap_or(usize::MAX);
     INSTANCES.with_borrow_mut(|instances| {
-        if instances.len() < entries.len() {
-            instances.resize_with(entries.len(), || None);
+        if instances.len() < plugins.len() {
+            instances.resize_with(plugins.len(), || None);
         }
         if instances[index].is_none() {
-            let made = entry.instantiate_default().and_then(|mut instance| {
+            let made = construct().and_then(|mut instance| {
                 instance.initialize()?;
                 Ok(instance)
             });
@@ -78,8 +99,8 @@ pub(crate) fn run_typed<T: ?Sized + SandboxedTrait + 'static>(
     plugin: u32,
     input: &[u8],
 ) -> (u32, Vec<u8>) {
-    let entry = match entry_at(entries, plugin) {
-        Ok(entry) => entry,
+    let entry = match numbered(entries, plugin) {
+        Ok(entry) => *entry,
         Err(refused) => return refused,
     };
     let Some((method, arguments)) = unframed(input) else {
@@ -119,14 +140,9 @@ pub fn alloc(len: u32) -> u32 {
 }
 
 /// Processes the `len` bytes at `ptr` (a buffer [`alloc`] made for exactly `len` bytes) with
-/// plugin number `plugin`; answers the address of the answer record.
-pub fn process(
-    entries: &'static [&'static PluginDescriptor],
-    plugin: u32,
-    ptr: u32,
-    len: u32,
-) -> u32 {
-    answer(ptr, len, |input| run(entries, plugin, input))
+/// plugin number `plugin` of `plugins`; answers the address of the answer record.
+pub fn process(plugins: &'static [Make], plugin: u32, ptr: u32, len: u32) -> u32 {
+    answer(ptr, len, |input| run(plugins, plugin, input))
 }
 
 /// [`process`] for typed plugins (a `#[sandboxed]` trait's): the input is a method's number
@@ -191,21 +207,55 @@ mod tests {
         }
     }
 
-    static ENTRIES: &[&PluginDescriptor] =
-        &[<Reverse as modreg_core::__private_0_1_0::HasDescriptor<dyn Plugin>>::DESCRIPTOR];
+    /// A plugin with `config`, made from empty settings: its defaults.
+    #[plugin(type = DataProcessor, config = RepeatConfig)]
+    struct Repeat {
+        times: usize,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct RepeatConfig {
+        #[serde(default = "twice")]
+        times: usize,
+    }
+
+    fn twice() -> usize {
+        2
+    }
+
+    impl Repeat {
+        fn from_config(RepeatConfig { times }: RepeatConfig) -> Result<Self, PluginError> {
+            if times == 0 {
+                return Err(PluginError::processing(
+                    "repeat",
+                    "`times` must be at least 1",
+                ));
+            }
+            Ok(Repeat { times })
+        }
+    }
+
+    impl PluginBehavior for Repeat {
+        fn process(&self, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+            Ok(data.repeat(self.times))
+        }
+    }
+
+    static PLUGINS: &[Make] = &[make::<Reverse>, make::<Repeat>];
 
     #[test]
     fn a_call_answers_output_an_error_or_an_unknown_plugin() {
-        assert_eq!(run(ENTRIES, 0, b"abc"), (STATUS_OK, b"cba".to_vec()));
-        let (status, message) = run(ENTRIES, 0, b"");
+        assert_eq!(run(PLUGINS, 0, b"abc"), (STATUS_OK, b"cba".to_vec()));
+        let (status, message) = run(PLUGINS, 0, b"");
         assert_eq!(status, STATUS_ERROR);
         assert!(
             String::from_utf8(message)
                 .unwrap()
                 .contains("nothing to reverse")
         );
-        let (status, message) = run(ENTRIES, 7, b"abc");
+        assert_eq!(run(PLUGINS, 1, b"ab"), (STATUS_OK, b"abab".to_vec()));
+        let (status, message) = run(PLUGINS, 7, b"abc");
         assert_eq!(status, STATUS_ERROR);
-        assert_eq!(message, b"no plugin number 7: this module exports 1");
+        assert_eq!(message, b"no plugin number 7: this module exports 2");
     }
 }
