@@ -41,7 +41,8 @@ pub fn make<P: PluginBehavior + HasDescriptor<dyn Plugin> + 'static>()
     match made.downcast::<P>() {
         Ok(plugin) => Ok(plugin),
         Err(_) => Err(PluginErrorKind::WrongType {
-            plugin: P::DESCRIPTOR.name().to_owned(),
+            // Taken out at compile time too: a run-time read would keep the entry.
+            plugin: const { P::DESCRIPTOR.name() }.to_owned(),
             requested: std::any::type_name::<P>(),
         }
         .into()),
