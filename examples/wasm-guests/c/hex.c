@@ -7,7 +7,7 @@
  *
  * `scripts/build-c-guest.sh` builds it with clang's wasm32 target:
  *
- *   clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,-z,stack-size=65536 hex.c
+ *   clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,-z,stack-size=32768 hex.c
  */
 
 #include "modreg_guest.h"
