@@ -582,15 +582,16 @@ fn audit_child_appends() {
     }
 }
 
-/// Three processes append to one audit file at once (this one and two children): every
-/// entry has its own number, and the numbers run from 0 without a gap.
+/// Three processes append to one audit file at once (this one and two children), rotated
+/// every 4 KiB, so each process follows the others' rotations: every entry has its own number,
+/// the numbers run from 0 without a gap, and each file's numbers follow the older file's.
 #[test]
 fn two_processes_number_one_audit_file_in_one_sequence() {
     let path = std::env::temp_dir().join(format!(
         "modreg-audit-processes-{}.jsonl",
         std::process::id()
     ));
-    let _ = std::fs::remove_file(&path);
+    remove_audit_files(&path);
     let children: Vec<_> = (0..2)
         .map(|_| {
             std::process::Command::new(std::env::current_exe().unwrap())
@@ -605,19 +606,133 @@ fn two_processes_number_one_audit_file_in_one_sequence() {
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
-    let mut sequences: Vec<u64> = std::fs::read_to_string(&path)
+    let files = audit_files(&path);
+    assert!(files.len() > 3, "rotated: {} files", files.len());
+    let mut sequences: Vec<u64> = Vec::new();
+    for (file, numbers) in &files {
+        assert!(numbers.is_sorted(), "{}: {numbers:?}", file.display());
+        if let (Some(last), Some(first)) = (sequences.last(), numbers.first()) {
+            assert!(
+                first > last,
+                "{} starts after the older file",
+                file.display()
+            );
+        }
+        sequences.extend(numbers);
+    }
+    assert_eq!(sequences, (0..300).collect::<Vec<u64>>());
+    remove_audit_files(&path);
+}
+
+/// The audit file at `path` and its rotated files, oldest first, each with its entries'
+/// sequence numbers in the file's order.
+fn audit_files(path: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u64>)> {
+    let rotated = |n: u32| std::path::PathBuf::from(format!("{}.{n}", path.display()));
+    let older = (1..).map(rotated).take_while(|file| file.exists());
+    let mut files: Vec<_> = older.collect();
+    files.reverse();
+    files.push(path.to_owned());
+    files
+        .into_iter()
+        .map(|file| {
+            let numbers = std::fs::read_to_string(&file)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["sequence"]
+                        .as_u64()
+                        .unwrap()
+                })
+                .collect();
+            (file, numbers)
+        })
+        .collect()
+}
+
+/// Removes the audit file at `path` and its rotated files, those there are.
+fn remove_audit_files(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+    for n in 1.. {
+        if std::fs::remove_file(format!("{}.{n}", path.display())).is_err() {
+            break;
+        }
+    }
+}
+
+#[test]
+fn the_audit_file_is_rotated_at_its_size_keeping_the_files_asked_for() {
+    let path =
+        std::env::temp_dir().join(format!("modreg-audit-rotated-{}.jsonl", std::process::id()));
+    remove_audit_files(&path);
+    let config = |max_bytes, keep| {
+        PluginAccessControlConfig::new()
+            .with_access_logging(true)
+            .with_audit_file(&path)
+            .with_audit_rotation(max_bytes, keep)
+    };
+    // A size or a count of 0 is refused, and no file is opened.
+    for (max_bytes, keep) in [(0, 2), (1_000, 0)] {
+        let error = ModuleRegistry::new()
+            .configure_plugin_access_control(config(max_bytes, keep))
+            .unwrap_err();
+        assert!(
+            matches!(error.kind(), PluginErrorKind::Invalid { field, .. } if *field == "audit file rotation"),
+            "{error:?}"
+        );
+        assert!(!path.exists());
+    }
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(config(1_000, 2))
+        .unwrap();
+    let decide = |n: u64| {
+        registry.check_access(
+            &Principal::new(format!("p-{n}")),
+            Operation::Discover,
+            "vault",
+        );
+    };
+    (0..60).for_each(decide);
+    let files = audit_files(&path);
+    // The file and two earlier ones; what was older is gone.
+    assert_eq!(files.len(), 3, "{files:?}");
+    let line = std::fs::read_to_string(&path)
         .unwrap()
         .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["sequence"]
-                .as_u64()
-                .unwrap()
-        })
+        .next()
+        .unwrap()
+        .len() as u64
+        + 1;
+    for (file, _) in &files[..2] {
+        let length = std::fs::metadata(file).unwrap().len();
+        assert!(
+            (1_000..1_000 + line).contains(&length),
+            "{}: {length}",
+            file.display()
+        );
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() < 1_000);
+    let kept: Vec<u64> = files
+        .iter()
+        .flat_map(|(_, numbers)| numbers.clone())
         .collect();
-    assert_eq!(sequences.len(), 300);
-    sequences.sort_unstable();
-    assert_eq!(sequences, (0..300).collect::<Vec<u64>>());
-    std::fs::remove_file(path).unwrap();
+    assert_eq!(kept.last(), Some(&59));
+    let first = kept[0];
+    assert_eq!(kept, (first..60).collect::<Vec<u64>>());
+    assert!(first > 0, "the oldest file was removed");
+
+    // A log rotator moves the file away: the next entry begins a new file at the path, and
+    // the numbering goes on.
+    let moved =
+        std::env::temp_dir().join(format!("modreg-audit-rotated-{}.moved", std::process::id()));
+    std::fs::rename(&path, &moved).unwrap();
+    decide(60);
+    let (_, numbers) = audit_files(&path).pop().unwrap();
+    assert_eq!(numbers, [60]);
+    std::fs::remove_file(moved).unwrap();
+
+    drop(registry);
+    remove_audit_files(&path);
 }
 
 /// 100 access decisions by principals named after `who`, into the audit file at `path`.
@@ -627,7 +742,8 @@ fn append_100_decisions(path: &std::path::Path, who: &str) {
         .configure_plugin_access_control(
             PluginAccessControlConfig::new()
                 .with_access_logging(true)
-                .with_audit_file(path),
+                .with_audit_file(path)
+                .with_audit_rotation(4 << 10, 1_000),
         )
         .unwrap();
     for n in 0..100 {

@@ -1,13 +1,15 @@
-//! The audit log: every access decision, bounded in memory and optionally appended to a file.
+//! The audit log: every access decision, bounded in memory and optionally appended to a file,
+//! which is rotated at a size (`PATH` to `PATH.1`, and so on) so that it cannot fill a disk.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use same_file::Handle;
 use serde::Serialize;
 
 use crate::access::{AccessDecision, Operation};
@@ -35,6 +37,30 @@ pub struct AuditEntry {
 /// How many entries the in-memory audit log keeps.
 pub const AUDIT_CAPACITY: usize = 1024;
 
+/// The size at which an audit file is rotated unless configured otherwise: 64 MiB.
+pub const DEFAULT_AUDIT_FILE_BYTES: u64 = 64 << 20;
+
+/// How many rotated audit files (`PATH.1` to `PATH.N`) are kept unless configured otherwise.
+pub const DEFAULT_AUDIT_FILES_KEPT: u32 = 4;
+
+/// When an audit file is rotated: once a write takes it to `max_bytes` or more, `PATH` becomes
+/// `PATH.1`, `PATH.1` becomes `PATH.2` and so on up to `PATH.{keep}` (the oldest goes), and a new
+/// `PATH` is begun. Only a regular file is rotated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rotation {
+    pub(crate) max_bytes: u64,
+    pub(crate) keep: u32,
+}
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Rotation {
+            max_bytes: DEFAULT_AUDIT_FILE_BYTES,
+            keep: DEFAULT_AUDIT_FILES_KEPT,
+        }
+    }
+}
+
 /// The audit log: bounded in memory, optionally appended to a file.
 #[derive(Debug, Default)]
 pub(crate) struct AuditLog {
@@ -45,10 +71,12 @@ pub(crate) struct AuditLog {
     denied: [AtomicU64; 6],
 }
 
-/// The file the audit log appends to, and what happens when it cannot.
+/// The file the audit log appends to, when it is rotated, and what happens when it cannot be
+/// written.
 #[derive(Clone, Debug)]
 struct AuditFile {
     shared: Arc<SharedFile>,
+    rotation: Rotation,
     /// `false` (the default): an operation whose decision cannot be written is refused.
     fail_open: bool,
 }
@@ -59,26 +87,50 @@ struct AuditFile {
 ///
 /// Other processes may append to the same file: each entry is numbered and written under an
 /// exclusive lock on the file (`flock`, `LockFileEx`), and when the file has grown since this
-/// process last wrote, the numbering continues from its last entry.
+/// process last wrote, the numbering continues from its last entry. When the file at the path
+/// is no longer the one this process holds (another process rotated it, or a log rotator moved
+/// it away), the one now there is opened (created if missing) before the entry is written.
 #[derive(Debug)]
 struct SharedFile {
-    file: Mutex<File>,
+    /// Where the file is (canonical): what a rotation renames and a reopening opens.
+    path: PathBuf,
+    /// The file this process appends to, with its identity (device and inode, or volume and
+    /// file index), to tell whether `path` is still it.
+    file: Mutex<Handle>,
+    /// Only a regular file is rotated or followed (not a device or a pipe).
+    regular: bool,
     next: AtomicU64,
     /// The file's length after this process's last write (`u64::MAX` before its first).
     end: AtomicU64,
 }
 
+/// Opens the audit file at `path` for appending (and reading its last entry), created if
+/// missing.
+fn open_append(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+}
+
+/// `PATH.{n}`: the `n`th newest rotated audit file of `path`.
+fn rotated(path: &Path, n: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// How many times a writer follows the file to a new one before it writes where it is: each
+/// step is a rotation made elsewhere between its opening and its locking the file.
+const FOLLOW: usize = 8;
+
 impl SharedFile {
     /// The shared file at `path` (opened for appending, created if missing), numbering from
     /// after its last entry.
-    fn open(path: &std::path::Path) -> Result<Arc<Self>, String> {
+    fn open(path: &Path) -> Result<Arc<Self>, String> {
         static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> = OnceLock::new();
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot open the audit file: {e}"))?;
+        let mut file = open_append(path).map_err(|e| format!("cannot open the audit file: {e}"))?;
         // The same file however it is named (a relative path, a link).
         let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
         let mut open = OPEN
@@ -89,11 +141,16 @@ impl SharedFile {
         if let Some(shared) = open.get(&key).and_then(Weak::upgrade) {
             return Ok(shared);
         }
-        let next = last_sequence(&mut file)
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        let next = last_number(&key, &mut file)
             .map_err(|e| format!("cannot read the audit file: {e}"))?
             .map_or(0, |last| last + 1);
+        let file =
+            Handle::from_file(file).map_err(|e| format!("cannot open the audit file: {e}"))?;
         let shared = Arc::new(SharedFile {
+            path: key.clone(),
             file: Mutex::new(file),
+            regular,
             next: AtomicU64::new(next),
             // Unknown: another process may append between the read above and any look at the
             // length, so the first write reads the last entry again, under the lock.
@@ -106,20 +163,23 @@ impl SharedFile {
 
 impl SharedFile {
     /// Numbers and appends one entry under the file's lock (held by `file`'s caller within
-    /// this process, taken here across processes).
+    /// this process, taken here across processes), and rotates the file when the entry took it
+    /// to `rotation.max_bytes`.
     fn write_locked(
         &self,
-        file: &mut File,
+        file: &mut Handle,
+        rotation: Rotation,
         entry: impl FnOnce(u64) -> AuditEntry,
     ) -> (AuditEntry, std::io::Result<()>) {
-        let locked = fs4::fs_std::FileExt::lock_exclusive(&*file);
+        let locked = self.lock_current(file);
         let mut next = self.next.load(Ordering::Relaxed);
         // Another process wrote since this one did: continue from its last entry.
         if locked.is_ok()
             && file
+                .as_file()
                 .metadata()
                 .is_ok_and(|m| m.len() != self.end.load(Ordering::Relaxed))
-            && let Ok(Some(last)) = last_sequence(file)
+            && let Ok(Some(last)) = last_number(&self.path, file.as_file_mut())
         {
             next = next.max(last + 1);
         }
@@ -128,13 +188,66 @@ impl SharedFile {
         // JSON escapes every control character.
         let line = serde_json::to_string(&entry).unwrap_or_default();
         let written = locked
-            .and_then(|()| writeln!(file, "{line}"))
-            .and_then(|()| file.flush());
-        if let Ok(metadata) = file.metadata() {
-            self.end.store(metadata.len(), Ordering::Relaxed);
+            .and_then(|()| writeln!(file.as_file_mut(), "{line}"))
+            .and_then(|()| file.as_file_mut().flush());
+        let length = file.as_file().metadata().map(|m| m.len());
+        if let Ok(length) = length {
+            self.end.store(length, Ordering::Relaxed);
         }
-        let _ = fs4::fs_std::FileExt::unlock(&*file);
+        if written.is_ok() && self.regular && length.is_ok_and(|l| l >= rotation.max_bytes) {
+            // Still under the lock of the file it renames: a writer that waits for that lock
+            // finds the new file at the path when it gets it.
+            match self.rotate(rotation.keep) {
+                Ok(new) => {
+                    let _ = fs4::fs_std::FileExt::unlock(file.as_file());
+                    *file = new;
+                    self.end.store(0, Ordering::Relaxed);
+                    return (entry, written);
+                }
+                // The entry is written; the file grows past its size until a rotation works
+                // (tried again at each write).
+                Err(error) => {
+                    tracing::error!(%error, path = %self.path.display(), "cannot rotate the audit file");
+                }
+            }
+        }
+        let _ = fs4::fs_std::FileExt::unlock(file.as_file());
         (entry, written)
+    }
+
+    /// Locks `file` across processes, first following it to the file now at the path where
+    /// that is another one (rotated by another process or moved away by a log rotator).
+    fn lock_current(&self, file: &mut Handle) -> std::io::Result<()> {
+        for _ in 0..FOLLOW {
+            fs4::fs_std::FileExt::lock_exclusive(file.as_file())?;
+            if !self.regular {
+                return Ok(());
+            }
+            match Handle::from_path(&self.path) {
+                Ok(current) if current == *file => return Ok(()),
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                // Cannot tell (not readable now): it writes where it is.
+                Err(_) => return Ok(()),
+            }
+            let _ = fs4::fs_std::FileExt::unlock(file.as_file());
+            *file = Handle::from_file(open_append(&self.path)?)?;
+            self.end.store(u64::MAX, Ordering::Relaxed);
+        }
+        fs4::fs_std::FileExt::lock_exclusive(file.as_file())
+    }
+
+    /// Renames `PATH.{n}` to `PATH.{n + 1}` from the oldest kept (replacing `PATH.{keep}`), the
+    /// file to `PATH.1`, and opens a new file at the path.
+    fn rotate(&self, keep: u32) -> std::io::Result<Handle> {
+        for n in (1..keep).rev() {
+            match std::fs::rename(rotated(&self.path, n), rotated(&self.path, n + 1)) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+                _ => {}
+            }
+        }
+        std::fs::rename(&self.path, rotated(&self.path, 1))?;
+        Handle::from_file(open_append(&self.path)?)
     }
 }
 
@@ -145,7 +258,8 @@ impl AuditLog {
     /// Appends to `path` from now on; numbering continues after the file's last entry.
     pub(crate) fn open_file(
         &self,
-        path: &std::path::Path,
+        path: &Path,
+        rotation: Rotation,
         fail_open: bool,
     ) -> Result<(), PluginError> {
         let shared = SharedFile::open(path).map_err(|reason| {
@@ -154,8 +268,11 @@ impl AuditLog {
                 reason,
             })
         })?;
-        *self.file.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(AuditFile { shared, fail_open });
+        *self.file.lock().unwrap_or_else(PoisonError::into_inner) = Some(AuditFile {
+            shared,
+            rotation,
+            fail_open,
+        });
         Ok(())
     }
 
@@ -222,7 +339,7 @@ impl AuditLog {
                 .file
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let (entry, written) = audit.shared.write_locked(&mut file, entry);
+            let (entry, written) = audit.shared.write_locked(&mut file, audit.rotation, entry);
             if let Err(error) = written {
                 tracing::error!(%error, fail_open = audit.fail_open, "cannot append to the audit file");
                 if !audit.fail_open {
@@ -254,6 +371,22 @@ impl AuditLog {
             entries.pop_front();
         }
         entries.push_back(entry);
+    }
+}
+
+/// The sequence number of the last entry of the audit file at `path`, open as `file`: its own
+/// last, or where it is empty (just rotated), the last of `PATH.1`.
+fn last_number(path: &Path, file: &mut File) -> std::io::Result<Option<u64>> {
+    if let Some(last) = last_sequence(file)? {
+        return Ok(Some(last));
+    }
+    let metadata = file.metadata()?;
+    if !metadata.is_file() || metadata.len() > 0 {
+        return Ok(None);
+    }
+    match File::open(rotated(path, 1)) {
+        Ok(mut previous) => last_sequence(&mut previous),
+        Err(_) => Ok(None),
     }
 }
 
@@ -312,5 +445,29 @@ impl AuditLog {
             allowed: read(&self.allowed),
             denied: read(&self.denied),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file just rotated is empty: numbering continues from the last entry of `PATH.1`,
+    /// as it does from the file's own when it has one.
+    #[test]
+    fn numbering_continues_from_the_rotated_file() {
+        let path =
+            std::env::temp_dir().join(format!("modreg-audit-unit-{}.jsonl", std::process::id()));
+        let line = |sequence| format!("{{\"sequence\":{sequence},\"principal\":\"p\"}}\n");
+        std::fs::write(rotated(&path, 1), line(41)).unwrap();
+        std::fs::write(&path, "").unwrap();
+        let mut file = open_append(&path).unwrap();
+        assert_eq!(last_number(&path, &mut file).unwrap(), Some(41));
+        std::fs::write(&path, line(42)).unwrap();
+        assert_eq!(last_number(&path, &mut file).unwrap(), Some(42));
+        std::fs::remove_file(rotated(&path, 1)).unwrap();
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(last_number(&path, &mut file).unwrap(), None);
+        std::fs::remove_file(&path).unwrap();
     }
 }

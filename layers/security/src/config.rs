@@ -16,6 +16,7 @@ use modreg_core::PluginError;
 use modreg_host::{ModuleRegistry, PluginConfiguration, flag_builders};
 
 use crate::access::Role;
+use crate::audit::Rotation;
 use crate::sandbox::SandboxLimits;
 use crate::secrets::SecretKey;
 use crate::security::Security;
@@ -192,6 +193,7 @@ pub struct PluginAccessControlConfig {
     access_monitoring: Option<bool>,
     roles: Vec<Role>,
     audit_file: Option<std::path::PathBuf>,
+    audit_rotation: Rotation,
     audit_fail_open: bool,
 }
 
@@ -228,9 +230,31 @@ impl PluginAccessControlConfig {
     /// An operation whose decision cannot be written there (a full disk, a revoked file) is
     /// refused with [`SecurityError::AuditUnavailable`](crate::SecurityError::AuditUnavailable), unless
     /// [`with_audit_fail_open`](Self::with_audit_fail_open) says otherwise. Numbering continues
-    /// from the file's last entry.
+    /// from the file's last entry. The file is rotated at
+    /// [`DEFAULT_AUDIT_FILE_BYTES`](crate::DEFAULT_AUDIT_FILE_BYTES), keeping
+    /// [`DEFAULT_AUDIT_FILES_KEPT`](crate::DEFAULT_AUDIT_FILES_KEPT) earlier files, unless
+    /// [`with_audit_rotation`](Self::with_audit_rotation) says otherwise.
     pub fn with_audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.audit_file = Some(path.into());
+        self
+    }
+
+    /// Rotates the audit file once a write takes it to `max_bytes` or more: `PATH` becomes
+    /// `PATH.1`, `PATH.1` becomes `PATH.2`, and so on, keeping `keep` earlier files (the oldest
+    /// beyond them is removed), and a new `PATH` is begun; numbering goes on across files.
+    /// Other processes appending to the same file follow it to the new one. `u64::MAX` never
+    /// rotates. A size or a count of 0 is refused when the configuration is applied.
+    ///
+    /// ```
+    /// use modreg_security::PluginAccessControlConfig;
+    ///
+    /// // At most 11 files of about 8 MiB: audit.jsonl and audit.jsonl.1 to audit.jsonl.10.
+    /// let config = PluginAccessControlConfig::new()
+    ///     .with_audit_file("audit.jsonl")
+    ///     .with_audit_rotation(8 << 20, 10);
+    /// ```
+    pub fn with_audit_rotation(mut self, max_bytes: u64, keep: u32) -> Self {
+        self.audit_rotation = Rotation { max_bytes, keep };
         self
     }
 
@@ -302,8 +326,17 @@ impl Security {
         for role in &config.roles {
             role.validate()?;
         }
+        let Rotation { max_bytes, keep } = config.audit_rotation;
+        if max_bytes == 0 || keep == 0 {
+            return Err(PluginError::invalid(
+                "audit file rotation",
+                format!("{max_bytes} bytes, {keep} files kept"),
+                "a rotated audit file needs a size and at least one earlier file kept (u64::MAX bytes never rotates)",
+            ));
+        }
         if let Some(path) = &config.audit_file {
-            self.audit().open_file(path, config.audit_fail_open)?;
+            self.audit()
+                .open_file(path, config.audit_rotation, config.audit_fail_open)?;
         }
         self.update(registry, |state| {
             let switches = &mut state.switches;

@@ -28,7 +28,9 @@ mod signature;
 mod switches;
 
 pub use crate::access::{AccessDecision, Operation, Principal, Role};
-pub use crate::audit::{AUDIT_CAPACITY, AccessMetrics, AuditEntry};
+pub use crate::audit::{
+    AUDIT_CAPACITY, AccessMetrics, AuditEntry, DEFAULT_AUDIT_FILE_BYTES, DEFAULT_AUDIT_FILES_KEPT,
+};
 pub use crate::config::{
     AdvancedPluginSecurityConfig, PluginAccessControlConfig, PluginSecurityConfig,
 };
