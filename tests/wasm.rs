@@ -1520,6 +1520,62 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A fresh guest per call (the default) is, in the interpreter, an instance put back into its
+/// first state after each call: its memory, its table and the global it does not export, all
+/// changed by each call, are as they were for every call. A module whose state a copy cannot
+/// put back (a passive segment, which a call may drop), and a guest that grew its memory
+/// (which cannot shrink), get new instances instead, as every guest of the compiling engine
+/// does: an instance is kept idle for the next call only where it was reset.
+fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
+    let interpreted = matches!(
+        engine,
+        WasmEngine::Interpreter | WasmEngine::LazyInterpreter
+    );
+    let guests = [
+        (
+            "reset",
+            wasm_text::stateful_guest("reset", "", ""),
+            interpreted,
+        ),
+        (
+            "passive",
+            wasm_text::stateful_guest("passive", r#"(data "passive")"#, ""),
+            false,
+        ),
+        (
+            "grows",
+            wasm_text::stateful_guest("grows", "", "(drop (memory.grow (i32.const 1)))"),
+            false,
+        ),
+    ];
+    for (name, module, reset) in guests {
+        let registry = ModuleRegistry::new();
+        registry
+            .wasm()
+            .configure_wasm(WasmConfig::new().with_engine(engine))
+            .unwrap();
+        registry
+            .wasm()
+            .load_wasm_bytes(&format!("{name}.wasm"), &module, None)
+            .unwrap();
+        let plugin = registry.create_plugin(name).unwrap();
+        for call in 0..200 {
+            assert_eq!(
+                plugin.process(b"").unwrap(),
+                b"0001",
+                "{engine:?} {name}: call {call} saw what an earlier one left"
+            );
+        }
+        // The instance the load made went with the first call; what waits idle now was
+        // reset after a call.
+        assert_eq!(
+            registry.wasm().idle_memory_bytes() > 0,
+            reset,
+            "{engine:?} {name}: an instance was kept for the next call"
+        );
+    }
+}
+
 /// A guest's state lives as the host chose: by default no call sees what another left (its
 /// globals and its memory); per instance, one instance's calls share it and no other
 /// instance sees it; per principal, the instances made on one principal's behalf share it;
@@ -2490,6 +2546,7 @@ on_every_engine!(
     settings_for_a_guest_are_refused_not_dropped,
     one_plugin_serves_many_threads_each_in_its_own_sandbox,
     a_guests_state_lives_per_call_per_instance_or_shared_as_configured,
+    a_fresh_guest_is_reset_to_its_first_state_or_made_anew,
     instances_of_every_module_share_one_memory_cap,
     memory_growth_stops_at_the_deadline,
     async_host_functions_suspend_the_guest_instead_of_a_thread,

@@ -77,6 +77,44 @@ pub fn counting_guest(name: &str) -> Vec<u8> {
     with_section(module, name, "1.0.0", "data-processor", &[], &[])
 }
 
+/// A module whose plugin `name` keeps state in every place an instance holds it, and answers
+/// what it finds before changing each: its calls in a mutable global it does not export, a
+/// byte of its memory, the function a table's first element names (the guest then puts the
+/// second's there), and its memory's size in pages, as four digits: `0001` in a guest no call
+/// used. `extra` is added to the module: a passive segment, or an instruction run at the end
+/// of each call.
+pub fn stateful_guest(name: &str, extra: &str, at_end: &str) -> Vec<u8> {
+    let module = wat::parse_str(format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (global $calls (mut i32) (i32.const 0))
+            (type $digit (func (result i32)))
+            (table $table 2 funcref)
+            (elem (i32.const 0) func $zero $one)
+            (func $zero (result i32) (i32.const 0))
+            (func $one (result i32) (i32.const 1))
+            {extra}
+            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_process") (param i32 i32 i32) (result i32)
+                (i32.store8 (i32.const 32) (i32.add (i32.const 48) (global.get $calls)))
+                (i32.store8 (i32.const 33) (i32.add (i32.const 48) (i32.load8_u (i32.const 100))))
+                (i32.store8 (i32.const 34)
+                    (i32.add (i32.const 48) (call_indirect (type $digit) (i32.const 0))))
+                (i32.store8 (i32.const 35) (i32.add (i32.const 48) (memory.size)))
+                (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+                (i32.store8 (i32.const 100) (i32.add (i32.load8_u (i32.const 100)) (i32.const 1)))
+                (table.set $table (i32.const 0) (table.get $table (i32.const 1)))
+                {at_end}
+                ;; The answer record at 0: status 0, the four digits at 32.
+                (i32.store (i32.const 0) (i32.const 0))
+                (i32.store (i32.const 4) (i32.const 32))
+                (i32.store (i32.const 8) (i32.const 4))
+                (i32.const 0)))"#
+    ))
+    .unwrap();
+    with_section(module, name, "1.0.0", "data-processor", &[], &[])
+}
+
 /// `module` with a `modreg.plugins` section describing one plugin appended (a version-1
 /// record).
 fn with_section(

@@ -113,15 +113,9 @@ pub(crate) fn host_state(
     }
 }
 
-/// The call protocol over any engine's instance.
-pub(crate) async fn call(
-    guest: &mut impl GuestInstance,
-    plugin: &str,
-    index: u32,
-    input: &[u8],
-    grants: &Arc<Grants>,
-    config: &WasmConfig,
-) -> Result<Vec<u8>, CallError> {
+/// Readies `guest`'s host state for a run under `config` with `grants`, starting now (when it
+/// returns): what an earlier run left is cleared, and its deadline set.
+fn begin(guest: &mut impl GuestInstance, grants: &Arc<Grants>, config: &WasmConfig) -> Instant {
     let started = Instant::now();
     let state = guest.state_mut();
     state.grants = Arc::clone(grants);
@@ -138,6 +132,34 @@ pub(crate) async fn call(
     state.limiter.deadline = Some(started + config.time_budget());
     state.limiter.budget = config.time_budget();
     state.limiter.late = false;
+    started
+}
+
+/// The host's first `modreg_alloc(1)` in a new instance, under `config`'s limits and no grant:
+/// what makes a Rust guest's allocator grow its memory, before the instance's state is kept
+/// for resets (`state`).
+pub(crate) async fn warm_up(
+    guest: &mut impl GuestInstance,
+    module: &str,
+    config: &WasmConfig,
+) -> Result<(), CallError> {
+    let started = begin(guest, &Arc::default(), config);
+    guest
+        .run(module, started, config, Export::Alloc(1))
+        .await
+        .map(drop)
+}
+
+/// The call protocol over any engine's instance.
+pub(crate) async fn call(
+    guest: &mut impl GuestInstance,
+    plugin: &str,
+    index: u32,
+    input: &[u8],
+    grants: &Arc<Grants>,
+    config: &WasmConfig,
+) -> Result<Vec<u8>, CallError> {
+    let started = begin(guest, grants, config);
     let len = u32::try_from(input.len()).map_err(|_| {
         CallError::Fatal(PluginError::from(PluginErrorKind::TooLarge {
             plugin: plugin.to_owned(),

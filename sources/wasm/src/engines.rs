@@ -4,10 +4,11 @@
 //! loaded ([`WasmConfig::with_engine`](crate::WasmConfig::with_engine)); the imports, the call
 //! protocol, the limits and the grants are the same in both (`imports`, `instance`).
 
-use crate::config::{WasmConfig, WasmEngine};
+use crate::config::{GuestState, WasmConfig, WasmEngine};
 use crate::interpreter::{self, InterpretedModule};
 #[cfg(feature = "jit")]
 use crate::jit::{self, JitModule};
+use crate::state::StateShape;
 use modreg_core::wasm_abi::ModuleEntry;
 
 /// A module compiled for one engine.
@@ -18,8 +19,12 @@ pub(crate) enum Compiled {
     Jitted(JitModule),
 }
 
-/// Validates and compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`) for the
-/// engine `config` names.
+/// Validates and compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`, holding
+/// the state `state`) for the engine `config` names.
+///
+/// Where guests are fresh per call, the interpreter compiles the module with its state
+/// exported, so that an instance a call used can be reset rather than made again (`state`);
+/// the compiling engine resets its instances itself (its pooling allocator).
 ///
 /// An interpreted module gets an engine of its own (cheap: `wasm_load` did not move,
 /// BENCHMARKS.md): wasmi keeps a module's functions in its engine until the engine goes, so
@@ -31,21 +36,25 @@ pub(crate) fn compile(
     bytes: &[u8],
     digest: &[u8; 32],
     entries: &[ModuleEntry],
+    state: &StateShape,
     config: &WasmConfig,
 ) -> Result<Compiled, String> {
     match config.engine() {
         chosen @ (WasmEngine::Interpreter | WasmEngine::LazyInterpreter) => {
             let _ = (digest, entries);
             let engine = interpreter::engine(chosen == WasmEngine::LazyInterpreter);
-            InterpretedModule::new(&engine, bytes).map(Compiled::Interpreted)
+            let resets = (config.guest_state() == GuestState::FreshPerCall).then_some(state);
+            InterpretedModule::new(&engine, bytes, resets).map(Compiled::Interpreted)
         }
         #[cfg(feature = "jit")]
         WasmEngine::Jit => {
+            let _ = state;
             JitModule::new(bytes, digest, entries, config, jit::Compiler::Optimizing)
                 .map(Compiled::Jitted)
         }
         #[cfg(feature = "jit")]
         WasmEngine::JitBaseline => {
+            let _ = state;
             JitModule::new(bytes, digest, entries, config, jit::Compiler::Baseline)
                 .map(Compiled::Jitted)
         }

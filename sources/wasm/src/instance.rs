@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use crate::call::{CallError, GuestInstance, block_on, call, host_state};
+use crate::call::{CallError, GuestInstance, block_on, call, host_state, warm_up};
 use crate::config::WasmConfig;
 use crate::engines::Compiled;
 use crate::imports::Grants;
@@ -51,6 +51,46 @@ impl Sandbox {
             Compiled::Jitted(compiled) => {
                 Jitted::new(compiled, &module.name, config, state).map(Sandbox::Jitted)
             }
+        }
+    }
+
+    /// A new instance of `module` that [`reset`](Self::reset) puts back into its state after
+    /// the host's first `modreg_alloc(1)` (`state`), and whether it can be reset: not where
+    /// the engine or the module does not allow it, nor where that first allocation failed
+    /// (then the instance is a plain new one).
+    pub(crate) fn new_resettable(
+        module: &WasmModule,
+        config: &WasmConfig,
+        events: &Events,
+        total: &Arc<AtomicUsize>,
+    ) -> Result<(Self, bool), PluginError> {
+        let mut sandbox = Self::new(module, config, events, total)?;
+        let warmed = match &mut sandbox {
+            Sandbox::Interpreted(guest) => guest.resettable().then(|| {
+                block_on(warm_up(guest, &module.name, config)).is_ok() && guest.keep_state()
+            }),
+            #[cfg(feature = "jit")]
+            Sandbox::Jitted(_) => None,
+        };
+        match warmed {
+            Some(true) => Ok((sandbox, true)),
+            None => Ok((sandbox, false)),
+            Some(false) => {
+                // Its memory goes back to the registry's count before another is made.
+                drop(sandbox);
+                Ok((Self::new(module, config, events, total)?, false))
+            }
+        }
+    }
+
+    /// Puts the instance back into the state it was kept in ([`new_resettable`](Self::new_resettable)):
+    /// `false` where it cannot (nothing was kept, or its memory or a table grew), and the
+    /// instance is to be dropped.
+    pub(crate) fn reset(&mut self) -> bool {
+        match self {
+            Sandbox::Interpreted(guest) => guest.reset(),
+            #[cfg(feature = "jit")]
+            Sandbox::Jitted(_) => false,
         }
     }
 

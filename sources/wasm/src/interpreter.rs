@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use wasmi::errors::ErrorKind;
 use wasmi::{
-    AsContextMut, Caller, Engine, Extern, ExternType, Instance, Linker, Memory, Module, Store,
-    TypedFunc, TypedResumableCall, Val,
+    AsContextMut, Caller, Engine, Extern, ExternType, Global, Instance, Linker, Memory, Module,
+    Ref, Store, Table, TableType, TypedFunc, TypedResumableCall, Val,
 };
 
 use crate::call::{
@@ -17,6 +17,7 @@ use crate::call::{
 };
 use crate::config::WasmConfig;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall, Suspended};
+use crate::state::{Image, StateExports, StateShape, with_state_exports};
 use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
@@ -58,6 +59,9 @@ pub(crate) struct InterpretedModule {
     /// The imports, defined once for every instance (not per instantiation: a fresh guest per
     /// call would rebuild them on every call).
     linker: Linker<HostState>,
+    /// The exports of its memories, tables and mutable globals, where they were added so that
+    /// an instance can be reset (`state`).
+    state: Option<StateExports>,
 }
 
 impl std::fmt::Debug for InterpretedModule {
@@ -68,8 +72,18 @@ impl std::fmt::Debug for InterpretedModule {
 
 impl InterpretedModule {
     /// Validates and compiles `bytes` (functions are translated on their first call; in the
-    /// lazy engine validated then too).
-    pub(crate) fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, String> {
+    /// lazy engine validated then too); with `state`, with its state exported so that its
+    /// instances can be reset (where they can: [`with_state_exports`]).
+    pub(crate) fn new(
+        engine: &Engine,
+        bytes: &[u8],
+        state: Option<&StateShape>,
+    ) -> Result<Self, String> {
+        let exported = state.and_then(|shape| with_state_exports(bytes, shape));
+        let (bytes, state) = match &exported {
+            Some((rewritten, names)) => (rewritten.as_slice(), Some(names.clone())),
+            None => (bytes, None),
+        };
         let module = Module::new(engine, bytes).map_err(|e| format!("not a valid module: {e}"))?;
         imports::check_imports(module.imports().map(|import| Import {
             module: import.module(),
@@ -81,6 +95,7 @@ impl InterpretedModule {
             engine: engine.clone(),
             module,
             linker,
+            state,
         })
     }
 }
@@ -93,6 +108,26 @@ pub(crate) struct Interpreted {
     memory: Memory,
     alloc: TypedFunc<u32, u32>,
     process: TypedFunc<(u32, u32, u32), u32>,
+    /// Its memories, tables and mutable globals, where the module exports them for resets.
+    state: Option<StateHandles>,
+    /// What [`reset`](Self::reset) puts back, once [`keep_state`](Self::keep_state) took it.
+    kept: Option<KeptState>,
+}
+
+/// An instance's memories, tables and mutable globals.
+struct StateHandles {
+    memories: Vec<Memory>,
+    tables: Vec<Table>,
+    globals: Vec<Global>,
+}
+
+/// What an instance's state was: each memory's image, a copy of each table (in the same
+/// store: a table's functions are the instance's own) with its size, each mutable global's
+/// value.
+struct KeptState {
+    memories: Vec<(Memory, Image)>,
+    tables: Vec<(Table, Table, u64)>,
+    globals: Vec<(Global, Val)>,
 }
 
 impl std::fmt::Debug for Interpreted {
@@ -119,7 +154,28 @@ impl Interpreted {
             .instantiate_and_start(&mut *store, &compiled.module)
             .map_err(|e| not_instantiated(name, store.data(), config, e))?;
         let missing = |export| missing_export(name, export);
+        let state = compiled.state.as_ref().and_then(|names| {
+            Some(StateHandles {
+                memories: names
+                    .memories
+                    .iter()
+                    .map(|n| instance.get_memory(&*store, n))
+                    .collect::<Option<_>>()?,
+                tables: names
+                    .tables
+                    .iter()
+                    .map(|n| instance.get_table(&*store, n))
+                    .collect::<Option<_>>()?,
+                globals: names
+                    .globals
+                    .iter()
+                    .map(|n| instance.get_global(&*store, n))
+                    .collect::<Option<_>>()?,
+            })
+        });
         Ok(Interpreted {
+            state,
+            kept: None,
             memory: instance
                 .get_memory(&*store, "memory")
                 .ok_or_else(|| missing("memory"))?,
@@ -131,6 +187,90 @@ impl Interpreted {
                 .map_err(|_| missing(EXPORT_PROCESS))?,
             store,
         })
+    }
+}
+
+impl Interpreted {
+    /// Whether the module's state is exported, so that this instance can be reset.
+    pub(crate) fn resettable(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// Keeps the instance's state as it is now, for [`reset`](Self::reset). `false` where it
+    /// cannot (a table too large to copy, or the store refused the copy).
+    pub(crate) fn keep_state(&mut self) -> bool {
+        let Some(handles) = &self.state else {
+            return false;
+        };
+        let store = &mut *self.store;
+        let memories = handles
+            .memories
+            .iter()
+            .map(|&memory| (memory, Image::of(memory.data(&*store))))
+            .collect();
+        let mut tables = Vec::with_capacity(handles.tables.len());
+        for &table in &handles.tables {
+            let size = table.size(&*store);
+            let Ok(len) = u32::try_from(size) else {
+                return false;
+            };
+            let element = table.ty(&*store).element();
+            let copy = TableType::new(element, len, None);
+            let Ok(copy) = Table::new(&mut *store, copy, Ref::default_for_ty(element)) else {
+                return false;
+            };
+            if Table::copy(&mut *store, &copy, 0, &table, 0, size).is_err() {
+                return false;
+            }
+            tables.push((table, copy, size));
+        }
+        let globals = handles
+            .globals
+            .iter()
+            .map(|&global| (global, global.get(&*store)))
+            .collect();
+        self.kept = Some(KeptState {
+            memories,
+            tables,
+            globals,
+        });
+        true
+    }
+
+    /// Puts the instance back into the state [`keep_state`](Self::keep_state) took: every
+    /// byte of its memories, every element of its tables, every mutable global. `false` (and
+    /// the instance is to be dropped) where it cannot: nothing was kept, or a memory or a
+    /// table grew (neither shrinks).
+    pub(crate) fn reset(&mut self) -> bool {
+        let Some(kept) = &self.kept else {
+            return false;
+        };
+        let store = &mut *self.store;
+        let same_size = kept
+            .memories
+            .iter()
+            .all(|(memory, image)| memory.data_size(&*store) == image.len())
+            && kept
+                .tables
+                .iter()
+                .all(|(table, _, size)| table.size(&*store) == *size);
+        if !same_size {
+            return false;
+        }
+        for (memory, image) in &kept.memories {
+            image.restore(memory.data_mut(&mut *store));
+        }
+        for (table, copy, size) in &kept.tables {
+            if Table::copy(&mut *store, table, 0, copy, 0, *size).is_err() {
+                return false;
+            }
+        }
+        for (global, value) in &kept.globals {
+            if global.set(&mut *store, value.clone()).is_err() {
+                return false;
+            }
+        }
+        true
     }
 }
 

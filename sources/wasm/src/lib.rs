@@ -23,6 +23,8 @@
 //! - `jit` (feature `jit`): the compiling engine (`wasmtime`'s Cranelift), the same for it;
 //!   `jit_cache`: its machine code kept on disk.
 //! - `plugin`: `WasmPlugin`, the `Plugin` a created wasm plugin is, with its instance pool.
+//! - `state`: what of a module's state an instance holds, and how an interpreted instance is
+//!   put back into it (a fresh guest per call without a new instance).
 //! - `signature`: Ed25519 signatures over a module's SHA-256.
 //! - `load`: [`Wasm`] and its view on a registry, [`Sandbox`]: loading and unloading.
 //! - `watch`: hot reload of a plugin directory.
@@ -57,6 +59,7 @@ mod module;
 mod plugin;
 mod shape;
 mod signature;
+mod state;
 mod versions;
 mod watch;
 

@@ -5,6 +5,7 @@
 use crate::config::WasmConfig;
 use crate::engines::{self, Compiled};
 use crate::shape::ModuleShape;
+use crate::state::StateShape;
 use modreg_core::wasm_abi::{EXPORT_ALLOC, EXPORT_PROCESS, ModuleEntry, SECTION, read_metadata};
 use modreg_core::{PluginError, PluginErrorKind};
 
@@ -29,6 +30,8 @@ pub(crate) struct DeclaredModule<'b> {
     bytes: &'b [u8],
     /// The plugins its section lists, in call order.
     pub(crate) entries: Vec<ModuleEntry>,
+    /// What of its state each instance holds.
+    state: StateShape,
 }
 
 impl<'b> DeclaredModule<'b> {
@@ -61,6 +64,7 @@ impl<'b> DeclaredModule<'b> {
             name,
             bytes,
             entries,
+            state: shape.state,
         })
     }
 
@@ -72,8 +76,8 @@ impl<'b> DeclaredModule<'b> {
         config: &WasmConfig,
     ) -> Result<WasmModule, PluginError> {
         let refuse = |reason: String| refuse(self.name, reason);
-        let compiled =
-            engines::compile(self.bytes, &digest, &self.entries, config).map_err(refuse)?;
+        let compiled = engines::compile(self.bytes, &digest, &self.entries, &self.state, config)
+            .map_err(refuse)?;
         for export in [EXPORT_ALLOC, EXPORT_PROCESS, "memory"] {
             if !compiled.exports(export) {
                 return Err(refuse(format!(

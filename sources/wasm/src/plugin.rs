@@ -5,7 +5,7 @@
 //! never reused.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::call::CallError;
@@ -40,6 +40,11 @@ pub(crate) struct LoadedModule {
     idle: Arc<AtomicUsize>,
     /// Bytes of memory every sandbox of the registry holds, capped by `max_total_memory`.
     total: Arc<AtomicUsize>,
+    /// Where guests are fresh per call: whether new instances are made to be reset after a
+    /// call (`state`). Cleared for good when an instance cannot be (the module does not allow
+    /// it, or the host's first allocation in it failed), so that a module whose allocator
+    /// traps is not asked again at every call: its guests are then new instances.
+    resets: AtomicBool,
 }
 
 impl LoadedModule {
@@ -59,10 +64,12 @@ impl LoadedModule {
             uses: AtomicU64::new(0),
             idle,
             total,
+            resets: AtomicBool::new(true),
         }
     }
 
-    /// A sandbox ready for a call: an idle one, else a new instance.
+    /// A sandbox ready for a call: an idle one, else a new instance (where guests are fresh
+    /// per call, one made to be reset after the call).
     pub(crate) fn sandbox(&self) -> Result<Sandbox, PluginError> {
         let idle = self
             .pool
@@ -73,6 +80,16 @@ impl LoadedModule {
             Some(sandbox) => {
                 self.idle
                     .fetch_sub(sandbox.memory_bytes(), Ordering::AcqRel);
+                Ok(sandbox)
+            }
+            None if self.config.guest_state() == GuestState::FreshPerCall
+                && self.resets.load(Ordering::Relaxed) =>
+            {
+                let (sandbox, resettable) =
+                    Sandbox::new_resettable(&self.module, &self.config, &self.events, &self.total)?;
+                if !resettable {
+                    self.resets.store(false, Ordering::Relaxed);
+                }
                 Ok(sandbox)
             }
             None => Sandbox::new(&self.module, &self.config, &self.events, &self.total),
@@ -241,12 +258,17 @@ impl LoadedModule {
         self.config.max_idle_memory() / self.config.pool_size().max(1)
     }
 
-    /// A sandbox a call left usable goes back to the pool where guests are shared.
+    /// A sandbox a call left usable goes back to the pool where guests are shared, and where
+    /// they are fresh per call, once it is reset to its state before any call (one that
+    /// cannot be reset is dropped).
     fn after(&self, used: Option<Sandbox>) {
-        if self.config.guest_state() == GuestState::Shared
-            && let Some(sandbox) = used
-        {
-            self.give_back(sandbox);
+        let Some(mut sandbox) = used else {
+            return;
+        };
+        match self.config.guest_state() {
+            GuestState::Shared => self.give_back(sandbox),
+            GuestState::FreshPerCall if sandbox.reset() => self.give_back(sandbox),
+            _ => {}
         }
     }
 }

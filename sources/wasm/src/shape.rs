@@ -16,9 +16,10 @@
 //! loader asks the registry's layers about each plugin before the module is compiled
 //! (`Change::Declare`), and the compiling engine picks its metering from it.
 
-use wasmparser::{Chunk, ElementItems, Parser, Payload, TypeRef};
+use wasmparser::{Chunk, DataKind, ElementItems, ElementKind, Parser, Payload, TypeRef, ValType};
 
 use crate::config::WasmConfig;
+use crate::state::StateShape;
 use modreg_core::wasm_abi::SECTION;
 
 /// The most globals a module may declare (a Rust or C guest has a handful).
@@ -57,6 +58,9 @@ pub(crate) struct ModuleShape {
     pub(crate) export_name_bytes: u32,
     /// The bytes of the largest function body.
     pub(crate) largest_function_bytes: u32,
+    /// What of the module's state each instance holds, and where its exports are: how an
+    /// interpreted instance is reset (`state`).
+    pub(crate) state: StateShape,
 }
 
 impl ModuleShape {
@@ -68,6 +72,7 @@ impl ModuleShape {
         let mut parser = Parser::new(0);
         let mut rest = bytes;
         loop {
+            let offset = bytes.len() - rest.len();
             let (consumed, payload) = match parser.parse(rest, true) {
                 Ok(Chunk::Parsed { consumed, payload }) => (consumed, payload),
                 // Only before the end of input; all of it was given.
@@ -82,8 +87,14 @@ impl ModuleShape {
                     for import in imports.into_iter().flatten() {
                         match import.ty {
                             TypeRef::Func(_) => shape.functions = shape.functions.saturating_add(1),
-                            TypeRef::Global(_) => shape.globals = shape.globals.saturating_add(1),
-                            _ => {}
+                            TypeRef::Global(_) => {
+                                shape.globals = shape.globals.saturating_add(1);
+                                shape.state.refuse("it imports a global");
+                            }
+                            TypeRef::Table(_) | TypeRef::Memory(_) => {
+                                shape.state.refuse("it imports a table or a memory");
+                            }
+                            TypeRef::Tag(_) => {}
                         }
                     }
                 }
@@ -91,19 +102,48 @@ impl ModuleShape {
                     shape.functions = shape.functions.saturating_add(functions.count());
                 }
                 Payload::GlobalSection(globals) => {
+                    let first = shape.globals;
                     shape.globals = shape.globals.saturating_add(globals.count());
+                    for (index, global) in (first..).zip(globals.into_iter().flatten()) {
+                        match global.ty.content_type {
+                            _ if !global.ty.mutable => {}
+                            ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64 => {
+                                shape.state.mutable_globals.push(index);
+                            }
+                            ValType::V128 | ValType::Ref(_) => {
+                                shape
+                                    .state
+                                    .refuse("a mutable global is a vector or a reference");
+                            }
+                        }
+                    }
                 }
-                Payload::DataSection(data) => shape.data_segments = data.count(),
+                Payload::TableSection(tables) => shape.state.tables = tables.count(),
+                Payload::MemorySection(memories) => shape.state.memories = memories.count(),
+                Payload::DataSection(data) => {
+                    shape.data_segments = data.count();
+                    for segment in data.into_iter().flatten() {
+                        if matches!(segment.kind, DataKind::Passive) {
+                            shape.state.refuse("it has a passive data segment");
+                        }
+                    }
+                }
                 Payload::ExportSection(exports) => {
                     shape.exports = exports.count();
+                    shape.state.exports = exports.count();
+                    shape.state.export_section = Some(offset..offset + consumed);
                     for export in exports.into_iter().flatten() {
                         let len = u32::try_from(export.name.len()).unwrap_or(u32::MAX);
                         shape.export_name_bytes = shape.export_name_bytes.saturating_add(len);
+                        shape.state.export_named(export.name);
                     }
                 }
                 Payload::ElementSection(elements) => {
                     shape.element_segments = elements.count();
                     for element in elements.into_iter().flatten() {
+                        if matches!(element.kind, ElementKind::Passive) {
+                            shape.state.refuse("it has a passive element segment");
+                        }
                         let items = match element.items {
                             ElementItems::Functions(items) => items.count(),
                             ElementItems::Expressions(_, items) => items.count(),
@@ -211,6 +251,7 @@ mod tests {
                 export_name_bytes: 6,
                 // `i32.const 7; drop; end`, after one byte of local declarations.
                 largest_function_bytes: 5,
+                state: ModuleShape::of(&bytes).unwrap().state,
             }
         );
         // What does not parse is refused with the parser's reason.

@@ -1,0 +1,299 @@
+//! A guest's state, and how an interpreted instance is put back into it: a fresh guest per
+//! call ([`GuestState::FreshPerCall`](crate::GuestState::FreshPerCall)) need not be a new
+//! instance.
+//!
+//! An instance of a module holds, by the WebAssembly specification, its memories, its tables,
+//! its mutable globals, and which passive segments it dropped; nothing else of it changes
+//! between calls. Where a module has no passive segment and imports none of those, an instance
+//! whose memories, tables and mutable globals are copied back to what they held is in the
+//! state it was copied from. Making an instance costs the interpreter an entity for each of the
+//! module's functions, a zeroed memory and the data copied in (8-9 us of a 10 us fresh 64 B
+//! call through the codecs guest); copying an instance's state back costs a write of each byte
+//! of its memory.
+//!
+//! The interpreter reaches only what a module exports, and a Rust guest's stack pointer is a
+//! mutable global it does not export. So the module the interpreter compiles is the module with
+//! one more export for each memory, table and mutable global, named `modreg-state:...`
+//! ([`with_state_exports`]): the guest's code and everything it exports are as they were.
+//!
+//! What an instance is put back into ([`Image`] for a memory) is taken after the host's first
+//! `modreg_alloc(1)`: a Rust guest's allocator grows memory on its first allocation, and a
+//! memory cannot shrink, so an image taken before it would fit no instance after a call. The
+//! call allocates nothing of a caller's, so the state is still the module's initial one.
+
+use std::ops::Range;
+
+/// The prefix of the exports [`with_state_exports`] adds. A module that already exports a name
+/// with it is not reset (its guests are new instances).
+const PREFIX: &str = "modreg-state:";
+
+/// A memory's, table's or global's added export name.
+fn export_name(kind: &str, index: u32) -> String {
+    format!("{PREFIX}{kind}:{index}")
+}
+
+/// What of a module's state each instance holds, read with the rest of its shape
+/// (`ModuleShape::of`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StateShape {
+    /// The index of each mutable global the module defines.
+    pub(crate) mutable_globals: Vec<u32>,
+    /// Tables and memories the module defines.
+    pub(crate) tables: u32,
+    pub(crate) memories: u32,
+    /// A state a copy cannot put back: a table, memory or global imported (another's state),
+    /// a passive segment (which a call may drop), a mutable global of a reference or vector
+    /// type, or an export already named like an added one.
+    pub(crate) unresettable: Option<&'static str>,
+    /// Where the export section is (its id and size too), and how many exports it has.
+    pub(crate) export_section: Option<Range<usize>>,
+    pub(crate) exports: u32,
+}
+
+impl StateShape {
+    /// Marks the module as one whose instances cannot be reset, for `reason` (the first kept).
+    pub(crate) fn refuse(&mut self, reason: &'static str) {
+        self.unresettable.get_or_insert(reason);
+    }
+
+    /// Notes an export's name: one like an added export's makes the module unresettable.
+    pub(crate) fn export_named(&mut self, name: &str) {
+        if name.starts_with(PREFIX) {
+            self.refuse("an export is named like the sandbox's own");
+        }
+    }
+}
+
+/// The export names of a module's state, as [`with_state_exports`] added them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StateExports {
+    pub(crate) memories: Vec<String>,
+    pub(crate) tables: Vec<String>,
+    pub(crate) globals: Vec<String>,
+}
+
+/// `bytes` with an export for each memory, table and mutable global `shape` lists, and their
+/// names; `None` where an instance's state cannot be put back by copying (`shape`'s reason).
+///
+/// The export section is written here rather than with an encoder crate: it is a count and a
+/// list of (name, kind, index), all LEB128 numbers, and the default build takes no new
+/// dependency for it.
+pub(crate) fn with_state_exports(
+    bytes: &[u8],
+    shape: &StateShape,
+) -> Option<(Vec<u8>, StateExports)> {
+    if shape.unresettable.is_some() {
+        return None;
+    }
+    // Every plugin module exports its memory and two functions; one with no export section
+    // is refused at load anyway.
+    let section = shape.export_section.clone()?;
+    let names = StateExports {
+        memories: (0..shape.memories)
+            .map(|i| export_name("memory", i))
+            .collect(),
+        tables: (0..shape.tables).map(|i| export_name("table", i)).collect(),
+        globals: shape
+            .mutable_globals
+            .iter()
+            .map(|&i| export_name("global", i))
+            .collect(),
+    };
+    let added = [
+        (
+            &names.memories,
+            2u8,
+            (0..shape.memories).collect::<Vec<_>>(),
+        ),
+        (&names.tables, 1u8, (0..shape.tables).collect()),
+        (&names.globals, 3u8, shape.mutable_globals.clone()),
+    ];
+    let count = shape.exports
+        + u32::try_from(names.memories.len() + names.tables.len() + names.globals.len()).ok()?;
+    // The old section's entries follow its id, its size and its count.
+    let mut reader = &bytes[section.start + 1..section.end];
+    read_leb(&mut reader)?;
+    read_leb(&mut reader)?;
+    let mut contents = Vec::with_capacity(reader.len() + 64);
+    write_leb(&mut contents, count);
+    contents.extend_from_slice(reader);
+    for (names, kind, indices) in added {
+        for (name, index) in names.iter().zip(indices) {
+            write_leb(&mut contents, u32::try_from(name.len()).ok()?);
+            contents.extend_from_slice(name.as_bytes());
+            contents.push(kind);
+            write_leb(&mut contents, index);
+        }
+    }
+    let mut out = Vec::with_capacity(bytes.len() + contents.len() - reader.len() + 8);
+    out.extend_from_slice(&bytes[..section.start]);
+    out.push(7);
+    write_leb(&mut out, u32::try_from(contents.len()).ok()?);
+    out.extend_from_slice(&contents);
+    out.extend_from_slice(&bytes[section.end..]);
+    Some((out, names))
+}
+
+/// Reads an unsigned LEB128 number of at most 32 bits off the front of `bytes`.
+fn read_leb(bytes: &mut &[u8]) -> Option<u32> {
+    let mut value = 0u32;
+    for (i, &byte) in bytes.iter().enumerate().take(5) {
+        value |= u32::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *bytes = &bytes[i + 1..];
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Appends `value` as unsigned LEB128.
+fn write_leb(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A memory's bytes as they were: the stretches that were not all zero, at their offsets;
+/// every other byte zero. A guest's initial memory is mostly zero (its stack, its heap's
+/// free part): putting it back writes zeros there rather than copying them.
+#[derive(Debug)]
+pub(crate) struct Image {
+    len: usize,
+    runs: Vec<(usize, Box<[u8]>)>,
+}
+
+/// The stretch an image compares at a time.
+const CHUNK: usize = 256;
+
+impl Image {
+    /// The image of `memory`.
+    pub(crate) fn of(memory: &[u8]) -> Self {
+        let mut runs: Vec<(usize, Range<usize>)> = Vec::new();
+        for (i, chunk) in memory.chunks(CHUNK).enumerate() {
+            if chunk.iter().all(|&b| b == 0) {
+                continue;
+            }
+            let at = i * CHUNK;
+            match runs.last_mut() {
+                Some((_, run)) if run.end == at => run.end = at + chunk.len(),
+                _ => runs.push((at, at..at + chunk.len())),
+            }
+        }
+        Image {
+            len: memory.len(),
+            runs: runs
+                .into_iter()
+                .map(|(at, run)| (at, memory[run].into()))
+                .collect(),
+        }
+    }
+
+    /// The memory's length when the image was taken.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Puts `memory` (as long as the image's) back into the image's bytes.
+    pub(crate) fn restore(&self, memory: &mut [u8]) {
+        debug_assert_eq!(memory.len(), self.len);
+        let mut at = 0;
+        for (offset, bytes) in &self.runs {
+            memory[at..*offset].fill(0);
+            memory[*offset..*offset + bytes.len()].copy_from_slice(bytes);
+            at = offset + bytes.len();
+        }
+        memory[at..].fill(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmparser::ExternalKind::{Func, Global, Memory, Table};
+
+    #[test]
+    fn an_image_puts_back_every_byte() {
+        let mut memory = vec![0u8; 4 * CHUNK + 17];
+        memory[3] = 1;
+        memory[CHUNK * 2 + 5] = 2;
+        memory[CHUNK * 3] = 3;
+        memory[4 * CHUNK + 16] = 4;
+        let image = Image::of(&memory);
+        // Two runs: the first chunk, then chunks 2 and 3 and the short last one together.
+        assert_eq!(image.runs.len(), 2);
+        let mut changed: Vec<u8> = (0..memory.len())
+            .map(|i| u8::try_from(i % 251).unwrap() + 1)
+            .collect();
+        image.restore(&mut changed);
+        assert_eq!(changed, memory);
+        let zeros = vec![0u8; 1000];
+        let mut changed = vec![9u8; 1000];
+        Image::of(&zeros).restore(&mut changed);
+        assert_eq!(changed, zeros);
+    }
+
+    #[test]
+    fn the_state_exports_are_added_to_the_module_and_nothing_else_changes() {
+        let bytes = wat::parse_str(
+            r#"(module
+                (memory (export "memory") 1)
+                (table 2 funcref)
+                (global (mut i32) (i32.const 1))
+                (global i32 (i32.const 2))
+                (global (mut i64) (i64.const 3))
+                (func (export "f") (result i32) (global.get 0)))"#,
+        )
+        .unwrap();
+        let shape = crate::shape::ModuleShape::of(&bytes).unwrap().state;
+        assert_eq!(shape.mutable_globals, [0, 2]);
+        assert_eq!((shape.tables, shape.memories, shape.exports), (1, 1, 2));
+        let (rewritten, names) = with_state_exports(&bytes, &shape).unwrap();
+        let exports: Vec<(String, wasmparser::ExternalKind, u32)> = wasmparser::Parser::new(0)
+            .parse_all(&rewritten)
+            .filter_map(|payload| match payload.unwrap() {
+                wasmparser::Payload::ExportSection(reader) => Some(reader),
+                _ => None,
+            })
+            .flat_map(|reader| reader.into_iter().map(Result::unwrap))
+            .map(|e| (e.name.to_owned(), e.kind, e.index))
+            .collect();
+        assert_eq!(
+            exports,
+            [
+                ("memory".to_owned(), Memory, 0),
+                ("f".to_owned(), Func, 0),
+                ("modreg-state:memory:0".to_owned(), Memory, 0),
+                ("modreg-state:table:0".to_owned(), Table, 0),
+                ("modreg-state:global:0".to_owned(), Global, 0),
+                ("modreg-state:global:2".to_owned(), Global, 2),
+            ]
+        );
+        assert_eq!(
+            names.globals,
+            ["modreg-state:global:0", "modreg-state:global:2"]
+        );
+        wasmparser::Validator::new()
+            .validate_all(&rewritten)
+            .unwrap();
+
+        // Not resettable: a passive segment, an imported global, a name like an added one.
+        for module in [
+            r#"(module (memory 1) (data "x"))"#,
+            r#"(module (import "env" "g" (global (mut i32))))"#,
+            r#"(module (memory (export "modreg-state:memory:0") 1))"#,
+        ] {
+            let shape = crate::shape::ModuleShape::of(&wat::parse_str(module).unwrap())
+                .unwrap()
+                .state;
+            assert!(shape.unresettable.is_some(), "{module}");
+            assert!(with_state_exports(&[], &shape).is_none());
+        }
+    }
+}
