@@ -788,14 +788,9 @@ fn sequence_numbers_are_unique_per_audit_file() {
             }
         }
     });
-    let sequences: Vec<u64> = std::fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["sequence"]
-                .as_u64()
-                .unwrap()
-        })
+    let sequences: Vec<u64> = audit_files(&path)
+        .into_iter()
+        .flat_map(|(_, numbers)| numbers)
         .collect();
     assert_eq!(sequences, (0..200).collect::<Vec<u64>>());
     std::fs::remove_file(path).unwrap();

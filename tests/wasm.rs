@@ -1523,28 +1523,35 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
 /// A fresh guest per call (the default) is, in the interpreter, an instance put back into its
 /// first state after each call: its memory, its table and the global it does not export, all
 /// changed by each call, are as they were for every call. A module whose state a copy cannot
-/// put back (a passive segment, which a call may drop), and a guest that grew its memory
-/// (which cannot shrink), get new instances instead, as every guest of the compiling engine
-/// does: an instance is kept idle for the next call only where it was reset.
+/// put back (a passive segment, which a call may drop), a guest that grew its memory (which
+/// cannot shrink), and one whose first allocation traps (the state after it is what a reset
+/// puts back), get new instances instead, as every guest of the compiling engine does: an
+/// instance is kept idle for the next call only where it was reset.
 fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
     let interpreted = matches!(
         engine,
         WasmEngine::Interpreter | WasmEngine::LazyInterpreter
     );
+    let input = "(i32.const 1024)";
     let guests = [
         (
             "reset",
-            wasm_text::stateful_guest("reset", "", ""),
+            wasm_text::stateful_guest("reset", "", "", input),
             interpreted,
         ),
         (
             "passive",
-            wasm_text::stateful_guest("passive", r#"(data "passive")"#, ""),
+            wasm_text::stateful_guest("passive", r#"(data "passive")"#, "", input),
             false,
         ),
         (
             "grows",
-            wasm_text::stateful_guest("grows", "", "(drop (memory.grow (i32.const 1)))"),
+            wasm_text::stateful_guest("grows", "", "(drop (memory.grow (i32.const 1)))", input),
+            false,
+        ),
+        (
+            "alloc-traps",
+            wasm_text::stateful_guest("alloc-traps", "", "", "(unreachable)"),
             false,
         ),
     ];

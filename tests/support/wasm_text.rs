@@ -81,9 +81,9 @@ pub fn counting_guest(name: &str) -> Vec<u8> {
 /// what it finds before changing each: its calls in a mutable global it does not export, a
 /// byte of its memory, the function a table's first element names (the guest then puts the
 /// second's there), and its memory's size in pages, as four digits: `0001` in a guest no call
-/// used. `extra` is added to the module: a passive segment, or an instruction run at the end
-/// of each call.
-pub fn stateful_guest(name: &str, extra: &str, at_end: &str) -> Vec<u8> {
+/// used. `extra` is added to the module (a passive segment), `at_end` run at the end of each
+/// call, and `alloc` is `modreg_alloc`'s body (`(i32.const 1024)`: where the input goes).
+pub fn stateful_guest(name: &str, extra: &str, at_end: &str, alloc: &str) -> Vec<u8> {
     let module = wat::parse_str(format!(
         r#"(module
             (memory (export "memory") 1)
@@ -94,7 +94,7 @@ pub fn stateful_guest(name: &str, extra: &str, at_end: &str) -> Vec<u8> {
             (func $zero (result i32) (i32.const 0))
             (func $one (result i32) (i32.const 1))
             {extra}
-            (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "modreg_alloc") (param i32) (result i32) {alloc})
             (func (export "modreg_process") (param i32 i32 i32) (result i32)
                 (i32.store8 (i32.const 32) (i32.add (i32.const 48) (global.get $calls)))
                 (i32.store8 (i32.const 33) (i32.add (i32.const 48) (i32.load8_u (i32.const 100))))

@@ -12,8 +12,19 @@ use crate::interpreter::Interpreted;
 #[cfg(feature = "jit")]
 use crate::jit::Jitted;
 use crate::module::WasmModule;
-use modreg_core::PluginError;
+use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Events;
+
+/// Whether an instance [`Sandbox::new_resettable`] made can be reset after a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resettable {
+    Yes,
+    /// Nor will any other of its module: the engine or the module does not allow it, or its
+    /// first allocation failed.
+    Never,
+    /// Not this one: the registry's memory was short for its first allocation.
+    NotNow,
+}
 
 /// An instantiated module, in the engine it was compiled for.
 #[derive(Debug)]
@@ -63,24 +74,31 @@ impl Sandbox {
         config: &WasmConfig,
         events: &Events,
         total: &Arc<AtomicUsize>,
-    ) -> Result<(Self, bool), PluginError> {
+    ) -> Result<(Self, Resettable), PluginError> {
         let mut sandbox = Self::new(module, config, events, total)?;
         let warmed = match &mut sandbox {
-            Sandbox::Interpreted(guest) => guest.resettable().then(|| {
-                block_on(warm_up(guest, &module.name, config)).is_ok() && guest.keep_state()
-            }),
-            #[cfg(feature = "jit")]
-            Sandbox::Jitted(_) => None,
-        };
-        match warmed {
-            Some(true) => Ok((sandbox, true)),
-            None => Ok((sandbox, false)),
-            Some(false) => {
-                // Its memory goes back to the registry's count before another is made.
-                drop(sandbox);
-                Ok((Self::new(module, config, events, total)?, false))
+            Sandbox::Interpreted(guest) if guest.resettable() => {
+                match block_on(warm_up(guest, &module.name, config)) {
+                    Ok(()) if guest.keep_state() => Resettable::Yes,
+                    // The registry's memory is short now; the next instance may fit.
+                    Err(CallError::Fatal(error) | CallError::Plugin(error))
+                        if matches!(error.kind(), PluginErrorKind::MemoryLimit { .. }) =>
+                    {
+                        Resettable::NotNow
+                    }
+                    _ => Resettable::Never,
+                }
             }
+            Sandbox::Interpreted(_) => return Ok((sandbox, Resettable::Never)),
+            #[cfg(feature = "jit")]
+            Sandbox::Jitted(_) => return Ok((sandbox, Resettable::Never)),
+        };
+        if warmed == Resettable::Yes {
+            return Ok((sandbox, warmed));
         }
+        // Its memory goes back to the registry's count before another is made.
+        drop(sandbox);
+        Ok((Self::new(module, config, events, total)?, warmed))
     }
 
     /// Puts the instance back into the state it was kept in ([`new_resettable`](Self::new_resettable)):

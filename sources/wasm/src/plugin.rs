@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::call::CallError;
 use crate::config::{GuestState, WasmConfig};
 use crate::imports::Grants;
-use crate::instance::Sandbox;
+use crate::instance::{Resettable, Sandbox};
 use crate::module::WasmModule;
 use modreg_core::Plugin;
 use modreg_core::PluginType;
@@ -42,8 +42,9 @@ pub(crate) struct LoadedModule {
     total: Arc<AtomicUsize>,
     /// Where guests are fresh per call: whether new instances are made to be reset after a
     /// call (`state`). Cleared for good when an instance cannot be (the module does not allow
-    /// it, or the host's first allocation in it failed), so that a module whose allocator
-    /// traps is not asked again at every call: its guests are then new instances.
+    /// it, or the host's first allocation in it failed other than for want of the registry's
+    /// memory), so that a module whose allocator traps is not asked again at every call: its
+    /// guests are then new instances.
     resets: AtomicBool,
 }
 
@@ -87,7 +88,7 @@ impl LoadedModule {
             {
                 let (sandbox, resettable) =
                     Sandbox::new_resettable(&self.module, &self.config, &self.events, &self.total)?;
-                if !resettable {
+                if resettable == Resettable::Never {
                     self.resets.store(false, Ordering::Relaxed);
                 }
                 Ok(sandbox)
