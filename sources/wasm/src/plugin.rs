@@ -1,8 +1,8 @@
 //! `WasmPlugin`: the `Plugin` a created WebAssembly plugin is. Instances of one module share
 //! its compiled code and a pool of idle sandboxes; how long a sandbox's state lives is the
-//! module's [`GuestState`]: by default every call gets a sandbox no call used before; per
-//! instance, per principal, or shared on request. A sandbox a call trapped in is dropped,
-//! never reused.
+//! module's [`GuestState`]: by default every call gets a sandbox in its first state (one no
+//! call used, or, in the interpreter, one reset after a call: `state`); per instance, per
+//! principal, or shared on request. A sandbox a call trapped in is dropped, never reused.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
