@@ -79,7 +79,20 @@ impl InterpretedModule {
         bytes: &[u8],
         state: Option<&StateShape>,
     ) -> Result<Self, String> {
-        let exported = state.and_then(|shape| with_state_exports(bytes, shape));
+        let exported = state.and_then(|shape| {
+            let exported = with_state_exports(bytes, shape);
+            if exported.is_none() {
+                // An operator asking why a module's fresh guests are new instances, not reset
+                // ones, reads it here.
+                tracing::debug!(
+                    reason = shape
+                        .unresettable
+                        .unwrap_or("its export section could not be rewritten"),
+                    "a module's instances cannot be reset; each fresh guest is a new instance"
+                );
+            }
+            exported
+        });
         let (bytes, state) = match &exported {
             Some((rewritten, names)) => (rewritten.as_slice(), Some(names.clone())),
             None => (bytes, None),
