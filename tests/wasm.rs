@@ -1520,24 +1520,20 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A fresh guest per call (the default) is, in the interpreter, an instance put back into its
-/// first state after each call: its memory, its table and the global it does not export, all
+/// A fresh guest per call (the default) is an instance put back into its first state after
+/// each call, in every engine: its memory, its table and the global it does not export, all
 /// changed by each call, are as they were for every call. A module whose state a copy cannot
 /// put back (a passive segment, which a call may drop), a guest that grew its memory (which
 /// cannot shrink), and one whose first allocation traps (the state after it is what a reset
-/// puts back), get new instances instead, as every guest of the compiling engine does: an
-/// instance is kept idle for the next call only where it was reset.
+/// puts back), get new instances instead: an instance is kept idle for the next call only
+/// where it was reset.
 fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
-    let interpreted = matches!(
-        engine,
-        WasmEngine::Interpreter | WasmEngine::LazyInterpreter
-    );
     let input = "(i32.const 1024)";
     let guests = [
         (
             "reset",
             wasm_text::stateful_guest("reset", "", "", input),
-            interpreted,
+            true,
         ),
         (
             "passive",
@@ -1579,6 +1575,56 @@ fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
             registry.wasm().idle_memory_bytes() > 0,
             reset,
             "{engine:?} {name}: an instance was kept for the next call"
+        );
+    }
+}
+
+/// Where an instance made to be reset could not be (a call grew its memory), the next new
+/// instances are plain ones, one after the first such failure and twice as many after each
+/// failure in a row (making one to be reset costs more, for nothing where calls grow); the
+/// first instance reset again ends that. Seen through what is kept idle after each call: only
+/// an instance that was reset is. Every answer, plain or reset, is a first call's.
+fn a_fresh_guest_that_grew_makes_the_next_ones_plain_for_a_while(engine: WasmEngine) {
+    let grows_on_input = "(if (i32.ne (local.get 2) (i32.const 0)) \
+        (then (drop (memory.grow (i32.const 1)))))";
+    let module =
+        wasm_text::stateful_guest("grows-on-input", "", grows_on_input, "(i32.const 1024)");
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_engine(engine))
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes("grows-on-input.wasm", &module, None)
+        .unwrap();
+    let plugin = registry.create_plugin("grows-on-input").unwrap();
+    // (input that grows the guest, an instance kept idle after the call)
+    let calls = [
+        (false, false), // the load's instance, not made to be reset
+        (false, true),  // made to be reset, and reset
+        (true, false),  // the reset one grew: the next instance is plain
+        (false, false), // plain
+        (false, true),  // made to be reset again, and reset
+        (true, false),  // grew: one plain
+        (true, false),  // plain (it grew too: nothing was kept)
+        (true, false),  // made to be reset, grew again: two plain
+        (false, false),
+        (false, false),
+        (false, true), // made to be reset, and reset
+        (false, true), // the idle one, reset again
+    ];
+    for (call, (grows, kept)) in calls.into_iter().enumerate() {
+        let input: &[u8] = if grows { b"x" } else { b"" };
+        assert_eq!(
+            plugin.process(input).unwrap(),
+            b"0001",
+            "{engine:?}: call {call} saw what an earlier one left"
+        );
+        assert_eq!(
+            registry.wasm().idle_memory_bytes() > 0,
+            kept,
+            "{engine:?}: call {call}: an instance was kept for the next call"
         );
     }
 }
@@ -2554,6 +2600,7 @@ on_every_engine!(
     one_plugin_serves_many_threads_each_in_its_own_sandbox,
     a_guests_state_lives_per_call_per_instance_or_shared_as_configured,
     a_fresh_guest_is_reset_to_its_first_state_or_made_anew,
+    a_fresh_guest_that_grew_makes_the_next_ones_plain_for_a_while,
     instances_of_every_module_share_one_memory_cap,
     memory_growth_stops_at_the_deadline,
     async_host_functions_suspend_the_guest_instead_of_a_thread,

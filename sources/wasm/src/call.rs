@@ -14,6 +14,7 @@ use std::time::Instant;
 use crate::config::WasmConfig;
 use crate::host_function::{Answer, HostFunctionError};
 use crate::imports::{Grants, HostState, MemoryCap};
+use crate::state::Reset;
 use modreg_core::typed_sandbox::MethodError;
 use modreg_core::wasm_abi::{ANSWER_RECORD, STATUS_METHOD_ERROR, STATUS_OK};
 use modreg_core::{PluginError, PluginErrorKind};
@@ -49,6 +50,14 @@ pub(crate) trait GuestInstance {
     fn memory_bytes(&self) -> usize;
     /// Whether the guest grew its memory past what the module declared at the start.
     fn grew(&self) -> bool;
+    /// Whether the module's state is exported, so that this instance can be reset (`state`).
+    fn resettable(&self) -> bool;
+    /// Keeps the instance's state as it is now, for [`reset`](Self::reset). `false` where it
+    /// cannot (a table too large, or not of functions, or the store refused the copy).
+    fn keep_state(&mut self) -> bool;
+    /// Puts the instance back into the state [`keep_state`](Self::keep_state) took: every
+    /// byte of its memories, every element of its tables, every mutable global.
+    fn reset(&mut self) -> Reset;
 }
 
 /// Why a new instance of `module` was not made: the registry's guests hold all the memory

@@ -40,16 +40,18 @@ pub enum GuestState {
     /// Every call starts from the module's initial state: nothing one call leaves is seen by
     /// the next. The default.
     ///
-    /// The state is in an instance no call used before, or, in the interpreter, in one put
-    /// back into its state before any call: each byte of its memory, each element of its
-    /// tables and each mutable global (those the module does not export too) copied back to
-    /// what they were after the instance was made and the host's first `modreg_alloc(1)`.
-    /// That costs a write of each byte of the guest's memory rather than a new instance (a
-    /// 64 B call through the codecs guest: about 4.3 us rather than 10, BENCHMARKS.md). An
-    /// instance that grew its memory or a table in a call is dropped instead (neither
-    /// shrinks), and so are those of a module with a passive segment (a call may drop it)
-    /// or an imported global, table or memory. The compiling engine's instances are new
-    /// ones, from its pooling allocator.
+    /// The state is in an instance no call used before, or, in every engine, in one put back
+    /// into its state before any call: each byte of its memory, each element of its tables
+    /// and each mutable global (those the module does not export too) copied back to what
+    /// they were after the instance was made and the host's first `modreg_alloc(1)`. That
+    /// costs a write of each byte of the guest's memory rather than a new instance (a 64 B
+    /// call through the codecs guest: about 4 us rather than 10 in the interpreter, 3 us
+    /// rather than 10 in the compiling engine, BENCHMARKS.md). An instance that grew its
+    /// memory or a table in a call is dropped instead (neither shrinks), and so are those of
+    /// a module with a passive segment (a call may drop it) or an imported global, table or
+    /// memory. After an instance that grew, the next new instances are plain ones for a
+    /// while (one, then twice as many after each such instance in a row, up to 64): making
+    /// one to be reset costs more, for nothing where every call grows.
     #[default]
     FreshPerCall,
     /// Each created plugin instance (what `create_plugin` or a handle returns) keeps one guest

@@ -22,9 +22,10 @@ pub(crate) enum Compiled {
 /// Validates and compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`, holding
 /// the state `state`) for the engine `config` names.
 ///
-/// Where guests are fresh per call, the interpreter compiles the module with its state
-/// exported, so that an instance a call used can be reset rather than made again (`state`);
-/// the compiling engine resets its instances itself (its pooling allocator).
+/// The module is compiled with its state exported, so that an instance a call used can be
+/// reset rather than made again (`state`): by the interpreter where guests are fresh per call
+/// (the only lifetime that resets), by the compiling engines always (their cache keeps one
+/// file a module).
 ///
 /// An interpreted module gets an engine of its own (cheap: `wasm_load` did not move,
 /// BENCHMARKS.md): wasmi keeps a module's functions in its engine until the engine goes, so
@@ -47,17 +48,25 @@ pub(crate) fn compile(
             InterpretedModule::new(&engine, bytes, resets).map(Compiled::Interpreted)
         }
         #[cfg(feature = "jit")]
-        WasmEngine::Jit => {
-            let _ = state;
-            JitModule::new(bytes, digest, entries, config, jit::Compiler::Optimizing)
-                .map(Compiled::Jitted)
-        }
+        WasmEngine::Jit => JitModule::new(
+            bytes,
+            digest,
+            entries,
+            state,
+            config,
+            jit::Compiler::Optimizing,
+        )
+        .map(Compiled::Jitted),
         #[cfg(feature = "jit")]
-        WasmEngine::JitBaseline => {
-            let _ = state;
-            JitModule::new(bytes, digest, entries, config, jit::Compiler::Baseline)
-                .map(Compiled::Jitted)
-        }
+        WasmEngine::JitBaseline => JitModule::new(
+            bytes,
+            digest,
+            entries,
+            state,
+            config,
+            jit::Compiler::Baseline,
+        )
+        .map(Compiled::Jitted),
     }
 }
 

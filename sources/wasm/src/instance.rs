@@ -12,6 +12,7 @@ use crate::interpreter::Interpreted;
 #[cfg(feature = "jit")]
 use crate::jit::Jitted;
 use crate::module::WasmModule;
+use crate::state::Reset;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Events;
 
@@ -76,22 +77,20 @@ impl Sandbox {
         total: &Arc<AtomicUsize>,
     ) -> Result<(Self, Resettable), PluginError> {
         let mut sandbox = Self::new(module, config, events, total)?;
-        let warmed = match &mut sandbox {
-            Sandbox::Interpreted(guest) if guest.resettable() => {
-                match block_on(warm_up(guest, &module.name, config)) {
-                    Ok(()) if guest.keep_state() => Resettable::Yes,
-                    // The registry's memory is short now; the next instance may fit.
-                    Err(CallError::Fatal(error) | CallError::Plugin(error))
-                        if matches!(error.kind(), PluginErrorKind::MemoryLimit { .. }) =>
-                    {
-                        Resettable::NotNow
-                    }
-                    _ => Resettable::Never,
+        let warmed = with_guest!(&mut sandbox, guest => guest.resettable().then(|| {
+            match block_on(warm_up(guest, &module.name, config)) {
+                Ok(()) if guest.keep_state() => Resettable::Yes,
+                // The registry's memory is short now; the next instance may fit.
+                Err(CallError::Fatal(error) | CallError::Plugin(error))
+                    if matches!(error.kind(), PluginErrorKind::MemoryLimit { .. }) =>
+                {
+                    Resettable::NotNow
                 }
+                _ => Resettable::Never,
             }
-            Sandbox::Interpreted(_) => return Ok((sandbox, Resettable::Never)),
-            #[cfg(feature = "jit")]
-            Sandbox::Jitted(_) => return Ok((sandbox, Resettable::Never)),
+        }));
+        let Some(warmed) = warmed else {
+            return Ok((sandbox, Resettable::Never));
         };
         if warmed == Resettable::Yes {
             return Ok((sandbox, warmed));
@@ -101,15 +100,9 @@ impl Sandbox {
         Ok((Self::new(module, config, events, total)?, warmed))
     }
 
-    /// Puts the instance back into the state it was kept in ([`new_resettable`](Self::new_resettable)):
-    /// `false` where it cannot (nothing was kept, or its memory or a table grew), and the
-    /// instance is to be dropped.
-    pub(crate) fn reset(&mut self) -> bool {
-        match self {
-            Sandbox::Interpreted(guest) => guest.reset(),
-            #[cfg(feature = "jit")]
-            Sandbox::Jitted(_) => false,
-        }
+    /// Puts the instance back into the state it was kept in ([`new_resettable`](Self::new_resettable)).
+    pub(crate) fn reset(&mut self) -> Reset {
+        with_guest!(self, guest => guest.reset())
     }
 
     /// The bytes of linear memory this instance holds.

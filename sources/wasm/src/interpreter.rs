@@ -17,7 +17,7 @@ use crate::call::{
 };
 use crate::config::WasmConfig;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall, Suspended};
-use crate::state::{Image, StateExports, StateShape, with_state_exports};
+use crate::state::{Image, Reset, StateExports, StateShape, with_state_exports};
 use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
@@ -79,20 +79,7 @@ impl InterpretedModule {
         bytes: &[u8],
         state: Option<&StateShape>,
     ) -> Result<Self, String> {
-        let exported = state.and_then(|shape| {
-            let exported = with_state_exports(bytes, shape);
-            if exported.is_none() {
-                // An operator asking why a module's fresh guests are new instances, not reset
-                // ones, reads it here.
-                tracing::debug!(
-                    reason = shape
-                        .unresettable
-                        .unwrap_or("its export section could not be rewritten"),
-                    "a module's instances cannot be reset; each fresh guest is a new instance"
-                );
-            }
-            exported
-        });
+        let exported = state.and_then(|shape| with_state_exports(bytes, shape));
         let (bytes, state) = match &exported {
             Some((rewritten, names)) => (rewritten.as_slice(), Some(names.clone())),
             None => (bytes, None),
@@ -203,15 +190,40 @@ impl Interpreted {
     }
 }
 
-impl Interpreted {
-    /// Whether the module's state is exported, so that this instance can be reset.
-    pub(crate) fn resettable(&self) -> bool {
+impl GuestInstance for Interpreted {
+    fn state(&self) -> &HostState {
+        self.store.data()
+    }
+
+    fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    fn read(&self, at: usize, buf: &mut [u8]) -> Result<(), String> {
+        self.memory
+            .read(&*self.store, at, buf)
+            .map_err(|e| e.to_string())
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) -> Result<(), String> {
+        self.memory
+            .write(&mut *self.store, at, bytes)
+            .map_err(|e| e.to_string())
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.memory.data_size(&*self.store)
+    }
+
+    fn grew(&self) -> bool {
+        self.memory.size(&*self.store) > self.memory.ty(&*self.store).minimum()
+    }
+
+    fn resettable(&self) -> bool {
         self.state.is_some()
     }
 
-    /// Keeps the instance's state as it is now, for [`reset`](Self::reset). `false` where it
-    /// cannot (a table too large to copy, or the store refused the copy).
-    pub(crate) fn keep_state(&mut self) -> bool {
+    fn keep_state(&mut self) -> bool {
         let Some(handles) = &self.state else {
             return false;
         };
@@ -250,13 +262,9 @@ impl Interpreted {
         true
     }
 
-    /// Puts the instance back into the state [`keep_state`](Self::keep_state) took: every
-    /// byte of its memories, every element of its tables, every mutable global. `false` (and
-    /// the instance is to be dropped) where it cannot: nothing was kept, or a memory or a
-    /// table grew (neither shrinks).
-    pub(crate) fn reset(&mut self) -> bool {
+    fn reset(&mut self) -> Reset {
         let Some(kept) = &self.kept else {
-            return false;
+            return Reset::NothingKept;
         };
         let store = &mut *self.store;
         let same_size = kept
@@ -268,52 +276,22 @@ impl Interpreted {
                 .iter()
                 .all(|(table, _, size)| table.size(&*store) == *size);
         if !same_size {
-            return false;
+            return Reset::Failed;
         }
         for (memory, image) in &kept.memories {
             image.restore(memory.data_mut(&mut *store));
         }
         for (table, copy, size) in &kept.tables {
             if Table::copy(&mut *store, table, 0, copy, 0, *size).is_err() {
-                return false;
+                return Reset::Failed;
             }
         }
         for (global, value) in &kept.globals {
             if global.set(&mut *store, value.clone()).is_err() {
-                return false;
+                return Reset::Failed;
             }
         }
-        true
-    }
-}
-
-impl GuestInstance for Interpreted {
-    fn state(&self) -> &HostState {
-        self.store.data()
-    }
-
-    fn state_mut(&mut self) -> &mut HostState {
-        self.store.data_mut()
-    }
-
-    fn read(&self, at: usize, buf: &mut [u8]) -> Result<(), String> {
-        self.memory
-            .read(&*self.store, at, buf)
-            .map_err(|e| e.to_string())
-    }
-
-    fn write(&mut self, at: usize, bytes: &[u8]) -> Result<(), String> {
-        self.memory
-            .write(&mut *self.store, at, bytes)
-            .map_err(|e| e.to_string())
-    }
-
-    fn memory_bytes(&self) -> usize {
-        self.memory.data_size(&*self.store)
-    }
-
-    fn grew(&self) -> bool {
-        self.memory.size(&*self.store) > self.memory.ty(&*self.store).minimum()
+        Reset::Done
     }
 
     /// Runs one export to its end, a slice of fuel at a time, within the call's deadline and

@@ -22,8 +22,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
-    Caller, Engine, Extern, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Memory,
-    Module, PoolingAllocationConfig, Store, Strategy, Trap, TypedFunc,
+    Caller, Engine, Extern, ExternType, Global, InstanceAllocationStrategy, InstancePre, Linker,
+    Memory, Module, PoolingAllocationConfig, Ref, Store, Strategy, Table, TableType, Trap,
+    TypedFunc, Val,
 };
 
 use crate::call::{
@@ -34,6 +35,7 @@ use crate::config::WasmConfig;
 use crate::host_function::HostFunction;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall};
 use crate::jit_cache;
+use crate::state::{Image, Reset, StateExports, StateShape, with_state_exports};
 use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
@@ -162,6 +164,9 @@ pub(crate) struct JitModule {
     kind: Kind,
     module: Module,
     pre: InstancePre<HostState>,
+    /// The exports of its memories, tables and mutable globals, where they were added so that
+    /// an instance can be reset (`state`).
+    state: Option<StateExports>,
 }
 
 impl std::fmt::Debug for JitModule {
@@ -171,15 +176,24 @@ impl std::fmt::Debug for JitModule {
 }
 
 impl JitModule {
-    /// Compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`) with `compiler`, or
-    /// takes its machine code from the configured cache.
+    /// Compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`, holding the state
+    /// `state`) with `compiler`, or takes its machine code from the configured cache. The
+    /// module is compiled with its state exported where its instances can be reset
+    /// ([`with_state_exports`]), whatever the guests' lifetime, so that one cache file serves
+    /// every configuration.
     pub(crate) fn new(
         bytes: &[u8],
         digest: &[u8; 32],
         entries: &[ModuleEntry],
+        state: &StateShape,
         config: &WasmConfig,
         compiler: Compiler,
     ) -> Result<Self, String> {
+        let exported = with_state_exports(bytes, state);
+        let (bytes, state) = match &exported {
+            Some((rewritten, names)) => (rewritten.as_slice(), Some(names.clone())),
+            None => (bytes, None),
+        };
         let kind = Kind {
             compiler,
             metered: config.fuel().is_some() || asks_fuel(entries),
@@ -207,7 +221,12 @@ impl JitModule {
         let pre = linker(engine, kind.suspends)
             .and_then(|linker| linker.instantiate_pre(&module))
             .map_err(|e| format!("its imports do not link: {e:#}"))?;
-        Ok(JitModule { kind, module, pre })
+        Ok(JitModule {
+            kind,
+            module,
+            pre,
+            state,
+        })
     }
 
     pub(crate) fn exports(&self, name: &str) -> bool {
@@ -222,6 +241,26 @@ pub(crate) struct Jitted {
     memory: Memory,
     alloc: TypedFunc<u32, u32>,
     process: TypedFunc<(u32, u32, u32), u32>,
+    /// Its memories, tables and mutable globals, where the module exports them for resets.
+    state: Option<StateHandles>,
+    /// What [`reset`](GuestInstance::reset) puts back, once it was kept.
+    kept: Option<KeptState>,
+}
+
+/// An instance's memories, tables and mutable globals.
+struct StateHandles {
+    memories: Vec<Memory>,
+    tables: Vec<Table>,
+    globals: Vec<Global>,
+}
+
+/// What an instance's state was: each memory's image, a copy of each table (in the same
+/// store: a table's functions are the instance's own) with its size, each mutable global's
+/// value.
+struct KeptState {
+    memories: Vec<(Memory, Image)>,
+    tables: Vec<(Table, Table, u64)>,
+    globals: Vec<(Global, Val)>,
 }
 
 impl std::fmt::Debug for Jitted {
@@ -258,7 +297,28 @@ impl Jitted {
             .map_err(|e| not_instantiated(name, store.data(), config, format_args!("{e:#}")))?;
         store.data_mut().limiter.deadline = None;
         let missing = |export| missing_export(name, export);
+        let state = compiled.state.as_ref().and_then(|names| {
+            Some(StateHandles {
+                memories: names
+                    .memories
+                    .iter()
+                    .map(|n| instance.get_memory(&mut store, n))
+                    .collect::<Option<_>>()?,
+                tables: names
+                    .tables
+                    .iter()
+                    .map(|n| instance.get_table(&mut store, n))
+                    .collect::<Option<_>>()?,
+                globals: names
+                    .globals
+                    .iter()
+                    .map(|n| instance.get_global(&mut store, n))
+                    .collect::<Option<_>>()?,
+            })
+        });
         Ok(Jitted {
+            state,
+            kept: None,
             kind: compiled.kind,
             memory: instance
                 .get_memory(&mut store, "memory")
@@ -301,6 +361,81 @@ impl GuestInstance for Jitted {
 
     fn grew(&self) -> bool {
         self.memory.size(&self.store) > self.memory.ty(&self.store).minimum()
+    }
+
+    fn resettable(&self) -> bool {
+        self.state.is_some()
+    }
+
+    fn keep_state(&mut self) -> bool {
+        let Some(handles) = &self.state else {
+            return false;
+        };
+        let store = &mut self.store;
+        let memories = handles
+            .memories
+            .iter()
+            .map(|&memory| (memory, Image::of(memory.data(&*store))))
+            .collect();
+        let mut tables = Vec::with_capacity(handles.tables.len());
+        for &table in &handles.tables {
+            let size = table.size(&*store);
+            let element = table.ty(&*store).element().clone();
+            let (Ok(len), true) = (u32::try_from(size), element.is_nullable()) else {
+                return false;
+            };
+            let null = Ref::null(element.heap_type());
+            let Ok(copy) = Table::new(&mut *store, TableType::new(element, len, None), null) else {
+                return false;
+            };
+            if Table::copy(&mut *store, &copy, 0, &table, 0, size).is_err() {
+                return false;
+            }
+            tables.push((table, copy, size));
+        }
+        let globals = handles
+            .globals
+            .iter()
+            .map(|&global| (global, global.get(&mut *store)))
+            .collect();
+        self.kept = Some(KeptState {
+            memories,
+            tables,
+            globals,
+        });
+        true
+    }
+
+    fn reset(&mut self) -> Reset {
+        let Some(kept) = &self.kept else {
+            return Reset::NothingKept;
+        };
+        let store = &mut self.store;
+        let same_size = kept
+            .memories
+            .iter()
+            .all(|(memory, image)| memory.data_size(&*store) == image.len())
+            && kept
+                .tables
+                .iter()
+                .all(|(table, _, size)| table.size(&*store) == *size);
+        if !same_size {
+            return Reset::Failed;
+        }
+        for (memory, image) in &kept.memories {
+            image.restore(memory.data_mut(&mut *store));
+        }
+        for (table, copy, size) in &kept.tables {
+            if Table::copy(&mut *store, table, 0, copy, 0, *size).is_err() {
+                return Reset::Failed;
+            }
+        }
+        for (global, value) in &kept.globals {
+            if global.set(&mut *store, *value).is_err() {
+                return Reset::Failed;
+            }
+        }
+        Reset::Done
     }
 
     /// Runs one export to its end on a fiber, until its deadline (the epoch) or its fuel cap;

@@ -40,6 +40,9 @@ fn path_of(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
     // file outliving it needs: another build's files are not found, and are compiled again.)
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
+    // What is compiled is the module with its state exported (`state`): not a file an
+    // earlier host, which compiled it without, wrote.
+    "state-exports".hash(&mut hasher);
     dir.join(format!(
         "{}-{:016x}.cwasm",
         hex::encode(digest),

@@ -1,11 +1,11 @@
 //! `WasmPlugin`: the `Plugin` a created WebAssembly plugin is. Instances of one module share
 //! its compiled code and a pool of idle sandboxes; how long a sandbox's state lives is the
 //! module's [`GuestState`]: by default every call gets a sandbox in its first state (one no
-//! call used, or, in the interpreter, one reset after a call: `state`); per instance, per
-//! principal, or shared on request. A sandbox a call trapped in is dropped, never reused.
+//! call used, or one reset after a call: `state`); per instance, per principal, or shared on
+//! request. A sandbox a call trapped in is dropped, never reused.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::call::CallError;
@@ -13,6 +13,7 @@ use crate::config::{GuestState, WasmConfig};
 use crate::imports::Grants;
 use crate::instance::{Resettable, Sandbox};
 use crate::module::WasmModule;
+use crate::state::Reset;
 use modreg_core::Plugin;
 use modreg_core::PluginType;
 use modreg_core::typed_sandbox::BoxFuture;
@@ -46,7 +47,21 @@ pub(crate) struct LoadedModule {
     /// memory), so that a module whose allocator traps is not asked again at every call: its
     /// guests are then new instances.
     resets: AtomicBool,
+    /// After an instance made to be reset could not be (its call grew its memory or a
+    /// table), how many new instances are made plain before one is made to be reset again
+    /// (`plain_left`, counting down from `backoff`). Making an instance to be reset costs more
+    /// than a plain one (the host's first allocation, an image of its memory, a copy of its
+    /// tables): a module whose every call grows would pay it at every call for nothing.
+    /// `backoff` doubles at each failed reset, up to [`MAX_BACKOFF`], and is 0 again after a
+    /// reset that succeeds.
+    backoff: AtomicU32,
+    plain_left: AtomicU32,
 }
+
+/// The most plain instances made in a row between two made to be reset (`LoadedModule`'s
+/// `backoff`): the extra cost of one made to be reset, spread over this many calls, is under
+/// 1 % of a call that grows memory (BENCHMARKS.md).
+const MAX_BACKOFF: u32 = 64;
 
 impl LoadedModule {
     pub(crate) fn new(
@@ -66,11 +81,13 @@ impl LoadedModule {
             idle,
             total,
             resets: AtomicBool::new(true),
+            backoff: AtomicU32::new(0),
+            plain_left: AtomicU32::new(0),
         }
     }
 
     /// A sandbox ready for a call: an idle one, else a new instance (where guests are fresh
-    /// per call, one made to be reset after the call).
+    /// per call, one made to be reset after the call, unless the module backs off: `backoff`).
     pub(crate) fn sandbox(&self) -> Result<Sandbox, PluginError> {
         let idle = self
             .pool
@@ -84,7 +101,11 @@ impl LoadedModule {
                 Ok(sandbox)
             }
             None if self.config.guest_state() == GuestState::FreshPerCall
-                && self.resets.load(Ordering::Relaxed) =>
+                && self.resets.load(Ordering::Relaxed)
+                && self
+                    .plain_left
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_err() =>
             {
                 let (sandbox, resettable) =
                     Sandbox::new_resettable(&self.module, &self.config, &self.events, &self.total)?;
@@ -268,7 +289,24 @@ impl LoadedModule {
         };
         match self.config.guest_state() {
             GuestState::Shared => self.give_back(sandbox),
-            GuestState::FreshPerCall if sandbox.reset() => self.give_back(sandbox),
+            GuestState::FreshPerCall => match sandbox.reset() {
+                Reset::Done => {
+                    if self.backoff.load(Ordering::Relaxed) != 0 {
+                        self.backoff.store(0, Ordering::Relaxed);
+                    }
+                    self.give_back(sandbox);
+                }
+                Reset::Failed => {
+                    let backoff = self
+                        .backoff
+                        .load(Ordering::Relaxed)
+                        .saturating_mul(2)
+                        .clamp(1, MAX_BACKOFF);
+                    self.backoff.store(backoff, Ordering::Relaxed);
+                    self.plain_left.store(backoff, Ordering::Relaxed);
+                }
+                Reset::NothingKept => {}
+            },
             _ => {}
         }
     }

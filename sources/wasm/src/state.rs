@@ -1,6 +1,6 @@
-//! A guest's state, and how an interpreted instance is put back into it: a fresh guest per
-//! call ([`GuestState::FreshPerCall`](crate::GuestState::FreshPerCall)) need not be a new
-//! instance.
+//! A guest's state, and how an instance is put back into it: a fresh guest per call
+//! ([`GuestState::FreshPerCall`](crate::GuestState::FreshPerCall)) need not be a new
+//! instance, in either engine.
 //!
 //! An instance of a module holds, by the WebAssembly specification, its memories, its tables,
 //! its mutable globals, and which passive segments it dropped; nothing else of it changes
@@ -8,12 +8,12 @@
 //! whose memories, tables and mutable globals are copied back to what they held is in the
 //! state it was copied from. Making an instance costs the interpreter an entity for each of the
 //! module's functions, a zeroed memory and the data copied in (8-9 us of a 10 us fresh 64 B
-//! call through the codecs guest); copying an instance's state back costs a write of each byte
-//! of its memory.
+//! call through the codecs guest), and the compiling engine its pool slot's memory protection;
+//! copying an instance's state back costs a write of each byte of its memory.
 //!
-//! The interpreter reaches only what a module exports, and a Rust guest's stack pointer is a
-//! mutable global it does not export. So the module the interpreter compiles is the module with
-//! one more export for each memory, table and mutable global, named `modreg-state:...`
+//! An engine's host reaches only what a module exports, and a Rust guest's stack pointer is a
+//! mutable global it does not export. So the module an engine compiles is the module with one
+//! more export for each memory, table and mutable global, named `modreg-state:...`
 //! ([`with_state_exports`]): the guest's code and everything it exports are as they were.
 //!
 //! What an instance is put back into ([`Image`] for a memory) is taken after the host's first
@@ -64,6 +64,18 @@ impl StateShape {
     }
 }
 
+/// What putting an instance back into its first state came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reset {
+    /// It is in the state it was kept in.
+    Done,
+    /// Nothing was kept: the instance was not made to be reset.
+    NothingKept,
+    /// It cannot be put back (a memory or a table grew: neither shrinks; or the store
+    /// refused a copy), and is to be dropped.
+    Failed,
+}
+
 /// The export names of a module's state, as [`with_state_exports`] added them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StateExports {
@@ -82,9 +94,26 @@ pub(crate) fn with_state_exports(
     bytes: &[u8],
     shape: &StateShape,
 ) -> Option<(Vec<u8>, StateExports)> {
-    if shape.unresettable.is_some() {
-        return None;
+    let exported = shape
+        .unresettable
+        .is_none()
+        .then(|| rewrite(bytes, shape))
+        .flatten();
+    if exported.is_none() {
+        // An operator asking why a module's fresh guests are new instances, not reset ones,
+        // reads it here.
+        tracing::debug!(
+            reason = shape
+                .unresettable
+                .unwrap_or("its export section could not be rewritten"),
+            "a module's instances cannot be reset; each fresh guest is a new instance"
+        );
     }
+    exported
+}
+
+/// [`with_state_exports`] of a module whose state a copy can put back.
+fn rewrite(bytes: &[u8], shape: &StateShape) -> Option<(Vec<u8>, StateExports)> {
     // Every plugin module exports its memory and two functions; one with no export section
     // is refused at load anyway.
     let section = shape.export_section.clone()?;
