@@ -735,6 +735,90 @@ fn the_audit_file_is_rotated_at_its_size_keeping_the_files_asked_for() {
     remove_audit_files(&path);
 }
 
+/// A rotation that fails (here a directory stands where `PATH.2` goes) loses no entry, and is
+/// not tried again at every entry: only once the file grew by another sixteenth of its size.
+#[test]
+fn a_rotation_that_fails_is_tried_again_after_the_file_grew() {
+    let path =
+        std::env::temp_dir().join(format!("modreg-audit-stuck-{}.jsonl", std::process::id()));
+    remove_audit_files(&path);
+    let obstacle = std::path::PathBuf::from(format!("{}.2", path.display()));
+    let _ = std::fs::remove_dir_all(&obstacle);
+    std::fs::create_dir(&obstacle).unwrap();
+    std::fs::write(obstacle.join("kept"), b"").unwrap();
+    std::fs::write(format!("{}.1", path.display()), b"").unwrap();
+    let max_bytes = 16_000;
+    let registry = ModuleRegistry::new();
+    registry
+        .configure_plugin_access_control(
+            PluginAccessControlConfig::new()
+                .with_access_logging(true)
+                .with_audit_file(&path)
+                .with_audit_rotation(max_bytes, 2),
+        )
+        .unwrap();
+    let mut decisions = 0u64;
+    let mut decide = || {
+        registry.check_access(
+            &Principal::new(format!("p-{decisions}")),
+            Operation::Discover,
+            "vault",
+        );
+        decisions += 1;
+        std::fs::metadata(&path).unwrap().len()
+    };
+    // Past the size: the rotation fails, the file grows on.
+    let mut failed_at = decide();
+    while failed_at < max_bytes {
+        failed_at = decide();
+    }
+    assert!(
+        decide() > failed_at,
+        "the file was rotated past a directory"
+    );
+    // The way is clear now, but the next attempt waits for a sixteenth more.
+    std::fs::remove_dir_all(&obstacle).unwrap();
+    let mut length = decide();
+    assert!(
+        length > failed_at,
+        "tried again at the next entry, not after the file grew by a sixteenth"
+    );
+    while length >= max_bytes {
+        assert!(
+            length < failed_at + max_bytes / 16 + 1_000,
+            "not tried again after the file grew by a sixteenth: {length}"
+        );
+        length = decide();
+    }
+    // Once a rotation worked, the next one is at the size again.
+    let mut previous = length;
+    loop {
+        let length = decide();
+        if length < previous {
+            break;
+        }
+        previous = length;
+    }
+    let rotated = std::fs::metadata(format!("{}.1", path.display()))
+        .unwrap()
+        .len();
+    assert!(
+        (max_bytes..max_bytes + 1_000).contains(&rotated),
+        "the next rotation came late: {rotated}"
+    );
+    let numbers: Vec<u64> = audit_files(&path)
+        .into_iter()
+        .flat_map(|(_, numbers)| numbers)
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..decisions).collect::<Vec<_>>(),
+        "an entry was lost"
+    );
+    drop(registry);
+    remove_audit_files(&path);
+}
+
 /// 100 access decisions by principals named after `who`, into the audit file at `path`.
 fn append_100_decisions(path: &std::path::Path, who: &str) {
     let registry = ModuleRegistry::new();

@@ -45,7 +45,9 @@ pub const DEFAULT_AUDIT_FILES_KEPT: u32 = 4;
 
 /// When an audit file is rotated: once a write takes it to `max_bytes` or more, `PATH` becomes
 /// `PATH.1`, `PATH.1` becomes `PATH.2` and so on up to `PATH.{keep}` (the oldest goes), and a new
-/// `PATH` is begun. Only a regular file is rotated.
+/// `PATH` is begun. Only a regular file is rotated. A rotation that fails (a rename refused)
+/// loses no entry: the file grows on, and the rotation is tried again once the file grew by
+/// another sixteenth of `max_bytes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rotation {
     pub(crate) max_bytes: u64,
@@ -102,7 +104,15 @@ struct SharedFile {
     next: AtomicU64,
     /// The file's length after this process's last write (`u64::MAX` before its first).
     end: AtomicU64,
+    /// After a rotation failed: the length the file is to reach before this process tries
+    /// again (0: none failed). A lasting failure (a rename refused) then costs an attempt
+    /// and an error event per [`RETRY_STEP`] of the size, not one per entry.
+    retry_at: AtomicU64,
 }
+
+/// After a failed rotation, the part of its `max_bytes` a file grows by before the next
+/// attempt: a sixteenth (4 MiB of the default 64 MiB).
+const RETRY_STEP: u64 = 16;
 
 /// Opens the audit file at `path` for appending (and reading its last entry), created if
 /// missing.
@@ -155,6 +165,7 @@ impl SharedFile {
             // Unknown: another process may append between the read above and any look at the
             // length, so the first write reads the last entry again, under the lock.
             end: AtomicU64::new(u64::MAX),
+            retry_at: AtomicU64::new(0),
         });
         open.insert(key, Arc::downgrade(&shared));
         Ok(shared)
@@ -194,7 +205,8 @@ impl SharedFile {
         if let Ok(length) = length {
             self.end.store(length, Ordering::Relaxed);
         }
-        if written.is_ok() && self.regular && length.is_ok_and(|l| l >= rotation.max_bytes) {
+        let due = |l: u64| l >= rotation.max_bytes && l >= self.retry_at.load(Ordering::Relaxed);
+        if written.is_ok() && self.regular && length.as_ref().is_ok_and(|&l| due(l)) {
             // Still under the lock of the file it renames: a writer that waits for that lock
             // finds the new file at the path when it gets it.
             match self.rotate(rotation.keep) {
@@ -202,12 +214,16 @@ impl SharedFile {
                     let _ = fs4::fs_std::FileExt::unlock(file.as_file());
                     *file = new;
                     self.end.store(0, Ordering::Relaxed);
+                    self.retry_at.store(0, Ordering::Relaxed);
                     return (entry, written);
                 }
-                // The entry is written; the file grows past its size until a rotation works
-                // (tried again at each write).
+                // The entry is written; the file grows past its size until a rotation works,
+                // tried again once it grew by another part of its size.
                 Err(error) => {
-                    tracing::error!(%error, path = %self.path.display(), "cannot rotate the audit file");
+                    let step = (rotation.max_bytes / RETRY_STEP).max(1);
+                    let at = length.as_ref().map_or(u64::MAX, |l| l.saturating_add(step));
+                    self.retry_at.store(at, Ordering::Relaxed);
+                    tracing::error!(%error, path = %self.path.display(), retry_at_bytes = at, "cannot rotate the audit file");
                 }
             }
         }
