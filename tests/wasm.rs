@@ -1552,15 +1552,7 @@ fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
         ),
     ];
     for (name, module, reset) in guests {
-        let registry = ModuleRegistry::new();
-        registry
-            .wasm()
-            .configure_wasm(WasmConfig::new().with_engine(engine))
-            .unwrap();
-        registry
-            .wasm()
-            .load_wasm_bytes(&format!("{name}.wasm"), &module, None)
-            .unwrap();
+        let registry = loaded_in(engine, name, &module);
         let plugin = registry.create_plugin(name).unwrap();
         for call in 0..200 {
             assert_eq!(
@@ -1579,6 +1571,20 @@ fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
     }
 }
 
+/// A registry of `engine` with `module` loaded as `NAME.wasm`.
+fn loaded_in(engine: WasmEngine, name: &str, module: &[u8]) -> ModuleRegistry {
+    let registry = ModuleRegistry::new();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_engine(engine))
+        .unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes(&format!("{name}.wasm"), module, None)
+        .unwrap();
+    registry
+}
+
 /// Where an instance made to be reset could not be (a call grew its memory), the next new
 /// instances are plain ones, one after the first such failure and twice as many after each
 /// failure in a row (making one to be reset costs more, for nothing where calls grow); the
@@ -1589,15 +1595,7 @@ fn a_fresh_guest_that_grew_makes_the_next_ones_plain_for_a_while(engine: WasmEng
         (then (drop (memory.grow (i32.const 1)))))";
     let module =
         wasm_text::stateful_guest("grows-on-input", "", grows_on_input, "(i32.const 1024)");
-    let registry = ModuleRegistry::new();
-    registry
-        .wasm()
-        .configure_wasm(WasmConfig::new().with_engine(engine))
-        .unwrap();
-    registry
-        .wasm()
-        .load_wasm_bytes("grows-on-input.wasm", &module, None)
-        .unwrap();
+    let registry = loaded_in(engine, "grows-on-input", &module);
     let plugin = registry.create_plugin("grows-on-input").unwrap();
     // (input that grows the guest, an instance kept idle after the call)
     let calls = [

@@ -48,25 +48,14 @@ pub(crate) fn compile(
             InterpretedModule::new(&engine, bytes, resets).map(Compiled::Interpreted)
         }
         #[cfg(feature = "jit")]
-        WasmEngine::Jit => JitModule::new(
-            bytes,
-            digest,
-            entries,
-            state,
-            config,
-            jit::Compiler::Optimizing,
-        )
-        .map(Compiled::Jitted),
-        #[cfg(feature = "jit")]
-        WasmEngine::JitBaseline => JitModule::new(
-            bytes,
-            digest,
-            entries,
-            state,
-            config,
-            jit::Compiler::Baseline,
-        )
-        .map(Compiled::Jitted),
+        chosen @ (WasmEngine::Jit | WasmEngine::JitBaseline) => {
+            let compiler = if chosen == WasmEngine::Jit {
+                jit::Compiler::Optimizing
+            } else {
+                jit::Compiler::Baseline
+            };
+            JitModule::new(bytes, digest, entries, state, config, compiler).map(Compiled::Jitted)
+        }
     }
 }
 
