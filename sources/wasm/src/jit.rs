@@ -9,8 +9,10 @@
 //!   own `fuel` limit): they are compiled by a second engine whose code counts it.
 //! - Memory: the store's limiter is the interpreter's `MemoryCap`; instances come from
 //!   wasmtime's pooling allocator, whose slots are zeroed in place and get the module's data
-//!   copied in (a fresh guest per call costs an instantiation: 2.3 us for a one-page module,
-//!   12 us with the first call for the codecs guest, BENCHMARKS.md).
+//!   copied in. A fresh guest per call is an instance reset after its call, as in the
+//!   interpreter (`state`: its memory's image, its tables and globals copied back; about 3 us
+//!   for a 64 B call through the codecs guest rather than 10 us for a new instance,
+//!   BENCHMARKS.md).
 //! - Async host functions: a registry that offers one gets an engine whose calls are
 //!   wasmtime's async calls (on a fiber), so a guest waiting on one is suspended and the
 //!   caller's task yields its thread; other registries call synchronously (a fiber costs about
