@@ -106,7 +106,7 @@ pub(crate) fn with_state_exports(
             reason = shape
                 .unresettable
                 .unwrap_or("its export section could not be rewritten"),
-            "a module's instances cannot be reset; each fresh guest is a new instance"
+            "a module's instances cannot be reset: a fresh guest per call is a new instance"
         );
     }
     exported
