@@ -20,6 +20,7 @@
 //! - One engine for the process, not per registry: the pool reserves its address space
 //!   once; each registry's limits live in its stores.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ use crate::config::WasmConfig;
 use crate::host_function::HostFunction;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall};
 use crate::jit_cache;
-use crate::state::{Image, Reset, StateExports, StateShape, with_state_exports};
+use crate::state::{Image, Reset, StateExports, StateShape, with_state_exports, writes_tables};
 use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
@@ -181,8 +182,9 @@ impl JitModule {
     /// Compiles `bytes` (SHA-256 `digest`, listing the plugins `entries`, holding the state
     /// `state`) with `compiler`, or takes its machine code from the configured cache. The
     /// module is compiled with its state exported where its instances can be reset
-    /// ([`with_state_exports`]), whatever the guests' lifetime, so that one cache file serves
-    /// every configuration.
+    /// ([`with_state_exports`]; a table only where a function may write it: [`writes_tables`]),
+    /// whatever the guests' lifetime, so that one cache file serves every configuration; a
+    /// cached module's exports say which it has.
     pub(crate) fn new(
         bytes: &[u8],
         digest: &[u8; 32],
@@ -191,11 +193,6 @@ impl JitModule {
         config: &WasmConfig,
         compiler: Compiler,
     ) -> Result<Self, String> {
-        let exported = with_state_exports(bytes, state);
-        let (bytes, state) = match &exported {
-            Some((rewritten, names)) => (rewritten.as_slice(), Some(names.clone())),
-            None => (bytes, None),
-        };
         let kind = Kind {
             compiler,
             metered: config.fuel().is_some() || asks_fuel(entries),
@@ -205,15 +202,27 @@ impl JitModule {
         let cached = config
             .jit_cache_dir()
             .and_then(|dir| jit_cache::load(dir, engine, digest));
-        let module = if let Some(module) = cached {
-            module
+        let (module, state) = if let Some(module) = cached {
+            // Compiled with its state exports or without: what it exports says.
+            let names = StateExports::compiled(state, |name| module.get_export(name).is_some());
+            (module, names)
         } else {
+            // Tables no function writes are not exported, so not copied back at each reset.
+            let mut shape = state.clone();
+            if !writes_tables(bytes) {
+                shape.tables = 0;
+            }
+            let exported = with_state_exports(bytes, &shape);
+            let (bytes, names) = match exported {
+                Some((rewritten, names)) => (Cow::Owned(rewritten), Some(names)),
+                None => (Cow::Borrowed(bytes), None),
+            };
             let module =
-                Module::new(engine, bytes).map_err(|e| format!("not a valid module: {e:#}"))?;
+                Module::new(engine, &bytes).map_err(|e| format!("not a valid module: {e:#}"))?;
             if let Some(dir) = config.jit_cache_dir() {
                 jit_cache::store(dir, engine, digest, &module, config.jit_cache_limit());
             }
-            module
+            (module, names)
         };
         imports::check_imports(module.imports().map(|import| Import {
             module: import.module(),

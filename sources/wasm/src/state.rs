@@ -84,6 +84,69 @@ pub(crate) struct StateExports {
     pub(crate) globals: Vec<String>,
 }
 
+impl StateExports {
+    /// The names [`with_state_exports`] adds for `shape`.
+    fn of(shape: &StateShape) -> Self {
+        StateExports {
+            memories: (0..shape.memories)
+                .map(|i| export_name("memory", i))
+                .collect(),
+            tables: (0..shape.tables).map(|i| export_name("table", i)).collect(),
+            globals: shape
+                .mutable_globals
+                .iter()
+                .map(|&i| export_name("global", i))
+                .collect(),
+        }
+    }
+
+    /// The names a module compiled earlier (with [`with_state_exports`], or without where its
+    /// state cannot be put back) exports for `shape`, asked of `exports`; `None` where it
+    /// exports none (it was compiled without them).
+    #[cfg(feature = "jit")]
+    pub(crate) fn compiled(shape: &StateShape, exports: impl Fn(&str) -> bool) -> Option<Self> {
+        if shape.unresettable.is_some() {
+            return None;
+        }
+        let mut names = Self::of(shape);
+        for list in [&mut names.memories, &mut names.tables, &mut names.globals] {
+            list.retain(|name| exports(name));
+        }
+        (!names.memories.is_empty()).then_some(names)
+    }
+}
+
+/// Whether a function of `bytes` may write a table (`table.set`, `.fill`, `.copy`, `.init`,
+/// `.grow`); `true` too where the code cannot be read. Where none may, an instance's tables
+/// hold what instantiation put there, and a reset need not copy them back (in the compiling
+/// engine, a tenth of a fresh small call: BENCHMARKS.md). Reading every function costs about
+/// what parsing the module does: worth it where a module is compiled to machine code, not
+/// where the interpreter loads it in tens of microseconds.
+#[cfg(feature = "jit")]
+pub(crate) fn writes_tables(bytes: &[u8]) -> bool {
+    use wasmparser::{Operator, Parser, Payload};
+    let writes = |payload: wasmparser::Result<Payload<'_>>| -> wasmparser::Result<bool> {
+        let Payload::CodeSectionEntry(body) = payload? else {
+            return Ok(false);
+        };
+        let mut operators = body.get_operators_reader()?;
+        while !operators.eof() {
+            if let Operator::TableSet { .. }
+            | Operator::TableFill { .. }
+            | Operator::TableCopy { .. }
+            | Operator::TableInit { .. }
+            | Operator::TableGrow { .. } = operators.read()?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    Parser::new(0)
+        .parse_all(bytes)
+        .any(|payload| writes(payload).unwrap_or(true))
+}
+
 /// `bytes` with an export for each memory, table and mutable global `shape` lists, and their
 /// names; `None` where an instance's state cannot be put back by copying (`shape`'s reason).
 ///
@@ -117,17 +180,7 @@ fn rewrite(bytes: &[u8], shape: &StateShape) -> Option<(Vec<u8>, StateExports)> 
     // Every plugin module exports its memory and two functions; one with no export section
     // is refused at load anyway.
     let section = shape.export_section.clone()?;
-    let names = StateExports {
-        memories: (0..shape.memories)
-            .map(|i| export_name("memory", i))
-            .collect(),
-        tables: (0..shape.tables).map(|i| export_name("table", i)).collect(),
-        globals: shape
-            .mutable_globals
-            .iter()
-            .map(|&i| export_name("global", i))
-            .collect(),
-    };
+    let names = StateExports::of(shape);
     let added = [
         (
             &names.memories,
@@ -266,6 +319,41 @@ mod tests {
         let mut changed = vec![9u8; 1000];
         Image::of(&zeros).restore(&mut changed);
         assert_eq!(changed, zeros);
+    }
+
+    #[test]
+    #[cfg(feature = "jit")]
+    fn a_module_writes_tables_where_a_function_may() {
+        let module = |body: &str| {
+            wat::parse_str(format!(
+                r#"(module
+                    (table $t 2 funcref)
+                    (elem (i32.const 0) func $f)
+                    (elem $e func $f)
+                    (type $v (func))
+                    (func $f)
+                    (func (export "g") (param i32) {body}))"#
+            ))
+            .unwrap()
+        };
+        let reads = "(call_indirect (type $v) (local.get 0)) (drop (table.get $t (i32.const 0)))";
+        assert!(!writes_tables(&module(reads)));
+        for write in [
+            "(table.set $t (i32.const 1) (ref.null func))",
+            "(table.fill $t (i32.const 0) (ref.null func) (i32.const 1))",
+            "(table.copy $t $t (i32.const 0) (i32.const 1) (i32.const 1))",
+            "(table.init $t $e (i32.const 0) (i32.const 0) (i32.const 1))",
+            "(drop (table.grow $t (ref.null func) (i32.const 1)))",
+        ] {
+            assert!(
+                writes_tables(&module(&format!("{reads} {write}"))),
+                "{write}"
+            );
+        }
+        // Code that cannot be read may write anything.
+        let mut cut = module(reads);
+        cut.truncate(cut.len() - 3);
+        assert!(writes_tables(&cut));
     }
 
     #[test]
