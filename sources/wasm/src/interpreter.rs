@@ -17,7 +17,9 @@ use crate::call::{
 };
 use crate::config::WasmConfig;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall, Suspended};
-use crate::state::{Image, Reset, StateExports, StateShape, with_state_exports};
+use crate::state::{
+    KeptState, Reset, StateExports, StateHandles, StateShape, StateStore, with_state_exports,
+};
 use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
@@ -109,25 +111,62 @@ pub(crate) struct Interpreted {
     alloc: TypedFunc<u32, u32>,
     process: TypedFunc<(u32, u32, u32), u32>,
     /// Its memories, tables and mutable globals, where the module exports them for resets.
-    state: Option<StateHandles>,
+    state: Option<StateHandles<Store<HostState>>>,
     /// What [`reset`](Self::reset) puts back, once [`keep_state`](Self::keep_state) took it.
-    kept: Option<KeptState>,
+    kept: Option<KeptState<Store<HostState>>>,
 }
 
-/// An instance's memories, tables and mutable globals.
-struct StateHandles {
-    memories: Vec<Memory>,
-    tables: Vec<Table>,
-    globals: Vec<Global>,
-}
+impl StateStore for Store<HostState> {
+    type Instance = Instance;
+    type Memory = Memory;
+    type Table = Table;
+    type Global = Global;
+    type Value = Val;
 
-/// What an instance's state was: each memory's image, a copy of each table (in the same
-/// store: a table's functions are the instance's own) with its size, each mutable global's
-/// value.
-struct KeptState {
-    memories: Vec<(Memory, Image)>,
-    tables: Vec<(Table, Table, u64)>,
-    globals: Vec<(Global, Val)>,
+    fn memory_named(&mut self, instance: Instance, name: &str) -> Option<Memory> {
+        instance.get_memory(&*self, name)
+    }
+
+    fn table_named(&mut self, instance: Instance, name: &str) -> Option<Table> {
+        instance.get_table(&*self, name)
+    }
+
+    fn global_named(&mut self, instance: Instance, name: &str) -> Option<Global> {
+        instance.get_global(&*self, name)
+    }
+
+    fn memory(&self, memory: Memory) -> &[u8] {
+        memory.data(self)
+    }
+
+    fn memory_mut(&mut self, memory: Memory) -> &mut [u8] {
+        memory.data_mut(self)
+    }
+
+    fn table_size(&self, table: Table) -> u64 {
+        table.size(self)
+    }
+
+    fn table_copy(&mut self, table: Table) -> Option<Table> {
+        let size = table.size(&*self);
+        let element = table.ty(&*self).element();
+        let ty = TableType::new(element, u32::try_from(size).ok()?, None);
+        let copy = Table::new(&mut *self, ty, Ref::default_for_ty(element)).ok()?;
+        Table::copy(self, &copy, 0, &table, 0, size).ok()?;
+        Some(copy)
+    }
+
+    fn copy_table(&mut self, to: Table, from: Table, size: u64) -> bool {
+        Table::copy(self, &to, 0, &from, 0, size).is_ok()
+    }
+
+    fn get(&mut self, global: Global) -> Val {
+        global.get(&*self)
+    }
+
+    fn set(&mut self, global: Global, value: &Val) -> bool {
+        global.set(self, value.clone()).is_ok()
+    }
 }
 
 impl std::fmt::Debug for Interpreted {
@@ -154,25 +193,8 @@ impl Interpreted {
             .instantiate_and_start(&mut *store, &compiled.module)
             .map_err(|e| not_instantiated(name, store.data(), config, e))?;
         let missing = |export| missing_export(name, export);
-        let state = compiled.state.as_ref().and_then(|names| {
-            Some(StateHandles {
-                memories: names
-                    .memories
-                    .iter()
-                    .map(|n| instance.get_memory(&*store, n))
-                    .collect::<Option<_>>()?,
-                tables: names
-                    .tables
-                    .iter()
-                    .map(|n| instance.get_table(&*store, n))
-                    .collect::<Option<_>>()?,
-                globals: names
-                    .globals
-                    .iter()
-                    .map(|n| instance.get_global(&*store, n))
-                    .collect::<Option<_>>()?,
-            })
-        });
+        let state = (compiled.state.as_ref())
+            .and_then(|names| StateHandles::find(&mut *store, instance, names));
         Ok(Interpreted {
             state,
             kept: None,
@@ -224,74 +246,15 @@ impl GuestInstance for Interpreted {
     }
 
     fn keep_state(&mut self) -> bool {
-        let Some(handles) = &self.state else {
-            return false;
-        };
-        let store = &mut *self.store;
-        let memories = handles
-            .memories
-            .iter()
-            .map(|&memory| (memory, Image::of(memory.data(&*store))))
-            .collect();
-        let mut tables = Vec::with_capacity(handles.tables.len());
-        for &table in &handles.tables {
-            let size = table.size(&*store);
-            let Ok(len) = u32::try_from(size) else {
-                return false;
-            };
-            let element = table.ty(&*store).element();
-            let copy = TableType::new(element, len, None);
-            let Ok(copy) = Table::new(&mut *store, copy, Ref::default_for_ty(element)) else {
-                return false;
-            };
-            if Table::copy(&mut *store, &copy, 0, &table, 0, size).is_err() {
-                return false;
-            }
-            tables.push((table, copy, size));
-        }
-        let globals = handles
-            .globals
-            .iter()
-            .map(|&global| (global, global.get(&*store)))
-            .collect();
-        self.kept = Some(KeptState {
-            memories,
-            tables,
-            globals,
-        });
-        true
+        self.kept = (self.state.as_ref()).and_then(|handles| handles.keep(&mut *self.store));
+        self.kept.is_some()
     }
 
     fn reset(&mut self) -> Reset {
-        let Some(kept) = &self.kept else {
-            return Reset::NothingKept;
-        };
-        let store = &mut *self.store;
-        let same_size = kept
-            .memories
-            .iter()
-            .all(|(memory, image)| memory.data_size(&*store) == image.len())
-            && kept
-                .tables
-                .iter()
-                .all(|(table, _, size)| table.size(&*store) == *size);
-        if !same_size {
-            return Reset::Failed;
+        match &self.kept {
+            Some(kept) => kept.reset(&mut *self.store),
+            None => Reset::NothingKept,
         }
-        for (memory, image) in &kept.memories {
-            image.restore(memory.data_mut(&mut *store));
-        }
-        for (table, copy, size) in &kept.tables {
-            if Table::copy(&mut *store, table, 0, copy, 0, *size).is_err() {
-                return Reset::Failed;
-            }
-        }
-        for (global, value) in &kept.globals {
-            if global.set(&mut *store, value.clone()).is_err() {
-                return Reset::Failed;
-            }
-        }
-        Reset::Done
     }
 
     /// Runs one export to its end, a slice of fuel at a time, within the call's deadline and

@@ -25,8 +25,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
-    Caller, Engine, Extern, ExternType, Global, InstanceAllocationStrategy, InstancePre, Linker,
-    Memory, Module, PoolingAllocationConfig, Ref, Store, Strategy, Table, TableType, Trap,
+    Caller, Engine, Extern, ExternType, Global, Instance, InstanceAllocationStrategy, InstancePre,
+    Linker, Memory, Module, PoolingAllocationConfig, Ref, Store, Strategy, Table, TableType, Trap,
     TypedFunc, Val,
 };
 
@@ -38,7 +38,10 @@ use crate::config::WasmConfig;
 use crate::host_function::HostFunction;
 use crate::imports::{self, GuestContext, HostState, Import, PastDeadline, PendingCall};
 use crate::jit_cache;
-use crate::state::{Image, Reset, StateExports, StateShape, with_state_exports, writes_tables};
+use crate::state::{
+    KeptState, Reset, StateExports, StateHandles, StateShape, StateStore, with_state_exports,
+    writes_tables,
+};
 use modreg_core::PluginError;
 use modreg_core::wasm_abi::{
     EXPORT_ALLOC, EXPORT_PROCESS, FAILED, IMPORT_HOST_CALL, IMPORT_MODULE, IMPORT_PANIC,
@@ -253,25 +256,66 @@ pub(crate) struct Jitted {
     alloc: TypedFunc<u32, u32>,
     process: TypedFunc<(u32, u32, u32), u32>,
     /// Its memories, tables and mutable globals, where the module exports them for resets.
-    state: Option<StateHandles>,
+    state: Option<StateHandles<Store<HostState>>>,
     /// What [`reset`](GuestInstance::reset) puts back, once it was kept.
-    kept: Option<KeptState>,
+    kept: Option<KeptState<Store<HostState>>>,
 }
 
-/// An instance's memories, tables and mutable globals.
-struct StateHandles {
-    memories: Vec<Memory>,
-    tables: Vec<Table>,
-    globals: Vec<Global>,
-}
+impl StateStore for Store<HostState> {
+    type Instance = Instance;
+    type Memory = Memory;
+    type Table = Table;
+    type Global = Global;
+    type Value = Val;
 
-/// What an instance's state was: each memory's image, a copy of each table (in the same
-/// store: a table's functions are the instance's own) with its size, each mutable global's
-/// value.
-struct KeptState {
-    memories: Vec<(Memory, Image)>,
-    tables: Vec<(Table, Table, u64)>,
-    globals: Vec<(Global, Val)>,
+    fn memory_named(&mut self, instance: Instance, name: &str) -> Option<Memory> {
+        instance.get_memory(self, name)
+    }
+
+    fn table_named(&mut self, instance: Instance, name: &str) -> Option<Table> {
+        instance.get_table(self, name)
+    }
+
+    fn global_named(&mut self, instance: Instance, name: &str) -> Option<Global> {
+        instance.get_global(self, name)
+    }
+
+    fn memory(&self, memory: Memory) -> &[u8] {
+        memory.data(self)
+    }
+
+    fn memory_mut(&mut self, memory: Memory) -> &mut [u8] {
+        memory.data_mut(self)
+    }
+
+    fn table_size(&self, table: Table) -> u64 {
+        table.size(self)
+    }
+
+    fn table_copy(&mut self, table: Table) -> Option<Table> {
+        let size = table.size(&*self);
+        let element = table.ty(&*self).element().clone();
+        if !element.is_nullable() {
+            return None;
+        }
+        let null = Ref::null(element.heap_type());
+        let ty = TableType::new(element, u32::try_from(size).ok()?, None);
+        let copy = Table::new(&mut *self, ty, null).ok()?;
+        Table::copy(self, &copy, 0, &table, 0, size).ok()?;
+        Some(copy)
+    }
+
+    fn copy_table(&mut self, to: Table, from: Table, size: u64) -> bool {
+        Table::copy(self, &to, 0, &from, 0, size).is_ok()
+    }
+
+    fn get(&mut self, global: Global) -> Val {
+        global.get(self)
+    }
+
+    fn set(&mut self, global: Global, value: &Val) -> bool {
+        global.set(self, *value).is_ok()
+    }
 }
 
 impl std::fmt::Debug for Jitted {
@@ -308,25 +352,8 @@ impl Jitted {
             .map_err(|e| not_instantiated(name, store.data(), config, format_args!("{e:#}")))?;
         store.data_mut().limiter.deadline = None;
         let missing = |export| missing_export(name, export);
-        let state = compiled.state.as_ref().and_then(|names| {
-            Some(StateHandles {
-                memories: names
-                    .memories
-                    .iter()
-                    .map(|n| instance.get_memory(&mut store, n))
-                    .collect::<Option<_>>()?,
-                tables: names
-                    .tables
-                    .iter()
-                    .map(|n| instance.get_table(&mut store, n))
-                    .collect::<Option<_>>()?,
-                globals: names
-                    .globals
-                    .iter()
-                    .map(|n| instance.get_global(&mut store, n))
-                    .collect::<Option<_>>()?,
-            })
-        });
+        let state = (compiled.state.as_ref())
+            .and_then(|names| StateHandles::find(&mut store, instance, names));
         Ok(Jitted {
             state,
             kept: None,
@@ -379,74 +406,15 @@ impl GuestInstance for Jitted {
     }
 
     fn keep_state(&mut self) -> bool {
-        let Some(handles) = &self.state else {
-            return false;
-        };
-        let store = &mut self.store;
-        let memories = handles
-            .memories
-            .iter()
-            .map(|&memory| (memory, Image::of(memory.data(&*store))))
-            .collect();
-        let mut tables = Vec::with_capacity(handles.tables.len());
-        for &table in &handles.tables {
-            let size = table.size(&*store);
-            let element = table.ty(&*store).element().clone();
-            let (Ok(len), true) = (u32::try_from(size), element.is_nullable()) else {
-                return false;
-            };
-            let null = Ref::null(element.heap_type());
-            let Ok(copy) = Table::new(&mut *store, TableType::new(element, len, None), null) else {
-                return false;
-            };
-            if Table::copy(&mut *store, &copy, 0, &table, 0, size).is_err() {
-                return false;
-            }
-            tables.push((table, copy, size));
-        }
-        let globals = handles
-            .globals
-            .iter()
-            .map(|&global| (global, global.get(&mut *store)))
-            .collect();
-        self.kept = Some(KeptState {
-            memories,
-            tables,
-            globals,
-        });
-        true
+        self.kept = (self.state.as_ref()).and_then(|handles| handles.keep(&mut self.store));
+        self.kept.is_some()
     }
 
     fn reset(&mut self) -> Reset {
-        let Some(kept) = &self.kept else {
-            return Reset::NothingKept;
-        };
-        let store = &mut self.store;
-        let same_size = kept
-            .memories
-            .iter()
-            .all(|(memory, image)| memory.data_size(&*store) == image.len())
-            && kept
-                .tables
-                .iter()
-                .all(|(table, _, size)| table.size(&*store) == *size);
-        if !same_size {
-            return Reset::Failed;
+        match &self.kept {
+            Some(kept) => kept.reset(&mut self.store),
+            None => Reset::NothingKept,
         }
-        for (memory, image) in &kept.memories {
-            image.restore(memory.data_mut(&mut *store));
-        }
-        for (table, copy, size) in &kept.tables {
-            if Table::copy(&mut *store, table, 0, copy, 0, *size).is_err() {
-                return Reset::Failed;
-            }
-        }
-        for (global, value) in &kept.globals {
-            if global.set(&mut *store, *value).is_err() {
-                return Reset::Failed;
-            }
-        }
-        Reset::Done
     }
 
     /// Runs one export to its end on a fiber, until its deadline (the epoch) or its fuel cap;

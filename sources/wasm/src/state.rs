@@ -14,7 +14,9 @@
 //! An engine's host reaches only what a module exports, and a Rust guest's stack pointer is a
 //! mutable global it does not export. So the module an engine compiles is the module with one
 //! more export for each memory, table and mutable global, named `modreg-state:...`
-//! ([`with_state_exports`]): the guest's code and everything it exports are as they were.
+//! ([`with_state_exports`]): the guest's code and everything it exports are as they were. The
+//! compiling engine leaves out a table no function writes (`writes_tables`): it holds what
+//! instantiation put there, and copying it back was a tenth of a fresh small call.
 //!
 //! What an instance is put back into ([`Image`] for a memory) is taken after the host's first
 //! `modreg_alloc(1)`: a Rust guest's allocator grows memory on its first allocation, and a
@@ -74,6 +76,108 @@ pub(crate) enum Reset {
     /// It cannot be put back (a memory or a table grew: neither shrinks; or the store
     /// refused a copy), and is to be dropped.
     Failed,
+}
+
+/// An engine's store as a reset reads and writes it: the interpreter's and the compiling
+/// engine's handles do the same things under two crates' names, and [`StateHandles`] and
+/// [`KeptState`] are written once over them.
+pub(crate) trait StateStore {
+    type Instance: Copy;
+    type Memory: Copy;
+    type Table: Copy;
+    type Global: Copy;
+    type Value;
+    fn memory_named(&mut self, instance: Self::Instance, name: &str) -> Option<Self::Memory>;
+    fn table_named(&mut self, instance: Self::Instance, name: &str) -> Option<Self::Table>;
+    fn global_named(&mut self, instance: Self::Instance, name: &str) -> Option<Self::Global>;
+    fn memory(&self, memory: Self::Memory) -> &[u8];
+    fn memory_mut(&mut self, memory: Self::Memory) -> &mut [u8];
+    fn table_size(&self, table: Self::Table) -> u64;
+    /// A new table in this store of `table`'s type and size holding its elements (a table's
+    /// functions are its instance's own); `None` where one cannot be made.
+    fn table_copy(&mut self, table: Self::Table) -> Option<Self::Table>;
+    /// Copies `size` elements of `from` over `to`; `false` where the store refused.
+    fn copy_table(&mut self, to: Self::Table, from: Self::Table, size: u64) -> bool;
+    fn get(&mut self, global: Self::Global) -> Self::Value;
+    /// `false` where the store refused.
+    fn set(&mut self, global: Self::Global, value: &Self::Value) -> bool;
+}
+
+/// An instance's memories, tables and mutable globals, found by the names
+/// [`with_state_exports`] gave them.
+pub(crate) struct StateHandles<S: StateStore> {
+    memories: Vec<S::Memory>,
+    tables: Vec<S::Table>,
+    globals: Vec<S::Global>,
+}
+
+impl<S: StateStore> StateHandles<S> {
+    /// The handles of `instance` named `names`; `None` where one is missing.
+    pub(crate) fn find(store: &mut S, instance: S::Instance, names: &StateExports) -> Option<Self> {
+        Some(StateHandles {
+            memories: (names.memories.iter())
+                .map(|n| store.memory_named(instance, n))
+                .collect::<Option<_>>()?,
+            tables: (names.tables.iter())
+                .map(|n| store.table_named(instance, n))
+                .collect::<Option<_>>()?,
+            globals: (names.globals.iter())
+                .map(|n| store.global_named(instance, n))
+                .collect::<Option<_>>()?,
+        })
+    }
+
+    /// The instance's state as it is now, for [`KeptState::reset`]; `None` where a table
+    /// cannot be copied.
+    pub(crate) fn keep(&self, store: &mut S) -> Option<KeptState<S>> {
+        let memories = (self.memories.iter())
+            .map(|&memory| (memory, Image::of(store.memory(memory))))
+            .collect();
+        let tables = (self.tables.iter())
+            .map(|&table| Some((table, store.table_copy(table)?, store.table_size(table))))
+            .collect::<Option<_>>()?;
+        let globals = (self.globals.iter())
+            .map(|&global| (global, store.get(global)))
+            .collect();
+        Some(KeptState {
+            memories,
+            tables,
+            globals,
+        })
+    }
+}
+
+/// What an instance's state was: each memory's image, a copy of each table with its size,
+/// each mutable global's value.
+pub(crate) struct KeptState<S: StateStore> {
+    memories: Vec<(S::Memory, Image)>,
+    tables: Vec<(S::Table, S::Table, u64)>,
+    globals: Vec<(S::Global, S::Value)>,
+}
+
+impl<S: StateStore> KeptState<S> {
+    /// Puts the instance back into this state: every byte of its memories, every element of
+    /// its tables, every mutable global; [`Reset::Failed`] where a memory or a table grew
+    /// (neither shrinks) or the store refused a copy.
+    pub(crate) fn reset(&self, store: &mut S) -> Reset {
+        let same_size = (self.memories.iter())
+            .all(|&(memory, ref image)| store.memory(memory).len() == image.len())
+            && (self.tables.iter()).all(|&(table, _, size)| store.table_size(table) == size);
+        if !same_size {
+            return Reset::Failed;
+        }
+        for (memory, image) in &self.memories {
+            image.restore(store.memory_mut(*memory));
+        }
+        let tables =
+            (self.tables.iter()).all(|&(table, copy, size)| store.copy_table(table, copy, size));
+        let globals = (self.globals.iter()).all(|(global, value)| store.set(*global, value));
+        if tables && globals {
+            Reset::Done
+        } else {
+            Reset::Failed
+        }
+    }
 }
 
 /// The export names of a module's state, as [`with_state_exports`] added them.
