@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the C guests (examples/wasm-guests/c: the hex codec, and the hostile guests, in C with
 # no C library) with clang's wasm32 target and lld's wasm-ld (Debian's `clang` and `lld`;
-# `.ci/run` installs them) into target/wasm-c-guests/{c-hex,c-hostile}.wasm, and prints the
-# directory. Then:
+# `scripts/install-test-tools.sh` installs them) into
+# target/wasm-c-guests/{c-hex,c-hostile}.wasm, and prints the directory. Then:
 #   cargo run --release -- conformance target/wasm-c-guests/c-hex.wasm
 set -euo pipefail
 cd "$(dirname "$0")/.."

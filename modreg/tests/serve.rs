@@ -1,5 +1,5 @@
 //! `modreg serve` under load: `/metrics`, `/health`, and the dashboard as headless Chromium
-//! renders it (Debian's `chromium`, which `.ci/run` installs).
+//! renders it (Debian's `chromium`, which `scripts/install-test-tools.sh` installs).
 
 mod support;
 
@@ -16,7 +16,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 fn chromium(profile: &std::path::Path, args: &[&str], url: &str) -> std::process::Output {
     assert!(
         std::path::Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: install Debian's `chromium` package (`.ci/run` does)"
+        "{CHROMIUM} is missing: install Debian's `chromium` package (`scripts/install-test-tools.sh` does)"
     );
     Command::new(CHROMIUM)
         .args([

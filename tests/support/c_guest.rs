@@ -1,6 +1,6 @@
 //! Builds the C guests (`examples/wasm-guests/c`: the hex codec and the hostile guests) with
 //! `scripts/build-c-guest.sh`, once per test binary: clang's wasm32 target and lld (Debian's
-//! `clang` and `lld`, which `.ci/run` installs).
+//! `clang` and `lld`, which `scripts/install-test-tools.sh` installs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,7 +33,7 @@ fn c_guest_dir() -> &'static Path {
             .expect("bash runs");
         assert!(
             output.status.success(),
-            "building the C guests failed (it needs clang and wasm-ld: Debian's `clang` and `lld`, which `.ci/run` installs):\n{}",
+            "building the C guests failed (it needs clang and wasm-ld: Debian's `clang` and `lld`, which `scripts/install-test-tools.sh` installs):\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
         let printed = String::from_utf8_lossy(&output.stdout);

@@ -41,7 +41,7 @@ fn build(packages: &[&str], copies: &[(&str, &str)], folder: &str) -> PathBuf {
         .expect("cargo runs");
     assert!(
         status.success(),
-        "building the wasm guests {packages:?} failed (is the wasm32-unknown-unknown target installed? rust-toolchain.toml asks rustup for it)"
+        "building the wasm guests {packages:?} failed (is the wasm32-unknown-unknown target installed? `scripts/install-test-tools.sh` adds it)"
     );
     let dir = target.join(folder);
     std::fs::create_dir_all(&dir).expect("the guests' folder can be made");
