@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rustup target add wasm32-unknown-unknown >/dev/null
+rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+  rustup target add wasm32-unknown-unknown
 
 packages=()
 command -v clang >/dev/null 2>&1 || packages+=(clang)
