@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+# (grep reads the whole list: with pipefail, an early exit could fail rustup's write.)
+rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null ||
   rustup target add wasm32-unknown-unknown
 
 packages=()
