@@ -582,6 +582,186 @@ fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngin
     }
 }
 
+/// The sections of a module, as (id, start, end) of each whole section (its id byte to its
+/// last byte); a custom section's id is 0. Written here, not with a parser crate, so that the
+/// test does not share the parser of the code it checks.
+fn sections(module: &[u8]) -> Vec<(u8, usize, usize)> {
+    let mut sections = Vec::new();
+    let mut at = 8;
+    while at < module.len() {
+        let start = at;
+        let id = module[at];
+        at += 1;
+        let (mut size, mut shift) = (0usize, 0);
+        loop {
+            let byte = module[at];
+            at += 1;
+            size |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        at += size;
+        sections.push((id, start, at));
+    }
+    sections
+}
+
+/// Any damage to a real module (a byte changed, the file cut short, bytes put in or taken
+/// out), in any of its sections (the plugins section and the export section this crate parses
+/// and rewrites itself among them), of a guest built from Rust, of one built from C and of a
+/// typed one (a `#[sandboxed]` trait's): the load refuses it with a typed error and registers
+/// nothing, or loads it, and then each plugin it lists answers or fails with a typed error
+/// (fuel and memory capped: a damaged loop stops). Nothing panics, and the intact module then
+/// loads in its place and serves.
+fn damaged_modules_are_refused_or_served_and_never_panic(engine: WasmEngine) {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+    use sandboxed_trait::PRICING;
+
+    let base = WasmConfig::new()
+        .with_engine(engine)
+        .with_fuel(20_000_000)
+        .with_time_budget(Duration::from_secs(2))
+        .with_memory_limit(16 << 20)
+        .with_max_output_bytes(1 << 20);
+    // Compiling costs tens of milliseconds a case in the compiling engines.
+    let cases = match engine {
+        WasmEngine::Interpreter | WasmEngine::LazyInterpreter => 128,
+        _ => 64,
+    };
+    let guests = [
+        ("rust", module("codecs.wasm"), "wasm-hex-encode"),
+        (
+            "c",
+            std::fs::read(c_guest::c_hex_module()).unwrap(),
+            "c-hex-encode",
+        ),
+        (
+            "typed",
+            std::fs::read(wasm_guests::pricing_module()).unwrap(),
+            "catalog",
+        ),
+    ];
+    for (language, intact, plugin) in guests {
+        let typed = language == "typed";
+        // The typed guest's plugin is also linked into this test: its module may replace it.
+        let config = base.clone().with_replace_compiled(typed);
+        let fresh = || {
+            let registry = registry_with(config.clone());
+            registry.registrations().add_registry(&PRICING);
+            registry
+        };
+        let compiled_in = fresh().plugins().len();
+        let sections = sections(&intact);
+        assert_eq!(
+            sections.last().unwrap().2,
+            intact.len(),
+            "{language}: sections cover it"
+        );
+        let plugins_section = sections
+            .iter()
+            .position(|&(id, start, end)| {
+                id == 0
+                    && intact[start..end]
+                        .windows(14)
+                        .any(|w| w == b"modreg.plugins")
+            })
+            .expect("the module has its plugins section");
+        // A section (the plugins section half the time, else any, the small ones as likely
+        // as the code), a place in it, and what is done there.
+        let damage = (
+            prop_oneof![Just(plugins_section), 0..sections.len()],
+            any::<prop::sample::Index>(),
+            0u8..5,
+            any::<u8>(),
+            1usize..24,
+        );
+        // A fixed seed: the same damage on every run and engine, so that a failure is found
+        // again and the count below does not depend on chance.
+        let runs = Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let rng = TestRng::deterministic_rng(runs.rng_algorithm);
+        let mut runner = TestRunner::new_with_rng(runs, rng);
+        let loaded = std::sync::atomic::AtomicU32::new(0);
+        runner
+            .run(&damage, |(section, place, how, value, len)| {
+                let (_, start, end) = sections[section];
+                let at = start + place.index(end - start);
+                let mut damaged = intact.clone();
+                match how {
+                    0 => damaged[at] = value,
+                    1 => damaged[at] ^= 1 << (value % 8),
+                    2 => damaged.truncate(at),
+                    3 => drop(damaged.splice(at..at, std::iter::repeat_n(value, len))),
+                    _ => drop(damaged.drain(at..(at + len).min(end))),
+                }
+                let registry = fresh();
+                match registry
+                    .wasm()
+                    .load_wasm_bytes("guest.wasm", &damaged, None)
+                {
+                    Ok(names) => {
+                        loaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        for name in &names {
+                            // Created and called, each answer or failure is a value: a panic
+                            // anywhere fails the case.
+                            if typed {
+                                if let Ok(plugin) = registry.instances().create_from(&PRICING, name)
+                                {
+                                    let _ = plugin.describe("apple");
+                                    let _ = plugin.checksum(b"Hello, world");
+                                }
+                            } else if let Ok(plugin) = registry.create_plugin(name) {
+                                for input in [&b""[..], b"6869", b"Hello, world"] {
+                                    let _ = plugin.process(input);
+                                }
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        prop_assert!(
+                            !matches!(error.kind(), PluginErrorKind::Plugin { .. }),
+                            "a refusal is the sandbox's own error: {error}"
+                        );
+                        prop_assert_eq!(registry.wasm().wasm_modules_refused(), 1);
+                        prop_assert_eq!(
+                            registry.plugins().len(),
+                            compiled_in,
+                            "a refused module registers nothing"
+                        );
+                    }
+                }
+                // The intact module replaces (or follows) the damaged one and serves.
+                registry
+                    .wasm()
+                    .load_wasm_bytes("guest.wasm", &intact, None)
+                    .map_err(|e| TestCaseError::fail(format!("the intact module after it: {e}")))?;
+                if typed {
+                    let catalog = registry.instances().create_from(&PRICING, plugin).unwrap();
+                    let native = PRICING.create("catalog").unwrap();
+                    prop_assert_eq!(catalog.describe("apple"), native.describe("apple"));
+                } else {
+                    let hex = registry.create_plugin(plugin).unwrap();
+                    prop_assert_eq!(hex.process(b"hi").unwrap(), b"6869".to_vec());
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|failure| panic!("the {language} guest: {failure}"));
+        // Not every case is a refusal: damage a module survives (a changed constant, a
+        // changed name) is served, and its calls were made.
+        let loaded = loaded.into_inner();
+        assert!(
+            loaded > 0,
+            "{language}: no damaged module loaded in {cases} cases"
+        );
+    }
+}
+
 /// A module whose every instance would make too many functions, globals or segments, or with
 /// a function body too large to compile at a bounded cost, is refused at load, from its
 /// section headers, before a compiler sees it (a fresh guest makes every one of them, outside
@@ -2611,4 +2791,5 @@ on_every_engine!(
     with_authentication_on_only_modules_signed_by_a_trusted_key_load,
     under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins,
     modules_whose_instances_would_cost_too_much_are_refused_before_they_compile,
+    damaged_modules_are_refused_or_served_and_never_panic,
 );
