@@ -762,6 +762,121 @@ fn damaged_modules_are_refused_or_served_and_never_panic(engine: WasmEngine) {
     }
 }
 
+/// A guest that answers whatever answer record its input spells: the input's first 12 bytes
+/// become the record at address 0, the rest is written at 64. Its memory is one page.
+const RECORD_SPELLER: &str = r#"(module
+    (memory (export "memory") 1)
+    (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+    (func (export "modreg_process") (param i32 i32 i32) (result i32)
+        (memory.copy (i32.const 0) (local.get 1) (i32.const 12))
+        (memory.copy (i32.const 64)
+            (i32.add (local.get 1) (i32.const 12))
+            (i32.sub (local.get 2) (i32.const 12)))
+        (i32.const 0)))"#;
+
+/// Any answer record a guest can write (any status, address and length, any bytes where it
+/// points) is read as `docs/wasm-abi.md` says, checked against a model of the guest's memory:
+/// a length over the output cap is `TooLarge` before anything is copied, a range outside the
+/// memory is `Trapped`, status 0 is the bytes, status 2 the method's error, any other the
+/// message (lossy UTF-8). Nothing panics, and the plugin answers the next call.
+fn any_answer_record_is_read_as_the_abi_says(engine: WasmEngine) {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+
+    const PAGE: u64 = 64 << 10;
+    const CAP: u32 = 4096;
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_max_output_bytes(CAP as usize),
+    );
+    let module = wasm_text::text_guest(RECORD_SPELLER, "speller", "1.0.0");
+    registry
+        .wasm()
+        .load_wasm_bytes("speller.wasm", &module, None)
+        .unwrap();
+    let speller = registry.create_plugin("speller").unwrap();
+    let record = (
+        prop_oneof![Just(0u32), Just(1), Just(2), any::<u32>()],
+        prop_oneof![
+            Just(64u32),
+            Just(0),
+            Just(1024),
+            (PAGE as u32 - 64)..(PAGE as u32 + 64),
+            any::<u32>()
+        ],
+        prop_oneof![0u32..200, Just(CAP), Just(CAP + 1), any::<u32>()],
+        proptest::collection::vec(any::<u8>(), 0..128),
+    );
+    let runs = Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(runs.rng_algorithm);
+    // How often each outcome came: every one must, or the model checked nothing.
+    let seen: [std::sync::atomic::AtomicU32; 5] = Default::default();
+    let saw = |outcome: usize| seen[outcome].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    TestRunner::new_with_rng(runs, rng)
+        .run(&record, |(status, address, length, payload)| {
+            let mut input = Vec::new();
+            for field in [status, address, length] {
+                input.extend_from_slice(&field.to_le_bytes());
+            }
+            input.extend_from_slice(&payload);
+            // The guest's memory when it answers: a fresh guest's zeros, the record at 0, the
+            // payload at 64, and the input where the host wrote it (1024).
+            let mut memory = vec![0u8; PAGE as usize];
+            memory[1024..1024 + input.len()].copy_from_slice(&input);
+            memory[..12].copy_from_slice(&input[..12]);
+            memory[64..64 + payload.len()].copy_from_slice(&payload);
+            let answer = speller.process(&input);
+            let end = u64::from(address) + u64::from(length);
+            let bytes = || &memory[address as usize..end as usize];
+            match answer.map_err(PluginError::into_kind) {
+                Err(PluginErrorKind::TooLarge { size, limit, .. }) => {
+                    saw(0);
+                    prop_assert!(length > CAP);
+                    prop_assert_eq!((size, limit), (length as usize, CAP as usize));
+                }
+                Err(PluginErrorKind::Trapped { .. }) => {
+                    saw(1);
+                    prop_assert!(length <= CAP && end > PAGE, "trapped in range");
+                }
+                Ok(output) => {
+                    saw(2);
+                    prop_assert!(length <= CAP && end <= PAGE && status == 0);
+                    prop_assert_eq!(output.as_slice(), bytes());
+                }
+                Err(PluginErrorKind::Plugin { source, .. }) => {
+                    saw(3);
+                    prop_assert!(length <= CAP && end <= PAGE && status == 2);
+                    let error = source
+                        .downcast_ref::<modreg::typed_sandbox::MethodError>()
+                        .ok_or_else(|| TestCaseError::fail(format!("{source}")))?;
+                    prop_assert_eq!(error.0.as_slice(), bytes());
+                }
+                Err(PluginErrorKind::Processing { reason, .. }) => {
+                    saw(4);
+                    prop_assert!(length <= CAP && end <= PAGE && status != 0 && status != 2);
+                    prop_assert_eq!(reason, String::from_utf8_lossy(bytes()).into_owned());
+                }
+                Err(other) => prop_assert!(false, "unexpected: {other:?}"),
+            }
+            // The plugin answers the next call, whatever this one came to.
+            let mut fine = Vec::new();
+            for field in [0u32, 64, 2] {
+                fine.extend_from_slice(&field.to_le_bytes());
+            }
+            fine.extend_from_slice(b"oknot");
+            prop_assert_eq!(speller.process(&fine).unwrap(), b"ok".to_vec());
+            Ok(())
+        })
+        .unwrap();
+    let seen = seen.map(std::sync::atomic::AtomicU32::into_inner);
+    assert!(seen.iter().all(|&n| n > 0), "outcomes seen: {seen:?}");
+}
+
 /// A module whose every instance would make too many functions, globals or segments, or with
 /// a function body too large to compile at a bounded cost, is refused at load, from its
 /// section headers, before a compiler sees it (a fresh guest makes every one of them, outside
@@ -2792,4 +2907,5 @@ on_every_engine!(
     under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins,
     modules_whose_instances_would_cost_too_much_are_refused_before_they_compile,
     damaged_modules_are_refused_or_served_and_never_panic,
+    any_answer_record_is_read_as_the_abi_says,
 );
