@@ -877,6 +877,273 @@ fn any_answer_record_is_read_as_the_abi_says(engine: WasmEngine) {
     assert!(seen.iter().all(|&n| n > 0), "outcomes seen: {seen:?}");
 }
 
+/// A guest that makes whatever import call its input spells: byte 0 picks the call (0
+/// `read_file`, 1 `env_var`, 2 `panic_message` then a trap, 3 `host_call`, 4 `host_call` then
+/// `host_answer`), bytes 4..36 are eight `i32` arguments, the rest is written at 64. It
+/// answers the 72 bytes at 192: the call's `i64` result, then the 64 bytes at 200.
+const IMPORT_CALLER: &str = r#"(module
+    (import "modreg" "read_file" (func $read_file (param i32 i32 i32 i32) (result i64)))
+    (import "modreg" "env_var" (func $env_var (param i32 i32 i32 i32) (result i64)))
+    (import "modreg" "panic_message" (func $panic (param i32 i32)))
+    (import "modreg" "host_call" (func $host_call (param i32 i32 i32 i32 i32 i32) (result i64)))
+    (import "modreg" "host_answer" (func $host_answer (param i32 i32) (result i64)))
+    (memory (export "memory") 1)
+    (global $in (mut i32) (i32.const 0))
+    (func (export "modreg_alloc") (param i32) (result i32) (i32.const 1024))
+    (func $a (param $k i32) (result i32)
+        (i32.load (i32.add (global.get $in) (i32.add (i32.const 4) (i32.shl (local.get $k) (i32.const 2))))))
+    (func (export "modreg_process") (param i32 i32 i32) (result i32)
+        (local $result i64)
+        (global.set $in (local.get 1))
+        (memory.copy (i32.const 64)
+            (i32.add (local.get 1) (i32.const 36))
+            (i32.sub (local.get 2) (i32.const 36)))
+        (block $done
+            (block $answer (block $call (block $panic (block $env (block $file
+                (br_table $file $env $panic $call $answer (i32.load8_u (local.get 1))))
+                (local.set $result (call $read_file
+                    (call $a (i32.const 0)) (call $a (i32.const 1))
+                    (call $a (i32.const 2)) (call $a (i32.const 3))))
+                (br $done))
+                (local.set $result (call $env_var
+                    (call $a (i32.const 0)) (call $a (i32.const 1))
+                    (call $a (i32.const 2)) (call $a (i32.const 3))))
+                (br $done))
+                (call $panic (call $a (i32.const 0)) (call $a (i32.const 1)))
+                unreachable)
+                (local.set $result (call $host_call
+                    (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2))
+                    (call $a (i32.const 3)) (call $a (i32.const 4)) (call $a (i32.const 5))))
+                (br $done))
+            (drop (call $host_call
+                (call $a (i32.const 0)) (call $a (i32.const 1)) (call $a (i32.const 2))
+                (call $a (i32.const 3)) (call $a (i32.const 4)) (call $a (i32.const 5))))
+            (local.set $result (call $host_answer (call $a (i32.const 6)) (call $a (i32.const 7)))))
+        (i64.store (i32.const 192) (local.get $result))
+        (i32.store (i32.const 0) (i32.const 0))
+        (i32.store (i32.const 4) (i32.const 192))
+        (i32.store (i32.const 8) (i32.const 72))
+        (i32.const 0)))"#;
+
+/// Any import call a guest can make, with any pointers and lengths (in its memory or past it,
+/// over the caps or not), names that are granted or not, answers that fit or not: each answers
+/// as `docs/wasm-abi.md` says, checked against a model of the guest's memory (what the host
+/// wrote where, and the result), and a panic message is read as far as it can be. Nothing
+/// panics in the host; the plugin answers the next call. In every engine (`panic_message` and
+/// `host_call` are each engine's own code).
+fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+
+    const PAGE: usize = 64 << 10;
+    const CAP: u32 = 4096;
+    let dir = std::env::temp_dir().join(format!(
+        "modreg-import-calls-{}-{engine:?}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.txt"), b"contents").unwrap();
+    let registry = registry_with(
+        WasmConfig::new()
+            .with_engine(engine)
+            .with_max_output_bytes(CAP as usize)
+            .with_read_dir(&dir)
+            .with_env_var("PATH")
+            .with_host_function(modreg::HostFunction::new(
+                "echo",
+                "host.echo",
+                |_, input| Ok(input.to_vec()),
+            )),
+    );
+    let module = wasm_text::text_guest_declaring(
+        IMPORT_CALLER,
+        "caller",
+        &["file.read", "env.path", "host.echo"],
+    );
+    registry
+        .wasm()
+        .load_wasm_bytes("caller.wasm", &module, None)
+        .unwrap();
+    let caller = registry.create_plugin("caller").unwrap();
+    let path = std::env::var_os("PATH").map(|v| v.as_encoded_bytes().to_vec());
+
+    let pointer = || {
+        prop_oneof![
+            Just(64u32),
+            Just(200),
+            Just(0),
+            Just(1024),
+            (PAGE as u32 - 80)..(PAGE as u32 + 16),
+            any::<u32>()
+        ]
+    };
+    let length = || {
+        prop_oneof![
+            Just(4u32),
+            Just(5),
+            0u32..72,
+            (CAP - 4)..(CAP + 4),
+            any::<u32>()
+        ]
+    };
+    let call = (
+        0u8..5,
+        (0..8)
+            .map(|i| {
+                if i % 2 == 0 {
+                    pointer().boxed()
+                } else {
+                    length().boxed()
+                }
+            })
+            .collect::<Vec<_>>(),
+        prop_oneof![
+            Just(b"a.txt".to_vec()),
+            Just(b"PATH".to_vec()),
+            Just(b"echo".to_vec()),
+            Just(b"b.txt".to_vec()),
+            Just(b"../a.txt".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..100)
+        ],
+        // Aimed: the name (and a host call's input) is the payload, so that calls that
+        // can succeed are as common as those that cannot.
+        prop::bool::weighted(0.6),
+    );
+    let runs = Config {
+        cases: 1024,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(runs.rng_algorithm);
+    // Calls that answered a length, by kind: each kind must, or the model checked only refusals.
+    let answered: [std::sync::atomic::AtomicU32; 5] = Default::default();
+    TestRunner::new_with_rng(runs, rng)
+        .run(&call, |(op, mut a, payload, aimed)| {
+            if aimed {
+                let len = u32::try_from(payload.len()).unwrap();
+                a[..4].copy_from_slice(&[64, len, 64, len]);
+            }
+            let mut input = vec![op, 0, 0, 0];
+            for arg in &a {
+                input.extend_from_slice(&arg.to_le_bytes());
+            }
+            input.extend_from_slice(&payload);
+            // The model: the guest's memory as the host leaves it, and what the call answers.
+            let mut memory = vec![0u8; PAGE];
+            memory[1024..1024 + input.len()].copy_from_slice(&input);
+            memory[64..64 + payload.len()].copy_from_slice(&payload);
+            let read = |memory: &[u8], ptr: u32, len: u32| {
+                let end = ptr as usize + len as usize;
+                (len <= 4096 && end <= PAGE).then(|| memory[ptr as usize..end].to_vec())
+            };
+            let text = |memory: &[u8], ptr: u32, len: u32| {
+                read(memory, ptr, len).and_then(|b| String::from_utf8(b).ok())
+            };
+            let answer = |memory: &mut Vec<u8>, value: &[u8], ptr: u32, cap: u32| -> i64 {
+                if value.len() <= cap as usize {
+                    let end = ptr as usize + value.len();
+                    if end > PAGE {
+                        return -3;
+                    }
+                    memory[ptr as usize..end].copy_from_slice(value);
+                }
+                answered[usize::from(op)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                value.len() as i64
+            };
+            // `None`: known in part, checked below (a refusal the host's file system picks; a
+            // kept message of the host's wording).
+            let expected: Option<i64> = match op {
+                0 => match text(&memory, a[0], a[1]) {
+                    None => Some(-3),
+                    Some(name) if name == "a.txt" => {
+                        Some(answer(&mut memory, b"contents", a[2], a[3]))
+                    }
+                    Some(_) => None,
+                },
+                1 => match text(&memory, a[0], a[1]) {
+                    None => Some(-3),
+                    Some(name) if name == "PATH" => Some(match &path {
+                        Some(value) => answer(&mut memory, value, a[2], a[3]),
+                        None => -2,
+                    }),
+                    Some(_) => Some(-1),
+                },
+                2 => {
+                    let message = read(&memory, a[0], a[1].min(4096)).map_or_else(
+                        || "(unreadable panic message)".to_owned(),
+                        |b| String::from_utf8_lossy(&b).into_owned(),
+                    );
+                    match caller.process(&input).map_err(PluginError::into_kind) {
+                        Err(PluginErrorKind::Panicked { message: got, .. }) => {
+                            prop_assert_eq!(got, message);
+                        }
+                        other => prop_assert!(false, "expected a panic, got {other:?}"),
+                    }
+                    answered[2].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(());
+                }
+                _ => {
+                    // `host_call`, and for op 4 `host_answer` after it: what the call kept
+                    // for `host_answer`: nothing (no function ran), the refused input's
+                    // message (`Err`: its text is the host's), or the function's answer.
+                    let (code, kept) = match text(&memory, a[0], a[1]) {
+                        None => (-3, None),
+                        Some(name) if name != "echo" => (-2, None),
+                        Some(_) => match read(&memory, a[2], a[3]).filter(|_| a[3] <= CAP) {
+                            Some(echoed) => {
+                                (answer(&mut memory, &echoed, a[4], a[5]), Some(Ok(echoed)))
+                            }
+                            None => (-3, Some(Err(()))),
+                        },
+                    };
+                    match (op, kept) {
+                        (3, _) => Some(code),
+                        (_, None) => Some(-2),
+                        (_, Some(Err(()))) => None,
+                        (_, Some(Ok(echoed))) => Some(answer(&mut memory, &echoed, a[6], a[7])),
+                    }
+                }
+            };
+            let output = caller
+                .process(&input)
+                .map_err(|e| TestCaseError::fail(format!("the call failed: {e}")))?;
+            prop_assert_eq!(output.len(), 72);
+            let result = i64::from_le_bytes(output[..8].try_into().unwrap());
+            match expected {
+                Some(expected) => {
+                    prop_assert_eq!(result, expected);
+                    prop_assert_eq!(
+                        &output[8..],
+                        &memory[200..264],
+                        "what the host wrote at 200"
+                    );
+                }
+                None if op == 0 => {
+                    prop_assert!((-3..=-1).contains(&result), "{result}");
+                    prop_assert_eq!(&output[8..], &memory[200..264], "nothing written");
+                }
+                // The kept message of a refused input: its length, or `FAILED` when it fits
+                // and its place is outside the memory.
+                None => prop_assert!(result > 0 || result == -3, "{result}"),
+            }
+            // The plugin answers the next call.
+            let mut fine = vec![1, 0, 0, 0];
+            for arg in [64u32, 4, 200, 64, 0, 0, 0, 0] {
+                fine.extend_from_slice(&arg.to_le_bytes());
+            }
+            fine.extend_from_slice(b"PATH");
+            prop_assert!(caller.process(&fine).is_ok());
+            Ok(())
+        })
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let answered = answered.map(std::sync::atomic::AtomicU32::into_inner);
+    assert!(
+        answered.iter().all(|&n| n > 0),
+        "answered by kind: {answered:?}"
+    );
+}
+
 /// A module whose every instance would make too many functions, globals or segments, or with
 /// a function body too large to compile at a bounded cost, is refused at load, from its
 /// section headers, before a compiler sees it (a fresh guest makes every one of them, outside
@@ -2908,4 +3175,5 @@ on_every_engine!(
     modules_whose_instances_would_cost_too_much_are_refused_before_they_compile,
     damaged_modules_are_refused_or_served_and_never_panic,
     any_answer_record_is_read_as_the_abi_says,
+    any_import_call_is_answered_as_the_abi_says,
 );
