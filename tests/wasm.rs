@@ -928,9 +928,10 @@ const IMPORT_CALLER: &str = r#"(module
 /// Any import call a guest can make, with any pointers and lengths (in its memory or past it,
 /// over the caps or not), names that are granted or not, answers that fit or not: each answers
 /// as `docs/wasm-abi.md` says, checked against a model of the guest's memory (what the host
-/// wrote where, and the result), and a panic message is read as far as it can be. Nothing
-/// panics in the host; the plugin answers the next call. In every engine (`panic_message` and
-/// `host_call` are each engine's own code).
+/// wrote where, and the result), and a panic message is read as far as it can be; a host
+/// function sync or async (the guest suspended and resumed). Nothing panics in the host; the
+/// plugin answers the next call. In every engine (`panic_message` and `host_call` are each
+/// engine's own code).
 fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
@@ -953,6 +954,12 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
                 "echo",
                 "host.echo",
                 |_, input| Ok(input.to_vec()),
+            ))
+            // The same, async: the guest is suspended on it and resumed with its answer.
+            .with_host_function(modreg::HostFunction::new_async(
+                "later",
+                "host.echo",
+                |_, input| async move { Ok(input) },
             )),
     );
     let module = wasm_text::text_guest_declaring(
@@ -1001,6 +1008,7 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
             Just(b"a.txt".to_vec()),
             Just(b"PATH".to_vec()),
             Just(b"echo".to_vec()),
+            Just(b"later".to_vec()),
             Just(b"b.txt".to_vec()),
             Just(b"../a.txt".to_vec()),
             proptest::collection::vec(any::<u8>(), 0..100)
@@ -1088,7 +1096,7 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
                     // message (`Err`: its text is the host's), or the function's answer.
                     let (code, kept) = match text(&memory, a[0], a[1]) {
                         None => (-3, None),
-                        Some(name) if name != "echo" => (-2, None),
+                        Some(name) if name != "echo" && name != "later" => (-2, None),
                         Some(_) => match read(&memory, a[2], a[3]).filter(|_| a[3] <= CAP) {
                             Some(echoed) => {
                                 (answer(&mut memory, &echoed, a[4], a[5]), Some(Ok(echoed)))
