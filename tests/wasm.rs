@@ -1152,6 +1152,227 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
     );
 }
 
+/// Any sequence of loads, reloads, unloads, creations (on nobody's behalf or a principal's),
+/// calls and drops, under every guest lifetime, over a guest that resets, one that grows its memory in every call and one that
+/// cannot be reset (a passive segment): each call answers what a model of its guest's state
+/// says (a fresh guest, or the state its instance's earlier calls left), or the typed error of
+/// the shared memory cap; plugins are listed exactly while their module is loaded; the memory
+/// the sandbox counts stays under its caps; and once every instance is dropped and every
+/// module unloaded it counts nothing: no instance's memory is lost to the books.
+fn any_sequence_of_sandbox_operations_keeps_the_books(engine: WasmEngine) {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+
+    #[derive(Clone, Copy, Debug)]
+    enum Op {
+        Load(usize),
+        Unload(usize),
+        /// Created on nobody's behalf, or on one of two principals'.
+        Create(usize, Option<u8>),
+        Call(usize),
+        CallNew(usize),
+        Drop(usize),
+    }
+    /// A plugin instance the test holds, and its model.
+    struct Held {
+        plugin: Box<dyn modreg::Plugin>,
+        module: usize,
+        /// The load of its module it was made from; `None`: not modelled (a principal's
+        /// guest, which another principal may take the memory of).
+        load: Option<u32>,
+        /// Its guest's calls so far, and its memory's pages (`None`: not known, see below).
+        calls: u8,
+        pages: Option<u8>,
+    }
+    const NAMES: [&str; 3] = ["plain", "grower", "passive"];
+    // Six pages: the guests meet it (a held grower's guest grows a page a call).
+    const CAP: usize = 6 << 16;
+    let modules = [
+        wasm_text::stateful_guest("plain", "", "", "(i32.const 1024)"),
+        wasm_text::stateful_guest(
+            "grower",
+            "",
+            "(drop (memory.grow (i32.const 1)))",
+            "(i32.const 1024)",
+        ),
+        wasm_text::stateful_guest("passive", r#"(data $p "x")"#, "", "(i32.const 1024)"),
+    ];
+    let op = prop_oneof![
+        1 => (0..3usize).prop_map(Op::Load),
+        1 => (0..3usize).prop_map(Op::Unload),
+        2 => (0..3usize, prop_oneof![2 => Just(None), 1 => (0..2u8).prop_map(Some)])
+            .prop_map(|(m, who)| Op::Create(m, who)),
+        3 => any::<usize>().prop_map(Op::Call),
+        1 => (0..3usize).prop_map(Op::CallNew),
+        1 => any::<usize>().prop_map(Op::Drop),
+    ];
+    let state = prop_oneof![
+        Just(GuestState::FreshPerCall),
+        Just(GuestState::PerInstance),
+        Just(GuestState::PerPrincipal),
+        Just(GuestState::Shared),
+    ];
+    let runs = Config {
+        cases: 192,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(runs.rng_algorithm);
+    TestRunner::new_with_rng(runs, rng)
+        .run(
+            &(state, proptest::collection::vec(op, 1..64)),
+            |(state, ops)| {
+                let registry = registry_with(
+                    WasmConfig::new()
+                        .with_engine(engine)
+                        .with_guest_state(state)
+                        .with_max_total_memory(CAP)
+                        .with_pool_size(2),
+                );
+                let sandbox = registry.wasm();
+                // The model: each module's load count and whether it is loaded; the
+                // instances held.
+                let mut loads = [0u32; 3];
+                let mut loaded = [false; 3];
+                let mut held: Vec<Held> = Vec::new();
+                for op in ops {
+                    match op {
+                        Op::Load(m) => {
+                            let name = format!("{}.wasm", NAMES[m]);
+                            match sandbox.load_wasm_bytes(&name, &modules[m], None) {
+                                Ok(_) => {
+                                    loads[m] += 1;
+                                    loaded[m] = true;
+                                }
+                                // Its first instance does not fit the shared cap: the version
+                                // before it, if any, keeps serving.
+                                Err(error) => prop_assert!(
+                                    matches!(error.kind(), PluginErrorKind::MemoryLimit { .. }),
+                                    "load: {error}"
+                                ),
+                            }
+                        }
+                        Op::Unload(m) => {
+                            let name = format!("{}.wasm", NAMES[m]);
+                            prop_assert_eq!(sandbox.unload_wasm_module(&name).is_ok(), loaded[m]);
+                            if loaded[m] {
+                                loaded[m] = false;
+                                loads[m] += 1;
+                            }
+                        }
+                        Op::Create(m, who) => {
+                            let create = || registry.create_plugin(NAMES[m]);
+                            let created = match who {
+                                Some(who) => modreg::on_behalf_of(&format!("p{who}"), create),
+                                None => create(),
+                            };
+                            match created {
+                                Ok(plugin) => {
+                                    prop_assert!(loaded[m]);
+                                    let principals = state == GuestState::PerPrincipal;
+                                    let load = (who.is_none() || !principals).then_some(loads[m]);
+                                    held.push(Held {
+                                        plugin,
+                                        module: m,
+                                        load,
+                                        calls: 0,
+                                        pages: Some(1),
+                                    });
+                                }
+                                Err(error) => prop_assert!(!loaded[m], "create: {error}"),
+                            }
+                        }
+                        Op::CallNew(m) => match registry.create_plugin(NAMES[m]) {
+                            Ok(plugin) => {
+                                prop_assert!(loaded[m]);
+                                match plugin.process(b"") {
+                                    Ok(answer) if state != GuestState::Shared => {
+                                        prop_assert_eq!(answer, b"0001".to_vec());
+                                    }
+                                    Ok(_) => {}
+                                    Err(error) => prop_assert!(
+                                        matches!(error.kind(), PluginErrorKind::MemoryLimit { .. }),
+                                        "call: {error}"
+                                    ),
+                                }
+                            }
+                            Err(error) => prop_assert!(!loaded[m], "create: {error}"),
+                        },
+                        Op::Call(i) if !held.is_empty() => {
+                            let i = i % held.len();
+                            let held = &mut held[i];
+                            let m = held.module;
+                            // An instance of a module since reloaded or unloaded finishes on
+                            // the old code: it answers or fails, typed, but is not modelled.
+                            let current = loaded[m] && held.load == Some(loads[m]);
+                            match held.plugin.process(b"") {
+                                Ok(answer) if current && state == GuestState::PerInstance => {
+                                    let k = held.calls;
+                                    let pages = answer[3].wrapping_sub(b'0');
+                                    let expected = [
+                                        b'0' + k,
+                                        b'0' + k,
+                                        b'0' + u8::from(k > 0),
+                                        b'0' + held.pages.unwrap_or(pages),
+                                    ];
+                                    prop_assert_eq!(answer, expected.to_vec(), "call {}", k);
+                                    held.calls += 1;
+                                    // The grower's `memory.grow` at the end of a call is
+                                    // refused (it answers -1; the guest goes on) where a page
+                                    // more would pass the shared cap: with room left after
+                                    // the call, it grew; with none, it grew into the cap or
+                                    // was refused, and its next answer says which.
+                                    let room = sandbox.memory_bytes() + (64 << 10) <= CAP;
+                                    held.pages = match m {
+                                        1 => room.then_some(pages + 1),
+                                        _ => Some(pages),
+                                    };
+                                }
+                                Ok(answer) if current && state != GuestState::Shared => {
+                                    prop_assert_eq!(answer, b"0001".to_vec());
+                                }
+                                Ok(_) => {}
+                                Err(error) => {
+                                    prop_assert!(
+                                        matches!(error.kind(), PluginErrorKind::MemoryLimit { .. }),
+                                        "call: {error}"
+                                    );
+                                    // The guest that met the cap trapped: the next is fresh.
+                                    (held.calls, held.pages) = (0, Some(1));
+                                }
+                            }
+                        }
+                        Op::Drop(i) if !held.is_empty() => {
+                            let i = i % held.len();
+                            held.swap_remove(i);
+                        }
+                        Op::Call(_) | Op::Drop(_) => {}
+                    }
+                    for (m, name) in NAMES.iter().enumerate() {
+                        prop_assert_eq!(registry.plugin(name).is_some(), loaded[m], "{}", name);
+                    }
+                    let (total, idle) = (sandbox.memory_bytes(), sandbox.idle_memory_bytes());
+                    prop_assert!(idle <= total && total <= CAP, "idle {idle}, total {total}");
+                }
+                drop(held);
+                for (m, name) in NAMES.iter().enumerate() {
+                    if loaded[m] {
+                        sandbox
+                            .unload_wasm_module(&format!("{name}.wasm"))
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    }
+                }
+                prop_assert_eq!(
+                    (sandbox.memory_bytes(), sandbox.idle_memory_bytes()),
+                    (0, 0),
+                    "memory still counted with nothing loaded or held"
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
 /// A module whose every instance would make too many functions, globals or segments, or with
 /// a function body too large to compile at a bounded cost, is refused at load, from its
 /// section headers, before a compiler sees it (a fresh guest makes every one of them, outside
@@ -3184,4 +3405,5 @@ on_every_engine!(
     damaged_modules_are_refused_or_served_and_never_panic,
     any_answer_record_is_read_as_the_abi_says,
     any_import_call_is_answered_as_the_abi_says,
+    any_sequence_of_sandbox_operations_keeps_the_books,
 );
