@@ -581,3 +581,205 @@ fn settings_are_refused_for_unknown_names_and_forgotten_with_their_plugin() {
     registry.register_plugin(reporter()).unwrap();
     assert!(level(&registry).contains("None"), "{}", level(&registry));
 }
+
+/// Any sequence of registrations (one or a batch), replacements and removals at run time
+/// leaves the registry as a model (a map from name to entry) says: a registration of a name
+/// present fails and changes nothing, a batch is all or none, a removal of a name absent is
+/// `NotFound`; and every query (by name, type, prefix, capabilities) answers what a filter
+/// over the model answers. On a default registry and on one whose layers are switched on
+/// (security's secure loading and validation, monitoring's metrics and logging): they hear
+/// every change and refuse none of these.
+mod runtime_entries_follow_a_model {
+    use std::collections::BTreeMap;
+
+    use modreg::{
+        ModuleRegistry, PluginCapabilityQuery, PluginConfig, PluginDiscoveryQuery, PluginError,
+        PluginErrorKind, PluginInfo, PluginMonitoringConfig, PluginSecurityConfig, PluginType,
+    };
+    use proptest::prelude::*;
+
+    const TYPES: [PluginType; 3] = [
+        PluginType::Storage,
+        PluginType::Analyzer,
+        PluginType::DataProcessor,
+    ];
+    const CAPABILITIES: [&str; 4] = ["a", "b", "c", "d"];
+
+    /// An entry: its type, capability bits and version.
+    type Entry = (usize, u8, u8);
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Register(u8, Entry),
+        Batch(Vec<(u8, Entry)>),
+        Replace(u8, Entry),
+        Unregister(u8),
+    }
+
+    fn name(n: u8) -> String {
+        format!("model-{n}")
+    }
+
+    fn config(n: u8, (ty, caps, version): Entry) -> PluginConfig {
+        let mut config = PluginConfig::new()
+            .with_name(name(n))
+            .with_version(format!("1.{version}.0"))
+            .with_type(TYPES[ty]);
+        for (i, capability) in CAPABILITIES.iter().enumerate() {
+            if caps & (1 << i) != 0 {
+                config = config.add_capability(*capability);
+            }
+        }
+        config
+    }
+
+    fn entry() -> impl Strategy<Value = Entry> {
+        (0..TYPES.len(), 0u8..16, 0u8..3)
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0u8..6, entry()).prop_map(|(n, e)| Op::Register(n, e)),
+            1 => proptest::collection::vec((0u8..6, entry()), 0..4).prop_map(Op::Batch),
+            1 => (0u8..6, entry()).prop_map(|(n, e)| Op::Replace(n, e)),
+            2 => (0u8..6).prop_map(Op::Unregister),
+        ]
+    }
+
+    fn sorted(found: &[PluginInfo]) -> Vec<String> {
+        let mut names: Vec<String> = found
+            .iter()
+            .map(|p| p.name().to_owned())
+            .filter(|n| n.starts_with("model-"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_sequence_of_changes(
+            ops in proptest::collection::vec(op(), 1..40),
+            configured in any::<bool>(),
+        ) {
+            let registry = ModuleRegistry::new();
+            if configured {
+                registry
+                    .configure_plugin_security(
+                        PluginSecurityConfig::new()
+                            .with_secure_plugin_loading(true)
+                            .with_plugin_validation(true),
+                    )
+                    .unwrap();
+                registry
+                    .configure_plugin_monitoring(
+                        PluginMonitoringConfig::new()
+                            .with_plugin_metrics(true)
+                            .with_plugin_logging(true),
+                    )
+                    .unwrap();
+            }
+            let mut model: BTreeMap<String, Entry> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Register(n, e) => {
+                        let outcome = registry.register_plugin(config(n, e));
+                        let taken = model.contains_key(&name(n));
+                        match outcome.map_err(PluginError::into_kind) {
+                            Ok(()) => {
+                                prop_assert!(!taken);
+                                model.insert(name(n), e);
+                            }
+                            Err(PluginErrorKind::AlreadyRegistered { .. }) => prop_assert!(taken),
+                            Err(other) => prop_assert!(false, "register: {other:?}"),
+                        }
+                    }
+                    Op::Batch(batch) => {
+                        let outcome = registry
+                            .registrations()
+                            .register_plugins(batch.iter().map(|&(n, e)| config(n, e)));
+                        let mut names: Vec<String> = batch.iter().map(|&(n, _)| name(n)).collect();
+                        let fits = names.iter().all(|n| !model.contains_key(n)) && {
+                            names.sort();
+                            names.windows(2).all(|w| w[0] != w[1])
+                        };
+                        prop_assert_eq!(outcome.is_ok(), fits, "{:?}", outcome);
+                        if fits {
+                            for (n, e) in batch {
+                                model.insert(name(n), e);
+                            }
+                        }
+                    }
+                    Op::Replace(n, e) => {
+                        registry.registrations().replace_plugin(config(n, e)).unwrap();
+                        model.insert(name(n), e);
+                    }
+                    Op::Unregister(n) => {
+                        let outcome = registry.registrations().unregister_plugin(&name(n));
+                        match outcome.map_err(PluginError::into_kind) {
+                            Ok(()) => prop_assert!(model.remove(&name(n)).is_some()),
+                            Err(PluginErrorKind::NotFound { .. }) => {
+                                prop_assert!(!model.contains_key(&name(n)));
+                            }
+                            Err(other) => prop_assert!(false, "unregister: {other:?}"),
+                        }
+                    }
+                }
+                // Every query answers what a filter over the model answers.
+                for n in 0u8..6 {
+                    let found = registry.plugin(&name(n));
+                    match model.get(&name(n)) {
+                        Some(&(ty, caps, version)) => {
+                            let found = found.expect("registered");
+                            prop_assert_eq!(found.plugin_type(), TYPES[ty]);
+                            prop_assert_eq!(found.version(), format!("1.{version}.0"));
+                            let expected: Vec<&str> = CAPABILITIES
+                                .iter()
+                                .enumerate()
+                                .filter(|(i, _)| caps & (1 << i) != 0)
+                                .map(|(_, c)| *c)
+                                .collect();
+                            let mut capabilities = found.capabilities();
+                            capabilities.sort_unstable();
+                            prop_assert_eq!(capabilities, expected);
+                        }
+                        None => prop_assert!(found.is_none()),
+                    }
+                }
+                let all = registry
+                    .discover_plugins(PluginDiscoveryQuery::new().with_name_prefix("model-"))
+                    .unwrap();
+                prop_assert_eq!(sorted(&all), model.keys().cloned().collect::<Vec<_>>());
+                for (t, ty) in TYPES.iter().enumerate() {
+                    let found = registry
+                        .discover_plugins(PluginDiscoveryQuery::new().with_type_filter(*ty))
+                        .unwrap();
+                    let expected: Vec<String> =
+                        model.iter().filter(|(_, e)| e.0 == t).map(|(n, _)| n.clone()).collect();
+                    prop_assert_eq!(sorted(&found), expected);
+                }
+                for required in [0b0001u8, 0b0011, 0b1010] {
+                    let capabilities: Vec<&str> = CAPABILITIES
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| required & (1 << i) != 0)
+                        .map(|(_, c)| *c)
+                        .collect();
+                    let found = registry
+                        .discover_plugins_by_capabilities(
+                            PluginCapabilityQuery::new().with_required_capabilities(capabilities),
+                        )
+                        .unwrap();
+                    let expected: Vec<String> = model
+                        .iter()
+                        .filter(|(_, e)| e.1 & required == required)
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    prop_assert_eq!(sorted(&found), expected);
+                }
+            }
+        }
+    }
+}
