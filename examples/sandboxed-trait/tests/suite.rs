@@ -387,3 +387,67 @@ fn a_module_built_against_another_version_of_the_trait_is_refused() {
         "{error}"
     );
 }
+
+/// For any order, item, quantity and bytes, the plugin built to WebAssembly answers every
+/// method exactly as the same source linked in does, its own errors included: one source, the
+/// same answers, in every engine. (`pointer_bits` differs on purpose and is left out.)
+#[test]
+fn any_call_answers_the_same_natively_and_in_the_sandbox() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRng, TestRunner};
+
+    let native = PRICING.create("catalog").unwrap();
+    let item = || {
+        prop_oneof![
+            Just("apple".to_owned()),
+            Just("bread".to_owned()),
+            Just("cheese".to_owned()),
+            Just("gold".to_owned()),
+            "\\PC{0,12}",
+        ]
+    };
+    let order = (
+        item(),
+        prop_oneof![0u32..8, any::<u32>()],
+        any::<bool>(),
+        proptest::option::of(prop_oneof![Just("HALF".to_owned()), "\\PC{0,8}"]),
+        "\\PC{0,64}",
+    )
+        .prop_map(|(item, quantity, express, coupon, note)| Order {
+            item,
+            quantity,
+            express,
+            coupon,
+            note,
+        });
+    let call = (
+        order,
+        item(),
+        any::<u32>(),
+        proptest::collection::vec(any::<u8>(), 0..256),
+    );
+    for &engine in ENGINES {
+        let host = sandboxed_host(WasmConfig::new().with_engine(engine));
+        let sandboxed = host.instances().create_from(&PRICING, "catalog").unwrap();
+        assert_eq!(sandboxed.pointer_bits(), Ok(32), "the one in the sandbox");
+        let runs = Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let rng = TestRng::deterministic_rng(runs.rng_algorithm);
+        TestRunner::new_with_rng(runs, rng)
+            .run(&call, |(order, item, quantity, data)| {
+                prop_assert_eq!(sandboxed.quote(&order), native.quote(&order));
+                prop_assert_eq!(sandboxed.check(order.clone()), native.check(order.clone()));
+                prop_assert_eq!(sandboxed.describe(&item), native.describe(&item));
+                prop_assert_eq!(sandboxed.checksum(&data), native.checksum(&data));
+                prop_assert_eq!(
+                    ready(sandboxed.restock(&item, quantity)),
+                    ready(native.restock(&item, quantity))
+                );
+                Ok(())
+            })
+            .unwrap_or_else(|failure| panic!("{engine:?}: {failure}"));
+    }
+}
