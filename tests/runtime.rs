@@ -620,17 +620,24 @@ mod runtime_entries_follow_a_model {
         format!("model-{n}")
     }
 
+    /// The capabilities whose bits are set in `bits`, in order.
+    fn capabilities(bits: u8) -> Vec<&'static str> {
+        CAPABILITIES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, c)| *c)
+            .collect()
+    }
+
     fn config(n: u8, (ty, caps, version): Entry) -> PluginConfig {
-        let mut config = PluginConfig::new()
-            .with_name(name(n))
-            .with_version(format!("1.{version}.0"))
-            .with_type(TYPES[ty]);
-        for (i, capability) in CAPABILITIES.iter().enumerate() {
-            if caps & (1 << i) != 0 {
-                config = config.add_capability(*capability);
-            }
-        }
-        config
+        capabilities(caps).into_iter().fold(
+            PluginConfig::new()
+                .with_name(name(n))
+                .with_version(format!("1.{version}.0"))
+                .with_type(TYPES[ty]),
+            PluginConfig::add_capability,
+        )
     }
 
     fn entry() -> impl Strategy<Value = Entry> {
@@ -735,15 +742,9 @@ mod runtime_entries_follow_a_model {
                             let found = found.expect("registered");
                             prop_assert_eq!(found.plugin_type(), TYPES[ty]);
                             prop_assert_eq!(found.version(), format!("1.{version}.0"));
-                            let expected: Vec<&str> = CAPABILITIES
-                                .iter()
-                                .enumerate()
-                                .filter(|(i, _)| caps & (1 << i) != 0)
-                                .map(|(_, c)| *c)
-                                .collect();
-                            let mut capabilities = found.capabilities();
-                            capabilities.sort_unstable();
-                            prop_assert_eq!(capabilities, expected);
+                            let mut found = found.capabilities();
+                            found.sort_unstable();
+                            prop_assert_eq!(found, capabilities(caps));
                         }
                         None => prop_assert!(found.is_none()),
                     }
@@ -761,15 +762,10 @@ mod runtime_entries_follow_a_model {
                     prop_assert_eq!(sorted(&found), expected);
                 }
                 for required in [0b0001u8, 0b0011, 0b1010] {
-                    let capabilities: Vec<&str> = CAPABILITIES
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| required & (1 << i) != 0)
-                        .map(|(_, c)| *c)
-                        .collect();
                     let found = registry
                         .discover_plugins_by_capabilities(
-                            PluginCapabilityQuery::new().with_required_capabilities(capabilities),
+                            PluginCapabilityQuery::new()
+                                .with_required_capabilities(capabilities(required)),
                         )
                         .unwrap();
                     let expected: Vec<String> = model

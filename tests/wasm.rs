@@ -9,6 +9,8 @@ mod held_memory;
 #[macro_use]
 #[path = "support/refusals.rs"]
 mod refusals;
+#[path = "support/seeded.rs"]
+mod seeded;
 #[path = "support/signing.rs"]
 mod signing;
 #[path = "support/wasm_guests.rs"]
@@ -617,7 +619,7 @@ fn sections(module: &[u8]) -> Vec<(u8, usize, usize)> {
 /// loads in its place and serves.
 fn damaged_modules_are_refused_or_served_and_never_panic(engine: WasmEngine) {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+    use proptest::test_runner::TestCaseError;
     use sandboxed_trait::PRICING;
 
     let base = WasmConfig::new()
@@ -678,15 +680,7 @@ fn damaged_modules_are_refused_or_served_and_never_panic(engine: WasmEngine) {
             any::<u8>(),
             1usize..24,
         );
-        // A fixed seed: the same damage on every run and engine, so that a failure is found
-        // again and the count below does not depend on chance.
-        let runs = Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        };
-        let rng = TestRng::deterministic_rng(runs.rng_algorithm);
-        let mut runner = TestRunner::new_with_rng(runs, rng);
+        let mut runner = seeded::runner(cases);
         let loaded = std::sync::atomic::AtomicU32::new(0);
         runner
             .run(&damage, |(section, place, how, value, len)| {
@@ -781,7 +775,7 @@ const RECORD_SPELLER: &str = r#"(module
 /// message (lossy UTF-8). Nothing panics, and the plugin answers the next call.
 fn any_answer_record_is_read_as_the_abi_says(engine: WasmEngine) {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+    use proptest::test_runner::TestCaseError;
 
     const PAGE: u64 = 64 << 10;
     const CAP: u32 = 4096;
@@ -808,16 +802,11 @@ fn any_answer_record_is_read_as_the_abi_says(engine: WasmEngine) {
         prop_oneof![0u32..200, Just(CAP), Just(CAP + 1), any::<u32>()],
         proptest::collection::vec(any::<u8>(), 0..128),
     );
-    let runs = Config {
-        cases: 256,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::deterministic_rng(runs.rng_algorithm);
+    let mut runner = seeded::runner(256);
     // How often each outcome came: every one must, or the model checked nothing.
     let seen: [std::sync::atomic::AtomicU32; 5] = Default::default();
     let saw = |outcome: usize| seen[outcome].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    TestRunner::new_with_rng(runs, rng)
+    runner
         .run(&record, |(status, address, length, payload)| {
             let mut input = Vec::new();
             for field in [status, address, length] {
@@ -934,7 +923,7 @@ const IMPORT_CALLER: &str = r#"(module
 /// engine's own code).
 fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+    use proptest::test_runner::TestCaseError;
 
     const PAGE: usize = 64 << 10;
     const CAP: u32 = 4096;
@@ -1017,15 +1006,10 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
         // can succeed are as common as those that cannot.
         prop::bool::weighted(0.6),
     );
-    let runs = Config {
-        cases: 1024,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::deterministic_rng(runs.rng_algorithm);
+    let mut runner = seeded::runner(1024);
     // Calls that answered a length, by kind: each kind must, or the model checked only refusals.
     let answered: [std::sync::atomic::AtomicU32; 5] = Default::default();
-    TestRunner::new_with_rng(runs, rng)
+    runner
         .run(&call, |(op, mut a, payload, aimed)| {
             if aimed {
                 let len = u32::try_from(payload.len()).unwrap();
@@ -1161,7 +1145,7 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
 /// module unloaded it counts nothing: no instance's memory is lost to the books.
 fn any_sequence_of_sandbox_operations_keeps_the_books(engine: WasmEngine) {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+    use proptest::test_runner::TestCaseError;
 
     #[derive(Clone, Copy, Debug)]
     enum Op {
@@ -1212,13 +1196,8 @@ fn any_sequence_of_sandbox_operations_keeps_the_books(engine: WasmEngine) {
         Just(GuestState::PerPrincipal),
         Just(GuestState::Shared),
     ];
-    let runs = Config {
-        cases: 192,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::deterministic_rng(runs.rng_algorithm);
-    TestRunner::new_with_rng(runs, rng)
+    let mut runner = seeded::runner(192);
+    runner
         .run(
             &(state, proptest::collection::vec(op, 1..64)),
             |(state, ops)| {
@@ -1379,7 +1358,6 @@ fn any_sequence_of_sandbox_operations_keeps_the_books(engine: WasmEngine) {
 /// text from the codecs' alphabets with a stray character now and then.
 fn the_guests_and_the_compiled_in_codecs_answer_alike(engine: WasmEngine) {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestRng, TestRunner};
 
     let registry = registry_with(WasmConfig::new().with_engine(engine));
     registry
@@ -1421,13 +1399,8 @@ fn the_guests_and_the_compiled_in_codecs_answer_alike(engine: WasmEngine) {
         "[0-9a-f]{0,40}[^0-9a-f]?[0-9a-f]{0,8}".prop_map(String::into_bytes),
         "[A-Za-z0-9+/]{0,60}={0,3}".prop_map(String::into_bytes),
     ];
-    let runs = Config {
-        cases: 256,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::deterministic_rng(runs.rng_algorithm);
-    TestRunner::new_with_rng(runs, rng)
+    let mut runner = seeded::runner(256);
+    runner
         .run(&input, |input| {
             for plugins in &families {
                 let answers: Vec<Option<Vec<u8>>> =

@@ -1,6 +1,8 @@
 //! One conformance suite over a user's own trait, run unchanged over the plugin linked in and
 //! over the same source built to WebAssembly and loaded into the sandbox.
 
+#[path = "../../../tests/support/seeded.rs"]
+mod seeded;
 #[path = "../../../tests/support/wasm_guests.rs"]
 mod wasm_guests;
 
@@ -394,7 +396,6 @@ fn a_module_built_against_another_version_of_the_trait_is_refused() {
 #[test]
 fn any_call_answers_the_same_natively_and_in_the_sandbox() {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestRng, TestRunner};
 
     let native = PRICING.create("catalog").unwrap();
     let item = || {
@@ -430,13 +431,8 @@ fn any_call_answers_the_same_natively_and_in_the_sandbox() {
         let host = sandboxed_host(WasmConfig::new().with_engine(engine));
         let sandboxed = host.instances().create_from(&PRICING, "catalog").unwrap();
         assert_eq!(sandboxed.pointer_bits(), Ok(32), "the one in the sandbox");
-        let runs = Config {
-            cases: 256,
-            failure_persistence: None,
-            ..Config::default()
-        };
-        let rng = TestRng::deterministic_rng(runs.rng_algorithm);
-        TestRunner::new_with_rng(runs, rng)
+        let mut runner = seeded::runner(256);
+        runner
             .run(&call, |(order, item, quantity, data)| {
                 prop_assert_eq!(sandboxed.quote(&order), native.quote(&order));
                 prop_assert_eq!(sandboxed.check(order.clone()), native.check(order.clone()));
