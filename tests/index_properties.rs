@@ -135,3 +135,142 @@ proptest! {
         prop_assert_eq!(names(index.with_prefix(&prefix).iter().copied()), naive_prefix);
     }
 }
+
+/// One plugin of a random order table: its priority, the plugins it runs `before` and `after`
+/// (by number; a number past the table is a name it does not have).
+type OrderRow = (i32, Vec<usize>, Vec<usize>);
+
+/// `o0`, `o1`, ...: names that sort as their numbers do below ten.
+fn order_name(n: usize) -> &'static str {
+    Box::leak(format!("o{n}").into_boxed_str())
+}
+
+fn order_table(rows: &[OrderRow]) -> Vec<&'static PluginDescriptor> {
+    let names = |numbers: &[usize]| -> &'static [&'static str] {
+        Box::leak(
+            numbers
+                .iter()
+                .map(|&n| order_name(n))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        )
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, (priority, before, after))| {
+            leak(
+                PluginDescriptor::new(
+                    order_name(i),
+                    "1.0.0",
+                    PluginType::DataProcessor,
+                    never,
+                    HERE,
+                )
+                .with_priority(*priority)
+                .with_order(names(before), names(after)),
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The run order, checked against its definition rather than another implementation: each
+    /// plugin runs after every plugin it is `after` and every plugin `before` it; of those free
+    /// to run, the highest priority, then the first name, goes next. A circle is reported as
+    /// a circle that is really there (each runs before the next, told from its first name), a
+    /// name not in the table as that name; the order lists every plugin once either way.
+    #[test]
+    fn the_run_order_is_the_one_its_rules_define(
+        rows in (1usize..10).prop_flat_map(|n| proptest::collection::vec(
+            (
+                -2i32..3,
+                proptest::collection::vec(0..n, 0..3),
+                proptest::collection::vec(0..n, 0..2),
+            ),
+            n,
+        )),
+        // Most tables keep every edge pointing forward (no circle can form); the others are
+        // left as drawn, which makes circles common.
+        forward in prop::bool::weighted(0.6),
+        // Now and then a plugin names one that is not in the table (number `n`).
+        stranger in proptest::option::weighted(0.2, (any::<prop::sample::Index>(), any::<bool>())),
+    ) {
+        let n = rows.len();
+        let mut rows = rows;
+        if forward {
+            for (i, (_, before, after)) in rows.iter_mut().enumerate() {
+                before.retain(|&j| j > i);
+                after.retain(|&j| j < i);
+            }
+        }
+        if let Some((plugin, before)) = stranger {
+            let (_, befores, afters) = &mut rows[plugin.index(n)];
+            if before { befores } else { afters }.push(n);
+        }
+        let table = order_table(&rows);
+        let index = PluginIndex::build(table.iter().copied(), []);
+        // `first` runs before `then`, by either plugin's attribute (names past the table aside).
+        let mut edges = std::collections::BTreeSet::new();
+        for (i, (_, before, after)) in rows.iter().enumerate() {
+            edges.extend(before.iter().filter(|&&j| j < n).map(|&j| (i, j)));
+            edges.extend(after.iter().filter(|&&j| j < n).map(|&j| (j, i)));
+        }
+        let order: Vec<usize> = index
+            .in_order()
+            .map(|d| d.name()[1..].parse().unwrap())
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        prop_assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "every plugin once");
+        // Placed as the rules place them, as far as they can be.
+        let rank = |q: usize| (std::cmp::Reverse(rows[q].0), q);
+        let mut placed = vec![false; n];
+        let mut stuck = None;
+        for (at, &p) in order.iter().enumerate() {
+            let free: Vec<usize> = (0..n)
+                .filter(|&q| !placed[q] && edges.iter().all(|&(a, b)| b != q || placed[a]))
+                .collect();
+            match free.iter().copied().min_by_key(|&q| rank(q)) {
+                Some(next) if stuck.is_none() => prop_assert_eq!(p, next, "order {:?}", order),
+                _ => {
+                    stuck.get_or_insert(at);
+                }
+            }
+            placed[p] = true;
+        }
+        // Nothing free: the rest is on or behind a circle, and follows by priority, then name.
+        if let Some(at) = stuck {
+            let rest = &order[at..];
+            prop_assert!(rest.windows(2).all(|w| rank(w[0]) < rank(w[1])), "rest {:?}", rest);
+        }
+        let stuck = stuck.is_some();
+        let unknown = rows.iter().enumerate().find_map(|(i, (_, before, after))| {
+            before.iter().map(|&j| ("before", j)).chain(after.iter().map(|&j| ("after", j)))
+                .find(|&(_, j)| j >= n)
+                .map(|(relation, j)| (i, relation, j))
+        });
+        match index.order_check().map_err(PluginError::into_kind) {
+            Ok(()) => prop_assert!(!stuck && unknown.is_none()),
+            Err(PluginErrorKind::OrderCycle { cycle }) => {
+                prop_assert!(stuck, "a circle reported where none is: {:?}", cycle);
+                let numbers: Vec<usize> = cycle.iter().map(|c| c[1..].parse().unwrap()).collect();
+                prop_assert!(numbers.len() >= 2 && numbers.first() == numbers.last());
+                for pair in numbers.windows(2) {
+                    prop_assert!(edges.contains(&(pair[0], pair[1])), "{:?} is no circle", cycle);
+                }
+                prop_assert_eq!(numbers.iter().min(), numbers.first(), "told from its first name");
+            }
+            Err(PluginErrorKind::UnknownInOrder { plugin, relation, other }) => {
+                prop_assert!(!stuck);
+                let (i, expected_relation, j) = unknown.expect("a name not in the table");
+                prop_assert_eq!(
+                    (plugin.as_str(), relation, other.as_str()),
+                    (order_name(i), expected_relation, order_name(j))
+                );
+            }
+            Err(other) => prop_assert!(false, "{:?}", other),
+        }
+    }
+}
