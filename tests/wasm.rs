@@ -1420,6 +1420,144 @@ fn the_guests_and_the_compiled_in_codecs_answer_alike(engine: WasmEngine) {
         .unwrap();
 }
 
+/// Any sequence of file changes in a plugin directory (a module written, of a version, whole
+/// or cut short; a file removed; one not a module beside them), with a pass over the
+/// directory now and then, leaves the registry as a model of the files says: after a pass,
+/// each whole module serves its version, one cut short is refused while the version loaded
+/// before it keeps serving, a removed file's plugin is gone; the pass's report says which
+/// modules it loaded, refused, removed or found unchanged.
+fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    #[derive(Clone, Copy, Debug)]
+    enum Op {
+        /// Module `k` at version `v`, whole or cut short.
+        Write(usize, u8, bool),
+        Remove(usize),
+        /// A file that is not a module (`notes.txt`), changed: passes leave it alone.
+        Notes,
+        Pass,
+    }
+    let op = prop_oneof![
+        3 => (0..3usize, 1u8..4, prop::bool::weighted(0.75)).prop_map(|(k, v, whole)| Op::Write(k, v, whole)),
+        1 => (0..3usize).prop_map(Op::Remove),
+        1 => Just(Op::Notes),
+        2 => Just(Op::Pass),
+    ];
+    let module = |k: usize, v: u8, whole: bool| {
+        let bytes =
+            wasm_text::guest_named(&format!("dir-{k}"), &v.to_string(), &format!("{v}.0.0"));
+        if whole {
+            bytes
+        } else {
+            bytes[..bytes.len() / 2].to_vec()
+        }
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "modreg-directory-model-{}-{engine:?}",
+        std::process::id()
+    ));
+    seeded::runner(128)
+        .run(&proptest::collection::vec(op, 1..24), |ops| {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let registry = registry_with(WasmConfig::new().with_engine(engine));
+            // The model: what each file holds now (its bytes, version, whole or not); the
+            // module each name serves (its bytes and version); the bytes last refused for a
+            // name still in the directory.
+            let mut files: BTreeMap<usize, (Vec<u8>, u8, bool)> = BTreeMap::new();
+            let mut serving: BTreeMap<usize, (Vec<u8>, u8)> = BTreeMap::new();
+            let mut refused_bytes: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+            for (at, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::Write(k, v, whole) => {
+                        let bytes = module(k, v, whole);
+                        std::fs::write(dir.join(format!("m{k}.wasm")), &bytes).unwrap();
+                        files.insert(k, (bytes, v, whole));
+                    }
+                    Op::Remove(k) => {
+                        let _ = std::fs::remove_file(dir.join(format!("m{k}.wasm")));
+                        files.remove(&k);
+                    }
+                    Op::Notes => {
+                        std::fs::write(dir.join("notes.txt"), format!("step {at}")).unwrap()
+                    }
+                    Op::Pass => {
+                        let report = registry
+                            .wasm()
+                            .load_wasm_plugins(&dir)
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        let (mut loaded, mut refused, mut unchanged) =
+                            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+                        let removed: BTreeSet<String> = serving
+                            .keys()
+                            .filter(|k| !files.contains_key(k))
+                            .map(|k| format!("m{k}.wasm"))
+                            .collect();
+                        serving.retain(|k, _| files.contains_key(k));
+                        refused_bytes.retain(|k, _| files.contains_key(k));
+                        for (&k, (bytes, v, whole)) in &files {
+                            let name = format!("m{k}.wasm");
+                            // The bytes of the module that serves, or the bytes last refused
+                            // (two versions cut short can be the same bytes): left as they are.
+                            if serving.get(&k).is_some_and(|(b, _)| b == bytes)
+                                || refused_bytes.get(&k) == Some(bytes)
+                            {
+                                unchanged.insert(name);
+                            } else if *whole {
+                                loaded.insert(name);
+                                serving.insert(k, (bytes.clone(), *v));
+                                refused_bytes.remove(&k);
+                            } else {
+                                refused.insert(name);
+                                refused_bytes.insert(k, bytes.clone());
+                            }
+                        }
+                        prop_assert_eq!(
+                            report.loaded.keys().cloned().collect::<BTreeSet<_>>(),
+                            loaded
+                        );
+                        prop_assert_eq!(
+                            report
+                                .refused
+                                .iter()
+                                .map(|(n, _)| n.clone())
+                                .collect::<BTreeSet<_>>(),
+                            refused
+                        );
+                        prop_assert_eq!(
+                            report.removed.iter().cloned().collect::<BTreeSet<_>>(),
+                            removed
+                        );
+                        prop_assert_eq!(
+                            report.unchanged.iter().cloned().collect::<BTreeSet<_>>(),
+                            unchanged
+                        );
+                    }
+                }
+                // Between passes the registry changes only at a pass.
+                for k in 0..3 {
+                    let answer = registry
+                        .create_plugin(&format!("dir-{k}"))
+                        .ok()
+                        .and_then(|p| p.process(b"").ok());
+                    prop_assert_eq!(
+                        answer,
+                        serving.get(&k).map(|(_, v)| v.to_string().into_bytes()),
+                        "dir-{}",
+                        k
+                    );
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A module whose every instance would make too many functions, globals or segments, or with
 /// a function body too large to compile at a bounded cost, is refused at load, from its
 /// section headers, before a compiler sees it (a fresh guest makes every one of them, outside
@@ -3454,4 +3592,5 @@ on_every_engine!(
     any_import_call_is_answered_as_the_abi_says,
     any_sequence_of_sandbox_operations_keeps_the_books,
     the_guests_and_the_compiled_in_codecs_answer_alike,
+    any_sequence_of_directory_changes_is_followed_by_a_pass,
 );
