@@ -2371,6 +2371,49 @@ fn a_module_cannot_take_over_another_modules_plugin() {
     assert_eq!(answer, b"two");
 }
 
+/// A module rewritten with bytes of the same length in the same tick of the file system's
+/// clock (FAT's is two seconds, ext3's and HFS+'s one: the test sets the time back to the
+/// first write's) is read again by the next pass: a file changed within two seconds of a pass
+/// is not judged by its size and time, which cannot tell the two apart.
+#[test]
+fn a_rewrite_in_the_same_clock_tick_is_seen_by_the_next_pass() {
+    let dir = std::env::temp_dir().join(format!("modreg-same-tick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tick.wasm");
+    let first = wasm_text::guest_named("tick", "1", "1.0.0");
+    let second = wasm_text::guest_named("tick", "2", "2.0.0");
+    assert_eq!(first.len(), second.len());
+    std::fs::write(&path, &first).unwrap();
+    let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let registry = registry_with(WasmConfig::new());
+    registry.wasm().load_wasm_plugins(&dir).unwrap();
+    assert_eq!(answer_of(&registry, "tick"), b"1");
+    std::fs::write(&path, &second).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(written)
+        .unwrap();
+    let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+    assert!(report.loaded.contains_key("tick.wasm"), "{report:?}");
+    assert_eq!(answer_of(&registry, "tick"), b"2");
+    // Once a file is older than that, its size and time stand for it: an unchanged file is
+    // not read again.
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    registry.wasm().load_wasm_plugins(&dir).unwrap();
+    let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+    assert_eq!(report.unchanged, ["tick.wasm"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn passes_over_a_directory_from_two_threads_finish() {
     let dir = std::env::temp_dir().join(format!("modreg-wasm-race-{}", std::process::id()));

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
 
 use crate::config::WasmConfig;
 use crate::digest::sha256 as sha256_of;
@@ -42,16 +43,29 @@ pub struct Wasm {
     /// file once, not on every pass, until it changes.
     refused_files: Mutex<BTreeMap<String, String>>,
     /// The size and modification time of each module file when a pass last read it: a file
-    /// whose stamp is the same is not read (nor hashed) again.
+    /// whose stamp is the same is not read (nor hashed) again ([`stamp_of`]: none is taken of
+    /// a file changed in the last two seconds).
     stamps: Mutex<BTreeMap<String, FileStamp>>,
 }
 
-/// What a directory pass compares before reading a module file again.
-type FileStamp = (u64, Option<std::time::SystemTime>);
+/// What a directory pass compares before reading a module file again: its size and
+/// modification time.
+type FileStamp = (u64, SystemTime);
 
+/// How long after its last change a file's size and time are not taken to stand for its
+/// bytes. A file system's clock ticks in up to two seconds (FAT's; ext3's and HFS+'s in one),
+/// so a rewrite of the same length in the tick of the write before it leaves both as they
+/// were. A file changed more recently than this is read and hashed at every pass (as git
+/// treats an index entry as racily clean); once older, a rewrite would fall in a later tick.
+const RECENT: Duration = Duration::from_secs(2);
+
+/// The stamp of the file at `path`; `None` (read it) when it has no modification time or one
+/// less than [`RECENT`] ago (or in the future: a clock set back).
 fn stamp_of(path: &Path) -> Option<FileStamp> {
     let metadata = std::fs::metadata(path).ok()?;
-    Some((metadata.len(), metadata.modified().ok()))
+    let modified = metadata.modified().ok()?;
+    let age = SystemTime::now().duration_since(modified).ok()?;
+    (age >= RECENT).then_some((metadata.len(), modified))
 }
 
 #[derive(Clone, Debug)]
