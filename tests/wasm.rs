@@ -2389,25 +2389,18 @@ fn a_rewrite_in_the_same_clock_tick_is_seen_by_the_next_pass() {
     let registry = registry_with(WasmConfig::new());
     registry.wasm().load_wasm_plugins(&dir).unwrap();
     assert_eq!(answer_of(&registry, "tick"), b"1");
+    let set_time = |time| {
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(time).unwrap();
+    };
     std::fs::write(&path, &second).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(written)
-        .unwrap();
+    set_time(written);
     let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
     assert!(report.loaded.contains_key("tick.wasm"), "{report:?}");
     assert_eq!(answer_of(&registry, "tick"), b"2");
     // Once a file is older than that, its size and time stand for it: an unchanged file is
     // not read again.
-    let old = std::time::SystemTime::now() - Duration::from_secs(60);
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    set_time(std::time::SystemTime::now() - Duration::from_secs(60));
     registry.wasm().load_wasm_plugins(&dir).unwrap();
     let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
     assert_eq!(report.unchanged, ["tick.wasm"]);
