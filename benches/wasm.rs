@@ -362,11 +362,10 @@ fn async_host(c: &mut Criterion) {
 /// From a changed module written into a watched directory to the new code answering: the
 /// file notification, 30 ms of quiet to coalesce a burst (`COALESCE`), the load, the swap.
 fn reload(c: &mut Criterion) {
-    let dir = std::env::temp_dir().join(format!("modreg-bench-reload-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let registry = std::sync::Arc::new(ModuleRegistry::new());
-    let _watcher = registry.watch_wasm_plugins(&dir, std::time::Duration::from_secs(3600));
+    let _watcher = registry.watch_wasm_plugins(dir, std::time::Duration::from_secs(3600));
     let mut version = 0u64;
     let mut group = c.benchmark_group("wasm_reload");
     group.sample_size(10);
@@ -397,7 +396,6 @@ fn reload(c: &mut Criterion) {
         });
     });
     group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The compiling engines (feature `wasm-jit`) beside native code and the interpreter, in the
@@ -482,7 +480,8 @@ fn jit(c: &mut Criterion) {
     group.finish();
 
     let bytes = codecs();
-    let cache = std::env::temp_dir().join(format!("modreg-bench-jit-cache-{}", std::process::id()));
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = scratch.path();
     let mut group = c.benchmark_group("wasm_jit_load");
     group.sample_size(10);
     for (name, config) in [
@@ -498,7 +497,7 @@ fn jit(c: &mut Criterion) {
             "codecs.wasm_from_disk_cache",
             WasmConfig::new()
                 .with_engine(WasmEngine::Jit)
-                .with_jit_cache_dir(&cache),
+                .with_jit_cache_dir(cache),
         ),
     ] {
         group.bench_function(name, |b| {
@@ -520,7 +519,6 @@ fn jit(c: &mut Criterion) {
         });
     }
     group.finish();
-    let _ = std::fs::remove_dir_all(&cache);
 }
 
 #[cfg(not(feature = "wasm-jit"))]

@@ -19,13 +19,6 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
         .unwrap_or_else(|_| panic!("{what} did not answer within 10 s"))
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("modreg-not-files-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn fifo(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     let status = std::process::Command::new("mkfifo")
@@ -38,8 +31,9 @@ fn fifo(dir: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn configuration_and_key_files_that_are_not_files_are_refused_at_once() {
-    let dir = scratch("config");
-    let pipe = fifo(&dir, "config.toml");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let pipe = fifo(dir, "config.toml");
     let zero = dir.join("zero.toml");
     std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     let big = dir.join("big.toml");
@@ -68,18 +62,18 @@ fn configuration_and_key_files_that_are_not_files_are_refused_at_once() {
         });
         assert!(err.to_string().contains(reason), "{shown}: {err}");
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[cfg(feature = "wasm")]
 #[test]
 fn a_plugin_directory_with_a_fifo_or_a_device_is_loaded_around_them() {
-    let dir = scratch("wasm");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     std::os::unix::fs::symlink("/dev/zero", dir.join("zero.wasm")).unwrap();
     std::fs::write(dir.join("signed.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    fifo(&dir, "signed.wasm.sig");
+    fifo(dir, "signed.wasm.sig");
     let registry = modreg::ModuleRegistry::new();
-    let scanned = dir.clone();
+    let scanned = dir.to_path_buf();
     let report = within("load_wasm_plugins", move || {
         registry.wasm().load_wasm_plugins(&scanned).unwrap()
     });
@@ -98,5 +92,4 @@ fn a_plugin_directory_with_a_fifo_or_a_device_is_loaded_around_them() {
             .any(|(m, r)| m == "signed.wasm" && r.contains("signature file")),
         "{reasons:?}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }

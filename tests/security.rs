@@ -533,8 +533,8 @@ fn without_enforcement_every_call_is_allowed_and_still_audited() {
 
 #[test]
 fn the_audit_file_is_appended_and_survives_a_restart() {
-    let path = std::env::temp_dir().join(format!("modreg-audit-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("audit.jsonl");
     for run in 0..2 {
         let registry = ModuleRegistry::new();
         registry
@@ -564,7 +564,6 @@ fn the_audit_file_is_appended_and_survives_a_restart() {
         (lines[0]["sequence"].as_u64(), lines[1]["sequence"].as_u64()),
         (Some(0), Some(1))
     );
-    std::fs::remove_file(path).unwrap();
 }
 
 /// Two registries appending to one audit file (from several threads) never write the same
@@ -587,11 +586,8 @@ fn audit_child_appends() {
 /// the numbers run from 0 without a gap, and each file's numbers follow the older file's.
 #[test]
 fn two_processes_number_one_audit_file_in_one_sequence() {
-    let path = std::env::temp_dir().join(format!(
-        "modreg-audit-processes-{}.jsonl",
-        std::process::id()
-    ));
-    remove_audit_files(&path);
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("audit.jsonl");
     let children: Vec<_> = (0..2)
         .map(|_| {
             std::process::Command::new(std::env::current_exe().unwrap())
@@ -621,7 +617,6 @@ fn two_processes_number_one_audit_file_in_one_sequence() {
         sequences.extend(numbers);
     }
     assert_eq!(sequences, (0..300).collect::<Vec<u64>>());
-    remove_audit_files(&path);
 }
 
 /// The audit file at `path` and its rotated files, oldest first, each with its entries'
@@ -649,21 +644,10 @@ fn audit_files(path: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u64>)> {
         .collect()
 }
 
-/// Removes the audit file at `path` and its rotated files, those there are.
-fn remove_audit_files(path: &std::path::Path) {
-    let _ = std::fs::remove_file(path);
-    for n in 1.. {
-        if std::fs::remove_file(format!("{}.{n}", path.display())).is_err() {
-            break;
-        }
-    }
-}
-
 #[test]
 fn the_audit_file_is_rotated_at_its_size_keeping_the_files_asked_for() {
-    let path =
-        std::env::temp_dir().join(format!("modreg-audit-rotated-{}.jsonl", std::process::id()));
-    remove_audit_files(&path);
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("audit.jsonl");
     let config = |max_bytes, keep| {
         PluginAccessControlConfig::new()
             .with_access_logging(true)
@@ -723,27 +707,20 @@ fn the_audit_file_is_rotated_at_its_size_keeping_the_files_asked_for() {
 
     // A log rotator moves the file away: the next entry begins a new file at the path, and
     // the numbering goes on.
-    let moved =
-        std::env::temp_dir().join(format!("modreg-audit-rotated-{}.moved", std::process::id()));
+    let moved = scratch.path().join("audit.moved");
     std::fs::rename(&path, &moved).unwrap();
     decide(60);
     let (_, numbers) = audit_files(&path).pop().unwrap();
     assert_eq!(numbers, [60]);
-    std::fs::remove_file(moved).unwrap();
-
-    drop(registry);
-    remove_audit_files(&path);
 }
 
 /// A rotation that fails (here a directory stands where `PATH.2` goes) loses no entry, and is
 /// not tried again at every entry: only once the file grew by another sixteenth of its size.
 #[test]
 fn a_rotation_that_fails_is_tried_again_after_the_file_grew() {
-    let path =
-        std::env::temp_dir().join(format!("modreg-audit-stuck-{}.jsonl", std::process::id()));
-    remove_audit_files(&path);
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("audit.jsonl");
     let obstacle = std::path::PathBuf::from(format!("{}.2", path.display()));
-    let _ = std::fs::remove_dir_all(&obstacle);
     std::fs::create_dir(&obstacle).unwrap();
     std::fs::write(obstacle.join("kept"), b"").unwrap();
     std::fs::write(format!("{}.1", path.display()), b"").unwrap();
@@ -815,8 +792,6 @@ fn a_rotation_that_fails_is_tried_again_after_the_file_grew() {
         (0..decisions).collect::<Vec<_>>(),
         "an entry was lost"
     );
-    drop(registry);
-    remove_audit_files(&path);
 }
 
 /// 100 access decisions by principals named after `who`, into the audit file at `path`.
@@ -841,9 +816,8 @@ fn append_100_decisions(path: &std::path::Path, who: &str) {
 
 #[test]
 fn sequence_numbers_are_unique_per_audit_file() {
-    let path =
-        std::env::temp_dir().join(format!("modreg-audit-shared-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("audit.jsonl");
     let registries: Vec<ModuleRegistry> = (0..2)
         .map(|_| {
             let registry = ModuleRegistry::new();
@@ -877,7 +851,6 @@ fn sequence_numbers_are_unique_per_audit_file() {
         .flat_map(|(_, numbers)| numbers)
         .collect();
     assert_eq!(sequences, (0..200).collect::<Vec<u64>>());
-    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
@@ -1156,9 +1129,8 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
 /// is not a replay state fails closed; a refused change leaves the file as it was.
 #[test]
 fn replay_state_kept_in_a_file_refuses_old_manifests_after_a_restart() {
-    let dir = std::env::temp_dir().join(format!("modreg-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("replay.json");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("replay.json");
     let start = || {
         let registry = signing::signing_registry();
         registry.security().persist_replay_state(&file).unwrap();
@@ -1213,7 +1185,6 @@ fn replay_state_kept_in_a_file_refuses_old_manifests_after_a_restart() {
     std::fs::write(&file, "not a replay state").unwrap();
     let fresh = ModuleRegistry::new();
     assert!(fresh.security().persist_replay_state(&file).is_err());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 pub trait Keeper: Send + Sync {

@@ -388,17 +388,15 @@ fn a_fuel_cap_stops_a_loop_deterministically(engine: WasmEngine) {
 
 fn grants_open_only_what_they_name(engine: WasmEngine) {
     // One directory per engine: the engines' tests run at once.
-    let dir = std::env::temp_dir().join(format!(
-        "modreg-wasm-grant-{}-{engine:?}",
-        std::process::id()
-    ));
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     std::fs::create_dir_all(dir.join("inner")).unwrap();
     std::fs::write(dir.join("inner/allowed.txt"), b"granted contents").unwrap();
     #[cfg(unix)]
     let _ = std::os::unix::fs::symlink("/etc/passwd", dir.join("escape"));
     let registry = host(
         strict(engine)
-            .with_read_dir(&dir)
+            .with_read_dir(dir)
             .with_env_var("MODREG_GUEST_GREETING"),
     );
     let read = registry.create_plugin("read-passwd").unwrap();
@@ -510,7 +508,6 @@ fn grants_open_only_what_they_name(engine: WasmEngine) {
             refusals[16 * call - 1]
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn modules_that_break_the_contract_are_refused_before_they_run(engine: WasmEngine) {
@@ -927,17 +924,14 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
 
     const PAGE: usize = 64 << 10;
     const CAP: u32 = 4096;
-    let dir = std::env::temp_dir().join(format!(
-        "modreg-import-calls-{}-{engine:?}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     std::fs::write(dir.join("a.txt"), b"contents").unwrap();
     let registry = registry_with(
         WasmConfig::new()
             .with_engine(engine)
             .with_max_output_bytes(CAP as usize)
-            .with_read_dir(&dir)
+            .with_read_dir(dir)
             .with_env_var("PATH")
             .with_host_function(modreg::HostFunction::new(
                 "echo",
@@ -1128,7 +1122,6 @@ fn any_import_call_is_answered_as_the_abi_says(engine: WasmEngine) {
             Ok(())
         })
         .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     let answered = answered.map(std::sync::atomic::AtomicU32::into_inner);
     assert!(
         answered.iter().all(|&n| n > 0),
@@ -1456,14 +1449,10 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
             bytes[..bytes.len() / 2].to_vec()
         }
     };
-    let dir = std::env::temp_dir().join(format!(
-        "modreg-directory-model-{}-{engine:?}",
-        std::process::id()
-    ));
     seeded::runner(128)
         .run(&proptest::collection::vec(op, 1..24), |ops| {
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
+            let scratch = tempfile::tempdir().unwrap();
+            let dir = scratch.path();
             let registry = registry_with(WasmConfig::new().with_engine(engine));
             // The model: what each file holds now (its bytes, version, whole or not); the
             // module each name serves (its bytes and version); the bytes last refused for a
@@ -1488,7 +1477,7 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
                     Op::Pass => {
                         let report = registry
                             .wasm()
-                            .load_wasm_plugins(&dir)
+                            .load_wasm_plugins(dir)
                             .map_err(|e| TestCaseError::fail(e.to_string()))?;
                         let (mut loaded, mut refused, mut unchanged) =
                             (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
@@ -1555,7 +1544,6 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
             Ok(())
         })
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A module whose every instance would make too many functions, globals or segments, or with
@@ -1690,15 +1678,13 @@ fn spinning_start() -> Vec<u8> {
 }
 
 /// A configuration for `engine` whose compiling engine caches its machine code in an empty
-/// directory of its own (named for `test`), and that directory: a test checks nothing of a
-/// refused module reached it.
-fn with_empty_jit_cache(test: &str, engine: WasmEngine) -> (std::path::PathBuf, WasmConfig) {
-    let cache =
-        std::env::temp_dir().join(format!("modreg-{test}-{engine:?}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&cache);
+/// directory of its own, and that directory (removed when it is dropped): a test checks
+/// nothing of a refused module reached it.
+fn with_empty_jit_cache(engine: WasmEngine) -> (tempfile::TempDir, WasmConfig) {
+    let cache = tempfile::tempdir().unwrap();
     let config = WasmConfig::new().with_engine(engine);
     #[cfg(feature = "wasm-jit")]
-    let config = config.with_jit_cache_dir(&cache);
+    let config = config.with_jit_cache_dir(cache.path());
     (cache, config)
 }
 
@@ -1715,7 +1701,7 @@ fn sign(module: &[u8], key: &str, secret: &str) -> WasmSignature {
 /// or altered module is refused as such even when it is not WebAssembly or its start function
 /// never ends, and the compiling engine's disk cache gets nothing of it.
 fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: WasmEngine) {
-    let (cache, config) = with_empty_jit_cache("unsigned", engine);
+    let (cache, config) = with_empty_jit_cache(engine);
     let registry = signing::signing_registry();
     registry.wasm().configure_wasm(config).unwrap();
     let codecs = module("codecs.wasm");
@@ -1778,7 +1764,7 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: Wasm
         let outcome = registry
             .wasm()
             .load_wasm_bytes("codecs.wasm", bytes, signature.as_ref());
-        let compiled = std::fs::read_dir(&cache).map_or(0, |dir| dir.count());
+        let compiled = std::fs::read_dir(cache.path()).map_or(0, |dir| dir.count());
         assert_eq!(compiled, 0, "{what}: the compiling engine's cache got it");
         assert_refused!(outcome, e if expected(e), what);
         assert!(registry.plugin("rot13").is_none(), "{what}");
@@ -1801,7 +1787,6 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: Wasm
         .load_wasm_bytes("codecs.wasm", &codecs, Some(&signed))
         .unwrap();
     rot13_still_answers(&registry);
-    let _ = std::fs::remove_dir_all(&cache);
 }
 
 /// Under access control a module loads only for a principal allowed to register every plugin
@@ -1813,7 +1798,7 @@ fn with_authentication_on_only_modules_signed_by_a_trusted_key_load(engine: Wasm
 fn under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins(
     engine: WasmEngine,
 ) {
-    let (cache, config) = with_empty_jit_cache("undeclared", engine);
+    let (cache, config) = with_empty_jit_cache(engine);
     let registry = ModuleRegistry::new();
     registry.wasm().configure_wasm(config).unwrap();
     registry
@@ -1862,7 +1847,7 @@ fn under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins(
             SecurityError::AccessDenied { principal, .. } if principal == who,
             what
         );
-        let compiled = std::fs::read_dir(&cache).map_or(0, |dir| dir.count());
+        let compiled = std::fs::read_dir(cache.path()).map_or(0, |dir| dir.count());
         assert_eq!(compiled, 0, "{what}: the compiling engine's cache got it");
         assert!(registry.plugin("rot13").is_none(), "{what}");
     }
@@ -1877,7 +1862,6 @@ fn under_access_control_a_module_loads_only_for_a_principal_allowed_its_plugins(
         1,
         "each plugin's registration audited once: {allowed:?}"
     );
-    let _ = std::fs::remove_dir_all(&cache);
 }
 
 /// A new version that validates but can never be instantiated is refused before it replaces
@@ -1973,9 +1957,8 @@ fn a_module_takes_a_compiled_in_name_only_when_the_host_allows_it(engine: WasmEn
 /// with a state file the rule holds after a restart.
 #[test]
 fn a_signed_module_only_replaces_an_older_one_across_restarts() {
-    let dir = std::env::temp_dir().join(format!("modreg-signed-versions-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let state = dir.join("wasm-versions.json");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("wasm-versions.json");
     let start = || {
         let registry = signing::signing_registry();
         registry
@@ -2025,7 +2008,6 @@ fn a_signed_module_only_replaces_an_older_one_across_restarts() {
     load(&restarted, &v2).unwrap();
     assert_eq!(answer_of(&restarted, "greeter"), b"two");
     load(&restarted, &v3).unwrap();
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// One bulk instruction larger than a slice of fuel (a 62 MiB `memory.fill`) gets the fuel
@@ -2250,11 +2232,8 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
         ];
         // Compiled, then refused: it lists no plugins.
         let unlisted = wat::parse_str(wasm_text::ECHO).unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "modreg-churn-{}-{engine:?}-{monitored}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let round = |i: usize| {
             for (version, answer) in versions.iter().zip([&b"one"[..], b"two"]) {
                 registry
@@ -2293,11 +2272,11 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
             )
             .unwrap();
             std::fs::write(&bad, b"\0asm garbage").unwrap();
-            let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+            let report = registry.wasm().load_wasm_plugins(dir).unwrap();
             assert_eq!((report.loaded.len(), report.refused.len()), (1, 1));
             std::fs::remove_file(&good).unwrap();
             std::fs::remove_file(&bad).unwrap();
-            let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+            let report = registry.wasm().load_wasm_plugins(dir).unwrap();
             assert_eq!(report.removed, [format!("g{i}.wasm")]);
             let alerts = registry.take_alerts();
             assert_eq!(alerts.len(), if monitored { 3 } else { 0 }, "{alerts:?}");
@@ -2324,7 +2303,6 @@ fn replaced_and_refused_modules_give_their_memory_back(engine: WasmEngine) {
             grown.iter().min().is_some_and(|least| *least <= 4 << 10),
             "{grown:?} bytes more held in two windows of {rounds} rounds (monitoring configured: {monitored})"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
@@ -2377,9 +2355,8 @@ fn a_module_cannot_take_over_another_modules_plugin() {
 /// is not judged by its size and time, which cannot tell the two apart.
 #[test]
 fn a_rewrite_in_the_same_clock_tick_is_seen_by_the_next_pass() {
-    let dir = std::env::temp_dir().join(format!("modreg-same-tick-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let path = dir.join("tick.wasm");
     let first = wasm_text::guest_named("tick", "1", "1.0.0");
     let second = wasm_text::guest_named("tick", "2", "2.0.0");
@@ -2387,7 +2364,7 @@ fn a_rewrite_in_the_same_clock_tick_is_seen_by_the_next_pass() {
     std::fs::write(&path, &first).unwrap();
     let written = std::fs::metadata(&path).unwrap().modified().unwrap();
     let registry = registry_with(WasmConfig::new());
-    registry.wasm().load_wasm_plugins(&dir).unwrap();
+    registry.wasm().load_wasm_plugins(dir).unwrap();
     assert_eq!(answer_of(&registry, "tick"), b"1");
     let set_time = |time| {
         let file = std::fs::File::options().write(true).open(&path).unwrap();
@@ -2395,23 +2372,21 @@ fn a_rewrite_in_the_same_clock_tick_is_seen_by_the_next_pass() {
     };
     std::fs::write(&path, &second).unwrap();
     set_time(written);
-    let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+    let report = registry.wasm().load_wasm_plugins(dir).unwrap();
     assert!(report.loaded.contains_key("tick.wasm"), "{report:?}");
     assert_eq!(answer_of(&registry, "tick"), b"2");
     // Once a file is older than that, its size and time stand for it: an unchanged file is
     // not read again.
     set_time(std::time::SystemTime::now() - Duration::from_secs(60));
-    registry.wasm().load_wasm_plugins(&dir).unwrap();
-    let report = registry.wasm().load_wasm_plugins(&dir).unwrap();
+    registry.wasm().load_wasm_plugins(dir).unwrap();
+    let report = registry.wasm().load_wasm_plugins(dir).unwrap();
     assert_eq!(report.unchanged, ["tick.wasm"]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn passes_over_a_directory_from_two_threads_finish() {
-    let dir = std::env::temp_dir().join(format!("modreg-wasm-race-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let module = dir.join("greeter.wasm");
     let versions = [
         wasm_text::guest_answering("one", "1.0.0"),
@@ -2423,7 +2398,7 @@ fn passes_over_a_directory_from_two_threads_finish() {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             for _ in 0..60 {
-                registry.wasm().load_wasm_plugins(&dir).unwrap();
+                registry.wasm().load_wasm_plugins(dir).unwrap();
             }
         });
         scope.spawn(|| {
@@ -2431,7 +2406,7 @@ fn passes_over_a_directory_from_two_threads_finish() {
                 let staging = dir.join("greeter.staging");
                 std::fs::write(&staging, &versions[round % 3]).unwrap();
                 std::fs::rename(&staging, &module).unwrap();
-                registry.wasm().load_wasm_plugins(&dir).unwrap();
+                registry.wasm().load_wasm_plugins(dir).unwrap();
             }
         });
     });
@@ -2440,10 +2415,27 @@ fn passes_over_a_directory_from_two_threads_finish() {
     let answer = answer_of(&registry, "greeter");
     assert!(answer == b"one" || answer == b"two", "{answer:?}");
     std::fs::write(&module, &versions[1]).unwrap();
-    registry.wasm().load_wasm_plugins(&dir).unwrap();
+    registry.wasm().load_wasm_plugins(dir).unwrap();
     let answer = answer_of(&registry, "greeter");
     assert_eq!(answer, b"two");
-    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A zero interval between hot reload's passes is taken as 10 ms, not as "pass without end".
+#[test]
+fn a_zero_reload_interval_passes_at_most_every_ten_milliseconds() {
+    let scratch = tempfile::tempdir().unwrap();
+    let registry = std::sync::Arc::new(ModuleRegistry::new());
+    let started = std::time::Instant::now();
+    let watcher = registry.watch_wasm_plugins(scratch.path(), Duration::ZERO);
+    std::thread::sleep(Duration::from_millis(200));
+    let passes = watcher.passes();
+    // The first pass at once, then one per 10 ms at most.
+    let most = 1 + started.elapsed().as_millis() / 10;
+    assert!(
+        u128::from(passes) <= most,
+        "{passes} passes in {:?}",
+        started.elapsed()
+    );
 }
 
 /// Hot reload follows file notifications: with a one-hour poll interval, a new module, a
@@ -2452,11 +2444,10 @@ fn passes_over_a_directory_from_two_threads_finish() {
 #[cfg(target_os = "linux")]
 #[test]
 fn hot_reload_follows_file_events_and_coalesces_a_burst() {
-    let dir = std::env::temp_dir().join(format!("modreg-watch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let registry = std::sync::Arc::new(ModuleRegistry::new());
-    let watcher = registry.watch_wasm_plugins(&dir, Duration::from_secs(3600));
+    let watcher = registry.watch_wasm_plugins(dir, Duration::from_secs(3600));
     assert!(watcher.is_event_driven());
     // Waits (polling the registry, up to 20 s on a loaded machine) for `check`.
     let eventually = |what: &str, check: &dyn Fn() -> bool| {
@@ -2529,7 +2520,6 @@ fn hot_reload_follows_file_events_and_coalesces_a_burst() {
     std::fs::remove_file(dir.join("greeter.wasm")).unwrap();
     eventually("a removed module", &|| registry.plugin("greeter").is_none());
     drop(watcher);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A fresh guest per call (the default) is an instance put back into its first state after
@@ -2563,7 +2553,7 @@ fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
             false,
         ),
     ];
-    let (cache, config) = with_empty_jit_cache("reset", engine);
+    let (_cache, config) = with_empty_jit_cache(engine);
     for (name, module, reset) in guests {
         // The second time, the compiling engines take the module from their cache: what it
         // exports says what a reset puts back.
@@ -2586,7 +2576,6 @@ fn a_fresh_guest_is_reset_to_its_first_state_or_made_anew(engine: WasmEngine) {
             );
         }
     }
-    let _ = std::fs::remove_dir_all(cache);
 }
 
 /// A registry configured with `config`, with `module` loaded as `NAME.wasm`.
@@ -3377,8 +3366,8 @@ fn settings_for_a_guest_are_refused_not_dropped(engine: WasmEngine) {
 #[cfg(feature = "wasm-jit")]
 #[test]
 fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
-    let dir = std::env::temp_dir().join(format!("modreg-jit-cache-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("cache");
     let config = WasmConfig::new()
         .with_engine(WasmEngine::Jit)
         .with_jit_cache_dir(&dir);
@@ -3443,7 +3432,6 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
     assert_eq!(answer_of(&registry, "greeter"), b"two");
     assert_eq!(cached().len(), 3, "{:?}", cached());
     assert_eq!(std::fs::read(two).unwrap(), two_compiled);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The compiling engine's disk cache stays under its limit: storing a module removes the
@@ -3452,8 +3440,8 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
 #[cfg(feature = "wasm-jit")]
 #[test]
 fn the_jit_cache_stays_under_its_limit_removing_the_least_recently_used() {
-    let dir = std::env::temp_dir().join(format!("modreg-jit-cache-limit-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("cache");
     // Three modules of one shape: their machine code is about one size.
     let modules: Vec<Vec<u8>> = ["a", "b", "c"]
         .iter()
@@ -3547,7 +3535,6 @@ fn the_jit_cache_stays_under_its_limit_removing_the_least_recently_used() {
     // A limit smaller than one file: nothing is kept, and the module still serves.
     load(&modules[0], smallest / 2);
     assert!(cached().is_empty(), "{:?}", cached());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Each test above that takes an engine, run once per engine this build has: the same table,

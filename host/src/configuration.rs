@@ -443,7 +443,8 @@ mod tests {
 
     #[test]
     fn load_reads_the_source_file() {
-        let path = std::env::temp_dir().join(format!("modreg-load-{}.toml", std::process::id()));
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("plugin.toml");
         std::fs::write(&path, "level = 3\n").unwrap();
         let mut configuration = PluginConfiguration::new().with_source(&path);
         if cfg!(not(feature = "toml")) {
@@ -451,7 +452,6 @@ mod tests {
             let err = configuration.load().unwrap_err();
             assert!(err.to_string().contains("`toml` feature"), "{err}");
             assert!(!configuration.is_loaded());
-            std::fs::remove_file(path).unwrap();
             return;
         }
         configuration.load().unwrap();
@@ -468,6 +468,5 @@ mod tests {
             .load()
             .unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
-        std::fs::remove_file(path).unwrap();
     }
 }

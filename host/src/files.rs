@@ -69,11 +69,11 @@ mod tests {
 
     #[test]
     fn a_file_over_the_limit_is_an_error() {
-        let path = std::env::temp_dir().join(format!("modreg-files-{}", std::process::id()));
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("ten-bytes");
         std::fs::write(&path, b"0123456789").unwrap();
         assert_eq!(read_regular(&path, 10).unwrap(), b"0123456789");
         let err = read_regular(&path, 9).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::FileTooLarge, "{err}");
-        std::fs::remove_file(path).unwrap();
     }
 }

@@ -151,8 +151,8 @@ fn pipelines_round_trip() {
 
 #[test]
 fn encryption_takes_its_key_from_the_config_file() {
-    let dir = std::env::temp_dir().join(format!("modreg-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let config = dir.join("keys.toml");
     std::fs::write(
         &config,
@@ -180,7 +180,6 @@ fn encryption_takes_its_key_from_the_config_file() {
     assert!(err.contains("authentication failed"), "{err}");
     let err = fails(&["run", "chacha20poly1305-decrypt"], &sealed);
     assert!(err.contains("missing field `key`"), "{err}");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -207,7 +206,8 @@ fn bad_input_is_one_clear_line() {
 
 #[test]
 fn malformed_config_file_names_file_and_line() {
-    let path = std::env::temp_dir().join(format!("modreg-bad-{}.toml", std::process::id()));
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("bad.toml");
     std::fs::write(&path, "[plugins.gzip-compress]\nlevel = = 3\n").unwrap();
     let err = fails(
         &["run", "gzip-compress", "--config", path.to_str().unwrap()],
@@ -223,7 +223,6 @@ fn malformed_config_file_names_file_and_line() {
         b"x",
     );
     assert!(err.contains("no-such-plugin"), "{err}");
-    std::fs::remove_file(path).unwrap();
 }
 
 /// What a successful `modreg ARGS` logs at INFO on standard error (a pipe).
@@ -420,8 +419,8 @@ fn standard_input_is_streamed_and_what_is_held_is_limited() {
         String::from_utf8_lossy(&out.stderr)
     );
     // A plugin that cannot stream, over the buffer limit.
-    let dir = std::env::temp_dir().join(format!("modreg-buffer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let config = dir.join("keys.toml");
     std::fs::write(
         &config,
@@ -450,7 +449,6 @@ fn standard_input_is_streamed_and_what_is_held_is_limited() {
         "{err}"
     );
     assert!(out.stdout.is_empty());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// The peak resident memory of process `pid` so far, in bytes (`VmHWM`).
@@ -580,7 +578,8 @@ const SECRET: &str = "0909090909090909090909090909090909090909090909090909090909
 /// signed module is refused in a later run.
 #[test]
 fn a_plugin_directory_is_trusted_only_as_far_as_the_options_say() {
-    let dir = std::env::temp_dir().join(format!("modreg-trust-{}", std::process::id()));
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
     let plugin_dir = plugins.to_str().unwrap().to_owned();
@@ -666,7 +665,6 @@ fn a_plugin_directory_is_trusted_only_as_far_as_the_options_say() {
     // Without a trusted key, requiring signatures is a usage error.
     let out = modreg(&["--require-signatures", "list"], b"");
     assert_eq!(out.status.code(), Some(2));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// A module the tool runs directly (`modreg conformance FILE`) is admitted as a plugin
@@ -674,8 +672,8 @@ fn a_plugin_directory_is_trusted_only_as_far_as_the_options_say() {
 /// it, and an unsigned one is refused before the kit runs any of it.
 #[test]
 fn a_module_run_directly_needs_the_signatures_a_directory_would() {
-    let dir = std::env::temp_dir().join(format!("modreg-trust-direct-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let public = modreg::TrustedKey::public_of("release", SECRET)
         .unwrap()
         .public_key_hex();
@@ -715,7 +713,6 @@ fn a_module_run_directly_needs_the_signatures_a_directory_would() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// The README's WebAssembly commands, and the hostile guests stopped with one line each.
@@ -775,8 +772,8 @@ fn plugins_from_a_plugin_directory_run_in_the_sandbox() {
         "{err}"
     );
     // A module's file name is shown escaped: it cannot drive the terminal or forge lines.
-    let forged = std::env::temp_dir().join(format!("modreg-cli-forged-{}", std::process::id()));
-    std::fs::create_dir_all(&forged).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let forged = scratch.path();
     std::fs::copy(
         wasm_guests::plugin_dir().join("codecs.wasm"),
         forged.join("red\u{1b}[31m\nline.wasm"),
@@ -794,7 +791,6 @@ fn plugins_from_a_plugin_directory_run_in_the_sandbox() {
             "{args:?}: {out:?}"
         );
     }
-    std::fs::remove_dir_all(forged).unwrap();
 }
 
 #[test]
@@ -905,8 +901,8 @@ fn json_errors_are_json() {
 /// the key (docs/configuration.md promises it).
 #[test]
 fn configuration_errors_name_the_file_the_line_and_the_key() {
-    let dir = std::env::temp_dir().join(format!("modreg-config-errors-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let cases: [(&str, &str, &str, &[&str]); 6] = [
         (
             "syntax",
@@ -967,7 +963,6 @@ fn configuration_errors_name_the_file_the_line_and_the_key() {
         err.contains("--config FILE") && err.contains("[plugins.chacha20poly1305-encrypt]"),
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -52,15 +52,14 @@ fn element<'a>(dom: &'a str, opening: &str, tag: &str) -> &'a str {
 
 #[test]
 fn dashboard_metrics_and_health_under_load() {
-    let dir = std::env::temp_dir().join(format!("modreg-serve-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let server = drive_traffic(&dir);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let server = drive_traffic(dir);
     check_metrics(&server);
     check_health(&server);
     check_state(&server);
-    check_page(&server, &dir);
+    check_page(&server, dir);
     drop(server);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// A server with keys, driven with calls: `base64-decode` fails 31 of its 32; its own health
@@ -482,9 +481,8 @@ fn until_greeter_says(server: &Server, want: &[u8]) {
 
 #[test]
 fn a_module_replaced_under_a_running_server_answers_and_a_corrupt_one_is_refused() {
-    let dir = std::env::temp_dir().join(format!("modreg-hot-reload-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let module = dir.join("greeter.wasm");
     replace_file(&module, &wasm_text::guest_answering("one", "1.0.0"));
     let server = start(&[
@@ -528,7 +526,6 @@ fn a_module_replaced_under_a_running_server_answers_and_a_corrupt_one_is_refused
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(server);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// For any pipeline of up to four bundled plugins and any body, `POST /run/{pipeline}` answers

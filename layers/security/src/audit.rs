@@ -472,8 +472,8 @@ mod tests {
     /// as it does from the file's own when it has one.
     #[test]
     fn numbering_continues_from_the_rotated_file() {
-        let path =
-            std::env::temp_dir().join(format!("modreg-audit-unit-{}.jsonl", std::process::id()));
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("audit.jsonl");
         let line = |sequence| format!("{{\"sequence\":{sequence},\"principal\":\"p\"}}\n");
         std::fs::write(rotated(&path, 1), line(41)).unwrap();
         std::fs::write(&path, "").unwrap();
@@ -484,6 +484,5 @@ mod tests {
         std::fs::remove_file(rotated(&path, 1)).unwrap();
         std::fs::write(&path, "").unwrap();
         assert_eq!(last_number(&path, &mut file).unwrap(), None);
-        std::fs::remove_file(&path).unwrap();
     }
 }

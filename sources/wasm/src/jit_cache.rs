@@ -18,6 +18,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use wasmtime::{Engine, Module};
@@ -28,7 +29,7 @@ use crate::digest::sha256;
 /// module is at most `max_module_bytes`.
 const MAX_CACHE_FILE: usize = 512 << 20;
 
-/// How old a temporary file (`NAME.PID.tmp`, written and then renamed by [`store`]) must be
+/// How old a temporary file (`NAME.PID-N.tmp`, written and then renamed by [`store`]) must be
 /// before a store takes it for one a killed process left: a write takes at most a few
 /// seconds, even of [`MAX_CACHE_FILE`] bytes.
 const STALE_TEMPORARY: Duration = Duration::from_secs(600);
@@ -134,8 +135,19 @@ fn trim(dir: &Path, limit: u64) {
     }
 }
 
-/// Whether `path` is named as [`store`]'s temporary files are: `HEX-FINGERPRINT.PID.tmp`
-/// (64 and 16 lowercase hex digits, a process id).
+/// A name no other store, in this process or another, writes at the same time: the cache
+/// file's, with the process id and the store's number in the process. (Two registries of one
+/// process storing one module at once wrote one temporary file before: the second's write
+/// truncated the first's, and a reader could meet a half-written cache file.)
+fn temporary_of(path: &Path) -> PathBuf {
+    static STORES: AtomicU64 = AtomicU64::new(0);
+    let n = STORES.fetch_add(1, Ordering::Relaxed);
+    path.with_extension(format!("{}-{n}.tmp", std::process::id()))
+}
+
+/// Whether `path` is named as [`store`]'s temporary files are: `HEX-FINGERPRINT.PID-N.tmp`
+/// (64 and 16 lowercase hex digits, a process id, a number), or `HEX-FINGERPRINT.PID.tmp`,
+/// as earlier versions named them.
 fn is_temporary(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
@@ -152,10 +164,12 @@ fn is_temporary(path: &Path) -> bool {
     let Some((sum, fingerprint)) = stem.split_once('-') else {
         return false;
     };
-    hex(sum, 64)
-        && hex(fingerprint, 16)
-        && !pid.is_empty()
-        && pid.bytes().all(|b| b.is_ascii_digit())
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let numbered = match pid.split_once('-') {
+        Some((pid, n)) => digits(pid) && digits(n),
+        None => digits(pid),
+    };
+    hex(sum, 64) && hex(fingerprint, 16) && numbered
 }
 
 /// Keeps `module` (SHA-256 `digest`) in `dir`, whose cache files then take at most `limit`
@@ -167,7 +181,7 @@ pub(crate) fn store(dir: &Path, engine: &Engine, digest: &[u8; 32], module: &Mod
         file.extend_from_slice(&code);
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         let path = path_of(dir, engine, digest);
-        let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
+        let temporary = temporary_of(&path);
         std::fs::write(&temporary, &file).map_err(|e| e.to_string())?;
         std::fs::rename(&temporary, &path).map_err(|e| {
             let _ = std::fs::remove_file(&temporary);
@@ -190,18 +204,45 @@ mod tests {
     #[test]
     fn only_the_stores_own_temporary_names_are_temporary() {
         let sum = "0f".repeat(32);
-        let ours = format!("{sum}-00000000000000ff.4242.tmp");
-        assert!(is_temporary(Path::new(&ours)));
+        for ours in [
+            format!("{sum}-00000000000000ff.4242-0.tmp"),
+            format!("{sum}-00000000000000ff.4242-17.tmp"),
+            // An earlier version's.
+            format!("{sum}-00000000000000ff.4242.tmp"),
+        ] {
+            assert!(is_temporary(Path::new(&ours)), "{ours}");
+        }
         for other in [
             format!("{sum}-00000000000000ff.cwasm"),
             format!("{sum}-00000000000000ff.tmp"),
             format!("{sum}-00000000000000ff.42a.tmp"),
+            format!("{sum}-00000000000000ff.4242-.tmp"),
+            format!("{sum}-00000000000000ff.-17.tmp"),
+            format!("{sum}-00000000000000ff.42-1-7.tmp"),
             format!("{sum}-00000000000000FF.4242.tmp"),
             format!("{}-00000000000000ff.4242.tmp", "0f".repeat(31)),
             "notes.1.tmp".to_owned(),
             ".tmp".to_owned(),
         ] {
             assert!(!is_temporary(Path::new(&other)), "{other}");
+        }
+    }
+
+    /// Two stores of one module at once (two registries of one process) write two files.
+    #[test]
+    fn each_store_writes_a_temporary_file_of_its_own() {
+        let path = Path::new("/cache").join(format!("{}-00000000000000ff.cwasm", "0f".repeat(32)));
+        let names: Vec<PathBuf> = std::thread::scope(|scope| {
+            let stores: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| temporary_of(&path)))
+                .collect();
+            stores.into_iter().map(|s| s.join().unwrap()).collect()
+        });
+        let distinct: std::collections::BTreeSet<&PathBuf> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        for name in &names {
+            assert!(is_temporary(name), "{}", name.display());
+            assert_eq!(name.parent(), path.parent());
         }
     }
 }

@@ -193,8 +193,8 @@ mod tests {
 
     #[test]
     fn the_record_survives_a_restart_and_a_refused_module_leaves_it_alone() {
-        let dir = std::env::temp_dir().join(format!("modreg-versions-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let file = dir.join("state.json");
         let mut versions = SignedVersions::open(Some(&file)).unwrap();
         versions
@@ -208,7 +208,7 @@ mod tests {
         assert!(restarted.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
         assert!(restarted.prepare("m", "aa", &plugin("p", "2.0.0")).is_ok());
         assert_eq!(
-            std::fs::read_dir(&dir).unwrap().count(),
+            std::fs::read_dir(dir).unwrap().count(),
             1,
             "no staged file left"
         );
@@ -217,6 +217,5 @@ mod tests {
             SignedVersions::open(Some(&file)).is_err(),
             "a bad record fails closed"
         );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

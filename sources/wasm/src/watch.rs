@@ -28,6 +28,11 @@ pub const COALESCE: Duration = Duration::from_millis(30);
 /// The longest a burst of file events holds a pass back, from its first event.
 pub const MAX_COALESCE: Duration = Duration::from_millis(250);
 
+/// The shortest interval between passes: a shorter one (zero, say) is taken as this. A pass
+/// lists the directory and looks at every module file, so a zero interval would pass without
+/// end, a core's worth of system calls.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
 /// What the watching thread hears.
 enum Signal {
     /// Something in the directory changed.
@@ -63,7 +68,8 @@ impl WasmWatcher {
     /// in flight finish on the old code), a removed one unloaded, and one that fails to load
     /// or verify is refused (logged, counted, alerted) while the version before it keeps
     /// serving. The watcher keeps a weak reference to `registry` and stops when dropped or
-    /// when the registry is.
+    /// when the registry is. An `interval` under 10 ms is taken as 10 ms (a zero one would
+    /// pass over the directory without end).
     ///
     /// ```no_run
     /// use std::sync::Arc;
@@ -93,6 +99,7 @@ impl WasmWatcher {
         // One signal waits at most: a change already pending says all the next ones would.
         let (stop, signals) = sync_channel::<Signal>(1);
         let dir = dir.into();
+        let interval = interval.max(MIN_INTERVAL);
         let notifier = notifications(&dir, stop.clone());
         let events = notifier.is_some();
         let passes = Arc::new(AtomicU64::new(0));
