@@ -1131,18 +1131,8 @@ fn with_authentication_every_state_change_is_signed_and_none_replays() {
 fn replay_state_kept_in_a_file_refuses_old_manifests_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("replay.json");
-    let start = || {
-        let registry = signing::signing_registry();
-        registry.security().persist_replay_state(&file).unwrap();
-        registry
-    };
-    let manifest = |version: &str, extra: &str| {
-        signed(
-            &format!("name = \"ledger\"\nversion = \"{version}\"\ntype = \"storage\"\n{extra}"),
-            "release",
-            SIGNER,
-        )
-    };
+    let start = || replay_kept_in(&file);
+    let manifest = |version: &str, extra: &str| storage_manifest("ledger", version, extra);
     let settings = |serial: u64| {
         manifest(
             "2.0.0",
@@ -1176,15 +1166,69 @@ fn replay_state_kept_in_a_file_refuses_old_manifests_after_a_restart() {
         .register_signed_manifest(&settings(7))
         .unwrap_err();
     assert!(err.to_string().contains("serial"), "{err}");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
     assert_eq!(
-        std::fs::read_dir(&dir).unwrap().count(),
-        1,
+        left,
+        ["replay.json", "replay.json.lock"],
         "no staged file left"
     );
 
     std::fs::write(&file, "not a replay state").unwrap();
     let fresh = ModuleRegistry::new();
     assert!(fresh.security().persist_replay_state(&file).is_err());
+}
+
+/// A registry trusting the signing key `release`, keeping its replay state in `file`.
+fn replay_kept_in(file: &std::path::Path) -> ModuleRegistry {
+    let registry = signing::signing_registry();
+    registry.security().persist_replay_state(file).unwrap();
+    registry
+}
+
+/// A manifest of the storage plugin `name` at `version` (then the lines `extra`), signed by
+/// `release`.
+fn storage_manifest(name: &str, version: &str, extra: &str) -> String {
+    signed(
+        &format!("name = \"{name}\"\nversion = \"{version}\"\ntype = \"storage\"\n{extra}"),
+        "release",
+        SIGNER,
+    )
+}
+
+/// Two registries (or processes) sharing one replay state file: each refuses what the other's
+/// accepted manifests make old, and neither writes over what the other recorded.
+#[test]
+fn sharers_of_a_replay_state_file_refuse_what_the_other_made_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("replay.json");
+    let start = || replay_kept_in(&file);
+    let manifest = |name: &str, version: &str| storage_manifest(name, version, "");
+    let first = start();
+    let second = start();
+    first
+        .register_signed_manifest(&manifest("ledger", "2.0.0"))
+        .unwrap();
+    // The second took in the file before `ledger` 2.0.0 was accepted: 1.0.0 is old all the
+    // same.
+    let err = second
+        .register_signed_manifest(&manifest("ledger", "1.0.0"))
+        .unwrap_err();
+    assert!(err.to_string().contains("not newer"), "{err}");
+    second
+        .register_signed_manifest(&manifest("journal", "1.0.0"))
+        .unwrap();
+    drop((first, second));
+    let restarted = start();
+    for (name, version) in [("ledger", "2.0.0"), ("journal", "1.0.0")] {
+        let err = restarted
+            .register_signed_manifest(&manifest(name, version))
+            .unwrap_err();
+        assert!(err.to_string().contains("not newer"), "{name}: {err}");
+    }
 }
 
 pub trait Keeper: Send + Sync {

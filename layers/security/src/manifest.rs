@@ -230,6 +230,9 @@ impl Security {
                 return Err(error);
             }
         }
+        // Checked against what every sharer of the replay state's file accepted, the file
+        // locked until the change is recorded.
+        let _sharers_wait = self.take_in_shared_replay_state()?;
         let manifest = signed.read()?;
         let version = modreg_core::validate::parse_version(&manifest.name, &manifest.version)?;
         let proof = signed.proof();

@@ -7,8 +7,15 @@
 //! A change is recorded as a transaction around its application: the next state is written
 //! beside the file before the change is applied (a state that cannot be written refuses the
 //! change), and renamed into place after; a change the registry refuses leaves it as it was.
+//!
+//! Processes (or registries of one process) may share a state file: each signed change holds
+//! an exclusive lock on `FILE.lock` ([`lock`]) from before it is checked to its end, and takes
+//! in what the file holds first, so it is checked against what every sharer accepted and no
+//! sharer's state is written over by another's older one. (The state file itself is replaced
+//! by a rename at each change, so it cannot be what is locked.)
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use semver::Version;
@@ -77,6 +84,21 @@ impl ReplayState {
             path: path.to_owned(),
         })
     }
+}
+
+/// `PATH.lock` beside the state file `path`, created if need be, locked exclusively (waiting
+/// for another sharer's change to end); closing it unlocks it.
+pub(crate) fn lock(path: &Path) -> Result<File, PluginError> {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    let lock = PathBuf::from(lock);
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .and_then(|file| fs4::fs_std::FileExt::lock_exclusive(&file).map(|()| file))
+        .map_err(|e| unusable(path, format!("cannot be locked ({}): {e}", lock.display())))
 }
 
 /// A state written beside its file; dropped without [`commit`](Self::commit), it is removed.

@@ -18,6 +18,7 @@ use crate::sandbox::{DEFAULT_MAX_WORKERS, Policy, SandboxLimits, SandboxWrap};
 use crate::secrets::{SecretKey, has_sealed, open_all, redact};
 use crate::signature::{LastVerified, TrustedKey, verify_proof};
 use crate::switches::Switches;
+use std::fs::File;
 
 /// The security layer: permission checks before construction, the sandbox around calls,
 /// authenticated changes, sealed settings, principals, roles and the audit log.
@@ -158,16 +159,32 @@ impl Security {
     /// refused after a restart: what the file holds is read and merged with what this layer
     /// accepted so far, and the file is rewritten before each signed change is applied. A
     /// file that exists but is not a replay state is an error (replay protection fails
-    /// closed).
+    /// closed). Processes and registries may share the file: each signed change locks
+    /// `PATH.lock` and reads the file again first, so each sees what the others accepted.
     pub fn persist_replay_state(&self, path: impl Into<PathBuf>) -> Result<(), PluginError> {
         let path = path.into();
         let _one_at_a_time = self.signing.lock().unwrap_or_else(PoisonError::into_inner);
+        let _sharers_wait = crate::replay::lock(&path)?;
         let merged = ReplayState::read(&path)?.merged(&self.state().replay);
         merged.stage(&path)?.commit()?;
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         state.replay = merged;
         state.replay_file = Some(path);
         Ok(())
+    }
+
+    /// With the replay state kept in a file, locks it until the answer is dropped (another
+    /// process or registry sharing the file waits) and takes in what the file holds: what its
+    /// other sharers accepted since. Called under `signing`, before a signed change is checked.
+    pub(crate) fn take_in_shared_replay_state(&self) -> Result<Option<File>, PluginError> {
+        let Some(path) = self.state().replay_file.clone() else {
+            return Ok(None);
+        };
+        let lock = crate::replay::lock(&path)?;
+        let theirs = ReplayState::read(&path)?;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.replay = theirs.merged(&state.replay);
+        Ok(Some(lock))
     }
 
     /// Whether created plugins run in the sandbox now.

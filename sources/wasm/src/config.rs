@@ -332,7 +332,9 @@ impl WasmConfig {
 
     /// Keeps the newest signed version (and digest) accepted for each plugin in `path`, read
     /// when the configuration is set and written before each signed module is accepted, so
-    /// that an older signed module is refused after a restart too.
+    /// that an older signed module is refused after a restart too. Processes and registries
+    /// may share the file: each acceptance locks `PATH.lock` and reads the file again first,
+    /// so each sees what the others accepted.
     pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
         self

@@ -12,8 +12,15 @@
 //! the next record beside the state file; the module is registered (the layers verify its
 //! signature); only then [`Pending::commit`] renames the record into place. A module the
 //! layers refuse leaves the record as it was.
+//!
+//! Processes (or registries of one process) may share a state file: each transaction holds
+//! an exclusive lock on `FILE.lock` from `prepare` to its end, and `prepare` reads the file
+//! again under it, so the rule is checked against what every sharer accepted and no sharer's
+//! record is written over by another's older one. (The state file itself is replaced by a
+//! rename at each commit, so it cannot be what is locked.)
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use semver::Version;
@@ -39,11 +46,15 @@ pub(crate) struct SignedVersions {
     file: Option<PathBuf>,
 }
 
-/// An accepted record not yet in place: dropped, it is discarded.
+/// An accepted record not yet in place: dropped, it is discarded (and the state file's lock
+/// let go).
 #[derive(Debug)]
 pub(crate) struct Pending {
     next: BTreeMap<String, Newest>,
     staged: Option<PathBuf>,
+    /// The state file's lock file, locked; closing it unlocks it. Declared last: dropped
+    /// after the staged record is removed.
+    _lock: Option<File>,
 }
 
 fn refuse(module: &str, reason: String) -> PluginError {
@@ -59,31 +70,37 @@ impl SignedVersions {
         let Some(file) = file else {
             return Ok(Self::default());
         };
-        let shown = file.display().to_string();
-        let newest = match modreg_host::files::read_regular(file, MAX_STATE_BYTES) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                refuse(
-                    &shown,
-                    format!("the state file cannot be read as a record: {e}"),
-                )
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(refuse(&shown, format!("cannot read the state file: {e}"))),
-        };
         Ok(Self {
-            newest,
+            newest: read(file)?,
             file: Some(file.to_owned()),
         })
     }
 
     /// Checks that the signed module `module` (SHA-256 `sha256`) may bring `plugins`, and
-    /// stages the record that accepts it.
+    /// stages the record that accepts it. With a state file, under its lock (held until the
+    /// [`Pending`] is committed or dropped), the file is read again first and what other
+    /// sharers accepted since is taken in: the rule is checked against it too.
     pub(crate) fn prepare(
-        &self,
+        &mut self,
         module: &str,
         sha256: &str,
         plugins: &[(String, Version)],
     ) -> Result<Pending, PluginError> {
+        let lock = match &self.file {
+            Some(file) => {
+                let lock = lock(file)?;
+                for (name, theirs) in read(file)? {
+                    match self.newest.get(&name) {
+                        Some(ours) if ours.version > theirs.version => {}
+                        _ => {
+                            self.newest.insert(name, theirs);
+                        }
+                    }
+                }
+                Some(lock)
+            }
+            None => None,
+        };
         let mut next = self.newest.clone();
         for (name, version) in plugins {
             if let Some(newest) = self.newest.get(name) {
@@ -115,8 +132,47 @@ impl SignedVersions {
             Some(file) => Some(stage(module, file, &next)?),
             None => None,
         };
-        Ok(Pending { next, staged })
+        Ok(Pending {
+            next,
+            staged,
+            _lock: lock,
+        })
     }
+}
+
+/// The record in `file`; empty if there is no such file yet.
+fn read(file: &Path) -> Result<BTreeMap<String, Newest>, PluginError> {
+    let shown = file.display().to_string();
+    match modreg_host::files::read_regular(file, MAX_STATE_BYTES) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            refuse(
+                &shown,
+                format!("the state file cannot be read as a record: {e}"),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(refuse(&shown, format!("cannot read the state file: {e}"))),
+    }
+}
+
+/// `FILE.lock` beside the state file `file`, created if need be, locked exclusively (waiting
+/// for another sharer's transaction to end).
+fn lock(file: &Path) -> Result<File, PluginError> {
+    let mut path = file.as_os_str().to_owned();
+    path.push(".lock");
+    let path = PathBuf::from(path);
+    let locked = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .and_then(|lock| fs4::fs_std::FileExt::lock_exclusive(&lock).map(|()| lock));
+    locked.map_err(|e| {
+        refuse(
+            &file.display().to_string(),
+            format!("cannot lock the state file ({}): {e}", path.display()),
+        )
+    })
 }
 
 /// Writes `record` beside `file`; returns where.
@@ -204,12 +260,17 @@ mod tests {
             .unwrap();
         // Staged, then dropped (the layers refused the module): nothing changes.
         drop(versions.prepare("m", "bb", &plugin("p", "3.0.0")).unwrap());
-        let restarted = SignedVersions::open(Some(&file)).unwrap();
+        let mut restarted = SignedVersions::open(Some(&file)).unwrap();
         assert!(restarted.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
         assert!(restarted.prepare("m", "aa", &plugin("p", "2.0.0")).is_ok());
+        let mut left: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
         assert_eq!(
-            std::fs::read_dir(dir).unwrap().count(),
-            1,
+            left,
+            ["state.json", "state.json.lock"],
             "no staged file left"
         );
         std::fs::write(&file, "not a record").unwrap();
@@ -217,5 +278,58 @@ mod tests {
             SignedVersions::open(Some(&file)).is_err(),
             "a bad record fails closed"
         );
+    }
+
+    /// Two sharers of one state file (two processes, or two registries of one): each checks
+    /// against what the other accepted since it opened the file, and neither writes over the
+    /// other's record.
+    #[test]
+    fn sharers_of_a_state_file_see_each_others_versions() {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("state.json");
+        let mut first = SignedVersions::open(Some(&file)).unwrap();
+        let mut second = SignedVersions::open(Some(&file)).unwrap();
+        first
+            .prepare("m", "aa", &plugin("p", "2.0.0"))
+            .unwrap()
+            .commit(&mut first)
+            .unwrap();
+        // The second opened the file before `p` 2.0.0 was accepted: it refuses 1.0.0 all
+        // the same.
+        assert!(second.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
+        second
+            .prepare("n", "bb", &plugin("q", "1.0.0"))
+            .unwrap()
+            .commit(&mut second)
+            .unwrap();
+        let mut restarted = SignedVersions::open(Some(&file)).unwrap();
+        assert!(restarted.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
+        assert!(restarted.prepare("n", "yy", &plugin("q", "0.9.0")).is_err());
+    }
+
+    /// Sharers accepting at once, from eight threads: every acceptance is in the file at the
+    /// end (each transaction holds the file's lock from its reading to its writing).
+    #[test]
+    fn sharers_accepting_at_once_lose_no_record() {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("state.json");
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let file = &file;
+                scope.spawn(move || {
+                    let mut versions = SignedVersions::open(Some(file)).unwrap();
+                    for round in 0..16 {
+                        let name = format!("p{thread}-{round}");
+                        versions
+                            .prepare(&name, "aa", &plugin(&name, "1.0.0"))
+                            .unwrap()
+                            .commit(&mut versions)
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let kept = read(&file).unwrap();
+        assert_eq!(kept.len(), 8 * 16, "{:?}", kept.keys());
     }
 }
