@@ -2349,6 +2349,47 @@ fn a_module_cannot_take_over_another_modules_plugin() {
     assert_eq!(answer, b"two");
 }
 
+/// A module refused for want of a signature is loaded once its signature file is put beside
+/// it (copied after the module, as a deployment does), though the module's bytes did not
+/// change; an old unchanged module whose signature file is replaced is read again too.
+#[test]
+fn a_module_refused_unsigned_loads_once_its_signature_arrives() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let registry = signing::signing_registry();
+    let module = wasm_text::guest_named("late", "signed", "1.0.0");
+    let path = dir.join("late.wasm");
+    std::fs::write(&path, &module).unwrap();
+    let report = registry.wasm().load_wasm_plugins(dir).unwrap();
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    // Aged past the window in which a file is read at every pass.
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let age = |file: &std::path::Path| {
+        std::fs::File::options()
+            .write(true)
+            .open(file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    };
+    age(&path);
+    let report = registry.wasm().load_wasm_plugins(dir).unwrap();
+    assert_eq!(report.unchanged, ["late.wasm"], "{report:?}");
+
+    let sig = dir.join("late.wasm.sig");
+    std::fs::write(&sig, sign(&module, "release", SECRET).to_toml()).unwrap();
+    let report = registry.wasm().load_wasm_plugins(dir).unwrap();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["late.wasm"],
+        "{report:?}"
+    );
+    assert_eq!(answer_of(&registry, "late"), b"signed");
+    age(&sig);
+    let report = registry.wasm().load_wasm_plugins(dir).unwrap();
+    assert_eq!(report.unchanged, ["late.wasm"], "{report:?}");
+}
+
 /// A module rewritten with bytes of the same length in the same tick of the file system's
 /// clock (FAT's is two seconds, ext3's and HFS+'s one: the test sets the time back to the
 /// first write's) is read again by the next pass: a file changed within two seconds of a pass

@@ -39,18 +39,27 @@ pub struct Wasm {
     total: Arc<AtomicUsize>,
     /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
     refused: AtomicU64,
-    /// The hash of each module file last refused, so a directory pass refuses (and logs) a
-    /// file once, not on every pass, until it changes.
-    refused_files: Mutex<BTreeMap<String, String>>,
-    /// The size and modification time of each module file when a pass last read it: a file
-    /// whose stamp is the same is not read (nor hashed) again ([`stamp_of`]: none is taken of
-    /// a file changed in the last two seconds).
+    /// Each module file last refused, so a directory pass refuses (and logs) a file once, not
+    /// on every pass, until it or its signature file changes.
+    refused_files: Mutex<BTreeMap<String, RefusedFile>>,
+    /// The size and modification time of each module file (and of its signature file) when a
+    /// pass last read it: a file whose stamp is the same is not read (nor hashed) again
+    /// ([`stamp_of`]: none is taken of a file changed in the last two seconds).
     stamps: Mutex<BTreeMap<String, FileStamp>>,
 }
 
 /// What a directory pass compares before reading a module file again: its size and
-/// modification time.
-type FileStamp = (u64, SystemTime);
+/// modification time, and its signature file's (`None`: there is none).
+type FileStamp = ((u64, SystemTime), Option<(u64, SystemTime)>);
+
+/// A module file a directory pass refused: its module's SHA-256 and the signature beside it.
+/// Refused again without a word until either changes: a module refused for want of a
+/// signature is loaded once its signature file arrives, though its bytes are the same.
+#[derive(Debug, PartialEq, Eq)]
+struct RefusedFile {
+    sha256: String,
+    signature: Option<WasmSignature>,
+}
 
 /// How long after its last change a file's size and time are not taken to stand for its
 /// bytes. A file system's clock ticks in up to two seconds (FAT's; ext3's and HFS+'s in one),
@@ -59,13 +68,22 @@ type FileStamp = (u64, SystemTime);
 /// treats an index entry as racily clean); once older, a rewrite would fall in a later tick.
 const RECENT: Duration = Duration::from_secs(2);
 
-/// The stamp of the file at `path`; `None` (read it) when it has no modification time or one
-/// less than [`RECENT`] ago (or in the future: a clock set back).
+/// The stamp of the module file at `path` and its signature file; `None` (read them) when
+/// either has no modification time or one less than [`RECENT`] ago (or in the future: a
+/// clock set back), or the signature file's cannot be told.
 fn stamp_of(path: &Path) -> Option<FileStamp> {
-    let metadata = std::fs::metadata(path).ok()?;
-    let modified = metadata.modified().ok()?;
-    let age = SystemTime::now().duration_since(modified).ok()?;
-    (age >= RECENT).then_some((metadata.len(), modified))
+    let settled = |metadata: std::fs::Metadata| {
+        let modified = metadata.modified().ok()?;
+        let age = SystemTime::now().duration_since(modified).ok()?;
+        (age >= RECENT).then_some((metadata.len(), modified))
+    };
+    let module = settled(std::fs::metadata(path).ok()?)?;
+    let signature = match std::fs::metadata(signature_path(path)) {
+        Ok(metadata) => Some(settled(metadata)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(_) => return None,
+    };
+    Some((module, signature))
 }
 
 #[derive(Clone, Debug)]
@@ -123,10 +141,18 @@ pub(crate) fn module_name(path: &Path) -> String {
     )
 }
 
+/// `PATH.sig`, where the signature of the module at `path` is kept (a name that is not UTF-8
+/// kept as it is).
+fn signature_path(path: &Path) -> PathBuf {
+    let mut sig = path.as_os_str().to_owned();
+    sig.push(".sig");
+    PathBuf::from(sig)
+}
+
 /// The signature file `PATH.sig` beside the module at `path`, if there is one. One that is
 /// there but cannot be read (not a regular file, too large, not text) refuses the module.
 fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
-    let sig = std::path::PathBuf::from(format!("{}.sig", path.display()));
+    let sig = signature_path(path);
     match modreg_host::files::read_text(&sig) {
         Ok(text) => WasmSignature::parse(&text).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -584,68 +610,86 @@ impl Wasm {
             }
         }
         for path in &files {
-            let name = module_name(path);
-            // Not read again while its size and modification time stay the same.
-            let stamp = stamp_of(path);
-            if self.stamped(&name, stamp.as_ref()) {
-                report.unchanged.push(name);
-                continue;
-            }
-            let bytes = match read_capped(path, limit) {
-                Ok(bytes) => bytes,
-                Err(error) => {
-                    self.refused.fetch_add(1, Ordering::Relaxed);
-                    report.refused.push((name, error));
-                    continue;
-                }
-            };
-            let digest = sha256_of(&bytes);
-            let sha256 = hex::encode(digest);
-            // One lock at a time: neither is held while the other is taken.
-            let loaded_same = self
-                .modules
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&name)
-                .is_some_and(|e| e.sha256 == sha256);
-            let refused_same = self
-                .refused_files
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&name)
-                .is_some_and(|refused| *refused == sha256);
-            let unchanged = loaded_same || refused_same;
-            if let Some(stamp) = stamp {
-                self.stamp(&name, stamp);
-            }
-            if unchanged {
-                report.unchanged.push(name);
-                continue;
-            }
-            let signature = match signature_beside(path) {
-                Ok(signature) => signature,
-                Err(error) => {
-                    report.refused.push((name, error));
-                    continue;
-                }
-            };
-            let outcome = self.load_hashed(registry, &name, &bytes, digest, signature.as_ref());
-            let mut refused_files = self
-                .refused_files
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match outcome {
-                Ok(plugins) => {
-                    refused_files.remove(&name);
-                    report.loaded.insert(name, plugins);
-                }
-                Err(error) => {
-                    refused_files.insert(name.clone(), sha256);
-                    report.refused.push((name, error));
-                }
-            }
+            self.pass_file(registry, path, limit, &mut report);
         }
         Ok(report)
+    }
+
+    /// A directory pass over the module file at `path` (read up to `limit` bytes): loaded,
+    /// refused or left unchanged, as `report` then says.
+    fn pass_file(
+        &self,
+        registry: &ModuleRegistry,
+        path: &Path,
+        limit: usize,
+        report: &mut WasmLoadReport,
+    ) {
+        let name = module_name(path);
+        // Not read again while its size and modification time (and its signature file's) stay
+        // the same.
+        let stamp = stamp_of(path);
+        if self.stamped(&name, stamp.as_ref()) {
+            report.unchanged.push(name);
+            return;
+        }
+        let bytes = match read_capped(path, limit) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                report.refused.push((name, error));
+                return;
+            }
+        };
+        let digest = sha256_of(&bytes);
+        let sha256 = hex::encode(digest);
+        if let Some(stamp) = stamp {
+            self.stamp(&name, stamp);
+        }
+        // A module loaded from these bytes stays, whatever its signature file became.
+        // (One lock at a time: neither is held while the other is taken.)
+        let loaded_same = self
+            .modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&name)
+            .is_some_and(|e| e.sha256 == sha256);
+        if loaded_same {
+            report.unchanged.push(name);
+            return;
+        }
+        let signature = match signature_beside(path) {
+            Ok(signature) => signature,
+            Err(error) => {
+                report.refused.push((name, error));
+                return;
+            }
+        };
+        let current = RefusedFile { sha256, signature };
+        let refused_same = self
+            .refused_files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&name)
+            == Some(&current);
+        if refused_same {
+            report.unchanged.push(name);
+            return;
+        }
+        let outcome = self.load_hashed(registry, &name, &bytes, digest, current.signature.as_ref());
+        let mut refused_files = self
+            .refused_files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match outcome {
+            Ok(plugins) => {
+                refused_files.remove(&name);
+                report.loaded.insert(name, plugins);
+            }
+            Err(error) => {
+                refused_files.insert(name.clone(), current);
+                report.refused.push((name, error));
+            }
+        }
     }
 }
 
