@@ -29,7 +29,8 @@ pub(crate) struct TrustArgs {
     #[arg(long, global = true, help_heading = crate::GLOBAL)]
     allow_replacing_compiled_plugins: bool,
     /// A directory where the newest signed versions accepted are kept, so that an older
-    /// signed module or manifest is refused after a restart too.
+    /// signed module or manifest is refused after a restart too; runs sharing it (a server and
+    /// a command) each see what the others accepted.
     #[arg(long, global = true, value_name = "DIR", help_heading = crate::GLOBAL)]
     state_dir: Option<PathBuf>,
 }
