@@ -8,8 +8,9 @@
 //! (a log written beside the modules) cannot hold the reloads back. One pending change is
 //! kept, however many events arrive during a pass. Where notifications are unavailable it
 //! polls every `interval`; with them it still passes every `interval`, in case an event was
-//! lost (a pass costs a `stat` per unchanged module: only a file whose size or modification
-//! time changed is read and hashed again).
+//! lost (a pass costs two `stat`s per unchanged module, its file's and its signature file's:
+//! only a module whose size or modification time, or its signature file's, changed is read
+//! and hashed again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
