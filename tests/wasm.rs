@@ -1420,6 +1420,19 @@ fn the_guests_and_the_compiled_in_codecs_answer_alike(engine: WasmEngine) {
 /// before it keeps serving, a removed file's plugin is gone; the pass's report says which
 /// modules it loaded, refused, removed or found unchanged.
 fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
+    directory_passes_follow_a_model(engine, false);
+}
+
+/// The same under authentication: signature files written (of the module beside them, or of
+/// its bytes before a rewrite) and removed too, and the signed-version rule (a module's
+/// plugin newer than the newest signed version accepted, or that version from the same
+/// bytes, after its file was removed as well). A module refused is tried again once its bytes
+/// or its signature change; one loaded stays whatever its signature file becomes.
+fn any_sequence_of_signed_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
+    directory_passes_follow_a_model(engine, true);
+}
+
+fn directory_passes_follow_a_model(engine: WasmEngine, signed: bool) {
     use std::collections::{BTreeMap, BTreeSet};
 
     use proptest::prelude::*;
@@ -1430,13 +1443,24 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
         /// Module `k` at version `v`, whole or cut short.
         Write(usize, u8, bool),
         Remove(usize),
+        /// `m{k}.wasm.sig`, the signature of what `m{k}.wasm` holds now (signed runs only).
+        Sign(usize),
+        /// `m{k}.wasm.sig` removed (signed runs only).
+        Unsign(usize),
+        /// Module `k` at version `v`, whole, then its signature (signed runs only): a
+        /// deployment, or a rollback where `v` is older than what serves.
+        Deploy(usize, u8),
         /// A file that is not a module (`notes.txt`), changed: passes leave it alone.
         Notes,
         Pass,
     }
+    let signing = if signed { 2 } else { 0 };
     let op = prop_oneof![
         3 => (0..3usize, 1u8..4, prop::bool::weighted(0.75)).prop_map(|(k, v, whole)| Op::Write(k, v, whole)),
         1 => (0..3usize).prop_map(Op::Remove),
+        signing => (0..3usize).prop_map(Op::Sign),
+        signing / 2 => (0..3usize).prop_map(Op::Unsign),
+        signing => (0..3usize, 1u8..4).prop_map(|(k, v)| Op::Deploy(k, v)),
         1 => Just(Op::Notes),
         2 => Just(Op::Pass),
     ];
@@ -1449,17 +1473,39 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
             bytes[..bytes.len() / 2].to_vec()
         }
     };
+    // How often the signed rules decided (each is asserted to occur in signed runs): signed
+    // modules of older versions refused, removals refused, and modules loaded from bytes
+    // refused before, once their signature changed.
+    let [rollbacks, removals_refused, signed_later] =
+        [(); 3].map(|()| std::sync::atomic::AtomicU32::new(0));
+    let count = |counter: &std::sync::atomic::AtomicU32| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
     seeded::runner(128)
         .run(&proptest::collection::vec(op, 1..24), |ops| {
             let scratch = tempfile::tempdir().unwrap();
             let dir = scratch.path();
-            let registry = registry_with(WasmConfig::new().with_engine(engine));
-            // The model: what each file holds now (its bytes, version, whole or not); the
-            // module each name serves (its bytes and version); the bytes last refused for a
-            // name still in the directory.
+            let registry = if signed {
+                signing::signing_registry()
+            } else {
+                ModuleRegistry::new()
+            };
+            registry
+                .wasm()
+                .configure_wasm(WasmConfig::new().with_engine(engine))
+                .unwrap();
+            // The model: what each file holds now (its bytes, version, whole or not) and the
+            // bytes its signature file signs; the module each name serves (its bytes and
+            // version); the bytes (and signed bytes) last refused for a name still in the
+            // directory; the newest signed version accepted for each name, and its bytes.
             let mut files: BTreeMap<usize, (Vec<u8>, u8, bool)> = BTreeMap::new();
+            let mut sigs: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
             let mut serving: BTreeMap<usize, (Vec<u8>, u8)> = BTreeMap::new();
-            let mut refused_bytes: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+            let mut refused_as: BTreeMap<usize, (Vec<u8>, Option<Vec<u8>>)> = BTreeMap::new();
+            let mut newest: BTreeMap<usize, (u8, Vec<u8>)> = BTreeMap::new();
+            // Under authentication a module's file removed is a removal refused (unsigned):
+            // the module serves on, and the refusal is reported once, until the file is back.
+            let mut removal_refused: BTreeSet<usize> = BTreeSet::new();
             for (at, op) in ops.into_iter().enumerate() {
                 match op {
                     Op::Write(k, v, whole) => {
@@ -1471,6 +1517,26 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
                         let _ = std::fs::remove_file(dir.join(format!("m{k}.wasm")));
                         files.remove(&k);
                     }
+                    Op::Sign(k) => {
+                        let signs = files.get(&k).map_or_else(Vec::new, |(b, _, _)| b.clone());
+                        let signature = sign(&signs, "release", SECRET);
+                        std::fs::write(dir.join(format!("m{k}.wasm.sig")), signature.to_toml())
+                            .unwrap();
+                        sigs.insert(k, signs);
+                    }
+                    Op::Unsign(k) => {
+                        let _ = std::fs::remove_file(dir.join(format!("m{k}.wasm.sig")));
+                        sigs.remove(&k);
+                    }
+                    Op::Deploy(k, v) => {
+                        let bytes = module(k, v, true);
+                        std::fs::write(dir.join(format!("m{k}.wasm")), &bytes).unwrap();
+                        let signature = sign(&bytes, "release", SECRET);
+                        std::fs::write(dir.join(format!("m{k}.wasm.sig")), signature.to_toml())
+                            .unwrap();
+                        sigs.insert(k, bytes.clone());
+                        files.insert(k, (bytes, v, true));
+                    }
                     Op::Notes => {
                         std::fs::write(dir.join("notes.txt"), format!("step {at}")).unwrap()
                     }
@@ -1481,28 +1547,59 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
                             .map_err(|e| TestCaseError::fail(e.to_string()))?;
                         let (mut loaded, mut refused, mut unchanged) =
                             (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-                        let removed: BTreeSet<String> = serving
+                        let gone: Vec<usize> = serving
                             .keys()
                             .filter(|k| !files.contains_key(k))
-                            .map(|k| format!("m{k}.wasm"))
+                            .copied()
                             .collect();
-                        serving.retain(|k, _| files.contains_key(k));
-                        refused_bytes.retain(|k, _| files.contains_key(k));
+                        removal_refused.retain(|k| !files.contains_key(k));
+                        let mut removed = BTreeSet::new();
+                        for k in gone {
+                            let name = format!("m{k}.wasm");
+                            if !signed {
+                                serving.remove(&k);
+                                removed.insert(name);
+                            } else if removal_refused.insert(k) {
+                                count(&removals_refused);
+                                refused.insert(name);
+                            } else {
+                                unchanged.insert(name);
+                            }
+                        }
+                        refused_as.retain(|k, _| files.contains_key(k));
                         for (&k, (bytes, v, whole)) in &files {
                             let name = format!("m{k}.wasm");
-                            // The bytes of the module that serves, or the bytes last refused
-                            // (two versions cut short can be the same bytes): left as they are.
+                            let seen = (bytes.clone(), sigs.get(&k).cloned());
+                            // Signed by a trusted key, and newer than the newest signed
+                            // version accepted, or that version from the same bytes.
+                            let newer = newest.get(&k).is_none_or(|(newest, kept)| {
+                                v > newest || (v == newest && kept == bytes)
+                            });
+                            let signed_here = sigs.get(&k) == Some(bytes);
+                            let admitted = !signed || (signed_here && newer);
+                            if signed && *whole && signed_here && !newer {
+                                count(&rollbacks);
+                            }
+                            // The bytes of the module that serves, or the bytes and signature
+                            // last refused (two versions cut short can be the same bytes):
+                            // left as they are.
                             if serving.get(&k).is_some_and(|(b, _)| b == bytes)
-                                || refused_bytes.get(&k) == Some(bytes)
+                                || refused_as.get(&k) == Some(&seen)
                             {
                                 unchanged.insert(name);
-                            } else if *whole {
+                            } else if *whole && admitted {
+                                if refused_as.get(&k).is_some_and(|(b, _)| b == bytes) {
+                                    count(&signed_later);
+                                }
                                 loaded.insert(name);
                                 serving.insert(k, (bytes.clone(), *v));
-                                refused_bytes.remove(&k);
+                                if signed {
+                                    newest.insert(k, (*v, bytes.clone()));
+                                }
+                                refused_as.remove(&k);
                             } else {
                                 refused.insert(name);
-                                refused_bytes.insert(k, bytes.clone());
+                                refused_as.insert(k, seen);
                             }
                         }
                         prop_assert_eq!(
@@ -1544,6 +1641,10 @@ fn any_sequence_of_directory_changes_is_followed_by_a_pass(engine: WasmEngine) {
             Ok(())
         })
         .unwrap();
+    if signed {
+        let counts = [rollbacks, removals_refused, signed_later].map(|c| c.into_inner());
+        assert!(counts.iter().all(|&n| n > 0), "{counts:?}");
+    }
 }
 
 /// A module whose every instance would make too many functions, globals or segments, or with
@@ -3657,4 +3758,5 @@ on_every_engine!(
     any_sequence_of_sandbox_operations_keeps_the_books,
     the_guests_and_the_compiled_in_codecs_answer_alike,
     any_sequence_of_directory_changes_is_followed_by_a_pass,
+    any_sequence_of_signed_directory_changes_is_followed_by_a_pass,
 );

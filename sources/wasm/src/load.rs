@@ -42,6 +42,11 @@ pub struct Wasm {
     /// Each module file last refused, so a directory pass refuses (and logs) a file once, not
     /// on every pass, until it or its signature file changes.
     refused_files: Mutex<BTreeMap<String, RefusedFile>>,
+    /// Modules whose file is gone but whose removal the layers refused (under authentication
+    /// a removal is a change to sign, and a file's absence carries no signature): they keep
+    /// serving, and a directory pass reports the refusal once, not on every pass, until the
+    /// file is back.
+    refused_removals: Mutex<BTreeSet<String>>,
     /// The size and modification time of each module file (and of its signature file) when a
     /// pass last read it: a file whose stamp is the same is not read (nor hashed) again
     /// ([`stamp_of`]: none is taken of a file changed in the last two seconds).
@@ -102,6 +107,7 @@ impl Default for Wasm {
             total: Arc::default(),
             refused: AtomicU64::new(0),
             refused_files: Mutex::new(BTreeMap::new()),
+            refused_removals: Mutex::new(BTreeSet::new()),
             stamps: Mutex::new(BTreeMap::new()),
         }
     }
@@ -114,7 +120,7 @@ pub struct WasmLoadReport {
     /// Plugins registered (or re-registered), by module.
     pub loaded: BTreeMap<String, Vec<String>>,
     /// Modules left as they were: unchanged since they were loaded, or since they were
-    /// refused.
+    /// refused (a module whose file is gone but whose removal was refused, too).
     pub unchanged: Vec<String>,
     /// Modules whose plugins were removed (their file is gone).
     pub removed: Vec<String>,
@@ -603,12 +609,25 @@ impl Wasm {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|name, _| present.contains(name));
+        let mut refused_removals = self
+            .refused_removals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        refused_removals.retain(|name| !present.contains(name));
         for name in gone {
+            if refused_removals.contains(&name) {
+                report.unchanged.push(name);
+                continue;
+            }
             match self.unload_wasm_module(registry, &name) {
                 Ok(_) => report.removed.push(name),
-                Err(error) => report.refused.push((name, error)),
+                Err(error) => {
+                    refused_removals.insert(name.clone());
+                    report.refused.push((name, error));
+                }
             }
         }
+        drop(refused_removals);
         for path in &files {
             self.pass_file(registry, path, limit, &mut report);
         }
