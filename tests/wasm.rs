@@ -2054,6 +2054,41 @@ fn a_module_takes_a_compiled_in_name_only_when_the_host_allows_it(engine: WasmEn
     assert_eq!(answer_of(&registry, "sealer"), b"plain");
 }
 
+/// The sandbox configured again (a new time budget, a state file named or dropped) forgets no
+/// signed version it accepted: an older signed module is still refused, and a state file
+/// named afterwards holds what was accepted before.
+#[test]
+fn a_new_sandbox_configuration_keeps_the_signed_versions_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("wasm-versions.json");
+    let registry = signing::signing_registry();
+    let load = |registry: &ModuleRegistry, bytes: &[u8]| {
+        registry.wasm().load_wasm_bytes(
+            "greeter.wasm",
+            bytes,
+            Some(&sign(bytes, "release", SECRET)),
+        )
+    };
+    let v1 = wasm_text::guest_answering("one", "1.0.0");
+    let v2 = wasm_text::guest_answering("two", "2.0.0");
+    load(&registry, &v2).unwrap();
+    let configure = |config: WasmConfig| registry.wasm().configure_wasm(config).unwrap();
+    configure(WasmConfig::new().with_time_budget(Duration::from_secs(2)));
+    assert!(load(&registry, &v1).is_err(), "configured again");
+    configure(WasmConfig::new().with_state_file(&state));
+    assert!(load(&registry, &v1).is_err(), "with a state file");
+    let restarted = signing::signing_registry();
+    restarted
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_state_file(&state))
+        .unwrap();
+    assert!(
+        load(&restarted, &v1).is_err(),
+        "the state file holds what was accepted before it was named"
+    );
+    load(&restarted, &v2).unwrap();
+}
+
 /// A signed module may only replace an older one (signatures bind bytes, not versions), and
 /// with a state file the rule holds after a restart.
 #[test]

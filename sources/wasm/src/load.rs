@@ -322,8 +322,11 @@ impl Wasm {
                 "a call needs some time to run",
             ));
         }
-        let versions = SignedVersions::open(config.state_file())?;
-        *self.versions.lock().unwrap_or_else(PoisonError::into_inner) = versions;
+        // What was accepted under the configuration before stays (taken into the new state
+        // file, if one is named).
+        let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        *versions = SignedVersions::reopen(config.state_file(), &versions)?;
+        drop(versions);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
         Ok(())
     }

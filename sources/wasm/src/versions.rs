@@ -65,6 +65,53 @@ fn refuse(module: &str, reason: String) -> PluginError {
 }
 
 impl SignedVersions {
+    /// The record kept in `file` (or none kept), with what `previous` accepted taken in: a
+    /// sandbox configured again forgets no signed version it accepted (an older signed
+    /// module would be loaded again otherwise). With a file, what `previous` adds to it is
+    /// written at once, under the file's lock.
+    pub(crate) fn reopen(file: Option<&Path>, previous: &Self) -> Result<Self, PluginError> {
+        let Some(file) = file else {
+            return Ok(Self {
+                newest: previous.newest.clone(),
+                file: None,
+            });
+        };
+        let lock = lock(file)?;
+        let mut versions = Self::open(Some(file))?;
+        let kept = versions.newest.clone();
+        for (name, ours) in &previous.newest {
+            match versions.newest.get(name) {
+                Some(theirs) if theirs.version >= ours.version => {}
+                _ => {
+                    versions.newest.insert(name.clone(), ours.clone());
+                }
+            }
+        }
+        if versions.newest != kept {
+            let shown = file.display().to_string();
+            let pending = Pending {
+                next: versions.newest.clone(),
+                staged: Some(stage(&shown, file, &versions.newest)?),
+                _lock: Some(lock),
+            };
+            pending.commit(&mut versions)?;
+        }
+        Ok(versions)
+    }
+
+    /// Takes in `theirs` (what a sharer of the state file accepted): each of its entries
+    /// unless this record's is of a newer version.
+    fn take_in(&mut self, theirs: BTreeMap<String, Newest>) {
+        for (name, theirs) in theirs {
+            match self.newest.get(&name) {
+                Some(ours) if ours.version > theirs.version => {}
+                _ => {
+                    self.newest.insert(name, theirs);
+                }
+            }
+        }
+    }
+
     /// The record kept in `file` (empty if it does not exist yet), or none kept at all.
     pub(crate) fn open(file: Option<&Path>) -> Result<Self, PluginError> {
         let Some(file) = file else {
@@ -89,14 +136,7 @@ impl SignedVersions {
         let lock = match &self.file {
             Some(file) => {
                 let lock = lock(file)?;
-                for (name, theirs) in read(file)? {
-                    match self.newest.get(&name) {
-                        Some(ours) if ours.version > theirs.version => {}
-                        _ => {
-                            self.newest.insert(name, theirs);
-                        }
-                    }
-                }
+                self.take_in(read(file)?);
                 Some(lock)
             }
             None => None,
