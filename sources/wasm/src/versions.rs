@@ -77,16 +77,12 @@ impl SignedVersions {
             });
         };
         let lock = lock(file)?;
-        let mut versions = Self::open(Some(file))?;
-        let kept = versions.newest.clone();
-        for (name, ours) in &previous.newest {
-            match versions.newest.get(name) {
-                Some(theirs) if theirs.version >= ours.version => {}
-                _ => {
-                    versions.newest.insert(name.clone(), ours.clone());
-                }
-            }
-        }
+        let kept = read(file)?;
+        let mut versions = Self {
+            newest: previous.newest.clone(),
+            file: Some(file.to_owned()),
+        };
+        versions.take_in(kept.clone());
         if versions.newest != kept {
             let shown = file.display().to_string();
             let pending = Pending {
@@ -99,8 +95,8 @@ impl SignedVersions {
         Ok(versions)
     }
 
-    /// Takes in `theirs` (what a sharer of the state file accepted): each of its entries
-    /// unless this record's is of a newer version.
+    /// Takes in `theirs` (what the state file holds: what a sharer accepted): each of its
+    /// entries unless this record's is of a newer version.
     fn take_in(&mut self, theirs: BTreeMap<String, Newest>) {
         for (name, theirs) in theirs {
             match self.newest.get(&name) {
@@ -110,17 +106,6 @@ impl SignedVersions {
                 }
             }
         }
-    }
-
-    /// The record kept in `file` (empty if it does not exist yet), or none kept at all.
-    pub(crate) fn open(file: Option<&Path>) -> Result<Self, PluginError> {
-        let Some(file) = file else {
-            return Ok(Self::default());
-        };
-        Ok(Self {
-            newest: read(file)?,
-            file: Some(file.to_owned()),
-        })
     }
 
     /// Checks that the signed module `module` (SHA-256 `sha256`) may bring `plugins`, and
@@ -264,6 +249,11 @@ impl Drop for Pending {
 mod tests {
     use super::*;
 
+    /// The record kept in `file`, as a sandbox configured with it first opens it.
+    fn open(file: &Path) -> Result<SignedVersions, PluginError> {
+        SignedVersions::reopen(Some(file), &SignedVersions::default())
+    }
+
     fn plugin(name: &str, version: &str) -> Vec<(String, Version)> {
         vec![(name.to_owned(), Version::parse(version).unwrap())]
     }
@@ -292,7 +282,7 @@ mod tests {
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let file = dir.join("state.json");
-        let mut versions = SignedVersions::open(Some(&file)).unwrap();
+        let mut versions = open(&file).unwrap();
         versions
             .prepare("m", "aa", &plugin("p", "2.0.0"))
             .unwrap()
@@ -300,7 +290,7 @@ mod tests {
             .unwrap();
         // Staged, then dropped (the layers refused the module): nothing changes.
         drop(versions.prepare("m", "bb", &plugin("p", "3.0.0")).unwrap());
-        let mut restarted = SignedVersions::open(Some(&file)).unwrap();
+        let mut restarted = open(&file).unwrap();
         assert!(restarted.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
         assert!(restarted.prepare("m", "aa", &plugin("p", "2.0.0")).is_ok());
         let mut left: Vec<String> = std::fs::read_dir(dir)
@@ -314,10 +304,7 @@ mod tests {
             "no staged file left"
         );
         std::fs::write(&file, "not a record").unwrap();
-        assert!(
-            SignedVersions::open(Some(&file)).is_err(),
-            "a bad record fails closed"
-        );
+        assert!(open(&file).is_err(), "a bad record fails closed");
     }
 
     /// Two sharers of one state file (two processes, or two registries of one): each checks
@@ -327,8 +314,8 @@ mod tests {
     fn sharers_of_a_state_file_see_each_others_versions() {
         let scratch = tempfile::tempdir().unwrap();
         let file = scratch.path().join("state.json");
-        let mut first = SignedVersions::open(Some(&file)).unwrap();
-        let mut second = SignedVersions::open(Some(&file)).unwrap();
+        let mut first = open(&file).unwrap();
+        let mut second = open(&file).unwrap();
         first
             .prepare("m", "aa", &plugin("p", "2.0.0"))
             .unwrap()
@@ -342,7 +329,7 @@ mod tests {
             .unwrap()
             .commit(&mut second)
             .unwrap();
-        let mut restarted = SignedVersions::open(Some(&file)).unwrap();
+        let mut restarted = open(&file).unwrap();
         assert!(restarted.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
         assert!(restarted.prepare("n", "yy", &plugin("q", "0.9.0")).is_err());
     }
@@ -357,7 +344,7 @@ mod tests {
             for thread in 0..8 {
                 let file = &file;
                 scope.spawn(move || {
-                    let mut versions = SignedVersions::open(Some(file)).unwrap();
+                    let mut versions = open(file).unwrap();
                     for round in 0..16 {
                         let name = format!("p{thread}-{round}");
                         versions
