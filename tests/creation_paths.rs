@@ -789,7 +789,9 @@ fn register_sandboxed_writer(registry: &ModuleRegistry) {
     registry.registrations().add_registry(&TOOLS);
     registry
         .registrations()
-        .register_sandboxed(
+        .register_batch(
+            "writer.wasm",
+            Vec::new(),
             vec![
                 modreg::SandboxedRegistration::new(
                     "sandboxed-writer",
@@ -799,7 +801,6 @@ fn register_sandboxed_writer(registry: &ModuleRegistry) {
                 )
                 .with_permissions(vec!["fs.write".to_owned()]),
             ],
-            false,
             None,
         )
         .unwrap();

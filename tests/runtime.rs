@@ -570,14 +570,26 @@ fn settings_are_refused_for_unknown_names_and_forgotten_with_their_plugin() {
         .unwrap();
     registry.register_plugin(reporter()).unwrap();
     assert!(level(&registry).contains("None"), "{}", level(&registry));
+    // A source's plugin (a module's) withdrawn with its source.
+    registry
+        .registrations()
+        .unregister_plugin("reporter")
+        .unwrap();
+    registry
+        .registrations()
+        .register_batch("reporter.wasm", vec![reporter().into()], Vec::new(), None)
+        .unwrap();
     registry
         .registrations()
         .set_plugin_settings("reporter", settings)
         .unwrap();
-    registry
-        .registrations()
-        .withdraw(&["reporter".to_owned()], None)
-        .unwrap();
+    assert_eq!(
+        registry
+            .registrations()
+            .withdraw("reporter.wasm", None)
+            .unwrap(),
+        ["reporter"]
+    );
     registry.register_plugin(reporter()).unwrap();
     assert!(level(&registry).contains("None"), "{}", level(&registry));
 }

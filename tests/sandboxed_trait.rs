@@ -84,14 +84,15 @@ fn a_registry_trait_is_sandboxed_through_its_object_form() {
     let host = ModuleRegistry::new();
     host.registrations().add_registry(&STORES);
     host.registrations()
-        .register_sandboxed(
+        .register_batch(
+            "in-process.wasm",
+            Vec::new(),
             vec![SandboxedRegistration::new(
                 "in-process",
                 abi.trait_name,
                 abi.fingerprint,
                 || Ok(Box::new(InProcess)),
             )],
-            false,
             None,
         )
         .unwrap();
@@ -119,14 +120,15 @@ fn a_registry_trait_is_sandboxed_through_its_object_form() {
     // A trait of another shape (another fingerprint) is refused by name and fingerprints.
     let error = host
         .registrations()
-        .register_sandboxed(
+        .register_batch(
+            "stale.wasm",
+            Vec::new(),
             vec![SandboxedRegistration::new(
                 "stale",
                 "Store",
                 "0000000000000000",
                 || Ok(Box::new(InProcess)),
             )],
-            false,
             None,
         )
         .unwrap_err();

@@ -289,14 +289,18 @@ fn under_access_control_every_change_needs_an_allowed_principal() {
                 .register_plugins([runtime("newcomer"), runtime("second")])
         }),
         ("register_batch", |r| {
-            r.registrations()
-                .register_batch(vec![runtime("newcomer").into()], false, None)
+            r.registrations().register_batch(
+                "newcomer.wasm",
+                vec![runtime("newcomer").into()],
+                Vec::new(),
+                None,
+            )
         }),
         ("unregister_plugin", |r| {
             r.registrations().unregister_plugin("victim")
         }),
         ("withdraw", |r| {
-            r.registrations().withdraw(&["victim".to_owned()], None)
+            r.registrations().withdraw("victim.wasm", None).map(drop)
         }),
         ("register_plugin_factory", |r| {
             r.registrations().register_plugin_factory(
@@ -323,7 +327,11 @@ fn under_access_control_every_change_needs_an_allowed_principal() {
     };
     for (path, change) in paths {
         let registry = ModuleRegistry::new();
-        registry.register_plugin(victim()).unwrap();
+        // Registered as a source's (a module's), so that the source's withdrawal is a path too.
+        registry
+            .registrations()
+            .register_batch("victim.wasm", vec![victim().into()], Vec::new(), None)
+            .unwrap();
         registry
             .configure_plugin_access_control(
                 PluginAccessControlConfig::new()

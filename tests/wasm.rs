@@ -25,7 +25,7 @@ use guest_hostile_typed::PROBES;
 
 use modreg::{
     AdvancedPluginMonitoringConfig, AlertKind, GuestState, ModuleRegistry, Operation,
-    PluginAccessControlConfig, PluginCapabilityQuery, PluginError, PluginErrorKind,
+    PluginAccessControlConfig, PluginCapabilityQuery, PluginConfig, PluginError, PluginErrorKind,
     PluginMonitoringConfig, PluginType, Principal, Role, SecurityError, WasmConfig, WasmEngine,
     WasmSignature,
 };
@@ -2473,7 +2473,7 @@ fn a_module_cannot_take_over_another_modules_plugin() {
         .load_wasm_bytes("second.wasm", &second, None)
         .unwrap_err();
     assert!(
-        matches!(refused.kind(), PluginErrorKind::WasmModule { reason, .. } if reason.contains("already loaded from `first.wasm`")),
+        matches!(refused.kind(), PluginErrorKind::AlreadyRegistered { name, existing } if name == "shared-name" && existing == "loaded from `first.wasm`"),
         "{refused:?}"
     );
     // Reloading the owner replaces it.
@@ -2483,6 +2483,131 @@ fn a_module_cannot_take_over_another_modules_plugin() {
         .unwrap();
     let answer = answer_of(&registry, "shared-name");
     assert_eq!(answer, b"two");
+}
+
+/// A module owns the plugins it registered, and only while they are its: one removed by hand
+/// (`unregister_plugin`) is no longer the module's, so its name can go to the application or
+/// to another module, and neither the module's reload nor its unloading touches what took it.
+#[test]
+fn a_module_owns_only_the_plugins_still_its_own() {
+    let registry = ModuleRegistry::new();
+    let version = |name: &str| registry.plugin(name).map(|p| p.version().to_owned());
+    registry
+        .wasm()
+        .load_wasm_bytes("codec.wasm", &wasm_text::fake_hex_codec("x"), None)
+        .unwrap();
+    // Another module takes a name the first gave up.
+    registry
+        .registrations()
+        .unregister_plugin("x-decode")
+        .unwrap();
+    let other = wasm_text::guest_named("x-decode", "other", "2.0.0");
+    registry
+        .wasm()
+        .load_wasm_bytes("other.wasm", &other, None)
+        .unwrap();
+    // The application takes the other.
+    registry
+        .registrations()
+        .unregister_plugin("x-encode")
+        .unwrap();
+    registry
+        .register_plugin(
+            PluginConfig::new()
+                .with_name("x-encode")
+                .with_version("9.0.0")
+                .with_type(PluginType::DataProcessor)
+                .with_constructor(|_| Err(PluginError::processing("x-encode", "native"))),
+        )
+        .unwrap();
+    let owners = || (version("x-encode"), answer_of(&registry, "x-decode"));
+    let before = owners();
+    assert_eq!(before, (Some("9.0.0".to_owned()), b"other".to_vec()));
+    // Loading the first module again would take both back: refused, and nothing changes.
+    let refused = registry
+        .wasm()
+        .load_wasm_bytes("codec.wasm", &wasm_text::fake_hex_codec("x"), None)
+        .unwrap_err();
+    assert!(
+        matches!(refused.kind(), PluginErrorKind::AlreadyRegistered { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(owners(), before);
+    // Unloading it removes nothing of theirs.
+    assert_eq!(
+        registry.wasm().unload_wasm_module("codec.wasm").unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(owners(), before);
+    // And the name it gave up is free for it once more when its taker goes.
+    registry.wasm().unload_wasm_module("other.wasm").unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes(
+            "codec.wasm",
+            &wasm_text::with_plugin(wasm_text::fake_hex_codec("y"), "x-decode"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(answer_of(&registry, "x-decode"), b"");
+}
+
+/// A module's reload is all or none across its typed and its bytes plugins: a version whose
+/// bytes plugin is refused (its name is taken) leaves the version before it serving, and none
+/// of the refused version's typed plugins registered.
+#[test]
+fn a_refused_reload_registers_none_of_its_typed_plugins() {
+    use sandboxed_trait::PRICING;
+
+    let registry = registry_with(WasmConfig::new().with_replace_compiled(true));
+    registry.registrations().add_registry(&PRICING);
+    let sandboxed = || {
+        registry
+            .catalog()
+            .typed_plugins(&PRICING)
+            .into_iter()
+            .filter(|p| p.sandboxed)
+            .count()
+    };
+    registry
+        .wasm()
+        .load_wasm_bytes(
+            "m.wasm",
+            &wasm_text::guest_named("first", "one", "1.0.0"),
+            None,
+        )
+        .unwrap();
+    registry
+        .register_plugin(
+            PluginConfig::new()
+                .with_name("taken")
+                .with_version("1.0.0")
+                .with_type(PluginType::DataProcessor)
+                .with_constructor(|_| Err(PluginError::processing("taken", "native"))),
+        )
+        .unwrap();
+    let pricing = std::fs::read(wasm_guests::pricing_module()).unwrap();
+    let refused = registry
+        .wasm()
+        .load_wasm_bytes(
+            "m.wasm",
+            &wasm_text::with_plugin(pricing.clone(), "taken"),
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(refused.kind(), PluginErrorKind::AlreadyRegistered { name, .. } if name == "taken"),
+        "{refused:?}"
+    );
+    assert_eq!(sandboxed(), 0);
+    assert_eq!(answer_of(&registry, "first"), b"one");
+    // The same version without the taken name replaces the first wholly.
+    registry
+        .wasm()
+        .load_wasm_bytes("m.wasm", &pricing, None)
+        .unwrap();
+    assert!(sandboxed() > 0);
+    assert!(registry.plugin("first").is_none());
 }
 
 /// A module refused for want of a signature is loaded once its signature file is put beside

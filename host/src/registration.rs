@@ -1,6 +1,6 @@
 //! Changing the registry at run time: registrations, removals, settings and factories.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::factory::PluginFactoryConfig;
@@ -12,7 +12,7 @@ use crate::runtime::{Fields, Registration, RuntimeEntry};
 use crate::sandboxed::SandboxedRegistration;
 use modreg_core::validate::parse_dependency;
 use modreg_core::{PluginError, PluginErrorKind};
-use modreg_core::{PluginSettings, PluginType, Registry};
+use modreg_core::{PluginSettings, PluginType, Registry, SourceLocation};
 
 /// A change a signed artifact asks for ([`crate::Registrations::apply_signed`]).
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub enum SignedChange {
 impl ModuleRegistry {
     /// What [`Registrations::register_plugin`](crate::Registrations::register_plugin) does.
     pub(crate) fn register_plugin(&self, config: PluginConfig) -> Result<(), PluginError> {
-        self.insert(config.into_fields(), false)
+        self.insert(config.into_fields(), Replacing::Nothing)
     }
 
     /// What [`Registrations::register_advanced_plugin`](crate::Registrations::register_advanced_plugin) does.
@@ -37,7 +37,7 @@ impl ModuleRegistry {
         &self,
         config: AdvancedPluginConfig,
     ) -> Result<(), PluginError> {
-        self.insert(config.into_fields(), false)
+        self.insert(config.into_fields(), Replacing::Nothing)
     }
 
     /// What [`Registrations::replace_plugin`](crate::Registrations::replace_plugin) does.
@@ -45,7 +45,7 @@ impl ModuleRegistry {
         &self,
         config: impl Into<Registration>,
     ) -> Result<(), PluginError> {
-        self.insert(config.into().0, true)
+        self.insert(config.into().0, Replacing::Any)
     }
 
     /// What [`Registrations::register_plugins`](crate::Registrations::register_plugins) does.
@@ -62,16 +62,16 @@ impl ModuleRegistry {
                 proof: None,
             })?;
         }
-        self.insert_checked(batch, false)
+        self.insert_checked(batch, Replacing::Nothing)
     }
 
-    fn insert(&self, fields: Fields, replace: bool) -> Result<(), PluginError> {
+    fn insert(&self, fields: Fields, replacing: Replacing<'_>) -> Result<(), PluginError> {
         self.check_change(Change::Register {
             name: fields.name.as_deref().unwrap_or(""),
             plugin_type: fields.plugin_type(),
             proof: None,
         })?;
-        self.insert_checked(vec![fields], replace)
+        self.insert_checked(vec![fields], replacing)
     }
 
     /// Asks the layers whether `change` may happen (security: signatures, secure loading).
@@ -102,13 +102,16 @@ impl ModuleRegistry {
         })
     }
 
-    /// Registers a batch loaded from one source (a WebAssembly module): all or none, each
-    /// checked by the layers with the module's `proof`; `replace` lets it take over its own
-    /// earlier entries.
+    /// What [`Registrations::register_batch`](crate::Registrations::register_batch) does:
+    /// every check that needs no snapshot first (the layers on each registration, each typed
+    /// plugin's trait and fingerprint, each entry's fields), then one snapshot in which the
+    /// source's earlier entries it no longer holds go and the new ones are added, or nothing
+    /// changes.
     pub(crate) fn register_loaded(
         &self,
+        source: &str,
         batch: Vec<Registration>,
-        replace: bool,
+        sandboxed: Vec<SandboxedRegistration>,
         proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
         let batch: Vec<Fields> = batch.into_iter().map(|r| r.0).collect();
@@ -119,7 +122,46 @@ impl ModuleRegistry {
                 proof,
             })?;
         }
-        self.insert_checked(batch, replace)
+        let shadowed = self.check_traits(&sandboxed)?;
+        let entries = self.validated(batch)?;
+        let owner: Arc<str> = Arc::from(source);
+        let held: HashSet<String> = entries
+            .iter()
+            .map(|e| e.name.clone())
+            .chain(sandboxed.iter().map(|e| e.name.clone()))
+            .collect();
+        let gone = self.update(|overlay| {
+            // What the source held before and holds no more goes first, so that a plugin
+            // that moved from one kind to the other (bytes, typed) finds its name free.
+            let gone_entries = owned_by(
+                overlay.entries.iter(),
+                &owner,
+                |e| e.source.as_ref(),
+                |name| entries.iter().all(|e| e.name != name),
+            );
+            let gone_sandboxed = owned_by(
+                overlay.sandboxed.iter(),
+                &owner,
+                |e| e.source.as_ref(),
+                |name| sandboxed.iter().all(|e| e.name != name),
+            );
+            self.remove_entries(overlay, &gone_entries, proof)?;
+            self.remove_entries(overlay, &gone_sandboxed, proof)?;
+            self.insert_sandboxed(overlay, sandboxed, shadowed, proof, &owner)?;
+            self.insert_entries(overlay, entries, Replacing::Source(&owner))?;
+            let mut gone: Vec<String> = gone_entries
+                .into_iter()
+                .chain(gone_sandboxed)
+                .filter(|name| !held.contains(name))
+                .collect();
+            gone.sort();
+            gone.dedup();
+            Ok(gone)
+        })?;
+        for name in &gone {
+            self.emit(&Event::Unregistered { plugin: name });
+        }
+        Ok(())
     }
 
     /// What [`Registrations::apply_signed`](crate::Registrations::apply_signed) does.
@@ -136,7 +178,7 @@ impl ModuleRegistry {
                     plugin_type: fields.plugin_type(),
                     proof,
                 })?;
-                self.insert_checked(vec![fields], false)
+                self.insert_checked(vec![fields], Replacing::Nothing)
             }
             SignedChange::Unregister(name) => self.remove(&name, proof),
             SignedChange::Settings(name, settings) => {
@@ -146,48 +188,65 @@ impl ModuleRegistry {
     }
 
     /// Validates every entry, then adds them all in one snapshot, or none.
-    fn insert_checked(&self, batch: Vec<Fields>, replace: bool) -> Result<(), PluginError> {
-        let entries = batch
+    fn insert_checked(
+        &self,
+        batch: Vec<Fields>,
+        replacing: Replacing<'_>,
+    ) -> Result<(), PluginError> {
+        let entries = self.validated(batch)?;
+        self.update(|overlay| self.insert_entries(overlay, entries, replacing))
+    }
+
+    /// Each entry of `batch` checked (`RuntimeEntry::validate`), or the first error.
+    fn validated(&self, batch: Vec<Fields>) -> Result<Vec<RuntimeEntry>, PluginError> {
+        batch
             .into_iter()
             .map(|fields| RuntimeEntry::validate(fields, |name| self.index().get(name)))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.update(|overlay| {
-            for entry in entries {
-                if let Some(compiled) = entry.compiled {
-                    self.layers_check_change(overlay,
-                        Change::Shadow {
-                            name: &entry.name,
-                            compiled: compiled.location(),
-                        },
-                    )?;
-                }
-                tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
-                let name = entry.name.clone();
-                let is_mock = entry.mock_of.is_some();
-                // A cycle through this entry leaves it by one of its dependencies (its own,
-                // or those of the compiled-in plugin it lends from).
-                let may_close_a_cycle = !entry.depends_on.is_empty() || entry.compiled.is_some();
-                overlay.removed.remove(&name);
-                // One walk of the map per entry: the insertion says what it replaced. On an
-                // error the whole copy of the overlay is dropped, so nothing is registered.
-                if let Some(previous) = overlay.entries.insert(name.clone(), Arc::new(entry)) {
-                    if !replace {
-                        return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
-                            name,
-                            existing: "registered at run time".to_owned(),
-                        }));
-                    }
-                    overlay.forget_mock(&previous);
-                }
-                if is_mock {
-                    overlay.remember_mock(&name);
-                }
-                if may_close_a_cycle {
-                    self.refuse_cycle(overlay, &name)?;
-                }
+            .collect()
+    }
+
+    /// Adds `entries` to `overlay` (the caller's snapshot, dropped whole on an error), each
+    /// taking the name of an earlier runtime entry only as `replacing` allows.
+    fn insert_entries(
+        &self,
+        overlay: &mut Overlay,
+        entries: Vec<RuntimeEntry>,
+        replacing: Replacing<'_>,
+    ) -> Result<(), PluginError> {
+        for mut entry in entries {
+            if let Some(compiled) = entry.compiled {
+                self.layers_check_change(
+                    overlay,
+                    Change::Shadow {
+                        name: &entry.name,
+                        compiled: compiled.location(),
+                    },
+                )?;
             }
-            Ok(())
-        })
+            tracing::debug!(plugin = %entry.name, version = %entry.version, plugin_type = %entry.plugin_type, "registering plugin");
+            let name = entry.name.clone();
+            let is_mock = entry.mock_of.is_some();
+            // A cycle through this entry leaves it by one of its dependencies (its own,
+            // or those of the compiled-in plugin it lends from).
+            let may_close_a_cycle = !entry.depends_on.is_empty() || entry.compiled.is_some();
+            overlay.removed.remove(&name);
+            // One walk of the map per entry: the insertion says what it replaced. On an
+            // error the whole copy of the overlay is dropped, so nothing is registered.
+            entry.source = replacing.owner();
+            if let Some(previous) = overlay.entries.insert(name.clone(), Arc::new(entry)) {
+                if !replacing.may_replace(previous.source.as_deref()) {
+                    return Err(already_registered(name, previous.source.as_deref()));
+                }
+                overlay.forget_mock(&previous);
+            }
+            if is_mock {
+                overlay.remember_mock(&name);
+            }
+            if may_close_a_cycle {
+                self.refuse_cycle(overlay, &name)?;
+            }
+        }
+        Ok(())
     }
 
     /// Fails if `start`'s dependencies lead back to it, naming every plugin on the shortest
@@ -231,34 +290,61 @@ impl ModuleRegistry {
         self.remove(name, None)
     }
 
-    /// Removes the runtime entries `names` (a WebAssembly module's plugins), all or none; a
-    /// compiled-in plugin one of them shadowed is found again.
+    /// What [`Registrations::withdraw`](crate::Registrations::withdraw) does: removes every
+    /// entry `source` holds, all or none, and names them.
     pub(crate) fn withdraw(
         &self,
+        source: &str,
+        proof: Option<Proof<'_>>,
+    ) -> Result<Vec<String>, PluginError> {
+        let gone = self.update(|overlay| {
+            let entries = owned_by(
+                overlay.entries.iter(),
+                source,
+                |e| e.source.as_ref(),
+                |_| true,
+            );
+            let sandboxed = owned_by(
+                overlay.sandboxed.iter(),
+                source,
+                |e| e.source.as_ref(),
+                |_| true,
+            );
+            self.remove_entries(overlay, &entries, proof)?;
+            self.remove_entries(overlay, &sandboxed, proof)?;
+            let mut gone: Vec<String> = entries.into_iter().chain(sandboxed).collect();
+            gone.sort();
+            Ok(gone)
+        })?;
+        for name in &gone {
+            self.emit(&Event::Unregistered { plugin: name });
+        }
+        Ok(gone)
+    }
+
+    /// Removes the runtime entries `names` (a source's) from `overlay`, each checked by the
+    /// layers with `proof`; a compiled-in plugin one of them shadowed is found again.
+    fn remove_entries(
+        &self,
+        overlay: &mut Overlay,
         names: &[String],
         proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
-        self.update(|overlay| {
-            for name in names {
-                self.layers_check_change(
-                    overlay,
-                    Change::Unregister {
-                        name,
-                        compiled: false,
-                        proof,
-                    },
-                )?;
-                if let Some(entry) = overlay.entries.remove(name.as_str()) {
-                    overlay.forget_mock(&entry);
-                }
-                overlay.sandboxed.remove(name.as_str());
-                // Settings go with their plugin: a later one of that name starts without.
-                overlay.settings.remove(name.as_str());
-            }
-            Ok(())
-        })?;
         for name in names {
-            self.emit(&Event::Unregistered { plugin: name });
+            self.layers_check_change(
+                overlay,
+                Change::Unregister {
+                    name,
+                    compiled: false,
+                    proof,
+                },
+            )?;
+            if let Some(entry) = overlay.entries.remove(name.as_str()) {
+                overlay.forget_mock(&entry);
+            }
+            overlay.sandboxed.remove(name.as_str());
+            // Settings go with their plugin: a later one of that name starts without.
+            overlay.settings.remove(name.as_str());
         }
         Ok(())
     }
@@ -385,76 +471,131 @@ impl ModuleRegistry {
 }
 
 impl ModuleRegistry {
-    /// What [`Registrations::register_sandboxed`](crate::Registrations::register_sandboxed)
-    /// does: each plugin's trait must be one of a registry the host was given, with the same
-    /// fingerprint; then the layers check each as a registration (with `proof`), and the
-    /// shadowing of a compiled-in plugin of its registry; then all are added, or none.
-    pub(crate) fn register_sandboxed(
+    /// Checks that each typed plugin of `batch` is of a trait a registry the host was given
+    /// serves, with the same fingerprint; answers where each would shadow a compiled-in plugin
+    /// of its registry (`None`: it takes no compiled-in name).
+    fn check_traits(
         &self,
+        batch: &[SandboxedRegistration],
+    ) -> Result<Vec<Option<SourceLocation>>, PluginError> {
+        batch
+            .iter()
+            .map(|entry| {
+                let registry = self.typed.serving(&entry.trait_name).ok_or_else(|| {
+                    PluginError::from(PluginErrorKind::TraitNotServed {
+                        plugin: entry.name.clone(),
+                        trait_name: entry.trait_name.clone(),
+                    })
+                })?;
+                let (_, fingerprint) = registry
+                    .sandboxed_trait()
+                    .expect("serving() finds sandboxed registries only");
+                entry.check_fingerprint(fingerprint)?;
+                Ok(registry.compiled_location(&entry.name))
+            })
+            .collect()
+    }
+
+    /// Adds the typed plugins of `batch` (checked by [`check_traits`](Self::check_traits),
+    /// which answered `shadowed`) to `overlay` as `source`'s: the layers check each as a
+    /// registration with `proof`, and the shadowing of a compiled-in plugin of its registry.
+    fn insert_sandboxed(
+        &self,
+        overlay: &mut Overlay,
         batch: Vec<SandboxedRegistration>,
-        replace: bool,
+        shadowed: Vec<Option<SourceLocation>>,
         proof: Option<Proof<'_>>,
+        source: &Arc<str>,
     ) -> Result<(), PluginError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut shadowed = Vec::new();
-        for entry in &batch {
-            let registry = self.typed.serving(&entry.trait_name).ok_or_else(|| {
-                PluginError::from(PluginErrorKind::TraitNotServed {
-                    plugin: entry.name.clone(),
-                    trait_name: entry.trait_name.clone(),
-                })
-            })?;
-            let (_, fingerprint) = registry
-                .sandboxed_trait()
-                .expect("serving() finds sandboxed registries only");
-            entry.check_fingerprint(fingerprint)?;
-            shadowed.push(registry.compiled_location(&entry.name));
-        }
-        self.update(|overlay| {
-            for (entry, compiled) in batch.into_iter().zip(shadowed) {
-                self.layers_check_change(
-                    overlay,
-                    Change::Register {
-                        name: &entry.name,
-                        plugin_type: None,
-                        proof,
-                    },
-                )?;
-                if let Some(compiled) = compiled {
-                    if !entry.shadows {
-                        return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
-                            name: entry.name,
-                            existing: format!(
-                                "compiled in at {compiled}; a sandboxed plugin takes a compiled-in plugin's name only when its source allows it"
-                            ),
-                        }));
-                    }
-                    self.layers_check_change(
-                        overlay,
-                        Change::Shadow {
-                            name: &entry.name,
-                            compiled,
-                        },
-                    )?;
-                }
-                if overlay.entries.contains_key(&entry.name) {
+        for (mut entry, compiled) in batch.into_iter().zip(shadowed) {
+            self.layers_check_change(
+                overlay,
+                Change::Register {
+                    name: &entry.name,
+                    plugin_type: None,
+                    proof,
+                },
+            )?;
+            if let Some(compiled) = compiled {
+                if !entry.shadows {
                     return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
                         name: entry.name,
-                        existing: "registered at run time".to_owned(),
+                        existing: format!(
+                            "compiled in at {compiled}; a sandboxed plugin takes a compiled-in plugin's name only when its source allows it"
+                        ),
                     }));
                 }
-                let name = entry.name.clone();
-                if overlay.sandboxed.insert(name.clone(), Arc::new(entry)).is_some() && !replace
-                {
-                    return Err(PluginError::from(PluginErrorKind::AlreadyRegistered {
-                        name,
-                        existing: "registered at run time".to_owned(),
-                    }));
-                }
+                self.layers_check_change(
+                    overlay,
+                    Change::Shadow {
+                        name: &entry.name,
+                        compiled,
+                    },
+                )?;
             }
-            Ok(())
-        })
+            if let Some(other) = overlay.entries.get(&entry.name) {
+                return Err(already_registered(entry.name, other.source.as_deref()));
+            }
+            entry.source = Some(Arc::clone(source));
+            let name = entry.name.clone();
+            if let Some(previous) = overlay.sandboxed.insert(name.clone(), Arc::new(entry))
+                && previous.source.as_ref() != Some(source)
+            {
+                return Err(already_registered(name, previous.source.as_deref()));
+            }
+        }
+        Ok(())
     }
+}
+
+/// Who may take the name of an earlier runtime entry.
+#[derive(Clone, Copy)]
+enum Replacing<'a> {
+    /// No one: the name must be free.
+    Nothing,
+    /// The application (`replace_plugin`): any runtime entry's name.
+    Any,
+    /// A source (a WebAssembly module): only its own entries' names.
+    Source(&'a Arc<str>),
+}
+
+impl Replacing<'_> {
+    /// The source the new entry is registered by (`None`: the application).
+    fn owner(self) -> Option<Arc<str>> {
+        match self {
+            Replacing::Source(source) => Some(Arc::clone(source)),
+            Replacing::Nothing | Replacing::Any => None,
+        }
+    }
+
+    /// Whether an entry registered by `earlier` (`None`: the application) may be replaced.
+    fn may_replace(self, earlier: Option<&str>) -> bool {
+        match self {
+            Replacing::Nothing => false,
+            Replacing::Any => true,
+            Replacing::Source(source) => earlier == Some(&**source),
+        }
+    }
+}
+
+/// The error for a name held by a runtime entry that `source` registered (`None`: the
+/// application).
+fn already_registered(name: String, source: Option<&str>) -> PluginError {
+    let existing = match source {
+        Some(source) => format!("loaded from `{source}`"),
+        None => "registered at run time".to_owned(),
+    };
+    PluginError::from(PluginErrorKind::AlreadyRegistered { name, existing })
+}
+
+/// The names of the entries of `map` that `source` registered, of those `keep` answers true for.
+fn owned_by<'a, V: 'a>(
+    map: impl Iterator<Item = (&'a str, &'a Arc<V>)>,
+    source: &str,
+    source_of: impl Fn(&V) -> Option<&Arc<str>>,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    map.filter(|(name, entry)| source_of(entry).is_some_and(|s| &**s == source) && keep(name))
+        .map(|(name, _)| name.to_owned())
+        .collect()
 }

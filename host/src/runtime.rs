@@ -237,6 +237,9 @@ pub(crate) struct RuntimeEntry {
     advanced: Option<DynAdvancedConstructor>,
     /// The compiled-in plugin of the same name, which provides the implementation.
     pub(crate) compiled: Option<&'static PluginDescriptor>,
+    /// The source that registered it (a WebAssembly module), `None` for the application: a
+    /// source replaces and withdraws only its own entries (`registration.rs`).
+    pub(crate) source: Option<Arc<str>>,
 }
 
 impl RuntimeEntry {
@@ -323,6 +326,7 @@ impl RuntimeEntry {
             constructor: fields.constructor,
             advanced: fields.advanced,
             compiled,
+            source: None,
         })
     }
 

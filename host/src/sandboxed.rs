@@ -27,6 +27,8 @@ pub struct SandboxedRegistration {
     fingerprint: String,
     pub(crate) shadows: bool,
     make: Arc<SandboxedMaker>,
+    /// The source that registered it (set by `Registrations::register_batch`).
+    pub(crate) source: Option<Arc<str>>,
 }
 
 impl SandboxedRegistration {
@@ -50,6 +52,7 @@ impl SandboxedRegistration {
             fingerprint: fingerprint.into(),
             shadows: false,
             make: Arc::new(make),
+            source: None,
         }
     }
 

@@ -303,38 +303,38 @@ impl Registrations<'_> {
         self.0.declare(source, name, plugin_type)
     }
 
-    /// Registers a batch a source loaded together (a WebAssembly module's plugins): all or
-    /// none, each checked by the layers with the source's `proof` (its signature, if it has
-    /// one); `replace` lets the batch take over runtime entries of the same names.
+    /// Registers what the source `source` (a WebAssembly module, by its name) holds now: its
+    /// plugins (`batch`) and its plugins of users' own `#[sandboxed]` traits (`sandboxed`), in
+    /// one snapshot or not at all. What the source registered before and no longer holds goes
+    /// in the same snapshot. A source owns what it registered, until another hand removes or
+    /// replaces it: a name held by the application or by another source is refused
+    /// (`AlreadyRegistered`, naming the holder), so a source never takes or removes what is
+    /// not its own.
+    ///
+    /// The layers check each registration and each removal with `proof` (the source's
+    /// signature, if it has one). Each typed plugin's trait must be that of a registry given
+    /// to [`add_registry`](Self::add_registry), with the same fingerprint (`TraitNotServed`,
+    /// `TraitMismatch` otherwise); [`Instances::create_from`] finds it.
     pub fn register_batch(
         &self,
+        source: &str,
         batch: Vec<Registration>,
-        replace: bool,
+        sandboxed: Vec<SandboxedRegistration>,
         proof: Option<Proof<'_>>,
     ) -> Result<(), PluginError> {
-        self.0.register_loaded(batch, replace, proof)
+        self.0.register_loaded(source, batch, sandboxed, proof)
     }
 
-    /// Registers plugins of users' own `#[sandboxed]` traits that a source loaded together (a
-    /// WebAssembly module's typed plugins): all or none. Each plugin's trait must be that of a
-    /// registry given to [`add_registry`](Self::add_registry), with the same fingerprint
-    /// (`TraitNotServed`, `TraitMismatch` otherwise); the layers check each as a registration
-    /// with `proof`. [`Instances::create_from`] finds them; [`withdraw`](Self::withdraw)
-    /// removes them.
-    pub fn register_sandboxed(
+    /// Removes every entry the source `source` registered and still holds
+    /// ([`register_batch`](Self::register_batch)), all or none, each checked by the layers
+    /// with `proof`; a compiled-in plugin one of them shadowed is found again. Answers the
+    /// names removed.
+    pub fn withdraw(
         &self,
-        batch: Vec<SandboxedRegistration>,
-        replace: bool,
+        source: &str,
         proof: Option<Proof<'_>>,
-    ) -> Result<(), PluginError> {
-        self.0.register_sandboxed(batch, replace, proof)
-    }
-
-    /// Removes the runtime entries `names` (a source's plugins), all or none, each checked by
-    /// the layers with the source's `proof`; a compiled-in plugin one of them shadowed is found
-    /// again.
-    pub fn withdraw(&self, names: &[String], proof: Option<Proof<'_>>) -> Result<(), PluginError> {
-        self.0.withdraw(names, proof)
+    ) -> Result<Vec<String>, PluginError> {
+        self.0.withdraw(source, proof)
     }
 
     /// Makes the change an artifact (a manifest) asks for, with its signature if it has one:

@@ -175,6 +175,12 @@ pub fn fake_hex_codec(name: &str) -> Vec<u8> {
     append_section(module, &[encode, decode].concat())
 }
 
+/// `module` (a module that keeps the call contract) with one more plugin in its listing: `name`,
+/// a `data-processor` at 1.0.0.
+pub fn with_plugin(module: Vec<u8>, name: &str) -> Vec<u8> {
+    with_record(module, name, "1.0.0", "data-processor", &[], &[], None)
+}
+
 /// `module` with a section of one record: version 1, or version 2 with `limits`.
 fn with_record(
     module: Vec<u8>,

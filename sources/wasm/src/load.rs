@@ -29,7 +29,8 @@ use modreg_host::{Event, ModuleRegistry};
 /// one per registry and offers them as `registry.wasm()` ([`Sandbox`]).
 pub struct Wasm {
     config: RwLock<WasmConfig>,
-    /// Loaded modules by name: their hash and the plugins they registered.
+    /// Loaded modules by name, with their hash (the host knows which plugins each holds:
+    /// those it registered, less any another hand removed or replaced since).
     modules: Mutex<BTreeMap<String, LoadedEntry>>,
     /// The newest signed version accepted for each plugin (taken after `modules`).
     versions: Mutex<SignedVersions>,
@@ -94,7 +95,6 @@ fn stamp_of(path: &Path) -> Option<FileStamp> {
 #[derive(Clone, Debug)]
 struct LoadedEntry {
     sha256: String,
-    plugins: Vec<String>,
 }
 
 impl Default for Wasm {
@@ -454,15 +454,6 @@ impl Wasm {
         loaded.instantiate_once()?;
         let (registrations, typed_registrations, names) = registrations_of(&loaded, name, &config)?;
         let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
-        // Replacing is for a module's own plugins: another module's stay its own.
-        for (other, entry) in modules.iter().filter(|(other, _)| *other != name) {
-            if let Some(taken) = names.iter().find(|n| entry.plugins.contains(n)) {
-                return Err(PluginError::from(PluginErrorKind::WasmModule {
-                    module: name.to_owned(),
-                    reason: format!("plugin `{taken}` is already loaded from `{other}`"),
-                }));
-            }
-        }
         if !config.replaces_compiled()
             && let Some(taken) = names.iter().find(|n| registry.index().get(n).is_some())
         {
@@ -473,45 +464,18 @@ impl Wasm {
                 ),
             }));
         }
-        let previous = modules.get(name).cloned();
         let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
         let pending = match signature {
             Some(_) => Some(versions.prepare(name, &sha256, &plugin_versions(&loaded, name)?)?),
             None => None,
         };
-        // The typed plugins first: their trait and fingerprint are checked before anything of
-        // the module is registered, so a module built against another trait changes nothing.
-        registry.registrations().register_sandboxed(
-            typed_registrations,
-            previous.is_some(),
-            proof,
-        )?;
-        if let Err(error) =
-            registry
-                .registrations()
-                .register_batch(registrations, previous.is_some(), proof)
-        {
-            // All or none: the typed plugins just registered go again.
-            if previous.is_none() {
-                let typed: Vec<String> = loaded
-                    .module
-                    .entries
-                    .iter()
-                    .filter(|e| e.typed.is_some())
-                    .map(|e| e.name.clone())
-                    .collect();
-                let _ = registry.registrations().withdraw(&typed, proof);
-            }
-            return Err(error);
-        }
-        if let Some(previous) = previous {
-            let gone: Vec<String> = previous
-                .plugins
-                .into_iter()
-                .filter(|p| !names.contains(p))
-                .collect();
-            registry.registrations().withdraw(&gone, proof)?;
-        }
+        // One snapshot: the module's plugins, typed and not, replace those of its version
+        // before (what that one held and this one does not goes), or nothing changes. The
+        // host refuses a name another module or the application holds: a module takes over
+        // only its own plugins.
+        registry
+            .registrations()
+            .register_batch(name, registrations, typed_registrations, proof)?;
         if let Some(pending) = pending
             && let Err(error) = pending.commit(&mut versions)
         {
@@ -519,13 +483,7 @@ impl Wasm {
             tracing::error!(module = name, error = %error.to_string().escape_debug(), "the signed version could not be recorded");
         }
         tracing::info!(module = name, sha256 = %sha256, plugins = ?names, "WebAssembly module loaded");
-        modules.insert(
-            name.to_owned(),
-            LoadedEntry {
-                sha256,
-                plugins: names.clone(),
-            },
-        );
+        modules.insert(name.to_owned(), LoadedEntry { sha256 });
         Ok(names)
     }
 
@@ -536,19 +494,22 @@ impl Wasm {
         name: &str,
     ) -> Result<Vec<String>, PluginError> {
         let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(entry) = modules.get(name) else {
+        if !modules.contains_key(name) {
             return Err(PluginError::from(PluginErrorKind::WasmModule {
                 module: name.to_owned(),
                 reason: "no module of that name is loaded".to_owned(),
             }));
-        };
-        registry.registrations().withdraw(&entry.plugins, None)?;
+        }
+        // What of the module's is still its own (a plugin removed or replaced by another hand
+        // since is not).
+        let withdrawn = registry.registrations().withdraw(name, None)?;
         // A directory pass reads the file again, whatever its stamp.
         self.stamps
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(name);
-        Ok(modules.remove(name).map(|e| e.plugins).unwrap_or_default())
+        modules.remove(name);
+        Ok(withdrawn)
     }
 
     /// Whether module file `name` has `stamp` still (a file without one is read again).
