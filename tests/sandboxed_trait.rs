@@ -113,9 +113,15 @@ fn a_registry_trait_is_sandboxed_through_its_object_form() {
     let listed = host.catalog().typed_plugins(&STORES);
     let sandboxed: Vec<_> = listed
         .iter()
-        .map(|p| (p.name.as_str(), p.sandboxed))
+        .map(|p| (p.name.as_str(), p.sandboxed, p.source.as_deref()))
         .collect();
-    assert_eq!(sandboxed, [("in-process", true), ("memory", false)]);
+    assert_eq!(
+        sandboxed,
+        [
+            ("in-process", true, Some("in-process.wasm")),
+            ("memory", false, None)
+        ]
+    );
 
     // A trait of another shape (another fingerprint) is refused by name and fingerprints.
     let error = host

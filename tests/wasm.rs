@@ -2485,6 +2485,15 @@ fn a_module_cannot_take_over_another_modules_plugin() {
     assert_eq!(answer, b"two");
 }
 
+/// A plugin the application registers at run time, `name` at `version` (its constructor fails).
+fn application_plugin(name: &'static str, version: &str) -> PluginConfig {
+    PluginConfig::new()
+        .with_name(name)
+        .with_version(version)
+        .with_type(PluginType::DataProcessor)
+        .with_constructor(move |_| Err(PluginError::processing(name, "the application's")))
+}
+
 /// A module owns the plugins it registered, and only while they are its: one removed by hand
 /// (`unregister_plugin`) is no longer the module's, so its name can go to the application or
 /// to another module, and neither the module's reload nor its unloading touches what took it.
@@ -2512,13 +2521,7 @@ fn a_module_owns_only_the_plugins_still_its_own() {
         .unregister_plugin("x-encode")
         .unwrap();
     registry
-        .register_plugin(
-            PluginConfig::new()
-                .with_name("x-encode")
-                .with_version("9.0.0")
-                .with_type(PluginType::DataProcessor)
-                .with_constructor(|_| Err(PluginError::processing("x-encode", "native"))),
-        )
+        .register_plugin(application_plugin("x-encode", "9.0.0"))
         .unwrap();
     let owners = || (version("x-encode"), answer_of(&registry, "x-decode"));
     let before = owners();
@@ -2552,6 +2555,113 @@ fn a_module_owns_only_the_plugins_still_its_own() {
     assert_eq!(answer_of(&registry, "x-decode"), b"");
 }
 
+/// Any sequence of module loads (two modules, two versions each, with a plugin name both may
+/// hold), unloads, and registrations and removals by the application leaves each name to the
+/// owner a model says: a module takes only names that are free or its own (else its load is
+/// refused and changes nothing), its version drops what the one before held and it does not,
+/// and an unload or a removal by another hand takes only what it still holds.
+#[test]
+fn any_sequence_of_loads_and_registrations_leaves_each_name_to_its_owner() {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    #[derive(Clone, Copy, Debug)]
+    enum Op {
+        /// Module 0 or 1 at version 0 (it holds the shared name) or 1 (it does not).
+        Load(usize, usize),
+        Unload(usize),
+        Register(usize),
+        Unregister(usize),
+    }
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Owner {
+        Module(usize),
+        Application,
+    }
+    const NAMES: [&str; 3] = ["own-0", "own-1", "shared"];
+    let files = ["zero.wasm", "one.wasm"];
+    let held = |m: usize, v: usize| -> Vec<usize> { if v == 0 { vec![m, 2] } else { vec![m] } };
+    let module = |m: usize, v: usize| {
+        let mut names = held(m, v).into_iter().map(|n| NAMES[n]);
+        let first = wasm_text::guest_named(names.next().unwrap(), "", &format!("1.{v}.0"));
+        names.fold(first, wasm_text::with_plugin)
+    };
+    let op = prop_oneof![
+        3 => (0..2usize, 0..2usize).prop_map(|(m, v)| Op::Load(m, v)),
+        1 => (0..2usize).prop_map(Op::Unload),
+        1 => (0..3usize).prop_map(Op::Register),
+        1 => (0..3usize).prop_map(Op::Unregister),
+    ];
+    let refused_loads = std::cell::Cell::new(0);
+    seeded::runner(256)
+        .run(&proptest::collection::vec(op, 1..32), |ops| {
+            let registry = ModuleRegistry::new();
+            let sandbox = registry.wasm();
+            let mut owners: BTreeMap<usize, Owner> = BTreeMap::new();
+            let mut loaded = [false; 2];
+            for op in ops {
+                match op {
+                    Op::Load(m, v) => {
+                        let wanted = held(m, v);
+                        let free = wanted
+                            .iter()
+                            .all(|n| owners.get(n).is_none_or(|o| *o == Owner::Module(m)));
+                        let result = sandbox.load_wasm_bytes(files[m], &module(m, v), None);
+                        prop_assert_eq!(result.is_ok(), free, "{:?}: {:?}", op, result);
+                        if free {
+                            owners.retain(|n, o| *o != Owner::Module(m) || wanted.contains(n));
+                            owners.extend(wanted.iter().map(|&n| (n, Owner::Module(m))));
+                            loaded[m] = true;
+                        } else {
+                            refused_loads.set(refused_loads.get() + 1);
+                        }
+                    }
+                    Op::Unload(m) => {
+                        let result = sandbox.unload_wasm_module(files[m]);
+                        prop_assert_eq!(result.is_ok(), loaded[m], "{:?}", op);
+                        if loaded[m] {
+                            let mut expected: Vec<&str> = (owners.iter())
+                                .filter(|(_, o)| **o == Owner::Module(m))
+                                .map(|(&n, _)| NAMES[n])
+                                .collect();
+                            expected.sort_unstable();
+                            prop_assert_eq!(result.unwrap(), expected);
+                            owners.retain(|_, o| *o != Owner::Module(m));
+                            loaded[m] = false;
+                        }
+                    }
+                    Op::Register(n) => {
+                        let result =
+                            registry.register_plugin(application_plugin(NAMES[n], "9.0.0"));
+                        prop_assert_eq!(result.is_ok(), !owners.contains_key(&n), "{:?}", op);
+                        owners.entry(n).or_insert(Owner::Application);
+                    }
+                    Op::Unregister(n) => {
+                        let result = registry.registrations().unregister_plugin(NAMES[n]);
+                        prop_assert_eq!(result.is_ok(), owners.remove(&n).is_some(), "{:?}", op);
+                    }
+                }
+                for (n, name) in NAMES.iter().enumerate() {
+                    let holder = registry.plugin(name).map(|p| {
+                        p.metadata()
+                            .get("wasm.module")
+                            .map(|file| (*file).to_owned())
+                    });
+                    let expected = owners.get(&n).map(|o| match o {
+                        Owner::Module(m) => Some(files[*m].to_owned()),
+                        Owner::Application => None,
+                    });
+                    prop_assert_eq!(holder, expected, "{} after {:?}", name, op);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    // The refusal the model predicts is reached, not only loads that find their names free.
+    assert!(refused_loads.get() > 0);
+}
+
 /// A module's reload is all or none across its typed and its bytes plugins: a version whose
 /// bytes plugin is refused (its name is taken) leaves the version before it serving, and none
 /// of the refused version's typed plugins registered.
@@ -2578,13 +2688,7 @@ fn a_refused_reload_registers_none_of_its_typed_plugins() {
         )
         .unwrap();
     registry
-        .register_plugin(
-            PluginConfig::new()
-                .with_name("taken")
-                .with_version("1.0.0")
-                .with_type(PluginType::DataProcessor)
-                .with_constructor(|_| Err(PluginError::processing("taken", "native"))),
-        )
+        .register_plugin(application_plugin("taken", "1.0.0"))
         .unwrap();
     let pricing = std::fs::read(wasm_guests::pricing_module()).unwrap();
     let refused = registry
@@ -2608,6 +2712,14 @@ fn a_refused_reload_registers_none_of_its_typed_plugins() {
         .unwrap();
     assert!(sandboxed() > 0);
     assert!(registry.plugin("first").is_none());
+    // Each says which module it came from.
+    let typed = registry.catalog().typed_plugins(&PRICING);
+    assert!(
+        typed
+            .iter()
+            .all(|p| p.source.as_deref() == p.sandboxed.then_some("m.wasm")),
+        "{typed:?}"
+    );
 }
 
 /// A module refused for want of a signature is loaded once its signature file is put beside

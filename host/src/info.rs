@@ -191,6 +191,9 @@ pub struct TypedPluginInfo {
     pub capabilities: Vec<String>,
     /// Whether a source registered it (it runs in the sandbox) rather than the binary.
     pub sandboxed: bool,
+    /// The source that registered it (the WebAssembly module's name); `None` for a plugin
+    /// of the binary.
+    pub source: Option<String>,
 }
 
 impl TypedPluginInfo {

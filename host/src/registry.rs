@@ -348,6 +348,7 @@ impl ModuleRegistry {
                 description: entry.description().to_owned(),
                 capabilities: entry.capabilities().to_vec(),
                 sandboxed: true,
+                source: entry.source.as_deref().map(str::to_owned),
             })
             .collect();
         let mut all: Vec<TypedPluginInfo> = registry
@@ -360,6 +361,7 @@ impl ModuleRegistry {
                 description: d.description().to_owned(),
                 capabilities: d.capabilities().iter().map(|c| (*c).to_owned()).collect(),
                 sandboxed: false,
+                source: None,
             })
             .collect();
         all.extend(sandboxed);
