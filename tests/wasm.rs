@@ -2763,6 +2763,93 @@ fn a_module_refused_unsigned_loads_once_its_signature_arrives() {
     assert_eq!(report.unchanged, ["late.wasm"], "{report:?}");
 }
 
+/// A module file refused because a name it lists is held elsewhere (by another module, by the
+/// application) is tried again once the registry changed, and only then: a plugin moved to a
+/// new file written before the old one is removed serves from the new file after the pass
+/// that sees the old one gone, and the application giving up a name lets the module that
+/// wanted it load. One refused under the sandbox's configuration (a compiled-in name) is tried
+/// again once the sandbox is configured again. (Aged files, so that their size and time stand
+/// for their bytes.)
+#[test]
+fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let registry = ModuleRegistry::new();
+    let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let write = |file: &str, module: Vec<u8>| {
+        let path = dir.join(file);
+        std::fs::write(&path, module).unwrap();
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(old).unwrap();
+    };
+    let refused_for_a_name = |report: &modreg::WasmLoadReport, file: &str| {
+        matches!(&report.refused[..], [(name, error)] if name == file
+            && matches!(error.kind(), PluginErrorKind::AlreadyRegistered { .. }))
+    };
+    write("a.wasm", wasm_text::guest_named("moved", "old", "1.0.0"));
+    assert_eq!(pass().loaded.len(), 1);
+    write("b.wasm", wasm_text::guest_named("moved", "new", "1.0.0"));
+    let report = pass();
+    assert!(refused_for_a_name(&report, "b.wasm"), "{report:?}");
+    // Refused once: nothing changed, so the next pass does not try it again.
+    let report = pass();
+    assert_eq!(report.unchanged, ["a.wasm", "b.wasm"], "{report:?}");
+    std::fs::remove_file(dir.join("a.wasm")).unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["b.wasm"],
+        "{report:?}"
+    );
+    assert_eq!(answer_of(&registry, "moved"), b"new");
+
+    // The application holds a name a module wants, then gives it up.
+    registry
+        .register_plugin(application_plugin("wanted", "9.0.0"))
+        .unwrap();
+    write(
+        "c.wasm",
+        wasm_text::guest_named("wanted", "module", "1.0.0"),
+    );
+    let report = pass();
+    assert!(refused_for_a_name(&report, "c.wasm"), "{report:?}");
+    assert_eq!(pass().unchanged, ["b.wasm", "c.wasm"]);
+    registry
+        .registrations()
+        .unregister_plugin("wanted")
+        .unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["c.wasm"],
+        "{report:?}"
+    );
+    assert_eq!(answer_of(&registry, "wanted"), b"module");
+
+    write(
+        "d.wasm",
+        wasm_text::guest_typed("sealer", "plain", "1.0.0", "encryption"),
+    );
+    let report = pass();
+    assert!(
+        matches!(&report.refused[..], [(name, error)] if name == "d.wasm" && error.to_string().contains("compiled in")),
+        "{report:?}"
+    );
+    assert_eq!(pass().unchanged, ["b.wasm", "c.wasm", "d.wasm"]);
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_replace_compiled(true))
+        .unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["d.wasm"],
+        "{report:?}"
+    );
+    assert_eq!(answer_of(&registry, "sealer"), b"plain");
+}
+
 /// A module rewritten with bytes of the same length in the same tick of the file system's
 /// clock (FAT's is two seconds, ext3's and HFS+'s one: the test sets the time back to the
 /// first write's) is read again by the next pass: a file changed within two seconds of a pass

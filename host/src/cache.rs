@@ -73,6 +73,11 @@ impl DiscoveryCache {
         Ok(found)
     }
 
+    /// How many times the registry changed (each change forgets every result).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     pub(crate) fn stats(&self) -> CacheStats {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),

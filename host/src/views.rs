@@ -65,6 +65,14 @@ impl ModuleRegistry {
 pub struct Catalog<'r>(pub(crate) &'r ModuleRegistry);
 
 impl Catalog<'_> {
+    /// A number that changes whenever what the registry holds or how it is configured
+    /// changes (a registration, a removal, settings, a layer's configuration): a source that
+    /// refused something because of the registry's state (a name held elsewhere) asks again
+    /// once it differs from the one it saw.
+    pub fn revision(&self) -> u64 {
+        self.0.cache.generation()
+    }
+
     /// The plugins matching `query`, sorted by name.
     pub fn discover_plugins(
         &self,

@@ -41,7 +41,8 @@ pub struct Wasm {
     /// Modules refused (invalid, unsigned, over a limit) since the registry was made.
     refused: AtomicU64,
     /// Each module file last refused, so a directory pass refuses (and logs) a file once, not
-    /// on every pass, until it or its signature file changes.
+    /// on every pass, until it or its signature file changes, or what refused it may have
+    /// ([`RefusedFile::revision`]; configuring the sandbox again forgets them all).
     refused_files: Mutex<BTreeMap<String, RefusedFile>>,
     /// Modules whose file is gone but whose removal the layers refused (under authentication
     /// a removal is a change to sign, and a file's absence carries no signature): they keep
@@ -60,11 +61,49 @@ type FileStamp = ((u64, SystemTime), Option<(u64, SystemTime)>);
 
 /// A module file a directory pass refused: its module's SHA-256 and the signature beside it.
 /// Refused again without a word until either changes: a module refused for want of a
-/// signature is loaded once its signature file arrives, though its bytes are the same.
-#[derive(Debug, PartialEq, Eq)]
+/// signature is loaded once its signature file arrives, though its bytes are the same. A
+/// refusal that what the registry holds may lift (a name held elsewhere, a dependency cycle
+/// through another's plugin, the memory every module shares) is tried again once the registry
+/// changed too.
+#[derive(Debug)]
 struct RefusedFile {
     sha256: String,
     signature: Option<WasmSignature>,
+    /// The registry's revision (`Catalog::revision`) it was refused at, for a refusal what
+    /// the registry holds may lift ([`lifted_by_the_registry`]); `None` for the others.
+    revision: Option<u64>,
+}
+
+impl RefusedFile {
+    /// Whether a pass at `revision`, finding `sha256` and `signature` beside it, would only
+    /// refuse this file again.
+    fn stands(&self, sha256: &str, signature: Option<&WasmSignature>, revision: u64) -> bool {
+        self.sha256 == sha256
+            && self.signature.as_ref() == signature
+            && self.revision.is_none_or(|at| at == revision)
+    }
+
+    /// Whether the refusal may be lifted by the registry, at `revision`, alone.
+    fn lifted_by(&self, revision: u64) -> bool {
+        self.revision.is_some_and(|at| at != revision)
+    }
+}
+
+/// Whether `error`, refusing a module, may be lifted by a change to what the registry holds:
+/// a name another module or the application holds, a dependency cycle through another's
+/// plugin, the memory every module's instances share. The others stand until the file or its
+/// signature changes: the module's own faults (not valid, breaking the contract, listing a
+/// plugin that is not), and the layers' refusals (a signature, a principal's rights), which
+/// a new trusted key or role does not lift for a file already refused (tried again at every
+/// change to any module, they would be logged and audited again each time). Configuring the
+/// sandbox again forgets every refusal.
+fn lifted_by_the_registry(error: &PluginError) -> bool {
+    matches!(
+        error.kind(),
+        PluginErrorKind::AlreadyRegistered { .. }
+            | PluginErrorKind::DependencyCycle { .. }
+            | PluginErrorKind::MemoryLimit { .. }
+    )
 }
 
 /// How long after its last change a file's size and time are not taken to stand for its
@@ -328,6 +367,19 @@ impl Wasm {
         *versions = SignedVersions::reopen(config.state_file(), &versions)?;
         drop(versions);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
+        // A module refused under the configuration before (over a limit since raised, taking
+        // a compiled-in name now allowed) is read and tried again at the next pass. (One lock
+        // at a time.)
+        let refused = std::mem::take(
+            &mut *self
+                .refused_files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut stamps = self.stamps.lock().unwrap_or_else(PoisonError::into_inner);
+        for name in refused.keys() {
+            stamps.remove(name);
+        }
         Ok(())
     }
 
@@ -608,10 +660,17 @@ impl Wasm {
         report: &mut WasmLoadReport,
     ) {
         let name = module_name(path);
+        let revision = registry.catalog().revision();
         // Not read again while its size and modification time (and its signature file's) stay
-        // the same.
+        // the same, unless it was refused for what the registry held then and that changed.
         let stamp = stamp_of(path);
-        if self.stamped(&name, stamp.as_ref()) {
+        let lifted = self
+            .refused_files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&name)
+            .is_some_and(|refused| refused.lifted_by(revision));
+        if !lifted && self.stamped(&name, stamp.as_ref()) {
             report.unchanged.push(name);
             return;
         }
@@ -647,18 +706,17 @@ impl Wasm {
                 return;
             }
         };
-        let current = RefusedFile { sha256, signature };
         let refused_same = self
             .refused_files
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&name)
-            == Some(&current);
+            .is_some_and(|refused| refused.stands(&sha256, signature.as_ref(), revision));
         if refused_same {
             report.unchanged.push(name);
             return;
         }
-        let outcome = self.load_hashed(registry, &name, &bytes, digest, current.signature.as_ref());
+        let outcome = self.load_hashed(registry, &name, &bytes, digest, signature.as_ref());
         let mut refused_files = self
             .refused_files
             .lock()
@@ -669,7 +727,13 @@ impl Wasm {
                 report.loaded.insert(name, plugins);
             }
             Err(error) => {
-                refused_files.insert(name.clone(), current);
+                let revision = lifted_by_the_registry(&error).then_some(revision);
+                let refused = RefusedFile {
+                    sha256,
+                    signature,
+                    revision,
+                };
+                refused_files.insert(name.clone(), refused);
                 report.refused.push((name, error));
             }
         }
