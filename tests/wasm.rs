@@ -2850,6 +2850,61 @@ fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
     assert_eq!(answer_of(&registry, "sealer"), b"plain");
 }
 
+/// Under authentication, a module file refused for its signer (a key not trusted) is refused
+/// once, whatever else loads meanwhile, and tried again once a layer's configuration changed:
+/// trusting the key loads it at the next pass, the file untouched.
+#[test]
+fn a_module_refused_for_an_untrusted_key_loads_once_the_key_is_trusted() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let registry = signing::signing_registry();
+    let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let deploy = |file: &str, plugin: &str, key: &str, secret: &str| {
+        let module = wasm_text::guest_named(plugin, plugin, "1.0.0");
+        let path = dir.join(file);
+        std::fs::write(&path, &module).unwrap();
+        let sig = dir.join(format!("{file}.sig"));
+        std::fs::write(&sig, sign(&module, key, secret).to_toml()).unwrap();
+        for path in [path, sig] {
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(old).unwrap();
+        }
+    };
+    deploy("a.wasm", "foreign", "other", OTHER_SECRET);
+    let report = pass();
+    assert!(
+        matches!(&report.refused[..], [(name, error)] if name == "a.wasm"
+            && matches!(error.kind(), PluginErrorKind::Layer { .. })),
+        "{report:?}"
+    );
+    // Another module loading changes the registry, not what refused this one.
+    deploy("b.wasm", "trusted", "release", SECRET);
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["b.wasm"],
+        "{report:?}"
+    );
+    assert_eq!(report.unchanged, ["a.wasm"], "{report:?}");
+    assert_eq!(pass().unchanged, ["a.wasm", "b.wasm"]);
+    registry
+        .configure_advanced_plugin_security(
+            modreg::AdvancedPluginSecurityConfig::new()
+                .with_plugin_authentication(true)
+                .with_trusted_key(modreg::TrustedKey::public_of("release", SECRET).unwrap())
+                .with_trusted_key(modreg::TrustedKey::public_of("other", OTHER_SECRET).unwrap()),
+        )
+        .unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["a.wasm"],
+        "{report:?}"
+    );
+    assert_eq!(answer_of(&registry, "foreign"), b"foreign");
+}
+
 /// A module rewritten with bytes of the same length in the same tick of the file system's
 /// clock (FAT's is two seconds, ext3's and HFS+'s one: the test sets the time back to the
 /// first write's) is read again by the next pass: a file changed within two seconds of a pass

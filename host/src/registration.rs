@@ -125,11 +125,8 @@ impl ModuleRegistry {
         let shadowed = self.check_traits(&sandboxed)?;
         let entries = self.validated(batch)?;
         let owner: Arc<str> = Arc::from(source);
-        let held: HashSet<String> = entries
-            .iter()
-            .map(|e| e.name.clone())
-            .chain(sandboxed.iter().map(|e| e.name.clone()))
-            .collect();
+        let plain: HashSet<String> = entries.iter().map(|e| e.name.clone()).collect();
+        let typed: HashSet<String> = sandboxed.iter().map(|e| e.name.clone()).collect();
         let gone = self.update(|overlay| {
             // What the source held before and holds no more goes first, so that a plugin
             // that moved from one kind to the other (bytes, typed) finds its name free.
@@ -137,13 +134,13 @@ impl ModuleRegistry {
                 overlay.entries.iter(),
                 &owner,
                 |e| e.source.as_ref(),
-                |name| entries.iter().all(|e| e.name != name),
+                |name| !plain.contains(name),
             );
             let gone_sandboxed = owned_by(
                 overlay.sandboxed.iter(),
                 &owner,
                 |e| e.source.as_ref(),
-                |name| sandboxed.iter().all(|e| e.name != name),
+                |name| !typed.contains(name),
             );
             self.remove_entries(overlay, &gone_entries, proof)?;
             self.remove_entries(overlay, &gone_sandboxed, proof)?;
@@ -152,7 +149,7 @@ impl ModuleRegistry {
             let mut gone: Vec<String> = gone_entries
                 .into_iter()
                 .chain(gone_sandboxed)
-                .filter(|name| !held.contains(name))
+                .filter(|name| !plain.contains(name) && !typed.contains(name))
                 .collect();
             gone.sort();
             gone.dedup();

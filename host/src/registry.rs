@@ -10,7 +10,7 @@
 //! consistent state. When nothing was registered at run time the overlay is empty and every
 //! query goes straight to the index.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -67,6 +67,8 @@ pub struct ModuleRegistry {
     /// Whether a layer's configuration ever changed: from then on creation asks the cached
     /// decisions even while the overlay is empty.
     layers_configured: AtomicBool,
+    /// How many times a layer's configuration changed ([`Catalog::layers_revision`](crate::Catalog::layers_revision)).
+    layers_revision: AtomicU64,
     /// Whether the overlay registers or removes names: while it does not, `plugin(name)` is
     /// the index's answer.
     names_changed: AtomicBool,
@@ -186,6 +188,7 @@ impl ModuleRegistry {
             overlay: ArcSwap::from_pointee(Overlay::default()),
             overlay_in_use: AtomicBool::new(false),
             layers_configured: AtomicBool::new(false),
+            layers_revision: AtomicU64::new(0),
             names_changed: AtomicBool::new(false),
             interests: Interests::new(len),
             shared: SharedInstances::default(),
@@ -233,10 +236,16 @@ impl ModuleRegistry {
         // Under the writer's lock, so that it orders with overlay changes.
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         self.layers_configured.store(true, Ordering::Release);
+        self.layers_revision.fetch_add(1, Ordering::AcqRel);
         self.overlay_in_use.store(true, Ordering::Release);
         self.interests.invalidate();
         self.shared.clear();
         self.cache.invalidate();
+    }
+
+    /// What [`Catalog::layers_revision`](crate::Catalog::layers_revision) answers.
+    pub(crate) fn layers_revision(&self) -> u64 {
+        self.layers_revision.load(Ordering::Acquire)
     }
 
     /// What [`Catalog::conflicts`](crate::Catalog::conflicts) does.

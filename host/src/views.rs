@@ -73,6 +73,13 @@ impl Catalog<'_> {
         self.0.cache.generation()
     }
 
+    /// A number that changes whenever a layer's configuration changes (a trusted key, a
+    /// role, a switch): a source that a layer refused something asks again once it differs
+    /// from the one it saw. Each such change changes [`revision`](Self::revision) too.
+    pub fn layers_revision(&self) -> u64 {
+        self.0.layers_revision()
+    }
+
     /// The plugins matching `query`, sorted by name.
     pub fn discover_plugins(
         &self,

@@ -42,7 +42,7 @@ pub struct Wasm {
     refused: AtomicU64,
     /// Each module file last refused, so a directory pass refuses (and logs) a file once, not
     /// on every pass, until it or its signature file changes, or what refused it may have
-    /// ([`RefusedFile::revision`]; configuring the sandbox again forgets them all).
+    /// ([`Retry`]; configuring the sandbox again forgets them all).
     refused_files: Mutex<BTreeMap<String, RefusedFile>>,
     /// Modules whose file is gone but whose removal the layers refused (under authentication
     /// a removal is a change to sign, and a file's absence carries no signature): they keep
@@ -62,48 +62,67 @@ type FileStamp = ((u64, SystemTime), Option<(u64, SystemTime)>);
 /// A module file a directory pass refused: its module's SHA-256 and the signature beside it.
 /// Refused again without a word until either changes: a module refused for want of a
 /// signature is loaded once its signature file arrives, though its bytes are the same. A
-/// refusal that what the registry holds may lift (a name held elsewhere, a dependency cycle
-/// through another's plugin, the memory every module shares) is tried again once the registry
-/// changed too.
+/// refusal the registry may lift is tried again once the registry changed too ([`Retry`]).
 #[derive(Debug)]
 struct RefusedFile {
     sha256: String,
     signature: Option<WasmSignature>,
-    /// The registry's revision (`Catalog::revision`) it was refused at, for a refusal what
-    /// the registry holds may lift ([`lifted_by_the_registry`]); `None` for the others.
-    revision: Option<u64>,
+    /// What change to the registry may lift the refusal, `None` for a refusal of the module's
+    /// own (not valid, breaking the contract, listing a plugin that is not).
+    retry: Option<Retry>,
 }
 
 impl RefusedFile {
-    /// Whether a pass at `revision`, finding `sha256` and `signature` beside it, would only
+    /// Whether a pass at `revisions`, finding `sha256` and `signature` beside it, would only
     /// refuse this file again.
-    fn stands(&self, sha256: &str, signature: Option<&WasmSignature>, revision: u64) -> bool {
-        self.sha256 == sha256
-            && self.signature.as_ref() == signature
-            && self.revision.is_none_or(|at| at == revision)
+    fn stands(
+        &self,
+        sha256: &str,
+        signature: Option<&WasmSignature>,
+        revisions: Revisions,
+    ) -> bool {
+        self.sha256 == sha256 && self.signature.as_ref() == signature && !self.lifted_by(revisions)
     }
 
-    /// Whether the refusal may be lifted by the registry, at `revision`, alone.
-    fn lifted_by(&self, revision: u64) -> bool {
-        self.revision.is_some_and(|at| at != revision)
+    /// Whether the registry changed, since the refusal, in a way that may lift it.
+    fn lifted_by(&self, (registry, layers): Revisions) -> bool {
+        match self.retry {
+            Some(Retry::Registry(at)) => at != registry,
+            Some(Retry::Layers(at)) => at != layers,
+            None => false,
+        }
     }
 }
 
-/// Whether `error`, refusing a module, may be lifted by a change to what the registry holds:
-/// a name another module or the application holds, a dependency cycle through another's
-/// plugin, the memory every module's instances share. The others stand until the file or its
-/// signature changes: the module's own faults (not valid, breaking the contract, listing a
-/// plugin that is not), and the layers' refusals (a signature, a principal's rights), which
-/// a new trusted key or role does not lift for a file already refused (tried again at every
-/// change to any module, they would be logged and audited again each time). Configuring the
-/// sandbox again forgets every refusal.
-fn lifted_by_the_registry(error: &PluginError) -> bool {
-    matches!(
-        error.kind(),
-        PluginErrorKind::AlreadyRegistered { .. }
+/// The registry's revisions a pass sees: `Catalog::revision`, `Catalog::layers_revision`.
+type Revisions = (u64, u64);
+
+/// What change to the registry may lift a refusal, and its revision when the module was
+/// refused.
+#[derive(Clone, Copy, Debug)]
+enum Retry {
+    /// What the registry holds (`Catalog::revision`): a name another module or the
+    /// application holds, a dependency cycle through another's plugin, the memory every
+    /// module's instances share.
+    Registry(u64),
+    /// A layer's configuration (`Catalog::layers_revision`): a signer not trusted, a
+    /// principal without the right. Not every change to the registry: tried again whenever
+    /// any module loads, such a refusal would be logged and audited again each time.
+    Layers(u64),
+}
+
+impl Retry {
+    /// What may lift `error`, refusing a module at `revisions`. Configuring the sandbox again
+    /// forgets every refusal.
+    fn of(error: &PluginError, (registry, layers): Revisions) -> Option<Self> {
+        match error.kind() {
+            PluginErrorKind::AlreadyRegistered { .. }
             | PluginErrorKind::DependencyCycle { .. }
-            | PluginErrorKind::MemoryLimit { .. }
-    )
+            | PluginErrorKind::MemoryLimit { .. } => Some(Retry::Registry(registry)),
+            PluginErrorKind::Layer { .. } => Some(Retry::Layers(layers)),
+            _ => None,
+        }
+    }
 }
 
 /// How long after its last change a file's size and time are not taken to stand for its
@@ -660,7 +679,10 @@ impl Wasm {
         report: &mut WasmLoadReport,
     ) {
         let name = module_name(path);
-        let revision = registry.catalog().revision();
+        let revisions = (
+            registry.catalog().revision(),
+            registry.catalog().layers_revision(),
+        );
         // Not read again while its size and modification time (and its signature file's) stay
         // the same, unless it was refused for what the registry held then and that changed.
         let stamp = stamp_of(path);
@@ -669,7 +691,7 @@ impl Wasm {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&name)
-            .is_some_and(|refused| refused.lifted_by(revision));
+            .is_some_and(|refused| refused.lifted_by(revisions));
         if !lifted && self.stamped(&name, stamp.as_ref()) {
             report.unchanged.push(name);
             return;
@@ -711,7 +733,7 @@ impl Wasm {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&name)
-            .is_some_and(|refused| refused.stands(&sha256, signature.as_ref(), revision));
+            .is_some_and(|refused| refused.stands(&sha256, signature.as_ref(), revisions));
         if refused_same {
             report.unchanged.push(name);
             return;
@@ -727,11 +749,10 @@ impl Wasm {
                 report.loaded.insert(name, plugins);
             }
             Err(error) => {
-                let revision = lifted_by_the_registry(&error).then_some(revision);
                 let refused = RefusedFile {
                     sha256,
                     signature,
-                    revision,
+                    retry: Retry::of(&error, revisions),
                 };
                 refused_files.insert(name.clone(), refused);
                 report.refused.push((name, error));
