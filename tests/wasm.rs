@@ -2767,9 +2767,10 @@ fn a_module_refused_unsigned_loads_once_its_signature_arrives() {
 /// application) is tried again once the registry changed, and only then: a plugin moved to a
 /// new file written before the old one is removed serves from the new file after the pass
 /// that sees the old one gone, and the application giving up a name lets the module that
-/// wanted it load. One refused under the sandbox's configuration (a compiled-in name) is tried
-/// again once the sandbox is configured again. (Aged files, so that their size and time stand
-/// for their bytes.)
+/// wanted it load; a typed module loads once the host is given its trait's registry. One
+/// refused under the sandbox's configuration (a compiled-in name) is tried again once the
+/// sandbox is configured again. (Aged files, so that their size and time stand for their
+/// bytes.)
 #[test]
 fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
     let scratch = tempfile::tempdir().unwrap();
@@ -2848,6 +2849,28 @@ fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
         "{report:?}"
     );
     assert_eq!(answer_of(&registry, "sealer"), b"plain");
+
+    // A typed module whose trait the host was not given serves once it is.
+    write(
+        "e.wasm",
+        std::fs::read(wasm_guests::pricing_module()).unwrap(),
+    );
+    let report = pass();
+    assert!(
+        matches!(&report.refused[..], [(name, error)] if name == "e.wasm"
+            && matches!(error.kind(), PluginErrorKind::TraitNotServed { .. })),
+        "{report:?}"
+    );
+    assert_eq!(pass().refused.len(), 0);
+    registry
+        .registrations()
+        .add_registry(&sandboxed_trait::PRICING);
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["e.wasm"],
+        "{report:?}"
+    );
 }
 
 /// Under authentication, a module file refused for its signer (a key not trusted) is refused

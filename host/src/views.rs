@@ -284,6 +284,8 @@ impl Registrations<'_> {
     /// ```
     pub fn add_registry<T: ?Sized + 'static>(&self, registry: &'static Registry<T>) {
         self.0.typed.add(registry);
+        // What the host serves changed: a source refused a plugin of that trait asks again.
+        self.0.cache.invalidate();
     }
 
     /// Registers a factory name backed by a compiled-in `#[plugin_factory]` function, named

@@ -103,7 +103,7 @@ type Revisions = (u64, u64);
 enum Retry {
     /// What the registry holds (`Catalog::revision`): a name another module or the
     /// application holds, a dependency cycle through another's plugin, the memory every
-    /// module's instances share.
+    /// module's instances share, a trait no registry given to the host serves.
     Registry(u64),
     /// A layer's configuration (`Catalog::layers_revision`): a signer not trusted, a
     /// principal without the right. Not every change to the registry: tried again whenever
@@ -118,7 +118,8 @@ impl Retry {
         match error.kind() {
             PluginErrorKind::AlreadyRegistered { .. }
             | PluginErrorKind::DependencyCycle { .. }
-            | PluginErrorKind::MemoryLimit { .. } => Some(Retry::Registry(registry)),
+            | PluginErrorKind::MemoryLimit { .. }
+            | PluginErrorKind::TraitNotServed { .. } => Some(Retry::Registry(registry)),
             PluginErrorKind::Layer { .. } => Some(Retry::Layers(layers)),
             _ => None,
         }
