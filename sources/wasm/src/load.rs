@@ -840,7 +840,8 @@ impl Sandbox<'_> {
         self.wasm.load_wasm_plugins(self.registry, dir)
     }
 
-    /// Removes the plugins module `name` registered.
+    /// Removes the plugins module `name` registered and still holds (one removed or replaced
+    /// by another hand since is not its own), and answers their names.
     pub fn unload_wasm_module(&self, name: &str) -> Result<Vec<String>, PluginError> {
         self.wasm.unload_wasm_module(self.registry, name)
     }
