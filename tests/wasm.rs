@@ -2875,9 +2875,10 @@ fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
 
 /// Under authentication, a module file refused for its signer (a key not trusted) is refused
 /// once, whatever else loads meanwhile, and tried again once a layer's configuration changed:
-/// trusting the key loads it at the next pass, the file untouched.
+/// trusting the key loads it at the next pass, the file untouched. So is a removal the layers
+/// refused (unsigned): switching authentication off removes the module at the next pass.
 #[test]
-fn a_module_refused_for_an_untrusted_key_loads_once_the_key_is_trusted() {
+fn a_refusal_by_the_layers_is_tried_again_once_their_configuration_changed() {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     let registry = signing::signing_registry();
@@ -2926,6 +2927,23 @@ fn a_module_refused_for_an_untrusted_key_loads_once_the_key_is_trusted() {
         "{report:?}"
     );
     assert_eq!(answer_of(&registry, "foreign"), b"foreign");
+
+    std::fs::remove_file(dir.join("b.wasm")).unwrap();
+    let report = pass();
+    assert!(
+        matches!(&report.refused[..], [(name, error)] if name == "b.wasm"
+            && matches!(error.kind(), PluginErrorKind::Layer { .. })),
+        "{report:?}"
+    );
+    assert_eq!(pass().unchanged, ["b.wasm", "a.wasm"]);
+    assert_eq!(answer_of(&registry, "trusted"), b"trusted");
+    registry
+        .configure_advanced_plugin_security(
+            modreg::AdvancedPluginSecurityConfig::new().with_plugin_authentication(false),
+        )
+        .unwrap();
+    assert_eq!(pass().removed, ["b.wasm"]);
+    assert!(registry.plugin("trusted").is_none());
 }
 
 /// A module rewritten with bytes of the same length in the same tick of the file system's

@@ -47,8 +47,9 @@ pub struct Wasm {
     /// Modules whose file is gone but whose removal the layers refused (under authentication
     /// a removal is a change to sign, and a file's absence carries no signature): they keep
     /// serving, and a directory pass reports the refusal once, not on every pass, until the
-    /// file is back.
-    refused_removals: Mutex<BTreeSet<String>>,
+    /// file is back. By name, with the layers' revision (`Catalog::layers_revision`) it was refused at: a
+    /// change to a layer's configuration (authentication switched off) tries it again.
+    refused_removals: Mutex<BTreeMap<String, u64>>,
     /// The size and modification time of each module file (and of its signature file) when a
     /// pass last read it: a file whose stamp is the same is not read (nor hashed) again
     /// ([`stamp_of`]: none is taken of a file changed in the last two seconds).
@@ -166,7 +167,7 @@ impl Default for Wasm {
             total: Arc::default(),
             refused: AtomicU64::new(0),
             refused_files: Mutex::new(BTreeMap::new()),
-            refused_removals: Mutex::new(BTreeSet::new()),
+            refused_removals: Mutex::new(BTreeMap::new()),
             stamps: Mutex::new(BTreeMap::new()),
         }
     }
@@ -649,16 +650,17 @@ impl Wasm {
             .refused_removals
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        refused_removals.retain(|name| !present.contains(name));
+        refused_removals.retain(|name, _| !present.contains(name));
+        let layers = registry.catalog().layers_revision();
         for name in gone {
-            if refused_removals.contains(&name) {
+            if refused_removals.get(&name) == Some(&layers) {
                 report.unchanged.push(name);
                 continue;
             }
             match self.unload_wasm_module(registry, &name) {
                 Ok(_) => report.removed.push(name),
                 Err(error) => {
-                    refused_removals.insert(name.clone());
+                    refused_removals.insert(name.clone(), layers);
                     report.refused.push((name, error));
                 }
             }
