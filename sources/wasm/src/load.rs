@@ -47,8 +47,9 @@ pub struct Wasm {
     /// Modules whose file is gone but whose removal the layers refused (under authentication
     /// a removal is a change to sign, and a file's absence carries no signature): they keep
     /// serving, and a directory pass reports the refusal once, not on every pass, until the
-    /// file is back. By name, with the layers' revision (`Catalog::layers_revision`) it was refused at: a
-    /// change to a layer's configuration (authentication switched off) tries it again.
+    /// file is back. By name, with the layers' revision (`Catalog::layers_revision`) it was
+    /// refused at: a change to a layer's configuration (authentication switched off) tries it
+    /// again.
     refused_removals: Mutex<BTreeMap<String, u64>>,
     /// The size and modification time of each module file (and of its signature file) when a
     /// pass last read it: a file whose stamp is the same is not read (nor hashed) again
