@@ -22,6 +22,12 @@ pub(crate) struct Overlay {
     pub(crate) entries: PersistentMap<Arc<RuntimeEntry>>,
     /// Plugins of `#[sandboxed]` traits by name, registered by a source (`sandboxed.rs`).
     pub(crate) sandboxed: PersistentMap<Arc<SandboxedRegistration>>,
+    /// By source (a WebAssembly module), the names its last batch registered: where its
+    /// entries are found without walking every entry. A name here another hand removed or
+    /// replaced since is not the source's any more: each entry's own `source` says
+    /// ([`still_held`](Self::still_held)), so this is a list of candidates, replaced whole by
+    /// the source's next batch and dropped when it is withdrawn.
+    pub(crate) sources: PersistentMap<Arc<[String]>>,
     /// Runtime mocks by the name they stand in for (`mock_of`).
     pub(crate) mocks: PersistentMap<String>,
     /// Compiled-in plugins that were unregistered.
@@ -49,6 +55,31 @@ impl Overlay {
             && self.settings.is_empty()
             && self.environment.is_none()
             && self.flags.is_default()
+    }
+
+    /// Of `names` (a source's last batch), those whose runtime entry and those whose
+    /// sandboxed entry `source` still holds.
+    pub(crate) fn still_held(&self, names: &[String], source: &str) -> (Vec<String>, Vec<String>) {
+        let holds = |of: Option<&Arc<str>>| of.is_some_and(|of| &**of == source);
+        let plain = names
+            .iter()
+            .filter(|name| {
+                self.entries
+                    .get(name)
+                    .is_some_and(|e| holds(e.source.as_ref()))
+            })
+            .cloned()
+            .collect();
+        let typed = names
+            .iter()
+            .filter(|name| {
+                self.sandboxed
+                    .get(name)
+                    .is_some_and(|e| holds(e.source.as_ref()))
+            })
+            .cloned()
+            .collect();
+        (plain, typed)
     }
 
     /// The active environment's profile.

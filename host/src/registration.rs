@@ -130,22 +130,22 @@ impl ModuleRegistry {
         let gone = self.update(|overlay| {
             // What the source held before and holds no more goes first, so that a plugin
             // that moved from one kind to the other (bytes, typed) finds its name free.
-            let gone_entries = owned_by(
-                overlay.entries.iter(),
-                &owner,
-                |e| e.source.as_ref(),
-                |name| !plain.contains(name),
-            );
-            let gone_sandboxed = owned_by(
-                overlay.sandboxed.iter(),
-                &owner,
-                |e| e.source.as_ref(),
-                |name| !typed.contains(name),
-            );
+            let before = overlay.sources.get(source).cloned().unwrap_or_default();
+            let (gone_entries, gone_sandboxed) = overlay.still_held(&before, source);
+            let gone_entries: Vec<String> = gone_entries
+                .into_iter()
+                .filter(|name| !plain.contains(name))
+                .collect();
+            let gone_sandboxed: Vec<String> = gone_sandboxed
+                .into_iter()
+                .filter(|name| !typed.contains(name))
+                .collect();
             self.remove_entries(overlay, &gone_entries, proof)?;
             self.remove_entries(overlay, &gone_sandboxed, proof)?;
             self.insert_sandboxed(overlay, sandboxed, shadowed, proof, &owner)?;
             self.insert_entries(overlay, entries, Replacing::Source(&owner))?;
+            let now: Vec<String> = plain.iter().chain(&typed).cloned().collect();
+            overlay.sources.insert(source.to_owned(), now.into());
             let mut gone: Vec<String> = gone_entries
                 .into_iter()
                 .chain(gone_sandboxed)
@@ -295,18 +295,8 @@ impl ModuleRegistry {
         proof: Option<Proof<'_>>,
     ) -> Result<Vec<String>, PluginError> {
         let gone = self.update(|overlay| {
-            let entries = owned_by(
-                overlay.entries.iter(),
-                source,
-                |e| e.source.as_ref(),
-                |_| true,
-            );
-            let sandboxed = owned_by(
-                overlay.sandboxed.iter(),
-                source,
-                |e| e.source.as_ref(),
-                |_| true,
-            );
+            let before = overlay.sources.remove(source).unwrap_or_default();
+            let (entries, sandboxed) = overlay.still_held(&before, source);
             self.remove_entries(overlay, &entries, proof)?;
             self.remove_entries(overlay, &sandboxed, proof)?;
             let mut gone: Vec<String> = entries.into_iter().chain(sandboxed).collect();
@@ -583,16 +573,4 @@ fn already_registered(name: String, source: Option<&str>) -> PluginError {
         None => "registered at run time".to_owned(),
     };
     PluginError::from(PluginErrorKind::AlreadyRegistered { name, existing })
-}
-
-/// The names of the entries of `map` that `source` registered, of those `keep` answers true for.
-fn owned_by<'a, V: 'a>(
-    map: impl Iterator<Item = (&'a str, &'a Arc<V>)>,
-    source: &str,
-    source_of: impl Fn(&V) -> Option<&Arc<str>>,
-    keep: impl Fn(&str) -> bool,
-) -> Vec<String> {
-    map.filter(|(name, entry)| source_of(entry).is_some_and(|s| &**s == source) && keep(name))
-        .map(|(name, _)| name.to_owned())
-        .collect()
 }
