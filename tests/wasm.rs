@@ -2722,6 +2722,14 @@ fn a_refused_reload_registers_none_of_its_typed_plugins() {
     );
 }
 
+/// Sets `file`'s modification time a minute back: past the window in which a directory pass
+/// reads a file at every pass, so that its size and time stand for its bytes.
+fn age(file: &std::path::Path) {
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let file = std::fs::File::options().write(true).open(file).unwrap();
+    file.set_modified(old).unwrap();
+}
+
 /// A module refused for want of a signature is loaded once its signature file is put beside
 /// it (copied after the module, as a deployment does), though the module's bytes did not
 /// change; an old unchanged module whose signature file is replaced is read again too.
@@ -2735,16 +2743,6 @@ fn a_module_refused_unsigned_loads_once_its_signature_arrives() {
     std::fs::write(&path, &module).unwrap();
     let report = registry.wasm().load_wasm_plugins(dir).unwrap();
     assert_eq!(report.refused.len(), 1, "{report:?}");
-    // Aged past the window in which a file is read at every pass.
-    let old = std::time::SystemTime::now() - Duration::from_secs(60);
-    let age = |file: &std::path::Path| {
-        std::fs::File::options()
-            .write(true)
-            .open(file)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    };
     age(&path);
     let report = registry.wasm().load_wasm_plugins(dir).unwrap();
     assert_eq!(report.unchanged, ["late.wasm"], "{report:?}");
@@ -2777,12 +2775,10 @@ fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
     let dir = scratch.path();
     let registry = ModuleRegistry::new();
     let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
-    let old = std::time::SystemTime::now() - Duration::from_secs(60);
     let write = |file: &str, module: Vec<u8>| {
         let path = dir.join(file);
         std::fs::write(&path, module).unwrap();
-        let file = std::fs::File::options().write(true).open(path).unwrap();
-        file.set_modified(old).unwrap();
+        age(&path);
     };
     let refused_for_a_name = |report: &modreg::WasmLoadReport, file: &str| {
         matches!(&report.refused[..], [(name, error)] if name == file
@@ -2883,17 +2879,14 @@ fn a_refusal_by_the_layers_is_tried_again_once_their_configuration_changed() {
     let dir = scratch.path();
     let registry = signing::signing_registry();
     let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
-    let old = std::time::SystemTime::now() - Duration::from_secs(60);
     let deploy = |file: &str, plugin: &str, key: &str, secret: &str| {
         let module = wasm_text::guest_named(plugin, plugin, "1.0.0");
         let path = dir.join(file);
         std::fs::write(&path, &module).unwrap();
         let sig = dir.join(format!("{file}.sig"));
         std::fs::write(&sig, sign(&module, key, secret).to_toml()).unwrap();
-        for path in [path, sig] {
-            let file = std::fs::File::options().write(true).open(path).unwrap();
-            file.set_modified(old).unwrap();
-        }
+        age(&path);
+        age(&sig);
     };
     deploy("a.wasm", "foreign", "other", OTHER_SECRET);
     let report = pass();

@@ -61,24 +61,15 @@ impl Overlay {
     /// sandboxed entry `source` still holds.
     pub(crate) fn still_held(&self, names: &[String], source: &str) -> (Vec<String>, Vec<String>) {
         let holds = |of: Option<&Arc<str>>| of.is_some_and(|of| &**of == source);
-        let plain = names
-            .iter()
-            .filter(|name| {
-                self.entries
-                    .get(name)
-                    .is_some_and(|e| holds(e.source.as_ref()))
-            })
-            .cloned()
-            .collect();
-        let typed = names
-            .iter()
-            .filter(|name| {
-                self.sandboxed
-                    .get(name)
-                    .is_some_and(|e| holds(e.source.as_ref()))
-            })
-            .cloned()
-            .collect();
+        let (mut plain, mut typed) = (Vec::new(), Vec::new());
+        for name in names {
+            if (self.entries.get(name)).is_some_and(|e| holds(e.source.as_ref())) {
+                plain.push(name.clone());
+            }
+            if (self.sandboxed.get(name)).is_some_and(|e| holds(e.source.as_ref())) {
+                typed.push(name.clone());
+            }
+        }
         (plain, typed)
     }
 
