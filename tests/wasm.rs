@@ -2722,6 +2722,35 @@ fn a_refused_reload_registers_none_of_its_typed_plugins() {
     );
 }
 
+/// A module file refused for what it is (over the size limit) is refused once, not at every
+/// pass (each would log it again), while its size and time stay; the sandbox configured again
+/// with a larger limit loads it.
+#[test]
+fn a_module_file_over_the_size_limit_is_refused_once() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let registry = registry_with(WasmConfig::new().with_max_module_bytes(64));
+    let path = dir.join("big.wasm");
+    std::fs::write(&path, wasm_text::guest_named("big", "big", "1.0.0")).unwrap();
+    age(&path);
+    let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
+    let report = pass();
+    assert!(
+        matches!(&report.refused[..], [(name, error)] if name == "big.wasm"
+            && error.to_string().contains("over the limit")),
+        "{report:?}"
+    );
+    assert_eq!(pass().unchanged, ["big.wasm"]);
+    assert_eq!(registry.wasm().wasm_modules_refused(), 1);
+    registry.wasm().configure_wasm(WasmConfig::new()).unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["big.wasm"],
+        "{report:?}"
+    );
+}
+
 /// Sets `file`'s modification time a minute back: past the window in which a directory pass
 /// reads a file at every pass, so that its size and time stand for its bytes.
 fn age(file: &std::path::Path) {

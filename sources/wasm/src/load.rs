@@ -232,13 +232,15 @@ fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
 
 /// Reads at most `limit` bytes of `path`; more is an error.
 pub(crate) fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, PluginError> {
-    let refuse = |reason: String| {
-        PluginError::from(PluginErrorKind::WasmModule {
-            module: module_name(path),
-            reason,
-        })
-    };
-    modreg_host::files::read_regular(path, limit).map_err(|e| refuse(format!("cannot read: {e}")))
+    modreg_host::files::read_regular(path, limit).map_err(|e| unreadable(path, &e))
+}
+
+/// The refusal of module file `path`, which could not be read.
+fn unreadable(path: &Path, error: &std::io::Error) -> PluginError {
+    PluginError::from(PluginErrorKind::WasmModule {
+        module: module_name(path),
+        reason: format!("cannot read: {error}"),
+    })
 }
 
 /// The type plugin `entry`'s registration gives, and so the one its declaration names to the
@@ -700,11 +702,30 @@ impl Wasm {
             report.unchanged.push(name);
             return;
         }
-        let bytes = match read_capped(path, limit) {
+        let bytes = match modreg_host::files::read_regular(path, limit) {
             Ok(bytes) => bytes,
             Err(error) => {
                 self.refused.fetch_add(1, Ordering::Relaxed);
-                report.refused.push((name, error));
+                // What the file is (over the size limit, not a regular file) stands while its
+                // size and time do: refused (and logged) once, not at every pass. Configuring
+                // the sandbox again (a limit raised) reads it again. An error that may pass
+                // (permissions, say, which leave the time alone) is tried at every pass.
+                let lasting = matches!(
+                    error.kind(),
+                    std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidInput
+                );
+                if let Some(stamp) = stamp.filter(|_| lasting) {
+                    self.stamp(&name, stamp);
+                    let unread = RefusedFile {
+                        sha256: String::new(),
+                        signature: None,
+                        retry: None,
+                    };
+                    (self.refused_files.lock())
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(name.clone(), unread);
+                }
+                report.refused.push((name, unreadable(path, &error)));
                 return;
             }
         };
