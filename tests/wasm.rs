@@ -2898,6 +2898,75 @@ fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
     );
 }
 
+/// A refusal the registry lifted is settled by the pass that reads the file again, whichever
+/// way that pass ends: the same bytes loaded meanwhile by another hand (`load_wasm_bytes`), or
+/// a signature file that cannot be parsed. The pass after it does not read the file again (a
+/// rewrite keeping its size and time, as every unchanged file, is not seen), nor refuse it
+/// again.
+#[test]
+fn a_lifted_refusal_is_settled_by_the_pass_that_reads_the_file_again() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let registry = ModuleRegistry::new();
+    let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
+    let refused_for = |file: &str, plugin: &'static str| {
+        registry
+            .register_plugin(application_plugin(plugin, "9.0.0"))
+            .unwrap();
+        let module = wasm_text::guest_named(plugin, "first", "1.0.0");
+        let path = dir.join(file);
+        std::fs::write(&path, &module).unwrap();
+        age(&path);
+        let report = pass();
+        assert!(
+            matches!(&report.refused[..], [(name, error)] if name == file
+                && matches!(error.kind(), PluginErrorKind::AlreadyRegistered { .. })),
+            "{report:?}"
+        );
+        registry.registrations().unregister_plugin(plugin).unwrap();
+        module
+    };
+
+    // Loaded by another hand once the name was free: the pass finds the same bytes loaded.
+    let module = refused_for("a.wasm", "taken");
+    registry
+        .wasm()
+        .load_wasm_bytes("a.wasm", &module, None)
+        .unwrap();
+    assert_eq!(pass().unchanged, ["a.wasm"]);
+    let path = dir.join("a.wasm");
+    let time = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let other = wasm_text::guest_named("taken", "other", "1.0.0");
+    assert_eq!(other.len(), module.len());
+    std::fs::write(&path, other).unwrap();
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    file.set_modified(time).unwrap();
+    let report = pass();
+    assert_eq!(report.unchanged, ["a.wasm"], "{report:?}");
+    assert_eq!(answer_of(&registry, "taken"), b"first");
+
+    // Its signature file cannot be parsed: refused for that once, until that file changes.
+    refused_for("b.wasm", "unsigned");
+    let sig = dir.join("b.wasm.sig");
+    std::fs::write(&sig, "not a signature").unwrap();
+    age(&sig);
+    let report = pass();
+    assert!(
+        matches!(&report.refused[..], [(name, error)] if name == "b.wasm"
+            && error.to_string().contains("signature")),
+        "{report:?}"
+    );
+    let report = pass();
+    assert_eq!(report.unchanged, ["a.wasm", "b.wasm"], "{report:?}");
+    std::fs::remove_file(&sig).unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["b.wasm"],
+        "{report:?}"
+    );
+}
+
 /// Under authentication, a module file refused for its signer (a key not trusted) is refused
 /// once, whatever else loads meanwhile, and tried again once a layer's configuration changed:
 /// trusting the key loads it at the next pass, the file untouched. So is a removal the layers

@@ -220,13 +220,22 @@ fn signature_path(path: &Path) -> PathBuf {
 /// there but cannot be read (not a regular file, too large, not text) refuses the module.
 fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
     let sig = signature_path(path);
-    match modreg_host::files::read_text(&sig) {
-        Ok(text) => WasmSignature::parse(&text).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(PluginError::from(PluginErrorKind::WasmModule {
+    let refused = |reason: String| {
+        PluginError::from(PluginErrorKind::WasmModule {
             module: module_name(path),
-            reason: format!("its signature file cannot be read: {e}"),
-        })),
+            reason,
+        })
+    };
+    match modreg_host::files::read_text(&sig) {
+        // The parse error names neither the module nor the file; the module's refusal does.
+        Ok(text) => WasmSignature::parse(&text).map(Some).map_err(|e| {
+            refused(format!(
+                "its signature file `{}` cannot be parsed: {e}",
+                module_name(&sig)
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(refused(format!("its signature file cannot be read: {e}"))),
     }
 }
 
@@ -606,6 +615,14 @@ impl Wasm {
             .insert(name.to_owned(), stamp);
     }
 
+    /// Forgets the refusal of module file `name`, if any.
+    fn forget_refusal(&self, name: &str) {
+        self.refused_files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+
     /// What [`Sandbox::load_wasm_plugins`] does.
     pub(crate) fn load_wasm_plugins(
         &self,
@@ -743,12 +760,19 @@ impl Wasm {
             .get(&name)
             .is_some_and(|e| e.sha256 == sha256);
         if loaded_same {
+            // Loaded since it was refused (through `load_wasm_bytes`): the refusal is spent,
+            // and a lifted one kept would have the file read again at every pass.
+            self.forget_refusal(&name);
             report.unchanged.push(name);
             return;
         }
         let signature = match signature_beside(path) {
             Ok(signature) => signature,
             Err(error) => {
+                // Refused for its signature file, which the stamp kept above covers: read
+                // again once that file changes, not at every pass (as a lifted refusal of the
+                // module kept would have it).
+                self.forget_refusal(&name);
                 report.refused.push((name, error));
                 return;
             }
