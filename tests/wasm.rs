@@ -3880,7 +3880,7 @@ fn abi_versions_one_and_two_serve_side_by_side(engine: WasmEngine) {
     let registry = host(
         WasmConfig::new()
             .with_engine(engine)
-            .with_time_budget(Duration::from_millis(300)),
+            .with_time_budget(Duration::from_secs(1)),
     );
     registry
         .wasm()
@@ -3968,13 +3968,15 @@ fn abi_versions_one_and_two_serve_side_by_side(engine: WasmEngine) {
         matches!(error.kind(), PluginErrorKind::Timeout { budget, .. } if *budget == Duration::from_millis(20)),
         "{error:?}"
     );
+    // A correctness bound, generous for a loaded machine: stopped by its own 20 ms, not
+    // the host's second.
     assert!(
-        took < Duration::from_millis(250),
-        "its own 20 ms, not the host's 300: {took:?}"
+        took < Duration::from_millis(500),
+        "its own 20 ms, not the host's 1 s: {took:?}"
     );
     let (error, _) = stopped("loose-spin");
     assert!(
-        matches!(error.kind(), PluginErrorKind::Timeout { budget, .. } if *budget == Duration::from_millis(300)),
+        matches!(error.kind(), PluginErrorKind::Timeout { budget, .. } if *budget == Duration::from_secs(1)),
         "the host's budget, not the 10 minutes asked: {error:?}"
     );
     let (error, _) = stopped("fuelled-spin");
