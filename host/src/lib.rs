@@ -61,6 +61,8 @@ mod runtime;
 mod sandboxed;
 mod shared;
 mod shared_instances;
+#[cfg(feature = "state-files")]
+pub mod state_file;
 mod system;
 mod target;
 #[cfg(feature = "toml")]

@@ -11,17 +11,18 @@
 //! Processes (or registries of one process) may share a state file: each signed change holds
 //! an exclusive lock on `FILE.lock` ([`lock`]) from before it is checked to its end, and takes
 //! in what the file holds first, so it is checked against what every sharer accepted and no
-//! sharer's state is written over by another's older one. (The state file itself is replaced
-//! by a rename at each change, so it cannot be what is locked.)
+//! sharer's state is written over by another's older one (the lock and the rename:
+//! [`modreg_host::state_file`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_host::state_file;
 
 /// The most bytes of a replay state file read.
 const MAX_STATE_BYTES: usize = 4 << 20;
@@ -72,59 +73,28 @@ impl ReplayState {
 
     /// Writes this state beside `path`, to be put in place by [`Staged::commit`].
     pub(crate) fn stage(&self, path: &Path) -> Result<Staged, PluginError> {
-        let mut staged = path.as_os_str().to_owned();
-        staged.push(format!(".{}.next", std::process::id()));
-        let staged = PathBuf::from(staged);
         let text = serde_json::to_vec_pretty(self)
             .map_err(|e| unusable(path, format!("cannot be written: {e}")))?;
-        std::fs::write(&staged, text)
-            .map_err(|e| unusable(path, format!("cannot be written: {e}")))?;
-        Ok(Staged {
-            staged: Some(staged),
-            path: path.to_owned(),
-        })
+        state_file::Staged::write(path, &text)
+            .map(Staged)
+            .map_err(|e| unusable(path, format!("cannot be written: {e}")))
     }
 }
 
-/// `PATH.lock` beside the state file `path`, created if need be, locked exclusively (waiting
-/// for another sharer's change to end); closing it unlocks it.
+/// The state file `path`'s lock ([`state_file::lock_beside`]), waiting for another sharer's
+/// change to end; closing it unlocks it.
 pub(crate) fn lock(path: &Path) -> Result<File, PluginError> {
-    let mut lock = path.as_os_str().to_owned();
-    lock.push(".lock");
-    let lock = PathBuf::from(lock);
-    File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .and_then(|file| fs4::fs_std::FileExt::lock_exclusive(&file).map(|()| file))
-        .map_err(|e| unusable(path, format!("cannot be locked ({}): {e}", lock.display())))
+    state_file::lock_beside(path).map_err(|e| unusable(path, format!("cannot be locked: {e}")))
 }
 
 /// A state written beside its file; dropped without [`commit`](Self::commit), it is removed.
 #[derive(Debug)]
-pub(crate) struct Staged {
-    staged: Option<PathBuf>,
-    path: PathBuf,
-}
+pub(crate) struct Staged(state_file::Staged);
 
 impl Staged {
     /// Puts the state in place of the file.
-    pub(crate) fn commit(mut self) -> Result<(), PluginError> {
-        let Some(staged) = self.staged.take() else {
-            return Ok(());
-        };
-        std::fs::rename(&staged, &self.path).map_err(|e| {
-            let _ = std::fs::remove_file(&staged);
-            unusable(&self.path, format!("cannot be replaced: {e}"))
-        })
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if let Some(staged) = self.staged.take() {
-            let _ = std::fs::remove_file(staged);
-        }
+    pub(crate) fn commit(self) -> Result<(), PluginError> {
+        let path = self.0.path().to_owned();
+        (self.0.commit()).map_err(|e| unusable(&path, format!("cannot be replaced: {e}")))
     }
 }

@@ -16,8 +16,8 @@
 //! Processes (or registries of one process) may share a state file: each transaction holds
 //! an exclusive lock on `FILE.lock` from `prepare` to its end, and `prepare` reads the file
 //! again under it, so the rule is checked against what every sharer accepted and no sharer's
-//! record is written over by another's older one. (The state file itself is replaced by a
-//! rename at each commit, so it cannot be what is locked.)
+//! record is written over by another's older one (the lock and the rename:
+//! [`modreg_host::state_file`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -27,6 +27,7 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use modreg_core::{PluginError, PluginErrorKind};
+use modreg_host::state_file::{self, Staged};
 
 /// The most bytes of a state file read.
 const MAX_STATE_BYTES: usize = 4 << 20;
@@ -51,7 +52,7 @@ pub(crate) struct SignedVersions {
 #[derive(Debug)]
 pub(crate) struct Pending {
     next: BTreeMap<String, Newest>,
-    staged: Option<PathBuf>,
+    staged: Option<Staged>,
     /// The state file's lock file, locked; closing it unlocks it. Declared last: dropped
     /// after the staged record is removed.
     _lock: Option<File>,
@@ -180,68 +181,41 @@ fn read(file: &Path) -> Result<BTreeMap<String, Newest>, PluginError> {
     }
 }
 
-/// `FILE.lock` beside the state file `file`, created if need be, locked exclusively (waiting
-/// for another sharer's transaction to end).
+/// The state file `file`'s lock ([`state_file::lock_beside`]), waiting for another sharer's
+/// transaction to end.
 fn lock(file: &Path) -> Result<File, PluginError> {
-    let mut path = file.as_os_str().to_owned();
-    path.push(".lock");
-    let path = PathBuf::from(path);
-    let locked = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .and_then(|lock| fs4::fs_std::FileExt::lock_exclusive(&lock).map(|()| lock));
-    locked.map_err(|e| {
+    state_file::lock_beside(file).map_err(|e| {
         refuse(
             &file.display().to_string(),
-            format!("cannot lock the state file ({}): {e}", path.display()),
+            format!("cannot lock the state file: {e}"),
         )
     })
 }
 
-/// Writes `record` beside `file`; returns where.
+/// Writes `record` beside `file`.
 fn stage(
     module: &str,
     file: &Path,
     record: &BTreeMap<String, Newest>,
-) -> Result<PathBuf, PluginError> {
-    let mut staged = file.as_os_str().to_owned();
-    staged.push(format!(".{}.next", std::process::id()));
-    let staged = PathBuf::from(staged);
+) -> Result<Staged, PluginError> {
     let text = serde_json::to_vec_pretty(record)
         .map_err(|e| refuse(module, format!("the state record cannot be written: {e}")))?;
-    std::fs::write(&staged, text).map_err(|e| {
-        refuse(
-            module,
-            format!("cannot write the state file {}: {e}", staged.display()),
-        )
-    })?;
-    Ok(staged)
+    Staged::write(file, &text)
+        .map_err(|e| refuse(module, format!("cannot write the state file: {e}")))
 }
 
 impl Pending {
-    /// Puts the record in place (in memory and in the state file).
+    /// Puts the record in place (in memory and in the state file); dropped instead, the
+    /// staged record is removed.
     pub(crate) fn commit(mut self, versions: &mut SignedVersions) -> Result<(), PluginError> {
-        if let (Some(staged), Some(file)) = (self.staged.take(), &versions.file) {
-            std::fs::rename(&staged, file).map_err(|e| {
-                let _ = std::fs::remove_file(&staged);
-                refuse(
-                    &file.display().to_string(),
-                    format!("cannot replace the state file: {e}"),
-                )
-            })?;
+        if let Some(staged) = self.staged.take() {
+            let shown = staged.path().display().to_string();
+            staged
+                .commit()
+                .map_err(|e| refuse(&shown, format!("cannot replace the state file: {e}")))?;
         }
         versions.newest = std::mem::take(&mut self.next);
         Ok(())
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Some(staged) = self.staged.take() {
-            let _ = std::fs::remove_file(staged);
-        }
     }
 }
 

@@ -1,0 +1,152 @@
+//! A state file that processes share (the security layer's replay state, the sandbox's
+//! signed versions): a change holds an exclusive lock on `FILE.lock` beside it
+//! ([`lock_beside`]), and the next state is written beside the file and renamed into its
+//! place ([`Staged`]), so a reader finds the state before the change or after it, never part
+//! of one. (The state file itself is replaced at each change, so it cannot be what is
+//! locked.)
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// `PATH.lock` beside the state file `path`, created if need be, locked exclusively (waiting
+/// for another sharer's change to end); closing the file unlocks it. An error names the lock
+/// file.
+pub fn lock_beside(path: &Path) -> io::Result<File> {
+    let lock = beside(path, ".lock");
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .and_then(|file| fs4::fs_std::FileExt::lock_exclusive(&file).map(|()| file))
+        .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", lock.display())))
+}
+
+/// `path` with `suffix` added to its name (a name that is not UTF-8 kept as it is).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A state written beside its file, put in its place by [`commit`](Self::commit); dropped
+/// without that, it is removed.
+#[derive(Debug)]
+pub struct Staged {
+    staged: Option<PathBuf>,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Writes `contents` beside the state file `path` (`PATH.PID.next`: sharers in other
+    /// processes stage apart). An error names the staged file.
+    pub fn write(path: &Path, contents: &[u8]) -> io::Result<Self> {
+        let staged = beside(path, &format!(".{}.next", std::process::id()));
+        match std::fs::write(&staged, contents) {
+            Ok(()) => Ok(Staged {
+                staged: Some(staged),
+                path: path.to_owned(),
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&staged);
+                Err(io::Error::new(
+                    e.kind(),
+                    format!("`{}`: {e}", staged.display()),
+                ))
+            }
+        }
+    }
+
+    /// The state file this state is for.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Puts the state in place of the file; on an error the staged file is removed and the
+    /// file left as it was.
+    pub fn commit(mut self) -> io::Result<()> {
+        let Some(staged) = self.staged.take() else {
+            return Ok(());
+        };
+        std::fs::rename(&staged, &self.path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&staged);
+        })
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(staged) = self.staged.take() {
+            let _ = std::fs::remove_file(staged);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_committed_state_replaces_the_file_and_a_dropped_one_leaves_it() {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("state.json");
+        std::fs::write(&path, "before").unwrap();
+        let staged = Staged::write(&path, b"dropped").unwrap();
+        assert_eq!(staged.path(), path);
+        assert_eq!(names(scratch.path()).len(), 2, "staged beside the file");
+        drop(staged);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "before");
+        assert_eq!(names(scratch.path()), ["state.json"]);
+        Staged::write(&path, b"after").unwrap().commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "after");
+        assert_eq!(names(scratch.path()), ["state.json"]);
+    }
+
+    #[test]
+    fn a_state_that_cannot_be_put_in_place_leaves_nothing_behind() {
+        let scratch = tempfile::tempdir().unwrap();
+        // A directory where the file should be: the rename is refused.
+        let path = scratch.path().join("state.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("inside"), "x").unwrap();
+        assert!(Staged::write(&path, b"next").unwrap().commit().is_err());
+        assert_eq!(names(scratch.path()), ["state.json"]);
+        let missing = scratch.path().join("no such dir").join("state.json");
+        let error = Staged::write(&missing, b"next").unwrap_err();
+        assert!(error.to_string().contains("state.json."), "{error}");
+    }
+
+    #[test]
+    fn a_second_sharer_waits_for_the_first_to_let_go() {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("state.json");
+        let first = lock_beside(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let _second = lock_beside(&path).unwrap();
+                tx.send(()).unwrap();
+            });
+            // The second sharer holds nothing while the first holds the lock.
+            assert!(
+                rx.recv_timeout(std::time::Duration::from_millis(100))
+                    .is_err()
+            );
+            drop(first);
+            rx.recv().unwrap();
+        });
+        let missing = scratch.path().join("no such dir").join("state.json");
+        let error = lock_beside(&missing).unwrap_err();
+        assert!(error.to_string().contains("state.json.lock"), "{error}");
+    }
+}
