@@ -4308,3 +4308,51 @@ on_every_engine!(
     any_sequence_of_directory_changes_is_followed_by_a_pass,
     any_sequence_of_signed_directory_changes_is_followed_by_a_pass,
 );
+
+/// A module whose section declares what a registration refuses (a plugin's name, version,
+/// permission or dependency) is refused before it compiles, with an error that names the
+/// module and what it declared, and registers nothing.
+#[test]
+fn a_module_declaring_what_a_registration_refuses_is_refused_by_name() {
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        (
+            "a name",
+            wasm_text::guest_named("Bad Name", "x", "1.0.0"),
+            "`Bad Name`",
+        ),
+        (
+            "no name",
+            wasm_text::guest_named("", "x", "1.0.0"),
+            "plugin name ``",
+        ),
+        (
+            "a version",
+            wasm_text::guest_named("ok", "x", "1.x"),
+            "`1.x`",
+        ),
+        (
+            "a permission",
+            wasm_text::echo_guest("ok", "1.0.0", "data-processor", &["Net!"], &[]),
+            "`Net!`",
+        ),
+        (
+            "a dependency",
+            wasm_text::echo_guest("ok", "1.0.0", "data-processor", &[], &["other >= x"]),
+            "other >= x",
+        ),
+    ];
+    let registry = ModuleRegistry::new();
+    let before = registry.plugins().len();
+    for (case, module, named) in cases {
+        let error = registry
+            .wasm()
+            .load_wasm_bytes("bad.wasm", &module, None)
+            .unwrap_err();
+        assert!(
+            matches!(error.kind(), PluginErrorKind::WasmModule { module, reason }
+                if module == "bad.wasm" && reason.contains(named)),
+            "{case}: {error}"
+        );
+        assert_eq!(registry.plugins().len(), before, "{case}");
+    }
+}

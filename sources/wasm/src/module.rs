@@ -6,6 +6,7 @@ use crate::config::WasmConfig;
 use crate::engines::{self, Compiled};
 use crate::shape::ModuleShape;
 use crate::state::StateShape;
+use modreg_core::validate::{check_identifier, parse_dependency, parse_version};
 use modreg_core::wasm_abi::{EXPORT_ALLOC, EXPORT_PROCESS, ModuleEntry, SECTION, read_metadata};
 use modreg_core::{PluginError, PluginErrorKind};
 
@@ -34,6 +35,24 @@ pub(crate) struct DeclaredModule<'b> {
     state: StateShape,
 }
 
+/// The checks a registration makes of what `entry` names (the core's, as the host makes
+/// them), made here so that the refusal names the module: the host's error would name the
+/// plugin only. The host checks again at registration.
+fn check_entry(entry: &ModuleEntry) -> Result<(), PluginError> {
+    check_identifier("plugin name", &entry.name)?;
+    parse_version(&entry.name, &entry.version)?;
+    for capability in &entry.capabilities {
+        check_identifier("capability", capability)?;
+    }
+    for permission in &entry.permissions {
+        check_identifier("permission", permission)?;
+    }
+    for dependency in &entry.depends_on {
+        parse_dependency(&entry.name, dependency)?;
+    }
+    Ok(())
+}
+
 impl<'b> DeclaredModule<'b> {
     /// Reads `bytes`, loaded under `name`: refused when over `config`'s size or shape caps,
     /// not a module, or without a plugin listing that parses.
@@ -60,6 +79,9 @@ impl<'b> DeclaredModule<'b> {
         }
         let entries = read_metadata(&shape.plugin_section)
             .map_err(|e| refuse(format!("`{SECTION}`: {e}")))?;
+        for entry in &entries {
+            check_entry(entry).map_err(|e| refuse(format!("`{SECTION}`: {e}")))?;
+        }
         Ok(DeclaredModule {
             name,
             bytes,
