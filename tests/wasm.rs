@@ -2900,9 +2900,9 @@ fn a_refused_module_file_is_tried_again_once_what_refused_it_changed() {
 
 /// A refusal the registry lifted is settled by the pass that reads the file again, whichever
 /// way that pass ends: the same bytes loaded meanwhile by another hand (`load_wasm_bytes`), or
-/// a signature file that cannot be parsed. The pass after it does not read the file again (a
-/// rewrite keeping its size and time, as every unchanged file, is not seen), nor refuse it
-/// again.
+/// a signature file that cannot be parsed. The pass after it does not read the file again (so
+/// another version loaded by hand under the file's name stays, as over any unchanged file),
+/// nor refuse it again.
 #[test]
 fn a_lifted_refusal_is_settled_by_the_pass_that_reads_the_file_again() {
     let scratch = tempfile::tempdir().unwrap();
@@ -2934,16 +2934,17 @@ fn a_lifted_refusal_is_settled_by_the_pass_that_reads_the_file_again() {
         .load_wasm_bytes("a.wasm", &module, None)
         .unwrap();
     assert_eq!(pass().unchanged, ["a.wasm"]);
-    let path = dir.join("a.wasm");
-    let time = std::fs::metadata(&path).unwrap().modified().unwrap();
-    let other = wasm_text::guest_named("taken", "other", "1.0.0");
-    assert_eq!(other.len(), module.len());
-    std::fs::write(&path, other).unwrap();
-    let file = std::fs::File::options().write(true).open(&path).unwrap();
-    file.set_modified(time).unwrap();
+    registry
+        .wasm()
+        .load_wasm_bytes(
+            "a.wasm",
+            &wasm_text::guest_named("taken", "by hand", "1.0.1"),
+            None,
+        )
+        .unwrap();
     let report = pass();
     assert_eq!(report.unchanged, ["a.wasm"], "{report:?}");
-    assert_eq!(answer_of(&registry, "taken"), b"first");
+    assert_eq!(answer_of(&registry, "taken"), b"by hand");
 
     // Its signature file cannot be parsed: refused for that once, until that file changes.
     refused_for("b.wasm", "unsigned");
@@ -3069,6 +3070,47 @@ fn a_rewrite_in_the_same_clock_tick_is_seen_by_the_next_pass() {
     registry.wasm().load_wasm_plugins(dir).unwrap();
     let report = registry.wasm().load_wasm_plugins(dir).unwrap();
     assert_eq!(report.unchanged, ["tick.wasm"]);
+}
+
+/// A module rebuilt to the same size and given the time of the one before (as deployments
+/// that give every file one time do) is seen by the next pass, whether written in place or
+/// renamed over the old file: on Unix the stamp holds the inode and the status-change time,
+/// which no tool sets back.
+#[cfg(unix)]
+#[test]
+fn a_module_rebuilt_to_the_same_size_and_time_is_seen() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let path = dir.join("same.wasm");
+    let one_time = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1);
+    let deploy = |bytes: &[u8], renamed: bool| {
+        let written = if renamed {
+            dir.join("same.wasm.tmp")
+        } else {
+            path.clone()
+        };
+        std::fs::write(&written, bytes).unwrap();
+        let file = std::fs::File::options().write(true).open(&written).unwrap();
+        file.set_modified(one_time).unwrap();
+        drop(file);
+        if renamed {
+            std::fs::rename(&written, &path).unwrap();
+        }
+    };
+    let registry = ModuleRegistry::new();
+    let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
+    let versions = ["1.0.1", "1.0.2", "1.0.3"].map(|v| wasm_text::guest_named("same", v, v));
+    assert!(versions.iter().all(|v| v.len() == versions[0].len()));
+    deploy(&versions[0], false);
+    assert_eq!(pass().loaded.len(), 1);
+    assert_eq!(pass().unchanged, ["same.wasm"]);
+    for (version, renamed) in [(&versions[1], false), (&versions[2], true)] {
+        deploy(version, renamed);
+        let report = pass();
+        assert!(report.loaded.contains_key("same.wasm"), "{report:?}");
+        assert_eq!(pass().unchanged, ["same.wasm"]);
+    }
+    assert_eq!(answer_of(&registry, "same"), b"1.0.3");
 }
 
 #[test]

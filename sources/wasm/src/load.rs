@@ -51,15 +51,52 @@ pub struct Wasm {
     /// refused at: a change to a layer's configuration (authentication switched off) tries it
     /// again.
     refused_removals: Mutex<BTreeMap<String, u64>>,
-    /// The size and modification time of each module file (and of its signature file) when a
-    /// pass last read it: a file whose stamp is the same is not read (nor hashed) again
-    /// ([`stamp_of`]: none is taken of a file changed in the last two seconds).
+    /// The stamp of each module file (and of its signature file) when a pass last read it: a
+    /// file whose stamp is the same is not read (nor hashed) again ([`stamp_of`]: none is
+    /// taken of a file changed in the last two seconds).
     stamps: Mutex<BTreeMap<String, FileStamp>>,
 }
 
-/// What a directory pass compares before reading a module file again: its size and
-/// modification time, and its signature file's (`None`: there is none).
-type FileStamp = ((u64, SystemTime), Option<(u64, SystemTime)>);
+/// What a directory pass compares before reading a module file again: its [`Stamp`], and its
+/// signature file's (`None`: there is none).
+type FileStamp = (Stamp, Option<Stamp>);
+
+/// What stands for a file's bytes between passes: its size and modification time and, on
+/// Unix, its device and inode (a file renamed over it is another) and its status-change time,
+/// which the kernel sets at every write, rename or change of mode and no tool sets back. The
+/// size and modification time alone miss a module rebuilt to the same size and given the time
+/// of the one before, as deployments that give every file one time do (reproducible builds'
+/// `SOURCE_DATE_EPOCH`, a store that sets every file's time to one value, `touch -r`).
+/// Elsewhere (Windows) the size and modification time are all `std` tells. The
+/// status-change time is compared, not aged as the modification time is ([`RECENT`]): a
+/// change of mode, or a time set back, in the clock tick of the pass before is missed on a
+/// file system whose clock ticks coarsely.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: SystemTime,
+    /// Device, inode, status-change time (seconds, nanoseconds).
+    #[cfg(unix)]
+    identity: (u64, u64, i64, i64),
+}
+
+impl Stamp {
+    fn of(metadata: &std::fs::Metadata, modified: SystemTime) -> Self {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: metadata.len(),
+            modified,
+            #[cfg(unix)]
+            identity: (
+                metadata.dev(),
+                metadata.ino(),
+                metadata.ctime(),
+                metadata.ctime_nsec(),
+            ),
+        }
+    }
+}
 
 /// A module file a directory pass refused: its module's SHA-256 and the signature beside it.
 /// Refused again without a word until either changes: a module refused for want of a
@@ -142,7 +179,7 @@ fn stamp_of(path: &Path) -> Option<FileStamp> {
     let settled = |metadata: std::fs::Metadata| {
         let modified = metadata.modified().ok()?;
         let age = SystemTime::now().duration_since(modified).ok()?;
-        (age >= RECENT).then_some((metadata.len(), modified))
+        (age >= RECENT).then(|| Stamp::of(&metadata, modified))
     };
     let module = settled(std::fs::metadata(path).ok()?)?;
     let signature = match std::fs::metadata(signature_path(path)) {
@@ -706,7 +743,7 @@ impl Wasm {
             registry.catalog().revision(),
             registry.catalog().layers_revision(),
         );
-        // Not read again while its size and modification time (and its signature file's) stay
+        // Not read again while its stamp (and its signature file's) stays
         // the same, unless it was refused for what the registry held then and that changed.
         let stamp = stamp_of(path);
         let lifted = self

@@ -9,8 +9,8 @@
 //! kept, however many events arrive during a pass. Where notifications are unavailable it
 //! polls every `interval`; with them it still passes every `interval`, in case an event was
 //! lost (a pass costs two `stat`s per unchanged module, its file's and its signature file's:
-//! only a module whose size or modification time, or its signature file's, changed is read
-//! and hashed again).
+//! only a module whose stamp (size, modification time and, on Unix, inode and status-change
+//! time), or its signature file's, changed is read and hashed again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
