@@ -667,19 +667,24 @@ impl Wasm {
         dir: impl AsRef<Path>,
     ) -> Result<WasmLoadReport, PluginError> {
         let dir = dir.as_ref();
-        let listing = std::fs::read_dir(dir).map_err(|e| {
+        let unlisted = |e: std::io::Error| {
             PluginError::from(PluginErrorKind::WasmModule {
                 module: dir.display().to_string(),
                 reason: format!("cannot list the plugin directory: {e}"),
             })
-        })?;
-        let mut files: Vec<PathBuf> = listing
-            .filter_map(Result::ok)
-            .map(|e| e.path())
+        };
+        // An entry that cannot be read fails the pass, which then changes nothing: skipped,
+        // its module would be taken for removed and unloaded.
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(unlisted)?
+            .map(|entry| entry.map(|e| e.path()).map_err(unlisted))
             // Every `*.wasm` entry: one that is not a regular file (a FIFO, a device, a link to
             // one) is refused with that reason rather than skipped unseen.
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-            .collect();
+            .filter(|p| {
+                p.as_ref()
+                    .map_or(true, |p| p.extension().is_some_and(|e| e == "wasm"))
+            })
+            .collect::<Result<_, _>>()?;
         files.sort();
         let limit = self.wasm_config().max_module_bytes();
         let mut report = WasmLoadReport::default();
