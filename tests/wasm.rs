@@ -4356,7 +4356,7 @@ on_every_engine!(
 /// module and what it declared, and registers nothing.
 #[test]
 fn a_module_declaring_what_a_registration_refuses_is_refused_by_name() {
-    let cases: [(&str, Vec<u8>, &str); 5] = [
+    let cases: [(&str, Vec<u8>, &str); 6] = [
         (
             "a name",
             wasm_text::guest_named("Bad Name", "x", "1.0.0"),
@@ -4376,6 +4376,11 @@ fn a_module_declaring_what_a_registration_refuses_is_refused_by_name() {
             "a permission",
             wasm_text::echo_guest("ok", "1.0.0", "data-processor", &["Net!"], &[]),
             "`Net!`",
+        ),
+        (
+            "a permission twice",
+            wasm_text::echo_guest("ok", "1.0.0", "data-processor", &["net", "net"], &[]),
+            "listed twice",
         ),
         (
             "a dependency",

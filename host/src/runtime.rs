@@ -16,7 +16,7 @@ use modreg_core::Plugin;
 use modreg_core::PluginDescriptor;
 use modreg_core::PluginSettings;
 use modreg_core::PluginType;
-use modreg_core::validate::{check_identifier, parse_dependency, parse_version};
+use modreg_core::validate::{check_identifier, check_unique, parse_dependency, parse_version};
 use modreg_core::{PluginError, PluginErrorKind};
 
 /// A constructor given at registration time.
@@ -372,18 +372,4 @@ impl RuntimeEntry {
             }))
         }
     }
-}
-
-fn check_unique(field: &'static str, values: &[String]) -> Result<(), PluginError> {
-    for (i, value) in values.iter().enumerate() {
-        check_identifier(field, value)?;
-        if values[..i].contains(value) {
-            return Err(PluginError::invalid(
-                field,
-                value.clone(),
-                "is listed twice",
-            ));
-        }
-    }
-    Ok(())
 }

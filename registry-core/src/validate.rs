@@ -37,6 +37,29 @@ pub fn check_identifier(field: &'static str, value: &str) -> Result<(), PluginEr
     Ok(())
 }
 
+/// Checks that each of `values` is an identifier ([`check_identifier`]) listed once: a
+/// plugin's capabilities, its permissions.
+///
+/// ```
+/// use modreg_core::validate::check_unique;
+/// let listed = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+/// assert!(check_unique("capability", &listed(&["compression", "gzip"])).is_ok());
+/// assert!(check_unique("capability", &listed(&["gzip", "gzip"])).is_err());
+/// ```
+pub fn check_unique(field: &'static str, values: &[String]) -> Result<(), PluginError> {
+    for (i, value) in values.iter().enumerate() {
+        check_identifier(field, value)?;
+        if values[..i].contains(value) {
+            return Err(PluginError::invalid(
+                field,
+                value.clone(),
+                "is listed twice",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn is_identifier_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
 }

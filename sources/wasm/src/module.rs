@@ -6,7 +6,7 @@ use crate::config::WasmConfig;
 use crate::engines::{self, Compiled};
 use crate::shape::ModuleShape;
 use crate::state::StateShape;
-use modreg_core::validate::{check_identifier, parse_dependency, parse_version};
+use modreg_core::validate::{check_identifier, check_unique, parse_dependency, parse_version};
 use modreg_core::wasm_abi::{EXPORT_ALLOC, EXPORT_PROCESS, ModuleEntry, SECTION, read_metadata};
 use modreg_core::{PluginError, PluginErrorKind};
 
@@ -41,12 +41,8 @@ pub(crate) struct DeclaredModule<'b> {
 fn check_entry(entry: &ModuleEntry) -> Result<(), PluginError> {
     check_identifier("plugin name", &entry.name)?;
     parse_version(&entry.name, &entry.version)?;
-    for capability in &entry.capabilities {
-        check_identifier("capability", capability)?;
-    }
-    for permission in &entry.permissions {
-        check_identifier("permission", permission)?;
-    }
+    check_unique("capability", &entry.capabilities)?;
+    check_unique("permission", &entry.permissions)?;
     for dependency in &entry.depends_on {
         parse_dependency(&entry.name, dependency)?;
     }
