@@ -266,8 +266,13 @@ fn signature_beside(path: &Path) -> Result<Option<WasmSignature>, PluginError> {
     match modreg_host::files::read_text(&sig) {
         // The parse error names neither the module nor the file; the module's refusal does.
         Ok(text) => WasmSignature::parse(&text).map(Some).map_err(|e| {
+            // The reason alone: the kind's own words say "manifest".
+            let reason = match e.kind() {
+                PluginErrorKind::Manifest { reason } => reason.clone(),
+                _ => e.to_string(),
+            };
             refused(format!(
-                "its signature file `{}` cannot be parsed: {e}",
+                "its signature file `{}` cannot be parsed: {reason}",
                 module_name(&sig)
             ))
         }),
