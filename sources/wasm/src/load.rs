@@ -753,8 +753,8 @@ impl Wasm {
             registry.catalog().revision(),
             registry.catalog().layers_revision(),
         );
-        // Not read again while its stamp (and its signature file's) stays
-        // the same, unless it was refused for what the registry held then and that changed.
+        // Not read again while its stamp (and its signature file's) stays the same, unless it
+        // was refused for what the registry held then and that changed.
         let stamp = stamp_of(path);
         let lifted = self
             .refused_files
