@@ -2722,6 +2722,69 @@ fn a_refused_reload_registers_none_of_its_typed_plugins() {
     );
 }
 
+/// Every path a module is refused by counts it once in `wasm_modules_refused` (the same call
+/// logs it and tells the layers `ModuleRefused`): its bytes, its file over the size limit, its
+/// signature file, loaded as bytes, from a file or by a directory pass; a pass that refuses it
+/// again without a word does not count it again.
+#[test]
+fn every_refusal_of_a_module_is_counted_once() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (single, dir) = (scratch.path().join("single"), scratch.path().join("dir"));
+    let registry = registry_with(WasmConfig::new().with_max_module_bytes(4096));
+    let write = |path: std::path::PathBuf, bytes: &[u8]| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        age(&path);
+        path
+    };
+    let big = vec![0u8; 5000];
+    let signed = |name: &str| wasm_text::guest_named(name, "x", "1.0.0");
+    // Each refuses by one path and says how many it refused.
+    type Refusal<'a> = (&'static str, Box<dyn Fn() -> u64 + 'a>);
+    let refusals: [Refusal; 4] = [
+        (
+            "bytes",
+            Box::new(|| {
+                let refused = registry.wasm().load_wasm_bytes("b.wasm", b"junk", None);
+                u64::from(refused.is_err())
+            }),
+        ),
+        (
+            "a file over the limit",
+            Box::new(|| {
+                let path = write(single.join("big.wasm"), &big);
+                u64::from(registry.wasm().load_wasm_plugin(path).is_err())
+            }),
+        ),
+        (
+            "a file's signature file",
+            Box::new(|| {
+                write(single.join("sig.wasm.sig"), b"not a signature");
+                let path = write(single.join("sig.wasm"), &signed("sig"));
+                u64::from(registry.wasm().load_wasm_plugin(path).is_err())
+            }),
+        ),
+        (
+            "a directory pass, both",
+            Box::new(|| {
+                write(dir.join("big.wasm"), &big);
+                write(dir.join("sig.wasm.sig"), b"not a signature");
+                write(dir.join("sig.wasm"), &signed("sig"));
+                let first = registry.wasm().load_wasm_plugins(&dir).unwrap();
+                let again = registry.wasm().load_wasm_plugins(&dir).unwrap();
+                assert_eq!(again.unchanged, ["big.wasm", "sig.wasm"], "{again:?}");
+                first.refused.len() as u64
+            }),
+        ),
+    ];
+    let mut expected = 0;
+    for (path, refuse) in refusals {
+        expected += refuse();
+        assert_eq!(registry.wasm().wasm_modules_refused(), expected, "{path}");
+    }
+    assert_eq!(expected, 5);
+}
+
 /// A module file refused for what it is (over the size limit) is refused once, not at every
 /// pass (each would log it again), while its size and time stay; the sandbox configured again
 /// with a larger limit loads it.

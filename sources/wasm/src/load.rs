@@ -488,10 +488,11 @@ impl Wasm {
         path: impl AsRef<Path>,
     ) -> Result<Vec<String>, PluginError> {
         let path = path.as_ref();
+        let name = module_name(path);
         let limit = self.wasm_config().max_module_bytes();
-        let bytes = read_capped(path, limit)?;
-        let signature = signature_beside(path)?;
-        self.load_wasm_bytes(registry, &module_name(path), &bytes, signature.as_ref())
+        let read = read_capped(path, limit).and_then(|bytes| Ok((bytes, signature_beside(path)?)));
+        let (bytes, signature) = read.map_err(|error| self.refuse(registry, &name, error))?;
+        self.load_wasm_bytes(registry, &name, &bytes, signature.as_ref())
     }
 
     /// What [`Sandbox::admit_wasm_file`] does.
@@ -532,17 +533,22 @@ impl Wasm {
         digest: [u8; 32],
         signature: Option<&WasmSignature>,
     ) -> Result<Vec<String>, PluginError> {
-        let result = self.load_checked(registry, name, bytes, digest, signature);
-        if let Err(error) = &result {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            // Escaped: the reason quotes the module's own text.
-            tracing::error!(module = name, error = %error.to_string().escape_debug(), "WebAssembly module refused");
-            registry.emit(&Event::ModuleRefused {
-                module: name,
-                reason: &error.to_string(),
-            });
-        }
-        result
+        self.load_checked(registry, name, bytes, digest, signature)
+            .map_err(|error| self.refuse(registry, name, error))
+    }
+
+    /// Counts, logs and tells the layers (`Event::ModuleRefused`) that module `name` was
+    /// refused with `error`, and gives it back: on every path a module is refused by, its
+    /// file unreadable or its signature file included.
+    fn refuse(&self, registry: &ModuleRegistry, name: &str, error: PluginError) -> PluginError {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        // Escaped: the reason quotes the module's own text.
+        tracing::error!(module = name, error = %error.to_string().escape_debug(), "WebAssembly module refused");
+        registry.emit(&Event::ModuleRefused {
+            module: name,
+            reason: &error.to_string(),
+        });
+        error
     }
 
     fn load_checked(
@@ -769,7 +775,6 @@ impl Wasm {
         let bytes = match modreg_host::files::read_regular(path, limit) {
             Ok(bytes) => bytes,
             Err(error) => {
-                self.refused.fetch_add(1, Ordering::Relaxed);
                 // What the file is (over the size limit, not a regular file) stands while its
                 // size and time do: refused (and logged) once, not at every pass. Configuring
                 // the sandbox again (a limit raised) reads it again. An error that may pass
@@ -789,7 +794,8 @@ impl Wasm {
                         .unwrap_or_else(PoisonError::into_inner)
                         .insert(name.clone(), unread);
                 }
-                report.refused.push((name, unreadable(path, &error)));
+                let error = self.refuse(registry, &name, unreadable(path, &error));
+                report.refused.push((name, error));
                 return;
             }
         };
@@ -820,6 +826,7 @@ impl Wasm {
                 // again once that file changes, not at every pass (as a lifted refusal of the
                 // module kept would have it).
                 self.forget_refusal(&name);
+                let error = self.refuse(registry, &name, error);
                 report.refused.push((name, error));
                 return;
             }
