@@ -2814,6 +2814,48 @@ fn a_module_file_over_the_size_limit_is_refused_once() {
     );
 }
 
+/// A module file that cannot be read for a reason that may pass (here a link to a file not
+/// there yet) is read again at every pass, but refused (logged, counted, told to the layers)
+/// once while the error stays the same: a pass every second would raise an alert every second.
+/// Another error is refused again; the file is loaded once it can be read.
+#[cfg(unix)]
+#[test]
+fn a_module_file_that_cannot_be_read_is_refused_once_until_the_error_changes() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (dir, target) = (scratch.path().join("dir"), scratch.path().join("late"));
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("late.wasm")).unwrap();
+    let registry = registry_with(WasmConfig::new());
+    let pass = || registry.wasm().load_wasm_plugins(&dir).unwrap();
+    let refused = |report: &modreg::WasmLoadReport, reason: &str| {
+        matches!(&report.refused[..], [(name, error)] if name == "late.wasm"
+            && error.to_string().contains(reason))
+    };
+    let report = pass();
+    assert!(refused(&report, "cannot read"), "{report:?}");
+    for _ in 0..3 {
+        let report = pass();
+        assert_eq!(report.unchanged, ["late.wasm"], "{report:?}");
+        assert!(report.refused.is_empty(), "{report:?}");
+    }
+    assert_eq!(registry.wasm().wasm_modules_refused(), 1);
+    // Another error: refused again.
+    std::fs::create_dir(&target).unwrap();
+    let report = pass();
+    assert!(refused(&report, "not a regular file"), "{report:?}");
+    assert_eq!(registry.wasm().wasm_modules_refused(), 2);
+    // Readable at last.
+    std::fs::remove_dir(&target).unwrap();
+    std::fs::write(&target, wasm_text::guest_named("late", "late", "1.0.0")).unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["late.wasm"],
+        "{report:?}"
+    );
+    assert_eq!(registry.wasm().wasm_modules_refused(), 2);
+}
+
 /// Sets `file`'s modification time a minute back: past the window in which a directory pass
 /// reads a file at every pass, so that its size and time stand for its bytes.
 fn age(file: &std::path::Path) {

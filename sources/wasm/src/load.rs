@@ -102,10 +102,14 @@ impl Stamp {
 /// Refused again without a word until either changes: a module refused for want of a
 /// signature is loaded once its signature file arrives, though its bytes are the same. A
 /// refusal the registry may lift is tried again once the registry changed too ([`Retry`]).
+/// A file that could not be read has no SHA-256 (empty) and the error it was refused for.
 #[derive(Debug)]
 struct RefusedFile {
     sha256: String,
     signature: Option<WasmSignature>,
+    /// Why the file could not be read, if that is why it was refused: a pass that finds the
+    /// same reads it again (the error may pass) but refuses it without a word.
+    unread: Option<String>,
     /// What change to the registry may lift the refusal, `None` for a refusal of the module's
     /// own (not valid, breaking the contract, listing a plugin that is not).
     retry: Option<Retry>,
@@ -776,23 +780,31 @@ impl Wasm {
             Ok(bytes) => bytes,
             Err(error) => {
                 // What the file is (over the size limit, not a regular file) stands while its
-                // size and time do: refused (and logged) once, not at every pass. Configuring
-                // the sandbox again (a limit raised) reads it again. An error that may pass
-                // (permissions, say, which leave the time alone) is tried at every pass.
+                // size and time do: not read again. Configuring the sandbox again (a limit
+                // raised) reads it again. An error that may pass (a permission, a link to a
+                // file not there yet) is tried at every pass. Either is refused (logged,
+                // counted, told to the layers) once, not at every pass, until the error
+                // changes or the file is read.
                 let lasting = matches!(
                     error.kind(),
                     std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidInput
                 );
                 if let Some(stamp) = stamp.filter(|_| lasting) {
                     self.stamp(&name, stamp);
-                    let unread = RefusedFile {
-                        sha256: String::new(),
-                        signature: None,
-                        retry: None,
-                    };
-                    (self.refused_files.lock())
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(name.clone(), unread);
+                }
+                let reason = error.to_string();
+                let unread = RefusedFile {
+                    sha256: String::new(),
+                    signature: None,
+                    unread: Some(reason.clone()),
+                    retry: None,
+                };
+                let before = (self.refused_files.lock())
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(name.clone(), unread);
+                if before.is_some_and(|before| before.unread == Some(reason)) {
+                    report.unchanged.push(name);
+                    return;
                 }
                 let error = self.refuse(registry, &name, unreadable(path, &error));
                 report.refused.push((name, error));
@@ -855,6 +867,7 @@ impl Wasm {
                 let refused = RefusedFile {
                     sha256,
                     signature,
+                    unread: None,
                     retry: Retry::of(&error, revisions),
                 };
                 refused_files.insert(name.clone(), refused);
