@@ -779,35 +779,7 @@ impl Wasm {
         let bytes = match modreg_host::files::read_regular(path, limit) {
             Ok(bytes) => bytes,
             Err(error) => {
-                // What the file is (over the size limit, not a regular file) stands while its
-                // size and time do: not read again. Configuring the sandbox again (a limit
-                // raised) reads it again. An error that may pass (a permission, a link to a
-                // file not there yet) is tried at every pass. Either is refused (logged,
-                // counted, told to the layers) once, not at every pass, until the error
-                // changes or the file is read.
-                let lasting = matches!(
-                    error.kind(),
-                    std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidInput
-                );
-                if let Some(stamp) = stamp.filter(|_| lasting) {
-                    self.stamp(&name, stamp);
-                }
-                let reason = error.to_string();
-                let unread = RefusedFile {
-                    sha256: String::new(),
-                    signature: None,
-                    unread: Some(reason.clone()),
-                    retry: None,
-                };
-                let before = (self.refused_files.lock())
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(name.clone(), unread);
-                if before.is_some_and(|before| before.unread == Some(reason)) {
-                    report.unchanged.push(name);
-                    return;
-                }
-                let error = self.refuse(registry, &name, unreadable(path, &error));
-                report.refused.push((name, error));
+                self.refuse_unread(registry, path, &error, stamp, report);
                 return;
             }
         };
@@ -874,6 +846,46 @@ impl Wasm {
                 report.refused.push((name, error));
             }
         }
+    }
+
+    /// A directory pass's refusal of the module file at `path`, which could not be read for
+    /// `error`. What the file is (over the size limit, not a regular file) stands while its
+    /// `stamp` does: it is not read again; configuring the sandbox again (a limit raised) reads
+    /// it again. An error that may pass (a permission, a link to a file not there yet) is tried
+    /// at every pass. Either is refused (logged, counted, told to the layers) once, not at
+    /// every pass, until the error changes or the file is read.
+    fn refuse_unread(
+        &self,
+        registry: &ModuleRegistry,
+        path: &Path,
+        error: &std::io::Error,
+        stamp: Option<FileStamp>,
+        report: &mut WasmLoadReport,
+    ) {
+        let name = module_name(path);
+        let lasting = matches!(
+            error.kind(),
+            std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidInput
+        );
+        if let Some(stamp) = stamp.filter(|_| lasting) {
+            self.stamp(&name, stamp);
+        }
+        let reason = error.to_string();
+        let unread = RefusedFile {
+            sha256: String::new(),
+            signature: None,
+            unread: Some(reason.clone()),
+            retry: None,
+        };
+        let before = (self.refused_files.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.clone(), unread);
+        if before.is_some_and(|before| before.unread == Some(reason)) {
+            report.unchanged.push(name);
+            return;
+        }
+        let error = self.refuse(registry, &name, unreadable(path, error));
+        report.refused.push((name, error));
     }
 }
 
