@@ -2783,6 +2783,14 @@ fn every_refusal_of_a_module_is_counted_once() {
         assert_eq!(registry.wasm().wasm_modules_refused(), expected, "{path}");
     }
     assert_eq!(expected, 5);
+    #[cfg(feature = "prometheus")]
+    assert!(
+        registry
+            .prometheus_text()
+            .contains("\nmodreg_wasm_modules_refused_total 5\n"),
+        "{}",
+        registry.prometheus_text()
+    );
 }
 
 /// A module file refused for what it is (over the size limit) is refused once, not at every

@@ -299,7 +299,7 @@ mod tests {
                 ok,
             });
         }
-        let text = monitoring.prometheus_text(&registry, &[("instantiate", false, 2)], None);
+        let text = monitoring.prometheus_text(&registry, &[("instantiate", false, 2)], Some(3));
         assert!(
             text.contains(
                 "modreg_plugin_host_calls_total{plugin=\"gzip-compress\",function=\"kv.get\"} 3"
@@ -328,6 +328,19 @@ mod tests {
             text.contains("# TYPE modreg_plugins_registered gauge"),
             "{text}"
         );
+        assert!(
+            text.contains(
+                "modreg_access_decisions_total{operation=\"instantiate\",outcome=\"denied\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("modreg_wasm_modules_refused_total 3"),
+            "{text}"
+        );
+        // Without a sandbox, no such metric.
+        let text = monitoring.prometheus_text(&registry, &[], None);
+        assert!(!text.contains("modreg_wasm_modules_refused"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }
