@@ -2794,8 +2794,8 @@ fn every_refusal_of_a_module_is_counted_once() {
 }
 
 /// A module file refused for what it is (over the size limit) is refused once, not at every
-/// pass (each would log it again), while its size and time stay; the sandbox configured again
-/// with a larger limit loads it.
+/// pass (each would log it again), while its size and time stay; a new version over the limit
+/// is refused anew; the sandbox configured again with a larger limit loads it.
 #[test]
 fn a_module_file_over_the_size_limit_is_refused_once() {
     let scratch = tempfile::tempdir().unwrap();
@@ -2813,6 +2813,11 @@ fn a_module_file_over_the_size_limit_is_refused_once() {
     );
     assert_eq!(pass().unchanged, ["big.wasm"]);
     assert_eq!(registry.wasm().wasm_modules_refused(), 1);
+    std::fs::write(&path, wasm_text::guest_named("big", "big", "1.0.10")).unwrap();
+    age(&path);
+    assert_eq!(pass().refused.len(), 1);
+    assert_eq!(pass().unchanged, ["big.wasm"]);
+    assert_eq!(registry.wasm().wasm_modules_refused(), 2);
     registry.wasm().configure_wasm(WasmConfig::new()).unwrap();
     let report = pass();
     assert_eq!(

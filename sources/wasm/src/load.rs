@@ -107,9 +107,10 @@ impl Stamp {
 struct RefusedFile {
     sha256: String,
     signature: Option<WasmSignature>,
-    /// Why the file could not be read, if that is why it was refused: a pass that finds the
-    /// same reads it again (the error may pass) but refuses it without a word.
-    unread: Option<String>,
+    /// Why the file could not be read, if that is why it was refused, and its stamp then: a
+    /// pass that finds the same error and stamp reads it again (the error may pass) but
+    /// refuses it without a word; a file changed since is refused anew.
+    unread: Option<(String, Option<FileStamp>)>,
     /// What change to the registry may lift the refusal, `None` for a refusal of the module's
     /// own (not valid, breaking the contract, listing a plugin that is not).
     retry: Option<Retry>,
@@ -853,7 +854,7 @@ impl Wasm {
     /// `stamp` does: it is not read again; configuring the sandbox again (a limit raised) reads
     /// it again. An error that may pass (a permission, a link to a file not there yet) is tried
     /// at every pass. Either is refused (logged, counted, told to the layers) once, not at
-    /// every pass, until the error changes or the file is read.
+    /// every pass, until the error or the file changes or the file is read.
     fn refuse_unread(
         &self,
         registry: &ModuleRegistry,
@@ -870,17 +871,17 @@ impl Wasm {
         if let Some(stamp) = stamp.filter(|_| lasting) {
             self.stamp(&name, stamp);
         }
-        let reason = error.to_string();
-        let unread = RefusedFile {
+        let unread = Some((error.to_string(), stamp));
+        let refused = RefusedFile {
             sha256: String::new(),
             signature: None,
-            unread: Some(reason.clone()),
+            unread: unread.clone(),
             retry: None,
         };
         let before = (self.refused_files.lock())
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.clone(), unread);
-        if before.is_some_and(|before| before.unread == Some(reason)) {
+            .insert(name.clone(), refused);
+        if before.is_some_and(|before| before.unread == unread) {
             report.unchanged.push(name);
             return;
         }
