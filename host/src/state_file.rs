@@ -3,10 +3,13 @@
 //! ([`lock_beside`]), and the next state is written beside the file and renamed into its
 //! place ([`Staged`]), so a reader finds the state before the change or after it, never part
 //! of one. (The state file itself is replaced at each change, so it cannot be what is
-//! locked.)
+//! locked.) The staged state is on the disk before the rename, and on Unix the rename is
+//! before the commit returns: a crash or a power cut leaves the state before or after the
+//! change, not an empty file in its place (a rename can reach the disk before the data it
+//! names) nor a change the caller took for kept lost.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// `PATH.lock` beside the state file `path`, created if need be, locked exclusively (waiting
@@ -43,7 +46,11 @@ impl Staged {
     /// processes stage apart). An error names the staged file.
     pub fn write(path: &Path, contents: &[u8]) -> io::Result<Self> {
         let staged = beside(path, &format!(".{}.next", std::process::id()));
-        match std::fs::write(&staged, contents) {
+        let written = File::create(&staged).and_then(|mut file| {
+            file.write_all(contents)?;
+            file.sync_all()
+        });
+        match written {
             Ok(()) => Ok(Staged {
                 staged: Some(staged),
                 path: path.to_owned(),
@@ -64,14 +71,16 @@ impl Staged {
     }
 
     /// Puts the state in place of the file; on an error the staged file is removed and the
-    /// file left as it was.
+    /// file left as it was. On Unix the directory is synced too, so the rename is on the disk
+    /// when this returns; an error of that sync (the file is in place) is returned.
     pub fn commit(mut self) -> io::Result<()> {
         let Some(staged) = self.staged.take() else {
             return Ok(());
         };
         std::fs::rename(&staged, &self.path).inspect_err(|_| {
             let _ = std::fs::remove_file(&staged);
-        })
+        })?;
+        sync_directory_of(&self.path)
     }
 }
 
@@ -81,6 +90,20 @@ impl Drop for Staged {
             let _ = std::fs::remove_file(staged);
         }
     }
+}
+
+/// Syncs the directory that holds `path`, so that a rename in it is on the disk. Windows has
+/// no such call in `std` (a directory cannot be opened as a file there); its file system
+/// journals the rename.
+fn sync_directory_of(path: &Path) -> io::Result<()> {
+    if !cfg!(unix) {
+        return Ok(());
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -206,15 +206,17 @@ fn stage(
 
 impl Pending {
     /// Puts the record in place (in memory and in the state file); dropped instead, the
-    /// staged record is removed.
+    /// staged record is removed. In memory even when the state file cannot be replaced (the
+    /// error says so): the module is registered, so an older one stays refused in this
+    /// process at least.
     pub(crate) fn commit(mut self, versions: &mut SignedVersions) -> Result<(), PluginError> {
+        versions.newest = std::mem::take(&mut self.next);
         if let Some(staged) = self.staged.take() {
             let shown = staged.path().display().to_string();
             staged
                 .commit()
                 .map_err(|e| refuse(&shown, format!("cannot replace the state file: {e}")))?;
         }
-        versions.newest = std::mem::take(&mut self.next);
         Ok(())
     }
 }
@@ -279,6 +281,23 @@ mod tests {
         );
         std::fs::write(&file, "not a record").unwrap();
         assert!(open(&file).is_err(), "a bad record fails closed");
+    }
+
+    /// A record whose state file cannot be replaced (a directory put in its place between
+    /// the check and the commit) is kept in memory all the same: the module it accepted is
+    /// registered, so an older one stays refused.
+    #[test]
+    fn a_record_the_file_cannot_take_is_kept_in_memory() {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("state.json");
+        let mut versions = open(&file).unwrap();
+        let pending = versions.prepare("m", "aa", &plugin("p", "2.0.0")).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        std::fs::write(file.join("inside"), "x").unwrap();
+        let error = pending.commit(&mut versions).unwrap_err();
+        assert!(error.to_string().contains("cannot replace"), "{error}");
+        std::fs::remove_dir_all(&file).unwrap();
+        assert!(versions.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
     }
 
     /// Two sharers of one state file (two processes, or two registries of one): each checks
