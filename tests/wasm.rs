@@ -2869,6 +2869,41 @@ fn a_module_file_that_cannot_be_read_is_refused_once_until_the_error_changes() {
     assert_eq!(registry.wasm().wasm_modules_refused(), 2);
 }
 
+/// A signature file whose status cannot be read (a link that loops) leaves its module without
+/// a stamp, so read at every pass: refused once while the module and the error stay the same,
+/// and loaded once the signature file is gone (the refusal says nothing of the module).
+#[cfg(unix)]
+#[test]
+fn a_module_whose_signature_file_cannot_be_read_is_refused_once() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let registry = registry_with(WasmConfig::new());
+    let module = dir.join("looped.wasm");
+    std::fs::write(&module, wasm_text::guest_named("looped", "looped", "1.0.0")).unwrap();
+    age(&module);
+    let sig = dir.join("looped.wasm.sig");
+    std::os::unix::fs::symlink(&sig, &sig).unwrap();
+    let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
+    let report = pass();
+    assert!(
+        matches!(&report.refused[..], [(name, error)] if name == "looped.wasm"
+            && error.to_string().contains("signature file cannot be read")),
+        "{report:?}"
+    );
+    for _ in 0..3 {
+        let report = pass();
+        assert_eq!(report.unchanged, ["looped.wasm"], "{report:?}");
+    }
+    assert_eq!(registry.wasm().wasm_modules_refused(), 1);
+    std::fs::remove_file(&sig).unwrap();
+    let report = pass();
+    assert_eq!(
+        report.loaded.keys().collect::<Vec<_>>(),
+        ["looped.wasm"],
+        "{report:?}"
+    );
+}
+
 /// Sets `file`'s modification time a minute back: past the window in which a directory pass
 /// reads a file at every pass, so that its size and time stand for its bytes.
 fn age(file: &std::path::Path) {

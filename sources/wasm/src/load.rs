@@ -125,7 +125,12 @@ impl RefusedFile {
         signature: Option<&WasmSignature>,
         revisions: Revisions,
     ) -> bool {
-        self.sha256 == sha256 && self.signature.as_ref() == signature && !self.lifted_by(revisions)
+        // A refusal for what could not be read says nothing of the bytes and signature now
+        // read.
+        self.unread.is_none()
+            && self.sha256 == sha256
+            && self.signature.as_ref() == signature
+            && !self.lifted_by(revisions)
     }
 
     /// Whether the registry changed, since the refusal, in a way that may lift it.
@@ -808,9 +813,21 @@ impl Wasm {
             Ok(signature) => signature,
             Err(error) => {
                 // Refused for its signature file, which the stamp kept above covers: read
-                // again once that file changes, not at every pass (as a lifted refusal of the
-                // module kept would have it).
-                self.forget_refusal(&name);
+                // again once that file changes, not at every pass. Where no stamp could be
+                // taken (the signature file's status cannot be read: a link that loops), the
+                // file is read at every pass, and refused once while the module and the
+                // error stay the same. (Either way the record replaces a lifted refusal of
+                // the module, which would have it read at every pass.)
+                let unread = RefusedFile {
+                    sha256,
+                    signature: None,
+                    unread: Some((error.to_string(), stamp)),
+                    retry: None,
+                };
+                if self.refused_again(&name, unread) {
+                    report.unchanged.push(name);
+                    return;
+                }
                 let error = self.refuse(registry, &name, error);
                 report.refused.push((name, error));
                 return;
@@ -871,22 +888,35 @@ impl Wasm {
         if let Some(stamp) = stamp.filter(|_| lasting) {
             self.stamp(&name, stamp);
         }
-        let unread = Some((error.to_string(), stamp));
-        let refused = RefusedFile {
+        let unread = RefusedFile {
             sha256: String::new(),
             signature: None,
-            unread: unread.clone(),
+            unread: Some((error.to_string(), stamp)),
             retry: None,
         };
-        let before = (self.refused_files.lock())
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.clone(), refused);
-        if before.is_some_and(|before| before.unread == unread) {
+        if self.refused_again(&name, unread) {
             report.unchanged.push(name);
             return;
         }
         let error = self.refuse(registry, &name, unreadable(path, error));
         report.refused.push((name, error));
+    }
+
+    /// Keeps `refused`, a refusal of module file `name` for what could not be read, and says
+    /// whether the refusal it replaces was the same (the same module, the same error, the
+    /// same stamp): then the pass does not refuse it again.
+    fn refused_again(&self, name: &str, refused: RefusedFile) -> bool {
+        let mut files = self
+            .refused_files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let same = files.get(name).is_some_and(|before| {
+            before.unread.is_some()
+                && before.sha256 == refused.sha256
+                && before.unread == refused.unread
+        });
+        files.insert(name.to_owned(), refused);
+        same
     }
 }
 
