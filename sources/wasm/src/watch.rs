@@ -109,11 +109,12 @@ impl WasmWatcher {
         let thread = std::thread::Builder::new()
             .name("modreg-wasm-watch".to_owned())
             .spawn(move || {
+                let mut listing = Listing::default();
                 loop {
                     let Some(registry) = registry.upgrade() else {
                         return;
                     };
-                    pass(&*registry, &dir);
+                    pass(&*registry, &dir, &mut listing);
                     counted.fetch_add(1, Ordering::Relaxed);
                     drop(registry);
                     if !wait(&signals, interval, events) {
@@ -190,16 +191,110 @@ fn wait(signals: &Receiver<Signal>, interval: Duration, events: bool) -> bool {
     }
 }
 
+/// What the watcher last said of the directory itself: one that stays unreadable (removed,
+/// say) is logged when it becomes so and when it can be read again, not at every pass (as a
+/// module file refused is logged once).
+#[derive(Debug, Default)]
+struct Listing {
+    /// Why the last pass could not list the directory.
+    failed: Option<String>,
+}
+
 /// One pass over `dir`.
-fn pass<R: AsRef<ModuleRegistry> + AsRef<Wasm>>(registry: &R, dir: &std::path::Path) {
+fn pass<R: AsRef<ModuleRegistry> + AsRef<Wasm>>(
+    registry: &R,
+    dir: &std::path::Path,
+    listing: &mut Listing,
+) {
     let host: &ModuleRegistry = registry.as_ref();
     let wasm: &Wasm = registry.as_ref();
     match wasm.on(host).load_wasm_plugins(dir) {
         Ok(report) => {
+            if listing.failed.take().is_some() {
+                tracing::info!(dir = %dir.display(), "the plugin directory can be read again");
+            }
             for (module, error) in &report.refused {
                 tracing::warn!(module, error = %error.to_string().escape_debug(), "plugin module refused; the version before it, if any, keeps serving");
             }
         }
-        Err(error) => tracing::warn!(%error, "cannot read the plugin directory"),
+        Err(error) => {
+            let error = error.to_string();
+            if listing.failed.as_ref() != Some(&error) {
+                tracing::warn!(error = %error.escape_debug(), "cannot read the plugin directory; passes go on, and say so again only if the error changes");
+            }
+            listing.failed = Some(error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    struct Host {
+        registry: ModuleRegistry,
+        wasm: Wasm,
+    }
+    impl AsRef<ModuleRegistry> for Host {
+        fn as_ref(&self) -> &ModuleRegistry {
+            &self.registry
+        }
+    }
+    impl AsRef<Wasm> for Host {
+        fn as_ref(&self) -> &Wasm {
+            &self.wasm
+        }
+    }
+
+    /// What the log subscriber writes.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A plugin directory missing for three passes is logged once, its return once, and its
+    /// removal again once.
+    #[test]
+    fn a_directory_that_cannot_be_read_is_logged_once_until_it_can() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let scratch = tempfile::tempdir().unwrap();
+            let dir = scratch.path().join("plugins");
+            let host = Host {
+                registry: ModuleRegistry::new(),
+                wasm: Wasm::new(),
+            };
+            let mut listing = Listing::default();
+            for _ in 0..3 {
+                pass(&host, &dir, &mut listing);
+            }
+            std::fs::create_dir(&dir).unwrap();
+            for _ in 0..2 {
+                pass(&host, &dir, &mut listing);
+            }
+            std::fs::remove_dir(&dir).unwrap();
+            pass(&host, &dir, &mut listing);
+        });
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text.matches("cannot read the plugin directory").count(),
+            2,
+            "{text}"
+        );
+        assert_eq!(text.matches("can be read again").count(), 1, "{text}");
     }
 }
