@@ -95,6 +95,66 @@ fn a_client_that_never_reads_its_replies_is_closed_at_the_write_timeout() {
     );
 }
 
+/// Failure: every connection refused at `--max-connections` wrote a warning, so a client
+/// opening connections as fast as it could while the slots were full filled the log. Each is
+/// counted in `/metrics`; one line tells of them.
+#[test]
+fn connections_refused_at_the_cap_are_counted_and_logged_once_a_while() {
+    let _serial = serial();
+    let mut command = serve_command(&["--max-connections", "1", "--header-timeout-ms", "60000"]);
+    command.stderr(Stdio::piped());
+    let mut server = launch(command);
+    // The one slot, held by a connection that sends nothing.
+    let hog = connect(&server);
+    let mut refused = 0;
+    for _ in 0..50 {
+        let mut stream = connect(&server);
+        assert!(closed_within(&mut stream, Duration::from_secs(5)));
+        refused += 1;
+    }
+    drop(hog);
+    // The slot is back once the server saw the hog go; until then, a request is refused too.
+    let until = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let mut stream = connect(&server);
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.addr
+        )
+        .unwrap();
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        if !reply.is_empty() {
+            break reply;
+        }
+        refused += 1;
+        assert!(Instant::now() < until, "the slot never came back");
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        metrics.contains(&format!(
+            "\nmodreg_http_connections_refused_total {refused}\n"
+        )),
+        "{refused} refused: {metrics}"
+    );
+    server.child.kill().unwrap();
+    let mut log = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connections refused"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains("refused=1"), "{log}");
+}
+
 /// Failure: an idle keep-alive connection held its slot for as long as the client liked.
 #[test]
 fn an_idle_connection_is_closed_at_the_idle_timeout() {

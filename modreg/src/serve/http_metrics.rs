@@ -33,6 +33,8 @@ pub(crate) struct HttpMetrics {
     requests: Family<Labels, Counter>,
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     in_flight: Gauge,
+    /// Connections closed at accept: every slot (`--max-connections`) taken.
+    pub(crate) connections_refused: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -47,6 +49,7 @@ impl HttpMetrics {
         let latency =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let in_flight = Gauge::default();
+        let connections_refused = Counter::default();
         registry.register(
             "modreg_http_requests",
             "HTTP requests answered, by route, method and status",
@@ -61,6 +64,11 @@ impl HttpMetrics {
             "modreg_http_requests_in_flight",
             "HTTP requests being answered now",
             in_flight.clone(),
+        );
+        registry.register(
+            "modreg_http_connections_refused",
+            "connections closed at accept: every slot (--max-connections) taken",
+            connections_refused.clone(),
         );
         registry.register(
             "modreg_build",
@@ -83,6 +91,7 @@ impl HttpMetrics {
             requests,
             latency,
             in_flight,
+            connections_refused,
         }
     }
 

@@ -17,7 +17,8 @@
 //!   configured plugins, a decryption key among them;
 //! - every connection is timed (headers, idle reads, stalled writes) and capped in requests,
 //!   so a client that stalls, trickles or never reads its replies gives its slot back
-//!   (`connection.rs`);
+//!   (`connection.rs`); one past `--max-connections` is closed at accept, counted, and logged
+//!   at most once every 10 s, so a flood of connections cannot fill the log (`refusals.rs`);
 //! - `/run` runs a bounded number of pipelines, queues a bounded number more and answers 503
 //!   at once past that; a pipeline whose request is over stops before its next stage
 //!   (`routes.rs`);
@@ -37,6 +38,7 @@ mod drain;
 mod history;
 mod http_metrics;
 mod process;
+mod refusals;
 mod reply;
 mod routes;
 
@@ -176,8 +178,10 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
             }
         })
     };
+    let http = shared.http.clone();
     let app = routes::app(shared, options.queue);
     let connections = Arc::new(Semaphore::new(options.max_connections));
+    let mut refusals = refusals::Refusals::default();
     let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
@@ -196,8 +200,11 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
         };
         // At capacity, a new connection is closed rather than queued.
         let Ok(slot) = connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection refused: at --max-connections");
             drop(stream);
+            http.connections_refused.inc();
+            if let Some(refused) = refusals.refused(std::time::Instant::now()) {
+                tracing::warn!(%peer, refused, "connections refused at --max-connections since the last such line (this one's peer named; a line at most every 10 s)");
+            }
             continue;
         };
         tokio::spawn(connection::serve(
