@@ -106,6 +106,7 @@ fn connections_refused_at_the_cap_are_counted_and_logged_once_a_while() {
     let mut server = launch(command);
     // The one slot, held by a connection that sends nothing.
     let hog = connect(&server);
+    let started = Instant::now();
     let mut refused = 0;
     for _ in 0..50 {
         let mut stream = connect(&server);
@@ -138,6 +139,8 @@ fn connections_refused_at_the_cap_are_counted_and_logged_once_a_while() {
         )),
         "{refused} refused: {metrics}"
     );
+    // A line at most every ten seconds (one, unless this machine took that long).
+    let most = 1 + started.elapsed().as_secs() / 10;
     server.child.kill().unwrap();
     let mut log = String::new();
     server
@@ -151,7 +154,7 @@ fn connections_refused_at_the_cap_are_counted_and_logged_once_a_while() {
         .lines()
         .filter(|l| l.contains("connections refused"))
         .collect();
-    assert_eq!(lines.len(), 1, "{log}");
+    assert!((1..=most).contains(&(lines.len() as u64)), "{log}");
     assert!(lines[0].contains("refused=1"), "{log}");
 }
 
