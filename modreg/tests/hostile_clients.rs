@@ -56,6 +56,20 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     false
 }
 
+/// Stops `server`, started with its standard error piped, and reads what it logged.
+fn stopped_log(server: &mut Server) -> String {
+    server.child.kill().unwrap();
+    let mut log = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    log
+}
+
 fn get_health(server: &Server) -> u16 {
     raw(&server.addr, &server.addr, "", "GET", "/health", b"").0
 }
@@ -141,15 +155,7 @@ fn connections_refused_at_the_cap_are_counted_and_logged_once_a_while() {
     );
     // A line at most every ten seconds (one, unless this machine took that long).
     let most = 1 + started.elapsed().as_secs() / 10;
-    server.child.kill().unwrap();
-    let mut log = String::new();
-    server
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = stopped_log(&mut server);
     let lines: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("connections refused"))
@@ -488,15 +494,7 @@ fn every_request_is_in_the_access_log() {
         .stderr(Stdio::piped());
     let mut server = launch(command);
     assert_eq!(get_health(&server), 200);
-    server.child.kill().unwrap();
-    let mut log = String::new();
-    server
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = stopped_log(&mut server);
     let line = log
         .lines()
         .find(|l| l.contains("/health") && l.contains("finished processing request"))

@@ -117,6 +117,17 @@ struct RefusedFile {
 }
 
 impl RefusedFile {
+    /// A refusal for what could not be read (`cause`, the file at `stamp`), of the module
+    /// whose SHA-256 is `sha256` where its bytes were read (empty where not).
+    fn unread(sha256: String, cause: String, stamp: Option<FileStamp>) -> Self {
+        RefusedFile {
+            sha256,
+            signature: None,
+            unread: Some((cause, stamp)),
+            retry: None,
+        }
+    }
+
     /// Whether a pass at `revisions`, finding `sha256` and `signature` beside it, would only
     /// refuse this file again.
     fn stands(
@@ -818,18 +829,8 @@ impl Wasm {
                 // file is read at every pass, and refused once while the module and the
                 // error stay the same. (Either way the record replaces a lifted refusal of
                 // the module, which would have it read at every pass.)
-                let unread = RefusedFile {
-                    sha256,
-                    signature: None,
-                    unread: Some((error.to_string(), stamp)),
-                    retry: None,
-                };
-                if self.refused_again(&name, unread) {
-                    report.unchanged.push(name);
-                    return;
-                }
-                let error = self.refuse(registry, &name, error);
-                report.refused.push((name, error));
+                let unread = RefusedFile::unread(sha256, error.to_string(), stamp);
+                self.refuse_unread_once(registry, name, unread, error, report);
                 return;
             }
         };
@@ -888,35 +889,40 @@ impl Wasm {
         if let Some(stamp) = stamp.filter(|_| lasting) {
             self.stamp(&name, stamp);
         }
-        let unread = RefusedFile {
-            sha256: String::new(),
-            signature: None,
-            unread: Some((error.to_string(), stamp)),
-            retry: None,
+        let unread = RefusedFile::unread(String::new(), error.to_string(), stamp);
+        self.refuse_unread_once(registry, name, unread, unreadable(path, error), report);
+    }
+
+    /// Keeps `unread`, a refusal of module file `name` for what could not be read, and
+    /// refuses the file with `error`, unless the refusal it replaces was the same (the same
+    /// module, cause and stamp): then the pass leaves it unchanged, refused without a word.
+    fn refuse_unread_once(
+        &self,
+        registry: &ModuleRegistry,
+        name: String,
+        unread: RefusedFile,
+        error: PluginError,
+        report: &mut WasmLoadReport,
+    ) {
+        let again = {
+            let mut files = self
+                .refused_files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let same = files.get(&name).is_some_and(|before| {
+                before.unread.is_some()
+                    && before.sha256 == unread.sha256
+                    && before.unread == unread.unread
+            });
+            files.insert(name.clone(), unread);
+            same
         };
-        if self.refused_again(&name, unread) {
+        if again {
             report.unchanged.push(name);
             return;
         }
-        let error = self.refuse(registry, &name, unreadable(path, error));
+        let error = self.refuse(registry, &name, error);
         report.refused.push((name, error));
-    }
-
-    /// Keeps `refused`, a refusal of module file `name` for what could not be read, and says
-    /// whether the refusal it replaces was the same (the same module, the same error, the
-    /// same stamp): then the pass does not refuse it again.
-    fn refused_again(&self, name: &str, refused: RefusedFile) -> bool {
-        let mut files = self
-            .refused_files
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let same = files.get(name).is_some_and(|before| {
-            before.unread.is_some()
-                && before.sha256 == refused.sha256
-                && before.unread == refused.unread
-        });
-        files.insert(name.to_owned(), refused);
-        same
     }
 }
 
