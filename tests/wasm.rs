@@ -2807,8 +2807,7 @@ fn a_module_file_over_the_size_limit_is_refused_once() {
     let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
     let report = pass();
     assert!(
-        matches!(&report.refused[..], [(name, error)] if name == "big.wasm"
-            && error.to_string().contains("over the limit")),
+        refused_once(&report, "big.wasm", "over the limit"),
         "{report:?}"
     );
     assert_eq!(pass().unchanged, ["big.wasm"]);
@@ -2840,10 +2839,8 @@ fn a_module_file_that_cannot_be_read_is_refused_once_until_the_error_changes() {
     std::os::unix::fs::symlink(&target, dir.join("late.wasm")).unwrap();
     let registry = registry_with(WasmConfig::new());
     let pass = || registry.wasm().load_wasm_plugins(&dir).unwrap();
-    let refused = |report: &modreg::WasmLoadReport, reason: &str| {
-        matches!(&report.refused[..], [(name, error)] if name == "late.wasm"
-            && error.to_string().contains(reason))
-    };
+    let refused =
+        |report: &modreg::WasmLoadReport, reason: &str| refused_once(report, "late.wasm", reason);
     let report = pass();
     assert!(refused(&report, "cannot read"), "{report:?}");
     for _ in 0..3 {
@@ -2886,8 +2883,7 @@ fn a_module_whose_signature_file_cannot_be_read_is_refused_once() {
     let pass = || registry.wasm().load_wasm_plugins(dir).unwrap();
     let report = pass();
     assert!(
-        matches!(&report.refused[..], [(name, error)] if name == "looped.wasm"
-            && error.to_string().contains("signature file cannot be read")),
+        refused_once(&report, "looped.wasm", "signature file cannot be read"),
         "{report:?}"
     );
     for _ in 0..3 {
@@ -2902,6 +2898,12 @@ fn a_module_whose_signature_file_cannot_be_read_is_refused_once() {
         ["looped.wasm"],
         "{report:?}"
     );
+}
+
+/// Whether a directory pass refused one module, `module`, for a reason that says `reason`.
+fn refused_once(report: &modreg::WasmLoadReport, module: &str, reason: &str) -> bool {
+    matches!(&report.refused[..], [(name, error)] if name == module
+        && error.to_string().contains(reason))
 }
 
 /// Sets `file`'s modification time a minute back: past the window in which a directory pass

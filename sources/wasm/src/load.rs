@@ -910,9 +910,7 @@ impl Wasm {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let same = files.get(&name).is_some_and(|before| {
-                before.unread.is_some()
-                    && before.sha256 == unread.sha256
-                    && before.unread == unread.unread
+                before.sha256 == unread.sha256 && before.unread == unread.unread
             });
             files.insert(name.clone(), unread);
             same
