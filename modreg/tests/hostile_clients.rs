@@ -164,6 +164,59 @@ fn connections_refused_at_the_cap_are_counted_and_logged_once_a_while() {
     assert!(lines[0].contains("refused=1"), "{log}");
 }
 
+/// Failure: an accept that failed (out of descriptors) wrote a warning each time, twenty a
+/// second while connections waited in the listen queue, so a client holding connections under
+/// a low descriptor limit filled the log. Each is counted in `/metrics`; one line tells of them.
+#[cfg(unix)]
+#[test]
+fn accepts_that_fail_are_counted_and_logged_once_a_while() {
+    let _serial = serial();
+    // Forty descriptors: the server's own (the runtime's, the listener, its standard streams)
+    // and a few connections; the slots (`--max-connections`) are far more.
+    let serve = serve_command(&["--header-timeout-ms", "60000"]);
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -n 40 && exec \"$0\" \"$@\"")
+        .arg(serve.get_program())
+        .args(serve.get_args())
+        .env_remove("MODREG_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut server = launch(command);
+    let started = Instant::now();
+    // More connections than descriptors, each sending nothing: the rest wait in the listen
+    // queue while the server's accepts fail, every 50 ms.
+    let held: Vec<TcpStream> = (0..60).map(|_| connect(&server)).collect();
+    thread::sleep(Duration::from_secs(1));
+    drop(held);
+    let until = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let (status, body) = http(&server, "GET", "/metrics", b"");
+        if status == 200 {
+            break String::from_utf8(body).unwrap();
+        }
+        assert!(Instant::now() < until, "the server never answered again");
+        thread::sleep(Duration::from_millis(50));
+    };
+    let failures: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("modreg_http_accept_failures_total "))
+        .unwrap_or_else(|| panic!("no accept failures counted: {metrics}"))
+        .parse()
+        .unwrap();
+    // About twenty in the second the connections were held.
+    assert!(failures >= 5, "{failures} accepts failed");
+    let most = 1 + started.elapsed().as_secs() / 10;
+    let log = stopped_log(&mut server);
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("accepting connections failed"))
+        .collect();
+    assert!((1..=most).contains(&(lines.len() as u64)), "{log}");
+    assert!(lines[0].contains("failed=1"), "{log}");
+}
+
 /// Failure: an idle keep-alive connection held its slot for as long as the client liked.
 #[test]
 fn an_idle_connection_is_closed_at_the_idle_timeout() {

@@ -35,6 +35,8 @@ pub(crate) struct HttpMetrics {
     in_flight: Gauge,
     /// Connections closed at accept: every slot (`--max-connections`) taken.
     pub(crate) connections_refused: Counter,
+    /// Accepts that failed (out of descriptors, most often).
+    pub(crate) accept_failures: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -50,6 +52,7 @@ impl HttpMetrics {
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let in_flight = Gauge::default();
         let connections_refused = Counter::default();
+        let accept_failures = Counter::default();
         registry.register(
             "modreg_http_requests",
             "HTTP requests answered, by route, method and status",
@@ -69,6 +72,11 @@ impl HttpMetrics {
             "modreg_http_connections_refused",
             "connections closed at accept: every slot (--max-connections) taken",
             connections_refused.clone(),
+        );
+        registry.register(
+            "modreg_http_accept_failures",
+            "accepts of a connection that failed (out of descriptors, most often); the connection waits in the listen queue",
+            accept_failures.clone(),
         );
         registry.register(
             "modreg_build",
@@ -92,6 +100,7 @@ impl HttpMetrics {
             latency,
             in_flight,
             connections_refused,
+            accept_failures,
         }
     }
 

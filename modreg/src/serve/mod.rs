@@ -18,7 +18,8 @@
 //! - every connection is timed (headers, idle reads, stalled writes) and capped in requests,
 //!   so a client that stalls, trickles or never reads its replies gives its slot back
 //!   (`connection.rs`); one past `--max-connections` is closed at accept, counted, and logged
-//!   at most once every 10 s, so a flood of connections cannot fill the log (`refusals.rs`);
+//!   at most once every 10 s, so a flood of connections cannot fill the log; so is an accept
+//!   that failed (out of descriptors), after which the server waits 50 ms (`throttle.rs`);
 //! - `/run` runs a bounded number of pipelines, queues a bounded number more and answers 503
 //!   at once past that; a pipeline whose request is over stops before its next stage
 //!   (`routes.rs`);
@@ -38,9 +39,9 @@ mod drain;
 mod history;
 mod http_metrics;
 mod process;
-mod refusals;
 mod reply;
 mod routes;
+mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,10 +179,9 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
             }
         })
     };
-    let http = shared.http.clone();
+    let mut accepts = throttle::AcceptLog::new(shared.http.clone());
     let app = routes::app(shared, options.queue);
     let connections = Arc::new(Semaphore::new(options.max_connections));
-    let mut refusals = refusals::Refusals::default();
     let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
@@ -192,8 +192,9 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
-                // Out of descriptors, most often: wait for connections to close.
-                tracing::warn!(%error, "accept failed");
+                // Out of descriptors, most often: wait for connections to close. The
+                // connection waits in the listen queue meanwhile; it is not lost.
+                accepts.failed(&error);
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -201,10 +202,7 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
         // At capacity, a new connection is closed rather than queued.
         let Ok(slot) = connections.clone().try_acquire_owned() else {
             drop(stream);
-            http.connections_refused.inc();
-            if let Some(refused) = refusals.refused(std::time::Instant::now()) {
-                tracing::warn!(%peer, refused, "connections refused at --max-connections since the last such line (this one's peer named; a line at most every 10 s)");
-            }
+            accepts.refused(peer);
             continue;
         };
         tokio::spawn(connection::serve(
