@@ -4247,9 +4247,21 @@ fn settings_for_a_guest_are_refused_not_dropped(engine: WasmEngine) {
     rot13_still_answers(&registry);
 }
 
+/// A file of the compiling engine's cache for module `two` (SHA-256 `digest`) holding the
+/// machine code of the cache file `other`: what someone who may write the directory and
+/// knows the format can put there.
+#[cfg(feature = "wasm-jit")]
+fn forged_cache_file(digest: &[u8; 32], other: &std::path::Path) -> Vec<u8> {
+    let code = std::fs::read(other).unwrap().split_off(32);
+    let mut file = WasmSignature::message(&[&digest[..], &code].concat()).to_vec();
+    file.extend_from_slice(&code);
+    file
+}
+
 /// The compiling engine keeps a module's machine code on disk under the module's SHA-256 and
 /// the engine's fingerprint: a later load takes it from there (what runs is the file's code),
-/// and a damaged file is never used: the module is compiled again and the file replaced.
+/// and a damaged file, or another module's, is never used: the module is compiled again and
+/// the file replaced.
 #[cfg(feature = "wasm-jit")]
 #[test]
 fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
@@ -4288,9 +4300,17 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
     let (one, two) = (&files[0], &files[1]);
     let two_compiled = std::fs::read(two).unwrap();
 
-    // What runs is the cached file: the first module's code, put under the second's name, is
-    // what the second module's load runs. (The cache directory is the host's to guard.)
+    // Another module's file under this one's name is not used: its sum is of the other
+    // module. (It was run before the sum bound a file to its module.)
     std::fs::copy(one, two).unwrap();
+    assert_eq!(greeter(b"two"), b"two");
+    assert_eq!(std::fs::read(two).unwrap(), two_compiled);
+
+    // What runs is the cached file: the first module's code, in a file made for the second
+    // one, is what the second module's load runs. (The cache directory is the host's to
+    // guard: `the_jit_cache_is_used_only_where_no_other_user_may_write`.)
+    let digest = WasmSignature::message(&wasm_text::guest_answering("two", "2.0.0"));
+    std::fs::write(two, forged_cache_file(&digest, one)).unwrap();
     assert_eq!(greeter(b"two"), b"one");
 
     // A damaged file is not used: the module is compiled again and the file written anew.
@@ -4319,6 +4339,99 @@ fn the_jit_cache_serves_machine_code_and_never_a_damaged_file() {
     assert_eq!(answer_of(&registry, "greeter"), b"two");
     assert_eq!(cached().len(), 3, "{:?}", cached());
     assert_eq!(std::fs::read(two).unwrap(), two_compiled);
+}
+
+/// The compiling engine's cache runs machine code from its files, so on Unix it makes its
+/// directory its owner's alone and uses no directory and no file that another user owns or
+/// may write: such a file is what runs otherwise (the forgery below runs where the directory
+/// and the file are the host's). A refused file is compiled again and replaced; a refused
+/// directory is not used at all.
+#[cfg(all(unix, feature = "wasm-jit"))]
+#[test]
+fn the_jit_cache_is_used_only_where_no_other_user_may_write() {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("cache");
+    let config = WasmConfig::new()
+        .with_engine(WasmEngine::Jit)
+        .with_jit_cache_dir(&dir);
+    let load = |name: &str| {
+        let registry = registry_with(config.clone());
+        registry
+            .wasm()
+            .load_wasm_bytes(
+                "greeter.wasm",
+                &wasm_text::guest_answering(name, "1.0.0"),
+                None,
+            )
+            .unwrap();
+        answer_of(&registry, "greeter")
+    };
+    let file_of = |name: &str| {
+        let digest = WasmSignature::message(&wasm_text::guest_answering(name, "1.0.0"));
+        let prefix: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| {
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            })
+            .unwrap()
+    };
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().mode() & 0o777;
+    let chmod = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    assert_eq!(load("one"), b"one");
+    assert_eq!(load("two"), b"two");
+    let (one, two) = (file_of("one"), file_of("two"));
+    // Made by the cache: its owner's alone.
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&two), 0o600);
+    let digest = WasmSignature::message(&wasm_text::guest_answering("two", "1.0.0"));
+    let forge = || {
+        let _ = std::fs::remove_file(&two);
+        std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&two)
+            .unwrap()
+            .write_all(&forged_cache_file(&digest, &one))
+            .unwrap();
+    };
+    forge();
+    assert_eq!(load("two"), b"one", "the host's file is what runs");
+
+    // A file others may write: not used, compiled again and replaced by the host's own.
+    chmod(&two, 0o666);
+    assert_eq!(load("two"), b"two");
+    assert_eq!(mode(&two), 0o600);
+    // A directory others may write (group or world, sticky or not): not used at all.
+    for refused in [0o770, 0o777, 0o1777] {
+        forge();
+        chmod(&dir, refused);
+        assert_eq!(load("two"), b"two", "{refused:o}");
+        chmod(&dir, 0o700);
+        assert_eq!(load("two"), b"one", "{refused:o}: the same file used again");
+    }
+    // Owned by another user (a root test run can give them away).
+    let me = std::fs::metadata(scratch.path()).unwrap().uid();
+    if me == 0 {
+        let nobody = Some(65_534);
+        std::os::unix::fs::chown(&two, nobody, None).unwrap();
+        assert_eq!(load("two"), b"two");
+        assert_eq!(std::fs::metadata(&two).unwrap().uid(), me, "replaced");
+        forge();
+        std::os::unix::fs::chown(&dir, nobody, None).unwrap();
+        assert_eq!(load("two"), b"two");
+        std::os::unix::fs::chown(&dir, Some(me), None).unwrap();
+        assert_eq!(load("two"), b"one");
+    }
 }
 
 /// The compiling engine's disk cache stays under its limit: storing a module removes the

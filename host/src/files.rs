@@ -37,7 +37,11 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 
 /// Reads the regular file `path`: at most `limit` bytes, more is an error.
 pub fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
-    let file = open_regular(path)?;
+    read_limited(open_regular(path)?, limit)
+}
+
+/// Reads `file` to its end: at most `limit` bytes, more is an error.
+pub fn read_limited(file: File, limit: usize) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
     if bytes.len() > limit {

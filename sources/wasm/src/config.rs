@@ -424,9 +424,12 @@ impl WasmConfig {
 
     /// Keeps the machine code the compiling engine makes of a module in `dir`, so that the
     /// module loads again without being compiled: one file per module and engine, named for
-    /// the module's SHA-256 and the engine's fingerprint, and checked against its own
-    /// SHA-256 before it is used (a damaged file is compiled again and replaced). Only the
-    /// host may write to `dir`: the check finds damage, not a forgery. No cache by default.
+    /// the module's SHA-256 and the engine's fingerprint, and checked against a SHA-256 of
+    /// the module's and the code before it is used (a damaged file, or another module's, is
+    /// compiled again and replaced). Only the host may write to `dir`: the check finds damage,
+    /// not a forgery. On Unix the cache makes `dir` (if missing) its owner's alone, and uses
+    /// no directory and no file that a user other than the process's (or root) owns or that
+    /// other users may write (logged at WARN; the module is compiled). No cache by default.
     /// The cache's files take at most [`with_jit_cache_limit`](Self::with_jit_cache_limit)
     /// bytes.
     #[cfg(feature = "jit")]

@@ -202,9 +202,8 @@ impl JitModule {
             suspends: config.host_functions().iter().any(HostFunction::is_async),
         };
         let engine = engine(kind)?;
-        let cached = config
-            .jit_cache_dir()
-            .and_then(|dir| jit_cache::load(dir, engine, digest));
+        let cache = config.jit_cache_dir().and_then(jit_cache::usable);
+        let cached = cache.and_then(|dir| jit_cache::load(dir, engine, digest));
         let (module, state) = if let Some(module) = cached {
             // Compiled with its state exports or without: what it exports says.
             let names = StateExports::compiled(state, |name| module.get_export(name).is_some());
@@ -222,7 +221,7 @@ impl JitModule {
             };
             let module =
                 Module::new(engine, &bytes).map_err(|e| format!("not a valid module: {e:#}"))?;
-            if let Some(dir) = config.jit_cache_dir() {
+            if let Some(dir) = cache {
                 jit_cache::store(dir, engine, digest, &module, config.jit_cache_limit());
             }
             (module, names)

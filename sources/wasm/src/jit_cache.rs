@@ -1,15 +1,22 @@
 //! The compiling engine's disk cache: a module's machine code kept in a file named for the
-//! module's SHA-256 and the engine's fingerprint, and checked against its own SHA-256 before
-//! it is used.
+//! module's SHA-256 and the engine's fingerprint, and checked against a SHA-256 of the
+//! module's and the code before it is used.
 //!
 //! Written here rather than with wasmtime's own cache (feature `cache`): that one brings a
 //! configuration file format, compression and a background worker, for what is a file per
 //! module here.
 //!
-//! A file is `SHA-256 of the rest` followed by what `Module::serialize` wrote. A file that is
-//! short, damaged or from another engine is not used (the module is compiled again and the
-//! file replaced); a file is written to a temporary name and renamed, so a reader never sees
-//! half of one.
+//! A file is the SHA-256 of the module's SHA-256 and the code, followed by the code (what
+//! `Module::serialize` wrote): the sum binds the code to the module the file is named for, so
+//! another module's file, copied or linked under this one's name, is not used. A file that is
+//! short, damaged, another module's or from another engine is not used (the module is compiled
+//! again and the file replaced); a file is written to a temporary name and renamed, so a
+//! reader never sees half of one.
+//!
+//! The sum finds damage and mix-ups, not a forgery: whoever may write the directory may write
+//! a file the host runs. So on Unix the directory is made readable by its owner alone, and a
+//! directory or a file another user owns or may write is not used at all (as ssh treats its
+//! keys); elsewhere the directory must be guarded by whoever configures it.
 //!
 //! The files take at most the configured limit (`WasmConfig::with_jit_cache_limit`): after a
 //! store, the least recently used go (by modification time, which a load renews). A temporary
@@ -23,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::{Engine, Module};
 
-use crate::digest::sha256;
+use crate::digest::sha256_parts;
 
 /// The largest cache file read back: machine code is a few times its module's size, and a
 /// module is at most `max_module_bytes`.
@@ -41,9 +48,10 @@ fn path_of(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
     // file outliving it needs: another build's files are not found, and are compiled again.)
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    // What is compiled is the module with its state exported (`state`): not a file an
-    // earlier host, which compiled it without, wrote.
-    "state-exports".hash(&mut hasher);
+    // What is compiled is the module with its state exported (`state`), and the file's sum
+    // binds it to the module: not a file an earlier host, which compiled it without or
+    // summed the code alone, wrote.
+    "state-exports, sum of module and code".hash(&mut hasher);
     dir.join(format!(
         "{}-{:016x}.cwasm",
         hex::encode(digest),
@@ -51,20 +59,80 @@ fn path_of(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
     ))
 }
 
-/// The module with SHA-256 `digest`, from `dir`, if a sound file of it is there.
+/// The SHA-256 a cache file of the module with SHA-256 `digest` holding `code` starts with.
+fn sum_of(digest: &[u8; 32], code: &[u8]) -> [u8; 32] {
+    sha256_parts(&[digest, code])
+}
+
+/// `dir`, made if it is missing (on Unix readable and writable by its owner alone), if
+/// machine code from it may run in this process; else `None`, with a warning saying why, and
+/// the module is compiled and not cached.
+pub(crate) fn usable(dir: &Path) -> Option<&Path> {
+    let made = {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)
+    };
+    let refused = match made.and_then(|()| std::fs::metadata(dir)) {
+        Ok(metadata) => not_the_hosts(&metadata),
+        Err(error) => Some(error.to_string()),
+    };
+    match refused {
+        None => Some(dir),
+        Some(reason) => {
+            tracing::warn!(dir = %dir.display(), reason, "the compiled-module cache directory is not used; the module is compiled");
+            None
+        }
+    }
+}
+
+/// Why what `metadata` describes (the cache directory, or a cache file as opened) may hold
+/// what another user wrote, if it may: on Unix, it is owned by someone but this process's user
+/// and root, or other users may write it. Not checked elsewhere.
+#[cfg(unix)]
+fn not_the_hosts(metadata: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let owner = metadata.uid();
+    if owner != me && owner != 0 {
+        return Some(format!(
+            "owned by user {owner}, not by this process's ({me})"
+        ));
+    }
+    let mode = metadata.mode() & 0o7777;
+    (mode & 0o022 != 0).then(|| format!("other users may write it (mode {mode:o})"))
+}
+
+#[cfg(not(unix))]
+fn not_the_hosts(_: &std::fs::Metadata) -> Option<String> {
+    None
+}
+
+/// The module with SHA-256 `digest`, from `dir` (one [`usable`] gave), if a sound file of it
+/// is there.
 pub(crate) fn load(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> Option<Module> {
     let path = path_of(dir, engine, digest);
-    let bytes = modreg_host::files::read_regular(&path, MAX_CACHE_FILE).ok()?;
+    let file = modreg_host::files::open_regular(&path).ok()?;
+    // Checked on the opened file: no rename between the check and the read.
+    if let Some(reason) = file.metadata().ok().as_ref().and_then(not_the_hosts) {
+        tracing::warn!(file = %path.display(), reason, "a cached compiled module may be another user's; compiling it again");
+        return None;
+    }
+    let bytes = modreg_host::files::read_limited(file, MAX_CACHE_FILE).ok()?;
     let (sum, code) = bytes.split_at_checked(32)?;
-    if sha256(code) != sum {
-        tracing::warn!(file = %path.display(), "a cached compiled module is damaged; compiling it again");
+    if sum_of(digest, code) != sum {
+        tracing::warn!(file = %path.display(), "a cached compiled module is damaged or another module's; compiling it again");
         return None;
     }
     // SAFETY: `Module::deserialize` runs machine code it is given, so the bytes must be what
     // `Module::serialize` wrote. They are: the file is named for this module's digest and this
-    // engine's fingerprint, its contents match the digest stored with them (so it is whole,
-    // as `store` wrote it), and wasmtime refuses code from another engine version or
-    // configuration itself. The directory is the host's (`with_jit_cache_dir` says so).
+    // engine's fingerprint, its contents match the sum of that digest and the code stored
+    // with it (so it is whole, as `store` wrote it for this module), and wasmtime refuses code
+    // from another engine version or configuration itself. The file and its directory are the
+    // host's: on Unix owned by its user (or root) and writable by no other (`not_the_hosts`);
+    // elsewhere `with_jit_cache_dir` says the directory must be the host's alone.
     #[allow(unsafe_code)]
     let module = unsafe { Module::deserialize(engine, code) };
     let module = module
@@ -172,17 +240,26 @@ fn is_temporary(path: &Path) -> bool {
     hex(sum, 64) && hex(fingerprint, 16) && numbered
 }
 
-/// Keeps `module` (SHA-256 `digest`) in `dir`, whose cache files then take at most `limit`
-/// bytes; a failure is logged, not an error (the module serves from memory).
+/// Keeps `module` (SHA-256 `digest`) in `dir` (one [`usable`] gave), whose cache files then
+/// take at most `limit` bytes; a failure is logged, not an error (the module serves from
+/// memory).
 pub(crate) fn store(dir: &Path, engine: &Engine, digest: &[u8; 32], module: &Module, limit: u64) {
     let written = (|| -> Result<(), String> {
         let code = module.serialize().map_err(|e| e.to_string())?;
-        let mut file = sha256(&code).to_vec();
-        file.extend_from_slice(&code);
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let mut contents = sum_of(digest, &code).to_vec();
+        contents.extend_from_slice(&code);
         let path = path_of(dir, engine, digest);
         let temporary = temporary_of(&path);
-        std::fs::write(&temporary, &file).map_err(|e| e.to_string())?;
+        let mut options = std::fs::File::options();
+        options.write(true).create_new(true);
+        // Its owner's alone, whatever the process's umask: a file others may write is not
+        // used.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(&temporary)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, &contents))
+            .map_err(|e| e.to_string())?;
         std::fs::rename(&temporary, &path).map_err(|e| {
             let _ = std::fs::remove_file(&temporary);
             e.to_string()
