@@ -2089,6 +2089,69 @@ fn a_new_sandbox_configuration_keeps_the_signed_versions_accepted() {
     load(&restarted, &v2).unwrap();
 }
 
+/// Every state file (the sandbox's signed versions, the security layer's replay state) is
+/// refused in a directory another user may write, who could put an older record back: when
+/// it is named, and at each use after (a signed load). It fails closed, and is used once the
+/// directory is the host's alone.
+#[cfg(unix)]
+#[test]
+fn a_state_file_another_user_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("state");
+    std::fs::create_dir(&dir).unwrap();
+    let guarded = |guarded: bool| {
+        let mode = if guarded { 0o700 } else { 0o777 };
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let refused = |what: &str, result: Result<(), PluginError>| {
+        let error = result.expect_err(what).to_string();
+        assert!(
+            error.contains("may be written by other users (mode 777)"),
+            "{what}: {error}"
+        );
+    };
+    type Name = fn(&ModuleRegistry, &std::path::Path) -> Result<(), PluginError>;
+    let names: [(&str, Name); 2] = [
+        ("the signed versions", |registry, dir| {
+            registry
+                .wasm()
+                .configure_wasm(WasmConfig::new().with_state_file(dir.join("modules.json")))
+        }),
+        ("the replay state", |registry, dir| {
+            registry
+                .security()
+                .persist_replay_state(dir.join("manifests.json"))
+        }),
+    ];
+    for (what, name) in names {
+        let registry = signing::signing_registry();
+        guarded(false);
+        refused(what, name(&registry, &dir));
+        guarded(true);
+        name(&registry, &dir).unwrap();
+    }
+    // Named, then left open: the next signed load is refused.
+    let registry = signing::signing_registry();
+    registry
+        .wasm()
+        .configure_wasm(WasmConfig::new().with_state_file(dir.join("modules.json")))
+        .unwrap();
+    let v1 = wasm_text::guest_answering("one", "1.0.0");
+    let load = || {
+        registry
+            .wasm()
+            .load_wasm_bytes("greeter.wasm", &v1, Some(&sign(&v1, "release", SECRET)))
+            .map(drop)
+    };
+    guarded(false);
+    refused("a signed load", load());
+    assert!(registry.create_plugin("greeter").is_err());
+    guarded(true);
+    load().unwrap();
+    assert_eq!(answer_of(&registry, "greeter"), b"one");
+}
+
 /// A signed module may only replace an older one (signatures bind bytes, not versions), and
 /// with a state file the rule holds after a restart.
 #[test]

@@ -7,15 +7,22 @@
 //! before the commit returns: a crash or a power cut leaves the state before or after the
 //! change, not an empty file in its place (a rename can reach the disk before the data it
 //! names) nor a change the caller took for kept lost.
+//!
+//! A state file records what must not go back (the newest signed versions accepted), so on
+//! Unix one that another user may write, or that sits in a directory another user may write,
+//! is refused ([`check_guarded`]): that user could put an older record back, or remove it.
 
 use std::fs::File;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// `PATH.lock` beside the state file `path`, created if need be, locked exclusively (waiting
-/// for another sharer's change to end); closing the file unlocks it. An error names the lock
-/// file.
+/// for another sharer's change to end); closing the file unlocks it. Every read and change
+/// of a state file holds this lock, so first `path` is checked ([`check_guarded`]): a state
+/// file another user may write is refused before anything is created. An error names the
+/// lock file, or what is not guarded and why.
 pub fn lock_beside(path: &Path) -> io::Result<File> {
+    check_guarded(path)?;
     let lock = beside(path, ".lock");
     File::options()
         .create(true)
@@ -33,6 +40,65 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Why what `metadata` describes (a file or directory the host keeps state in: a state
+/// file, its directory, the compiled-module cache) may hold what another user wrote, if it
+/// may: on Unix, a user other than this process's and root owns it, or other users may write
+/// it (group or world, a sticky directory such as `/tmp` too), as ssh asks of its keys. Not
+/// checked elsewhere: there an access list is the operator's to set.
+#[cfg(unix)]
+pub fn others_may_write(metadata: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let owner = metadata.uid();
+    if owner != me && owner != 0 {
+        return Some(format!(
+            "is owned by user {owner}, not by this process's ({me})"
+        ));
+    }
+    let mode = metadata.mode() & 0o7777;
+    (mode & 0o022 != 0).then(|| format!("may be written by other users (mode {mode:o})"))
+}
+
+/// Why what `metadata` describes may hold what another user wrote: not checked here.
+#[cfg(not(unix))]
+pub fn others_may_write(_metadata: &std::fs::Metadata) -> Option<String> {
+    None
+}
+
+/// Checks that the state file `path` (if it is there yet) and the directory that holds it
+/// may be written by this process's user (or root) alone ([`others_may_write`]): another
+/// user who may write either could put an older record back, or remove it. The error
+/// (`PermissionDenied`) names what is not, and why.
+pub fn check_guarded(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    for (what, place) in [("the directory", dir), ("the file", path)] {
+        let metadata = match std::fs::metadata(place) {
+            Ok(metadata) => metadata,
+            // Nothing there yet (what makes it says so if it cannot).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("{what} `{}`: {e}", place.display()),
+                ));
+            }
+        };
+        if let Some(reason) = others_may_write(&metadata) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{what} `{}` {reason}: another user could change the record; make it this user's alone to write",
+                    place.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A state written beside its file, put in its place by [`commit`](Self::commit); dropped
 /// without that, it is removed.
 #[derive(Debug)]
@@ -46,7 +112,13 @@ impl Staged {
     /// processes stage apart). An error names the staged file.
     pub fn write(path: &Path, contents: &[u8]) -> io::Result<Self> {
         let staged = beside(path, &format!(".{}.next", std::process::id()));
-        let written = File::create(&staged).and_then(|mut file| {
+        let mut options = File::options();
+        options.write(true).create(true).truncate(true);
+        // Writable by its owner alone, whatever the umask: [`check_guarded`] refuses a state
+        // file others may write.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
+        let written = options.open(&staged).and_then(|mut file| {
             file.write_all(contents)?;
             file.sync_all()
         });
@@ -171,5 +243,69 @@ mod tests {
         let missing = scratch.path().join("no such dir").join("state.json");
         let error = lock_beside(&missing).unwrap_err();
         assert!(error.to_string().contains("state.json.lock"), "{error}");
+    }
+
+    /// A state file, or its directory, that another user may write is refused before its lock
+    /// is made: that user could put an older record back. Its own files are written so that
+    /// only their owner may.
+    #[cfg(unix)]
+    #[test]
+    fn a_state_file_others_may_write_is_refused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let scratch = tempfile::tempdir().unwrap();
+        let chmod = |place: &Path, mode: u32| {
+            std::fs::set_permissions(place, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        let dir = scratch.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        chmod(&dir, 0o755);
+        let path = dir.join("state.json");
+        // Not there yet: its directory alone is checked.
+        drop(lock_beside(&path).unwrap());
+        Staged::write(&path, b"x").unwrap().commit().unwrap();
+        let written = std::fs::metadata(&path).unwrap().mode();
+        assert_eq!(written & 0o022, 0, "{written:o}");
+        let refused = |place: &Path, what: &str, reason: &str| {
+            let error = lock_beside(&path).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::PermissionDenied, "{error}");
+            let expected = format!("{what} `{}` {reason}", place.display());
+            assert!(error.to_string().starts_with(&expected), "{error}");
+        };
+        for (place, what, mode, guarded) in [
+            (&dir, "the directory", 0o777, 0o755),
+            (&dir, "the directory", 0o1777, 0o755),
+            (&dir, "the directory", 0o775, 0o755),
+            (&path, "the file", 0o666, 0o644),
+            (&path, "the file", 0o646, 0o644),
+        ] {
+            chmod(place, mode);
+            refused(
+                place,
+                what,
+                &format!("may be written by other users (mode {mode:o})"),
+            );
+            chmod(place, guarded);
+            drop(lock_beside(&path).unwrap());
+        }
+        // Refused before anything is made there.
+        let open = scratch.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        chmod(&open, 0o777);
+        assert!(lock_beside(&open.join("state.json")).is_err());
+        assert!(names(&open).is_empty());
+        // Another user's (a test run as root can give it away).
+        let me = std::fs::metadata(&dir).unwrap().uid();
+        if me == 0 {
+            for (place, what) in [(&path, "the file"), (&dir, "the directory")] {
+                std::os::unix::fs::chown(place, Some(65_534), None).unwrap();
+                refused(
+                    place,
+                    what,
+                    "is owned by user 65534, not by this process's (0)",
+                );
+                std::os::unix::fs::chown(place, Some(me), None).unwrap();
+                drop(lock_beside(&path).unwrap());
+            }
+        }
     }
 }

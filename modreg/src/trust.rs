@@ -30,7 +30,8 @@ pub(crate) struct TrustArgs {
     allow_replacing_compiled_plugins: bool,
     /// A directory where the newest signed versions accepted are kept, so that an older
     /// signed module or manifest is refused after a restart too; runs sharing it (a server and
-    /// a command) each see what the others accepted.
+    /// a command) each see what the others accepted. Made writable by its owner alone if
+    /// missing; on Unix one other users may write is refused (they could roll the record back).
     #[arg(long, global = true, value_name = "DIR", help_heading = crate::GLOBAL)]
     state_dir: Option<PathBuf>,
 }
@@ -58,7 +59,14 @@ impl TrustArgs {
             registry.configure_advanced_plugin_security(security)?;
         }
         if let Some(dir) = &self.state_dir {
-            std::fs::create_dir_all(dir).map_err(CliError::io("the state directory"))?;
+            // Its owner's alone: a state file in a directory others may write is refused.
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(CliError::io("the state directory"))?;
             registry
                 .security()
                 .persist_replay_state(dir.join(MANIFEST_STATE))?;

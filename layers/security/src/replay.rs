@@ -84,7 +84,7 @@ impl ReplayState {
 /// The state file `path`'s lock ([`state_file::lock_beside`]), waiting for another sharer's
 /// change to end; closing it unlocks it.
 pub(crate) fn lock(path: &Path) -> Result<File, PluginError> {
-    state_file::lock_beside(path).map_err(|e| unusable(path, format!("cannot be locked: {e}")))
+    state_file::lock_beside(path).map_err(|e| unusable(path, format!("cannot be used: {e}")))
 }
 
 /// A state written beside its file; dropped without [`commit`](Self::commit), it is removed.

@@ -30,6 +30,8 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::{Engine, Module};
 
+use modreg_host::state_file::others_may_write;
+
 use crate::digest::sha256_parts;
 
 /// The largest cache file read back: machine code is a few times its module's size, and a
@@ -76,7 +78,7 @@ pub(crate) fn usable(dir: &Path) -> Option<&Path> {
         builder.create(dir)
     };
     let refused = match made.and_then(|()| std::fs::metadata(dir)) {
-        Ok(metadata) => not_the_hosts(&metadata),
+        Ok(metadata) => others_may_write(&metadata),
         Err(error) => Some(error.to_string()),
     };
     match refused {
@@ -88,35 +90,13 @@ pub(crate) fn usable(dir: &Path) -> Option<&Path> {
     }
 }
 
-/// Why what `metadata` describes (the cache directory, or a cache file as opened) may hold
-/// what another user wrote, if it may: on Unix, it is owned by someone but this process's user
-/// and root, or other users may write it. Not checked elsewhere.
-#[cfg(unix)]
-fn not_the_hosts(metadata: &std::fs::Metadata) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let me = rustix::process::geteuid().as_raw();
-    let owner = metadata.uid();
-    if owner != me && owner != 0 {
-        return Some(format!(
-            "owned by user {owner}, not by this process's ({me})"
-        ));
-    }
-    let mode = metadata.mode() & 0o7777;
-    (mode & 0o022 != 0).then(|| format!("other users may write it (mode {mode:o})"))
-}
-
-#[cfg(not(unix))]
-fn not_the_hosts(_: &std::fs::Metadata) -> Option<String> {
-    None
-}
-
 /// The module with SHA-256 `digest`, from `dir` (one [`usable`] gave), if a sound file of it
 /// is there.
 pub(crate) fn load(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> Option<Module> {
     let path = path_of(dir, engine, digest);
     let file = modreg_host::files::open_regular(&path).ok()?;
     // Checked on the opened file: no rename between the check and the read.
-    if let Some(reason) = file.metadata().ok().as_ref().and_then(not_the_hosts) {
+    if let Some(reason) = file.metadata().ok().as_ref().and_then(others_may_write) {
         tracing::warn!(file = %path.display(), reason, "a cached compiled module may be another user's; compiling it again");
         return None;
     }
@@ -131,7 +111,7 @@ pub(crate) fn load(dir: &Path, engine: &Engine, digest: &[u8; 32]) -> Option<Mod
     // engine's fingerprint, its contents match the sum of that digest and the code stored
     // with it (so it is whole, as `store` wrote it for this module), and wasmtime refuses code
     // from another engine version or configuration itself. The file and its directory are the
-    // host's: on Unix owned by its user (or root) and writable by no other (`not_the_hosts`);
+    // host's: on Unix owned by its user (or root) and writable by no other (`others_may_write`);
     // elsewhere `with_jit_cache_dir` says the directory must be the host's alone.
     #[allow(unsafe_code)]
     let module = unsafe { Module::deserialize(engine, code) };

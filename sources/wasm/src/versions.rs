@@ -187,7 +187,7 @@ fn lock(file: &Path) -> Result<File, PluginError> {
     state_file::lock_beside(file).map_err(|e| {
         refuse(
             &file.display().to_string(),
-            format!("cannot lock the state file: {e}"),
+            format!("the state file cannot be used: {e}"),
         )
     })
 }
