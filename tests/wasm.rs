@@ -2880,6 +2880,14 @@ fn a_module_file_over_the_size_limit_is_refused_once() {
     assert_eq!(pass().refused.len(), 1);
     assert_eq!(pass().unchanged, ["big.wasm"]);
     assert_eq!(registry.wasm().wasm_modules_refused(), 2);
+    // Written just now, a file has no stamp until it settles: refused once, and not again
+    // when it settles (a stamp where there was none, the same refusal).
+    std::fs::write(&path, wasm_text::guest_named("big", "big", "1.0.11")).unwrap();
+    assert_eq!(pass().refused.len(), 1);
+    assert_eq!(pass().unchanged, ["big.wasm"]);
+    age(&path);
+    assert_eq!(pass().unchanged, ["big.wasm"]);
+    assert_eq!(registry.wasm().wasm_modules_refused(), 3);
     registry.wasm().configure_wasm(WasmConfig::new()).unwrap();
     let report = pass();
     assert_eq!(

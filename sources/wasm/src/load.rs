@@ -895,7 +895,9 @@ impl Wasm {
 
     /// Keeps `unread`, a refusal of module file `name` for what could not be read, and
     /// refuses the file with `error`, unless the refusal it replaces was the same (the same
-    /// module, cause and stamp): then the pass leaves it unchanged, refused without a word.
+    /// module, cause and stamp, or the same cause in a file that had no stamp then, written
+    /// too recently, and has one now: it settled): then the pass leaves it unchanged, refused
+    /// without a word.
     fn refuse_unread_once(
         &self,
         registry: &ModuleRegistry,
@@ -910,7 +912,11 @@ impl Wasm {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let same = files.get(&name).is_some_and(|before| {
-                before.sha256 == unread.sha256 && before.unread == unread.unread
+                before.sha256 == unread.sha256
+                    && match (&before.unread, &unread.unread) {
+                        (Some((was, None)), Some((cause, Some(_)))) => was == cause,
+                        (was, now) => was == now,
+                    }
             });
             files.insert(name.clone(), unread);
             same
