@@ -52,6 +52,13 @@ struct Cli {
     /// half as fast); the last two in a `modreg` built with the feature `jit`.
     #[arg(long, global = true, value_name = "ENGINE", default_value = "interpreter", help_heading = GLOBAL)]
     wasm_engine: EngineArg,
+    /// A directory where `jit` and `jit-baseline` keep the machine code of each module they
+    /// compile, so that a module loads again without being compiled, across runs (at most
+    /// 1 GiB, the least recently used removed first); made its owner's alone if missing; on
+    /// Unix one another user owns or may write is not used. In a `modreg` built with the
+    /// feature `jit`.
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
+    jit_cache_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     trust: trust::TrustArgs,
     #[command(subcommand)]
@@ -87,6 +94,32 @@ impl EngineArg {
                 engine: "jit-baseline",
             }),
         }
+    }
+}
+
+/// `config` with the compiled-module cache in `dir`, if one is given and this build has the
+/// compiling engines.
+#[cfg_attr(
+    feature = "jit",
+    expect(clippy::unnecessary_wraps, reason = "without `jit` it can fail")
+)]
+#[cfg_attr(
+    not(feature = "jit"),
+    expect(
+        clippy::needless_pass_by_value,
+        reason = "with `jit` the directory is kept"
+    )
+)]
+fn with_jit_cache(
+    config: modreg::WasmConfig,
+    dir: Option<std::path::PathBuf>,
+) -> Result<modreg::WasmConfig, CliError> {
+    match dir {
+        None => Ok(config),
+        #[cfg(feature = "jit")]
+        Some(dir) => Ok(config.with_jit_cache_dir(dir)),
+        #[cfg(not(feature = "jit"))]
+        Some(_) => Err(CliError::EngineNotBuilt { engine: "jit" }),
     }
 }
 
@@ -232,7 +265,13 @@ fn main() -> ExitCode {
             for name in cli.grant_env {
                 config = config.with_env_var(name);
             }
-            config
+            match with_jit_cache(config, cli.jit_cache_dir) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("modreg: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
         },
     };
     let json = matches!(

@@ -965,6 +965,95 @@ fn configuration_errors_name_the_file_the_line_and_the_key() {
     );
 }
 
+/// `--jit-cache-dir`: the compiling engines keep each module's machine code there, one file per
+/// module and engine, and the next run serves from it (the same files, each its time renewed:
+/// not compiled and written again, which would replace them);
+/// a build without the engines refuses the flag and says how to get them.
+#[test]
+fn jit_cache_dir_keeps_machine_code_across_runs() {
+    type Files = std::collections::BTreeMap<std::path::PathBuf, (u64, std::time::SystemTime)>;
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = scratch.path().join("cache");
+    let plugins = wasm_guests::plugin_dir();
+    let args = |engine: &'static str| {
+        [
+            "--wasm-engine",
+            engine,
+            "--jit-cache-dir",
+            cache.to_str().unwrap(),
+            "--plugin-dir",
+            plugins.to_str().unwrap(),
+            "run",
+            "rot13",
+        ]
+        .map(str::to_owned)
+    };
+    let run = |engine| {
+        let args = args(engine);
+        ok(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            b"Hello",
+        )
+    };
+    if !cfg!(feature = "jit") {
+        let args = args("interpreter");
+        let err = fails(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            b"Hello",
+        );
+        assert!(err.contains("--features jit"), "{err}");
+        assert!(!cache.exists());
+        return;
+    }
+    // Each file, which file it is (on Unix its inode: a file written again is a new one) and
+    // when it was last used.
+    let files = || -> Files {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "cwasm"))
+            .map(|path| {
+                let metadata = std::fs::metadata(&path).unwrap();
+                #[cfg(unix)]
+                let file = std::os::unix::fs::MetadataExt::ino(&metadata);
+                #[cfg(not(unix))]
+                let file = 0;
+                (path, (file, metadata.modified().unwrap()))
+            })
+            .collect()
+    };
+    let modules = std::fs::read_dir(plugins)
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "wasm")
+        })
+        .count();
+    assert_eq!(run("jit"), b"Uryyb");
+    let first = files();
+    assert_eq!(first.len(), modules, "{first:?}");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(run("jit"), b"Uryyb");
+    let second = files();
+    assert_eq!(
+        second.keys().collect::<Vec<_>>(),
+        first.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        second
+            .iter()
+            .all(|(path, (file, used))| *file == first[path].0 && *used > first[path].1),
+        "each file used again, not written again: {first:?} {second:?}"
+    );
+    // The baseline compiler's code is a file of its own.
+    assert_eq!(run("jit-baseline"), b"Uryyb");
+    assert_eq!(files().len(), 2 * modules);
+}
+
 #[test]
 fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
     let dir = wasm_guests::plugin_dir();
