@@ -164,6 +164,33 @@ fn connections_refused_at_the_cap_are_counted_and_logged_once_a_while() {
     assert!(lines[0].contains("refused=1"), "{log}");
 }
 
+/// Failure: refusals after a line were told only by the line the next refusal brought, so the
+/// end of a burst went untold (but in `/metrics`). A line tells of them once the interval
+/// (10 s) is over, though nothing was refused since.
+#[test]
+fn the_end_of_a_burst_of_refusals_is_told_once_the_interval_is_over() {
+    let _serial = serial();
+    let mut command = serve_command(&["--max-connections", "1", "--header-timeout-ms", "60000"]);
+    command.stderr(Stdio::piped());
+    let mut server = launch(command);
+    let hog = connect(&server);
+    for _ in 0..5 {
+        let mut stream = connect(&server);
+        assert!(closed_within(&mut stream, Duration::from_secs(5)));
+    }
+    // The first is told at once, the other four when the interval is over.
+    thread::sleep(Duration::from_secs(11));
+    drop(hog);
+    let log = stopped_log(&mut server);
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connections refused"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(lines[0].contains("refused=1"), "{log}");
+    assert!(lines[1].contains("refused=4"), "{log}");
+}
+
 /// Failure: an accept that failed (out of descriptors) wrote a warning each time, twenty a
 /// second while connections waited in the listen queue, so a client holding connections under
 /// a low descriptor limit filled the log. Each is counted in `/metrics`; one line tells of them.

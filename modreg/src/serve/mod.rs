@@ -185,8 +185,19 @@ async fn listen(registry: Arc<ModuleRegistry>, options: Options) -> Result<(), C
     let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
+        // Woken when a line is due about refusals or failures after the last one.
+        let due = accepts.due();
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            () = async {
+                match due {
+                    Some(due) => tokio::time::sleep_until(due.into()).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                accepts.flush(std::time::Instant::now());
+                continue;
+            }
             () = &mut stop => break,
         };
         let (stream, peer) = match accepted {

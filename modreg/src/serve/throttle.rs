@@ -3,7 +3,9 @@
 //! `--max-connections`, an accept that failed (out of descriptors). A client that opens
 //! connections as fast as it can would otherwise write a line per connection: the log is a
 //! resource the network must not be able to fill. Each is counted in `/metrics` as well
-//! (`http_metrics.rs`), so nothing is lost but the repeated lines.
+//! (`http_metrics.rs`), so nothing is lost but the repeated lines; what happened after a
+//! line is told by a line of its own once the interval is over, even if nothing happens then
+//! (the accept loop wakes for it: [`AcceptLog::due`]), so a burst's end is not left untold.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +32,22 @@ impl Throttle {
             .logged_at
             .is_some_and(|at| now.saturating_duration_since(at) < EVERY)
         {
+            return None;
+        }
+        self.logged_at = Some(now);
+        Some(std::mem::take(&mut self.unlogged))
+    }
+
+    /// When a line is due about what happened since the last one, if anything did.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        self.logged_at
+            .filter(|_| self.unlogged > 0)
+            .map(|at| at + EVERY)
+    }
+
+    /// At `now`, how many happened since the last line, if a line about them is due.
+    pub(crate) fn flush(&mut self, now: Instant) -> Option<u64> {
+        if self.due().is_none_or(|due| now < due) {
             return None;
         }
         self.logged_at = Some(now);
@@ -66,6 +84,32 @@ impl AcceptLog {
         }
     }
 
+    /// When a line is due about refusals or failures no line told of yet, if any.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        match (self.refused.due(), self.failed.due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Logs, at `now`, what is due of what no line told yet.
+    pub(crate) fn flush(&mut self, now: Instant) {
+        if let Some(refused) = self.refused.flush(now) {
+            tracing::warn!(
+                refused,
+                "connections refused at --max-connections since the last such line (a line at most every {} s)",
+                EVERY.as_secs()
+            );
+        }
+        if let Some(failed) = self.failed.flush(now) {
+            tracing::warn!(
+                failed,
+                "accepting connections failed since the last such line (a line at most every {} s)",
+                EVERY.as_secs()
+            );
+        }
+    }
+
     /// An accept that failed with `error`.
     pub(crate) fn failed(&mut self, error: &std::io::Error) {
         self.http.accept_failures.inc();
@@ -95,5 +139,31 @@ mod tests {
         assert_eq!(throttle.happened(start + EVERY), Some(100));
         assert_eq!(throttle.happened(start + EVERY), None);
         assert_eq!(throttle.happened(start + EVERY * 3), Some(2));
+    }
+
+    /// What happened after a line is told once the interval is over, by a line of its own:
+    /// not before, not twice, and nothing when nothing happened.
+    #[test]
+    fn what_happened_after_a_line_is_told_when_the_interval_is_over() {
+        let mut throttle = Throttle::default();
+        let start = Instant::now();
+        assert_eq!(throttle.due(), None, "nothing happened");
+        assert_eq!(throttle.happened(start), Some(1));
+        assert_eq!(throttle.due(), None, "told already");
+        assert_eq!(throttle.flush(start + EVERY * 2), None);
+        for i in 1..=3 {
+            assert_eq!(throttle.happened(start + Duration::from_millis(i)), None);
+        }
+        assert_eq!(throttle.due(), Some(start + EVERY));
+        assert_eq!(throttle.flush(start + EVERY / 2), None, "not yet");
+        assert_eq!(throttle.flush(start + EVERY), Some(3));
+        assert_eq!(throttle.due(), None);
+        assert_eq!(throttle.flush(start + EVERY * 3), None, "not twice");
+        // The line told of them starts the next interval.
+        assert_eq!(
+            throttle.happened(start + EVERY + Duration::from_secs(1)),
+            None
+        );
+        assert_eq!(throttle.due(), Some(start + EVERY * 2));
     }
 }
