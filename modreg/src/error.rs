@@ -26,6 +26,12 @@ pub(crate) enum CliError {
     )]
     BinaryToTerminal,
 
+    /// `--jit-cache-dir` without a compiling engine, where it would change nothing.
+    #[error(
+        "--jit-cache-dir keeps the machine code of the compiling engines: give it with `--wasm-engine jit` or `--wasm-engine jit-baseline`"
+    )]
+    JitCacheWithoutJit,
+
     /// `--wasm-engine` names an engine this build of the tool does not have.
     #[cfg(not(feature = "jit"))]
     #[error(

@@ -55,8 +55,8 @@ struct Cli {
     /// A directory where `jit` and `jit-baseline` keep the machine code of each module they
     /// compile, so that a module loads again without being compiled, across runs (at most
     /// 1 GiB, the least recently used removed first); made its owner's alone if missing; on
-    /// Unix one another user owns or may write is not used. In a `modreg` built with the
-    /// feature `jit`.
+    /// Unix one another user owns or may write is not used. With `--wasm-engine jit` or
+    /// `jit-baseline` only, in a `modreg` built with the feature `jit`.
     #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     jit_cache_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -97,29 +97,25 @@ impl EngineArg {
     }
 }
 
-/// `config` with the compiled-module cache in `dir`, if one is given and this build has the
-/// compiling engines.
-#[cfg_attr(
-    feature = "jit",
-    expect(clippy::unnecessary_wraps, reason = "without `jit` it can fail")
-)]
-#[cfg_attr(
-    not(feature = "jit"),
-    expect(
-        clippy::needless_pass_by_value,
-        reason = "with `jit` the directory is kept"
-    )
-)]
+/// `config` with the compiled-module cache in `dir`, if one is given: only with a compiling
+/// `engine` (with the interpreter the option would change nothing), in a build that has it.
 fn with_jit_cache(
     config: modreg::WasmConfig,
     dir: Option<std::path::PathBuf>,
+    engine: EngineArg,
 ) -> Result<modreg::WasmConfig, CliError> {
-    match dir {
-        None => Ok(config),
-        #[cfg(feature = "jit")]
-        Some(dir) => Ok(config.with_jit_cache_dir(dir)),
-        #[cfg(not(feature = "jit"))]
-        Some(_) => Err(CliError::EngineNotBuilt { engine: "jit" }),
+    let Some(dir) = dir else {
+        return Ok(config);
+    };
+    if !matches!(engine, EngineArg::Jit | EngineArg::JitBaseline) {
+        return Err(CliError::JitCacheWithoutJit);
+    }
+    #[cfg(feature = "jit")]
+    return Ok(config.with_jit_cache_dir(dir));
+    #[cfg(not(feature = "jit"))]
+    {
+        drop((config, dir));
+        Err(CliError::EngineNotBuilt { engine: "jit" })
     }
 }
 
@@ -265,7 +261,7 @@ fn main() -> ExitCode {
             for name in cli.grant_env {
                 config = config.with_env_var(name);
             }
-            match with_jit_cache(config, cli.jit_cache_dir) {
+            match with_jit_cache(config, cli.jit_cache_dir, cli.wasm_engine) {
                 Ok(config) => config,
                 Err(error) => {
                     eprintln!("modreg: {error}");

@@ -968,7 +968,8 @@ fn configuration_errors_name_the_file_the_line_and_the_key() {
 /// `--jit-cache-dir`: the compiling engines keep each module's machine code there, one file per
 /// module and engine, and the next run serves from it (the same files, each its time renewed:
 /// not compiled and written again, which would replace them);
-/// a build without the engines refuses the flag and says how to get them.
+/// with the interpreter, where it would change nothing, the flag is refused; a build without
+/// the engines refuses it and says how to get them.
 #[test]
 fn jit_cache_dir_keeps_machine_code_across_runs() {
     type Files = std::collections::BTreeMap<std::path::PathBuf, (u64, std::time::SystemTime)>;
@@ -995,12 +996,22 @@ fn jit_cache_dir_keeps_machine_code_across_runs() {
             b"Hello",
         )
     };
-    if !cfg!(feature = "jit") {
-        let args = args("interpreter");
-        let err = fails(
+    let refused = |engine| {
+        let args = args(engine);
+        fails(
             &args.iter().map(String::as_str).collect::<Vec<_>>(),
             b"Hello",
+        )
+    };
+    for engine in ["interpreter", "lazy-interpreter"] {
+        let err = refused(engine);
+        assert!(
+            err.contains("--jit-cache-dir") && err.contains("--wasm-engine jit"),
+            "{engine}: {err}"
         );
+    }
+    if !cfg!(feature = "jit") {
+        let err = refused("jit");
         assert!(err.contains("--features jit"), "{err}");
         assert!(!cache.exists());
         return;
