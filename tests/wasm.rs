@@ -4318,6 +4318,76 @@ fn settings_for_a_guest_are_refused_not_dropped(engine: WasmEngine) {
     rot13_still_answers(&registry);
 }
 
+/// A configuration part of which could not take effect is refused whole, and the one before
+/// it stays: a zero time budget (no call could run) and, in a build with the compiling
+/// engines, a compiled-module cache with an interpreter (which makes no machine code: the
+/// directory would be unused, silently). The same cache with a compiling engine is taken.
+#[test]
+fn a_configuration_that_could_not_take_effect_is_refused_and_the_one_before_stays() {
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = scratch.path().join("cache");
+    let before = Duration::from_secs(7);
+    // (what, the configuration, the field the refusal names, or `None` where it is taken)
+    #[cfg_attr(not(feature = "wasm-jit"), allow(unused_mut))]
+    let mut cases: Vec<(&str, WasmConfig, Option<&str>)> = vec![(
+        "a zero time budget",
+        WasmConfig::new().with_time_budget(Duration::ZERO),
+        Some("WebAssembly time budget"),
+    )];
+    #[cfg(feature = "wasm-jit")]
+    cases.extend([
+        (
+            "a cache with the interpreter",
+            WasmConfig::new().with_jit_cache_dir(&cache),
+            Some("WebAssembly compiled-module cache"),
+        ),
+        (
+            "a cache with the lazy interpreter",
+            WasmConfig::new()
+                .with_engine(WasmEngine::LazyInterpreter)
+                .with_jit_cache_dir(&cache),
+            Some("WebAssembly compiled-module cache"),
+        ),
+        (
+            "a cache with Cranelift",
+            WasmConfig::new()
+                .with_jit_cache_dir(&cache)
+                .with_engine(WasmEngine::Jit),
+            None,
+        ),
+        (
+            "a cache with Winch",
+            WasmConfig::new()
+                .with_engine(WasmEngine::JitBaseline)
+                .with_jit_cache_dir(&cache),
+            None,
+        ),
+    ]);
+    for (what, config, refused) in cases {
+        let registry = registry_with(WasmConfig::new().with_time_budget(before));
+        let answer = registry.wasm().configure_wasm(config.clone());
+        let now = registry.wasm().wasm_config();
+        match refused {
+            Some(expected) => {
+                let error = answer.expect_err(what);
+                assert!(
+                    matches!(error.kind(), PluginErrorKind::Invalid { field, .. } if *field == expected),
+                    "{what}: {error}"
+                );
+                assert_eq!(now.time_budget(), before, "{what}: the one before stays");
+                assert_eq!(now.jit_cache_dir(), None, "{what}");
+            }
+            None => {
+                answer.unwrap_or_else(|error| panic!("{what}: {error}"));
+                assert_eq!(now.engine(), config.engine(), "{what}");
+                assert_eq!(now.jit_cache_dir(), Some(cache.as_path()), "{what}");
+            }
+        }
+    }
+    // Nothing was made for a refused cache (and the compiling engines make it at a load).
+    assert!(!cache.exists());
+}
+
 /// A file of the compiling engine's cache for module `two` (SHA-256 `digest`) holding the
 /// machine code of the cache file `other`: what someone who may write the directory and
 /// knows the format can put there.

@@ -40,6 +40,19 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Makes the directory `dir` and its missing parents, each this user's alone (`0700`
+/// whatever the umask) on Unix, where a directory made with the umask's mode may be one that
+/// [`others_may_write`] refuses (a umask of `002` is common where each user has a group of
+/// their own). A directory already there is left as it is: check it with
+/// [`others_may_write`].
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// Why what `metadata` describes (a file or directory the host keeps state in: a state
 /// file, its directory, the compiled-module cache) may hold what another user wrote, if it
 /// may: on Unix, a user other than this process's and root owns it, or other users may write
@@ -243,6 +256,28 @@ mod tests {
         let missing = scratch.path().join("no such dir").join("state.json");
         let error = lock_beside(&missing).unwrap_err();
         assert!(error.to_string().contains("state.json.lock"), "{error}");
+    }
+
+    /// A private directory and each parent it makes are their owner's alone whatever the
+    /// umask (with the usual `022` a plain `create_dir_all` makes them `0755`, `002` makes
+    /// them group-writable), pass the check, and one already there is left as it is.
+    #[cfg(unix)]
+    #[test]
+    fn a_private_directory_and_its_parents_are_made_their_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = tempfile::tempdir().unwrap();
+        let parent = scratch.path().join("state");
+        let dir = parent.join("modules");
+        create_private_dir(&dir).unwrap();
+        for made in [&parent, &dir] {
+            let metadata = std::fs::metadata(made).unwrap();
+            assert_eq!(metadata.permissions().mode() & 0o777, 0o700, "{made:?}");
+            assert_eq!(others_may_write(&metadata), None, "{made:?}");
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+        create_private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o750, "left as it was");
     }
 
     /// A state file, or its directory, that another user may write is refused before its lock

@@ -60,12 +60,7 @@ impl TrustArgs {
         }
         if let Some(dir) = &self.state_dir {
             // Its owner's alone: a state file in a directory others may write is refused.
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            builder
-                .create(dir)
+            modreg::state_file::create_private_dir(dir)
                 .map_err(CliError::io("the state directory"))?;
             registry
                 .security()

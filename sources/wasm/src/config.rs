@@ -119,6 +119,25 @@ pub enum WasmEngine {
     JitBaseline,
 }
 
+impl WasmEngine {
+    /// Whether this engine compiles modules to machine code (and so can keep it on disk:
+    /// [`WasmConfig::with_jit_cache_dir`](crate::WasmConfig::with_jit_cache_dir)).
+    ///
+    /// ```
+    /// use modreg_wasm::WasmEngine;
+    ///
+    /// assert!(!WasmEngine::Interpreter.compiles());
+    /// assert!(!WasmEngine::LazyInterpreter.compiles());
+    /// ```
+    pub fn compiles(self) -> bool {
+        match self {
+            WasmEngine::Interpreter | WasmEngine::LazyInterpreter => false,
+            #[cfg(feature = "jit")]
+            WasmEngine::Jit | WasmEngine::JitBaseline => true,
+        }
+    }
+}
+
 /// The sandbox's limits and grants for every WebAssembly plugin a registry loads.
 ///
 /// Every limit has a default and fails closed: a call over its time budget or fuel stops with
@@ -431,7 +450,9 @@ impl WasmConfig {
     /// no directory and no file that a user other than the process's (or root) owns or that
     /// other users may write (logged at WARN; the module is compiled). No cache by default.
     /// The cache's files take at most [`with_jit_cache_limit`](Self::with_jit_cache_limit)
-    /// bytes.
+    /// bytes. Only for a compiling engine ([`WasmEngine::compiles`]): with an interpreter
+    /// the directory would change nothing, and
+    /// [`configure_wasm`](crate::Sandbox::configure_wasm) refuses the configuration.
     #[cfg(feature = "jit")]
     pub fn with_jit_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.jit_cache_dir = Some(dir.into());

@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::{Engine, Module};
 
-use modreg_host::state_file::others_may_write;
+use modreg_host::state_file::{create_private_dir, others_may_write};
 
 use crate::digest::sha256_parts;
 
@@ -70,14 +70,7 @@ fn sum_of(digest: &[u8; 32], code: &[u8]) -> [u8; 32] {
 /// machine code from it may run in this process; else `None`, with a warning saying why, and
 /// the module is compiled and not cached.
 pub(crate) fn usable(dir: &Path) -> Option<&Path> {
-    let made = {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)
-    };
-    let refused = match made.and_then(|()| std::fs::metadata(dir)) {
+    let refused = match create_private_dir(dir).and_then(|()| std::fs::metadata(dir)) {
         Ok(metadata) => others_may_write(&metadata),
         Err(error) => Some(error.to_string()),
     };

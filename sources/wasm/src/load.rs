@@ -457,6 +457,17 @@ impl Wasm {
                 "a call needs some time to run",
             ));
         }
+        let engine = config.engine();
+        if let Some(dir) = config.jit_cache_dir().filter(|_| !engine.compiles()) {
+            return Err(PluginError::invalid(
+                "WebAssembly compiled-module cache",
+                dir.display().to_string(),
+                format_args!(
+                    "the engine is {engine:?}, an interpreter, which makes no machine code to \
+                     keep: choose a compiling engine (WasmEngine::Jit or JitBaseline) or no cache"
+                ),
+            ));
+        }
         // What was accepted under the configuration before stays (taken into the new state
         // file, if one is named).
         let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1016,7 +1027,10 @@ impl Sandbox<'_> {
 
     /// Sets the sandbox's limits and grants for modules loaded from now on.
     ///
-    /// A zero time budget is refused (`Invalid`): no call could run, and nothing changes.
+    /// Refused (`Invalid`), with nothing changed: a zero time budget (no call could run), and
+    /// a compiled-module cache with an engine that compiles nothing
+    /// (`WasmConfig::with_jit_cache_dir`, feature `jit`, with an interpreter: the cache would
+    /// be unused).
     pub fn configure_wasm(&self, config: WasmConfig) -> Result<(), PluginError> {
         self.wasm.configure_wasm(config)
     }
