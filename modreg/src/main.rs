@@ -324,7 +324,8 @@ struct Sandbox {
 
 impl Sandbox {
     /// Loads the plugin directory, if one is given; a refused module is reported on standard
-    /// error and the others load.
+    /// error and the others load, and so is a directory other users may write while unsigned
+    /// modules load (they could add plugins).
     fn load(&self, registry: &ModuleRegistry) -> Result<(), PluginError> {
         registry.wasm().configure_wasm(self.config.clone())?;
         let Some(dir) = &self.plugin_dir else {
@@ -336,6 +337,13 @@ impl Sandbox {
                 "modreg: skipping {}: {}",
                 escape_controls(module),
                 escape_controls(&error.to_string())
+            );
+        }
+        let unsigned_load = !registry.security().authentication();
+        if let Some(reason) = report.open_to_others.filter(|_| unsigned_load) {
+            eprintln!(
+                "modreg: warning: the plugin directory {} {reason}: other users may add plugins to it (--require-signatures loads only signed modules)",
+                escape_controls(&dir.display().to_string()),
             );
         }
         Ok(())

@@ -667,6 +667,58 @@ fn a_plugin_directory_is_trusted_only_as_far_as_the_options_say() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A plugin directory other users may write is warned about while unsigned modules load
+/// (whoever may write it may add plugins), not while only signed ones do; its modules load
+/// either way.
+#[cfg(unix)]
+#[test]
+fn a_plugin_directory_others_may_write_is_warned_about_while_unsigned_modules_load() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let plugins = scratch.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::write(
+        plugins.join("greeter.wasm"),
+        wasm_text::guest_answering("one", "1.0.0"),
+    )
+    .unwrap();
+    let plugin_dir = plugins.to_str().unwrap();
+    let chmod = |mode| {
+        std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let warned = |out: &Output| {
+        String::from_utf8_lossy(&out.stderr).contains("other users may add plugins to it")
+    };
+    for (mode, told) in [(0o777, true), (0o775, true), (0o755, false), (0o700, false)] {
+        chmod(mode);
+        let out = modreg(&["--plugin-dir", plugin_dir, "run", "greeter"], b"");
+        assert_eq!(out.stdout, b"one", "{mode:o}: it loads");
+        assert_eq!(warned(&out), told, "{mode:o}: {out:?}");
+    }
+    chmod(0o777);
+    let public = modreg::TrustedKey::public_of("release", SECRET)
+        .unwrap()
+        .public_key_hex();
+    let trusted = format!("release={public}");
+    let strict = modreg(
+        &[
+            "--plugin-dir",
+            plugin_dir,
+            "--require-signatures",
+            "--trusted-key",
+            &trusted,
+            "list",
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(
+        strict.status.success() && err.contains("skipping greeter.wasm"),
+        "{err}"
+    );
+    assert!(!warned(&strict), "{err}");
+}
+
 /// A module the tool runs directly (`modreg conformance FILE`) is admitted as a plugin
 /// directory's would be: with `--require-signatures`, only with a trusted key's `.sig` beside
 /// it, and an unsigned one is refused before the kit runs any of it.

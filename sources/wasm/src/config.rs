@@ -121,7 +121,7 @@ pub enum WasmEngine {
 
 impl WasmEngine {
     /// Whether this engine compiles modules to machine code (and so can keep it on disk:
-    /// [`WasmConfig::with_jit_cache_dir`](crate::WasmConfig::with_jit_cache_dir)).
+    /// `WasmConfig::with_jit_cache_dir`, feature `jit`).
     ///
     /// ```
     /// use modreg_wasm::WasmEngine;

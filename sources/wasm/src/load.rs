@@ -21,6 +21,7 @@ use modreg_core::PluginType;
 use modreg_core::wasm_abi::ModuleEntry;
 use modreg_core::{PluginError, PluginErrorKind};
 use modreg_host::Proof;
+use modreg_host::state_file::others_may_write;
 use modreg_host::{AdvancedPluginConfig, Registration, SandboxedRegistration};
 use modreg_host::{Event, ModuleRegistry};
 
@@ -245,6 +246,12 @@ pub struct WasmLoadReport {
     pub removed: Vec<String>,
     /// Modules refused, with why; a module loaded before keeps serving.
     pub refused: Vec<(String, PluginError)>,
+    /// Why users other than this process's may add or replace modules in the directory, if
+    /// they may: on Unix, another user (not root) owns it, or group or others may write it
+    /// (the rule [`others_may_write`](modreg_host::state_file::others_may_write) states).
+    /// Reported, not refused: unless the registry's layers require signatures, what they put
+    /// there is loaded. [`WasmWatcher`](crate::WasmWatcher) logs it (once until it changes).
+    pub open_to_others: Option<String>,
 }
 
 /// A module file the registry's layers let run: its name and bytes
@@ -730,7 +737,13 @@ impl Wasm {
             .collect::<Result<_, _>>()?;
         files.sort();
         let limit = self.wasm_config().max_module_bytes();
-        let mut report = WasmLoadReport::default();
+        let mut report = WasmLoadReport {
+            open_to_others: std::fs::metadata(dir)
+                .ok()
+                .as_ref()
+                .and_then(others_may_write),
+            ..WasmLoadReport::default()
+        };
         let present: BTreeSet<String> = files.iter().map(|p| module_name(p)).collect();
         // Removals first, so a plugin that moved to another file loads in the same pass.
         let gone: Vec<String> = self

@@ -198,6 +198,9 @@ fn wait(signals: &Receiver<Signal>, interval: Duration, events: bool) -> bool {
 struct Listing {
     /// Why the last pass could not list the directory.
     failed: Option<String>,
+    /// Why other users may put modules in it, as the last pass found
+    /// ([`WasmLoadReport::open_to_others`](crate::WasmLoadReport::open_to_others)).
+    open: Option<String>,
 }
 
 /// One pass over `dir`.
@@ -212,6 +215,17 @@ fn pass<R: AsRef<ModuleRegistry> + AsRef<Wasm>>(
         Ok(report) => {
             if listing.failed.take().is_some() {
                 tracing::info!(dir = %dir.display(), "the plugin directory can be read again");
+            }
+            if report.open_to_others != listing.open {
+                match &report.open_to_others {
+                    Some(reason) => {
+                        tracing::warn!(dir = %dir.display(), reason, "other users may add or replace modules in the plugin directory: unless signatures are required, what they put there is loaded");
+                    }
+                    None => {
+                        tracing::info!(dir = %dir.display(), "the plugin directory is this user's alone to write again");
+                    }
+                }
+                listing.open = report.open_to_others;
             }
             for (module, error) in &report.refused {
                 tracing::warn!(module, error = %error.to_string().escape_debug(), "plugin module refused; the version before it, if any, keeps serving");
@@ -296,5 +310,48 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("can be read again").count(), 1, "{text}");
+    }
+
+    /// A plugin directory other users may write is told once, while it stays so (not at
+    /// every pass), again when why changes, and when it is its owner's alone again; its
+    /// modules load all the same (signatures, where required, decide).
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_others_may_write_is_told_once_until_it_changes() {
+        use std::os::unix::fs::PermissionsExt;
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("plugins");
+        std::fs::create_dir(&dir).unwrap();
+        let chmod = |mode: u32| {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        let host = Host {
+            registry: ModuleRegistry::new(),
+            wasm: Wasm::new(),
+        };
+        let mut listing = Listing::default();
+        tracing::subscriber::with_default(subscriber, || {
+            for mode in [0o700, 0o777, 0o777, 0o777, 0o775, 0o700, 0o700] {
+                chmod(mode);
+                pass(&host, &dir, &mut listing);
+            }
+        });
+        chmod(0o700);
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let told: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("other users may add or replace modules"))
+            .collect();
+        assert_eq!(told.len(), 2, "{text}");
+        assert!(told[0].contains("mode 777"), "{text}");
+        assert!(told[1].contains("mode 775"), "{text}");
+        assert_eq!(text.matches("alone to write again").count(), 1, "{text}");
+        assert!(!text.contains("cannot read"), "{text}");
     }
 }
