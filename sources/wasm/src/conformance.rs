@@ -506,8 +506,8 @@ pub fn check_hex_codec_file_in(
     engine: WasmEngine,
     path: &std::path::Path,
 ) -> Result<ConformanceReport, PluginError> {
-    let name = crate::load::module_name(path);
-    let bytes = crate::load::read_capped(path, crate::config::DEFAULT_WASM_MODULE_BYTES)?;
+    let name = crate::module_file::module_name(path);
+    let bytes = crate::module_file::read_capped(path, crate::config::DEFAULT_WASM_MODULE_BYTES)?;
     check_hex_codec_in(engine, &name, &bytes)
 }
 

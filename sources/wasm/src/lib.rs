@@ -27,6 +27,8 @@
 //!   put back into it (a fresh guest per call without a new instance).
 //! - `signature`: Ed25519 signatures over a module's SHA-256.
 //! - `load`: [`Wasm`] and its view on a registry, [`Sandbox`]: loading and unloading.
+//! - `module_file`: a module file as a directory pass sees it: its name, its signature file,
+//!   its stamp between passes, the refusal kept for it.
 //! - `watch`: hot reload of a plugin directory.
 //! - [`conformance`]: the kit any guest of the hex codec is checked against, in any language.
 //!
@@ -56,6 +58,7 @@ mod jit_cache;
 mod limits;
 mod load;
 mod module;
+mod module_file;
 mod plugin;
 mod shape;
 mod signature;

@@ -275,35 +275,41 @@ mod tests {
         }
     }
 
-    /// A plugin directory missing for three passes is logged once, its return once, and its
-    /// removal again once.
-    #[test]
-    fn a_directory_that_cannot_be_read_is_logged_once_until_it_can() {
+    /// What the passes over `dir` log, each made after `before(pass)` (a change to the
+    /// directory), by one watcher's state.
+    fn logged_passes(dir: &std::path::Path, passes: usize, before: impl Fn(usize)) -> String {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
             .with_ansi(false)
             .finish();
+        let host = Host {
+            registry: ModuleRegistry::new(),
+            wasm: Wasm::new(),
+        };
+        let mut listing = Listing::default();
         tracing::subscriber::with_default(subscriber, || {
-            let scratch = tempfile::tempdir().unwrap();
-            let dir = scratch.path().join("plugins");
-            let host = Host {
-                registry: ModuleRegistry::new(),
-                wasm: Wasm::new(),
-            };
-            let mut listing = Listing::default();
-            for _ in 0..3 {
-                pass(&host, &dir, &mut listing);
+            for n in 0..passes {
+                before(n);
+                pass(&host, dir, &mut listing);
             }
-            std::fs::create_dir(&dir).unwrap();
-            for _ in 0..2 {
-                pass(&host, &dir, &mut listing);
-            }
-            std::fs::remove_dir(&dir).unwrap();
-            pass(&host, &dir, &mut listing);
         });
-        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let bytes = logs.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    /// A plugin directory missing for three passes is logged once, its return once, and its
+    /// removal again once.
+    #[test]
+    fn a_directory_that_cannot_be_read_is_logged_once_until_it_can() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("plugins");
+        let text = logged_passes(&dir, 6, |n| match n {
+            3 => std::fs::create_dir(&dir).unwrap(),
+            5 => std::fs::remove_dir(&dir).unwrap(),
+            _ => {}
+        });
         assert_eq!(
             text.matches("cannot read the plugin directory").count(),
             2,
@@ -313,37 +319,20 @@ mod tests {
     }
 
     /// A plugin directory other users may write is told once, while it stays so (not at
-    /// every pass), again when why changes, and when it is its owner's alone again; its
-    /// modules load all the same (signatures, where required, decide).
+    /// every pass), again when why changes, and when it is its owner's alone again.
     #[cfg(unix)]
     #[test]
     fn a_directory_others_may_write_is_told_once_until_it_changes() {
         use std::os::unix::fs::PermissionsExt;
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path().join("plugins");
         std::fs::create_dir(&dir).unwrap();
+        let modes = [0o700, 0o777, 0o777, 0o777, 0o775, 0o700, 0o700];
         let chmod = |mode: u32| {
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
         };
-        let host = Host {
-            registry: ModuleRegistry::new(),
-            wasm: Wasm::new(),
-        };
-        let mut listing = Listing::default();
-        tracing::subscriber::with_default(subscriber, || {
-            for mode in [0o700, 0o777, 0o777, 0o777, 0o775, 0o700, 0o700] {
-                chmod(mode);
-                pass(&host, &dir, &mut listing);
-            }
-        });
+        let text = logged_passes(&dir, modes.len(), |n| chmod(modes[n]));
         chmod(0o700);
-        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
         let told: Vec<&str> = text
             .lines()
             .filter(|line| line.contains("other users may add or replace modules"))
