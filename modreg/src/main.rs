@@ -98,25 +98,21 @@ impl EngineArg {
 }
 
 /// `config` with the compiled-module cache in `dir`, if one is given: only with a compiling
-/// `engine` (with the interpreter the option would change nothing), in a build that has it.
+/// engine (`WasmEngine::compiles`; with an interpreter the option would change nothing). A
+/// build without the compiling engines has refused `--wasm-engine jit` before this.
 fn with_jit_cache(
     config: modreg::WasmConfig,
     dir: Option<std::path::PathBuf>,
-    engine: EngineArg,
 ) -> Result<modreg::WasmConfig, CliError> {
     let Some(dir) = dir else {
         return Ok(config);
     };
-    if !matches!(engine, EngineArg::Jit | EngineArg::JitBaseline) {
-        return Err(CliError::JitCacheWithoutJit);
-    }
     #[cfg(feature = "jit")]
-    return Ok(config.with_jit_cache_dir(dir));
-    #[cfg(not(feature = "jit"))]
-    {
-        drop((config, dir));
-        Err(CliError::EngineNotBuilt { engine: "jit" })
+    if config.engine().compiles() {
+        return Ok(config.with_jit_cache_dir(dir));
     }
+    drop(dir);
+    Err(CliError::JitCacheWithoutJit)
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -261,7 +257,7 @@ fn main() -> ExitCode {
             for name in cli.grant_env {
                 config = config.with_env_var(name);
             }
-            match with_jit_cache(config, cli.jit_cache_dir, cli.wasm_engine) {
+            match with_jit_cache(config, cli.jit_cache_dir) {
                 Ok(config) => config,
                 Err(error) => {
                     eprintln!("modreg: {error}");
