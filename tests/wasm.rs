@@ -4366,6 +4366,21 @@ fn a_configuration_that_could_not_take_effect_is_refused_and_the_one_before_stay
                 .with_jit_cache_dir(&cache),
             None,
         ),
+        (
+            "a cache limit without a cache",
+            WasmConfig::new()
+                .with_engine(WasmEngine::Jit)
+                .with_jit_cache_limit(1 << 20),
+            Some("WebAssembly compiled-module cache limit"),
+        ),
+        (
+            "a cache limit with a cache",
+            WasmConfig::new()
+                .with_engine(WasmEngine::Jit)
+                .with_jit_cache_limit(1 << 20)
+                .with_jit_cache_dir(&cache),
+            None,
+        ),
     ]);
     for (what, config, refused) in cases {
         let registry = registry_with(WasmConfig::new().with_time_budget(before));
@@ -4385,6 +4400,7 @@ fn a_configuration_that_could_not_take_effect_is_refused_and_the_one_before_stay
                 answer.unwrap_or_else(|error| panic!("{what}: {error}"));
                 assert_eq!(now.engine(), config.engine(), "{what}");
                 assert_eq!(now.jit_cache_dir(), Some(cache.as_path()), "{what}");
+                assert_eq!(now.jit_cache_limit(), config.jit_cache_limit(), "{what}");
             }
         }
     }

@@ -183,7 +183,8 @@ pub struct WasmConfig {
     host_functions: Vec<HostFunction>,
     engine: WasmEngine,
     jit_cache_dir: Option<PathBuf>,
-    jit_cache_limit: u64,
+    /// `None` until set: a limit without a cache is refused.
+    jit_cache_limit: Option<u64>,
 }
 
 impl Default for WasmConfig {
@@ -207,7 +208,7 @@ impl Default for WasmConfig {
             host_functions: Vec::new(),
             engine: WasmEngine::default(),
             jit_cache_dir: None,
-            jit_cache_limit: DEFAULT_WASM_JIT_CACHE_BYTES,
+            jit_cache_limit: None,
         }
     }
 }
@@ -473,15 +474,23 @@ impl WasmConfig {
     /// months) would otherwise fill the disk. A store also removes the cache's temporary
     /// files that are ten minutes old (left by a process killed while it wrote one).
     ///
+    /// A limit without a cache directory would change nothing, and
+    /// [`configure_wasm`](crate::Sandbox::configure_wasm) refuses the configuration.
+    ///
     /// [`with_jit_cache_dir`]: Self::with_jit_cache_dir
     #[cfg(feature = "jit")]
     pub fn with_jit_cache_limit(mut self, bytes: u64) -> Self {
-        self.jit_cache_limit = bytes;
+        self.jit_cache_limit = Some(bytes);
         self
     }
 
     /// The most disk the compiling engine's cache may take, in bytes.
     pub fn jit_cache_limit(&self) -> u64 {
+        self.jit_cache_limit.unwrap_or(DEFAULT_WASM_JIT_CACHE_BYTES)
+    }
+
+    /// The limit, where one was set (`configure_wasm` refuses one without a cache).
+    pub(crate) fn jit_cache_limit_set(&self) -> Option<u64> {
         self.jit_cache_limit
     }
 }

@@ -266,6 +266,17 @@ impl Wasm {
                 ),
             ));
         }
+        if let Some(limit) = config
+            .jit_cache_limit_set()
+            .filter(|_| config.jit_cache_dir().is_none())
+        {
+            return Err(PluginError::invalid(
+                "WebAssembly compiled-module cache limit",
+                limit.to_string(),
+                "there is no cache to limit: name its directory (WasmConfig::with_jit_cache_dir) \
+                 or set no limit",
+            ));
+        }
         // What was accepted under the configuration before stays (taken into the new state
         // file, if one is named).
         let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
