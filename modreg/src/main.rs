@@ -321,8 +321,9 @@ struct Sandbox {
 impl Sandbox {
     /// Loads the plugin directory, if one is given; a refused module is reported on standard
     /// error and the others load, and so is a directory other users may write while unsigned
-    /// modules load (they could add plugins).
-    fn load(&self, registry: &ModuleRegistry) -> Result<(), PluginError> {
+    /// modules load (they could add plugins), unless the directory is `watched`: the watcher
+    /// (`serve`) logs that at its first pass, and once is enough.
+    fn load(&self, registry: &ModuleRegistry, watched: bool) -> Result<(), PluginError> {
         registry.wasm().configure_wasm(self.config.clone())?;
         let Some(dir) = &self.plugin_dir else {
             return Ok(());
@@ -336,7 +337,7 @@ impl Sandbox {
             );
         }
         let unsigned_load = !registry.security().authentication();
-        if let Some(reason) = report.open_to_others.filter(|_| unsigned_load) {
+        if let Some(reason) = report.open_to_others.filter(|_| unsigned_load && !watched) {
             eprintln!(
                 "modreg: warning: the plugin directory {} {reason}: other users may add plugins to it (--require-signatures loads only signed modules)",
                 escape_controls(&dir.display().to_string()),
@@ -389,7 +390,7 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
         config: trust.apply(&registry, sandbox.config)?,
         ..sandbox
     };
-    sandbox.load(&registry)?;
+    sandbox.load(&registry, matches!(command, Command::Serve(_)))?;
     let mut stdout = std::io::stdout().lock();
     match command {
         // Answered in `main`, before a registry is built.

@@ -528,6 +528,59 @@ fn a_module_replaced_under_a_running_server_answers_and_a_corrupt_one_is_refused
     drop(server);
 }
 
+/// A plugin directory other users may write is told of once when `serve` starts (the
+/// watcher's first pass; the tool's own load before it leaves it to the watcher), and not
+/// again at the passes after while it stays so.
+#[cfg(unix)]
+#[test]
+fn a_plugin_directory_others_may_write_is_told_of_once_at_start() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("plugins");
+    std::fs::create_dir(&dir).unwrap();
+    replace_file(
+        &dir.join("greeter.wasm"),
+        &wasm_text::guest_answering("one", "1.0.0"),
+    );
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut command = support::serve_command(&[
+        "--plugin-dir",
+        dir.to_str().unwrap(),
+        "--reload-interval-ms",
+        "100",
+    ]);
+    command.stderr(Stdio::piped());
+    let mut server = support::launch(command);
+    let stderr = server.child.stderr.take().unwrap();
+    let (lines, told) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    until_greeter_says(&server, b"one");
+    let is_warning = |line: &str| line.contains("other users may add");
+    let first = loop {
+        let line = told
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a warning within ten seconds");
+        if is_warning(&line) {
+            break line;
+        }
+    };
+    assert!(first.contains("WARN"), "the watcher's: {first}");
+    // Ten passes more.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    drop(server);
+    reader.join().unwrap();
+    let again: Vec<String> = told.try_iter().filter(|line| is_warning(line)).collect();
+    assert!(again.is_empty(), "told again: {again:?}");
+}
+
 /// For any pipeline of up to four bundled plugins and any body, `POST /run/{pipeline}` answers
 /// what the same plugins answer called one after another in this process: 200 and the same
 /// bytes, or 400 where a stage fails. A fixed seed: the same 96 requests on every run.
