@@ -78,6 +78,38 @@ pub fn others_may_write(_metadata: &std::fs::Metadata) -> Option<String> {
     None
 }
 
+/// Why what `metadata` describes (a secret the host reads: the key that opens sealed
+/// settings) may be read, or replaced, by another user, if it may: on Unix, a user other than
+/// this process's and root owns it, or group or others may read or write it; one root owns
+/// may be read by its group where this process is not root (a secret a deployment mounts
+/// `root:GROUP 0640`). The rule PostgreSQL has for its key files, a little stricter than
+/// ssh's (which asks `0600` of a key its user owns). Not checked elsewhere.
+#[cfg(unix)]
+pub fn others_may_read(metadata: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    readable_by_others(metadata.uid(), me, metadata.mode())
+}
+
+/// [`others_may_read`]'s rule, for a file `owner` owns with `mode`, read by user `me`.
+#[cfg(unix)]
+fn readable_by_others(owner: u32, me: u32, mode: u32) -> Option<String> {
+    if owner != me && owner != 0 {
+        return Some(format!(
+            "is owned by user {owner}, not by this process's ({me})"
+        ));
+    }
+    let mode = mode & 0o7777;
+    let open = if owner == 0 && me != 0 { 0o037 } else { 0o077 };
+    (mode & open != 0).then(|| format!("may be read or written by other users (mode {mode:o})"))
+}
+
+/// Why what `metadata` describes may be read by another user: not checked here.
+#[cfg(not(unix))]
+pub fn others_may_read(_metadata: &std::fs::Metadata) -> Option<String> {
+    None
+}
+
 /// Checks that the state file `path` (if it is there yet) and the directory that holds it
 /// may be written by this process's user (or root) alone ([`others_may_write`]): another
 /// user who may write either could put an older record back, or remove it. The error
@@ -284,6 +316,35 @@ mod tests {
     /// is made: that user could put an older record back. Its own files are written so that
     /// only their owner may.
     #[cfg(unix)]
+    #[test]
+    fn a_secret_is_its_owners_alone_or_roots_and_its_group_s() {
+        // (owner, reader, mode, readable by others)
+        for (owner, me, mode, open) in [
+            (1000, 1000, 0o600, false),
+            (1000, 1000, 0o400, false),
+            (1000, 1000, 0o100_600, false),
+            (1000, 1000, 0o640, true),
+            (1000, 1000, 0o604, true),
+            (1000, 1000, 0o620, true),
+            (1000, 1000, 0o644, true),
+            (0, 1000, 0o640, false),
+            (0, 1000, 0o440, false),
+            (0, 1000, 0o660, true),
+            (0, 1000, 0o644, true),
+            (0, 0, 0o600, false),
+            (0, 0, 0o640, true),
+            (1001, 1000, 0o600, true),
+            (1000, 0, 0o600, true),
+        ] {
+            let answer = readable_by_others(owner, me, mode);
+            assert_eq!(
+                answer.is_some(),
+                open,
+                "owner {owner}, read by {me}, mode {mode:o}: {answer:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_state_file_others_may_write_is_refused() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -67,15 +67,33 @@ impl SecretKey {
         Self::from_hex(&text)
     }
 
-    /// A key from a file holding 64 hex digits.
+    /// A key from a file holding 64 hex digits. On Unix the file must be its owner's alone
+    /// (`chmod 600`; `0640` where root owns it and this process is not root), and its
+    /// owner this process's user or root, as PostgreSQL asks of its key files
+    /// ([`others_may_read`](modreg_host::state_file::others_may_read)): whoever may read the
+    /// key may open every sealed setting, and whoever may replace it may have secrets sealed
+    /// to a key of theirs. A key another user may read is refused (`ConfigurationFile`,
+    /// naming the mode), checked on the opened file.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
+        use modreg_host::files;
         let path = path.as_ref();
-        let text = modreg_host::files::read_text(path).map_err(|e| {
+        let refused = |reason: String| {
             PluginError::from(PluginErrorKind::ConfigurationFile {
                 path: path.display().to_string(),
-                reason: e.to_string(),
+                reason,
             })
-        })?;
+        };
+        let file = files::open_regular(path).map_err(|e| refused(e.to_string()))?;
+        let metadata = file.metadata().map_err(|e| refused(e.to_string()))?;
+        if let Some(reason) = modreg_host::state_file::others_may_read(&metadata) {
+            return Err(refused(format!(
+                "{reason}: whoever may read the key may open every sealed setting; make the \
+                 file this user's alone (chmod 600)"
+            )));
+        }
+        let bytes = files::read_limited(file, files::MAX_TEXT_FILE_BYTES)
+            .map_err(|e| refused(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|_| refused("not UTF-8 text".to_owned()))?;
         Self::from_hex(&text)
     }
 
@@ -284,6 +302,49 @@ mod tests {
     use super::*;
 
     const KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("sealing.key");
+        std::fs::write(&path, KEY).unwrap();
+        let chmod = |mode| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        let refused = |why: &str| {
+            let error = SecretKey::from_file(&path).unwrap_err();
+            assert!(
+                matches!(error.kind(), PluginErrorKind::ConfigurationFile { reason, .. } if reason.contains(why)),
+                "{error}"
+            );
+        };
+        for (mode, taken) in [
+            (0o600, true),
+            (0o400, true),
+            (0o640, false),
+            (0o644, false),
+            (0o604, false),
+            (0o660, false),
+        ] {
+            chmod(mode);
+            if taken {
+                SecretKey::from_file(&path).unwrap_or_else(|e| panic!("{mode:o}: {e}"));
+            } else {
+                refused(&format!("(mode {mode:o})"));
+            }
+        }
+        // Another user's (a test run as root can give it away).
+        chmod(0o600);
+        let me = std::fs::metadata(&path).unwrap().uid();
+        if me == 0 {
+            std::os::unix::fs::chown(&path, Some(65_534), None).unwrap();
+            refused("is owned by user 65534");
+            std::os::unix::fs::chown(&path, Some(me), None).unwrap();
+            SecretKey::from_file(&path).unwrap();
+        }
+    }
 
     #[test]
     fn sealed_values_open_only_for_their_plugin() {
