@@ -38,6 +38,8 @@ fn configuration_and_key_files_that_are_not_files_are_refused_at_once() {
     std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     let big = dir.join("big.toml");
     std::fs::write(&big, vec![b'#'; (4 << 20) + 1]).unwrap();
+    // Its owner's alone, as a key file must be (else that is refused first).
+    std::fs::set_permissions(&big, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let not_files = [
         (pipe, "not a regular file"),
         (zero, "not a regular file"),

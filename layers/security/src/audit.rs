@@ -116,12 +116,23 @@ const RETRY_STEP: u64 = 16;
 
 /// Opens the audit file at `path` for appending (and reading its last entry), created if
 /// missing.
+///
+/// A regular file (or one not there yet) is the host's record: on Unix it, and the directory
+/// that holds it, must be this user's (or root's) alone to write
+/// ([`check_guarded`](modreg_host::state_file::check_guarded), the state files' rule), or
+/// another user could add entries, or remove them; checked before it is created. One is
+/// created `0640` whatever the umask (its group may read it, as a system log's may). What is
+/// not a regular file (a pipe, `/dev/stdout`) is the operator's to place.
 fn open_append(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)
+    let regular_or_missing = std::fs::metadata(path).map_or(true, |m| m.is_file());
+    if regular_or_missing {
+        modreg_host::state_file::check_guarded(path)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).read(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o640);
+    options.open(path)
 }
 
 /// `PATH.{n}`: the `n`th newest rotated audit file of `path`.
@@ -470,6 +481,53 @@ mod tests {
 
     /// A file just rotated is empty: numbering continues from the last entry of `PATH.1`,
     /// as it does from the file's own when it has one.
+    #[cfg(unix)]
+    #[test]
+    fn an_audit_file_others_may_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = tempfile::tempdir().unwrap();
+        let chmod = |place: &Path, mode: u32| {
+            std::fs::set_permissions(place, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        let dir = scratch.path().join("logs");
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("audit.jsonl");
+        // Refused before it is made in a directory others may write.
+        chmod(&dir, 0o777);
+        let error = SharedFile::open(&path).unwrap_err();
+        assert!(error.contains("may be written by other users"), "{error}");
+        assert!(!path.exists());
+        chmod(&dir, 0o755);
+        SharedFile::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode & 0o027,
+            0,
+            "made its owner's to write, its group's to read: {mode:o}"
+        );
+        // (where, its mode, the mode it is guarded with again)
+        for (place, mode, guarded) in [
+            (&dir, 0o777, 0o755),
+            (&dir, 0o1777, 0o755),
+            (&dir, 0o775, 0o755),
+            (&path, 0o666, 0o640),
+            (&path, 0o662, 0o640),
+            (&path, 0o646, 0o640),
+        ] {
+            chmod(place, mode);
+            let error = SharedFile::open(&path).unwrap_err();
+            assert!(
+                error.contains(&format!("may be written by other users (mode {mode:o})")),
+                "{}: {error}",
+                place.display()
+            );
+            chmod(place, guarded);
+            SharedFile::open(&path).unwrap();
+        }
+        // Not a regular file: the operator's to place (a device all may write).
+        SharedFile::open(Path::new("/dev/null")).unwrap();
+    }
+
     #[test]
     fn numbering_continues_from_the_rotated_file() {
         let scratch = tempfile::tempdir().unwrap();
