@@ -32,6 +32,10 @@ pub(crate) enum CliError {
     )]
     JitCacheWithoutJit,
 
+    /// `seal` without the key to seal with.
+    #[error("seal needs the key to seal with: give --secret-key-file FILE (64 hex digits)")]
+    SealWithoutKey,
+
     /// `--wasm-engine` names an engine this build of the tool does not have.
     #[cfg(not(feature = "jit"))]
     #[error(

@@ -15,6 +15,7 @@ mod error;
 mod output;
 mod pipeline;
 mod progress;
+mod seal;
 mod serve;
 mod trust;
 
@@ -195,6 +196,17 @@ enum Command {
         /// Prints the report as JSON (each case with `ok`, its error and its time).
         #[arg(long)]
         json: bool,
+    },
+    /// Seals a secret setting for a plugin: reads the value from standard input (a final
+    /// newline dropped) and prints it sealed with `--secret-key-file`'s key, to write as
+    /// `FIELD = "enc:v2:..."` in the plugin's `[plugins.PLUGIN]` table of a `--config` file.
+    /// It opens for that plugin and field only, in a `modreg` given the same key.
+    Seal {
+        /// The plugin the value is for (compiled in, or in `--plugin-dir`).
+        plugin: String,
+        /// The setting's key in the plugin's table (a dotted path for a nested table:
+        /// `auth.password`; `items[0]` for a list's element).
+        field: String,
     },
     /// Prints a completion script for a shell: `modreg completions bash > /etc/bash_completion.d/modreg`.
     Completions {
@@ -383,6 +395,21 @@ fn conformance(
     })
 }
 
+/// The plugin named `name`, or `NotFound` with the names it may be a typo of.
+pub(crate) fn known_plugin(
+    registry: &ModuleRegistry,
+    name: &str,
+) -> Result<PluginInfo, PluginError> {
+    registry.plugin(name).ok_or_else(|| {
+        registry.create_plugin(name).err().unwrap_or_else(|| {
+            PluginError::from(PluginErrorKind::NotFound {
+                name: name.to_owned(),
+                suggestions: vec![],
+            })
+        })
+    })
+}
+
 fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(), CliError> {
     let registry = ModuleRegistry::new();
     registry.catalog().check()?;
@@ -403,15 +430,16 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
             &mut stdout,
         ),
         Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
+        Command::Seal { plugin, field } => seal::seal(
+            &registry,
+            trust,
+            &plugin,
+            &field,
+            std::io::stdin().lock(),
+            &mut stdout,
+        ),
         Command::Show { name, json } => {
-            let info = registry.plugin(&name).ok_or_else(|| {
-                registry.create_plugin(&name).err().unwrap_or_else(|| {
-                    PluginError::from(PluginErrorKind::NotFound {
-                        name: name.clone(),
-                        suggestions: vec![],
-                    })
-                })
-            })?;
+            let info = known_plugin(&registry, &name)?;
             output::detail(&mut stdout, &info, json)
         }
         Command::Discover {

@@ -1,10 +1,10 @@
 //! What the tool trusts to change its registry at run time: whether modules must be signed
 //! and by which keys, whether a module may take a compiled-in plugin's name, and where the
-//! newest signed versions are kept across runs.
+//! newest signed versions are kept across runs; and the key that opens sealed settings.
 
 use std::path::PathBuf;
 
-use modreg::{AdvancedPluginSecurityConfig, ModuleRegistry, TrustedKey, WasmConfig};
+use modreg::{AdvancedPluginSecurityConfig, ModuleRegistry, SecretKey, TrustedKey, WasmConfig};
 
 use crate::error::CliError;
 
@@ -34,6 +34,12 @@ pub(crate) struct TrustArgs {
     /// missing; on Unix one other users may write is refused (they could roll the record back).
     #[arg(long, global = true, value_name = "DIR", help_heading = crate::GLOBAL)]
     state_dir: Option<PathBuf>,
+    /// A file holding the key (64 hex digits) that opens settings sealed for a plugin
+    /// (`enc:v2:` values in `--config` files, made by `modreg seal`); each opens for its own
+    /// plugin and field only. On Unix the file must be its owner's alone (`chmod 600`; `0640`
+    /// where root owns it): one other users may read is refused.
+    #[arg(long, global = true, value_name = "FILE", help_heading = crate::GLOBAL)]
+    secret_key_file: Option<PathBuf>,
 }
 
 impl TrustArgs {
@@ -43,6 +49,13 @@ impl TrustArgs {
         registry: &ModuleRegistry,
         mut config: WasmConfig,
     ) -> Result<WasmConfig, CliError> {
+        if let Some(key) = self.secret_key()? {
+            registry.configure_advanced_plugin_security(
+                AdvancedPluginSecurityConfig::new()
+                    .with_plugin_encryption(true)
+                    .with_secret_key(key),
+            )?;
+        }
         if !self.trusted_keys.is_empty() {
             let mut security = AdvancedPluginSecurityConfig::new()
                 .with_plugin_authentication(self.require_signatures);
@@ -68,5 +81,14 @@ impl TrustArgs {
             config = config.with_state_file(dir.join(MODULE_STATE));
         }
         Ok(config.with_replace_compiled(self.allow_replacing_compiled_plugins))
+    }
+
+    /// The key `--secret-key-file` names, read (and its file's mode checked) anew.
+    pub(crate) fn secret_key(&self) -> Result<Option<SecretKey>, CliError> {
+        Ok(self
+            .secret_key_file
+            .as_ref()
+            .map(SecretKey::from_file)
+            .transpose()?)
     }
 }

@@ -1212,3 +1212,102 @@ fn conformance_passes_a_conforming_guest_and_fails_the_others_with_a_reason() {
         "{err}"
     );
 }
+
+/// A setting sealed by `modreg seal` for one plugin's field opens in `run` given the same
+/// `--secret-key-file`, for that plugin alone: the AEAD pair round-trips with its cipher key
+/// sealed in the configuration file, a value sealed for the other plugin does not open, and
+/// without the key the configuration is refused. The key file must be its owner's alone, and
+/// `seal` needs the key, a plugin the registry has and a secret; no error shows the secret.
+#[cfg(unix)]
+#[test]
+fn sealed_settings_open_with_the_key_file_for_their_plugin_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    const CIPHER_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    let scratch = tempfile::tempdir().unwrap();
+    let key_file = scratch.path().join("sealing.key");
+    std::fs::write(&key_file, format!("{SECRET}\n")).unwrap();
+    let chmod = |mode| {
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(0o600);
+    let key = key_file.to_str().unwrap();
+    // `args` after `--secret-key-file KEY`.
+    let keyed = |args: &[&'static str]| [&["--secret-key-file", key][..], args].concat();
+    let seal = |plugin| {
+        let out = ok(
+            &keyed(&["seal", plugin, "key"]),
+            format!("{CIPHER_KEY}\n").as_bytes(),
+        );
+        let sealed = String::from_utf8(out).unwrap().trim_end().to_owned();
+        assert!(sealed.starts_with("enc:v2:") && !sealed.contains(CIPHER_KEY));
+        sealed
+    };
+    let (encrypt, decrypt) = (
+        seal("chacha20poly1305-encrypt"),
+        seal("chacha20poly1305-decrypt"),
+    );
+    let config = |file: &str, encrypt: &str, decrypt: &str| {
+        let path = scratch.path().join(file);
+        let text = format!(
+            "[plugins.chacha20poly1305-encrypt]\nkey = \"{encrypt}\"\n\
+             [plugins.chacha20poly1305-decrypt]\nkey = \"{decrypt}\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let pipeline = "chacha20poly1305-encrypt,chacha20poly1305-decrypt";
+    let sealed = config("settings.toml", &encrypt, &decrypt);
+    let swapped = config("swapped.toml", &encrypt, &encrypt);
+    let run = |config| {
+        let mut args = keyed(&["run", "--config"]);
+        args.extend([config, pipeline]);
+        args
+    };
+    assert_eq!(ok(&run(&sealed), b"hello"), b"hello");
+    // Refused, each with its reason, and the secret in no message.
+    let refused = |args: &[&str], stdin: &[u8], reason: &str| {
+        let out = modreg(args, stdin);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success() && out.stdout.is_empty(),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(reason), "{args:?}: {err}");
+        assert!(!err.contains(CIPHER_KEY) && !err.contains(SECRET), "{err}");
+    };
+    // (the command, its standard input, what its message says)
+    let cases: [(Vec<&str>, &[u8], &str); 5] = [
+        (
+            run(&sealed)[2..].to_vec(),
+            b"hello",
+            "is sealed, but plugin encryption is off or has no secret key",
+        ),
+        (run(&swapped), b"hello", "sealed value cannot be opened"),
+        (
+            vec!["seal", "chacha20poly1305-encrypt", "key"],
+            b"x",
+            "give --secret-key-file",
+        ),
+        (
+            keyed(&["seal", "chacha20poly1305-encrypy", "key"]),
+            b"x",
+            "did you mean",
+        ),
+        (
+            keyed(&["seal", "chacha20poly1305-encrypt", "key"]),
+            b"\n",
+            "nothing to seal",
+        ),
+    ];
+    for (args, stdin, reason) in &cases {
+        refused(args, stdin, reason);
+    }
+    for mode in [0o640, 0o644, 0o604] {
+        chmod(mode);
+        refused(&run(&sealed), b"hello", &format!("(mode {mode:o})"));
+        let seal = keyed(&["seal", "chacha20poly1305-encrypt", "key"]);
+        refused(&seal, b"x", "chmod 600");
+    }
+    chmod(0o400);
+    assert_eq!(ok(&run(&sealed), b"hello"), b"hello");
+}
