@@ -312,9 +312,8 @@ mod tests {
         assert_eq!(mode & 0o777, 0o750, "left as it was");
     }
 
-    /// A state file, or its directory, that another user may write is refused before its lock
-    /// is made: that user could put an older record back. Its own files are written so that
-    /// only their owner may.
+    /// A secret is its owner's alone, or root's and its group's where root owns it and
+    /// another user reads it; another user's is refused whatever its mode.
     #[cfg(unix)]
     #[test]
     fn a_secret_is_its_owners_alone_or_roots_and_its_group_s() {
@@ -345,6 +344,10 @@ mod tests {
         }
     }
 
+    /// A state file, or its directory, that another user may write is refused before its lock
+    /// is made: that user could put an older record back. Its own files are written so that
+    /// only their owner may.
+    #[cfg(unix)]
     #[test]
     fn a_state_file_others_may_write_is_refused() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -479,8 +479,9 @@ impl AuditLog {
 mod tests {
     use super::*;
 
-    /// A file just rotated is empty: numbering continues from the last entry of `PATH.1`,
-    /// as it does from the file's own when it has one.
+    /// An audit file, or its directory, that another user may write is refused before it is
+    /// opened or made; one made is its owner's to write and its group's to read; what is not
+    /// a regular file is not checked.
     #[cfg(unix)]
     #[test]
     fn an_audit_file_others_may_write_is_refused() {
@@ -528,6 +529,8 @@ mod tests {
         SharedFile::open(Path::new("/dev/null")).unwrap();
     }
 
+    /// A file just rotated is empty: numbering continues from the last entry of `PATH.1`,
+    /// as it does from the file's own when it has one.
     #[test]
     fn numbering_continues_from_the_rotated_file() {
         let scratch = tempfile::tempdir().unwrap();
