@@ -2,9 +2,10 @@
 //! file, where a `modreg` given the same key (`--secret-key-file`) opens it for that plugin.
 //!
 //! The secret comes on standard input, not as an argument: a command line is visible to
-//! every user of the machine (`ps`), and stays in a shell's history.
+//! every user of the machine (`ps`), and stays in a shell's history. Typed at a terminal, it
+//! is not shown.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use modreg::ModuleRegistry;
 
@@ -14,32 +15,25 @@ use crate::trust::TrustArgs;
 /// The most bytes of a secret read from standard input.
 const MAX_SECRET_BYTES: usize = 64 << 10;
 
-/// Prints `input` (one final newline dropped) sealed for `plugin`'s `field` with the key of
-/// `--secret-key-file`. The plugin must be one the registry has (a name that is not would
-/// give a value nothing opens), and the secret UTF-8 text, not empty, at most 64 KiB.
+/// Prints the secret on standard input (`input`; one final newline dropped) sealed for
+/// `plugin`'s `field` with the key of `--secret-key-file`. From a terminal one line is read,
+/// not shown as it is typed. The plugin must be one the registry has (a name that is not
+/// would give a value nothing opens), and the secret UTF-8 text, not empty, at most 64 KiB.
 pub(crate) fn seal(
     registry: &ModuleRegistry,
     trust: &TrustArgs,
     plugin: &str,
     field: &str,
-    input: impl Read,
+    input: impl BufRead,
     stdout: &mut impl Write,
 ) -> Result<(), CliError> {
     let key = trust.secret_key()?.ok_or(CliError::SealWithoutKey)?;
     crate::known_plugin(registry, plugin)?;
-    let refused = |reason: &str| CliError::Usage {
-        what: "secret on standard input",
-        value: "(not shown)".to_owned(),
-        reason: reason.to_owned(),
+    let mut secret = if std::io::stdin().is_terminal() {
+        hidden::read_line(&format!("the secret for `{plugin}`, `{field}`"), input)?
+    } else {
+        read_up_to_limit(input, false)?
     };
-    let mut secret = Vec::new();
-    input
-        .take(MAX_SECRET_BYTES as u64 + 1)
-        .read_to_end(&mut secret)
-        .map_err(CliError::io("standard input"))?;
-    if secret.len() > MAX_SECRET_BYTES {
-        return Err(refused("over 64 KiB"));
-    }
     if secret.ends_with(b"\n") {
         secret.pop();
         if secret.ends_with(b"\r") {
@@ -52,4 +46,76 @@ pub(crate) fn seal(
     let secret = String::from_utf8(secret).map_err(|_| refused("not UTF-8 text"))?;
     let sealed = key.seal(plugin, field, &secret)?;
     writeln!(stdout, "{sealed}").map_err(CliError::io(STDOUT))
+}
+
+/// The secret refused, for `reason` (never shown).
+fn refused(reason: &str) -> CliError {
+    CliError::Usage {
+        what: "secret on standard input",
+        value: "(not shown)".to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// `input` to its end, or to its first newline (included) if `line`: at most
+/// [`MAX_SECRET_BYTES`].
+fn read_up_to_limit(input: impl BufRead, line: bool) -> Result<Vec<u8>, CliError> {
+    let mut limited = input.take(MAX_SECRET_BYTES as u64 + 1);
+    let mut secret = Vec::new();
+    if line {
+        limited.read_until(b'\n', &mut secret)
+    } else {
+        limited.read_to_end(&mut secret)
+    }
+    .map_err(CliError::io("standard input"))?;
+    if secret.len() > MAX_SECRET_BYTES {
+        return Err(refused("over 64 KiB"));
+    }
+    Ok(secret)
+}
+
+/// One line read from the terminal with its echo off.
+///
+/// By hand rather than with a password-prompt crate: the prompt is written only once echo is
+/// off and what was typed before it is discarded, so nothing typed early is shown (the crates
+/// write their prompt first).
+#[cfg(unix)]
+mod hidden {
+    use std::io::BufRead;
+
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+
+    use crate::error::CliError;
+
+    /// Asks for `what`, and reads it.
+    pub(super) fn read_line(what: &str, input: impl BufRead) -> Result<Vec<u8>, CliError> {
+        let terminal = std::io::stdin();
+        let failed = |e: rustix::io::Errno| CliError::io("the terminal")(e.into());
+        let before = tcgetattr(&terminal).map_err(failed)?;
+        let mut quiet = before.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        // The newline that ends the secret is still shown: what follows starts a line.
+        quiet.local_modes.insert(LocalModes::ECHONL);
+        tcsetattr(&terminal, OptionalActions::Flush, &quiet).map_err(failed)?;
+        eprint!("{what} (not shown): ");
+        let line = super::read_up_to_limit(input, true);
+        let restored = tcsetattr(&terminal, OptionalActions::Now, &before).map_err(failed);
+        let line = line?;
+        restored?;
+        Ok(line)
+    }
+}
+
+/// One line read from the terminal: shown as it is typed (echo cannot be turned off here).
+#[cfg(not(unix))]
+mod hidden {
+    use std::io::BufRead;
+
+    use crate::error::CliError;
+
+    /// Asks for `what`, and reads it.
+    pub(super) fn read_line(what: &str, input: impl BufRead) -> Result<Vec<u8>, CliError> {
+        eprint!("{what}: ");
+        super::read_up_to_limit(input, true)
+    }
 }

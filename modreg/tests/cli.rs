@@ -1311,3 +1311,82 @@ fn sealed_settings_open_with_the_key_file_for_their_plugin_alone() {
     chmod(0o400);
     assert_eq!(ok(&run(&sealed), b"hello"), b"hello");
 }
+
+/// A secret typed at a terminal for `modreg seal` is not shown: `script` (util-linux) runs the
+/// command on a pseudo-terminal, the secret is typed once the prompt is there, and what the
+/// terminal shows holds the sealed value and not the secret, which opens in a run.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_secret_typed_at_a_terminal_is_not_shown() {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    const CIPHER_KEY: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+    let scratch = tempfile::tempdir().unwrap();
+    let key_file = scratch.path().join("sealing.key");
+    std::fs::write(&key_file, SECRET).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = key_file.to_str().unwrap();
+    let command = format!(
+        "'{}' --secret-key-file '{key}' seal chacha20poly1305-encrypt key",
+        env!("CARGO_BIN_EXE_modreg")
+    );
+    let mut terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut shown = terminal.stdout.take().unwrap();
+    let (chunks, received) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = shown.read(&mut buffer) {
+            if chunks.send(buffer[..n].to_vec()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut screen = Vec::new();
+    let next = |screen: &mut Vec<u8>| {
+        let chunk = received
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{:?}", String::from_utf8_lossy(screen)));
+        screen.extend(chunk);
+    };
+    while !String::from_utf8_lossy(&screen).contains("(not shown): ") {
+        next(&mut screen);
+    }
+    let mut typing = terminal.stdin.take().unwrap();
+    typing
+        .write_all(format!("{CIPHER_KEY}\n").as_bytes())
+        .unwrap();
+    assert!(terminal.wait().unwrap().success());
+    drop(typing);
+    reader.join().unwrap();
+    screen.extend(received.try_iter().flatten());
+    let screen = String::from_utf8_lossy(&screen).into_owned();
+    assert!(!screen.contains(CIPHER_KEY), "{screen}");
+    let sealed = screen
+        .split_whitespace()
+        .find(|word| word.starts_with("enc:v2:"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    // What was read is the whole key: it encrypts what the same key, unsealed, decrypts.
+    let config = scratch.path().join("settings.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.chacha20poly1305-encrypt]\nkey = \"{sealed}\"\n\
+             [plugins.chacha20poly1305-decrypt]\nkey = \"{CIPHER_KEY}\"\n"
+        ),
+    )
+    .unwrap();
+    let run = [
+        "--secret-key-file",
+        key,
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "chacha20poly1305-encrypt,chacha20poly1305-decrypt",
+    ];
+    assert_eq!(ok(&run, b"typed"), b"typed");
+}
