@@ -861,6 +861,76 @@ fn sequence_numbers_are_unique_per_audit_file() {
     assert_eq!(sequences, (0..200).collect::<Vec<u64>>());
 }
 
+/// A sealing key, an audit file and the replay and signed versions state files that cannot be
+/// used are each `PluginErrorKind::File`, the message naming what the file is for and where it
+/// is (they were once called configuration files, or the state file a module).
+#[test]
+fn files_the_host_keeps_are_named_for_what_they_are_in_errors() {
+    type Use = Box<dyn Fn() -> Result<(), PluginError>>;
+    let scratch = tempfile::tempdir().unwrap();
+    let not_a_state = scratch.path().join("state.json");
+    std::fs::write(&not_a_state, "not a state").unwrap();
+    let nowhere = scratch.path().join("no-such-directory").join("audit.log");
+    let (dir, audit, state) = (
+        scratch.path().to_owned(),
+        nowhere.clone(),
+        not_a_state.clone(),
+    );
+    #[allow(unused_mut)] // pushed to with the `wasm` feature
+    let mut cases: Vec<(&str, &std::path::Path, Use)> = vec![
+        (
+            "secret key file",
+            scratch.path(),
+            Box::new(move || SecretKey::from_file(&dir).map(drop)),
+        ),
+        (
+            "audit file",
+            &nowhere,
+            Box::new(move || {
+                ModuleRegistry::new().configure_plugin_access_control(
+                    PluginAccessControlConfig::new()
+                        .with_access_logging(true)
+                        .with_audit_file(&audit),
+                )
+            }),
+        ),
+        (
+            "replay state file",
+            &not_a_state,
+            Box::new(move || {
+                ModuleRegistry::new()
+                    .security()
+                    .persist_replay_state(&state)
+            }),
+        ),
+    ];
+    #[cfg(feature = "wasm")]
+    {
+        let state = not_a_state.clone();
+        cases.push((
+            "signed versions state file",
+            &not_a_state,
+            Box::new(move || {
+                let config = modreg::WasmConfig::new().with_state_file(&state);
+                ModuleRegistry::new().wasm().configure_wasm(config)
+            }),
+        ));
+    }
+    for (what, path, use_it) in cases {
+        let error = use_it().unwrap_err();
+        assert!(
+            matches!(error.kind(), PluginErrorKind::File { what: said, path: at, .. }
+                if *said == what && at == &path.display().to_string()),
+            "{what}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("{what} `{}`: ", path.display())),
+            "{message}"
+        );
+    }
+}
+
 #[test]
 fn an_audit_file_that_cannot_be_written_fails_closed() {
     let run = |fail_open: bool| {

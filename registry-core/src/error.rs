@@ -260,6 +260,18 @@ pub enum PluginErrorKind {
         reason: String,
     },
 
+    /// A file the host reads or keeps other than a configuration file (a sealing key, the
+    /// audit file, a state record) could not be used.
+    #[error("{what} `{path}`: {reason}")]
+    File {
+        /// What the file is for, as `secret key file` or `audit file`.
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+
     /// A query cannot be answered as asked.
     #[error("invalid query: {reason}")]
     InvalidQuery {

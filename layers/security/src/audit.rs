@@ -290,7 +290,8 @@ impl AuditLog {
         fail_open: bool,
     ) -> Result<(), PluginError> {
         let shared = SharedFile::open(path).map_err(|reason| {
-            PluginError::from(PluginErrorKind::ConfigurationFile {
+            PluginError::from(PluginErrorKind::File {
+                what: "audit file",
                 path: path.display().to_string(),
                 reason,
             })

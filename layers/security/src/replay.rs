@@ -38,7 +38,8 @@ pub(crate) struct ReplayState {
 }
 
 fn unusable(path: &Path, reason: String) -> PluginError {
-    PluginError::from(PluginErrorKind::ConfigurationFile {
+    PluginError::from(PluginErrorKind::File {
+        what: "replay state file",
         path: path.display().to_string(),
         reason,
     })

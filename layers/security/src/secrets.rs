@@ -72,13 +72,14 @@ impl SecretKey {
     /// owner this process's user or root, as PostgreSQL asks of its key files
     /// ([`others_may_read`](modreg_host::state_file::others_may_read)): whoever may read the
     /// key may open every sealed setting, and whoever may replace it may have secrets sealed
-    /// to a key of theirs. A key another user may read is refused (`ConfigurationFile`,
+    /// to a key of theirs. A key another user may read is refused (`File`,
     /// naming the mode), checked on the opened file.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
         use modreg_host::files;
         let path = path.as_ref();
         let refused = |reason: String| {
-            PluginError::from(PluginErrorKind::ConfigurationFile {
+            PluginError::from(PluginErrorKind::File {
+                what: "secret key file",
                 path: path.display().to_string(),
                 reason,
             })
@@ -316,7 +317,7 @@ mod tests {
         let refused = |why: &str| {
             let error = SecretKey::from_file(&path).unwrap_err();
             assert!(
-                matches!(error.kind(), PluginErrorKind::ConfigurationFile { reason, .. } if reason.contains(why)),
+                matches!(error.kind(), PluginErrorKind::File { what: "secret key file", reason, .. } if reason.contains(why)),
                 "{error}"
             );
         };

@@ -65,6 +65,15 @@ fn refuse(module: &str, reason: String) -> PluginError {
     })
 }
 
+/// The state file `file` cannot be used, whatever module is loading.
+fn unusable(file: &Path, reason: String) -> PluginError {
+    PluginError::from(PluginErrorKind::File {
+        what: "signed versions state file",
+        path: file.display().to_string(),
+        reason,
+    })
+}
+
 impl SignedVersions {
     /// The record kept in `file` (or none kept), with what `previous` accepted taken in: a
     /// sandbox configured again forgets no signed version it accepted (an older signed
@@ -85,10 +94,9 @@ impl SignedVersions {
         };
         versions.take_in(kept.clone());
         if versions.newest != kept {
-            let shown = file.display().to_string();
             let pending = Pending {
                 next: versions.newest.clone(),
-                staged: Some(stage(&shown, file, &versions.newest)?),
+                staged: Some(stage(file, &versions.newest)?),
                 _lock: Some(lock),
             };
             pending.commit(&mut versions)?;
@@ -155,7 +163,7 @@ impl SignedVersions {
             );
         }
         let staged = match &self.file {
-            Some(file) => Some(stage(module, file, &next)?),
+            Some(file) => Some(stage(file, &next)?),
             None => None,
         };
         Ok(Pending {
@@ -168,40 +176,25 @@ impl SignedVersions {
 
 /// The record in `file`; empty if there is no such file yet.
 fn read(file: &Path) -> Result<BTreeMap<String, Newest>, PluginError> {
-    let shown = file.display().to_string();
     match modreg_host::files::read_regular(file, MAX_STATE_BYTES) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            refuse(
-                &shown,
-                format!("the state file cannot be read as a record: {e}"),
-            )
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| unusable(file, format!("not a record of signed versions: {e}"))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(refuse(&shown, format!("cannot read the state file: {e}"))),
+        Err(e) => Err(unusable(file, format!("cannot be read: {e}"))),
     }
 }
 
 /// The state file `file`'s lock ([`state_file::lock_beside`]), waiting for another sharer's
 /// transaction to end.
 fn lock(file: &Path) -> Result<File, PluginError> {
-    state_file::lock_beside(file).map_err(|e| {
-        refuse(
-            &file.display().to_string(),
-            format!("the state file cannot be used: {e}"),
-        )
-    })
+    state_file::lock_beside(file).map_err(|e| unusable(file, format!("cannot be used: {e}")))
 }
 
 /// Writes `record` beside `file`.
-fn stage(
-    module: &str,
-    file: &Path,
-    record: &BTreeMap<String, Newest>,
-) -> Result<Staged, PluginError> {
+fn stage(file: &Path, record: &BTreeMap<String, Newest>) -> Result<Staged, PluginError> {
     let text = serde_json::to_vec_pretty(record)
-        .map_err(|e| refuse(module, format!("the state record cannot be written: {e}")))?;
-    Staged::write(file, &text)
-        .map_err(|e| refuse(module, format!("cannot write the state file: {e}")))
+        .map_err(|e| unusable(file, format!("the record cannot be written: {e}")))?;
+    Staged::write(file, &text).map_err(|e| unusable(file, format!("cannot be written: {e}")))
 }
 
 impl Pending {
@@ -212,10 +205,10 @@ impl Pending {
     pub(crate) fn commit(mut self, versions: &mut SignedVersions) -> Result<(), PluginError> {
         versions.newest = std::mem::take(&mut self.next);
         if let Some(staged) = self.staged.take() {
-            let shown = staged.path().display().to_string();
+            let file = staged.path().to_owned();
             staged
                 .commit()
-                .map_err(|e| refuse(&shown, format!("cannot replace the state file: {e}")))?;
+                .map_err(|e| unusable(&file, format!("cannot be replaced: {e}")))?;
         }
         Ok(())
     }
@@ -295,7 +288,7 @@ mod tests {
         std::fs::create_dir(&file).unwrap();
         std::fs::write(file.join("inside"), "x").unwrap();
         let error = pending.commit(&mut versions).unwrap_err();
-        assert!(error.to_string().contains("cannot replace"), "{error}");
+        assert!(error.to_string().contains("cannot be replaced"), "{error}");
         std::fs::remove_dir_all(&file).unwrap();
         assert!(versions.prepare("m", "zz", &plugin("p", "1.0.0")).is_err());
     }
