@@ -43,14 +43,24 @@ pub fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
 /// Reads `file` to its end: at most `limit` bytes, more is an error.
 pub fn read_limited(file: File, limit: usize) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    read_limited_into(file, limit, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_limited`] into `bytes` (empty), whose room is made once for the file's size: a
+/// buffer that had to grow would leave copies of what it held in freed memory, which a
+/// caller reading a secret into a buffer it wipes must not.
+pub fn read_limited_into(file: File, limit: usize, bytes: &mut Vec<u8>) -> io::Result<()> {
+    let size = file.metadata().map_or(0, |m| m.len());
+    bytes.reserve_exact(usize::try_from(size).map_or(limit, |size| size.min(limit)) + 1);
+    file.take(limit as u64 + 1).read_to_end(bytes)?;
     if bytes.len() > limit {
         return Err(io::Error::new(
             io::ErrorKind::FileTooLarge,
             format!("over the limit of {limit} bytes"),
         ));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// [`read_regular`] of a UTF-8 text file of at most [`MAX_TEXT_FILE_BYTES`].
@@ -79,5 +89,20 @@ mod tests {
         assert_eq!(read_regular(&path, 10).unwrap(), b"0123456789");
         let err = read_regular(&path, 9).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::FileTooLarge, "{err}");
+    }
+
+    /// A file is read into room made once for it (the byte past it is where its end is
+    /// found): a buffer grown as it filled would have left copies of a secret behind.
+    #[test]
+    fn a_file_is_read_without_growing_its_buffer() {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("key");
+        for size in [0, 1, 31, 64, 65, 4097] {
+            std::fs::write(&path, vec![b'7'; size]).unwrap();
+            let mut bytes = Vec::new();
+            read_limited_into(File::open(&path).unwrap(), 1 << 20, &mut bytes).unwrap();
+            assert_eq!(bytes.len(), size);
+            assert_eq!(bytes.capacity(), size + 1, "{size} bytes");
+        }
     }
 }

@@ -61,9 +61,9 @@ impl SecretKey {
 
     /// A key from the environment variable `name` (64 hex digits).
     pub fn from_env(name: &str) -> Result<Self, PluginError> {
-        let text = std::env::var(name).map_err(|e| {
+        let text = Zeroizing::new(std::env::var(name).map_err(|e| {
             PluginError::invalid("secret key", name, format!("environment variable: {e}"))
-        })?;
+        })?);
         Self::from_hex(&text)
     }
 
@@ -92,10 +92,12 @@ impl SecretKey {
                  file this user's alone (chmod 600)"
             )));
         }
-        let bytes = files::read_limited(file, files::MAX_TEXT_FILE_BYTES)
+        // The key's text is overwritten when freed, as the key is.
+        let mut bytes = Zeroizing::new(Vec::new());
+        files::read_limited_into(file, files::MAX_TEXT_FILE_BYTES, &mut bytes)
             .map_err(|e| refused(e.to_string()))?;
-        let text = String::from_utf8(bytes).map_err(|_| refused("not UTF-8 text".to_owned()))?;
-        Self::from_hex(&text)
+        let text = std::str::from_utf8(&bytes).map_err(|_| refused("not UTF-8 text".to_owned()))?;
+        Self::from_hex(text)
     }
 
     fn cipher(&self) -> ChaCha20Poly1305 {
