@@ -197,6 +197,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Writes a new sealing key to FILE (64 hex digits from the operating system's random
+    /// numbers; on Unix the file made `0600`), for `--secret-key-file`. A FILE that exists is
+    /// refused and left as it is: a new key there would leave what the old one sealed
+    /// unopenable.
+    Keygen {
+        /// The key file to make.
+        file: std::path::PathBuf,
+    },
     /// Seals a secret setting for a plugin: reads the value from standard input (a final
     /// newline dropped) and prints it sealed with `--secret-key-file`'s key, to write as
     /// `FIELD = "enc:v2:..."` in the plugin's `[plugins.PLUGIN]` table of a `--config` file.
@@ -411,6 +419,11 @@ pub(crate) fn known_plugin(
 }
 
 fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(), CliError> {
+    // A new key needs no registry (nor a key of its own).
+    if let Command::Keygen { file } = &command {
+        modreg::SecretKey::generate_file(file)?;
+        return Ok(());
+    }
     let registry = ModuleRegistry::new();
     registry.catalog().check()?;
     let sandbox = Sandbox {
@@ -421,7 +434,7 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
     let mut stdout = std::io::stdout().lock();
     match command {
         // Answered in `main`, before a registry is built.
-        Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Completions { .. } | Command::Man | Command::Keygen { .. } => Ok(()),
         Command::Conformance { module, json } => conformance(
             &registry,
             sandbox.config.engine(),

@@ -1312,6 +1312,68 @@ fn sealed_settings_open_with_the_key_file_for_their_plugin_alone() {
     assert_eq!(ok(&run(&sealed), b"hello"), b"hello");
 }
 
+/// `modreg keygen FILE` makes a key file `--secret-key-file` takes (its owner's alone), whose
+/// key seals and opens; a FILE that exists is refused and left as it was.
+#[test]
+fn a_key_from_keygen_seals_and_opens_and_is_never_written_over() {
+    const CIPHER_KEY: &str = "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
+    let scratch = tempfile::tempdir().unwrap();
+    let key_file = scratch.path().join("sealing.key");
+    let key = key_file.to_str().unwrap();
+    assert!(
+        ok(&["keygen", key], b"").is_empty(),
+        "nothing on standard output"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let text = std::fs::read(&key_file).unwrap();
+    let sealed = |plugin| {
+        let out = ok(
+            &["--secret-key-file", key, "seal", plugin, "key"],
+            CIPHER_KEY.as_bytes(),
+        );
+        String::from_utf8(out).unwrap().trim_end().to_owned()
+    };
+    let config = scratch.path().join("settings.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.chacha20poly1305-encrypt]\nkey = \"{}\"\n\
+             [plugins.chacha20poly1305-decrypt]\nkey = \"{}\"\n",
+            sealed("chacha20poly1305-encrypt"),
+            sealed("chacha20poly1305-decrypt"),
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let pipeline = "chacha20poly1305-encrypt,chacha20poly1305-decrypt";
+    let args = [
+        "--secret-key-file",
+        key,
+        "run",
+        "--config",
+        config,
+        pipeline,
+    ];
+    assert_eq!(ok(&args, b"hello"), b"hello");
+    let again = modreg(&["keygen", key], b"");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && err.contains("already exists"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&key_file).unwrap(), text, "left as it was");
+    assert_eq!(
+        ok(&args, b"hello"),
+        b"hello",
+        "the key still opens what it sealed"
+    );
+}
+
 /// A secret typed at a terminal for `modreg seal` is not shown: `script` (util-linux) runs the
 /// command on a pseudo-terminal, the secret is typed once the prompt is there, and what the
 /// terminal shows holds the sealed value and not the secret, which opens in a run.

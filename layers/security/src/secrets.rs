@@ -54,6 +54,69 @@ impl fmt::Debug for SecretKey {
 }
 
 impl SecretKey {
+    /// A new key from the operating system's random numbers.
+    pub fn generate() -> Result<Self, PluginError> {
+        let key = chacha20poly1305::Key::try_generate().map_err(|e| {
+            PluginError::invalid(
+                "secret key",
+                "(a new one)",
+                format!("the operating system gave no random numbers: {e}"),
+            )
+        })?;
+        Ok(SecretKey(key.into()))
+    }
+
+    /// Writes a new key ([`generate`](Self::generate)) to `path` as
+    /// [`from_file`](Self::from_file) reads it (64 hex digits and a newline), and returns it.
+    /// The file must not exist (a key written over would leave every value the one there
+    /// sealed unopenable): it is made new, never through a link, on Unix `0600`, and synced
+    /// to the disk before the key is returned; one that could not be written whole is removed.
+    ///
+    /// ```
+    /// # let scratch = tempfile::tempdir().unwrap();
+    /// # let path = scratch.path().join("sealing.key");
+    /// use modreg_security::SecretKey;
+    /// let key = SecretKey::generate_file(&path)?;
+    /// assert_eq!(SecretKey::from_file(&path)?, key);
+    /// assert!(SecretKey::generate_file(&path).is_err(), "never written over");
+    /// # Ok::<(), modreg_core::PluginError>(())
+    /// ```
+    pub fn generate_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
+        use std::io::Write;
+        let path = path.as_ref();
+        let refused = |reason: String| {
+            PluginError::from(PluginErrorKind::File {
+                what: "secret key file",
+                path: path.display().to_string(),
+                reason,
+            })
+        };
+        let key = Self::generate()?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(|e| {
+            refused(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                "already exists: a new key there would leave every value the one there sealed \
+                 unopenable (remove it first if that is meant)"
+                    .to_owned()
+            } else {
+                e.to_string()
+            })
+        })?;
+        // The text is wiped when dropped, as the key is.
+        let mut text = Zeroizing::new([b'\n'; 65]);
+        ::hex::encode_to_slice(key.0, &mut text[..64]).map_err(|e| refused(e.to_string()))?;
+        file.write_all(&text[..])
+            .and_then(|()| file.sync_all())
+            .map_err(|e| {
+                drop(std::fs::remove_file(path));
+                refused(format!("cannot be written: {e}"))
+            })?;
+        Ok(key)
+    }
+
     /// A key from 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, PluginError> {
         crate::hex::decode_hex::<32>("secret key", text).map(SecretKey)
@@ -347,6 +410,51 @@ mod tests {
             std::os::unix::fs::chown(&path, Some(me), None).unwrap();
             SecretKey::from_file(&path).unwrap();
         }
+    }
+
+    /// A new key file is its owner's alone, reads back as the key it was made with, is never
+    /// written over, and holds a key of its own.
+    #[test]
+    fn a_new_key_file_is_its_owners_alone_and_never_written_over() {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("sealing.key");
+        let key = SecretKey::generate_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.len() == 65
+                && text.ends_with('\n')
+                && text[..64].bytes().all(|b| b.is_ascii_hexdigit()),
+            "64 hex digits and a newline"
+        );
+        assert_eq!(SecretKey::from_file(&path).unwrap(), key);
+        let error = SecretKey::generate_file(&path).unwrap_err();
+        assert!(
+            matches!(error.kind(), PluginErrorKind::File { reason, .. } if reason.starts_with("already exists")),
+            "{error}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "left as it was"
+        );
+        // Nor through a link to a file not there yet.
+        #[cfg(unix)]
+        {
+            let link = scratch.path().join("link.key");
+            let target = scratch.path().join("elsewhere.key");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            assert!(SecretKey::generate_file(&link).is_err());
+            assert!(!target.exists());
+        }
+        let other = SecretKey::generate_file(scratch.path().join("other.key")).unwrap();
+        assert_ne!(other, key);
+        assert_ne!(SecretKey::generate().unwrap(), key);
     }
 
     #[test]
