@@ -35,6 +35,15 @@ fn associated_data(plugin: &str, field: &str) -> Vec<u8> {
 /// dropped.
 pub(crate) type Secrets = Zeroizing<Vec<String>>;
 
+/// The key file `path` refused, for `reason`.
+fn key_file_refused(path: &std::path::Path, reason: String) -> PluginError {
+    PluginError::from(PluginErrorKind::File {
+        what: "secret key file",
+        path: path.display().to_string(),
+        reason,
+    })
+}
+
 /// The 32-byte key that seals and opens secret settings. Its `Debug` shows nothing of it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey([u8; 32]);
@@ -84,13 +93,7 @@ impl SecretKey {
     pub fn generate_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
         use std::io::Write;
         let path = path.as_ref();
-        let refused = |reason: String| {
-            PluginError::from(PluginErrorKind::File {
-                what: "secret key file",
-                path: path.display().to_string(),
-                reason,
-            })
-        };
+        let refused = |reason: String| key_file_refused(path, reason);
         let key = Self::generate()?;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -140,13 +143,7 @@ impl SecretKey {
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PluginError> {
         use modreg_host::files;
         let path = path.as_ref();
-        let refused = |reason: String| {
-            PluginError::from(PluginErrorKind::File {
-                what: "secret key file",
-                path: path.display().to_string(),
-                reason,
-            })
-        };
+        let refused = |reason: String| key_file_refused(path, reason);
         let file = files::open_regular(path).map_err(|e| refused(e.to_string()))?;
         let metadata = file.metadata().map_err(|e| refused(e.to_string()))?;
         if let Some(reason) = modreg_host::state_file::others_may_read(&metadata) {
