@@ -32,9 +32,14 @@ pub(crate) enum CliError {
     )]
     JitCacheWithoutJit,
 
-    /// `seal` without the key to seal with.
-    #[error("seal needs the key to seal with: give --secret-key-file FILE (64 hex digits)")]
-    SealWithoutKey,
+    /// `seal` or `reseal` without the key to seal with (or to open with).
+    #[error(
+        "{command} needs the key sealed values are sealed with: give --secret-key-file FILE (64 hex digits)"
+    )]
+    NoSecretKey {
+        /// The command.
+        command: &'static str,
+    },
 
     /// `--wasm-engine` names an engine this build of the tool does not have.
     #[cfg(not(feature = "jit"))]

@@ -15,6 +15,7 @@ mod error;
 mod output;
 mod pipeline;
 mod progress;
+mod reseal;
 mod seal;
 mod serve;
 mod trust;
@@ -204,6 +205,17 @@ enum Command {
     Keygen {
         /// The key file to make.
         file: std::path::PathBuf,
+    },
+    /// Moves a configuration file's sealed settings to a new key: each `enc:v2:` value of its
+    /// `[plugins.NAME]` tables (and of its environments') is opened with `--secret-key-file`'s
+    /// key and sealed for the same plugin and field with the new one. The file is rewritten
+    /// only if every value opens, the rest of it as it was written.
+    Reseal {
+        /// The configuration file.
+        config: std::path::PathBuf,
+        /// The new key's file (`modreg keygen`).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: std::path::PathBuf,
     },
     /// Seals a secret setting for a plugin: reads the value from standard input (a final
     /// newline dropped) and prints it sealed with `--secret-key-file`'s key, to write as
@@ -419,10 +431,17 @@ pub(crate) fn known_plugin(
 }
 
 fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(), CliError> {
-    // A new key needs no registry (nor a key of its own).
-    if let Command::Keygen { file } = &command {
-        modreg::SecretKey::generate_file(file)?;
-        return Ok(());
+    // A new key, and values moved to it, need no registry.
+    match &command {
+        Command::Keygen { file } => {
+            modreg::SecretKey::generate_file(file)?;
+            return Ok(());
+        }
+        Command::Reseal {
+            config,
+            new_key_file,
+        } => return reseal::command(config, new_key_file, trust),
+        _ => {}
     }
     let registry = ModuleRegistry::new();
     registry.catalog().check()?;
@@ -434,7 +453,10 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
     let mut stdout = std::io::stdout().lock();
     match command {
         // Answered in `main`, before a registry is built.
-        Command::Completions { .. } | Command::Man | Command::Keygen { .. } => Ok(()),
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Keygen { .. }
+        | Command::Reseal { .. } => Ok(()),
         Command::Conformance { module, json } => conformance(
             &registry,
             sandbox.config.engine(),

@@ -27,7 +27,9 @@ pub(crate) fn seal(
     input: impl BufRead,
     stdout: &mut impl Write,
 ) -> Result<(), CliError> {
-    let key = trust.secret_key()?.ok_or(CliError::SealWithoutKey)?;
+    let key = trust
+        .secret_key()?
+        .ok_or(CliError::NoSecretKey { command: "seal" })?;
     crate::known_plugin(registry, plugin)?;
     let mut secret = if std::io::stdin().is_terminal() {
         hidden::read_line(&format!("the secret for `{plugin}`, `{field}`"), input)?

@@ -1374,6 +1374,169 @@ fn a_key_from_keygen_seals_and_opens_and_is_never_written_over() {
     );
 }
 
+/// Where each sealed value sits in [`settings_sealed_with`]'s file: plugin, key path, plaintext.
+const SEALED_VALUES: [(&str, &str, &str); 7] = [
+    ("chacha20poly1305-encrypt", "key", KEY),
+    ("chacha20poly1305-decrypt", "key", KEY),
+    ("other", "auth.password", "hunter2"),
+    ("other", "creds.token", "t0k3n"),
+    ("other", "list[1]", "second"),
+    ("other", "jobs[0].secret", "s3cr3t"),
+    ("other", "deep.er.still", "down"),
+];
+
+/// A configuration file with [`SEALED_VALUES`] sealed by `key`: top-level, in an inline
+/// table, under a dotted key, in an array, in an array of tables, in a table, and in an
+/// environment's plugin table; in the file's order, the values 0, 2, 3, 4, 5, 6, 1.
+fn settings_sealed_with(key: &modreg::SecretKey) -> String {
+    let sealed: Vec<String> = SEALED_VALUES
+        .iter()
+        .map(|(plugin, field, plain)| key.seal(plugin, field, plain).unwrap())
+        .collect();
+    format!(
+        "# the settings of this host\n\
+         [plugins.chacha20poly1305-encrypt]\n\
+         key = \"{}\"   # the cipher's key\n\n\
+         [plugins.other]\n\
+         plain = \"left alone\"\n\
+         auth = {{ password = \"{}\" }}\n\
+         creds.token = \"{}\"\n\
+         list = [\"not sealed\", \"{}\"]\n\
+         [[plugins.other.jobs]]\n\
+         secret = \"{}\"\n\
+         [plugins.other.deep.er]\n\
+         still = \"{}\"\n\n\
+         [environments.prod]\n\
+         real_plugins = true\n\
+         [environments.prod.plugins.chacha20poly1305-decrypt]\n\
+         key = \"{}\"\n",
+        sealed[0], sealed[2], sealed[3], sealed[4], sealed[5], sealed[6], sealed[1]
+    )
+}
+
+/// The sealed values of a configuration file's text, in order.
+fn sealed_in(text: &str) -> Vec<&str> {
+    text.split('"')
+        .filter(|part| part.starts_with("enc:v2:"))
+        .collect()
+}
+
+/// Every byte of a configuration file's text but its sealed values', which are masked.
+fn masked(text: &str) -> String {
+    text.split('"')
+        .map(|part| {
+            if part.starts_with("enc:v2:") {
+                "SEALED"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\"")
+}
+
+/// `modreg reseal` moves every sealed value of a configuration file to a new key, for the same
+/// plugin and key path ([`settings_sealed_with`]), and keeps every other byte of the file and
+/// its mode; what cannot be done whole is refused, the file left as it was.
+#[test]
+fn reseal_moves_every_sealed_value_to_a_new_key_and_keeps_the_rest() {
+    use modreg::SecretKey;
+    let scratch = tempfile::tempdir().unwrap();
+    let path = |name: &str| scratch.path().join(name).to_str().unwrap().to_owned();
+    let (old_file, new_file) = (path("old.key"), path("new.key"));
+    ok(&["keygen", &old_file], b"");
+    ok(&["keygen", &new_file], b"");
+    let (old, new) = (
+        SecretKey::from_file(&old_file).unwrap(),
+        SecretKey::from_file(&new_file).unwrap(),
+    );
+    let text = settings_sealed_with(&old);
+    let config = path("settings.toml");
+    std::fs::write(&config, &text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+
+    // Refused, the file left as it was: (arguments, what the message says).
+    let (no_sealed, not_toml) = (path("plain.toml"), path("broken.toml"));
+    std::fs::write(&no_sealed, "[plugins.other]\nplain = 1\n").unwrap();
+    std::fs::write(&not_toml, "[plugins.other\n").unwrap();
+    let reseal = |key: &str, file: &str, to: &str| {
+        [
+            "--secret-key-file",
+            key,
+            "reseal",
+            file,
+            "--new-key-file",
+            to,
+        ]
+        .map(str::to_owned)
+    };
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            reseal(&old_file, &config, &new_file)[2..].to_vec(),
+            "reseal needs the key",
+        ),
+        (
+            reseal(&new_file, &config, &old_file).to_vec(),
+            "sealed value cannot be opened",
+        ),
+        (
+            reseal(&old_file, &no_sealed, &new_file).to_vec(),
+            "holds no sealed value",
+        ),
+        (
+            reseal(&old_file, &not_toml, &new_file).to_vec(),
+            "broken.toml",
+        ),
+    ];
+    for (args, reason) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let message = fails(&args, b"");
+        assert!(message.contains(reason), "{args:?}: {message}");
+        assert!(
+            !message.contains("hunter2") && !message.contains(KEY),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        text,
+        "left as it was"
+    );
+
+    let args = reseal(&old_file, &config, &new_file);
+    let said = ok(&args.each_ref().map(String::as_str), b"");
+    assert!(
+        String::from_utf8(said)
+            .unwrap()
+            .starts_with("7 sealed value(s)")
+    );
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(masked(&after), masked(&text), "nothing else changed");
+    let now = sealed_in(&after);
+    let order = [0, 2, 3, 4, 5, 6, 1];
+    assert_eq!(now.len(), order.len());
+    for (sealed, &i) in now.iter().zip(&order) {
+        let (plugin, field, plain) = SEALED_VALUES[i];
+        assert_eq!(new.open(plugin, field, sealed).unwrap(), plain, "{field}");
+        assert!(old.open(plugin, field, sealed).is_err(), "{field}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640, "the file's mode kept: {mode:o}");
+    }
+    let staged = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .filter(|e| (e.as_ref().unwrap().file_name().to_string_lossy()).starts_with(".modreg"))
+        .count();
+    assert_eq!(staged, 0, "no staged file left");
+}
+
 /// A secret typed at a terminal for `modreg seal` is not shown: `script` (util-linux) runs the
 /// command on a pseudo-terminal, the secret is typed once the prompt is there, and what the
 /// terminal shows holds the sealed value and not the secret, which opens in a run.

@@ -38,6 +38,6 @@ pub use crate::error::SecurityError;
 pub use crate::manifest::SignedManifest;
 pub use crate::sandbox::{DEFAULT_MAX_WORKERS, SandboxLimits};
 pub use crate::scope::AccessScope;
-pub use crate::secrets::SecretKey;
+pub use crate::secrets::{SEALED_PREFIX, SecretKey};
 pub use crate::security::Security;
 pub use crate::signature::{TrustedKey, sign_message};

@@ -185,6 +185,30 @@ impl SecretKey {
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(bytes)))
     }
 
+    /// `sealed` (a value this key sealed for `plugin`'s `field`) sealed for the same plugin
+    /// and field with the key `to` instead: how values move to a new key. The plaintext is
+    /// wiped once sealed again.
+    ///
+    /// ```
+    /// use modreg_security::SecretKey;
+    /// let (old, new) = (SecretKey::generate()?, SecretKey::generate()?);
+    /// let sealed = old.seal("db", "password", "hunter2")?;
+    /// let moved = old.reseal(&new, "db", "password", &sealed)?;
+    /// assert_eq!(new.open("db", "password", &moved)?, "hunter2");
+    /// assert!(old.open("db", "password", &moved).is_err());
+    /// # Ok::<(), modreg_core::PluginError>(())
+    /// ```
+    pub fn reseal(
+        &self,
+        to: &SecretKey,
+        plugin: &str,
+        field: &str,
+        sealed: &str,
+    ) -> Result<String, PluginError> {
+        let plaintext = Zeroizing::new(self.open(plugin, field, sealed)?);
+        to.seal(plugin, field, &plaintext)
+    }
+
     /// Opens a value sealed for `plugin` under settings key `key`.
     pub fn open(&self, plugin: &str, key: &str, sealed: &str) -> Result<String, PluginError> {
         let fail = |why: &str| {
