@@ -37,8 +37,15 @@ pub(crate) struct TrustArgs {
     /// A file holding the key (64 hex digits) that opens settings sealed for a plugin
     /// (`enc:v2:` values in `--config` files, made by `modreg seal`); each opens for its own
     /// plugin and field only. On Unix the file must be its owner's alone (`chmod 600`; `0640`
-    /// where root owns it): one other users may read is refused.
-    #[arg(long, global = true, value_name = "FILE", help_heading = crate::GLOBAL)]
+    /// where root owns it): one other users may read is refused. Else `MODREG_SECRET_KEY_FILE`
+    /// (a service manager's credentials directory, say).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "MODREG_SECRET_KEY_FILE",
+        help_heading = crate::GLOBAL
+    )]
     secret_key_file: Option<PathBuf>,
 }
 

@@ -1312,8 +1312,9 @@ fn sealed_settings_open_with_the_key_file_for_their_plugin_alone() {
     assert_eq!(ok(&run(&sealed), b"hello"), b"hello");
 }
 
-/// `modreg keygen FILE` makes a key file `--secret-key-file` takes (its owner's alone), whose
-/// key seals and opens; a FILE that exists is refused and left as it was.
+/// `modreg keygen FILE` makes a key file `--secret-key-file` (or `MODREG_SECRET_KEY_FILE`)
+/// takes (its owner's alone), whose key seals and opens; a FILE that exists is refused and
+/// left as it was.
 #[test]
 fn a_key_from_keygen_seals_and_opens_and_is_never_written_over() {
     const CIPHER_KEY: &str = "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
@@ -1360,6 +1361,17 @@ fn a_key_from_keygen_seals_and_opens_and_is_never_written_over() {
         pipeline,
     ];
     assert_eq!(ok(&args, b"hello"), b"hello");
+    // The key file named by the environment instead.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modreg"))
+        .args(&args[2..])
+        .env("MODREG_SECRET_KEY_FILE", key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && out.stdout == b"hello", "{out:?}");
     let again = modreg(&["keygen", key], b"");
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(
