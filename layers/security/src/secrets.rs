@@ -45,8 +45,17 @@ fn key_file_refused(path: &std::path::Path, reason: String) -> PluginError {
 }
 
 /// The 32-byte key that seals and opens secret settings. Its `Debug` shows nothing of it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct SecretKey([u8; 32]);
+
+// Compared in constant time: how long a comparison takes says nothing of where two keys differ.
+impl PartialEq for SecretKey {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+    }
+}
+
+impl Eq for SecretKey {}
 
 // The key's bytes are overwritten when it is dropped, so a freed allocation or a stack slot
 // does not keep it.
