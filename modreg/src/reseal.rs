@@ -5,8 +5,8 @@
 //! `[environments.ENV.plugins.NAME]`, is opened with the old key for that plugin and its key
 //! path (`auth.password`, `items[0]`: as the registry opens it) and sealed again with the new
 //! one. Nothing is written unless every value opens; the file is then replaced whole (a file
-//! beside it, synced, renamed over it, with its permissions), so a failure midway leaves the
-//! old file, never half of each.
+//! beside it, synced, renamed over it, with its permissions; through a link, the file it
+//! names), so a failure midway leaves the old file, never half of each.
 
 use std::io::Write;
 use std::path::Path;
@@ -166,8 +166,9 @@ fn walk_value(
 }
 
 /// Replaces the file `path` with `contents`: written beside it with its permissions, synced,
-/// then renamed over it.
+/// then renamed over it. A link is followed: the file it names is replaced, the link kept.
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let path = &std::fs::canonicalize(path)?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -181,4 +182,29 @@ fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     staged.as_file().sync_all()?;
     staged.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::replace;
+
+    /// A configuration file reached through a link is replaced where it is; the link stays.
+    #[test]
+    fn a_link_is_followed_and_kept() {
+        let scratch = tempfile::tempdir().unwrap();
+        let (file, link) = (
+            scratch.path().join("v3.toml"),
+            scratch.path().join("settings.toml"),
+        );
+        std::fs::write(&file, "old").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        replace(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+    }
 }
