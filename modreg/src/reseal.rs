@@ -166,7 +166,7 @@ fn walk_value(
 }
 
 /// Replaces the file `path` with `contents`: written beside it with its permissions, synced,
-/// then renamed over it. A link is followed: the file it names is replaced, the link kept.
+/// then renamed over it (its directory synced after). A link is followed: the file it names is replaced, the link kept.
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let path = &std::fs::canonicalize(path)?;
     let dir = match path.parent() {
@@ -181,6 +181,9 @@ fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     staged.as_file().set_permissions(permissions)?;
     staged.as_file().sync_all()?;
     staged.persist(path).map_err(|e| e.error)?;
+    // On Unix the directory too, so that the rename is on the disk (as the state files do).
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
 
