@@ -74,14 +74,19 @@ impl fmt::Debug for SecretKey {
 impl SecretKey {
     /// A new key from the operating system's random numbers.
     pub fn generate() -> Result<Self, PluginError> {
-        let key = chacha20poly1305::Key::try_generate().map_err(|e| {
-            PluginError::invalid(
-                "secret key",
-                "(a new one)",
-                format!("the operating system gave no random numbers: {e}"),
-            )
-        })?;
-        Ok(SecretKey(key.into()))
+        let mut bytes: [u8; 32] = chacha20poly1305::Key::try_generate()
+            .map_err(|e| {
+                PluginError::invalid(
+                    "secret key",
+                    "(a new one)",
+                    format!("the operating system gave no random numbers: {e}"),
+                )
+            })?
+            .into();
+        let key = SecretKey(bytes);
+        // The copy on the stack too, as the key's own bytes are when it is dropped.
+        bytes.zeroize();
+        Ok(key)
     }
 
     /// Writes a new key ([`generate`](Self::generate)) to `path` as
@@ -119,7 +124,7 @@ impl SecretKey {
         })?;
         // The text is wiped when dropped, as the key is.
         let mut text = Zeroizing::new([b'\n'; 65]);
-        ::hex::encode_to_slice(key.0, &mut text[..64]).map_err(|e| refused(e.to_string()))?;
+        ::hex::encode_to_slice(&key.0, &mut text[..64]).map_err(|e| refused(e.to_string()))?;
         file.write_all(&text[..])
             .and_then(|()| file.sync_all())
             .map_err(|e| {
