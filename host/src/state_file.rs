@@ -154,16 +154,47 @@ pub struct Staged {
 
 impl Staged {
     /// Writes `contents` beside the state file `path` (`PATH.PID.next`: sharers in other
-    /// processes stage apart). An error names the staged file.
+    /// processes stage apart), writable by its owner alone whatever the umask (`0644` on
+    /// Unix: [`check_guarded`] refuses a state file others may write). An error names the
+    /// staged file.
     pub fn write(path: &Path, contents: &[u8]) -> io::Result<Self> {
+        Self::stage(path, contents, None)
+    }
+
+    /// Writes `contents` beside the file `path`, which must be there, with the permissions
+    /// `path` has now (a configuration file its operator made `0640` stays so once replaced);
+    /// otherwise as [`write`](Self::write). `path` is the file replaced: resolve a link
+    /// first to replace the file it names.
+    pub fn write_keeping_permissions(path: &Path, contents: &[u8]) -> io::Result<Self> {
+        let permissions = std::fs::metadata(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", path.display())))?
+            .permissions();
+        Self::stage(path, contents, Some(permissions))
+    }
+
+    /// The staged file made anew (never one left there, nor a link put there: it is removed
+    /// first, and one that comes back is refused), `contents` written, `permissions` set
+    /// before them if given, synced.
+    fn stage(
+        path: &Path,
+        contents: &[u8],
+        permissions: Option<std::fs::Permissions>,
+    ) -> io::Result<Self> {
         let staged = beside(path, &format!(".{}.next", std::process::id()));
+        let _ = std::fs::remove_file(&staged);
         let mut options = File::options();
-        options.write(true).create(true).truncate(true);
-        // Writable by its owner alone, whatever the umask: [`check_guarded`] refuses a state
-        // file others may write.
+        options.write(true).create_new(true);
+        // Its owner's alone until its permissions are set, so that nothing written is read
+        // by another user meanwhile.
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
+        std::os::unix::fs::OpenOptionsExt::mode(
+            &mut options,
+            if permissions.is_some() { 0o600 } else { 0o644 },
+        );
         let written = options.open(&staged).and_then(|mut file| {
+            if let Some(permissions) = permissions {
+                file.set_permissions(permissions)?;
+            }
             file.write_all(contents)?;
             file.sync_all()
         });
@@ -288,6 +319,49 @@ mod tests {
         let missing = scratch.path().join("no such dir").join("state.json");
         let error = lock_beside(&missing).unwrap_err();
         assert!(error.to_string().contains("state.json.lock"), "{error}");
+    }
+
+    /// One of the ways to stage a file.
+    #[cfg(unix)]
+    type Write = fn(&Path, &[u8]) -> io::Result<Staged>;
+
+    /// A file replaced keeping its permissions has them after the commit, whatever the
+    /// umask; a file that is not there is refused, naming it. A link put where the state is
+    /// staged is not followed: what it names is left as it was.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_replaced_keeps_its_permissions_and_a_planted_link_is_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("settings.toml");
+        let mode = |place: &Path| std::fs::metadata(place).unwrap().permissions().mode() & 0o7777;
+        for kept in [0o640, 0o600, 0o444, 0o664] {
+            std::fs::write(&path, "before").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(kept)).unwrap();
+            Staged::write_keeping_permissions(&path, b"after")
+                .unwrap()
+                .commit()
+                .unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "after");
+            assert_eq!(mode(&path), kept, "{kept:o}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert_eq!(names(scratch.path()), ["settings.toml"]);
+        let missing = scratch.path().join("missing.toml");
+        let error = Staged::write_keeping_permissions(&missing, b"x").unwrap_err();
+        assert!(error.to_string().contains("missing.toml`"), "{error}");
+        assert_eq!(names(scratch.path()), ["settings.toml"]);
+        // A link where this process stages: removed, and the file it names untouched.
+        let target = scratch.path().join("elsewhere");
+        std::fs::write(&target, "untouched").unwrap();
+        let planted = beside(&path, &format!(".{}.next", std::process::id()));
+        for write in [Staged::write as Write, Staged::write_keeping_permissions] {
+            std::os::unix::fs::symlink(&target, &planted).unwrap();
+            write(&path, b"state").unwrap().commit().unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "state");
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+            assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+        }
     }
 
     /// A private directory and each parent it makes are their owner's alone whatever the

@@ -11,6 +11,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use modreg::state_file::Staged;
 use modreg::{PluginError, SEALED_PREFIX, SecretKey};
 use toml_edit::{DocumentMut, Item, Value};
 
@@ -165,26 +166,12 @@ fn walk_value(
     Ok(())
 }
 
-/// Replaces the file `path` with `contents`: written beside it with its permissions, synced,
-/// then renamed over it (its directory synced after). A link is followed: the file it names is replaced, the link kept.
+/// Replaces the file `path` with `contents` as the host replaces its state files (written
+/// beside it, synced, renamed over it, its directory synced after), keeping its permissions.
+/// A link is followed: the file it names is replaced, the link kept.
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let path = &std::fs::canonicalize(path)?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let permissions = std::fs::metadata(path)?.permissions();
-    let mut staged = tempfile::Builder::new()
-        .prefix(".modreg-reseal")
-        .tempfile_in(dir)?;
-    staged.write_all(contents)?;
-    staged.as_file().set_permissions(permissions)?;
-    staged.as_file().sync_all()?;
-    staged.persist(path).map_err(|e| e.error)?;
-    // On Unix the directory too, so that the rename is on the disk (as the state files do).
-    #[cfg(unix)]
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    let path = std::fs::canonicalize(path)?;
+    Staged::write_keeping_permissions(&path, contents)?.commit()
 }
 
 #[cfg(all(test, unix))]
