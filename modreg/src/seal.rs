@@ -2,8 +2,8 @@
 //! file, where a `modreg` given the same key (`--secret-key-file`) opens it for that plugin.
 //!
 //! The secret comes on standard input, not as an argument: a command line is visible to
-//! every user of the machine (`ps`), and stays in a shell's history. Typed at a terminal, it
-//! is not shown.
+//! every user of the machine (`ps`), and stays in a shell's history. Typed at a terminal (or
+//! the Windows console), it is not shown.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 
@@ -108,8 +108,54 @@ mod hidden {
     }
 }
 
+/// One line read from the console with its echo off (the Windows console's mode).
+///
+/// By hand for the reason the Unix one is: the prompt is written once echo is off and what
+/// was typed before it is discarded.
+#[cfg(windows)]
+mod hidden {
+    use std::io::BufRead;
+    use std::os::windows::io::AsRawHandle;
+
+    use windows_sys::Win32::System::Console::{
+        CONSOLE_MODE, ENABLE_ECHO_INPUT, FlushConsoleInputBuffer, GetConsoleMode, SetConsoleMode,
+    };
+
+    use crate::error::CliError;
+
+    /// Asks for `what`, and reads it.
+    #[allow(unsafe_code)]
+    pub(super) fn read_line(what: &str, input: impl BufRead) -> Result<Vec<u8>, CliError> {
+        let failed = || CliError::io("the terminal")(std::io::Error::last_os_error());
+        let console = std::io::stdin().as_raw_handle();
+        let mut before: CONSOLE_MODE = 0;
+        // SAFETY: `console` is standard input's handle, open while the process runs, and
+        // `before` a place for the mode that outlives the call.
+        if unsafe { GetConsoleMode(console, &raw mut before) } == 0 {
+            return Err(failed());
+        }
+        // SAFETY: as above; the mode is the console's own with one flag taken off.
+        if unsafe { SetConsoleMode(console, before & !ENABLE_ECHO_INPUT) } == 0 {
+            return Err(failed());
+        }
+        // SAFETY: as above. What was typed before the prompt is dropped (a failure to drop it
+        // leaves it to be read, as typed).
+        unsafe { FlushConsoleInputBuffer(console) };
+        eprint!("{what} (not shown): ");
+        let line = super::read_up_to_limit(input, true);
+        // SAFETY: as above; the mode read before.
+        let restored = (unsafe { SetConsoleMode(console, before) } != 0).then_some(());
+        let restored = restored.ok_or_else(failed);
+        // The newline that ended the secret was not shown: what follows starts a line.
+        eprintln!();
+        let line = line?;
+        restored?;
+        Ok(line)
+    }
+}
+
 /// One line read from the terminal: shown as it is typed (echo cannot be turned off here).
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 mod hidden {
     use std::io::BufRead;
 

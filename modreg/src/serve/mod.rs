@@ -268,12 +268,10 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 
 /// A future that resolves on Ctrl-C.
 #[cfg(not(unix))]
-fn stop_signal() -> impl std::future::Future<Output = ()> {
-    async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "Ctrl-C cannot be caught; the server stops only when killed");
-            std::future::pending::<()>().await;
-        }
+async fn stop_signal() {
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        tracing::warn!(%error, "Ctrl-C cannot be caught; the server stops only when killed");
+        std::future::pending::<()>().await;
     }
 }
 
