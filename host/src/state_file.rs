@@ -161,39 +161,39 @@ impl Staged {
         Self::stage(path, contents, None)
     }
 
-    /// Writes `contents` beside the file `path`, which must be there, with the permissions
-    /// `path` has now (a configuration file its operator made `0640` stays so once replaced);
-    /// otherwise as [`write`](Self::write). `path` is the file replaced: resolve a link
-    /// first to replace the file it names.
-    pub fn write_keeping_permissions(path: &Path, contents: &[u8]) -> io::Result<Self> {
-        let permissions = std::fs::metadata(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", path.display())))?
-            .permissions();
-        Self::stage(path, contents, Some(permissions))
+    /// Writes `contents` beside the file `path`, which must be there, with who may read and
+    /// write it now: its permissions, and on Unix its owner and group (a configuration file
+    /// its operator made `root:modreg 0640` stays so once replaced, by root too); otherwise as
+    /// [`write`](Self::write). Where the owner and group cannot be given to the new file (a
+    /// user other than root replacing another user's file), it is refused and nothing is
+    /// written. `path` is the file replaced: resolve a link first to replace the file it names.
+    pub fn write_keeping_access(path: &Path, contents: &[u8]) -> io::Result<Self> {
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", path.display())))?;
+        Self::stage(path, contents, Some(&metadata))
     }
 
     /// The staged file made anew (never one left there, nor a link put there: it is removed
-    /// first, and one that comes back is refused), `contents` written, `permissions` set
-    /// before them if given, synced.
-    fn stage(
-        path: &Path,
-        contents: &[u8],
-        permissions: Option<std::fs::Permissions>,
-    ) -> io::Result<Self> {
+    /// first, and one that comes back is refused), given the owner, group and permissions
+    /// of `like` if given, `contents` written, synced.
+    fn stage(path: &Path, contents: &[u8], like: Option<&std::fs::Metadata>) -> io::Result<Self> {
         let staged = beside(path, &format!(".{}.next", std::process::id()));
         let _ = std::fs::remove_file(&staged);
         let mut options = File::options();
         options.write(true).create_new(true);
-        // Its owner's alone until its permissions are set, so that nothing written is read
-        // by another user meanwhile.
+        // Its owner's alone until it is given the replaced file's access, so that nothing
+        // written is read by another user meanwhile.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(
             &mut options,
-            if permissions.is_some() { 0o600 } else { 0o644 },
+            if like.is_some() { 0o600 } else { 0o644 },
         );
         let written = options.open(&staged).and_then(|mut file| {
-            if let Some(permissions) = permissions {
-                file.set_permissions(permissions)?;
+            if let Some(like) = like {
+                // The owner first: a change of owner may clear the mode's set-id bits.
+                #[cfg(unix)]
+                give_owner(&file, like, path)?;
+                file.set_permissions(like.permissions())?;
             }
             file.write_all(contents)?;
             file.sync_all()
@@ -238,6 +238,23 @@ impl Drop for Staged {
             let _ = std::fs::remove_file(staged);
         }
     }
+}
+
+/// Gives `file` the owner and group `like` has (the file at `path`'s): refused unless this
+/// process is root or owns it and is in its group.
+#[cfg(unix)]
+fn give_owner(file: &File, like: &std::fs::Metadata, path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (uid, gid) = (like.uid(), like.gid());
+    std::os::unix::fs::fchown(file, Some(uid), Some(gid)).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot be given the owner and group of `{}` ({uid}:{gid}): {e}",
+                path.display()
+            ),
+        )
+    })
 }
 
 /// Syncs the directory that holds `path`, so that a rename in it is on the disk. Windows has
@@ -325,37 +342,58 @@ mod tests {
     #[cfg(unix)]
     type Write = fn(&Path, &[u8]) -> io::Result<Staged>;
 
-    /// A file replaced keeping its permissions has them after the commit, whatever the
-    /// umask; a file that is not there is refused, naming it. A link put where the state is
-    /// staged is not followed: what it names is left as it was.
+    /// A file replaced keeping who may access it has its permissions, owner and group after
+    /// the commit, whatever the umask (another user's where the test runs as root, which may
+    /// give a file away); a file that is not there is refused, naming it. A link put where
+    /// the state is staged is not followed: what it names is left as it was.
     #[cfg(unix)]
     #[test]
-    fn a_file_replaced_keeps_its_permissions_and_a_planted_link_is_not_followed() {
-        use std::os::unix::fs::PermissionsExt;
+    fn a_file_replaced_keeps_who_may_access_it_and_a_planted_link_is_not_followed() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let scratch = tempfile::tempdir().unwrap();
         let path = scratch.path().join("settings.toml");
-        let mode = |place: &Path| std::fs::metadata(place).unwrap().permissions().mode() & 0o7777;
-        for kept in [0o640, 0o600, 0o444, 0o664] {
+        let access = |place: &Path| {
+            let metadata = std::fs::metadata(place).unwrap();
+            let mode = metadata.permissions().mode() & 0o7777;
+            (mode, metadata.uid(), metadata.gid())
+        };
+        let me = std::fs::metadata(scratch.path()).unwrap();
+        let (uid, gid) = (me.uid(), me.gid());
+        let mut rows = vec![
+            (0o640, uid, gid),
+            (0o600, uid, gid),
+            (0o444, uid, gid),
+            (0o664, uid, gid),
+        ];
+        if uid == 0 {
+            rows.extend([
+                (0o640, 65_534, 65_534),
+                (0o2640, 0, 65_534),
+                (0o600, 65_534, 0),
+            ]);
+        }
+        for kept in rows {
             std::fs::write(&path, "before").unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(kept)).unwrap();
-            Staged::write_keeping_permissions(&path, b"after")
+            std::os::unix::fs::chown(&path, Some(kept.1), Some(kept.2)).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(kept.0)).unwrap();
+            Staged::write_keeping_access(&path, b"after")
                 .unwrap()
                 .commit()
                 .unwrap();
             assert_eq!(std::fs::read_to_string(&path).unwrap(), "after");
-            assert_eq!(mode(&path), kept, "{kept:o}");
+            assert_eq!(access(&path), kept, "{:o} {}:{}", kept.0, kept.1, kept.2);
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         assert_eq!(names(scratch.path()), ["settings.toml"]);
         let missing = scratch.path().join("missing.toml");
-        let error = Staged::write_keeping_permissions(&missing, b"x").unwrap_err();
+        let error = Staged::write_keeping_access(&missing, b"x").unwrap_err();
         assert!(error.to_string().contains("missing.toml`"), "{error}");
         assert_eq!(names(scratch.path()), ["settings.toml"]);
         // A link where this process stages: removed, and the file it names untouched.
         let target = scratch.path().join("elsewhere");
         std::fs::write(&target, "untouched").unwrap();
         let planted = beside(&path, &format!(".{}.next", std::process::id()));
-        for write in [Staged::write as Write, Staged::write_keeping_permissions] {
+        for write in [Staged::write as Write, Staged::write_keeping_access] {
             std::os::unix::fs::symlink(&target, &planted).unwrap();
             write(&path, b"state").unwrap().commit().unwrap();
             assert_eq!(std::fs::read_to_string(&path).unwrap(), "state");

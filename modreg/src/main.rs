@@ -445,8 +445,10 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
     }
     let registry = ModuleRegistry::new();
     registry.catalog().check()?;
+    // Read once: the registry opens sealed settings with it, and `seal` seals with it.
+    let key = trust.secret_key()?;
     let sandbox = Sandbox {
-        config: trust.apply(&registry, sandbox.config)?,
+        config: trust.apply(&registry, key.clone(), sandbox.config)?,
         ..sandbox
     };
     sandbox.load(&registry, matches!(command, Command::Serve(_)))?;
@@ -467,7 +469,7 @@ fn run(command: Command, sandbox: Sandbox, trust: &trust::TrustArgs) -> Result<(
         Command::List { json } => output::plugins(&mut stdout, &registry.plugins(), json),
         Command::Seal { plugin, field } => seal::seal(
             &registry,
-            trust,
+            key.as_ref(),
             &plugin,
             &field,
             std::io::stdin().lock(),

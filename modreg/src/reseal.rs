@@ -167,11 +167,12 @@ fn walk_value(
 }
 
 /// Replaces the file `path` with `contents` as the host replaces its state files (written
-/// beside it, synced, renamed over it, its directory synced after), keeping its permissions.
+/// beside it, synced, renamed over it, its directory synced after), keeping its permissions,
+/// and on Unix its owner and group.
 /// A link is followed: the file it names is replaced, the link kept.
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let path = std::fs::canonicalize(path)?;
-    Staged::write_keeping_permissions(&path, contents)?.commit()
+    Staged::write_keeping_access(&path, contents)?.commit()
 }
 
 #[cfg(all(test, unix))]

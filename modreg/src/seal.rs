@@ -7,29 +7,26 @@
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 
-use modreg::ModuleRegistry;
+use modreg::{ModuleRegistry, SecretKey};
 
 use crate::error::{CliError, STDOUT};
-use crate::trust::TrustArgs;
 
 /// The most bytes of a secret read from standard input.
 const MAX_SECRET_BYTES: usize = 64 << 10;
 
 /// Prints the secret on standard input (`input`; one final newline dropped) sealed for
-/// `plugin`'s `field` with the key of `--secret-key-file`. From a terminal one line is read,
+/// `plugin`'s `field` with `key`, the key of `--secret-key-file`. From a terminal one line is read,
 /// not shown as it is typed. The plugin must be one the registry has (a name that is not
 /// would give a value nothing opens), and the secret UTF-8 text, not empty, at most 64 KiB.
 pub(crate) fn seal(
     registry: &ModuleRegistry,
-    trust: &TrustArgs,
+    key: Option<&SecretKey>,
     plugin: &str,
     field: &str,
     input: impl BufRead,
     stdout: &mut impl Write,
 ) -> Result<(), CliError> {
-    let key = trust
-        .secret_key()?
-        .ok_or(CliError::NoSecretKey { command: "seal" })?;
+    let key = key.ok_or(CliError::NoSecretKey { command: "seal" })?;
     crate::known_plugin(registry, plugin)?;
     let mut secret = if std::io::stdin().is_terminal() {
         hidden::read_line(&format!("the secret for `{plugin}`, `{field}`"), input)?

@@ -50,13 +50,16 @@ pub(crate) struct TrustArgs {
 }
 
 impl TrustArgs {
-    /// Configures `registry`'s security layer and returns `config` with the sandbox's part.
+    /// Configures `registry`'s security layer (with `key`, the key of `--secret-key-file`
+    /// read once by the caller, [`secret_key`](Self::secret_key)) and returns `config` with
+    /// the sandbox's part.
     pub(crate) fn apply(
         &self,
         registry: &ModuleRegistry,
+        key: Option<SecretKey>,
         mut config: WasmConfig,
     ) -> Result<WasmConfig, CliError> {
-        if let Some(key) = self.secret_key()? {
+        if let Some(key) = key {
             registry.configure_advanced_plugin_security(
                 AdvancedPluginSecurityConfig::new()
                     .with_plugin_encryption(true)
