@@ -1448,8 +1448,9 @@ fn masked(text: &str) -> String {
 }
 
 /// `modreg reseal` moves every sealed value of a configuration file to a new key, for the same
-/// plugin and key path ([`settings_sealed_with`]), and keeps every other byte of the file and
-/// its mode; what cannot be done whole is refused, the file left as it was.
+/// plugin and key path ([`settings_sealed_with`]), and keeps every other byte of the file, its
+/// mode and its group (where the test runs as root, a group of another user's, as a service's
+/// `root:modreg 0640`); what cannot be done whole is refused, the file left as it was.
 #[test]
 fn reseal_moves_every_sealed_value_to_a_new_key_and_keeps_the_rest() {
     use modreg::SecretKey;
@@ -1467,7 +1468,10 @@ fn reseal_moves_every_sealed_value_to_a_new_key_and_keeps_the_rest() {
     std::fs::write(&config, &text).unwrap();
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if std::fs::metadata(&config).unwrap().uid() == 0 {
+            std::os::unix::fs::chown(&config, None, Some(65_534)).unwrap();
+        }
         std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
 
@@ -1547,9 +1551,13 @@ fn reseal_moves_every_sealed_value_to_a_new_key_and_keeps_the_rest() {
     }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let metadata = std::fs::metadata(&config).unwrap();
+        let mode = metadata.permissions().mode();
         assert_eq!(mode & 0o777, 0o640, "the file's mode kept: {mode:o}");
+        if metadata.uid() == 0 {
+            assert_eq!(metadata.gid(), 65_534, "the file's group kept");
+        }
     }
     assert_eq!(listing(), before, "no staged file left");
 }
