@@ -1447,6 +1447,27 @@ fn masked(text: &str) -> String {
         .join("\"")
 }
 
+/// Gives the file `path` a service's access (`0640`, and where the test runs as root the group
+/// of another user, as `root:modreg`), or with `give` false checks that it has it.
+#[cfg(unix)]
+fn service_access(path: &str, give: bool) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::fs::metadata(path).unwrap().uid() == 0;
+    if give {
+        if root {
+            std::os::unix::fs::chown(path, None, Some(65_534)).unwrap();
+        }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        return;
+    }
+    let metadata = std::fs::metadata(path).unwrap();
+    let mode = metadata.permissions().mode();
+    assert_eq!(mode & 0o777, 0o640, "the file's mode kept: {mode:o}");
+    if root {
+        assert_eq!(metadata.gid(), 65_534, "the file's group kept");
+    }
+}
+
 /// `modreg reseal` moves every sealed value of a configuration file to a new key, for the same
 /// plugin and key path ([`settings_sealed_with`]), and keeps every other byte of the file, its
 /// mode and its group (where the test runs as root, a group of another user's, as a service's
@@ -1467,13 +1488,7 @@ fn reseal_moves_every_sealed_value_to_a_new_key_and_keeps_the_rest() {
     let config = path("settings.toml");
     std::fs::write(&config, &text).unwrap();
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        if std::fs::metadata(&config).unwrap().uid() == 0 {
-            std::os::unix::fs::chown(&config, None, Some(65_534)).unwrap();
-        }
-        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o640)).unwrap();
-    }
+    service_access(&config, true);
 
     // Refused, the file left as it was: (arguments, what the message says).
     let (no_sealed, not_toml) = (path("plain.toml"), path("broken.toml"));
@@ -1550,15 +1565,7 @@ fn reseal_moves_every_sealed_value_to_a_new_key_and_keeps_the_rest() {
         assert!(old.open(plugin, field, sealed).is_err(), "{field}");
     }
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let metadata = std::fs::metadata(&config).unwrap();
-        let mode = metadata.permissions().mode();
-        assert_eq!(mode & 0o777, 0o640, "the file's mode kept: {mode:o}");
-        if metadata.uid() == 0 {
-            assert_eq!(metadata.gid(), 65_534, "the file's group kept");
-        }
-    }
+    service_access(&config, false);
     assert_eq!(listing(), before, "no staged file left");
 }
 
