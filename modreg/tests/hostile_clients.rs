@@ -286,6 +286,15 @@ fn requests_past_the_cap_on_one_connection_are_not_served() {
     assert!(replies.to_ascii_lowercase().contains("connection: close"));
 }
 
+/// CPU seconds the process `pid` used in `window`, counted after `settle` (Linux's `/proc`).
+#[cfg(target_os = "linux")]
+fn cpu_used_over(pid: u32, settle: Duration, window: Duration) -> f64 {
+    thread::sleep(settle);
+    let before = cpu_seconds(pid);
+    thread::sleep(window);
+    cpu_seconds(pid) - before
+}
+
 /// CPU seconds the process `pid` has used (Linux's `/proc`).
 #[cfg(target_os = "linux")]
 fn cpu_seconds(pid: u32) -> f64 {
@@ -340,11 +349,11 @@ fn a_long_plugin_call_stops_inside_itself_when_its_request_is_over() {
         .collect();
     let (status, reply) = http(&server, "POST", "/run/gzip-compress", &body);
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&reply));
-    let pid = server.child.id();
-    thread::sleep(Duration::from_millis(100));
-    let before = cpu_seconds(pid);
-    thread::sleep(Duration::from_secs(1));
-    let busy = cpu_seconds(pid) - before;
+    let busy = cpu_used_over(
+        server.child.id(),
+        Duration::from_millis(100),
+        Duration::from_secs(1),
+    );
     assert!(busy < 0.15, "{busy} CPU seconds after the request was over");
 }
 
@@ -424,11 +433,11 @@ fn a_burst_of_slow_pipelines_is_shed_at_once_stopped_at_the_deadline_and_recover
     // The pipelines that timed out were told to stop: the server is (nearly) idle now.
     #[cfg(target_os = "linux")]
     {
-        let pid = server.child.id();
-        thread::sleep(Duration::from_millis(300));
-        let before = cpu_seconds(pid);
-        thread::sleep(Duration::from_millis(1_500));
-        let busy = cpu_seconds(pid) - before;
+        let busy = cpu_used_over(
+            server.child.id(),
+            Duration::from_millis(300),
+            Duration::from_millis(1_500),
+        );
         assert!(busy < 0.5, "{busy} CPU seconds after the burst");
     }
     // Recovered: a request now gets its answer, not a 503 (before the fix, `/run` answered
