@@ -5,9 +5,10 @@
 //! every user of the machine (`ps`), and stays in a shell's history. Typed at a terminal (or
 //! the Windows console), it is not shown.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, ErrorKind, IsTerminal, Write};
 
 use modreg::{ModuleRegistry, SecretKey};
+use zeroize::Zeroizing;
 
 use crate::error::{CliError, STDOUT};
 
@@ -42,8 +43,8 @@ pub(crate) fn seal(
     if secret.is_empty() {
         return Err(refused("nothing to seal"));
     }
-    let secret = String::from_utf8(secret).map_err(|_| refused("not UTF-8 text"))?;
-    let sealed = key.seal(plugin, field, &secret)?;
+    let secret = std::str::from_utf8(&secret).map_err(|_| refused("not UTF-8 text"))?;
+    let sealed = key.seal(plugin, field, secret)?;
     writeln!(stdout, "{sealed}").map_err(CliError::io(STDOUT))
 }
 
@@ -58,18 +59,35 @@ fn refused(reason: &str) -> CliError {
 
 /// `input` to its end, or to its first newline (included) if `line`: at most
 /// [`MAX_SECRET_BYTES`].
-fn read_up_to_limit(input: impl BufRead, line: bool) -> Result<Vec<u8>, CliError> {
-    let mut limited = input.take(MAX_SECRET_BYTES as u64 + 1);
-    let mut secret = Vec::new();
-    if line {
-        limited.read_until(b'\n', &mut secret)
-    } else {
-        limited.read_to_end(&mut secret)
+///
+/// Into one buffer of the limit's size, overwritten when dropped: a buffer that grew would leave
+/// copies of the secret in what it freed. Standard input's own buffer (8 KiB) is left out too:
+/// a read into a larger buffer while it is empty goes around it, so the secret is not left
+/// there, where nothing would overwrite it. In line mode (a terminal gives a line a read) what
+/// follows the newline in the same read is dropped.
+fn read_up_to_limit(mut input: impl BufRead, line: bool) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    let mut secret = Zeroizing::new(vec![0; MAX_SECRET_BYTES + 1]);
+    let mut filled = 0;
+    loop {
+        let read = match input.read(&mut secret[filled..]) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CliError::io("standard input")(e)),
+        };
+        let newline = secret[filled..filled + read]
+            .iter()
+            .position(|&b| b == b'\n');
+        if let (true, Some(at)) = (line, newline) {
+            filled += at + 1;
+            break;
+        }
+        filled += read;
+        if filled > MAX_SECRET_BYTES {
+            return Err(refused("over 64 KiB"));
+        }
     }
-    .map_err(CliError::io("standard input"))?;
-    if secret.len() > MAX_SECRET_BYTES {
-        return Err(refused("over 64 KiB"));
-    }
+    secret.truncate(filled);
     Ok(secret)
 }
 
@@ -83,11 +101,15 @@ mod hidden {
     use std::io::BufRead;
 
     use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    use zeroize::Zeroizing;
 
     use crate::error::CliError;
 
     /// Asks for `what`, and reads it.
-    pub(super) fn read_line(what: &str, input: impl BufRead) -> Result<Vec<u8>, CliError> {
+    pub(super) fn read_line(
+        what: &str,
+        input: impl BufRead,
+    ) -> Result<Zeroizing<Vec<u8>>, CliError> {
         let terminal = std::io::stdin();
         let failed = |e: rustix::io::Errno| CliError::io("the terminal")(e.into());
         let before = tcgetattr(&terminal).map_err(failed)?;
@@ -117,12 +139,16 @@ mod hidden {
     use windows_sys::Win32::System::Console::{
         CONSOLE_MODE, ENABLE_ECHO_INPUT, FlushConsoleInputBuffer, GetConsoleMode, SetConsoleMode,
     };
+    use zeroize::Zeroizing;
 
     use crate::error::CliError;
 
     /// Asks for `what`, and reads it.
     #[allow(unsafe_code)]
-    pub(super) fn read_line(what: &str, input: impl BufRead) -> Result<Vec<u8>, CliError> {
+    pub(super) fn read_line(
+        what: &str,
+        input: impl BufRead,
+    ) -> Result<Zeroizing<Vec<u8>>, CliError> {
         let failed = || CliError::io("the terminal")(std::io::Error::last_os_error());
         let console = std::io::stdin().as_raw_handle();
         let mut before: CONSOLE_MODE = 0;
@@ -156,10 +182,15 @@ mod hidden {
 mod hidden {
     use std::io::BufRead;
 
+    use zeroize::Zeroizing;
+
     use crate::error::CliError;
 
     /// Asks for `what`, and reads it.
-    pub(super) fn read_line(what: &str, input: impl BufRead) -> Result<Vec<u8>, CliError> {
+    pub(super) fn read_line(
+        what: &str,
+        input: impl BufRead,
+    ) -> Result<Zeroizing<Vec<u8>>, CliError> {
         eprint!("{what}: ");
         super::read_up_to_limit(input, true)
     }

@@ -1312,6 +1312,40 @@ fn sealed_settings_open_with_the_key_file_for_their_plugin_alone() {
     assert_eq!(ok(&run(&sealed), b"hello"), b"hello");
 }
 
+/// `modreg seal` reads a piped secret whole up to 64 KiB (in several reads: a pipe holds less)
+/// and refuses one past it, or one that is not UTF-8 text.
+#[cfg(unix)]
+#[test]
+fn a_piped_secret_is_read_whole_up_to_64_kib_and_refused_past_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let key_file = scratch.path().join("sealing.key");
+    std::fs::write(&key_file, SECRET).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let seal = [
+        "--secret-key-file",
+        key_file.to_str().unwrap(),
+        "seal",
+        "chacha20poly1305-encrypt",
+        "key",
+    ];
+    let sealed = ok(&seal, &vec![b'a'; 64 << 10]);
+    // `enc:v2:`, then Base64 of the 12-byte nonce, the 65,536 bytes sealed and the 16-byte tag.
+    assert_eq!(
+        sealed.trim_ascii_end().len(),
+        7 + (12 + 65_536 + 16usize).div_ceil(3) * 4
+    );
+    for (stdin, reason) in [
+        (vec![b'a'; (64 << 10) + 1], "over 64 KiB"),
+        (b"\xffsecret".to_vec(), "not UTF-8 text"),
+    ] {
+        let out = modreg(&seal, &stdin);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+        assert!(err.contains(reason), "{err}");
+    }
+}
+
 /// `modreg keygen FILE` makes a key file `--secret-key-file` (or `MODREG_SECRET_KEY_FILE`)
 /// takes (its owner's alone), whose key seals and opens; a FILE that exists is refused and
 /// left as it was.
