@@ -1312,16 +1312,23 @@ fn sealed_settings_open_with_the_key_file_for_their_plugin_alone() {
     assert_eq!(ok(&run(&sealed), b"hello"), b"hello");
 }
 
+/// A key file `--secret-key-file` takes (its owner's alone) in `dir`.
+#[cfg(unix)]
+fn sealing_key_in(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("sealing.key");
+    std::fs::write(&path, SECRET).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
 /// `modreg seal` reads a piped secret whole up to 64 KiB (in several reads: a pipe holds less)
 /// and refuses one past it, or one that is not UTF-8 text.
 #[cfg(unix)]
 #[test]
 fn a_piped_secret_is_read_whole_up_to_64_kib_and_refused_past_it() {
-    use std::os::unix::fs::PermissionsExt;
     let scratch = tempfile::tempdir().unwrap();
-    let key_file = scratch.path().join("sealing.key");
-    std::fs::write(&key_file, SECRET).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key_file = sealing_key_in(scratch.path());
     let seal = [
         "--secret-key-file",
         key_file.to_str().unwrap(),
@@ -1610,12 +1617,9 @@ fn reseal_moves_every_sealed_value_to_a_new_key_and_keeps_the_rest() {
 #[test]
 fn a_secret_typed_at_a_terminal_is_not_shown() {
     use std::io::Read;
-    use std::os::unix::fs::PermissionsExt;
     const CIPHER_KEY: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
     let scratch = tempfile::tempdir().unwrap();
-    let key_file = scratch.path().join("sealing.key");
-    std::fs::write(&key_file, SECRET).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key_file = sealing_key_in(scratch.path());
     let key = key_file.to_str().unwrap();
     let command = format!(
         "'{}' --secret-key-file '{key}' seal chacha20poly1305-encrypt key",
