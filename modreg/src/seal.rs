@@ -77,14 +77,14 @@ fn read_up_to_limit(mut input: impl BufRead, line: bool) -> Result<Zeroizing<Vec
         };
         let newline = secret[filled..filled + read]
             .iter()
-            .position(|&b| b == b'\n');
-        if let (true, Some(at)) = (line, newline) {
-            filled += at + 1;
-            break;
-        }
-        filled += read;
+            .position(|&b| b == b'\n')
+            .filter(|_| line);
+        filled += newline.map_or(read, |at| at + 1);
         if filled > MAX_SECRET_BYTES {
             return Err(refused("over 64 KiB"));
+        }
+        if newline.is_some() {
+            break;
         }
     }
     secret.truncate(filled);
@@ -193,5 +193,29 @@ mod hidden {
     ) -> Result<Zeroizing<Vec<u8>>, CliError> {
         eprint!("{what}: ");
         super::read_up_to_limit(input, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line is read up to its newline (what follows in the same read is dropped), a whole
+    /// input to its end; either is refused past the limit, the newline counted.
+    #[test]
+    fn a_line_or_a_whole_input_is_read_up_to_the_limit() {
+        let read = |input: &[u8], line| read_up_to_limit(input, line).map(|s| s.to_vec());
+        assert_eq!(read(b"secret\nnext", true).unwrap(), b"secret\n");
+        assert_eq!(read(b"secret\nnext", false).unwrap(), b"secret\nnext");
+        assert_eq!(read(b"no newline", true).unwrap(), b"no newline");
+        let mut long = vec![b'a'; MAX_SECRET_BYTES - 1];
+        long.push(b'\n');
+        for line in [true, false] {
+            assert_eq!(read(&long, line).unwrap().len(), MAX_SECRET_BYTES);
+        }
+        long.insert(0, b'a');
+        for line in [true, false] {
+            assert!(matches!(read(&long, line), Err(CliError::Usage { .. })));
+        }
     }
 }
