@@ -66,7 +66,9 @@ def main():
     if not read_until(fd, screen, lambda: prompt in screen, "prompt"):
         sys.stderr.write(f"the program ended before its prompt; the screen: {bytes(screen)!r}\n")
         sys.exit(1)
-    read_until(fd, screen, lambda: not echoing(), "end of the terminal's echo")
+    if not read_until(fd, screen, lambda: not echoing(), "end of the terminal's echo"):
+        sys.stderr.write(f"the program ended before it read; the screen: {bytes(screen)!r}\n")
+        sys.exit(1)
     os.write(fd, keys)
     read_until(fd, screen, lambda: False, "end of the program")
     os.waitpid(pid, 0)
